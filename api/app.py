@@ -1,0 +1,20 @@
+"""The FastAPI app factory. No import-time state: everything comes in through `AppState`."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.deps import AppState
+from api.routes import ROUTERS
+
+
+def create_app(state: AppState, *, title: str = "Forewarn") -> FastAPI:
+    app = FastAPI(
+        title=title,
+        summary="Proactive service for residential estates: faults become tickets and notices before complaints.",
+        version="1",
+    )
+    app.state.forewarn = state
+    for router in ROUTERS:
+        app.include_router(router)
+    return app

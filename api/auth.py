@@ -1,0 +1,100 @@
+"""API tokens and roles. A token is shown once at creation and stored only as its SHA-256 digest."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+import psycopg
+
+
+class Role(StrEnum):
+    RESIDENT = "resident"
+    AGENT = "agent"  # customer-service staff (客服)
+    ENGINEER = "engineer"  # engineering team (工程部)
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+STAFF_ROLES = frozenset({Role.AGENT, Role.ENGINEER, Role.MANAGER, Role.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the user, their role, and for a resident their resident id and unit."""
+
+    user_id: str
+    name: str
+    role: Role
+    department_id: str | None = None
+    resident_id: str | None = None
+    unit_id: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def create_user(
+    conn: psycopg.Connection,
+    *,
+    user_id: str,
+    name: str,
+    role: Role,
+    department_id: str | None = None,
+    supervisor_id: str | None = None,
+    resident_id: str | None = None,
+) -> None:
+    """Create or update a user (idempotent on id)."""
+    conn.execute(
+        """INSERT INTO users (id, name, role, department_id, supervisor_id, resident_id)
+           VALUES (%s, %s, %s, %s, %s, %s)
+           ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,
+               department_id = EXCLUDED.department_id, supervisor_id = EXCLUDED.supervisor_id,
+               resident_id = EXCLUDED.resident_id, active = true""",
+        (user_id, name, role.value, department_id, supervisor_id, resident_id),
+    )
+
+
+def issue_token(conn: psycopg.Connection, user_id: str, label: str = "") -> str:
+    """A new bearer token for `user_id`; only its digest is stored."""
+    token = "fw_" + secrets.token_urlsafe(32)
+    conn.execute(
+        "INSERT INTO api_tokens (token_sha256, user_id, label) VALUES (%s, %s, %s)",
+        (_digest(token), user_id, label),
+    )
+    return token
+
+
+def ensure_resident_user(conn: psycopg.Connection, resident_id: str) -> str:
+    """The user id of a resident's login, created on first use."""
+    row = conn.execute("SELECT id FROM users WHERE resident_id = %s", (resident_id,)).fetchone()
+    if row:
+        return row[0]
+    name_row = conn.execute("SELECT name FROM residents WHERE id = %s", (resident_id,)).fetchone()
+    if name_row is None:
+        raise LookupError(f"no resident {resident_id!r}")
+    user_id = f"u-{resident_id}"
+    create_user(conn, user_id=user_id, name=name_row[0], role=Role.RESIDENT, resident_id=resident_id)
+    return user_id
+
+
+def authenticate(conn: psycopg.Connection, token: str) -> Principal | None:
+    """The principal a bearer token stands for, or None for an unknown or revoked token or inactive user."""
+    row = conn.execute(
+        """SELECT u.id, u.name, u.role, u.department_id, u.resident_id, r.unit_id
+           FROM api_tokens t JOIN users u ON u.id = t.user_id
+           LEFT JOIN residents r ON r.id = u.resident_id
+           WHERE t.token_sha256 = %s AND t.revoked_at IS NULL AND u.active""",
+        (_digest(token),),
+    ).fetchone()
+    if row is None:
+        return None
+    user_id, name, role, department, resident, unit = row
+    return Principal(user_id, name, Role(role), department, resident, unit)

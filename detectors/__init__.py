@@ -1,0 +1,1 @@
+"""Detectors: streaming anomaly detection per device, turning `Reading`s into `Alarm`s with evidence."""

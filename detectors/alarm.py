@@ -1,0 +1,67 @@
+"""The `Alarm` value: what the detectors tell the tickets package (raised, updated, cleared),
+with evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class AlarmState(StrEnum):
+    RAISED = "raised"  # a new fault on this device
+    UPDATED = "updated"  # the same fault, with a changed severity or fresh evidence
+    CLEARED = "cleared"  # the device is back to normal
+
+
+class Severity(StrEnum):
+    """Alarm severity, mapped to ticket severity tiers by the tickets package."""
+
+    CRITICAL = "critical"  # resident-visible now or a safety risk: entrapment, burst, outage, forced door
+    WARNING = "warning"  # degradation that will become visible: bearing wear, slow leak, levelling drift
+    INFO = "info"  # worth a look, no resident impact expected
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why the detector believes this: a sentence for the engineer, plus the numbers behind it."""
+
+    summary: str
+    metric: str | None = None
+    value: float | None = None
+    baseline: float | None = None
+    score: float | None = None
+    readings: tuple[Mapping[str, Any], ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "summary": self.summary,
+            "metric": self.metric,
+            "value": self.value,
+            "baseline": self.baseline,
+            "score": self.score,
+            "readings": [dict(r) for r in self.readings],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Alarm:
+    """One alarm transition for one fault on one device.
+
+    `fault` names the fault class (for example ``"low_pressure"``, ``"entrapment"``); `since` is when the
+    abnormal condition began (first abnormal reading), `ts` when this transition was decided.
+    """
+
+    device_id: str
+    fault: str
+    state: AlarmState
+    severity: Severity
+    since: datetime
+    ts: datetime
+    detector: str
+    evidence: Evidence
+    parent_device_id: str | None = None  # set when correlation makes another device's alarm the root cause
+    extra: Mapping[str, Any] = field(default_factory=dict)

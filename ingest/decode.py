@@ -1,0 +1,184 @@
+"""Turn one MQTT message into a `Reading`, a presence change, or a `Rejection` that says exactly what was wrong.
+
+Decoding never raises for bad input: every message becomes exactly one of the three results, so a bad device can
+never stop the stream. Validation follows `ingest.contract` (version 1).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ingest.contract import (
+    CONTRACT_VERSION,
+    EVENTS,
+    MAX_FUTURE_SECONDS,
+    MAX_PAST_SECONDS,
+    MAX_PAYLOAD_BYTES,
+    SPEC_BY_NAME,
+    TOPIC_ROOT,
+)
+from ingest.reading import Channel, DeviceKind, Reading
+
+_ROOT_PARTS = TOPIC_ROOT.split("/")
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A message that failed validation: what to record in the dead-letter table."""
+
+    topic: str
+    reason: str  # a short machine-readable code, e.g. "bad_json", "out_of_range"
+    detail: str  # a sentence an operator understands
+    payload: bytes
+    device_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChange:
+    """A status message: the device says (or its last will says) it is online or offline."""
+
+    device_id: str
+    site_id: str
+    kind: DeviceKind
+    online: bool
+    ts: datetime
+
+
+Decoded = Reading | PresenceChange | Rejection
+
+
+class _Bad(Exception):
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def parse_topic(topic: str) -> tuple[str, DeviceKind, str, Channel]:
+    """Split a v1 topic into (site, kind, device, channel); raises `ValueError` naming the bad part."""
+    parts = topic.split("/")
+    if len(parts) != len(_ROOT_PARTS) + 4 or parts[: len(_ROOT_PARTS)] != _ROOT_PARTS:
+        raise ValueError(f"topic {topic!r} is not {TOPIC_ROOT}/<site>/<kind>/<device>/<channel>")
+    site, kind, device, channel = parts[len(_ROOT_PARTS):]
+    try:
+        return site, DeviceKind(kind), device, Channel(channel)
+    except ValueError as exc:
+        raise ValueError(f"topic {topic!r}: {exc}") from None
+
+
+def decode(
+    topic: str,
+    payload: bytes,
+    *,
+    now: datetime,
+    known_devices: dict[str, DeviceKind] | None = None,
+) -> Decoded:
+    """Decode one message. `now` bounds the timestamp; `known_devices` (id → kind) rejects strangers."""
+    device_id: str | None = None
+    try:
+        try:
+            site, kind, device_id, channel = parse_topic(topic)
+        except ValueError as exc:
+            raise _Bad("bad_topic", str(exc)) from None
+        if known_devices is not None:
+            registered = known_devices.get(device_id)
+            if registered is None:
+                raise _Bad("unknown_device", f"device {device_id!r} is not in the estate registry")
+            if registered != kind:
+                raise _Bad("wrong_kind", f"device {device_id!r} is a {registered}, not a {kind}")
+        body = _parse_json(payload)
+        ts = _timestamp(body, now)
+        if channel is Channel.STATUS:
+            return PresenceChange(device_id, site, kind, _state(body), ts)
+        seq = _sequence(body)
+        values = _values(kind, body.get("data"))
+        event = _event(kind, body) if channel is Channel.EVENT else None
+        if not values and event is None:
+            raise _Bad("empty", "telemetry carries no measurements in 'data'")
+        return Reading(device_id, kind, ts, seq, values, event, site)
+    except _Bad as bad:
+        return Rejection(topic, bad.reason, bad.detail, payload, device_id)
+
+
+def _parse_json(payload: bytes) -> dict:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise _Bad("too_large", f"payload is {len(payload)} bytes; the limit is {MAX_PAYLOAD_BYTES}")
+    try:
+        body = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _Bad("bad_json", f"payload is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise _Bad("bad_json", "payload must be a JSON object")
+    version = body.get("v")
+    if version != CONTRACT_VERSION:
+        raise _Bad("bad_version", f"contract version {version!r} is not supported (expected {CONTRACT_VERSION})")
+    return body
+
+
+def _timestamp(body: dict, now: datetime) -> datetime:
+    raw = body.get("ts")
+    if not isinstance(raw, str):
+        raise _Bad("bad_timestamp", "'ts' must be an RFC 3339 string with an offset")
+    try:
+        ts = datetime.fromisoformat(raw)
+    except ValueError:
+        raise _Bad("bad_timestamp", f"'ts' {raw[:40]!r} is not RFC 3339") from None
+    if ts.tzinfo is None:
+        raise _Bad("bad_timestamp", f"'ts' {raw[:40]!r} has no UTC offset")
+    if ts > now + timedelta(seconds=MAX_FUTURE_SECONDS):
+        raise _Bad("clock_skew", f"'ts' {raw[:40]} is more than {MAX_FUTURE_SECONDS} s in the future")
+    if ts < now - timedelta(seconds=MAX_PAST_SECONDS):
+        raise _Bad("clock_skew", f"'ts' {raw[:40]} is more than {MAX_PAST_SECONDS // 3600} h in the past")
+    return ts
+
+
+def _sequence(body: dict) -> int:
+    seq = body.get("seq")
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**63:
+        raise _Bad("bad_sequence", "'seq' must be a non-negative integer")
+    return seq
+
+
+def _state(body: dict) -> bool:
+    state = body.get("state")
+    if state not in ("online", "offline"):
+        raise _Bad("bad_status", "'state' must be 'online' or 'offline'")
+    return state == "online"
+
+
+def _event(kind: DeviceKind, body: dict) -> str:
+    event = body.get("event")
+    if event not in EVENTS[kind]:
+        raise _Bad("unknown_event", f"'event' {str(event)[:40]!r} is not one of {', '.join(EVENTS[kind])}")
+    return event
+
+
+def _values(kind: DeviceKind, data: object) -> dict[str, float]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise _Bad("bad_type", "'data' must be a JSON object of metric: number")
+    specs = SPEC_BY_NAME[kind]
+    values: dict[str, float] = {}
+    for name, raw in data.items():
+        spec = specs.get(name)
+        if spec is None:
+            raise _Bad("unknown_metric", f"{kind} has no metric {str(name)[:40]!r}")
+        if spec.boolean:
+            if not isinstance(raw, bool):
+                raise _Bad("bad_type", f"{name} must be true or false, got {str(raw)[:40]!r}")
+            values[name] = 1.0 if raw else 0.0
+            continue
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise _Bad("bad_type", f"{name} must be a number in {spec.unit}, got {str(raw)[:40]!r}")
+        value = float(raw)
+        if not math.isfinite(value) or not spec.minimum <= value <= spec.maximum:
+            raise _Bad(
+                "out_of_range",
+                f"{name}={raw} is outside {spec.minimum:g}..{spec.maximum:g} {spec.unit}",
+            )
+        values[name] = value
+    return values
