@@ -1,0 +1,255 @@
+"""`DetectorEngine`: the one entry point the runtime calls — readings in, alarm transitions out.
+
+The engine keeps one `DeviceState` per device (its rule baselines, online models, alarm hysteresis tracks
+and the last few readings for evidence), routes each reading to the rule set of its kind, and turns the
+rules' observations into `Alarm` transitions. It also links per-device water alarms to a site-wide supply
+outage (correlation), applies engineers' false-alarm verdicts, and checkpoints per-device state as bytes.
+
+Time is reading time: `process` judges durations by the readings' own timestamps, so a replay or a
+time-accelerated simulator sees exactly what live data would. `tick(now)` covers conditions that need no
+reading (a silent device, a door held open).
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from detectors.alarm import Alarm, AlarmState, Evidence
+from detectors.hysteresis import Observation, Policy, Track, Transition
+from detectors.presence import Presence
+from detectors.rules.access_door import AccessDoorRules
+from detectors.rules.base import RuleSet
+from detectors.rules.elevator import ElevatorRules
+from detectors.rules.sensor import SensorHealth
+from detectors.rules.water import WaterRules
+from ingest.reading import DeviceKind, Reading
+
+SNAPSHOT_VERSION = 1
+# Evidence carries the last few readings; five is enough to show the trend without bloating the alarm.
+EVIDENCE_READINGS = 5
+# Each false-alarm verdict doubles that fault's raise delay on that device, up to this factor; each
+# confirmed verdict halves it again (never below 1).
+MAX_SLOWDOWN = 8.0
+# Water faults that a site-wide supply outage explains; they are linked to the outage's root device.
+OUTAGE_CHILDREN = frozenset({"supply_outage", "pump_failure", "tank_low", "sensor_dropout", "device_offline"})
+
+
+@dataclass(slots=True)
+class DeviceState:
+    """Everything the engine remembers about one device; pickled as its checkpoint."""
+
+    device_id: str
+    kind: DeviceKind
+    site_id: str
+    building_id: str | None
+    rules: Any
+    presence: Presence = field(default_factory=Presence)
+    sensors: SensorHealth = field(default_factory=SensorHealth)
+    tracks: dict[str, Track] = field(default_factory=dict)
+    slowdown: dict[str, float] = field(default_factory=dict)
+    verdicts: dict[str, list[int]] = field(default_factory=dict)  # fault -> [false alarms, confirmed]
+    recent: deque[tuple[float, int, dict[str, float], str | None]] = field(
+        default_factory=lambda: deque(maxlen=EVIDENCE_READINGS)
+    )
+    last_seq: int = -1
+    last_t: float | None = None
+
+    def alarmed(self) -> bool:
+        return any(track.raised for track in self.tracks.values())
+
+
+def _dt(t: float) -> datetime:
+    return datetime.fromtimestamp(t, tz=UTC)
+
+
+class DetectorEngine:
+    """Per-device streaming detection for every device kind.
+
+    Unknown devices are registered on their first reading from the reading's kind and site, so
+    `register_device` is only needed to attach a building or to detect silence before any reading arrives.
+    """
+
+    def __init__(self, now_fn: Callable[[], datetime] | None = None) -> None:
+        self._now = now_fn or (lambda: datetime.now(UTC))
+        self._devices: dict[str, DeviceState] = {}
+        self._rules: dict[DeviceKind, RuleSet] = {
+            DeviceKind.WATER: WaterRules(),
+            DeviceKind.ELEVATOR: ElevatorRules(),
+            DeviceKind.ACCESS_DOOR: AccessDoorRules(),
+        }
+        self._outage_root: dict[str, str] = {}  # site_id -> device whose supply_outage is the root cause
+
+    # -- registration and checkpoints ---------------------------------------------------------------
+
+    def register_device(
+        self, device_id: str, kind: DeviceKind, site_id: str, building_id: str | None = None
+    ) -> None:
+        """Declare a device (idempotent); a known device keeps its state and gets the new site/building."""
+        state = self._devices.get(device_id)
+        if state is not None and state.kind == kind:
+            state.site_id, state.building_id = site_id, building_id
+            return
+        kind = DeviceKind(kind)
+        self._devices[device_id] = DeviceState(
+            device_id, kind, site_id, building_id, self._rules[kind].new_state()
+        )
+
+    def devices(self) -> list[str]:
+        """The ids of every device the engine holds state for."""
+        return list(self._devices)
+
+    def snapshot(self, device_id: str) -> bytes:
+        """The device's whole detector state as bytes (a few KB), for `restore` after a restart."""
+        return pickle.dumps((SNAPSHOT_VERSION, self._devices[device_id]), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def restore(self, device_id: str, blob: bytes) -> None:
+        """Resume a device from a `snapshot` blob (from our own checkpoint table only: it is a pickle)."""
+        version, state = pickle.loads(blob)  # noqa: S301 - blobs come only from our own database
+        if version != SNAPSHOT_VERSION or not isinstance(state, DeviceState) or state.device_id != device_id:
+            raise ValueError(f"checkpoint for {device_id!r} is not a version-{SNAPSHOT_VERSION} state of it")
+        self._devices[device_id] = state
+        for fault, track in state.tracks.items():
+            if fault == "supply_outage" and track.raised:
+                self._outage_root.setdefault(state.site_id, device_id)
+
+    # -- the stream ---------------------------------------------------------------------------------
+
+    def process(self, reading: Reading) -> list[Alarm]:
+        """Judge one reading; return the alarm transitions it causes (usually none)."""
+        state = self._devices.get(reading.device_id)
+        if state is None or state.kind != reading.kind:
+            self.register_device(reading.device_id, reading.kind, reading.site_id)
+            state = self._devices[reading.device_id]
+        t = reading.ts.timestamp()
+        last = state.last_t
+        if last is not None and (t < last or (t == last and reading.seq <= state.last_seq)):
+            return []  # a redelivered or out-of-order message: the stream has already moved past it
+        rules = self._rules[state.kind]
+        learning = not state.alarmed()
+        observations = rules.observe(state.rules, reading, t, learning)
+        observations.extend(state.sensors.observe(reading, t, learning))
+        observations.append(state.presence.seen(t))
+        state.recent.append((t, reading.seq, dict(reading.values), reading.event))
+        state.last_t, state.last_seq = t, reading.seq
+        return self._decide(state, observations, t, rules)
+
+    def tick(self, now: datetime) -> list[Alarm]:
+        """Check conditions that need no reading (silence, doors held open) at wall-clock time `now`."""
+        t = now.timestamp()
+        alarms: list[Alarm] = []
+        for state in self._devices.values():
+            rules = self._rules[state.kind]
+            observations = rules.on_tick(state.rules, t)
+            observations.append(state.presence.check(t))
+            alarms.extend(self._decide(state, observations, t, rules))
+        return alarms
+
+    def apply_verdict(self, device_id: str, fault: str, *, false_alarm: bool) -> list[Alarm]:
+        """Record an engineer's verdict on `fault` for `device_id`.
+
+        A false alarm doubles that fault's raise delay on this device (up to `MAX_SLOWDOWN`×) and, if the
+        alarm is still raised, clears it now (the returned transition); a confirmed fault halves the delay.
+        """
+        state = self._devices.get(device_id)
+        if state is None:
+            raise KeyError(f"unknown device {device_id!r}")
+        counts = state.verdicts.setdefault(fault, [0, 0])
+        slowdown = state.slowdown.get(fault, 1.0)
+        if not false_alarm:
+            counts[1] += 1
+            state.slowdown[fault] = max(1.0, slowdown / 2)
+            return []
+        counts[0] += 1
+        state.slowdown[fault] = min(MAX_SLOWDOWN, slowdown * 2)
+        track = state.tracks.get(fault)
+        t = self._now().timestamp()
+        obs = Observation(fault, False, summary="an engineer marked this alarm as a false alarm")
+        transition = track.reset(t, obs) if track is not None else None
+        if transition is None:
+            return []
+        rules = self._rules[state.kind]
+        return [self._alarm(state, fault, transition, t, self._detector_name(rules, fault))]
+
+    # -- from observations to alarms ------------------------------------------------------------------
+
+    def _decide(
+        self, state: DeviceState, observations: list[Observation], t: float, rules: RuleSet
+    ) -> list[Alarm]:
+        alarms: list[Alarm] = []
+        for obs in observations:
+            track = state.tracks.get(obs.fault)
+            if track is None:
+                if not obs.active:
+                    continue  # nothing pending, nothing raised: the common case costs one dict lookup
+                track = state.tracks[obs.fault] = Track()
+            policy = self._policy(rules, obs.fault)
+            transition = track.update(obs, t, policy, state.slowdown.get(obs.fault, 1.0))
+            if transition is not None:
+                detector = self._detector_name(rules, obs.fault)
+                alarms.append(self._alarm(state, obs.fault, transition, t, detector))
+        return alarms
+
+    @staticmethod
+    def _policy(rules: RuleSet, fault: str) -> Policy:
+        for source in (rules.policies, SensorHealth.policies, Presence.policies):
+            policy = source.get(fault)
+            if policy is not None:
+                return policy
+        return Policy(0.0, 0.0)
+
+    @staticmethod
+    def _detector_name(rules: RuleSet, fault: str) -> str:
+        if fault in rules.policies:
+            return rules.name
+        return SensorHealth.name if fault in SensorHealth.policies else Presence.name
+
+    def _alarm(self, state: DeviceState, fault: str, tr: Transition, t: float, detector: str) -> Alarm:
+        obs = tr.observation
+        if tr.state is AlarmState.CLEARED:
+            back = f"; {obs.metric} now {obs.value:g}" if obs.metric and obs.value is not None else ""
+            summary = obs.summary or f"back to normal{back} (was: {tr.raised_summary})"
+        else:
+            summary = obs.summary
+        evidence = Evidence(
+            summary=summary,
+            metric=obs.metric,
+            value=obs.value,
+            baseline=obs.baseline,
+            score=obs.score,
+            readings=tuple(
+                {"ts": _dt(rt).isoformat(), "seq": seq, **values, **({"event": ev} if ev else {})}
+                for rt, seq, values, ev in state.recent
+            ),
+        )
+        return Alarm(
+            device_id=state.device_id,
+            fault=fault,
+            state=tr.state,
+            severity=tr.severity,
+            since=_dt(tr.since),
+            ts=_dt(t),
+            detector=detector,
+            evidence=evidence,
+            parent_device_id=self._correlate(state, fault, tr.state),
+            extra={"kind": state.kind.value, "site_id": state.site_id, "building_id": state.building_id},
+        )
+
+    def _correlate(self, state: DeviceState, fault: str, transition: AlarmState) -> str | None:
+        """The root device of a site-wide water outage that explains this alarm, if any."""
+        if state.kind is not DeviceKind.WATER or fault not in OUTAGE_CHILDREN:
+            return None
+        root = self._outage_root.get(state.site_id)
+        if fault == "supply_outage":
+            if root is None and transition is AlarmState.RAISED:
+                self._outage_root[state.site_id] = state.device_id
+                return None
+            if root == state.device_id:
+                if transition is AlarmState.CLEARED:
+                    del self._outage_root[state.site_id]
+                return None
+        return root if root != state.device_id else None

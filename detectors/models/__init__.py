@@ -1,0 +1,7 @@
+"""Streaming anomaly models, one algorithm per module, all following `detectors.base.AnomalyModel`."""
+
+from detectors.models.ew_deviation import EWDeviation
+from detectors.models.likelihood import Surprise
+from detectors.models.zscore import ZScore
+
+__all__ = ["EWDeviation", "Surprise", "ZScore"]

@@ -1,0 +1,129 @@
+"""Access door rules: forced open, held open, reader offline, lock failure, battery low.
+
+All are plain conditions on the door's own report. Held-open is also checked by `on_tick`, so a door that
+stops reporting while it stands open is still caught.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from detectors.alarm import Severity
+from detectors.hysteresis import Observation, Policy
+from ingest.reading import Reading
+
+HELD_OPEN_S = 60.0  # a fire or entrance door propped open for a minute defeats access control
+BATTERY_LOW_PCT = 20.0
+BATTERY_CRITICAL_PCT = 10.0
+BATTERY_RESTORED_PCT = 30.0  # hysteresis: a battery hovering at 20% must not flap
+
+
+@dataclass(slots=True)
+class AccessDoorState:
+    open_since: float | None = None
+    battery_low: bool = False
+
+
+class AccessDoorRules:
+    """Rules for `DeviceKind.ACCESS_DOOR` devices."""
+
+    name = "access_door_rules"
+    policies: dict[str, Policy] = {
+        "forced_open": Policy(raise_after_s=0.0, clear_after_s=30.0, cooldown_s=60.0),
+        "held_open": Policy(raise_after_s=0.0, clear_after_s=10.0, cooldown_s=60.0),
+        "reader_offline": Policy(raise_after_s=60.0, clear_after_s=60.0, cooldown_s=300.0),
+        # A closed door is unlocked for a few seconds after each granted swipe; 30 s is no longer a swipe.
+        "lock_failure": Policy(raise_after_s=30.0, clear_after_s=60.0, cooldown_s=300.0),
+        "battery_low": Policy(raise_after_s=0.0, clear_after_s=0.0, cooldown_s=3600.0),
+    }
+
+    def new_state(self) -> AccessDoorState:
+        return AccessDoorState()
+
+    def observe(
+        self, state: AccessDoorState, reading: Reading, t: float, learning: bool
+    ) -> list[Observation]:
+        v = reading.values
+        out: list[Observation] = []
+        if "door_open" in v or reading.event in ("forced_open", "held_open"):
+            out.append(self._forced(v, reading.event))
+            out.append(self._held(state, v, reading.event, t))
+        if "reader_ok" in v:
+            out.append(
+                self._flag("reader_offline", v["reader_ok"] < 0.5, "the card reader fails its self-test")
+            )
+        if "locked" in v and "door_open" in v:
+            stuck = v["door_open"] < 0.5 and v["locked"] < 0.5
+            out.append(self._flag("lock_failure", stuck, "door closed but the lock does not engage"))
+        if "battery_pct" in v:
+            out.append(self._battery(state, v["battery_pct"]))
+        return out
+
+    def on_tick(self, state: AccessDoorState, now: float) -> list[Observation]:
+        if state.open_since is None or now - state.open_since < HELD_OPEN_S:
+            return []
+        return [self._held_open(now - state.open_since, state.open_since)]
+
+    @staticmethod
+    def _forced(v: Mapping[str, float], event: str | None) -> Observation:
+        # Open while the lock still reports engaged means the door was opened without releasing the lock.
+        forced = event == "forced_open" or (v.get("door_open", 0.0) >= 0.5 and v.get("locked", 0.0) >= 0.5)
+        if not forced:
+            return Observation("forced_open", False, metric="door_open", value=v.get("door_open"))
+        return Observation(
+            "forced_open",
+            True,
+            Severity.CRITICAL,
+            "door opened without a granted swipe while the lock was engaged",
+            metric="door_open",
+            value=1.0,
+        )
+
+    def _held(
+        self, state: AccessDoorState, v: Mapping[str, float], event: str | None, t: float
+    ) -> Observation:
+        is_open = v.get("door_open", 1.0 if event == "held_open" else 0.0) >= 0.5
+        if not is_open:
+            state.open_since = None
+            return Observation("held_open", False, metric="door_open", value=0.0)
+        reported = v.get("open_duration_s")
+        if state.open_since is None:
+            state.open_since = t - reported if reported is not None else t
+        duration = max(t - state.open_since, reported or 0.0)
+        if duration < HELD_OPEN_S and event != "held_open":
+            return Observation("held_open", False, metric="open_duration_s", value=duration)
+        return self._held_open(duration, state.open_since)
+
+    @staticmethod
+    def _held_open(duration: float, since: float) -> Observation:
+        return Observation(
+            "held_open",
+            True,
+            Severity.WARNING,
+            f"door held open for {duration:.0f} s (limit {HELD_OPEN_S:.0f} s)",
+            metric="open_duration_s",
+            value=duration,
+            baseline=HELD_OPEN_S,
+            started=since,
+        )
+
+    @staticmethod
+    def _flag(fault: str, active: bool, sentence: str) -> Observation:
+        return Observation(fault, active, Severity.WARNING, sentence if active else "")
+
+    @staticmethod
+    def _battery(state: AccessDoorState, pct: float) -> Observation:
+        state.battery_low = pct < (BATTERY_RESTORED_PCT if state.battery_low else BATTERY_LOW_PCT)
+        if not state.battery_low:
+            return Observation("battery_low", False, metric="battery_pct", value=pct)
+        severity = Severity.CRITICAL if pct < BATTERY_CRITICAL_PCT else Severity.INFO
+        return Observation(
+            "battery_low",
+            True,
+            severity,
+            f"reader battery at {pct:.0f}% (replace below {BATTERY_LOW_PCT:.0f}%)",
+            metric="battery_pct",
+            value=pct,
+            baseline=BATTERY_LOW_PCT,
+        )

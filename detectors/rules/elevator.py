@@ -1,0 +1,180 @@
+"""Elevator rules: entrapment, door faults, bearing wear, levelling drift, motor overheating, out of service.
+
+Entrapment and the door moving open are plain physics. Wear is relative to this car's own history: the
+vibration reference learns quickly during the first readings and then only very slowly, and never while
+an alarm is raised, so a bearing that wears over weeks stands out against what the car used to be.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from detectors.alarm import Severity
+from detectors.hysteresis import Observation, Policy
+from detectors.models.ew_deviation import EWDeviation
+from ingest.reading import Reading
+
+# Vibration 1.5× the car's own reference is the usual ISO 10816-style "alert" step for rotating machinery.
+VIBRATION_ALERT_RATIO = 1.5
+VIBRATION_CRITICAL_RATIO = 3.0
+REFERENCE_WARMUP = 300  # readings (while moving) before the vibration reference is trusted
+# EN 81-20 requires levelling within ±10 mm; ±20 mm is where residents trip.
+LEVELLING_ALERT_MM = 10.0
+MOTOR_WARN_C = 95.0  # class F insulation is rated 155 °C; 95 °C in a machine room is already abnormal
+MOTOR_CRITICAL_C = 115.0
+DOOR_CYCLE_MAX_S = 20.0  # a door cycle of 20 s or more is a door that struggles (normal: 4–8 s)
+
+
+@dataclass(slots=True)
+class ElevatorState:
+    vibration: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=0.0005))
+    vib_short: float | None = None
+    levelling: float = 0.0  # EW average of |levelling error| at stops
+
+
+class ElevatorRules:
+    """Rules for `DeviceKind.ELEVATOR` devices."""
+
+    name = "elevator_rules"
+    policies: dict[str, Policy] = {
+        "entrapment": Policy(raise_after_s=5.0, clear_after_s=30.0, cooldown_s=60.0),
+        "door_fault": Policy(raise_after_s=0.0, clear_after_s=120.0, cooldown_s=300.0),
+        "bearing_wear": Policy(raise_after_s=600.0, clear_after_s=3600.0, cooldown_s=6 * 3600.0),
+        "levelling_drift": Policy(raise_after_s=600.0, clear_after_s=3600.0, cooldown_s=6 * 3600.0),
+        "motor_overheat": Policy(raise_after_s=30.0, clear_after_s=300.0, cooldown_s=600.0),
+        "out_of_service": Policy(raise_after_s=120.0, clear_after_s=60.0, cooldown_s=300.0),
+    }
+
+    def new_state(self) -> ElevatorState:
+        return ElevatorState()
+
+    def observe(self, state: ElevatorState, reading: Reading, t: float, learning: bool) -> list[Observation]:
+        v = reading.values
+        out = [self._entrapment(v, reading.event), self._door(v)]
+        if "vibration_rms" in v:
+            out.append(self._vibration(state, v, learning))
+        if "levelling_error_mm" in v and not v.get("moving", 0.0):
+            out.append(self._levelling(state, v["levelling_error_mm"]))
+        if "motor_temp_c" in v:
+            out.append(self._motor(v["motor_temp_c"]))
+        if "in_service" in v:
+            out.append(self._service(v["in_service"]))
+        return out
+
+    def on_tick(self, state: ElevatorState, now: float) -> list[Observation]:
+        return []
+
+    @staticmethod
+    def _entrapment(v: Mapping[str, float], event: str | None) -> Observation:
+        get = v.get
+        pressed = get("alarm_button", 0.0) >= 0.5 or event == "alarm_button"
+        if not (pressed and get("moving", 0.0) < 0.5 and get("door_open", 0.0) < 0.5):
+            return Observation("entrapment", False, metric="alarm_button", value=get("alarm_button"))
+        floor = get("floor")
+        where = f" near floor {floor:.0f}" if floor is not None else ""
+        return Observation(
+            "entrapment",
+            True,
+            Severity.CRITICAL,
+            f"car stopped{where} with its door closed and the in-car alarm button pressed",
+            metric="alarm_button",
+            value=1.0,
+        )
+
+    @staticmethod
+    def _door(v: Mapping[str, float]) -> Observation:
+        get = v.get
+        if get("moving", 0.0) >= 0.5 and get("door_open", 0.0) >= 0.5:
+            return Observation(
+                "door_fault",
+                True,
+                Severity.CRITICAL,
+                "car moving with its door open",
+                metric="door_open",
+                value=1.0,
+            )
+        cycle = get("door_cycle_s")
+        if cycle is not None and cycle >= DOOR_CYCLE_MAX_S:
+            return Observation(
+                "door_fault",
+                True,
+                Severity.WARNING,
+                f"door open-close cycle took {cycle:.0f} s (normal is under {DOOR_CYCLE_MAX_S:.0f} s)",
+                metric="door_cycle_s",
+                value=cycle,
+                baseline=DOOR_CYCLE_MAX_S,
+            )
+        return Observation("door_fault", False, metric="door_cycle_s", value=cycle)
+
+    @staticmethod
+    def _vibration(state: ElevatorState, v: Mapping[str, float], learning: bool) -> Observation:
+        get = v.get
+        vib = get("vibration_rms")
+        if get("moving", 1.0) < 0.5:
+            return Observation("bearing_wear", False, metric="vibration_rms", value=vib)
+        state.vib_short = vib if state.vib_short is None else state.vib_short + 0.05 * (vib - state.vib_short)
+        ref = state.vibration
+        if ref.n < REFERENCE_WARMUP:
+            ref.learn_one({"v": vib})  # warm-up: plain average of the first readings
+            return Observation("bearing_wear", False, metric="vibration_rms", value=vib)
+        base = ref.mean["v"]
+        ratio = state.vib_short / base if base > 0 else 1.0
+        if ratio < VIBRATION_ALERT_RATIO:
+            if learning:
+                ref.learn_one({"v": vib})
+            return Observation("bearing_wear", False, metric="vibration_rms", value=vib, baseline=base)
+        severity = Severity.CRITICAL if ratio >= VIBRATION_CRITICAL_RATIO else Severity.WARNING
+        return Observation(
+            "bearing_wear",
+            True,
+            severity,
+            f"vibration {ratio:.1f}× this elevator's usual {base:.3g} m/s² while travelling",
+            metric="vibration_rms",
+            value=state.vib_short,
+            baseline=base,
+            score=ratio,
+        )
+
+    @staticmethod
+    def _levelling(state: ElevatorState, error: float) -> Observation:
+        state.levelling += 0.1 * (abs(error) - state.levelling)
+        if state.levelling < LEVELLING_ALERT_MM:
+            return Observation("levelling_drift", False, metric="levelling_error_mm", value=error)
+        return Observation(
+            "levelling_drift",
+            True,
+            Severity.WARNING,
+            f"car stops {state.levelling:.0f} mm off the landing on average (limit ±10 mm)",
+            metric="levelling_error_mm",
+            value=state.levelling,
+            baseline=LEVELLING_ALERT_MM,
+        )
+
+    @staticmethod
+    def _motor(temp: float) -> Observation:
+        if temp < MOTOR_WARN_C:
+            return Observation("motor_overheat", False, metric="motor_temp_c", value=temp)
+        severity = Severity.CRITICAL if temp >= MOTOR_CRITICAL_C else Severity.WARNING
+        return Observation(
+            "motor_overheat",
+            True,
+            severity,
+            f"traction motor at {temp:.0f} °C (alert at {MOTOR_WARN_C:.0f} °C)",
+            metric="motor_temp_c",
+            value=temp,
+            baseline=MOTOR_WARN_C,
+        )
+
+    @staticmethod
+    def _service(in_service: float) -> Observation:
+        if in_service >= 0.5:
+            return Observation("out_of_service", False, metric="in_service", value=in_service)
+        return Observation(
+            "out_of_service",
+            True,
+            Severity.WARNING,
+            "the controller reports the car out of normal service",
+            metric="in_service",
+            value=0.0,
+        )

@@ -1,0 +1,213 @@
+"""Water supply rules: supply outage, pipe burst, slow leak, pump failure, tank low.
+
+Pressure and flow are physical quantities with plain limits, so the acute faults are rules. Baselines
+(usual pressure, usual flow, usual pump current, the night-time minimum flow) are per-device statistics
+that learn only while the device is not alarmed, so a fault never becomes the new normal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from detectors.alarm import Severity
+from detectors.hysteresis import Observation, Policy
+from detectors.models.ew_deviation import EWDeviation
+from ingest.reading import Reading
+
+# Residential supply runs at 150–600 kPa; below ~80 kPa upper floors get no water at all, so a reading under
+# the floor is an outage as residents experience it. Clearing needs 100 kPa so a pressure hovering at the
+# floor does not flap.
+PRESSURE_FLOOR_KPA = 80.0
+PRESSURE_RESTORED_KPA = 100.0
+# A burst: flow well above anything usual (robust z > 6 and at least double the usual flow) while the
+# pressure sags below 75% of its usual value.
+BURST_FLOW_Z = 6.0
+BURST_FLOW_RATIO = 2.0
+BURST_PRESSURE_RATIO = 0.75
+BASELINE_WARMUP = 60  # readings before flow/pressure baselines are trusted
+# Night minimum flow: residents sleep 01:00–05:00, so the lowest flow then is leakage plus a trickle.
+NIGHT_HOURS = range(1, 5)
+NIGHTS_KEPT = 7
+LEAK_MARGIN_LPM = 0.5  # below the meter's resolution for household meters
+LEAK_MARGIN_RATIO = 0.3
+TANK_LOW_PCT = 20.0
+TANK_CRITICAL_PCT = 10.0
+TANK_RESTORED_PCT = 30.0
+PUMP_CURRENT_RATIO = 0.3  # a running pump drawing under 30% of its usual current is dry-running or broken
+
+
+@dataclass(slots=True)
+class WaterState:
+    """Per-device water baselines."""
+
+    pressure_low: bool = False
+    tank_low: bool = False
+    baseline: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=0.002))
+    pump_current: float | None = None
+    night_min: float | None = None  # lowest flow so far in the current night window
+    night_day: int = -1
+    nights: list[float] = field(default_factory=list)  # recent nightly minima, oldest first
+    leak: float | None = None  # tonight's minimum that exceeded the reference, while a leak is suspected
+
+
+class WaterRules:
+    """Rules for `DeviceKind.WATER` devices."""
+
+    name = "water_rules"
+    policies: dict[str, Policy] = {
+        # 10 s of reading time below the floor: long enough to ignore a pump changeover, short enough for
+        # the 60 s target for acute faults.
+        "supply_outage": Policy(raise_after_s=10.0, clear_after_s=30.0, cooldown_s=60.0),
+        "pipe_burst": Policy(raise_after_s=5.0, clear_after_s=60.0, cooldown_s=300.0),
+        "slow_leak": Policy(raise_after_s=0.0, clear_after_s=0.0, cooldown_s=3600.0),
+        "pump_failure": Policy(raise_after_s=30.0, clear_after_s=60.0, cooldown_s=300.0),
+        "tank_low": Policy(raise_after_s=60.0, clear_after_s=60.0, cooldown_s=600.0),
+    }
+
+    def new_state(self) -> WaterState:
+        return WaterState()
+
+    def observe(self, state: WaterState, reading: Reading, t: float, learning: bool) -> list[Observation]:
+        v = reading.values
+        out: list[Observation] = []
+        pressure, flow = v.get("pressure_kpa"), v.get("flow_lpm")
+        burst = self._burst(state, pressure, flow, v.get("leak", 0.0))
+        out.append(burst)
+        if pressure is not None:
+            out.append(self._outage(state, pressure, burst.active))
+        if flow is not None:
+            out.append(self._night_flow(state, reading.ts, flow, learning))
+        if v.get("pump_on") is not None and "pump_current_a" in v:
+            out.append(self._pump(state, v, learning))
+        if "tank_level_pct" in v:
+            out.append(self._tank(state, v["tank_level_pct"]))
+        if learning and not burst.active:
+            state.baseline.learn_one({k: v[k] for k in ("pressure_kpa", "flow_lpm") if k in v})
+        return out
+
+    def on_tick(self, state: WaterState, now: float) -> list[Observation]:
+        return []
+
+    @staticmethod
+    def _outage(state: WaterState, pressure: float, burst: bool) -> Observation:
+        limit = PRESSURE_RESTORED_KPA if state.pressure_low else PRESSURE_FLOOR_KPA
+        state.pressure_low = pressure < limit
+        if not state.pressure_low or burst:
+            return Observation("supply_outage", False, metric="pressure_kpa", value=pressure)
+        return Observation(
+            "supply_outage",
+            True,
+            Severity.CRITICAL,
+            f"supply pressure {pressure:.0f} kPa, below the {PRESSURE_FLOOR_KPA:.0f} kPa floor",
+            metric="pressure_kpa",
+            value=pressure,
+            baseline=PRESSURE_FLOOR_KPA,
+        )
+
+    @staticmethod
+    def _burst(state: WaterState, pressure: float | None, flow: float | None, wet: float) -> Observation:
+        base = state.baseline
+        if flow is None or base.n < BASELINE_WARMUP or "flow_lpm" not in base.mean:
+            return Observation("pipe_burst", False)
+        usual_flow, usual_p = base.mean["flow_lpm"], base.mean.get("pressure_kpa")
+        spike = base.deviation("flow_lpm", flow) > BURST_FLOW_Z and flow > BURST_FLOW_RATIO * max(
+            usual_flow, 1.0
+        )
+        sag = pressure is not None and usual_p is not None and pressure < BURST_PRESSURE_RATIO * usual_p
+        if not (spike and (sag or wet >= 0.5)):
+            return Observation("pipe_burst", False, metric="flow_lpm", value=flow)
+        why = (
+            f"pressure {pressure:.0f} kPa against a usual {usual_p:.0f}" if sag else "the flood sensor is wet"
+        )
+        return Observation(
+            "pipe_burst",
+            True,
+            Severity.CRITICAL,
+            f"flow {flow:.0f} L/min, {flow / max(usual_flow, 1.0):.1f}× the usual"
+            f" {usual_flow:.0f}, and {why}",
+            metric="flow_lpm",
+            value=flow,
+            baseline=usual_flow,
+        )
+
+    @staticmethod
+    def _night_flow(state: WaterState, ts: datetime, flow: float, learning: bool) -> Observation:
+        if ts.hour in NIGHT_HOURS:
+            day = ts.toordinal()
+            if day != state.night_day:
+                state.night_day, state.night_min = day, flow
+            state.night_min = min(state.night_min if state.night_min is not None else flow, flow)
+        elif state.night_min is not None:
+            _close_night(state, state.night_min, learning)
+            state.night_min = None
+        if state.leak is None:
+            return Observation("slow_leak", False, metric="night_min_flow_lpm")
+        ref = _night_reference(state)
+        return Observation(
+            "slow_leak",
+            True,
+            Severity.WARNING,
+            f"night-time minimum flow {state.leak:.1f} L/min against a usual {ref:.1f} L/min (01:00–05:00)",
+            metric="night_min_flow_lpm",
+            value=state.leak,
+            baseline=ref,
+        )
+
+    @staticmethod
+    def _pump(state: WaterState, v: Mapping[str, float], learning: bool) -> Observation:
+        current = v["pump_current_a"]
+        if v["pump_on"] < 0.5:
+            return Observation("pump_failure", False, metric="pump_current_a", value=current)
+        usual = state.pump_current
+        if usual is None or (learning and current >= PUMP_CURRENT_RATIO * usual):
+            state.pump_current = current if usual is None else usual + 0.01 * (current - usual)
+            return Observation("pump_failure", False, metric="pump_current_a", value=current)
+        if current >= PUMP_CURRENT_RATIO * usual:
+            return Observation("pump_failure", False, metric="pump_current_a", value=current)
+        return Observation(
+            "pump_failure",
+            True,
+            Severity.CRITICAL,
+            f"pump switched on but drawing {current:.1f} A against a usual {usual:.1f} A",
+            metric="pump_current_a",
+            value=current,
+            baseline=usual,
+        )
+
+    @staticmethod
+    def _tank(state: WaterState, level: float) -> Observation:
+        state.tank_low = level < (TANK_RESTORED_PCT if state.tank_low else TANK_LOW_PCT)
+        if not state.tank_low:
+            return Observation("tank_low", False, metric="tank_level_pct", value=level)
+        severity = Severity.CRITICAL if level < TANK_CRITICAL_PCT else Severity.WARNING
+        return Observation(
+            "tank_low",
+            True,
+            severity,
+            f"tank at {level:.0f}% (alert below {TANK_LOW_PCT:.0f}%)",
+            metric="tank_level_pct",
+            value=level,
+            baseline=TANK_LOW_PCT,
+        )
+
+
+def _night_reference(state: WaterState) -> float:
+    """The median of the kept nightly minima."""
+    if not state.nights:
+        return 0.0
+    ordered = sorted(state.nights)
+    return ordered[len(ordered) // 2]
+
+
+def _close_night(state: WaterState, minimum: float, learning: bool) -> None:
+    """A night window ended: judge its minimum flow against the reference and learn it if normal."""
+    if len(state.nights) >= 2:
+        ref = _night_reference(state)
+        if minimum > ref + max(LEAK_MARGIN_LPM, LEAK_MARGIN_RATIO * ref):
+            state.leak = minimum
+            return
+    state.leak = None
+    if learning or len(state.nights) < 2:
+        state.nights = (state.nights + [minimum])[-NIGHTS_KEPT:]

@@ -1,0 +1,134 @@
+"""What every simulated device shares: its clock, its random stream, its fault windows and the sensor faults.
+
+A device simulator is an iterator of `Emission` tuples in time order. It knows nothing about MQTT, JSON or
+sequence numbers; `simulators.generator` turns emissions into contract messages. Times are POSIX seconds (floats)
+of the simulated clock, because a simulated day of an estate is about a million of them and datetimes are slow.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from ingest.contract import SPEC_BY_NAME
+from ingest.estate import Device
+from ingest.reading import Channel
+from simulators.faults import SENSOR_METRIC, FaultWindow
+
+
+class Emission(NamedTuple):
+    """One thing a device says at simulated time `t`: telemetry or an event, with contract metric values."""
+
+    t: float
+    channel: Channel
+    event: str | None
+    data: dict[str, float | int | bool]
+
+
+@dataclass(slots=True)
+class ActiveFault:
+    """A fault window in simulator time, with the random parameters drawn once for it."""
+
+    name: str
+    start: float
+    end: float
+    params: dict[str, float]
+
+    def progress(self, t: float) -> float:
+        """0 at the start of the fault, approaching 1 at its end."""
+        return (t - self.start) / (self.end - self.start)
+
+
+class DeviceSim:
+    """Base class: subclasses implement `step(t0, t1)` returning the emissions of the interval (t0, t1]."""
+
+    def __init__(
+        self,
+        device: Device,
+        rng: random.Random,
+        start: float,
+        end: float,
+        interval: float,
+        faults: list[FaultWindow],
+        utc_offset_s: float,
+    ) -> None:
+        self.device = device
+        self.rng = rng
+        self.start = start
+        self.end = end
+        self.interval = interval
+        self.utc_offset_s = utc_offset_s
+        self.faults = [
+            ActiveFault(w.fault, w.start.timestamp(), w.end.timestamp(), self.fault_params(w.fault))
+            for w in faults
+        ]
+        self._sensor_metric = SENSOR_METRIC[device.kind]
+        self._stuck_value: float | int | bool | None = None
+        self._specs = SPEC_BY_NAME[device.kind]
+
+    # -- for subclasses -------------------------------------------------------------------------------------
+
+    def fault_params(self, fault: str) -> dict[str, float]:
+        """Random parameters of one fault occurrence (drawn at construction, so runs are reproducible)."""
+        return {}
+
+    def step(self, t0: float, t1: float) -> list[Emission]:
+        raise NotImplementedError
+
+    def active(self, name: str, t: float) -> ActiveFault | None:
+        """The window of fault `name` covering time `t`, if any."""
+        for fault in self.faults:
+            if fault.name == name and fault.start <= t < fault.end:
+                return fault
+        return None
+
+    def hour(self, t: float) -> float:
+        """Local hour of day (0-24) at simulated time `t`, in the device's site time zone."""
+        return ((t + self.utc_offset_s) % 86400.0) / 3600.0
+
+    def jitter(self) -> float:
+        """A small random offset so that devices do not all report on the same instant."""
+        return self.rng.random() * self.interval
+
+    # -- driving --------------------------------------------------------------------------------------------
+
+    def run(self) -> Iterator[Emission]:
+        """All emissions from start to end, in time order."""
+        t0 = self.start
+        t1 = self.start + self.jitter()
+        while t1 < self.end:
+            for emission in self.step(t0, t1):
+                if emission.channel is Channel.TELEMETRY:
+                    data = self._sensor_faults(emission.t, emission.data)
+                    if data is None:
+                        continue
+                    emission = emission._replace(data=data)
+                yield emission
+            t0, t1 = t1, t1 + self.interval
+
+    def _sensor_faults(self, t: float, data: dict) -> dict | None:
+        metric = self._sensor_metric
+        if not self.faults or metric not in data:
+            return data
+        if self.active("sensor_dropout", t) and self.rng.random() < 0.9:
+            return None
+        if self.active("sensor_stuck", t):
+            if self._stuck_value is None:
+                self._stuck_value = data[metric]
+            data[metric] = self._stuck_value
+        else:
+            self._stuck_value = None
+        if self.active("sensor_spikes", t) and self.rng.random() < 0.05:
+            spec = self._specs[metric]
+            spiked = max(float(data[metric]), 1.0) * self.rng.uniform(3.0, 8.0)
+            data[metric] = round(min(spiked, spec.maximum), 2)
+        return data
+
+
+def piecewise(table: tuple[float, ...], hour: float) -> float:
+    """Linear interpolation in a 24-entry table indexed by hour of day (wrapping at midnight)."""
+    i = int(hour) % 24
+    frac = hour - int(hour)
+    return table[i] + (table[(i + 1) % 24] - table[i]) * frac

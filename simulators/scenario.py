@@ -1,0 +1,297 @@
+"""Scenario files: which estate, which devices, which faults when, the seed and the speed — validated up front.
+
+A scenario is checked completely before anything is published; every mistake names the file, the line and the
+field (``scenarios/x.yaml, line 12: faults[1].device: 'rs-b9-elev-a' is not a device of the estate``).
+Format, abridged (see `simulators/scenarios/*.yaml`)::
+
+    name: entrapment
+    estate: ../../forewarn/data/demo-estate.yaml   # relative to this file; "demo" means the bundled demo estate
+    seed: 7
+    speed: 60              # simulated seconds per wall second, or "max"
+    start: auto            # auto | "HH:MM" (local, most recent plausible) | RFC 3339 with offset
+    duration: 2h           # 90s, 15m, 2h, 7d or plain seconds
+    devices: [rs-b1-*]     # ids or shell patterns; "all" (the default) is every device of the estate
+    intervals: {elevator: 5s, access_door: 30s, water: 5s}
+    faults:
+      - {device: rs-b1-elev-a, fault: entrapment, start: 40m, duration: 25m}
+    misbehaviour:
+      - {device: rs-b1-door-east, mode: malformed_json, start: 1h, duration: 5m}
+    residents: {enabled: true, delay_scale: 1.0}
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ingest.estate import Estate
+from ingest.estate_file import EstateFileError, load_estate_file
+from ingest.reading import DeviceKind
+from simulators.faults import FAULTS, water_role
+from simulators.misbehaviour import MODES
+
+DEMO_ESTATE = Path(__file__).resolve().parents[1] / "forewarn" / "data" / "demo-estate.yaml"
+DEFAULT_INTERVALS = {DeviceKind.ELEVATOR: 5.0, DeviceKind.ACCESS_DOOR: 30.0, DeviceKind.WATER: 5.0}
+_DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class ScenarioError(ValueError):
+    """A mistake in a scenario file, located by file, line and field."""
+
+    def __init__(self, path: str, line: int | None, field: str, message: str) -> None:
+        where = f"{path}, line {line}" if line else path
+        super().__init__(f"{where}: {field}: {message}")
+        self.path, self.line, self.field, self.message = path, line, field, message
+
+
+@dataclass(frozen=True, slots=True)
+class FaultEntry:
+    device_id: str
+    name: str  # a fault of `simulators.faults.FAULTS` or a mode of `simulators.misbehaviour.MODES`
+    offset_s: float  # from the scenario start
+    duration_s: float
+
+
+@dataclass(slots=True)
+class ResidentsConfig:
+    """How emulated residents behave: on/off, a factor on every complaint delay, a factor on how many complain."""
+
+    enabled: bool = True
+    delay_scale: float = 1.0
+    share_scale: float = 1.0
+
+
+@dataclass(slots=True)
+class Scenario:
+    """A validated scenario. `speed` None means as fast as possible; `start` None means "auto"."""
+
+    name: str
+    path: str
+    estate_path: Path
+    estate: Estate
+    seed: int
+    speed: float | None
+    start: datetime | None
+    start_clock: tuple[int, int] | None  # ("HH", "MM") local, when start was given as a time of day
+    duration_s: float
+    device_ids: list[str]
+    intervals: dict[DeviceKind, float]
+    faults: list[FaultEntry] = field(default_factory=list)
+    misbehaviour: list[FaultEntry] = field(default_factory=list)
+    residents: ResidentsConfig = field(default_factory=ResidentsConfig)
+
+
+class _Node(dict):
+    line: int = 0
+
+
+class _LineLoader(_Loader):  # type: ignore[misc, valid-type]
+    pass
+
+
+def _mapping(loader: Any, node: yaml.MappingNode) -> _Node:
+    out = _Node(loader.construct_mapping(node, deep=True))
+    out.line = node.start_mark.line + 1
+    return out
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def parse_duration(value: object) -> float:
+    """Seconds in `value`: a number of seconds or a string like ``90s``, ``15m``, ``2h``, ``7d``."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration")
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration (use e.g. 90s, 15m, 2h, 7d)")
+    return float(match.group(1)) * _UNIT_S[match.group(2)]
+
+
+def load_scenario(path: Path) -> Scenario:
+    """Read and validate a scenario file (and its estate). Raises `ScenarioError` for any mistake."""
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(source, None, "(file)", f"cannot be read: {exc.strerror or exc}") from None
+    try:
+        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ScenarioError(source, mark.line + 1 if mark else None, "(file)",
+                            f"not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    return _Parser(source, path.parent).scenario(doc)
+
+
+class _Parser:
+    def __init__(self, source: str, base: Path) -> None:
+        self.source, self.base = source, base
+
+    def fail(self, node: Any, field: str, message: str) -> ScenarioError:
+        return ScenarioError(self.source, getattr(node, "line", None), field, message)
+
+    def duration(self, node: _Node, key: str, path: str, default: Any = ..., positive: bool = True) -> float:
+        if key not in node:
+            if default is ...:
+                raise self.fail(node, f"{path}{key}", "is required")
+            return default
+        try:
+            seconds = parse_duration(node[key])
+        except ValueError as exc:
+            raise self.fail(node, f"{path}{key}", str(exc)) from None
+        if seconds < 0 or (positive and seconds == 0):
+            raise self.fail(node, f"{path}{key}", f"{node[key]!r} must be {'positive' if positive else '>= 0'}")
+        return seconds
+
+    def scenario(self, doc: Any) -> Scenario:
+        if not isinstance(doc, dict):
+            raise self.fail(None, "(file)", "must be a mapping with at least 'estate' and 'duration'")
+        known = {"name", "estate", "seed", "speed", "start", "duration", "devices", "intervals", "faults",
+                 "misbehaviour", "residents", "description"}
+        for key in doc:
+            if key not in known:
+                raise self.fail(doc, str(key), f"unknown field; expected one of {', '.join(sorted(known))}")
+        estate_path, estate = self.estate(doc)
+        seed = doc.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise self.fail(doc, "seed", f"must be an integer, got {seed!r}")
+        start, clock = self.start(doc)
+        duration = self.duration(doc, "duration", "")
+        device_ids = self.devices(doc, estate)
+        by_id = {d.id: d for d in estate.devices if d.id in set(device_ids)}
+        faults = [self.entry(item, f"faults[{i}]", by_id, duration, "fault")
+                  for i, item in enumerate(self.items(doc, "faults"))]
+        misbehaviour = [self.entry(item, f"misbehaviour[{i}]", by_id, duration, "mode")
+                        for i, item in enumerate(self.items(doc, "misbehaviour"))]
+        name = str(doc.get("name") or Path(self.source).stem)
+        return Scenario(name, self.source, estate_path, estate, seed, self.speed(doc), start, clock, duration,
+                        device_ids, self.intervals(doc), faults, misbehaviour, self.residents(doc))
+
+    def estate(self, doc: _Node) -> tuple[Path, Estate]:
+        raw = doc.get("estate")
+        if not isinstance(raw, str) or not raw.strip():
+            raise self.fail(doc, "estate", "is required: a path to an estate file, or 'demo'")
+        path = DEMO_ESTATE if raw.strip() == "demo" else (self.base / raw).resolve()
+        try:
+            return path, load_estate_file(path)
+        except OSError as exc:
+            raise self.fail(doc, "estate", f"{raw!r} cannot be read: {exc.strerror or exc}") from None
+        except EstateFileError as exc:
+            raise self.fail(doc, "estate", f"the estate file has a mistake: {exc}") from None
+
+    def speed(self, doc: _Node) -> float | None:
+        raw = doc.get("speed", 1)
+        if raw == "max":
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0:
+            raise self.fail(doc, "speed", f"must be a positive number or 'max', got {raw!r}")
+        return float(raw)
+
+    def start(self, doc: _Node) -> tuple[datetime | None, tuple[int, int] | None]:
+        raw = doc.get("start", "auto")
+        if isinstance(raw, datetime):  # YAML parses an unquoted timestamp itself
+            raw = raw.isoformat()
+        text = str(raw).strip()
+        if text == "auto":
+            return None, None
+        clock = _CLOCK.match(text)
+        if clock:
+            return None, (int(clock.group(1)), int(clock.group(2)))
+        if isinstance(raw, int) and not isinstance(raw, bool) and 0 <= raw < 1440:
+            return None, divmod(raw, 60)  # YAML 1.1 reads an unquoted 01:30 as the sexagesimal integer 90
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            raise self.fail(doc, "start", f"{raw!r} must be 'auto', 'HH:MM' or RFC 3339 with an offset")
+        return moment, None
+
+    def devices(self, doc: _Node, estate: Estate) -> list[str]:
+        raw = doc.get("devices", "all")
+        ids = [d.id for d in estate.devices]
+        if raw == "all":
+            return ids
+        if not isinstance(raw, list) or not raw:
+            raise self.fail(doc, "devices", "must be 'all' or a non-empty list of device ids or patterns")
+        chosen: list[str] = []
+        for i, item in enumerate(raw):
+            matches = fnmatch.filter(ids, str(item))
+            if not matches:
+                raise self.fail(doc, f"devices[{i}]", f"{item!r} is not a device of the estate")
+            chosen += [m for m in matches if m not in chosen]
+        return chosen
+
+    def intervals(self, doc: _Node) -> dict[DeviceKind, float]:
+        out = dict(DEFAULT_INTERVALS)
+        raw = doc.get("intervals", {})
+        if not isinstance(raw, dict):
+            raise self.fail(doc, "intervals", "must map a device kind to a telemetry interval")
+        for key in raw:
+            try:
+                kind = DeviceKind(key)
+            except ValueError:
+                raise self.fail(raw, f"intervals.{key}", "is not a device kind "
+                                f"({', '.join(k.value for k in DeviceKind)})") from None
+            out[kind] = self.duration(raw, key, "intervals.")
+        return out
+
+    def items(self, doc: _Node, key: str) -> list[_Node]:
+        raw = doc.get(key) or []
+        if not isinstance(raw, list):
+            raise self.fail(doc, key, "must be a list")
+        for i, item in enumerate(raw):
+            if not isinstance(item, dict):
+                raise self.fail(doc, f"{key}[{i}]", "must be a mapping with device, start and duration")
+        return raw
+
+    def entry(self, node: _Node, path: str, devices: dict, total: float, key: str) -> FaultEntry:
+        device_id = node.get("device")
+        device = devices.get(str(device_id))
+        if device is None:
+            raise self.fail(node, f"{path}.device", f"{device_id!r} is not a device of the estate"
+                            " (or not among the scenario's devices)")
+        name = node.get(key)
+        if key == "fault":
+            spec = FAULTS.get(str(name))
+            if spec is None:
+                raise self.fail(node, f"{path}.fault", f"{name!r} is not a known fault; "
+                                "`forewarn simulate faults` lists them")
+            if device.kind not in spec.kinds:
+                raise self.fail(node, f"{path}.fault", f"{name} does not apply to {device.kind} {device.id}")
+            if spec.roles and water_role(device.id) not in spec.roles:
+                raise self.fail(node, f"{path}.fault", f"{name} needs a {'/'.join(sorted(spec.roles))} "
+                                f"device; {device.id} is a {water_role(device.id)}")
+        elif str(name) not in MODES:
+            raise self.fail(node, f"{path}.mode", f"{name!r} is not one of {', '.join(MODES)}")
+        offset = self.duration(node, "start", f"{path}.", positive=False)
+        duration = self.duration(node, "duration", f"{path}.")
+        if offset >= total:
+            raise self.fail(node, f"{path}.start", "is after the end of the scenario")
+        return FaultEntry(device.id, str(name), offset, duration)
+
+    def residents(self, doc: _Node) -> ResidentsConfig:
+        raw = doc.get("residents", {})
+        if not isinstance(raw, dict):
+            raise self.fail(doc, "residents", "must be a mapping (enabled, delay_scale, share_scale)")
+        config = ResidentsConfig()
+        for key, value in raw.items():
+            if key == "enabled" and isinstance(value, bool):
+                config.enabled = value
+            elif key in ("delay_scale", "share_scale") and isinstance(value, int | float) and value > 0:
+                setattr(config, key, float(value))
+            else:
+                raise self.fail(raw, f"residents.{key}", f"{value!r} is not valid here")
+        return config

@@ -1,0 +1,148 @@
+"""DetectorEngine: hysteresis (one fault, one alarm), evidence, correlation, verdicts, checkpoints, ticks."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from detectors.alarm import Alarm, AlarmState, Severity
+from detectors.engine import DetectorEngine
+from ingest.reading import DeviceKind, Reading
+
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+
+
+def water(device: str, i: int, site: str = "s1", **values: float) -> Reading:
+    base = {"pressure_kpa": 320.0 + (i % 7), "flow_lpm": 40.0 + (i % 5), "pump_on": 0.0, "pump_current_a": 0.0}
+    base.update(values)
+    return Reading(device, DeviceKind.WATER, T0 + timedelta(seconds=i), i, base, site_id=site)
+
+
+def feed(engine: DetectorEngine, readings: Iterator[Reading] | list[Reading]) -> list[Alarm]:
+    out: list[Alarm] = []
+    for r in readings:
+        out.extend(engine.process(r))
+    return out
+
+
+def test_outage_is_one_alarm_despite_flapping_and_clears_once() -> None:
+    engine = DetectorEngine()
+    rng = random.Random(1)
+    readings = [water("w1", i) for i in range(100)]
+    # 60 s of outage whose pressure hovers around the 80 kPa floor, then recovery
+    readings += [water("w1", i, pressure_kpa=80.0 + rng.uniform(-15, 15)) for i in range(100, 160)]
+    readings += [water("w1", i, pressure_kpa=20.0) for i in range(160, 200)]
+    readings += [water("w1", i) for i in range(200, 300)]
+    alarms = [a for a in feed(engine, readings) if a.fault == "supply_outage"]
+    assert [a.state for a in alarms] == [AlarmState.RAISED, AlarmState.CLEARED]
+    raised = alarms[0]
+    assert raised.severity is Severity.CRITICAL
+    assert raised.ts - raised.since >= timedelta(seconds=10)
+    assert raised.ts <= T0 + timedelta(seconds=200)
+
+
+def test_every_alarm_carries_evidence() -> None:
+    engine = DetectorEngine()
+    readings = [water("w1", i) for i in range(100)] + [water("w1", i, pressure_kpa=5.0) for i in range(100, 140)]
+    alarms = feed(engine, readings) + engine.tick(T0 + timedelta(hours=2))
+    assert {a.fault for a in alarms} >= {"supply_outage", "device_offline"}
+    for alarm in alarms:
+        assert alarm.evidence.summary
+        assert alarm.evidence.readings, alarm.fault
+        assert alarm.evidence.metric
+    outage = next(a for a in alarms if a.fault == "supply_outage")
+    assert "5 kPa" in outage.evidence.summary and outage.evidence.value == 5.0
+
+
+def test_short_dip_raises_nothing() -> None:
+    engine = DetectorEngine()
+    readings = [water("w1", i) for i in range(50)] + [water("w1", i, pressure_kpa=10.0) for i in range(50, 55)]
+    readings += [water("w1", i) for i in range(55, 100)]
+    assert feed(engine, readings) == []
+
+
+def test_site_outage_links_children_to_the_root() -> None:
+    engine = DetectorEngine()
+    for device in ("w1", "w2", "w3"):
+        engine.register_device(device, DeviceKind.WATER, "s1", "b1")
+    readings = []
+    for i in range(60):
+        low = i >= 20
+        for device in ("w1", "w2", "w3"):
+            readings.append(water(device, i, pressure_kpa=10.0 if low else 320.0))
+    raised = [a for a in feed(engine, readings) if a.state is AlarmState.RAISED]
+    assert [a.device_id for a in raised] == ["w1", "w2", "w3"]
+    assert raised[0].parent_device_id is None
+    assert [a.parent_device_id for a in raised[1:]] == ["w1", "w1"]
+
+
+def burst_readings(start: int, n: int) -> list[Reading]:
+    return [water("w1", i, pressure_kpa=150.0, flow_lpm=400.0) for i in range(start, start + n)]
+
+
+def test_snapshot_restore_resumes_without_warm_up() -> None:
+    warm = DetectorEngine()
+    feed(warm, [water("w1", i) for i in range(300)])
+    blob = warm.snapshot("w1")
+    assert len(blob) <= 16 * 1024
+    restored = DetectorEngine()
+    restored.restore("w1", blob)
+    alarms = feed(restored, burst_readings(300, 20))
+    assert [a.fault for a in alarms if a.state is AlarmState.RAISED] == ["pipe_burst"]
+    cold = DetectorEngine()  # no baseline: the same readings are not recognisable as a burst
+    assert not [a for a in feed(cold, burst_readings(300, 20)) if a.fault == "pipe_burst"]
+
+
+def test_restore_rejects_another_devices_state() -> None:
+    engine = DetectorEngine()
+    engine.process(water("w1", 0))
+    with pytest.raises(ValueError):
+        engine.restore("w2", engine.snapshot("w1"))
+
+
+def test_false_alarm_verdict_clears_and_slows_the_next_raise() -> None:
+    engine = DetectorEngine(now_fn=lambda: T0 + timedelta(seconds=130))
+    first = feed(
+        engine, [water("w1", i) for i in range(100)] + [water("w1", i, pressure_kpa=5.0) for i in range(100, 130)]
+    )
+    assert first[0].ts - first[0].since == timedelta(seconds=10)
+    cleared = engine.apply_verdict("w1", "supply_outage", false_alarm=True)
+    assert [a.state for a in cleared] == [AlarmState.CLEARED]
+    feed(engine, [water("w1", i) for i in range(130, 300)])
+    again = feed(engine, [water("w1", i, pressure_kpa=5.0) for i in range(300, 340)])
+    raised = [a for a in again if a.state is AlarmState.RAISED]
+    assert raised and raised[0].ts - raised[0].since == timedelta(seconds=20)  # doubled delay
+
+
+def test_redelivered_reading_is_ignored() -> None:
+    engine = DetectorEngine()
+    feed(engine, [water("w1", i) for i in range(10)])
+    assert engine.process(water("w1", 5, pressure_kpa=0.0)) == []
+
+
+def lift(i: int, **values: float) -> Reading:
+    base = {"moving": 0.0, "door_open": 0.0, "alarm_button": 0.0, "in_service": 1.0, "floor": 7.0}
+    base.update(values)
+    return Reading("e1", DeviceKind.ELEVATOR, T0 + timedelta(seconds=i), i, base, site_id="s1")
+
+
+def test_entrapment_raised_within_a_minute_and_once() -> None:
+    engine = DetectorEngine()
+    readings = [lift(i) for i in range(30)] + [lift(i, alarm_button=1.0) for i in range(30, 120)]
+    alarms = feed(engine, readings)
+    assert [(a.fault, a.state) for a in alarms] == [("entrapment", AlarmState.RAISED)]
+    assert alarms[0].ts - T0 <= timedelta(seconds=30 + 60)
+    assert "floor 7" in alarms[0].evidence.summary
+
+
+def test_door_held_open_is_caught_by_tick_without_readings() -> None:
+    engine = DetectorEngine()
+    door = Reading("d1", DeviceKind.ACCESS_DOOR, T0, 1, {"door_open": 1.0, "locked": 0.0}, site_id="s1")
+    assert engine.process(door) == []
+    assert engine.tick(T0 + timedelta(seconds=30)) == []
+    alarms = engine.tick(T0 + timedelta(seconds=90))
+    assert [(a.fault, a.state) for a in alarms] == [("held_open", AlarmState.RAISED)]
+    assert alarms[0].since == T0

@@ -1,0 +1,94 @@
+"""One contract test run over every streaming model and scorer (river-style `learn_one`/`score_one`)."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import random
+
+import pytest
+
+from detectors.base import AnomalyModel, unit_score
+from detectors.models import EWDeviation, Surprise, ZScore
+from detectors.scorer import PROFILES
+
+MODELS = [ZScore, EWDeviation, Surprise]
+
+
+def _normal_stream(n: int, seed: int = 3) -> list[dict[str, float]]:
+    rng = random.Random(seed)
+    return [{"a": 100.0 + rng.gauss(0, 2), "b": 5.0 + rng.gauss(0, 0.5)} for _ in range(n)]
+
+
+@pytest.mark.parametrize("factory", MODELS, ids=lambda f: f.__name__)
+def test_model_follows_the_protocol(factory: type) -> None:
+    assert isinstance(factory(), AnomalyModel)
+
+
+@pytest.mark.parametrize("factory", MODELS, ids=lambda f: f.__name__)
+def test_score_does_not_learn(factory: type) -> None:
+    model = factory()
+    for x in _normal_stream(300):
+        model.learn_one(x)
+    before = pickle.dumps(model)
+    model.score_one({"a": 500.0, "b": 50.0})
+    assert pickle.dumps(model) == before
+
+
+@pytest.mark.parametrize("factory", MODELS, ids=lambda f: f.__name__)
+def test_outlier_scores_higher_than_typical(factory: type) -> None:
+    model = factory()
+    for x in _normal_stream(500):
+        model.learn_one(x)
+    typical = model.score_one({"a": 100.5, "b": 5.1})
+    outlier = model.score_one({"a": 160.0, "b": 5.1})
+    assert outlier > typical
+    assert typical >= 0.0
+
+
+@pytest.mark.parametrize("factory", MODELS, ids=lambda f: f.__name__)
+def test_same_stream_same_scores(factory: type) -> None:
+    a, b = factory(), factory()
+    scores = []
+    for m in (a, b):
+        out = []
+        for x in _normal_stream(200, seed=9):
+            out.append(m.score_one(x))
+            m.learn_one(x)
+        scores.append(out)
+    assert scores[0] == scores[1]
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_scorers_stay_in_unit_interval_and_alarm_on_a_fault(profile: str) -> None:
+    scorer = PROFILES[profile]()
+    for x in _normal_stream(400):
+        scorer.learn(x)
+    alarms = []
+    for x in _normal_stream(50, seed=4):
+        score, alarm = scorer.step(x, learn=True)
+        assert 0.0 <= score <= 1.0
+        alarms.append(alarm)
+    assert sum(alarms) <= 2
+    fault = []
+    for x in _normal_stream(30, seed=5):
+        score, alarm = scorer.step({"a": x["a"] + 80.0, "b": x["b"]}, learn=True)
+        assert 0.0 <= score <= 1.0
+        fault.append(alarm)
+    assert any(fault)
+
+
+def test_protected_learning_keeps_the_reference() -> None:
+    scorer = PROFILES["level"]()
+    for x in _normal_stream(400):
+        scorer.learn(x)
+    reference = copy.deepcopy(scorer.reference.mean)
+    for _ in range(500):
+        scorer.step({"a": 180.0, "b": 5.0}, learn=True)  # a long fault: alarmed, so never learnt
+    assert scorer.reference.mean["a"] == pytest.approx(reference["a"])
+
+
+def test_unit_score() -> None:
+    assert unit_score(0.0, 3.0) == 0.0
+    assert unit_score(3.0, 3.0) == 0.5
+    assert 0.99 < unit_score(1e6, 3.0) < 1.0
