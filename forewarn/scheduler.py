@@ -67,10 +67,14 @@ class LeaderLock:
 
 
 class Scheduler:
-    """Runs `jobs` at their intervals while this process holds the leader lock."""
+    """Runs `jobs` at their intervals while this process holds the leader lock.
 
-    def __init__(self, url: str, jobs: list[Job]) -> None:
-        self.leader = LeaderLock(url)
+    With `url=None` the jobs run in this process unconditionally: that is for work on in-process state (the
+    detector engine's clock tick and checkpoints), which every ingest worker does for its own devices.
+    """
+
+    def __init__(self, url: str | None, jobs: list[Job]) -> None:
+        self.leader = LeaderLock(url) if url else None
         self.jobs = jobs
         self._aps = BackgroundScheduler(executors={"default": ThreadPoolExecutor(4)}, timezone="UTC")
 
@@ -85,11 +89,12 @@ class Scheduler:
     def stop(self) -> None:
         if self._aps.running:
             self._aps.shutdown(wait=True)
-        self.leader.release()
+        if self.leader is not None:
+            self.leader.release()
 
     def _guarded(self, job: Job) -> Callable[[], None]:
         def run() -> None:
-            if not self.leader.try_acquire():
+            if self.leader is not None and not self.leader.try_acquire():
                 return
             try:
                 job.run()

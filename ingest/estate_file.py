@@ -60,9 +60,10 @@ class EstateFileError(ValueError):
 
 
 class _Node(dict):
-    """A mapping that remembers the line it started on."""
+    """A mapping that remembers the line it started on, and the line of each of its keys."""
 
     line: int = 0
+    key_lines: dict[str, int]
 
 
 class _LineLoader(_Loader):  # type: ignore[misc, valid-type]
@@ -72,6 +73,7 @@ class _LineLoader(_Loader):  # type: ignore[misc, valid-type]
 def _construct_mapping(loader: Any, node: yaml.MappingNode) -> _Node:
     mapping = _Node(loader.construct_mapping(node, deep=True))
     mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value if hasattr(k, "value")}
     return mapping
 
 
@@ -102,7 +104,10 @@ class _Parser:
         self.units_by_building: dict[str, list[Unit]] = {}
 
     def fail(self, node: Any, field: str, message: str) -> EstateFileError:
-        return EstateFileError(self.source, getattr(node, "line", None), field, message)
+        """An error at `field` of `node`: on the line of that key when the node has it, else where the node starts."""
+        key = field.rsplit(".", 1)[-1]
+        line = getattr(node, "key_lines", {}).get(key) or getattr(node, "line", None)
+        return EstateFileError(self.source, line, field, message)
 
     def get(self, node: _Node, key: str, path: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
         if key not in node:
