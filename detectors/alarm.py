@@ -51,8 +51,16 @@ class Evidence:
 class Alarm:
     """One alarm transition for one fault on one device.
 
-    `fault` names the fault class (for example ``"low_pressure"``, ``"entrapment"``); `since` is when the
+    `fault` names the fault class (for example ``"supply_outage"``, ``"entrapment"``); `since` is when the
     abnormal condition began (first abnormal reading), `ts` when this transition was decided.
+
+    Correlation: when another alarm explains this one, `parent_device_id` and `parent_fault` name that root
+    alarm (the pair identifies it, as ``(device_id, fault)`` identifies every open alarm). Today the one root
+    cause is a site-wide water outage: the first water device of a site whose `supply_outage` is raised is the
+    root (`parent_*` None on its own alarm), and every water alarm it explains on that site while it is raised
+    (`supply_outage`, `pump_failure`, `tank_low`, `sensor_dropout`, `device_offline` on other devices) carries
+    ``parent_device_id=<root device>, parent_fault="supply_outage"``. A consumer should fold such a child into the
+    root's incident instead of opening a ticket of its own. Both are None on uncorrelated alarms.
     """
 
     device_id: str
@@ -63,5 +71,6 @@ class Alarm:
     ts: datetime
     detector: str
     evidence: Evidence
-    parent_device_id: str | None = None  # set when correlation makes another device's alarm the root cause
+    parent_device_id: str | None = None  # the root alarm's device, when correlation explains this alarm
     extra: Mapping[str, Any] = field(default_factory=dict)
+    parent_fault: str | None = None  # the root alarm's fault (e.g. "supply_outage"), with `parent_device_id`

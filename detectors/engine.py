@@ -36,6 +36,7 @@ EVIDENCE_READINGS = 5
 # confirmed verdict halves it again (never below 1).
 MAX_SLOWDOWN = 8.0
 # Water faults that a site-wide supply outage explains; they are linked to the outage's root device.
+OUTAGE_ROOT_FAULT = "supply_outage"
 OUTAGE_CHILDREN = frozenset({"supply_outage", "pump_failure", "tank_low", "sensor_dropout", "device_offline"})
 
 
@@ -149,6 +150,19 @@ class DetectorEngine:
             alarms.extend(self._decide(state, observations, t, rules))
         return alarms
 
+    def presence(self, device_id: str, *, online: bool, ts: datetime) -> list[Alarm]:
+        """Ingest's presence news for a device: offline (last will, heartbeat timeout) or back online at `ts`.
+
+        Offline raises `device_offline` at once (no raise delay: the device itself said so); online, or any
+        reading newer than the offline report, clears it. A device the engine has never heard of returns [].
+        """
+        state = self._devices.get(device_id)
+        if state is None:
+            return []
+        t = ts.timestamp()
+        observation = state.presence.reported(t, online=online)
+        return self._decide(state, [observation], t, self._rules[state.kind])
+
     def apply_verdict(self, device_id: str, fault: str, *, false_alarm: bool) -> list[Alarm]:
         """Record an engineer's verdict on `fault` for `device_id`.
 
@@ -226,6 +240,7 @@ class DetectorEngine:
                 for rt, seq, values, ev in state.recent
             ),
         )
+        parent = self._correlate(state, fault, tr.state)
         return Alarm(
             device_id=state.device_id,
             fault=fault,
@@ -235,7 +250,8 @@ class DetectorEngine:
             ts=_dt(t),
             detector=detector,
             evidence=evidence,
-            parent_device_id=self._correlate(state, fault, tr.state),
+            parent_device_id=parent,
+            parent_fault=OUTAGE_ROOT_FAULT if parent is not None else None,
             extra={"kind": state.kind.value, "site_id": state.site_id, "building_id": state.building_id},
         )
 

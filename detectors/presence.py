@@ -2,7 +2,9 @@
 
 The usual interval between a device's readings is learned as an exponentially weighted mean; silence
 longer than `SILENCE_FACTOR` usual intervals (and at least `MIN_SILENCE_S`) raises the alarm at the next
-`tick`, and the next reading clears it.
+`tick`, and the next reading clears it. An explicit "offline" status from ingest (the device's MQTT last will,
+or ingest's own heartbeat timeout) is the fastest evidence and raises the alarm at once; "online" or any newer
+reading clears it.
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ class Presence:
 
     last_t: float | None = None
     gap: float | None = None
+    offline_at: float | None = None  # when ingest reported the device offline, until it is back
 
     def seen(self, t: float) -> Observation:
         """A reading arrived at `t`: the device is present."""
+        if self.offline_at is not None and t >= self.offline_at:
+            self.offline_at = None
         if self.last_t is not None and t > self.last_t:
             sample = t - self.last_t
             if self.gap is None:
@@ -43,11 +48,37 @@ class Presence:
         self.last_t = t
         return Observation("device_offline", False)
 
+    def reported(self, t: float, *, online: bool) -> Observation:
+        """Ingest says the device went offline (last will, heartbeat timeout) or came back online at `t`."""
+        if online:
+            self.offline_at = None
+            self.last_t = t if self.last_t is None else max(self.last_t, t)  # the silence clock restarts
+            return Observation("device_offline", False, metric="online", value=1.0)
+        if self.offline_at is None:
+            self.offline_at = t
+        return self._offline(t)
+
+    def _offline(self, now: float) -> Observation:
+        at = self.offline_at if self.offline_at is not None else now
+        last = "" if self.last_t is None else f"; last reading {now - self.last_t:.0f} s earlier"
+        return Observation(
+            "device_offline",
+            True,
+            Severity.WARNING,
+            f"the device reported itself offline (connection lost){last}",
+            metric="online",
+            value=0.0,
+            baseline=self.gap,
+            started=at,
+        )
+
     def limit(self) -> float:
         return max(MIN_SILENCE_S, SILENCE_FACTOR * (self.gap or 0.0))
 
     def check(self, now: float) -> Observation:
-        """Is the device silent at wall-clock `now`?"""
+        """Is the device silent (or reported offline) at wall-clock `now`?"""
+        if self.offline_at is not None:
+            return self._offline(now)
         if self.last_t is None or now - self.last_t <= self.limit():
             return Observation("device_offline", False)
         silent = now - self.last_t

@@ -1,0 +1,133 @@
+"""The engine over a device's life: presence news, severity changes, learning protection, restarts, verdicts."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import psycopg
+
+from detectors.alarm import AlarmState, Severity
+from detectors.checkpoint import load_checkpoints, save_checkpoints
+from detectors.engine import DetectorEngine
+from ingest.reading import DeviceKind, Reading
+from tests.detectors.test_engine import T0, feed, water
+
+
+def test_offline_status_raises_at_once_and_online_clears_it() -> None:
+    engine = DetectorEngine()
+    feed(engine, [water("w1", i) for i in range(60)])
+    offline_at = T0 + timedelta(seconds=61)
+    raised = engine.presence("w1", online=False, ts=offline_at)
+    assert [(a.fault, a.state) for a in raised] == [("device_offline", AlarmState.RAISED)]
+    assert raised[0].since == offline_at and raised[0].ts == offline_at
+    assert "offline" in raised[0].evidence.summary
+    # still offline: neither a repeated last will nor the periodic tick makes a second alarm
+    assert engine.presence("w1", online=False, ts=offline_at + timedelta(seconds=5)) == []
+    assert engine.tick(offline_at + timedelta(minutes=30)) == []
+    cleared = engine.presence("w1", online=True, ts=offline_at + timedelta(minutes=31))
+    assert [(a.fault, a.state) for a in cleared] == [("device_offline", AlarmState.CLEARED)]
+    # back online restarts the silence clock: a tick shortly after raises nothing
+    assert engine.tick(offline_at + timedelta(minutes=32)) == []
+
+
+def test_a_fresh_reading_clears_an_offline_report() -> None:
+    engine = DetectorEngine()
+    feed(engine, [water("w1", i) for i in range(10)])
+    engine.presence("w1", online=False, ts=T0 + timedelta(seconds=11))
+    alarms = engine.process(water("w1", 20))
+    assert [(a.fault, a.state) for a in alarms] == [("device_offline", AlarmState.CLEARED)]
+
+
+def test_presence_of_an_unknown_device_is_ignored() -> None:
+    assert DetectorEngine().presence("nobody", online=False, ts=T0) == []
+
+
+def test_outage_children_name_the_root_alarm() -> None:
+    engine = DetectorEngine()
+    for device in ("main", "w2"):
+        engine.register_device(device, DeviceKind.WATER, "s1", None)
+    readings = [water(d, i, pressure_kpa=5.0 if i >= 30 else 320.0) for i in range(80) for d in ("main", "w2")]
+    raised = [a for a in feed(engine, readings) if a.state is AlarmState.RAISED]
+    assert [(a.device_id, a.parent_device_id, a.parent_fault) for a in raised] == [
+        ("main", None, None),
+        ("w2", "main", "supply_outage"),
+    ]
+    # w2 going offline during the outage is explained by it too
+    offline = engine.presence("w2", online=False, ts=T0 + timedelta(seconds=81))
+    assert [(a.parent_device_id, a.parent_fault) for a in offline] == [("main", "supply_outage")]
+
+
+def tank(i: int, level: float) -> Reading:
+    values = {"pressure_kpa": 500.0 + (i % 7), "flow_lpm": 40.0 + (i % 5), "tank_level_pct": level}
+    return Reading("w1", DeviceKind.WATER, T0 + timedelta(seconds=i), i, values, site_id="s1")
+
+
+def test_severity_rises_and_falls_within_one_alarm() -> None:
+    engine = DetectorEngine()
+    levels = [60.0] * 60 + [15.0] * 120 + [5.0] * 60 + [15.0] * 60 + [60.0] * 120
+    alarms = [a for a in feed(engine, [tank(i, v) for i, v in enumerate(levels)]) if a.fault == "tank_low"]
+    assert [(a.state, a.severity) for a in alarms] == [
+        (AlarmState.RAISED, Severity.WARNING),
+        (AlarmState.UPDATED, Severity.CRITICAL),
+        (AlarmState.UPDATED, Severity.WARNING),
+        (AlarmState.CLEARED, Severity.WARNING),
+    ]
+    assert len({a.since for a in alarms}) == 1  # one episode throughout
+
+
+def test_fault_returning_within_the_cool_down_is_not_a_new_alarm_at_once() -> None:
+    engine = DetectorEngine()
+    low = {"pressure_kpa": 5.0}
+    readings = [water("w1", i) for i in range(60)] + [water("w1", i, **low) for i in range(60, 100)]
+    readings += [water("w1", i) for i in range(100, 140)]  # cleared after 30 s of normal pressure (at ~130)
+    readings += [water("w1", i, **low) for i in range(140, 260)]  # back 10 s later, for two minutes
+    outage = [a for a in feed(engine, readings) if a.fault == "supply_outage"]
+    assert [a.state for a in outage] == [AlarmState.RAISED, AlarmState.CLEARED, AlarmState.RAISED]
+    assert outage[1].ts < T0 + timedelta(seconds=140)
+    # the policy's 60 s cool-down after the clear, not the 10 s raise delay, decides the second raise
+    assert outage[2].ts - outage[1].ts >= timedelta(seconds=60)
+
+
+def test_baseline_does_not_learn_while_the_device_is_alarmed() -> None:
+    engine = DetectorEngine()
+    feed(engine, [water("w1", i) for i in range(600)])
+    feed(engine, [water("w1", i, pressure_kpa=5.0, flow_lpm=0.0) for i in range(600, 4200)])  # an hour's outage
+    feed(engine, [water("w1", i) for i in range(4200, 4320)])
+    burst = [a for a in feed(engine, [water("w1", i, pressure_kpa=150.0, flow_lpm=400.0) for i in range(4320, 4340)])
+             if a.fault == "pipe_burst"]
+    assert [a.state for a in burst] == [AlarmState.RAISED]
+    usual_pressure = float(re.search(r"against a usual (\d+)", burst[0].evidence.summary).group(1))  # type: ignore[union-attr]
+    assert usual_pressure >= 300.0  # still ~320 kPa, not the outage's 5
+    assert 40.0 <= (burst[0].evidence.baseline or 0.0) <= 45.0  # usual flow, also untouched by the outage
+
+
+def test_checkpoint_round_trip_through_the_database(conn: psycopg.Connection) -> None:
+    before = DetectorEngine()
+    feed(before, [water("w1", i) for i in range(300)])
+    feed(before, [water("w2", i) for i in range(300)])
+    raised = feed(before, [water("w2", i, pressure_kpa=5.0) for i in range(300, 330)])
+    assert [a.fault for a in raised] == ["supply_outage"]
+    assert save_checkpoints(conn, [(d, before.snapshot(d)) for d in before.devices()]) == 2
+    after = DetectorEngine()  # a restarted worker
+    for device_id, blob in load_checkpoints(conn).items():
+        after.restore(device_id, blob)
+    assert sorted(after.devices()) == ["w1", "w2"]
+    # w1 recognises a burst at once: its baseline came back with it, no warm-up
+    burst = feed(after, [water("w1", i, pressure_kpa=150.0, flow_lpm=400.0) for i in range(300, 320)])
+    assert [(a.fault, a.state) for a in burst] == [("pipe_burst", AlarmState.RAISED)]
+    # w2's outage is still the same open alarm: recovery clears it, nothing is raised twice
+    recovery = feed(after, [water("w2", i) for i in range(330, 400)])
+    assert [(a.fault, a.state) for a in recovery] == [("supply_outage", AlarmState.CLEARED)]
+    assert recovery[0].since == raised[0].since
+
+
+def test_confirmed_verdict_undoes_a_false_alarm_slowdown() -> None:
+    engine = DetectorEngine(now_fn=lambda: T0)
+    feed(engine, [water("w1", i) for i in range(60)])
+    engine.apply_verdict("w1", "supply_outage", false_alarm=True)
+    engine.apply_verdict("w1", "supply_outage", false_alarm=True)  # raise delay now 4 × 10 s
+    engine.apply_verdict("w1", "supply_outage", false_alarm=False)  # halved: 20 s
+    raised = [a for a in feed(engine, [water("w1", i, pressure_kpa=5.0) for i in range(60, 120)])
+              if a.state is AlarmState.RAISED]
+    assert raised[0].ts - raised[0].since == timedelta(seconds=20)
