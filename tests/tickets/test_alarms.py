@@ -1,0 +1,185 @@
+"""Alarms become incidents, preventive tickets, work orders and notices to exactly the affected residents;
+concurrent workers agree on one incident; closure waits for the device to recover; a returning fault reopens."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import psycopg
+import pytest
+
+from detectors.alarm import AlarmState, Severity
+from tickets.errors import ClosureBlocked
+from tickets.flows import handle_alarm, pending_labels, record_verdict
+from tickets.lifecycle import TicketEvent
+from tickets.transitions import transition
+
+from .conftest import NOW, make_alarm, notice_recipients, residents_served
+
+DEVICE = "rs-b1-water-high"  # serves floors 13–25 of building 1
+
+
+def test_raised_alarm_opens_incident_ticket_work_order_and_warns_exactly_the_served_residents(conn, staff):
+    result = handle_alarm(conn, make_alarm(DEVICE, "pump_failure"), now=NOW)
+    conn.commit()
+    assert result.action == "opened"
+    ticket = conn.execute("SELECT source, state, category, severity, owner_id, department_id, device_id "
+                          "FROM tickets WHERE id = %s", (result.ticket_id,)).fetchone()
+    assert ticket == ("preventive", "dispatched", "facility", "major", "eng-1", "engineering", DEVICE)
+    order = conn.execute("SELECT status, assignee_id, evidence FROM work_orders WHERE ticket_id = %s",
+                         (result.ticket_id,)).fetchone()
+    assert order[0:2] == ("open", "eng-1")
+    assert order[2]["evidence"]["summary"] == "pressure at zero for 90 s"
+    assert order[2]["location"] and order[2]["since"] and order[2]["device_kind"] == "water"
+    expected = residents_served(conn, DEVICE)
+    all_building = {r[0] for r in conn.execute(
+        "SELECT r.id FROM residents r JOIN units u ON u.id = r.unit_id WHERE u.building_id = 'rs-b1'")}
+    assert expected and expected < all_building  # the high zone only, not the whole building
+    recipients = notice_recipients(conn, result.incident_id, "warning")
+    assert sorted(set(recipients)) == recipients and set(recipients) == expected
+    assert result.notices == len(expected)
+    outbox = conn.execute("SELECT count(*) FROM outbox o JOIN notices n ON n.id = o.notice_id "
+                          "WHERE n.incident_id = %s", (result.incident_id,)).fetchone()[0]
+    assert outbox == len(expected)
+
+
+def test_repeated_raise_joins_the_open_incident_without_new_notices(conn, staff):
+    first = handle_alarm(conn, make_alarm(DEVICE, "pump_failure"), now=NOW)
+    again = handle_alarm(conn, make_alarm(DEVICE, "pump_failure"), now=NOW + timedelta(minutes=1))
+    conn.commit()
+    assert (again.action, again.incident_id, again.ticket_id, again.notices) == \
+        ("joined", first.incident_id, first.ticket_id, 0)
+    assert conn.execute("SELECT count(*) FROM tickets").fetchone()[0] == 1
+
+
+def test_two_workers_racing_on_the_same_alarm_make_one_incident_and_one_ticket(estate_db_url, staff):
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def worker() -> None:
+        try:
+            with psycopg.connect(estate_db_url) as own:
+                own.execute("SELECT 1")
+                barrier.wait(timeout=10)
+                results.append(handle_alarm(own, make_alarm(DEVICE, "pump_failure"), now=NOW))
+                own.commit()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors
+    assert sorted(r.action for r in results) == ["joined", "opened"]
+    with psycopg.connect(estate_db_url) as check:
+        counts = check.execute("SELECT (SELECT count(*) FROM incidents), (SELECT count(*) FROM tickets), "
+                               "(SELECT count(*) FROM work_orders), (SELECT count(*) FROM notices), "
+                               "(SELECT count(DISTINCT resident_id) FROM notices)").fetchone()
+        assert counts[:3] == (1, 1, 1)
+        assert counts[3] == counts[4] == len(residents_served(check, DEVICE))
+
+
+def test_update_notifies_only_when_severity_goes_up(conn, staff):
+    opened = handle_alarm(conn, make_alarm(DEVICE, "slow_leak", severity=Severity.WARNING), now=NOW)
+    same = handle_alarm(conn, make_alarm(DEVICE, "slow_leak", AlarmState.UPDATED, Severity.WARNING,
+                                         summary="night flow 4.1 l/min"), now=NOW + timedelta(minutes=5))
+    worse = handle_alarm(conn, make_alarm(DEVICE, "slow_leak", AlarmState.UPDATED, Severity.CRITICAL,
+                                          summary="night flow 12 l/min"), now=NOW + timedelta(minutes=10))
+    conn.commit()
+    assert same.notices == 0
+    assert worse.notices == len(residents_served(conn, DEVICE))
+    evidence = conn.execute("SELECT severity, evidence->>'summary' FROM incidents WHERE id = %s",
+                            (opened.incident_id,)).fetchone()
+    assert evidence == ("critical", "night flow 12 l/min")
+
+
+def test_cleared_alarm_recovers_incident_and_tells_everyone_who_was_warned(conn, staff):
+    opened = handle_alarm(conn, make_alarm(DEVICE, "pump_failure"), now=NOW)
+    cleared = handle_alarm(conn, make_alarm(DEVICE, "pump_failure", AlarmState.CLEARED),
+                           now=NOW + timedelta(hours=1))
+    conn.commit()
+    assert cleared.action == "recovered"
+    assert conn.execute("SELECT status FROM incidents WHERE id = %s", (opened.incident_id,)).fetchone()[0] == \
+        "recovered"
+    assert notice_recipients(conn, opened.incident_id, "restored") == \
+        notice_recipients(conn, opened.incident_id, "warning")
+    again = handle_alarm(conn, make_alarm(DEVICE, "pump_failure", AlarmState.CLEARED), now=NOW + timedelta(hours=2))
+    assert again.action == "ignored"
+
+
+def test_a_correlated_alarm_attaches_to_the_root_incident(conn, staff):
+    root = handle_alarm(conn, make_alarm("rs-water-main", "supply_outage"), now=NOW)
+    child = handle_alarm(conn, make_alarm(DEVICE, "pump_failure", parent="rs-water-main"),
+                         now=NOW + timedelta(seconds=30))
+    conn.commit()
+    assert (child.action, child.ticket_id, child.incident_id) == ("attached", root.ticket_id, root.incident_id)
+    assert conn.execute("SELECT count(*) FROM tickets").fetchone()[0] == 1
+    # Residents already told about the site-wide outage are not told twice.
+    assert child.notices == 0
+    per_resident = conn.execute("SELECT max(c) FROM (SELECT count(*) c FROM notices WHERE incident_id = %s "
+                                "GROUP BY resident_id) x", (root.incident_id,)).fetchone()[0]
+    assert per_resident == 1
+
+
+def _work(conn, ticket_id: int) -> None:
+    transition(conn, ticket_id, TicketEvent.ACKNOWLEDGE, actor="eng-1", now=NOW + timedelta(minutes=5))
+    transition(conn, ticket_id, TicketEvent.ARRIVE, actor="eng-1", now=NOW + timedelta(minutes=12))
+
+
+def test_resolution_is_blocked_while_the_device_is_abnormal_unless_overridden(conn, staff):
+    opened = handle_alarm(conn, make_alarm(DEVICE, "pump_failure"), now=NOW)
+    _work(conn, opened.ticket_id)
+    conn.commit()
+    with pytest.raises(ClosureBlocked, match="still abnormal"):
+        transition(conn, opened.ticket_id, TicketEvent.RESOLVE, actor="eng-1", now=NOW + timedelta(minutes=30))
+    conn.rollback()
+    ticket = transition(conn, opened.ticket_id, TicketEvent.RESOLVE, actor="eng-1", now=NOW + timedelta(minutes=30),
+                        override_reason="sensor cable cut; pump verified running by hand")
+    conn.commit()
+    assert (ticket.state, ticket.override_reason) == ("resolved", "sensor cable cut; pump verified running by hand")
+    assert conn.execute("SELECT status FROM work_orders WHERE ticket_id = %s", (ticket.id,)).fetchone()[0] == "done"
+
+
+def test_resolution_after_recovery_and_auto_reopen_when_the_fault_returns(conn, staff):
+    opened = handle_alarm(conn, make_alarm(DEVICE, "pump_failure"), now=NOW)
+    _work(conn, opened.ticket_id)
+    handle_alarm(conn, make_alarm(DEVICE, "pump_failure", AlarmState.CLEARED), now=NOW + timedelta(minutes=40))
+    resolved = transition(conn, opened.ticket_id, TicketEvent.RESOLVE, actor="eng-1", now=NOW + timedelta(hours=1),
+                          root_cause="worn impeller replaced")
+    assert resolved.override_reason is None
+    back = handle_alarm(conn, make_alarm(DEVICE, "pump_failure", at=NOW + timedelta(days=3)),
+                        now=NOW + timedelta(days=3))
+    conn.commit()
+    assert (back.action, back.ticket_id) == ("reopened", opened.ticket_id)
+    row = conn.execute("SELECT state, reopen_count, incident_id FROM tickets WHERE id = %s",
+                       (back.ticket_id,)).fetchone()
+    assert row == ("dispatched", 1, back.incident_id)
+    orders = conn.execute("SELECT status FROM work_orders WHERE ticket_id = %s ORDER BY id",
+                          (back.ticket_id,)).fetchall()
+    assert [o[0] for o in orders] == ["done", "open"]
+    # A new incident: residents are warned again about the returning fault.
+    assert back.notices == len(residents_served(conn, DEVICE))
+
+
+def test_a_fault_returning_after_the_window_opens_a_new_ticket(conn, staff):
+    opened = handle_alarm(conn, make_alarm(DEVICE, "pump_failure"), now=NOW)
+    handle_alarm(conn, make_alarm(DEVICE, "pump_failure", AlarmState.CLEARED), now=NOW + timedelta(minutes=40))
+    _work(conn, opened.ticket_id)
+    transition(conn, opened.ticket_id, TicketEvent.RESOLVE, actor="eng-1", now=NOW + timedelta(hours=1))
+    later = handle_alarm(conn, make_alarm(DEVICE, "pump_failure"), now=NOW + timedelta(days=30))
+    assert later.action == "opened" and later.ticket_id != opened.ticket_id
+
+
+def test_false_alarm_verdict_is_a_label_and_cancels_the_ticket(conn, staff):
+    opened = handle_alarm(conn, make_alarm(DEVICE, "slow_leak", severity=Severity.WARNING), now=NOW)
+    label_id = record_verdict(conn, opened.ticket_id, false_alarm=True, by_user="eng-1",
+                              note="irrigation timer, not a leak", now=NOW + timedelta(hours=1))
+    conn.commit()
+    labels = pending_labels(conn, 0)
+    assert [(x.id, x.device_id, x.fault, x.false_alarm, x.ticket_id, x.by) for x in labels] == \
+        [(label_id, DEVICE, "slow_leak", True, opened.ticket_id, "eng-1")]
+    assert pending_labels(conn, label_id) == []
+    assert conn.execute("SELECT state FROM tickets WHERE id = %s", (opened.ticket_id,)).fetchone()[0] == "cancelled"

@@ -1,0 +1,108 @@
+"""`forewarn tickets …`: look at tickets, run the SLA sweep once, classify a text, and regenerate the lifecycle
+diagram in docs/lifecycle.md from the transition table."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import psycopg
+import typer
+
+from tickets.classify import classify_text
+from tickets.errors import NotFound
+from tickets.lifecycle import TRANSITIONS, mermaid
+from tickets.service import get_ticket
+from tickets.sweeps import sla_sweep
+
+app = typer.Typer(help="Tickets: list, show, SLA sweep, classification and the lifecycle diagram.",
+                  no_args_is_help=True)
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "lifecycle.md"
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: the configured one).")]
+
+
+def _url(ctx: typer.Context, db: str | None) -> str:
+    """The database URL: --db, or what the root command's context provides (duck-typed, so that this package
+    never imports the product package)."""
+    if db:
+        return db
+    root: Any = ctx.find_root().obj
+    if root is None or not hasattr(root, "database_url"):
+        typer.echo("error: no database configured; pass --db postgresql://…", err=True)
+        raise typer.Exit(2)
+    return str(root.database_url())
+
+
+@app.command("list")
+def list_tickets(
+    ctx: typer.Context, db: DbOption = None,
+    state: Annotated[str | None, typer.Option(help="Only tickets in this state (e.g. dispatched).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many, newest first.")] = 50,
+) -> None:
+    """List tickets, newest first: id, state, source, severity, category, deadline, title."""
+    with psycopg.connect(_url(ctx, db)) as conn:
+        rows = conn.execute(
+            """SELECT id, state, source, severity, category, resolve_due, title FROM tickets
+               WHERE %(state)s::text IS NULL OR state = %(state)s ORDER BY id DESC LIMIT %(limit)s""",
+            {"state": state, "limit": limit},
+        ).fetchall()
+    for row in rows:
+        due = row[5].astimezone(UTC).strftime("%Y-%m-%d %H:%MZ") if row[5] else "-"
+        typer.echo(f"#{row[0]:<6} {row[1]:<16} {row[2]:<10} {row[3]:<8} {row[4]:<16} due {due}  {row[6]}")
+
+
+@app.command()
+def show(ctx: typer.Context, ticket_id: Annotated[int, typer.Argument(help="Ticket number.")],
+         db: DbOption = None) -> None:
+    """Show one ticket and its whole timeline."""
+    with psycopg.connect(_url(ctx, db)) as conn:
+        try:
+            ticket = get_ticket(conn, ticket_id)
+        except NotFound as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        for key, value in ticket.as_dict().items():
+            typer.echo(f"{key:>16}: {value}")
+        for at, actor, event, source, target, note in conn.execute(
+            "SELECT at, actor, event, from_state, to_state, note FROM ticket_events WHERE ticket_id = %s "
+            "ORDER BY id", (ticket_id,)):
+            typer.echo(f"  {at:%Y-%m-%d %H:%M:%S%z}  {actor or '-':<10} {event:<18} "
+                       f"{source or '':>16} -> {target or '':<16} {note}")
+
+
+@app.command()
+def sweep(ctx: typer.Context, db: DbOption = None) -> None:
+    """Run the SLA sweep once now: reminders at 50% and 80%, escalations at breach (safe to run twice)."""
+    with psycopg.connect(_url(ctx, db)) as conn:
+        count = sla_sweep(conn, now=datetime.now(UTC))
+    typer.echo(f"{count} SLA alerts sent")
+
+
+@app.command()
+def classify(text: Annotated[str, typer.Argument(help="A complaint's text, zh-CN or en.")]) -> None:
+    """Show how a complaint's text would be classified (category, severity, device kind, matched words)."""
+    found = classify_text(text)
+    typer.echo(f"category={found.category} severity={found.tier} subcategory={found.subcategory} "
+               f"device_kind={found.device_kind} matched={','.join(found.matched)}")
+
+
+def lifecycle_doc(current: str) -> str:
+    """`current` with its mermaid block replaced by the diagram generated from the table."""
+    block = "```mermaid\n" + mermaid() + "```"
+    if "```mermaid" not in current:
+        return current.rstrip() + "\n\n" + block + "\n"
+    return re.sub(r"```mermaid\n.*?```", lambda _: block, current, count=1, flags=re.S)
+
+
+@app.command()
+def diagram(write: Annotated[bool, typer.Option("--write", help="Update docs/lifecycle.md in place.")] = False
+            ) -> None:
+    """Print the lifecycle as a Mermaid state diagram generated from the transition table."""
+    if write:
+        DOC.write_text(lifecycle_doc(DOC.read_text(encoding="utf-8") if DOC.exists() else ""), encoding="utf-8")
+        typer.echo(f"wrote {DOC} ({len(TRANSITIONS)} transitions)")
+    else:
+        typer.echo(mermaid(), nl=False)

@@ -1,0 +1,178 @@
+"""Complaint intake: classify, then fold into an open incident that explains it (same site or building, same
+device kind, within the fold window) or open a complaint ticket owned by whoever took it (首问负责制).
+The resident hears back at once: the incident's status and expected time, or the new ticket's deadline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from tickets.classify import Category, Classification, Tier, classify_text
+from tickets.config import DEFAULT_CONFIG, TicketConfig
+from tickets.errors import InvalidInput
+from tickets.lifecycle import TicketEvent
+from tickets.notices import format_time, notify_residents, resident
+from tickets.routing import grid_owner
+from tickets.service import add_event, create_ticket, get_ticket
+from tickets.transitions import transition
+
+CHANNELS = ("app", "phone", "wechat", "counter")
+LANGS = ("zh-CN", "en")
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintResult:
+    complaint_id: int
+    ticket_id: int
+    folded: bool
+    incident_id: int | None
+    anticipated: bool | None  # True: we knew before the resident told us
+    category: str
+    severity: str
+
+
+def intake_complaint(
+    conn: psycopg.Connection, *, resident_id: str, unit_id: str, channel: str, description: str, lang: str,
+    reported_at: datetime, now: datetime, taken_by: str | None = None, attachments: Sequence[str] = (),
+    config: TicketConfig = DEFAULT_CONFIG,
+) -> ComplaintResult:
+    """Register a complaint (one transaction). `taken_by` is the staff member who took it, if any: they own it."""
+    if channel not in CHANNELS:
+        raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
+    if lang not in LANGS:
+        raise InvalidInput(f"lang must be one of {', '.join(LANGS)}, not {lang!r}")
+    if not description.strip():
+        raise InvalidInput("description is empty: say what is wrong")
+    if reported_at.tzinfo is None:
+        raise InvalidInput("reported_at needs a timezone (RFC 3339, e.g. 2026-10-01T08:00:00+08:00)")
+    with conn.transaction():
+        place = conn.execute(
+            """SELECT r.unit_id, u.building_id, b.site_id FROM residents r JOIN units u ON u.id = r.unit_id
+               JOIN buildings b ON b.id = u.building_id WHERE r.id = %s""",
+            (resident_id,),
+        ).fetchone()
+        if place is None:
+            raise InvalidInput(f"no resident {resident_id!r}")
+        if place[0] != unit_id:
+            raise InvalidInput(f"resident {resident_id!r} does not live in unit {unit_id!r}")
+        building_id, site_id = place[1], place[2]
+        found = classify_text(description)
+        incident = _matching_incident(conn, found, unit_id, building_id, site_id, reported_at, config)
+        if incident is not None:
+            ticket_id, incident_id, detected_at = incident
+            anticipated = detected_at <= reported_at
+            lead = (reported_at - detected_at).total_seconds()
+        else:
+            ticket_id = _open_ticket(conn, found, description, site_id, building_id, unit_id, resident_id,
+                                     reported_at, now, taken_by, config)
+            incident_id, anticipated, lead = None, None, None
+        row = conn.execute(
+            """INSERT INTO complaints (ticket_id, incident_id, resident_id, unit_id, channel, description, lang,
+                   category, severity, device_kind, attachments, reported_at, received_at, taken_by, folded,
+                   anticipated, lead_seconds)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+            (ticket_id, incident_id, resident_id, unit_id, channel, description, lang, found.category.value,
+             found.tier.value, found.device_kind, json.dumps(list(attachments)), reported_at, now, taken_by,
+             incident is not None, anticipated, lead),
+        ).fetchone()
+        assert row is not None
+        complaint_id = int(row[0])
+        _acknowledge_resident(conn, resident_id, ticket_id, incident_id, complaint_id, now, config)
+        if incident is not None:
+            add_event(conn, ticket_id, "complaint_folded", at=now, actor=taken_by,
+                      note=description[:200], detail={"complaint_id": complaint_id, "resident_id": resident_id,
+                                                      "anticipated": anticipated, "lead_seconds": lead})
+        return ComplaintResult(complaint_id, ticket_id, incident is not None, incident_id, anticipated,
+                               found.category.value, found.tier.value)
+
+
+def _matching_incident(
+    conn: psycopg.Connection, found: Classification, unit_id: str, building_id: str, site_id: str,
+    reported_at: datetime, config: TicketConfig,
+) -> tuple[int, int, datetime] | None:
+    """The open incident that explains the complaint: same device kind, a device that serves the unit, or is in
+    the same building, or is site-wide; detected no later than the fold window after the complaint.
+    Prefers a device serving the unit. Returns (ticket, root incident, detection time)."""
+    if found.device_kind is None:
+        return None
+    row = conn.execute(
+        """SELECT COALESCE(root.ticket_id, i.ticket_id), COALESCE(root.id, i.id),
+                  COALESCE(root.detected_at, i.detected_at)
+           FROM incidents i JOIN devices d ON d.id = i.device_id
+           LEFT JOIN incidents root ON root.id = i.root_incident_id
+           WHERE i.status = 'open' AND d.kind = %(kind)s AND d.site_id = %(site)s
+             AND COALESCE(root.ticket_id, i.ticket_id) IS NOT NULL
+             AND i.detected_at <= %(latest)s
+             AND (d.building_id = %(building)s OR d.building_id IS NULL
+                  OR EXISTS (SELECT 1 FROM device_units du WHERE du.device_id = d.id AND du.unit_id = %(unit)s))
+           ORDER BY EXISTS (SELECT 1 FROM device_units du WHERE du.device_id = d.id AND du.unit_id = %(unit)s) DESC,
+                    (d.building_id = %(building)s) DESC, i.detected_at DESC
+           LIMIT 1""",
+        {"kind": found.device_kind, "site": site_id, "building": building_id, "unit": unit_id,
+         "latest": reported_at + config.fold_window},
+    ).fetchone()
+    return (int(row[0]), int(row[1]), row[2]) if row else None
+
+
+def _open_ticket(
+    conn: psycopg.Connection, found: Classification, description: str, site_id: str, building_id: str,
+    unit_id: str, resident_id: str, reported_at: datetime, now: datetime, taken_by: str | None,
+    config: TicketConfig,
+) -> int:
+    owner = taken_by if taken_by and _is_staff(conn, taken_by) else grid_owner(conn, building_id, "customer_service")
+    title = f"{found.category.value}/{found.subcategory or 'other'}: {description[:60]}"
+    ticket_id = create_ticket(
+        conn, source="complaint", classification=found, title=title, description=description, site_id=site_id,
+        building_id=building_id, now=now, reported_at=reported_at, config=config, actor=taken_by,
+        unit_id=unit_id, resident_id=resident_id, owner_id=owner,
+    )
+    transition(conn, ticket_id, TicketEvent.DISPATCH, actor=taken_by, now=now, config=config)
+    return ticket_id
+
+
+def _is_staff(conn: psycopg.Connection, user_id: str) -> bool:
+    row = conn.execute("SELECT role FROM users WHERE id = %s", (user_id,)).fetchone()
+    return row is not None and row[0] in ("agent", "engineer", "manager", "admin")
+
+
+def _acknowledge_resident(conn: psycopg.Connection, resident_id: str, ticket_id: int, incident_id: int | None,
+                          complaint_id: int, now: datetime, config: TicketConfig) -> None:
+    ticket = get_ticket(conn, ticket_id)
+    who = resident(conn, resident_id)
+    if incident_id is not None:
+        place = conn.execute(
+            """SELECT d.kind, d.location, i.detected_at FROM incidents i JOIN devices d ON d.id = i.device_id
+               WHERE i.id = %s""", (incident_id,)).fetchone()
+        assert place is not None
+        notify_residents(conn, [who], kind="status", dedupe_key=f"incident:{incident_id}:status", now=now,
+                         config=config, critical=True, incident_id=incident_id, ticket_id=ticket_id,
+                         device_kind=place[0], place=place[1], detected=format_time(place[2], config),
+                         status=ticket.state, ticket=ticket_id, eta=format_time(ticket.resolve_due, config))
+    else:
+        notify_residents(conn, [who], kind="received", dedupe_key=f"complaint:{complaint_id}:received", now=now,
+                         config=config, critical=True, ticket_id=ticket_id, ticket=ticket_id,
+                         eta=format_time(ticket.resolve_due, config))
+
+
+def reclassify(conn: psycopg.Connection, ticket_id: int, *, category: str | None, severity: str | None,
+               by_user: str, note: str, now: datetime) -> None:
+    """Staff correct a ticket's category or severity; the correction is an event row (what it was, what it is)."""
+    try:
+        new_category = Category(category) if category else None
+        new_tier = Tier(severity) if severity else None
+    except ValueError as exc:
+        raise InvalidInput(f"{exc}; categories: {[c.value for c in Category]}, severities: "
+                           f"{[t.value for t in Tier]}") from exc
+    with conn.transaction():
+        ticket = get_ticket(conn, ticket_id, lock=True)
+        before = {"category": ticket.category, "severity": ticket.severity}
+        after = {"category": (new_category or ticket.category).__str__(),
+                 "severity": (new_tier or ticket.severity).__str__()}
+        conn.execute("UPDATE tickets SET category = %s, severity = %s, version = version + 1 WHERE id = %s",
+                     (after["category"], after["severity"], ticket_id))
+        add_event(conn, ticket_id, "reclassified", at=now, actor=by_user, note=note,
+                  detail={"before": before, "after": after})

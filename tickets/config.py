@@ -1,0 +1,29 @@
+"""What the tickets package can be tuned with. Plain constructor arguments: the composition root maps the
+product's settings onto a `TicketConfig` and passes it down; nothing here reads the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import time, timedelta
+from zoneinfo import ZoneInfo
+
+from tickets.sla import DEFAULT_TZ, SlaPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class TicketConfig:
+    tz: ZoneInfo = DEFAULT_TZ
+    # A complaint folds into an open incident detected up to this long after it, or while it is open.
+    fold_window: timedelta = timedelta(hours=6)
+    # The same device fault coming back within this window reopens the previous ticket instead of a new one.
+    reopen_window: timedelta = timedelta(days=7)
+    # Non-critical notices wait until morning; critical ones (major incidents) go out at once.
+    quiet_start: time = time(22, 0)
+    quiet_end: time = time(7, 0)
+    # A return visit later than this after resolution is recorded as late (DESIGN.md: within 48 hours).
+    return_visit_within: timedelta = timedelta(hours=48)
+    sla_overrides: Mapping[tuple[str, str], SlaPolicy] = field(default_factory=dict)
+
+
+DEFAULT_CONFIG = TicketConfig()

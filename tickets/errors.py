@@ -1,0 +1,23 @@
+"""Domain errors of the tickets package. The API turns them into 4xx answers (see api/routes/tickets.py)."""
+
+from __future__ import annotations
+
+from tickets.lifecycle import IllegalTransition
+
+__all__ = ["IllegalTransition", "NotFound", "ConcurrentChange", "ClosureBlocked", "InvalidInput"]
+
+
+class NotFound(LookupError):
+    """No such ticket, incident, resident or unit."""
+
+
+class ConcurrentChange(RuntimeError):
+    """Someone else changed the ticket between reading and writing it: reload and retry."""
+
+
+class ClosureBlocked(RuntimeError):
+    """The device behind a facility ticket is still abnormal: it cannot be resolved without an override reason."""
+
+
+class InvalidInput(ValueError):
+    """A request that cannot be carried out as given (says what was wrong and how to fix it)."""

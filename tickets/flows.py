@@ -1,0 +1,258 @@
+"""What happens when an alarm arrives or an engineer gives a verdict: incidents (one open per device fault,
+by a partial unique index), preventive tickets with their work orders, notices to exactly the residents the
+device serves, and labels for the detectors. Each call is one transaction."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from detectors.alarm import Alarm, AlarmState, Severity
+from tickets.classify import classify_alarm
+from tickets.config import DEFAULT_CONFIG, TicketConfig
+from tickets.errors import InvalidInput, NotFound
+from tickets.lifecycle import TicketEvent, TicketState, next_state
+from tickets.notices import Recipient, format_time, notify_residents, residents_of_device
+from tickets.service import add_event, create_ticket, get_ticket
+from tickets.transitions import transition
+
+_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+ACTOR = "forewarn"  # the actor recorded on events the system itself takes
+
+
+@dataclass(frozen=True, slots=True)
+class HandleResult:
+    action: str  # opened | reopened | joined | attached | updated | recovered | ignored
+    incident_id: int | None = None
+    ticket_id: int | None = None
+    notices: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Device:
+    id: str
+    kind: str
+    site_id: str
+    building_id: str | None
+    location: str
+
+
+def handle_alarm(conn: psycopg.Connection, alarm: Alarm, *, now: datetime,
+                 config: TicketConfig = DEFAULT_CONFIG) -> HandleResult:
+    """Turn one alarm transition into incidents, tickets, work orders and notices, in one transaction."""
+    with conn.transaction():
+        row = conn.execute("SELECT id, kind, site_id, building_id, location FROM devices WHERE id = %s",
+                           (alarm.device_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"alarm for unknown device {alarm.device_id!r}")
+        device = _Device(*row)
+        if alarm.state is AlarmState.CLEARED:
+            return _cleared(conn, alarm, device, now, config)
+        if alarm.state is AlarmState.UPDATED:
+            updated = _updated(conn, alarm, device, now, config)
+            if updated is not None:
+                return updated
+        return _raised(conn, alarm, device, now, config)
+
+
+def _raised(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datetime,
+            config: TicketConfig) -> HandleResult:
+    root = None
+    if alarm.parent_device_id:
+        root = conn.execute(
+            """SELECT id, ticket_id FROM incidents WHERE device_id = %s AND status = 'open'
+               AND root_incident_id IS NULL ORDER BY detected_at DESC LIMIT 1""",
+            (alarm.parent_device_id,),
+        ).fetchone()
+    inserted = conn.execute(
+        """INSERT INTO incidents (device_id, fault, status, severity, detector, evidence, since, detected_at,
+               updated_at, root_incident_id, ticket_id)
+           VALUES (%s, %s, 'open', %s, %s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (device_id, fault) WHERE status = 'open' DO NOTHING RETURNING id""",
+        (alarm.device_id, alarm.fault, alarm.severity.value, alarm.detector, json.dumps(alarm.evidence.as_dict(),
+         default=str), alarm.since, now, now, root[0] if root else None, root[1] if root else None),
+    ).fetchone()
+    if inserted is None:  # another worker (or an earlier alarm) already opened it: join it
+        joined = _updated(conn, alarm, device, now, config)
+        assert joined is not None
+        return HandleResult("joined", joined.incident_id, joined.ticket_id, joined.notices)
+    incident_id = int(inserted[0])
+    if root is not None:
+        add_event(conn, root[1], "alarm_attached", at=now, actor=ACTOR,
+                  note=f"{alarm.device_id} {alarm.fault} attributed to this incident's root cause",
+                  detail={"incident_id": incident_id, "device_id": alarm.device_id, "fault": alarm.fault})
+        sent = _warn(conn, alarm, device, root[0], root[1], now, config)
+        return HandleResult("attached", root[0], root[1], sent)
+    ticket_id, action = _ticket_for(conn, alarm, device, incident_id, now, config)
+    conn.execute("UPDATE incidents SET ticket_id = %s WHERE id = %s", (ticket_id, incident_id))
+    _link_earlier_complaints(conn, device, incident_id, now, config)
+    sent = _warn(conn, alarm, device, incident_id, ticket_id, now, config)
+    return HandleResult(action, incident_id, ticket_id, sent)
+
+
+def _ticket_for(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id: int, now: datetime,
+                config: TicketConfig) -> tuple[int, str]:
+    """Reopen the ticket of the same device fault if it came back within the window; else a new ticket."""
+    previous = conn.execute(
+        """SELECT id FROM tickets WHERE device_id = %s AND fault = %s AND state IN ('resolved', 'closed')
+           AND resolved_at >= %s ORDER BY resolved_at DESC LIMIT 1 FOR UPDATE""",
+        (alarm.device_id, alarm.fault, now - config.reopen_window),
+    ).fetchone()
+    if previous is not None:
+        ticket_id = int(previous[0])
+        conn.execute("UPDATE tickets SET incident_id = %s WHERE id = %s", (incident_id, ticket_id))
+        transition(conn, ticket_id, TicketEvent.REOPEN, actor=ACTOR, now=now, config=config,
+                   note=f"the same fault ({alarm.fault}) returned within {config.reopen_window}")
+        transition(conn, ticket_id, TicketEvent.DISPATCH, actor=ACTOR, now=now, config=config)
+        return ticket_id, "reopened"
+    classification = classify_alarm(device.kind, alarm.fault, alarm.severity)
+    ticket_id = create_ticket(
+        conn, source="preventive", classification=classification,
+        title=f"{device.kind} {alarm.fault} @ {device.location or device.id}", description=alarm.evidence.summary,
+        site_id=device.site_id, building_id=device.building_id, now=now, reported_at=alarm.since, config=config,
+        actor=ACTOR, device_id=device.id, fault=alarm.fault, incident_id=incident_id,
+    )
+    transition(conn, ticket_id, TicketEvent.DISPATCH, actor=ACTOR, now=now, config=config)
+    return ticket_id, "opened"
+
+
+def _warn(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id: int, ticket_id: int,
+          now: datetime, config: TicketConfig) -> int:
+    """The early warning to the residents of the device's units. INFO alarms have no resident impact."""
+    if alarm.severity is Severity.INFO:
+        return 0
+    ticket = get_ticket(conn, ticket_id)
+    return notify_residents(
+        conn, residents_of_device(conn, device.id), kind="warning", dedupe_key=f"incident:{incident_id}:warning",
+        now=now, config=config, critical=ticket.severity == "major", incident_id=incident_id, ticket_id=ticket_id,
+        device_kind=device.kind, place=device.location or device.id, summary=alarm.evidence.summary,
+        eta=format_time(ticket.resolve_due, config),
+    )
+
+
+def _updated(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datetime,
+             config: TicketConfig) -> HandleResult | None:
+    """Fresh evidence or a new severity for the open incident; a notice only when the severity goes up."""
+    row = conn.execute(
+        """SELECT id, severity, COALESCE(root_incident_id, id), ticket_id FROM incidents
+           WHERE device_id = %s AND fault = %s AND status = 'open' FOR UPDATE""",
+        (alarm.device_id, alarm.fault),
+    ).fetchone()
+    if row is None:
+        return None
+    incident_id, old, key_incident, ticket_id = int(row[0]), Severity(row[1]), int(row[2]), row[3]
+    conn.execute(
+        "UPDATE incidents SET severity = %s, evidence = %s, updated_at = %s WHERE id = %s",
+        (alarm.severity.value, json.dumps(alarm.evidence.as_dict(), default=str), now, incident_id),
+    )
+    sent = 0
+    if _RANK[alarm.severity] > _RANK[old] and ticket_id is not None:
+        add_event(conn, ticket_id, "alarm_escalated", at=now, actor=ACTOR, note=alarm.evidence.summary,
+                  detail={"from": old.value, "to": alarm.severity.value, "incident_id": incident_id})
+        ticket = get_ticket(conn, ticket_id)
+        sent = notify_residents(
+            conn, residents_of_device(conn, device.id), kind="update",
+            dedupe_key=f"incident:{key_incident}:update:{alarm.severity.value}", now=now, config=config,
+            critical=alarm.severity is Severity.CRITICAL, incident_id=key_incident, ticket_id=ticket_id,
+            device_kind=device.kind, place=device.location or device.id, summary=alarm.evidence.summary,
+            eta=format_time(ticket.resolve_due, config),
+        )
+    return HandleResult("updated", incident_id, ticket_id, sent)
+
+
+def _cleared(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datetime,
+             config: TicketConfig) -> HandleResult:
+    """The device recovered: the incident is closed and everyone who was told about it hears it is over."""
+    row = conn.execute(
+        """UPDATE incidents SET status = 'recovered', recovered_at = %s, updated_at = %s
+           WHERE device_id = %s AND fault = %s AND status = 'open'
+           RETURNING id, ticket_id, COALESCE(root_incident_id, id)""",
+        (now, now, alarm.device_id, alarm.fault),
+    ).fetchone()
+    if row is None:
+        return HandleResult("ignored")
+    incident_id, ticket_id, key_incident = int(row[0]), row[1], int(row[2])
+    if ticket_id is not None:
+        add_event(conn, ticket_id, "alarm_cleared", at=now, actor=ACTOR, note=alarm.evidence.summary,
+                  detail={"incident_id": incident_id, "device_id": alarm.device_id, "fault": alarm.fault})
+    told = [Recipient(*r) for r in conn.execute(
+        """SELECT DISTINCT r.id, r.unit_id, r.language, r.channel,
+                  CASE r.channel WHEN 'email' THEN r.email WHEN 'sms' THEN r.phone WHEN 'wechat' THEN r.phone END
+           FROM notices n JOIN residents r ON r.id = n.resident_id
+           JOIN device_units du ON du.unit_id = r.unit_id AND du.device_id = %s
+           WHERE n.incident_id = %s AND n.kind IN ('warning', 'update', 'status')""",
+        (device.id, key_incident),
+    )]
+    sent = notify_residents(
+        conn, told, kind="restored", dedupe_key=f"incident:{key_incident}:restored:{device.id}", now=now,
+        config=config, critical=False, incident_id=key_incident, ticket_id=ticket_id, device_kind=device.kind,
+        place=device.location or device.id,
+    )
+    return HandleResult("recovered", incident_id, ticket_id, sent)
+
+
+def _link_earlier_complaints(conn: psycopg.Connection, device: _Device, incident_id: int, now: datetime,
+                             config: TicketConfig) -> None:
+    """Complaints that came in before we detected this fault: linked to the incident and counted as missed."""
+    conn.execute(
+        """UPDATE complaints c SET incident_id = %(incident)s, anticipated = false,
+               lead_seconds = extract(epoch FROM c.reported_at - %(now)s)
+           WHERE c.incident_id IS NULL AND c.device_kind = %(kind)s AND c.reported_at >= %(from)s
+             AND c.unit_id IN (SELECT unit_id FROM device_units WHERE device_id = %(device)s)""",
+        {"incident": incident_id, "now": now, "kind": device.kind, "from": now - config.fold_window,
+         "device": device.id},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    id: int
+    device_id: str
+    fault: str
+    false_alarm: bool
+    ticket_id: int | None
+    at: datetime
+    by: str | None
+
+
+def record_verdict(conn: psycopg.Connection, ticket_id: int, *, false_alarm: bool, by_user: str | None,
+                   note: str = "", now: datetime, config: TicketConfig = DEFAULT_CONFIG) -> int:
+    """An engineer's verdict on a preventive ticket, stored as a label for the detectors; a false alarm also
+    cancels the ticket if it is still open. Returns the label id."""
+    with conn.transaction():
+        ticket = get_ticket(conn, ticket_id)
+        if ticket.device_id is None or ticket.fault is None:
+            raise InvalidInput(f"ticket {ticket_id} is not about a device fault; verdicts apply to preventive tickets")
+        row = conn.execute(
+            """INSERT INTO detector_labels (device_id, fault, false_alarm, ticket_id, at, by, note)
+               VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+            (ticket.device_id, ticket.fault, false_alarm, ticket_id, now, by_user, note),
+        ).fetchone()
+        assert row is not None
+        add_event(conn, ticket_id, "verdict", at=now, actor=by_user, note=note,
+                  detail={"false_alarm": false_alarm, "label_id": row[0]})
+        if false_alarm and _allows(ticket.state, TicketEvent.CANCEL):
+            transition(conn, ticket_id, TicketEvent.CANCEL, actor=by_user, now=now, config=config,
+                       note="false alarm: " + note)
+        return int(row[0])
+
+
+def _allows(state: str, event: TicketEvent) -> bool:
+    try:
+        next_state(TicketState(state), event)
+    except ValueError:
+        return False
+    return True
+
+
+def pending_labels(conn: psycopg.Connection, since_id: int) -> list[Label]:
+    """Verdict labels with id > `since_id`, oldest first: the runtime applies them to the detector engine."""
+    rows = conn.execute(
+        """SELECT id, device_id, fault, false_alarm, ticket_id, at, by FROM detector_labels
+           WHERE id > %s ORDER BY id""",
+        (since_id,),
+    ).fetchall()
+    return [Label(*row) for row in rows]

@@ -1,0 +1,181 @@
+"""Notices: the words (templates in zh-CN and en), who gets them, and writing them with their outbox rows in the
+caller's transaction. `dedupe_key` plus a unique index is what makes "one notice per incident per resident"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import psycopg
+
+from tickets.config import TicketConfig
+
+# resident.channel -> outbox channel. SMS and WeChat go through the gateway webhook.
+CHANNEL_FOR = {"app": "in_app", "mqtt": "mqtt", "sms": "webhook", "wechat": "webhook", "email": "email"}
+
+_KIND_LABEL = {"zh-CN": {"elevator": "电梯", "water": "供水", "access_door": "门禁"},
+               "en": {"elevator": "lift", "water": "water supply", "access_door": "entrance door"}}
+
+# kind -> lang -> (title, body). Fields: what (device kind), place, eta, status, ticket, level, summary.
+TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
+    "warning": {
+        "zh-CN": ("{place}{what}异常提醒", "我们已发现{place}的{what}出现异常（{summary}），工程人员已派单处理，"
+                  "预计{eta}前恢复。给您带来不便，敬请谅解。"),
+        "en": ("{What} problem at {place}", "We have detected a problem with the {what} at {place} ({summary}). "
+               "Engineers are on it; we expect it fixed by {eta}. Sorry for the inconvenience."),
+    },
+    "update": {
+        "zh-CN": ("{place}{what}情况更新",
+                  "{place}的{what}异常情况有变化（{summary}），我们正在加紧处理，预计{eta}前恢复。"),
+        "en": ("Update: {what} at {place}", "The {what} problem at {place} has changed ({summary}). "
+               "We are working on it and expect it fixed by {eta}."),
+    },
+    "restored": {
+        "zh-CN": ("{place}{what}已恢复", "{place}的{what}已恢复正常，感谢您的耐心。"),
+        "en": ("{What} at {place} restored", "The {what} at {place} is working normally again. Thank you for your "
+               "patience."),
+    },
+    "status": {
+        "zh-CN": ("您反映的问题我们已在处理",
+                  "您反映的{place}{what}问题我们已于{detected}发现并在处理（工单 #{ticket}，状态：{status}），"
+                  "预计{eta}前恢复。"),
+        "en": ("We are already on it", "The {what} problem at {place} you reported was detected at {detected} and "
+               "is being handled (ticket #{ticket}, status: {status}); we expect it fixed by {eta}."),
+    },
+    "received": {
+        "zh-CN": ("已收到您的反映", "您的反映已受理（工单 #{ticket}），我们将在{eta}前处理完毕。"),
+        "en": ("We have your report", "Your report is registered as ticket #{ticket}; we aim to resolve it by {eta}."),
+    },
+    "sla": {
+        "zh-CN": ("工单 #{ticket} 时限提醒", "工单 #{ticket}（{summary}）{level}，截止时间 {eta}。"),
+        "en": ("Ticket #{ticket} SLA alert", "Ticket #{ticket} ({summary}): {level}; due {eta}."),
+    },
+    "reopened": {
+        "zh-CN": ("工单 #{ticket} 已重新打开", "工单 #{ticket} 已重新打开：{summary}"),
+        "en": ("Ticket #{ticket} reopened", "Ticket #{ticket} was reopened: {summary}"),
+    },
+}
+
+
+def render(kind: str, lang: str, **fields: Any) -> tuple[str, str]:
+    lang = lang if lang in ("zh-CN", "en") else "zh-CN"
+    what_kind = fields.pop("device_kind", None)
+    labels = _KIND_LABEL[lang]
+    what = labels.get(what_kind or "", "设施" if lang == "zh-CN" else "facility")
+    values = {"what": what, "What": what[:1].upper() + what[1:], "place": "", "eta": "", "status": "",
+              "ticket": "", "level": "", "summary": "", "detected": ""} | fields
+    title, body = TEMPLATES[kind][lang]
+    return title.format(**values), body.format(**values)
+
+
+def format_time(at: datetime | None, config: TicketConfig) -> str:
+    return at.astimezone(config.tz).strftime("%Y-%m-%d %H:%M") if at else "—"
+
+
+def release_time(now: datetime, critical: bool, config: TicketConfig) -> datetime:
+    """When a notice may go out: now, or for a non-critical notice in quiet hours, when they end."""
+    if critical:
+        return now
+    local = now.astimezone(config.tz)
+    start, end = config.quiet_start, config.quiet_end
+    t = local.time()
+    quiet = (start <= t or t < end) if start > end else (start <= t < end)
+    if not quiet:
+        return now
+    day = local.date() if t < end else local.date() + timedelta(days=1)
+    return datetime.combine(day, end, tzinfo=config.tz)
+
+
+# Where a resident's channel delivers: email to the address, SMS/WeChat gateways by phone, in-app/MQTT by id.
+ADDRESS = "CASE r.channel WHEN 'email' THEN r.email WHEN 'sms' THEN r.phone WHEN 'wechat' THEN r.phone END"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    resident_id: str
+    unit_id: str
+    lang: str
+    channel: str
+    address: str | None
+
+
+def residents_of_device(conn: psycopg.Connection, device_id: str) -> list[Recipient]:
+    """Exactly the active residents of the units the device serves (device_units)."""
+    rows = conn.execute(
+        f"""SELECT r.id, r.unit_id, r.language, r.channel, {ADDRESS}
+           FROM device_units du JOIN residents r ON r.unit_id = du.unit_id
+           WHERE du.device_id = %s AND r.active ORDER BY r.id""",
+        (device_id,),
+    ).fetchall()
+    return [Recipient(*row) for row in rows]
+
+
+def resident(conn: psycopg.Connection, resident_id: str) -> Recipient:
+    row = conn.execute(
+        f"SELECT r.id, r.unit_id, r.language, r.channel, {ADDRESS} FROM residents r WHERE r.id = %s",
+        (resident_id,),
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"no resident {resident_id!r}")
+    return Recipient(*row)
+
+
+def notify_residents(
+    conn: psycopg.Connection, recipients: list[Recipient], *, kind: str, dedupe_key: str, now: datetime,
+    config: TicketConfig, critical: bool = False, incident_id: int | None = None, ticket_id: int | None = None,
+    **fields: Any,
+) -> int:
+    """Write one notice (and its outbox row) per recipient, skipping anyone who already has `dedupe_key`.
+    Returns how many were new. Set-based, so a 2,000-unit building is two statements, not thousands."""
+    if not recipients:
+        return 0
+    rendered = {lang: render(kind, lang, **fields) for lang in {r.lang for r in recipients}}
+    release = release_time(now, critical, config)
+    rows = [(r.resident_id, r.unit_id, r.lang, rendered[r.lang][0], rendered[r.lang][1],
+             CHANNEL_FOR.get(r.channel, "in_app"), r.address) for r in recipients]
+    with conn.cursor() as cur:
+        cur.execute(
+            """CREATE TEMP TABLE IF NOT EXISTS _notice_batch (
+                   resident_id text, unit_id text, lang text, title text, body text, channel text, address text
+               ) ON COMMIT DELETE ROWS""")
+        cur.execute("TRUNCATE _notice_batch")
+        with cur.copy("COPY _notice_batch FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(
+            """WITH new AS (
+                   INSERT INTO notices (resident_id, unit_id, incident_id, ticket_id, kind, lang, title, body,
+                                        critical, dedupe_key, created_at)
+                   SELECT resident_id, unit_id, %(incident)s, %(ticket)s, %(kind)s, lang, title, body,
+                          %(critical)s, %(key)s, %(now)s FROM _notice_batch
+                   ON CONFLICT (resident_id, dedupe_key) WHERE resident_id IS NOT NULL DO NOTHING
+                   RETURNING id, resident_id)
+               INSERT INTO outbox (notice_id, channel, address, next_attempt_at, created_at)
+               SELECT new.id, b.channel, b.address, %(release)s, %(now)s
+               FROM new JOIN _notice_batch b ON b.resident_id = new.resident_id""",
+            {"incident": incident_id, "ticket": ticket_id, "kind": kind, "critical": critical, "key": dedupe_key,
+             "now": now, "release": release},
+        )
+        count = cur.rowcount
+        cur.execute("TRUNCATE _notice_batch")
+    return count
+
+
+def notify_user(
+    conn: psycopg.Connection, user_id: str, *, kind: str, dedupe_key: str, now: datetime, ticket_id: int | None,
+    **fields: Any,
+) -> bool:
+    """A staff notice (SLA reminder, escalation), delivered in-app. False if it was already sent."""
+    title, body = render(kind, "zh-CN", **fields)
+    row = conn.execute(
+        """WITH new AS (
+               INSERT INTO notices (user_id, ticket_id, kind, lang, title, body, critical, dedupe_key, created_at)
+               VALUES (%(user)s, %(ticket)s, %(kind)s, 'zh-CN', %(title)s, %(body)s, true, %(key)s, %(now)s)
+               ON CONFLICT (user_id, dedupe_key) WHERE user_id IS NOT NULL DO NOTHING RETURNING id)
+           INSERT INTO outbox (notice_id, channel, next_attempt_at, created_at)
+           SELECT id, 'in_app', %(now)s, %(now)s FROM new RETURNING notice_id""",
+        {"user": user_id, "ticket": ticket_id, "kind": kind, "title": title, "body": body, "key": dedupe_key,
+         "now": now},
+    ).fetchone()
+    return row is not None

@@ -1,0 +1,154 @@
+"""Data access for tickets: typed rows, creation with SLA deadlines, the event timeline and work orders.
+Plain SQL with bound parameters; every function runs in the caller's transaction."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import class_row
+
+from tickets import sla
+from tickets.classify import DEPARTMENT_FOR, Category, Classification
+from tickets.config import TicketConfig
+from tickets.errors import NotFound
+from tickets.lifecycle import TicketState
+from tickets.routing import grid_owner
+
+
+@dataclass(slots=True)
+class Ticket:
+    id: int
+    source: str
+    state: str
+    version: int
+    category: str
+    subcategory: str | None
+    severity: str
+    title: str
+    description: str
+    site_id: str
+    building_id: str | None
+    unit_id: str | None
+    resident_id: str | None
+    device_id: str | None
+    fault: str | None
+    incident_id: int | None
+    department_id: str | None
+    owner_id: str | None
+    transfers: int
+    reopen_count: int
+    reported_at: datetime
+    created_at: datetime
+    respond_due: datetime | None
+    resolve_due: datetime | None
+    responded_at: datetime | None
+    sla_paused_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    override_reason: str | None
+    root_cause: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+TICKET_COLUMNS = ", ".join(f.name for f in fields(Ticket))
+
+
+def get_ticket(conn: psycopg.Connection, ticket_id: int, *, lock: bool = False) -> Ticket:
+    with conn.cursor(row_factory=class_row(Ticket)) as cur:
+        row = cur.execute(
+            f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id = %s" + (" FOR UPDATE" if lock else ""), (ticket_id,)
+        ).fetchone()
+    if row is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    return row
+
+
+def add_event(conn: psycopg.Connection, ticket_id: int, event: str, *, at: datetime, actor: str | None,
+              from_state: str | None = None, to_state: str | None = None, note: str = "",
+              detail: dict[str, Any] | None = None) -> None:
+    """One timeline row: who, when, what, from, to, why."""
+    conn.execute(
+        """INSERT INTO ticket_events (ticket_id, at, actor, event, from_state, to_state, note, detail)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
+        (ticket_id, at, actor, event, from_state, to_state, note, json.dumps(detail or {}, default=str)),
+    )
+
+
+def create_ticket(
+    conn: psycopg.Connection, *, source: str, classification: Classification, title: str, description: str,
+    site_id: str, building_id: str | None, now: datetime, reported_at: datetime, config: TicketConfig,
+    actor: str | None, unit_id: str | None = None, resident_id: str | None = None, device_id: str | None = None,
+    fault: str | None = None, incident_id: int | None = None, owner_id: str | None = None,
+) -> int:
+    """Insert a ticket in state `new` with its SLA deadlines and first-responsibility owner; returns its id.
+    The caller dispatches it (a transition) in the same transaction."""
+    policy = sla.policy_for(classification.category, classification.tier, config.sla_overrides)
+    department = DEPARTMENT_FOR[Category(classification.category)]
+    owner = owner_id or grid_owner(conn, building_id, department)
+    row = conn.execute(
+        """INSERT INTO tickets (source, state, category, subcategory, severity, title, description, site_id,
+               building_id, unit_id, resident_id, device_id, fault, incident_id, owner_id, reported_at,
+               created_at, respond_due, resolve_due)
+           VALUES (%s, 'new', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+        (source, classification.category.value, classification.subcategory, classification.tier.value, title,
+         description, site_id, building_id, unit_id, resident_id, device_id, fault, incident_id, owner,
+         reported_at, now, sla.deadline(now, policy.respond, config.tz), sla.deadline(now, policy.resolve, config.tz)),
+    ).fetchone()
+    assert row is not None
+    ticket_id = int(row[0])
+    add_event(conn, ticket_id, "created", at=now, actor=actor, to_state=TicketState.NEW.value,
+              detail={"category": classification.category.value, "severity": classification.tier.value,
+                      "subcategory": classification.subcategory, "matched": list(classification.matched),
+                      "owner": owner})
+    return ticket_id
+
+
+def open_work_order(conn: psycopg.Connection, ticket: Ticket, *, department_id: str, now: datetime) -> int | None:
+    """An engineering work order for a facility ticket, carrying the device evidence (what, where, since when,
+    why) so that no order is bounced back for missing information. None if one is already live."""
+    evidence: dict[str, Any] = {}
+    if ticket.incident_id is not None:
+        found = conn.execute(
+            """SELECT i.evidence, i.since, i.detected_at, i.severity, i.detector, d.kind, d.location, d.building_id
+               FROM incidents i JOIN devices d ON d.id = i.device_id WHERE i.id = %s""",
+            (ticket.incident_id,),
+        ).fetchone()
+        if found:
+            keys = ("evidence", "since", "detected_at", "severity", "detector", "device_kind", "location", "building")
+            evidence = dict(zip(keys, found, strict=True))
+    elif ticket.description:
+        evidence = {"complaint": ticket.description, "unit": ticket.unit_id}
+    assignee = grid_owner(conn, ticket.building_id, department_id)
+    row = conn.execute(
+        """INSERT INTO work_orders (ticket_id, department_id, assignee_id, status, device_id, fault, evidence,
+               created_at)
+           VALUES (%s, %s, %s, 'open', %s, %s, %s, %s)
+           ON CONFLICT (ticket_id) WHERE status NOT IN ('done', 'cancelled') DO NOTHING RETURNING id""",
+        (ticket.id, department_id, assignee, ticket.device_id, ticket.fault, json.dumps(evidence, default=str), now),
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def set_work_order_status(conn: psycopg.Connection, ticket_id: int, status: str, now: datetime) -> None:
+    """Move the ticket's live work order along with the ticket (acknowledged, on site, done, cancelled)."""
+    conn.execute(
+        """UPDATE work_orders SET status = %(status)s,
+               acknowledged_at = CASE WHEN %(status)s = 'acknowledged' THEN %(now)s ELSE acknowledged_at END,
+               done_at = CASE WHEN %(status)s IN ('done', 'cancelled') THEN %(now)s ELSE done_at END
+           WHERE ticket_id = %(ticket)s AND status NOT IN ('done', 'cancelled')""",
+        {"status": status, "now": now, "ticket": ticket_id},
+    )
+
+
+def incident_is_abnormal(conn: psycopg.Connection, ticket_id: int) -> list[tuple[int, str, str]]:
+    """The open incidents behind a ticket (device still abnormal): (incident, device, fault)."""
+    return [(int(r[0]), r[1], r[2]) for r in conn.execute(
+        "SELECT id, device_id, fault FROM incidents WHERE ticket_id = %s AND status = 'open' ORDER BY id",
+        (ticket_id,),
+    )]

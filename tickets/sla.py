@@ -1,0 +1,120 @@
+"""SLA clocks per category × severity tier, on the mainland-China working-day calendar.
+
+Working-day limits count only time on working days as published by the State Council (public holidays off,
+adjusted working weekends on), from the maintained `chinesecalendar` package; minute limits count wall time.
+A ticket waiting on the resident has its clocks paused: on resume its deadlines move by the paused time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+from tickets.classify import Category, Tier
+
+DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
+
+
+class Unit(StrEnum):
+    MINUTES = "minutes"  # wall-clock time: emergencies do not wait for Monday
+    WORKING_DAYS = "working_days"  # time on working days only
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    amount: float
+    unit: Unit
+
+    @property
+    def working(self) -> bool:
+        return self.unit is Unit.WORKING_DAYS
+
+    @property
+    def span(self) -> timedelta:
+        return timedelta(minutes=self.amount) if self.unit is Unit.MINUTES else timedelta(days=self.amount)
+
+
+@dataclass(frozen=True, slots=True)
+class SlaPolicy:
+    respond: Limit  # until the ticket is acknowledged (staff responded / on the way)
+    resolve: Limit  # until it is resolved (for major: the written plan)
+
+
+# DESIGN.md defaults: major = respond/on site in 15 min, plan in 24 h; general = respond in 24 h, resolve in
+# 3 working days; complex = progress in 7 working days, resolve in 15 working days.
+DEFAULT_POLICIES: dict[Tier, SlaPolicy] = {
+    Tier.MAJOR: SlaPolicy(Limit(15, Unit.MINUTES), Limit(24 * 60, Unit.MINUTES)),
+    Tier.GENERAL: SlaPolicy(Limit(24 * 60, Unit.MINUTES), Limit(3, Unit.WORKING_DAYS)),
+    Tier.COMPLEX: SlaPolicy(Limit(7, Unit.WORKING_DAYS), Limit(15, Unit.WORKING_DAYS)),
+}
+
+
+def policy_for(category: Category | str, tier: Tier | str,
+               overrides: Mapping[tuple[str, str], SlaPolicy] | None = None) -> SlaPolicy:
+    """The policy for a category × tier: an override if configured, else the tier's default."""
+    if overrides and (str(category), str(tier)) in overrides:
+        return overrides[(str(category), str(tier))]
+    return DEFAULT_POLICIES[Tier(tier)]
+
+
+def is_working_day(day: date) -> bool:
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        # Beyond the years the package knows: Monday to Friday, until the package is upgraded.
+        return day.weekday() < 5
+
+
+def _next_midnight(t: datetime) -> datetime:
+    return datetime.combine(t.date() + timedelta(days=1), time(0), tzinfo=t.tzinfo)
+
+
+def add_working_time(start: datetime, span: timedelta, tz: ZoneInfo = DEFAULT_TZ) -> datetime:
+    """`start` plus `span` of time that elapses only on working days (local calendar of `tz`)."""
+    t = start.astimezone(tz)
+    remaining = span
+    for _ in range(3660):  # ten years of days: a bound, never reached by a real SLA
+        midnight = _next_midnight(t)
+        if is_working_day(t.date()):
+            available = midnight - t
+            if remaining <= available:
+                return t + remaining
+            remaining -= available
+        t = midnight
+    raise ValueError(f"working-time span {span} from {start} is too long")
+
+
+def working_time_between(start: datetime, end: datetime, tz: ZoneInfo = DEFAULT_TZ) -> timedelta:
+    """How much working-day time lies between `start` and `end`."""
+    t, end = start.astimezone(tz), end.astimezone(tz)
+    total = timedelta(0)
+    while t < end:
+        midnight = min(_next_midnight(t), end)
+        if is_working_day(t.date()):
+            total += midnight - t
+        t = midnight
+    return total
+
+
+def deadline(start: datetime, limit: Limit, tz: ZoneInfo = DEFAULT_TZ) -> datetime:
+    return add_working_time(start, limit.span, tz) if limit.working else start + limit.span
+
+
+def point_in(start: datetime, due: datetime, fraction: float, working: bool, tz: ZoneInfo = DEFAULT_TZ) -> datetime:
+    """The instant at `fraction` of the way from `start` to `due` (in working time for working-day limits):
+    when the 50% and 80% reminders fall due."""
+    if working:
+        return add_working_time(start, working_time_between(start, due, tz) * fraction, tz)
+    return start + (due - start) * fraction
+
+
+def extend(due: datetime, paused_from: datetime, paused_to: datetime, working: bool,
+           tz: ZoneInfo = DEFAULT_TZ) -> datetime:
+    """A deadline moved by a pause (waiting on the resident)."""
+    if working:
+        return add_working_time(due, working_time_between(paused_from, paused_to, tz), tz)
+    return due + (paused_to - paused_from)

@@ -1,0 +1,83 @@
+"""The SLA sweep: reminders to the owner at 50% and 80% of a clock, escalation at breach up the ladder
+(owner → supervisor → site manager). Safe to run concurrently (`FOR UPDATE SKIP LOCKED`) and twice
+(an alert is a row with a unique key: the same alert is never sent again)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import psycopg
+
+from tickets import sla
+from tickets.config import DEFAULT_CONFIG, TicketConfig
+from tickets.lifecycle import ACTIVE_STATES, RESPONSE_PENDING
+from tickets.notices import format_time, notify_user
+from tickets.routing import site_manager, supervisor_of
+from tickets.service import add_event
+
+# (level, fraction of the clock, who): reminders first, then the ladder. A breach goes to the supervisor; if the
+# ticket is still open at half as long again past its deadline, to the site manager.
+LADDER = (("remind_50", 0.5, "owner"), ("remind_80", 0.8, "owner"),
+          ("breach", 1.0, "supervisor"), ("breach_manager", 1.5, "manager"))
+_LEVEL_TEXT = {"remind_50": "已过时限 50% / 50% of the time used", "remind_80": "已过时限 80% / 80% of the time used",
+               "breach": "已超时，升级至主管 / breached, escalated to the supervisor",
+               "breach_manager": "严重超时，升级至管理处 / long overdue, escalated to the site manager"}
+
+
+def sla_sweep(conn: psycopg.Connection, *, now: datetime, config: TicketConfig = DEFAULT_CONFIG,
+              batch: int = 500) -> int:
+    """Send the reminders and escalations that are due at `now`; returns how many were sent."""
+    sent = 0
+    with conn.transaction():
+        rows = conn.execute(
+            """SELECT id, state, category, severity, site_id, owner_id, created_at, respond_due, resolve_due,
+                      responded_at, title
+               FROM tickets WHERE state = ANY(%s) AND sla_paused_at IS NULL
+               ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
+            ([s.value for s in ACTIVE_STATES], batch),
+        ).fetchall()
+        for row in rows:
+            sent += _sweep_one(conn, row, now, config)
+    return sent
+
+
+def _sweep_one(conn: psycopg.Connection, row: tuple, now: datetime, config: TicketConfig) -> int:
+    ticket_id, state, category, severity, site_id, owner, created, respond_due, resolve_due, responded, title = row
+    policy = sla.policy_for(category, severity, config.sla_overrides)
+    if state in RESPONSE_PENDING:
+        clock, start, due, working = "respond", created, respond_due, policy.respond.working
+    else:
+        clock, start, due, working = "resolve", created, resolve_due, policy.resolve.working
+    if due is None:
+        return 0
+    sent = 0
+    for level, fraction, who in LADDER:
+        point = sla.point_in(start, due, fraction, working, config.tz) if fraction <= 1 else \
+            due + (due - start) * (fraction - 1)
+        if point > now:
+            break
+        recipient = _who(conn, who, owner, site_id)
+        inserted = conn.execute(
+            """INSERT INTO sla_alerts (ticket_id, clock, level, due, at, recipient) VALUES (%s, %s, %s, %s, %s, %s)
+               ON CONFLICT DO NOTHING RETURNING 1""",
+            (ticket_id, clock, level, due, now, recipient),
+        ).fetchone()
+        if inserted is None:
+            continue
+        add_event(conn, ticket_id, f"sla_{level}", at=now, actor="forewarn", note=f"{clock} clock",
+                  detail={"clock": clock, "due": due, "recipient": recipient})
+        if recipient is not None:
+            notify_user(conn, recipient, kind="sla", dedupe_key=f"ticket:{ticket_id}:{clock}:{level}:{due}",
+                        now=now, ticket_id=ticket_id, ticket=ticket_id, summary=title, level=_LEVEL_TEXT[level],
+                        eta=format_time(due, config))
+        sent += 1
+    return sent
+
+
+def _who(conn: psycopg.Connection, who: str, owner: str | None, site_id: str) -> str | None:
+    """The ladder's rung; a missing supervisor falls through to the site manager, so a breach is never lost."""
+    if who == "owner":
+        return owner
+    if who == "supervisor":
+        return supervisor_of(conn, owner) or site_manager(conn, site_id)
+    return site_manager(conn, site_id)
