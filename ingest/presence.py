@@ -1,0 +1,102 @@
+"""Device presence as ingest sees it: status and last-will messages, data arriving, and silence past a timeout.
+
+The tracker is in memory and owned by the writer thread; it hands back the rows to store with each batch and the
+changes (a device going offline or coming back) to announce once that batch is committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ingest.decode import PresenceChange
+from ingest.reading import DeviceKind
+from ingest.storage import PresenceRow
+
+
+@dataclass(slots=True)
+class _State:
+    online: bool
+    last_seen: datetime | None
+    changed_at: datetime
+
+
+class PresenceTracker:
+    """Online/offline per device, with the rows to write and the changes to announce."""
+
+    def __init__(self, heartbeat_timeout_s: float) -> None:
+        self._timeout = timedelta(seconds=heartbeat_timeout_s)
+        self._states: dict[str, _State] = {}
+        self._dirty: set[str] = set()
+        self._devices: dict[str, tuple[DeviceKind, str]] = {}
+
+    def load(self, rows: list[PresenceRow], registry: dict[str, tuple[DeviceKind, str]]) -> None:
+        """Start from what was stored, so a device that fell silent while ingest was down is noticed."""
+        self._devices = registry
+        self._states = {r.device_id: _State(r.online, r.last_seen, r.changed_at) for r in rows}
+
+    def set_registry(self, registry: dict[str, tuple[DeviceKind, str]]) -> None:
+        self._devices = registry
+
+    def heard(self, device_id: str, ts: datetime, at: datetime) -> PresenceChange | None:
+        """A reading arrived from `device_id` at `at` (its own time `ts`); a device believed offline is back."""
+        state = self._states.get(device_id)
+        self._dirty.add(device_id)
+        if state is None:
+            self._states[device_id] = _State(True, at, at)
+            return None
+        state.last_seen = at
+        if state.online:
+            return None
+        state.online = True
+        state.changed_at = at
+        return self._change(device_id, True, ts, "telemetry")
+
+    def status(self, change: PresenceChange, at: datetime) -> PresenceChange | None:
+        """A status (or last-will) message; returns it when it changes what we believed."""
+        state = self._states.get(change.device_id)
+        self._dirty.add(change.device_id)
+        if state is None:
+            self._states[change.device_id] = _State(change.online, at, at)
+            return None if change.online else change
+        if change.online:
+            state.last_seen = at
+        if state.online == change.online:
+            return None
+        state.online = change.online
+        state.changed_at = at
+        return change
+
+    def expire(self, now: datetime) -> list[PresenceChange]:
+        """Devices online but silent for longer than the heartbeat timeout, now marked offline."""
+        changes = []
+        limit = now - self._timeout
+        for device_id, state in self._states.items():
+            if state.online and state.last_seen is not None and state.last_seen < limit:
+                state.online = False
+                state.changed_at = now
+                self._dirty.add(device_id)
+                change = self._change(device_id, False, now, "heartbeat")
+                if change is not None:
+                    changes.append(change)
+        return changes
+
+    def take_rows(self) -> list[PresenceRow]:
+        """The rows changed since the last call (to write with the next batch)."""
+        rows = [
+            PresenceRow(d, s.online, s.last_seen, s.changed_at)
+            for d in sorted(self._dirty) if (s := self._states.get(d)) is not None
+        ]
+        self._dirty.clear()
+        return rows
+
+    def online(self, device_id: str) -> bool | None:
+        state = self._states.get(device_id)
+        return None if state is None else state.online
+
+    def _change(self, device_id: str, online: bool, ts: datetime, reason: str) -> PresenceChange | None:
+        known = self._devices.get(device_id)
+        if known is None:
+            return None
+        kind, site = known
+        return PresenceChange(device_id, site, kind, online, ts, reason)

@@ -1,0 +1,473 @@
+"""The ingest service: MQTT messages in, validated, stored in batches, acknowledged only once committed.
+
+Two threads. paho's network thread only queues each message (topic, payload, packet id). The writer thread decodes
+a batch, writes it in one transaction (`ingest.storage`), then acknowledges its QoS 1 messages (paho's manual
+acknowledgement) and hands the new readings to `on_readings`. A message is therefore acknowledged to the broker only
+after it is durably stored or dead-lettered: a crash at any point means redelivery, and the storage key makes
+redelivery harmless. The broker never has more than `receive_maximum` unacknowledged messages in flight to us, so
+memory stays bounded and a slow or absent database stops the flow at the broker, which holds the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from ingest import storage
+from ingest.config import IngestConfig
+from ingest.contract import subscription
+from ingest.decode import PresenceChange, Rejection, decode
+from ingest.metrics import IngestMetrics
+from ingest.presence import PresenceTracker
+from ingest.reading import Reading
+
+log = logging.getLogger(__name__)
+
+# CONNACK reason codes after which retrying cannot help: the operator must fix the configuration.
+_FATAL_CONNACK = {0x84: "unsupported protocol", 0x85: "client id not valid", 0x86: "bad user name or password",
+                  0x87: "not authorized", 0x8A: "banned", 0x8C: "bad authentication method"}
+# The writer wakes at least this often to check heartbeats and the registry, even with no traffic.
+_IDLE_WAKE_S = 1.0
+# Pause between attempts while the database is unreachable (doubling up to the maximum).
+_DB_RETRY_MIN_S = 0.2
+_DB_RETRY_MAX_S = 5.0
+
+
+class IngestError(RuntimeError):
+    """Ingest cannot run: the message says what is wrong (broker unreachable, credentials refused, database)."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _Message:
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    generation: int  # the connection it arrived on: an ack is only valid on that connection
+    received: float  # time.time() at arrival, for latency
+
+
+@dataclass(frozen=True, slots=True)
+class IngestStats:
+    """A snapshot of the counters (the same numbers as the Prometheus metrics)."""
+
+    received: int
+    stored: int
+    duplicates: int
+    dead_lettered: int
+    batches: int
+    queue_depth: int
+    db_retries: int
+    connected: bool
+
+
+_STOP = object()
+
+
+class IngestService:
+    """Consume the v1 topics of `config.site`, store readings in the database at `conninfo`, and report them.
+
+    `on_readings(batch)` is called from the writer thread after each commit, in order, with the readings that were
+    new (duplicates from redelivery are left out); `on_presence(change)` when a device goes offline (status, last
+    will, heartbeat timeout) or comes back. Exceptions in callbacks are logged and never stop ingest.
+    """
+
+    def __init__(
+        self,
+        config: IngestConfig,
+        conninfo: str,
+        *,
+        on_readings: Callable[[list[Reading]], None] | None = None,
+        on_presence: Callable[[PresenceChange], None] | None = None,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.config = config
+        self._conninfo = conninfo
+        self._on_readings = on_readings
+        self._on_presence = on_presence
+        self._now = now
+        self.metrics = IngestMetrics()
+        self.metrics_registry = self.metrics.registry
+        self._queue: queue.SimpleQueue[_Message | object] = queue.SimpleQueue()
+        self._ack_lock = threading.Lock()
+        self._generation = 0
+        self._connected = False
+        self._connected_event = threading.Event()
+        self._fatal: str | None = None
+        self._stopping = threading.Event()
+        self._writer: threading.Thread | None = None
+        self._client: mqtt.Client | None = None
+        self._conn: psycopg.Connection | None = None
+        self._registry: dict = {}
+        self._known: dict = {}
+        self._presence = PresenceTracker(config.heartbeat_timeout_s)
+        self._counts = {"received": 0, "stored": 0, "duplicates": 0, "dead": 0, "batches": 0, "retries": 0}
+        self._pending = 0
+
+    # ---- lifecycle -------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Open the database, connect to the broker and start consuming; raises `IngestError` if either fails."""
+        try:
+            self._conn = self._connect_db()
+        except psycopg.Error as exc:
+            raise IngestError(f"ingest cannot open the database: {str(exc).strip()}") from None
+        self._refresh_registry(initial=True)
+        self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
+        self._writer.start()
+        self._client = self._make_client()
+        c = self.config
+        try:
+            self._client.connect_async(c.broker_host, c.broker_port, keepalive=c.keepalive_s, clean_start=False,
+                                       properties=self._connect_properties())
+            self._client.loop_start()
+        except (OSError, ValueError) as exc:
+            self._abort()
+            raise IngestError(f"cannot reach the MQTT broker at {c.broker_host}:{c.broker_port}: {exc}") from None
+        if not self._connected_event.wait(c.connect_timeout_s):
+            self._abort()
+            raise IngestError(f"the MQTT broker at {c.broker_host}:{c.broker_port} did not accept a connection "
+                              f"within {c.connect_timeout_s:g} s; is it running, and is FOREWARN_MQTT_URL right?")
+        if self._fatal is not None:
+            self._abort()
+            raise IngestError(self._fatal)
+        log.info("ingest connected to %s:%s as %s", c.broker_host, c.broker_port, c.client_id)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Commit and acknowledge what was received, then disconnect (the session keeps the rest for next time)."""
+        if self._writer is not None:
+            self._stopping.set()
+            self._queue.put(_STOP)
+            self._writer.join(timeout)
+            self._writer = None
+        if self._client is not None:
+            self._client.disconnect()
+            self._client.loop_stop()
+            self._client = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _abort(self) -> None:
+        if self._client is not None:
+            self._client.disconnect()
+            self._client.loop_stop()
+            self._client = None
+        self._stopping.set()
+        self._queue.put(_STOP)
+        if self._writer is not None:
+            self._writer.join(10)
+            self._writer = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @property
+    def stats(self) -> IngestStats:
+        n = self._counts
+        return IngestStats(n["received"], n["stored"], n["duplicates"], n["dead"], n["batches"], self._pending,
+                           n["retries"], self._connected)
+
+    @property
+    def failed(self) -> str | None:
+        """Why ingest gave up on the broker (refused credentials after start), or None."""
+        return self._fatal
+
+    # ---- MQTT (network thread) -------------------------------------------------------------------------------
+
+    def _make_client(self) -> mqtt.Client:
+        c = self.config
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=c.client_id,
+                             protocol=MQTTProtocolVersion.MQTTv5, manual_ack=True)
+        if c.username:
+            client.username_pw_set(c.username, c.password)
+        client.reconnect_delay_set(c.reconnect_min_s, c.reconnect_max_s)  # type: ignore[arg-type]
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
+        client.on_connect_fail = self._on_connect_fail
+        return client
+
+    def _connect_properties(self) -> Properties:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.config.session_expiry_s
+        props.ReceiveMaximum = self.config.receive_maximum
+        return props
+
+    def _on_connect(self, client: mqtt.Client, _userdata, flags, reason_code, _properties) -> None:
+        if reason_code.is_failure:
+            why = _FATAL_CONNACK.get(reason_code.value)
+            if why is not None:
+                self._fatal = (f"the MQTT broker at {self.config.broker_host}:{self.config.broker_port} refused "
+                               f"ingest ({why}); check FOREWARN_MQTT_USERNAME / FOREWARN_MQTT_PASSWORD and the ACL")
+                log.error("%s; not retrying", self._fatal)
+                client.disconnect()
+                self._connected_event.set()
+            else:
+                log.warning("broker refused the connection for now: %s", reason_code)
+            return
+        with self._ack_lock:
+            self._generation += 1
+            self._connected = True
+        self.metrics.connected.set(1)
+        # Subscribing on every connect restores the subscription whatever the broker kept; retain handling 1 sends
+        # retained status messages only when the subscription is new, not again on every reconnect.
+        options = SubscribeOptions(qos=1, retainHandling=1)
+        client.subscribe(subscription(self.config.site), options=options)
+        log.info("connected to the broker (session present: %s)", flags.session_present)
+
+    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties) -> None:
+        refused = [code for code in reason_codes if code.is_failure]
+        if refused:
+            self._fatal = (f"the MQTT broker refused ingest's subscription to {subscription(self.config.site)} "
+                           f"({refused[0]}); check the ACL of user {self.config.username!r}")
+            log.error(self._fatal)
+        self._connected_event.set()  # start() returns once messages can flow
+
+    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
+        with self._ack_lock:
+            self._connected = False
+        self.metrics.connected.set(0)
+        if not self._stopping.is_set():
+            log.warning("disconnected from the broker (%s); reconnecting", reason_code)
+
+    def _on_connect_fail(self, _client, _userdata) -> None:
+        log.warning("cannot reach the MQTT broker at %s:%s; retrying", self.config.broker_host,
+                    self.config.broker_port)
+
+    def _on_message(self, _client, _userdata, msg: mqtt.MQTTMessage) -> None:
+        try:
+            topic = msg.topic
+        except UnicodeDecodeError:
+            topic = msg._topic.decode("utf-8", "replace")  # noqa: SLF001 - recorded as a dead letter, not raised
+        self._queue.put(_Message(topic, msg.payload, msg.mid, msg.qos, self._generation, time.time()))
+        self._pending += 1  # approximate across threads; only a gauge
+
+    # ---- writer thread ---------------------------------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        c = self.config
+        next_housekeeping = time.monotonic()
+        registry_due = time.monotonic() + c.registry_refresh_s
+        stop = False
+        while not stop:
+            batch: list[_Message] = []
+            try:
+                first = self._queue.get(timeout=_IDLE_WAKE_S)
+            except queue.Empty:
+                first = None
+            if first is _STOP:
+                stop = True
+            elif first is not None:
+                batch.append(first)  # type: ignore[arg-type]
+                deadline = time.monotonic() + c.flush_ms / 1000
+                while len(batch) < c.batch_size:
+                    remaining = deadline - time.monotonic()
+                    try:
+                        item = self._queue.get_nowait() if remaining <= 0 else self._queue.get(timeout=remaining)
+                    except queue.Empty:
+                        break
+                    if item is _STOP:
+                        stop = True
+                        break
+                    batch.append(item)  # type: ignore[arg-type]
+            if stop:  # drain what already arrived: it is committed and acknowledged before we disconnect
+                batch.extend(self._drain())
+            now = time.monotonic()
+            expired: list[PresenceChange] = []
+            if now >= next_housekeeping:
+                next_housekeeping = now + min(_IDLE_WAKE_S, c.heartbeat_timeout_s / 4)
+                if now >= registry_due:
+                    registry_due = now + c.registry_refresh_s
+                    self._refresh_registry()
+                expired = self._presence.expire(self._now())
+            if batch or expired:
+                self._process(batch, expired)
+
+    def _drain(self) -> list[_Message]:
+        items = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return items
+            if item is not _STOP:
+                items.append(item)  # type: ignore[arg-type]
+
+    def _process(self, messages: list[_Message], expired: list[PresenceChange]) -> None:
+        c = self.config
+        at = self._now()
+        batch = storage.Batch()
+        changes: list[PresenceChange] = list(expired)
+        sources: dict[int, _Message] = {}
+        for m in messages:
+            result = decode(m.topic, m.payload, now=at, known_devices=self._known,
+                            max_past_s=c.max_past_s, max_future_s=c.max_future_s)
+            if isinstance(result, Reading):
+                batch.readings.append(result)
+                sources[id(result)] = m
+                change = self._presence.heard(result.device_id, result.ts, at)
+            elif isinstance(result, PresenceChange):
+                change = self._presence.status(result, at)
+            else:
+                batch.rejections.append((result, at))
+                change = None
+            if change is not None:
+                changes.append(change)
+        batch.presence = self._presence.take_rows()
+        started = time.perf_counter()
+        new = self._commit(batch, sources)
+        if new is None:  # stopping while the database is down: nothing acknowledged, the broker keeps it all
+            return
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        self.metrics.batch_size.observe(len(messages))
+        self._acknowledge(messages)
+        self._count(messages, batch, new, changes)
+        self._notify(new, changes)
+
+    def _commit(self, batch: storage.Batch, sources: dict[int, _Message] | None = None) -> list[Reading] | None:
+        """Write `batch`, waiting out a database outage; a batch the database refuses is split (when `sources`
+        says where each reading came from) so that only the refused reading becomes a dead letter."""
+        delay = _DB_RETRY_MIN_S
+        while True:
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = self._connect_db()
+                return storage.write_batch(self._conn, batch, payload_limit=self.config.dead_letter_payload_bytes)
+            except psycopg.OperationalError as exc:
+                self._close_db()
+                self._counts["retries"] += 1
+                self.metrics.db_retries.inc()
+                if self._stopping.is_set():
+                    log.warning("stopping while the database is unavailable; the broker keeps the unacknowledged")
+                    return None
+                log.warning("database unavailable (%s); ingest paused, retrying in %.1f s", str(exc).strip(), delay)
+                time.sleep(delay)
+                delay = min(delay * 2, _DB_RETRY_MAX_S)
+            except psycopg.Error as exc:
+                if sources is None:
+                    raise
+                log.error("the database refused a batch (%s); writing its messages one by one", str(exc).strip())
+                return self._commit_singly(batch, sources)
+
+    def _commit_singly(self, batch: storage.Batch, sources: dict[int, _Message]) -> list[Reading] | None:
+        """One reading per transaction; a reading the database refuses becomes a dead letter, not a stopped stream."""
+        new: list[Reading] = []
+        rest = storage.Batch(rejections=batch.rejections, presence=batch.presence)
+        for reading in batch.readings:
+            try:
+                stored = self._commit(storage.Batch(readings=[reading]))
+            except psycopg.Error as exc:
+                source = sources[id(reading)]
+                rejection = Rejection(source.topic, "storage_error", f"the database refused it: {str(exc).strip()}",
+                                      source.payload, reading.device_id)
+                rest.rejections.append((rejection, self._now()))
+                continue
+            if stored is None:
+                return None
+            new.extend(stored)
+        try:
+            if self._commit(rest) is None:
+                return None
+        except psycopg.Error:
+            log.exception("could not record %d dead letters; they are logged here instead", len(rest.rejections))
+            for rejection, _ in rest.rejections:
+                log.error("dead letter %s: %s %s", rejection.topic, rejection.reason, rejection.detail)
+        batch.rejections = rest.rejections
+        return new
+
+    def _connect_db(self) -> psycopg.Connection:
+        conn = psycopg.connect(self._conninfo, connect_timeout=5, application_name="forewarn-ingest")
+        storage.prepare(conn)
+        return conn
+
+    def _close_db(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+    def _acknowledge(self, messages: list[_Message]) -> None:
+        # Only on the connection a message came in on: after a reconnect the broker redelivers it (stored once), and
+        # an ack of an old packet id on the new connection could acknowledge a different message.
+        with self._ack_lock:
+            if not self._connected or self._client is None:
+                return
+            generation = self._generation
+            for m in messages:
+                if m.qos and m.generation == generation:
+                    self._client.ack(m.mid, m.qos)
+
+    def _count(self, messages: list[_Message], batch: storage.Batch, new: list[Reading],
+               changes: list[PresenceChange]) -> None:
+        n = self._counts
+        n["received"] += len(messages)
+        n["stored"] += len(new)
+        n["duplicates"] += len(batch.readings) - len(new)
+        n["dead"] += len(batch.rejections)
+        n["batches"] += 1
+        self._pending -= len(messages)
+        m = self.metrics
+        m.received.inc(len(messages))
+        m.stored.inc(len(new))
+        m.duplicates.inc(len(batch.readings) - len(new))
+        for rejection, _ in batch.rejections:
+            m.dead_letters.labels(rejection.reason).inc()
+            log.info("dead letter from %s: %s (%s)", rejection.topic, rejection.reason, rejection.detail)
+        for change in changes:
+            m.presence.labels("online" if change.online else "offline", change.reason).inc()
+        m.queue_depth.set(max(self._pending, 0))
+
+    def _notify(self, new: list[Reading], changes: list[PresenceChange]) -> None:
+        if self._on_presence is not None:
+            for change in changes:
+                try:
+                    self._on_presence(change)
+                except Exception:  # noqa: BLE001 - a consumer's bug must not stop ingest
+                    self.metrics.callback_errors.inc()
+                    log.exception("on_presence failed for %s", change.device_id)
+        if self._on_readings is not None and new:
+            try:
+                self._on_readings(new)
+            except Exception:  # noqa: BLE001 - a consumer's bug must not stop ingest
+                self.metrics.callback_errors.inc()
+                log.exception("on_readings failed for a batch of %d readings", len(new))
+
+    def _refresh_registry(self, *, initial: bool = False) -> None:
+        """Re-read the active devices (new devices are accepted without a restart)."""
+        try:
+            conn = self._conn if self._conn is not None and not self._conn.closed else self._connect_db()
+            self._conn = conn
+            registry = storage.load_registry(conn)
+            rows = storage.load_presence(conn) if initial else None
+            conn.commit()
+        except psycopg.OperationalError as exc:
+            if initial:
+                raise IngestError(f"ingest cannot read the device registry: {str(exc).strip()}") from None
+            self._close_db()
+            log.warning("could not refresh the device registry (%s); keeping the last one", str(exc).strip())
+            return
+        self._registry = registry
+        self._known = {device: kind for device, (kind, _) in registry.items()}
+        if rows is not None:
+            self._presence.load(rows, registry)
+        else:
+            self._presence.set_registry(registry)

@@ -1,0 +1,192 @@
+"""Ingest's SQL: one batch of readings, events, dead letters and presence written in one transaction.
+
+Readings go through COPY into a temporary staging table and then `INSERT … ON CONFLICT DO NOTHING` into
+`readings`, keyed on (device, ts, seq, metric): a redelivered message is stored once, in both storage modes
+(TimescaleDB checks the key on compressed chunks too). The statement returns the keys it inserted, so callers can
+tell new readings from duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import psycopg
+
+from ingest.decode import Rejection
+from ingest.reading import DeviceKind, Reading
+
+# Per-connection staging tables: ON COMMIT DELETE ROWS empties them at every commit, cheaper than TRUNCATE.
+_CREATE_STAGES = """
+CREATE TEMP TABLE IF NOT EXISTS readings_stage (LIKE readings) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS events_stage (LIKE device_events) ON COMMIT DELETE ROWS;
+"""
+_COPY_READINGS = "COPY readings_stage (device_id, ts, seq, metric, value) FROM STDIN"
+_COPY_EVENTS = "COPY events_stage (device_id, ts, seq, event) FROM STDIN"
+# Move the staged rows; the keys of the messages that were new (a message is several metric rows).
+_INSERT_READINGS = """
+WITH ins AS (INSERT INTO readings SELECT * FROM readings_stage ON CONFLICT DO NOTHING RETURNING device_id, ts, seq)
+SELECT DISTINCT device_id, ts, seq FROM ins
+"""
+_INSERT_EVENTS = """
+INSERT INTO device_events SELECT * FROM events_stage ON CONFLICT DO NOTHING RETURNING device_id, ts, seq
+"""
+_INSERT_DEAD_LETTER = """
+INSERT INTO dead_letters (received_at, topic, device_id, reason, detail, payload, payload_size)
+VALUES (%s, %s, %s, %s, %s, %s, %s)
+"""
+# Presence as ingest last saw it; `changed_at` moves only when `online` flips. Unknown ids are skipped (the FK).
+_UPSERT_PRESENCE = """
+INSERT INTO device_presence (device_id, online, last_seen, changed_at)
+SELECT u.id, u.online, u.seen, u.changed FROM unnest(%s::text[], %s::boolean[], %s::timestamptz[], %s::timestamptz[])
+    AS u(id, online, seen, changed)
+JOIN devices d ON d.id = u.id
+ON CONFLICT (device_id) DO UPDATE SET
+    online = EXCLUDED.online,
+    last_seen = GREATEST(device_presence.last_seen, EXCLUDED.last_seen),
+    changed_at = CASE WHEN device_presence.online IS DISTINCT FROM EXCLUDED.online
+                      THEN EXCLUDED.changed_at ELSE device_presence.changed_at END
+"""
+# The active devices ingest accepts messages from.
+_REGISTRY = "SELECT id, kind, site_id FROM devices WHERE active"
+# What ingest knew about presence when it last ran.
+_PRESENCE = "SELECT device_id, online, last_seen, changed_at FROM device_presence"
+# Newest dead letters first, optionally of one reason or device.
+_LIST_DEAD_LETTERS = """
+SELECT id, received_at, topic, device_id, reason, detail, payload, payload_size
+FROM dead_letters
+WHERE (%(reason)s::text IS NULL OR reason = %(reason)s)
+  AND (%(device)s::text IS NULL OR device_id = %(device)s)
+  AND (%(since)s::timestamptz IS NULL OR received_at >= %(since)s)
+ORDER BY received_at DESC, id DESC
+LIMIT %(limit)s
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A rejected message as stored: the reason, an operator's sentence, and the first bytes of the payload."""
+
+    id: int
+    received_at: datetime
+    topic: str
+    device_id: str | None
+    reason: str
+    detail: str
+    payload: bytes
+    payload_size: int
+
+    def payload_text(self, limit: int = 120) -> str:
+        """The payload as text for a terminal or a web page, shortened to `limit` characters."""
+        text = self.payload.decode("utf-8", "backslashreplace")
+        return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceRow:
+    device_id: str
+    online: bool
+    last_seen: datetime | None
+    changed_at: datetime
+
+
+@dataclass(slots=True)
+class Batch:
+    """What one transaction writes."""
+
+    readings: list[Reading] = field(default_factory=list)
+    rejections: list[tuple[Rejection, datetime]] = field(default_factory=list)
+    presence: list[PresenceRow] = field(default_factory=list)
+
+
+def _clean(text: str | None) -> str | None:
+    # PostgreSQL text cannot hold NUL; a hostile payload's metric name can.
+    return None if text is None else text.replace("\x00", "\\x00")
+
+
+def prepare(conn: psycopg.Connection) -> None:
+    """Create this connection's staging tables (once per connection)."""
+    conn.execute(_CREATE_STAGES)
+    conn.commit()
+
+
+def write_batch(conn: psycopg.Connection, batch: Batch, *, payload_limit: int) -> list[Reading]:
+    """Write `batch` in one transaction and commit it; return the readings that were not stored before.
+
+    Raises psycopg errors unchanged: the caller decides whether to retry (database down) or split the batch.
+    """
+    new: list[Reading] = []
+    try:
+        with conn.cursor() as cur:
+            if batch.readings:
+                new = _write_readings(cur, batch.readings)
+            if batch.rejections:
+                cur.executemany(_INSERT_DEAD_LETTER, [
+                    (at, _clean(r.topic), _clean(r.device_id), r.reason, _clean(r.detail),
+                     r.payload[:payload_limit], len(r.payload))
+                    for r, at in batch.rejections
+                ])
+            if batch.presence:
+                rows = batch.presence
+                cur.execute(_UPSERT_PRESENCE, (
+                    [p.device_id for p in rows], [p.online for p in rows],
+                    [p.last_seen for p in rows], [p.changed_at for p in rows],
+                ))
+        conn.commit()
+    except BaseException:
+        if not conn.closed:
+            conn.rollback()
+        raise
+    return new
+
+
+def _write_readings(cur: psycopg.Cursor, readings: Sequence[Reading]) -> list[Reading]:
+    events = [r for r in readings if r.event is not None]
+    with cur.copy(_COPY_READINGS) as copy:
+        for r in readings:
+            for metric, value in r.values.items():
+                copy.write_row((r.device_id, r.ts, r.seq, metric, value))
+    if events:
+        with cur.copy(_COPY_EVENTS) as copy:
+            for r in events:
+                copy.write_row((r.device_id, r.ts, r.seq, r.event))
+    inserted = set(cur.execute(_INSERT_READINGS).fetchall())
+    if events:
+        inserted.update(cur.execute(_INSERT_EVENTS).fetchall())
+    new: list[Reading] = []
+    for r in readings:
+        key = (r.device_id, r.ts, r.seq)
+        if key in inserted:
+            inserted.discard(key)  # the same message twice in one batch is new once
+            new.append(r)
+    return new
+
+
+def load_registry(conn: psycopg.Connection) -> dict[str, tuple[DeviceKind, str]]:
+    """Active device id → (kind, site)."""
+    return {did: (DeviceKind(kind), site) for did, kind, site in conn.execute(_REGISTRY)}
+
+
+def load_presence(conn: psycopg.Connection) -> list[PresenceRow]:
+    return [PresenceRow(*row) for row in conn.execute(_PRESENCE)]
+
+
+def list_dead_letters(
+    conn: psycopg.Connection,
+    *,
+    limit: int = 50,
+    reason: str | None = None,
+    device_id: str | None = None,
+    since: datetime | None = None,
+) -> list[DeadLetter]:
+    """The newest dead letters, newest first."""
+    rows = conn.execute(_LIST_DEAD_LETTERS, {"reason": reason, "device": device_id, "since": since, "limit": limit})
+    return [DeadLetter(*row) for row in rows]
+
+
+def count_dead_letters(conn: psycopg.Connection, reasons: Iterable[str] | None = None) -> dict[str, int]:
+    """Dead letters per reason (all time)."""
+    rows = conn.execute("SELECT reason, count(*) FROM dead_letters GROUP BY reason ORDER BY reason")
+    wanted = set(reasons) if reasons is not None else None
+    return {reason: n for reason, n in rows if wanted is None or reason in wanted}

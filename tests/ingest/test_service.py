@@ -1,0 +1,141 @@
+"""IngestService against a real Mosquitto and a real PostgreSQL: exactly-once storage, dead letters, callbacks."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg
+import pytest
+
+from ingest.reading import Channel, DeviceKind
+from ingest.service import IngestError, IngestService
+from tests.ingest.conftest import count_rows, ingest_config, stored_seqs, telemetry, wait_until
+
+
+def elevator(devices):
+    return next(d for d in devices if d.kind is DeviceKind.ELEVATOR)
+
+
+def test_every_qos1_reading_is_stored_exactly_once_and_reported_in_order(start_ingest, publisher, devices,
+                                                                         estate_db_url):
+    lift = elevator(devices)
+    reported: list[int] = []
+    service = start_ingest(on_readings=lambda batch: reported.extend(r.seq for r in batch))
+    n = 400
+    publisher.publish([(lift.topic(), telemetry(seq)) for seq in range(n)])
+    wait_until(lambda: service.stats.stored >= n, 20, f"{n} readings stored")
+    assert stored_seqs(estate_db_url, lift.id) == list(range(n))
+    # four metrics per message, one row each
+    assert count_rows(estate_db_url, "SELECT count(*) FROM readings WHERE device_id = %s", lift.id) == 4 * n
+    assert reported == list(range(n))
+    assert service.stats.dead_lettered == 0
+
+
+def test_redelivered_messages_are_stored_once_and_not_reported_again(start_ingest, publisher, devices,
+                                                                    estate_db_url):
+    lift = elevator(devices)
+    reported: list[int] = []
+    service = start_ingest(on_readings=lambda batch: reported.extend(r.seq for r in batch))
+    messages = [(lift.topic(), telemetry(seq)) for seq in range(100)]
+    publisher.publish(messages)
+    publisher.publish(messages)  # a device resending after a lost PUBACK, or a broker redelivery
+    wait_until(lambda: service.stats.received >= 200, 20, "both copies received")
+    assert stored_seqs(estate_db_url, lift.id) == list(range(100))
+    assert reported == list(range(100))
+    assert service.stats.duplicates == 100
+
+
+def test_a_bad_message_between_good_ones_becomes_one_dead_letter(start_ingest, publisher, devices, estate_db_url):
+    lift = elevator(devices)
+    service = start_ingest()
+    publisher.publish([(lift.topic(), telemetry(0)), (lift.topic(), b"{not json"),
+                       (lift.topic(), telemetry(1))])
+    wait_until(lambda: service.stats.received >= 3, 20, "three messages received")
+    assert stored_seqs(estate_db_url, lift.id) == [0, 1]
+    with psycopg.connect(estate_db_url) as conn:
+        rows = conn.execute("SELECT topic, device_id, reason, payload, payload_size FROM dead_letters").fetchall()
+    assert rows == [(lift.topic(), lift.id, "bad_json", b"{not json", 9)]
+
+
+def test_each_kind_of_bad_input_is_dead_lettered_with_its_reason(start_ingest, publisher, devices, estate_db_url):
+    lift = elevator(devices)
+    door = next(d for d in devices if d.kind is DeviceKind.ACCESS_DOOR)
+    service = start_ingest(ingest_config(publisher_port(publisher), dead_letter_payload_bytes=64))
+    stranger = f"forewarn/v1/{lift.site}/elevator/no-such-lift/telemetry"
+    huge = b'{"v": 1, "pad": "' + b"x" * 5000 + b'"}'
+    bad = [
+        (stranger, telemetry(1)),
+        (lift.topic(), telemetry(2, floor=999)),
+        (lift.topic(), telemetry(3, floor="third")),
+        (lift.topic(), huge),
+        (door.topic(Channel.EVENT), telemetry(4, DeviceKind.ACCESS_DOOR)),  # an event without its name
+        ("forewarn/v1/oops", b"{}"),
+    ]
+    publisher.publish(bad + [(lift.topic(), telemetry(5))])
+    wait_until(lambda: service.stats.received >= len(bad), 20, "all subscribed messages received")
+    with psycopg.connect(estate_db_url) as conn:
+        reasons = sorted(r[0] for r in conn.execute("SELECT reason FROM dead_letters"))
+        sizes = conn.execute("SELECT length(payload), payload_size FROM dead_letters WHERE reason = 'too_large'")
+        assert sizes.fetchone() == (64, len(huge))
+    # "forewarn/v1/oops" is outside the subscription, so never received
+    assert reasons == sorted(["unknown_device", "out_of_range", "bad_type", "too_large", "unknown_event"])
+    assert stored_seqs(estate_db_url, lift.id) == [5]
+    metrics = service.metrics_registry.get_sample_value
+    assert metrics("forewarn_ingest_dead_letters_total", {"reason": "out_of_range"}) == 1
+    assert metrics("forewarn_ingest_readings_stored_total") == 1
+
+
+def publisher_port(publisher) -> int:
+    return publisher.client._port  # noqa: SLF001 - the port the test broker listens on
+
+
+def test_a_failing_callback_is_logged_and_ingest_goes_on(start_ingest, publisher, devices, estate_db_url):
+    lift = elevator(devices)
+    calls = []
+
+    def broken(batch):
+        calls.append(len(batch))
+        raise RuntimeError("detector bug")
+
+    service = start_ingest(on_readings=broken)
+    publisher.publish([(lift.topic(), telemetry(0))])
+    wait_until(lambda: service.stats.stored >= 1, 10, "the first reading")
+    publisher.publish([(lift.topic(), telemetry(1))])
+    wait_until(lambda: service.stats.stored >= 2, 10, "the second reading after a failing callback")
+    assert len(calls) == 2
+    assert service.metrics_registry.get_sample_value("forewarn_ingest_callback_errors_total") == 2
+
+
+def test_unreachable_broker_fails_start_with_a_clear_error(estate_db_url, mosquitto):
+    from forewarn.embedded import free_port
+
+    config = ingest_config(free_port(), connect_timeout_s=1.0)
+    started = time.monotonic()
+    with pytest.raises(IngestError, match="did not accept a connection"):
+        IngestService(config, estate_db_url).start()
+    assert time.monotonic() - started < 5
+    assert [t.name for t in threading.enumerate() if t.name == "ingest-writer"] == []
+
+
+def test_bad_database_fails_start_with_a_clear_error(mosquitto):
+    from forewarn.embedded import free_port
+
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/nothing"
+    with pytest.raises(IngestError, match="cannot open the database"):
+        IngestService(ingest_config(mosquitto.port), url).start()
+
+
+def test_stop_commits_and_acknowledges_what_arrived(start_ingest, publisher, devices, estate_db_url, mosquitto):
+    lift = elevator(devices)
+    config = ingest_config(mosquitto.port, flush_ms=5000, batch_size=10_000)
+    service = IngestService(config, estate_db_url)
+    service.start()
+    publisher.publish([(lift.topic(), telemetry(seq)) for seq in range(50)])
+    wait_until(lambda: service.stats.queue_depth >= 50, 10, "messages queued, not yet flushed")
+    service.stop()
+    assert stored_seqs(estate_db_url, lift.id) == list(range(50))
+    # acknowledged: the same session comes back and the broker has nothing to redeliver
+    again = start_ingest(config)
+    time.sleep(0.5)
+    assert again.stats.received == 0
