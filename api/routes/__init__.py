@@ -2,9 +2,11 @@
 
 from fastapi import APIRouter
 
-from api.routes import estate, health
+from api.routes import complaints, estate, health, tickets
 
 ROUTERS: list[APIRouter] = [
     health.router,
     estate.router,
+    tickets.router,
+    complaints.router,
 ]

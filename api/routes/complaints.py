@@ -1,0 +1,90 @@
+"""Complaint intake and the resident's view: a resident files and sees only their own complaints, and the
+notices for their unit; staff file on a resident's behalf (and own what they take, 首问负责制)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, Field
+
+from api.auth import Role
+from api.deps import CurrentUser, DbDep
+from api.routes.tickets import _rows, domain_errors
+from tickets.complaints import intake_complaint
+
+router = APIRouter(prefix="/api/v1", tags=["complaints"])
+
+
+class ComplaintIn(BaseModel):
+    resident_id: str | None = Field(None, description="Omit when the caller is the resident.")
+    unit_id: str
+    channel: Literal["app", "phone", "wechat", "counter"]
+    description: str = Field(min_length=1, max_length=4000)
+    lang: Literal["zh-CN", "en"] = "zh-CN"
+    reported_at: datetime = Field(description="RFC 3339 with an offset, e.g. 2026-10-01T08:00:00+08:00")
+    attachments: list[str] = Field(default_factory=list, max_length=10, description="URLs of photos")
+
+
+@router.post("/complaints", status_code=201, summary="File a complaint (resident for their unit, or staff)")
+def file_complaint(body: ComplaintIn, conn: DbDep, user: CurrentUser) -> dict[str, Any]:
+    if user.role is Role.RESIDENT:
+        if body.resident_id not in (None, user.resident_id) or body.unit_id != user.unit_id:
+            raise HTTPException(403, "a resident can file complaints only as themselves, for their own unit")
+        resident_id, taken_by = user.resident_id, None
+    elif user.role in (Role.AGENT, Role.MANAGER, Role.ADMIN):
+        if not body.resident_id:
+            raise HTTPException(422, "resident_id is required when staff file a complaint")
+        resident_id, taken_by = body.resident_id, user.user_id
+    else:
+        raise HTTPException(403, "complaints are filed by residents or customer-service staff")
+    if body.reported_at.tzinfo is None:
+        raise HTTPException(422, "reported_at needs a timezone offset (RFC 3339)")
+    assert resident_id is not None
+    with domain_errors():
+        result = intake_complaint(conn, resident_id=resident_id, unit_id=body.unit_id, channel=body.channel,
+                                  description=body.description, lang=body.lang, reported_at=body.reported_at,
+                                  now=datetime.now(UTC), taken_by=taken_by, attachments=body.attachments)
+    return {"complaint_id": result.complaint_id, "ticket_id": result.ticket_id, "folded": result.folded,
+            "incident_id": result.incident_id, "anticipated": result.anticipated, "category": result.category,
+            "severity": result.severity}
+
+
+_COMPLAINT_VIEW = """SELECT c.id, c.ticket_id, c.resident_id, c.unit_id, c.channel, c.description, c.lang,
+                            c.category, c.severity, c.reported_at, c.folded, c.anticipated, t.state AS ticket_state,
+                            t.resolve_due
+                     FROM complaints c JOIN tickets t ON t.id = c.ticket_id"""
+
+
+@router.get("/complaints", summary="Complaints: a resident sees their own; staff see all")
+def list_complaints(conn: DbDep, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
+                    ) -> list[dict[str, Any]]:
+    own = user.resident_id if user.role is Role.RESIDENT else None
+    return _rows(conn.execute(
+        _COMPLAINT_VIEW + " WHERE %(own)s::text IS NULL OR c.resident_id = %(own)s ORDER BY c.id DESC "
+        "LIMIT %(limit)s", {"own": own, "limit": limit}))
+
+
+@router.get("/complaints/{complaint_id}", summary="One complaint and its ticket's progress")
+def show_complaint(complaint_id: int, conn: DbDep, user: CurrentUser) -> dict[str, Any]:
+    rows = _rows(conn.execute(_COMPLAINT_VIEW + " WHERE c.id = %s", (complaint_id,)))
+    # Someone else's complaint looks exactly like a missing one: no hint that it exists.
+    if not rows or (user.role is Role.RESIDENT and rows[0]["resident_id"] != user.resident_id):
+        raise HTTPException(404, f"no complaint {complaint_id}")
+    return rows[0]
+
+
+@router.get("/notices", summary="Notices: a resident sees those sent to them; staff their own reminders")
+def list_notices(conn: DbDep, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
+                 ) -> list[dict[str, Any]]:
+    if user.role is Role.RESIDENT:
+        # Notices are addressed per resident of the affected units: each sees their own copy, not the household's.
+        where, value = "n.resident_id = %(v)s", user.resident_id
+    else:
+        where, value = "n.user_id = %(v)s", user.user_id
+    return _rows(conn.execute(
+        f"""SELECT n.id, n.kind, n.lang, n.title, n.body, n.critical, n.incident_id, n.ticket_id, n.created_at,
+                   n.resident_id, o.status AS delivery, o.channel
+            FROM notices n LEFT JOIN outbox o ON o.notice_id = n.id
+            WHERE {where} ORDER BY n.id DESC LIMIT %(limit)s""", {"v": value, "limit": limit}))

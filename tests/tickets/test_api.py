@@ -1,0 +1,205 @@
+"""The tickets API through FastAPI and a real database: intake, folding, role checks, transitions and return
+visits, and clear 4xx answers for bad input."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from psycopg_pool import ConnectionPool
+
+from api.app import create_app
+from api.auth import ensure_resident_user, issue_token
+from api.deps import AppState
+from tickets.flows import handle_alarm
+
+from .conftest import make_alarm
+
+HIGH_ZONE = "rs-b1-water-high"  # serves floors 13–25 of building 1
+
+
+@pytest.fixture
+def client(estate_db_url, staff):
+    pool = ConnectionPool(estate_db_url, min_size=1, max_size=4, open=True)
+    try:
+        with TestClient(create_app(AppState(pool=pool, broker_check=lambda: True))) as c:
+            yield c
+    finally:
+        pool.close()
+
+
+@pytest.fixture
+def tokens(conn, staff) -> dict[str, str]:
+    upstairs, neighbour = conn.execute(
+        "SELECT DISTINCT ON (r.unit_id) r.id FROM residents r JOIN units u ON u.id = r.unit_id "
+        "WHERE u.building_id = 'rs-b1' AND u.floor = 15 ORDER BY r.unit_id, r.id LIMIT 2").fetchall()
+    found = {"resident": upstairs[0], "neighbour": neighbour[0]}
+    out = {name: issue_token(conn, ensure_resident_user(conn, rid)) for name, rid in found.items()}
+    for user in ("agent-1", "eng-1", "eng-head", "mgr", "fin-1"):
+        out[user] = issue_token(conn, user)
+    out |= {f"{name}_id": rid for name, rid in found.items()}
+    out |= {f"{name}_unit": conn.execute("SELECT unit_id FROM residents WHERE id = %s", (rid,)).fetchone()[0]
+            for name, rid in found.items()}
+    conn.commit()
+    return out
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def complaint(unit: str, text: str, *, resident: str | None = None, channel: str = "app", lang: str = "zh-CN",
+              at: datetime | None = None) -> dict:
+    body = {"unit_id": unit, "channel": channel, "description": text, "lang": lang,
+            "reported_at": (at or datetime.now(UTC)).isoformat()}
+    return body | ({"resident_id": resident} if resident else {})
+
+
+def test_a_resident_files_and_sees_only_their_own_complaints(client, tokens):
+    me, other = auth(tokens["resident"]), auth(tokens["neighbour"])
+    made = client.post("/api/v1/complaints", headers=me,
+                       json=complaint(tokens["resident_unit"], "物业费多收了一个月，账单不对"))
+    assert made.status_code == 201, made.text
+    assert (made.json()["category"], made.json()["severity"], made.json()["folded"]) == ("billing", "complex", False)
+    theirs = client.post("/api/v1/complaints", headers=other,
+                         json=complaint(tokens["neighbour_unit"], "Dog barking all night next door", lang="en"))
+    assert theirs.json()["category"] == "community"
+    mine = client.get("/api/v1/complaints", headers=me).json()
+    assert [c["id"] for c in mine] == [made.json()["complaint_id"]]
+    assert client.get(f"/api/v1/complaints/{theirs.json()['complaint_id']}", headers=me).status_code == 404
+    assert client.get(f"/api/v1/complaints/{made.json()['complaint_id']}", headers=me).status_code == 200
+    # Filing for someone else's unit, or as someone else, is refused.
+    assert client.post("/api/v1/complaints", headers=me,
+                       json=complaint(tokens["neighbour_unit"], "漏水")).status_code == 403
+    assert client.post("/api/v1/complaints", headers=me, json=complaint(
+        tokens["resident_unit"], "漏水", resident=tokens["neighbour_id"])).status_code == 403
+    # Residents get the acknowledgement notice; staff-only lists stay closed to them.
+    notices = client.get("/api/v1/notices", headers=me).json()
+    assert [n["kind"] for n in notices] == ["received"]
+    assert client.get("/api/v1/tickets", headers=me).status_code == 403
+    assert client.get("/api/v1/work-orders", headers=me).status_code == 403
+
+
+def test_the_agent_who_takes_a_complaint_owns_it(client, tokens):
+    made = client.post("/api/v1/complaints", headers=auth(tokens["agent-1"]), json=complaint(
+        tokens["resident_unit"], "客服态度很差，打电话没人理", resident=tokens["resident_id"], channel="phone"))
+    assert made.status_code == 201, made.text
+    ticket = client.get(f"/api/v1/tickets/{made.json()['ticket_id']}", headers=auth(tokens["agent-1"])).json()
+    assert (ticket["owner_id"], ticket["department_id"], ticket["category"]) == \
+        ("agent-1", "customer_service", "service_attitude")
+    assert [e["event"] for e in ticket["events"]] == ["created", "dispatch"]
+
+
+def test_a_complaint_about_a_known_outage_folds_into_its_incident(client, tokens, conn):
+    opened = handle_alarm(conn, make_alarm(HIGH_ZONE, "pump_failure", at=datetime.now(UTC)), now=datetime.now(UTC))
+    conn.commit()
+    made = client.post("/api/v1/complaints", headers=auth(tokens["resident"]),
+                       json=complaint(tokens["resident_unit"], "15楼水压很小，洗澡水都出不来"))
+    body = made.json()
+    assert made.status_code == 201, made.text
+    assert (body["folded"], body["ticket_id"], body["incident_id"], body["anticipated"]) == \
+        (True, opened.ticket_id, opened.incident_id, True)
+    assert conn.execute("SELECT count(*) FROM tickets").fetchone()[0] == 1
+    kinds = [n["kind"] for n in client.get("/api/v1/notices", headers=auth(tokens["resident"])).json()]
+    assert sorted(kinds) == ["status", "warning"]
+    status = conn.execute("SELECT body FROM notices WHERE kind = 'status'").fetchone()[0]
+    assert f"#{opened.ticket_id}" in status and "dispatched" in status
+
+
+def test_a_complaint_before_detection_is_counted_as_missed(client, tokens, conn):
+    made = client.post("/api/v1/complaints", headers=auth(tokens["resident"]), json=complaint(
+        tokens["resident_unit"], "No water pressure on floor 15 for an hour", lang="en",
+        at=datetime.now(UTC) - timedelta(minutes=20)))
+    assert made.json()["folded"] is False
+    opened = handle_alarm(conn, make_alarm(HIGH_ZONE, "pump_failure"), now=datetime.now(UTC))
+    conn.commit()
+    row = conn.execute("SELECT incident_id, anticipated, lead_seconds FROM complaints WHERE id = %s",
+                       (made.json()["complaint_id"],)).fetchone()
+    assert row[0] == opened.incident_id and row[1] is False and row[2] < -1000
+
+
+def test_engineers_see_only_their_departments_work_orders(client, tokens, conn):
+    opened = handle_alarm(conn, make_alarm(HIGH_ZONE, "pump_failure"), now=datetime.now(UTC))
+    other = client.post("/api/v1/complaints", headers=auth(tokens["resident"]),
+                        json=complaint(tokens["resident_unit"], "楼道的灯坏了"))
+    conn.commit()
+    moved = client.post(f"/api/v1/tickets/{other.json()['ticket_id']}/transitions", headers=auth(tokens["mgr"]),
+                        json={"event": "transfer", "department_id": "security", "note": "corridor lights: security"})
+    assert moved.status_code == 200, moved.text
+    seen = client.get("/api/v1/work-orders", headers=auth(tokens["eng-1"])).json()
+    assert [w["ticket_id"] for w in seen] == [opened.ticket_id]
+    assert seen[0]["evidence"]["evidence"]["summary"]
+    everything = client.get("/api/v1/work-orders", headers=auth(tokens["mgr"])).json()
+    assert {w["department_id"] for w in everything} == {"engineering", "security"}
+
+
+def test_transitions_through_the_api_with_telemetry_check_and_return_visit(client, tokens, conn):
+    opened = handle_alarm(conn, make_alarm(HIGH_ZONE, "pump_failure"), now=datetime.now(UTC))
+    conn.commit()
+    url = f"/api/v1/tickets/{opened.ticket_id}/transitions"
+    eng, agent = auth(tokens["eng-1"]), auth(tokens["agent-1"])
+    assert client.post(url, headers=eng, json={"event": "acknowledge"}).status_code == 200
+    blocked = client.post(url, headers=eng, json={"event": "resolve"})
+    assert blocked.status_code == 409 and "still abnormal" in blocked.json()["detail"]
+    assert client.post(url, headers=agent, json={"event": "resolve", "override_reason": "x"}).status_code == 403
+    done = client.post(url, headers=eng, json={"event": "resolve", "override_reason": "bypass valve opened"})
+    assert done.status_code == 200 and done.json()["state"] == "resolved"
+    visit = f"/api/v1/tickets/{opened.ticket_id}/return-visit"
+    rating = {"response_speed": 4, "professionalism": 3, "attitude": 4, "overall": 2, "comment": "still weak"}
+    unhappy = client.post(visit, headers=agent, json=rating)
+    assert unhappy.status_code == 201 and unhappy.json()["state"] == "dispatched"
+    assert client.post(visit, headers=agent, json=rating).status_code == 422  # not resolved any more
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"unit_id": "rs-b1-1501", "channel": "fax", "description": "x", "reported_at": "2026-11-24T10:00:00+08:00"},
+     422),
+    ({"unit_id": "rs-b1-1501", "channel": "app", "description": "", "reported_at": "2026-11-24T10:00:00+08:00"},
+     422),
+    ({"unit_id": "rs-b1-1501", "channel": "app", "description": "x", "reported_at": "yesterday"}, 422),
+    ({"unit_id": "rs-b1-1501", "channel": "app", "description": "x", "reported_at": "2026-11-24T10:00:00"}, 422),
+    ({"unit_id": "rs-b1-1501", "channel": "app", "description": "x", "reported_at": "2026-11-24T10:00:00Z",
+      "resident_id": "r-nobody"}, 422),
+    ({"unit_id": "rs-b9-0101", "channel": "app", "description": "x", "reported_at": "2026-11-24T10:00:00Z",
+      "resident_id": "r-00001"}, 422),
+])
+def test_bad_complaints_get_a_clear_4xx(client, tokens, body, status):
+    answer = client.post("/api/v1/complaints", headers=auth(tokens["agent-1"]), json=body)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["detail"]
+
+
+def test_bad_ticket_requests_get_a_clear_4xx(client, tokens):
+    agent = auth(tokens["agent-1"])
+    assert client.get("/api/v1/tickets/999999", headers=agent).status_code == 404
+    assert client.post("/api/v1/tickets/999999/transitions", headers=agent, json={"event": "close"}).status_code == 404
+    assert client.post("/api/v1/tickets/1/transitions", headers=agent, json={"event": "fly"}).status_code == 422
+    made = client.post("/api/v1/complaints", headers=agent, json=complaint(
+        tokens["resident_unit"], "停车位被占了", resident=tokens["resident_id"])).json()
+    illegal = client.post(f"/api/v1/tickets/{made['ticket_id']}/transitions", headers=agent, json={"event": "close"})
+    assert illegal.status_code == 409 and "cannot close a ticket that is dispatched" in illegal.json()["detail"]
+    stale = client.post(f"/api/v1/tickets/{made['ticket_id']}/transitions", headers=agent,
+                        json={"event": "acknowledge", "expected_version": 1})
+    assert stale.status_code == 409
+    fixed = client.patch(f"/api/v1/tickets/{made['ticket_id']}/classification", headers=agent,
+                         json={"category": "community", "severity": "major", "note": "blocking a fire lane"})
+    assert fixed.status_code == 200 and fixed.json()["severity"] == "major"
+    assert client.patch(f"/api/v1/tickets/{made['ticket_id']}/classification", headers=agent,
+                        json={"category": "weather"}).status_code == 422
+    assert client.post(f"/api/v1/tickets/{made['ticket_id']}/verdict", headers=auth(tokens["eng-1"]),
+                       json={"false_alarm": True}).status_code == 422  # not a device ticket
+    assert client.get("/api/v1/tickets").status_code == 401
+
+
+def test_the_simulators_complaint_body_is_accepted(client, tokens):
+    from simulators.residents import EmulatedComplaint  # the contract the emulated residents post
+
+    assert "api_body" in dir(EmulatedComplaint)
+    body = {"resident_id": tokens["resident_id"], "unit_id": tokens["resident_unit"], "channel": "wechat",
+            "description": "1号楼电梯困人了！快派人来！", "lang": "zh-CN", "reported_at": "2026-11-24T10:00:00+08:00"}
+    made = client.post("/api/v1/complaints", headers=auth(tokens["agent-1"]), json=body)
+    assert made.status_code == 201, made.text
+    assert (made.json()["category"], made.json()["severity"]) == ("facility", "major")
+
+
