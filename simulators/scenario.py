@@ -91,7 +91,8 @@ class Scenario:
 
 
 class _Node(dict):
-    line: int = 0
+    line: int = 0  # where the mapping starts
+    key_lines: dict[str, int]  # where each of its keys is
 
 
 class _LineLoader(_Loader):  # type: ignore[misc, valid-type]
@@ -101,6 +102,7 @@ class _LineLoader(_Loader):  # type: ignore[misc, valid-type]
 def _mapping(loader: Any, node: yaml.MappingNode) -> _Node:
     out = _Node(loader.construct_mapping(node, deep=True))
     out.line = node.start_mark.line + 1
+    out.key_lines = {str(key.value): key.start_mark.line + 1 for key, _ in node.value}
     return out
 
 
@@ -139,8 +141,12 @@ class _Parser:
     def __init__(self, source: str, base: Path) -> None:
         self.source, self.base = source, base
 
-    def fail(self, node: Any, field: str, message: str) -> ScenarioError:
-        return ScenarioError(self.source, getattr(node, "line", None), field, message)
+    def fail(self, node: Any, field: str, message: str, key: str | None = None) -> ScenarioError:
+        """An error at `node`'s line, or at the line of its `key` when given (the field's own line)."""
+        line = getattr(node, "line", None)
+        key = key or re.sub(r"\[\d+\]$", "", field.rsplit(".", 1)[-1])
+        line = getattr(node, "key_lines", {}).get(key, line)
+        return ScenarioError(self.source, line, field, message)
 
     def duration(self, node: _Node, key: str, path: str, default: Any = ..., positive: bool = True) -> float:
         if key not in node:
@@ -150,9 +156,10 @@ class _Parser:
         try:
             seconds = parse_duration(node[key])
         except ValueError as exc:
-            raise self.fail(node, f"{path}{key}", str(exc)) from None
+            raise self.fail(node, f"{path}{key}", str(exc), key) from None
         if seconds < 0 or (positive and seconds == 0):
-            raise self.fail(node, f"{path}{key}", f"{node[key]!r} must be {'positive' if positive else '>= 0'}")
+            raise self.fail(node, f"{path}{key}", f"{node[key]!r} must be {'positive' if positive else '>= 0'}",
+                            key)
         return seconds
 
     def scenario(self, doc: Any) -> Scenario:
@@ -262,24 +269,25 @@ class _Parser:
         device = devices.get(str(device_id))
         if device is None:
             raise self.fail(node, f"{path}.device", f"{device_id!r} is not a device of the estate"
-                            " (or not among the scenario's devices)")
+                            " (or not among the scenario's devices)", "device")
         name = node.get(key)
         if key == "fault":
             spec = FAULTS.get(str(name))
             if spec is None:
                 raise self.fail(node, f"{path}.fault", f"{name!r} is not a known fault; "
-                                "`forewarn simulate faults` lists them")
+                                "`forewarn simulate faults` lists them", "fault")
             if device.kind not in spec.kinds:
-                raise self.fail(node, f"{path}.fault", f"{name} does not apply to {device.kind} {device.id}")
+                raise self.fail(node, f"{path}.fault", f"{name} does not apply to {device.kind} {device.id}",
+                                "fault")
             if spec.roles and water_role(device.id) not in spec.roles:
                 raise self.fail(node, f"{path}.fault", f"{name} needs a {'/'.join(sorted(spec.roles))} "
-                                f"device; {device.id} is a {water_role(device.id)}")
+                                f"device; {device.id} is a {water_role(device.id)}", "fault")
         elif str(name) not in MODES:
-            raise self.fail(node, f"{path}.mode", f"{name!r} is not one of {', '.join(MODES)}")
+            raise self.fail(node, f"{path}.mode", f"{name!r} is not one of {', '.join(MODES)}", "mode")
         offset = self.duration(node, "start", f"{path}.", positive=False)
         duration = self.duration(node, "duration", f"{path}.")
         if offset >= total:
-            raise self.fail(node, f"{path}.start", "is after the end of the scenario")
+            raise self.fail(node, f"{path}.start", "is after the end of the scenario", "start")
         return FaultEntry(device.id, str(name), offset, duration)
 
     def residents(self, doc: _Node) -> ResidentsConfig:
