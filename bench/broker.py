@@ -226,9 +226,7 @@ def running(name: str, data_dir: Path) -> Iterator[tuple[int, Callable[[], None]
     if name == "amqtt, named clients":
         server: EmbeddedBroker | NamedClientsAmqtt = NamedClientsAmqtt(port)
     else:
-        server = EmbeddedBroker(data_dir, port)
-        # EmbeddedBroker chooses Mosquitto whenever it is installed; start() dispatches on this attribute.
-        server.implementation = name
+        server = EmbeddedBroker(data_dir, port, implementation=name)
     server.start()
 
     def restart() -> None:

@@ -175,12 +175,18 @@ class EmbeddedPostgres:
 
 
 class EmbeddedBroker:
-    """An MQTT broker on 127.0.0.1:`port`: Mosquitto when installed, else amqtt running in a thread."""
+    """An MQTT broker on 127.0.0.1:`port`: Mosquitto when installed, else amqtt running in a thread.
 
-    def __init__(self, data_dir: Path, port: int) -> None:
+    amqtt is a fallback for machines without Mosquitto, measured by `python -m bench.broker` (docs/embedded.md): it
+    speaks MQTT 3.1.1 only, keeps no queue for an absent subscriber and nothing across a restart.
+    """
+
+    def __init__(self, data_dir: Path, port: int, *, implementation: str | None = None) -> None:
+        if implementation not in (None, "mosquitto", "amqtt"):
+            raise ValueError(f"unknown broker implementation {implementation!r}: mosquitto or amqtt")
         self.data_dir = data_dir.resolve()
         self.port = port
-        self.implementation = "mosquitto" if shutil.which("mosquitto") else "amqtt"
+        self.implementation = implementation or ("mosquitto" if shutil.which("mosquitto") else "amqtt")
         self._process: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -217,11 +223,11 @@ class EmbeddedBroker:
     def _start_amqtt(self) -> None:
         from amqtt.broker import Broker
 
+        log.warning("no Mosquitto here: the embedded broker is amqtt, which loses QoS 1 messages queued for an "
+                    "absent subscriber and keeps nothing across a restart (docs/embedded.md); install mosquitto")
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
-            "sys_interval": 0,
-            "auth": {"allow-anonymous": True},
-            "topic-check": {"enabled": False},
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
         }
         ready = threading.Event()
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -54,13 +55,27 @@ class PgServer:
         return psycopg.conninfo.make_conninfo(**info)
 
     def create_from(self, template: str) -> str:
+        """A new database copied from a template. The templates refuse connections, but a TimescaleDB job that was
+        already running in one may still be attached for a moment: it is ended and the copy retried."""
         name = f"fw_test_{uuid.uuid4().hex[:12]}"
+        source = self.templates[template]
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.templates[template]}"')
+            for attempt in range(20):
+                try:
+                    conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+                    return name
+                except psycopg.errors.ObjectInUse:
+                    if attempt == 19:
+                        raise
+                    conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                                 (source,))
+                    time.sleep(0.1)
         return name
 
     def drop(self, name: str) -> None:
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            if name in self.templates.values():
+                conn.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE false')
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -78,6 +93,10 @@ def _build_templates(admin_url: str, wanted: DbMode) -> tuple[StorageMode, dict[
         if kind == "estate":
             with psycopg.connect(url) as conn:
                 save_estate(conn, load_estate_file(DEMO_ESTATE))
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            # No new sessions (TimescaleDB's job scheduler would otherwise attach and block every copy).
+            conn.execute(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false')
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
     assert mode is not None
     return mode, templates
 
@@ -97,7 +116,7 @@ def _expect_plain() -> bool:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
+def pg_server() -> Iterator[PgServer]:
     wanted = _wanted_mode()
     external = os.environ.get("TEST_DATABASE_URL")
     server = None
@@ -107,7 +126,9 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
         timescale = wanted is not DbMode.PLAIN and timescaledb_installed()
         if wanted is DbMode.TIMESCALE and not timescale:
             pytest.exit("FOREWARN_TEST_DB_MODE=timescale, but TimescaleDB is not built: scripts/build-timescaledb.sh")
-        server = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", free_port(), timescale=timescale,
+        # Not under pytest's numbered temp dirs: a concurrent pytest session prunes those while this one runs.
+        workdir = Path(tempfile.mkdtemp(prefix="fw-test-pg-"))
+        server = EmbeddedPostgres(workdir / "data", free_port(), timescale=timescale,
                                   durable=False)
         admin_url = server.start()
     mode, templates = _build_templates(admin_url, wanted)
@@ -118,6 +139,7 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PgServer]:
             pg.drop(name)
     if server is not None:
         server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -32,10 +32,7 @@ def busy_port() -> Iterator[int]:
 def embedded_broker(data_dir: Path, implementation: str, port: int | None = None) -> EmbeddedBroker:
     if implementation == "mosquitto" and not shutil.which("mosquitto"):
         pytest.fail("mosquitto is not installed: apt-get install -y mosquitto (scripts/test.sh does)")
-    broker = EmbeddedBroker(data_dir, port or free_port())
-    # EmbeddedBroker picks Mosquitto whenever it is installed; start() runs whichever this attribute names.
-    broker.implementation = implementation
-    return broker
+    return EmbeddedBroker(data_dir, port or free_port(), implementation=implementation)
 
 
 class Subscriber:
