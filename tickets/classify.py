@@ -50,6 +50,10 @@ _TOPICS: tuple[tuple[str, Category, str | None, tuple[str, ...]], ...] = (
      ("态度", "不理", "推诿", "骂", "保安", "客服", "rude", "attitude", "ignored", "impolite", "unhelpful")),
 )
 
+# Words about people and money are specific; words about places ("gate", "水") are not: "the guard at the gate
+# was rude" is about attitude, not the door.
+_WEIGHT = {Category.SERVICE_ATTITUDE: 1.5, Category.BILLING: 1.5}
+
 # Words that make a facility complaint a major incident (people at risk, or the whole building affected).
 _MAJOR = ("困人", "被关", "出不来", "爆", "冒水", "到处是水", "停水", "没水", "一点水都没有", "焦味", "着火",
           "trapped", "stuck in", "burst", "pouring", "flood", "no water", "smoke", "burning", "fire")
@@ -63,9 +67,9 @@ def classify_text(text: str) -> Classification:
     """Category and tier from a complaint's words (zh-CN or en). Unknown text is a general facility matter
     left for staff to correct, rather than a guess at a department."""
     lowered = text.lower()
-    best: tuple[int, int] | None = None
-    for index, (_, _, _, words) in enumerate(_TOPICS):
-        hits = sum(1 for w in words if w in lowered)
+    best: tuple[float, int] | None = None
+    for index, (_, category, _, words) in enumerate(_TOPICS):
+        hits = sum(1 for w in words if w in lowered) * _WEIGHT.get(category, 1.0)
         if hits and (best is None or hits > best[0]):
             best = (hits, index)
     if best is None:
