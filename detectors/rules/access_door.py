@@ -88,8 +88,11 @@ class AccessDoorRules:
             state.open_since = None
             return Observation("held_open", False, metric="door_open", value=0.0)
         reported = v.get("open_duration_s")
-        if state.open_since is None:
-            state.open_since = t - reported if reported is not None else t
+        if reported is not None:
+            # The door's own counter restarts at each granted swipe (a new person passing); trust it over ours.
+            state.open_since = t - reported
+        elif state.open_since is None:
+            state.open_since = t
         duration = max(t - state.open_since, reported or 0.0)
         if duration < HELD_OPEN_S and event != "held_open":
             return Observation("held_open", False, metric="open_duration_s", value=duration)

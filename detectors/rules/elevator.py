@@ -19,6 +19,14 @@ from ingest.reading import Reading
 VIBRATION_ALERT_RATIO = 1.5
 VIBRATION_CRITICAL_RATIO = 3.0
 REFERENCE_WARMUP = 300  # readings (while moving) before the vibration reference is trusted
+# After warm-up the reference is close to a long-run average: it forgets over ~50 000 travelling readings (weeks at
+# a 5-10 s report interval), and learns only from readings within 20 % of it, so wear that takes days to grow is
+# measured against the car as it was, not absorbed into "usual".
+REFERENCE_ALPHA = 2e-5
+REFERENCE_LEARN_RATIO = 1.2
+# A car stopped out of service with its door closed more than 100 mm off a landing is between floors: anyone
+# inside is trapped, whether or not they have pressed the alarm button yet.
+BETWEEN_FLOORS_MM = 100.0
 # EN 81-20 requires levelling within ±10 mm; ±20 mm is where residents trip.
 LEVELLING_ALERT_MM = 10.0
 MOTOR_WARN_C = 95.0  # class F insulation is rated 155 °C; 95 °C in a machine room is already abnormal
@@ -28,7 +36,7 @@ DOOR_CYCLE_MAX_S = 20.0  # a door cycle of 20 s or more is a door that struggles
 
 @dataclass(slots=True)
 class ElevatorState:
-    vibration: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=0.0005))
+    vibration: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=REFERENCE_ALPHA))
     vib_short: float | None = None
     levelling: float = 0.0  # EW average of |levelling error| at stops
 
@@ -69,17 +77,26 @@ class ElevatorRules:
     def _entrapment(v: Mapping[str, float], event: str | None) -> Observation:
         get = v.get
         pressed = get("alarm_button", 0.0) >= 0.5 or event == "alarm_button"
-        if not (pressed and get("moving", 0.0) < 0.5 and get("door_open", 0.0) < 0.5):
+        stopped_shut = get("moving", 0.0) < 0.5 and get("door_open", 0.0) < 0.5
+        off_landing = abs(get("levelling_error_mm", 0.0))
+        between = get("in_service", 1.0) < 0.5 and off_landing >= BETWEEN_FLOORS_MM
+        if not (stopped_shut and (pressed or between)):
             return Observation("entrapment", False, metric="alarm_button", value=get("alarm_button"))
         floor = get("floor")
         where = f" near floor {floor:.0f}" if floor is not None else ""
+        why = (
+            "the in-car alarm button pressed"
+            if pressed
+            else f"the car out of service {off_landing:.0f} mm off the landing (between floors)"
+        )
         return Observation(
             "entrapment",
             True,
             Severity.CRITICAL,
-            f"car stopped{where} with its door closed and the in-car alarm button pressed",
-            metric="alarm_button",
-            value=1.0,
+            f"car stopped{where} with its door closed and {why}",
+            metric="alarm_button" if pressed else "levelling_error_mm",
+            value=1.0 if pressed else off_landing,
+            baseline=None if pressed else BETWEEN_FLOORS_MM,
         )
 
     @staticmethod
@@ -121,7 +138,7 @@ class ElevatorRules:
         base = ref.mean["v"]
         ratio = state.vib_short / base if base > 0 else 1.0
         if ratio < VIBRATION_ALERT_RATIO:
-            if learning:
+            if learning and ratio < REFERENCE_LEARN_RATIO:
                 ref.learn_one({"v": vib})
             return Observation("bearing_wear", False, metric="vibration_rms", value=vib, baseline=base)
         severity = Severity.CRITICAL if ratio >= VIBRATION_CRITICAL_RATIO else Severity.WARNING

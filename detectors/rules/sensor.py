@@ -1,7 +1,11 @@
-"""Sensor faults, whatever the device: a stuck value, a metric that stops arriving, isolated spikes.
+"""Sensor faults, whatever the device: a stuck value, telemetry that stops arriving, isolated spikes.
 
 These say "the instrument is lying", not "the equipment is broken", so they are WARNINGs and the engineer
-reads them as "check the sensor". Only metrics that naturally vary are watched for stuck values.
+reads them as "check the sensor". Only metrics that vary with every reading (a noisy analogue pressure, flow or
+vibration) are watched for stuck values: a motor at ambient temperature or a slowly draining battery legitimately
+repeats its value for hours. Spikes are watched only on quantities that cannot physically jump and fall back
+within one reporting interval (pressure, flow, vibration while travelling, battery charge); a motor's current
+legitimately does.
 """
 
 from __future__ import annotations
@@ -14,18 +18,32 @@ from detectors.hysteresis import Observation, Policy
 from detectors.models.ew_deviation import EWDeviation
 from ingest.reading import DeviceKind, Reading
 
-WATCHED: dict[DeviceKind, tuple[str, ...]] = {
+STUCK_WATCHED: dict[DeviceKind, tuple[str, ...]] = {
     DeviceKind.WATER: ("pressure_kpa", "flow_lpm"),
-    DeviceKind.ELEVATOR: ("motor_temp_c", "motor_current_a"),
+    DeviceKind.ELEVATOR: ("vibration_rms",),
     DeviceKind.ACCESS_DOOR: (),
 }
-STUCK_READINGS = 120  # identical readings of a noisy analogue sensor: two minutes at 1 Hz
+SPIKE_WATCHED: dict[DeviceKind, tuple[str, ...]] = {
+    DeviceKind.WATER: ("pressure_kpa", "flow_lpm"),
+    DeviceKind.ELEVATOR: ("vibration_rms",),
+    DeviceKind.ACCESS_DOOR: ("battery_pct",),
+}
+STUCK_READINGS = 120  # identical readings of a noisy analogue sensor: two minutes at 1 Hz, ten at 5 s
 DROPOUT_READINGS = 10  # consecutive readings without a metric the device used to send
-SPIKE_Z = 10.0  # one reading ten robust sigmas out, the next back within three: a spike, not a change
+# A spike is one reading ten robust sigmas *and* a quarter of the usual level away, the next back within three
+# sigmas: a pump starting moves pressure ~15 %, stays there for minutes, and is neither.
+SPIKE_Z = 10.0
+SPIKE_JUMP_RATIO = 0.25
 SPIKE_BACK_Z = 3.0
-SPIKES_TO_ALARM = 3
-SPIKE_WINDOW_S = 900.0
+SPIKES_TO_ALARM = 4
+SPIKE_WINDOW_S = 3600.0  # four in an hour: a 30 s reporter with a bad sensor shows it within the hour
 WARMUP = 60
+# Telemetry arriving at under a quarter of its usual rate (short-run mean gap over 4× the long-run one) is a
+# device losing its messages; an hour's alpha-0.1 smoothing needs ~10 gaps, so one late message is not it.
+DROPOUT_GAP_RATIO = 4.0
+GAP_SHORT_ALPHA = 0.1
+GAP_LONG_ALPHA = 0.01
+GAP_WARMUP = 30
 
 
 @dataclass(slots=True)
@@ -35,8 +53,8 @@ class SensorHealth:
     name: ClassVar[str] = "sensor_health"
     policies: ClassVar[dict[str, Policy]] = {
         "sensor_stuck": Policy(raise_after_s=0.0, clear_after_s=30.0, cooldown_s=600.0),
-        "sensor_dropout": Policy(raise_after_s=0.0, clear_after_s=30.0, cooldown_s=600.0),
-        "sensor_spikes": Policy(raise_after_s=0.0, clear_after_s=600.0, cooldown_s=600.0),
+        "sensor_dropout": Policy(raise_after_s=120.0, clear_after_s=300.0, cooldown_s=600.0),
+        "sensor_spikes": Policy(raise_after_s=0.0, clear_after_s=SPIKE_WINDOW_S, cooldown_s=SPIKE_WINDOW_S),
     }
 
     base: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=0.01))
@@ -45,31 +63,50 @@ class SensorHealth:
     missing: dict[str, int] = field(default_factory=dict)
     suspect: dict[str, float] = field(default_factory=dict)  # metric -> z of a reading that may be a spike
     spikes: list[float] = field(default_factory=list)
+    tel_t: float | None = None  # time of the last telemetry reading (events come on their own schedule)
+    gap_long: float | None = None
+    gap_short: float | None = None
+    gaps: int = 0
 
     def observe(self, reading: Reading, t: float, learning: bool) -> list[Observation]:
-        watched = WATCHED.get(reading.kind, ())
-        if not watched:
-            return []
-        v = reading.values
+        if reading.event is not None:
+            return []  # events are bursty and partial: judge the sensors on periodic telemetry only
+        slow = self._rate(t, learning)
+        kind, v = reading.kind, reading.values
         stuck = dropped = None
         calm: dict[str, float] = {}
-        for metric in watched:
+        for metric in SPIKE_WATCHED.get(kind, ()):
             value = v.get(metric)
-            if value is None:
-                if metric in self.last:
+            if value is None or (metric == "vibration_rms" and v.get("moving", 1.0) < 0.5):
+                if value is None and metric in self.last:
                     self.missing[metric] = self.missing.get(metric, 0) + 1
                     if self.missing[metric] >= DROPOUT_READINGS:
                         dropped = metric
                 continue
             self.missing[metric] = 0
-            if self._stuck(metric, value):
+            if metric in STUCK_WATCHED.get(kind, ()) and self._stuck(metric, value):
                 stuck = metric
             if self._spiky(metric, value, t) < SPIKE_Z / 2:
                 calm[metric] = value
         if learning and calm:
             self.base.learn_one(calm)
         self.spikes = [s for s in self.spikes if t - s <= SPIKE_WINDOW_S]
-        return [self._stuck_obs(stuck), self._dropout_obs(dropped), self._spikes_obs()]
+        return [self._stuck_obs(stuck), self._dropout_obs(dropped, slow), self._spikes_obs()]
+
+    def _rate(self, t: float, learning: bool) -> bool:
+        """Track the telemetry interval; True when telemetry now arrives far more rarely than it used to."""
+        last, self.tel_t = self.tel_t, t
+        if last is None or t <= last:
+            return False
+        gap = t - last
+        self.gap_short = gap if self.gap_short is None else self.gap_short + GAP_SHORT_ALPHA * (gap - self.gap_short)
+        usual = self.gap_long
+        slow = usual is not None and self.gaps >= GAP_WARMUP and self.gap_short > DROPOUT_GAP_RATIO * usual
+        if not slow and learning:
+            self.gaps += 1
+            a = max(GAP_LONG_ALPHA, 1.0 / self.gaps)
+            self.gap_long = gap if self.gap_long is None else self.gap_long + a * (gap - self.gap_long)
+        return slow
 
     def _stuck(self, metric: str, value: float) -> bool:
         same = self.same.get(metric, 0) + 1 if self.last.get(metric) == value else 0
@@ -84,7 +121,8 @@ class SensorHealth:
         previous = self.suspect.pop(metric, None)
         if previous is not None and z < SPIKE_BACK_Z:
             self.spikes.append(t)
-        if z > SPIKE_Z:
+        usual = abs(self.base.mean.get(metric, 0.0))
+        if z > SPIKE_Z and abs(value - self.base.mean.get(metric, 0.0)) > SPIKE_JUMP_RATIO * max(usual, 1e-9):
             self.suspect[metric] = z
         return z
 
@@ -100,7 +138,18 @@ class SensorHealth:
             value=self.last[metric],
         )
 
-    def _dropout_obs(self, metric: str | None) -> Observation:
+    def _dropout_obs(self, metric: str | None, slow: bool) -> Observation:
+        if slow and self.gap_short is not None and self.gap_long is not None:
+            return Observation(
+                "sensor_dropout",
+                True,
+                Severity.WARNING,
+                f"telemetry arrives every {self.gap_short:.0f} s on average, against a usual {self.gap_long:.0f} s:"
+                " most messages are being lost",
+                metric="telemetry_gap_s",
+                value=self.gap_short,
+                baseline=self.gap_long,
+            )
         if metric is None:
             return Observation("sensor_dropout", False)
         return Observation(
@@ -120,7 +169,8 @@ class SensorHealth:
             "sensor_spikes",
             True,
             Severity.WARNING,
-            f"{len(self.spikes)} isolated spikes in the last {SPIKE_WINDOW_S / 60:.0f} minutes",
+            f"{len(self.spikes)} isolated spikes (one reading far off, the next back) in the last"
+            f" {SPIKE_WINDOW_S / 60:.0f} minutes",
             metric="spikes",
             value=float(len(self.spikes)),
         )

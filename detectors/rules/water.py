@@ -36,6 +36,9 @@ TANK_LOW_PCT = 20.0
 TANK_CRITICAL_PCT = 10.0
 TANK_RESTORED_PCT = 30.0
 PUMP_CURRENT_RATIO = 0.3  # a running pump drawing under 30% of its usual current is dry-running or broken
+# A booster delivers ~450-550 kPa; with the pump stopped only street pressure (~100-150 kPa) is left. Under half the
+# usual pressure (but above the outage floor) while the pump is off is a pump that should run and does not.
+PUMP_PRESSURE_RATIO = 0.5
 
 
 @dataclass(slots=True)
@@ -73,14 +76,21 @@ class WaterRules:
         v = reading.values
         out: list[Observation] = []
         pressure, flow = v.get("pressure_kpa"), v.get("flow_lpm")
-        burst = self._burst(state, pressure, flow, v.get("leak", 0.0))
+        pump: Observation | None = None
+        if v.get("pump_on") is not None and "pump_current_a" in v:
+            pump = self._pump(state, v, learning)
+        elif v.get("pump_on") is not None and pressure is not None:
+            pump = self._pump_pressure(state, v["pump_on"], pressure)
+        # A failed booster pump explains low pressure even at a high-demand hour: that is not a burst.
+        pump_failed = pump is not None and pump.active
+        burst = self._burst(state, pressure, None if pump_failed else flow, v.get("leak", 0.0))
         out.append(burst)
         if pressure is not None:
             out.append(self._outage(state, pressure, burst.active))
         if flow is not None:
             out.append(self._night_flow(state, reading.ts, flow, learning))
-        if v.get("pump_on") is not None and "pump_current_a" in v:
-            out.append(self._pump(state, v, learning))
+        if pump is not None:
+            out.append(pump)
         if "tank_level_pct" in v:
             out.append(self._tank(state, v["tank_level_pct"]))
         if learning and not burst.active:
@@ -156,10 +166,32 @@ class WaterRules:
         )
 
     @staticmethod
+    def _pump_pressure(state: WaterState, pump_on: float, pressure: float) -> Observation:
+        """The pump is off and the pressure it should keep up has fallen to street level."""
+        usual = state.baseline.mean.get("pressure_kpa")
+        if (
+            pump_on >= 0.5
+            or usual is None
+            or state.baseline.n < BASELINE_WARMUP
+            or not PRESSURE_FLOOR_KPA <= pressure < PUMP_PRESSURE_RATIO * usual
+        ):
+            return Observation("pump_failure", False, metric="pressure_kpa", value=pressure, baseline=usual)
+        return Observation(
+            "pump_failure",
+            True,
+            Severity.CRITICAL,
+            f"booster pump stopped and pressure down to {pressure:.0f} kPa against a usual {usual:.0f} kPa:"
+            " upper floors get a trickle",
+            metric="pressure_kpa",
+            value=pressure,
+            baseline=usual,
+        )
+
+    @staticmethod
     def _pump(state: WaterState, v: Mapping[str, float], learning: bool) -> Observation:
         current = v["pump_current_a"]
         if v["pump_on"] < 0.5:
-            return Observation("pump_failure", False, metric="pump_current_a", value=current)
+            return WaterRules._pump_pressure(state, v["pump_on"], v.get("pressure_kpa", PRESSURE_FLOOR_KPA * 10))
         usual = state.pump_current
         if usual is None or (learning and current >= PUMP_CURRENT_RATIO * usual):
             state.pump_current = current if usual is None else usual + 0.01 * (current - usual)

@@ -16,7 +16,7 @@ T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
 def water(device: str, i: int, site: str = "s1", **values: float) -> Reading:
-    base = {"pressure_kpa": 320.0 + (i % 7), "flow_lpm": 40.0 + (i % 5), "pump_on": 0.0, "pump_current_a": 0.0}
+    base = {"pressure_kpa": 320.0 + (i % 7), "flow_lpm": 40.0 + (i % 5)}  # a zone supply meter: no pump
     base.update(values)
     return Reading(device, DeviceKind.WATER, T0 + timedelta(seconds=i), i, base, site_id=site)
 
