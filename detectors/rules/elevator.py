@@ -60,7 +60,8 @@ class ElevatorRules:
     def observe(self, state: ElevatorState, reading: Reading, t: float, learning: bool) -> list[Observation]:
         v = reading.values
         out = [self._entrapment(v, reading.event), self._door(v)]
-        if "vibration_rms" in v:
+        if "vibration_rms" in v and v.get("moving", 1.0) >= 0.5:
+            # Wear shows only while travelling; a parked car has no opinion on it (neither raise nor clear).
             out.append(self._vibration(state, v, learning))
         if "levelling_error_mm" in v and not v.get("moving", 0.0):
             out.append(self._levelling(state, v["levelling_error_mm"]))
@@ -128,8 +129,6 @@ class ElevatorRules:
     def _vibration(state: ElevatorState, v: Mapping[str, float], learning: bool) -> Observation:
         get = v.get
         vib = get("vibration_rms")
-        if get("moving", 1.0) < 0.5:
-            return Observation("bearing_wear", False, metric="vibration_rms", value=vib)
         state.vib_short = vib if state.vib_short is None else state.vib_short + 0.05 * (vib - state.vib_short)
         ref = state.vibration
         if ref.n < REFERENCE_WARMUP:

@@ -61,6 +61,7 @@ class SensorHealth:
     last: dict[str, float] = field(default_factory=dict)
     same: dict[str, int] = field(default_factory=dict)
     missing: dict[str, int] = field(default_factory=dict)
+    changes: dict[str, int] = field(default_factory=dict)  # how often each metric changed between readings
     suspect: dict[str, float] = field(default_factory=dict)  # metric -> z of a reading that may be a spike
     spikes: list[float] = field(default_factory=list)
     tel_t: float | None = None  # time of the last telemetry reading (events come on their own schedule)
@@ -75,17 +76,20 @@ class SensorHealth:
         kind, v = reading.kind, reading.values
         stuck = dropped = None
         calm: dict[str, float] = {}
+        stuck_watched = STUCK_WATCHED.get(kind, ())
         for metric in SPIKE_WATCHED.get(kind, ()):
             value = v.get(metric)
-            if value is None or (metric == "vibration_rms" and v.get("moving", 1.0) < 0.5):
-                if value is None and metric in self.last:
+            if value is None:
+                if metric in self.last:
                     self.missing[metric] = self.missing.get(metric, 0) + 1
                     if self.missing[metric] >= DROPOUT_READINGS:
                         dropped = metric
                 continue
             self.missing[metric] = 0
-            if metric in STUCK_WATCHED.get(kind, ()) and self._stuck(metric, value):
+            if metric in stuck_watched and self._stuck(metric, value):
                 stuck = metric
+            if metric == "vibration_rms" and v.get("moving", 1.0) < 0.5:
+                continue  # a one-reading trip after a quiet night is a jump and back too, but a real one
             if self._spiky(metric, value, t) < SPIKE_Z / 2:
                 calm[metric] = value
         if learning and calm:
@@ -111,7 +115,9 @@ class SensorHealth:
     def _stuck(self, metric: str, value: float) -> bool:
         same = self.same.get(metric, 0) + 1 if self.last.get(metric) == value else 0
         self.same[metric], self.last[metric] = same, value
-        varies = self.base.n >= WARMUP and self.base.mad.get(metric, 0.0) > 0.0
+        if same == 0:
+            self.changes[metric] = self.changes.get(metric, 0) + 1
+        varies = self.changes.get(metric, 0) >= WARMUP  # it has been seen to change reading after reading
         return varies and value != 0.0 and same >= STUCK_READINGS
 
     def _spiky(self, metric: str, value: float, t: float) -> float:
