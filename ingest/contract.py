@@ -1,6 +1,6 @@
 """The MQTT contract, version 1: topics, payloads, units and valid ranges — the one source of truth.
 
-`docs/mqtt-contract.md` describes the same contract for people; `tests/ingest/test_contract_doc.py` checks that
+`docs/mqtt-contract.md` describes the same contract for people; `tests/simulators/test_contract_doc.py` checks that
 the doc's tables and examples agree with the specs below. Topic layout::
 
     forewarn/v1/{site_id}/{kind}/{device_id}/{channel}      channel: telemetry | event | status

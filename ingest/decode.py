@@ -96,7 +96,9 @@ def decode(
             if registered != kind:
                 raise _Bad("wrong_kind", f"device {device_id!r} is a {registered}, not a {kind}")
         body = _parse_json(payload)
-        ts = _timestamp(body, now, max_past_s, max_future_s)
+        # A last will is composed when the device connects and sent by the broker whenever the device drops, so a
+        # status message may be days old: only telemetry and events are held to the past limit.
+        ts = _timestamp(body, now, None if channel is Channel.STATUS else max_past_s, max_future_s)
         if channel is Channel.STATUS:
             return PresenceChange(device_id, site, kind, _state(body), ts)
         seq = _sequence(body)
@@ -129,7 +131,7 @@ def _parse_json(payload: bytes) -> dict:
     return body
 
 
-def _timestamp(body: dict, now: datetime, max_past_s: float, max_future_s: float) -> datetime:
+def _timestamp(body: dict, now: datetime, max_past_s: float | None, max_future_s: float) -> datetime:
     raw = body.get("ts")
     if not isinstance(raw, str):
         raise _Bad("bad_timestamp", "'ts' must be an RFC 3339 string with an offset")
@@ -141,7 +143,7 @@ def _timestamp(body: dict, now: datetime, max_past_s: float, max_future_s: float
         raise _Bad("bad_timestamp", f"'ts' {raw[:40]!r} has no UTC offset")
     if ts > now + timedelta(seconds=max_future_s):
         raise _Bad("clock_skew", f"'ts' {raw[:40]} is more than {max_future_s:g} s in the future")
-    if ts < now - timedelta(seconds=max_past_s):
+    if max_past_s is not None and ts < now - timedelta(seconds=max_past_s):
         raise _Bad("clock_skew", f"'ts' {raw[:40]} is more than {max_past_s:g} s in the past")
     return ts
 
@@ -189,6 +191,8 @@ def _values(kind: DeviceKind, data: object) -> dict[str, float]:
             value = float(raw)
         except OverflowError:  # an integer too large for a float, e.g. 10**400
             value = math.inf
+        if spec.integer and math.isfinite(value) and not value.is_integer():
+            raise _Bad("bad_type", f"{name} must be a whole number of {spec.unit}, got {str(raw)[:40]!r}")
         if not math.isfinite(value) or not spec.minimum <= value <= spec.maximum:
             raise _Bad(
                 "out_of_range",
