@@ -1,0 +1,69 @@
+"""Device presence: status and last-will messages, silence past the heartbeat timeout, and a device coming back."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import psycopg
+
+from ingest.reading import Channel, DeviceKind
+from tests.ingest.conftest import ingest_config, status, telemetry, wait_until
+
+
+def presence(url: str, device_id: str):
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT online, last_seen IS NOT NULL FROM device_presence WHERE device_id = %s",
+                            (device_id,)).fetchone()
+
+
+def test_a_last_will_marks_the_device_offline_and_is_announced(start_ingest, mosquitto, devices, estate_db_url):
+    door = next(d for d in devices if d.kind is DeviceKind.ACCESS_DOOR)
+    changes = []
+    start_ingest(on_presence=changes.append)
+    # A real device connection with a last will; killing it makes the broker publish the will.
+    device = subprocess.Popen(
+        [shutil.which("mosquitto_pub") or "mosquitto_pub", "-p", str(mosquitto.port), "-V", "mqttv5", "-q", "1",
+         "-i", door.id, "-t", door.topic(), "-l", "--will-topic", door.topic(Channel.STATUS),
+         "--will-payload", status(False).decode(), "--will-qos", "1", "--will-retain"],
+        stdin=subprocess.PIPE, text=True,
+    )
+    try:
+        device.stdin.write(telemetry(1, DeviceKind.ACCESS_DOOR).decode() + "\n")
+        device.stdin.flush()
+        wait_until(lambda: presence(estate_db_url, door.id) == (True, True), 10, "the door seen online")
+    finally:
+        device.kill()
+        device.wait(5)
+    wait_until(lambda: presence(estate_db_url, door.id) == (False, True), 10, "the door's last will stored")
+    assert [(c.device_id, c.online, c.reason) for c in changes] == [(door.id, False, "status")]
+
+
+def test_silence_past_the_heartbeat_timeout_marks_offline_and_data_brings_it_back(
+        start_ingest, publisher, mosquitto, devices, estate_db_url):
+    water = next(d for d in devices if d.kind is DeviceKind.WATER)
+    changes = []
+    start_ingest(ingest_config(mosquitto.port, heartbeat_timeout_s=0.5), on_presence=changes.append)
+    publisher.publish([(water.topic(), telemetry(1, DeviceKind.WATER))])
+    wait_until(lambda: changes, 10, "the heartbeat timeout")
+    assert [(c.device_id, c.online, c.reason, c.kind, c.site_id) for c in changes] == [
+        (water.id, False, "heartbeat", DeviceKind.WATER, water.site)]
+    assert presence(estate_db_url, water.id) == (False, True)
+    publisher.publish([(water.topic(), telemetry(2, DeviceKind.WATER))])
+    wait_until(lambda: len(changes) >= 2, 10, "the device back online")
+    assert (changes[1].online, changes[1].reason) == (True, "telemetry")
+    assert presence(estate_db_url, water.id) == (True, True)
+
+
+def test_an_online_status_after_offline_is_announced_once(start_ingest, publisher, devices, estate_db_url):
+    lift = next(d for d in devices if d.kind is DeviceKind.ELEVATOR)
+    changes = []
+    service = start_ingest(on_presence=changes.append)
+    publisher.publish([(lift.topic(Channel.STATUS), status(False)), (lift.topic(Channel.STATUS), status(False)),
+                       (lift.topic(Channel.STATUS), status(True))])
+    wait_until(lambda: service.stats.received >= 3, 10, "three status messages")
+    assert [(c.online, c.reason) for c in changes] == [(False, "status"), (True, "status")]
+    assert presence(estate_db_url, lift.id) == (True, True)
+    registry = service.metrics_registry
+    assert registry.get_sample_value("forewarn_ingest_presence_changes_total",
+                                     {"state": "offline", "reason": "status"}) == 1
