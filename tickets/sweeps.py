@@ -1,6 +1,6 @@
 """The SLA sweep: reminders to the owner at 50% and 80% of a clock, escalation at breach up the ladder
-(owner → supervisor → site manager). Safe to run concurrently (`FOR UPDATE SKIP LOCKED`) and twice
-(an alert is a row with a unique key: the same alert is never sent again)."""
+(owner → supervisor → site manager), and return visits due within 48 hours of resolution. Safe to run
+concurrently (`FOR UPDATE SKIP LOCKED`) and twice (an alert is a row with a unique key: never sent again)."""
 
 from __future__ import annotations
 
@@ -38,11 +38,52 @@ def sla_sweep(conn: psycopg.Connection, *, now: datetime, config: TicketConfig =
         ).fetchall()
         for row in rows:
             sent += _sweep_one(conn, row, now, config)
+        sent += _chase_return_visits(conn, now, config, batch)
     return sent
 
 
+def _chase_return_visits(conn: psycopg.Connection, now: datetime, config: TicketConfig, batch: int) -> int:
+    """Resolved tickets with a resident to ask: remind the owner at half the return-visit window, escalate to the
+    supervisor when it has passed. Preventive tickets without complaints have nobody to visit."""
+    rows = conn.execute(
+        """SELECT t.id, t.owner_id, t.site_id, t.resolved_at, t.title FROM tickets t
+           WHERE t.state = 'resolved' AND t.resolved_at <= %s
+             AND (t.resident_id IS NOT NULL OR EXISTS (SELECT 1 FROM complaints c WHERE c.ticket_id = t.id))
+           ORDER BY t.id LIMIT %s FOR UPDATE OF t SKIP LOCKED""",
+        (now - config.return_visit_within / 2, batch),
+    ).fetchall()
+    sent = 0
+    for ticket_id, owner, site_id, resolved_at, title in rows:
+        due = resolved_at + config.return_visit_within
+        for level, point, who in (("remind_50", resolved_at + config.return_visit_within / 2, "owner"),
+                                  ("breach", due, "supervisor")):
+            if point <= now:
+                sent += _alert(conn, ticket_id, "return_visit", level, due, _who(conn, who, owner, site_id), now,
+                               title, config)
+    return sent
+
+
+def _alert(conn: psycopg.Connection, ticket_id: int, clock: str, level: str, due: datetime, recipient: str | None,
+           now: datetime, title: str, config: TicketConfig) -> int:
+    """Record the alert once (the unique key is the idempotency) and tell the recipient; 1 if it was new."""
+    inserted = conn.execute(
+        """INSERT INTO sla_alerts (ticket_id, clock, level, due, at, recipient) VALUES (%s, %s, %s, %s, %s, %s)
+           ON CONFLICT DO NOTHING RETURNING 1""",
+        (ticket_id, clock, level, due, now, recipient),
+    ).fetchone()
+    if inserted is None:
+        return 0
+    add_event(conn, ticket_id, f"sla_{level}", at=now, actor="forewarn", note=f"{clock} clock",
+              detail={"clock": clock, "due": due, "recipient": recipient})
+    if recipient is not None:
+        notify_user(conn, recipient, kind="sla", dedupe_key=f"ticket:{ticket_id}:{clock}:{level}:{due}", now=now,
+                    ticket_id=ticket_id, ticket=ticket_id, summary=title, level=_LEVEL_TEXT[level],
+                    eta=format_time(due, config))
+    return 1
+
+
 def _sweep_one(conn: psycopg.Connection, row: tuple, now: datetime, config: TicketConfig) -> int:
-    ticket_id, state, category, severity, site_id, owner, created, respond_due, resolve_due, responded, title = row
+    ticket_id, state, category, severity, site_id, owner, created, respond_due, resolve_due, _, title = row
     policy = sla.policy_for(category, severity, config.sla_overrides)
     if state in RESPONSE_PENDING:
         clock, start, due, working = "respond", created, respond_due, policy.respond.working
@@ -56,21 +97,7 @@ def _sweep_one(conn: psycopg.Connection, row: tuple, now: datetime, config: Tick
             due + (due - start) * (fraction - 1)
         if point > now:
             break
-        recipient = _who(conn, who, owner, site_id)
-        inserted = conn.execute(
-            """INSERT INTO sla_alerts (ticket_id, clock, level, due, at, recipient) VALUES (%s, %s, %s, %s, %s, %s)
-               ON CONFLICT DO NOTHING RETURNING 1""",
-            (ticket_id, clock, level, due, now, recipient),
-        ).fetchone()
-        if inserted is None:
-            continue
-        add_event(conn, ticket_id, f"sla_{level}", at=now, actor="forewarn", note=f"{clock} clock",
-                  detail={"clock": clock, "due": due, "recipient": recipient})
-        if recipient is not None:
-            notify_user(conn, recipient, kind="sla", dedupe_key=f"ticket:{ticket_id}:{clock}:{level}:{due}",
-                        now=now, ticket_id=ticket_id, ticket=ticket_id, summary=title, level=_LEVEL_TEXT[level],
-                        eta=format_time(due, config))
-        sent += 1
+        sent += _alert(conn, ticket_id, clock, level, due, _who(conn, who, owner, site_id), now, title, config)
     return sent
 
 
