@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         skab, nab = skab[:4], [s for s in nab if "art" in s.name or "AAPL" in s.name]
     streams: dict[str, tuple[Stream, Stream]] = {
-        "forewarn": (ours("level"), ours("surprise")),
+        "forewarn": (ours("t2"), ours("surprise")),
         "null": (null, null),
         "always-alarm": (always, always),
         "3-sigma z-score": (zscore, zscore),

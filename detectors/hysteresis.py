@@ -24,6 +24,18 @@ class Policy:
     cooldown_s: float = 300.0
 
 
+# An engineer's false-alarm verdict must change even a rule that raises at once (forced door, low battery): its
+# raise delay is stretched from at least this, so a one-reading blip no longer raises on that device.
+VERDICT_MIN_DELAY_S = 30.0
+
+
+def raise_delay(policy: Policy, slowdown: float) -> float:
+    """How long a condition must hold before it raises, after false-alarm verdicts stretched it `slowdown`×."""
+    if slowdown <= 1.0:
+        return policy.raise_after_s
+    return max(policy.raise_after_s, VERDICT_MIN_DELAY_S) * slowdown
+
+
 @dataclass(slots=True)
 class Observation:
     """One rule's verdict on one reading: does `fault` hold now, how bad is it, and why (when active)."""
@@ -78,7 +90,7 @@ class Track:
             return None
         if self.pending_since is None:
             self.pending_since = t if obs.started is None else min(t, obs.started)
-        if t - self.pending_since < policy.raise_after_s * slowdown:
+        if t - self.pending_since < raise_delay(policy, slowdown):
             return None
         if self.cleared_at is not None and t - self.cleared_at < policy.cooldown_s:
             return None

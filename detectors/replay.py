@@ -19,7 +19,7 @@ from detectors.scorer import PROFILES
 
 TIME_COLUMNS = ("timestamp", "time", "datetime", "ts")
 LABEL_COLUMNS = frozenset({"anomaly", "changepoint", "label", "is_anomaly"})
-DEFAULT_PROFILE = {"generic": "surprise", "nab": "surprise", "skab": "level"}
+DEFAULT_PROFILE = {"generic": "surprise", "nab": "surprise", "skab": "t2"}
 DELIMITER = {"generic": ",", "nab": ",", "skab": ";"}
 
 
@@ -80,7 +80,7 @@ def score_stream(
     """Score rows in order; the first `warmup` rows are learnt from (and scored) before any protection."""
     if profile not in PROFILES:
         raise ReplayError(f"unknown model {profile!r}; use one of: {', '.join(PROFILES)}")
-    scorer = PROFILES[profile]()
+    scorer = PROFILES[profile](fit_rows=warmup) if profile == "t2" and warmup > 0 else PROFILES[profile]()
     for i, (ts, x) in enumerate(rows):
         if i < warmup:
             score, _ = scorer.step(x, learn=False)

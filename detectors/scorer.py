@@ -1,8 +1,11 @@
 """Stream scorers for recorded data: one model, a score squashed to [0, 1], and a yes/no alarm decision.
 
-Two profiles cover the two shapes of anomaly in public benchmarks and in our devices:
-- `level` — sustained departures of a multivariate state from its reference (a valve stuck, a pump
-  degraded): the smoothed `EWDeviation` energy, alarm while it is over 3× the usual variability;
+Three profiles cover the shapes of anomaly in public benchmarks and in our devices:
+- `t2` — sustained departures of a multivariate state from a reference fitted on its first rows (a commissioning
+  period; SKAB's rows before 400): smoothed Hotelling T² (`Mahalanobis`), alarm above 1.5× the 99th percentile of
+  the same smoothed score over the fitting rows, so the threshold comes from the data seen, never from labels;
+- `level` — the same idea with a slowly learnt per-feature reference (`EWDeviation`), for data with no clean
+  fitting period: alarm while the smoothed energy is over 3× the usual variability;
 - `surprise` — rare events in a single noisy series: the `Surprise` likelihood, alarm at one in ten thousand.
 Both learn only from readings they do not alarm on, so a long fault never becomes the reference.
 """
@@ -14,10 +17,49 @@ from dataclasses import dataclass, field
 from detectors.base import Features, unit_score
 from detectors.models.ew_deviation import EWDeviation
 from detectors.models.likelihood import Surprise
+from detectors.models.mahalanobis import Mahalanobis
 
 # Mean squared robust z-score is ~1 for ordinary data; 3× that is well outside it without being extreme.
 LEVEL_HALF = 3.0
 SURPRISE_ALARM = 0.9999
+# T² calibration: the 99th percentile of the smoothed fitting-row scores is "as odd as normal gets"; half as much
+# again above it is outside normal, with margin for the fitting window being shorter than a day of operation.
+T2_QUANTILE = 0.99
+T2_MARGIN = 1.5
+T2_SMOOTH = 0.05  # ~20-row memory: a fault lasting minutes at 1 Hz, not one noisy row
+
+
+@dataclass(slots=True)
+class T2Scorer:
+    """Smoothed T² against a frozen reference fitted on the first `fit_rows` rows."""
+
+    fit_rows: int = 400
+    model: Mahalanobis = field(default_factory=Mahalanobis)
+    smooth: float = 0.0
+    limit: float | None = None
+
+    def __post_init__(self) -> None:
+        self.model.fit_rows = self.fit_rows
+
+    def step(self, x: Features, learn: bool) -> tuple[float, bool]:
+        if self.limit is None:
+            if learn:
+                self.learn(x)
+            return 0.0, False
+        self.smooth += T2_SMOOTH * (self.model.score_one(x) - self.smooth)
+        score = unit_score(self.smooth, self.limit)
+        return score, score >= 0.5
+
+    def learn(self, x: Features) -> None:
+        self.model.learn_one(x)
+        if self.model.fitted and self.limit is None:
+            smoothed, s = [], 0.0
+            for value in self.model.train_scores:
+                s += T2_SMOOTH * (value - s)
+                smoothed.append(s)
+            tail = sorted(smoothed[len(smoothed) // 8 :])  # skip the smoother's own warm-up
+            self.limit = T2_MARGIN * max(tail[int(T2_QUANTILE * (len(tail) - 1))], 1e-9)
+            self.smooth = smoothed[-1]
 
 
 @dataclass(slots=True)
@@ -66,4 +108,4 @@ class SurpriseScorer:
         self.model.learn_one(x)
 
 
-PROFILES = {"level": LevelScorer, "surprise": SurpriseScorer}
+PROFILES = {"t2": T2Scorer, "level": LevelScorer, "surprise": SurpriseScorer}

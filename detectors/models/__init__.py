@@ -2,6 +2,7 @@
 
 from detectors.models.ew_deviation import EWDeviation
 from detectors.models.likelihood import Surprise
+from detectors.models.mahalanobis import Mahalanobis
 from detectors.models.zscore import ZScore
 
-__all__ = ["EWDeviation", "Surprise", "ZScore"]
+__all__ = ["EWDeviation", "Mahalanobis", "Surprise", "ZScore"]

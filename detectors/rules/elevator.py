@@ -16,7 +16,7 @@ from detectors.models.ew_deviation import EWDeviation
 from ingest.reading import Reading
 
 # Vibration 1.5× the car's own reference is the usual ISO 10816-style "alert" step for rotating machinery.
-VIBRATION_ALERT_RATIO = 1.5
+VIBRATION_ALERT_RATIO = 1.3
 VIBRATION_CRITICAL_RATIO = 3.0
 REFERENCE_WARMUP = 300  # readings (while moving) before the vibration reference is trusted
 # After warm-up the reference is close to a long-run average: it forgets over ~50 000 travelling readings (weeks at

@@ -126,8 +126,26 @@ def test_confirmed_verdict_undoes_a_false_alarm_slowdown() -> None:
     engine = DetectorEngine(now_fn=lambda: T0)
     feed(engine, [water("w1", i) for i in range(60)])
     engine.apply_verdict("w1", "supply_outage", false_alarm=True)
-    engine.apply_verdict("w1", "supply_outage", false_alarm=True)  # raise delay now 4 × 10 s
-    engine.apply_verdict("w1", "supply_outage", false_alarm=False)  # halved: 20 s
-    raised = [a for a in feed(engine, [water("w1", i, pressure_kpa=5.0) for i in range(60, 120)])
+    engine.apply_verdict("w1", "supply_outage", false_alarm=True)  # raise delay now 4 × max(10 s, 30 s)
+    engine.apply_verdict("w1", "supply_outage", false_alarm=False)  # halved: 60 s
+    raised = [a for a in feed(engine, [water("w1", i, pressure_kpa=5.0) for i in range(60, 300)])
               if a.state is AlarmState.RAISED]
-    assert raised[0].ts - raised[0].since == timedelta(seconds=20)
+    assert raised[0].ts - raised[0].since == timedelta(seconds=60)
+
+
+def door(i: int, *, forced: bool) -> Reading:
+    values = {"door_open": 1.0 if forced else 0.0, "locked": 1.0, "reader_ok": 1.0}
+    return Reading("d1", DeviceKind.ACCESS_DOOR, T0 + timedelta(seconds=i), i, values, site_id="s1")
+
+
+def test_false_alarm_verdict_makes_an_instant_rule_wait() -> None:
+    engine = DetectorEngine(now_fn=lambda: T0 + timedelta(seconds=2))
+    first = feed(engine, [door(0, forced=False), door(1, forced=True)])
+    assert [(a.fault, a.state) for a in first] == [("forced_open", AlarmState.RAISED)]
+    engine.apply_verdict("d1", "forced_open", false_alarm=True)  # the engineer found a loose door contact
+    feed(engine, [door(i, forced=False) for i in range(2, 400)])
+    blip = feed(engine, [door(400, forced=True), door(401, forced=False)])
+    assert blip == []  # one reading of "forced" no longer raises on this door
+    held = feed(engine, [door(i, forced=True) for i in range(500, 600)])
+    raised = [a for a in held if a.fault == "forced_open" and a.state is AlarmState.RAISED]
+    assert raised and raised[0].ts - raised[0].since == timedelta(seconds=60)  # 2 × the 30 s floor

@@ -1,0 +1,84 @@
+"""`Mahalanobis`: Hotelling's T² of a multivariate reading against a reference fitted on the first readings.
+
+The reference is the mean and covariance of the first `fit_rows` readings (assumed normal, as SKAB's protocol and a
+commissioning period both give), fitted once and then frozen, so a long fault is never absorbed and the scale never
+rescales under a fault. Features that *trend* during the fitting window (a temperature still warming up) are left
+out: their level after the window says nothing about faults. Score is T² divided by the number of features (≈ 1 for
+readings like the reference).
+
+>>> import random
+>>> rng = random.Random(1)
+>>> m = Mahalanobis(fit_rows=200)
+>>> for _ in range(200):
+...     a = rng.gauss(0, 1)
+...     m.learn_one({"a": a, "b": a + rng.gauss(0, 0.1)})
+>>> m.score_one({"a": 1.0, "b": 1.0}) < 3, m.score_one({"a": 1.0, "b": -1.0}) > 50
+(True, True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from detectors.base import Features
+
+# A feature whose straight-line drift over the fitting window exceeds its scatter around that line is trending.
+TREND_Z = 1.0
+# Ridge on the standardised covariance: keeps nearly collinear sensors (two accelerometers) from exploding T².
+RIDGE = 1e-3
+
+
+@dataclass(slots=True)
+class Mahalanobis:
+    """Frozen multivariate reference; `learn_one` only collects rows until the reference is fitted."""
+
+    fit_rows: int = 400
+    rows: list[list[float]] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    mean: np.ndarray | None = None
+    scale: np.ndarray | None = None
+    precision: np.ndarray | None = None
+    train_scores: list[float] = field(default_factory=list)  # the score of every fitting row, for calibration
+
+    @property
+    def fitted(self) -> bool:
+        return self.precision is not None
+
+    def learn_one(self, x: Features) -> None:
+        if self.fitted:
+            return
+        if not self.keys:
+            self.keys = sorted(x)
+        self.rows.append([x.get(k, np.nan) for k in self.keys])
+        if len(self.rows) >= self.fit_rows:
+            self._fit(np.array(self.rows, dtype=float))
+
+    def _fit(self, data: np.ndarray) -> None:
+        data = data[~np.isnan(data).any(axis=1)]
+        keep = [j for j in range(data.shape[1]) if not _trending(data[:, j])] or list(range(data.shape[1]))
+        self.keys = [self.keys[j] for j in keep]
+        data = data[:, keep]
+        self.mean, self.scale = data.mean(axis=0), data.std(axis=0) + 1e-9
+        z = (data - self.mean) / self.scale
+        cov = np.atleast_2d(np.cov(z.T)) + RIDGE * np.eye(len(keep))
+        self.precision = np.linalg.inv(cov)
+        self.train_scores = (np.einsum("ij,jk,ik->i", z, self.precision, z) / len(keep)).tolist()
+        self.rows = []  # fitted: the raw rows are no longer needed
+
+    def score_one(self, x: Features) -> float:
+        if self.precision is None or self.mean is None or self.scale is None:
+            return 0.0
+        v = np.array([x.get(k, np.nan) for k in self.keys], dtype=float)
+        z = (v - self.mean) / self.scale
+        z[np.isnan(z)] = 0.0  # a missing feature says nothing
+        return float(z @ self.precision @ z) / len(self.keys)
+
+
+def _trending(y: np.ndarray) -> bool:
+    n = len(y)
+    t = np.arange(n) - (n - 1) / 2.0
+    slope = float((t * (y - y.mean())).sum() / (t * t).sum())
+    resid = y - y.mean() - slope * t
+    return abs(slope) * n > TREND_Z * (float(resid.std()) + 1e-12)
