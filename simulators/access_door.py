@@ -8,7 +8,7 @@ reader's heartbeat) reports contact, lock, open duration, battery and the reader
 from __future__ import annotations
 
 from ingest.reading import Channel
-from simulators.device import DeviceSim, Emission, piecewise
+from simulators.device import DeviceSim, Emission, next_arrival, piecewise
 
 # Swipes per hour at a building lobby, by local hour: the morning and evening commutes, a quiet night.
 SWIPE_RATE = (
@@ -33,7 +33,7 @@ class AccessDoorSim(DeviceSim):
         self.battery = self.rng.uniform(70.0, 100.0)
         self.open_from = 0.0
         self.open_until = 0.0  # the door is open on [open_from, open_until)
-        self.next_swipe = self.start + self._gap(self.start)
+        self.next_swipe = self._next_swipe(self.start)
         self.fault_events: list[Emission] = []
         for fault in self.faults:
             if fault.name == "forced_open":
@@ -47,9 +47,11 @@ class AccessDoorSim(DeviceSim):
                     at += HELD_OPEN_REPEAT_S
         self.fault_events.sort(key=lambda e: e.t)
 
-    def _gap(self, t: float) -> float:
-        rate = max(piecewise(SWIPE_RATE, self.hour(t)) * self.traffic, 0.5)
-        return self.rng.expovariate(rate / 3600.0)
+    def _rate(self, t: float) -> float:
+        return max(piecewise(SWIPE_RATE, self.hour(t)) * self.traffic, 0.5)
+
+    def _next_swipe(self, t: float) -> float:
+        return next_arrival(self.rng, t, self._rate, max(max(SWIPE_RATE) * self.traffic, 0.5))
 
     def _propped(self, t: float) -> float | None:
         """When the door was forced or propped open, if it is now."""
@@ -69,7 +71,7 @@ class AccessDoorSim(DeviceSim):
                 if granted:
                     self.open_from = at + 1.0
                     self.open_until = at + 1.0 + r.uniform(4.0, 10.0)
-            self.next_swipe += self._gap(at)
+            self.next_swipe = self._next_swipe(at)
         while self.fault_events and self.fault_events[0].t <= t1:
             out.append(self.fault_events.pop(0))
         out.sort(key=lambda e: e.t)

@@ -8,7 +8,7 @@ of the simulated clock, because a simulated day of an estate is about a million 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -125,6 +125,20 @@ class DeviceSim:
             spiked = max(float(data[metric]), 1.0) * self.rng.uniform(3.0, 8.0)
             data[metric] = round(min(spiked, spec.maximum), 2)
         return data
+
+
+def next_arrival(rng: random.Random, t: float, rate_per_hour: Callable[[float], float], peak_per_hour: float) -> float:
+    """The next event of a Poisson process whose rate changes with the time of day, after time `t`.
+
+    Thinning (Lewis & Shedler): candidates arrive at the peak rate and each is kept with probability
+    rate(t) / peak. Drawing one exponential gap at the rate of *now* instead would let a single long night-time
+    gap (mean one hour at one trip an hour) jump straight over the morning rush.
+    """
+    scale = 3600.0 / peak_per_hour
+    while True:
+        t += rng.expovariate(1.0) * scale
+        if rng.random() * peak_per_hour <= rate_per_hour(t):
+            return t
 
 
 def piecewise(table: tuple[float, ...], hour: float) -> float:

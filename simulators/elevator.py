@@ -8,13 +8,14 @@ state every interval; `trip` and `door_cycle` events are emitted as they complet
 from __future__ import annotations
 
 from ingest.reading import Channel
-from simulators.device import ActiveFault, DeviceSim, Emission, piecewise
+from simulators.device import ActiveFault, DeviceSim, Emission, next_arrival, piecewise
 
 # Trips per car per hour, by local hour. Two cars share a 25-floor tower of ~100 units; the peaks follow the
 # usual residential pattern: leaving for work 07:00-09:00, coming home 17:00-19:30, a lunch bump.
 TRIP_RATE = (
     2, 1, 1, 1, 1, 3, 12, 50, 55, 20, 14, 16, 22, 18, 14, 14, 18, 40, 46, 30, 22, 16, 8, 4,
 )
+PEAK_TRIP_RATE = float(max(TRIP_RATE))
 SECONDS_PER_FLOOR = 1.4  # 2.1 m/s over a 3 m floor, once at speed
 ACCEL_S = 4.0  # acceleration plus deceleration
 AMBIENT_C = 28.0  # machine room
@@ -31,7 +32,7 @@ class ElevatorSim(DeviceSim):
         self.busy_until = self.start
         self.phases: list[tuple[float, float, int, int, bool]] = []  # (from, to, floor_a, floor_b, door_open)
         self.pending: list[Emission] = []
-        self.next_arrival = self.start + self._gap(self.start)
+        self.next_arrival = self._next_trip(self.start)
         self.last_cycle = 6.0
         self.level_error = 0.0
         self.utilisation = 0.05
@@ -46,8 +47,11 @@ class ElevatorSim(DeviceSim):
             "drift_sign": r.choice((-1.0, 1.0)),
         }
 
-    def _gap(self, t: float) -> float:
-        return self.rng.expovariate(max(piecewise(TRIP_RATE, self.hour(t)), 0.5) / 3600.0)
+    def _rate(self, t: float) -> float:
+        return max(piecewise(TRIP_RATE, self.hour(t)), 0.5)
+
+    def _next_trip(self, t: float) -> float:
+        return next_arrival(self.rng, t, self._rate, PEAK_TRIP_RATE)
 
     def _travel(self, floors: int) -> float:
         return 0.0 if floors == 0 else ACCEL_S + SECONDS_PER_FLOOR * floors
@@ -148,7 +152,7 @@ class ElevatorSim(DeviceSim):
         while self.next_arrival <= t1:
             if self.busy_until <= self.next_arrival and self.stuck is None:
                 self._start_trip(self.next_arrival)
-            self.next_arrival += self._gap(self.next_arrival)
+            self.next_arrival = self._next_trip(self.next_arrival)
         if self.pending:
             due = [e for e in self.pending if e.t <= t1]
             self.pending = [e for e in self.pending if e.t > t1]
