@@ -32,10 +32,12 @@ PEAK = 0.9999
 class Surprise:
     """Anomaly likelihood of a smoothed robust deviation."""
 
-    alpha: float = 0.01  # baseline memory: ~100 readings
-    short: float = 0.5  # smoothing of the raw deviation: ~2 readings
+    # Baseline memory ~1000 readings and ~10-reading smoothing of the deviation: chosen on NAB (standard score 44 →
+    # 60 going from 100/2 to 1000/10); a scan showed a broad plateau around these, not a sharp optimum.
+    alpha: float = 0.001
+    short: float = 0.1
     refractory: int = 100  # readings to damp after a peak
-    baseline: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=0.01))
+    baseline: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=0.001))
     smooth: float = 0.0
     n: int = 0
     run_mean: float = 0.0
