@@ -1,0 +1,85 @@
+"""Misbehaving devices on request: each mode does what it says, and ingest's decoder makes of it what the label says."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ingest.decode import Reading, Rejection, decode
+from simulators.generator import Simulation
+from simulators.misbehaviour import EXPECTED_REASON, MODES
+
+SH = ZoneInfo("Asia/Shanghai")
+START = datetime(2026, 3, 2, 9, 0, tzinfo=SH)
+BEGIN, END = START + timedelta(minutes=10), START + timedelta(minutes=20)
+DEVICES = {"water": "rs-b1-water-low", "elevator": "rs-b1-elev-a", "access_door": "rs-b1-door-east"}
+
+
+def _messages(scenario, mode: str, device: str = DEVICES["water"]):
+    misbehaviour = f"misbehaviour:\n  - {{device: {device}, mode: {mode}, start: 10m, duration: 10m}}\n"
+    sim = Simulation(scenario(duration="30m", devices=f"[{device}]", extra=misbehaviour), START)
+    labels = [r for r in sim.labels() if r["record"] == "misbehaviour"]
+    assert labels == [{"record": "misbehaviour", "device": device, "mode": mode, "start": BEGIN.isoformat(),
+                       "end": END.isoformat(), "expected_reason": EXPECTED_REASON[mode]}]
+    return [m for m in sim.messages() if not m.topic.endswith("/status")]
+
+
+def _decoded(messages):
+    return [(m, decode(m.topic, m.payload, now=m.at)) for m in messages]
+
+
+REJECTING = [mode for mode, reason in EXPECTED_REASON.items() if reason is not None]
+
+
+@pytest.mark.parametrize("kind", list(DEVICES))
+@pytest.mark.parametrize("mode", REJECTING)
+def test_broken_payloads_are_rejected_for_the_stated_reason(scenario, mode, kind):
+    results = _decoded(_messages(scenario, mode, DEVICES[kind]))
+    inside = [r for m, r in results if BEGIN <= m.at < END]
+    outside = [r for m, r in results if not BEGIN <= m.at < END]
+    assert inside and outside
+    assert {r.reason for r in inside if isinstance(r, Rejection)} == {EXPECTED_REASON[mode]}
+    assert all(isinstance(r, Rejection) for r in inside), [r for r in inside if not isinstance(r, Rejection)][:3]
+    assert all(isinstance(r, Reading) for r in outside)
+
+
+def test_duplicates_repeat_the_same_message(scenario):
+    messages = _messages(scenario, "duplicate_seq")
+    inside = [m.payload for m in messages if BEGIN <= m.at < END]
+    counts = Counter(inside)
+    assert inside and set(counts.values()) == {2}  # each sent twice, byte for byte: same ts, same seq
+    assert all(isinstance(r, Reading) for _, r in _decoded(messages))
+
+
+def test_out_of_order_swaps_sequence_numbers_and_loses_nothing(scenario):
+    seqs = [r.seq for _, r in _decoded(_messages(scenario, "out_of_order_seq"))]
+    assert seqs != sorted(seqs)
+    assert sorted(seqs) == list(range(1, len(seqs) + 1))
+
+
+def test_burst_holds_messages_back_and_releases_them_at_once(scenario):
+    silent = _messages(scenario, "silent")  # the same run without the window's messages
+    messages = _messages(scenario, "burst")
+    assert not [m for m in messages if BEGIN <= m.at < END]
+    released = [m for m in messages if m.at == min(m.at for m in messages if m.at >= END)]
+    held = [m for m in messages if BEGIN <= datetime.fromisoformat(json.loads(m.payload)["ts"]) < END]
+    assert len(released) > 100 and set(map(id, held)) <= set(map(id, released))
+    assert len(messages) == len(silent) + len(held)
+    seqs = [json.loads(m.payload)["seq"] for m in messages]
+    assert seqs == sorted(seqs)  # held, not reordered
+
+
+def test_silent_device_publishes_nothing_during_the_window(scenario):
+    messages = _messages(scenario, "silent")
+    assert not [m for m in messages if BEGIN <= m.at < END]
+    gaps = [(b.at - a.at) for a, b in zip(messages, messages[1:], strict=False)]
+    assert max(gaps) >= timedelta(minutes=9, seconds=50)
+
+
+def test_every_mode_is_described_and_has_an_expected_reason():
+    assert set(MODES) == set(EXPECTED_REASON)
+    assert all(MODES.values())
