@@ -91,6 +91,8 @@ def _changes(
                 "root_cause": root_cause or ticket.root_cause}
     if event is E.CLOSE:
         return {"closed_at": now}
+    if event is E.CANCEL:
+        return {"sla_paused_at": None}  # a cancelled ticket is not "waiting" on anyone
     if event is E.REOPEN:
         policy = sla.policy_for(ticket.category, ticket.severity, config.sla_overrides)
         return {"reopen_count": ticket.reopen_count + 1, "resolved_at": None, "closed_at": None,
