@@ -3,10 +3,12 @@
 from fastapi import APIRouter
 
 from api.routes import complaints, estate, health, tickets
+from api.routes import ingest as ingest_routes
 
 ROUTERS: list[APIRouter] = [
     health.router,
     estate.router,
     tickets.router,
     complaints.router,
+    ingest_routes.router,
 ]

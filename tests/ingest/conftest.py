@@ -70,13 +70,21 @@ class Publisher:
         self.client.max_inflight_messages_set(500)
         self.client.max_queued_messages_set(0)
         self.connected = False
+        self.refused: str | None = None
         self.client.on_connect = self._on_connect
         self.client.connect("127.0.0.1", port)
         self.client.loop_start()
-        wait_until(lambda: self.connected, 10, "the publisher to connect")
+        wait_until(lambda: self.connected or self.refused, 10, "the publisher to connect")
+        if self.refused:
+            self.close()
+            raise ConnectionRefusedError(f"the broker refused {client_id}: {self.refused}")
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        self.connected = not reason_code.is_failure
+        if reason_code.is_failure:
+            self.refused = str(reason_code)
+            client.disconnect()
+        else:
+            self.connected = True
 
     def publish(self, messages: list[tuple[str, bytes]], timeout: float = 30.0, retain: bool = False) -> None:
         infos = [self.client.publish(topic, payload, qos=1, retain=retain) for topic, payload in messages]
