@@ -1,0 +1,86 @@
+"""The bundled scenarios are valid and do what their descriptions say; a scenario's mistakes are located exactly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from simulators.faults import FAULTS
+from simulators.generator import Simulation
+from simulators.runner import effective_speed, simulated_start
+from simulators.scenario import ScenarioError, load_scenario
+
+BUNDLED = Path(__file__).resolve().parents[2] / "simulators" / "scenarios"
+NOW = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)  # 13:00 in Shanghai
+
+
+@pytest.mark.parametrize("path", sorted(BUNDLED.glob("*.yaml")), ids=lambda p: p.stem)
+def test_bundled_scenarios_load_and_their_faults_fit_the_run(path):
+    play = load_scenario(path)
+    assert play.device_ids and play.duration_s > 0
+    for entry in play.faults:
+        assert entry.offset_s + entry.duration_s <= play.duration_s, entry
+
+
+def test_the_demo_shows_a_resident_visible_water_fault_within_seconds():
+    play = load_scenario(BUNDLED / "demo.yaml")
+    assert play.device_ids == [d.id for d in play.estate.devices]  # the whole estate
+    assert effective_speed(play, None) == 1.0  # real time: what a newcomer watches
+    start = simulated_start(play, 1.0, NOW)
+    assert abs(start - NOW) < timedelta(seconds=1)  # the simulated clock is the wall clock
+    sim = Simulation(play, start)
+    [fault] = sim.faults
+    device = play.estate.device(fault.device_id)
+    assert device.kind.value == "water" and len(device.serves) >= 40  # residents to notify
+    assert fault.start - start <= timedelta(seconds=30)
+    assert FAULTS[fault.fault].resident_visible
+    assert fault.visible_at - fault.start <= timedelta(minutes=2)
+    first_complaint = sim.complaints[0].reported_at
+    # room for a proactive ticket and notice: the first complaint comes minutes after residents notice
+    assert timedelta(minutes=5) <= first_complaint - fault.visible_at <= timedelta(minutes=30)
+
+
+def test_default_start_keeps_a_day_long_run_inside_ingests_window():
+    play = load_scenario(BUNDLED / "quiet-day.yaml")
+    start = simulated_start(play, None, NOW)
+    assert NOW - start == timedelta(seconds=play.duration_s) < timedelta(hours=24)
+
+
+HEAD = "name: x\nestate: demo\nduration: 1h\n"
+
+
+@pytest.mark.parametrize(("body", "line", "field"), [
+    ("colour: blue\n", 4, "colour"),
+    ("seed: seven\n", 4, "seed"),
+    ("speed: -3\n", 4, "speed"),
+    ("start: tomorrow\n", 4, "start"),
+    ("devices: [rs-b7-*]\n", 4, "devices[0]"),
+    ("intervals: {elevator: 5s,\n  lift: 5s}\n", 5, "intervals.lift"),
+    ("faults:\n  - {device: rs-b1-door-east, fault: entrapment, start: 1m, duration: 5m}\n", 5, "faults[0].fault"),
+    ("faults:\n  - {device: rs-b1-water-low, fault: pump_failure, start: 1m, duration: 5m}\n", 5,
+     "faults[0].fault"),
+    ("faults:\n  - {device: rs-b1-elev-a, fault: entrapment, start: 2h, duration: 5m}\n", 5, "faults[0].start"),
+    ("faults:\n  - {device: rs-b1-elev-a, fault: entrapment, start: 1m, duration: soon}\n", 5,
+     "faults[0].duration"),
+    ("misbehaviour:\n  - {device: rs-b1-elev-a, mode: shouting, start: 1m, duration: 5m}\n", 5,
+     "misbehaviour[0].mode"),
+    ("residents: {enabled: maybe}\n", 4, "residents.enabled"),
+])
+def test_mistakes_name_file_line_and_field(write_scenario, body, line, field):
+    path = write_scenario(HEAD + body)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert (caught.value.path, caught.value.line, caught.value.field) == (str(path), line, field)
+    assert str(caught.value).startswith(f"{path}, line {line}: {field}: ")
+
+
+def test_broken_yaml_and_missing_files_are_located(write_scenario, tmp_path):
+    path = write_scenario("name: x\nestate: demo\nfaults: [\n")
+    with pytest.raises(ScenarioError, match=rf"{path}, line \d+: \(file\): not valid YAML"):
+        load_scenario(path)
+    with pytest.raises(ScenarioError, match="cannot be read"):
+        load_scenario(tmp_path / "missing.yaml")
+    with pytest.raises(ScenarioError, match=r"line 2: estate: .*cannot be read"):
+        load_scenario(write_scenario("name: x\nestate: nowhere.yaml\nduration: 1h\n", "e.yaml"))
