@@ -111,11 +111,12 @@ def run_scenario(
         log.warning("scenario %s: %s", scenario.name, warning)
     summary = RunSummary(scenario.name, scenario.seed, began, sim.end, 0, 0.0, labels_path=labels_path,
                          complaints_planned=len(sim.complaints), warning=warning)
-    labels = LabelWriter(labels_path) if labels_path is not None else None
     publisher = Publisher(broker_host, broker_port, client_id=f"forewarn-sim-{scenario.name}-{os.getpid()}",
                           username=username, password=password, tls=tls)
-    publisher.connect()
+    publisher.connect()  # before the label file, so an unreachable broker leaves no half-written labels
+    labels = None
     try:
+        labels = LabelWriter(labels_path) if labels_path is not None else None
         if labels is not None:
             for record in sim.labels():
                 if record["record"] != "complaint":  # complaints are written when they happen

@@ -9,8 +9,11 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from ingest.decode import PresenceChange, Reading, decode
 from simulators.labels import read_labels
+from simulators.publisher import PublisherError
 from simulators.residents import MemoryComplaintSink
 from simulators.runner import run_scenario
 
@@ -133,3 +136,19 @@ def test_label_file_and_complaints_on_the_simulated_clock(scenario, mosquitto, t
         minutes = (complaint.reported_at - datetime.fromisoformat(fault["visible_at"])).total_seconds() / 60
         assert 1 <= minutes <= 8  # people trapped in a lift call within minutes
         assert complaint.unit_id in play.estate.device("rs-b1-elev-a").serves
+
+
+def test_losing_the_broker_fails_loudly(scenario, mosquitto):
+    play = scenario(duration="1h", devices="[rs-b1-water-*]", speed="1")
+    threading.Timer(1.0, mosquitto.stop).start()
+    began = time.monotonic()
+    with pytest.raises(PublisherError, match="closed the connection|lost the MQTT broker"):
+        _run(play, mosquitto)
+    assert time.monotonic() - began < 5
+
+
+def test_an_unreachable_broker_fails_before_any_label_is_written(scenario, tmp_path):
+    labels = tmp_path / "labels.jsonl"
+    with pytest.raises(PublisherError, match="cannot reach the MQTT broker at 127.0.0.1:1"):
+        run_scenario(scenario(duration="1m"), broker_host="127.0.0.1", broker_port=1, labels_path=labels)
+    assert not labels.exists()
