@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import signal
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -145,18 +147,19 @@ def run(
         raise typer.BadParameter(str(exc), param_hint="--broker") from None
     label_path = labels or _default_labels(settings, play)
     sink = HttpComplaintSink(api, token) if api and token else None
+    stop = threading.Event()
+    # Ctrl-C ends the run cleanly: every device goes offline and every message is acknowledged first.
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         summary = run_scenario(play, broker_host=host, broker_port=port, speed=pace, labels_path=label_path,
-                               complaint_sink=sink, progress=progress,
+                               complaint_sink=sink, progress=progress, stop=stop,
                                username=getattr(settings, "mqtt_username", None),
                                password=getattr(settings, "mqtt_password", None), tls=tls)
     except PublisherError as exc:
         err.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
         raise typer.Exit(1) from None
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        raise typer.Exit(130) from None
     finally:
+        signal.signal(signal.SIGINT, previous)
         if sink is not None:
             sink.close()
     _report(play, summary, sink is not None)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -107,3 +109,19 @@ def test_bad_options_fail_cleanly(tmp_path):
     assert_clean_failure(in_process("run", "entrapment", "--broker", "http://x"), "mqtt://")
     refused = in_process("run", "entrapment", "--broker", "mqtt://127.0.0.1:1", "--labels", str(tmp_path / "l"))
     assert_clean_failure(refused, "cannot reach the MQTT broker at 127.0.0.1:1")
+
+
+def test_ctrl_c_stops_the_run_cleanly(mosquitto, subscribe, write_scenario, tmp_path):
+    sub = subscribe("forewarn/v1/+/+/+/status")
+    path = write_scenario("estate: demo\nduration: 1h\ndevices: [rs-b1-water-*]\nspeed: 1\n", "long.yaml")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOREWARN_")}
+    process = subprocess.Popen([sys.executable, "-m", "forewarn", "simulate", "run", str(path), "--broker",
+                                mosquitto.url, "--no-progress", "--labels", str(tmp_path / "l.jsonl")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    sub.wait_for(2, timeout=30)  # both devices online: the run is under way
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stdout + stderr
+    assert "stopped early" in stdout and "Traceback" not in stderr
+    states = [json.loads(m.payload)["state"] for m in sub.wait_for(4, timeout=10)]
+    assert states == ["online", "online", "offline", "offline"]
