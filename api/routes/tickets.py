@@ -13,11 +13,12 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from api.auth import Principal, Role
-from api.deps import CurrentUser, DbDep, StaffUser, require
+from api.deps import CurrentUser, DbDep, ManagerUser, StaffUser, require
 from tickets.complaints import reclassify
 from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotFound
 from tickets.flows import record_verdict
 from tickets.lifecycle import TicketEvent, TicketState, allowed_events
+from tickets.metrics import review_metrics
 from tickets.service import get_ticket
 from tickets.transitions import transition
 from tickets.visits import Rating, record_return_visit
@@ -177,3 +178,10 @@ def list_incidents(conn: DbDep, user: StaffUser, status: Literal["open", "recove
                   root_incident_id, ticket_id
            FROM incidents WHERE %(status)s::text IS NULL OR status = %(status)s ORDER BY id DESC LIMIT %(limit)s""",
         {"status": status, "limit": limit}))
+
+
+@router.get("/metrics/review", summary="Proactive and service metrics for a period (managers)")
+def get_review_metrics(conn: DbDep, user: ManagerUser, since: datetime, until: datetime) -> dict[str, Any]:
+    if since.tzinfo is None or until.tzinfo is None or since >= until:
+        raise HTTPException(422, "give since < until, both RFC 3339 with an offset")
+    return review_metrics(conn, since=since, until=until).as_dict()

@@ -203,3 +203,16 @@ def test_the_simulators_complaint_body_is_accepted(client, tokens):
     assert (made.json()["category"], made.json()["severity"]) == ("facility", "major")
 
 
+
+
+def test_review_metrics_are_for_managers(client, tokens, conn):
+    handle_alarm(conn, make_alarm(HIGH_ZONE, "pump_failure"), now=datetime.now(UTC))
+    conn.commit()
+    span = {"since": (datetime.now(UTC) - timedelta(days=1)).isoformat(),
+            "until": (datetime.now(UTC) + timedelta(days=1)).isoformat()}
+    answer = client.get("/api/v1/metrics/review", headers=auth(tokens["mgr"]), params=span)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["incidents"], answer.json()["proactive_coverage"]) == (1, 1.0)
+    assert client.get("/api/v1/metrics/review", headers=auth(tokens["agent-1"]), params=span).status_code == 403
+    backwards = {"since": span["until"], "until": span["since"]}
+    assert client.get("/api/v1/metrics/review", headers=auth(tokens["mgr"]), params=backwards).status_code == 422

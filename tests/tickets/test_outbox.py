@@ -190,3 +190,41 @@ def test_in_app_and_mqtt_push_and_quiet_hours(conn, staff):
     handle_alarm(conn, make_alarm(BASEMENT, "pipe_burst", at=night), now=night)
     conn.commit()
     assert dispatch(conn, now=night, channels=channels) == len(topics)
+
+
+def test_mqtt_push_reaches_a_subscriber_on_a_real_broker(conn, staff, mosquitto):
+    import paho.mqtt.client as mqtt
+
+    residents = _set_channel(conn, BASEMENT, "mqtt")
+    handle_alarm(conn, make_alarm(BASEMENT, "pipe_burst"), now=NOW)
+    conn.commit()
+    received: list[mqtt.MQTTMessage] = []
+    subscribed, complete = threading.Event(), threading.Event()
+
+    def on_message(client, userdata, message):
+        received.append(message)
+        if len(received) >= residents:
+            complete.set()
+
+    listener = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="fw-test-listener")
+    listener.on_connect = lambda c, *a: c.subscribe("forewarn/notices/#", qos=1)
+    listener.on_subscribe = lambda *a: subscribed.set()
+    listener.on_message = on_message
+    listener.connect("127.0.0.1", mosquitto.port)
+    listener.loop_start()
+    publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="fw-test-push")
+    publisher.connect("127.0.0.1", mosquitto.port)
+    publisher.loop_start()
+    try:
+        assert subscribed.wait(10)
+        sent = dispatch(conn, now=NOW, channels={"mqtt": MqttPushChannel(publisher.publish)})
+        assert sent == residents
+        assert complete.wait(10), f"only {len(received)} of {residents} arrived"
+    finally:
+        for client in (listener, publisher):
+            client.loop_stop()
+            client.disconnect()
+    payloads = [json.loads(m.payload) for m in received]
+    assert sorted(p["resident_id"] for p in payloads) == sorted(m.topic.rsplit("/", 1)[1] for m in received)
+    assert len({p["outbox_id"] for p in payloads}) == residents
+    assert all(p["kind"] == "warning" and p["critical"] for p in payloads)
