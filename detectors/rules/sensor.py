@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from detectors.alarm import Severity
 from detectors.hysteresis import Observation, Policy
-from detectors.models.ew_deviation import EWDeviation
+from detectors.models.ew_deviation import MAD_TO_STD, EWDeviation
 from ingest.reading import DeviceKind, Reading
 
 STUCK_WATCHED: dict[DeviceKind, tuple[str, ...]] = {
@@ -34,9 +34,13 @@ DROPOUT_READINGS = 10  # consecutive readings without a metric the device used t
 # sigmas: a pump starting moves pressure ~15 %, stays there for minutes, and is neither.
 SPIKE_Z = 10.0
 SPIKE_JUMP_RATIO = 0.25
+# Quantities that only creep have an absolute jump instead: a reader battery loses ~0.3 points a day, so two points
+# up and back within one report is the gauge, not the cell.
+SPIKE_MIN_JUMP = {"battery_pct": 2.0}
 SPIKE_BACK_Z = 3.0
-SPIKES_TO_ALARM = 4
-SPIKE_WINDOW_S = 3600.0  # four in an hour: a 30 s reporter with a bad sensor shows it within the hour
+SPREAD_FLOOR = 0.01
+SPIKES_TO_ALARM = 3
+SPIKE_WINDOW_S = 3600.0  # three in an hour: a 30 s reporter with a bad sensor shows it within the hour
 WARMUP = 60
 # Telemetry arriving at under a quarter of its usual rate (short-run mean gap over 4× the long-run one) is a
 # device losing its messages; an hour's alpha-0.1 smoothing needs ~10 gaps, so one late message is not it.
@@ -109,7 +113,10 @@ class SensorHealth:
         if not slow and learning:
             self.gaps += 1
             a = max(GAP_LONG_ALPHA, 1.0 / self.gaps)
-            self.gap_long = gap if self.gap_long is None else self.gap_long + a * (gap - self.gap_long)
+            if self.gap_long is None:
+                self.gap_long = gap
+            else:  # a late message is not a new normal: learn at most twice the usual gap from it
+                self.gap_long += a * (min(gap, 2.0 * self.gap_long) - self.gap_long)
         return slow
 
     def _stuck(self, metric: str, value: float) -> bool:
@@ -123,12 +130,18 @@ class SensorHealth:
     def _spiky(self, metric: str, value: float, t: float) -> float:
         if self.base.n < WARMUP:
             return 0.0
-        z = abs(self.base.deviation(metric, value))
+        usual = self.base.mean.get(metric)
+        if usual is None:
+            return 0.0
+        # A quantised, nearly constant metric (a battery gauge in 0.1 steps) has a mean absolute deviation of ~0;
+        # one step must not count as ten sigmas, so the spread is at least 1 % of the level.
+        spread = max(MAD_TO_STD * self.base.mad[metric], SPREAD_FLOOR * abs(usual), 1e-9)
+        z = abs(value - usual) / spread
         previous = self.suspect.pop(metric, None)
         if previous is not None and z < SPIKE_BACK_Z:
             self.spikes.append(t)
-        usual = abs(self.base.mean.get(metric, 0.0))
-        if z > SPIKE_Z and abs(value - self.base.mean.get(metric, 0.0)) > SPIKE_JUMP_RATIO * max(usual, 1e-9):
+        jump = SPIKE_MIN_JUMP.get(metric, SPIKE_JUMP_RATIO * max(abs(usual), 1e-9))
+        if z > SPIKE_Z and abs(value - usual) > jump:
             self.suspect[metric] = z
         return z
 

@@ -1,0 +1,53 @@
+"""Sensor faults: spikes, stuck values and lost telemetry are told apart from equipment behaving normally."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from detectors.alarm import AlarmState
+from detectors.engine import DetectorEngine
+from ingest.reading import DeviceKind, Reading
+from tests.detectors.test_engine import T0, feed
+
+
+def booster(t: float, seq: int, pressure: float, rng: random.Random) -> Reading:
+    running = (t % 360) < 90  # the pump's idle cycle: 90 s on in every 6 minutes
+    values = {"pressure_kpa": pressure if pressure else (525.0 if running else 455.0) + rng.gauss(0, 3),
+              "flow_lpm": 20.0 + rng.gauss(0, 1), "pump_on": float(running), "pump_current_a": 9.0 if running else 0.0}
+    return Reading("b1", DeviceKind.WATER, T0 + timedelta(seconds=t), seq, values, site_id="s1")
+
+
+def test_pump_cycling_raises_nothing_but_isolated_spikes_do() -> None:
+    rng = random.Random(4)
+    engine = DetectorEngine()
+    quiet = feed(engine, [booster(5.0 * i, i, 0.0, rng) for i in range(4 * 720)])  # four hours, every 5 s
+    assert quiet == []
+    spikes = {4 * 720 + k for k in (30, 170, 310, 450)}  # four single-reading spikes within the next hour
+    readings = [booster(5.0 * i, i, 1900.0 if i in spikes else 0.0, rng) for i in range(4 * 720, 5 * 720)]
+    raised = [a for a in feed(engine, readings) if a.state is AlarmState.RAISED]
+    assert [a.fault for a in raised] == ["sensor_spikes"]
+    assert "spikes" in raised[0].evidence.summary
+
+
+def test_lost_telemetry_is_a_dropout_not_silence() -> None:
+    engine = DetectorEngine()
+    meter = [Reading("w1", DeviceKind.WATER, T0 + timedelta(seconds=5 * i), i,
+                     {"pressure_kpa": 320.0 + i % 7, "flow_lpm": 40.0 + i % 5}, site_id="s1") for i in range(720)]
+    assert feed(engine, meter) == []
+    # nine in ten messages lost for half an hour: one reading a minute
+    sparse = [Reading("w1", DeviceKind.WATER, T0 + timedelta(seconds=3600 + 60 * k), 720 + k,
+                      {"pressure_kpa": 320.0 + k % 7, "flow_lpm": 40.0 + k % 5}, site_id="s1") for k in range(30)]
+    alarms = feed(engine, sparse) + engine.tick(T0 + timedelta(seconds=3600 + 60 * 29 + 30))
+    assert [(a.fault, a.state) for a in alarms] == [("sensor_dropout", AlarmState.RAISED)]
+    assert "usual 5 s" in alarms[0].evidence.summary
+
+
+def test_a_frozen_pressure_reading_is_stuck() -> None:
+    engine = DetectorEngine()
+    meter = [Reading("w1", DeviceKind.WATER, T0 + timedelta(seconds=5 * i), i,
+                     {"pressure_kpa": 320.0 + i % 7 if i < 600 else 323.0, "flow_lpm": 40.0 + i % 5}, site_id="s1")
+             for i in range(800)]
+    raised = [a for a in feed(engine, meter) if a.state is AlarmState.RAISED]
+    assert [(a.fault, a.evidence.metric) for a in raised] == [("sensor_stuck", "pressure_kpa")]
+    assert raised[0].ts - (T0 + timedelta(seconds=5 * 600)) <= timedelta(minutes=11)
