@@ -164,6 +164,8 @@ class Publisher:
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
         """Queue one message; it is on the wire within `WRITE_BATCH_BYTES` or at the next `flush`/`wait`."""
+        if self._sock is None:
+            raise PublisherError("not connected to the MQTT broker")
         encoded = self._topics.get(topic)
         if encoded is None:
             encoded = self._topics[topic] = _str16(topic)
