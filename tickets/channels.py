@@ -35,6 +35,7 @@ class OutboundMessage:
     incident_id: int | None
     ticket_id: int | None
     created_at: datetime
+    medium: str = "app"  # the resident's own channel (sms, wechat, email, mqtt, app): tells a gateway how to send
 
     def as_json(self) -> bytes:
         return json.dumps(asdict(self), default=str, ensure_ascii=False, sort_keys=True).encode()

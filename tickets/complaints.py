@@ -11,6 +11,7 @@ from datetime import datetime
 
 import psycopg
 
+from tickets import sla
 from tickets.classify import Category, Classification, Tier, classify_text
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import InvalidInput
@@ -159,7 +160,7 @@ def _acknowledge_resident(conn: psycopg.Connection, resident_id: str, ticket_id:
 
 
 def reclassify(conn: psycopg.Connection, ticket_id: int, *, category: str | None, severity: str | None,
-               by_user: str, note: str, now: datetime) -> None:
+               by_user: str, note: str, now: datetime, config: TicketConfig = DEFAULT_CONFIG) -> None:
     """Staff correct a ticket's category or severity; the correction is an event row (what it was, what it is)."""
     try:
         new_category = Category(category) if category else None
@@ -172,7 +173,12 @@ def reclassify(conn: psycopg.Connection, ticket_id: int, *, category: str | None
         before = {"category": ticket.category, "severity": ticket.severity}
         after = {"category": (new_category or ticket.category).__str__(),
                  "severity": (new_tier or ticket.severity).__str__()}
-        conn.execute("UPDATE tickets SET category = %s, severity = %s, version = version + 1 WHERE id = %s",
-                     (after["category"], after["severity"], ticket_id))
+        # The SLA follows the corrected tier, counted from when the ticket was received.
+        policy = sla.policy_for(after["category"], after["severity"], config.sla_overrides)
+        conn.execute(
+            """UPDATE tickets SET category = %s, severity = %s, respond_due = %s, resolve_due = %s,
+                   version = version + 1 WHERE id = %s""",
+            (after["category"], after["severity"], sla.deadline(ticket.created_at, policy.respond, config.tz),
+             sla.deadline(ticket.created_at, policy.resolve, config.tz), ticket_id))
         add_event(conn, ticket_id, "reclassified", at=now, actor=by_user, note=note,
                   detail={"before": before, "after": after})

@@ -23,8 +23,9 @@ BACKOFF_CAP = timedelta(hours=1)
 MAX_ATTEMPTS = 12  # about 8 hours of retrying: a gateway outage longer than that needs a human anyway
 
 _CLAIM = """SELECT o.id AS outbox_id, n.id AS notice_id, o.channel, o.address, n.resident_id, n.user_id, n.lang,
-                   n.kind, n.title, n.body, n.critical, n.incident_id, n.ticket_id, n.created_at
-            FROM outbox o JOIN notices n ON n.id = o.notice_id
+                   n.kind, n.title, n.body, n.critical, n.incident_id, n.ticket_id, n.created_at,
+                   COALESCE(r.channel, 'app') AS medium
+            FROM outbox o JOIN notices n ON n.id = o.notice_id LEFT JOIN residents r ON r.id = n.resident_id
             WHERE o.status = 'pending' AND o.next_attempt_at <= %s AND o.channel = ANY(%s)
             ORDER BY n.critical DESC, o.next_attempt_at, o.id
             LIMIT %s FOR UPDATE OF o SKIP LOCKED"""

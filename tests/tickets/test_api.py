@@ -185,6 +185,8 @@ def test_bad_ticket_requests_get_a_clear_4xx(client, tokens):
     fixed = client.patch(f"/api/v1/tickets/{made['ticket_id']}/classification", headers=agent,
                          json={"category": "community", "severity": "major", "note": "blocking a fire lane"})
     assert fixed.status_code == 200 and fixed.json()["severity"] == "major"
+    received = datetime.fromisoformat(fixed.json()["created_at"])
+    assert datetime.fromisoformat(fixed.json()["respond_due"]) - received == timedelta(minutes=15)
     assert client.patch(f"/api/v1/tickets/{made['ticket_id']}/classification", headers=agent,
                         json={"category": "weather"}).status_code == 422
     assert client.post(f"/api/v1/tickets/{made['ticket_id']}/verdict", headers=auth(tokens["eng-1"]),

@@ -105,6 +105,7 @@ def test_webhook_that_fails_then_recovers_loses_nothing_and_sends_nothing_twice(
     assert gateway.rejected == residents + 3 and gateway.bad_signatures == 0
     retried = conn.execute("SELECT min(attempts), max(attempts), count(last_error) FROM outbox").fetchone()
     assert retried[0] >= 2 and retried[2] == residents
+    assert {m["medium"] for m in gateway.accepted} == {"sms"}
     assert {m["address"] for m in gateway.accepted} == {r[0] for r in conn.execute(
         "SELECT r.phone FROM residents r JOIN device_units du ON du.unit_id = r.unit_id WHERE du.device_id = %s",
         (BASEMENT,))}
