@@ -104,7 +104,8 @@ class DeviceSim:
                     data = self._sensor_faults(emission.t, emission.data)
                     if data is None:
                         continue
-                    emission = emission._replace(data=data)
+                    if data is not emission.data:
+                        emission = emission._replace(data=data)
                 yield emission
             t0, t1 = t1, t1 + self.interval
 
