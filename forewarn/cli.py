@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from pathlib import Path
@@ -27,15 +28,30 @@ app.add_typer(estate_app, name="estate")
 app.add_typer(user_app, name="user")
 
 
-def _mount_optional() -> None:
-    """Sub-commands owned by the domain packages (each package holds its own Typer app)."""
-    from detectors.cli import app as detect_app
-    from ingest.cli import app as ingest_app
-    from simulators.cli import app as simulate_app
+# (module, attribute, how to mount it, name, help): the commands that pull in the whole platform, and the domain
+# packages' own sub-commands (each package holds its own Typer app). Imported on start, not at module level.
+_COMMANDS = [
+    ("forewarn.cli_run", "run", "command", "run", None),
+    ("forewarn.cli_run", "demo", "command", "demo", None),
+    ("ingest.cli", "app", "group", "ingest", "Ingest: the MQTT consumer's dead letters."),
+    ("ingest.cli", "mqtt_app", "group", "mqtt", "Broker security: per-device passwords and ACL."),
+    ("detectors.cli", "app", "group", "detect", "Detectors: replay recorded data offline."),
+    ("simulators.cli", "app", "group", "simulate", "Device simulators, fault library and scenarios."),
+    ("tickets.cli", "app", "group", "tickets", "Tickets, work orders, SLA sweeps."),
+]
 
-    app.add_typer(ingest_app, name="ingest", help="Ingest: dead letters, broker ACLs.")
-    app.add_typer(detect_app, name="detect", help="Detectors: replay recorded data offline.")
-    app.add_typer(simulate_app, name="simulate", help="Device simulators, fault library and scenarios.")
+
+def _mount_commands() -> None:
+    for module_name, attr, how, name, help_text in _COMMANDS:
+        try:
+            target = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:  # one broken package must not take every command down
+            err.print(f"[yellow]warning:[/yellow] `forewarn {name}` is unavailable: {exc}")
+            continue
+        if how == "command":
+            app.command(name)(target)
+        else:
+            app.add_typer(target, name=name, help=help_text)
 
 
 @app.callback()
@@ -51,6 +67,8 @@ def main_options(
         level=logging.DEBUG if verbose else getattr(logging, settings.log_level),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:  # every job run is an INFO line in APScheduler; only its warnings matter to an operator
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     cli = CliContext(settings)
     ctx.obj = cli
     ctx.call_on_close(cli.close)
@@ -58,10 +76,7 @@ def main_options(
 
 def main() -> None:
     """Entry point: turn every expected failure into a one-line message and a non-zero exit."""
-    try:
-        _mount_optional()
-    except ImportError as exc:  # a package still being built must not take the whole CLI down
-        logging.getLogger(__name__).debug("optional commands not available: %s", exc)
+    _mount_commands()
     try:
         app(standalone_mode=True)
     except (SettingsError, DatabaseError, EmbeddedServerError) as exc:

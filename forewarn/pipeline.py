@@ -20,7 +20,7 @@ from detectors.engine import DetectorEngine
 from ingest.decode import PresenceChange
 from ingest.estate import Estate
 from ingest.reading import Reading
-from tickets.flows import handle_alarm
+from tickets.flows import handle_alarm, pending_labels
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +40,17 @@ class DetectionPipeline:
         self._lock = threading.Lock()
         self.alarms_handled = 0
         self.alarm_failures = 0
+        self._label_cursor = 0
         for device in estate.devices:
             self.engine.register_device(device.id, device.kind, device.site_id, device.building_id)
 
     def restore(self) -> int:
-        """Resume every device from its last checkpoint; returns how many were restored."""
+        """Resume every device from its last checkpoint, then replay the verdicts given since that checkpoint (the
+        ones before it are already in the saved state); returns how many devices were restored."""
         with self.pool.connection() as conn:
             blobs = load_checkpoints(conn)
+            saved_at = dict(conn.execute("SELECT device_id, updated_at FROM detector_state").fetchall())
+            labels = pending_labels(conn, 0)
         restored = 0
         with self._lock:
             for device_id, blob in blobs.items():
@@ -55,6 +59,13 @@ class DetectionPipeline:
                     restored += 1
                 except (ValueError, TypeError, EOFError, AttributeError) as exc:
                     log.warning("detector checkpoint for %s not usable (%s); it starts fresh", device_id, exc)
+                    saved_at.pop(device_id, None)
+            known = set(self.engine.devices())
+            for label in labels:
+                since = saved_at.get(label.device_id)
+                if label.device_id in known and (since is None or label.at > since):
+                    self.engine.apply_verdict(label.device_id, label.fault, false_alarm=label.false_alarm)
+            self._label_cursor = max((label.id for label in labels), default=0)
         return restored
 
     def checkpoint(self) -> int:
@@ -74,9 +85,20 @@ class DetectionPipeline:
     def on_presence(self, change: PresenceChange) -> None:
         # The engine notices silence itself (tick); an explicit offline status is just the fastest way to know.
         with self._lock:
-            alarms = self.engine.presence(change.device_id, online=change.online, ts=change.ts) \
-                if hasattr(self.engine, "presence") else []
+            alarms = self.engine.presence(change.device_id, online=change.online, ts=change.ts)
         self.handle(alarms)
+
+    def apply_labels(self) -> int:
+        """Feed engineers' new verdicts to the detectors (each label once per process); returns how many."""
+        with self.pool.connection() as conn:
+            labels = pending_labels(conn, self._label_cursor)
+        alarms: list[Alarm] = []
+        with self._lock:
+            for label in labels:
+                alarms.extend(self.engine.apply_verdict(label.device_id, label.fault, false_alarm=label.false_alarm))
+                self._label_cursor = max(self._label_cursor, label.id)
+        self.handle(alarms)
+        return len(labels)
 
     def tick(self) -> None:
         with self._lock:

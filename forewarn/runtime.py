@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -21,6 +22,7 @@ from forewarn.context import EMBEDDED_DB_NAME, ensure_database
 from forewarn.db import check_connection, open_pool
 from forewarn.embedded import EmbeddedBroker, EmbeddedPostgres, EmbeddedServerError, port_is_free, wait_for_port
 from forewarn.migrate import migrate
+from forewarn.retention import apply_policies
 from forewarn.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,8 @@ class Platform:
     settings: Settings
     roles: frozenset[Role] = ALL_ROLES
     started: list[str] = field(default_factory=list)  # human-readable lines for the start-up banner
+    # Called once the database is migrated and before any role starts (the demo loads its estate here).
+    prepare: Callable[[Platform], None] | None = None
 
     def __post_init__(self) -> None:
         self._embedded_pg: EmbeddedPostgres | None = None
@@ -64,6 +68,8 @@ class Platform:
     def start(self) -> None:
         try:
             self._start_database()
+            if self.prepare is not None:
+                self.prepare(self)
             self._start_broker()
             self._start_roles()
         except BaseException:
@@ -84,6 +90,8 @@ class Platform:
             self.started.append(f"database   embedded PostgreSQL 18 on 127.0.0.1:{s.embedded_db_port} "
                                 f"(data in {self._embedded_pg.data_dir})")
         self.mode, _ = migrate(self.database_url, s.db_mode)
+        apply_policies(self.database_url, self.mode, retention_days=s.retention_days,
+                       compress_after_days=s.compress_after_days)
         self.started.append(f"storage    {self.mode.name}: {self.mode.reason}")
         self.pool = open_pool(self.database_url, size=s.db_pool_size)
         self._stops.append(("database pool", self.pool.close))

@@ -1,0 +1,167 @@
+"""`forewarn run` (the service, by role) and `forewarn demo` (all of it on embedded defaults, with a scripted fault)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import psycopg
+import typer
+from rich.console import Console
+
+from api.auth import Role as UserRole
+from api.auth import create_user, ensure_resident_user, issue_token
+from forewarn.context import CliContext
+from forewarn.demo_watch import DemoWatch
+from forewarn.runtime import ALL_ROLES, Platform, Role
+from ingest.estate_file import load_estate_file
+from ingest.estate_store import save_estate
+
+console = Console()
+DEMO_ESTATE = Path(__file__).resolve().parent / "data" / "demo-estate.yaml"
+
+
+def _wait_for_signal(deadline: float | None, done: threading.Event) -> None:
+    """Block until Ctrl-C / SIGTERM, the deadline, or `done`."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    while not stop.is_set() and not done.is_set():
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        stop.wait(0.5)
+
+
+def _start(platform: Platform) -> None:
+    with console.status("starting…"):
+        platform.start()
+    for line in platform.started:
+        console.print(f"  [green]✓[/green] {line}")
+
+
+def run(
+    ctx: typer.Context,
+    role: Annotated[
+        list[Role] | None,
+        typer.Option("--role", help="run only these roles (repeat the option); default: all of them"),
+    ] = None,
+) -> None:
+    """Run the platform: ingest + detectors, the scheduler and the API. Stops cleanly on Ctrl-C."""
+    cli: CliContext = ctx.obj
+    platform = Platform(cli.settings, roles=frozenset(role) if role else ALL_ROLES)
+    _start(platform)
+    console.print("running — Ctrl-C stops")
+    try:
+        _wait_for_signal(None, threading.Event())
+    finally:
+        with console.status("stopping…"):
+            platform.stop()
+    console.print("stopped")
+
+
+def _prepare_demo(platform: Platform) -> None:
+    """Load the demo estate (idempotent) before the roles read the registry."""
+    with psycopg.connect(platform.database_url) as conn:
+        save_estate(conn, load_estate_file(DEMO_ESTATE))
+
+
+def _demo_accounts(url: str, resident_device: str) -> dict[str, str]:
+    """Staff accounts for the demo and a token for each, plus one resident the scripted fault affects."""
+    tokens: dict[str, str] = {}
+    with psycopg.connect(url) as conn:
+        accounts = [
+            ("demo-manager", "Demo Manager", UserRole.MANAGER, None),
+            ("demo-agent", "Demo Agent", UserRole.AGENT, "customer-service"),
+            ("demo-engineer", "Demo Engineer", UserRole.ENGINEER, "engineering"),
+        ]
+        known = {r[0] for r in conn.execute("SELECT id FROM departments")}
+        for user_id, name, role, dept in accounts:
+            create_user(conn, user_id=user_id, name=name, role=role,
+                        department_id=dept if dept in known else None)
+            tokens[user_id] = issue_token(conn, user_id, label="demo")
+        resident = conn.execute(
+            "SELECT r.id FROM residents r JOIN device_units du ON du.unit_id = r.unit_id "
+            "WHERE du.device_id = %s ORDER BY r.id LIMIT 1", (resident_device,),
+        ).fetchone()
+        if resident:
+            user_id = ensure_resident_user(conn, resident[0])
+            tokens[f"resident {resident[0]}"] = issue_token(conn, user_id, label="demo")
+    return tokens
+
+
+def demo(
+    ctx: typer.Context,
+    duration: Annotated[
+        float | None, typer.Option(help="stop after this many seconds (default: run until Ctrl-C)", min=1)
+    ] = None,
+    exit_after_notices: Annotated[
+        bool, typer.Option(help="stop as soon as the scripted fault's ticket and notices are visible")
+    ] = False,
+    scenario: Annotated[
+        Path | None, typer.Option(help="scenario file to play instead of the bundled demo")
+    ] = None,
+) -> None:
+    """Run everything on the embedded defaults with the demo estate, and play a scripted fault.
+
+    Within about a minute a water booster loses its supply: watch the preventive ticket, its work order and the
+    residents' notices appear here and in the API.
+    """
+    from simulators.residents import HttpComplaintSink
+    from simulators.runner import run_scenario
+    from simulators.scenario import load_scenario
+
+    cli: CliContext = ctx.obj
+    started_at = time.monotonic()
+    scenario_path = scenario or Path(__file__).resolve().parents[1] / "simulators" / "scenarios" / "demo.yaml"
+    play = load_scenario(scenario_path)  # a bad scenario fails here, before anything starts
+    platform = Platform(cli.settings, prepare=_prepare_demo)
+    _start(platform)
+    stop_sim = threading.Event()
+    finished = threading.Event()
+    sink = None
+    try:
+        fault_devices = [f.device_id for f in play.faults] or [""]
+        tokens = _demo_accounts(platform.database_url, fault_devices[0])
+        api = f"http://{cli.settings.api_host}:{cli.settings.api_port}"
+        sink = HttpComplaintSink(api, tokens["demo-agent"])
+        console.print(f"\n[bold]API[/bold] {api}/docs   tokens (send as 'Authorization: Bearer …'):")
+        for who, token in tokens.items():
+            console.print(f"  {who:<28} {token}")
+        console.print(f"  e.g. curl -H 'Authorization: Bearer {tokens['demo-manager']}' {api}/api/v1/tickets\n")
+        labels = cli.settings.data_dir / "demo-labels.jsonl"
+
+        def simulate() -> None:
+            try:
+                run_scenario(play, broker_host=platform.broker_host, broker_port=platform.broker_port,
+                             labels_path=labels, complaint_sink=sink, stop=stop_sim)
+            except Exception as exc:  # noqa: BLE001 - shown to the user; the platform keeps running
+                console.print(f"[red]simulator stopped:[/red] {exc}")
+
+        sim = threading.Thread(target=simulate, name="simulator", daemon=True)
+        sim.start()
+        console.print(f"simulator  {play.name}: {len(play.faults)} scripted fault(s); labels in {labels}")
+        watch = DemoWatch(platform.database_url, console, since=datetime.now(UTC))
+        watch.start(stop_after_notices=finished if exit_after_notices else None)
+        console.print("watching for tickets and notices — Ctrl-C stops\n")
+        _wait_for_signal(time.monotonic() + duration if duration else None, finished)
+        watch.stop()
+        if finished.is_set():
+            console.print(f"preventive ticket and notices visible {time.monotonic() - started_at:.0f} s "
+                          "after the demo started")
+    finally:
+        stop_sim.set()
+        if sink is not None:
+            sink.close()
+        with console.status("stopping…"):
+            platform.stop()
+    console.print("stopped; data kept in " + str(cli.settings.data_dir))
+    if exit_after_notices and not finished.is_set():
+        raise typer.Exit(1)

@@ -1,0 +1,49 @@
+"""The detection pipeline in the runtime: verdicts reach the detectors once, also across a restart."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from forewarn.db import open_pool
+from forewarn.pipeline import DetectionPipeline
+from ingest.estate_store import load_registry
+
+DEVICE, FAULT = "rs-b1-water-high", "supply_outage"
+
+
+def verdict_counts(pipeline: DetectionPipeline) -> list[int]:
+    state = pickle.loads(pipeline.engine.snapshot(DEVICE))[1]
+    return state.verdicts.get(FAULT, [0, 0])
+
+
+def add_label(url: str, at: datetime) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute("INSERT INTO detector_labels (device_id, fault, false_alarm, at, by, note) "
+                     "VALUES (%s, %s, true, %s, 'eng', 'pump was being serviced')", (DEVICE, FAULT, at))
+
+
+def test_verdicts_reach_the_detectors_once_and_survive_a_restart(estate_db_url):
+    pool = open_pool(estate_db_url, size=2)
+    try:
+        with pool.connection() as conn:
+            estate = load_registry(conn)
+        first = DetectionPipeline(pool, estate)
+        assert first.restore() == 0
+        add_label(estate_db_url, datetime.now(UTC))
+        assert first.apply_labels() == 1
+        assert first.apply_labels() == 0  # each label once
+        assert verdict_counts(first) == [1, 0]
+        first.checkpoint()
+
+        # A verdict given after the last checkpoint, while no worker ran: the restarted worker applies it; the one
+        # already in the checkpoint is not applied twice.
+        add_label(estate_db_url, datetime.now(UTC) + timedelta(seconds=5))
+        second = DetectionPipeline(pool, estate)
+        assert second.restore() == len(estate.devices)
+        assert verdict_counts(second) == [2, 0]
+        assert second.apply_labels() == 0
+    finally:
+        pool.close()
