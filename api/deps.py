@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import psycopg
@@ -22,6 +23,7 @@ class AppState:
     pool: ConnectionPool
     broker_check: Any = None  # callable() -> bool: is the broker reachable (for /readyz)
     extras: dict[str, Any] = field(default_factory=dict)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # the platform's clock
 
 
 def get_state(request: Request) -> AppState:
@@ -35,6 +37,14 @@ def get_conn(request: Request) -> Iterator[psycopg.Connection]:
 
 
 DbDep = Annotated[psycopg.Connection, Depends(get_conn)]
+
+
+def get_now(request: Request) -> datetime:
+    """The platform's time for this request: the wall clock, or the simulation's when a benchmark runs one."""
+    return get_state(request).clock()
+
+
+NowDep = Annotated[datetime, Depends(get_now)]
 StateDep = Annotated[AppState, Depends(get_state)]
 _bearer = HTTPBearer(auto_error=False)
 

@@ -55,6 +55,9 @@ class Platform:
     started: list[str] = field(default_factory=list)  # human-readable lines for the start-up banner
     # Called once the database is migrated and before any role starts (the demo loads its estate here).
     prepare: Callable[[Platform], None] | None = None
+    # The platform's clock (SLA clocks, ticket and notice times). The wall clock, except when a benchmark runs the
+    # platform against simulated time at full speed and passes the simulation's clock here.
+    clock: Callable[[], datetime] | None = None
 
     def __post_init__(self) -> None:
         self._embedded_pg: EmbeddedPostgres | None = None
@@ -127,7 +130,8 @@ class Platform:
         s = self.settings
         if not port_is_free(s.api_port, s.api_host):
             raise EmbeddedServerError(f"port {s.api_port} is in use; set FOREWARN_API_PORT to a free port")
-        state = AppState(pool=self.pool, broker_check=self.broker_reachable, extras=dict(self.api_extras()))
+        state = AppState(pool=self.pool, broker_check=self.broker_reachable, extras=dict(self.api_extras()),
+                         clock=self.now)
         app = create_app(state)
         config = uvicorn.Config(app, host=s.api_host, port=s.api_port, log_level="warning", lifespan="off")
         self.api_server = uvicorn.Server(config)
@@ -163,4 +167,4 @@ class Platform:
         self._stops.append((name, stop))
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return self.clock() if self.clock is not None else datetime.now(UTC)

@@ -3,14 +3,14 @@ notices for their unit; staff file on a resident's behalf (and own what they tak
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from api.auth import Role
-from api.deps import CurrentUser, DbDep
+from api.deps import CurrentUser, DbDep, NowDep
 from api.routes.tickets import _rows, domain_errors
 from tickets.complaints import intake_complaint
 
@@ -28,7 +28,7 @@ class ComplaintIn(BaseModel):
 
 
 @router.post("/complaints", status_code=201, summary="File a complaint (resident for their unit, or staff)")
-def file_complaint(body: ComplaintIn, conn: DbDep, user: CurrentUser) -> dict[str, Any]:
+def file_complaint(body: ComplaintIn, conn: DbDep, user: CurrentUser, now: NowDep) -> dict[str, Any]:
     if user.role is Role.RESIDENT:
         if body.resident_id not in (None, user.resident_id) or body.unit_id != user.unit_id:
             raise HTTPException(403, "a resident can file complaints only as themselves, for their own unit")
@@ -45,7 +45,7 @@ def file_complaint(body: ComplaintIn, conn: DbDep, user: CurrentUser) -> dict[st
     with domain_errors():
         result = intake_complaint(conn, resident_id=resident_id, unit_id=body.unit_id, channel=body.channel,
                                   description=body.description, lang=body.lang, reported_at=body.reported_at,
-                                  now=datetime.now(UTC), taken_by=taken_by, attachments=body.attachments)
+                                  now=now, taken_by=taken_by, attachments=body.attachments)
     return {"complaint_id": result.complaint_id, "ticket_id": result.ticket_id, "folded": result.folded,
             "incident_id": result.incident_id, "anticipated": result.anticipated, "category": result.category,
             "severity": result.severity}
