@@ -22,8 +22,9 @@ _CREATE_STAGES = """
 CREATE TEMP TABLE IF NOT EXISTS readings_stage (LIKE readings) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS events_stage (LIKE device_events) ON COMMIT DELETE ROWS;
 """
-_COPY_READINGS = "COPY readings_stage (device_id, ts, seq, metric, value) FROM STDIN"
-_COPY_EVENTS = "COPY events_stage (device_id, ts, seq, event) FROM STDIN"
+# Binary COPY: no text formatting of timestamps and floats on either side.
+_COPY_READINGS = "COPY readings_stage (device_id, ts, seq, metric, value) FROM STDIN (FORMAT BINARY)"
+_COPY_EVENTS = "COPY events_stage (device_id, ts, seq, event) FROM STDIN (FORMAT BINARY)"
 # Move the staged rows; the keys of the messages that were new (a message is several metric rows).
 _INSERT_READINGS = """
 WITH ins AS (INSERT INTO readings SELECT * FROM readings_stage ON CONFLICT DO NOTHING RETURNING device_id, ts, seq)
@@ -144,11 +145,13 @@ def write_batch(conn: psycopg.Connection, batch: Batch, *, payload_limit: int) -
 def _write_readings(cur: psycopg.Cursor, readings: Sequence[Reading]) -> list[Reading]:
     events = [r for r in readings if r.event is not None]
     with cur.copy(_COPY_READINGS) as copy:
+        copy.set_types(["text", "timestamptz", "int8", "text", "float8"])
         for r in readings:
             for metric, value in r.values.items():
                 copy.write_row((r.device_id, r.ts, r.seq, metric, value))
     if events:
         with cur.copy(_COPY_EVENTS) as copy:
+            copy.set_types(["text", "timestamptz", "int8", "text"])
             for r in events:
                 copy.write_row((r.device_id, r.ts, r.seq, r.event))
     inserted = set(cur.execute(_INSERT_READINGS).fetchall())
