@@ -22,6 +22,7 @@ Format, abridged (see `simulators/scenarios/*.yaml`)::
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -137,6 +138,13 @@ def load_scenario(path: Path) -> Scenario:
     return _Parser(source, path.parent).scenario(doc)
 
 
+@functools.lru_cache(maxsize=8)
+def _estate(path: Path, mtime_ns: int, size: int) -> Estate:
+    """The parsed estate file, kept while the file is unchanged: the demo estate takes a noticeable fraction of a
+    second to parse, and listing or testing scenarios loads it once per scenario."""
+    return load_estate_file(path)
+
+
 class _Parser:
     def __init__(self, source: str, base: Path) -> None:
         self.source, self.base = source, base
@@ -192,7 +200,8 @@ class _Parser:
             raise self.fail(doc, "estate", "is required: a path to an estate file, or 'demo'")
         path = DEMO_ESTATE if raw.strip() == "demo" else (self.base / raw).resolve()
         try:
-            return path, load_estate_file(path)
+            stat = path.stat()
+            return path, _estate(path, stat.st_mtime_ns, stat.st_size)
         except OSError as exc:
             raise self.fail(doc, "estate", f"{raw!r} cannot be read: {exc.strerror or exc}") from None
         except EstateFileError as exc:
