@@ -51,6 +51,7 @@ EARLY_S = 1.0  # payload times are truncated to the millisecond: a reading at th
 START = datetime.fromisoformat("2026-03-02T00:00:00+08:00")
 DEGRADATION = ("bearing_wear", "levelling_drift", "slow_leak")
 HOUR, DAY = 3600.0, 86400.0
+TICK_S = 60.0  # how often the runtime calls `DetectorEngine.tick`
 # (fault, device, duration): acute faults on their own device of the right kind and role.
 ACUTE: tuple[tuple[str, str, float], ...] = (
     ("entrapment", "rs-b1-elev-a", 0.5 * HOUR),
@@ -115,6 +116,9 @@ class Detector:
     def presence(self, change: PresenceChange) -> Iterable[tuple[str, str | None, float]]:
         return ()
 
+    def tick(self, now: datetime) -> Iterable[tuple[str, str | None, float]]:
+        return ()
+
 
 class Engine(Detector):
     """Our `DetectorEngine`, as the runtime drives it; times every 16th reading for the cost figure."""
@@ -132,6 +136,9 @@ class Engine(Detector):
         alarms = self.engine.process(reading)
         self.us.append((perf_counter_ns() - start) / 1000.0)
         return _raised(alarms)
+
+    def tick(self, now: datetime) -> Iterable[tuple[str, str | None, float]]:
+        return _raised(self.engine.tick(now))
 
     def state_bytes(self) -> int:
         return max((len(self.engine.snapshot(d)) for d in self.engine.devices()), default=0)
@@ -207,11 +214,15 @@ def run(entries: list[FaultEntry], devices: list[str], duration_s: float, seed: 
     ]
     end = sim.end.timestamp()
     raised: dict[str, list[tuple[str, str | None, float]]] = {name: [] for name in detectors}
-    n = 0
+    n, next_tick = 0, START.timestamp() + TICK_S
     for t, _device, topic, payload in sim.timed():
         if t >= end:
             break  # the end-of-run "offline" status is the simulation stopping, not a fault
         at = datetime.fromtimestamp(t, START.tzinfo)
+        if t >= next_tick:  # the runtime's periodic tick: silence and doors held open without readings
+            next_tick = t + TICK_S
+            for name, detector in detectors.items():
+                raised[name].extend(detector.tick(at))
         message = decode(topic, payload, now=at)
         n += 1
         for name, detector in detectors.items():
