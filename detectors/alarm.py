@@ -56,8 +56,10 @@ class Alarm:
 
     Correlation: when another alarm explains this one, `parent_device_id` and `parent_fault` name that root
     alarm (the pair identifies it, as ``(device_id, fault)`` identifies every open alarm). Today the one root
-    cause is a site-wide water outage: the first water device of a site whose `supply_outage` is raised is the
-    root (`parent_*` None on its own alarm), and every water alarm it explains on that site while it is raised
+    cause is a site-wide water outage: the site's main (a water device registered with no building) is the root
+    once its `supply_outage` is raised — until then the first water device of the site with a raised
+    `supply_outage` stands in (`parent_*` None on the root's own alarm) — and every water alarm explained on that
+    site while the root is raised
     (`supply_outage`, `pump_failure`, `tank_low`, `sensor_dropout`, `device_offline` on other devices) carries
     ``parent_device_id=<root device>, parent_fault="supply_outage"``. A consumer should fold such a child into the
     root's incident instead of opening a ticket of its own. Both are None on uncorrelated alarms.

@@ -255,13 +255,18 @@ class DetectorEngine:
             extra={"kind": state.kind.value, "site_id": state.site_id, "building_id": state.building_id},
         )
 
+    def _outranks(self, state: DeviceState, root: str) -> bool:
+        """A site-level water device (the main inlet: no building) is the better root than a building's meter."""
+        current = self._devices.get(root)
+        return state.building_id is None and current is not None and current.building_id is not None
+
     def _correlate(self, state: DeviceState, fault: str, transition: AlarmState) -> str | None:
         """The root device of a site-wide water outage that explains this alarm, if any."""
         if state.kind is not DeviceKind.WATER or fault not in OUTAGE_CHILDREN:
             return None
         root = self._outage_root.get(state.site_id)
         if fault == "supply_outage":
-            if root is None and transition is AlarmState.RAISED:
+            if transition is AlarmState.RAISED and (root is None or self._outranks(state, root)):
                 self._outage_root[state.site_id] = state.device_id
                 return None
             if root == state.device_id:

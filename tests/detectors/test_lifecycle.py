@@ -149,3 +149,14 @@ def test_false_alarm_verdict_makes_an_instant_rule_wait() -> None:
     held = feed(engine, [door(i, forced=True) for i in range(500, 600)])
     raised = [a for a in held if a.fault == "forced_open" and a.state is AlarmState.RAISED]
     assert raised and raised[0].ts - raised[0].since == timedelta(seconds=60)  # 2 × the 30 s floor
+
+
+def test_the_site_main_becomes_the_root_even_when_a_building_meter_fails_first() -> None:
+    engine = DetectorEngine()
+    engine.register_device("main", DeviceKind.WATER, "s1", None)
+    for device in ("w2", "w3"):
+        engine.register_device(device, DeviceKind.WATER, "s1", "b1")
+    cut = {"w2": 20, "main": 40, "w3": 60}  # the building meter notices first, the main a little later
+    readings = [water(d, i, pressure_kpa=5.0 if i >= cut[d] else 320.0) for i in range(100) for d in cut]
+    raised = [a for a in feed(engine, readings) if a.state is AlarmState.RAISED]
+    assert [(a.device_id, a.parent_device_id) for a in raised] == [("w2", None), ("main", None), ("w3", "main")]
