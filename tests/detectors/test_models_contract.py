@@ -9,10 +9,16 @@ import random
 import pytest
 
 from detectors.base import AnomalyModel, unit_score
-from detectors.models import EWDeviation, Surprise, ZScore
+from detectors.models import EWDeviation, Mahalanobis, Surprise, ZScore
 from detectors.scorer import PROFILES
 
-MODELS = [ZScore, EWDeviation, Surprise]
+
+def Mahalanobis200() -> Mahalanobis:  # noqa: N802 - reads as the model's name in test ids
+    """A T² reference fitted on the first 200 rows, so the contract's streams reach it fitted."""
+    return Mahalanobis(fit_rows=200)
+
+
+MODELS = [ZScore, EWDeviation, Surprise, Mahalanobis200]
 
 
 def _normal_stream(n: int, seed: int = 3) -> list[dict[str, float]]:
@@ -76,6 +82,16 @@ def test_scorers_stay_in_unit_interval_and_alarm_on_a_fault(profile: str) -> Non
         assert 0.0 <= score <= 1.0
         fault.append(alarm)
     assert any(fault)
+
+
+def test_t2_reference_is_frozen_once_fitted() -> None:
+    scorer = PROFILES["t2"](fit_rows=200)
+    for x in _normal_stream(200):
+        scorer.learn(x)
+    before = scorer.model.score_one({"a": 180.0, "b": 5.0})
+    alarms = [scorer.step({"a": 180.0, "b": 5.0}, learn=True)[1] for _ in range(500)]  # a long fault
+    assert all(alarms[50:])  # still alarmed at the end: the fault never became the reference
+    assert scorer.model.score_one({"a": 180.0, "b": 5.0}) == pytest.approx(before)
 
 
 def test_protected_learning_keeps_the_reference() -> None:
