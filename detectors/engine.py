@@ -70,6 +70,12 @@ def _dt(t: float) -> datetime:
     return datetime.fromtimestamp(t, tz=UTC)
 
 
+def _since(since: float, now: float) -> str:
+    """When an episode began, as an engineer reads it: "09:12 UTC", with the date if it was another day."""
+    start, end = _dt(since), _dt(now)
+    return start.strftime("%H:%M UTC" if start.date() == end.date() else "%Y-%m-%d %H:%M UTC")
+
+
 class DetectorEngine:
     """Per-device streaming detection for every device kind.
 
@@ -230,7 +236,7 @@ class DetectorEngine:
             back = f"; {obs.metric} now {obs.value:g}" if obs.metric and obs.value is not None else ""
             summary = obs.summary or f"back to normal{back} (was: {tr.raised_summary})"
         else:
-            summary = obs.summary
+            summary = f"{obs.summary}, since {_since(tr.since, t)}" if obs.summary else obs.summary
         evidence = Evidence(
             summary=summary,
             metric=obs.metric,

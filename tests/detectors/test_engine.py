@@ -55,6 +55,7 @@ def test_every_alarm_carries_evidence() -> None:
         assert alarm.evidence.metric
     outage = next(a for a in alarms if a.fault == "supply_outage")
     assert "5 kPa" in outage.evidence.summary and outage.evidence.value == 5.0
+    assert outage.evidence.summary.endswith("since 10:01 UTC")  # when the episode began (first low reading)
 
 
 def test_short_dip_raises_nothing() -> None:
