@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from api.routes import complaints, estate, health, tickets
+from api.routes import complaints, estate, health, notices, tickets
 from api.routes import ingest as ingest_routes
 
 ROUTERS: list[APIRouter] = [
@@ -10,5 +10,6 @@ ROUTERS: list[APIRouter] = [
     estate.router,
     tickets.router,
     complaints.router,
+    notices.router,
     ingest_routes.router,
 ]

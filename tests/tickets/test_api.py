@@ -223,3 +223,21 @@ def test_review_metrics_are_for_managers(client, tokens, conn):
     assert client.get("/api/v1/metrics/review", headers=auth(tokens["agent-1"]), params=span).status_code == 403
     backwards = {"since": span["until"], "until": span["since"]}
     assert client.get("/api/v1/metrics/review", headers=auth(tokens["mgr"]), params=backwards).status_code == 422
+
+
+def test_live_notices_stream_only_the_callers_own(client, tokens, conn):
+    opened = handle_alarm(conn, make_alarm(HIGH_ZONE, "pump_failure"), now=datetime.now(UTC))
+    conn.commit()
+    mine = conn.execute("SELECT id FROM notices WHERE resident_id = %s", (tokens["resident_id"],)).fetchone()[0]
+    with client.stream("GET", "/api/v1/notices/stream", headers=auth(tokens["resident"]),
+                       params={"after": 0, "max_seconds": 0.5}) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        text = "".join(stream.iter_text())
+    events = [block for block in text.split("\n\n") if block.startswith("id: ")]
+    assert len(events) == 1 and events[0].startswith(f"id: {mine}\nevent: notice\ndata: ")
+    assert f'"incident_id": {opened.incident_id}' in events[0]
+    resumed = client.get("/api/v1/notices/stream", headers=auth(tokens["resident"]) | {"Last-Event-ID": str(mine)},
+                         params={"max_seconds": 0.2})
+    assert "id: " not in resumed.text
+    assert client.get("/api/v1/notices/stream", headers=auth(tokens["resident"]) | {"Last-Event-ID": "x"},
+                      params={"max_seconds": 0.2}).status_code == 422
