@@ -27,9 +27,12 @@ def replay(
         str | None, typer.Option("--columns", help="Comma-separated feature columns (default: all numeric).")
     ] = None,
     model: Annotated[
-        str | None, typer.Option("--model", help="level or surprise (default depends on --format).")
+        str | None,
+        typer.Option("--model", help="t2, level or surprise (default: t2 for skab, surprise otherwise)."),
     ] = None,
-    warmup: Annotated[int, typer.Option("--warmup", min=0, help="Rows to learn from before alarming.")] = 0,
+    warmup: Annotated[
+        int, typer.Option("--warmup", min=0, help="Rows to learn from before alarming (t2 fits on them; 400 if 0).")
+    ] = 0,
 ) -> None:
     """Score FILE streaming (no look-ahead): writes timestamp,score,alarm per input row, in order."""
     if fmt not in DEFAULT_PROFILE:
