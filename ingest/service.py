@@ -121,7 +121,8 @@ class IngestService:
         self._known: dict = {}
         self._presence = PresenceTracker(config.heartbeat_timeout_s)
         self._counts = {"received": 0, "stored": 0, "duplicates": 0, "dead": 0, "batches": 0, "retries": 0}
-        self._pending = 0
+        self._forming: list[_Message] = []  # taken off the queue by the writer, not yet committed
+        self.metrics.queue_depth.set_function(self._queue_depth)
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
 
@@ -184,7 +185,7 @@ class IngestService:
     @property
     def stats(self) -> IngestStats:
         n = self._counts
-        return IngestStats(n["received"], n["stored"], n["duplicates"], n["dead"], n["batches"], self._pending,
+        return IngestStats(n["received"], n["stored"], n["duplicates"], n["dead"], n["batches"], self._queue_depth(),
                            n["retries"], self._connected)
 
     @property
@@ -265,7 +266,6 @@ class IngestService:
         result = decode(topic, msg.payload, now=self._now(), known_devices=self._known,
                         max_past_s=c.max_past_s, max_future_s=c.max_future_s)
         self._queue.put(_Message(topic, msg.payload, result, msg.mid, msg.qos, self._generation, time.monotonic()))
-        self._pending += 1  # approximate across threads; only a gauge
 
     # ---- writer thread ---------------------------------------------------------------------------------------
 
@@ -276,6 +276,7 @@ class IngestService:
         stop = False
         while not stop:
             batch: list[_Message] = []
+            self._forming = batch
             try:
                 first = self._queue.get(timeout=_IDLE_WAKE_S)
             except queue.Empty:
@@ -308,6 +309,7 @@ class IngestService:
                 expired = self._presence.expire(self._now())
             if batch or expired:
                 self._process(batch, expired)
+            self._forming = []
 
     def _drain(self) -> list[_Message]:
         items = []
@@ -318,6 +320,10 @@ class IngestService:
                 return items
             if item is not _STOP:
                 items.append(item)  # type: ignore[arg-type]
+
+    def _queue_depth(self) -> int:
+        """Messages received and not yet committed: never more than the receive maximum (plus QoS 0 status)."""
+        return self._queue.qsize() + len(self._forming)
 
     def _process(self, messages: list[_Message], expired: list[PresenceChange]) -> None:
         at = self._now()
@@ -430,7 +436,6 @@ class IngestService:
         n["duplicates"] += len(batch.readings) - len(new)
         n["dead"] += len(batch.rejections)
         n["batches"] += 1
-        self._pending -= len(messages)
         m = self.metrics
         m.received.inc(len(messages))
         m.stored.inc(len(new))
@@ -440,7 +445,6 @@ class IngestService:
             log.info("dead letter from %s: %s (%s)", rejection.topic, rejection.reason, rejection.detail)
         for change in changes:
             m.presence.labels("online" if change.online else "offline", change.reason).inc()
-        m.queue_depth.set(max(self._pending, 0))
 
     def _notify(self, new: list[Reading], changes: list[PresenceChange]) -> None:
         if self._on_presence is not None:
