@@ -166,24 +166,37 @@ class Publisher:
         """Queue one message; it is on the wire within `WRITE_BATCH_BYTES` or at the next `flush`/`wait`."""
         if self._sock is None:
             raise PublisherError("not connected to the MQTT broker")
+        if qos not in (0, 1):
+            raise ValueError("the simulators publish with QoS 0 or 1")
         encoded = self._topics.get(topic)
         if encoded is None:
             encoded = self._topics[topic] = _str16(topic)
-        header = PUBLISH | (qos << 1) | (1 if retain else 0)
+        while qos and len(self._inflight) >= self.window:  # make room before starting the packet
+            self._pump(timeout_s=1.0)
+        out = self._out
+        # Appending the pieces to one bytearray, rather than concatenating bytes, is a third of the per-message cost.
+        out.append(PUBLISH | (qos << 1) | (1 if retain else 0))
+        size = len(encoded) + len(payload) + (2 if qos else 0)
+        if size < 128:
+            out.append(size)
+        elif size < 16384:
+            out.append((size & 0x7F) | 0x80)
+            out.append(size >> 7)
+        else:
+            out += _remaining_length(size)
+        out += encoded
         if qos:
-            while len(self._inflight) >= self.window:
-                self._pump(timeout_s=1.0)
+            inflight = self._inflight
             mid = self._next_id
-            while mid in self._inflight:
+            while mid in inflight:
                 mid = mid % 65535 + 1
             self._next_id = mid % 65535 + 1
-            self._inflight.add(mid)
-            size = len(encoded) + 2 + len(payload)
-            self._out += bytes([header]) + _remaining_length(size) + encoded + struct.pack("!H", mid) + payload
-        else:
-            self._out += bytes([header]) + _remaining_length(len(encoded) + len(payload)) + encoded + payload
+            inflight.add(mid)
+            out.append(mid >> 8)
+            out.append(mid & 0xFF)
+        out += payload
         self.published += 1
-        if len(self._out) >= WRITE_BATCH_BYTES:
+        if len(out) >= WRITE_BATCH_BYTES:
             self._pump(timeout_s=0.0)
 
     def flush(self) -> None:

@@ -122,9 +122,11 @@ def run_scenario(
                 if record["record"] != "complaint":  # complaints are written when they happen
                     labels.write(record)
                     summary.labels_written += 1
+        wall0 = time.monotonic()
         with _Progress(progress, scenario.name, scenario.duration_s) as bar:
             _play(sim, publisher, pace, summary, labels, complaint_sink, stop or threading.Event(), bar.update)
         publisher.drain()
+        summary.wall_seconds = time.monotonic() - wall0  # until the broker acknowledged the last message
     finally:
         publisher.close()
         if labels is not None:
@@ -179,7 +181,6 @@ def _play(
     else:
         show(t_end - t_start)
     summary.messages = count
-    summary.wall_seconds = time.monotonic() - wall0
 
 
 def _wait_until(publisher: Publisher, due: float, stop: threading.Event) -> bool:
@@ -198,10 +199,13 @@ def _seq_of(payload: bytes) -> int | None:
     at = payload.find(b'"seq":', 0, 80)
     if at < 0:
         return None
-    end = at + 6
-    while end < len(payload) and 48 <= payload[end] <= 57:
-        end += 1
-    return int(payload[at + 6:end]) if end > at + 6 else None
+    end = payload.find(b",", at)
+    if end < 0:
+        return None
+    try:
+        return int(payload[at + 6:end])
+    except ValueError:  # a misbehaving device's payload, e.g. cut off after "seq":
+        return None
 
 
 def _go_offline(sim: Simulation, publisher: Publisher, t: float) -> int:
