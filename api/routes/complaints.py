@@ -15,6 +15,8 @@ from api.routes.tickets import _rows, domain_errors
 from tickets.complaints import intake_complaint
 
 router = APIRouter(prefix="/api/v1", tags=["complaints"])
+# Far above what a real household files (a handful a month), low enough that a stuck client cannot flood the queue.
+RATE_LIMIT_PER_HOUR = 20
 
 
 class ComplaintIn(BaseModel):
@@ -42,6 +44,11 @@ def file_complaint(body: ComplaintIn, conn: DbDep, user: CurrentUser, now: NowDe
     if body.reported_at.tzinfo is None:
         raise HTTPException(422, "reported_at needs a timezone offset (RFC 3339)")
     assert resident_id is not None
+    recent = conn.execute("SELECT count(*) FROM complaints WHERE resident_id = %s AND received_at > now() - "
+                          "interval '1 hour'", (resident_id,)).fetchone()
+    if recent and recent[0] >= RATE_LIMIT_PER_HOUR:
+        raise HTTPException(429, f"at most {RATE_LIMIT_PER_HOUR} complaints per resident per hour; "
+                                 "please add to an open complaint instead", headers={"Retry-After": "600"})
     with domain_errors():
         result = intake_complaint(conn, resident_id=resident_id, unit_id=body.unit_id, channel=body.channel,
                                   description=body.description, lang=body.lang, reported_at=body.reported_at,

@@ -12,6 +12,7 @@ from psycopg_pool import ConnectionPool
 from api.app import create_app
 from api.auth import ensure_resident_user, issue_token
 from api.deps import AppState
+from api.routes.complaints import RATE_LIMIT_PER_HOUR
 from tickets.flows import handle_alarm
 
 from .conftest import make_alarm
@@ -241,3 +242,15 @@ def test_live_notices_stream_only_the_callers_own(client, tokens, conn):
     assert "id: " not in resumed.text
     assert client.get("/api/v1/notices/stream", headers=auth(tokens["resident"]) | {"Last-Event-ID": "x"},
                       params={"max_seconds": 0.2}).status_code == 422
+
+
+def test_complaint_submission_is_rate_limited_per_resident(client, tokens):
+    me = auth(tokens["resident"])
+    for _ in range(RATE_LIMIT_PER_HOUR):
+        assert client.post("/api/v1/complaints", headers=me,
+                           json=complaint(tokens["resident_unit"], "楼上装修噪音太吵了")).status_code == 201
+    refused = client.post("/api/v1/complaints", headers=me, json=complaint(tokens["resident_unit"], "还是很吵"))
+    assert refused.status_code == 429 and "per hour" in refused.json()["detail"]
+    other = client.post("/api/v1/complaints", headers=auth(tokens["neighbour"]),
+                        json=complaint(tokens["neighbour_unit"], "楼上装修噪音太吵了"))
+    assert other.status_code == 201
