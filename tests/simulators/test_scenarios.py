@@ -84,3 +84,21 @@ def test_broken_yaml_and_missing_files_are_located(write_scenario, tmp_path):
         load_scenario(tmp_path / "missing.yaml")
     with pytest.raises(ScenarioError, match=r"line 2: estate: .*cannot be read"):
         load_scenario(write_scenario("name: x\nestate: nowhere.yaml\nduration: 1h\n", "e.yaml"))
+
+
+def test_same_seed_same_stream_and_labels_with_faults_misbehaviour_and_complaints(scenario):
+    faults = ("[{device: rs-b1-elev-a, fault: entrapment, start: 5m, duration: 20m},"
+              " {device: rs-b1-water-high, fault: supply_outage, start: 1m, duration: 25m},"
+              " {device: rs-b1-door-east, fault: sensor_spikes, start: 0s, duration: 30m}]")
+    extra = ("misbehaviour:\n  - {device: rs-b1-door-west, mode: out_of_order_seq, start: 2m, duration: 10m}\n"
+             "  - {device: rs-b1-water-low, mode: burst, start: 3m, duration: 5m}\n")
+    start = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+    def run(seed: int) -> tuple[list, list]:
+        sim = Simulation(scenario(duration="30m", seed=seed, faults=faults, extra=extra), start)
+        return list(sim.messages()), sim.labels()
+
+    first, again, other = run(4), run(4), run(5)
+    assert first == again
+    assert any(r["record"] == "complaint" for r in first[1])
+    assert first[0] != other[0] and first[1] != other[1]
