@@ -180,15 +180,15 @@ def _default_labels(settings: Any, play: Scenario) -> Path:
 
 def _report(play: Scenario, summary: Any, with_api: bool) -> None:
     if summary.warning:
-        err.print(f"[yellow]warning:[/yellow] {summary.warning}")
+        err.print(f"[yellow]warning:[/yellow] {summary.warning}", soft_wrap=True)
     state = "stopped early" if summary.stopped else "done"
     out.print(f"{play.name}: {state} — {summary.messages:,} messages from {len(play.device_ids)} devices in "
               f"{summary.wall_seconds:.1f} s ({summary.rate:,.0f} msg/s); simulated {summary.start.isoformat()} → "
-              f"{summary.end.isoformat()}")
-    out.print(f"labels: {summary.labels_path} ({summary.labels_written} records)")
+              f"{summary.end.isoformat()}", soft_wrap=True)
+    out.print(f"labels: {summary.labels_path} ({summary.labels_written} records)", soft_wrap=True)
     if with_api:
         out.print(f"complaints: {summary.complaints_submitted} submitted, {summary.complaints_failed} failed "
-                  f"of {summary.complaints_planned} planned")
+                  f"of {summary.complaints_planned} planned", soft_wrap=True)
     else:
         out.print(f"complaints: {summary.complaints_planned} planned (written to the labels; pass --api and "
-                  "--token to submit them)")
+                  "--token to submit them)", soft_wrap=True)
