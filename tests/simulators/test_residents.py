@@ -15,6 +15,7 @@ from simulators.faults import FAULTS, FaultWindow
 from simulators.labels import read_labels
 from simulators.residents import ComplaintDeliveryError, HttpComplaintSink, plan_complaints
 from simulators.runner import run_scenario
+from simulators.scenario import load_scenario
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=SH)
@@ -129,3 +130,16 @@ def test_a_refused_complaint_is_reported_and_the_run_goes_on(scenario, mosquitto
     assert summary.complaints_failed == summary.complaints_planned == len(complaints) > 0
     assert summary.complaints_submitted == 0 and {r["delivered"] for r in complaints} == {False}
     assert not summary.stopped and summary.messages > 400
+
+
+def test_delays_and_the_share_who_complain_are_configurable(demo_estate, write_scenario):
+    window = _window("supply_outage", hours=24)
+    normal = plan_complaints([window], demo_estate, seed=2)
+    slower = plan_complaints([window], demo_estate, seed=2, delay_scale=3.0)
+    more = plan_complaints([window], demo_estate, seed=2, share_scale=4.0)
+    assert [c.resident_id for c in slower] == [c.resident_id for c in normal]
+    for a, b in zip(normal, slower, strict=True):
+        assert (b.reported_at - window.visible_at) / (a.reported_at - window.visible_at) == pytest.approx(3.0)
+    assert len(more) > len(normal)
+    play = load_scenario(write_scenario("estate: demo\nduration: 1h\nresidents: {delay_scale: 0.5, share_scale: 2}\n"))
+    assert (play.residents.delay_scale, play.residents.share_scale) == (0.5, 2.0)
