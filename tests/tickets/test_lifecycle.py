@@ -4,6 +4,8 @@ every illegal one raises and changes nothing; a stale version is refused; the do
 from __future__ import annotations
 
 import re
+import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -101,3 +103,37 @@ def test_docs_diagram_is_generated_from_the_table():
     assert block.group(1) == mermaid(), "docs/lifecycle.md is stale: run `forewarn tickets diagram --write`"
     for (source, event), target in TRANSITIONS.items():
         assert f"{source.value} --> {target.value}: {event.value}" in doc
+
+
+def test_two_staff_acting_at_once_one_wins_the_other_is_told(conn, ticket_id, estate_db_url):
+    """Both read the ticket as dispatched; the second's guarded UPDATE waits for the first and then finds the
+    state changed: it fails with ConcurrentChange instead of acknowledging twice."""
+    conn.execute("SELECT 1")  # hold the first actor's transaction open across its transition
+    transition(conn, ticket_id, TicketEvent.ACKNOWLEDGE, actor="agent-1", now=NOW)
+    outcome: list[object] = []
+
+    def second_actor() -> None:
+        with psycopg.connect(estate_db_url) as other:
+            try:
+                transition(other, ticket_id, TicketEvent.ACKNOWLEDGE, actor="fin-1", now=NOW)
+                other.commit()
+                outcome.append("acknowledged")
+            except (ConcurrentChange, IllegalTransition) as exc:
+                outcome.append(exc)
+
+    thread = threading.Thread(target=second_actor)
+    thread.start()
+    with psycopg.connect(estate_db_url, autocommit=True) as watcher:
+        for _ in range(100):  # wait until the second actor is blocked on the row lock
+            waiting = watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                      "AND datname = current_database()").fetchone()[0]
+            if waiting:
+                break
+            time.sleep(0.05)
+        assert waiting, "the second actor never waited for the first"
+    conn.commit()
+    thread.join(timeout=10)
+    assert len(outcome) == 1 and isinstance(outcome[0], ConcurrentChange)
+    acks = conn.execute("SELECT actor FROM ticket_events WHERE ticket_id = %s AND event = 'acknowledge'",
+                        (ticket_id,)).fetchall()
+    assert acks == [("agent-1",)]
