@@ -6,6 +6,7 @@ demo estate (57 devices) and measures, in one run, on the same broker with the s
 
 1. bare: a paho QoS 1 subscriber (MQTT 5, persistent session) that only counts and JSON-decodes;
 2. ingest: `IngestService` (decode, validate, COPY, commit, acknowledge) in its own process;
+   both consumers send the same MQTT 5 Receive Maximum (ingest's `max_queue`);
 3. latency: ingest live while the publisher sends at half the measured ingest rate; publish → commit per reading.
 
 For 1 and 2 the subscriber's session is created first, N messages are published and acknowledged by the broker,
@@ -132,9 +133,11 @@ def _paced(port: int, devices: list, rate: float, seconds: float, first_seq: int
 
 # ---- consumers ----------------------------------------------------------------------------------------------------
 
-def _session_props(expiry: int) -> Properties:
+def _session_props(expiry: int, receive_maximum: int | None = None) -> Properties:
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = expiry
+    if receive_maximum is not None:
+        props.ReceiveMaximum = receive_maximum
     return props
 
 
@@ -151,7 +154,7 @@ def bare_session(port: int, client_id: str, *, remove: bool = False) -> None:
     client.loop_stop()
 
 
-def _bare(port: int, client_id: str, expected: int, result: mp.Queue) -> None:
+def _bare(port: int, client_id: str, expected: int, receive_maximum: int, result: mp.Queue) -> None:
     count = 0
     finished = threading.Event()
     last = [0.0]
@@ -167,7 +170,7 @@ def _bare(port: int, client_id: str, expected: int, result: mp.Queue) -> None:
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
     client.on_message = on_message
     started = time.perf_counter()
-    client.connect(HOST, port, clean_start=False, properties=_session_props(3600))
+    client.connect(HOST, port, clean_start=False, properties=_session_props(3600, receive_maximum))
     client.loop_start()
     finished.wait(300)
     client.disconnect()
@@ -278,6 +281,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", action="store_true", help="print where the ingest process spends its time")
     parser.add_argument("--batch-size", type=int, default=IngestConfig().batch_size)
     parser.add_argument("--flush-ms", type=int, default=IngestConfig().flush_ms)
+    parser.add_argument("--max-queue", type=int, default=IngestConfig().max_queue,
+                        help="MQTT 5 Receive Maximum, for ingest and the bare subscriber alike")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     mp.set_start_method("fork", force=True)
@@ -306,14 +311,14 @@ def main(argv: list[str] | None = None) -> None:
 def report(args: argparse.Namespace, url: str, port: int, devices: list, storage: str) -> None:
     n = args.messages
     config = IngestConfig(broker_port=port, client_id="bench-ingest", batch_size=args.batch_size,
-                          flush_ms=args.flush_ms)
+                          flush_ms=args.flush_ms, max_queue=args.max_queue)
 
     # 1. the bare subscriber
     bare_id = "bench-bare"
     bare_session(port, bare_id)
     publish_rate, _ = publish_all(port, messages(devices, n, 0))
     result: mp.Queue = mp.Queue()
-    bare = mp.Process(target=_bare, args=(port, bare_id, n, result))
+    bare = mp.Process(target=_bare, args=(port, bare_id, n, config.receive_maximum, result))
     bare.start()
     bare_count, bare_elapsed = result.get(timeout=330)
     bare.join(10)

@@ -139,3 +139,20 @@ def test_stop_commits_and_acknowledges_what_arrived(start_ingest, publisher, dev
     again = start_ingest(config)
     time.sleep(0.5)
     assert again.stats.received == 0
+
+
+def test_a_reading_the_database_refuses_becomes_a_dead_letter_and_the_rest_are_stored(
+        start_ingest, publisher, devices, estate_db_url):
+    lift = elevator(devices)
+    with psycopg.connect(estate_db_url) as conn:  # stands in for any data error the decoder did not foresee
+        conn.execute("ALTER TABLE readings ADD CONSTRAINT no_floor_13 CHECK (metric <> 'floor' OR value <> 13)")
+    reported: list[int] = []
+    service = start_ingest(on_readings=lambda batch: reported.extend(r.seq for r in batch))
+    publisher.publish([(lift.topic(), telemetry(seq, floor=13 if seq == 2 else 3, moving=True))
+                       for seq in range(5)])
+    wait_until(lambda: service.stats.received >= 5, 20, "five messages")
+    assert stored_seqs(estate_db_url, lift.id) == [0, 1, 3, 4]
+    assert reported == [0, 1, 3, 4]
+    with psycopg.connect(estate_db_url) as conn:
+        rows = conn.execute("SELECT reason, device_id, detail FROM dead_letters").fetchall()
+    assert [(r[0], r[1]) for r in rows] == [("storage_error", lift.id)] and "no_floor_13" in rows[0][2]
