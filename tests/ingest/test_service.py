@@ -156,3 +156,20 @@ def test_a_reading_the_database_refuses_becomes_a_dead_letter_and_the_rest_are_s
     with psycopg.connect(estate_db_url) as conn:
         rows = conn.execute("SELECT reason, device_id, detail FROM dead_letters").fetchall()
     assert [(r[0], r[1]) for r in rows] == [("storage_error", lift.id)] and "no_floor_13" in rows[0][2]
+
+
+def test_a_device_added_to_the_registry_is_accepted_without_a_restart(start_ingest, publisher, mosquitto, devices,
+                                                                      estate_db_url):
+    lift = elevator(devices)
+    new_topic = f"forewarn/v1/{lift.site}/elevator/new-lift/telemetry"
+    service = start_ingest(ingest_config(mosquitto.port, registry_refresh_s=0.5))
+    publisher.publish([(new_topic, telemetry(1))])
+    wait_until(lambda: service.stats.dead_lettered >= 1, 10, "the stranger dead-lettered")
+    with psycopg.connect(estate_db_url) as conn:
+        conn.execute("INSERT INTO devices (id, kind, site_id) VALUES ('new-lift', 'elevator', %s)", (lift.site,))
+    reading = telemetry(2)
+    deadline = time.monotonic() + 10
+    while stored_seqs(estate_db_url, "new-lift") != [2] and time.monotonic() < deadline:
+        publisher.publish([(new_topic, reading)])  # the same reading again until the registry has it
+        time.sleep(0.3)
+    assert stored_seqs(estate_db_url, "new-lift") == [2]
