@@ -48,6 +48,7 @@ DROPOUT_GAP_RATIO = 4.0
 GAP_SHORT_ALPHA = 0.1
 GAP_LONG_ALPHA = 0.01
 GAP_WARMUP = 30
+SILENCE_CAP = 10.0
 
 
 @dataclass(slots=True)
@@ -106,9 +107,12 @@ class SensorHealth:
         last, self.tel_t = self.tel_t, t
         if last is None or t <= last:
             return False
-        gap = t - last
+        gap, usual = t - last, self.gap_long
+        if usual is not None:
+            # One long silence (a device back from being offline) is presence's business, not a lossy link: cap it
+            # so that it alone cannot lift the short-run mean over the dropout ratio.
+            gap = min(gap, SILENCE_CAP * usual)
         self.gap_short = gap if self.gap_short is None else self.gap_short + GAP_SHORT_ALPHA * (gap - self.gap_short)
-        usual = self.gap_long
         slow = usual is not None and self.gaps >= GAP_WARMUP and self.gap_short > DROPOUT_GAP_RATIO * usual
         if not slow and learning:
             self.gaps += 1

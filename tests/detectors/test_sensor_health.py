@@ -51,3 +51,15 @@ def test_a_frozen_pressure_reading_is_stuck() -> None:
     raised = [a for a in feed(engine, meter) if a.state is AlarmState.RAISED]
     assert [(a.fault, a.evidence.metric) for a in raised] == [("sensor_stuck", "pressure_kpa")]
     assert raised[0].ts - (T0 + timedelta(seconds=5 * 600)) <= timedelta(minutes=11)
+
+
+def test_a_device_back_from_an_hour_offline_is_not_a_dropout() -> None:
+    engine = DetectorEngine()
+
+    def meter(t: float, seq: int) -> Reading:
+        values = {"pressure_kpa": 320.0 + seq % 7, "flow_lpm": 40.0 + seq % 5}
+        return Reading("w1", DeviceKind.WATER, T0 + timedelta(seconds=t), seq, values, site_id="s1")
+
+    feed(engine, [meter(5.0 * i, i) for i in range(720)])
+    back = feed(engine, [meter(7200.0 + 5.0 * k, 720 + k) for k in range(360)])  # an hour's gap, then normal
+    assert [a.fault for a in back if a.state is AlarmState.RAISED] == []
