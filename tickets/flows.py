@@ -88,7 +88,7 @@ def _raised(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: dateti
         return HandleResult("attached", root[0], root[1], sent)
     ticket_id, action = _ticket_for(conn, alarm, device, incident_id, now, config)
     conn.execute("UPDATE incidents SET ticket_id = %s WHERE id = %s", (ticket_id, incident_id))
-    _link_earlier_complaints(conn, device, incident_id, now, config)
+    _link_earlier_complaints(conn, device, incident_id, ticket_id, now, config)
     sent = _warn(conn, alarm, device, incident_id, ticket_id, now, config)
     return HandleResult(action, incident_id, ticket_id, sent)
 
@@ -194,17 +194,31 @@ def _cleared(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datet
     return HandleResult("recovered", incident_id, ticket_id, sent)
 
 
-def _link_earlier_complaints(conn: psycopg.Connection, device: _Device, incident_id: int, now: datetime,
-                             config: TicketConfig) -> None:
-    """Complaints that came in before we detected this fault: linked to the incident and counted as missed."""
-    conn.execute(
+def _link_earlier_complaints(conn: psycopg.Connection, device: _Device, incident_id: int, ticket_id: int,
+                             now: datetime, config: TicketConfig) -> None:
+    """Complaints that came in before we detected this fault: linked to the incident and counted as missed.
+    A complaint ticket nobody has picked up yet is merged into the incident's ticket (cancelled as a duplicate),
+    so that engineers get one work order for one fault; one already in hand stays, linked."""
+    linked = conn.execute(
         """UPDATE complaints c SET incident_id = %(incident)s, anticipated = false,
                lead_seconds = extract(epoch FROM c.reported_at - %(now)s)
            WHERE c.incident_id IS NULL AND c.device_kind = %(kind)s AND c.reported_at >= %(from)s
-             AND c.unit_id IN (SELECT unit_id FROM device_units WHERE device_id = %(device)s)""",
+             AND c.unit_id IN (SELECT unit_id FROM device_units WHERE device_id = %(device)s)
+           RETURNING c.id, c.ticket_id""",
         {"incident": incident_id, "now": now, "kind": device.kind, "from": now - config.fold_window,
          "device": device.id},
-    )
+    ).fetchall()
+    for complaint_id, own_ticket in linked:
+        row = conn.execute(
+            """SELECT t.state, (SELECT count(*) FROM complaints c WHERE c.ticket_id = t.id) FROM tickets t
+               WHERE t.id = %s AND t.source = 'complaint'""", (own_ticket,)).fetchone()
+        if row is None or row[0] != TicketState.DISPATCHED.value or row[1] != 1:
+            continue
+        transition(conn, own_ticket, TicketEvent.CANCEL, actor=ACTOR, now=now, config=config,
+                   note=f"merged into #{ticket_id}: the fault behind this complaint was detected")
+        conn.execute("UPDATE complaints SET ticket_id = %s, folded = true WHERE id = %s", (ticket_id, complaint_id))
+        add_event(conn, ticket_id, "complaint_folded", at=now, actor=ACTOR, note=f"merged from #{own_ticket}",
+                  detail={"complaint_id": complaint_id, "merged_from": own_ticket, "anticipated": False})
 
 
 @dataclass(frozen=True, slots=True)

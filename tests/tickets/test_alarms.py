@@ -42,6 +42,12 @@ def test_raised_alarm_opens_incident_ticket_work_order_and_warns_exactly_the_ser
     outbox = conn.execute("SELECT count(*) FROM outbox o JOIN notices n ON n.id = o.notice_id "
                           "WHERE n.incident_id = %s", (result.incident_id,)).fetchone()[0]
     assert outbox == len(expected)
+    # Each in their own language.
+    wrong = conn.execute("SELECT count(*) FROM notices n JOIN residents r ON r.id = n.resident_id "
+                         "WHERE n.lang <> r.language").fetchone()[0]
+    titles = dict(conn.execute("SELECT lang, min(title) FROM notices GROUP BY lang").fetchall())
+    assert wrong == 0 and set(titles) == {"zh-CN", "en"}
+    assert "water supply" in titles["en"].lower() and "供水" in titles["zh-CN"]
 
 
 def test_repeated_raise_joins_the_open_incident_without_new_notices(conn, staff):

@@ -115,9 +115,17 @@ def test_a_complaint_before_detection_is_counted_as_missed(client, tokens, conn)
     assert made.json()["folded"] is False
     opened = handle_alarm(conn, make_alarm(HIGH_ZONE, "pump_failure"), now=datetime.now(UTC))
     conn.commit()
-    row = conn.execute("SELECT incident_id, anticipated, lead_seconds FROM complaints WHERE id = %s",
-                       (made.json()["complaint_id"],)).fetchone()
+    row = conn.execute("SELECT incident_id, anticipated, lead_seconds, ticket_id, folded FROM complaints "
+                       "WHERE id = %s", (made.json()["complaint_id"],)).fetchone()
     assert row[0] == opened.incident_id and row[1] is False and row[2] < -1000
+    # Nobody had picked the complaint up yet: it joins the incident's ticket, one work order for one fault.
+    assert (row[3], row[4]) == (opened.ticket_id, True)
+    assert conn.execute("SELECT state FROM tickets WHERE id = %s", (made.json()["ticket_id"],)).fetchone()[0] == \
+        "cancelled"
+    live = conn.execute("SELECT count(*) FROM work_orders WHERE status = 'open'").fetchone()[0]
+    assert live == 1
+    status = client.get(f"/api/v1/complaints/{made.json()['complaint_id']}", headers=auth(tokens["resident"]))
+    assert status.json()["ticket_state"] == "dispatched"
 
 
 def test_engineers_see_only_their_departments_work_orders(client, tokens, conn):
