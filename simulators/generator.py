@@ -116,6 +116,7 @@ class Simulation:
         for device in self.devices:
             yield t_start, device.id, self.status_topic(device), self.status_payload(device, True, t_start)
         streams = [_tagged(i, self._sim(device)) for i, device in enumerate(self.devices)]
+        streams.append(iter(self._presence_changes()))
         topics = [
             {ch: topic_for(d.site_id, d.kind, d.id, ch) for ch in (Channel.TELEMETRY, Channel.EVENT)}
             for d in self.devices
@@ -125,6 +126,10 @@ class Simulation:
         misbehavers = self._misbehavers()
         fromtimestamp = datetime.fromtimestamp
         for t, i, emission in heapq.merge(*streams):
+            if emission.channel is Channel.STATUS:  # a `disconnected` window: the last will, then back online
+                device = self.devices[i]
+                yield t, device.id, self.status_topic(device), self.status_payload(device, emission.data["online"], t)
+                continue
             seqs[i] += 1
             body = self._body(emission, seqs[i], fromtimestamp(t, zones[i]).isoformat(timespec="milliseconds"))
             payload = _dumps(body)
@@ -149,6 +154,23 @@ class Simulation:
             body["event"] = emission.event
         body["data"] = emission.data
         return body
+
+    def _presence_changes(self) -> list[tuple[float, int, Emission]]:
+        """Status changes of `disconnected` windows, in time order: offline (the will) at the start, online at
+        the end (unless the run ends first)."""
+        index = {d.id: i for i, d in enumerate(self.devices)}
+        t_end = self.end.timestamp()
+        out = []
+        for window in self.misbehaviour:
+            if window.mode != "disconnected":
+                continue
+            i = index[window.device_id]
+            out.append((window.start.timestamp(), i, Emission(window.start.timestamp(), Channel.STATUS, None,
+                                                              {"online": False})))
+            if window.end.timestamp() < t_end:
+                out.append((window.end.timestamp(), i, Emission(window.end.timestamp(), Channel.STATUS, None,
+                                                                {"online": True})))
+        return sorted(out, key=lambda item: (item[0], item[1]))
 
     def _misbehavers(self) -> dict[int, Misbehaver]:
         index = {d.id: i for i, d in enumerate(self.devices)}

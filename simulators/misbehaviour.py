@@ -27,6 +27,8 @@ MODES: dict[str, str] = {
     "out_of_order_seq": "pairs of messages swapped, so a lower seq arrives after a higher one",
     "burst": "messages held back during the window and flushed in one burst at its end",
     "silent": "the device publishes nothing at all during the window (its connection stays up)",
+    "disconnected": "the device drops off the network: its `offline` last will fires, its messages are lost (a "
+                    "gap in seq), and it says `online` again on return",
 }
 
 EXPECTED_REASON: dict[str, str | None] = {
@@ -40,6 +42,7 @@ EXPECTED_REASON: dict[str, str | None] = {
     "out_of_order_seq": None,
     "burst": None,
     "silent": None,
+    "disconnected": None,
 }
 
 SKEWED_TS = "2000-01-01T00:00:00.000+08:00"
@@ -77,7 +80,7 @@ class Misbehaver:
         if mode is None:
             out.append((t, encoded))
             return out
-        if mode == "silent":
+        if mode in ("silent", "disconnected"):  # the status messages of `disconnected` come from the generator
             return out
         if mode == "burst":
             self.held.append((t, encoded))

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ingest.decode import Reading, Rejection, decode
+from ingest.decode import PresenceChange, Reading, Rejection, decode
 from simulators.generator import Simulation
 from simulators.misbehaviour import EXPECTED_REASON, MODES
 
@@ -83,3 +83,18 @@ def test_silent_device_publishes_nothing_during_the_window(scenario):
 def test_every_mode_is_described_and_has_an_expected_reason():
     assert set(MODES) == set(EXPECTED_REASON)
     assert all(MODES.values())
+
+
+def test_a_disconnected_device_goes_offline_by_its_will_and_comes_back(scenario):
+    misbehaviour = "misbehaviour:\n  - {device: rs-b1-water-low, mode: disconnected, start: 10m, duration: 10m}\n"
+    sim = Simulation(scenario(duration="30m", devices="[rs-b1-water-low]", extra=misbehaviour), START)
+    messages = list(sim.messages())
+    presence = [(m.at, r.online) for m in messages
+                if isinstance(r := decode(m.topic, m.payload, now=m.at), PresenceChange)]
+    assert presence == [(START, True), (BEGIN, False), (END, True), (START + timedelta(minutes=30), False)]
+    assert all(m.topic.endswith("/status") for m in messages if BEGIN <= m.at < END)
+    assert all(m.retain for m in messages if m.topic.endswith("/status"))
+    seqs = [json.loads(m.payload)["seq"] for m in messages if not m.topic.endswith("/status")]
+    gaps = [b - a for a, b in zip(seqs, seqs[1:], strict=False)]
+    assert min(gaps) == 1 and sorted(gaps)[-1] == 10 * 60 // 5 + 1  # the window's messages are lost: one gap
+    assert sorted(gaps)[-2] == 1
