@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,6 +42,8 @@ DEMO_ESTATE = Path(__file__).resolve().parents[1] / "forewarn" / "data" / "demo-
 DEFAULT_INTERVALS = {DeviceKind.ELEVATOR: 5.0, DeviceKind.ACCESS_DOOR: 30.0, DeviceKind.WATER: 5.0}
 _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+# A year is more than any test needs, and keeps every simulated time far inside what datetime can hold.
+MAX_DURATION_S = 366 * 86400.0
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -165,8 +168,11 @@ class _Parser:
             seconds = parse_duration(node[key])
         except ValueError as exc:
             raise self.fail(node, f"{path}{key}", str(exc), key) from None
-        if seconds < 0 or (positive and seconds == 0):
+        if not math.isfinite(seconds) or seconds < 0 or (positive and seconds == 0):
             raise self.fail(node, f"{path}{key}", f"{node[key]!r} must be {'positive' if positive else '>= 0'}",
+                            key)
+        if seconds > MAX_DURATION_S:
+            raise self.fail(node, f"{path}{key}", f"{node[key]!r} is longer than {MAX_DURATION_S // 86400:g} days",
                             key)
         return seconds
 
@@ -211,7 +217,7 @@ class _Parser:
         raw = doc.get("speed", 1)
         if raw == "max":
             return None
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or raw <= 0:
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 < raw < math.inf:
             raise self.fail(doc, "speed", f"must be a positive number or 'max', got {raw!r}")
         return float(raw)
 
@@ -233,6 +239,8 @@ class _Parser:
             moment = None
         if moment is None or moment.tzinfo is None:
             raise self.fail(doc, "start", f"{raw!r} must be 'auto', 'HH:MM' or RFC 3339 with an offset")
+        if not 1971 <= moment.year <= 2200:  # POSIX seconds and a year of simulation must fit either side
+            raise self.fail(doc, "start", f"{raw!r} is not a plausible time for a simulation (1971-2200)")
         return moment, None
 
     def devices(self, doc: _Node, estate: Estate) -> list[str]:
@@ -307,7 +315,8 @@ class _Parser:
         for key, value in raw.items():
             if key == "enabled" and isinstance(value, bool):
                 config.enabled = value
-            elif key in ("delay_scale", "share_scale") and isinstance(value, int | float) and value > 0:
+            elif (key in ("delay_scale", "share_scale") and isinstance(value, int | float)
+                  and not isinstance(value, bool) and 0 < value <= 100):
                 setattr(config, key, float(value))
             else:
                 raise self.fail(raw, f"residents.{key}", f"{value!r} is not valid here")

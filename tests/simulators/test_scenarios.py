@@ -67,6 +67,14 @@ HEAD = "name: x\nestate: demo\nduration: 1h\n"
     ("misbehaviour:\n  - {device: rs-b1-elev-a, mode: shouting, start: 1m, duration: 5m}\n", 5,
      "misbehaviour[0].mode"),
     ("residents: {enabled: maybe}\n", 4, "residents.enabled"),
+    ("residents: {delay_scale: .inf}\n", 4, "residents.delay_scale"),
+    ("speed: .nan\n", 4, "speed"),
+    ("start: '9999-12-31T23:00:00+00:00'\n", 4, "start"),
+    ("faults:\n  - {device: rs-b1-elev-a, fault: entrapment, start: 1m, duration: .inf}\n", 5,
+     "faults[0].duration"),
+    ("faults:\n  - {device: rs-b1-elev-a, fault: entrapment, start: .nan, duration: 5m}\n", 5, "faults[0].start"),
+    ("faults:\n  - {device: rs-b1-elev-a, fault: entrapment, start: 1m, duration: 1000000d}\n", 5,
+     "faults[0].duration"),
 ])
 def test_mistakes_name_file_line_and_field(write_scenario, body, line, field):
     path = write_scenario(HEAD + body)
