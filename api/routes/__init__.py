@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from api.routes import complaints, estate, health, notices, tickets
+from api.routes import complaints, estate, health, notices, surveys, tickets
 from api.routes import ingest as ingest_routes
 
 ROUTERS: list[APIRouter] = [
@@ -11,5 +11,6 @@ ROUTERS: list[APIRouter] = [
     tickets.router,
     complaints.router,
     notices.router,
+    surveys.router,
     ingest_routes.router,
 ]
