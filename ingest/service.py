@@ -44,6 +44,10 @@ _IDLE_WAKE_S = 1.0
 # Pause between attempts while the database is unreachable (doubling up to the maximum).
 _DB_RETRY_MIN_S = 0.2
 _DB_RETRY_MAX_S = 5.0
+# Connection trouble: wait and retry. Data the database refuses: dead-letter that message. Anything else (a missing
+# table, permissions) is retried too, loudly: an operator can fix it, and nothing is lost meanwhile.
+_TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
+_BAD_DATA = (psycopg.DataError, psycopg.IntegrityError)
 
 
 class IngestError(RuntimeError):
@@ -355,29 +359,32 @@ class IngestService:
         self._notify(new, changes)
 
     def _commit(self, batch: storage.Batch, sources: dict[int, _Message] | None = None) -> list[Reading] | None:
-        """Write `batch`, waiting out a database outage; a batch the database refuses is split (when `sources`
-        says where each reading came from) so that only the refused reading becomes a dead letter."""
+        """Write `batch`, waiting out a database outage; a batch the database refuses for its data is split (when
+        `sources` says where each reading came from) so that only the refused reading becomes a dead letter."""
         delay = _DB_RETRY_MIN_S
         while True:
             try:
                 if self._conn is None or self._conn.closed:
                     self._conn = self._connect_db()
                 return storage.write_batch(self._conn, batch, payload_limit=self.config.dead_letter_payload_bytes)
-            except psycopg.OperationalError as exc:
+            except _BAD_DATA as exc:
+                if sources is None:
+                    raise
+                log.error("the database refused a batch (%s); writing its messages one by one", str(exc).strip())
+                return self._commit_singly(batch, sources)
+            except psycopg.Error as exc:
+                # Down, restarting, or misconfigured (e.g. not migrated): pause and retry, never drop the batch.
                 self._close_db()
                 self._counts["retries"] += 1
                 self.metrics.db_retries.inc()
                 if self._stopping.is_set():
                     log.warning("stopping while the database is unavailable; the broker keeps the unacknowledged")
                     return None
-                log.warning("database unavailable (%s); ingest paused, retrying in %.1f s", str(exc).strip(), delay)
+                level = logging.WARNING if isinstance(exc, _TRANSIENT) else logging.ERROR
+                log.log(level, "cannot write to the database (%s: %s); ingest paused, retrying in %.1f s",
+                        type(exc).__name__, str(exc).strip(), delay)
                 time.sleep(delay)
                 delay = min(delay * 2, _DB_RETRY_MAX_S)
-            except psycopg.Error as exc:
-                if sources is None:
-                    raise
-                log.error("the database refused a batch (%s); writing its messages one by one", str(exc).strip())
-                return self._commit_singly(batch, sources)
 
     def _commit_singly(self, batch: storage.Batch, sources: dict[int, _Message]) -> list[Reading] | None:
         """One reading per transaction; a reading the database refuses becomes a dead letter, not a stopped stream."""

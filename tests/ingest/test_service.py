@@ -173,3 +173,19 @@ def test_a_device_added_to_the_registry_is_accepted_without_a_restart(start_inge
         publisher.publish([(new_topic, reading)])  # the same reading again until the registry has it
         time.sleep(0.3)
     assert stored_seqs(estate_db_url, "new-lift") == [2]
+
+
+def test_a_database_without_the_readings_table_pauses_ingest_until_it_is_back(start_ingest, publisher, devices,
+                                                                              estate_db_url):
+    lift = elevator(devices)
+    service = start_ingest()
+    with psycopg.connect(estate_db_url) as conn:  # e.g. an operator restoring a backup under a new name
+        conn.execute("ALTER TABLE readings RENAME TO readings_away")
+    publisher.publish([(lift.topic(), telemetry(seq)) for seq in range(20)])
+    wait_until(lambda: service.stats.db_retries >= 2, 10, "ingest retrying")
+    assert service.stats.stored == 0 and service.stats.dead_lettered == 0
+    with psycopg.connect(estate_db_url) as conn:
+        conn.execute("ALTER TABLE readings_away RENAME TO readings")
+    wait_until(lambda: service.stats.stored >= 20, 20, "the readings stored once the table is back")
+    assert stored_seqs(estate_db_url, lift.id) == list(range(20))
+    assert count_rows(estate_db_url, "SELECT count(*) FROM dead_letters") == 0
