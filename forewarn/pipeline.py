@@ -94,9 +94,13 @@ class DetectionPipeline:
             labels = pending_labels(conn, self._label_cursor)
         alarms: list[Alarm] = []
         with self._lock:
+            known = set(self.engine.devices())
             for label in labels:
-                alarms.extend(self.engine.apply_verdict(label.device_id, label.fault, false_alarm=label.false_alarm))
                 self._label_cursor = max(self._label_cursor, label.id)
+                if label.device_id not in known:  # a device added since start-up: its worker applies it
+                    log.info("verdict %s for %s, not a device of this worker", label.id, label.device_id)
+                    continue
+                alarms.extend(self.engine.apply_verdict(label.device_id, label.fault, false_alarm=label.false_alarm))
         self.handle(alarms)
         return len(labels)
 
