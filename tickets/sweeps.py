@@ -26,31 +26,43 @@ _LEVEL_TEXT = {"remind_50": "已过时限 50% / 50% of the time used", "remind_8
 
 def sla_sweep(conn: psycopg.Connection, *, now: datetime, config: TicketConfig = DEFAULT_CONFIG,
               batch: int = 500) -> int:
-    """Send the reminders and escalations that are due at `now`; returns how many were sent."""
-    sent = 0
-    with conn.transaction():
-        rows = conn.execute(
-            """SELECT id, state, category, severity, site_id, owner_id, created_at, respond_due, resolve_due,
-                      responded_at, title
-               FROM tickets WHERE state = ANY(%s) AND sla_paused_at IS NULL
-               ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
-            ([s.value for s in ACTIVE_STATES], batch),
-        ).fetchall()
-        for row in rows:
-            sent += _sweep_one(conn, row, now, config)
-        sent += _chase_return_visits(conn, now, config, batch)
-    return sent
+    """Send the reminders and escalations that are due at `now`; returns how many were sent. Works through the
+    tickets in pages of `batch`, one transaction per page; call it with an idle connection."""
+    sent, last = 0, 0
+    while True:
+        with conn.transaction():
+            rows = conn.execute(
+                """SELECT id, state, category, severity, site_id, owner_id, created_at, respond_due, resolve_due,
+                          responded_at, title
+                   FROM tickets WHERE state = ANY(%s) AND sla_paused_at IS NULL AND id > %s
+                   ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
+                ([s.value for s in ACTIVE_STATES], last, batch),
+            ).fetchall()
+            for row in rows:
+                sent += _sweep_one(conn, row, now, config)
+        if len(rows) < batch:
+            break
+        last = rows[-1][0]
+    last = 0
+    while True:
+        with conn.transaction():
+            count, last = _chase_return_visits(conn, now, config, batch, last)
+            sent += count
+        if last is None:
+            return sent
 
 
-def _chase_return_visits(conn: psycopg.Connection, now: datetime, config: TicketConfig, batch: int) -> int:
+def _chase_return_visits(conn: psycopg.Connection, now: datetime, config: TicketConfig, batch: int,
+                         after: int) -> tuple[int, int | None]:
     """Resolved tickets with a resident to ask: remind the owner at half the return-visit window, escalate to the
     supervisor when it has passed. Preventive tickets without complaints have nobody to visit."""
     rows = conn.execute(
         """SELECT t.id, t.owner_id, t.site_id, t.resolved_at, t.title FROM tickets t
            WHERE t.state = 'resolved' AND t.resolved_at <= %s
              AND (t.resident_id IS NOT NULL OR EXISTS (SELECT 1 FROM complaints c WHERE c.ticket_id = t.id))
+             AND t.id > %s
            ORDER BY t.id LIMIT %s FOR UPDATE OF t SKIP LOCKED""",
-        (now - config.return_visit_within / 2, batch),
+        (now - config.return_visit_within / 2, after, batch),
     ).fetchall()
     sent = 0
     for ticket_id, owner, site_id, resolved_at, title in rows:
@@ -60,7 +72,7 @@ def _chase_return_visits(conn: psycopg.Connection, now: datetime, config: Ticket
             if point <= now:
                 sent += _alert(conn, ticket_id, "return_visit", level, due, _who(conn, who, owner, site_id), now,
                                title, config)
-    return sent
+    return sent, (rows[-1][0] if len(rows) == batch else None)
 
 
 def _alert(conn: psycopg.Connection, ticket_id: int, clock: str, level: str, due: datetime, recipient: str | None,

@@ -130,7 +130,7 @@ def test_concurrent_sweeps_send_each_alert_once(estate_db_url, conn, staff):
     def sweeper() -> None:
         with psycopg.connect(estate_db_url) as own:
             barrier.wait(timeout=10)
-            counts.append(sla_sweep(own, now=NOW + timedelta(hours=13)))
+            counts.append(sla_sweep(own, now=NOW + timedelta(hours=13), batch=7))  # pages: 7 + 7 + 6
 
     threads = [threading.Thread(target=sweeper) for _ in range(3)]
     for t in threads:
@@ -140,3 +140,6 @@ def test_concurrent_sweeps_send_each_alert_once(estate_db_url, conn, staff):
     assert sum(counts) == 20
     assert conn.execute("SELECT count(*) FROM sla_alerts").fetchone()[0] == 20
     assert conn.execute("SELECT count(*) FROM notices WHERE user_id IS NOT NULL").fetchone()[0] == 20
+    conn.commit()
+    # One sweeper working in small pages still reaches every ticket.
+    assert sla_sweep(conn, now=NOW + timedelta(hours=20), batch=3) == 20
