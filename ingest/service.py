@@ -135,8 +135,13 @@ class IngestService:
         try:
             self._conn = self._connect_db()
         except psycopg.Error as exc:
-            raise IngestError(f"ingest cannot open the database: {str(exc).strip()}") from None
-        self._refresh_registry(initial=True)
+            raise IngestError(f"ingest cannot open the database ({str(exc).strip()}); is it running and migrated "
+                              "(forewarn db migrate)?") from None
+        try:
+            self._refresh_registry(initial=True)
+        except IngestError:
+            self._close_db()
+            raise
         self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
         self._writer.start()
         self._client = self._make_client()
@@ -312,7 +317,11 @@ class IngestService:
                     self._refresh_registry()
                 expired = self._presence.expire(self._now())
             if batch or expired:
-                self._process(batch, expired)
+                try:
+                    self._process(batch, expired)
+                except Exception:  # noqa: BLE001 - a bug here must not end the stream; unacknowledged, so not lost
+                    log.exception("ingest could not process a batch of %d messages; the broker keeps them "
+                                  "unacknowledged and redelivers them on the next connection", len(batch))
             self._forming = []
 
     def _drain(self) -> list[_Message]:
@@ -476,9 +485,10 @@ class IngestService:
             registry = storage.load_registry(conn)
             rows = storage.load_presence(conn) if initial else None
             conn.commit()
-        except psycopg.OperationalError as exc:
+        except psycopg.Error as exc:
             if initial:
-                raise IngestError(f"ingest cannot read the device registry: {str(exc).strip()}") from None
+                raise IngestError(f"ingest cannot read the device registry ({str(exc).strip()}); "
+                                  "is the database migrated (forewarn db migrate)?") from None
             self._close_db()
             log.warning("could not refresh the device registry (%s); keeping the last one", str(exc).strip())
             return
