@@ -9,11 +9,12 @@ import time
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Query
 from fastapi.responses import StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.auth import Principal, Role
-from api.deps import CurrentUser, DbDep, StateDep
+from api.auth import Principal, Role, authenticate
+from api.deps import StateDep
 
 router = APIRouter(prefix="/api/v1", tags=["notices"])
 POLL_S = 1.0  # new notices reach an open stream within a second; one indexed query per second per stream
@@ -29,22 +30,32 @@ def _who(user: Principal) -> tuple[str, str]:
     return "user_id", user.user_id
 
 
+_bearer = HTTPBearer(auto_error=False)
+
+
 @router.get("/notices/stream", summary="Live notices for the caller (text/event-stream)")
 def stream_notices(
-    conn: DbDep, state: StateDep, user: CurrentUser,
+    state: StateDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     after: Annotated[int | None, Query(ge=0, description="Start after this notice id (0: from the beginning).")]
     = None,
     max_seconds: Annotated[float, Query(gt=0, le=3600, description="End the stream after this long.")] = 300,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
-    column, who = _who(user)
-    if after is None and last_event_id is not None:
-        if not last_event_id.isdigit():
-            raise HTTPException(422, "Last-Event-ID must be a notice id")
-        after = int(last_event_id)
-    if after is None:  # a fresh connection wants what happens from now on
-        row = conn.execute(f"SELECT COALESCE(max(id), 0) FROM notices WHERE {column} = %s", (who,)).fetchone()
-        after = int(row[0]) if row else 0
+    # Not `CurrentUser`/`DbDep`: a request-scoped connection would stay checked out (in a transaction) for as long
+    # as the stream runs. Authenticate and look up the start point on a short-lived one instead.
+    with state.pool.connection() as conn:
+        user = authenticate(conn, credentials.credentials) if credentials else None
+        if user is None:
+            raise HTTPException(401, "send 'Authorization: Bearer <token>' with a valid token",
+                                headers={"WWW-Authenticate": "Bearer"})
+        column, who = _who(user)
+        if after is None and last_event_id is not None:
+            if not last_event_id.isdigit():
+                raise HTTPException(422, "Last-Event-ID must be a notice id")
+            after = int(last_event_id)
+        if after is None:  # a fresh connection wants what happens from now on
+            row = conn.execute(f"SELECT COALESCE(max(id), 0) FROM notices WHERE {column} = %s", (who,)).fetchone()
+            after = int(row[0]) if row else 0
     return StreamingResponse(_events(state.pool, column, who, after, max_seconds), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

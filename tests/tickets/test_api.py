@@ -250,6 +250,9 @@ def test_live_notices_stream_only_the_callers_own(client, tokens, conn):
     assert "id: " not in resumed.text
     assert client.get("/api/v1/notices/stream", headers=auth(tokens["resident"]) | {"Last-Event-ID": "x"},
                       params={"max_seconds": 0.2}).status_code == 422
+    assert client.get("/api/v1/notices/stream", params={"max_seconds": 0.2}).status_code == 401
+    assert client.get("/api/v1/notices/stream", headers=auth("fw_bogus"), params={"max_seconds": 0.2}).status_code \
+        == 401
 
 
 def test_complaint_submission_is_rate_limited_per_resident(client, tokens):
