@@ -33,6 +33,7 @@ from ingest.decode import PresenceChange, Rejection, decode
 from ingest.metrics import IngestMetrics
 from ingest.presence import PresenceTracker
 from ingest.reading import Reading
+from ingest.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +42,6 @@ _FATAL_CONNACK = {0x84: "unsupported protocol", 0x85: "client id not valid", 0x8
                   0x87: "not authorized", 0x8A: "banned", 0x8C: "bad authentication method"}
 # The writer wakes at least this often to check heartbeats and the registry, even with no traffic.
 _IDLE_WAKE_S = 1.0
-# Pause between attempts while the database is unreachable (doubling up to the maximum).
-_DB_RETRY_MIN_S = 0.2
-_DB_RETRY_MAX_S = 5.0
-# Connection trouble: wait and retry. Data the database refuses: dead-letter that message. Anything else (a missing
-# table, permissions) is retried too, loudly: an operator can fix it, and nothing is lost meanwhile.
-_TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError)
-_BAD_DATA = (psycopg.DataError, psycopg.IntegrityError)
-
 
 class IngestError(RuntimeError):
     """Ingest cannot run: the message says what is wrong (broker unreachable, credentials refused, database)."""
@@ -105,7 +98,6 @@ class IngestService:
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.config = config
-        self._conninfo = conninfo
         self._on_readings = on_readings
         self._on_presence = on_presence
         self._now = now
@@ -120,11 +112,12 @@ class IngestService:
         self._stopping = threading.Event()
         self._writer: threading.Thread | None = None
         self._client: mqtt.Client | None = None
-        self._conn: psycopg.Connection | None = None
+        self._store = BatchWriter(conninfo, payload_limit=config.dead_letter_payload_bytes, metrics=self.metrics,
+                                  stopping=self._stopping, now=now)
         self._registry: dict = {}
         self._known: dict = {}
         self._presence = PresenceTracker(config.heartbeat_timeout_s)
-        self._counts = {"received": 0, "stored": 0, "duplicates": 0, "dead": 0, "batches": 0, "retries": 0}
+        self._counts = {"received": 0, "stored": 0, "duplicates": 0, "dead": 0, "batches": 0}
         self._forming: list[_Message] = []  # taken off the queue by the writer, not yet committed
         self.metrics.queue_depth.set_function(self._queue_depth)
 
@@ -133,14 +126,14 @@ class IngestService:
     def start(self) -> None:
         """Open the database, connect to the broker and start consuming; raises `IngestError` if either fails."""
         try:
-            self._conn = self._connect_db()
+            self._store.open()
         except psycopg.Error as exc:
             raise IngestError(f"ingest cannot open the database ({str(exc).strip()}); is it running and migrated "
                               "(forewarn db migrate)?") from None
         try:
             self._refresh_registry(initial=True)
         except IngestError:
-            self._close_db()
+            self._store.close()
             raise
         self._writer = threading.Thread(target=self._write_loop, name="ingest-writer", daemon=True)
         self._writer.start()
@@ -173,9 +166,7 @@ class IngestService:
             self._client.disconnect()
             self._client.loop_stop()
             self._client = None
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._store.close()
 
     def _abort(self) -> None:
         if self._client is not None:
@@ -187,15 +178,13 @@ class IngestService:
         if self._writer is not None:
             self._writer.join(10)
             self._writer = None
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        self._store.close()
 
     @property
     def stats(self) -> IngestStats:
         n = self._counts
         return IngestStats(n["received"], n["stored"], n["duplicates"], n["dead"], n["batches"], self._queue_depth(),
-                           n["retries"], self._connected)
+                           self._store.retries, self._connected)
 
     @property
     def failed(self) -> str | None:
@@ -358,7 +347,7 @@ class IngestService:
                 changes.append(change)
         batch.presence = self._presence.take_rows()
         started = time.perf_counter()
-        new = self._commit(batch, sources)
+        new = self._store.write(batch, sources)
         if new is None:  # stopping while the database is down: nothing acknowledged, the broker keeps it all
             return
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
@@ -366,72 +355,6 @@ class IngestService:
         self._acknowledge(messages)
         self._count(messages, batch, new, changes)
         self._notify(new, changes)
-
-    def _commit(self, batch: storage.Batch, sources: dict[int, _Message] | None = None) -> list[Reading] | None:
-        """Write `batch`, waiting out a database outage; a batch the database refuses for its data is split (when
-        `sources` says where each reading came from) so that only the refused reading becomes a dead letter."""
-        delay = _DB_RETRY_MIN_S
-        while True:
-            try:
-                if self._conn is None or self._conn.closed:
-                    self._conn = self._connect_db()
-                return storage.write_batch(self._conn, batch, payload_limit=self.config.dead_letter_payload_bytes)
-            except _BAD_DATA as exc:
-                if sources is None:
-                    raise
-                log.error("the database refused a batch (%s); writing its messages one by one", str(exc).strip())
-                return self._commit_singly(batch, sources)
-            except psycopg.Error as exc:
-                # Down, restarting, or misconfigured (e.g. not migrated): pause and retry, never drop the batch.
-                self._close_db()
-                self._counts["retries"] += 1
-                self.metrics.db_retries.inc()
-                if self._stopping.is_set():
-                    log.warning("stopping while the database is unavailable; the broker keeps the unacknowledged")
-                    return None
-                level = logging.WARNING if isinstance(exc, _TRANSIENT) else logging.ERROR
-                log.log(level, "cannot write to the database (%s: %s); ingest paused, retrying in %.1f s",
-                        type(exc).__name__, str(exc).strip(), delay)
-                time.sleep(delay)
-                delay = min(delay * 2, _DB_RETRY_MAX_S)
-
-    def _commit_singly(self, batch: storage.Batch, sources: dict[int, _Message]) -> list[Reading] | None:
-        """One reading per transaction; a reading the database refuses becomes a dead letter, not a stopped stream."""
-        new: list[Reading] = []
-        rest = storage.Batch(rejections=batch.rejections, presence=batch.presence)
-        for reading in batch.readings:
-            try:
-                stored = self._commit(storage.Batch(readings=[reading]))
-            except psycopg.Error as exc:
-                source = sources[id(reading)]
-                rejection = Rejection(source.topic, "storage_error", f"the database refused it: {str(exc).strip()}",
-                                      source.payload, reading.device_id)
-                rest.rejections.append((rejection, self._now()))
-                continue
-            if stored is None:
-                return None
-            new.extend(stored)
-        try:
-            if self._commit(rest) is None:
-                return None
-        except psycopg.Error:
-            log.exception("could not record %d dead letters; they are logged here instead", len(rest.rejections))
-            for rejection, _ in rest.rejections:
-                log.error("dead letter %s: %s %s", rejection.topic, rejection.reason, rejection.detail)
-        batch.rejections = rest.rejections
-        return new
-
-    def _connect_db(self) -> psycopg.Connection:
-        conn = psycopg.connect(self._conninfo, connect_timeout=5, application_name="forewarn-ingest")
-        storage.prepare(conn)
-        return conn
-
-    def _close_db(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
 
     def _acknowledge(self, messages: list[_Message]) -> None:
         # Only on the connection a message came in on: after a reconnect the broker redelivers it (stored once), and
@@ -480,16 +403,11 @@ class IngestService:
     def _refresh_registry(self, *, initial: bool = False) -> None:
         """Re-read the active devices (new devices are accepted without a restart)."""
         try:
-            conn = self._conn if self._conn is not None and not self._conn.closed else self._connect_db()
-            self._conn = conn
-            registry = storage.load_registry(conn)
-            rows = storage.load_presence(conn) if initial else None
-            conn.commit()
+            registry, rows = self._store.registry(with_presence=initial)
         except psycopg.Error as exc:
             if initial:
                 raise IngestError(f"ingest cannot read the device registry ({str(exc).strip()}); "
                                   "is the database migrated (forewarn db migrate)?") from None
-            self._close_db()
             log.warning("could not refresh the device registry (%s); keeping the last one", str(exc).strip())
             return
         self._registry = registry
