@@ -1,0 +1,524 @@
+"""The anticipation benchmark: `python -m bench.anticipation [--quick] [--seeds N] [--days D]`.
+
+Runs the real platform in-process — embedded PostgreSQL, a real Mosquitto, the same roles as `forewarn demo`
+(ingest + detectors, scheduler with the notice outbox, the API) — against simulated days of the demo estate at full
+speed, with every resident-visible fault type of `simulators.faults` injected several times at seeded random times,
+sensor faults, non-visible door faults and misbehaving devices mixed in, and the emulated residents complaining
+through `POST /api/v1/complaints`. Each seed is played three times, each on a fresh database and broker:
+
+- ``forewarn``: the platform as shipped;
+- ``threshold-only``: the domain rules with fixed thresholds only — every fault whose rule needs a learned baseline
+  (`LEARNED_FAULTS`: burst, pump current, night flow, vibration reference, spikes, telemetry rate) is never raised;
+- ``complaint-only``: no detection at all; every ticket comes from a complaint.
+
+The outcome is then read from the database only, by `tickets.anticipation` (the same functions a manager's report
+uses), given the run's ground-truth label file as the list of known faults; one table per variant, a row per fault
+type and a total, then the `RESULT` lines for the shipped platform.
+
+Simulated time. The platform's clock (`Platform(clock=…)`) is the newest reading the detectors have judged, and an
+alarm is handled at its own decision time (the reading that raised it), so ticket, incident and notice times are
+simulated times. Complaints are delivered at their simulated time only once the platform has judged every reading up
+to that time (the bench's player publishes in lockstep with the platform, at most `LEAD_S` simulated seconds ahead
+of it), so a complaint never overtakes the readings that came before it. Notices are
+counted when they are written (with the ticket, in one transaction); the outbox delivers them within its 1 s wall
+interval, which at full speed is minutes of simulated time, so delivery times are not comparable and not used.
+
+Hooks, without editing the platform: the variant's engine replaces `platform.pipeline.engine` before anything is
+published, and `platform.pipeline.handle` is wrapped to handle each alarm at its own time. A `Platform(engine=…)`
+argument and `handle_alarm(now=max(clock, alarm.ts))` in the pipeline would make both unnecessary.
+
+Simplifications, stated. The in-process platform judges about 1,000 messages per wall second on 2 cores, so a
+simulated week of the whole estate (three variants, several seeds) does not fit in 10 minutes. Instead:
+telemetry every 30 s (elevators, water) and 60 s (doors) instead of 5/5/30 s; per seed, half a simulated day of the
+whole estate with every acute resident-visible fault type injected twice (`--days`, `--repeats`); and one
+degradation run of 5 simulated days (`--degradation-days`) on the three degrading devices and a healthy sibling of
+each. `--quick`: one seed, 6 simulated hours, every acute type once, no degradation run (about 70 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import logging
+import random
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from api.auth import Role as UserRole
+from api.auth import create_user, issue_token
+from detectors.engine import DetectorEngine
+from detectors.hysteresis import Observation
+from forewarn.context import ensure_database
+from forewarn.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from forewarn.runtime import Platform
+from forewarn.settings import load_settings
+from ingest.estate_file import load_estate_file
+from ingest.estate_store import save_estate
+from ingest.reading import DeviceKind, Reading
+from simulators.faults import FAULTS, SENSOR_FAULTS, water_role
+from simulators.generator import Simulation
+from simulators.labels import LabelWriter, complaint_record, read_labels
+from simulators.publisher import Publisher
+from simulators.residents import ComplaintDeliveryError, HttpComplaintSink
+from simulators.scenario import FaultEntry, Scenario, load_scenario
+from tickets.anticipation import AnticipationFigures, AnticipationReport, KnownFault, anticipation_report
+
+log = logging.getLogger("bench.anticipation")
+BASE_SCENARIO = Path(__file__).resolve().parent / "scenarios" / "anticipation-base.yaml"
+START = datetime(2026, 3, 2, 0, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday, an ordinary working week
+HOUR, DAY = 3600.0, 86400.0
+VARIANTS = ("forewarn", "threshold-only", "complaint-only")
+# Faults whose rule compares against something the device learned (a baseline, a reference, a usual rate): the
+# threshold-only baseline does without them.
+LEARNED_FAULTS = frozenset({"pipe_burst", "pump_failure", "slow_leak", "bearing_wear", "sensor_spikes",
+                            "sensor_dropout"})
+ACUTE_VISIBLE = ("entrapment", "door_fault", "motor_overheat", "out_of_service", "reader_offline", "pipe_burst",
+                 "pump_failure", "tank_low", "supply_outage")
+DEGRADING = (("bearing_wear", "rs-b1-elev-a"), ("levelling_drift", "rs-b2-elev-a"), ("slow_leak", "rs-b1-water-low"))
+DEGRADATION_SIBLINGS = ("rs-b1-elev-b", "rs-b2-elev-b", "rs-b2-water-low")
+NOT_VISIBLE = ("forced_open", "held_open", "lock_failure", "battery_low")
+# How long each injected fault lasts (low, high), seconds: long enough to be noticed and complained about.
+DURATION_S = {
+    "entrapment": (0.5 * HOUR, 1 * HOUR), "door_fault": (2 * HOUR, 4 * HOUR), "motor_overheat": (1 * HOUR, 2 * HOUR),
+    "out_of_service": (1 * HOUR, 3 * HOUR), "reader_offline": (1 * HOUR, 2 * HOUR), "pipe_burst": (1 * HOUR, 2 * HOUR),
+    "pump_failure": (2 * HOUR, 5 * HOUR), "tank_low": (2 * HOUR, 4 * HOUR), "supply_outage": (1 * HOUR, 2 * HOUR),
+    "forced_open": (0.1 * HOUR, 0.3 * HOUR), "held_open": (0.3 * HOUR, 1 * HOUR), "lock_failure": (1 * HOUR, 2 * HOUR),
+    "battery_low": (3 * HOUR, 6 * HOUR), "sensor_stuck": (2 * HOUR, 4 * HOUR), "sensor_dropout": (2 * HOUR, 4 * HOUR),
+    "sensor_spikes": (2 * HOUR, 4 * HOUR),
+    "bearing_wear": (3 * DAY, 3.5 * DAY), "levelling_drift": (3 * DAY, 3.5 * DAY), "slow_leak": (3 * DAY, 3.5 * DAY),
+}
+WARMUP_S = 1 * HOUR  # baselines learn from normal data first
+DEGRADATION_START_S = 1 * DAY  # degradation needs a day of normal data (and two nights for the night flow)
+GAP_S = 2 * HOUR  # between two faults on one device: the previous alarm clears and cools down first
+MISBEHAVIOUR = ("malformed_json", "duplicate_seq", "out_of_order_seq", "clock_skew", "wrong_type")
+TAIL_S = 600.0  # the end of a run (every device goes offline) is not part of the period measured
+# The player stays at most this far ahead of what the platform has judged, in simulated seconds: far enough to
+# keep ingest's batches full, close enough that ingest's and the detectors' clocks agree with the readings.
+LEAD_S = 120.0
+CATCH_UP_WAIT_S = 60.0  # wall seconds the player waits for the platform before going on regardless (logged)
+
+
+class SimClock:
+    """The platform's clock during a run: the newest reading judged, or an alarm's own time while it is handled."""
+
+    def __init__(self, start: datetime) -> None:
+        self.t = start.timestamp()
+        self.settled = self.t  # every reading up to here has been judged and its alarms handled
+        self.seen = 0  # readings given to the detectors
+        self.judged = 0  # of which judged and their alarms handled
+        self._local = threading.local()
+        self.caught_up = threading.Condition()
+
+    def now(self) -> datetime:
+        at = getattr(self._local, "at", None)
+        return datetime.fromtimestamp(at if at is not None else self.t, UTC)
+
+    @contextlib.contextmanager
+    def at(self, moment: datetime) -> Iterator[None]:
+        self._local.at = moment.timestamp()
+        try:
+            yield
+        finally:
+            self._local.at = None
+
+    def settle(self) -> None:
+        with self.caught_up:
+            self.settled = max(self.settled, self.t)
+            self.judged = self.seen
+            self.caught_up.notify_all()
+
+    def wait_until(self, moment: float, timeout_s: float, readings: int | None = None) -> bool:
+        """Wait until every reading up to `moment` — or the first `readings` readings — has been judged."""
+        with self.caught_up:
+            return self.caught_up.wait_for(
+                lambda: self.settled >= moment or (readings is not None and self.judged >= readings), timeout_s)
+
+
+class BenchEngine(DetectorEngine):
+    """The shipped engine, advancing the simulated clock; `variant` switches learned rules or all detection off."""
+
+    def __init__(self, clock: SimClock, variant: str) -> None:
+        super().__init__(now_fn=clock.now)
+        self.clock, self.variant = clock, variant
+
+    def process(self, reading: Reading) -> list:
+        t = reading.ts.timestamp()
+        self.clock.seen += 1
+        if t > self.clock.t:
+            self.clock.t = t
+        return [] if self.variant == "complaint-only" else super().process(reading)
+
+    def tick(self, now: datetime) -> list:
+        return [] if self.variant == "complaint-only" else super().tick(now)
+
+    def presence(self, device_id: str, *, online: bool, ts: datetime) -> list:
+        return [] if self.variant == "complaint-only" else super().presence(device_id, online=online, ts=ts)
+
+    def _decide(self, state, observations: list[Observation], t: float, rules) -> list:  # type: ignore[no-untyped-def]
+        if self.variant == "threshold-only":
+            observations = [o for o in observations if o.fault not in LEARNED_FAULTS]
+        return super()._decide(state, observations, t, rules)
+
+
+@dataclasses.dataclass(slots=True)
+class PlayResult:
+    messages: int = 0
+    complaints: int = 0
+    complaints_failed: int = 0
+    stalls: int = 0  # waits for the platform that ran out of time
+
+
+def play(scenario: Scenario, host: str, port: int, labels_path: Path, sink: HttpComplaintSink,
+         clock: SimClock, refused: Callable[[], int]) -> PlayResult:
+    """Publish the scenario in lockstep with the platform: never more than `LEAD_S` simulated seconds ahead of what
+    it has judged, and each complaint only once every reading before it has been judged (what `run_scenario` does,
+    but `run_scenario` at full speed runs arbitrarily far ahead of a platform that cannot keep up). `refused` says
+    how many published messages ingest stored no reading for (dead letters, duplicates): those are never judged."""
+    sim = Simulation(scenario, scenario.start or START)
+    result = PlayResult()
+    labels = LabelWriter(labels_path)
+    for record in sim.labels():
+        if record["record"] != "complaint":
+            labels.write(record)
+    complaints = sorted(sim.complaints, key=lambda c: c.reported_at)
+    publisher = Publisher(host, port, client_id=f"bench-anticipation-{scenario.seed}")
+    publisher.connect()
+
+    last = [0.0, 0]  # time of the newest reading published, and how many were: the platform cannot judge more
+
+    def catch_up(moment: float) -> None:
+        moment = min(moment, last[0])
+        deadline = time.monotonic() + CATCH_UP_WAIT_S
+        while not clock.wait_until(moment, 0.02, last[1] - refused()):
+            publisher.wait(0.02)  # sends what is queued, reads acknowledgements, keeps the connection alive
+            if time.monotonic() > deadline:
+                result.stalls += 1
+                return
+
+    try:
+        for t, _device, topic, payload in sim.timed():
+            if t > clock.settled + LEAD_S:
+                catch_up(t - LEAD_S / 2)
+            while complaints and complaints[0].reported_at.timestamp() <= t:
+                complaint = complaints.pop(0)
+                catch_up(complaint.reported_at.timestamp())
+                try:
+                    sink.submit(complaint)
+                    result.complaints += 1
+                    labels.write(complaint_record(complaint, True))
+                except ComplaintDeliveryError as exc:
+                    result.complaints_failed += 1
+                    labels.write(complaint_record(complaint, False))
+                    log.warning("complaint not delivered: %s", exc)
+            status = topic.endswith("/status")
+            publisher.publish(topic, payload, qos=1, retain=status)
+            result.messages += 1
+            if not status:
+                last[0], last[1] = t, last[1] + 1
+        publisher.drain()
+    finally:
+        publisher.close()
+        labels.close()
+    return result
+
+
+# -- the fault plan -----------------------------------------------------------------------------------------------
+
+
+def _eligible(scenario: Scenario, fault: str) -> list[str]:
+    spec = FAULTS[fault]
+    kinds = {d.id: d.kind for d in scenario.estate.devices}
+    return [d for d in scenario.device_ids if kinds[d] in spec.kinds and "leak" not in d
+            and (not spec.roles or water_role(d) in spec.roles)]
+
+
+def plan_faults(scenario: Scenario, seed: int, *, repeats: int, degradation: bool) -> tuple[list[FaultEntry],
+                                                                                            list[FaultEntry]]:
+    """Seeded random faults: every acute resident-visible type `repeats` times, non-visible and sensor faults once
+    each, a few misbehaving devices, never two at once on one device; or (`degradation`) the three degradation
+    faults on their devices, each starting after a normal day."""
+    rng = random.Random(f"anticipation/{seed}")
+    busy: dict[str, list[tuple[float, float]]] = {}
+    total = scenario.duration_s
+    faults: list[FaultEntry] = []
+
+    def place(fault: str, earliest: float) -> None:
+        lo, hi = DURATION_S[fault]
+        for _ in range(200):
+            device = rng.choice(_eligible(scenario, fault))
+            duration = rng.uniform(lo, hi)
+            start = rng.uniform(earliest, max(earliest, total - duration - HOUR))
+            spans = busy.setdefault(device, [])
+            if all(start + duration + GAP_S <= a or start >= b + GAP_S for a, b in spans):
+                spans.append((start, start + duration))
+                faults.append(FaultEntry(device, fault, round(start), round(duration)))
+                return
+        raise RuntimeError(f"no room for {fault} in a {total / HOUR:.0f} h run: lengthen it or inject fewer")
+
+    if degradation:
+        for fault, device in DEGRADING:
+            busy[device] = [(DEGRADATION_START_S, DEGRADATION_START_S + DURATION_S[fault][0])]
+            faults.append(FaultEntry(device, fault, round(DEGRADATION_START_S + rng.uniform(0, 6 * HOUR)),
+                                     round(rng.uniform(*DURATION_S[fault]))))
+        return faults, []
+    for fault in ACUTE_VISIBLE:
+        for _ in range(repeats):
+            place(fault, WARMUP_S)
+    for fault in (*NOT_VISIBLE, *sorted(SENSOR_FAULTS)):
+        place(fault, WARMUP_S)
+    misbehaviour = []
+    for mode in rng.sample(MISBEHAVIOUR, 3):
+        device = rng.choice([d for d in scenario.device_ids if d not in busy])
+        busy[device] = []
+        start = rng.uniform(WARMUP_S, total - 2 * HOUR)
+        misbehaviour.append(FaultEntry(device, mode, round(start), round(rng.uniform(0.2, 0.5) * HOUR)))
+    return sorted(faults, key=lambda f: f.offset_s), misbehaviour
+
+
+def scenario_for(seed: int, hours: float, *, repeats: int, degradation: bool = False) -> Scenario:
+    """The acute run of a seed (the whole estate), or its degradation run (the degrading devices and a healthy
+    sibling of each: days of data are needed, and the rest of the estate would only add cost)."""
+    scenario = load_scenario(BASE_SCENARIO)
+    scenario = dataclasses.replace(scenario, seed=seed, duration_s=hours * HOUR, start=START,
+                                   name=f"anticipation-{'degradation' if degradation else 'acute'}-{seed}")
+    if degradation:
+        scenario.device_ids = [d for _, d in DEGRADING] + list(DEGRADATION_SIBLINGS)
+    scenario.faults, scenario.misbehaviour = plan_faults(scenario, seed, repeats=repeats, degradation=degradation)
+    return scenario
+
+
+def known_faults(labels_path: Path) -> tuple[list[KnownFault], datetime, datetime]:
+    """The label file as the list of known faults (misbehaving devices too: their alarms are explained)."""
+    faults, since, until = [], START, START
+    for record in read_labels(labels_path):
+        kind = record["record"]
+        if kind == "run":
+            # The run's last minutes are left out: every device goes offline when the simulation ends.
+            since = datetime.fromisoformat(record["start"])
+            until = datetime.fromisoformat(record["end"]) - timedelta(seconds=TAIL_S)
+        elif kind in ("fault", "misbehaviour"):
+            visible = record.get("visible_at")
+            faults.append(KnownFault(record["device"], record.get("fault") or record["mode"],
+                                     datetime.fromisoformat(record["start"]), datetime.fromisoformat(record["end"]),
+                                     datetime.fromisoformat(visible) if visible else None))
+    return faults, since, until
+
+
+# -- one run ------------------------------------------------------------------------------------------------------
+
+
+def _prepare_database(admin_url: str, name: str) -> str:
+    url = ensure_database(admin_url, name)
+    return url
+
+
+def _agent_token(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        create_user(conn, user_id="bench-agent", name="Bench Agent", role=UserRole.AGENT)
+        return issue_token(conn, "bench-agent", label="bench")
+
+
+def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str) -> tuple[AnticipationReport, dict]:
+    """Play `scenario` against a fresh platform running `variant`; the figures read back from its database."""
+    name = f"bench_{scenario.seed}_{variant.replace('-', '_')}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    url = ensure_database(admin_url, name)
+    broker = EmbeddedBroker(workdir / f"broker-{name}", free_port())
+    broker.start()
+    clock = SimClock(scenario.start or START)
+    settings = load_settings(environ={}, database_url=url, mqtt_url=broker.url, api_port=free_port(),
+                             data_dir=workdir / name, ingest_max_past_s=30 * 86400, ingest_max_future_s=30 * 86400,
+                             ingest_batch_size=300, ingest_flush_ms=20,
+                             secret_key="bench-anticipation-not-a-secret")
+
+    def prepare(platform: Platform) -> None:
+        with psycopg.connect(platform.database_url) as conn:
+            save_estate(conn, load_estate_file(scenario.estate_path))
+
+    platform = Platform(settings, prepare=prepare, clock=clock.now)
+    wall0 = time.monotonic()
+    platform.start()
+    sink = None
+    try:
+        pipeline = platform.pipeline
+        assert pipeline is not None
+        engine = BenchEngine(clock, variant)
+        with platform.pool.connection() as conn:
+            for device_id, kind, site, building in conn.execute(
+                    "SELECT id, kind, site_id, building_id FROM devices"):
+                engine.register_device(device_id, DeviceKind(kind), site, building)
+        pipeline.engine = engine  # before the first reading: nothing has been published yet
+        handle = pipeline.handle
+
+        def handle_at_alarm_time(alarms: list) -> None:
+            for alarm in alarms:
+                with clock.at(alarm.ts):
+                    handle([alarm])
+            clock.settle()
+
+        pipeline.handle = handle_at_alarm_time  # type: ignore[method-assign]
+        sink = HttpComplaintSink(f"http://127.0.0.1:{settings.api_port}", _agent_token(url))
+        labels = workdir / f"{name}.labels.jsonl"
+        ingest = platform.ingest
+        summary = play(scenario, platform.broker_host, platform.broker_port, labels, sink, clock,
+                       lambda: ingest.stats.dead_lettered + ingest.stats.duplicates)
+        # Let the platform judge the last readings (the measured period ends `TAIL_S` before the run).
+        clock.wait_until((scenario.start or START).timestamp() + scenario.duration_s - TAIL_S, 120)
+        wall = time.monotonic() - wall0
+    finally:
+        if sink is not None:
+            sink.close()
+        platform.stop()
+        broker.stop()
+    faults, since, until = known_faults(labels)
+    with psycopg.connect(url) as conn:
+        report = anticipation_report(conn, faults, since=since, until=until,
+                                     device_days=len(scenario.device_ids) * (until - since).total_seconds() / DAY)
+        if log.isEnabledFor(logging.INFO):
+            _explain(conn, variant, report)
+    info = {"messages": summary.messages, "wall_s": wall, "complaints": summary.complaints,
+            "complaints_failed": summary.complaints_failed, "late_complaints": summary.stalls,
+            "alarm_failures": pipeline.alarm_failures}
+    return report, info
+
+
+def _explain(conn: psycopg.Connection, variant: str, report: AnticipationReport) -> None:
+    """--verbose: each known fault with what the platform made of it, for whoever tunes the detectors."""
+    for o in report.outcomes:
+        rows = conn.execute("SELECT id, fault, detected_at, ticket_id FROM incidents WHERE id = ANY(%s) ORDER BY id",
+                            (o.incidents,)).fetchall()
+        found = ", ".join(f"{fault}@+{(at - o.fault.onset).total_seconds():.0f}s#t{ticket}"
+                          for _id, fault, at, ticket in rows)
+        log.info("%s %s %s %s +%.0fs visible=%s complaints=%d first=%s notice=%s tickets=%s: %s", variant,
+                 o.fault.device_id, o.fault.fault, o.fault.onset.isoformat(), (o.fault.end - o.fault.onset)
+                 .total_seconds(), o.fault.visible_at and (o.fault.visible_at - o.fault.onset).total_seconds(),
+                 o.complaints, o.first_complaint and (o.first_complaint - o.fault.onset).total_seconds(),
+                 o.notice_delay_s, sorted(o.tickets), found)
+
+
+# -- the report ---------------------------------------------------------------------------------------------------
+
+
+def _fmt(value: float | None, scale: float = 1.0, digits: int = 1, pct: bool = False) -> str:
+    if value is None:
+        return "—"
+    return f"{100 * value:.0f}%" if pct else f"{value / scale:.{digits}f}"
+
+
+HEADER = (f"{'fault type':<16} {'n':>3} {'antic.':>6} {'onset→notice s':>15} {'lead min':>15} "
+          f"{'prec.':>6} {'recall':>6} {'folded':>6} {'compl.':>6} {'dup.':>4}")
+
+
+def _row(f: AnticipationFigures) -> str:
+    delay = f"{_fmt(f.notice_delay_median_s, digits=0)}/{_fmt(f.notice_delay_p90_s, digits=0)}"
+    lead = f"{_fmt(f.lead_median_s, 60)}/{_fmt(f.lead_p10_s, 60)}"
+    return (f"{f.fault:<16} {f.visible:>3} {_fmt(f.anticipation_rate, pct=True):>6} {delay:>15} {lead:>15} "
+            f"{_fmt(f.notice_precision, pct=True):>6} {_fmt(f.notice_recall, pct=True):>6} "
+            f"{_fmt(f.folding_share, pct=True):>6} {f.complaints:>6} {f.duplicate_tickets:>4}")
+
+
+def print_table(variant: str, report: AnticipationReport, info: dict) -> None:
+    print(f"\n== {variant} ==  ({info['messages']:,} messages, {info['complaints']} complaints, "
+          f"{info['wall_s']:.0f} s wall)")
+    print(HEADER)
+    for f in report.per_fault.values():
+        if f.visible:
+            print(_row(f))
+    print(_row(report.total))
+    print(f"false alarms: {report.false_alarms} preventive tickets = "
+          f"{_fmt(report.false_alarms_per_100_device_days, digits=2)} per 100 device-days "
+          f"({report.device_days:.0f} device-days); residents disturbed: {report.residents_disturbed}")
+
+
+def merge(reports: list[AnticipationReport]) -> AnticipationReport:
+    """Several seeds as one report: the outcomes pooled, the figures recomputed over them."""
+    from tickets.anticipation import figures
+
+    outcomes = [o for r in reports for o in r.outcomes]
+    per_fault = {name: figures(name, [o for o in outcomes if o.fault.fault == name])
+                 for name in sorted({o.fault.fault for o in outcomes})}
+    total = figures("total", outcomes)
+    notified = sum(len(o.notified) for o in outcomes) + sum(r.residents_disturbed for r in reports)
+    hits = sum(len(o.notified & o.affected) for o in outcomes)
+    total = dataclasses.replace(total, notice_precision=hits / notified if notified else None)
+    days = sum(r.device_days for r in reports)
+    false = sum(r.false_alarms for r in reports)
+    return AnticipationReport(per_fault, total, false, days, 100.0 * false / days if days else None,
+                              sum(r.residents_disturbed for r in reports), outcomes)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="6 simulated hours, acute faults only (CI)")
+    parser.add_argument("--seeds", type=int, default=None, help="how many seeds (default: 1 quick, 2 full)")
+    parser.add_argument("--days", type=float, default=None, help="simulated days per seed (default 0.25 / 0.5)")
+    parser.add_argument("--degradation-days", type=float, default=5.0,
+                        help="simulated days of the degradation run (full mode; 0: none)")
+    parser.add_argument("--repeats", type=int, default=None, help="injections per acute visible fault type")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of " +
+                        ", ".join(VARIANTS))
+    parser.add_argument("--verbose", action="store_true", help="log each fault and what the platform did")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.verbose:
+        log.setLevel(logging.INFO)
+    seeds = args.seeds or (1 if args.quick else 2)
+    days = args.days or (0.25 if args.quick else 0.5)
+    repeats = args.repeats or (1 if args.quick else 2)
+    degradation_days = 0.0 if args.quick else args.degradation_days
+    variants = [v for v in args.variants.split(",") if v]
+    started = time.monotonic()
+    workdir = Path(tempfile.mkdtemp(prefix="fw-bench-anticipation-"))
+    pg = EmbeddedPostgres(workdir / "postgres", free_port(), durable=False)
+    admin = pg.start()
+    results: dict[str, list[tuple[AnticipationReport, dict]]] = {v: [] for v in variants}
+    try:
+        plays = [scenario_for(seed, days * 24, repeats=repeats) for seed in range(1, seeds + 1)]
+        if degradation_days:
+            plays.append(scenario_for(1, degradation_days * 24, repeats=0, degradation=True))
+        for scenario in plays:
+            for variant in variants:
+                results[variant].append(run_variant(admin, workdir, scenario, variant))
+    finally:
+        pg.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"\nanticipation benchmark: {seeds} seed(s) × {days:g} simulated days of the demo estate (acute faults)"
+          + (f", + {degradation_days:g} days of 6 devices (degradation faults)" if degradation_days else "")
+          + "; rates over resident-visible faults; times median/p90 (onset→notice) and median/p10 (lead)")
+    merged = {}
+    for variant in variants:
+        runs = results[variant]
+        merged[variant] = merge([r for r, _ in runs])
+        info = {"messages": sum(i["messages"] for _, i in runs), "complaints": sum(i["complaints"] for _, i in runs),
+                "wall_s": sum(i["wall_s"] for _, i in runs)}
+        print_table(variant, merged[variant], info)
+        late = sum(i["late_complaints"] + i["complaints_failed"] + i["alarm_failures"] for _, i in runs)
+        if late:
+            print(f"note: {late} stall(s) of the player, failed complaint(s) or unhandled alarm(s) — see the log")
+    if args.json:
+        args.json.write_text(json.dumps({v: dataclasses.asdict(r.total) for v, r in merged.items()}, indent=2))
+    print(f"\nwall time {time.monotonic() - started:.0f} s")
+    main_report = merged.get("forewarn") or next(iter(merged.values()))
+    t = main_report.total
+    print(f"RESULT anticipation_rate={_fmt(t.anticipation_rate, digits=3)}")
+    print(f"RESULT notice_delay_median_s={_fmt(t.notice_delay_median_s, digits=0)}")
+    print(f"RESULT lead_median_min={_fmt(t.lead_median_s, 60)}")
+    print(f"RESULT notice_precision={_fmt(t.notice_precision, digits=3)}")
+    print(f"RESULT notice_recall={_fmt(t.notice_recall, digits=3)}")
+    print(f"RESULT false_alarms_per_100_device_days={_fmt(main_report.false_alarms_per_100_device_days, digits=2)}")
+
+
+if __name__ == "__main__":
+    main()
