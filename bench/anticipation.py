@@ -472,6 +472,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" while notices pile up
     if args.verbose:
         log.setLevel(logging.INFO)
     seeds = args.seeds or (1 if args.quick else 2)
