@@ -13,6 +13,7 @@ from rich.table import Table
 from api.auth import Role, create_user, issue_token
 from forewarn.context import CliContext
 from forewarn.migrate import available_migrations, current_version, migrate
+from ingest.estate import Estate
 from ingest.estate_file import EstateFileError, load_estate_file
 from ingest.estate_store import save_estate
 
@@ -57,16 +58,21 @@ def db_info(ctx: typer.Context) -> None:
     console.print(table)
 
 
-@estate_app.command("load")
-def estate_load(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="YAML estate file")]) -> None:
-    """Validate FILE and load it; re-loading the same file changes nothing."""
-    cli: CliContext = ctx.obj
+def _read_estate(file: Path) -> Estate:
+    """The estate in FILE, or a usage error naming the file, line and field."""
     try:
-        estate = load_estate_file(file)
+        return load_estate_file(file)
     except EstateFileError as exc:
         raise typer.BadParameter(str(exc), param_hint="FILE") from None
     except OSError as exc:
         raise typer.BadParameter(f"cannot read {file}: {exc.strerror}", param_hint="FILE") from None
+
+
+@estate_app.command("load")
+def estate_load(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="YAML estate file")]) -> None:
+    """Validate FILE and load it; re-loading the same file changes nothing."""
+    cli: CliContext = ctx.obj
+    estate = _read_estate(file)
     url = cli.database_url()
     migrate(url, cli.settings.db_mode)
     with psycopg.connect(url) as conn:
@@ -77,12 +83,7 @@ def estate_load(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="Y
 @estate_app.command("check")
 def estate_check(file: Annotated[Path, typer.Argument(help="YAML estate file")]) -> None:
     """Validate FILE without touching the database."""
-    try:
-        estate = load_estate_file(file)
-    except EstateFileError as exc:
-        raise typer.BadParameter(str(exc), param_hint="FILE") from None
-    except OSError as exc:
-        raise typer.BadParameter(f"cannot read {file}: {exc.strerror}", param_hint="FILE") from None
+    estate = _read_estate(file)
     console.print("valid: " + ", ".join(f"{n} {what}" for what, n in estate.summary().items()))
 
 
