@@ -11,10 +11,11 @@ The attribution rules, in one place:
 - an *early-warning notice* is a resident notice of kind ``warning`` or ``update``; it belongs to the fault when its
   incident is one of the fault's incidents or their root (a correlated outage) and it was created within the same
   window;
-- a *complaint* is about the fault when it was linked to one of the fault's incidents, or when it came from a unit
-  the device serves, about the device's kind, within the window; it *joined* an open incident when it was folded
-  into one that was already detected when it was reported (a complaint ticket merged later, once the fault was
-  detected, is linked but did not join);
+- a *complaint* is about the fault when it was linked to one of the fault's incidents (or to the root incident they
+  were attached to, from a unit the device serves), or — when it is linked to no incident of a known fault — when it
+  came from a unit the device serves, about the device's kind, within the window; it *joined* an open incident
+  when it was folded into one already detected when it was reported (a complaint ticket merged later, once the
+  fault was detected, is linked but did not join);
 - *affected* residents are the active residents of the units the device serves (the estate registry).
 """
 
@@ -173,31 +174,35 @@ def fault_outcomes(conn: psycopg.Connection, faults: Iterable[KnownFault], *, si
         """SELECT id, incident_id, unit_id, device_kind, reported_at, folded AND anticipated IS TRUE, ticket_id
            FROM complaints
            WHERE reported_at >= %(since)s AND reported_at < %(until)s""", period).fetchall()
-    outcomes = []
+    outcomes, keys = [], []
     for known in faults:
         out = FaultOutcome(known, affected=set(residents.get(known.device_id, ())))
         mine = [row for row in incidents if row[1] == known.device_id and known.covers(row[2])]
         out.incidents = [row[0] for row in mine]
         out.tickets = {row[4] for row in mine if row[4] is not None}
-        keys = {row[0] for row in mine} | {row[3] for row in mine}
-        for key in keys:
+        keys.append({row[3] for row in mine})  # the roots its alarms were attached to (itself when none)
+        for key in set(out.incidents) | keys[-1]:
             for resident, created in notices.get(key, ()):
                 if known.covers(created) and (key in out.incidents or resident in out.affected):
                     out.notified.add(resident)
                     if resident in out.affected and (out.first_notice is None or created < out.first_notice):
                         out.first_notice = created
-        served_units, kind = units.get(known.device_id, set()), kinds.get(known.device_id)
+        outcomes.append(out)
+    claimed = {i for out in outcomes for i in out.incidents}
+    for out, roots_of in zip(outcomes, keys, strict=True):
+        served_units, kind = units.get(out.fault.device_id, set()), kinds.get(out.fault.device_id)
         for _id, incident, unit, device_kind, reported, folded, ticket in complaints:
-            linked = incident is not None and incident in keys
-            nearby = unit in served_units and device_kind == kind and known.covers(reported)
-            if not (linked or nearby):
+            nearby = unit in served_units and device_kind == kind and out.fault.covers(reported)
+            # Linked to this fault's incident; or to the root it was attached to, from a unit it serves; or linked
+            # to nothing any known fault explains, from a unit it serves, about its kind, in its window.
+            if not (incident in out.incidents or (incident in roots_of and unit in served_units)
+                    or (nearby and incident not in claimed)):
                 continue
             out.complaints += 1
             out.folded += bool(folded)
             out.tickets.add(ticket)
             if out.first_complaint is None or reported < out.first_complaint:
                 out.first_complaint = reported
-        outcomes.append(out)
     roots = {row[0]: (row[1], row[2], row[4]) for row in incidents if row[0] == row[3] and row[4] is not None}
     return outcomes, roots
 
