@@ -95,7 +95,8 @@ def _publish_share(port: int, share: list[tuple[str, bytes]], done: mp.Queue) ->
 def publish_all(port: int, batch: list[tuple[str, bytes]], processes: int = PUBLISHERS) -> tuple[float, int]:
     """Publish `batch` at QoS 1 from several processes; return (messages/s acknowledged by the broker, count)."""
     done: mp.Queue = mp.Queue()
-    workers = [mp.Process(target=_publish_share, args=(port, batch[i::processes], done)) for i in range(processes)]
+    workers = [mp.Process(target=_publish_share, args=(port, batch[i::processes], done), daemon=True)
+               for i in range(processes)]
     started = time.perf_counter()
     for w in workers:
         w.start()
@@ -114,6 +115,7 @@ def _paced(port: int, devices: list, rate: float, seconds: float, first_seq: int
     client.connect(HOST, port)
     client.loop_start()
     sent = 0
+    infos = []
     started = time.perf_counter()
     total = int(rate * seconds)
     while sent < total:
@@ -124,12 +126,13 @@ def _paced(port: int, devices: list, rate: float, seconds: float, first_seq: int
         device, kind, site = devices[sent % len(devices)]
         body = {"v": 1, "ts": datetime.now(UTC).isoformat(), "seq": first_seq + sent // len(devices),
                 "data": DATA[kind]}
-        client.publish(topic_for(site, kind, device, Channel.TELEMETRY), json.dumps(body), qos=1)
+        infos.append(client.publish(topic_for(site, kind, device, Channel.TELEMETRY), json.dumps(body), qos=1))
         sent += 1
-    time.sleep(1.0)
+    for info in infos:
+        info.wait_for_publish(60)
     client.disconnect()
     client.loop_stop()
-    done.put(sent)
+    done.put(sum(1 for info in infos if info.is_published()))
 
 
 # ---- consumers ----------------------------------------------------------------------------------------------------
@@ -186,8 +189,8 @@ def _peak_rss_mib() -> float:
     return float("nan")
 
 
-def _ingest(config: IngestConfig, url: str, expected: int, mode: str, result: mp.Queue, profile: bool) -> None:
-    """Run IngestService until `expected` readings are committed (throughput) or until told to stop (latency)."""
+def _ingest(config: IngestConfig, url: str, expected, mode: str, result: mp.Queue, profile: bool) -> None:
+    """Run IngestService until `expected.value` readings are committed (the parent may raise it meanwhile)."""
     committed = 0
     finished = threading.Event()
     latencies: list[float] = []
@@ -198,7 +201,7 @@ def _ingest(config: IngestConfig, url: str, expected: int, mode: str, result: mp
         if mode == "latency":
             now = datetime.now(UTC)
             latencies.extend((now - r.ts).total_seconds() * 1000 for r in batch)
-        if committed >= expected:
+        if committed >= expected.value:
             finished.set()
 
     profiler = cProfile.Profile() if profile else None
@@ -213,7 +216,9 @@ def _ingest(config: IngestConfig, url: str, expected: int, mode: str, result: mp
     started = time.perf_counter()
     service.start()
     result.put(("ready",))
-    finished.wait(300)
+    deadline = time.monotonic() + 300
+    while committed < expected.value and time.monotonic() < deadline:
+        finished.wait(0.2)
     elapsed = time.perf_counter() - started
     cpu = _thread_cpu()
     stats = service.stats
@@ -257,10 +262,13 @@ def _thread_cpu() -> dict[str, float]:
     return cpu
 
 
-def run_ingest(config: IngestConfig, url: str, expected: int, mode: str, profile: bool = False
+def run_ingest(config: IngestConfig, url: str, expected, mode: str, profile: bool = False
                ) -> tuple[mp.Process, mp.Queue]:
+    """Ingest in a child process; `expected` is an int or a shared `mp.Value` the parent can set later."""
+    if isinstance(expected, int):
+        expected = mp.Value("l", expected)
     result: mp.Queue = mp.Queue()
-    process = mp.Process(target=_ingest, args=(config, url, expected, mode, result, profile))
+    process = mp.Process(target=_ingest, args=(config, url, expected, mode, result, profile), daemon=True)
     process.start()
     return process, result
 
@@ -316,7 +324,7 @@ def bare_round(port: int, devices: list, n: int, first_seq: int, receive_maximum
     bare_session(port, bare_id)
     publish_rate, _ = publish_all(port, messages(devices, n, first_seq))
     result: mp.Queue = mp.Queue()
-    bare = mp.Process(target=_bare, args=(port, bare_id, n, receive_maximum, result))
+    bare = mp.Process(target=_bare, args=(port, bare_id, n, receive_maximum, result), daemon=True)
     bare.start()
     count, elapsed = result.get(timeout=330)
     bare.join(10)
@@ -364,13 +372,14 @@ def report(args: argparse.Namespace, url: str, port: int, devices: list, storage
 
     # 3. latency at half the ingest rate
     rate = ingest_rate / 2
-    expected = int(rate * args.latency_seconds)
+    expected = mp.Value("l", 2**62)  # set to what the broker acknowledged once the publisher is done
     process, result = run_ingest(config, url, expected, "latency")
     result.get(timeout=60)
     done: mp.Queue = mp.Queue()
-    paced = mp.Process(target=_paced, args=(port, devices, rate, args.latency_seconds, first, done))
+    paced = mp.Process(target=_paced, args=(port, devices, rate, args.latency_seconds, first, done), daemon=True)
     paced.start()
     sent = done.get(timeout=args.latency_seconds + 120)
+    expected.value = sent
     paced.join(10)
     lat_committed, _, latencies, lat_peak, _, lat_notes = result.get(timeout=120)
     process.join(10)
@@ -394,7 +403,7 @@ def report(args: argparse.Namespace, url: str, port: int, devices: list, storage
         f"{'ratio ingest / bare':<44}{ratio:>16.2f}",
         f"{'batches (throughput phase)':<44}{batches:>16,}",
         f"{'latency phase rate msg/s':<44}{rate:>16,.0f}",
-        f"{'latency phase sent / committed':<44}{f'{sent:,} / {lat_committed:,}':>16}",
+        f"{'latency phase acked by broker / committed':<44}{f'{sent:,} / {lat_committed:,}':>16}",
         f"{'publish -> commit p50 ms':<44}{p50:>16.1f}",
         f"{'publish -> commit p99 ms':<44}{p99:>16.1f}",
         f"{'publish -> commit max ms':<44}{max(latencies, default=float('nan')):>16.1f}",
