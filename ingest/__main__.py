@@ -26,7 +26,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--password")
     parser.add_argument("--site", default="+", help="one site id, or + for all")
     parser.add_argument("--batch-size", type=int, default=2000)
-    parser.add_argument("--flush-ms", type=int, default=200)
+    parser.add_argument("--flush-ms", type=int, default=IngestConfig().flush_ms)
     parser.add_argument("--max-queue", type=int, default=20000, help="MQTT 5 receive maximum")
     parser.add_argument("--log-level", default="WARNING")
     return parser.parse_args(argv)
