@@ -18,6 +18,8 @@ from ingest.reading import Channel, DeviceKind
 
 CONTRACT_VERSION = 1
 TOPIC_ROOT = "forewarn/v1"
+# Where the platform pushes notices to residents' apps: {NOTICE_TOPIC_ROOT}/{resident_id} (QoS 1).
+NOTICE_TOPIC_ROOT = "forewarn/notices"
 # A telemetry message is a few hundred bytes; anything past this is a misbehaving device, not data.
 MAX_PAYLOAD_BYTES = 4096
 # Clocks drift and messages queue in the broker, but a reading from more than a day ago or more than five

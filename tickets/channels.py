@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from ingest.contract import NOTICE_TOPIC_ROOT
+
 
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
@@ -91,7 +93,7 @@ class MqttPushChannel:
     """Publish to `<prefix>/<resident or user id>` at QoS 1 through `publish(topic, payload, qos)`, e.g. a bound
     paho `Client.publish`. A return value with a non-zero `rc` counts as a failure."""
 
-    def __init__(self, publish: Callable[..., Any], *, topic_prefix: str = "forewarn/notices") -> None:
+    def __init__(self, publish: Callable[..., Any], *, topic_prefix: str = NOTICE_TOPIC_ROOT) -> None:
         self._publish = publish
         self.topic_prefix = topic_prefix.rstrip("/")
 
