@@ -65,6 +65,7 @@ class Platform:
         self._stops: list[tuple[str, object]] = []
         self.database_url = ""
         self.broker_host, self.broker_port = "127.0.0.1", 0
+        self.broker_tls = False
 
     # -- start-up: database, migrations, broker, then the roles -------------------------------------
 
@@ -102,7 +103,7 @@ class Platform:
     def _start_broker(self) -> None:
         s = self.settings
         if s.mqtt_url:
-            self.broker_host, self.broker_port, _ = parse_mqtt_url(s.mqtt_url)
+            self.broker_host, self.broker_port, self.broker_tls = parse_mqtt_url(s.mqtt_url)
             self.started.append(f"broker     {s.mqtt_url} (FOREWARN_MQTT_URL)")
             return
         self._embedded_broker = EmbeddedBroker(s.data_dir / "broker", s.embedded_mqtt_port)

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     mqtt_url: str | None = Field(None, description="mqtt://host:port of the broker; unset = embedded broker")
     mqtt_username: str | None = Field(None, description="MQTT user for the platform's own clients")
     mqtt_password: str | None = Field(None, description="MQTT password for the platform's own clients")
+    mqtt_ca_file: str | None = Field(None, description="CA bundle to verify an mqtts:// broker; unset = system CAs")
     embedded_mqtt_port: int = Field(18830, ge=1, le=65535, description="port of the embedded broker")
     api_host: str = Field("127.0.0.1", description="address the API listens on")
     api_port: int = Field(8000, ge=1, le=65535, description="port the API listens on")

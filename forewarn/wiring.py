@@ -44,6 +44,8 @@ def ingest_config(platform: Platform) -> IngestConfig:
         broker_port=platform.broker_port,
         username=s.mqtt_username,
         password=s.mqtt_password,
+        tls=platform.broker_tls,
+        tls_ca_file=s.mqtt_ca_file,
         batch_size=s.ingest_batch_size,
         flush_ms=s.ingest_flush_ms,
         max_past_s=s.ingest_max_past_s,
@@ -88,6 +90,8 @@ def notice_channels(platform: Platform) -> dict[str, Channel]:
     publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"forewarn-notices-{os.getpid()}")
     if s.mqtt_username:
         publisher.username_pw_set(s.mqtt_username, s.mqtt_password)
+    if platform.broker_tls:
+        publisher.tls_set(ca_certs=s.mqtt_ca_file)
     publisher.connect_async(platform.broker_host, platform.broker_port)
     publisher.loop_start()
     platform.on_stop("notice publisher", lambda: (publisher.disconnect(), publisher.loop_stop()))

@@ -24,6 +24,8 @@ class IngestConfig:
     client_id: str = "forewarn-ingest"  # stable: the broker keeps the persistent session under this id
     username: str | None = None
     password: str | None = None
+    tls: bool = False  # mqtts://: verify the broker's certificate against `tls_ca_file` (or the system's CAs)
+    tls_ca_file: str | None = None
     site: str = "+"  # subscribe to one site, or all of them
     batch_size: int = 2000  # messages per database transaction
     # A partial batch is written this long after its oldest message arrived. 50 ms measured the same throughput as

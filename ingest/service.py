@@ -199,6 +199,8 @@ class IngestService:
                              protocol=MQTTProtocolVersion.MQTTv5, manual_ack=True)
         if c.username:
             client.username_pw_set(c.username, c.password)
+        if c.tls:
+            client.tls_set(ca_certs=c.tls_ca_file)
         client.reconnect_delay_set(c.reconnect_min_s, c.reconnect_max_s)  # type: ignore[arg-type]
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
