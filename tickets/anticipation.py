@@ -181,13 +181,21 @@ def fault_outcomes(conn: psycopg.Connection, faults: Iterable[KnownFault], *, si
         out.incidents = [row[0] for row in mine]
         out.tickets = {row[4] for row in mine if row[4] is not None}
         keys.append({row[3] for row in mine})  # the roots its alarms were attached to (itself when none)
-        for key in set(out.incidents) | keys[-1]:
+        outcomes.append(out)
+    # Residents warned under a root incident because a fault attached to it affects them are that fault's.
+    attached: dict[int, set[str]] = defaultdict(set)
+    for out, roots_of in zip(outcomes, keys, strict=True):
+        for key in roots_of - set(out.incidents):
+            attached[key] |= out.affected
+    for out, roots_of in zip(outcomes, keys, strict=True):
+        for key in set(out.incidents) | roots_of:
+            own = key in out.incidents
             for resident, created in notices.get(key, ()):
-                if known.covers(created) and (key in out.incidents or resident in out.affected):
+                mine_to_tell = resident in out.affected or (own and resident not in attached.get(key, ()))
+                if out.fault.covers(created) and mine_to_tell:
                     out.notified.add(resident)
                     if resident in out.affected and (out.first_notice is None or created < out.first_notice):
                         out.first_notice = created
-        outcomes.append(out)
     claimed = {i for out in outcomes for i in out.incidents}
     for out, roots_of in zip(outcomes, keys, strict=True):
         served_units, kind = units.get(out.fault.device_id, set()), kinds.get(out.fault.device_id)
