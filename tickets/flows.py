@@ -89,13 +89,46 @@ def _raised(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: dateti
     ticket_id, action = _ticket_for(conn, alarm, device, incident_id, now, config)
     conn.execute("UPDATE incidents SET ticket_id = %s WHERE id = %s", (ticket_id, incident_id))
     _link_earlier_complaints(conn, device, incident_id, ticket_id, now, config)
+    if action == "joined" and _warned_at_least(conn, ticket_id, alarm.severity):
+        return HandleResult(action, incident_id, ticket_id, 0)  # its residents already know this device is down
     sent = _warn(conn, alarm, device, incident_id, ticket_id, now, config)
     return HandleResult(action, incident_id, ticket_id, sent)
 
 
+def _open_ticket_of_device(conn: psycopg.Connection, device_id: str) -> int | None:
+    """The device's preventive ticket still being worked on, if any (one fault or several: one visit fixes it)."""
+    row = conn.execute(
+        """SELECT id FROM tickets WHERE device_id = %s AND source = 'preventive'
+           AND state NOT IN ('resolved', 'closed', 'cancelled') ORDER BY id DESC LIMIT 1 FOR UPDATE""",
+        (device_id,),
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+_RANK = {Severity.INFO.value: 0, Severity.WARNING.value: 1, Severity.CRITICAL.value: 2}
+
+
+def _warned_at_least(conn: psycopg.Connection, ticket_id: int, severity: Severity) -> bool:
+    """Whether the ticket's residents were already warned about an incident at least this severe: a worse fault on
+    the same device (a slow leak, then a burst) is news and is told; a lesser one alongside is not."""
+    rows = conn.execute(
+        """SELECT DISTINCT i.severity FROM notices n JOIN incidents i ON i.id = n.incident_id
+           WHERE n.ticket_id = %s AND n.kind = 'warning' AND n.resident_id IS NOT NULL""",
+        (ticket_id,),
+    ).fetchall()
+    return any(_RANK.get(r[0], 0) >= _RANK[severity.value] for r in rows)
+
+
 def _ticket_for(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id: int, now: datetime,
                 config: TicketConfig) -> tuple[int, str]:
-    """Reopen the ticket of the same device fault if it came back within the window; else a new ticket."""
+    """Join the device's ticket still being worked on; reopen the ticket of the same device fault if it came back
+    within the window; else a new ticket. One device fault, or several at once, is one ticket and one work order."""
+    open_ticket = _open_ticket_of_device(conn, alarm.device_id)
+    if open_ticket is not None:
+        add_event(conn, open_ticket, "alarm_joined", at=now, actor=ACTOR,
+                  note=f"also {alarm.fault}: {alarm.evidence.summary}",
+                  detail={"incident_id": incident_id, "fault": alarm.fault, "severity": alarm.severity.value})
+        return open_ticket, "joined"
     previous = conn.execute(
         """SELECT id FROM tickets WHERE device_id = %s AND fault = %s AND state IN ('resolved', 'closed')
            AND resolved_at >= %s ORDER BY resolved_at DESC LIMIT 1 FOR UPDATE""",
@@ -127,7 +160,8 @@ def _warn(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id: 
     ticket = get_ticket(conn, ticket_id)
     return notify_residents(
         conn, residents_of_device(conn, device.id), kind="warning", dedupe_key=f"incident:{incident_id}:warning",
-        now=now, config=config, critical=ticket.severity == "major", incident_id=incident_id, ticket_id=ticket_id,
+        now=now, config=config, critical=ticket.severity == "major" or alarm.severity is Severity.CRITICAL,
+        incident_id=incident_id, ticket_id=ticket_id,
         device_kind=device.kind, place=device.location or device.id, summary=alarm.evidence.summary,
         eta=format_time(ticket.resolve_due, config),
     )
@@ -178,13 +212,19 @@ def _cleared(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datet
     if ticket_id is not None:
         add_event(conn, ticket_id, "alarm_cleared", at=now, actor=ACTOR, note=alarm.evidence.summary,
                   detail={"incident_id": incident_id, "device_id": alarm.device_id, "fault": alarm.fault})
+        still = conn.execute(
+            "SELECT count(*) FROM incidents WHERE ticket_id = %s AND device_id = %s AND status = 'open'",
+            (ticket_id, device.id)).fetchone()[0]
+        if still:  # another fault of this device, on the same ticket, is not over: "restored" would be untrue
+            return HandleResult("recovered", incident_id, ticket_id, 0)
     told = [Recipient(*r) for r in conn.execute(
         """SELECT DISTINCT r.id, r.unit_id, r.language, r.channel,
                   CASE r.channel WHEN 'email' THEN r.email WHEN 'sms' THEN r.phone WHEN 'wechat' THEN r.phone END
            FROM notices n JOIN residents r ON r.id = n.resident_id
            JOIN device_units du ON du.unit_id = r.unit_id AND du.device_id = %s
-           WHERE n.incident_id = %s AND n.kind IN ('warning', 'update', 'status')""",
-        (device.id, key_incident),
+           WHERE (n.incident_id = %s OR (%s::bigint IS NOT NULL AND n.ticket_id = %s))
+             AND n.kind IN ('warning', 'update', 'status')""",
+        (device.id, key_incident, ticket_id, ticket_id),
     )]
     sent = notify_residents(
         conn, told, kind="restored", dedupe_key=f"incident:{key_incident}:restored:{device.id}", now=now,

@@ -189,3 +189,36 @@ def test_false_alarm_verdict_is_a_label_and_cancels_the_ticket(conn, staff):
         [(label_id, DEVICE, "slow_leak", True, opened.ticket_id, "eng-1")]
     assert pending_labels(conn, label_id) == []
     assert conn.execute("SELECT state FROM tickets WHERE id = %s", (opened.ticket_id,)).fetchone()[0] == "cancelled"
+
+
+def test_several_faults_of_one_device_at_once_are_one_ticket_and_one_work_order(conn, staff):
+    lift = "rs-b1-elev-a"
+    first = handle_alarm(conn, make_alarm(lift, "entrapment"), now=NOW)
+    also = handle_alarm(conn, make_alarm(lift, "out_of_service", at=NOW + timedelta(seconds=20)),
+                        now=NOW + timedelta(seconds=20))
+    lesser = handle_alarm(conn, make_alarm(lift, "levelling_drift", severity=Severity.WARNING,
+                                           at=NOW + timedelta(seconds=40)), now=NOW + timedelta(seconds=40))
+    conn.commit()
+    assert (also.action, lesser.action) == ("joined", "joined")
+    assert first.ticket_id == also.ticket_id == lesser.ticket_id
+    assert len({first.incident_id, also.incident_id, lesser.incident_id}) == 3  # each fault is still its own incident
+    assert conn.execute("SELECT count(*) FROM tickets WHERE device_id = %s", (lift,)).fetchone() == (1,)
+    assert conn.execute("SELECT count(*) FROM work_orders WHERE ticket_id = %s", (first.ticket_id,)).fetchone() == (1,)
+    # The residents were warned once; a fault no worse than the one they know of is not news.
+    assert first.notices == len(residents_served(conn, lift)) and also.notices == lesser.notices == 0
+    events = [r[0] for r in conn.execute(
+        "SELECT note FROM ticket_events WHERE ticket_id = %s AND event = 'alarm_joined' ORDER BY id",
+        (first.ticket_id,))]
+    assert [e.split(":")[0] for e in events] == ["also out_of_service", "also levelling_drift"]
+
+
+def test_service_restored_is_told_only_when_every_fault_of_the_device_is_over(conn, staff):
+    lift = "rs-b1-elev-a"
+    first = handle_alarm(conn, make_alarm(lift, "entrapment"), now=NOW)
+    handle_alarm(conn, make_alarm(lift, "out_of_service"), now=NOW)
+    later = NOW + timedelta(minutes=30)
+    one = handle_alarm(conn, make_alarm(lift, "entrapment", AlarmState.CLEARED, at=later), now=later)
+    assert one.notices == 0  # the lift is still out of service
+    last = handle_alarm(conn, make_alarm(lift, "out_of_service", AlarmState.CLEARED, at=later), now=later)
+    conn.commit()
+    assert last.notices == len(residents_served(conn, lift)) == first.notices
