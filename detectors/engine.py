@@ -91,7 +91,8 @@ class DetectorEngine:
             DeviceKind.ELEVATOR: ElevatorRules(),
             DeviceKind.ACCESS_DOOR: AccessDoorRules(),
         }
-        self._outage_root: dict[str, str] = {}  # site_id -> device whose supply_outage is the root cause
+        # (site_id, building_id or None for the site main) -> device whose supply_outage is the root cause there
+        self._outage_root: dict[tuple[str, str | None], str] = {}
 
     # -- registration and checkpoints ---------------------------------------------------------------
 
@@ -124,7 +125,7 @@ class DetectorEngine:
         self._devices[device_id] = state
         for fault, track in state.tracks.items():
             if fault == "supply_outage" and track.raised:
-                self._outage_root.setdefault(state.site_id, device_id)
+                self._outage_root.setdefault((state.site_id, state.building_id), device_id)
 
     # -- the stream ---------------------------------------------------------------------------------
 
@@ -263,22 +264,20 @@ class DetectorEngine:
             extra={"kind": state.kind.value, "site_id": state.site_id, "building_id": state.building_id},
         )
 
-    def _outranks(self, state: DeviceState, root: str) -> bool:
-        """A site-level water device (the main inlet: no building) is the better root than a building's meter."""
-        current = self._devices.get(root)
-        return state.building_id is None and current is not None and current.building_id is not None
-
     def _correlate(self, state: DeviceState, fault: str, transition: AlarmState) -> str | None:
-        """The root device of a site-wide water outage that explains this alarm, if any."""
+        """The root device of a water outage that explains this alarm, if any: the site main's outage explains
+        every water alarm of the site; without it, the first outage in a building explains that building's only
+        (two buildings losing water independently are two faults, not one)."""
         if state.kind is not DeviceKind.WATER or fault not in OUTAGE_CHILDREN:
             return None
-        root = self._outage_root.get(state.site_id)
-        if fault == "supply_outage":
-            if transition is AlarmState.RAISED and (root is None or self._outranks(state, root)):
-                self._outage_root[state.site_id] = state.device_id
-                return None
-            if root == state.device_id:
-                if transition is AlarmState.CLEARED:
-                    del self._outage_root[state.site_id]
-                return None
+        key = (state.site_id, state.building_id)
+        if fault == "supply_outage" and self._outage_root.get(key) == state.device_id:
+            if transition is AlarmState.CLEARED:
+                del self._outage_root[key]
+            return None
+        main = self._outage_root.get((state.site_id, None))
+        root = main if main is not None else self._outage_root.get(key)
+        if fault == "supply_outage" and transition is AlarmState.RAISED and root is None:
+            self._outage_root[key] = state.device_id
+            return None
         return root if root != state.device_id else None

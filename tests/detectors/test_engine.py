@@ -147,3 +147,13 @@ def test_door_held_open_is_caught_by_tick_without_readings() -> None:
     alarms = engine.tick(T0 + timedelta(seconds=90))
     assert [(a.fault, a.state) for a in alarms] == [("held_open", AlarmState.RAISED)]
     assert alarms[0].since == T0
+
+
+def test_outages_in_two_buildings_without_the_main_are_two_faults() -> None:
+    engine = DetectorEngine()
+    for device, building in (("a1", "b1"), ("a2", "b1"), ("c1", "b2")):
+        engine.register_device(device, DeviceKind.WATER, "s1", building)
+    cut = {"a1": 20, "c1": 25, "a2": 40}
+    readings = [water(d, i, pressure_kpa=5.0 if i >= cut[d] else 320.0) for i in range(80) for d in cut]
+    raised = [a for a in feed(engine, readings) if a.state is AlarmState.RAISED]
+    assert [(a.device_id, a.parent_device_id) for a in raised] == [("a1", None), ("c1", None), ("a2", "a1")]
