@@ -7,6 +7,7 @@ two variants of one step, and only the one for the active mode runs. Applied ste
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -15,6 +16,8 @@ import psycopg
 
 from forewarn.db import StorageMode, detect_mode
 from forewarn.settings import DbMode
+
+log = logging.getLogger(__name__)
 
 # An arbitrary constant that identifies "Forewarn migrations" among advisory locks.
 MIGRATION_LOCK_KEY = 0x466F7265  # "Fore"
@@ -73,7 +76,11 @@ def migrate(url: str, wanted: DbMode = DbMode.AUTO) -> tuple[StorageMode, list[M
             if applied and mode.timescale:
                 # Continuous aggregates are created WITH NO DATA inside the migration's transaction;
                 # their first refresh is a procedure that must run outside one.
-                conn.execute("CALL refresh_continuous_aggregate('readings_hourly', NULL, NULL)")
+                # TimescaleDB's own refresh job may be running it already: then that one does the work.
+                try:
+                    conn.execute("CALL refresh_continuous_aggregate('readings_hourly', NULL, NULL)")
+                except psycopg.errors.LockNotAvailable:
+                    log.info("the hourly aggregate is being refreshed by its policy job; not refreshing it twice")
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
     return mode, applied

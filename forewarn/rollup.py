@@ -3,6 +3,7 @@ the refresh procedure on demand); on plain PostgreSQL the scheduler calls `refre
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 import psycopg
@@ -12,6 +13,8 @@ from forewarn.db import StorageMode
 # Re-aggregate the last few days on every refresh, like the continuous aggregate's start_offset: late readings
 # (a device that was offline and catches up) land in buckets that were already rolled up.
 REFRESH_WINDOW = timedelta(days=3)
+# TimescaleDB refuses a refresh while its policy job refreshes an overlapping window: wait for it, briefly.
+CONCURRENT_REFRESH_RETRIES = 50
 
 # Recompute hourly buckets of [start, end) from raw readings; idempotent.
 _REFRESH_PLAIN = """
@@ -33,7 +36,14 @@ def refresh_rollup(url: str, mode: StorageMode, *, now: datetime, start: datetim
     end = _hour(now) + timedelta(hours=1)
     with psycopg.connect(url, autocommit=True) as conn:
         if mode.timescale:
-            conn.execute("CALL refresh_continuous_aggregate('readings_hourly', %s, %s)", (start, end))
+            for attempt in range(CONCURRENT_REFRESH_RETRIES):
+                try:
+                    conn.execute("CALL refresh_continuous_aggregate('readings_hourly', %s, %s)", (start, end))
+                    break
+                except psycopg.errors.LockNotAvailable:  # the policy job is refreshing an overlapping window
+                    if attempt == CONCURRENT_REFRESH_RETRIES - 1:
+                        raise
+                    time.sleep(0.2)
         else:
             conn.execute(_REFRESH_PLAIN, {"start": start, "end": end})
 
