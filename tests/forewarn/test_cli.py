@@ -13,6 +13,7 @@ import psycopg
 import pytest
 
 from forewarn.embedded import free_port
+from tests.cli_checks import assert_clean_failure
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "forewarn" / "data" / "demo-estate.yaml"
@@ -24,13 +25,6 @@ def forewarn(*args: str, env: dict[str, str] | None = None, timeout: float = 120
     return subprocess.run([sys.executable, "-m", "forewarn", *args], capture_output=True, text=True,
                           env=full_env, timeout=timeout, cwd=ROOT)
 
-
-def assert_clean_failure(result: subprocess.CompletedProcess, *needles: str) -> None:
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output
-    assert "Traceback" not in output, output
-    for needle in needles:
-        assert needle in output, output
 
 
 def test_every_command_has_help():

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from simulators.cli import app
 from simulators.faults import FAULTS
 from simulators.labels import read_labels
+from tests.cli_checks import assert_clean_failure
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,13 +34,6 @@ def in_process(*args: str) -> subprocess.CompletedProcess:
         raise result.exception
     return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
-
-def assert_clean_failure(result: subprocess.CompletedProcess, *needles: str) -> None:
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output
-    assert "Traceback" not in output, output
-    for needle in needles:
-        assert needle in output, output
 
 
 def test_faults_lists_each_fault_on_one_line_with_whether_residents_notice():
