@@ -2,9 +2,10 @@
 
 The reference is the mean and covariance of the first `fit_rows` readings (assumed normal, as SKAB's protocol and a
 commissioning period both give), fitted once and then frozen, so a long fault is never absorbed and the scale never
-rescales under a fault. Features that *trend* during the fitting window (a temperature still warming up) are left
-out: their level after the window says nothing about faults. Score is T² divided by the number of features (≈ 1 for
-readings like the reference).
+rescales under a fault. Features whose variation over the fitting window is mostly slow movement rather than
+reading-to-reading scatter (a temperature following the room or still warming up) are left out: a few minutes of
+them cannot say how far they will wander, so their level after the window says nothing about faults. Score is T²
+divided by the number of features (≈ 1 for readings like the reference).
 
 >>> import random
 >>> rng = random.Random(1)
@@ -24,8 +25,12 @@ import numpy as np
 
 from detectors.base import Features
 
-# A feature whose straight-line drift over the fitting window exceeds its scatter around that line is trending.
-TREND_Z = 1.0
+# Slow movement: the means of consecutive blocks of PERSIST_BLOCK readings carry more than PERSIST_SHARE of the
+# feature's variance over the fitting window. Scatter around a set point leaves ~1/PERSIST_BLOCK of it in the block
+# means; a wandering or trending level leaves nearly all of it. (A straight-line trend test used before also threw
+# out noisy flow readings with a small tilt, and kept temperatures that wandered without a net trend.)
+PERSIST_BLOCK = 20
+PERSIST_SHARE = 0.5
 # Ridge on the standardised covariance: keeps nearly collinear sensors (two accelerometers) from exploding T².
 RIDGE = 1e-3
 
@@ -57,7 +62,7 @@ class Mahalanobis:
 
     def _fit(self, data: np.ndarray) -> None:
         data = data[~np.isnan(data).any(axis=1)]
-        keep = [j for j in range(data.shape[1]) if not _trending(data[:, j])] or list(range(data.shape[1]))
+        keep = [j for j in range(data.shape[1]) if not _persistent(data[:, j])] or list(range(data.shape[1]))
         self.keys = [self.keys[j] for j in keep]
         data = data[:, keep]
         self.mean, self.scale = data.mean(axis=0), data.std(axis=0) + 1e-9
@@ -76,9 +81,10 @@ class Mahalanobis:
         return float(z @ self.precision @ z) / len(self.keys)
 
 
-def _trending(y: np.ndarray) -> bool:
-    n = len(y)
-    t = np.arange(n) - (n - 1) / 2.0
-    slope = float((t * (y - y.mean())).sum() / (t * t).sum())
-    resid = y - y.mean() - slope * t
-    return abs(slope) * n > TREND_Z * (float(resid.std()) + 1e-12)
+def _persistent(y: np.ndarray) -> bool:
+    """Is most of `y`'s variance slow movement (block means) rather than scatter between readings?"""
+    block = min(PERSIST_BLOCK, len(y) // 10)  # at least ten blocks, or no verdict
+    if block < 2:
+        return False
+    blocks = y[: len(y) // block * block].reshape(-1, block).mean(axis=1)
+    return float(blocks.var()) > PERSIST_SHARE * (float(y.var()) + 1e-12)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import pickle
 import random
 
@@ -108,3 +109,22 @@ def test_unit_score() -> None:
     assert unit_score(0.0, 3.0) == 0.0
     assert unit_score(3.0, 3.0) == 0.5
     assert 0.99 < unit_score(1e6, 3.0) < 1.0
+
+
+def test_t2_leaves_out_a_wandering_feature_but_keeps_a_noisy_one() -> None:
+    """A temperature following the room must not alarm when it keeps wandering; a flow drop must still alarm."""
+    rng = random.Random(7)
+    rows = []
+    for i in range(1200):
+        # The temperature swings slowly up and back over the fitting window (no net trend); flow is scatter around
+        # its set point with a slight tilt.
+        temp = 80.0 + 3.0 * math.cos(2 * math.pi * i / 400) + rng.gauss(0, 0.1)
+        rows.append({"temp": temp, "flow": 32.0 + i * 0.0005 + rng.gauss(0, 0.5), "current": 2.0 + rng.gauss(0, 0.05)})
+    scorer = PROFILES["t2"](fit_rows=400)
+    for x in rows[:400]:
+        scorer.learn(x)
+    assert "temp" not in scorer.model.keys and {"flow", "current"} <= set(scorer.model.keys)
+    wander = [scorer.step({**x, "temp": x["temp"] + 10.0}, learn=True)[1] for x in rows[400:800]]
+    assert sum(wander) <= 4  # far from anything seen while fitting, and still quiet
+    drop = [scorer.step({**x, "flow": x["flow"] - 2.0}, learn=True)[1] for x in rows[800:]]
+    assert sum(drop[40:]) >= 0.9 * len(drop[40:])  # a 4-sigma flow drop is caught within 40 readings and held
