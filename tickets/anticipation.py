@@ -122,6 +122,7 @@ class AnticipationReport:
     false_alarms_per_100_device_days: float | None
     residents_disturbed: int  # distinct residents warned about those false alarms
     outcomes: list[FaultOutcome]
+    false_alarm_tickets: tuple[int, ...] = ()  # which tickets those false alarms are, for whoever reviews them
 
 
 def _quantile(values: Sequence[float], q: float) -> float | None:
@@ -269,4 +270,5 @@ def anticipation_report(conn: psycopg.Connection, faults: Sequence[KnownFault], 
         per_fault=per_fault, total=total, false_alarms=tickets, device_days=device_days,
         false_alarms_per_100_device_days=100.0 * tickets / device_days if device_days else None,
         residents_disturbed=len(disturbed), outcomes=outcomes,
+        false_alarm_tickets=tuple(sorted(set(false.values()))),
     )

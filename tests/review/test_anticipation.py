@@ -86,6 +86,8 @@ def test_figures_come_from_the_stored_incidents_notices_and_complaints(history):
     assert (total.complaints, total.duplicate_tickets, total.folding_share) == (2, 0, 0.5)
 
     assert report.false_alarms == 1 and report.residents_disturbed == len(door)
+    door_ticket = conn.execute("SELECT id FROM tickets WHERE device_id = 'rs-b3-door-lobby'").fetchone()[0]
+    assert report.false_alarm_tickets == (door_ticket,)  # the manager can open the ticket it was
     devices = conn.execute("SELECT count(*) FROM devices").fetchone()[0]
     assert report.device_days == devices
     assert report.false_alarms_per_100_device_days == pytest.approx(100 / devices)
