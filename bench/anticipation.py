@@ -32,7 +32,8 @@ simulated week of the whole estate (three variants, several seeds) does not fit 
 every 30 s (elevators, water) and 60 s (doors) instead of 5/5/30 s; per seed, 0.4 simulated days of the whole
 estate with every acute resident-visible fault type injected twice (`--days`, `--repeats`), the seeds' runs
 spread evenly round the clock from 06:00 (two seeds: 06:00-15:36 and 18:00-03:36) so that faults meet busy and
-quiet hours alike; and one degradation run of 4.5 simulated days (`--degradation-days`) on the three degrading devices and a healthy sibling of each.
+quiet hours alike; and one degradation run of 4.5 simulated days (`--degradation-days`) on the three degrading
+devices and a healthy sibling of each.
 `--quick`: one seed, 6 simulated hours from 06:00, every acute type once, no degradation run (about 70 s).
 """
 
