@@ -124,7 +124,7 @@ class DetectorEngine:
             raise ValueError(f"checkpoint for {device_id!r} is not a version-{SNAPSHOT_VERSION} state of it")
         self._devices[device_id] = state
         for fault, track in state.tracks.items():
-            if fault == "supply_outage" and track.raised:
+            if fault == OUTAGE_ROOT_FAULT and track.raised and track.extra.get("root") is None:
                 self._outage_root.setdefault((state.site_id, state.building_id), device_id)
 
     # -- the stream ---------------------------------------------------------------------------------
@@ -214,6 +214,8 @@ class DetectorEngine:
             transition = track.update(obs, t, policy, state.slowdown.get(obs.fault, 1.0))
             if transition is not None:
                 detector = self._detector_name(rules, obs.fault)
+                if transition.state is AlarmState.CLEARED and self._was_root(state, obs.fault):
+                    alarms.extend(self._orphans(state, t))  # before the root's clear: nobody hears "restored" early
                 alarms.append(self._alarm(state, obs.fault, transition, t, detector))
         return alarms
 
@@ -249,7 +251,15 @@ class DetectorEngine:
                 for rt, seq, values, ev in state.recent
             ),
         )
-        parent = self._correlate(state, fault, tr.state)
+        track = state.tracks[fault]
+        if tr.state is AlarmState.RAISED:
+            parent = self._correlate(state, fault)
+            track.extra["root"] = parent
+        else:  # an episode keeps the root it was raised under (until that root clears: `_orphans`)
+            parent = track.extra.get("root")
+            if tr.state is AlarmState.CLEARED:
+                track.extra.pop("root", None)
+                self._release_root(state, fault)
         return Alarm(
             device_id=state.device_id,
             fault=fault,
@@ -264,20 +274,54 @@ class DetectorEngine:
             extra={"kind": state.kind.value, "site_id": state.site_id, "building_id": state.building_id},
         )
 
-    def _correlate(self, state: DeviceState, fault: str, transition: AlarmState) -> str | None:
-        """The root device of a water outage that explains this alarm, if any: the site main's outage explains
-        every water alarm of the site; without it, the first outage in a building explains that building's only
-        (two buildings losing water independently are two faults, not one)."""
+    def _correlate(self, state: DeviceState, fault: str) -> str | None:
+        """The root device of a water outage that explains this newly raised alarm, if any: the site main's outage
+        explains every water alarm of the site; without it, the first outage in a building explains that building's
+        only (two buildings losing water independently are two faults, not one)."""
         if state.kind is not DeviceKind.WATER or fault not in OUTAGE_CHILDREN:
             return None
         key = (state.site_id, state.building_id)
-        if fault == "supply_outage" and self._outage_root.get(key) == state.device_id:
-            if transition is AlarmState.CLEARED:
-                del self._outage_root[key]
-            return None
-        main = self._outage_root.get((state.site_id, None))
-        root = main if main is not None else self._outage_root.get(key)
-        if fault == "supply_outage" and transition is AlarmState.RAISED and root is None:
+        root = self._root_for(state)
+        if fault == OUTAGE_ROOT_FAULT and root is None:
             self._outage_root[key] = state.device_id
             return None
+        return root
+
+    def _root_for(self, state: DeviceState) -> str | None:
+        """The outage root explaining water alarms of this device now (never the device itself)."""
+        main = self._outage_root.get((state.site_id, None))
+        root = main if main is not None else self._outage_root.get((state.site_id, state.building_id))
         return root if root != state.device_id else None
+
+    def _was_root(self, state: DeviceState, fault: str) -> bool:
+        key = (state.site_id, state.building_id)
+        return fault == OUTAGE_ROOT_FAULT and self._outage_root.get(key) == state.device_id
+
+    def _release_root(self, state: DeviceState, fault: str) -> None:
+        key = (state.site_id, state.building_id)
+        if fault == OUTAGE_ROOT_FAULT and self._outage_root.get(key) == state.device_id:
+            del self._outage_root[key]
+
+    def _orphans(self, root: DeviceState, t: float) -> list[Alarm]:
+        """The root's outage is over but some alarms it explained are not (a booster pump that failed during a
+        site outage still fails after it): each is re-homed, as an UPDATED transition, under the root that explains
+        it now, or as a fault of its own — its outage the new root of its building. An alarm already on its way to
+        clearing keeps its root. Emitted before the root's clear, so that consumers warn those residents about what
+        is still wrong instead of telling them all is well."""
+        self._release_root(root, OUTAGE_ROOT_FAULT)
+        children = [(s, fault, track) for s in self._devices.values() if s.site_id == root.site_id
+                    for fault, track in s.tracks.items()
+                    if track.raised and track.normal_since is None and track.extra.get("root") == root.device_id]
+        children.sort(key=lambda c: c[1] != OUTAGE_ROOT_FAULT)  # outages first: they may root their building
+        alarms = []
+        for state, fault, track in children:
+            parent = self._root_for(state)
+            if parent is None and fault == OUTAGE_ROOT_FAULT:
+                self._outage_root.setdefault((state.site_id, state.building_id), state.device_id)
+            track.extra["root"] = parent
+            still = Observation(fault, True, track.severity,
+                                f"{track.summary}; still so after {root.device_id}'s supply outage ended")
+            transition = Transition(AlarmState.UPDATED, track.since, track.severity, still, track.summary)
+            alarms.append(self._alarm(state, fault, transition, t, self._detector_name(self._rules[state.kind],
+                                                                                          fault)))
+        return alarms

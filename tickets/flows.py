@@ -58,15 +58,20 @@ def handle_alarm(conn: psycopg.Connection, alarm: Alarm, *, now: datetime,
         return _raised(conn, alarm, device, now, config)
 
 
+def _root_of(conn: psycopg.Connection, alarm: Alarm) -> tuple[int, int | None] | None:
+    """(incident, ticket) of the open root incident the alarm names as its cause, if any."""
+    if not alarm.parent_device_id:
+        return None
+    return conn.execute(
+        """SELECT id, ticket_id FROM incidents WHERE device_id = %s AND status = 'open'
+           AND root_incident_id IS NULL ORDER BY detected_at DESC LIMIT 1""",
+        (alarm.parent_device_id,),
+    ).fetchone()
+
+
 def _raised(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datetime,
             config: TicketConfig) -> HandleResult:
-    root = None
-    if alarm.parent_device_id:
-        root = conn.execute(
-            """SELECT id, ticket_id FROM incidents WHERE device_id = %s AND status = 'open'
-               AND root_incident_id IS NULL ORDER BY detected_at DESC LIMIT 1""",
-            (alarm.parent_device_id,),
-        ).fetchone()
+    root = _root_of(conn, alarm)
     inserted = conn.execute(
         """INSERT INTO incidents (device_id, fault, status, severity, detector, evidence, since, detected_at,
                updated_at, root_incident_id, ticket_id)
@@ -79,7 +84,13 @@ def _raised(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: dateti
         joined = _updated(conn, alarm, device, now, config)
         assert joined is not None
         return HandleResult("joined", joined.incident_id, joined.ticket_id, joined.notices)
-    incident_id = int(inserted[0])
+    return _place(conn, alarm, device, int(inserted[0]), root, now, config)
+
+
+def _place(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id: int,
+           root: tuple[int, int | None] | None, now: datetime, config: TicketConfig) -> HandleResult:
+    """An incident is attached to the root incident that explains it, or goes on its device's ticket (a new one
+    if none is open); its residents are warned unless they already know."""
     if root is not None:
         add_event(conn, root[1], "alarm_attached", at=now, actor=ACTOR,
                   note=f"{alarm.device_id} {alarm.fault} attributed to this incident's root cause",
@@ -93,6 +104,24 @@ def _raised(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: dateti
         return HandleResult(action, incident_id, ticket_id, 0)  # its residents already know this device is down
     sent = _warn(conn, alarm, device, incident_id, ticket_id, now, config)
     return HandleResult(action, incident_id, ticket_id, sent)
+
+
+def _rehome(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id: int, old_ticket: int | None,
+            now: datetime, config: TicketConfig) -> HandleResult:
+    """The root cause this incident was attached to is over but the incident is not (the detectors re-homed it):
+    it leaves the root's ticket for the root that explains it now, or for a ticket of its own, and its residents,
+    who are about to hear that the root's outage is over, are warned about what is still wrong."""
+    root = _root_of(conn, alarm)
+    conn.execute(
+        """UPDATE incidents SET root_incident_id = %s, ticket_id = %s, severity = %s, evidence = %s, updated_at = %s
+           WHERE id = %s""",
+        (root[0] if root else None, root[1] if root else None, alarm.severity.value,
+         json.dumps(alarm.evidence.as_dict(), default=str), now, incident_id),
+    )
+    if old_ticket is not None:
+        add_event(conn, old_ticket, "alarm_detached", at=now, actor=ACTOR, note=alarm.evidence.summary,
+                  detail={"incident_id": incident_id, "device_id": alarm.device_id, "fault": alarm.fault})
+    return _place(conn, alarm, device, incident_id, root, now, config)
 
 
 def _open_ticket_of_device(conn: psycopg.Connection, device_id: str) -> int | None:
@@ -171,13 +200,16 @@ def _updated(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datet
              config: TicketConfig) -> HandleResult | None:
     """Fresh evidence or a new severity for the open incident; a notice only when the severity goes up."""
     row = conn.execute(
-        """SELECT id, severity, COALESCE(root_incident_id, id), ticket_id FROM incidents
-           WHERE device_id = %s AND fault = %s AND status = 'open' FOR UPDATE""",
+        """SELECT i.id, i.severity, COALESCE(i.root_incident_id, i.id), i.ticket_id, r.device_id
+           FROM incidents i LEFT JOIN incidents r ON r.id = i.root_incident_id
+           WHERE i.device_id = %s AND i.fault = %s AND i.status = 'open' FOR UPDATE OF i""",
         (alarm.device_id, alarm.fault),
     ).fetchone()
     if row is None:
         return None
-    incident_id, old, key_incident, ticket_id = int(row[0]), Severity(row[1]), int(row[2]), row[3]
+    incident_id, old, key_incident, ticket_id, root_device = int(row[0]), Severity(row[1]), int(row[2]), row[3], row[4]
+    if root_device is not None and root_device != alarm.parent_device_id:
+        return _rehome(conn, alarm, device, incident_id, ticket_id, now, config)
     conn.execute(
         "UPDATE incidents SET severity = %s, evidence = %s, updated_at = %s WHERE id = %s",
         (alarm.severity.value, json.dumps(alarm.evidence.as_dict(), default=str), now, incident_id),
@@ -221,10 +253,14 @@ def _cleared(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datet
         """SELECT DISTINCT r.id, r.unit_id, r.language, r.channel,
                   CASE r.channel WHEN 'email' THEN r.email WHEN 'sms' THEN r.phone WHEN 'wechat' THEN r.phone END
            FROM notices n JOIN residents r ON r.id = n.resident_id
-           JOIN device_units du ON du.unit_id = r.unit_id AND du.device_id = %s
-           WHERE (n.incident_id = %s OR (%s::bigint IS NOT NULL AND n.ticket_id = %s))
-             AND n.kind IN ('warning', 'update', 'status')""",
-        (device.id, key_incident, ticket_id, ticket_id),
+           JOIN device_units du ON du.unit_id = r.unit_id AND du.device_id = %(device)s
+           WHERE (n.incident_id = %(key)s OR (%(ticket)s::bigint IS NOT NULL AND n.ticket_id = %(ticket)s))
+             AND n.kind IN ('warning', 'update', 'status')
+             AND NOT EXISTS (  -- warned about another fault of the same service that is not over: not restored
+                 SELECT 1 FROM notices w JOIN incidents i ON i.id = w.incident_id AND i.status = 'open'
+                 JOIN devices d ON d.id = i.device_id AND d.kind = %(kind)s
+                 WHERE w.resident_id = r.id AND w.kind IN ('warning', 'update') AND i.id <> %(key)s)""",
+        {"device": device.id, "key": key_incident, "ticket": ticket_id, "kind": device.kind},
     )]
     sent = notify_residents(
         conn, told, kind="restored", dedupe_key=f"incident:{key_incident}:restored:{device.id}", now=now,

@@ -157,3 +157,25 @@ def test_outages_in_two_buildings_without_the_main_are_two_faults() -> None:
     readings = [water(d, i, pressure_kpa=5.0 if i >= cut[d] else 320.0) for i in range(80) for d in cut]
     raised = [a for a in feed(engine, readings) if a.state is AlarmState.RAISED]
     assert [(a.device_id, a.parent_device_id) for a in raised] == [("a1", None), ("c1", None), ("a2", "a1")]
+
+
+def test_a_child_still_failing_when_its_root_outage_ends_becomes_a_fault_of_its_own() -> None:
+    """The site main's outage ends but building b1's supply stays cut: b1's alarm is re-homed (UPDATED, no parent)
+    before the main's clear, and roots b1's later alarms; b2, which came back with the main, keeps its root."""
+    engine = DetectorEngine()
+    engine.register_device("main", DeviceKind.WATER, "s1", None)
+    for device, building in (("a1", "b1"), ("a2", "b1"), ("c1", "b2")):
+        engine.register_device(device, DeviceKind.WATER, "s1", building)
+    low = {"main": range(20, 100), "a1": range(20, 300), "c1": range(20, 100), "a2": range(150, 300)}
+    readings = [water(d, i, pressure_kpa=5.0 if i in low[d] else 320.0) for i in range(400) for d in low]
+    alarms = [a for a in feed(engine, readings) if a.fault == "supply_outage"]
+    seen = [(a.device_id, a.state, a.parent_device_id) for a in alarms]
+    assert seen[:3] == [("main", AlarmState.RAISED, None), ("a1", AlarmState.RAISED, "main"),
+                        ("c1", AlarmState.RAISED, "main")]
+    rehomed = seen.index(("a1", AlarmState.UPDATED, None))
+    assert seen[rehomed + 1] == ("main", AlarmState.CLEARED, None)  # told what is still wrong, then the clear
+    assert "still so after main's supply outage ended" in alarms[rehomed].evidence.summary
+    assert alarms[rehomed].since == alarms[1].since  # the same episode, not a new alarm
+    assert ("c1", AlarmState.CLEARED, "main") in seen
+    assert ("a2", AlarmState.RAISED, "a1") in seen  # a1 is now the root of its building
+    assert seen.count(("a1", AlarmState.CLEARED, None)) == 1

@@ -130,6 +130,39 @@ def test_a_correlated_alarm_attaches_to_the_root_incident(conn, staff):
     assert per_resident == 1
 
 
+def test_a_child_still_failing_after_its_root_is_over_gets_its_own_ticket_and_its_residents_are_not_told_restored(
+        conn, staff):
+    """A booster pump fails during the site outage; the outage ends, the pump does not. The detectors re-home the pump
+    alarm (UPDATED, no parent) before the outage clears: it leaves the outage's ticket for one of its own, its
+    residents are warned about the pump, and they alone do not hear "restored" when the outage ends."""
+    root = handle_alarm(conn, make_alarm("rs-water-main", "supply_outage"), now=NOW)
+    child = handle_alarm(conn, make_alarm(DEVICE, "pump_failure", parent="rs-water-main"),
+                         now=NOW + timedelta(minutes=5))
+    later = NOW + timedelta(hours=1)
+    rehomed = handle_alarm(conn, make_alarm(DEVICE, "pump_failure", AlarmState.UPDATED, at=later,
+                                            summary="pump stopped; still so after the outage"), now=later)
+    over = handle_alarm(conn, make_alarm("rs-water-main", "supply_outage", AlarmState.CLEARED, at=later), now=later)
+    conn.commit()
+    pump_residents = residents_served(conn, DEVICE)
+    assert child.action == "attached" and rehomed.action == "opened"
+    assert rehomed.ticket_id != root.ticket_id and rehomed.incident_id != root.incident_id
+    assert conn.execute("SELECT root_incident_id, ticket_id FROM incidents WHERE device_id = %s AND status = 'open'",
+                        (DEVICE,)).fetchone() == (None, rehomed.ticket_id)
+    assert set(notice_recipients(conn, rehomed.incident_id, "warning")) == pump_residents
+    restored = set(notice_recipients(conn, root.incident_id, "restored"))
+    assert over.action == "recovered" and restored
+    assert restored == residents_served(conn, "rs-water-main") - pump_residents
+    events = [r[0] for r in conn.execute("SELECT event FROM ticket_events WHERE ticket_id = %s ORDER BY id",
+                                         (root.ticket_id,))]
+    assert "alarm_detached" in events
+    # When the pump is fixed, its residents hear it is over.
+    fixed = handle_alarm(conn, make_alarm(DEVICE, "pump_failure", AlarmState.CLEARED, at=later + timedelta(hours=1)),
+                         now=later + timedelta(hours=1))
+    conn.commit()
+    assert fixed.action == "recovered"
+    assert set(notice_recipients(conn, rehomed.incident_id, "restored")) == pump_residents
+
+
 def _work(conn, ticket_id: int) -> None:
     transition(conn, ticket_id, TicketEvent.ACKNOWLEDGE, actor="eng-1", now=NOW + timedelta(minutes=5))
     transition(conn, ticket_id, TicketEvent.ARRIVE, actor="eng-1", now=NOW + timedelta(minutes=12))
