@@ -13,12 +13,18 @@ from ingest.decode import PresenceChange
 from ingest.reading import DeviceKind
 from ingest.storage import PresenceRow
 
+# A device is offline once silent for this many of its own usual gaps between messages, and never sooner than the
+# configured heartbeat timeout: a flood sensor reporting every 6 minutes is not late after 5.
+MISSED_GAPS = 3.0
+GAP_ALPHA = 0.2  # the usual gap follows a device's reporting rhythm over its last ~5 messages
+
 
 @dataclass(slots=True)
 class _State:
     online: bool
     last_seen: datetime | None
     changed_at: datetime
+    gap_s: float | None = None  # usual seconds between two messages, learnt while online
 
 
 class PresenceTracker:
@@ -45,6 +51,10 @@ class PresenceTracker:
         if state is None:
             self._states[device_id] = _State(True, at, at)
             return None
+        if state.online and state.last_seen is not None:
+            gap = (at - state.last_seen).total_seconds()
+            if gap > 0:
+                state.gap_s = gap if state.gap_s is None else state.gap_s + GAP_ALPHA * (gap - state.gap_s)
         state.last_seen = at
         if state.online:
             return None
@@ -68,11 +78,15 @@ class PresenceTracker:
         return change
 
     def expire(self, now: datetime) -> list[PresenceChange]:
-        """Devices online but silent for longer than the heartbeat timeout, now marked offline."""
+        """Devices online but silent for longer than the heartbeat timeout (or `MISSED_GAPS` of their own usual gaps,
+        if longer), now marked offline."""
         changes = []
-        limit = now - self._timeout
+        floor = self._timeout.total_seconds()
         for device_id, state in self._states.items():
-            if state.online and state.last_seen is not None and state.last_seen < limit:
+            if not state.online or state.last_seen is None:
+                continue
+            timeout = max(floor, MISSED_GAPS * state.gap_s) if state.gap_s else floor
+            if (now - state.last_seen).total_seconds() > timeout:
                 state.online = False
                 state.changed_at = now
                 self._dirty.add(device_id)

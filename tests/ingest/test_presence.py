@@ -67,3 +67,26 @@ def test_an_online_status_after_offline_is_announced_once(start_ingest, publishe
     registry = service.metrics_registry
     assert registry.get_sample_value("forewarn_ingest_presence_changes_total",
                                      {"state": "offline", "reason": "status"}) == 1
+
+
+def test_a_device_that_reports_every_few_minutes_is_not_called_offline_between_its_reports() -> None:
+    """A flood sensor reporting every 6 minutes stays online between reports (it is late only after three missed
+    reports); a lift reporting every 5 s is still offline after the 300 s heartbeat timeout."""
+    from datetime import UTC, datetime, timedelta
+
+    from ingest.presence import PresenceTracker
+    from ingest.reading import DeviceKind
+
+    t0 = datetime(2026, 3, 2, tzinfo=UTC)
+    tracker = PresenceTracker(heartbeat_timeout_s=300.0)
+    tracker.set_registry({"flood": (DeviceKind.WATER, "s1"), "lift": (DeviceKind.ELEVATOR, "s1")})
+    for i in range(5):
+        tracker.heard("flood", t0 + timedelta(seconds=360 * i), t0 + timedelta(seconds=360 * i))
+    for i in range(300):
+        tracker.heard("lift", t0 + timedelta(seconds=5 * i), t0 + timedelta(seconds=5 * i))
+    last_flood, last_lift = t0 + timedelta(seconds=4 * 360), t0 + timedelta(seconds=5 * 299)
+    went = tracker.expire(last_lift + timedelta(seconds=301))
+    assert [(c.device_id, c.online) for c in went] == [("lift", False)]
+    assert tracker.expire(last_flood + timedelta(seconds=400)) == []  # one report late is not offline
+    went = tracker.expire(last_flood + timedelta(seconds=3 * 360 + 1))
+    assert [(c.device_id, c.online, c.reason) for c in went] == [("flood", False, "heartbeat")]
