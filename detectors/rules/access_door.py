@@ -1,7 +1,9 @@
 """Access door rules: forced open, held open, reader offline, lock failure, battery low.
 
 All are plain conditions on the door's own report. Held-open is also checked by `on_tick`, so a door that
-stops reporting while it stands open is still caught.
+stops reporting while it stands open is still caught — once its last report showed it open for half the limit
+already: a door sampled during an ordinary passage (open a few seconds) has most likely closed since, and is not
+assumed open until its next report says so.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from detectors.hysteresis import Observation, Policy
 from ingest.reading import Reading
 
 HELD_OPEN_S = 60.0  # a fire or entrance door propped open for a minute defeats access control
+# A passage holds a door open 4-10 s (longer with a pram or a delivery); 30 s reported is no longer a passage.
+PROJECT_AFTER_S = HELD_OPEN_S / 2
 BATTERY_LOW_PCT = 20.0
 BATTERY_CRITICAL_PCT = 10.0
 BATTERY_RESTORED_PCT = 30.0  # hysteresis: a battery hovering at 20% must not flap
@@ -22,6 +26,7 @@ BATTERY_RESTORED_PCT = 30.0  # hysteresis: a battery hovering at 20% must not fl
 @dataclass(slots=True)
 class AccessDoorState:
     open_since: float | None = None
+    open_seen_s: float = 0.0  # how long the door had been open at its last report
     battery_low: bool = False
 
 
@@ -61,7 +66,7 @@ class AccessDoorRules:
         return out
 
     def on_tick(self, state: AccessDoorState, now: float) -> list[Observation]:
-        if state.open_since is None or now - state.open_since < HELD_OPEN_S:
+        if state.open_since is None or state.open_seen_s < PROJECT_AFTER_S or now - state.open_since < HELD_OPEN_S:
             return []
         return [self._held_open(now - state.open_since, state.open_since)]
 
@@ -94,6 +99,7 @@ class AccessDoorRules:
         elif state.open_since is None:
             state.open_since = t
         duration = max(t - state.open_since, reported or 0.0)
+        state.open_seen_s = duration
         if duration < HELD_OPEN_S and event != "held_open":
             return Observation("held_open", False, metric="open_duration_s", value=duration)
         return self._held_open(duration, state.open_since)

@@ -140,13 +140,19 @@ def test_entrapment_raised_within_a_minute_and_once() -> None:
 
 
 def test_door_held_open_is_caught_by_tick_without_readings() -> None:
+    """A door last reported open for 35 s that then goes quiet is held open once the minute is up; a door sampled
+    during an ordinary passage (open 3 s) is not assumed to stand open until its next report."""
     engine = DetectorEngine()
-    door = Reading("d1", DeviceKind.ACCESS_DOOR, T0, 1, {"door_open": 1.0, "locked": 0.0}, site_id="s1")
-    assert engine.process(door) == []
-    assert engine.tick(T0 + timedelta(seconds=30)) == []
-    alarms = engine.tick(T0 + timedelta(seconds=90))
-    assert [(a.fault, a.state) for a in alarms] == [("held_open", AlarmState.RAISED)]
-    assert alarms[0].since == T0
+    door = Reading("d1", DeviceKind.ACCESS_DOOR, T0, 1, {"door_open": 1.0, "locked": 0.0, "open_duration_s": 35.0},
+                   site_id="s1")
+    passage = Reading("d2", DeviceKind.ACCESS_DOOR, T0, 1, {"door_open": 1.0, "locked": 0.0, "open_duration_s": 3.0},
+                      site_id="s1")
+    assert engine.process(door) == [] and engine.process(passage) == []
+    assert engine.tick(T0 + timedelta(seconds=20)) == []
+    alarms = engine.tick(T0 + timedelta(seconds=30))
+    assert [(a.device_id, a.fault, a.state) for a in alarms] == [("d1", "held_open", AlarmState.RAISED)]
+    assert alarms[0].since == T0 - timedelta(seconds=35)
+    assert [a for a in engine.tick(T0 + timedelta(seconds=90)) if a.device_id == "d2"] == []
 
 
 def test_outages_in_two_buildings_without_the_main_are_two_faults() -> None:
