@@ -61,6 +61,16 @@ _MAJOR = ("困人", "被关", "出不来", "爆", "冒水", "到处是水", "停
 # Alarm faults whose effect is major whatever the detector's severity says.
 _MAJOR_FAULTS = frozenset({"entrapment", "pipe_burst", "supply_outage", "forced_open"})
 _KIND_SUBCATEGORY = {"elevator": "elevator", "water": "water", "access_door": "door"}
+# Alarm faults that do not change the service residents get: a propped or forced door, a lock that does not engage
+# and a low reader battery are for security and engineering; a faulty sensor or a monitoring box that went offline
+# says nothing about the lift or the water. They open a ticket and a work order; residents are not warned.
+QUIET_FAULTS = frozenset({"forced_open", "held_open", "lock_failure", "battery_low", "sensor_stuck",
+                          "sensor_spikes", "sensor_dropout", "device_offline"})
+
+
+def warns_residents(fault: str) -> bool:
+    """Whether an alarm of this fault is news for the residents the device serves (an early-warning notice)."""
+    return fault not in QUIET_FAULTS
 
 
 def classify_text(text: str) -> Classification:

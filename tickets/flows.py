@@ -11,7 +11,7 @@ from datetime import datetime
 import psycopg
 
 from detectors.alarm import Alarm, AlarmState, Severity
-from tickets.classify import classify_alarm
+from tickets.classify import classify_alarm, warns_residents
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import InvalidInput, NotFound
 from tickets.lifecycle import TicketEvent, TicketState, next_state
@@ -183,8 +183,9 @@ def _ticket_for(conn: psycopg.Connection, alarm: Alarm, device: _Device, inciden
 
 def _warn(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id: int, ticket_id: int,
           now: datetime, config: TicketConfig) -> int:
-    """The early warning to the residents of the device's units. INFO alarms have no resident impact."""
-    if alarm.severity is Severity.INFO:
+    """The early warning to the residents of the device's units. INFO alarms and quiet faults (a propped door, a
+    faulty sensor: `tickets.classify.QUIET_FAULTS`) have no resident impact."""
+    if alarm.severity is Severity.INFO or not warns_residents(alarm.fault):
         return 0
     ticket = get_ticket(conn, ticket_id)
     return notify_residents(
@@ -218,6 +219,7 @@ def _updated(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datet
     if _RANK[alarm.severity] > _RANK[old] and ticket_id is not None:
         add_event(conn, ticket_id, "alarm_escalated", at=now, actor=ACTOR, note=alarm.evidence.summary,
                   detail={"from": old.value, "to": alarm.severity.value, "incident_id": incident_id})
+    if _RANK[alarm.severity] > _RANK[old] and ticket_id is not None and warns_residents(alarm.fault):
         ticket = get_ticket(conn, ticket_id)
         sent = notify_residents(
             conn, residents_of_device(conn, device.id), kind="update",
