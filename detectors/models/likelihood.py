@@ -3,7 +3,9 @@
 Three layers, after the "anomaly likelihood" idea of Numenta's NAB detectors:
 1. a raw deviation: the robust z-score of the reading against an `EWDeviation` baseline;
 2. a short exponential average of that raw deviation (one odd reading is noise, several are a pattern);
-3. the normal CDF of where that average stands in its own long-run distribution (running mean/variance).
+3. the normal CDF of where that average stands in its own long-run distribution (`Likelihood`: an exponentially
+   forgetting mean and variance, so the start-up transients of a series are forgotten instead of widening the
+   distribution for ever, as a sliding window does in Numenta's version).
 Score 0.5 is ordinary, 0.9999 is a one-in-ten-thousand deviation. After such a peak the score is damped for
 `refractory` readings, so one event gives one peak rather than a plateau of alarms.
 
@@ -26,6 +28,42 @@ from detectors.models.ew_deviation import EWDeviation
 # long-run variance and blinding the detector afterwards.
 RAW_CAP = 50.0
 PEAK = 0.9999
+DAMP = 0.9  # during the refractory period: 0.9 × a probability is far below any alarm level
+
+
+@dataclass(slots=True)
+class Likelihood:
+    """Normal-CDF likelihood of a short average of a raw score against that average's long-run distribution."""
+
+    short: float = 0.1  # ~10-reading average: one odd reading is noise, several are a pattern
+    memory: int = 5000  # readings the long-run mean and variance remember
+    smooth: float = 0.0
+    n: int = 0
+    mean: float = 0.0
+    var: float = 0.0
+
+    def peek(self, raw: float) -> float:
+        """The likelihood `raw` would get now, without learning it."""
+        return self._cdf(self.smooth + self.short * (raw - self.smooth))
+
+    def update(self, raw: float) -> float:
+        """The likelihood of `raw` (as `peek`), then learn it."""
+        self.smooth += self.short * (raw - self.smooth)
+        p = self._cdf(self.smooth)
+        self.n += 1
+        a = max(1.0 / self.memory, 1.0 / self.n)  # plain average until `memory` readings, then forgetting
+        delta = self.smooth - self.mean
+        self.mean += a * delta
+        self.var = (1.0 - a) * (self.var + a * delta * delta)
+        return p
+
+    def _cdf(self, smooth: float) -> float:
+        if self.n < 3:
+            return 0.5
+        std = math.sqrt(self.var)
+        if std <= 0.0:
+            return 0.5 if smooth <= self.mean else 1.0
+        return 0.5 * math.erfc(-(smooth - self.mean) / (std * math.sqrt(2.0)))
 
 
 @dataclass(slots=True)
@@ -35,44 +73,27 @@ class Surprise:
     # Baseline memory ~1000 readings and ~10-reading smoothing of the deviation: chosen on NAB (standard score 44 →
     # 60 going from 100/2 to 1000/10); a scan showed a broad plateau around these, not a sharp optimum.
     alpha: float = 0.001
-    short: float = 0.1
     refractory: int = 100  # readings to damp after a peak
     baseline: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=0.001))
-    smooth: float = 0.0
-    n: int = 0
-    run_mean: float = 0.0
-    run_m2: float = 0.0
+    likelihood: Likelihood = field(default_factory=Likelihood)
     cool: int = 0
 
     def __post_init__(self) -> None:
         self.baseline.alpha = self.alpha
 
-    def _raw(self, x: Features) -> float:
+    def raw(self, x: Features) -> float:
+        """Robust deviation of `x` from the baseline, capped."""
         if self.baseline.n == 0:
             return 0.0
         return min(RAW_CAP, math.sqrt(self.baseline.score_one(x)))
 
-    def _likelihood(self, smooth: float) -> float:
-        if self.n < 3:
-            return 0.5
-        std = math.sqrt(self.run_m2 / (self.n - 1))
-        if std <= 0.0:
-            return 0.5 if smooth <= self.run_mean else 1.0
-        return 0.5 * math.erfc(-(smooth - self.run_mean) / (std * math.sqrt(2.0)))
-
     def score_one(self, x: Features) -> float:
-        smooth = self.smooth + self.short * (self._raw(x) - self.smooth)
-        p = self._likelihood(smooth)
-        return p * 0.9 if self.cool > 0 else p
+        p = self.likelihood.peek(self.raw(x))
+        return p * DAMP if self.cool > 0 else p
 
     def learn_one(self, x: Features) -> None:
-        p = self.score_one(x)
-        self.smooth += self.short * (self._raw(x) - self.smooth)
+        p = self.likelihood.update(self.raw(x))
         self.baseline.learn_one(x)
-        self.n += 1
-        delta = self.smooth - self.run_mean
-        self.run_mean += delta / self.n
-        self.run_m2 += delta * (self.smooth - self.run_mean)
         if self.cool > 0:
             self.cool -= 1
         elif p > PEAK:

@@ -10,7 +10,7 @@ import random
 import pytest
 
 from detectors.base import AnomalyModel, unit_score
-from detectors.models import EWDeviation, Mahalanobis, Surprise, ZScore
+from detectors.models import Discord, EWDeviation, Mahalanobis, Surprise, ZScore
 from detectors.scorer import PROFILES
 
 
@@ -19,7 +19,7 @@ def Mahalanobis200() -> Mahalanobis:  # noqa: N802 - reads as the model's name i
     return Mahalanobis(fit_rows=200)
 
 
-MODELS = [ZScore, EWDeviation, Surprise, Mahalanobis200]
+MODELS = [ZScore, EWDeviation, Surprise, Mahalanobis200, Discord]
 
 
 def _normal_stream(n: int, seed: int = 3) -> list[dict[str, float]]:
@@ -128,3 +128,20 @@ def test_t2_leaves_out_a_wandering_feature_but_keeps_a_noisy_one() -> None:
     assert sum(wander) <= 4  # far from anything seen while fitting, and still quiet
     drop = [scorer.step({**x, "flow": x["flow"] - 2.0}, learn=True)[1] for x in rows[800:]]
     assert sum(drop[40:]) >= 0.9 * len(drop[40:])  # a 4-sigma flow drop is caught within 40 readings and held
+
+
+def test_surprise_catches_a_broken_daily_pattern_that_no_single_reading_shows() -> None:
+    """A 'day' whose usual rise never comes: every reading is in the usual range, only the shape is wrong."""
+    rng = random.Random(11)
+    day = 48  # readings per period: 24 low, 24 high
+    missing = range(40 * day, 41 * day)
+    values = [(80.0 if i % day >= day // 2 and i not in missing else 20.0) + rng.gauss(0, 2) for i in range(45 * day)]
+    scorer, level_only = PROFILES["surprise"](), Surprise()
+    alarms, level_scores = [], []
+    for v in values:
+        alarms.append(scorer.step({"v": v}, learn=True)[1])
+        level_scores.append(level_only.score_one({"v": v}))
+        level_only.learn_one({"v": v})
+    assert max(level_scores[missing.start : missing.stop]) < 0.9999  # a per-reading baseline sees nothing odd
+    assert any(alarms[missing.start : missing.stop])  # the shape is caught
+    assert not any(alarms[10 * day : missing.start]) and not any(alarms[missing.stop + day :])  # ordinary days are not
