@@ -8,7 +8,9 @@ through `POST /api/v1/complaints`. Each seed is played three times, each on a fr
 
 - ``forewarn``: the platform as shipped;
 - ``threshold-only``: the domain rules with fixed thresholds only — every fault whose rule needs a learned baseline
-  (`LEARNED_FAULTS`: burst, pump current, night flow, vibration reference, spikes, telemetry rate) is never raised;
+  (`LEARNED_FAULTS`: burst, pump current, night flow, vibration reference, spikes, telemetry rate) is never raised,
+  and a rule with a fixed limit beside a learnt one (the tank: its 20% floor, or well under its usual level) keeps
+  only the fixed limit (observations marked `learned`);
 - ``complaint-only``: no detection at all; every ticket comes from a complaint.
 
 The outcome is then read from the database only, by `tickets.anticipation` (the same functions a manager's report
@@ -173,7 +175,10 @@ class BenchEngine(DetectorEngine):
 
     def _decide(self, state, observations: list[Observation], t: float, rules) -> list:  # type: ignore[no-untyped-def]
         if self.variant == "threshold-only":
-            observations = [o for o in observations if o.fault not in LEARNED_FAULTS]
+            # A fault judged against a learnt baseline is never raised; one judged by a fixed limit or a baseline
+            # (the tank: its fixed floor, or its usual level) keeps its fixed part only.
+            observations = [Observation(o.fault, False, metric=o.metric, value=o.value) if o.learned else o
+                            for o in observations if o.fault not in LEARNED_FAULTS]
         return super()._decide(state, observations, t, rules)
 
 

@@ -31,7 +31,7 @@ from ingest.reading import DeviceKind, Reading
 
 # Bump whenever the pickled state's layout changes: an older checkpoint is then refused (the runtime logs it and
 # the device starts fresh) instead of resuming with attributes missing. 2: presence reports, telemetry-rate health.
-# 3: a door's last reported open time, a motor's temperature reference.
+# 3: a door's last reported open time, a tank's usual level.
 SNAPSHOT_VERSION = 3
 # Evidence carries the last few readings; five is enough to show the trend without bloating the alarm.
 EVIDENCE_READINGS = 5

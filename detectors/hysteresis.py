@@ -49,6 +49,7 @@ class Observation:
     baseline: float | None = None
     score: float | None = None
     started: float | None = None  # when the condition began, if earlier than this reading (e.g. silence)
+    learned: bool = False  # the verdict rests on a baseline learnt from this device, not on a fixed limit
 
 
 @dataclass(slots=True)

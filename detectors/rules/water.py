@@ -13,7 +13,7 @@ from datetime import datetime
 
 from detectors.alarm import Severity
 from detectors.hysteresis import Observation, Policy
-from detectors.models.ew_deviation import EWDeviation
+from detectors.models.ew_deviation import MAD_TO_STD, EWDeviation
 from ingest.reading import Reading
 
 # Residential supply runs at 150–600 kPa; below ~80 kPa upper floors get no water at all, so a reading under
@@ -35,6 +35,15 @@ LEAK_MARGIN_RATIO = 0.3
 TANK_LOW_PCT = 20.0
 TANK_CRITICAL_PCT = 10.0
 TANK_RESTORED_PCT = 30.0
+# A break tank cycles between its refill and full marks; one well under its own usual level and still falling is
+# not being refilled, long before it is empty: below 0.6× its usual level, or three usual deviations under it if
+# the tank normally swings more than that, it is reported low (cleared 10 points of its usual level higher). The
+# usual level is learnt slowly (memory ~2,000 readings) and only from levels inside its band, so hours of draining
+# never become usual.
+TANK_DROP_RATIO = 0.6
+TANK_DROP_SIGMAS = 3.0
+TANK_WARMUP = 60  # readings before a tank's usual level is trusted
+TANK_LEARN_SIGMAS = 2.0  # levels further under the usual than this are not learnt (a tank draining is not usual)
 PUMP_CURRENT_RATIO = 0.3  # a running pump drawing under 30% of its usual current is dry-running or broken
 # A booster delivers ~450-550 kPa; with the pump stopped only street pressure (~100-150 kPa) is left. Under half the
 # usual pressure (but above the outage floor) while the pump is off is a pump that should run and does not.
@@ -53,6 +62,7 @@ class WaterState:
     night_day: int = -1
     nights: list[float] = field(default_factory=list)  # recent nightly minima, oldest first
     leak: float | None = None  # tonight's minimum that exceeded the reference, while a leak is suspected
+    tank: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=0.0005))  # the tank's usual level
 
 
 class WaterRules:
@@ -92,7 +102,7 @@ class WaterRules:
         if pump is not None:
             out.append(pump)
         if "tank_level_pct" in v:
-            out.append(self._tank(state, v["tank_level_pct"]))
+            out.append(self._tank(state, v["tank_level_pct"], learning))
         if learning and not burst.active:
             state.baseline.learn_one({k: v[k] for k in ("pressure_kpa", "flow_lpm") if k in v})
         return out
@@ -209,20 +219,29 @@ class WaterRules:
         )
 
     @staticmethod
-    def _tank(state: WaterState, level: float) -> Observation:
-        state.tank_low = level < (TANK_RESTORED_PCT if state.tank_low else TANK_LOW_PCT)
+    def _tank(state: WaterState, level: float, learning: bool) -> Observation:
+        fixed = level < (TANK_RESTORED_PCT if state.tank_low else TANK_LOW_PCT)
+        usual = state.tank.mean.get("level") if state.tank.n >= TANK_WARMUP else None
+        limit = None
+        if usual is not None:
+            spread = MAD_TO_STD * state.tank.mad["level"]
+            limit = min(TANK_DROP_RATIO * usual, usual - TANK_DROP_SIGMAS * spread)
+            if state.tank_low:
+                limit += 0.1 * usual
+        below_usual = limit is not None and level < limit
+        state.tank_low = fixed or below_usual
         if not state.tank_low:
-            return Observation("tank_low", False, metric="tank_level_pct", value=level)
+            # Learn only levels inside the tank's usual band: a tank draining for hours must not drag "usual" down.
+            if learning and (limit is None or level >= usual - TANK_LEARN_SIGMAS * spread):
+                state.tank.learn_one({"level": level})
+            return Observation("tank_low", False, metric="tank_level_pct", value=level, baseline=usual)
         severity = Severity.CRITICAL if level < TANK_CRITICAL_PCT else Severity.WARNING
-        return Observation(
-            "tank_low",
-            True,
-            severity,
-            f"tank at {level:.0f}% (alert below {TANK_LOW_PCT:.0f}%)",
-            metric="tank_level_pct",
-            value=level,
-            baseline=TANK_LOW_PCT,
-        )
+        if fixed or usual is None:
+            summary, baseline = f"tank at {level:.0f}% (alert below {TANK_LOW_PCT:.0f}%)", TANK_LOW_PCT
+        else:
+            summary, baseline = f"tank at {level:.0f}%, well under its usual {usual:.0f}%: not being refilled", usual
+        return Observation("tank_low", True, severity, summary, metric="tank_level_pct", value=level,
+                           baseline=baseline, learned=not fixed)
 
 
 def _night_reference(state: WaterState) -> float:

@@ -185,3 +185,21 @@ def test_a_child_still_failing_when_its_root_outage_ends_becomes_a_fault_of_its_
     assert ("c1", AlarmState.CLEARED, "main") in seen
     assert ("a2", AlarmState.RAISED, "a1") in seen  # a1 is now the root of its building
     assert seen.count(("a1", AlarmState.CLEARED, None)) == 1
+
+
+def test_a_break_tank_not_being_refilled_is_reported_well_before_it_is_nearly_empty() -> None:
+    """A tank cycling between its refill mark (60%) and full raises nothing over a day; one that stops being refilled
+    is reported while it is still about a third full, not only at the fixed 20% floor."""
+    engine = DetectorEngine()
+
+    def tank(i: int, level: float) -> Reading:
+        return water("t1", i, tank_level_pct=level)
+
+    cycle = [60.0 + 35.0 * abs((i % 240) - 120) / 120 for i in range(2880)]  # 60 → 95 → 60 every 240 readings
+    assert feed(engine, [tank(i, level) for i, level in enumerate(cycle)]) == []
+    draining = [tank(2880 + i, 75.0 - 0.1 * i) for i in range(700)]  # 75% down to 5%
+    raised = [a for a in feed(engine, draining) if a.fault == "tank_low" and a.state is AlarmState.RAISED]
+    assert len(raised) == 1
+    level = raised[0].evidence.value
+    assert 30.0 <= level <= 50.0, level
+    assert "usual" in raised[0].evidence.summary and raised[0].severity is Severity.WARNING
