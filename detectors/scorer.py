@@ -2,7 +2,7 @@
 
 Three profiles cover the shapes of anomaly in public benchmarks and in our devices:
 - `t2` — sustained departures of a multivariate state from a reference fitted on its first rows (a commissioning
-  period; SKAB's rows before 400): smoothed Hotelling T² (`Mahalanobis`), alarm above 1.3× the 99th percentile of
+  period; SKAB's rows before 400): smoothed Hotelling T² (`Mahalanobis`), alarm above 1.2× the 99th percentile of
   the same smoothed score over the fitting rows, so the threshold comes from the data seen, never from labels;
 - `level` — the same idea with a slowly learnt per-feature reference (`EWDeviation`), for data with no clean
   fitting period: alarm while the smoothed energy is over 3× the usual variability;
@@ -26,12 +26,12 @@ LEVEL_HALF = 3.0
 SURPRISE_ALARM = 0.9999
 SHAPE_SHORT = 0.3  # shape distances are already window averages: a short 3-reading smoothing
 SHAPE_MEMORY = 500
-# T² calibration: the 99th percentile of the smoothed fitting-row scores is "as odd as normal gets"; 30 % above it is
+# T² calibration: the 99th percentile of the smoothed fitting-row scores is "as odd as normal gets"; 20 % above it is
 # outside normal, with margin for the fitting window being shorter than a day of operation. (SKAB valve1 meets its
-# FAR and MAR targets anywhere from 1.2 to 1.35; 1.5 was right while wandering temperatures inflated the fitting
+# FAR and MAR targets anywhere from 1.15 to 1.25; 1.5 was right while wandering temperatures inflated the fitting
 # scores, see `Mahalanobis`.)
 T2_QUANTILE = 0.99
-T2_MARGIN = 1.3
+T2_MARGIN = 1.2
 T2_SMOOTH = 0.05  # ~20-row memory: a fault lasting minutes at 1 Hz, not one noisy row
 
 

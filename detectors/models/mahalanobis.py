@@ -4,8 +4,12 @@ The reference is the mean and covariance of the first `fit_rows` readings (assum
 commissioning period both give), fitted once and then frozen, so a long fault is never absorbed and the scale never
 rescales under a fault. Features whose variation over the fitting window is mostly slow movement rather than
 reading-to-reading scatter (a temperature following the room or still warming up) are left out: a few minutes of
-them cannot say how far they will wander, so their level after the window says nothing about faults. Score is T²
-divided by the number of features (≈ 1 for readings like the reference).
+them cannot say how far they will wander, so their level after the window says nothing about faults. The features
+kept are measured in units of their long-run spread (the batch-means estimate: how much means of 20 readings
+wander, scaled to one reading, never less than the reading-to-reading spread), with the correlations between them
+from the readings themselves: a feature that sways a little over a few minutes (a vibration level) is expected to
+sway as much later, while a set point held with scatter (a flow) keeps its full sensitivity. Score is T² divided
+by the number of features (≈ 1 for readings like the reference).
 
 >>> import random
 >>> rng = random.Random(1)
@@ -65,10 +69,13 @@ class Mahalanobis:
         keep = [j for j in range(data.shape[1]) if not _persistent(data[:, j])] or list(range(data.shape[1]))
         self.keys = [self.keys[j] for j in keep]
         data = data[:, keep]
-        self.mean, self.scale = data.mean(axis=0), data.std(axis=0) + 1e-9
-        z = (data - self.mean) / self.scale
+        self.mean, spread = data.mean(axis=0), data.std(axis=0) + 1e-9
+        z = (data - self.mean) / spread
         cov = np.atleast_2d(np.cov(z.T)) + RIDGE * np.eye(len(keep))
         self.precision = np.linalg.inv(cov)
+        ratio = _long_run_ratio(z)
+        self.scale = spread * np.sqrt(ratio)
+        z = z / np.sqrt(ratio)
         self.train_scores = (np.einsum("ij,jk,ik->i", z, self.precision, z) / len(keep)).tolist()
         self.rows = []  # fitted: the raw rows are no longer needed
 
@@ -79,6 +86,15 @@ class Mahalanobis:
         z = (v - self.mean) / self.scale
         z[np.isnan(z)] = 0.0  # a missing feature says nothing
         return float(z @ self.precision @ z) / len(self.keys)
+
+
+def _long_run_ratio(z: np.ndarray) -> np.ndarray:
+    """Per column of standardised `z`: how much more its block means wander than independent readings would (≥ 1)."""
+    block = min(PERSIST_BLOCK, len(z) // 10)
+    if block < 2:
+        return np.ones(z.shape[1])
+    blocks = z[: len(z) // block * block].reshape(-1, block, z.shape[1]).mean(axis=1)
+    return np.maximum(block * blocks.var(axis=0), 1.0)
 
 
 def _persistent(y: np.ndarray) -> bool:
