@@ -114,8 +114,13 @@ class SurpriseScorer:
     cool: int = 0
 
     def step(self, x: Features, learn: bool) -> tuple[float, bool]:
-        # Both likelihood layers see every reading (the refractory damping relies on it); only the level baseline
-        # is shielded, by the cap on raw deviations, and learns only when allowed.
+        """Score `x`; with `learn`, also learn it. Everything learns every reading it is given (the refractory damping
+        relies on it); the level baseline is shielded from outliers by the cap on raw deviations."""
+        if not learn:
+            shape = self.shape_likelihood.peek(self.shape.score_one(x))
+            p = max(self.level.likelihood.peek(self.level.raw(x)), shape)
+            score = p * DAMP if self.cool > 0 else p
+            return score, score >= SURPRISE_ALARM
         p = max(self.level.likelihood.update(self.level.raw(x)), self.shape_likelihood.update(self.shape.score_one(x)))
         score = p * DAMP if self.cool > 0 else p
         if self.cool > 0:
@@ -123,11 +128,11 @@ class SurpriseScorer:
         elif p > PEAK:
             self.cool = self.level.refractory
         self.shape.learn_one(x)
-        if learn:
-            self.level.baseline.learn_one(x)
+        self.level.baseline.learn_one(x)
         return score, score >= SURPRISE_ALARM
 
     def learn(self, x: Features) -> None:
+        """Warm-up: learn without deciding."""
         self.step(x, learn=True)
 
 
