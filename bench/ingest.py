@@ -46,7 +46,7 @@ from ingest.config import IngestConfig
 from ingest.contract import subscription, topic_for
 from ingest.estate_file import load_estate_file
 from ingest.estate_store import save_estate
-from ingest.reading import Channel, DeviceKind
+from ingest.reading import Channel, DeviceKind, Reading
 from ingest.service import IngestService
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -108,14 +108,27 @@ def publish_all(port: int, batch: list[tuple[str, bytes]], processes: int = PUBL
 
 
 def _paced(port: int, devices: list, rate: float, seconds: float, first_seq: int, done: mp.Queue) -> None:
-    """Publish at `rate` messages/s, each stamped with the time it is sent (the latency's start)."""
+    """Publish at `rate` messages/s, each stamped with the time it is sent (the latency's start).
+
+    Also reports how late each message was against its schedule (a starved publisher sends in bursts) and how long
+    the broker took to acknowledge it (stamp → PUBACK: queueing inside the publisher or the broker shows here)."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-paced-{uuid.uuid4().hex[:8]}")
     client.max_inflight_messages_set(1000)
     client.max_queued_messages_set(0)
+    stamped: dict[int, float] = {}
+    acked_ms: list[float] = []
+
+    def on_publish(_c, _u, mid, _rc, _p) -> None:
+        at = stamped.pop(mid, None)
+        if at is not None:
+            acked_ms.append((time.time() - at) * 1000)
+
+    client.on_publish = on_publish
     client.connect(HOST, port)
     client.loop_start()
     sent = 0
     infos = []
+    late_ms: list[float] = []
     started = time.perf_counter()
     total = int(rate * seconds)
     while sent < total:
@@ -123,16 +136,19 @@ def _paced(port: int, devices: list, rate: float, seconds: float, first_seq: int
         delay = due - time.perf_counter()
         if delay > 0:
             time.sleep(delay)
+        late_ms.append((time.perf_counter() - due) * 1000)
         device, kind, site = devices[sent % len(devices)]
-        body = {"v": 1, "ts": datetime.now(UTC).isoformat(), "seq": first_seq + sent // len(devices),
-                "data": DATA[kind]}
-        infos.append(client.publish(topic_for(site, kind, device, Channel.TELEMETRY), json.dumps(body), qos=1))
+        now = datetime.now(UTC)
+        body = {"v": 1, "ts": now.isoformat(), "seq": first_seq + sent // len(devices), "data": DATA[kind]}
+        info = client.publish(topic_for(site, kind, device, Channel.TELEMETRY), json.dumps(body), qos=1)
+        stamped[info.mid] = now.timestamp()
+        infos.append(info)
         sent += 1
     for info in infos:
         info.wait_for_publish(60)
     client.disconnect()
     client.loop_stop()
-    done.put(sum(1 for info in infos if info.is_published()))
+    done.put((sum(1 for info in infos if info.is_published()), late_ms, acked_ms))
 
 
 # ---- consumers ----------------------------------------------------------------------------------------------------
@@ -189,6 +205,20 @@ def _peak_rss_mib() -> float:
     return float("nan")
 
 
+class _TimedIngest(IngestService):
+    """Records, for each reading of the latency phase, when it arrived and when its batch's write began and ended."""
+
+    stages: list[tuple[float, float, float, float]]  # (publish stamp, arrival, write start, commit), wall-clock s
+
+    def _process(self, messages, expired) -> None:
+        offset = time.time() - time.monotonic()  # `arrived` is monotonic
+        begun = time.time()
+        super()._process(messages, expired)
+        committed = time.time()
+        self.stages.extend((m.result.ts.timestamp(), m.arrived + offset, begun, committed) for m in messages
+                           if isinstance(m.result, Reading))
+
+
 def _ingest(config: IngestConfig, url: str, expected, mode: str, result: mp.Queue, profile: bool) -> None:
     """Run IngestService until `expected.value` readings are committed (the parent may raise it meanwhile)."""
     committed = 0
@@ -205,9 +235,12 @@ def _ingest(config: IngestConfig, url: str, expected, mode: str, result: mp.Queu
             finished.set()
 
     profiler = cProfile.Profile() if profile else None
-    service = (_ProfiledIngest if profiler else IngestService)(config, url, on_readings=on_readings)
+    stages: list[tuple[float, float, float, float]] = []
+    kind = _ProfiledIngest if profiler else _TimedIngest if mode == "latency" else IngestService
+    service = kind(config, url, on_readings=on_readings)
     if profiler is not None:
         service.profiler = profiler
+    service.stages = stages
     if mode == "prime":
         service.start()
         service.stop()
@@ -229,16 +262,46 @@ def _ingest(config: IngestConfig, url: str, expected, mode: str, result: mp.Queu
     threads = ", ".join(f"{name} {sec:.1f}" for name, sec in cpu.items())
     text = f"mean batch write+commit {commit_ms:.0f} ms over {batches:.0f} batches; CPU s by thread: {threads}"
     if profiler is not None:
-        buffer = io.StringIO()
-        pstats.Stats(profiler, stream=buffer).sort_stats("tottime").print_stats(15)
-        text += "\nwriter thread profile, by own time:\n" + buffer.getvalue()
+        for thread, prof in (("writer", profiler), ("paho network", service.network_profiler)):
+            if prof is not None:
+                buffer = io.StringIO()
+                pstats.Stats(prof, stream=buffer).sort_stats("tottime").print_stats(15)
+                text += f"\n{thread} thread profile, by own time:\n" + buffer.getvalue()
+    if stages:
+        text += "\n" + _stage_table(stages)
     result.put((committed, elapsed, latencies, _peak_rss_mib(), stats.batches, text))
 
 
+def _stage_table(stages: list[tuple[float, float, float, float]]) -> str:
+    """Where publish → commit time goes: p50 / p99 / max of each stage, ms."""
+    parts = {
+        "publish -> ingest's network thread": [(a - p) * 1000 for p, a, _, _ in stages],
+        "queued until its batch's write began": [(b - a) * 1000 for _, a, b, _ in stages],
+        "batch write + commit": [(c - b) * 1000 for _, _, b, c in stages],
+        "publish -> commit": [(c - p) * 1000 for p, _, _, c in stages],
+    }
+    lines = ["latency by stage (ms)                       p50      p99      max"]
+    for name, values in parts.items():
+        lines.append(f"  {name:<38}{percentile(values, 0.5):>8.1f} {percentile(values, 0.99):>8.1f} "
+                     f"{max(values):>8.1f}")
+    start = min(p for p, _, _, _ in stages)
+    worst: dict[int, list[float]] = {}
+    for p, a, b, c in stages:  # per half second of publishing: the slowest reading and its stages
+        slot = worst.setdefault(int((p - start) * 2), [0.0, 0.0, 0.0, 0.0])
+        if (c - p) * 1000 > slot[0]:
+            slot[:] = [(c - p) * 1000, (a - p) * 1000, (b - a) * 1000, (c - b) * 1000]
+    lines.append("slowest reading per 0.5 s of publishing, ms (total = to network thread + queued + write):")
+    lines.append("  " + "  ".join(f"{t / 2:g}s:{w[0]:.0f}={w[1]:.0f}+{w[2]:.0f}+{w[3]:.0f}"
+                                  for t, w in sorted(worst.items()) if w[0] > 150))
+    return "\n".join(lines)
+
+
 class _ProfiledIngest(IngestService):
-    """The writer thread under cProfile (decode, COPY, commit, acknowledge)."""
+    """The writer thread (decode results batched, COPY, commit, acknowledge) and paho's network thread (MQTT
+    parsing, decode) each under its own cProfile: a profiler only sees the thread that enabled it."""
 
     profiler: cProfile.Profile
+    network_profiler: cProfile.Profile | None = None
 
     def _write_loop(self) -> None:
         self.profiler.enable()
@@ -246,6 +309,17 @@ class _ProfiledIngest(IngestService):
             super()._write_loop()
         finally:
             self.profiler.disable()
+
+    def _on_message(self, client, userdata, msg) -> None:
+        if self.network_profiler is None:
+            self.network_profiler = cProfile.Profile()
+            self.network_profiler.enable()
+        super()._on_message(client, userdata, msg)
+
+    def _on_disconnect(self, *args) -> None:
+        if self.network_profiler is not None:
+            self.network_profiler.disable()
+        super()._on_disconnect(*args)
 
 
 def _thread_cpu() -> dict[str, float]:
@@ -356,7 +430,7 @@ def report(args: argparse.Namespace, url: str, port: int, devices: list, storage
     bare_rates: list[float] = []
     ingest_rates: list[float] = []
     publish_rates: list[float] = []
-    peak_mib, batches, profile = 0.0, 0, ""
+    peak_mib, batches, profile, profiled = 0.0, 0, "", ""
     for round_ in range(args.rounds):  # alternate, best of each: other load on the machine hits both alike
         rate, bare_rate = bare_round(port, devices, n, 2 * round_ * block, config.receive_maximum)
         publish_rates.append(rate)
@@ -366,6 +440,8 @@ def report(args: argparse.Namespace, url: str, port: int, devices: list, storage
         ingest_rates.append(ingest_rate)
         if ingest_rate >= max(ingest_rates):
             batches, profile = count, text
+        if args.profile and round_ == 0:
+            profiled = text  # the profiler slows its round: keep its report even when another round is best
         peak_mib = max(peak_mib, peak)
     bare_rate, ingest_rate, publish_rate = max(bare_rates), max(ingest_rates), max(publish_rates)
     first = 2 * args.rounds * block
@@ -378,7 +454,7 @@ def report(args: argparse.Namespace, url: str, port: int, devices: list, storage
     done: mp.Queue = mp.Queue()
     paced = mp.Process(target=_paced, args=(port, devices, rate, args.latency_seconds, first, done), daemon=True)
     paced.start()
-    sent = done.get(timeout=args.latency_seconds + 120)
+    sent, late_ms, acked_ms = done.get(timeout=args.latency_seconds + 120)
     expected.value = sent
     paced.join(10)
     lat_committed, _, latencies, lat_peak, _, lat_notes = result.get(timeout=120)
@@ -407,11 +483,17 @@ def report(args: argparse.Namespace, url: str, port: int, devices: list, storage
         f"{'publish -> commit p50 ms':<44}{p50:>16.1f}",
         f"{'publish -> commit p99 ms':<44}{p99:>16.1f}",
         f"{'publish -> commit max ms':<44}{max(latencies, default=float('nan')):>16.1f}",
+        f"{'publisher behind schedule p99 / max ms':<44}"
+        f"{f'{percentile(late_ms, 0.99):.1f} / {max(late_ms, default=float(0)):.1f}':>16}",
+        f"{'publish -> broker PUBACK p50 / p99 ms':<44}"
+        f"{f'{percentile(acked_ms, 0.5):.1f} / {percentile(acked_ms, 0.99):.1f}':>16}",
         f"{'ingest process peak RSS MiB':<44}{peak:>16.1f}",
         f"{'rows in readings (one per metric)':<44}{rows:>16,}",
     ]
     print("\n".join(lines))
     print("\ningest process, best throughput round: " + profile)
+    if profiled and profiled != profile:
+        print("ingest process, profiled round (round 1): " + profiled)
     print("ingest process, latency phase: " + lat_notes)
     if latencies:
         print(f"\nlatency mean {statistics.fmean(latencies):.1f} ms over {len(latencies):,} readings")
