@@ -12,7 +12,9 @@ then `RESULT name=value unit` lines. Public data are read in place from `../shar
 Simulator runs: each seed makes two runs of the demo estate's Riverside site through the pure generator (no
 MQTT). An *acute* run (12 simulated hours; every acute, door, water and sensor fault on its own device, the sensor
 faults on a different device kind each seed, the other devices healthy) and a *degradation* run (6 simulated days;
-bearing wear, levelling drift and a slow leak starting after one normal day, beside healthy siblings). Messages
+bearing wear, levelling drift and a slow leak starting after one normal day, beside healthy siblings; and, in the
+seeds whose sensor faults are on doors, the door's frozen battery gauge: a gauge that moves every ~8 h looks the
+same frozen for an hour, so it is frozen for days there, as a dead gauge stays until someone replaces it). Messages
 are decoded by `ingest.decode.decode` as ingest would and fed to each detector; alarms are matched to the labels:
 - a fault is *detected* when an alarm of the same fault name is raised on its device between its start and its
   end plus `GRACE_S` (baselines name no fault, so any alarm of theirs on the device counts for them); delay is
@@ -39,9 +41,10 @@ from detectors.alarm import AlarmState
 from detectors.engine import DetectorEngine
 from detectors.models.zscore import ZScore
 from detectors.replay import score_stream
+from detectors.rules.sensor import SLOW_GAUGES
 from ingest.decode import PresenceChange, decode
 from ingest.reading import DeviceKind, Reading
-from simulators.faults import FAULTS
+from simulators.faults import FAULTS, SENSOR_METRIC
 from simulators.generator import Simulation
 from simulators.scenario import FaultEntry, load_scenario
 
@@ -260,6 +263,13 @@ def _score(raised: list[tuple[str, str | None, float]], labels: list[Label], nam
         out.false_alarms += not explained
 
 
+def _slow_gauge(device: str) -> bool:
+    """Whether the metric a sensor fault freezes on this device is a slow gauge (a reader's battery charge moves a
+    tenth of a point every ~8 h): frozen for an hour it reads as it always does, so it is judged over days."""
+    kind = next(d.kind for d in load_scenario(BASE_SCENARIO).estate.devices if d.id == device)
+    return SENSOR_METRIC[kind] in SLOW_GAUGES.get(kind, ())
+
+
 def simulate(seeds: list[int], detectors: dict[str, Callable[[], Detector]], quick: bool = False
              ) -> tuple[dict[str, Outcome], int]:
     """Run every seed's acute and degradation runs; (outcome per detector, messages decoded)."""
@@ -268,16 +278,17 @@ def simulate(seeds: list[int], detectors: dict[str, Callable[[], Detector]], qui
     site_devices = [d.id for d in load_scenario(BASE_SCENARIO).estate.devices if d.site_id == "riverside"]
     for seed in seeds:
         rng = random.Random(seed)
-        sensors = zip(SENSOR_FAULTS, SENSOR_DEVICES[seed % len(SENSOR_DEVICES)], strict=True)
-        plan = [*ACUTE, *((fault, device, 1 * HOUR) for fault, device in sensors)]
+        sensors = list(zip(SENSOR_FAULTS, SENSOR_DEVICES[seed % len(SENSOR_DEVICES)], strict=True))
+        gauges = [(fault, device) for fault, device in sensors if fault == "sensor_stuck" and _slow_gauge(device)]
+        plan = [*ACUTE, *((fault, device, 1 * HOUR) for fault, device in sensors if (fault, device) not in gauges)]
         acute = [FaultEntry(device, fault, rng.uniform(2 * HOUR, 12 * HOUR - duration - HOUR), duration)
                  for fault, device, duration in plan]
         devices = site_devices + [e.device_id for e in acute if e.device_id not in site_devices]
         messages += run(acute, devices, 12 * HOUR, seed, {n: f() for n, f in detectors.items()}, outcomes)
         days = 4.0 if quick else 6.0
         slow = [FaultEntry(device, fault, DAY + rng.uniform(0, 6 * HOUR), (days - 1.5) * DAY)
-                for fault, device in DEGRADING]
-        devices = [device for _, device in DEGRADING] + list(DEGRADATION_SIBLINGS)
+                for fault, device in (*DEGRADING, *gauges)]
+        devices = [device for _, device in (*DEGRADING, *gauges)] + list(DEGRADATION_SIBLINGS)
         messages += run(slow, devices, days * DAY, seed, {n: f() for n, f in detectors.items()}, outcomes,
                         intervals={DeviceKind.ELEVATOR: 20.0, DeviceKind.WATER: 20.0})
     return outcomes, messages

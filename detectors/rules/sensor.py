@@ -1,9 +1,11 @@
 """Sensor faults, whatever the device: a stuck value, telemetry that stops arriving, isolated spikes.
 
 These say "the instrument is lying", not "the equipment is broken", so they are WARNINGs and the engineer
-reads them as "check the sensor". Only metrics that vary with every reading (a noisy analogue pressure, flow or
-vibration) are watched for stuck values: a motor at ambient temperature or a slowly draining battery legitimately
-repeats its value for hours. Spikes are watched only on quantities that cannot physically jump and fall back
+reads them as "check the sensor". Metrics that vary with every reading (a noisy analogue pressure, flow or
+vibration) are stuck after `STUCK_READINGS` identical readings. A slow gauge (a reader's battery charge, which
+legitimately repeats its value for hours) is stuck only when it has not moved for `SLOW_STUCK_RUNS` times its own
+usual time between two changes: a dead fuel gauge would otherwise hide a battery running flat until the reader
+stops and residents cannot get in. Spikes are watched only on quantities that cannot physically jump and fall back
 within one reporting interval (pressure, flow, vibration while travelling, battery charge); a motor's current
 legitimately does.
 """
@@ -23,6 +25,10 @@ STUCK_WATCHED: dict[DeviceKind, tuple[str, ...]] = {
     DeviceKind.ELEVATOR: ("vibration_rms",),
     DeviceKind.ACCESS_DOOR: (),
 }
+SLOW_GAUGES: dict[DeviceKind, tuple[str, ...]] = {DeviceKind.ACCESS_DOOR: ("battery_pct",)}
+SLOW_STUCK_RUNS = 4.0  # a gauge that moves every ~8 h is stuck after ~32 h without moving
+SLOW_RUNS_KEPT = 5  # the usual time between changes is the median of the last few
+SLOW_RUNS_WARMUP = 2  # complete runs (change to change) seen before the gauge is judged
 SPIKE_WATCHED: dict[DeviceKind, tuple[str, ...]] = {
     DeviceKind.WATER: ("pressure_kpa", "flow_lpm"),
     DeviceKind.ELEVATOR: ("vibration_rms",),
@@ -67,6 +73,7 @@ class SensorHealth:
     same: dict[str, int] = field(default_factory=dict)
     missing: dict[str, int] = field(default_factory=dict)
     changes: dict[str, int] = field(default_factory=dict)  # how often each metric changed between readings
+    runs: dict[str, list[int]] = field(default_factory=dict)  # slow gauges: readings between recent changes
     suspect: dict[str, float] = field(default_factory=dict)  # metric -> z of a reading that may be a spike
     spikes: list[float] = field(default_factory=list)
     tel_t: float | None = None  # time of the last telemetry reading (events come on their own schedule)
@@ -91,7 +98,11 @@ class SensorHealth:
                         dropped = metric
                 continue
             self.missing[metric] = 0
-            if metric in stuck_watched and self._stuck(metric, value):
+            if metric in stuck_watched:
+                frozen = self._stuck(metric, value)
+            else:
+                frozen = metric in SLOW_GAUGES.get(kind, ()) and self._frozen(metric, value, learning)
+            if frozen:
                 stuck = metric
             if metric == "vibration_rms" and v.get("moving", 1.0) < 0.5:
                 continue  # a one-reading trip after a quiet night is a jump and back too, but a real one
@@ -131,6 +142,24 @@ class SensorHealth:
         varies = self.changes.get(metric, 0) >= WARMUP  # it has been seen to change reading after reading
         return varies and value != 0.0 and same >= STUCK_READINGS
 
+    def _frozen(self, metric: str, value: float, learning: bool) -> bool:
+        """A slow gauge that has not moved for several of its own usual runs between changes."""
+        previous = self.same.get(metric, 0)
+        same = previous + 1 if self.last.get(metric) == value else 0
+        known = metric in self.last
+        self.same[metric], self.last[metric] = same, value
+        runs = self.runs.setdefault(metric, [])
+        usual = sorted(runs)[len(runs) // 2] if len(runs) >= SLOW_RUNS_WARMUP else None
+        if same == 0 and known:
+            self.changes[metric] = self.changes.get(metric, 0) + 1
+            # The run before the first change began before we listened; a stuck episode is not a usual run.
+            complete = self.changes[metric] >= 2
+            if complete and learning and (usual is None or previous + 1 < SLOW_STUCK_RUNS * usual):
+                runs.append(previous + 1)
+                del runs[:-SLOW_RUNS_KEPT]
+            return False
+        return usual is not None and same >= max(STUCK_READINGS, SLOW_STUCK_RUNS * usual)
+
     def _spiky(self, metric: str, value: float, t: float) -> float:
         if self.base.n < WARMUP:
             return 0.0
@@ -152,11 +181,13 @@ class SensorHealth:
     def _stuck_obs(self, metric: str | None) -> Observation:
         if metric is None:
             return Observation("sensor_stuck", False)
+        runs = self.runs.get(metric)
+        usual = f", against a usual {sorted(runs)[len(runs) // 2]} between changes" if runs else ""
         return Observation(
             "sensor_stuck",
             True,
             Severity.WARNING,
-            f"{metric} has read exactly {self.last[metric]:g} for {self.same[metric]} readings in a row",
+            f"{metric} has read exactly {self.last[metric]:g} for {self.same[metric]} readings in a row{usual}",
             metric=metric,
             value=self.last[metric],
         )

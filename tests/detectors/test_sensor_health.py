@@ -63,3 +63,24 @@ def test_a_device_back_from_an_hour_offline_is_not_a_dropout() -> None:
     feed(engine, [meter(5.0 * i, i) for i in range(720)])
     back = feed(engine, [meter(7200.0 + 5.0 * k, 720 + k) for k in range(360)])  # an hour's gap, then normal
     assert [a.fault for a in back if a.state is AlarmState.RAISED] == []
+
+
+def test_a_battery_gauge_that_stops_moving_for_days_is_stuck_but_its_slow_normal_steps_are_not() -> None:
+    """A reader battery loses 0.1 point every ~8 hours. Over three normal days nothing is raised; when the gauge
+    freezes (a dead fuel gauge would hide the cell running flat) it is reported after about four of its usual
+    steps, not within the first hours."""
+
+    def door(i: int, battery: float) -> Reading:
+        values = {"door_open": 0.0, "locked": 1.0, "open_duration_s": 0.0, "battery_pct": battery, "reader_ok": 1.0}
+        return Reading("d1", DeviceKind.ACCESS_DOOR, T0 + timedelta(seconds=30 * i), i, values, site_id="s1")
+
+    step = 960  # readings between two 0.1-point steps at one reading every 30 s
+    engine = DetectorEngine()
+    normal = [door(i, round(80.0 - 0.1 * (i // step), 1)) for i in range(3 * 2880)]  # three days
+    assert feed(engine, normal) == []
+    frozen_at = len(normal)
+    frozen = [door(i, normal[-1].values["battery_pct"]) for i in range(frozen_at, frozen_at + 2 * 2880)]
+    raised = [a for a in feed(engine, frozen) if a.state is AlarmState.RAISED]
+    assert [(a.fault, a.evidence.metric) for a in raised] == [("sensor_stuck", "battery_pct")]
+    waited_h = (raised[0].ts - frozen[0].ts).total_seconds() / 3600
+    assert 16 <= waited_h <= 36, waited_h  # after the usual step and the part-run already under way, within ~4
