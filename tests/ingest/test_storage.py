@@ -1,0 +1,32 @@
+"""ingest.storage against a real PostgreSQL: the fast path (COPY straight into readings) and the careful one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import psycopg
+
+from ingest import storage
+from ingest.decode import Rejection
+from ingest.reading import DeviceKind, Reading
+from tests.ingest.conftest import count_rows
+
+
+def reading(device_id: str, seq: int, ts: datetime) -> Reading:
+    return Reading(device_id, DeviceKind.ELEVATOR, ts, seq, {"floor": 3.0, "moving": 1.0})
+
+
+def test_a_batch_holding_a_stored_reading_keeps_only_the_new_ones_and_everything_else(devices, estate_db_url):
+    """The first COPY is refused by the key; the batch is written again the careful way, dead letters included."""
+    lift = next(d for d in devices if d.kind is DeviceKind.ELEVATOR)
+    ts = datetime.now(UTC)
+    rejection = Rejection("forewarn/v1/x", "bad_json", "payload is not JSON", b"{", lift.id)
+    with psycopg.connect(estate_db_url) as conn:
+        storage.prepare(conn)
+        first = [reading(lift.id, 1, ts), reading(lift.id, 2, ts)]
+        assert storage.write_batch(conn, storage.Batch(readings=first), payload_limit=16) == first
+        again = [reading(lift.id, 2, ts), reading(lift.id, 3, ts), reading(lift.id, 3, ts)]
+        new = storage.write_batch(conn, storage.Batch(readings=again, rejections=[(rejection, ts)]), payload_limit=16)
+    assert [r.seq for r in new] == [3]
+    assert count_rows(estate_db_url, "SELECT count(*) FROM readings WHERE device_id = %s", lift.id) == 6
+    assert count_rows(estate_db_url, "SELECT count(*) FROM dead_letters WHERE device_id = %s", lift.id) == 1
