@@ -17,6 +17,10 @@ from ingest.storage import PresenceRow
 # configured heartbeat timeout: a flood sensor reporting every 6 minutes is not late after 5.
 MISSED_GAPS = 3.0
 GAP_ALPHA = 0.2  # the usual gap follows a device's reporting rhythm over its last ~5 messages
+# A device's stored `last_seen` is refreshed at most this often while nothing else about it changes: every batch
+# wrote a presence row per device heard, as many rows as readings under small batches. It only needs to be precise
+# against the heartbeat timeout (minutes); a change of state is always written with the batch that causes it.
+SEEN_WRITE_EVERY_S = 5.0
 
 
 @dataclass(slots=True)
@@ -25,6 +29,7 @@ class _State:
     last_seen: datetime | None
     changed_at: datetime
     gap_s: float | None = None  # usual seconds between two messages, learnt while online
+    stored_seen: datetime | None = None  # `last_seen` as last handed out to be stored
 
 
 class PresenceTracker:
@@ -32,6 +37,7 @@ class PresenceTracker:
 
     def __init__(self, heartbeat_timeout_s: float) -> None:
         self._timeout = timedelta(seconds=heartbeat_timeout_s)
+        self._seen_every = timedelta(seconds=min(SEEN_WRITE_EVERY_S, heartbeat_timeout_s / 10))
         self._states: dict[str, _State] = {}
         self._dirty: set[str] = set()
         self._devices: dict[str, tuple[DeviceKind, str]] = {}
@@ -47,9 +53,9 @@ class PresenceTracker:
     def heard(self, device_id: str, ts: datetime, at: datetime) -> PresenceChange | None:
         """A reading arrived from `device_id` at `at` (its own time `ts`); a device believed offline is back."""
         state = self._states.get(device_id)
-        self._dirty.add(device_id)
         if state is None:
             self._states[device_id] = _State(True, at, at)
+            self._dirty.add(device_id)
             return None
         if state.online and state.last_seen is not None:
             gap = (at - state.last_seen).total_seconds()
@@ -57,7 +63,10 @@ class PresenceTracker:
                 state.gap_s = gap if state.gap_s is None else state.gap_s + GAP_ALPHA * (gap - state.gap_s)
         state.last_seen = at
         if state.online:
+            if state.stored_seen is None or at - state.stored_seen >= self._seen_every:
+                self._dirty.add(device_id)
             return None
+        self._dirty.add(device_id)
         state.online = True
         state.changed_at = at
         return self._change(device_id, True, ts, "telemetry")
@@ -97,10 +106,12 @@ class PresenceTracker:
 
     def take_rows(self) -> list[PresenceRow]:
         """The rows changed since the last call (to write with the next batch)."""
-        rows = [
-            PresenceRow(d, s.online, s.last_seen, s.changed_at)
-            for d in sorted(self._dirty) if (s := self._states.get(d)) is not None
-        ]
+        rows = []
+        for device_id in sorted(self._dirty):
+            state = self._states.get(device_id)
+            if state is not None:
+                rows.append(PresenceRow(device_id, state.online, state.last_seen, state.changed_at))
+                state.stored_seen = state.last_seen
         self._dirty.clear()
         return rows
 

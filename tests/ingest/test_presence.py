@@ -90,3 +90,31 @@ def test_a_device_that_reports_every_few_minutes_is_not_called_offline_between_i
     assert tracker.expire(last_flood + timedelta(seconds=400)) == []  # one report late is not offline
     went = tracker.expire(last_flood + timedelta(seconds=3 * 360 + 1))
     assert [(c.device_id, c.online, c.reason) for c in went] == [("flood", False, "heartbeat")]
+
+
+def test_a_device_heard_often_has_its_presence_row_rewritten_only_every_few_seconds() -> None:
+    """Each batch used to rewrite the presence row of every device heard: as many rows as readings once batches are
+    small. `last_seen` is refreshed every SEEN_WRITE_EVERY_S; a change of state is written with its own batch."""
+    from datetime import UTC, datetime, timedelta
+
+    from ingest.decode import PresenceChange
+    from ingest.presence import SEEN_WRITE_EVERY_S, PresenceTracker
+    from ingest.reading import DeviceKind
+
+    t0 = datetime(2026, 3, 2, tzinfo=UTC)
+    tracker = PresenceTracker(heartbeat_timeout_s=300.0)
+    tracker.set_registry({"lift": (DeviceKind.ELEVATOR, "s1")})
+    tracker.heard("lift", t0, t0)
+    assert [(r.device_id, r.last_seen) for r in tracker.take_rows()] == [("lift", t0)]
+    soon = t0 + timedelta(seconds=SEEN_WRITE_EVERY_S / 2)
+    tracker.heard("lift", soon, soon)
+    assert tracker.take_rows() == []
+    later = t0 + timedelta(seconds=SEEN_WRITE_EVERY_S)
+    tracker.heard("lift", later, later)
+    assert [r.last_seen for r in tracker.take_rows()] == [later]
+    offline = later + timedelta(seconds=1)
+    tracker.status(PresenceChange("lift", "s1", DeviceKind.ELEVATOR, False, offline), offline)
+    assert [(r.online, r.changed_at) for r in tracker.take_rows()] == [(False, offline)]
+    back = offline + timedelta(seconds=1)
+    assert tracker.heard("lift", back, back) is not None
+    assert [(r.online, r.last_seen) for r in tracker.take_rows()] == [(True, back)]
