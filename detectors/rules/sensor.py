@@ -4,10 +4,10 @@ These say "the instrument is lying", not "the equipment is broken", so they are 
 reads them as "check the sensor". Metrics that vary with every reading (a noisy analogue pressure, flow or
 vibration) are stuck after `STUCK_READINGS` identical readings. A slow gauge (a reader's battery charge, which
 legitimately repeats its value for hours) is stuck only when it has not moved for `SLOW_STUCK_RUNS` times its own
-usual time between two changes: a dead fuel gauge would otherwise hide a battery running flat until the reader
-stops and residents cannot get in. Spikes are watched only on quantities that cannot physically jump and fall back
-within one reporting interval (pressure, flow, vibration while travelling, battery charge); a motor's current
-legitimately does.
+usual time between two changes, and for `SLOW_STUCK_MIN_S` at least: a dead fuel gauge would otherwise hide a
+battery running flat until the reader stops and residents cannot get in. Spikes are watched only on quantities
+that cannot physically jump and fall back within one reporting interval (pressure, flow, vibration while
+travelling, battery charge); a motor's current legitimately does.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ STUCK_WATCHED: dict[DeviceKind, tuple[str, ...]] = {
 }
 SLOW_GAUGES: dict[DeviceKind, tuple[str, ...]] = {DeviceKind.ACCESS_DOOR: ("battery_pct",)}
 SLOW_STUCK_RUNS = 4.0  # a gauge that moves every ~8 h is stuck after ~32 h without moving
+SLOW_STUCK_MIN_S = 36 * 3600.0  # and never before a day and a half without moving
 SLOW_RUNS_KEPT = 5  # the usual time between changes is the median of the last few
 SLOW_RUNS_WARMUP = 2  # complete runs (change to change) seen before the gauge is judged
 SPIKE_WATCHED: dict[DeviceKind, tuple[str, ...]] = {
@@ -73,7 +74,8 @@ class SensorHealth:
     same: dict[str, int] = field(default_factory=dict)
     missing: dict[str, int] = field(default_factory=dict)
     changes: dict[str, int] = field(default_factory=dict)  # how often each metric changed between readings
-    runs: dict[str, list[int]] = field(default_factory=dict)  # slow gauges: readings between recent changes
+    runs: dict[str, list[float]] = field(default_factory=dict)  # slow gauges: seconds between recent changes
+    moved_at: dict[str, float] = field(default_factory=dict)  # slow gauges: when the value last changed
     suspect: dict[str, float] = field(default_factory=dict)  # metric -> z of a reading that may be a spike
     spikes: list[float] = field(default_factory=list)
     tel_t: float | None = None  # time of the last telemetry reading (events come on their own schedule)
@@ -101,7 +103,7 @@ class SensorHealth:
             if metric in stuck_watched:
                 frozen = self._stuck(metric, value)
             else:
-                frozen = metric in SLOW_GAUGES.get(kind, ()) and self._frozen(metric, value, learning)
+                frozen = metric in SLOW_GAUGES.get(kind, ()) and self._frozen(metric, value, t, learning)
             if frozen:
                 stuck = metric
             if metric == "vibration_rms" and v.get("moving", 1.0) < 0.5:
@@ -142,23 +144,28 @@ class SensorHealth:
         varies = self.changes.get(metric, 0) >= WARMUP  # it has been seen to change reading after reading
         return varies and value != 0.0 and same >= STUCK_READINGS
 
-    def _frozen(self, metric: str, value: float, learning: bool) -> bool:
-        """A slow gauge that has not moved for several of its own usual runs between changes."""
-        previous = self.same.get(metric, 0)
-        same = previous + 1 if self.last.get(metric) == value else 0
+    def _frozen(self, metric: str, value: float, t: float, learning: bool) -> bool:
+        """A slow gauge that has not moved for several of its own usual times between changes, and for a day and a
+        half at least (a spell of fast steps, a battery running down, must not make its usual pace look slow)."""
         known = metric in self.last
-        self.same[metric], self.last[metric] = same, value
+        moved = not known or self.last[metric] != value
+        self.last[metric] = value
+        since = self.moved_at.get(metric)
         runs = self.runs.setdefault(metric, [])
         usual = sorted(runs)[len(runs) // 2] if len(runs) >= SLOW_RUNS_WARMUP else None
-        if same == 0 and known:
-            self.changes[metric] = self.changes.get(metric, 0) + 1
+        if moved:
+            self.moved_at[metric] = t
+            self.changes[metric] = self.changes.get(metric, 0) + known
             # The run before the first change began before we listened; a stuck episode is not a usual run.
-            complete = self.changes[metric] >= 2
-            if complete and learning and (usual is None or previous + 1 < SLOW_STUCK_RUNS * usual):
-                runs.append(previous + 1)
+            if since is not None and self.changes[metric] >= 2 and learning and (
+                    usual is None or t - since < SLOW_STUCK_RUNS * usual):
+                runs.append(t - since)
                 del runs[:-SLOW_RUNS_KEPT]
+            self.same[metric] = 0
             return False
-        return usual is not None and same >= max(STUCK_READINGS, SLOW_STUCK_RUNS * usual)
+        self.same[metric] = self.same.get(metric, 0) + 1
+        return usual is not None and since is not None and t - since >= max(SLOW_STUCK_MIN_S,
+                                                                             SLOW_STUCK_RUNS * usual)
 
     def _spiky(self, metric: str, value: float, t: float) -> float:
         if self.base.n < WARMUP:
@@ -182,7 +189,7 @@ class SensorHealth:
         if metric is None:
             return Observation("sensor_stuck", False)
         runs = self.runs.get(metric)
-        usual = f", against a usual {sorted(runs)[len(runs) // 2]} between changes" if runs else ""
+        usual = f", against a usual {sorted(runs)[len(runs) // 2] / 3600:.0f} h between changes" if runs else ""
         return Observation(
             "sensor_stuck",
             True,
