@@ -113,7 +113,10 @@ def _paced(port: int, devices: list, rate: float, seconds: float, first_seq: int
     Also reports how late each message was against its schedule (a starved publisher sends in bursts) and how long
     the broker took to acknowledge it (stamp → PUBACK: queueing inside the publisher or the broker shows here)."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-paced-{uuid.uuid4().hex[:8]}")
-    client.max_inflight_messages_set(1000)
+    # No in-flight limit: with one, paho holds stamped messages back once it is reached, and scans all its
+    # unacknowledged messages on every PUBACK (paho 2.2 `_update_inflight`), so a publisher that fell behind once
+    # stayed behind and its own queueing was counted as ingest latency (seconds, in the runs of 2026-11-24).
+    client.max_inflight_messages_set(0)
     client.max_queued_messages_set(0)
     stamped: dict[int, float] = {}
     acked_ms: list[float] = []
