@@ -27,7 +27,9 @@ import psycopg
 from detectors.alarm import Alarm, AlarmState, Evidence, Severity
 from tickets.channels import InAppChannel, MemoryChannel
 from tickets.flows import handle_alarm
+from tickets.lifecycle import TicketEvent
 from tickets.outbox import dispatch
+from tickets.transitions import transition
 
 DEMO = Path(__file__).resolve().parent.parent / "forewarn" / "data" / "demo-estate.yaml"
 
@@ -94,13 +96,17 @@ def pipeline(url: str, count: int) -> dict[str, list[float]]:
             timings["delivered"].append(delivered - start)
             timings["notices"].append(result.notices)
             handle_alarm(conn, alarm(device, "bench_fault", AlarmState.CLEARED, now), now=now)
+            # Done with: the device's next fault is a new ticket that warns its residents again (a fault on a device
+            # whose ticket is still open joins that ticket, and its residents, already warned, hear nothing new).
+            transition(conn, result.ticket_id, TicketEvent.CANCEL, actor="bench", now=now, note="bench round over")
             conn.commit()
             dispatch(conn, now=now, channels=chans)  # type: ignore[arg-type]
     return timings
 
 
-def make_tower(conn: psycopg.Connection, units: int) -> str:
-    """A synthetic building with `units` units, one resident each, served by one booster pump."""
+def make_tower(conn: psycopg.Connection, units: int, pumps: int = 1) -> list[str]:
+    """A synthetic building with `units` units, one resident each, served by `pumps` booster pumps (one per
+    repeat of the fan-out: a second fault of one device joins its open ticket and warns nobody again)."""
     conn.execute("INSERT INTO sites (id, name) VALUES ('bench', 'Bench tower site') ON CONFLICT DO NOTHING")
     conn.execute("INSERT INTO buildings (id, site_id, name, floors, grid) VALUES ('bench-t1', 'bench', 'Tower', "
                  "100, 'bench-G1') ON CONFLICT DO NOTHING")
@@ -113,24 +119,26 @@ def make_tower(conn: psycopg.Connection, units: int) -> str:
                            (ARRAY['app', 'app', 'sms', 'wechat', 'mqtt', 'email'])[1 + n %% 6],
                            '138' || lpad(n::text, 8, '0'), 'r' || n || '@example.test'
                     FROM generate_series(0, %s - 1) n ON CONFLICT DO NOTHING""", (units,))
-    conn.execute("INSERT INTO devices (id, kind, site_id, building_id, location) VALUES ('bench-t1-pump', 'water', "
-                 "'bench', 'bench-t1', 'Tower booster pump') ON CONFLICT DO NOTHING")
-    conn.execute("INSERT INTO device_units (device_id, unit_id) SELECT 'bench-t1-pump', id FROM units "
-                 "WHERE building_id = 'bench-t1' ON CONFLICT DO NOTHING")
+    devices = [f"bench-t1-pump-{i}" for i in range(pumps)]
+    for device in devices:
+        conn.execute("INSERT INTO devices (id, kind, site_id, building_id, location) VALUES (%s, 'water', "
+                     "'bench', 'bench-t1', 'Tower booster pump') ON CONFLICT DO NOTHING", (device,))
+        conn.execute("INSERT INTO device_units (device_id, unit_id) SELECT %s, id FROM units "
+                     "WHERE building_id = 'bench-t1' ON CONFLICT DO NOTHING", (device,))
     conn.commit()
-    return "bench-t1-pump"
+    return devices
 
 
 def fanout(url: str, units: int, repeats: int = 3) -> list[tuple[float, float, int]]:
     """(seconds to write the notices, seconds until all delivered, notices) per repeat."""
     out = []
     with psycopg.connect(url) as conn:
-        device = make_tower(conn, units)
+        devices = make_tower(conn, units, repeats)
         now = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
-        for i in range(repeats):
+        for device in devices:
             now += timedelta(minutes=10)
             start = perf_counter()
-            result = handle_alarm(conn, alarm(device, f"fanout_{i}", AlarmState.RAISED, now), now=now)
+            result = handle_alarm(conn, alarm(device, "pump_failure", AlarmState.RAISED, now), now=now)
             conn.commit()
             written = perf_counter()
             delivered = dispatch(conn, now=now, channels=channels(), batch=1000)  # type: ignore[arg-type]
