@@ -29,6 +29,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest import storage
+from ingest.client import BufferedClient
 from ingest.config import IngestConfig
 from ingest.contract import subscription
 from ingest.decode import PresenceChange, Rejection, decode
@@ -198,8 +199,8 @@ class IngestService:
 
     def _make_client(self) -> mqtt.Client:
         c = self.config
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=c.client_id,
-                             protocol=MQTTProtocolVersion.MQTTv5, manual_ack=True)
+        client = BufferedClient(CallbackAPIVersion.VERSION2, client_id=c.client_id,
+                                protocol=MQTTProtocolVersion.MQTTv5, manual_ack=True)
         if c.username:
             client.username_pw_set(c.username, c.password)
         if c.tls:
