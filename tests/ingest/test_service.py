@@ -189,3 +189,20 @@ def test_a_database_without_the_readings_table_pauses_ingest_until_it_is_back(st
     wait_until(lambda: service.stats.stored >= 20, 20, "the readings stored once the table is back")
     assert stored_seqs(estate_db_url, lift.id) == list(range(20))
     assert count_rows(estate_db_url, "SELECT count(*) FROM dead_letters") == 0
+
+
+def test_a_message_larger_than_the_read_buffer_between_small_ones_is_read_whole(start_ingest, publisher, devices,
+                                                                              estate_db_url):
+    """ingest.client reads the socket 64 KiB at a time: a packet spanning several reads is reassembled, and the
+    small packets around it (many per read) are all parsed before it waits on the socket again."""
+    lift = elevator(devices)
+    service = start_ingest()
+    big = b'{"v": 1, "pad": "' + b"x" * 200_000 + b'"}'
+    messages = [(lift.topic(), telemetry(seq)) for seq in range(300)]
+    messages.insert(150, (lift.topic(), big))
+    publisher.publish(messages)
+    wait_until(lambda: service.stats.received >= 301, 20, "all messages received")
+    assert stored_seqs(estate_db_url, lift.id) == list(range(300))
+    with psycopg.connect(estate_db_url) as conn:
+        sizes = conn.execute("SELECT payload_size FROM dead_letters WHERE reason = 'too_large'").fetchall()
+    assert sizes == [(len(big),)]
