@@ -7,7 +7,8 @@ demo estate (57 devices) and measures, in one run, on the same broker with the s
 1. bare: a paho QoS 1 subscriber (MQTT 5, persistent session) that only counts and JSON-decodes;
 2. ingest: `IngestService` (decode, validate, COPY, commit, acknowledge) in its own process;
    both consumers send the same MQTT 5 Receive Maximum (ingest's `max_queue`);
-3. latency: ingest live while the publisher sends at half the measured ingest rate; publish → commit per reading.
+3. latency: ingest live while `--paced-publishers` processes (3), each with its share of the devices, send at half
+   the measured ingest rate; publish → commit per reading, and where that time went.
 
 1 and 2 alternate for `--rounds` rounds and the best of each is reported (other load on a shared machine then hits
 both alike). For each, the subscriber's session is created first, N messages are published and acknowledged by
@@ -364,6 +365,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--messages", type=int, default=40_000, help="messages per throughput phase")
     parser.add_argument("--rounds", type=int, default=2, help="bare/ingest rounds; the best of each is reported")
     parser.add_argument("--latency-seconds", type=float, default=LATENCY_SECONDS)
+    parser.add_argument("--paced-publishers", type=int, default=PUBLISHERS,
+                        help="publisher processes of the latency phase, each with its share of the devices")
     parser.add_argument("--no-fsync", action="store_true", help="run PostgreSQL without fsync (as the tests do)")
     parser.add_argument("--profile", action="store_true", help="print where the ingest process spends its time")
     parser.add_argument("--batch-size", type=int, default=IngestConfig().batch_size)
@@ -455,11 +458,20 @@ def report(args: argparse.Namespace, url: str, port: int, devices: list, storage
     process, result = run_ingest(config, url, expected, "latency")
     result.get(timeout=60)
     done: mp.Queue = mp.Queue()
-    paced = mp.Process(target=_paced, args=(port, devices, rate, args.latency_seconds, first, done), daemon=True)
-    paced.start()
-    sent, late_ms, acked_ms = done.get(timeout=args.latency_seconds + 120)
+    # Devices are separate clients: the load is spread over processes, each with its own devices, so that one
+    # Python publisher's own queueing (its thread and paho's network thread share a GIL) is not the latency's tail.
+    paced = [mp.Process(target=_paced, args=(port, devices[i::args.paced_publishers], rate / args.paced_publishers,
+                                             args.latency_seconds, first, done), daemon=True)
+             for i in range(args.paced_publishers)]
+    for process_ in paced:
+        process_.start()
+    sent, late_ms, acked_ms = 0, [], []
+    for _ in paced:
+        count, late, acked = done.get(timeout=args.latency_seconds + 120)
+        sent, late_ms, acked_ms = sent + count, late_ms + late, acked_ms + acked
     expected.value = sent
-    paced.join(10)
+    for process_ in paced:
+        process_.join(10)
     lat_committed, _, latencies, lat_peak, _, lat_notes = result.get(timeout=120)
     process.join(10)
 
@@ -481,7 +493,7 @@ def report(args: argparse.Namespace, url: str, port: int, devices: list, storage
         f"{'  each round, ingest':<44}{' / '.join(f'{r:,.0f}' for r in ingest_rates):>16}",
         f"{'ratio ingest / bare':<44}{ratio:>16.2f}",
         f"{'batches (throughput phase)':<44}{batches:>16,}",
-        f"{'latency phase rate msg/s':<44}{rate:>16,.0f}",
+        f"{f'latency phase rate msg/s ({args.paced_publishers} publishers)':<44}{rate:>16,.0f}",
         f"{'latency phase acked by broker / committed':<44}{f'{sent:,} / {lat_committed:,}':>16}",
         f"{'publish -> commit p50 ms':<44}{p50:>16.1f}",
         f"{'publish -> commit p99 ms':<44}{p99:>16.1f}",
