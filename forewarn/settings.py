@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     secret_key: str = Field("change-me", description="signs webhook payloads; must be set in production")
     timezone: str = Field("Asia/Shanghai", description="time zone for working days, quiet hours and reports")
     ingest_batch_size: int = Field(2000, ge=1, le=100_000, description="readings per COPY batch")
-    ingest_flush_ms: int = Field(50, ge=1, le=60_000, description="flush a partial batch after this long")
+    ingest_flush_ms: int = Field(10, ge=1, le=60_000, description="flush a partial batch after this long")
     ingest_max_past_s: int = Field(24 * 3600, ge=1, description="older readings are dead-lettered (clock skew)")
     ingest_max_future_s: int = Field(300, ge=1, description="readings further ahead are dead-lettered")
     retention_days: int = Field(400, ge=1, description="readings older than this are dropped")
