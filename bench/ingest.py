@@ -8,7 +8,8 @@ demo estate (57 devices) and measures, in one run, on the same broker with the s
 2. ingest: `IngestService` (decode, validate, COPY, commit, acknowledge) in its own process;
    both consumers send the same MQTT 5 Receive Maximum (ingest's `max_queue`);
 3. latency: ingest live while `--paced-publishers` processes (3), each with its share of the devices, send at half
-   the measured ingest rate; publish → commit per reading, and where that time went.
+   the measured ingest rate with the simulators' lean MQTT client (paho's CPU per message would take the CPU the
+   latency is measured on); publish → commit per reading, and where that time went.
 
 1 and 2 alternate for `--rounds` rounds and the best of each is reported (other load on a shared machine then hits
 both alike). For each, the subscriber's session is created first, N messages are published and acknowledged by
@@ -49,6 +50,7 @@ from ingest.estate_file import load_estate_file
 from ingest.estate_store import save_estate
 from ingest.reading import Channel, DeviceKind, Reading
 from ingest.service import IngestService
+from simulators.publisher import Publisher
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_ESTATE = ROOT / "forewarn" / "data" / "demo-estate.yaml"
@@ -112,26 +114,22 @@ def _paced(port: int, devices: list, rate: float, seconds: float, first_seq: int
     """Publish at `rate` messages/s, each stamped with the time it is sent (the latency's start).
 
     Also reports how late each message was against its schedule (a starved publisher sends in bursts) and how long
-    the broker took to acknowledge it (stamp → PUBACK: queueing inside the publisher or the broker shows here)."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-paced-{uuid.uuid4().hex[:8]}")
-    # No in-flight limit: with one, paho holds stamped messages back once it is reached, and scans all its
-    # unacknowledged messages on every PUBACK (paho 2.2 `_update_inflight`), so a publisher that fell behind once
-    # stayed behind and its own queueing was counted as ingest latency (seconds, in the runs of 2026-11-24).
-    client.max_inflight_messages_set(0)
-    client.max_queued_messages_set(0)
+    the broker took to acknowledge it (stamp → PUBACK: queueing inside the publisher or the broker shows here).
+    The load is the simulators' lean publisher (`simulators.publisher`): paho costs ~100 µs of CPU per QoS 1
+    message, and on 2 cores the three paho publishers of earlier runs took the CPU that ingest's latency was being
+    measured on (their own lateness, p99 85-178 ms, was a third of the latency tail)."""
+    publisher = Publisher(HOST, port, client_id=f"bench-paced-{uuid.uuid4().hex[:8]}", window=60000)
     stamped: dict[int, float] = {}
     acked_ms: list[float] = []
 
-    def on_publish(_c, _u, mid, _rc, _p) -> None:
+    def on_ack(mid: int) -> None:
         at = stamped.pop(mid, None)
         if at is not None:
             acked_ms.append((time.time() - at) * 1000)
 
-    client.on_publish = on_publish
-    client.connect(HOST, port)
-    client.loop_start()
+    publisher.on_ack = on_ack
+    publisher.connect()
     sent = 0
-    infos = []
     late_ms: list[float] = []
     started = time.perf_counter()
     total = int(rate * seconds)
@@ -139,20 +137,18 @@ def _paced(port: int, devices: list, rate: float, seconds: float, first_seq: int
         due = started + sent / rate
         delay = due - time.perf_counter()
         if delay > 0:
-            time.sleep(delay)
+            publisher.wait(delay)  # reads acknowledgements while it waits
         late_ms.append((time.perf_counter() - due) * 1000)
         device, kind, site = devices[sent % len(devices)]
         now = datetime.now(UTC)
         body = {"v": 1, "ts": now.isoformat(), "seq": first_seq + sent // len(devices), "data": DATA[kind]}
-        info = client.publish(topic_for(site, kind, device, Channel.TELEMETRY), json.dumps(body), qos=1)
-        stamped[info.mid] = now.timestamp()
-        infos.append(info)
+        mid = publisher.publish(topic_for(site, kind, device, Channel.TELEMETRY), json.dumps(body).encode())
+        stamped[mid] = now.timestamp()
+        publisher.flush()
         sent += 1
-    for info in infos:
-        info.wait_for_publish(60)
-    client.disconnect()
-    client.loop_stop()
-    done.put((sum(1 for info in infos if info.is_published()), late_ms, acked_ms))
+    publisher.drain(60)
+    publisher.close()
+    done.put((publisher.acked, late_ms, acked_ms))
 
 
 # ---- consumers ----------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import socket
 import ssl
 import struct
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 CONNECT, CONNACK, PUBLISH, PUBACK, PINGREQ, PINGRESP, DISCONNECT = 0x10, 0x20, 0x30, 0x40, 0xC0, 0xD0, 0xE0
@@ -97,6 +98,7 @@ class Publisher:
         self._topics: dict[str, bytes] = {}
         self.published = 0
         self.acked = 0
+        self.on_ack: Callable[[int], None] | None = None  # called with the packet id of each PUBACK, if set
 
     # -- connection -----------------------------------------------------------------------------------------
 
@@ -162,8 +164,9 @@ class Publisher:
 
     # -- publishing -----------------------------------------------------------------------------------------
 
-    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
-        """Queue one message; it is on the wire within `WRITE_BATCH_BYTES` or at the next `flush`/`wait`."""
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> int:
+        """Queue one message; it is on the wire within `WRITE_BATCH_BYTES` or at the next `flush`/`wait`.
+        Returns its packet id (0 at QoS 0), which `on_ack` is later called with."""
         if self._sock is None:
             raise PublisherError("not connected to the MQTT broker")
         if qos not in (0, 1):
@@ -194,10 +197,13 @@ class Publisher:
             inflight.add(mid)
             out.append(mid >> 8)
             out.append(mid & 0xFF)
+        else:
+            mid = 0
         out += payload
         self.published += 1
         if len(out) >= WRITE_BATCH_BYTES:
             self._pump(timeout_s=0.0)
+        return mid
 
     def flush(self) -> None:
         """Put everything queued on the wire and read whatever acknowledgements have arrived."""
@@ -296,6 +302,8 @@ class Publisher:
                 if mid in inflight:
                     inflight.discard(mid)
                     self.acked += 1
+                    if self.on_ack is not None:
+                        self.on_ack(mid)
             elif kind not in (PINGRESP,):
                 raise PublisherError(f"unexpected MQTT packet 0x{buf[pos]:02x} from the broker")
             pos = i + length
