@@ -193,11 +193,13 @@ class DetectorEngine:
         track = state.tracks.get(fault)
         t = self._now().timestamp()
         obs = Observation(fault, False, summary="an engineer marked this alarm as a false alarm")
+        was_root = self._was_root(state, fault)
         transition = track.reset(t, obs) if track is not None else None
         if transition is None:
             return []
         rules = self._rules[state.kind]
-        return [self._alarm(state, fault, transition, t, self._detector_name(rules, fault))]
+        orphans = self._orphans(state, t) if was_root else []  # what it explained and is not over stands alone
+        return [*orphans, self._alarm(state, fault, transition, t, self._detector_name(rules, fault))]
 
     # -- from observations to alarms ------------------------------------------------------------------
 

@@ -203,3 +203,15 @@ def test_a_break_tank_not_being_refilled_is_reported_well_before_it_is_nearly_em
     level = raised[0].evidence.value
     assert 30.0 <= level <= 50.0, level
     assert "usual" in raised[0].evidence.summary and raised[0].severity is Severity.WARNING
+
+
+def test_a_false_alarm_verdict_on_a_root_outage_leaves_what_it_explained_standing_alone() -> None:
+    """An engineer calls the site main's outage a false alarm (its sensor lied) while building b1 really has no
+    water: b1's alarm, attached to the main, is re-homed as its own fault before the main's clear."""
+    engine = DetectorEngine()
+    engine.register_device("main", DeviceKind.WATER, "s1", None)
+    engine.register_device("a1", DeviceKind.WATER, "s1", "b1")
+    feed(engine, [water(d, i, pressure_kpa=5.0 if i >= 20 else 320.0) for i in range(80) for d in ("main", "a1")])
+    cleared = engine.apply_verdict("main", "supply_outage", false_alarm=True)
+    assert [(a.device_id, a.state, a.parent_device_id) for a in cleared] == [
+        ("a1", AlarmState.UPDATED, None), ("main", AlarmState.CLEARED, None)]
