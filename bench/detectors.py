@@ -263,10 +263,9 @@ def _score(raised: list[tuple[str, str | None, float]], labels: list[Label], nam
         out.false_alarms += not explained
 
 
-def _slow_gauge(device: str) -> bool:
-    """Whether the metric a sensor fault freezes on this device is a slow gauge (a reader's battery charge moves a
+def _slow_gauge(kind: DeviceKind) -> bool:
+    """Whether the metric a sensor fault freezes on this kind is a slow gauge (a reader's battery charge moves a
     tenth of a point every ~8 h): frozen for an hour it reads as it always does, so it is judged over days."""
-    kind = next(d.kind for d in load_scenario(BASE_SCENARIO).estate.devices if d.id == device)
     return SENSOR_METRIC[kind] in SLOW_GAUGES.get(kind, ())
 
 
@@ -275,11 +274,14 @@ def simulate(seeds: list[int], detectors: dict[str, Callable[[], Detector]], qui
     """Run every seed's acute and degradation runs; (outcome per detector, messages decoded)."""
     outcomes = {name: Outcome() for name in detectors}
     messages = 0
-    site_devices = [d.id for d in load_scenario(BASE_SCENARIO).estate.devices if d.site_id == "riverside"]
+    estate = load_scenario(BASE_SCENARIO).estate.devices
+    site_devices = [d.id for d in estate if d.site_id == "riverside"]
+    kinds = {d.id: d.kind for d in estate}
     for seed in seeds:
         rng = random.Random(seed)
         sensors = list(zip(SENSOR_FAULTS, SENSOR_DEVICES[seed % len(SENSOR_DEVICES)], strict=True))
-        gauges = [(fault, device) for fault, device in sensors if fault == "sensor_stuck" and _slow_gauge(device)]
+        gauges = [(fault, device) for fault, device in sensors
+                  if fault == "sensor_stuck" and _slow_gauge(kinds[device])]
         plan = [*ACUTE, *((fault, device, 1 * HOUR) for fault, device in sensors if (fault, device) not in gauges)]
         acute = [FaultEntry(device, fault, rng.uniform(2 * HOUR, 12 * HOUR - duration - HOUR), duration)
                  for fault, device, duration in plan]

@@ -371,6 +371,7 @@ class IngestService:
             if not self._connected or self._client is None:
                 return
             generation = self._generation
+            # Subscribed at QoS 1, so the broker sends nothing above it; QoS 0 needs no acknowledgement.
             mids = [m.mid for m in messages if m.qos == 1 and m.generation == generation]
             if mids:
                 # One write for the batch's PUBACKs: paho's ack() queues each as its own packet, waking the network
@@ -378,9 +379,6 @@ class IngestService:
                 # is 4 bytes (MQTT 5 §3.4.2.1: success), exactly what ack() would queue, back to back.
                 data = b"".join(_PUBACK.pack(PUBACK, 2, mid) for mid in mids)
                 self._client._packet_queue(PUBACK, data, 0, 1)  # noqa: SLF001 - see above
-            for m in messages:
-                if m.qos == 2 and m.generation == generation:  # not subscribed at QoS 2; kept for completeness
-                    self._client.ack(m.mid, m.qos)
 
     def _count(self, messages: list[_Message], batch: storage.Batch, new: list[Reading],
                changes: list[PresenceChange]) -> None:
