@@ -19,7 +19,7 @@ from tickets.notices import Recipient, format_time, notify_residents, residents_
 from tickets.service import add_event, create_ticket, get_ticket
 from tickets.transitions import transition
 
-_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
+_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}  # StrEnum: stored values look up too
 ACTOR = "forewarn"  # the actor recorded on events the system itself takes
 
 
@@ -134,9 +134,6 @@ def _open_ticket_of_device(conn: psycopg.Connection, device_id: str) -> int | No
     return int(row[0]) if row else None
 
 
-_RANK = {Severity.INFO.value: 0, Severity.WARNING.value: 1, Severity.CRITICAL.value: 2}
-
-
 def _warned_at_least(conn: psycopg.Connection, ticket_id: int, severity: Severity) -> bool:
     """Whether the ticket's residents were already warned about an incident at least this severe: a worse fault on
     the same device (a slow leak, then a burst) is news and is told; a lesser one alongside is not."""
@@ -216,10 +213,11 @@ def _updated(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datet
         (alarm.severity.value, json.dumps(alarm.evidence.as_dict(), default=str), now, incident_id),
     )
     sent = 0
-    if _RANK[alarm.severity] > _RANK[old] and ticket_id is not None:
+    escalated = _RANK[alarm.severity] > _RANK[old] and ticket_id is not None
+    if escalated:
         add_event(conn, ticket_id, "alarm_escalated", at=now, actor=ACTOR, note=alarm.evidence.summary,
                   detail={"from": old.value, "to": alarm.severity.value, "incident_id": incident_id})
-    if _RANK[alarm.severity] > _RANK[old] and ticket_id is not None and warns_residents(alarm.fault):
+    if escalated and warns_residents(alarm.fault):
         ticket = get_ticket(conn, ticket_id)
         sent = notify_residents(
             conn, residents_of_device(conn, device.id), kind="update",
