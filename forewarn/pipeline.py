@@ -3,6 +3,9 @@
 Ingest calls `on_readings` after each committed batch, in order, from its writer thread; the engine is not
 thread-safe, so one lock serialises it with the scheduler's `tick` and checkpoints. Each alarm is handled in its own
 transaction, so one alarm that fails (and is logged) never blocks the others.
+
+`PipelineHooks` are the seams a benchmark or a test drives the pipeline through instead of patching it: its own
+detector engine, the time each alarm is handled at, and a call after each detector step.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from psycopg_pool import ConnectionPool
@@ -20,9 +24,26 @@ from detectors.engine import DetectorEngine
 from ingest.decode import PresenceChange
 from ingest.estate import Estate
 from ingest.reading import Reading
+from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.flows import handle_alarm, pending_labels
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineHooks:
+    """How a benchmark or a test drives the pipeline; every field unset is the product's behaviour.
+
+    - `engine`: the detector engine to use (devices are registered into it here), e.g. one with rules switched off;
+    - `alarm_time`: the time an alarm is handled at (its ticket, incident and notice times); default the clock's now.
+      A run against simulated time at full speed passes `lambda alarm: alarm.ts`, the reading that raised it;
+    - `on_judged`: called after each detector step (a batch of readings, a presence change, a tick, new verdicts)
+      once its alarms are handled, with those alarms (often none): a run in lockstep with the platform waits on it.
+    """
+
+    engine: DetectorEngine | None = None
+    alarm_time: Callable[[Alarm], datetime] | None = None
+    on_judged: Callable[[list[Alarm]], None] | None = None
 
 
 class DetectionPipeline:
@@ -32,11 +53,14 @@ class DetectionPipeline:
         estate: Estate,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        engine: DetectorEngine | None = None,
+        config: TicketConfig = DEFAULT_CONFIG,
+        hooks: PipelineHooks = PipelineHooks(),
     ) -> None:
         self.pool = pool
         self.now = now
-        self.engine = engine or DetectorEngine(now_fn=now)
+        self.config = config
+        self.hooks = hooks
+        self.engine = hooks.engine or DetectorEngine(now_fn=now)
         self._lock = threading.Lock()
         self.alarms_handled = 0
         self.alarm_failures = 0
@@ -49,7 +73,8 @@ class DetectionPipeline:
         ones before it are already in the saved state); returns how many devices were restored."""
         with self.pool.connection() as conn:
             blobs = load_checkpoints(conn)
-            saved_at = dict(conn.execute("SELECT device_id, updated_at FROM detector_state").fetchall())
+            rows = conn.execute("SELECT device_id, updated_at FROM detector_state").fetchall()
+            saved_at: dict[str, datetime] = {device_id: at for device_id, at in rows}
             labels = pending_labels(conn, 0)
         restored = 0
         with self._lock:
@@ -110,11 +135,14 @@ class DetectionPipeline:
         self.handle(alarms)
 
     def handle(self, alarms: list[Alarm]) -> None:
+        at = self.hooks.alarm_time
         for alarm in alarms:
             try:
                 with self.pool.connection() as conn:
-                    handle_alarm(conn, alarm, now=self.now())
+                    handle_alarm(conn, alarm, now=at(alarm) if at is not None else self.now(), config=self.config)
                 self.alarms_handled += 1
             except Exception:  # noqa: BLE001 - logged with the alarm; the next alarm still gets its ticket
                 self.alarm_failures += 1
                 log.exception("could not handle alarm %s/%s (%s)", alarm.device_id, alarm.fault, alarm.state)
+        if self.hooks.on_judged is not None:
+            self.hooks.on_judged(alarms)
