@@ -47,6 +47,14 @@ def get_now(request: Request) -> datetime:
 
 
 NowDep = Annotated[datetime, Depends(get_now)]
+
+
+def get_ticket_config(request: Request) -> TicketConfig:
+    """The lifecycle's configuration (SLA tiers, quiet hours, time zone, windows) the composition root built."""
+    return get_state(request).tickets
+
+
+TicketConfigDep = Annotated[TicketConfig, Depends(get_ticket_config)]
 StateDep = Annotated[AppState, Depends(get_state)]
 _bearer = HTTPBearer(auto_error=False)
 

@@ -6,9 +6,11 @@ import logging
 
 import psycopg
 
+from forewarn.configs import ticket_config
 from forewarn.db import check_connection, redact
 from forewarn.embedded import EmbeddedPostgres
 from forewarn.settings import Settings
+from tickets.config import TicketConfig
 
 log = logging.getLogger(__name__)
 EMBEDDED_DB_NAME = "forewarn"
@@ -37,6 +39,10 @@ class CliContext:
     def _embedded_running(self) -> bool:
         assert self._embedded is not None
         return (self._embedded.data_dir / "postmaster.pid").exists()
+
+    def ticket_config(self) -> TicketConfig:
+        """The lifecycle's configuration from the settings (for `forewarn tickets sweep` and the like)."""
+        return ticket_config(self.settings)
 
     def redacted_url(self) -> str:
         return redact(self._url or self.settings.database_url or "")

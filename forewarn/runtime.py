@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 from psycopg_pool import ConnectionPool
 
+from forewarn.configs import BrokerEndpoint, ticket_config
 from forewarn.context import EMBEDDED_DB_NAME, ensure_database
 from forewarn.db import StorageMode, check_connection, open_pool
 from forewarn.embedded import EmbeddedBroker, EmbeddedPostgres, EmbeddedServerError, wait_for_port
@@ -29,7 +30,6 @@ from forewarn.settings import Settings
 from forewarn.stops import Stops
 from forewarn.wiring import (
     ApiRole,
-    BrokerEndpoint,
     IngestRole,
     RoleContext,
     SchedulerRole,
@@ -38,7 +38,7 @@ from forewarn.wiring import (
     start_scheduler,
 )
 from tickets.channels import Channel
-from tickets.config import DEFAULT_CONFIG, TicketConfig
+from tickets.config import TicketConfig
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class Platform:
         self._stops = Stops()
         self._pool: ConnectionPool | None = None
         self._mode: StorageMode | None = None
-        self.tickets: TicketConfig = DEFAULT_CONFIG
+        self.tickets: TicketConfig = ticket_config(self.settings)  # the lifecycle's, from the settings
 
     @property
     def pool(self) -> ConnectionPool:

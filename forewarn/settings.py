@@ -7,13 +7,18 @@ environment variables with the `FOREWARN_` prefix (e.g. `FOREWARN_DATABASE_URL`)
 from __future__ import annotations
 
 import tomllib
+from datetime import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tickets.classify import Tier
+from tickets.sla import DEFAULT_POLICIES, format_limit, parse_limit
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-secret"})
 
@@ -33,6 +38,18 @@ class SettingsError(ValueError):
     """Settings that cannot be used; the message says which setting and how to fix it."""
 
 
+# The two limits of each SLA tier, and the words a config file's [sla.<tier>] table may use for them (DESIGN.md's:
+# major = on site / written plan, complex = progress / resolve).
+SLA_LIMITS = ("respond", "resolve")
+SLA_KEYS = {"respond": "respond", "on_site": "respond", "progress": "respond", "resolve": "resolve",
+            "plan": "resolve"}
+
+
+def _default_limit(tier: Tier, limit: str) -> str:
+    policy = DEFAULT_POLICIES[tier]
+    return format_limit(policy.respond if limit == "respond" else policy.resolve)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FOREWARN_", extra="forbid", frozen=True)
 
@@ -50,7 +67,7 @@ class Settings(BaseSettings):
     api_host: str = Field("127.0.0.1", description="address the API listens on")
     api_port: int = Field(8000, ge=1, le=65535, description="port the API listens on")
     secret_key: str = Field("change-me", description="signs webhook payloads; must be set in production")
-    timezone: str = Field("Asia/Shanghai", description="time zone for working days, quiet hours and reports")
+    timezone: str = Field("Asia/Shanghai", description="time zone of working days (SLA clocks), quiet hours and notice times")
     ingest_batch_size: int = Field(2000, ge=1, le=100_000, description="readings per COPY batch")
     ingest_flush_ms: int = Field(10, ge=1, le=60_000, description="flush a partial batch after this long")
     ingest_max_past_s: int = Field(24 * 3600, ge=1, description="older readings are dead-lettered (clock skew)")
@@ -62,6 +79,44 @@ class Settings(BaseSettings):
     smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port")
     smtp_sender: str = Field("forewarn@localhost", description="From: address of e-mail notices")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    # runtime-config: the ticket lifecycle (tickets.config.TicketConfig, built by forewarn.configs). SLA limits are
+    # written "15 min", "24 h" or "3 working days"; in a config file also as a table per tier, e.g. [sla.major].
+    quiet_hours_start: time = Field(time(22, 0), description="non-critical notices wait from this local time "
+                                    "(equal start and end: no quiet hours)")
+    quiet_hours_end: time = Field(time(7, 0), description="until this local time; critical notices never wait")
+    fold_window_hours: float = Field(6.0, gt=0, le=24 * 30, description="a complaint folds into an open incident "
+                                     "of its building detected up to this long after it")
+    reopen_window_days: float = Field(7.0, gt=0, le=365, description="the same device fault within this long "
+                                      "after its ticket reopens that ticket")
+    return_visit_hours: float = Field(48.0, gt=0, le=24 * 60, description="a return visit later than this after "
+                                      "resolution is late (reminders at half of it)")
+    sla_major_respond: str = Field(_default_limit(Tier.MAJOR, "respond"),
+                                   description="major tier: staff on site within")
+    sla_major_resolve: str = Field(_default_limit(Tier.MAJOR, "resolve"),
+                                   description="major tier: written plan within")
+    sla_general_respond: str = Field(_default_limit(Tier.GENERAL, "respond"),
+                                     description="general tier: respond within")
+    sla_general_resolve: str = Field(_default_limit(Tier.GENERAL, "resolve"),
+                                     description="general tier: resolve within")
+    sla_complex_respond: str = Field(_default_limit(Tier.COMPLEX, "respond"),
+                                     description="complex tier: progress within")
+    sla_complex_resolve: str = Field(_default_limit(Tier.COMPLEX, "resolve"),
+                                     description="complex tier: resolve within")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}: use an IANA name such as Asia/Shanghai") from None
+        return value
+
+    @field_validator(*(f"sla_{tier}_{limit}" for tier in Tier for limit in SLA_LIMITS))
+    @classmethod
+    def _sla_limit(cls, value: str) -> str:
+        parse_limit(value)  # raises ValueError saying what is accepted
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -93,7 +148,30 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise SettingsError(f"config file {path} must be a table of setting = value")
-    return data.get("forewarn", data)
+    values = data.get("forewarn", data)
+    if not isinstance(values, dict):
+        raise SettingsError(f"config file {path}: [forewarn] must be a table of setting = value")
+    return _flatten_sla(values, f"config file {path}")
+
+
+def _flatten_sla(values: dict[str, Any], source: str) -> dict[str, Any]:
+    """A `sla` table of tiers (`[sla.major] on_site = "10 min"`) as the flat settings (`sla_major_respond`)."""
+    table = values.pop("sla", None)
+    if table is None:
+        return values
+    tiers = ", ".join(Tier)
+    if not isinstance(table, dict):
+        raise SettingsError(f"{source}: sla must be a table of tiers ({tiers})")
+    for tier, limits in table.items():
+        if tier not in set(Tier):
+            raise SettingsError(f"{source}: [sla.{tier}] is not a tier; the tiers are {tiers}")
+        if not isinstance(limits, dict):
+            raise SettingsError(f"{source}: [sla.{tier}] must be a table such as respond = \"15 min\"")
+        for key, value in limits.items():
+            if key not in SLA_KEYS:
+                raise SettingsError(f"{source}: [sla.{tier}] {key}: unknown limit; use {', '.join(SLA_KEYS)}")
+            values[f"sla_{tier}_{SLA_KEYS[key]}"] = value
+    return values
 
 
 def load_settings(config_file: Path | None = None, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
@@ -124,6 +202,9 @@ def _settings_from(env: dict[str, str], values: dict[str, Any]) -> Settings:
             name = key[len("FOREWARN_"):].lower()
             if name in fields and name not in values:
                 values[name] = raw
+            elif name.startswith("sla_") and name not in fields:  # a typo here would silently keep the default
+                names = ", ".join(f"FOREWARN_SLA_{t.upper()}_{limit.upper()}" for t in Tier for limit in SLA_LIMITS)
+                raise SettingsError(f"{key} is not a setting; the SLA settings are {names}")
     # model_validate, not Settings(...): the environment was read above, from `env`, exactly once.
     return Settings.model_validate(values)
 

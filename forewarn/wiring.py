@@ -24,6 +24,7 @@ from psycopg_pool import ConnectionPool
 
 from api.app import create_app
 from api.deps import AppState
+from forewarn.configs import BrokerEndpoint, ingest_config
 from forewarn.db import StorageMode
 from forewarn.embedded import EmbeddedServerError, port_is_free, wait_for_port
 from forewarn.pipeline import DetectionPipeline, PipelineHooks
@@ -32,7 +33,6 @@ from forewarn.rollup import refresh_rollup
 from forewarn.scheduler import Job, Scheduler
 from forewarn.settings import Settings
 from forewarn.stops import Stops
-from ingest.config import IngestConfig
 from ingest.estate_store import load_registry
 from ingest.service import IngestService
 from tickets.channels import Channel, InAppChannel, MqttPushChannel, SmtpEmailChannel, WebhookChannel
@@ -50,13 +50,6 @@ SLA_SWEEP_S = 30.0
 ROLLUP_S = 300.0  # plain PostgreSQL only: the hourly rollup's refresh
 RETENTION_S = 3600.0  # plain PostgreSQL only: expired readings deleted
 API_START_S = 15.0  # the API must listen within this long, or start-up fails with a clear error
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerEndpoint:
-    host: str
-    port: int
-    tls: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,22 +121,6 @@ class ApiRole:
         self.stops.stop_all()
 
 
-def ingest_config(ctx: RoleContext) -> IngestConfig:
-    s = ctx.settings
-    return IngestConfig(
-        broker_host=ctx.broker.host,
-        broker_port=ctx.broker.port,
-        username=s.mqtt_username,
-        password=s.mqtt_password,
-        tls=ctx.broker.tls,
-        tls_ca_file=s.mqtt_ca_file,
-        batch_size=s.ingest_batch_size,
-        flush_ms=s.ingest_flush_ms,
-        max_past_s=s.ingest_max_past_s,
-        max_future_s=s.ingest_max_future_s,
-    )
-
-
 def start_ingest(ctx: RoleContext, hooks: PipelineHooks = PipelineHooks()) -> IngestRole:
     """Detectors first (restored from their checkpoints), then the MQTT consumer that feeds them."""
     with ctx.pool.connection() as conn:
@@ -161,7 +138,7 @@ def start_ingest(ctx: RoleContext, hooks: PipelineHooks = PipelineHooks()) -> In
         local.start()
         stops.push("detector jobs", local.stop)
         service = IngestService(
-            ingest_config(ctx), ctx.database_url,
+            ingest_config(ctx.settings, ctx.broker), ctx.database_url,
             on_readings=pipeline.on_readings, on_presence=pipeline.on_presence, now=ctx.clock,
         )
         service.start()

@@ -12,6 +12,7 @@ import psycopg
 import typer
 
 from tickets.classify import classify_text
+from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import NotFound
 from tickets.lifecycle import TRANSITIONS, mermaid
 from tickets.service import get_ticket
@@ -34,6 +35,12 @@ def _url(ctx: typer.Context, db: str | None) -> str:
         typer.echo("error: no database configured; pass --db postgresql://…", err=True)
         raise typer.Exit(2)
     return str(root.database_url())
+
+
+def _config(ctx: typer.Context) -> TicketConfig:
+    """The lifecycle's configuration the root command built from the settings (duck-typed, as `_url`)."""
+    make = getattr(ctx.find_root().obj, "ticket_config", None)
+    return make() if callable(make) else DEFAULT_CONFIG
 
 
 @app.command("list")
@@ -77,7 +84,7 @@ def show(ctx: typer.Context, ticket_id: Annotated[int, typer.Argument(help="Tick
 def sweep(ctx: typer.Context, db: DbOption = None) -> None:
     """Run the SLA sweep once now: reminders at 50% and 80%, escalations at breach (safe to run twice)."""
     with psycopg.connect(_url(ctx, db)) as conn:
-        count = sla_sweep(conn, now=datetime.now(UTC))
+        count = sla_sweep(conn, now=datetime.now(UTC), config=_config(ctx))
     typer.echo(f"{count} SLA alerts sent")
 
 

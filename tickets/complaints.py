@@ -174,7 +174,7 @@ def reclassify(conn: psycopg.Connection, ticket_id: int, *, category: str | None
         after = {"category": (new_category or ticket.category).__str__(),
                  "severity": (new_tier or ticket.severity).__str__()}
         # The SLA follows the corrected tier, counted from when the ticket was received.
-        policy = sla.policy_for(after["category"], after["severity"], config.sla_overrides)
+        policy = config.policy(after["category"], after["severity"])
         conn.execute(
             """UPDATE tickets SET category = %s, severity = %s, respond_due = %s, resolve_due = %s,
                    version = version + 1 WHERE id = %s""",

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
-from tickets.sla import DEFAULT_TZ, SlaPolicy
+from tickets.classify import Category, Tier
+from tickets.sla import DEFAULT_TZ, SlaPolicy, policy_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +24,14 @@ class TicketConfig:
     quiet_end: time = time(7, 0)
     # A return visit later than this after resolution is recorded as late (DESIGN.md: within 48 hours).
     return_visit_within: timedelta = timedelta(hours=48)
+    # SLA policies: per tier (replacing tickets/sla.py's DEFAULT_POLICIES for that tier), and per category × tier
+    # (winning over both).
+    sla_tiers: Mapping[Tier, SlaPolicy] = field(default_factory=dict)
     sla_overrides: Mapping[tuple[str, str], SlaPolicy] = field(default_factory=dict)
+
+    def policy(self, category: Category | str, tier: Tier | str) -> SlaPolicy:
+        """The SLA policy of a ticket of this category and tier, as configured."""
+        return policy_for(category, tier, self.sla_overrides, self.sla_tiers)
 
 
 DEFAULT_CONFIG = TicketConfig()

@@ -88,7 +88,7 @@ def create_ticket(
 ) -> int:
     """Insert a ticket in state `new` with its SLA deadlines and first-responsibility owner; returns its id.
     The caller dispatches it (a transition) in the same transaction."""
-    policy = sla.policy_for(classification.category, classification.tier, config.sla_overrides)
+    policy = config.policy(classification.category, classification.tier)
     department = DEPARTMENT_FOR[Category(classification.category)]
     owner = owner_id or grid_owner(conn, building_id, department)
     row = conn.execute(

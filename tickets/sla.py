@@ -6,6 +6,7 @@ A ticket waiting on the resident has its clocks paused: on resume its deadlines 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -54,11 +55,47 @@ DEFAULT_POLICIES: dict[Tier, SlaPolicy] = {
 
 
 def policy_for(category: Category | str, tier: Tier | str,
-               overrides: Mapping[tuple[str, str], SlaPolicy] | None = None) -> SlaPolicy:
-    """The policy for a category × tier: an override if configured, else the tier's default."""
+               overrides: Mapping[tuple[str, str], SlaPolicy] | None = None,
+               tiers: Mapping[Tier, SlaPolicy] | None = None) -> SlaPolicy:
+    """The policy for a category × tier: a category × tier override if configured, else the tier's configured
+    policy (`tiers`), else the tier's default."""
     if overrides and (str(category), str(tier)) in overrides:
         return overrides[(str(category), str(tier))]
+    if tiers and Tier(tier) in tiers:
+        return tiers[Tier(tier)]
     return DEFAULT_POLICIES[Tier(tier)]
+
+
+_LIMIT = re.compile(r"^\s*(?P<amount>[-+]?[0-9]+(?:\.[0-9]+)?)\s*"
+                    r"(?P<unit>min|minutes?|h|hours?|working[ _]days?|wd)\s*$", re.I)
+_MINUTES_PER = {"min": 1, "minute": 1, "minutes": 1, "h": 60, "hour": 60, "hours": 60}
+
+
+def parse_limit(text: str) -> Limit:
+    """A limit written as an operator would: "15 min", "24 h", "3 working days" (or "3 wd").
+
+    Raises ValueError naming the accepted forms for anything else (a negative or zero amount, an unknown unit)."""
+    found = _LIMIT.match(text)
+    if found is None:
+        raise ValueError(f"{text!r} is not a duration: write e.g. '15 min', '24 h' or '3 working days'")
+    amount, unit = float(found["amount"]), found["unit"].lower()
+    if amount <= 0:
+        raise ValueError(f"{text!r}: a limit must be longer than zero")
+    if unit in _MINUTES_PER:
+        return Limit(amount * _MINUTES_PER[unit], Unit.MINUTES)
+    return Limit(amount, Unit.WORKING_DAYS)
+
+
+def format_limit(limit: Limit) -> str:
+    """The inverse of `parse_limit`: "15 min", "24 h", "3 working days"."""
+    def number(x: float) -> str:
+        return f"{x:g}"
+
+    if limit.unit is Unit.WORKING_DAYS:
+        return f"{number(limit.amount)} working days"
+    if limit.amount >= 60 and limit.amount % 60 == 0:
+        return f"{number(limit.amount / 60)} h"
+    return f"{number(limit.amount)} min"
 
 
 def is_working_day(day: date) -> bool:

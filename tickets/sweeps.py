@@ -96,7 +96,7 @@ def _alert(conn: psycopg.Connection, ticket_id: int, clock: str, level: str, due
 
 def _sweep_one(conn: psycopg.Connection, row: tuple, now: datetime, config: TicketConfig) -> int:
     ticket_id, state, category, severity, site_id, owner, created, respond_due, resolve_due, _, title = row
-    policy = sla.policy_for(category, severity, config.sla_overrides)
+    policy = config.policy(category, severity)
     if state in RESPONSE_PENDING:
         clock, start, due, working = "respond", created, respond_due, policy.respond.working
     else:

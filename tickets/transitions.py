@@ -94,7 +94,7 @@ def _changes(
     if event is E.CANCEL:
         return {"sla_paused_at": None}  # a cancelled ticket is not "waiting" on anyone
     if event is E.REOPEN:
-        policy = sla.policy_for(ticket.category, ticket.severity, config.sla_overrides)
+        policy = config.policy(ticket.category, ticket.severity)
         return {"reopen_count": ticket.reopen_count + 1, "resolved_at": None, "closed_at": None,
                 "responded_at": None, "override_reason": None,
                 "respond_due": sla.deadline(now, policy.respond, config.tz),
@@ -105,7 +105,7 @@ def _changes(
 def _resume(ticket: Ticket, now: datetime, config: TicketConfig) -> dict[str, object]:
     """Move the deadlines by the time spent waiting on the resident."""
     paused = ticket.sla_paused_at or now
-    policy = sla.policy_for(ticket.category, ticket.severity, config.sla_overrides)
+    policy = config.policy(ticket.category, ticket.severity)
     return {
         "sla_paused_at": None,
         "respond_due": ticket.respond_due and sla.extend(ticket.respond_due, paused, now, policy.respond.working,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from api.auth import Role
-from api.deps import CurrentUser, DbDep, NowDep
+from api.deps import CurrentUser, DbDep, NowDep, TicketConfigDep
 from api.routes.tickets import _rows, domain_errors
 from tickets.complaints import intake_complaint
 
@@ -30,7 +30,8 @@ class ComplaintIn(BaseModel):
 
 
 @router.post("/complaints", status_code=201, summary="File a complaint (resident for their unit, or staff)")
-def file_complaint(body: ComplaintIn, conn: DbDep, user: CurrentUser, now: NowDep) -> dict[str, Any]:
+def file_complaint(body: ComplaintIn, conn: DbDep, user: CurrentUser, now: NowDep,
+                   config: TicketConfigDep) -> dict[str, Any]:
     if user.role is Role.RESIDENT:
         if body.resident_id not in (None, user.resident_id) or body.unit_id != user.unit_id:
             raise HTTPException(403, "a resident can file complaints only as themselves, for their own unit")
@@ -53,7 +54,7 @@ def file_complaint(body: ComplaintIn, conn: DbDep, user: CurrentUser, now: NowDe
     with domain_errors():
         result = intake_complaint(conn, resident_id=resident_id, unit_id=body.unit_id, channel=body.channel,
                                   description=body.description, lang=body.lang, reported_at=body.reported_at,
-                                  now=now, taken_by=taken_by, attachments=body.attachments)
+                                  now=now, taken_by=taken_by, attachments=body.attachments, config=config)
     return {"complaint_id": result.complaint_id, "ticket_id": result.ticket_id, "folded": result.folded,
             "incident_id": result.incident_id, "anticipated": result.anticipated, "category": result.category,
             "severity": result.severity}

@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from api.auth import Principal, Role
-from api.deps import CurrentUser, DbDep, ManagerUser, NowDep, StaffUser, require
+from api.deps import CurrentUser, DbDep, ManagerUser, NowDep, StaffUser, TicketConfigDep, require
 from tickets.complaints import reclassify
 from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotFound
 from tickets.flows import record_verdict
@@ -91,13 +91,14 @@ class TransitionIn(BaseModel):
 
 
 @router.post("/tickets/{ticket_id}/transitions", summary="Apply a lifecycle event (staff)")
-def apply_transition(ticket_id: int, body: TransitionIn, conn: DbDep, user: StaffUser, now: NowDep) -> dict[str, Any]:
+def apply_transition(ticket_id: int, body: TransitionIn, conn: DbDep, user: StaffUser, now: NowDep,
+                     config: TicketConfigDep) -> dict[str, Any]:
     if body.override_reason and user.role not in (Role.ENGINEER, Role.MANAGER, Role.ADMIN):
         raise HTTPException(403, "only engineers and managers may override the telemetry check")
     with domain_errors():
         ticket = transition(conn, ticket_id, body.event, actor=user.user_id, now=now, note=body.note,
                             expected_version=body.expected_version, department_id=body.department_id,
-                            override_reason=body.override_reason, root_cause=body.root_cause)
+                            override_reason=body.override_reason, root_cause=body.root_cause, config=config)
     return ticket.as_dict()
 
 
@@ -109,13 +110,13 @@ class ClassificationIn(BaseModel):
 
 @router.patch("/tickets/{ticket_id}/classification", summary="Correct category or severity (recorded) (staff)")
 def correct_classification(
-    ticket_id: int, body: ClassificationIn, conn: DbDep, user: StaffUser, now: NowDep
+    ticket_id: int, body: ClassificationIn, conn: DbDep, user: StaffUser, now: NowDep, config: TicketConfigDep
 ) -> dict[str, Any]:
     if body.category is None and body.severity is None:
         raise HTTPException(422, "give a category or a severity to change")
     with domain_errors():
         reclassify(conn, ticket_id, category=body.category, severity=body.severity, by_user=user.user_id,
-                   note=body.note, now=now)
+                   note=body.note, now=now, config=config)
         return get_ticket(conn, ticket_id).as_dict()
 
 
@@ -125,10 +126,11 @@ class VerdictIn(BaseModel):
 
 
 @router.post("/tickets/{ticket_id}/verdict", status_code=201, summary="An engineer's verdict on an alarm")
-def give_verdict(ticket_id: int, body: VerdictIn, conn: DbDep, user: EngineerUser, now: NowDep) -> dict[str, Any]:
+def give_verdict(ticket_id: int, body: VerdictIn, conn: DbDep, user: EngineerUser, now: NowDep,
+                 config: TicketConfigDep) -> dict[str, Any]:
     with domain_errors():
         label = record_verdict(conn, ticket_id, false_alarm=body.false_alarm, by_user=user.user_id, note=body.note,
-                               now=now)
+                               now=now, config=config)
     return {"label_id": label, "ticket_id": ticket_id, "false_alarm": body.false_alarm}
 
 
@@ -142,12 +144,13 @@ class VisitIn(BaseModel):
 
 @router.post("/tickets/{ticket_id}/return-visit", status_code=201,
              summary="Record the return visit's rating (agents, or the resident for their own ticket)")
-def return_visit(ticket_id: int, body: VisitIn, conn: DbDep, user: VisitUser, now: NowDep) -> dict[str, Any]:
+def return_visit(ticket_id: int, body: VisitIn, conn: DbDep, user: VisitUser, now: NowDep,
+                 config: TicketConfigDep) -> dict[str, Any]:
     with domain_errors():
         if user.role is Role.RESIDENT and get_ticket(conn, ticket_id).resident_id != user.resident_id:
             raise NotFound(f"no ticket {ticket_id}")
         result = record_return_visit(conn, ticket_id, Rating(**body.model_dump()), by_user=user.user_id,
-                                     now=now)
+                                     now=now, config=config)
     return {"visit_id": result.visit_id, "satisfied": result.satisfied, "within_48h": result.within_48h,
             "state": result.state}
 

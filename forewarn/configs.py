@@ -1,0 +1,58 @@
+"""The composition root's one mapping from `Settings` to each package's own configuration: `ticket_config` (the
+lifecycle: SLA tiers, quiet hours, time zone, fold/reopen/return-visit windows) and `ingest_config` (the MQTT
+consumer). Domain packages take these plain values and never see the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from forewarn.settings import Settings
+from ingest.config import IngestConfig
+from tickets.classify import Tier
+from tickets.config import TicketConfig
+from tickets.sla import SlaPolicy, parse_limit
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerEndpoint:
+    host: str
+    port: int
+    tls: bool = False
+
+
+def sla_tiers(settings: Settings) -> dict[Tier, SlaPolicy]:
+    """Each tier's policy from its two `sla_<tier>_<limit>` settings (validated when the settings were loaded)."""
+    return {
+        tier: SlaPolicy(respond=parse_limit(getattr(settings, f"sla_{tier}_respond")),
+                        resolve=parse_limit(getattr(settings, f"sla_{tier}_resolve")))
+        for tier in Tier
+    }
+
+
+def ticket_config(settings: Settings) -> TicketConfig:
+    return TicketConfig(
+        tz=ZoneInfo(settings.timezone),
+        fold_window=timedelta(hours=settings.fold_window_hours),
+        reopen_window=timedelta(days=settings.reopen_window_days),
+        quiet_start=settings.quiet_hours_start,
+        quiet_end=settings.quiet_hours_end,
+        return_visit_within=timedelta(hours=settings.return_visit_hours),
+        sla_tiers=sla_tiers(settings),
+    )
+
+
+def ingest_config(settings: Settings, broker: BrokerEndpoint) -> IngestConfig:
+    return IngestConfig(
+        broker_host=broker.host,
+        broker_port=broker.port,
+        username=settings.mqtt_username,
+        password=settings.mqtt_password,
+        tls=broker.tls,
+        tls_ca_file=settings.mqtt_ca_file,
+        batch_size=settings.ingest_batch_size,
+        flush_ms=settings.ingest_flush_ms,
+        max_past_s=settings.ingest_max_past_s,
+        max_future_s=settings.ingest_max_future_s,
+    )
