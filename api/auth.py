@@ -98,3 +98,24 @@ def authenticate(conn: psycopg.Connection, token: str) -> Principal | None:
         return None
     user_id, name, role, department, resident, unit = row
     return Principal(user_id, name, Role(role), department, resident, unit)
+
+
+# -- department membership (set from the estate file and `forewarn user set`) --------------------------------------
+
+
+def staff_roles(conn: psycopg.Connection, user_ids: list[str]) -> dict[str, Role]:
+    """The role of each of `user_ids` that is an active staff account (unknown ids and residents are left out)."""
+    return {uid: Role(role) for uid, role in conn.execute(
+        "SELECT id, role FROM users WHERE id = ANY(%s) AND active AND role <> 'resident'", (user_ids,))}
+
+
+def set_department(conn: psycopg.Connection, *, user_id: str, department_id: str,
+                   supervisor_id: str | None = None) -> bool:
+    """Put a staff member in a department; with `supervisor_id`, also make that user their supervisor (the
+    department head), else leave their supervisor as it is. False if no such staff account."""
+    row = conn.execute(
+        """UPDATE users SET department_id = %(department)s, supervisor_id = coalesce(%(supervisor)s, supervisor_id)
+           WHERE id = %(user)s AND role <> 'resident' RETURNING id""",
+        {"user": user_id, "department": department_id, "supervisor": supervisor_id},
+    ).fetchone()
+    return row is not None

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from forewarn.cli_db import db_app, estate_app, user_app
+from forewarn.cli_staff import manager_app, owner_app, user_set
 from forewarn.context import CliContext
 from forewarn.db import DatabaseError
 from forewarn.embedded import EmbeddedServerError
@@ -26,6 +27,9 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(estate_app, name="estate")
 app.add_typer(user_app, name="user")
+estate_app.add_typer(owner_app, name="owner")
+estate_app.add_typer(manager_app, name="manager")
+user_app.command("set")(user_set)
 
 
 # (module, attribute, how to mount it, name, help): the commands that pull in the whole platform, and the domain

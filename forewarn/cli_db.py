@@ -12,10 +12,10 @@ from rich.table import Table
 
 from api.auth import Role, create_user, issue_token
 from forewarn.context import CliContext
+from forewarn.estate import load_estate
 from forewarn.migrate import available_migrations, current_version, migrate
 from ingest.estate import Estate
 from ingest.estate_file import EstateFileError, load_estate_file
-from ingest.estate_store import save_estate
 
 console = Console()
 db_app = typer.Typer(help="Database: migrations and storage mode.", no_args_is_help=True)
@@ -70,13 +70,18 @@ def _read_estate(file: Path) -> Estate:
 
 @estate_app.command("load")
 def estate_load(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="YAML estate file")]) -> None:
-    """Validate FILE and load it; re-loading the same file changes nothing."""
+    """Validate FILE and load it all (master data, departments, grid owners, site managers) or nothing.
+
+    Re-loading the same file changes nothing."""
     cli: CliContext = ctx.obj
     estate = _read_estate(file)
     url = cli.database_url()
     migrate(url, cli.settings.db_mode)
     with psycopg.connect(url) as conn:
-        counts = save_estate(conn, estate)
+        try:
+            counts = load_estate(conn, estate)
+        except EstateFileError as exc:  # an unknown user or department: nothing was changed
+            raise typer.BadParameter(str(exc), param_hint="FILE") from None
     console.print("loaded " + ", ".join(f"{n} {what}" for what, n in counts.items()))
 
 

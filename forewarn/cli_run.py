@@ -17,9 +17,9 @@ from api.auth import Role as UserRole
 from api.auth import create_user, ensure_resident_user, issue_token
 from forewarn.context import CliContext
 from forewarn.demo_watch import DemoWatch
+from forewarn.estate import load_estate
 from forewarn.runtime import ALL_ROLES, Platform, Role
 from ingest.estate_file import load_estate_file
-from ingest.estate_store import save_estate
 
 console = Console()
 DEMO_ESTATE = Path(__file__).resolve().parent / "data" / "demo-estate.yaml"
@@ -70,7 +70,7 @@ def run(
 def _prepare_demo(platform: Platform) -> None:
     """Load the demo estate (idempotent) before the roles read the registry."""
     with psycopg.connect(platform.database_url) as conn:
-        save_estate(conn, load_estate_file(DEMO_ESTATE))
+        load_estate(conn, load_estate_file(DEMO_ESTATE))
 
 
 def _demo_accounts(url: str, resident_device: str) -> dict[str, str]:

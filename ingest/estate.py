@@ -80,6 +80,47 @@ class Device:
     serves: frozenset[str] = field(default_factory=frozenset)  # unit ids whose residents this device affects
 
 
+@dataclass(frozen=True, slots=True)
+class FilePlace:
+    """Where an estate file states something that can only be checked against the database (a user, a
+    department): the error then names the file, the line and the field."""
+
+    source: str
+    line: int | None
+    field: str
+
+
+@dataclass(frozen=True, slots=True)
+class GridOwner:
+    """The first-responsibility owner of a service grid for one department (table grid_owners)."""
+
+    site_id: str
+    grid: str
+    department_id: str
+    user_id: str
+    at: FilePlace | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SiteManager:
+    """The last rung of a site's escalation ladder (table site_managers)."""
+
+    site_id: str
+    user_id: str
+    at: FilePlace | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A staff member's department, and its head as their supervisor (users.department_id, supervisor_id)."""
+
+    user_id: str
+    department_id: str
+    supervisor_id: str | None
+    at: FilePlace | None = None
+    department_at: FilePlace | None = None  # where the department itself is named
+
+
 @dataclass(slots=True)
 class Estate:
     """A whole estate file's worth of master data, validated and expanded (served units listed)."""
@@ -89,6 +130,10 @@ class Estate:
     units: list[Unit] = field(default_factory=list)
     residents: list[Resident] = field(default_factory=list)
     devices: list[Device] = field(default_factory=list)
+    # Optional: who is responsible where. The staff accounts themselves are created with `forewarn user add`.
+    memberships: list[Membership] = field(default_factory=list)
+    grid_owners: list[GridOwner] = field(default_factory=list)
+    site_managers: list[SiteManager] = field(default_factory=list)
 
     def device(self, device_id: str) -> Device:
         for device in self.devices:
@@ -107,4 +152,7 @@ class Estate:
             "units": len(self.units),
             "residents": len(self.residents),
             "devices": len(self.devices),
+            **{name: len(items) for name, items in (("department members", self.memberships),
+                                                     ("grid owners", self.grid_owners),
+                                                     ("site managers", self.site_managers)) if items},
         }

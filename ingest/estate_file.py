@@ -24,6 +24,16 @@ Format (version 1), abridged — see `forewarn/data/demo-estate.yaml` for a full
             building: rs-b1
             location: 1号楼 A梯
             serves: {building: rs-b1} # or: site | {building: B, floors: [10, 18]} | {units: [U1, U2]}
+        manager: mgr-wang             # optional: the site manager, the escalation ladder's last rung
+        grids:                        # optional: each grid's owner per department (first responsibility)
+          G1: {engineering: eng-li, customer_service: cs-chen}
+    departments:                      # optional: who works where
+      - id: engineering
+        head: eng-head                # the supervisor of every member listed (the ladder's second rung)
+        members: [eng-li, eng-zhang]
+
+Staff accounts are created with `forewarn user add`; the file says who is responsible where. Users and
+departments are checked against the database when the file is loaded (an unknown one is an error naming the line).
 """
 
 from __future__ import annotations
@@ -38,11 +48,15 @@ from ingest.estate import (
     Building,
     Device,
     Estate,
+    FilePlace,
+    GridOwner,
     Language,
+    Membership,
     NoticeChannel,
     Resident,
     ResidentGroup,
     Site,
+    SiteManager,
     Unit,
 )
 from ingest.reading import DeviceKind
@@ -156,7 +170,55 @@ class _Parser:
             raise self.fail(doc, "sites", "needs at least one site")
         for i, site in enumerate(sites):
             self.site(site, f"sites[{i}]")
+        for i, department in enumerate(self.items(doc, "departments", "estate")):
+            self.department(department, f"departments[{i}]")
         return self.out
+
+    def place(self, node: Any, field: str) -> FilePlace:
+        key = field.rsplit(".", 1)[-1]
+        line = getattr(node, "key_lines", {}).get(key) or getattr(node, "line", None)
+        return FilePlace(self.source, line, field)
+
+    def user_id(self, node: Any, key: str, path: str, value: Any) -> str:
+        if not isinstance(value, str | int) or isinstance(value, bool) or not str(value).strip():
+            raise self.fail(node, f"{path}.{key}", f"must be a user id, got {value!r}")
+        return str(value).strip()
+
+    def staff(self, node: _Node, path: str, site_id: str) -> None:
+        """The optional `manager` and `grids` of a site, once its buildings (and so its grids) are known."""
+        if "manager" in node:
+            user = self.user_id(node, "manager", path, node["manager"])
+            self.out.site_managers.append(SiteManager(site_id, user, self.place(node, f"{path}.manager")))
+        grids = self.get(node, "grids", path, dict, {})
+        known = sorted({b.grid for b in self.out.buildings if b.site_id == site_id and b.grid})
+        for grid, owners in grids.items():
+            where = f"{path}.grids.{grid}"
+            if str(grid) not in known:
+                raise self.fail(grids, where, f"no building of {site_id} is in grid {grid!r}; its grids are "
+                                              f"{', '.join(known) or 'none (give buildings a grid)'}")
+            if not isinstance(owners, dict) or not owners:
+                raise self.fail(grids, where, "must map departments to users, e.g. {engineering: eng-li}")
+            for department, user in owners.items():
+                self.out.grid_owners.append(GridOwner(
+                    site_id, str(grid), str(department), self.user_id(owners, str(department), where, user),
+                    self.place(owners, f"{where}.{department}")))
+
+    def department(self, node: _Node, path: str) -> None:
+        department = str(self.get(node, "id", path, str)).strip()
+        head = self.user_id(node, "head", path, node["head"]) if "head" in node else None
+        members = self.get(node, "members", path, list, [])
+        seen = {m.user_id: m.at for m in self.out.memberships}
+        for user in ([head] if head else []) + [self.user_id(node, "members", path, m) for m in members]:
+            if user in seen:
+                earlier = seen[user]
+                raise self.fail(node, f"{path}.members", f"{user!r} is already a member at "
+                                                         f"{earlier.field if earlier else 'another department'}")
+            field = f"{path}.head" if user == head else f"{path}.members"
+            # The head keeps their own supervisor; every other member reports to the head (if one is named).
+            membership = Membership(user, department, None if user == head else head, self.place(node, field),
+                                    self.place(node, f"{path}.id"))
+            self.out.memberships.append(membership)
+            seen[user] = membership.at
 
     def site(self, node: _Node, path: str) -> None:
         site_id = self.new_id(node, path)
@@ -170,6 +232,7 @@ class _Parser:
             self.building(building, f"{path}.buildings[{i}]", site_id)
         for i, device in enumerate(self.items(node, "devices", path)):
             self.device(device, f"{path}.devices[{i}]", site_id)
+        self.staff(node, path, site_id)
 
     def building(self, node: _Node, path: str, site_id: str) -> None:
         building_id = self.new_id(node, path)

@@ -42,3 +42,37 @@ def site_manager(conn: psycopg.Connection, site_id: str) -> str | None:
         (site_id,),
     ).fetchone()
     return row[0] if row else None
+
+
+# -- who is responsible where (set from the estate file and `forewarn estate owner|manager`) ------------------------
+
+_SET_GRID_OWNER = """INSERT INTO grid_owners (grid, department_id, user_id) VALUES (%s, %s, %s)
+    ON CONFLICT (grid, department_id) DO UPDATE SET user_id = EXCLUDED.user_id"""
+_SET_SITE_MANAGER = """INSERT INTO site_managers (site_id, user_id) VALUES (%s, %s)
+    ON CONFLICT (site_id) DO UPDATE SET user_id = EXCLUDED.user_id"""
+
+
+def set_grid_owner(conn: psycopg.Connection, *, grid: str, department_id: str, user_id: str) -> None:
+    """`user_id` owns `grid` for the department from now on (replacing any earlier owner)."""
+    conn.execute(_SET_GRID_OWNER, (grid, department_id, user_id))
+
+
+def remove_grid_owner(conn: psycopg.Connection, *, grid: str, department_id: str) -> bool:
+    """Nobody owns `grid` for the department any more (its tickets go to the department's first staff member)."""
+    return conn.execute("DELETE FROM grid_owners WHERE grid = %s AND department_id = %s RETURNING grid",
+                        (grid, department_id)).fetchone() is not None
+
+
+def set_site_manager(conn: psycopg.Connection, *, site_id: str, user_id: str) -> None:
+    conn.execute(_SET_SITE_MANAGER, (site_id, user_id))
+
+
+def grid_owners(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
+    """(grid, department, user) for every grid owner, ordered."""
+    return [(g, d, u) for g, d, u in conn.execute(
+        "SELECT grid, department_id, user_id FROM grid_owners ORDER BY grid, department_id")]
+
+
+def site_managers(conn: psycopg.Connection) -> list[tuple[str, str]]:
+    """(site, user) for every site with a manager, ordered."""
+    return [(s, u) for s, u in conn.execute("SELECT site_id, user_id FROM site_managers ORDER BY site_id")]
