@@ -1,0 +1,301 @@
+"""Every documented setting changes what it says it changes. Each row sets one setting (as the environment would,
+through `load_settings` and the composition root's `forewarn.configs`) and shows the behaviour that moves: quiet
+hours move a notice's release, the time zone moves the working-day boundary of a deadline, an SLA limit moves a
+deadline, the fold window decides folding, ingest's limits decide what is dead-lettered...
+
+Settings whose effect needs a whole process (ports, data directory, the production checks) are listed in
+`COVERED_ELSEWHERE` with the test that shows it; `test_every_readme_row_is_covered` keeps the two lists and the
+README's settings table in step.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import paho.mqtt.client as mqtt
+import psycopg
+import pytest
+
+from detectors.alarm import AlarmState
+from forewarn.configs import BrokerEndpoint, ingest_config, ticket_config
+from forewarn.embedded import free_port
+from forewarn.runtime import Platform, Role
+from forewarn.settings import Settings, load_settings
+from ingest.decode import decode
+from ingest.reading import Reading
+from ingest.service import IngestService
+from tests.tickets.conftest import make_alarm, staff  # noqa: F401 - `staff` is a fixture used below
+from tickets import sla
+from tickets.channels import SmtpEmailChannel, WebhookChannel
+from tickets.complaints import intake_complaint
+from tickets.flows import handle_alarm
+from tickets.lifecycle import TicketEvent
+from tickets.notices import release_time
+from tickets.transitions import transition
+from tickets.visits import Rating, record_return_visit
+
+ROOT = Path(__file__).resolve().parents[2]
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+TUESDAY = datetime(2026, 11, 24, 10, 0, tzinfo=SHANGHAI)  # a working day, outside quiet hours
+FRIDAY_EVENING_UTC = datetime(2026, 3, 6, 20, 0, tzinfo=UTC)  # Saturday 04:00 in Shanghai
+WATER = "rs-b1-water-high"
+
+
+def settings(**values: str) -> Settings:
+    """Settings as the environment gives them: FOREWARN_<NAME>=value."""
+    return load_settings(environ={f"FOREWARN_{name.upper()}": value for name, value in values.items()})
+
+
+def deadline(s: Settings, category: str, tier: str, limit: str, start: datetime = TUESDAY) -> datetime:
+    config = ticket_config(s)
+    policy = config.policy(category, tier)
+    return sla.deadline(start, policy.respond if limit == "respond" else policy.resolve, config.tz)
+
+
+def reading_at(s: Settings, offset_s: float) -> str:
+    """What ingest makes of a reading stamped `offset_s` from now: 'stored' or the dead letter's reason."""
+    config = ingest_config(s, BrokerEndpoint("127.0.0.1", 1883))
+    now = datetime.now(UTC)
+    payload = json.dumps({"v": 1, "ts": (now + timedelta(seconds=offset_s)).isoformat(), "seq": 1,
+                          "data": {"pressure_kpa": 320.0}}).encode()
+    found = decode(f"forewarn/v1/riverside/water/{WATER}/telemetry", payload, now=now,
+                   max_past_s=config.max_past_s, max_future_s=config.max_future_s)
+    return "stored" if isinstance(found, Reading) else found.reason  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
+class Effect:
+    setting: str  # the README row
+    value: str  # what the row sets it to
+    probe: Callable[[Settings], object]  # the behaviour, observed
+    expected: Callable[[Settings], object] | None = None  # what the probe must give with the value set
+
+
+def _at(hour: int, minute: int = 0) -> datetime:
+    return TUESDAY.replace(hour=hour, minute=minute)
+
+
+EFFECTS = [
+    # A non-critical notice at 22:30 waits for the morning, unless quiet hours start later.
+    Effect("QUIET_HOURS_START", "23:30", lambda s: release_time(_at(22, 30), False, ticket_config(s)),
+           lambda s: _at(22, 30)),
+    # At 08:00 a notice goes out at once, unless quiet hours last until 09:00.
+    Effect("QUIET_HOURS_END", "09:00", lambda s: release_time(_at(8), False, ticket_config(s)),
+           lambda s: _at(9)),
+    # Friday 20:00 UTC is Saturday in Shanghai (no working time left that week); in UTC, four working hours are.
+    Effect("TIMEZONE", "UTC", lambda s: deadline(s, "facility", "general", "resolve", FRIDAY_EVENING_UTC),
+           lambda s: datetime(2026, 3, 11, 20, 0, tzinfo=UTC)),
+    Effect("SLA_MAJOR_RESPOND", "10 min", lambda s: deadline(s, "facility", "major", "respond"),
+           lambda s: TUESDAY + timedelta(minutes=10)),
+    Effect("SLA_MAJOR_RESOLVE", "12 h", lambda s: deadline(s, "facility", "major", "resolve"),
+           lambda s: TUESDAY + timedelta(hours=12)),
+    Effect("SLA_GENERAL_RESPOND", "4 h", lambda s: deadline(s, "facility", "general", "respond"),
+           lambda s: TUESDAY + timedelta(hours=4)),
+    Effect("SLA_GENERAL_RESOLVE", "1 working day", lambda s: deadline(s, "facility", "general", "resolve"),
+           lambda s: TUESDAY + timedelta(days=1)),
+    Effect("SLA_COMPLEX_RESPOND", "2 working days", lambda s: deadline(s, "billing", "complex", "respond"),
+           lambda s: TUESDAY + timedelta(days=2)),
+    Effect("SLA_COMPLEX_RESOLVE", "3 working days", lambda s: deadline(s, "billing", "complex", "resolve"),
+           lambda s: TUESDAY + timedelta(days=3)),
+    # A reading two minutes old is stored by default, dead-lettered when the past limit is one minute.
+    Effect("INGEST_MAX_PAST_S", "60", lambda s: reading_at(s, -120), lambda s: "clock_skew"),
+    Effect("INGEST_MAX_FUTURE_S", "30", lambda s: reading_at(s, 60), lambda s: "clock_skew"),
+    # What ingest is told (their behaviour: test_ingest_batches_follow_the_batch_size below, and the broker tests
+    # named in COVERED_ELSEWHERE).
+    Effect("MQTT_USERNAME", "ingest", lambda s: ingest_config(s, BrokerEndpoint("h", 1)).username),
+    Effect("MQTT_PASSWORD", "pw", lambda s: ingest_config(s, BrokerEndpoint("h", 1)).password),
+    Effect("MQTT_CA_FILE", "/etc/ca.pem", lambda s: ingest_config(s, BrokerEndpoint("h", 1)).tls_ca_file),
+]
+
+
+@pytest.mark.parametrize("effect", EFFECTS, ids=lambda e: e.setting)
+def test_a_setting_changes_its_behaviour(effect: Effect) -> None:
+    default, changed = settings(), settings(**{effect.setting: effect.value})
+    assert effect.probe(default) != effect.probe(changed)
+    expected = effect.expected(changed) if effect.expected else effect.value
+    assert effect.probe(changed) == expected
+
+
+# -- behaviours that need the database ------------------------------------------------------------------------
+
+
+def test_fold_window_hours_decides_whether_a_late_complaint_folds(conn, staff):  # noqa: F811
+    handle_alarm(conn, make_alarm(WATER, "supply_outage", at=TUESDAY), now=TUESDAY)
+    resident = conn.execute("SELECT r.id, r.unit_id FROM residents r JOIN device_units du ON du.unit_id = r.unit_id "
+                            "WHERE du.device_id = %s ORDER BY r.id LIMIT 2", (WATER,)).fetchall()
+    folded = []
+    for (resident_id, unit_id), config in zip(resident, (ticket_config(settings()),
+                                                         ticket_config(settings(fold_window_hours="1"))),
+                                              strict=True):
+        # Reported two hours before the outage was detected, filed only now: the window decides.
+        result = intake_complaint(conn, resident_id=resident_id, unit_id=unit_id, channel="phone",
+                                  description="家里没水了", lang="zh-CN", reported_at=TUESDAY - timedelta(hours=2),
+                                  now=TUESDAY + timedelta(minutes=5), config=config)
+        folded.append(result.folded)
+    assert folded == [True, False]
+
+
+def _resolved_preventive_ticket(conn: psycopg.Connection) -> int:
+    opened = handle_alarm(conn, make_alarm(WATER, "pump_failure"), now=TUESDAY)
+    transition(conn, opened.ticket_id, TicketEvent.ACKNOWLEDGE, actor="eng-1", now=TUESDAY + timedelta(minutes=5))
+    transition(conn, opened.ticket_id, TicketEvent.ARRIVE, actor="eng-1", now=TUESDAY + timedelta(minutes=12))
+    handle_alarm(conn, make_alarm(WATER, "pump_failure", AlarmState.CLEARED), now=TUESDAY + timedelta(minutes=40))
+    transition(conn, opened.ticket_id, TicketEvent.RESOLVE, actor="eng-1", now=TUESDAY + timedelta(hours=1),
+               root_cause="impeller replaced")
+    return opened.ticket_id
+
+
+@pytest.mark.parametrize(("days", "action"), [(None, "reopened"), ("2", "opened")])
+def test_reopen_window_days_decides_whether_a_returning_fault_reopens(conn, staff, days, action):  # noqa: F811
+    _resolved_preventive_ticket(conn)
+    config = ticket_config(settings(**({"reopen_window_days": days} if days else {})))
+    back = TUESDAY + timedelta(days=3)
+    assert handle_alarm(conn, make_alarm(WATER, "pump_failure", at=back), now=back, config=config).action == action
+
+
+@pytest.mark.parametrize(("hours", "in_time"), [(None, True), ("12", False)])
+def test_return_visit_hours_decides_whether_a_visit_is_late(conn, staff, hours, in_time):  # noqa: F811
+    ticket_id = _resolved_preventive_ticket(conn)
+    config = ticket_config(settings(**({"return_visit_hours": hours} if hours else {})))
+    visit = record_return_visit(conn, ticket_id, Rating(5, 5, 5, 5), by_user="agent-1",
+                                now=TUESDAY + timedelta(hours=21), config=config)
+    assert visit.within_48h is in_time
+
+
+def test_a_shorter_major_sla_moves_the_stored_deadline(conn, staff):  # noqa: F811
+    config = ticket_config(settings(sla_major_respond="5 min"))
+    opened = handle_alarm(conn, make_alarm(WATER, "supply_outage"), now=TUESDAY, config=config)
+    due = conn.execute("SELECT respond_due FROM tickets WHERE id = %s", (opened.ticket_id,)).fetchone()[0]
+    assert due == TUESDAY + timedelta(minutes=5)
+
+
+# -- behaviours that need the running platform -----------------------------------------------------------------
+
+
+def test_the_platform_uses_its_database_broker_pool_api_and_channels(estate_db_url, mosquitto, tmp_path):
+    api_port = free_port()
+    s = settings(database_url=estate_db_url, mqtt_url=mosquitto.url, api_host="127.0.0.1", api_port=str(api_port),
+                 data_dir=str(tmp_path), db_pool_size="3", webhook_url="http://127.0.0.1:9/hook",
+                 smtp_host="127.0.0.1", smtp_port="2525", smtp_sender="desk@example.com", secret_key="k" * 20)
+    platform = Platform(s, roles=frozenset({Role.SCHEDULER, Role.API}))
+    platform.start()
+    try:
+        assert platform.pool.max_size == 3
+        assert (platform.broker.host, platform.broker.port) == ("127.0.0.1", mosquitto.port)
+        assert httpx.get(f"http://127.0.0.1:{api_port}/healthz", timeout=10).status_code == 200
+        assert platform.scheduler is not None
+        channels = platform.scheduler.channels
+        webhook, email = channels["webhook"], channels["email"]
+        assert isinstance(webhook, WebhookChannel) and isinstance(email, SmtpEmailChannel)
+        assert webhook.url == "http://127.0.0.1:9/hook"
+        assert (email.host, email.port, email.sender) == ("127.0.0.1", 2525, "desk@example.com")
+    finally:
+        platform.stop()
+    without = Platform(settings(database_url=estate_db_url, mqtt_url=mosquitto.url, data_dir=str(tmp_path)),
+                       roles=frozenset({Role.SCHEDULER}))
+    without.start()
+    try:
+        assert without.scheduler is not None and set(without.scheduler.channels) == {"in_app", "mqtt"}
+    finally:
+        without.stop()
+
+
+def _publish(port: int, count: int) -> None:
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="settings-effect", protocol=mqtt.MQTTv5)
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    start = datetime.now(UTC) - timedelta(seconds=count)
+    infos = [client.publish(f"forewarn/v1/riverside/water/{WATER}/telemetry", json.dumps(
+        {"v": 1, "ts": (start + timedelta(seconds=i)).isoformat(), "seq": i + 1,
+         "data": {"pressure_kpa": 320.0, "flow_lpm": 40.0}}), qos=1) for i in range(count)]
+    for info in infos:
+        info.wait_for_publish(10)
+    client.loop_stop()
+    client.disconnect()
+
+
+@pytest.mark.parametrize(("batch_size", "batches"), [(None, 1), ("10", 4)])
+def test_ingest_batches_follow_the_batch_size(estate_db_url, mosquitto, batch_size, batches):
+    # A 3 s flush (FOREWARN_INGEST_FLUSH_MS) lets 40 readings published at once wait for one batch, unless the
+    # batch size cuts them into batches of 10.
+    values = {"ingest_flush_ms": "3000", **({"ingest_batch_size": batch_size} if batch_size else {})}
+    service = IngestService(ingest_config(settings(**values), BrokerEndpoint("127.0.0.1", mosquitto.port)),
+                            estate_db_url)
+    service.start()
+    try:
+        _publish(mosquitto.port, 40)
+        deadline = time.monotonic() + 30
+        while service.stats.stored < 40 and time.monotonic() < deadline:
+            time.sleep(0.1)  # polling a counter: the service has no event for "stored"
+        assert (service.stats.stored, service.stats.batches) == (40, batches)
+    finally:
+        service.stop()
+
+
+def test_log_level_sets_the_level_of_the_commands(tmp_path):
+    code = ("import logging, sys; from forewarn.cli import app, _mount_commands; _mount_commands(); "
+            "sys.argv = ['forewarn', 'estate', 'check', sys.argv[1]]\n"
+            "try:\n    app(standalone_mode=False)\nfinally:\n    print(logging.getLogger().level)")
+    levels = []
+    for level in (None, "ERROR"):
+        env = {"PATH": "/usr/bin:/bin", **({"FOREWARN_LOG_LEVEL": level} if level else {})}
+        out = subprocess.run([sys.executable, "-c", code, str(ROOT / "forewarn/data/demo-estate.yaml")], env=env,
+                             cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+        levels.append(int(out.stdout.strip().splitlines()[-1]))
+    assert levels == [logging.INFO, logging.ERROR]
+
+
+# -- the README's table, row by row -------------------------------------------------------------------------------
+
+COVERED_HERE = {
+    "FOLD_WINDOW_HOURS": "test_fold_window_hours_decides_whether_a_late_complaint_folds",
+    "REOPEN_WINDOW_DAYS": "test_reopen_window_days_decides_whether_a_returning_fault_reopens",
+    "RETURN_VISIT_HOURS": "test_return_visit_hours_decides_whether_a_visit_is_late",
+    "DATABASE_URL": "test_the_platform_uses_its_database_broker_pool_api_and_channels",
+    "MQTT_URL": "test_the_platform_uses_its_database_broker_pool_api_and_channels",
+    "DB_POOL_SIZE": "test_the_platform_uses_its_database_broker_pool_api_and_channels",
+    "API_HOST": "test_the_platform_uses_its_database_broker_pool_api_and_channels",
+    "API_PORT": "test_the_platform_uses_its_database_broker_pool_api_and_channels",
+    "WEBHOOK_URL": "test_the_platform_uses_its_database_broker_pool_api_and_channels",
+    "SMTP_HOST": "test_the_platform_uses_its_database_broker_pool_api_and_channels",
+    "SMTP_PORT": "test_the_platform_uses_its_database_broker_pool_api_and_channels",
+    "SMTP_SENDER": "test_the_platform_uses_its_database_broker_pool_api_and_channels",
+    "INGEST_BATCH_SIZE": "test_ingest_batches_follow_the_batch_size",
+    "INGEST_FLUSH_MS": "test_ingest_batches_follow_the_batch_size",
+    "LOG_LEVEL": "test_log_level_sets_the_level_of_the_commands",
+}
+COVERED_ELSEWHERE = {
+    "MODE": "tests/forewarn/test_settings_doc.py::test_production_refuses_the_placeholder_secret",
+    "SECRET_KEY": "tests/forewarn/test_settings_doc.py::test_production_refuses_the_placeholder_secret",
+    "DATA_DIR": "tests/forewarn/test_demo.py::test_the_demo_shows_a_preventive_ticket_and_notices_within_two_minutes",
+    "DB_MODE": "tests/forewarn/test_demo.py::test_the_demo_shows_a_preventive_ticket_and_notices_within_two_minutes",
+    "EMBEDDED_DB_PORT":
+        "tests/forewarn/test_demo.py::test_the_demo_shows_a_preventive_ticket_and_notices_within_two_minutes",
+    "EMBEDDED_MQTT_PORT":
+        "tests/forewarn/test_demo.py::test_the_demo_shows_a_preventive_ticket_and_notices_within_two_minutes",
+    "RETENTION_DAYS": "tests/forewarn/test_retention.py::test_plain_pruning_drops_only_expired_readings",
+    "COMPRESS_AFTER_DAYS": "tests/forewarn/test_retention.py::test_the_policies_follow_the_settings",
+}
+
+
+def test_every_readme_row_is_covered():
+    documented = set(re.findall(r"^\| `FOREWARN_([A-Z_0-9]+)` \|", (ROOT / "README.md").read_text(), re.M))
+    in_table = {e.setting for e in EFFECTS}
+    assert documented == in_table | set(COVERED_HERE) | set(COVERED_ELSEWHERE), "a README row has no test here"
+    here = (ROOT / "tests/forewarn/test_settings_effect.py").read_text()
+    for name in COVERED_HERE.values():
+        assert f"def {name}(" in here, name
+    for ref in COVERED_ELSEWHERE.values():
+        path, name = ref.split("::")
+        assert f"def {name}(" in (ROOT / path).read_text(), ref
