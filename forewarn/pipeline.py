@@ -49,7 +49,8 @@ class DetectionPipeline:
         ones before it are already in the saved state); returns how many devices were restored."""
         with self.pool.connection() as conn:
             blobs = load_checkpoints(conn)
-            saved_at = dict(conn.execute("SELECT device_id, updated_at FROM detector_state").fetchall())
+            saved_at: dict[str, datetime] = dict(
+                conn.execute("SELECT device_id, updated_at FROM detector_state").fetchall())
             labels = pending_labels(conn, 0)
         restored = 0
         with self._lock:

@@ -48,7 +48,7 @@ class LeaderLock:
                 return True
             try:
                 conn = psycopg.connect(self.url, autocommit=True, application_name="forewarn-scheduler-leader")
-                got = conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,)).fetchone()[0]
+                got = (conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,)).fetchone() or (False,))[0]
             except psycopg.Error as exc:
                 log.warning("scheduler: cannot try the leader lock: %s", exc)
                 return False

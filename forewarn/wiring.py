@@ -59,7 +59,7 @@ def start_ingest(platform: Platform) -> None:
         estate = load_registry(conn)
     pipeline = DetectionPipeline(platform.pool, estate, now=platform.now)
     restored = pipeline.restore()
-    platform.pipeline = pipeline
+    platform.pipeline = pipeline  # type: ignore[assignment]  # the attribute patching issue #18 (point 2) removes
     platform.on_stop("detector checkpoint", pipeline.checkpoint)
 
     local = Scheduler(None, [
@@ -75,7 +75,7 @@ def start_ingest(platform: Platform) -> None:
         on_readings=pipeline.on_readings, on_presence=pipeline.on_presence, now=platform.now,
     )
     service.start()
-    platform.ingest = service
+    platform.ingest = service  # type: ignore[attr-defined]  # the attribute patching issue #18 (point 2) removes
     platform.on_stop("ingest", service.stop)
     platform.started.append(
         f"ingest     {len(estate.devices)} devices; detectors restored from checkpoint: {restored}"

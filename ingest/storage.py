@@ -125,10 +125,11 @@ def write_batch(conn: psycopg.Connection, batch: Batch, *, payload_limit: int) -
     try:
         with conn.cursor() as cur:
             if batch.readings:
-                new = _write_new_readings(cur, batch.readings)
-                if new is None:  # some were stored before: start again, keeping only what is new
+                straight = _write_new_readings(cur, batch.readings)
+                if straight is None:  # some were stored before: start again, keeping only what is new
                     conn.rollback()
-                    new = _write_readings(cur, batch.readings)
+                    straight = _write_readings(cur, batch.readings)
+                new = straight
             if batch.rejections:
                 cur.executemany(_INSERT_DEAD_LETTER, [
                     (at, _clean(r.topic), _clean(r.device_id), r.reason, _clean(r.detail),

@@ -31,8 +31,11 @@ _BAD_DATA = (psycopg.DataError, psycopg.IntegrityError)
 class Source(Protocol):
     """Where a reading came from, for its dead letter."""
 
-    topic: str
-    payload: bytes
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def payload(self) -> bytes: ...
 
 
 class BatchWriter:
