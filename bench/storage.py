@@ -198,13 +198,18 @@ def create_database(admin: str, name: str, mode: DbMode) -> Database:
         raise SystemExit(f"database {name} was migrated as {storage_mode}, not {mode}")
     with psycopg.connect(url) as conn:
         save_estate(conn, load_estate_file(DEMO_ESTATE))
+    return Database(mode.value, url, prepare_tables(url, timescale=storage_mode.timescale))
+
+
+def prepare_tables(url: str, *, timescale: bool) -> list[tuple[str, DeviceKind, str]]:
+    """Create the reference tables, keyed as `readings` (hypertables on TimescaleDB); the active devices."""
+    with psycopg.connect(url) as conn:
         for table in _TABLES:
             conn.execute(sql.SQL(_LIKE_READINGS).format(sql.Identifier(table)))
-            if storage_mode.timescale:
+            if timescale:
                 conn.execute(_HYPERTABLE, (table,))
-        devices = [(d, DeviceKind(k), s) for d, k, s in conn.execute(
+        return [(d, DeviceKind(k), s) for d, k, s in conn.execute(
             "SELECT id, kind, site_id FROM devices WHERE active ORDER BY id")]
-    return Database(mode.value, url, devices)
 
 
 def server_settings(url: str) -> str:
