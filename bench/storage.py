@@ -296,7 +296,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=5, help="interleaved repeats; the median is reported")
     parser.add_argument("--batch-size", type=int, default=IngestConfig().batch_size,
                         help="readings per transaction (ingest's default)")
-    parser.add_argument("--profile", action="store_true", help="cProfile the real path's first repeat")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile the real path's first repeat (slowing it: its rates then skew the medians)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     profiler = cProfile.Profile() if args.profile else None
