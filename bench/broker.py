@@ -84,7 +84,7 @@ class Counter:
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
         with self._lock:
-            self.seen.add(message.payload)
+            self.seen.add(bytes(message.payload))  # typed bytes | bytearray; received as bytes (no copy)
             self.retained += bool(message.retain)
             self.last_message = time.monotonic()
 

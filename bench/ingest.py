@@ -236,11 +236,17 @@ def _ingest(config: IngestConfig, url: str, expected, mode: str, result: mp.Queu
 
     profiler = cProfile.Profile() if profile else None
     stages: list[tuple[float, float, float, float]] = []
-    kind = _ProfiledIngest if profiler else _TimedIngest if mode == "latency" else IngestService
-    service = kind(config, url, on_readings=on_readings)
+    service: IngestService
+    profiled: _ProfiledIngest | None = None
     if profiler is not None:
-        service.profiler = profiler
-    service.stages = stages
+        service = profiled = _ProfiledIngest(config, url, on_readings=on_readings)
+        profiled.profiler = profiler
+    elif mode == "latency":
+        timed = _TimedIngest(config, url, on_readings=on_readings)
+        timed.stages = stages
+        service = timed
+    else:
+        service = IngestService(config, url, on_readings=on_readings)
     if mode == "prime":
         service.start()
         service.stop()
@@ -262,7 +268,7 @@ def _ingest(config: IngestConfig, url: str, expected, mode: str, result: mp.Queu
     threads = ", ".join(f"{name} {sec:.1f}" for name, sec in cpu.items())
     text = f"mean batch write+commit {commit_ms:.0f} ms over {batches:.0f} batches; CPU s by thread: {threads}"
     if profiler is not None:
-        for thread, prof in (("writer", profiler), ("paho network", service.network_profiler)):
+        for thread, prof in (("writer", profiler), ("paho network", profiled.network_profiler if profiled else None)):
             if prof is not None:
                 buffer = io.StringIO()
                 pstats.Stats(prof, stream=buffer).sort_stats("tottime").print_stats(15)
@@ -461,7 +467,9 @@ def report(args: argparse.Namespace, url: str, port: int, devices: list, storage
              for i in range(args.paced_publishers)]
     for process_ in paced:
         process_.start()
-    sent, late_ms, acked_ms = 0, [], []
+    sent = 0
+    late_ms: list[float] = []
+    acked_ms: list[float] = []
     for _ in paced:
         count, late, acked = done.get(timeout=args.latency_seconds + 120)
         sent, late_ms, acked_ms = sent + count, late_ms + late, acked_ms + acked
@@ -472,7 +480,7 @@ def report(args: argparse.Namespace, url: str, port: int, devices: list, storage
     process.join(10)
 
     with psycopg.connect(url) as conn:
-        rows = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+        rows = (conn.execute("SELECT count(*) FROM readings").fetchone() or (0,))[0]
     ratio = ingest_rate / bare_rate
     p50, p99 = percentile(latencies, 0.50), percentile(latencies, 0.99)
     peak = max(peak_mib, lat_peak)

@@ -89,6 +89,8 @@ def pipeline(url: str, count: int) -> dict[str, list[float]]:
             start = perf_counter()
             result = handle_alarm(conn, alarm(device, "bench_fault", AlarmState.RAISED, now), now=now)
             conn.commit()
+            if result.ticket_id is None:
+                raise SystemExit(f"round {i}: the alarm on {device} opened no ticket ({result.action})")
             written = perf_counter()
             dispatch(conn, now=now, channels=chans)  # type: ignore[arg-type]
             delivered = perf_counter()

@@ -40,9 +40,9 @@ def db_info(ctx: typer.Context) -> None:
     url = cli.database_url()
     mode, _ = migrate(url, cli.settings.db_mode)
     with psycopg.connect(url) as conn:
-        server = conn.execute("SHOW server_version").fetchone()[0]
+        server = (conn.execute("SHOW server_version").fetchone() or ("?",))[0]
         version = current_version(conn)
-        readings = conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+        readings = (conn.execute("SELECT count(*) FROM readings").fetchone() or (0,))[0]
     table = Table(show_header=False, box=None)
     table.add_row("mode", "TimescaleDB" if mode.timescale else "plain PostgreSQL")
     table.add_row("why", mode.reason)

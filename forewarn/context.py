@@ -60,4 +60,4 @@ def ensure_database(admin_url: str, name: str) -> str:
             conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
     info = psycopg.conninfo.conninfo_to_dict(admin_url)
     info["dbname"] = name
-    return psycopg.conninfo.make_conninfo(**info)
+    return psycopg.conninfo.make_conninfo("", **info)

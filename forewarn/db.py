@@ -28,7 +28,7 @@ def redact(url: str) -> str:
         return "<unparseable database URL>"
     if info.get("password"):
         info["password"] = "***"
-    return psycopg.conninfo.make_conninfo(**info)
+    return psycopg.conninfo.make_conninfo("", **info)
 
 
 def check_connection(url: str, timeout: float = 5.0) -> None:
@@ -89,7 +89,8 @@ def detect_mode(conn: psycopg.Connection, wanted: DbMode) -> StorageMode:
     if available and preloaded:
         conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
         version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
-        return StorageMode(True, "the timescaledb extension is available and preloaded", version[0], _license(conn))
+        return StorageMode(True, "the timescaledb extension is available and preloaded",
+                           version[0] if version else None, _license(conn))
     if not available:
         reason = "the timescaledb extension is not installed on this server"
     else:

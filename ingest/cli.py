@@ -39,7 +39,8 @@ def _database_url(ctx: typer.Context) -> str:
     obj = ctx.obj
     if obj is None or not hasattr(obj, "database_url"):
         raise typer.BadParameter("no database configured (run through the `forewarn` command)")
-    return obj.database_url()
+    url: str = obj.database_url()
+    return url
 
 
 def _missing_schema() -> typer.Exit:

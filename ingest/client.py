@@ -9,7 +9,10 @@ that are already out of the socket). Packets, acknowledgements and reconnects ar
 
 from __future__ import annotations
 
+from typing import Any
+
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import MQTTErrorCode
 
 # Bytes asked of the socket at once: many ~250-byte PUBLISH packets per system call.
 READ_SIZE = 65536
@@ -18,7 +21,7 @@ READ_SIZE = 65536
 class BufferedClient(mqtt.Client):
     """`paho.mqtt.client.Client` with a read buffer; relies on paho 2.x calling `_sock_recv` for every read."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._read_buffer = b""
         self._read_pos = 0
@@ -39,12 +42,12 @@ class BufferedClient(mqtt.Client):
         self._read_pos = min(start + bufsize, len(self._read_buffer))
         return self._read_buffer[start:self._read_pos]
 
-    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+    def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
         rc = super().loop_read(max_packets)
         # Parse what is buffered without reading the socket again, so that this ends with the buffer.
         self._refill = False
         try:
-            while (rc == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS and self._sock is not None
+            while (rc == MQTTErrorCode.MQTT_ERR_SUCCESS and self._sock is not None
                    and self._read_pos < len(self._read_buffer)):
                 rc = super().loop_read(max_packets)
         finally:

@@ -114,7 +114,7 @@ def decode(
                          device_id)
 
 
-def _parse_json(payload: bytes) -> dict:
+def _parse_json(payload: bytes) -> dict[str, object]:
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise _Bad("too_large", f"payload is {len(payload)} bytes; the limit is {MAX_PAYLOAD_BYTES}")
     try:
@@ -131,7 +131,7 @@ def _parse_json(payload: bytes) -> dict:
     return body
 
 
-def _timestamp(body: dict, now: datetime, max_past_s: float | None, max_future_s: float) -> datetime:
+def _timestamp(body: dict[str, object], now: datetime, max_past_s: float | None, max_future_s: float) -> datetime:
     raw = body.get("ts")
     if not isinstance(raw, str):
         raise _Bad("bad_timestamp", "'ts' must be an RFC 3339 string with an offset")
@@ -148,23 +148,23 @@ def _timestamp(body: dict, now: datetime, max_past_s: float | None, max_future_s
     return ts
 
 
-def _sequence(body: dict) -> int:
+def _sequence(body: dict[str, object]) -> int:
     seq = body.get("seq")
     if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**63:
         raise _Bad("bad_sequence", "'seq' must be a non-negative integer")
     return seq
 
 
-def _state(body: dict) -> bool:
+def _state(body: dict[str, object]) -> bool:
     state = body.get("state")
     if state not in ("online", "offline"):
         raise _Bad("bad_status", "'state' must be 'online' or 'offline'")
     return state == "online"
 
 
-def _event(kind: DeviceKind, body: dict) -> str:
+def _event(kind: DeviceKind, body: dict[str, object]) -> str:
     event = body.get("event")
-    if event not in EVENTS[kind]:
+    if not isinstance(event, str) or event not in EVENTS[kind]:
         raise _Bad("unknown_event", f"'event' {str(event)[:40]!r} is not one of {', '.join(EVENTS[kind])}")
     return event
 

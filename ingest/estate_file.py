@@ -38,6 +38,7 @@ departments are checked against the database when the file is loaded (an unknown
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -73,7 +74,7 @@ class EstateFileError(ValueError):
         self.path, self.line, self.field, self.message = path, line, field, message
 
 
-class _Node(dict):
+class _Node(dict[str, Any]):
     """A mapping that remembers the line it started on, and the line of each of its keys."""
 
     line: int = 0
@@ -144,7 +145,7 @@ class _Parser:
         self.ids[ident] = path
         return ident
 
-    def enum(self, node: _Node, key: str, path: str, enum: type, default: Any) -> Any:
+    def enum(self, node: _Node, key: str, path: str, enum: type[Enum], default: Any) -> Any:
         raw = self.get(node, key, path, str, default.value)
         try:
             return enum(raw)
@@ -153,14 +154,14 @@ class _Parser:
             raise self.fail(node, f"{path}.{key}", f"{raw!r} is not one of {choices}") from None
 
     def items(self, node: Any, key: str, path: str) -> list[Any]:
-        value = self.get(node, key, path, list, [])
+        value: list[Any] = self.get(node, key, path, list, [])
         for i, item in enumerate(value):
             if not isinstance(item, dict):
                 raise self.fail(node, f"{path}.{key}[{i}]", "must be a mapping")
         return value
 
     def estate(self, doc: Any) -> Estate:
-        if not isinstance(doc, dict):
+        if not isinstance(doc, _Node):  # every mapping the loader makes
             raise self.fail(None, "(file)", "must be a mapping with 'version' and 'sites'")
         version = self.get(doc, "version", "estate", int)
         if version != 1:
@@ -289,7 +290,7 @@ class _Parser:
         if spec == "site":
             buildings = {b.id for b in self.out.buildings if b.site_id == site_id}
             return frozenset(u.id for b in buildings for u in self.units_by_building[b])
-        if not isinstance(spec, dict):
+        if not isinstance(spec, _Node):
             raise self.fail(node, path, "must be 'site', {building: B[, floors: [lo, hi]]} or {units: [...]}")
         if "units" in spec:
             units = spec["units"]

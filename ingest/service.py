@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import paho.mqtt.client as mqtt
 import psycopg
@@ -26,6 +26,7 @@ from paho.mqtt.client import PUBACK
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest import storage
@@ -35,7 +36,7 @@ from ingest.contract import subscription
 from ingest.decode import PresenceChange, Rejection, decode
 from ingest.metrics import IngestMetrics
 from ingest.presence import PresenceTracker
-from ingest.reading import Reading
+from ingest.reading import DeviceKind, Reading
 from ingest.writer import BatchWriter
 
 log = logging.getLogger(__name__)
@@ -118,8 +119,8 @@ class IngestService:
         self._client: mqtt.Client | None = None
         self._store = BatchWriter(conninfo, payload_limit=config.dead_letter_payload_bytes, metrics=self.metrics,
                                   stopping=self._stopping, now=now)
-        self._registry: dict = {}
-        self._known: dict = {}
+        self._registry: dict[str, tuple[DeviceKind, str]] = {}
+        self._known: dict[str, DeviceKind] = {}
         self._presence = PresenceTracker(config.heartbeat_timeout_s)
         self._counts = {"received": 0, "stored": 0, "duplicates": 0, "dead": 0, "batches": 0}
         self._forming: list[_Message] = []  # taken off the queue by the writer, not yet committed
@@ -214,12 +215,13 @@ class IngestService:
         return client
 
     def _connect_properties(self) -> Properties:
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho leaves it unannotated
         props.SessionExpiryInterval = self.config.session_expiry_s
         props.ReceiveMaximum = self.config.receive_maximum
         return props
 
-    def _on_connect(self, client: mqtt.Client, _userdata, flags, reason_code, _properties) -> None:
+    def _on_connect(self, client: mqtt.Client, _userdata: Any, flags: mqtt.ConnectFlags, reason_code: ReasonCode,
+                    _properties: Properties | None) -> None:
         if reason_code.is_failure:
             why = _FATAL_CONNACK.get(reason_code.value)
             if why is not None:
@@ -241,7 +243,8 @@ class IngestService:
         client.subscribe(subscription(self.config.site), options=options)
         log.info("connected to the broker (session present: %s)", flags.session_present)
 
-    def _on_subscribe(self, _client, _userdata, _mid, reason_codes, _properties) -> None:
+    def _on_subscribe(self, _client: mqtt.Client, _userdata: Any, _mid: int, reason_codes: list[ReasonCode],
+                      _properties: Properties | None) -> None:
         refused = [code for code in reason_codes if code.is_failure]
         if refused:
             self._fatal = (f"the MQTT broker refused ingest's subscription to {subscription(self.config.site)} "
@@ -249,27 +252,29 @@ class IngestService:
             log.error(self._fatal)
         self._connected_event.set()  # start() returns once messages can flow
 
-    def _on_disconnect(self, _client, _userdata, _flags, reason_code, _properties) -> None:
+    def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: mqtt.DisconnectFlags,
+                       reason_code: ReasonCode, _properties: Properties | None) -> None:
         with self._ack_lock:
             self._connected = False
         self.metrics.connected.set(0)
         if not self._stopping.is_set():
             log.warning("disconnected from the broker (%s); reconnecting", reason_code)
 
-    def _on_connect_fail(self, _client, _userdata) -> None:
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: Any) -> None:
         log.warning("cannot reach the MQTT broker at %s:%s; retrying", self.config.broker_host,
                     self.config.broker_port)
 
-    def _on_message(self, _client, _userdata, msg: mqtt.MQTTMessage) -> None:
+    def _on_message(self, _client: mqtt.Client, _userdata: Any, msg: mqtt.MQTTMessage) -> None:
         # Decoding here, not in the writer, overlaps it with the writer's wait on the database (the GIL is free then).
         try:
             topic = msg.topic
         except UnicodeDecodeError:
             topic = msg._topic.decode("utf-8", "replace")  # noqa: SLF001 - recorded as a dead letter, not raised
         c = self.config
-        result = decode(topic, msg.payload, now=self._now(), known_devices=self._known,
+        payload = bytes(msg.payload)  # typed bytes | bytearray; a received payload is bytes, returned as it is
+        result = decode(topic, payload, now=self._now(), known_devices=self._known,
                         max_past_s=c.max_past_s, max_future_s=c.max_future_s)
-        self._queue.put(_Message(topic, msg.payload, result, msg.mid, msg.qos, self._generation, time.monotonic()))
+        self._queue.put(_Message(topic, payload, result, msg.mid, msg.qos, self._generation, time.monotonic()))
 
     # ---- writer thread ---------------------------------------------------------------------------------------
 
@@ -287,12 +292,12 @@ class IngestService:
                 first = None
             if first is _STOP:
                 stop = True
-            elif first is not None:
-                batch.append(first)  # type: ignore[arg-type]
+            elif isinstance(first, _Message):
+                batch.append(first)
                 # Counted from the oldest message's arrival: what queued up during the last commit goes at once.
                 # With flush_ms 0 (group commit) the batch is what is queued now; what arrives while it commits
                 # forms the next one, so batches grow with the load and a quiet stream is not held back.
-                deadline = first.arrived + c.flush_ms / 1000  # type: ignore[union-attr]
+                deadline = first.arrived + c.flush_ms / 1000
                 while len(batch) < c.batch_size:
                     remaining = deadline - time.monotonic()
                     try:
@@ -322,14 +327,14 @@ class IngestService:
             self._forming = []
 
     def _drain(self) -> list[_Message]:
-        items = []
+        items: list[_Message] = []
         while True:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 return items
-            if item is not _STOP:
-                items.append(item)  # type: ignore[arg-type]
+            if isinstance(item, _Message):  # not _STOP
+                items.append(item)
 
     def _queue_depth(self) -> int:
         """Messages received and not yet committed: never more than the receive maximum (plus QoS 0 status)."""

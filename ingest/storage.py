@@ -5,7 +5,8 @@ Readings are keyed on (device, ts, seq, metric), so a redelivered message is sto
 `readings`: almost every batch holds only new readings, and this is about half the database time of the other
 path. If the key refuses one (a redelivery after a crash or reconnect), the transaction is rolled back and the
 batch goes the careful way: COPY into a temporary staging table, then `INSERT … ON CONFLICT DO NOTHING`, which
-returns the keys it inserted, so callers can tell new readings from duplicates.
+returns the keys it inserted, so callers can tell new readings from duplicates. A caller that has just met
+redeliveries asks for the careful way at once (`careful`): after a reconnect they come in a run of batches.
 """
 
 from __future__ import annotations
@@ -115,20 +116,25 @@ def prepare(conn: psycopg.Connection) -> None:
     conn.commit()
 
 
-def write_batch(conn: psycopg.Connection, batch: Batch, *, payload_limit: int) -> list[Reading]:
+def write_batch(conn: psycopg.Connection, batch: Batch, *, payload_limit: int, careful: bool = False
+                ) -> list[Reading]:
     """Write `batch` in one transaction and commit it; return the readings that were not stored before.
 
-    `conn` must be idle (no transaction open). Raises psycopg errors unchanged: the caller decides whether to retry
-    (database down) or split the batch.
+    `careful` goes the staging way at once: for a caller that has just seen redelivered readings, as they come in a
+    run after a reconnect, and a straight COPY the key refuses costs a whole COPY and a rollback before the staging
+    way. `conn` must be idle (no transaction open). Raises psycopg errors unchanged: the caller decides whether to
+    retry (database down) or split the batch.
     """
     new: list[Reading] = []
     try:
         with conn.cursor() as cur:
             if batch.readings:
-                new = _write_new_readings(cur, batch.readings)
-                if new is None:  # some were stored before: start again, keeping only what is new
-                    conn.rollback()
-                    new = _write_readings(cur, batch.readings)
+                straight = None if careful else _write_new_readings(cur, batch.readings)
+                if straight is None:  # some were stored before: start again, keeping only what is new
+                    if not careful:
+                        conn.rollback()
+                    straight = _write_readings(cur, batch.readings)
+                new = straight
             if batch.rejections:
                 cur.executemany(_INSERT_DEAD_LETTER, [
                     (at, _clean(r.topic), _clean(r.device_id), r.reason, _clean(r.detail),

@@ -31,8 +31,11 @@ _BAD_DATA = (psycopg.DataError, psycopg.IntegrityError)
 class Source(Protocol):
     """Where a reading came from, for its dead letter."""
 
-    topic: str
-    payload: bytes
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def payload(self) -> bytes: ...
 
 
 class BatchWriter:
@@ -47,6 +50,9 @@ class BatchWriter:
         self._now = now
         self._conn: psycopg.Connection | None = None
         self.retries = 0
+        # The last batch held readings stored before: redeliveries come in a run (the broker resends everything
+        # unacknowledged after a reconnect), so the next batch goes the careful way at once (storage.write_batch).
+        self._careful = False
 
     def open(self) -> None:
         """Connect now (raises psycopg errors: start-up should fail fast on a bad DSN)."""
@@ -90,7 +96,11 @@ class BatchWriter:
         delay = _RETRY_MIN_S
         while True:
             try:
-                return storage.write_batch(self._connection(), batch, payload_limit=self._payload_limit)
+                new = storage.write_batch(self._connection(), batch, payload_limit=self._payload_limit,
+                                          careful=self._careful)
+                if batch.readings:
+                    self._careful = len(new) < len(batch.readings)
+                return new
             except _BAD_DATA as exc:
                 if sources is None:
                     raise

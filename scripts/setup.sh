@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Prepare a fresh Debian machine for Forewarn: system packages, the virtual environment, the project itself.
+# Prepare a fresh Debian machine for Forewarn: system packages, the virtual environment, the locked dependencies
+# (requirements.lock) and the project itself.
 # Idempotent and quiet when everything is already there. Sourced by scripts/demo.sh and scripts/test.sh.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,10 +26,14 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "setup: creating the virtual environment in $venv"
   "$python" -m venv "$venv"
 fi
+# Dependencies come pinned from requirements.lock (refreshed by scripts/lock.sh); the stamp holds the checksum of the
+# lock and pyproject.toml as last installed, so a changed lock (a pull, a merge) is installed on the next run.
 stamp="$venv/.forewarn-installed"
-if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ]; then
-  echo "setup: installing Forewarn and its dependencies into $venv"
+want=$(cat "$root/requirements.lock" "$root/pyproject.toml" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing Forewarn and its locked dependencies into $venv"
   "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
-  "$venv/bin/python" -m pip install -q -e "$root[dev]"
-  touch "$stamp"
+  "$venv/bin/python" -m pip install -q -r "$root/requirements.lock"
+  "$venv/bin/python" -m pip install -q --no-deps -e "$root"
+  echo "$want" > "$stamp"
 fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run the whole test suite from a clean clone: installs what is missing, builds TimescaleDB from
+# Run the whole test suite from a clean clone: installs what is missing, runs ruff and mypy, builds TimescaleDB from
 # ../shared/timescaledb/ when its source is there, then runs the suite on plain PostgreSQL and on TimescaleDB.
 # With TEST_DATABASE_URL set, runs the suite once against that server instead (its mode is detected).
 # Extra arguments go to pytest, e.g. scripts/test.sh -k tickets -x
@@ -8,6 +8,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 source "$root/scripts/setup.sh"
 cd "$root"
 py="$venv/bin/python"
+
+# Static checks first (under a minute together): lint, then types (strict on ingest/, detectors/, tickets/; see
+# [tool.mypy] in pyproject.toml). Either failing fails the run before the suite starts.
+echo "== ruff"
+"$venv/bin/ruff" check .
+echo "== mypy"
+"$venv/bin/mypy"
 
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
   echo "== tests against TEST_DATABASE_URL"

@@ -128,7 +128,8 @@ class Simulation:
         for t, i, emission in heapq.merge(*streams):
             if emission.channel is Channel.STATUS:  # a `disconnected` window: the last will, then back online
                 device = self.devices[i]
-                yield t, device.id, self.status_topic(device), self.status_payload(device, emission.data["online"], t)
+                online = bool(emission.data["online"])
+                yield t, device.id, self.status_topic(device), self.status_payload(device, online, t)
                 continue
             seqs[i] += 1
             body = self._body(emission, seqs[i], fromtimestamp(t, zones[i]).isoformat(timespec="milliseconds"))

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from simulators.clock import default_start, plausibility_warning
@@ -28,6 +29,9 @@ from simulators.labels import LabelWriter, complaint_record
 from simulators.publisher import Publisher
 from simulators.residents import ComplaintDeliveryError, ComplaintSink, EmulatedComplaint
 from simulators.scenario import Scenario
+
+if TYPE_CHECKING:  # rich is imported only when a progress bar is shown
+    from rich.progress import Progress, TaskID
 
 log = logging.getLogger(__name__)
 # How often (in messages) a run at full speed looks at the stop event and the progress bar: cheap enough to be
@@ -238,8 +242,8 @@ class _Progress:
 
     def __init__(self, enabled: bool, name: str, total_s: float) -> None:
         self.enabled, self.name, self.total_s = enabled, name, total_s
-        self._bar = None
-        self._task = None
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
 
     def __enter__(self) -> _Progress:
         if self.enabled:

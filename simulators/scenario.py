@@ -177,7 +177,7 @@ class _Parser:
         return seconds
 
     def scenario(self, doc: Any) -> Scenario:
-        if not isinstance(doc, dict):
+        if not isinstance(doc, _Node):  # every mapping the loader makes
             raise self.fail(None, "(file)", "must be a mapping with at least 'estate' and 'duration'")
         known = {"name", "estate", "seed", "speed", "start", "duration", "devices", "intervals", "faults",
                  "misbehaviour", "residents", "description"}
@@ -260,8 +260,8 @@ class _Parser:
 
     def intervals(self, doc: _Node) -> dict[DeviceKind, float]:
         out = dict(DEFAULT_INTERVALS)
-        raw = doc.get("intervals", {})
-        if not isinstance(raw, dict):
+        raw = doc.get("intervals", _Node())
+        if not isinstance(raw, _Node):
             raise self.fail(doc, "intervals", "must map a device kind to a telemetry interval")
         for key in raw:
             try:

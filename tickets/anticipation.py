@@ -150,12 +150,12 @@ def _served(conn: psycopg.Connection) -> tuple[dict[str, set[str]], dict[str, se
         units[device].add(unit)
         if resident is not None:
             residents[device].add(resident)
-    kinds = dict(conn.execute("SELECT id, kind FROM devices").fetchall())
+    kinds: dict[str, str] = dict(conn.execute("SELECT id, kind FROM devices").fetchall())
     return residents, units, kinds
 
 
 def fault_outcomes(conn: psycopg.Connection, faults: Iterable[KnownFault], *, since: datetime,
-                   until: datetime) -> tuple[list[FaultOutcome], dict[int, tuple[str, datetime, int | None]]]:
+                   until: datetime) -> tuple[list[FaultOutcome], dict[int, tuple[str, datetime, int]]]:
     """One `FaultOutcome` per known fault, and every root incident with a ticket detected in the period
     (id → device, detection time, ticket) for the false-alarm count. Only rows of the period [since, until) count:
     a fault still running at `until` is judged on what had happened by then."""

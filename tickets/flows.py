@@ -58,13 +58,14 @@ def handle_alarm(conn: psycopg.Connection, alarm: Alarm, *, now: datetime,
         return _raised(conn, alarm, device, now, config)
 
 
-def _root_of(conn: psycopg.Connection, alarm: Alarm) -> tuple[int, int | None] | None:
-    """(incident, ticket) of the open root incident the alarm names as its cause, if any."""
+def _root_of(conn: psycopg.Connection, alarm: Alarm) -> tuple[int, int] | None:
+    """(incident, ticket) of the open root incident the alarm names as its cause, if any (a root is placed on a
+    ticket in the transaction that opens it: one without would have nowhere to attach the alarm)."""
     if not alarm.parent_device_id:
         return None
     return conn.execute(
         """SELECT id, ticket_id FROM incidents WHERE device_id = %s AND status = 'open'
-           AND root_incident_id IS NULL ORDER BY detected_at DESC LIMIT 1""",
+           AND root_incident_id IS NULL AND ticket_id IS NOT NULL ORDER BY detected_at DESC LIMIT 1""",
         (alarm.parent_device_id,),
     ).fetchone()
 
@@ -88,7 +89,7 @@ def _raised(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: dateti
 
 
 def _place(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id: int,
-           root: tuple[int, int | None] | None, now: datetime, config: TicketConfig) -> HandleResult:
+           root: tuple[int, int] | None, now: datetime, config: TicketConfig) -> HandleResult:
     """An incident is attached to the root incident that explains it, or goes on its device's ticket (a new one
     if none is open); its residents are warned unless they already know."""
     if root is not None:
@@ -142,7 +143,7 @@ def _warned_at_least(conn: psycopg.Connection, ticket_id: int, severity: Severit
            WHERE n.ticket_id = %s AND n.kind = 'warning' AND n.resident_id IS NOT NULL""",
         (ticket_id,),
     ).fetchall()
-    return any(_RANK.get(r[0], 0) >= _RANK[severity.value] for r in rows)
+    return any(_RANK.get(r[0], 0) >= _RANK[severity] for r in rows)
 
 
 def _ticket_for(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id: int, now: datetime,
@@ -244,9 +245,9 @@ def _cleared(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datet
     if ticket_id is not None:
         add_event(conn, ticket_id, "alarm_cleared", at=now, actor=ACTOR, note=alarm.evidence.summary,
                   detail={"incident_id": incident_id, "device_id": alarm.device_id, "fault": alarm.fault})
-        still = conn.execute(
+        still = (conn.execute(
             "SELECT count(*) FROM incidents WHERE ticket_id = %s AND device_id = %s AND status = 'open'",
-            (ticket_id, device.id)).fetchone()[0]
+            (ticket_id, device.id)).fetchone() or (0,))[0]
         if still:  # another fault of this device, on the same ticket, is not over: "restored" would be untrue
             return HandleResult("recovered", incident_id, ticket_id, 0)
     told = [Recipient(*r) for r in conn.execute(

@@ -32,7 +32,8 @@ _CLAIM = """SELECT o.id AS outbox_id, n.id AS notice_id, o.channel, o.address, n
 
 
 def backoff(attempts: int) -> timedelta:
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_CAP)
+    delay: timedelta = BACKOFF_BASE * (2 ** max(attempts - 1, 0))
+    return min(delay, BACKOFF_CAP)
 
 
 def dispatch(conn: psycopg.Connection, *, now: datetime, channels: Mapping[str, Channel], batch: int = 200,

@@ -18,7 +18,7 @@ def grid_owner(conn: psycopg.Connection, building_id: str | None, department_id:
             (department_id, building_id),
         ).fetchone()
         if row:
-            return row[0]
+            return str(row[0])
     row = conn.execute(
         """SELECT id FROM users WHERE department_id = %s AND active AND role IN ('agent', 'engineer')
            ORDER BY id LIMIT 1""",

@@ -88,7 +88,7 @@ def survey_summary(conn: psycopg.Connection, round_name: str, *, site_id: str | 
         """SELECT count(*) FROM units u JOIN buildings b ON b.id = u.building_id
            WHERE %(site)s::text IS NULL OR b.site_id = %(site)s""", {"site": site_id}).fetchone()[0]  # type: ignore[index]
     overall = [r[4] for r in rows]
-    matrix = []
+    matrix: list[dict[str, Any]] = []  # one row of the report per dimension (JSON for the API)
     for index, name in enumerate(DIMENSIONS):
         scores = [r[index] for r in rows]
         mean = round(statistics.fmean(scores), 2) if scores else None
@@ -102,7 +102,7 @@ def survey_summary(conn: psycopg.Connection, round_name: str, *, site_id: str | 
             high, low = m["impact"] >= mid_impact, m["score"] <= mid_score
             m["quadrant"] = {(True, True): "fix first", (True, False): "keep up",
                              (False, True): "improve later", (False, False): "maintain"}[(high, low)]
-    groups: dict[str, list[tuple]] = {}
+    groups: dict[str, list[tuple[Any, ...]]] = {}
     for r in rows:
         groups.setdefault(r[6], []).append(r)
     sampled = len({r[7] for r in rows})

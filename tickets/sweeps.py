@@ -5,6 +5,7 @@ concurrently (`FOR UPDATE SKIP LOCKED`) and twice (an alert is a row with a uniq
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import psycopg
 
@@ -43,13 +44,12 @@ def sla_sweep(conn: psycopg.Connection, *, now: datetime, config: TicketConfig =
         if len(rows) < batch:
             break
         last = rows[-1][0]
-    last = 0
-    while True:
+    after: int | None = 0
+    while after is not None:
         with conn.transaction():
-            count, last = _chase_return_visits(conn, now, config, batch, last)
+            count, after = _chase_return_visits(conn, now, config, batch, after)
             sent += count
-        if last is None:
-            return sent
+    return sent
 
 
 def _chase_return_visits(conn: psycopg.Connection, now: datetime, config: TicketConfig, batch: int,
@@ -94,7 +94,7 @@ def _alert(conn: psycopg.Connection, ticket_id: int, clock: str, level: str, due
     return 1
 
 
-def _sweep_one(conn: psycopg.Connection, row: tuple, now: datetime, config: TicketConfig) -> int:
+def _sweep_one(conn: psycopg.Connection, row: tuple[Any, ...], now: datetime, config: TicketConfig) -> int:
     ticket_id, state, category, severity, site_id, owner, created, respond_due, resolve_due, _, title = row
     policy = config.policy(category, severity)
     if state in RESPONSE_PENDING:

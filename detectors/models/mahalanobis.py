@@ -94,7 +94,8 @@ def _long_run_ratio(z: np.ndarray) -> np.ndarray:
     if block < 2:
         return np.ones(z.shape[1])
     blocks = z[: len(z) // block * block].reshape(-1, block, z.shape[1]).mean(axis=1)
-    return np.maximum(block * blocks.var(axis=0), 1.0)
+    ratio: np.ndarray = np.maximum(block * blocks.var(axis=0), 1.0)
+    return ratio
 
 
 def _persistent(y: np.ndarray) -> bool:

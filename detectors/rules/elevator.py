@@ -130,8 +130,7 @@ class ElevatorRules:
 
     @staticmethod
     def _vibration(state: ElevatorState, v: Mapping[str, float], learning: bool) -> Observation:
-        get = v.get
-        vib = get("vibration_rms")
+        vib = v["vibration_rms"]  # the caller checked that it is there
         state.vib_short = vib if state.vib_short is None else state.vib_short + 0.05 * (vib - state.vib_short)
         ref = state.vibration
         if ref.n < REFERENCE_WARMUP:

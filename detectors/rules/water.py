@@ -232,7 +232,7 @@ class WaterRules:
         state.tank_low = fixed or below_usual
         if not state.tank_low:
             # Learn only levels inside the tank's usual band: a tank draining for hours must not drag "usual" down.
-            if learning and (limit is None or level >= usual - TANK_LEARN_SIGMAS * spread):
+            if learning and (usual is None or level >= usual - TANK_LEARN_SIGMAS * spread):  # no usual yet: no limit
                 state.tank.learn_one({"level": level})
             return Observation("tank_low", False, metric="tank_level_pct", value=level, baseline=usual)
         severity = Severity.CRITICAL if level < TANK_CRITICAL_PCT else Severity.WARNING

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import psycopg
 
 from ingest import storage
 from ingest.decode import Rejection
+from ingest.metrics import IngestMetrics
 from ingest.reading import DeviceKind, Reading
+from ingest.writer import BatchWriter
 from tests.ingest.conftest import count_rows
 
 
@@ -30,3 +33,26 @@ def test_a_batch_holding_a_stored_reading_keeps_only_the_new_ones_and_everything
     assert [r.seq for r in new] == [3]
     assert count_rows(estate_db_url, "SELECT count(*) FROM readings WHERE device_id = %s", lift.id) == 6
     assert count_rows(estate_db_url, "SELECT count(*) FROM dead_letters WHERE device_id = %s", lift.id) == 1
+
+
+def test_after_a_redelivery_the_writer_goes_the_careful_way_and_back_and_each_reading_is_new_once(devices,
+                                                                                                  estate_db_url):
+    """A batch holding stored readings sends the next one the careful way at once; an all-new careful batch sends
+    the one after it straight again. Whichever way a batch goes, exactly its new readings are reported and stored."""
+    lift = next(d for d in devices if d.kind is DeviceKind.ELEVATOR)
+    ts = datetime.now(UTC)
+    writer = BatchWriter(estate_db_url, payload_limit=16, metrics=IngestMetrics(), stopping=threading.Event(),
+                         now=lambda: datetime.now(UTC))
+    batches = [[1, 2], [2, 3, 4], [5, 6], [6, 7], [8], [9, 9]]  # new / redelivered / careful, new / … / twice
+    reported = []
+    try:
+        for seqs in batches:
+            new = writer.write(storage.Batch(readings=[reading(lift.id, seq, ts) for seq in seqs]))
+            assert new is not None
+            reported.append([r.seq for r in new])
+    finally:
+        writer.close()
+    assert reported == [[1, 2], [3, 4], [5, 6], [7], [8], [9]]
+    stored = count_rows(estate_db_url, "SELECT count(DISTINCT seq) FROM readings WHERE device_id = %s", lift.id)
+    assert stored == 9
+    assert count_rows(estate_db_url, "SELECT count(*) FROM readings WHERE device_id = %s", lift.id) == 9 * 2
