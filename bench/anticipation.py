@@ -163,7 +163,7 @@ class BenchEngine(DetectorEngine):
     def presence(self, device_id: str, *, online: bool, ts: datetime) -> list:
         return [] if self.variant == "complaint-only" else super().presence(device_id, online=online, ts=ts)
 
-    def _decide(self, state, observations: list[Observation], t: float, rules) -> list:  # type: ignore[no-untyped-def]
+    def _decide(self, state, observations: list[Observation], t: float, rules) -> list:
         if self.variant == "threshold-only":
             # A fault judged against a learnt baseline is never raised; one judged by a fixed limit or a baseline
             # (the tank: its fixed floor, or its usual level) keeps its fixed part only.
@@ -202,7 +202,7 @@ def play(scenario: Scenario, host: str, port: int, labels_path: Path, sink: Http
     def catch_up(moment: float) -> None:
         moment = min(moment, last[0])
         deadline = time.monotonic() + CATCH_UP_WAIT_S
-        while not clock.wait_until(moment, 0.02, last[1] - refused()):
+        while not clock.wait_until(moment, 0.02, int(last[1]) - refused()):
             publisher.wait(0.02)  # sends what is queued, reads acknowledgements, keeps the connection alive
             if time.monotonic() > deadline:
                 result.stalls += 1
