@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import paho.mqtt.client as mqtt
 
 from forewarn.pipeline import DetectionPipeline
-from forewarn.retention import prune_plain
+from forewarn.retention import prune_dead_letters, prune_plain
 from forewarn.rollup import refresh_rollup
 from forewarn.scheduler import Job, Scheduler
 from ingest.config import IngestConfig
@@ -116,6 +116,8 @@ def start_scheduler(platform: Platform) -> None:
             sla_sweep(conn, now=platform.now())
 
     jobs = [Job("outbox", OUTBOX_S, outbox), Job("sla-sweep", SLA_SWEEP_S, sweep)]
+    jobs.append(Job("dead-letter-retention", RETENTION_S, lambda: prune_dead_letters(
+        platform.database_url, now=platform.now(), retention_days=s.dead_letter_retention_days)))
     if not platform.mode.timescale:
         url, mode = platform.database_url, platform.mode
         jobs.append(Job("rollup", ROLLUP_S, lambda: refresh_rollup(url, mode, now=platform.now())))
