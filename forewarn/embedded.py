@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -23,6 +24,9 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 PG_SYSTEM_USER = "embedded_postgres"
+# The embedded Mosquitto's pid, in the broker's data dir: a Forewarn process killed with SIGKILL leaves its broker
+# running (a child is not stopped with its parent), and the next start must find it to free the port.
+BROKER_PID_FILE = "forewarn-broker.pid"
 
 
 class EmbeddedServerError(RuntimeError):
@@ -196,6 +200,8 @@ class EmbeddedBroker:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 15.0) -> str:
+        if self.implementation == "mosquitto":
+            self._stop_orphan()
         if not port_is_free(self.port):
             raise EmbeddedServerError(
                 f"port {self.port} is in use; set FOREWARN_EMBEDDED_MQTT_PORT to a free port "
@@ -219,6 +225,22 @@ class EmbeddedBroker:
             stdout=subprocess.DEVNULL,
             stderr=open(self.data_dir / "mosquitto.log", "ab"),  # noqa: SIM115 - owned by the child
         )
+        (self.data_dir / BROKER_PID_FILE).write_text(f"{self._process.pid}\n")
+
+    def _stop_orphan(self) -> None:
+        """Stop a broker that a killed Forewarn process left running on this data dir, if its pid file names one
+        that is ours (a mosquitto running this data dir's configuration); a pid reused by anything else is left
+        alone. Stopping it (SIGTERM: it saves its persistent sessions) rather than adopting it keeps one owner."""
+        pid_file = self.data_dir / BROKER_PID_FILE
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return
+        if _runs_our_broker(pid, self.data_dir / "mosquitto.conf"):
+            log.warning("stopping the embedded broker (pid %d) left running by a Forewarn process that was killed",
+                        pid)
+            _terminate(pid)
+        pid_file.unlink(missing_ok=True)
 
     def _start_amqtt(self) -> None:
         from amqtt.broker import Broker
@@ -254,10 +276,43 @@ class EmbeddedBroker:
             except subprocess.TimeoutExpired:
                 self._process.kill()
             self._process = None
+            (self.data_dir / BROKER_PID_FILE).unlink(missing_ok=True)
         if self._loop is not None and self._thread is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
             self._loop = None
+
+
+def _runs_our_broker(pid: int, conf: Path) -> bool:
+    """Whether process `pid` is alive and is a mosquitto started with configuration file `conf` (Linux /proc)."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    args = [a.decode(errors="replace") for a in args if a]
+    return _alive(pid) and len(args) >= 3 and Path(args[0]).name == "mosquitto" and args[-2:] == ["-c", str(conf)]
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie (an orphan's parent is gone; whoever adopted it may not have reaped it yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _terminate(pid: int, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after `timeout` seconds."""
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not _alive(pid):
+                return
+            time.sleep(0.05)
+    raise EmbeddedServerError(f"the embedded broker left by a killed process (pid {pid}) does not stop")
 
 
 def mosquitto_config(port: int, data_dir: Path, *, extra: str = "") -> str:
