@@ -58,8 +58,8 @@ def run(
     cli: CliContext = ctx.obj
     platform = Platform(cli.settings, roles=frozenset(role) if role else ALL_ROLES)
     _start(platform)
-    console.print("running — Ctrl-C stops")
-    try:
+    try:  # the banner inside: a Ctrl-C right after it must still stop the embedded servers
+        console.print("running — Ctrl-C stops")
         _wait_for_signal(None, threading.Event())
     finally:
         with console.status("stopping…"):
