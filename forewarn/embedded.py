@@ -21,6 +21,8 @@ import time
 import warnings
 from pathlib import Path
 
+from ingest.acl import Listeners, broker_config
+
 log = logging.getLogger(__name__)
 
 PG_SYSTEM_USER = "embedded_postgres"
@@ -185,12 +187,20 @@ class EmbeddedBroker:
     speaks MQTT 3.1.1 only, keeps no queue for an absent subscriber and nothing across a restart.
     """
 
-    def __init__(self, data_dir: Path, port: int, *, implementation: str | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int, *, implementation: str | None = None, auth_dir: Path | None = None,
+                 platform_port: int | None = None) -> None:
+        """`auth_dir` (files from `ingest.acl.write_files`) switches authentication on: devices on `port`, the
+        platform on `platform_port`, each with its own password file (docs/ingest.md, "Broker security")."""
         if implementation not in (None, "mosquitto", "amqtt"):
             raise ValueError(f"unknown broker implementation {implementation!r}: mosquitto or amqtt")
+        if auth_dir is not None and platform_port is None:
+            raise ValueError("an authenticating broker needs a platform port")
         self.data_dir = data_dir.resolve()
         self.port = port
         self.implementation = implementation or ("mosquitto" if shutil.which("mosquitto") else "amqtt")
+        self.auth_dir = auth_dir
+        # Where the platform's own clients connect: its own listener when authenticating, else the one listener.
+        self.platform_port = platform_port if auth_dir is not None and platform_port is not None else port
         self._process: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -200,26 +210,35 @@ class EmbeddedBroker:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 15.0) -> str:
+        if self.auth_dir is not None and self.implementation != "mosquitto":
+            raise EmbeddedServerError("the amqtt fallback broker cannot require authentication, and outside "
+                                      "development mode the broker must: install mosquitto, or set "
+                                      "FOREWARN_MQTT_URL to a broker of your own")
         if self.implementation == "mosquitto":
             self._stop_orphan()
-        if not port_is_free(self.port):
-            raise EmbeddedServerError(
-                f"port {self.port} is in use; set FOREWARN_EMBEDDED_MQTT_PORT to a free port "
-                "or FOREWARN_MQTT_URL to an existing broker"
-            )
+        for port, setting in ((self.port, "FOREWARN_EMBEDDED_MQTT_PORT"),
+                              (self.platform_port, "FOREWARN_EMBEDDED_MQTT_PLATFORM_PORT")):
+            if not port_is_free(port):
+                raise EmbeddedServerError(f"port {port} is in use; set {setting} to a free port "
+                                          "or FOREWARN_MQTT_URL to an existing broker")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.implementation == "mosquitto":
             self._start_mosquitto()
         else:
             self._start_amqtt()
-        if not wait_for_port(self.port, timeout):
+        if not (wait_for_port(self.port, timeout) and wait_for_port(self.platform_port, timeout)):
             self.stop()
             raise EmbeddedServerError(f"the {self.implementation} broker did not listen on port {self.port}")
         return self.url
 
     def _start_mosquitto(self) -> None:
         conf = self.data_dir / "mosquitto.conf"
-        conf.write_text(mosquitto_config(self.port, self.data_dir))
+        if self.auth_dir is None:
+            conf.write_text(mosquitto_config(self.port, self.data_dir))
+        else:
+            listeners = Listeners(self.port, "127.0.0.1", self.platform_port, "127.0.0.1")
+            conf.write_text(broker_config(self.auth_dir, listeners) + "\n"
+                            + mosquitto_config(None, self.data_dir))
         self._process = subprocess.Popen(
             [shutil.which("mosquitto") or "mosquitto", "-c", str(conf)],
             stdout=subprocess.DEVNULL,
@@ -315,12 +334,13 @@ def _terminate(pid: int, timeout: float = 10.0) -> None:
     raise EmbeddedServerError(f"the embedded broker left by a killed process (pid {pid}) does not stop")
 
 
-def mosquitto_config(port: int, data_dir: Path, *, extra: str = "") -> str:
-    """A Mosquitto configuration for one loopback listener with persistence in `data_dir`."""
+def mosquitto_config(port: int | None, data_dir: Path, *, extra: str = "") -> str:
+    """A Mosquitto configuration for one anonymous loopback listener (none when `port` is None: the caller adds its
+    own) with persistence in `data_dir`."""
     user = "user root\n" if os.geteuid() == 0 else ""
+    listener = "" if port is None else f"listener {port} 127.0.0.1\nallow_anonymous true\n"
     return (
-        f"{user}listener {port} 127.0.0.1\n"
-        "allow_anonymous true\n"
+        f"{user}{listener}"
         "persistence true\n"
         f"persistence_location {data_dir}/\n"
         "autosave_interval 5\n"

@@ -18,12 +18,13 @@ import uvicorn
 
 from api.app import create_app
 from api.deps import AppState
+from forewarn.broker_auth import write_broker_auth
 from forewarn.context import EMBEDDED_DB_NAME, ensure_database
 from forewarn.db import check_connection, open_pool
 from forewarn.embedded import EmbeddedBroker, EmbeddedPostgres, EmbeddedServerError, port_is_free, wait_for_port
 from forewarn.migrate import migrate
 from forewarn.retention import apply_policies
-from forewarn.settings import Settings
+from forewarn.settings import RunMode, Settings
 
 log = logging.getLogger(__name__)
 
@@ -106,12 +107,21 @@ class Platform:
             self.broker_host, self.broker_port, self.broker_tls = parse_mqtt_url(s.mqtt_url)
             self.started.append(f"broker     {s.mqtt_url} (FOREWARN_MQTT_URL)")
             return
-        self._embedded_broker = EmbeddedBroker(s.data_dir / "broker", s.embedded_mqtt_port)
+        auth = None  # development: anonymous; otherwise devices and the platform each need their account
+        if s.mode is not RunMode.DEVELOPMENT:
+            if not (s.mqtt_username and s.mqtt_password):  # the settings refuse this already; never run open
+                raise EmbeddedServerError("the embedded broker needs FOREWARN_MQTT_USERNAME/PASSWORD outside "
+                                          "development mode")
+            auth = write_broker_auth(self.database_url, s.data_dir / "broker" / "auth", username=s.mqtt_username,
+                                     password=s.mqtt_password)
+        self._embedded_broker = EmbeddedBroker(s.data_dir / "broker", s.embedded_mqtt_port, auth_dir=auth,
+                                               platform_port=s.embedded_mqtt_platform_port)
         self._embedded_broker.start()
         self._stops.append(("embedded broker", self._embedded_broker.stop))
-        self.broker_host, self.broker_port = "127.0.0.1", s.embedded_mqtt_port
+        self.broker_host, self.broker_port = "127.0.0.1", self._embedded_broker.platform_port
         self.started.append(f"broker     embedded {self._embedded_broker.implementation} on "
-                            f"{self._embedded_broker.url}")
+                            f"{self._embedded_broker.url}" + (f" (authenticated; platform on port {self.broker_port})"
+                                                              if auth else " (anonymous: development mode)"))
 
     def broker_reachable(self) -> bool:
         return wait_for_port(self.broker_port, 1.0, self.broker_host)

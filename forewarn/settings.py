@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
     # -- hardening of the broker and ingest (issue #21) --
     dead_letter_retention_days: int = Field(30, ge=1, description="dead letters older than this are deleted")
+    embedded_mqtt_platform_port: int = Field(18831, ge=1, le=65535,
+                                             description="production: the embedded broker's listener for the platform")
 
     @field_validator("log_level")
     @classmethod
@@ -87,10 +89,10 @@ class Settings(BaseSettings):
                              f"{MIN_SECRET_BYTES} (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')")
         if self.database_url is None:
             raise ValueError("production needs FOREWARN_DATABASE_URL; the embedded database is for development")
-        if self.mqtt_url is not None and not (self.mqtt_username and self.mqtt_password):
-            raise ValueError("production does not connect to an anonymous broker: set FOREWARN_MQTT_USERNAME and "
-                             "FOREWARN_MQTT_PASSWORD to the platform's account (forewarn mqtt acl generates it) "
-                             "and switch anonymous access off in the broker")
+        if not (self.mqtt_username and self.mqtt_password):
+            raise ValueError("production does not run with an anonymous broker: set FOREWARN_MQTT_USERNAME and "
+                             "FOREWARN_MQTT_PASSWORD to the platform's account (your broker's: forewarn mqtt acl "
+                             "generates it; the embedded broker requires them and takes them as given)")
         return self
 
 

@@ -37,7 +37,8 @@ def test_a_broken_config_file_is_a_clear_error(tmp_path):
 
 
 PRODUCTION = {"FOREWARN_MODE": "production", "FOREWARN_DATABASE_URL": "postgresql://x/y",
-              "FOREWARN_SECRET_KEY": "k" * 32}
+              "FOREWARN_SECRET_KEY": "k" * 32, "FOREWARN_MQTT_USERNAME": "forewarn-platform",
+              "FOREWARN_MQTT_PASSWORD": "pw"}
 
 
 def test_production_accepts_a_32_byte_secret_and_a_broker_account():
@@ -52,9 +53,12 @@ def test_production_refuses_a_secret_shorter_than_32_bytes(secret):
         load_settings(environ={**PRODUCTION, "FOREWARN_SECRET_KEY": secret})
 
 
-def test_production_refuses_an_anonymous_broker():
+@pytest.mark.parametrize("broker", [{"FOREWARN_MQTT_URL": "mqtt://broker:1883"}, {}], ids=["own", "embedded"])
+def test_production_refuses_an_anonymous_broker(broker):
+    environ = {**PRODUCTION, **broker}
+    del environ["FOREWARN_MQTT_USERNAME"], environ["FOREWARN_MQTT_PASSWORD"]
     with pytest.raises(SettingsError, match="anonymous broker.*FOREWARN_MQTT_USERNAME"):
-        load_settings(environ={**PRODUCTION, "FOREWARN_MQTT_URL": "mqtt://broker:1883"})
+        load_settings(environ=environ)
 
 
 def test_development_keeps_its_short_defaults():
