@@ -7,13 +7,14 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from forewarn.embedded import EmbeddedBroker, EmbeddedServerError, free_port
 from forewarn.runtime import Platform, Role
 from forewarn.settings import load_settings
 from ingest.reading import DeviceKind
-from tests.ingest.conftest import Publisher, devices, stored_seqs, telemetry, wait_until  # noqa: F401 - fixture
+from tests.ingest.conftest import Device, Publisher, stored_seqs, telemetry, wait_until
 
 PLATFORM_PASSWORD = "platform-password-from-the-settings"
 
@@ -35,14 +36,16 @@ def _device_passwords(data_dir: Path) -> dict[str, str]:
         return {row["username"]: row["password"] for row in csv.DictReader(handle)}
 
 
-def test_the_embedded_broker_in_production_refuses_anonymous_clients_and_serves_devices(production, devices,
-                                                                                         estate_db_url):
+def test_the_embedded_broker_in_production_refuses_anonymous_clients_and_serves_devices(production, estate_db_url):
     s = production.settings
     assert production.broker_port == s.embedded_mqtt_platform_port  # ingest is on the platform's listener
     for port in (s.embedded_mqtt_port, s.embedded_mqtt_platform_port):
         with pytest.raises(ConnectionRefusedError, match="Not authorized"):
             Publisher(port, client_id="anonymous-test-traffic")
-    lift = next(d for d in devices if d.kind is DeviceKind.ELEVATOR)
+    with psycopg.connect(estate_db_url) as conn:
+        device_id, site = conn.execute("SELECT id, site_id FROM devices WHERE kind = 'elevator' ORDER BY id "
+                                       "LIMIT 1").fetchone()
+    lift = Device(device_id, DeviceKind.ELEVATOR, site)
     passwords = _device_passwords(s.data_dir)
     assert passwords["forewarn-platform"] == PLATFORM_PASSWORD and len(passwords) == 57 + 1
     device = Publisher(s.embedded_mqtt_port, client_id=lift.id, username=lift.id, password=passwords[lift.id])
