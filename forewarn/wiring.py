@@ -20,7 +20,7 @@ from ingest.config import IngestConfig
 from ingest.estate_store import load_registry
 from ingest.service import IngestService
 from tickets.channels import Channel, InAppChannel, MqttPushChannel, SmtpEmailChannel, WebhookChannel
-from tickets.outbox import dispatch
+from tickets.outbox import OPTIONAL_CHANNELS, dispatch
 from tickets.sweeps import sla_sweep
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def start_ingest(platform: Platform) -> None:
 
 def notice_channels(platform: Platform) -> dict[str, Channel]:
     """The delivery channels the settings configure. In-app and the MQTT push topic always work; the SMS/WeChat
-    gateway webhook and e-mail only when configured — until then their notices wait in the outbox, visible."""
+    gateway webhook and e-mail only when configured — until then their notices are delivered in-app instead."""
     s = platform.settings
     channels: dict[str, Channel] = {"in_app": InAppChannel()}
     publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"forewarn-notices-{os.getpid()}")
@@ -106,10 +106,14 @@ def notice_channels(platform: Platform) -> dict[str, Channel]:
 def start_scheduler(platform: Platform) -> None:
     s = platform.settings
     channels = notice_channels(platform)
+    unconfigured = sorted(OPTIONAL_CHANNELS - channels.keys())
+    for name in unconfigured:  # say so at start-up, not only when the first such notice falls back
+        log.warning("notice channel %s is not configured (%s): its notices are delivered in-app instead", name,
+                    {"webhook": "FOREWARN_WEBHOOK_URL", "email": "FOREWARN_SMTP_HOST"}[name])
 
     def outbox() -> None:
         with platform.pool.connection() as conn:
-            dispatch(conn, now=platform.now(), channels=channels)
+            dispatch(conn, now=platform.now(), channels=channels, unconfigured=unconfigured)
 
     def sweep() -> None:
         with platform.pool.connection() as conn:
