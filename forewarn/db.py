@@ -102,8 +102,8 @@ def detect_mode(conn: psycopg.Connection, wanted: DbMode) -> StorageMode:
                       "(with timescaledb in shared_preload_libraries), and this role then migrates on TimescaleDB")
         else:
             version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
-            return StorageMode(True, "the timescaledb extension is available and preloaded", version[0],
-                               _license(conn))
+            return StorageMode(True, "the timescaledb extension is available and preloaded",
+                               str(version[0]) if version else None, _license(conn))
     if wanted is DbMode.TIMESCALE:
         raise DatabaseError(f"FOREWARN_DB_MODE=timescale, but {reason}")
     log.info("storage: %s; using plain PostgreSQL", reason)

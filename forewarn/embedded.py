@@ -305,10 +305,10 @@ class EmbeddedBroker:
 def _runs_our_broker(pid: int, conf: Path) -> bool:
     """Whether process `pid` is alive and is a mosquitto started with configuration file `conf` (Linux /proc)."""
     try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
-    args = [a.decode(errors="replace") for a in args if a]
+    args = [a.decode(errors="replace") for a in raw.split(b"\0") if a]
     return _alive(pid) and len(args) >= 3 and Path(args[0]).name == "mosquitto" and args[-2:] == ["-c", str(conf)]
 
 
