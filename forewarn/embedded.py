@@ -324,8 +324,13 @@ def _alive(pid: int) -> bool:
 def _terminate(pid: int, timeout: float = 10.0) -> None:
     """SIGTERM, then SIGKILL after `timeout` seconds."""
     for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError):
+        try:
             os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            raise EmbeddedServerError(f"the embedded broker left by a killed process (pid {pid}) belongs to another "
+                                      f"user; stop it as that user (kill {pid})") from None
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if not _alive(pid):
