@@ -20,6 +20,10 @@ SILENCE_FACTOR = 10.0
 MIN_SILENCE_S = 120.0
 # How quickly the usual interval follows a device whose reporting rate changes.
 GAP_ALPHA = 0.05
+# Readings closer together than this are a burst (a backlog drained after a reconnect, a flurry of events), not the
+# device's reporting interval: learning from them taught "this device usually reports every 0 s", and then the cap
+# below (4 usual intervals) held the estimate near zero for dozens of readings.
+BURST_S = 1.0
 
 
 @dataclass(slots=True)
@@ -37,7 +41,7 @@ class Presence:
         """A reading arrived at `t`: the device is present."""
         if self.offline_at is not None and t >= self.offline_at:
             self.offline_at = None
-        if self.last_t is not None and t > self.last_t:
+        if self.last_t is not None and t - self.last_t >= BURST_S:
             sample = t - self.last_t
             if self.gap is None:
                 self.gap = sample
@@ -72,6 +76,11 @@ class Presence:
             started=at,
         )
 
+    def _usual(self) -> str:
+        if self.gap is None:
+            return "its usual reporting interval is not known yet (too few readings a second or more apart)"
+        return f"this device usually reports every {self.gap:.0f} s"
+
     def limit(self) -> float:
         return max(MIN_SILENCE_S, SILENCE_FACTOR * (self.gap or 0.0))
 
@@ -86,7 +95,7 @@ class Presence:
             "device_offline",
             True,
             Severity.WARNING,
-            f"no reading for {silent:.0f} s; this device usually reports every {self.gap or 0:.0f} s",
+            f"no reading for {silent:.0f} s; {self._usual()}",
             metric="silence_s",
             value=silent,
             baseline=self.gap,

@@ -58,8 +58,8 @@ def run(
     cli: CliContext = ctx.obj
     platform = Platform(cli.settings, roles=frozenset(role) if role else ALL_ROLES)
     _start(platform)
-    console.print("running — Ctrl-C stops")
-    try:
+    try:  # the banner inside: a Ctrl-C right after it must still stop the embedded servers
+        console.print("running — Ctrl-C stops")
         _wait_for_signal(None, threading.Event())
     finally:
         with console.status("stopping…"):
@@ -79,13 +79,11 @@ def _demo_accounts(url: str, resident_device: str) -> dict[str, str]:
     with psycopg.connect(url) as conn:
         accounts = [
             ("demo-manager", "Demo Manager", UserRole.MANAGER, None),
-            ("demo-agent", "Demo Agent", UserRole.AGENT, "customer-service"),
+            ("demo-agent", "Demo Agent", UserRole.AGENT, "customer_service"),
             ("demo-engineer", "Demo Engineer", UserRole.ENGINEER, "engineering"),
         ]
-        known = {r[0] for r in conn.execute("SELECT id FROM departments")}
-        for user_id, name, role, dept in accounts:
-            create_user(conn, user_id=user_id, name=name, role=role,
-                        department_id=dept if dept in known else None)
+        for user_id, name, role, dept in accounts:  # departments come with the schema (0001_estate.sql)
+            create_user(conn, user_id=user_id, name=name, role=role, department_id=dept)
             tokens[user_id] = issue_token(conn, user_id, label="demo")
         resident = conn.execute(
             "SELECT r.id FROM residents r JOIN device_units du ON du.unit_id = r.unit_id "

@@ -75,7 +75,10 @@ class StorageMode:
 
 
 def detect_mode(conn: psycopg.Connection, wanted: DbMode) -> StorageMode:
-    """Decide the storage path for this database, creating the TimescaleDB extension when it will be used."""
+    """Decide the storage path for this database, creating the TimescaleDB extension when it will be used.
+
+    Works for a database owner that is not a superuser (a managed PostgreSQL's usual account): it may not read
+    `shared_preload_libraries` nor create the extension, but it can use one an administrator created beforehand."""
     installed = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
     if installed:
         return StorageMode(True, "the timescaledb extension is created in this database", installed[0], _license(conn))
@@ -84,20 +87,51 @@ def detect_mode(conn: psycopg.Connection, wanted: DbMode) -> StorageMode:
     available = conn.execute(
         "SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb'"
     ).fetchone()
-    preload = conn.execute("SHOW shared_preload_libraries").fetchone()
-    preloaded = bool(preload and "timescaledb" in preload[0])
-    if available and preloaded:
-        conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
-        version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
-        return StorageMode(True, "the timescaledb extension is available and preloaded",
-                           version[0] if version else None, _license(conn))
     if not available:
-        reason = "the timescaledb extension is not installed on this server"
+        reason = "the timescaledb extension is not installed on this server" + _ADMIN_STEPS.format(*_who(conn))
+    elif not _preloaded(conn):
+        reason = "timescaledb is installed but not in shared_preload_libraries" + _ADMIN_STEPS.format(*_who(conn))
     else:
-        reason = "timescaledb is installed but not in shared_preload_libraries"
+        try:
+            with conn.transaction():
+                conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+        except psycopg.errors.InsufficientPrivilege:
+            user, database = _who(conn)
+            reason = (f"role {user} may not create the timescaledb extension (that needs a superuser); "
+                      f"an administrator can run CREATE EXTENSION timescaledb in database {database} "
+                      "(with timescaledb in shared_preload_libraries), and this role then migrates on TimescaleDB")
+        else:
+            version = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+            return StorageMode(True, "the timescaledb extension is available and preloaded",
+                               str(version[0]) if version else None, _license(conn))
     if wanted is DbMode.TIMESCALE:
         raise DatabaseError(f"FOREWARN_DB_MODE=timescale, but {reason}")
+    log.info("storage: %s; using plain PostgreSQL", reason)
     return StorageMode(False, f"{reason}; using plain PostgreSQL")
+
+
+# What an administrator does for the TimescaleDB path, when this role cannot (formatted with role and database).
+_ADMIN_STEPS = (" (an administrator installs it, adds it to shared_preload_libraries, restarts the server and, as a "
+                "superuser, runs CREATE EXTENSION timescaledb in database {1}; role {0} then migrates on TimescaleDB)")
+
+
+def _who(conn: psycopg.Connection) -> tuple[str, str]:
+    row = conn.execute("SELECT current_user, current_database()").fetchone()
+    return (str(row[0]), str(row[1])) if row else ("?", "?")
+
+
+def _preloaded(conn: psycopg.Connection) -> bool:
+    """Whether timescaledb is in shared_preload_libraries. A role that may not read that setting (neither a
+    superuser nor in pg_read_all_settings) can still see whether the library is loaded: it defines its own
+    settings, such as timescaledb.license, which anyone may read. (Trying CREATE EXTENSION to find out is no
+    probe: without the preload its script fails and the server ends the session.)"""
+    try:
+        with conn.transaction():
+            row = conn.execute("SHOW shared_preload_libraries").fetchone()
+        return bool(row and "timescaledb" in row[0])
+    except psycopg.errors.InsufficientPrivilege:
+        row = conn.execute("SELECT current_setting('timescaledb.license', true)").fetchone()
+        return bool(row and row[0] is not None)
 
 
 def _license(conn: psycopg.Connection) -> str | None:

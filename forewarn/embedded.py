@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -20,9 +21,14 @@ import time
 import warnings
 from pathlib import Path
 
+from ingest.acl import Listeners, broker_config
+
 log = logging.getLogger(__name__)
 
 PG_SYSTEM_USER = "embedded_postgres"
+# The embedded Mosquitto's pid, in the broker's data dir: a Forewarn process killed with SIGKILL leaves its broker
+# running (a child is not stopped with its parent), and the next start must find it to free the port.
+BROKER_PID_FILE = "forewarn-broker.pid"
 
 
 class EmbeddedServerError(RuntimeError):
@@ -181,12 +187,20 @@ class EmbeddedBroker:
     speaks MQTT 3.1.1 only, keeps no queue for an absent subscriber and nothing across a restart.
     """
 
-    def __init__(self, data_dir: Path, port: int, *, implementation: str | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int, *, implementation: str | None = None, auth_dir: Path | None = None,
+                 platform_port: int | None = None) -> None:
+        """`auth_dir` (files from `ingest.acl.write_files`) switches authentication on: devices on `port`, the
+        platform on `platform_port`, each with its own password file (docs/ingest.md, "Broker security")."""
         if implementation not in (None, "mosquitto", "amqtt"):
             raise ValueError(f"unknown broker implementation {implementation!r}: mosquitto or amqtt")
+        if auth_dir is not None and platform_port is None:
+            raise ValueError("an authenticating broker needs a platform port")
         self.data_dir = data_dir.resolve()
         self.port = port
         self.implementation = implementation or ("mosquitto" if shutil.which("mosquitto") else "amqtt")
+        self.auth_dir = auth_dir
+        # Where the platform's own clients connect: its own listener when authenticating, else the one listener.
+        self.platform_port = platform_port if auth_dir is not None and platform_port is not None else port
         self._process: subprocess.Popen[bytes] | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -196,29 +210,56 @@ class EmbeddedBroker:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 15.0) -> str:
-        if not port_is_free(self.port):
-            raise EmbeddedServerError(
-                f"port {self.port} is in use; set FOREWARN_EMBEDDED_MQTT_PORT to a free port "
-                "or FOREWARN_MQTT_URL to an existing broker"
-            )
+        if self.auth_dir is not None and self.implementation != "mosquitto":
+            raise EmbeddedServerError("the amqtt fallback broker cannot require authentication, and outside "
+                                      "development mode the broker must: install mosquitto, or set "
+                                      "FOREWARN_MQTT_URL to a broker of your own")
+        if self.implementation == "mosquitto":
+            self._stop_orphan()
+        for port, setting in ((self.port, "FOREWARN_EMBEDDED_MQTT_PORT"),
+                              (self.platform_port, "FOREWARN_EMBEDDED_MQTT_PLATFORM_PORT")):
+            if not port_is_free(port):
+                raise EmbeddedServerError(f"port {port} is in use; set {setting} to a free port "
+                                          "or FOREWARN_MQTT_URL to an existing broker")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if self.implementation == "mosquitto":
             self._start_mosquitto()
         else:
             self._start_amqtt()
-        if not wait_for_port(self.port, timeout):
+        if not (wait_for_port(self.port, timeout) and wait_for_port(self.platform_port, timeout)):
             self.stop()
             raise EmbeddedServerError(f"the {self.implementation} broker did not listen on port {self.port}")
         return self.url
 
     def _start_mosquitto(self) -> None:
         conf = self.data_dir / "mosquitto.conf"
-        conf.write_text(mosquitto_config(self.port, self.data_dir))
+        if self.auth_dir is None:
+            conf.write_text(mosquitto_config(self.port, self.data_dir))
+        else:
+            listeners = Listeners(self.port, "127.0.0.1", self.platform_port, "127.0.0.1")
+            conf.write_text(broker_config(self.auth_dir, listeners) + "\n"
+                            + mosquitto_config(None, self.data_dir))
         self._process = subprocess.Popen(
             [shutil.which("mosquitto") or "mosquitto", "-c", str(conf)],
             stdout=subprocess.DEVNULL,
             stderr=open(self.data_dir / "mosquitto.log", "ab"),  # noqa: SIM115 - owned by the child
         )
+        (self.data_dir / BROKER_PID_FILE).write_text(f"{self._process.pid}\n")
+
+    def _stop_orphan(self) -> None:
+        """Stop a broker that a killed Forewarn process left running on this data dir, if its pid file names one
+        that is ours (a mosquitto running this data dir's configuration); a pid reused by anything else is left
+        alone. Stopping it (SIGTERM: it saves its persistent sessions) rather than adopting it keeps one owner."""
+        pid_file = self.data_dir / BROKER_PID_FILE
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return
+        if _runs_our_broker(pid, self.data_dir / "mosquitto.conf"):
+            log.warning("stopping the embedded broker (pid %d) left running by a Forewarn process that was killed",
+                        pid)
+            _terminate(pid)
+        pid_file.unlink(missing_ok=True)
 
     def _start_amqtt(self) -> None:
         from amqtt.broker import Broker
@@ -254,18 +295,57 @@ class EmbeddedBroker:
             except subprocess.TimeoutExpired:
                 self._process.kill()
             self._process = None
+            (self.data_dir / BROKER_PID_FILE).unlink(missing_ok=True)
         if self._loop is not None and self._thread is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(10)
             self._loop = None
 
 
-def mosquitto_config(port: int, data_dir: Path, *, extra: str = "") -> str:
-    """A Mosquitto configuration for one loopback listener with persistence in `data_dir`."""
+def _runs_our_broker(pid: int, conf: Path) -> bool:
+    """Whether process `pid` is alive and is a mosquitto started with configuration file `conf` (Linux /proc)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    args = [a.decode(errors="replace") for a in raw.split(b"\0") if a]
+    return _alive(pid) and len(args) >= 3 and Path(args[0]).name == "mosquitto" and args[-2:] == ["-c", str(conf)]
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie (an orphan's parent is gone; whoever adopted it may not have reaped it yet)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _terminate(pid: int, timeout: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after `timeout` seconds."""
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            raise EmbeddedServerError(f"the embedded broker left by a killed process (pid {pid}) belongs to another "
+                                      f"user; stop it as that user (kill {pid})") from None
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not _alive(pid):
+                return
+            time.sleep(0.05)
+    raise EmbeddedServerError(f"the embedded broker left by a killed process (pid {pid}) does not stop")
+
+
+def mosquitto_config(port: int | None, data_dir: Path, *, extra: str = "") -> str:
+    """A Mosquitto configuration for one anonymous loopback listener (none when `port` is None: the caller adds its
+    own) with persistence in `data_dir`."""
     user = "user root\n" if os.geteuid() == 0 else ""
+    listener = "" if port is None else f"listener {port} 127.0.0.1\nallow_anonymous true\n"
     return (
-        f"{user}listener {port} 127.0.0.1\n"
-        "allow_anonymous true\n"
+        f"{user}{listener}"
         "persistence true\n"
         f"persistence_location {data_dir}/\n"
         "autosave_interval 5\n"

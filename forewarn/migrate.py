@@ -14,7 +14,7 @@ from importlib import resources
 
 import psycopg
 
-from forewarn.db import StorageMode, detect_mode
+from forewarn.db import DatabaseError, StorageMode, detect_mode
 from forewarn.settings import DbMode
 
 log = logging.getLogger(__name__)
@@ -54,24 +54,13 @@ def migrate(url: str, wanted: DbMode = DbMode.AUTO) -> tuple[StorageMode, list[M
         conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
         try:
             mode = detect_mode(conn, wanted)
-            conn.execute(
-                """CREATE TABLE IF NOT EXISTS schema_version (
-                       version integer PRIMARY KEY,
-                       name text NOT NULL,
-                       variant text,
-                       applied_at timestamptz NOT NULL DEFAULT now())"""
-            )
+            _create_version_table(conn)
             done = {row[0] for row in conn.execute("SELECT version FROM schema_version")}
             applied = []
             for step in available_migrations(mode):
                 if step.version in done:
                     continue
-                with conn.transaction():
-                    conn.execute(step.sql)
-                    conn.execute(
-                        "INSERT INTO schema_version (version, name, variant) VALUES (%s, %s, %s)",
-                        (step.version, step.name, step.variant),
-                    )
+                _apply(conn, step)
                 applied.append(step)
             if applied and mode.timescale:
                 # Continuous aggregates are created WITH NO DATA inside the migration's transaction;
@@ -84,6 +73,41 @@ def migrate(url: str, wanted: DbMode = DbMode.AUTO) -> tuple[StorageMode, list[M
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
     return mode, applied
+
+
+# Which steps are applied: created by the first migration run, before any step.
+_VERSION_TABLE = """CREATE TABLE IF NOT EXISTS schema_version (
+                        version integer PRIMARY KEY,
+                        name text NOT NULL,
+                        variant text,
+                        applied_at timestamptz NOT NULL DEFAULT now())"""
+
+
+def _create_version_table(conn: psycopg.Connection) -> None:
+    try:
+        conn.execute(_VERSION_TABLE)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise _refused(conn, "creating the schema_version table", exc) from None
+
+
+def _apply(conn: psycopg.Connection, step: Migration) -> None:
+    """One step in its own transaction; a privilege the role lacks is a `DatabaseError` saying what it needs."""
+    try:
+        with conn.transaction():
+            conn.execute(step.sql)
+            conn.execute("INSERT INTO schema_version (version, name, variant) VALUES (%s, %s, %s)",
+                         (step.version, step.name, step.variant))
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise _refused(conn, f"migration {step.version:04d}_{step.name}", exc) from None
+
+
+def _refused(conn: psycopg.Connection, what: str, exc: psycopg.Error) -> DatabaseError:
+    row = conn.execute("SELECT current_user, current_database()").fetchone()
+    user, database = row if row else ("?", "?")
+    return DatabaseError(
+        f"{what} was refused: {str(exc).strip().splitlines()[0]}. Role {user} must own database {database} and "
+        "be able to create tables in its schema public (CREATE privilege), or the migrations must run as a role "
+        "that can; nothing of this step was applied")
 
 
 def current_version(conn: psycopg.Connection) -> int | None:

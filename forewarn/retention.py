@@ -64,3 +64,26 @@ def prune_plain(url: str, *, now: datetime, retention_days: int) -> int:
                 break
         conn.execute("DELETE FROM readings_hourly WHERE bucket < %s", (cutoff,))
     return deleted
+
+
+# Deletes one batch of expired dead letters (oldest first, by the received_at index); a flood of millions is pruned
+# in bounded transactions, never one long lock.
+_PRUNE_DEAD_LETTERS = """
+DELETE FROM dead_letters WHERE id = ANY (ARRAY(
+    SELECT id FROM dead_letters WHERE received_at < %(cutoff)s ORDER BY received_at LIMIT %(limit)s))
+"""
+
+
+def prune_dead_letters(url: str, *, now: datetime, retention_days: int) -> int:
+    """Delete dead letters older than the retention age, a batch at a time (both storage modes); returns how many."""
+    cutoff = now - timedelta(days=retention_days)
+    deleted = 0
+    with psycopg.connect(url, autocommit=True) as conn:
+        while True:
+            cur = conn.execute(_PRUNE_DEAD_LETTERS, {"cutoff": cutoff, "limit": PRUNE_BATCH})
+            deleted += cur.rowcount
+            if cur.rowcount < PRUNE_BATCH:
+                break
+    if deleted:
+        log.info("deleted %d dead letters older than %d days", deleted, retention_days)
+    return deleted

@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 from psycopg_pool import ConnectionPool
 
+from forewarn.broker_auth import write_broker_auth
 from forewarn.configs import BrokerEndpoint, ticket_config
 from forewarn.context import EMBEDDED_DB_NAME, ensure_database
 from forewarn.db import StorageMode, check_connection, open_pool
@@ -26,7 +27,7 @@ from forewarn.embedded import EmbeddedBroker, EmbeddedPostgres, EmbeddedServerEr
 from forewarn.migrate import migrate
 from forewarn.pipeline import PipelineHooks
 from forewarn.retention import apply_policies
-from forewarn.settings import Settings
+from forewarn.settings import RunMode, Settings
 from forewarn.stops import Stops
 from forewarn.wiring import (
     ApiRole,
@@ -151,11 +152,21 @@ class Platform:
             self.broker = parse_mqtt_url(s.mqtt_url)
             self.started.append(f"broker     {s.mqtt_url} (FOREWARN_MQTT_URL)")
             return
-        embedded = EmbeddedBroker(s.data_dir / "broker", s.embedded_mqtt_port)
+        auth = None  # development: anonymous; otherwise devices and the platform each need their account
+        if s.mode is not RunMode.DEVELOPMENT:
+            if not (s.mqtt_username and s.mqtt_password):  # the settings refuse this already; never run open
+                raise EmbeddedServerError("the embedded broker needs FOREWARN_MQTT_USERNAME/PASSWORD outside "
+                                          "development mode")
+            auth = write_broker_auth(self.database_url, s.data_dir / "broker" / "auth", username=s.mqtt_username,
+                                     password=s.mqtt_password)
+        embedded = EmbeddedBroker(s.data_dir / "broker", s.embedded_mqtt_port, auth_dir=auth,
+                                  platform_port=s.embedded_mqtt_platform_port)
         embedded.start()
         self._stops.push("embedded broker", embedded.stop)
-        self.broker = BrokerEndpoint("127.0.0.1", s.embedded_mqtt_port)
-        self.started.append(f"broker     embedded {embedded.implementation} on {embedded.url}")
+        self.broker = BrokerEndpoint("127.0.0.1", embedded.platform_port)
+        self.started.append(f"broker     embedded {embedded.implementation} on {embedded.url}"
+                            + (f" (authenticated; platform on port {embedded.platform_port})"
+                               if auth else " (anonymous: development mode)"))
 
     def context(self) -> RoleContext:
         """What the roles are built from; valid once the database and the broker are up."""

@@ -21,6 +21,9 @@ from tickets.classify import Tier
 from tickets.sla import DEFAULT_POLICIES, format_limit, parse_limit
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-secret"})
+# The secret signs webhook payloads (HMAC-SHA256): anything shorter than the hash's own 32 bytes weakens it, and a
+# short one can be guessed. `python -c "import secrets; print(secrets.token_urlsafe(32))"` makes a good one.
+MIN_SECRET_BYTES = 32
 
 
 class RunMode(StrEnum):
@@ -118,6 +121,10 @@ class Settings(BaseSettings):
     def _sla_limit(cls, value: str) -> str:
         parse_limit(value)  # raises ValueError saying what is accepted
         return value
+    # -- hardening of the broker and ingest (issue #21) --
+    dead_letter_retention_days: int = Field(30, ge=1, description="dead letters older than this are deleted")
+    embedded_mqtt_platform_port: int = Field(18831, ge=1, le=65535,
+                                             description="production: the embedded broker's listener for the platform")
 
     @field_validator("log_level")
     @classmethod
@@ -129,10 +136,19 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> Settings:
-        if self.mode is RunMode.PRODUCTION and self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
+        if self.mode is not RunMode.PRODUCTION:
+            return self
+        if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
             raise ValueError("secret_key is a placeholder; set FOREWARN_SECRET_KEY to a long random value")
-        if self.mode is RunMode.PRODUCTION and self.database_url is None:
+        if len(self.secret_key.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"secret_key is {len(self.secret_key.encode())} bytes; production needs at least "
+                             f"{MIN_SECRET_BYTES} (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        if self.database_url is None:
             raise ValueError("production needs FOREWARN_DATABASE_URL; the embedded database is for development")
+        if not (self.mqtt_username and self.mqtt_password):
+            raise ValueError("production does not run with an anonymous broker: set FOREWARN_MQTT_USERNAME and "
+                             "FOREWARN_MQTT_PASSWORD to the platform's account (your broker's: forewarn mqtt acl "
+                             "generates it; the embedded broker requires them and takes them as given)")
         return self
 
 

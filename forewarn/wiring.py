@@ -28,7 +28,7 @@ from forewarn.configs import BrokerEndpoint, ingest_config
 from forewarn.db import StorageMode
 from forewarn.embedded import EmbeddedServerError, port_is_free, wait_for_port
 from forewarn.pipeline import DetectionPipeline, PipelineHooks
-from forewarn.retention import prune_plain
+from forewarn.retention import prune_dead_letters, prune_plain
 from forewarn.rollup import refresh_rollup
 from forewarn.scheduler import Job, Scheduler
 from forewarn.settings import Settings
@@ -37,7 +37,7 @@ from ingest.estate_store import load_registry
 from ingest.service import IngestService
 from tickets.channels import Channel, InAppChannel, MqttPushChannel, SmtpEmailChannel, WebhookChannel
 from tickets.config import TicketConfig
-from tickets.outbox import dispatch
+from tickets.outbox import OPTIONAL_CHANNELS, dispatch
 from tickets.sweeps import sla_sweep
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,7 @@ def start_ingest(ctx: RoleContext, hooks: PipelineHooks = PipelineHooks()) -> In
 
 def notice_channels(ctx: RoleContext, stops: Stops) -> dict[str, Channel]:
     """The delivery channels the settings configure. In-app and the MQTT push topic always work; the SMS/WeChat
-    gateway webhook and e-mail only when configured — until then their notices wait in the outbox, visible."""
+    gateway webhook and e-mail only when configured — until then their notices are delivered in-app instead."""
     s = ctx.settings
     channels: dict[str, Channel] = {"in_app": InAppChannel()}
     publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"forewarn-notices-{os.getpid()}")
@@ -171,18 +171,22 @@ def notice_channels(ctx: RoleContext, stops: Stops) -> dict[str, Channel]:
 
 
 def scheduler_jobs(ctx: RoleContext, channels: Mapping[str, Channel]) -> list[Job]:
-    """The leader's periodic jobs: the notice outbox, the SLA sweep, and (plain PostgreSQL) rollup and retention."""
+    """The leader's periodic jobs: the notice outbox, the SLA sweep, dead-letter retention, and (plain PostgreSQL)
+    rollup and retention."""
     s, clock, config = ctx.settings, ctx.clock, ctx.tickets
+    unconfigured = sorted(OPTIONAL_CHANNELS - channels.keys())
 
     def outbox() -> None:
         with ctx.pool.connection() as conn:
-            dispatch(conn, now=clock(), channels=channels)
+            dispatch(conn, now=clock(), channels=channels, unconfigured=unconfigured)
 
     def sweep() -> None:
         with ctx.pool.connection() as conn:
             sla_sweep(conn, now=clock(), config=config)
 
     jobs = [Job("outbox", OUTBOX_S, outbox), Job("sla-sweep", SLA_SWEEP_S, sweep)]
+    jobs.append(Job("dead-letter-retention", RETENTION_S, lambda: prune_dead_letters(
+        ctx.database_url, now=clock(), retention_days=s.dead_letter_retention_days)))
     if not ctx.mode.timescale:
         url, mode = ctx.database_url, ctx.mode
         jobs.append(Job("rollup", ROLLUP_S, lambda: refresh_rollup(url, mode, now=clock())))
@@ -198,6 +202,9 @@ def start_scheduler(ctx: RoleContext, channels: Mapping[str, Channel] | None = N
     try:
         if channels is None:
             channels = notice_channels(ctx, stops)
+        for name in sorted(OPTIONAL_CHANNELS - channels.keys()):  # said at start-up, not only at the first notice
+            log.warning("notice channel %s is not configured (%s): its notices are delivered in-app instead", name,
+                        {"webhook": "FOREWARN_WEBHOOK_URL", "email": "FOREWARN_SMTP_HOST"}[name])
         scheduler = Scheduler(ctx.database_url, scheduler_jobs(ctx, channels))
         scheduler.start()
         stops.push("scheduler", scheduler.stop)

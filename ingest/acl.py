@@ -1,15 +1,26 @@
-"""Broker security from the estate registry: a Mosquitto password file (one password per device) and an ACL that
-confines each device to its own topics, ``forewarn/v1/{site}/{kind}/{device}/#``.
+"""Broker security from the estate registry: Mosquitto password files (one password per device, one for the
+platform), ACLs that confine each device to its own topics, ``forewarn/v1/{site}/{kind}/{device}/#``, and a listener
+configuration that binds MQTT client ids to accounts.
+
+Client ids are bound to accounts with two listeners (`per_listener_settings true`), because a stock Mosquitto 2 has
+no per-account client-id rule: `use_username_as_clientid` forces every client's id to its user name (right for a
+device, whose id is its account), but the platform's several clients (`forewarn-ingest`, `forewarn-ingest-<worker>`,
+`forewarn-notices-<pid>`) need ids of their own, and `clientid_prefixes` is broker-wide. So devices connect to the
+device listener, where their id is always their device id; the platform connects to its own listener, whose password
+file holds the platform's account only, so every id there — all of `forewarn-*` — belongs to the platform. Device ids
+starting with `forewarn-` are refused: that prefix is the platform's.
 
 Hashes use Mosquitto's own ``$7$`` format (PBKDF2-HMAC-SHA512, as `mosquitto_passwd` writes), so no Mosquitto tool is
 needed to generate them. Plain passwords are kept in a credentials file (mode 0600) for provisioning devices; running
-the generator again keeps every existing password and only adds new devices.
+the generator again keeps every existing password and only adds new devices. The hashed password files are 0640 and
+group-owned by the broker's group (`mosquitto`), which a stock Mosquitto keeps after dropping root.
 """
 
 from __future__ import annotations
 
 import base64
 import csv
+import grp
 import hashlib
 import io
 import os
@@ -28,7 +39,10 @@ PBKDF2_ITERATIONS = 1000
 _SALT_BYTES = 12  # what mosquitto_passwd uses
 # Names that would break the password file (':'), the ACL (whitespace) or topic confinement (wildcards, '/').
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
-INGEST_USER = "forewarn-ingest"
+# Client ids starting with this belong to the platform (ingest workers, the notice publisher): no device may use it.
+PLATFORM_PREFIX = "forewarn-"
+PLATFORM_USER = "forewarn-platform"  # the one broker account of all the platform's clients
+BROKER_GROUP = "mosquitto"  # the group a Debian/Ubuntu/Docker Mosquitto runs as
 
 
 class AclError(ValueError):
@@ -54,17 +68,18 @@ def device_prefix(device: Device) -> str:
     return topic_for(device.site_id, device.kind, device.id, Channel.TELEMETRY).rsplit("/", 1)[0] + "/#"
 
 
-def credentials(devices: Iterable[Device], existing: dict[str, str], *, ingest_user: str = INGEST_USER
+def credentials(devices: Iterable[Device], existing: dict[str, str], *, platform_user: str = PLATFORM_USER
                 ) -> list[Credential]:
-    """One account per device plus ingest's, reusing `existing` passwords (username → password)."""
-    result = [Credential(ingest_user, existing.get(ingest_user) or secrets.token_urlsafe(24), f"{TOPIC_ROOT}/#")]
+    """The platform's account first, then one per device, reusing `existing` passwords (username → password)."""
+    result = [Credential(platform_user, existing.get(platform_user) or secrets.token_urlsafe(24), f"{TOPIC_ROOT}/#")]
     for device in sorted(devices, key=lambda d: d.id):
         for name in (device.id, device.site_id):
             if not _SAFE_NAME.match(name):
                 raise AclError(f"device {device.id!r}: {name!r} cannot be a broker user or topic level "
                                "(use letters, digits, '.', '_' and '-')")
-        if device.id == ingest_user:
-            raise AclError(f"device id {device.id!r} clashes with ingest's broker account")
+        if device.id.startswith(PLATFORM_PREFIX) or device.id == platform_user:
+            raise AclError(f"device id {device.id!r}: ids starting with {PLATFORM_PREFIX!r} are reserved to the "
+                           "platform's MQTT clients; rename the device in the estate file")
         result.append(Credential(device.id, existing.get(device.id) or secrets.token_urlsafe(18),
                                  device_prefix(device)))
     return result
@@ -74,22 +89,47 @@ def password_file(creds: Iterable[Credential]) -> str:
     return "".join(f"{c.username}:{hash_password(c.password)}\n" for c in creds)
 
 
-def acl_file(creds: list[Credential], *, ingest_user: str = INGEST_USER) -> str:
-    """The platform's account (ingest) reads every device topic and writes residents' notice pushes; each device
-    writes under its own prefix only. Anything else is denied."""
+def acl_file(creds: Iterable[Credential]) -> str:
+    """Each device writes under its own prefix only; the platform's account (on its own listener) reads every
+    device topic and writes residents' notice pushes. Anything else is denied."""
     lines = ["# Generated by `forewarn mqtt acl` from the estate registry; edits are overwritten.", ""]
     for c in creds:
-        if c.username == ingest_user:
+        if c.prefix == f"{TOPIC_ROOT}/#":
             lines += [f"user {c.username}", f"topic read {c.prefix}", f"topic write {NOTICE_TOPIC_ROOT}/#", ""]
         else:
             lines += [f"user {c.username}", f"topic write {c.prefix}", ""]
     return "\n".join(lines)
 
 
-def broker_config(directory: Path) -> str:
-    """The Mosquitto lines that switch authentication on (append to the broker's configuration)."""
-    return (f"allow_anonymous false\npassword_file {directory.resolve() / 'passwd'}\n"
-            f"acl_file {directory.resolve() / 'acl'}\n")
+@dataclass(frozen=True, slots=True)
+class Listeners:
+    """Where the broker listens: devices (any interface by default) and the platform (loopback by default)."""
+
+    device_port: int = 1883
+    device_host: str | None = None  # None = every interface
+    platform_port: int = 1884
+    platform_host: str | None = "127.0.0.1"
+
+
+def broker_config(directory: Path, listeners: Listeners = Listeners()) -> str:
+    """The Mosquitto listener configuration that binds client ids to accounts (see the module's docstring)."""
+    d = directory.resolve()
+
+    def listen(port: int, host: str | None) -> str:
+        return f"listener {port}" + (f" {host}" if host else "")
+
+    return (
+        "# Generated by `forewarn mqtt acl`. per_listener_settings must come before any listener.\n"
+        "per_listener_settings true\n\n"
+        "# Devices: each client's id is forced to its user name (its device id): nobody can take another's session.\n"
+        f"{listen(listeners.device_port, listeners.device_host)}\n"
+        "allow_anonymous false\nuse_username_as_clientid true\n"
+        f"password_file {d / 'passwd'}\nacl_file {d / 'acl'}\n\n"
+        "# The platform: its account only, so every client id here (forewarn-*) is the platform's.\n"
+        f"{listen(listeners.platform_port, listeners.platform_host)}\n"
+        "allow_anonymous false\n"
+        f"password_file {d / 'passwd-platform'}\nacl_file {d / 'acl-platform'}\n"
+    )
 
 
 def read_credentials(path: Path) -> dict[str, str]:
@@ -99,27 +139,46 @@ def read_credentials(path: Path) -> dict[str, str]:
         return {row["username"]: row["password"] for row in csv.DictReader(handle)}
 
 
-def write_files(directory: Path, creds: list[Credential], *, ingest_user: str = INGEST_USER) -> list[Path]:
-    """Write passwd, acl, credentials.csv (0600) and mosquitto-auth.conf into `directory`; return their paths."""
+def write_files(directory: Path, creds: list[Credential], *, listeners: Listeners = Listeners(),
+                broker_group: str | None = BROKER_GROUP) -> list[Path]:
+    """Write the password files and ACLs (devices', the platform's), credentials.csv (0600) and mosquitto-auth.conf
+    into `directory`; return their paths. `creds[0]` is the platform's account (as `credentials` returns them)."""
     directory.mkdir(parents=True, exist_ok=True)
     table = io.StringIO()
     writer = csv.writer(table)
     writer.writerow(["username", "password", "topics"])
     writer.writerows([c.username, c.password, c.prefix] for c in creds)
-    files = {
-        "passwd": password_file(creds),
-        "acl": acl_file(creds, ingest_user=ingest_user),
-        "credentials.csv": table.getvalue(),
-        "mosquitto-auth.conf": broker_config(directory),
+    platform, devices = creds[:1], creds[1:]
+    gid = _group_id(broker_group)
+    files = {  # name: (text, mode, shared with the broker's group)
+        "passwd": (password_file(devices), 0o640, True),
+        "passwd-platform": (password_file(platform), 0o640, True),
+        "acl": (acl_file(devices), 0o644, False),
+        "acl-platform": (acl_file(platform), 0o644, False),
+        "credentials.csv": (table.getvalue(), 0o600, False),
+        "mosquitto-auth.conf": (broker_config(directory, listeners), 0o644, False),
     }
     paths = []
-    for name, text in files.items():
+    for name, (text, mode, shared) in files.items():
         path = directory / name
-        secret = name in ("passwd", "credentials.csv")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if secret else 0o644)
+        if shared and gid is None:
+            mode = 0o600  # no broker group here: readable by the owner only (a broker running as that user)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
-        if secret:
-            path.chmod(0o600)
+        if shared and gid is not None:
+            os.chown(path, -1, gid)
+        path.chmod(mode)
         paths.append(path)
     return paths
+
+
+def _group_id(name: str | None) -> int | None:
+    """The broker's group, if it exists here and we may hand files to it (root, or a member of it)."""
+    if not name:
+        return None
+    try:
+        gid = grp.getgrnam(name).gr_gid
+    except KeyError:
+        return None
+    return gid if os.geteuid() == 0 or gid in os.getgroups() else None

@@ -81,17 +81,26 @@ def dead_letters(
 @mqtt_app.command("acl")
 def mqtt_acl(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option(help="directory for passwd, acl, credentials.csv, mosquitto-auth.conf")] = Path(
-        "mqtt-auth"),
-    ingest_user: Annotated[str, typer.Option(help="the broker account ingest connects with")] = acl.INGEST_USER,
+    out: Annotated[Path, typer.Option(help="directory for the password files, ACLs, credentials.csv and "
+                                           "mosquitto-auth.conf")] = Path("mqtt-auth"),
+    platform_user: Annotated[str, typer.Option(help="the broker account of the platform's clients")
+                             ] = acl.PLATFORM_USER,
+    device_port: Annotated[int, typer.Option(help="the listener devices connect to")] = 1883,
+    device_host: Annotated[str | None, typer.Option(help="address of the device listener (default: all)")] = None,
+    platform_port: Annotated[int, typer.Option(help="the listener the platform connects to")] = 1884,
+    platform_host: Annotated[str, typer.Option(help="address of the platform listener")] = "127.0.0.1",
+    broker_group: Annotated[str, typer.Option(help="group the broker runs as: may read the password files")
+                            ] = acl.BROKER_GROUP,
 ) -> None:
-    """Generate a Mosquitto password file and an ACL confining each device to its own topics.
+    """Generate Mosquitto password files, ACLs and listeners that bind client ids to accounts.
 
     Every active device of the estate registry gets an account named after its id that may publish only under
-    forewarn/v1/{site}/{kind}/{device}/; the ingest account may read every device topic; anonymous clients are
-    refused. Passwords already in OUT/credentials.csv are kept, so re-running after adding devices is safe.
-    Include OUT/mosquitto-auth.conf in the broker's configuration, give each device its line of credentials.csv,
-    and set FOREWARN_MQTT_USERNAME / FOREWARN_MQTT_PASSWORD to the ingest account.
+    forewarn/v1/{site}/{kind}/{device}/, on the device listener, where a client's id is always its user name; the
+    platform's account may read every device topic, on the platform listener, where it is the only account (so
+    the ids forewarn-* are the platform's alone). Anonymous clients are refused. Passwords already in
+    OUT/credentials.csv are kept, so re-running after adding devices is safe. Use OUT/mosquitto-auth.conf as the
+    broker's listener configuration, give each device its line of credentials.csv, point FOREWARN_MQTT_URL at the
+    platform listener and set FOREWARN_MQTT_USERNAME / FOREWARN_MQTT_PASSWORD to the platform's account.
     """
     try:
         with psycopg.connect(_database_url(ctx)) as conn:
@@ -103,14 +112,20 @@ def mqtt_acl(
         raise typer.Exit(2)
     existing = acl.read_credentials(out / "credentials.csv")
     try:
-        creds = acl.credentials(devices, existing, ingest_user=ingest_user)
+        creds = acl.credentials(devices, existing, platform_user=platform_user)
     except acl.AclError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    paths = acl.write_files(out, creds, ingest_user=ingest_user)
+    listeners = acl.Listeners(device_port, device_host, platform_port, platform_host)
+    paths = acl.write_files(out, creds, listeners=listeners, broker_group=broker_group)
     added = sum(1 for c in creds if c.username not in existing)
-    console.print(f"{len(creds) - 1} device accounts and ingest's ({ingest_user}); {added} new, "
+    console.print(f"{len(creds) - 1} device accounts and the platform's ({platform_user}); {added} new, "
                   f"{len(creds) - added} kept")
     for path in paths:
         console.print(f"  wrote {path}")
-    console.print(f"append {out / 'mosquitto-auth.conf'} to the broker's mosquitto.conf (or put it in its include_dir)")
+    if (out / "passwd").stat().st_mode & 0o040 == 0:
+        console.print(f"[yellow]warning:[/yellow] no group {broker_group!r} here (or not allowed to use it): the "
+                      "password files are readable by their owner only; run the broker as this user, or re-run "
+                      "with --broker-group set to the broker's group")
+    console.print(f"use {out / 'mosquitto-auth.conf'} as the broker's listener configuration (include it first, "
+                  "with no other listener) and reload Mosquitto (kill -HUP) after re-generating")

@@ -45,6 +45,9 @@ class IngestConfig:
     reconnect_max_s: float = 30.0
     registry_refresh_s: float = 30.0  # re-read the device registry this often (new devices are accepted)
     dead_letter_payload_bytes: int = 1024  # payload bytes kept per dead letter
+    # Dead letters are logged one line each up to a few per interval, then as one summary line per interval: a
+    # flood of 5,000 bad messages must not become 5,000 log lines (the table keeps every one of them).
+    dead_letter_log_interval_s: float = 60.0
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.flush_ms < 0:

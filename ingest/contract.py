@@ -98,5 +98,8 @@ def topic_for(site_id: str, kind: DeviceKind, device_id: str, channel: Channel) 
 
 
 def subscription(site_id: str = "+") -> str:
-    """The wildcard ingest subscribes to for every device of `site_id` (all sites by default)."""
-    return f"{TOPIC_ROOT}/{site_id}/+/+/+"
+    """The wildcard ingest subscribes to for every device of `site_id` (all sites by default).
+
+    A multi-level `#`, not `+/+/+`: a topic with too few or too many levels must reach ingest to be dead-lettered
+    (the contract promises it), not vanish at the broker because no filter matched it."""
+    return f"{TOPIC_ROOT}/#" if site_id == "+" else f"{TOPIC_ROOT}/{site_id}/#"

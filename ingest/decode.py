@@ -78,11 +78,13 @@ def decode(
     *,
     now: datetime,
     known_devices: dict[str, DeviceKind] | None = None,
+    known_sites: dict[str, str] | None = None,
     max_past_s: float = MAX_PAST_SECONDS,
     max_future_s: float = MAX_FUTURE_SECONDS,
 ) -> Decoded:
     """Decode one message. `now` bounds the timestamp (no more than `max_past_s` behind it nor `max_future_s`
-    ahead; accelerated simulations relax these); `known_devices` (id → kind) rejects strangers."""
+    ahead; accelerated simulations relax these); `known_devices` (id → kind) rejects strangers, and `known_sites`
+    (id → site) a device publishing under another site's topic."""
     device_id: str | None = None
     try:
         try:
@@ -95,6 +97,10 @@ def decode(
                 raise _Bad("unknown_device", f"device {device_id!r} is not in the estate registry")
             if registered != kind:
                 raise _Bad("wrong_kind", f"device {device_id!r} is a {registered}, not a {kind}")
+        if known_sites is not None:
+            home = known_sites.get(device_id)
+            if home is not None and home != site:
+                raise _Bad("wrong_site", f"device {device_id!r} belongs to site {home!r}, not {site[:40]!r}")
         body = _parse_json(payload)
         # A last will is composed when the device connects and sent by the broker whenever the device drops, so a
         # status message may be days old: only telemetry and events are held to the past limit.
@@ -126,7 +132,8 @@ def _parse_json(payload: bytes) -> dict[str, object]:
     if not isinstance(body, dict):
         raise _Bad("bad_json", "payload must be a JSON object")
     version = body.get("v")
-    if version != CONTRACT_VERSION:
+    # JSON true and 1.0 compare equal to 1 in Python: the contract's version is the integer 1, nothing else.
+    if isinstance(version, bool) or not isinstance(version, int) or version != CONTRACT_VERSION:
         raise _Bad("bad_version", f"contract version {version!r} is not supported (expected {CONTRACT_VERSION})")
     return body
 

@@ -33,6 +33,7 @@ from ingest import storage
 from ingest.client import BufferedClient
 from ingest.config import IngestConfig
 from ingest.contract import subscription
+from ingest.dead_letter_log import DeadLetterLog
 from ingest.decode import PresenceChange, Rejection, decode
 from ingest.metrics import IngestMetrics
 from ingest.presence import PresenceTracker
@@ -121,6 +122,8 @@ class IngestService:
                                   stopping=self._stopping, now=now)
         self._registry: dict[str, tuple[DeviceKind, str]] = {}
         self._known: dict[str, DeviceKind] = {}
+        self._sites: dict[str, str] = {}
+        self._dead_log = DeadLetterLog(log, interval_s=config.dead_letter_log_interval_s)
         self._presence = PresenceTracker(config.heartbeat_timeout_s)
         self._counts = {"received": 0, "stored": 0, "duplicates": 0, "dead": 0, "batches": 0}
         self._forming: list[_Message] = []  # taken off the queue by the writer, not yet committed
@@ -272,7 +275,7 @@ class IngestService:
             topic = msg._topic.decode("utf-8", "replace")  # noqa: SLF001 - recorded as a dead letter, not raised
         c = self.config
         payload = bytes(msg.payload)  # typed bytes | bytearray; a received payload is bytes, returned as it is
-        result = decode(topic, payload, now=self._now(), known_devices=self._known,
+        result = decode(topic, payload, now=self._now(), known_devices=self._known, known_sites=self._sites,
                         max_past_s=c.max_past_s, max_future_s=c.max_future_s)
         self._queue.put(_Message(topic, payload, result, msg.mid, msg.qos, self._generation, time.monotonic()))
 
@@ -318,6 +321,7 @@ class IngestService:
                     registry_due = now + c.registry_refresh_s
                     self._refresh_registry()
                 expired = self._presence.expire(self._now())
+                self._dead_log.flush()
             if batch or expired:
                 try:
                     self._process(batch, expired)
@@ -325,6 +329,7 @@ class IngestService:
                     log.exception("ingest could not process a batch of %d messages; the broker keeps them "
                                   "unacknowledged and redelivers them on the next connection", len(batch))
             self._forming = []
+        self._dead_log.flush(force=True)
 
     def _drain(self) -> list[_Message]:
         items: list[_Message] = []
@@ -399,7 +404,7 @@ class IngestService:
         m.duplicates.inc(len(batch.readings) - len(new))
         for rejection, _ in batch.rejections:
             m.dead_letters.labels(rejection.reason).inc()
-            log.info("dead letter from %s: %s (%s)", rejection.topic, rejection.reason, rejection.detail)
+        self._dead_log.record([rejection for rejection, _ in batch.rejections])
         for change in changes:
             m.presence.labels("online" if change.online else "offline", change.reason).inc()
 
@@ -430,6 +435,7 @@ class IngestService:
             return
         self._registry = registry
         self._known = {device: kind for device, (kind, _) in registry.items()}
+        self._sites = {device: site for device, (_, site) in registry.items()}
         if rows is not None:
             self._presence.load(rows, registry)
         else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psycopg
 
@@ -23,6 +23,10 @@ from tickets.transitions import transition
 
 CHANNELS = ("app", "phone", "wechat", "counter")
 LANGS = ("zh-CN", "en")
+# Clocks of phones and counters drift a little; a complaint about the future is a typing error.
+REPORTED_MAX_FUTURE = timedelta(minutes=5)
+# Staff may enter a complaint taken days earlier (a weekend's phone log); past a month it is a typing error.
+REPORTED_MAX_PAST = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,7 @@ def intake_complaint(
         raise InvalidInput("description is empty: say what is wrong")
     if reported_at.tzinfo is None:
         raise InvalidInput("reported_at needs a timezone (RFC 3339, e.g. 2026-10-01T08:00:00+08:00)")
+    _check_reported_at(reported_at, now)
     with conn.transaction():
         place = conn.execute(
             """SELECT r.unit_id, u.building_id, b.site_id FROM residents r JOIN units u ON u.id = r.unit_id
@@ -89,6 +94,18 @@ def intake_complaint(
                                                       "anticipated": anticipated, "lead_seconds": lead})
         return ComplaintResult(complaint_id, ticket_id, incident is not None, incident_id, anticipated,
                                found.category.value, found.tier.value)
+
+
+def _check_reported_at(reported_at: datetime, now: datetime) -> None:
+    """When the resident noticed: not in the future (beyond clock skew), nor longer ago than staff could still be
+    entering a complaint taken by phone or at the counter. Years 1 and 9999 are typing errors, and an absurd date
+    would skew lead times, folding and the review metrics."""
+    ahead, behind = reported_at - now, now - reported_at
+    if ahead > REPORTED_MAX_FUTURE:
+        raise InvalidInput(f"reported_at {reported_at.isoformat()} is in the future; it is when the resident noticed")
+    if behind > REPORTED_MAX_PAST:
+        raise InvalidInput(f"reported_at {reported_at.isoformat()} is more than {REPORTED_MAX_PAST.days} days ago; "
+                           "file it with the date it is entered and say when it began in the description")
 
 
 def _matching_incident(

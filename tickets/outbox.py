@@ -7,7 +7,7 @@ as an idempotency key for that case). A channel that fails is logged and retried
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 
 import psycopg
@@ -31,17 +31,34 @@ _CLAIM = """SELECT o.id AS outbox_id, n.id AS notice_id, o.channel, o.address, n
             LIMIT %s FOR UPDATE OF o SKIP LOCKED"""
 
 
+# Outbox channels that exist only when configured (the SMS/WeChat gateway webhook, SMTP); in-app and the MQTT push
+# topic always work. A notice for one that is not configured would otherwise stay pending for ever, unseen.
+OPTIONAL_CHANNELS = frozenset({"webhook", "email"})
+
+# A pending row for a channel nobody configured goes in-app instead (the resident reads it in the app or portal),
+# saying why on the row; the next dispatch delivers it with the other in-app rows.
+_FALL_BACK = """UPDATE outbox SET channel = 'in_app', last_error = 'channel ' || channel || ' is not configured; '
+                                                                 'delivered in-app instead'
+                WHERE status = 'pending' AND channel = ANY(%s)"""
+
+
 def backoff(attempts: int) -> timedelta:
     delay: timedelta = BACKOFF_BASE * (2 ** max(attempts - 1, 0))
     return min(delay, BACKOFF_CAP)
 
 
 def dispatch(conn: psycopg.Connection, *, now: datetime, channels: Mapping[str, Channel], batch: int = 200,
-             max_attempts: int = MAX_ATTEMPTS) -> int:
+             max_attempts: int = MAX_ATTEMPTS, unconfigured: Collection[str] = ()) -> int:
     """Deliver the outbox rows due at `now` on the given channels; returns how many were delivered.
     Call it with an idle connection: it commits as it goes. Rows for channels not given wait for a dispatcher
-    that has them."""
+    that has them, except those of `unconfigured` channels (configured nowhere): they fall back to in-app."""
     delivered = 0
+    if unconfigured:
+        with conn.transaction():
+            moved = conn.execute(_FALL_BACK, (list(unconfigured),)).rowcount
+        if moved:
+            log.warning("%d notices for unconfigured channels (%s) delivered in-app instead", moved,
+                        ", ".join(sorted(unconfigured)))
     names = list(channels)
     while True:
         with conn.transaction(), conn.cursor(row_factory=class_row(OutboundMessage)) as cur:

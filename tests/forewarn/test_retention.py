@@ -32,3 +32,18 @@ def test_plain_pruning_drops_only_expired_readings(estate_db_url, storage_mode):
     assert prune_plain(estate_db_url, now=now, retention_days=30) == 2
     with psycopg.connect(estate_db_url) as conn:
         assert conn.execute("SELECT count(*) FROM readings").fetchone() == (2,)
+
+
+def test_dead_letters_are_pruned_by_their_retention_age(estate_db_url):
+    from forewarn.retention import prune_dead_letters
+
+    now = datetime.now(UTC)
+    with psycopg.connect(estate_db_url) as conn:
+        for age in (45, 31, 29, 0):
+            conn.execute("INSERT INTO dead_letters (received_at, topic, reason, detail, payload, payload_size) "
+                         "VALUES (%s, 'forewarn/v1/x', 'bad_topic', 'd', '', 0)", (now - timedelta(days=age),))
+    assert prune_dead_letters(estate_db_url, now=now, retention_days=30) == 2
+    with psycopg.connect(estate_db_url) as conn:
+        ages = [r[0] for r in conn.execute("SELECT (%s - received_at) FROM dead_letters ORDER BY 1", (now,))]
+    assert [a.days for a in ages] == [0, 29]
+    assert prune_dead_letters(estate_db_url, now=now, retention_days=30) == 0

@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from forewarn.embedded import EmbeddedPostgres, free_port
+from forewarn.embedded import EmbeddedPostgres, free_port, timescaledb_installed
 from forewarn.migrate import migrate
 from forewarn.settings import DbMode
 from ingest.estate_file import load_estate_file
@@ -140,14 +140,17 @@ def test_broker_restart_mid_stream_loses_and_duplicates_nothing(start_ingest, mo
 
 @pytest.fixture
 def own_database(tmp_path, pg_server):
-    """A PostgreSQL server of this test's own (the same storage mode as the run), so that it can be restarted."""
-    server = EmbeddedPostgres(tmp_path / "pg", free_port(), timescale=pg_server.mode.timescale, durable=False)
+    """A PostgreSQL server of this test's own, so that it can be restarted: in the run's storage mode when the
+    embedded server can have it (with TEST_DATABASE_URL naming a TimescaleDB server, the embedded PostgreSQL may
+    have no TimescaleDB built; the restart is about ingest, not storage, so plain mode serves it)."""
+    timescale = pg_server.mode.timescale and timescaledb_installed()
+    server = EmbeddedPostgres(tmp_path / "pg", free_port(), timescale=timescale, durable=False)
     admin = server.start()
     try:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute("CREATE DATABASE forewarn")
         url = admin.rsplit("/", 1)[0] + "/forewarn"
-        migrate(url, DbMode.TIMESCALE if pg_server.mode.timescale else DbMode.PLAIN)
+        migrate(url, DbMode.TIMESCALE if timescale else DbMode.PLAIN)
         with psycopg.connect(url) as conn:
             save_estate(conn, load_estate_file(DEMO_ESTATE))
         yield server, url

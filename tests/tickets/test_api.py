@@ -15,7 +15,7 @@ from api.deps import AppState
 from api.routes.complaints import RATE_LIMIT_PER_HOUR
 from tickets.flows import handle_alarm
 
-from .conftest import make_alarm
+from .conftest import SHANGHAI, make_alarm
 
 HIGH_ZONE = "rs-b1-water-high"  # serves floors 13–25 of building 1
 
@@ -213,7 +213,8 @@ def test_the_simulators_complaint_body_is_accepted(client, tokens):
 
     assert "api_body" in dir(EmulatedComplaint)
     body = {"resident_id": tokens["resident_id"], "unit_id": tokens["resident_unit"], "channel": "wechat",
-            "description": "1号楼电梯困人了！快派人来！", "lang": "zh-CN", "reported_at": "2026-11-24T10:00:00+08:00"}
+            "description": "1号楼电梯困人了！快派人来！", "lang": "zh-CN",
+            "reported_at": (datetime.now(UTC) - timedelta(hours=1)).astimezone(SHANGHAI).isoformat()}
     made = client.post("/api/v1/complaints", headers=auth(tokens["agent-1"]), json=body)
     assert made.status_code == 201, made.text
     assert (made.json()["category"], made.json()["severity"]) == ("facility", "major")
@@ -265,3 +266,12 @@ def test_complaint_submission_is_rate_limited_per_resident(client, tokens):
     other = client.post("/api/v1/complaints", headers=auth(tokens["neighbour"]),
                         json=complaint(tokens["neighbour_unit"], "楼上装修噪音太吵了"))
     assert other.status_code == 201
+
+
+@pytest.mark.parametrize("reported_at", ["0001-01-01T00:00:00+08:00", "9999-12-31T23:59:59+08:00",
+                                         "2000-01-01T00:00:00Z"])
+def test_a_reported_at_outside_the_plausible_window_is_a_clear_422(client, tokens, reported_at):
+    body = {"resident_id": tokens["resident_id"], "unit_id": tokens["resident_unit"], "channel": "phone",
+            "description": "电梯坏了", "reported_at": reported_at}
+    answer = client.post("/api/v1/complaints", headers=auth(tokens["agent-1"]), json=body)
+    assert answer.status_code == 422 and "reported_at" in answer.text

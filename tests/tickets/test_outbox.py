@@ -229,3 +229,15 @@ def test_mqtt_push_reaches_a_subscriber_on_a_real_broker(conn, staff, mosquitto)
     assert sorted(p["resident_id"] for p in payloads) == sorted(m.topic.rsplit("/", 1)[1] for m in received)
     assert len({p["outbox_id"] for p in payloads}) == residents
     assert all(p["kind"] == "warning" and p["critical"] for p in payloads)
+
+
+@pytest.mark.parametrize("medium, channel", [("sms", "webhook"), ("email", "email")])
+def test_a_notice_for_an_unconfigured_channel_falls_back_to_in_app(conn, staff, medium, channel):
+    residents = _set_channel(conn, BASEMENT, medium)
+    handle_alarm(conn, make_alarm(BASEMENT, "pipe_burst"), now=NOW)
+    conn.commit()
+    channels = {"in_app": InAppChannel(), "mqtt": MqttPushChannel(lambda *a, **k: None)}  # nothing else configured
+    assert dispatch(conn, now=NOW, channels=channels, unconfigured=[channel]) == residents
+    rows = conn.execute("SELECT channel, status, last_error FROM outbox").fetchall()
+    assert {(c, s) for c, s, _ in rows} == {("in_app", "delivered")}
+    assert all(e == f"channel {channel} is not configured; delivered in-app instead" for _, _, e in rows)
