@@ -286,7 +286,8 @@ COVERED_ELSEWHERE = {
         "tests/forewarn/test_demo.py::test_the_demo_shows_a_preventive_ticket_and_notices_within_two_minutes",
     "RETENTION_DAYS": "tests/forewarn/test_retention.py::test_plain_pruning_drops_only_expired_readings",
     "COMPRESS_AFTER_DAYS": "tests/forewarn/test_retention.py::test_the_policies_follow_the_settings",
-    "DEAD_LETTER_RETENTION_DAYS": "tests/forewarn/test_retention.py::test_dead_letters_are_pruned_by_their_retention_age",
+    "DEAD_LETTER_RETENTION_DAYS":
+        "tests/forewarn/test_retention.py::test_dead_letters_are_pruned_by_their_retention_age",
     "EMBEDDED_MQTT_PLATFORM_PORT": "tests/forewarn/test_broker_auth.py::"
         "test_the_embedded_broker_in_production_refuses_anonymous_clients_and_serves_devices",
 }
