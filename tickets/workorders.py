@@ -230,6 +230,14 @@ def _time(value: Any) -> datetime | None:
     return None
 
 
+def check_may_view(conn: psycopg.Connection, summary: WorkOrderSummary, user_id: str) -> Actor:
+    """Staff of the work order's department, its assignee, managers and admins may see it."""
+    me = actor(conn, user_id)
+    if me.oversees_all or me.department_id == summary.department_id or summary.assignee_id == me.id:
+        return me
+    raise NotAllowed(f"work order {summary.id} belongs to {summary.department_id}")
+
+
 def check_may_act(conn: psycopg.Connection, summary: WorkOrderSummary, user_id: str) -> Actor:
     """The assignee, an engineer of the department while unassigned, its head, managers and admins may act."""
     me = actor(conn, user_id)

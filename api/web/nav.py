@@ -17,9 +17,9 @@ class NavItem:
 
 NAV: dict[Role, list[NavItem]] = {
     Role.RESIDENT: [NavItem("/", N_("Home"))],
-    Role.ENGINEER: [NavItem("/", N_("Home"))],
+    Role.ENGINEER: [NavItem("/", N_("Home")), NavItem("/engineer/work-orders", N_("My work orders"))],
     Role.AGENT: [NavItem("/", N_("Home"))],
-    Role.MANAGER: [NavItem("/", N_("Home"))],
+    Role.MANAGER: [NavItem("/", N_("Home")), NavItem("/engineer/work-orders", N_("My work orders"))],
     Role.ADMIN: [],
 }
 
