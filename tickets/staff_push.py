@@ -80,7 +80,7 @@ def push_work_order(conn: psycopg.Connection, work_order_id: int, *, reason: str
             conn.execute(_OUTBOX, (notice[0], CHANNEL_FOR[channel], address, now, now))
         told.append(user_id)
     if assignee is not None:
-        notify_staff_event(conn, "work_order", wo, user_id=assignee)
+        notify_staff_event(conn, type="work_order", id=wo, user_id=assignee, action=reason)
     else:
-        notify_staff_event(conn, "work_order", wo, department_id=department)
+        notify_staff_event(conn, type="work_order", id=wo, department_id=department, action=reason)
     return Push(work_order_id, tuple(told))
