@@ -14,8 +14,8 @@ from markupsafe import Markup, escape
 
 from tickets.telemetry import Point, Series
 
-WIDTH, HEIGHT = 640, 220
-PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 52, 12, 14, 30
+WIDTH, HEIGHT = 400, 200  # a phone-sized viewBox: the labels stay legible at 360 px
+PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 44, 8, 14, 28
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,7 +77,7 @@ def test_a_new_work_order_is_pushed_to_its_engineer(conn: psycopg.Connection, es
         listener.execute("LISTEN forewarn_events")
         wo = _open(conn, B1_PUMP, "pump_failure")
         events = [json.loads(n.payload) for n in listener.notifies(timeout=5, stop_after=1)]
-    assert events == [{"type": "work_order", "id": wo, "user_id": "eng-1"}]
+    assert events == [{"type": "work_order", "id": wo, "user_id": "eng-1", "action": "new"}]
     rows = conn.execute(
         """SELECT n.user_id, n.title, o.channel, o.address FROM notices n JOIN outbox o ON o.notice_id = n.id
            WHERE n.kind = 'work_order' ORDER BY o.channel""").fetchall()
@@ -100,7 +100,7 @@ def test_supervisor_assigns_to_a_named_engineer_of_the_department(
         conn.commit()
         events = [json.loads(n.payload) for n in listener.notifies(timeout=5, stop_after=1)]
     assert summary.assignee_id == "eng-2"
-    assert events == [{"type": "work_order", "id": wo, "user_id": "eng-2"}]
+    assert events == [{"type": "work_order", "id": wo, "user_id": "eng-2", "action": "assigned"}]
     event = conn.execute("SELECT actor, event, detail FROM ticket_events WHERE ticket_id = %s ORDER BY id DESC LIMIT 1",
                          (summary.ticket_id,)).fetchone()
     assert event is not None and event[:2] == ("eng-head", "reassigned")
