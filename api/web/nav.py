@@ -18,8 +18,8 @@ class NavItem:
 NAV: dict[Role, list[NavItem]] = {
     Role.RESIDENT: [NavItem("/", N_("Home"))],
     Role.ENGINEER: [NavItem("/", N_("Home"))],
-    Role.AGENT: [NavItem("/", N_("Home"))],
-    Role.MANAGER: [NavItem("/", N_("Home"))],
+    Role.AGENT: [NavItem("/", N_("Home")), NavItem("/staff/accounts", N_("Resident accounts"))],
+    Role.MANAGER: [NavItem("/", N_("Home")), NavItem("/staff/accounts", N_("Resident accounts"))],
     Role.ADMIN: [],
 }
 
