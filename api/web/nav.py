@@ -18,8 +18,9 @@ class NavItem:
 NAV: dict[Role, list[NavItem]] = {
     Role.RESIDENT: [NavItem("/", N_("Home"))],
     Role.ENGINEER: [NavItem("/", N_("Home")), NavItem("/engineer/work-orders", N_("My work orders"))],
-    Role.AGENT: [NavItem("/", N_("Home"))],
-    Role.MANAGER: [NavItem("/", N_("Home")), NavItem("/engineer/work-orders", N_("My work orders"))],
+    Role.AGENT: [NavItem("/", N_("Home")), NavItem("/staff/accounts", N_("Resident accounts"))],
+    Role.MANAGER: [NavItem("/", N_("Home")), NavItem("/staff/accounts", N_("Resident accounts")),
+                   NavItem("/engineer/work-orders", N_("My work orders"))],
     Role.ADMIN: [],
 }
 
