@@ -249,10 +249,21 @@ def test_a_supervisor_assigns_a_work_order_that_reaches_the_engineer_live_and_by
                              "ORDER BY id DESC LIMIT 1").fetchone()
     assert event == (head.user_id, "reassigned", chosen.user_id)
 
-    # An engineer who is not a supervisor gets no assign form, and a forged post is refused.
+    # An engineer who is not a supervisor gets no assign form, and a forged post (with a valid CSRF token) is
+    # refused; a post without the token is refused before anything is looked at.
     owner_page = signed_in_page(owner, lang="en")
     owner_page.goto(f"/engineer/work-orders/{work_order}")
     expect(owner_page.locator("#assign")).to_have_count(0)
+    token = owner_page.locator('meta[name="csrf-token"]').get_attribute("content")
+    forged = owner_page.request.post(f"/engineer/work-orders/{work_order}/assign",
+                                     form={"csrf_token": token or "", "engineer_id": owner.user_id})
+    assert forged.status == 403 and "You may not do this." in forged.text()
+    tokenless = owner_page.request.post(f"/engineer/work-orders/{work_order}/assign",
+                                        form={"engineer_id": owner.user_id})
+    assert tokenless.status == 403
+    with psycopg.connect(web.db_url) as conn:
+        assert conn.execute("SELECT assignee_id FROM work_orders WHERE id = %s", (work_order,)).fetchone() == (
+            chosen.user_id,)
     _no_missing_messages(web)
 
 
