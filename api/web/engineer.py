@@ -8,20 +8,23 @@ refused change re-renders the page with a translated headline and the domain's o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.auth import Principal, Role
 from api.deps import DbDep, NowDep
 from api.web.charts import Marker, line_chart
 from api.web.deps import CsrfChecked, web_require
+from api.web.files import read_photos
 from api.web.i18n import N_
 from api.web.render import render
 from api.web.staff_format import TZ, countdown, error_headline, local_time, request_gettext
+from tickets.attachments import save_upload, ticket_attachments
 from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotAllowed, NotFound
 from tickets.flows import Verdict, record_verdict
 from tickets.lifecycle import TicketEvent, allowed_events
@@ -120,6 +123,7 @@ def _detail_context(request: Request, conn: psycopg.Connection, user: Principal,
         "verdicts": list(VERDICTS.items()) if wo.device_id and wo.fault else [],
         "engineers": engineers, "charts": _charts(request, detail, now, conn),
         "timeline": [{"at": local_time(e.at), "e": e} for e in detail.timeline],
+        "photos": [a.id for a in ticket_attachments(conn, wo.ticket_id)],
         "error": None, "error_detail": None, "done": request.query_params.get("done"),
     }
 
@@ -164,16 +168,42 @@ def _back(work_order_id: int, done: str) -> Response:
     return RedirectResponse(f"/engineer/work-orders/{work_order_id}?done={done}", status_code=303)
 
 
+@dataclass(frozen=True, slots=True)
+class Photos:
+    """A form's photos, read within the attachments' limits, or why they were refused."""
+
+    data: list[bytes]
+    error: InvalidInput | None = None
+
+
+async def form_photos(photos: Annotated[list[UploadFile], File()] = []) -> Photos:  # noqa: B006 - FastAPI's idiom
+    try:
+        return Photos(await read_photos(photos))
+    except InvalidInput as exc:
+        return Photos([], exc)
+
+
+FormPhotos = Annotated[Photos, Depends(form_photos)]
+
+
 @router.post("/engineer/work-orders/{work_order_id}/step")
 def work_order_step(
     work_order_id: int, request: Request, conn: DbDep, user: EngineerPageUser, now: NowDep, csrf: CsrfChecked,
-    event: Annotated[str, Form()], note: Annotated[str, Form(max_length=2000)] = "",
+    photos: FormPhotos, event: Annotated[str, Form()], note: Annotated[str, Form(max_length=2000)] = "",
     root_cause: Annotated[str, Form(max_length=2000)] = "",
     override_reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
+    """Accept, on site, or resolve (with a note, a root cause and photos, stored with the step in one
+    transaction: a refused step keeps no photo)."""
     try:
+        if photos.error is not None:
+            raise photos.error
+        ticket_id = get_work_order(conn, work_order_id).summary.ticket_id
+        ids = [save_upload(conn, data=data, uploaded_by=user.user_id, now=now, ticket_id=ticket_id)
+               for data in photos.data]
         act(conn, work_order_id, event, user_id=user.user_id, now=now, note=note.strip(),
-            root_cause=root_cause.strip() or None, override_reason=override_reason.strip() or None)
+            root_cause=root_cause.strip() or None, override_reason=override_reason.strip() or None,
+            detail={"attachments": ids} if ids else None)
     except (*DomainError, ValueError) as exc:
         return _after_change(request, conn, user, work_order_id, now, exc)
     return _back(work_order_id, event)

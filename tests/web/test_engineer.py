@@ -13,9 +13,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import struct
 import tempfile
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -149,6 +151,16 @@ def _raise(web: WebPlatform, device: str, fault: str, now: datetime) -> int:
         row = conn.execute("SELECT id FROM work_orders WHERE ticket_id = %s", (result.ticket_id,)).fetchone()
     assert row is not None
     return int(row[0])
+
+
+def _png() -> bytes:
+    """A real 2×1 PNG (a photo as far as the browser and the magic-number check are concerned)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 2, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00" + b"\xff\x00\x00" + b"\x00\x80\x00")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 def _live(page: Page) -> None:
@@ -291,13 +303,27 @@ def test_accept_on_site_and_resolve_with_a_note(web, signed_in_page):
     page.goto(f"/engineer/work-orders/{work_order}")
     page.locator("#note").fill("replaced the contactor")
     page.locator("#root_cause").fill("burnt contactor")
+    page.locator("#photos").set_input_files([{"name": "not-a-photo.png", "mimeType": "image/png",
+                                              "buffer": b"just text"}])
+    page.get_by_role("button", name="Resolve").click()
+    expect(page.locator(".notice.error")).to_contain_text("not a JPEG, PNG or WebP image")  # and nothing changed
+    expect(page.locator("#status")).to_have_text("On site")
+    page.locator("#note").fill("replaced the contactor")
+    page.locator("#root_cause").fill("burnt contactor")
+    page.locator("#photos").set_input_files([{"name": "after.png", "mimeType": "image/png", "buffer": _png()}])
     page.get_by_role("button", name="Resolve").click()
     expect(page.locator("#status")).to_have_text("Done")
     expect(page.locator("#timeline")).to_contain_text("replaced the contactor")
+    photo = page.locator("#timeline .photos img")
+    expect(photo).to_have_count(1)
+    assert page.evaluate("(img) => img.naturalWidth", photo.element_handle()) == 2  # served back by /files/{id}
+    screenshot(page, "engineer-resolved-en")
     with psycopg.connect(web.db_url) as conn:
-        ticket = conn.execute("SELECT t.state, t.root_cause FROM tickets t JOIN work_orders w ON w.ticket_id = t.id "
-                              "WHERE w.id = %s", (work_order,)).fetchone()
-    assert ticket == ("resolved", "burnt contactor")
+        ticket = conn.execute("SELECT t.id, t.state, t.root_cause FROM tickets t JOIN work_orders w "
+                              "ON w.ticket_id = t.id WHERE w.id = %s", (work_order,)).fetchone()
+        stored = conn.execute("SELECT ticket_id, uploaded_by, content_type FROM attachments").fetchall()
+    assert ticket is not None and ticket[1:] == ("resolved", "burnt contactor")
+    assert stored == [(ticket[0], engineer.user_id, "image/png")]  # the refused attempt kept no photo
     _no_missing_messages(web)
 
 
