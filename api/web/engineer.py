@@ -94,8 +94,7 @@ def _charts(request: Request, detail: WorkOrderDetail, now: datetime, conn: psyc
     start, end = alarm_window(since, now)
     markers = [Marker(since, _("Alarm"))]
     around = raw_series(conn, wo.device_id, wo.device_kind, metric, start=start, end=end)
-    week = hourly_series(conn, wo.device_id, wo.device_kind, metric, start=since - HOURLY_WINDOW,
-                         end=max(end, since + timedelta(hours=1)))
+    week = hourly_series(conn, wo.device_id, wo.device_kind, metric, start=since - HOURLY_WINDOW, end=end)
     empty = _("No readings in this window.")
     return [
         {"title": _("%(metric)s around the alarm", metric=metric), "svg": line_chart(
