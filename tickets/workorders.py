@@ -269,7 +269,7 @@ def act(conn: psycopg.Connection, work_order_id: int, event: TicketEvent | str, 
                             expected_version=expected_version, override_reason=override_reason,
                             root_cause=root_cause)
         if detail:
-            add_event(conn, summary.ticket_id, "work_order_" + event.value, at=now, actor=me.id, note=note,
+            add_event(conn, summary.ticket_id, "work_order_" + event.value, at=now, actor=me.id,
                       detail={"work_order_id": work_order_id} | detail)
         return ticket
 

@@ -30,6 +30,7 @@ from tickets.flows import Verdict, record_verdict
 from tickets.lifecycle import TicketEvent, allowed_events
 from tickets.telemetry import alarm_window, chart_metrics, hourly_series, raw_series
 from tickets.workorders import (
+    LIVE,
     WorkOrderDetail,
     WorkOrderSummary,
     act,
@@ -116,7 +117,7 @@ def _detail_context(request: Request, conn: psycopg.Connection, user: Principal,
     return {
         "detail": detail, "wo": wo, "why": detail.explanation,
         "status": STATUS.get(wo.status, wo.status), "severity": SEVERITY.get(wo.severity, wo.severity),
-        "countdown": countdown(wo.due, now, paused=wo.sla_paused_at is not None),
+        "countdown": countdown(wo.due, now, paused=wo.sla_paused_at is not None) if wo.status in LIVE else None,
         "since": local_time(detail.explanation.since), "detected": local_time(detail.explanation.detected_at),
         "steps": steps if wo.status not in ("done", "cancelled") else [],
         "verdicts": list(VERDICTS.items()) if wo.device_id and wo.fault else [],

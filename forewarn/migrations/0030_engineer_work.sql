@@ -10,6 +10,14 @@ ALTER TABLE detector_labels ADD CONSTRAINT detector_labels_verdict_check
     CHECK (verdict IN ('real_fault', 'false_alarm', 'planned_maintenance'));
 ALTER TABLE detector_labels ADD CONSTRAINT detector_labels_verdict_false_alarm
     CHECK (false_alarm = (verdict = 'false_alarm'));
+-- A writer that knows only `false_alarm` (older code, tools) still stores a whole row: its verdict is derived.
+CREATE FUNCTION detector_labels_default_verdict() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.verdict := COALESCE(NEW.verdict, CASE WHEN NEW.false_alarm THEN 'false_alarm' ELSE 'real_fault' END);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER detector_labels_default_verdict BEFORE INSERT ON detector_labels
+    FOR EACH ROW EXECUTE FUNCTION detector_labels_default_verdict();
 
 -- How a staff member is reached besides in-app (the same channels as residents: sms/wechat through the gateway
 -- webhook, e-mail). Contact columns are added only if the sign-in migrations have not already added them.
