@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import psycopg
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -46,7 +46,7 @@ from tickets.workorders import (
 router = APIRouter(tags=["pages: engineer"], include_in_schema=False)
 EngineerPageUser = Annotated[Principal, web_require(Role.ENGINEER, Role.MANAGER)]
 DomainError = (NotFound, NotAllowed, InvalidInput, ConcurrentChange, ClosureBlocked, IllegalTransition)
-LIST_FRAGMENT = "/engineer/work-orders/list"
+LIST_FRAGMENT = "/engineer/work-orders?part=list"
 
 STATUS = {"open": N_("New"), "acknowledged": N_("Accepted"), "on_site": N_("On site"), "done": N_("Done"),
           "cancelled": N_("Cancelled")}
@@ -70,15 +70,13 @@ def _list_context(conn: psycopg.Connection, user: Principal, now: datetime) -> d
 
 
 @router.get("/engineer/work-orders", response_class=HTMLResponse)
-def work_orders_page(request: Request, conn: DbDep, user: EngineerPageUser, now: NowDep) -> Response:
-    return render(request, "engineer/work_orders.html",
-                  _list_context(conn, user, now) | {"fragment_url": LIST_FRAGMENT})
-
-
-@router.get(LIST_FRAGMENT, response_class=HTMLResponse)
-def work_orders_fragment(request: Request, conn: DbDep, user: EngineerPageUser, now: NowDep) -> Response:
-    """The list alone: what the page re-fetches when a work order event arrives."""
-    return render(request, "engineer/_work_order_list.html", _list_context(conn, user, now))
+def work_orders_page(request: Request, conn: DbDep, user: EngineerPageUser, now: NowDep,
+                     part: Literal["list"] | None = None) -> Response:
+    """The page; with `?part=list` the list alone, which the page re-fetches when a work order event arrives."""
+    context = _list_context(conn, user, now)
+    if part == "list":
+        return render(request, "engineer/_work_order_list.html", context)
+    return render(request, "engineer/work_orders.html", context | {"fragment_url": LIST_FRAGMENT})
 
 
 def _charts(request: Request, detail: WorkOrderDetail, now: datetime, conn: psycopg.Connection) -> list[Any]:

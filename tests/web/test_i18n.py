@@ -30,7 +30,10 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "api" / "templates"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 NOT_PAGES = {"/live/stream", "/files/{attachment_id}"}  # a stream and a photo: no text to translate
-EXAMPLE_PATHS: dict[str, str] = {}  # "/resident/requests/{ticket_id}": "/resident/requests/1", ...
+EXAMPLE_PATHS: dict[str, str] = {  # "/resident/requests/{ticket_id}": "/resident/requests/1", ...
+    "/engineer/work-orders/{work_order_id}": "/engineer/work-orders/1",
+    "/staff/devices/{device_id}": "/staff/devices/rs-b1-water-high",
+}
 # Text a template may hold as is: the names of the languages in the language switch, in their own language.
 LITERAL_OK = {"中文", "English"}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
