@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from tickets.errors import InvalidInput, NotFound
 from tickets.events import notify_staff_event
 from tickets.notices import CHANNEL_FOR
 from tickets.sla import DEFAULT_TZ
@@ -35,6 +36,10 @@ _NOTICE = """INSERT INTO notices (user_id, ticket_id, kind, lang, title, body, c
              VALUES (%(user)s, %(ticket)s, 'work_order', 'zh-CN', %(title)s, %(body)s, %(critical)s, %(key)s,
                      %(now)s)
              ON CONFLICT (user_id, dedupe_key) WHERE user_id IS NOT NULL DO NOTHING RETURNING id"""
+# How a staff member is reached besides in-app.
+_SET_CONTACT = """UPDATE users SET notify_channel = %(channel)s, phone = COALESCE(%(phone)s, phone),
+                                    email = COALESCE(%(email)s, email)
+                  WHERE id = %(user)s AND role <> 'resident' RETURNING notify_channel, phone, email"""
 _OUTBOX = """INSERT INTO outbox (notice_id, channel, address, next_attempt_at, created_at)
              VALUES (%s, %s, %s, %s, %s)"""
 
@@ -84,3 +89,22 @@ def push_work_order(conn: psycopg.Connection, work_order_id: int, *, reason: str
     else:
         notify_staff_event(conn, type="work_order", id=wo, department_id=department, action=reason)
     return Push(work_order_id, tuple(told))
+
+
+STAFF_CHANNELS = ("app", "sms", "wechat", "email")
+
+
+def set_staff_contact(conn: psycopg.Connection, user_id: str, *, channel: str, phone: str | None = None,
+                      email: str | None = None) -> tuple[str, str | None, str | None]:
+    """Set how a staff member's work-order pushes leave besides in-app: app (in-app only), sms or wechat (through
+    the gateway webhook, to their phone) or email. A channel without its address is refused. Returns
+    (channel, phone, email) as stored."""
+    if channel not in STAFF_CHANNELS:
+        raise InvalidInput(f"unknown channel {channel!r}; use one of: {', '.join(STAFF_CHANNELS)}")
+    row = conn.execute(_SET_CONTACT, {"channel": channel, "phone": phone, "email": email, "user": user_id}).fetchone()
+    if row is None:
+        raise NotFound(f"no staff user {user_id!r}")
+    needed = {"sms": (row[1], "--phone"), "wechat": (row[1], "--phone"), "email": (row[2], "--email")}.get(channel)
+    if needed is not None and not needed[0]:
+        raise InvalidInput(f"{channel} needs an address: give {needed[1]}")
+    return row[0], row[1], row[2]
