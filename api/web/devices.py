@@ -9,12 +9,13 @@ from datetime import timedelta
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from api.auth import Role
 from api.deps import DbDep, NowDep
 from api.web.charts import Marker, line_chart
 from api.web.deps import StaffWebUser
 from api.web.i18n import N_
 from api.web.render import render
-from api.web.staff_format import TZ, local_time, request_gettext
+from api.web.staff_format import TICKET_STATE, TZ, local_time, request_gettext
 from tickets.errors import NotFound
 from tickets.telemetry import chart_metrics, device_overview, hourly_series, raw_series
 
@@ -55,6 +56,8 @@ def device_page(device_id: str, request: Request, conn: DbDep, user: StaffWebUse
         "overview": overview, "device": device, "state": overview.state, "state_label": STATE[overview.state],
         "kind_label": KIND.get(device.kind, device.kind), "last_seen": local_time(device.last_seen),
         "alarms": [{"a": a, "since": local_time(a.since)} for a in overview.alarms],
-        "tickets": [{"t": t, "due": local_time(t.resolve_due)} for t in overview.tickets],
+        "tickets": [{"t": t, "due": local_time(t.resolve_due), "state": TICKET_STATE.get(t.state, t.state)}
+                    for t in overview.tickets],
         "metrics": metrics, "metric": chosen, "charts": charts,
+        "work_order_links": user.role in (Role.ENGINEER, Role.MANAGER, Role.ADMIN),  # who may open them
     })

@@ -15,6 +15,11 @@ from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, 
 from tickets.sla import DEFAULT_TZ
 
 TZ = DEFAULT_TZ  # the estate's time zone for every time a page shows
+# The ticket states (tickets.lifecycle.TicketState) as staff read them.
+TICKET_STATE = {"new": N_("Received"), "dispatched": N_("Dispatched"), "acknowledged": N_("Accepted"),
+                "on_site": N_("On site"), "waiting_resident": N_("Waiting for the resident"),
+                "resolved": N_("Resolved"), "closed": N_("Closed"), "reopened": N_("Reopened"),
+                "cancelled": N_("Cancelled")}
 
 
 @dataclass(frozen=True, slots=True)

@@ -340,7 +340,17 @@ def test_the_device_page_draws_the_last_day_and_the_last_month(web, signed_in_pa
     assert page.locator("#chart-24h svg").get_attribute("data-source") == "raw"
     assert page.locator("#chart-30d svg").get_attribute("data-source") == "hourly"
     expect(page.locator("#device-state")).to_have_text("尚无上报")  # no presence message from it yet
+    work_order = _raise(web, device, "pump_failure", now)
+    page.reload()
+    expect(page.locator("#device-state")).to_have_text("故障")
+    expect(page.locator("#alarms")).to_contain_text("pressure at zero for 90 s")
+    expect(page.locator("#alarms")).to_contain_text("已派单")
+    expect(page.locator(f'a[href="/engineer/work-orders/{work_order}"]')).to_have_count(0)  # not an agent's page
     _both_languages(page, f"/staff/devices/{device}", "staff-device")
+    engineer = signed_in_page(make_user(web, Role.ENGINEER), lang="en")
+    engineer.goto(f"/staff/devices/{device}")
+    engineer.locator(f'a[href="/engineer/work-orders/{work_order}"]').click()
+    expect(engineer.locator("#device-link")).to_have_attribute("href", f"/staff/devices/{device}")
     page.goto("/staff/devices/no-such-device?lang=zh-CN")
     expect(page.locator("h1")).to_have_text("未找到")
     _no_missing_messages(web)
