@@ -6,7 +6,7 @@ answer is the 429 page with the wait."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import psycopg
@@ -39,7 +39,11 @@ def _client(request: Request) -> str:
 
 
 def _signed_in(request: Request, conn: psycopg.Connection, user_id: str, next_url: str | None,
-               config: WebConfig, now: NowDep) -> Response:
+               config: WebConfig, now: datetime) -> Response:
+    """A fresh session (never the one the browser came with: no session fixation), the old one ended."""
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:
+        end_session(conn, previous, now=now)
     session_id = start_session(conn, user_id, now=now, days=config.session_days,
                                client=request.headers.get("user-agent", ""))
     response = RedirectResponse(safe_next(next_url), status_code=303)
