@@ -36,6 +36,7 @@ from tickets.workorders import (
     act,
     actor,
     assign,
+    check_may_act,
     check_may_view,
     department_engineers,
     department_work_orders,
@@ -105,19 +106,29 @@ def _charts(request: Request, detail: WorkOrderDetail, now: datetime, conn: psyc
     ]
 
 
+def _may_act(conn: psycopg.Connection, wo: WorkOrderSummary, user_id: str) -> bool:
+    """Whether to offer the steps: only to those `tickets.workorders` lets take them."""
+    try:
+        check_may_act(conn, wo, user_id)
+    except NotAllowed:
+        return False
+    return True
+
+
 def _detail_context(request: Request, conn: psycopg.Connection, user: Principal, work_order_id: int,
                     now: datetime) -> dict[str, Any]:
     detail = get_work_order(conn, work_order_id)
     me = check_may_view(conn, detail.summary, user.user_id)
     wo = detail.summary
-    steps = [(e.value, STEPS[e]) for e in allowed_events(wo.ticket_state) if e in STEPS] if wo.status in STATUS else []
+    steps = [(e.value, STEPS[e]) for e in allowed_events(wo.ticket_state) if e in STEPS] \
+        if wo.status in LIVE and _may_act(conn, wo, user.user_id) else []
     engineers = department_engineers(conn, wo.department_id) if me.heads(wo.department_id) else []
     return {
         "detail": detail, "wo": wo, "why": detail.explanation,
         "status": STATUS.get(wo.status, wo.status), "severity": SEVERITY.get(wo.severity, wo.severity),
         "countdown": countdown(wo.due, now, paused=wo.sla_paused_at is not None) if wo.status in LIVE else None,
         "since": local_time(detail.explanation.since), "detected": local_time(detail.explanation.detected_at),
-        "steps": steps if wo.status not in ("done", "cancelled") else [],
+        "steps": steps,
         "verdicts": list(VERDICTS.items()) if wo.device_id and wo.fault else [],
         "engineers": engineers, "charts": _charts(request, detail, now, conn),
         "timeline": [{"at": local_time(e.at), "e": e} for e in detail.timeline],

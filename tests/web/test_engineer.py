@@ -266,6 +266,7 @@ def test_a_supervisor_assigns_a_work_order_that_reaches_the_engineer_live_and_by
     owner_page = signed_in_page(owner, lang="en")
     owner_page.goto(f"/engineer/work-orders/{work_order}")
     expect(owner_page.locator("#assign")).to_have_count(0)
+    expect(owner_page.locator("#steps")).to_have_count(0)  # no longer theirs: nothing to accept
     token = owner_page.locator('meta[name="csrf-token"]').get_attribute("content")
     forged = owner_page.request.post(f"/engineer/work-orders/{work_order}/assign",
                                      form={"csrf_token": token or "", "engineer_id": owner.user_id})
