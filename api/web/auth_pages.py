@@ -6,6 +6,7 @@ answer is the 429 page with the wait."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -32,6 +33,10 @@ def safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
     return target
+
+
+def next_match(found: Iterator[accounts.Account]) -> accounts.Account | None:
+    return next(found, None)
 
 
 def _client(request: Request) -> str:
@@ -82,8 +87,9 @@ def login_with_password(request: Request, csrf: CsrfChecked, conn: DbDep, now: N
     wait = accounts.count_attempt(conn, keys, now=now, window=timedelta(minutes=config.failure_window_minutes))
     if wait is not None:
         return _throttled(request, wait)
-    account = accounts.find_account(conn, identifier)
-    if account is None or not accounts.password_matches(account, password):
+    # Of the accounts sharing a phone or e-mail, the one whose password this is.
+    account = next_match(a for a in accounts.find_accounts(conn, identifier) if accounts.password_matches(a, password))
+    if account is None:
         return _login_page(request, identifier=identifier, next_url=next, status_code=401,
                            error=N_("The account or the password is wrong."))
     accounts.uncount_attempt(conn, keys)
@@ -138,8 +144,10 @@ def login_with_code(request: Request, csrf: CsrfChecked, conn: DbDep, now: NowDe
     wait = accounts.count_attempt(conn, keys, now=now, window=timedelta(minutes=config.failure_window_minutes))
     if wait is not None:
         return _throttled(request, wait)
-    account = accounts.find_account(conn, identifier)
-    if account is None or not accounts.redeem_code(conn, account.user_id, code, now=now):
+    # Of the accounts sharing a phone or e-mail, the one this code was issued to (codes are salted per user).
+    account = next_match(a for a in accounts.find_accounts(conn, identifier)
+                         if accounts.redeem_code(conn, a.user_id, code, now=now))
+    if account is None:
         return render(request, "auth/code.html", {"identifier": identifier, "next": safe_next(next),
                                                   "error": N_("The code is wrong or has expired.")}, status_code=401)
     accounts.uncount_attempt(conn, keys)
