@@ -11,6 +11,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from forewarn import (
+    cli_accounts,  # noqa: F401 - registers `estate invite` and `user passwd`
+    cli_contact,  # noqa: F401 - registers `user contact`
+)
 from forewarn.cli_db import db_app, estate_app, user_app
 from forewarn.cli_staff import manager_app, owner_app, user_set
 from forewarn.context import CliContext

@@ -125,6 +125,15 @@ class Settings(BaseSettings):
     dead_letter_retention_days: int = Field(30, ge=1, description="dead letters older than this are deleted")
     embedded_mqtt_platform_port: int = Field(18831, ge=1, le=65535,
                                              description="production: the embedded broker's listener for the platform")
+    # -- web pages and accounts (api/web) --
+    public_url: str | None = Field(None, description="address residents open the pages at, for invitation links; "
+                                            "unset = http://API_HOST:API_PORT")
+    session_days: int = Field(14, ge=1, le=365, description="a web sign-in lasts this long")
+    signup_code_hours: int = Field(72, ge=1, le=24 * 60, description="a sign-up invitation (link and code) expires "
+                                                                       "after this long")
+    login_max_failures: int = Field(5, ge=1, le=1000, description="failed sign-ins per account before a wait "
+                                                                   "(per client address: 4 times as many)")
+    login_window_minutes: int = Field(15, ge=1, le=24 * 60, description="the window those failures are counted in")
 
     @field_validator("log_level")
     @classmethod

@@ -33,6 +33,7 @@ from forewarn.rollup import refresh_rollup
 from forewarn.scheduler import Job, Scheduler
 from forewarn.settings import Settings
 from forewarn.stops import Stops
+from forewarn.web_wiring import code_sender, web_config, web_prune_job
 from ingest.estate_store import load_registry
 from ingest.service import IngestService
 from tickets.channels import Channel, InAppChannel, MqttPushChannel, SmtpEmailChannel, WebhookChannel
@@ -184,7 +185,8 @@ def scheduler_jobs(ctx: RoleContext, channels: Mapping[str, Channel]) -> list[Jo
         with ctx.pool.connection() as conn:
             sla_sweep(conn, now=clock(), config=config)
 
-    jobs = [Job("outbox", OUTBOX_S, outbox), Job("sla-sweep", SLA_SWEEP_S, sweep)]
+    jobs = [Job("outbox", OUTBOX_S, outbox), Job("sla-sweep", SLA_SWEEP_S, sweep),
+            web_prune_job(ctx.pool, clock)]
     jobs.append(Job("dead-letter-retention", RETENTION_S, lambda: prune_dead_letters(
         ctx.database_url, now=clock(), retention_days=s.dead_letter_retention_days)))
     if not ctx.mode.timescale:
@@ -215,7 +217,8 @@ def start_scheduler(ctx: RoleContext, channels: Mapping[str, Channel] | None = N
 
 
 def api_extras(ctx: RoleContext, ingest: IngestRole | None) -> dict[str, object]:
-    extras: dict[str, object] = {"storage_mode": ctx.mode, "secret_key": ctx.settings.secret_key}
+    extras: dict[str, object] = {"storage_mode": ctx.mode, "secret_key": ctx.settings.secret_key,
+                                 "web": web_config(ctx.settings), "code_sender": code_sender(ctx.settings)}
     if ingest is not None:
         extras["metrics_registry"] = ingest.service.metrics_registry
     return extras
@@ -229,7 +232,7 @@ def start_api(ctx: RoleContext, ingest: IngestRole | None = None) -> ApiRole:
     state = AppState(pool=ctx.pool, broker_check=ctx.broker_reachable, extras=api_extras(ctx, ingest),
                      clock=ctx.clock, tickets=ctx.tickets)
     config = uvicorn.Config(create_app(state), host=s.api_host, port=s.api_port, log_level="warning",
-                            lifespan="off")
+                            lifespan="on", timeout_graceful_shutdown=2)  # open live streams must not hold up a stop
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="api", daemon=True)
     thread.start()

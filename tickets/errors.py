@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tickets.lifecycle import IllegalTransition
 
-__all__ = ["IllegalTransition", "NotFound", "ConcurrentChange", "ClosureBlocked", "InvalidInput"]
+__all__ = ["IllegalTransition", "NotFound", "ConcurrentChange", "ClosureBlocked", "InvalidInput", "NotAllowed"]
 
 
 class NotFound(LookupError):
@@ -21,3 +21,7 @@ class ClosureBlocked(RuntimeError):
 
 class InvalidInput(ValueError):
     """A request that cannot be carried out as given (says what was wrong and how to fix it)."""
+
+
+class NotAllowed(PermissionError):
+    """The user may not do this to this ticket or work order (says who may)."""

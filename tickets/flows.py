@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 import psycopg
 
@@ -309,25 +310,48 @@ class Label:
     by: str | None
 
 
-def record_verdict(conn: psycopg.Connection, ticket_id: int, *, false_alarm: bool, by_user: str | None,
-                   note: str = "", now: datetime, config: TicketConfig = DEFAULT_CONFIG) -> int:
-    """An engineer's verdict on a preventive ticket, stored as a label for the detectors; a false alarm also
-    cancels the ticket if it is still open. Returns the label id."""
+class Verdict(StrEnum):
+    """An engineer's verdict on an alarm. Only a false alarm teaches the detectors to be slower; planned
+    maintenance was a real abnormality, rightly detected, but nothing to repair: its ticket is cancelled too."""
+
+    REAL_FAULT = "real_fault"
+    FALSE_ALARM = "false_alarm"
+    PLANNED_MAINTENANCE = "planned_maintenance"
+
+
+_CANCELS = {Verdict.FALSE_ALARM: "false alarm", Verdict.PLANNED_MAINTENANCE: "planned maintenance"}
+
+
+def record_verdict(conn: psycopg.Connection, ticket_id: int, *, false_alarm: bool | None = None,
+                   verdict: Verdict | str | None = None, by_user: str | None, note: str = "", now: datetime,
+                   config: TicketConfig = DEFAULT_CONFIG) -> int:
+    """An engineer's verdict on a preventive ticket (`verdict`, or the older `false_alarm` flag), stored as a
+    label for the detectors; a false alarm or planned maintenance also cancels the ticket if it is still open.
+    Returns the label id."""
+    if verdict is None:
+        if false_alarm is None:
+            raise InvalidInput("give a verdict: real_fault, false_alarm or planned_maintenance")
+        verdict = Verdict.FALSE_ALARM if false_alarm else Verdict.REAL_FAULT
+    try:
+        verdict = Verdict(verdict)
+    except ValueError:
+        raise InvalidInput(f"unknown verdict {verdict!r}; use real_fault, false_alarm or planned_maintenance") from None
+    is_false = verdict is Verdict.FALSE_ALARM
     with conn.transaction():
         ticket = get_ticket(conn, ticket_id)
         if ticket.device_id is None or ticket.fault is None:
             raise InvalidInput(f"ticket {ticket_id} is not about a device fault; verdicts apply to preventive tickets")
         row = conn.execute(
-            """INSERT INTO detector_labels (device_id, fault, false_alarm, ticket_id, at, by, note)
-               VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id""",
-            (ticket.device_id, ticket.fault, false_alarm, ticket_id, now, by_user, note),
+            """INSERT INTO detector_labels (device_id, fault, false_alarm, verdict, ticket_id, at, by, note)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+            (ticket.device_id, ticket.fault, is_false, verdict.value, ticket_id, now, by_user, note),
         ).fetchone()
         assert row is not None
         add_event(conn, ticket_id, "verdict", at=now, actor=by_user, note=note,
-                  detail={"false_alarm": false_alarm, "label_id": row[0]})
-        if false_alarm and _allows(ticket.state, TicketEvent.CANCEL):
+                  detail={"false_alarm": is_false, "verdict": verdict.value, "label_id": row[0]})
+        if verdict in _CANCELS and _allows(ticket.state, TicketEvent.CANCEL):
             transition(conn, ticket_id, TicketEvent.CANCEL, actor=by_user, now=now, config=config,
-                       note="false alarm: " + note)
+                       note=f"{_CANCELS[verdict]}: {note}")
         return int(row[0])
 
 

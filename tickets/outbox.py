@@ -24,8 +24,9 @@ MAX_ATTEMPTS = 12  # about 8 hours of retrying: a gateway outage longer than tha
 
 _CLAIM = """SELECT o.id AS outbox_id, n.id AS notice_id, o.channel, o.address, n.resident_id, n.user_id, n.lang,
                    n.kind, n.title, n.body, n.critical, n.incident_id, n.ticket_id, n.created_at,
-                   COALESCE(r.channel, 'app') AS medium
+                   COALESCE(r.channel, u.notify_channel, 'app') AS medium
             FROM outbox o JOIN notices n ON n.id = o.notice_id LEFT JOIN residents r ON r.id = n.resident_id
+            LEFT JOIN users u ON u.id = n.user_id
             WHERE o.status = 'pending' AND o.next_attempt_at <= %s AND o.channel = ANY(%s)
             ORDER BY n.critical DESC, o.next_attempt_at, o.id
             LIMIT %s FOR UPDATE OF o SKIP LOCKED"""
@@ -69,8 +70,11 @@ def dispatch(conn: psycopg.Connection, *, now: datetime, channels: Mapping[str, 
             external = [m for m in claimed if m.channel != "in_app"]
             if in_app:
                 delivered += _deliver_in_app(conn, channels, claimed, in_app, now)
-        for message in external:
-            delivered += _deliver_one(conn, channels[message.channel], message, now, max_attempts)
+        sent = sum(_deliver_one(conn, channels[message.channel], message, now, max_attempts) for message in external)
+        if sent:  # live pages show every delivered notice, whatever its channel
+            with conn.transaction():
+                conn.execute("SELECT pg_notify('forewarn_notices', %s)", (str(sent),))
+        delivered += sent
         if len(claimed) < batch:
             return delivered
 

@@ -17,6 +17,7 @@ from tickets.config import TicketConfig
 from tickets.errors import NotFound
 from tickets.lifecycle import TicketState
 from tickets.routing import grid_owner
+from tickets.staff_push import push_work_order
 
 
 @dataclass(slots=True)
@@ -111,7 +112,8 @@ def create_ticket(
 
 def open_work_order(conn: psycopg.Connection, ticket: Ticket, *, department_id: str, now: datetime) -> int | None:
     """An engineering work order for a facility ticket, carrying the device evidence (what, where, since when,
-    why) so that no order is bounced back for missing information. None if one is already live."""
+    why) so that no order is bounced back for missing information, pushed to its engineer (`tickets.staff_push`).
+    None if one is already live."""
     evidence: dict[str, Any] = {}
     if ticket.incident_id is not None:
         found = conn.execute(
@@ -132,7 +134,10 @@ def open_work_order(conn: psycopg.Connection, ticket: Ticket, *, department_id: 
            ON CONFLICT (ticket_id) WHERE status NOT IN ('done', 'cancelled') DO NOTHING RETURNING id""",
         (ticket.id, department_id, assignee, ticket.device_id, ticket.fault, json.dumps(evidence, default=str), now),
     ).fetchone()
-    return int(row[0]) if row else None
+    if row is None:
+        return None
+    push_work_order(conn, int(row[0]), reason="new", now=now)  # the engineer hears of it at once
+    return int(row[0])
 
 
 def set_work_order_status(conn: psycopg.Connection, ticket_id: int, status: str, now: datetime) -> None:

@@ -21,6 +21,7 @@ from tickets.service import (
     open_work_order,
     set_work_order_status,
 )
+from tickets.staff_push import push_work_order
 
 E = TicketEvent
 
@@ -120,11 +121,13 @@ def _after(conn: psycopg.Connection, ticket: Ticket, event: TicketEvent, *, now:
     if event is E.DISPATCH and ticket.category == Category.FACILITY and ticket.department_id == "engineering":
         open_work_order(conn, ticket, department_id="engineering", now=now)
     elif event is E.TRANSFER:
-        conn.execute(
+        moved = conn.execute(
             """UPDATE work_orders SET department_id = %s, assignee_id = NULL, status = 'open'
-               WHERE ticket_id = %s AND status NOT IN ('done', 'cancelled')""",
+               WHERE ticket_id = %s AND status NOT IN ('done', 'cancelled') RETURNING id""",
             (ticket.department_id, ticket.id),
-        )
+        ).fetchone()
+        if moved is not None:  # the new department's engineers hear of it at once
+            push_work_order(conn, int(moved[0]), reason="transferred", now=now)
     elif event is E.REOPEN:
         set_work_order_status(conn, ticket.id, "cancelled", now)
     elif event in _WORK_ORDER_STATUS:

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from api.routes import complaints, estate, health, notices, surveys, tickets
+from api.routes import complaints, estate, health, notices, surveys, tickets, work_orders
 from api.routes import ingest as ingest_routes
 
 ROUTERS: list[APIRouter] = [
@@ -13,4 +13,5 @@ ROUTERS: list[APIRouter] = [
     notices.router,
     surveys.router,
     ingest_routes.router,
+    work_orders.router,
 ]

@@ -16,7 +16,7 @@ from api.auth import Principal, Role
 from api.deps import CurrentUser, DbDep, ManagerUser, NowDep, StaffUser, TicketConfigDep, require
 from tickets.complaints import reclassify
 from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotFound
-from tickets.flows import record_verdict
+from tickets.flows import Verdict, record_verdict
 from tickets.lifecycle import TicketEvent, TicketState, allowed_events
 from tickets.metrics import review_metrics
 from tickets.service import get_ticket
@@ -121,7 +121,8 @@ def correct_classification(
 
 
 class VerdictIn(BaseModel):
-    false_alarm: bool
+    false_alarm: bool | None = Field(None, description="The older form: true = false_alarm, false = real_fault.")
+    verdict: Verdict | None = Field(None, description="real_fault, false_alarm or planned_maintenance.")
     note: str = Field("", max_length=2000)
 
 
@@ -129,9 +130,11 @@ class VerdictIn(BaseModel):
 def give_verdict(ticket_id: int, body: VerdictIn, conn: DbDep, user: EngineerUser, now: NowDep,
                  config: TicketConfigDep) -> dict[str, Any]:
     with domain_errors():
-        label = record_verdict(conn, ticket_id, false_alarm=body.false_alarm, by_user=user.user_id, note=body.note,
-                               now=now, config=config)
-    return {"label_id": label, "ticket_id": ticket_id, "false_alarm": body.false_alarm}
+        label = record_verdict(conn, ticket_id, false_alarm=body.false_alarm, verdict=body.verdict,
+                               by_user=user.user_id, note=body.note, now=now, config=config)
+    verdict = body.verdict or (Verdict.FALSE_ALARM if body.false_alarm else Verdict.REAL_FAULT)
+    return {"label_id": label, "ticket_id": ticket_id, "false_alarm": verdict is Verdict.FALSE_ALARM,
+            "verdict": verdict.value}
 
 
 class VisitIn(BaseModel):

@@ -288,6 +288,16 @@ COVERED_ELSEWHERE = {
     "COMPRESS_AFTER_DAYS": "tests/forewarn/test_retention.py::test_the_policies_follow_the_settings",
     "DEAD_LETTER_RETENTION_DAYS":
         "tests/forewarn/test_retention.py::test_dead_letters_are_pruned_by_their_retention_age",
+    # The web settings reach the pages as a `WebConfig` (test_web_settings_become_the_pages_config, below); these
+    # tests show each of its fields changing what a person sees.
+    "SESSION_DAYS":
+        "tests/web/test_signin.py::test_password_sign_in_sets_an_httponly_lax_session_cookie_and_goes_to_next",
+    "LOGIN_MAX_FAILURES": "tests/web/test_signin.py::test_wrong_codes_are_throttled_per_account_with_the_wait_shown",
+    "LOGIN_WINDOW_MINUTES": "tests/web/test_signin.py::test_wrong_codes_are_throttled_per_account_with_the_wait_shown",
+    "SIGNUP_CODE_HOURS": "tests/web/test_accounts_cli.py::"
+        "test_invite_prints_each_residents_code_and_link_when_no_gateway_is_configured",
+    "PUBLIC_URL": "tests/web/test_accounts_cli.py::"
+        "test_invite_prints_each_residents_code_and_link_when_no_gateway_is_configured",
     "EMBEDDED_MQTT_PLATFORM_PORT": "tests/forewarn/test_broker_auth.py::"
         "test_the_embedded_broker_in_production_refuses_anonymous_clients_and_serves_devices",
 }
@@ -303,3 +313,16 @@ def test_every_readme_row_is_covered():
     for ref in COVERED_ELSEWHERE.values():
         path, name = ref.split("::")
         assert f"def {name}(" in (ROOT / path).read_text(), ref
+
+
+def test_web_settings_become_the_pages_config():
+    from forewarn.web_wiring import web_config
+
+    default = web_config(settings())
+    changed = web_config(settings(session_days="3", signup_code_hours="24", login_max_failures="2",
+                                  login_window_minutes="60", public_url="https://estate.example/"))
+    assert (default.session_days, changed.session_days) == (14, 3)
+    assert (default.signup_code_hours, changed.signup_code_hours) == (72, 24)
+    assert (default.max_failures, changed.max_failures) == (5, 2)
+    assert (default.failure_window_minutes, changed.failure_window_minutes) == (15, 60)
+    assert default.public_url == "http://127.0.0.1:8000" and changed.public_url == "https://estate.example"

@@ -103,7 +103,7 @@ def test_sweep_reminds_at_50_and_80_percent_then_climbs_the_ladder_once(conn, st
     # the agent who took the call (首问负责制); the ladder goes to the agent's head, then the site manager.
     assert _alerts(conn, ticket_id) == [("remind_50", "agent-1"), ("remind_80", "agent-1"),
                                         ("breach", "cs-head"), ("breach_manager", "mgr")]
-    notified = conn.execute("SELECT user_id, count(*) FROM notices WHERE ticket_id = %s AND user_id IS NOT NULL "
+    notified = conn.execute("SELECT user_id, count(*) FROM notices WHERE ticket_id = %s AND kind = 'sla' "
                             "GROUP BY user_id ORDER BY user_id", (ticket_id,)).fetchall()
     assert notified == [("agent-1", 2), ("cs-head", 1), ("mgr", 1)]
 
@@ -139,7 +139,7 @@ def test_concurrent_sweeps_send_each_alert_once(estate_db_url, conn, staff):
         t.join(timeout=30)
     assert sum(counts) == 20
     assert conn.execute("SELECT count(*) FROM sla_alerts").fetchone()[0] == 20
-    assert conn.execute("SELECT count(*) FROM notices WHERE user_id IS NOT NULL").fetchone()[0] == 20
+    assert conn.execute("SELECT count(*) FROM notices WHERE kind = 'sla'").fetchone()[0] == 20
     conn.commit()
     # One sweeper working in small pages still reaches every ticket.
     assert sla_sweep(conn, now=NOW + timedelta(hours=20), batch=3) == 20

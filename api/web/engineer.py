@@ -1,0 +1,246 @@
+"""The engineer pages (mobile first): my work orders, due first, with their SLA countdown and new ones arriving
+live (`forewarn_events` through the live stream; the list is a server-rendered fragment the page re-fetches); one
+work order with its evidence (the alarm's explanation and charts of the device's readings around it), the steps
+(accept, on site, resolve with a note and photos), the verdict, and for a department head the assign form.
+
+The pages only show what `tickets.workorders` and `tickets.telemetry` return and hand every change to them; a
+refused change re-renders the page with a translated headline and the domain's own explanation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+import psycopg
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.auth import Principal, Role
+from api.deps import DbDep, NowDep
+from api.web.charts import Marker, line_chart
+from api.web.deps import CsrfChecked, web_require
+from api.web.files import read_photos
+from api.web.i18n import N_
+from api.web.render import render
+from api.web.staff_format import TZ, countdown, error_headline, local_time, request_gettext
+from tickets.attachments import save_upload, ticket_attachments
+from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotAllowed, NotFound
+from tickets.flows import Verdict, record_verdict
+from tickets.lifecycle import TicketEvent, allowed_events
+from tickets.telemetry import alarm_window, chart_metrics, hourly_series, raw_series
+from tickets.workorders import (
+    LIVE,
+    WorkOrderDetail,
+    WorkOrderSummary,
+    act,
+    actor,
+    assign,
+    check_may_act,
+    check_may_view,
+    department_engineers,
+    department_work_orders,
+    get_work_order,
+    my_work_orders,
+)
+
+router = APIRouter(tags=["pages: engineer"], include_in_schema=False)
+EngineerPageUser = Annotated[Principal, web_require(Role.ENGINEER, Role.MANAGER)]
+DomainError = (NotFound, NotAllowed, InvalidInput, ConcurrentChange, ClosureBlocked, IllegalTransition)
+LIST_FRAGMENT = "/engineer/work-orders?part=list"
+
+STATUS = {"open": N_("New"), "acknowledged": N_("Accepted"), "on_site": N_("On site"), "done": N_("Done"),
+          "cancelled": N_("Cancelled")}
+SEVERITY = {"major": N_("Major"), "general": N_("General"), "complex": N_("Complex")}
+STEPS = {TicketEvent.ACKNOWLEDGE: N_("Accept"), TicketEvent.ARRIVE: N_("On site"), TicketEvent.RESOLVE: N_("Resolve")}
+VERDICTS = {Verdict.REAL_FAULT: N_("Real fault"), Verdict.FALSE_ALARM: N_("False alarm"),
+            Verdict.PLANNED_MAINTENANCE: N_("Planned maintenance")}
+# The longer chart of a work order: the week before the alarm, from the hourly rollup.
+HOURLY_WINDOW = timedelta(days=7)
+
+
+def _rows(orders: list[WorkOrderSummary], now: datetime) -> list[dict[str, Any]]:
+    return [{"wo": w, "status": STATUS.get(w.status, w.status), "severity": SEVERITY.get(w.severity, w.severity),
+             "countdown": countdown(w.due, now, paused=w.sla_paused_at is not None)} for w in orders]
+
+
+def _list_context(conn: psycopg.Connection, user: Principal, now: datetime) -> dict[str, Any]:
+    me = actor(conn, user.user_id)
+    department = _rows(department_work_orders(conn, me.id), now) if (me.is_head or me.oversees_all) else None
+    return {"mine": _rows(my_work_orders(conn, me.id), now), "department": department}
+
+
+@router.get("/engineer/work-orders", response_class=HTMLResponse)
+def work_orders_page(request: Request, conn: DbDep, user: EngineerPageUser, now: NowDep,
+                     part: Literal["list"] | None = None) -> Response:
+    """The page; with `?part=list` the list alone, which the page re-fetches when a work order event arrives."""
+    context = _list_context(conn, user, now)
+    if part == "list":
+        return render(request, "engineer/_work_order_list.html", context)
+    return render(request, "engineer/work_orders.html", context | {"fragment_url": LIST_FRAGMENT})
+
+
+def _charts(request: Request, detail: WorkOrderDetail, now: datetime, conn: psycopg.Connection) -> list[Any]:
+    """The evidence charts: raw readings around the alarm, and the week before it from the hourly rollup."""
+    wo, why = detail.summary, detail.explanation
+    if wo.device_id is None or wo.device_kind is None:
+        return []
+    metrics = chart_metrics(wo.device_kind)
+    metric = why.metric if why.metric in metrics else (metrics[0] if metrics else None)
+    if metric is None:
+        return []
+    _ = request_gettext(request)
+    since = why.since or wo.created_at
+    start, end = alarm_window(since, now)
+    markers = [Marker(since, _("Alarm"))]
+    around = raw_series(conn, wo.device_id, wo.device_kind, metric, start=start, end=end)
+    week = hourly_series(conn, wo.device_id, wo.device_kind, metric, start=since - HOURLY_WINDOW, end=end)
+    empty = _("No readings in this window.")
+    return [
+        {"title": _("%(metric)s around the alarm", metric=metric), "svg": line_chart(
+            around, title=_("%(metric)s around the alarm", metric=metric), empty_text=empty, tz=TZ, markers=markers,
+            time_format="%H:%M")},
+        {"title": _("%(metric)s, hourly, the week before", metric=metric), "svg": line_chart(
+            week, title=_("%(metric)s, hourly, the week before", metric=metric), empty_text=empty, tz=TZ,
+            markers=markers)},
+    ]
+
+
+def _may_act(conn: psycopg.Connection, wo: WorkOrderSummary, user_id: str) -> bool:
+    """Whether to offer the steps: only to those `tickets.workorders` lets take them."""
+    try:
+        check_may_act(conn, wo, user_id)
+    except NotAllowed:
+        return False
+    return True
+
+
+def _detail_context(request: Request, conn: psycopg.Connection, user: Principal, work_order_id: int,
+                    now: datetime) -> dict[str, Any]:
+    detail = get_work_order(conn, work_order_id)
+    me = check_may_view(conn, detail.summary, user.user_id)
+    wo = detail.summary
+    steps = [(e.value, STEPS[e]) for e in allowed_events(wo.ticket_state) if e in STEPS] \
+        if wo.status in LIVE and _may_act(conn, wo, user.user_id) else []
+    engineers = department_engineers(conn, wo.department_id) if me.heads(wo.department_id) else []
+    return {
+        "detail": detail, "wo": wo, "why": detail.explanation,
+        "status": STATUS.get(wo.status, wo.status), "severity": SEVERITY.get(wo.severity, wo.severity),
+        "countdown": countdown(wo.due, now, paused=wo.sla_paused_at is not None) if wo.status in LIVE else None,
+        "since": local_time(detail.explanation.since), "detected": local_time(detail.explanation.detected_at),
+        "steps": steps,
+        "verdicts": list(VERDICTS.items()) if wo.device_id and wo.fault else [],
+        "engineers": engineers, "charts": _charts(request, detail, now, conn),
+        "timeline": [{"at": local_time(e.at), "e": e} for e in detail.timeline],
+        "photos": [a.id for a in ticket_attachments(conn, wo.ticket_id)],
+        "error": None, "error_detail": None, "done": request.query_params.get("done"),
+    }
+
+
+@router.get("/engineer/work-orders/{work_order_id}", response_class=HTMLResponse)
+def work_order_page(work_order_id: int, request: Request, conn: DbDep, user: EngineerPageUser,
+                    now: NowDep) -> Response:
+    try:
+        context = _detail_context(request, conn, user, work_order_id, now)
+    except NotFound:
+        return _not_found(request)
+    except NotAllowed as exc:
+        return _refused(request, exc)
+    return render(request, "engineer/work_order.html", context)
+
+
+def _not_found(request: Request) -> Response:
+    return render(request, "error.html", {"title_id": N_("Not found"),
+                                          "message_id": N_("There is no such work order."), "message_args": {}},
+                  status_code=404)
+
+
+def _refused(request: Request, exc: Exception) -> Response:
+    return render(request, "error.html", {"title_id": N_("Not allowed"),
+                                          "message_id": N_("This work order is not open to your account."),
+                                          "message_args": {}}, status_code=403)
+
+
+def _after_change(request: Request, conn: DbDep, user: Principal, work_order_id: int, now: datetime,
+                  exc: Exception) -> Response:
+    """Re-render the work order with what went wrong (the change itself was rolled back)."""
+    conn.rollback()
+    if isinstance(exc, NotFound):
+        return _not_found(request)
+    status, headline = error_headline(exc)
+    context = _detail_context(request, conn, user, work_order_id, now)
+    return render(request, "engineer/work_order.html",
+                  context | {"error": headline, "error_detail": str(exc)}, status_code=status)
+
+
+def _back(work_order_id: int, done: str) -> Response:
+    return RedirectResponse(f"/engineer/work-orders/{work_order_id}?done={done}", status_code=303)
+
+
+@dataclass(frozen=True, slots=True)
+class Photos:
+    """A form's photos, read within the attachments' limits, or why they were refused."""
+
+    data: list[bytes]
+    error: InvalidInput | None = None
+
+
+async def form_photos(photos: Annotated[list[UploadFile], File()] = []) -> Photos:  # noqa: B006 - FastAPI's idiom
+    try:
+        return Photos(await read_photos(photos))
+    except InvalidInput as exc:
+        return Photos([], exc)
+
+
+FormPhotos = Annotated[Photos, Depends(form_photos)]
+
+
+@router.post("/engineer/work-orders/{work_order_id}/step")
+def work_order_step(
+    work_order_id: int, request: Request, conn: DbDep, user: EngineerPageUser, now: NowDep, csrf: CsrfChecked,
+    photos: FormPhotos, event: Annotated[str, Form()], note: Annotated[str, Form(max_length=2000)] = "",
+    root_cause: Annotated[str, Form(max_length=2000)] = "",
+    override_reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Accept, on site, or resolve (with a note, a root cause and photos, stored with the step in one
+    transaction: a refused step keeps no photo)."""
+    try:
+        if photos.error is not None:
+            raise photos.error
+        ticket_id = get_work_order(conn, work_order_id).summary.ticket_id
+        ids = [save_upload(conn, data=data, uploaded_by=user.user_id, now=now, ticket_id=ticket_id)
+               for data in photos.data]
+        act(conn, work_order_id, event, user_id=user.user_id, now=now, note=note.strip(),
+            root_cause=root_cause.strip() or None, override_reason=override_reason.strip() or None,
+            detail={"attachments": ids} if ids else None)
+    except (*DomainError, ValueError) as exc:
+        return _after_change(request, conn, user, work_order_id, now, exc)
+    return _back(work_order_id, event)
+
+
+@router.post("/engineer/work-orders/{work_order_id}/verdict")
+def work_order_verdict(
+    work_order_id: int, request: Request, conn: DbDep, user: EngineerPageUser, now: NowDep, csrf: CsrfChecked,
+    verdict: Annotated[str, Form()], note: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    try:
+        summary = get_work_order(conn, work_order_id).summary
+        check_may_view(conn, summary, user.user_id)
+        record_verdict(conn, summary.ticket_id, verdict=verdict, by_user=user.user_id, note=note.strip(), now=now)
+    except DomainError as exc:
+        return _after_change(request, conn, user, work_order_id, now, exc)
+    return _back(work_order_id, "verdict")
+
+
+@router.post("/engineer/work-orders/{work_order_id}/assign")
+def work_order_assign(
+    work_order_id: int, request: Request, conn: DbDep, user: EngineerPageUser, now: NowDep, csrf: CsrfChecked,
+    engineer_id: Annotated[str, Form()], seen_assignee: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        assign(conn, work_order_id, engineer_id=engineer_id, by_user=user.user_id, now=now,
+               expected_assignee=seen_assignee or None)
+    except DomainError as exc:
+        return _after_change(request, conn, user, work_order_id, now, exc)
+    return _back(work_order_id, "assign")
+
