@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from api import guard
 from api.deps import AppState
 from api.routes import ROUTERS
 
@@ -15,6 +16,7 @@ def create_app(state: AppState, *, title: str = "Forewarn") -> FastAPI:
         version="1",
     )
     app.state.forewarn = state
+    guard.install(app, state.pool, state.limits, state.gate)
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -18,6 +18,7 @@ import uvicorn
 
 from api.app import create_app
 from api.deps import AppState
+from api.guard import ApiLimits
 from forewarn.context import EMBEDDED_DB_NAME, ensure_database
 from forewarn.db import check_connection, open_pool
 from forewarn.embedded import EmbeddedBroker, EmbeddedPostgres, EmbeddedServerError, port_is_free, wait_for_port
@@ -131,8 +132,10 @@ class Platform:
         s = self.settings
         if not port_is_free(s.api_port, s.api_host):
             raise EmbeddedServerError(f"port {s.api_port} is in use; set FOREWARN_API_PORT to a free port")
+        limits = ApiLimits(pool_wait_s=s.api_pool_wait_ms / 1000, max_inflight=s.api_max_inflight,
+                           max_body_bytes=s.api_max_body_bytes)
         state = AppState(pool=self.pool, broker_check=self.broker_reachable, extras=dict(self.api_extras()),
-                         clock=self.now)
+                         clock=self.now, limits=limits)
         app = create_app(state)
         config = uvicorn.Config(app, host=s.api_host, port=s.api_port, log_level="warning", lifespan="off")
         self.api_server = uvicorn.Server(config)
