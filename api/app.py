@@ -7,6 +7,8 @@ from fastapi import FastAPI
 from api import guard
 from api.deps import AppState
 from api.routes import ROUTERS
+from api.routes.health import router as health_router
+from api.schemas import ERROR_RESPONSES
 
 
 def create_app(state: AppState, *, title: str = "Forewarn") -> FastAPI:
@@ -18,5 +20,6 @@ def create_app(state: AppState, *, title: str = "Forewarn") -> FastAPI:
     app.state.forewarn = state
     guard.install(app, state.pool, state.limits, state.gate)
     for router in ROUTERS:
-        app.include_router(router)
+        # Every error answer an /api/ route can give is documented once, here (health checks have their own).
+        app.include_router(router, responses=None if router is health_router else ERROR_RESPONSES)
     return app

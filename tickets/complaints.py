@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psycopg
 
 from tickets import sla
 from tickets.classify import Category, Classification, Tier, classify_text
 from tickets.config import DEFAULT_CONFIG, TicketConfig
-from tickets.errors import InvalidInput
+from tickets.errors import InvalidInput, RateLimited
 from tickets.lifecycle import TicketEvent
 from tickets.notices import format_time, notify_residents, resident
 from tickets.routing import grid_owner
@@ -23,6 +23,16 @@ from tickets.transitions import transition
 
 CHANNELS = ("app", "phone", "wechat", "counter")
 LANGS = ("zh-CN", "en")
+RATE_WINDOW = timedelta(hours=1)
+
+# The resident's place, locked (FOR NO KEY UPDATE of the resident's row) so that two intakes for one resident run
+# one after the other and the rate limit below counts the first before the second is decided. Foreign keys to the
+# resident (FOR KEY SHARE) are not blocked by it.
+_SQL_PLACE_LOCKED = """SELECT r.unit_id, u.building_id, b.site_id FROM residents r JOIN units u ON u.id = r.unit_id
+                       JOIN buildings b ON b.id = u.building_id WHERE r.id = %(resident)s FOR NO KEY UPDATE OF r"""
+# Complaints the resident filed within the rate window, and when the oldest of them leaves it.
+_SQL_RECENT = """SELECT count(*), min(received_at) FROM complaints
+                 WHERE resident_id = %(resident)s AND received_at > %(since)s"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +61,10 @@ def intake_complaint(
     if reported_at.tzinfo is None:
         raise InvalidInput("reported_at needs a timezone (RFC 3339, e.g. 2026-10-01T08:00:00+08:00)")
     with conn.transaction():
-        place = conn.execute(
-            """SELECT r.unit_id, u.building_id, b.site_id FROM residents r JOIN units u ON u.id = r.unit_id
-               JOIN buildings b ON b.id = u.building_id WHERE r.id = %s""",
-            (resident_id,),
-        ).fetchone()
+        place = conn.execute(_SQL_PLACE_LOCKED, {"resident": resident_id}).fetchone()
         if place is None:
             raise InvalidInput(f"no resident {resident_id!r}")
+        _check_rate(conn, resident_id, now, config)
         if place[0] != unit_id:
             raise InvalidInput(f"resident {resident_id!r} does not live in unit {unit_id!r}")
         building_id, site_id = place[1], place[2]
@@ -89,6 +96,18 @@ def intake_complaint(
                                                       "anticipated": anticipated, "lead_seconds": lead})
         return ComplaintResult(complaint_id, ticket_id, incident is not None, incident_id, anticipated,
                                found.category.value, found.tier.value)
+
+
+def _check_rate(conn: psycopg.Connection, resident_id: str, now: datetime, config: TicketConfig) -> None:
+    """Refuse a complaint past the resident's hourly limit (on the platform's clock: a simulated run at full speed
+    stays within it). The caller holds the resident's row lock, so concurrent intakes cannot both pass."""
+    row = conn.execute(_SQL_RECENT, {"resident": resident_id, "since": now - RATE_WINDOW}).fetchone()
+    assert row is not None
+    count, oldest = row
+    if count >= config.complaints_per_hour:
+        wait = max(1, int((oldest + RATE_WINDOW - now).total_seconds()) + 1)
+        raise RateLimited(f"at most {config.complaints_per_hour} complaints per resident per hour; "
+                          "please add to an open complaint instead", retry_after_s=wait)
 
 
 def _matching_incident(

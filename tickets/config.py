@@ -23,6 +23,9 @@ class TicketConfig:
     quiet_end: time = time(7, 0)
     # A return visit later than this after resolution is recorded as late (DESIGN.md: within 48 hours).
     return_visit_within: timedelta = timedelta(hours=48)
+    # Far above what a real household files (a handful a month), low enough that a stuck client cannot flood the
+    # queue: complaints one resident may file in any hour (counted in the database, under a lock on the resident).
+    complaints_per_hour: int = 20
     sla_overrides: Mapping[tuple[str, str], SlaPolicy] = field(default_factory=dict)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tickets.lifecycle import IllegalTransition
 
-__all__ = ["IllegalTransition", "NotFound", "ConcurrentChange", "ClosureBlocked", "InvalidInput"]
+__all__ = ["IllegalTransition", "NotFound", "ConcurrentChange", "ClosureBlocked", "InvalidInput", "RateLimited"]
 
 
 class NotFound(LookupError):
@@ -21,3 +21,11 @@ class ClosureBlocked(RuntimeError):
 
 class InvalidInput(ValueError):
     """A request that cannot be carried out as given (says what was wrong and how to fix it)."""
+
+
+class RateLimited(RuntimeError):
+    """Too many requests of one kind from one person; `retry_after_s` says when the next one is accepted."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -265,3 +265,23 @@ def test_complaint_submission_is_rate_limited_per_resident(client, tokens):
     other = client.post("/api/v1/complaints", headers=auth(tokens["neighbour"]),
                         json=complaint(tokens["neighbour_unit"], "楼上装修噪音太吵了"))
     assert other.status_code == 201
+
+
+def test_a_resident_rates_the_ticket_their_complaint_was_folded_into(client, tokens, conn):
+    opened = handle_alarm(conn, make_alarm(HIGH_ZONE, "pump_failure", at=datetime.now(UTC)), now=datetime.now(UTC))
+    conn.commit()
+    made = client.post("/api/v1/complaints", headers=auth(tokens["resident"]),
+                       json=complaint(tokens["resident_unit"], "15楼没水了"))
+    assert made.json()["folded"] is True and made.json()["ticket_id"] == opened.ticket_id
+    url = f"/api/v1/tickets/{opened.ticket_id}/transitions"
+    eng = auth(tokens["eng-1"])
+    assert client.post(url, headers=eng, json={"event": "acknowledge"}).status_code == 200
+    assert client.post(url, headers=eng, json={"event": "resolve", "override_reason": "pump replaced"}).status_code \
+        == 200
+    visit = f"/api/v1/tickets/{opened.ticket_id}/return-visit"
+    rating = {"response_speed": 5, "professionalism": 5, "attitude": 5, "overall": 5, "comment": "水来了"}
+    # The neighbour did not complain about this ticket: it looks missing to them.
+    assert client.post(visit, headers=auth(tokens["neighbour"]), json=rating).status_code == 404
+    rated = client.post(visit, headers=auth(tokens["resident"]), json=rating)
+    assert rated.status_code == 201, rated.text
+    assert rated.json()["state"] == "closed"
