@@ -77,6 +77,7 @@ def _error(description: str) -> dict[str, Any]:
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("The body is not JSON (or not UTF-8) at all."),
     401: _error("No token, or an unknown, expired or revoked one (header `WWW-Authenticate: Bearer`)."),
     403: _error("The caller's role may not do this."),
     404: _error("No such object, or not one the caller may see."),
