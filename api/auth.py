@@ -135,7 +135,7 @@ def ensure_resident_user(conn: psycopg.Connection, resident_id: str) -> str:
     """The user id of a resident's login, created on first use."""
     row = conn.execute("SELECT id FROM users WHERE resident_id = %s", (resident_id,)).fetchone()
     if row:
-        return row[0]
+        return str(row[0])
     name_row = conn.execute("SELECT name FROM residents WHERE id = %s", (resident_id,)).fetchone()
     if name_row is None:
         raise LookupError(f"no resident {resident_id!r}")

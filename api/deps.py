@@ -30,18 +30,19 @@ class AppState:
 
 
 def get_state(request: Request) -> AppState:
-    return request.app.state.forewarn
+    state: AppState = request.app.state.forewarn
+    return state
 
 
 def get_conn(request: Request) -> Iterator[psycopg.Connection]:
     """A pooled connection for the request; committed when the route returns, rolled back if it raises.
 
-    Waits at most `limits.pool_wait_s` (then PoolTimeout, answered 503 by api.guard); while the database is known
+    Waits at most `limits.wait_s` (then PoolTimeout, answered 503 by api.guard); while the database is known
     to be down, only the gate's probe request tries at all."""
     state = get_state(request)
     if state.gate.down and not getattr(request.state, PROBE_FLAG, False):
         raise DatabaseUnavailable("the database is unavailable; retry shortly", RETRY_AFTER_DOWN_S)
-    with state.pool.connection(timeout=state.limits.pool_wait_s) as conn:
+    with state.pool.connection(timeout=state.limits.wait_s) as conn:
         state.gate.mark_up()
         yield conn
 

@@ -1,8 +1,10 @@
 """Back-pressure and request limits, in front of every `/api/` route (issue #21, findings 1, 6 and 8).
 
-- **Capacity:** at most `max_inflight` requests wait for an answer at once; a request waits at most `pool_wait_s`
-  for a database connection. Past either bound the answer is 503 with `Retry-After`, at once, instead of a queue
-  that grows until clients time out.
+- **Capacity:** at most `workers` requests are worked on at once (about the pool's size: more would only queue
+  for connections, and dozens of threads contending for the GIL make every request slow); up to `max_waiting`
+  more wait for a worker, each at most `wait_s`, in the event loop where waiting costs nothing. Past either
+  bound, and when a connection cannot be had within `wait_s`, the answer is 503 with `Retry-After`, at once,
+  instead of a queue that grows until clients time out.
 - **Database down:** the first request that cannot get a connection probes the server; when it is unreachable the
   `DatabaseGate` closes and every request is answered 503 at once, except one probe request every
   `PROBE_INTERVAL_S`, whose success opens the gate again (service returns with the database, not after a timer).
@@ -15,9 +17,11 @@ Health checks (`/healthz`, `/readyz`) and the OpenAPI pages are outside `/api/` 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -50,8 +54,9 @@ PROBE_FLAG = "forewarn_db_probe"  # set in the request's state when the gate let
 class ApiLimits:
     """The API's bounds; the composition root builds them from `Settings` (FOREWARN_API_*)."""
 
-    pool_wait_s: float = 0.5
-    max_inflight: int = 128
+    workers: int = 8
+    wait_s: float = 0.5
+    max_waiting: int = 128
     max_body_bytes: int = 65_536
 
 
@@ -111,7 +116,8 @@ class DatabaseGate:
                 return False
             self._next_probe = now + self._interval
         try:
-            with psycopg.connect(pool.conninfo, connect_timeout=PROBE_CONNECT_TIMEOUT_S) as conn:
+            conninfo = pool.conninfo() if callable(pool.conninfo) else pool.conninfo
+            with psycopg.connect(conninfo, connect_timeout=PROBE_CONNECT_TIMEOUT_S) as conn:
                 conn.execute("SELECT 1")
         except psycopg.Error:
             self.mark_down()
@@ -130,45 +136,67 @@ class RequestGuard:
         self.app = app
         self.limits = limits
         self.gate = gate
-        self.waiting = 0  # requests admitted whose response has not started
+        self.waiting = 0  # requests waiting for a worker
+        # One semaphore per event loop: the app is served by one loop in production, by several in tests.
+        self._workers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = \
+            weakref.WeakKeyDictionary()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not str(scope["path"]).startswith("/api/"):
             await self.app(scope, receive, send)
             return
         refusal = self._refuse_early(scope)
-        if refusal is not None:
-            await refusal(scope, receive, send)  # type: ignore[arg-type]
-            return
-        admitted, probe = self.gate.admit()
-        if not admitted:
-            await _json(503, "the database is unavailable; retry shortly",
-                        {"Retry-After": str(RETRY_AFTER_DOWN_S)})(scope, receive, send)  # type: ignore[arg-type]
-            return
-        if probe:
-            scope.setdefault("state", {})[PROBE_FLAG] = True
-        if scope["method"] in _BODY_METHODS:
+        if refusal is None:
+            admitted, probe = self.gate.admit()
+            if not admitted:
+                refusal = _json(503, "the database is unavailable; retry shortly",
+                                {"Retry-After": str(RETRY_AFTER_DOWN_S)})
+            elif probe:
+                scope.setdefault("state", {})[PROBE_FLAG] = True
+        if refusal is None and scope["method"] in _BODY_METHODS:
             body = await self._read_body(receive)
             if body is None:
-                await _json(413, f"the request body is larger than {self.limits.max_body_bytes} bytes")(
-                    scope, receive, send)  # type: ignore[arg-type]
-                return
-            receive = _replay(body, receive)
-        self.waiting += 1
-        started = False
+                refusal = _json(413, f"the request body is larger than {self.limits.max_body_bytes} bytes")
+            else:
+                receive = _replay(body, receive)
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        await self._work(scope, receive, send)
 
-        async def send_and_count(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start" and not started:
-                started = True
-                self.waiting -= 1
+    async def _work(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the request in a worker slot, held until its response starts (a stream frees it at once)."""
+        slots = self._slots()
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(slots.acquire(), timeout=self.limits.wait_s)
+        except TimeoutError:
+            refusal = _json(503, "the API is at capacity; retry shortly", {"Retry-After": str(RETRY_AFTER_BUSY_S)})
+            await refusal(scope, receive, send)
+            return
+        finally:
+            self.waiting -= 1
+        held = True
+
+        async def send_and_release(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start" and held:
+                held = False
+                slots.release()
             await send(message)
 
         try:
-            await self.app(scope, receive, send_and_count)
+            await self.app(scope, receive, send_and_release)
         finally:
-            if not started:
-                self.waiting -= 1
+            if held:
+                slots.release()
+
+    def _slots(self) -> asyncio.Semaphore:
+        loop = asyncio.get_running_loop()
+        slots = self._workers.get(loop)
+        if slots is None:
+            slots = self._workers[loop] = asyncio.Semaphore(self.limits.workers)
+        return slots
 
     def _refuse_early(self, scope: Scope) -> JSONResponse | None:
         """A refusal that needs no body and no database: too busy, too large, or a body without credentials."""
@@ -179,7 +207,7 @@ class RequestGuard:
             length = headers.get("content-length")
             if length is not None and (not length.isdigit() or int(length) > self.limits.max_body_bytes):
                 return _json(413, f"the request body is larger than {self.limits.max_body_bytes} bytes")
-        if self.waiting >= self.limits.max_inflight:
+        if self.waiting >= self.limits.max_waiting:
             return _json(503, "the API is at capacity; retry shortly", {"Retry-After": str(RETRY_AFTER_BUSY_S)})
         return None
 
@@ -229,6 +257,6 @@ def install(app: FastAPI, pool: ConnectionPool, limits: ApiLimits, gate: Databas
                      {"Retry-After": str(RETRY_AFTER_BUSY_S)})
 
     for exc_class in (DatabaseUnavailable, PoolTimeout, psycopg.OperationalError):
-        app.add_exception_handler(exc_class, unavailable)  # type: ignore[arg-type]
-    app.add_middleware(RequestGuard, limits=limits, gate=gate)  # type: ignore[arg-type]
+        app.add_exception_handler(exc_class, unavailable)
+    app.add_middleware(RequestGuard, limits=limits, gate=gate)
 

@@ -132,7 +132,7 @@ class Platform:
         s = self.settings
         if not port_is_free(s.api_port, s.api_host):
             raise EmbeddedServerError(f"port {s.api_port} is in use; set FOREWARN_API_PORT to a free port")
-        limits = ApiLimits(pool_wait_s=s.api_pool_wait_ms / 1000, max_inflight=s.api_max_inflight,
+        limits = ApiLimits(workers=s.db_pool_size, wait_s=s.api_wait_ms / 1000, max_waiting=s.api_max_waiting,
                            max_body_bytes=s.api_max_body_bytes)
         state = AppState(pool=self.pool, broker_check=self.broker_reachable, extras=dict(self.api_extras()),
                          clock=self.now, limits=limits)

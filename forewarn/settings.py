@@ -64,10 +64,10 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
     # API hardening (harden-api): token lifetime, back-pressure and request limits.
     api_token_days: int = Field(90, ge=1, le=3650, description="API tokens expire this many days after issue")
-    api_pool_wait_ms: int = Field(500, ge=10, le=30_000,
-                                  description="an API request waits this long for a database connection, then 503")
-    api_max_inflight: int = Field(128, ge=1, le=10_000,
-                                  description="API requests served at once; more are answered 503 at once")
+    api_wait_ms: int = Field(500, ge=10, le=30_000,
+                             description="an API request waits this long for a worker or a connection, then 503")
+    api_max_waiting: int = Field(128, ge=1, le=10_000,
+                                 description="API requests waiting for a worker; more are answered 503 at once")
     api_max_body_bytes: int = Field(65_536, ge=1024, le=16_777_216,
                                     description="larger request bodies are refused (413) before they are read")
 

@@ -87,4 +87,4 @@ def serve(url: str, *, pool_size: int, limits: ApiLimits) -> Iterator[Api]:
 @pytest.fixture
 def live_api(estate_db_url: str) -> Iterator[Api]:
     """The API served by uvicorn with a small pool (2), so that a few dozen clients saturate it."""
-    yield from serve(estate_db_url, pool_size=2, limits=ApiLimits(pool_wait_s=0.3, max_inflight=64))
+    yield from serve(estate_db_url, pool_size=2, limits=ApiLimits(workers=2, wait_s=0.3, max_waiting=64))

@@ -20,7 +20,7 @@ from .conftest import RESIDENT, Api, bearer, serve
 @pytest.fixture
 def roomy_api(estate_db_url: str) -> Iterator[Api]:
     """Enough connections and patience that every request reaches the rate limit rather than a 503."""
-    yield from serve(estate_db_url, pool_size=8, limits=ApiLimits(pool_wait_s=20, max_inflight=100))
+    yield from serve(estate_db_url, pool_size=8, limits=ApiLimits(workers=8, wait_s=20, max_waiting=100))
 
 
 def test_forty_parallel_complaints_store_exactly_the_limit(roomy_api: Api, tokens, estate_db_url):
