@@ -4,10 +4,12 @@
 On loopback only, against a platform started as an operator starts it (`forewarn run`, embedded PostgreSQL and
 broker in a temporary directory, the demo estate loaded with `forewarn estate load`):
 
-1. baseline: `--baseline-clients` clients for `--seconds`;
-2. load: `--clients` concurrent clients for `--seconds`;
-3. outage: the same clients while the embedded PostgreSQL is stopped for `--outage-s` (`pg_ctl stop -m fast`), then
-   started again, and 15 s more.
+1. floor: the `--clients` clients for `--seconds` against a server that does nothing (`noop_app`): what the
+   clients and the machine cost by themselves;
+2. baseline: `--baseline-clients` clients for `--seconds`;
+3. load: `--clients` concurrent clients for `--seconds`;
+4. outage: the same clients while the embedded PostgreSQL is stopped for `--outage-s` (`pg_ctl stop -m fast`), then
+   started again, and 25 s more.
 
 A client is a person using the app: it sends one request, waits 1–3 s (uniform, seeded), and sends the next.
 Residents (80 % of clients) list their complaints and notices, open one complaint, and now and then (5 %) file a
@@ -33,7 +35,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -70,10 +73,35 @@ class Client:
     complaint_ids: list[int] = field(default_factory=list)
 
 
+async def noop_app(scope: dict[str, object], receive: object, send: Callable[[dict[str, object]], Awaitable[None]]
+                   ) -> None:
+    """The floor: a server that answers `[]` at once, served by uvicorn in its own process like the platform's API.
+    What the clients measure against it is the cost of the clients and the machine, not of Forewarn."""
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": b"[]"})
+
+
+@contextmanager
+def noop_server() -> Iterator[int]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.load:noop_app", "--port", str(port),
+                                "--log-level", "warning"], cwd=ROOT)
+    try:
+        if not wait_for_port(port, 60):
+            raise RuntimeError("the no-op server did not start")
+        yield port
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
 class Platform:
     """`forewarn run` in a child process, on the embedded servers in `workdir`."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, roles: list[str]) -> None:
+        self.roles = roles
         self.db_port, self.api_port = free_port(), free_port()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("FOREWARN_")} | {
             "FOREWARN_DATA_DIR": str(workdir), "FOREWARN_EMBEDDED_DB_PORT": str(self.db_port),
@@ -90,7 +118,8 @@ class Platform:
     def start(self) -> None:
         subprocess.run([sys.executable, "-m", "forewarn", "estate", "load", str(DEMO)], env=self.env, check=True,
                        capture_output=True, timeout=300, cwd=ROOT)
-        self.process = subprocess.Popen([sys.executable, "-m", "forewarn", "run"], env=self.env, cwd=ROOT,
+        role_args = [arg for role in self.roles for arg in ("--role", role)]
+        self.process = subprocess.Popen([sys.executable, "-m", "forewarn", "run", *role_args], env=self.env, cwd=ROOT,
                                         stdout=self.log, stderr=self.log)
         if not wait_for_port(self.api_port, 180):
             self.stop()
@@ -229,9 +258,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=40.0)
     parser.add_argument("--outage-s", type=float, default=20.0)
     parser.add_argument("--seed", type=int, default=21)
+    parser.add_argument("--role", action="append", default=[],
+                        help="run only these platform roles (forewarn run --role); default: all")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="fw-bench-load-") as tmp:
-        platform = Platform(Path(tmp))
+        platform = Platform(Path(tmp), args.role)
         print("starting the platform (forewarn estate load + forewarn run)…", flush=True)
         platform.start()
         try:
@@ -255,6 +286,11 @@ def measure(platform: Platform, args: argparse.Namespace) -> Report:
     baseline = make_clients(platform.url, args.baseline_clients, args.seed + 1)
     phases: dict[str, dict[str, float]] = {}
     everything: list[Sample] = []
+    with noop_server() as port:
+        samples_floor: list[Sample] = []
+        print(f"floor: {len(clients)} clients against a no-op server for {args.seconds:g} s…", flush=True)
+        asyncio.run(run_phase(f"http://127.0.0.1:{port}", clients, args.seconds, samples_floor, ["floor"]))
+        phases[f"floor: no-op ({len(clients)})"] = summarise("floor", samples_floor)
     for name, who, extra in (("baseline", baseline, None), ("load", clients, None)):
         samples: list[Sample] = []
         print(f"{name}: {len(who)} clients for {args.seconds:g} s…", flush=True)
