@@ -11,10 +11,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import web
+from api import guard, web
 from api.deps import AppState
 from api.live import LiveHub
 from api.routes import ROUTERS
+from api.routes.health import router as health_router
+from api.schemas import ERROR_RESPONSES
 
 
 def create_app(state: AppState, *, title: str = "Forewarn") -> FastAPI:
@@ -36,7 +38,9 @@ def create_app(state: AppState, *, title: str = "Forewarn") -> FastAPI:
         lifespan=lifespan,
     )
     app.state.forewarn = state
+    guard.install(app, state.pool, state.limits, state.gate)
     for router in ROUTERS:
-        app.include_router(router)
+        # Every error answer an /api/ route can give is documented once, here (health checks have their own).
+        app.include_router(router, responses=None if router is health_router else ERROR_RESPONSES)
     web.install(app)
     return app

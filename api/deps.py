@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import ConnectionPool
 
 from api.auth import Principal, Role, authenticate
+from api.guard import PROBE_FLAG, RETRY_AFTER_DOWN_S, ApiLimits, DatabaseGate, DatabaseUnavailable
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 
 
@@ -26,15 +27,25 @@ class AppState:
     extras: dict[str, Any] = field(default_factory=dict)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # the platform's clock
     tickets: TicketConfig = DEFAULT_CONFIG  # the lifecycle's configuration, built from the settings
+    limits: ApiLimits = field(default_factory=ApiLimits)
+    gate: DatabaseGate = field(default_factory=DatabaseGate)
 
 
 def get_state(request: Request) -> AppState:
-    return request.app.state.forewarn
+    state: AppState = request.app.state.forewarn
+    return state
 
 
 def get_conn(request: Request) -> Iterator[psycopg.Connection]:
-    """A pooled connection for the request; committed when the route returns, rolled back if it raises."""
-    with get_state(request).pool.connection() as conn:
+    """A pooled connection for the request; committed when the route returns, rolled back if it raises.
+
+    Waits at most `limits.wait_s` (then PoolTimeout, answered 503 by api.guard); while the database is known
+    to be down, only the gate's probe request tries at all."""
+    state = get_state(request)
+    if state.gate.down and not getattr(request.state, PROBE_FLAG, False):
+        raise DatabaseUnavailable("the database is unavailable; retry shortly", RETRY_AFTER_DOWN_S)
+    with state.pool.connection(timeout=state.limits.wait_s) as conn:
+        state.gate.mark_up()
         yield conn
 
 

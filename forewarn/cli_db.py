@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from api.auth import Role, create_user, issue_token
+from api.auth import Role, create_user, disable_user, issue_token, list_tokens, revoke_token
 from api.web.accounts import PasswordTooWeak, set_password
 from api.web.invitations import disable_moved_out
 from forewarn.context import CliContext
@@ -25,6 +25,8 @@ console = Console()
 db_app = typer.Typer(help="Database: migrations and storage mode.", no_args_is_help=True)
 estate_app = typer.Typer(help="Estate registry: sites, buildings, units, residents, devices.", no_args_is_help=True)
 user_app = typer.Typer(help="Staff accounts and API tokens.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens: list and revoke (a token is never shown again).", no_args_is_help=True)
+user_app.add_typer(tokens_app, name="tokens")
 
 
 @db_app.command("migrate")
@@ -130,6 +132,54 @@ def user_add(
                 set_password(conn, user_id, sys.stdin.readline().rstrip("\r\n"))
             except PasswordTooWeak as exc:
                 raise typer.BadParameter(str(exc), param_hint="--password-stdin") from None
-        token = issue_token(conn, user_id, label="cli")
+        token = issue_token(conn, user_id, label="cli", lifetime=timedelta(days=cli.settings.api_token_days))
         conn.execute("INSERT INTO audit_log (actor, action, subject) VALUES ('cli', 'user.add', %s)", (user_id,))
     console.print(f"user {user_id} ({role.value}) ready. API token (shown once):\n{token}")
+
+
+@tokens_app.command("list")
+def tokens_list(
+    ctx: typer.Context,
+    user_id: Annotated[str | None, typer.Argument(help="only this user's tokens")] = None,
+) -> None:
+    """List API tokens, newest first: id, user, label, issued, expires, revoked, and whether each still works."""
+    cli: CliContext = ctx.obj
+    url = cli.database_url()
+    migrate(url, cli.settings.db_mode)
+    with psycopg.connect(url) as conn:
+        tokens = list_tokens(conn, user_id)
+    table = Table("id", "user", "label", "issued", "expires", "revoked", "works")
+    for t in tokens:
+        table.add_row(str(t.id), t.user_id, t.label, f"{t.created_at:%Y-%m-%d %H:%M}", f"{t.expires_at:%Y-%m-%d}",
+                      f"{t.revoked_at:%Y-%m-%d %H:%M}" if t.revoked_at else "", "yes" if t.usable else "no")
+    console.print(table if tokens else "no tokens" + (f" for {user_id}" if user_id else ""))
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(ctx: typer.Context, token_id: Annotated[int, typer.Argument(help="the id `tokens list` shows")]
+                  ) -> None:
+    """Revoke one API token at once; requests with it are refused from now on."""
+    cli: CliContext = ctx.obj
+    url = cli.database_url()
+    migrate(url, cli.settings.db_mode)
+    with psycopg.connect(url) as conn:
+        if not revoke_token(conn, token_id):
+            raise typer.BadParameter(f"no unrevoked token with id {token_id}", param_hint="TOKEN_ID")
+        conn.execute("INSERT INTO audit_log (actor, action, subject) VALUES ('cli', 'token.revoke', %s)",
+                     (str(token_id),))
+    console.print(f"token {token_id} revoked")
+
+
+@user_app.command("disable")
+def user_disable(ctx: typer.Context, user_id: Annotated[str, typer.Argument(help="login id")]) -> None:
+    """Disable an account and revoke all its API tokens (`user add` enables it again, with a new token)."""
+    cli: CliContext = ctx.obj
+    url = cli.database_url()
+    migrate(url, cli.settings.db_mode)
+    with psycopg.connect(url) as conn:
+        try:
+            revoked = disable_user(conn, user_id)
+        except LookupError as exc:
+            raise typer.BadParameter(str(exc), param_hint="USER_ID") from None
+        conn.execute("INSERT INTO audit_log (actor, action, subject) VALUES ('cli', 'user.disable', %s)", (user_id,))
+    console.print(f"user {user_id} disabled; {revoked} token(s) revoked")

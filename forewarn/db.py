@@ -45,11 +45,18 @@ def check_connection(url: str, timeout: float = 5.0) -> None:
         raise DatabaseError(f"cannot connect to {redact(url)}: {reason}") from None
 
 
+# How long the pool keeps retrying one lost connection (with backoff) before it gives the slot up. psycopg_pool's
+# default (5 min, backoff doubling from 1 s) means that after a 20 s outage the next attempt may be 10 s away; with
+# 2 s the slot is given up and the next request that needs a connection opens one at once (issue #21, finding 8).
+RECONNECT_TIMEOUT_S = 2.0
+
+
 def open_pool(url: str, *, size: int = 8, timeout: float = 10.0, name: str = "forewarn") -> ConnectionPool:
     """Open a pool and wait until it holds a working connection, so that a bad DSN fails at start-up."""
     check_connection(url, timeout)
     pool = ConnectionPool(
-        url, min_size=1, max_size=size, open=False, name=name, check=ConnectionPool.check_connection
+        url, min_size=1, max_size=size, open=False, name=name, check=ConnectionPool.check_connection,
+        reconnect_timeout=RECONNECT_TIMEOUT_S, kwargs={"connect_timeout": 5},
     )
     pool.open()
     try:

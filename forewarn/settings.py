@@ -134,6 +134,14 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(5, ge=1, le=1000, description="failed sign-ins per account before a wait "
                                                                    "(per client address: 4 times as many)")
     login_window_minutes: int = Field(15, ge=1, le=24 * 60, description="the window those failures are counted in")
+    # API hardening (harden-api): token lifetime, back-pressure and request limits.
+    api_token_days: int = Field(90, ge=1, le=3650, description="API tokens expire this many days after issue")
+    api_wait_ms: int = Field(500, ge=10, le=30_000,
+                             description="an API request waits this long for a worker or a connection, then 503")
+    api_max_waiting: int = Field(128, ge=1, le=10_000,
+                                 description="API requests waiting for a worker; more are answered 503 at once")
+    api_max_body_bytes: int = Field(65_536, ge=1024, le=16_777_216,
+                                    description="larger request bodies are refused (413) before they are read")
 
     @field_validator("log_level")
     @classmethod

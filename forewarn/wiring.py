@@ -24,6 +24,7 @@ from psycopg_pool import ConnectionPool
 
 from api.app import create_app
 from api.deps import AppState
+from api.guard import ApiLimits
 from forewarn.configs import BrokerEndpoint, ingest_config
 from forewarn.db import StorageMode
 from forewarn.embedded import EmbeddedServerError, port_is_free, wait_for_port
@@ -224,13 +225,19 @@ def api_extras(ctx: RoleContext, ingest: IngestRole | None) -> dict[str, object]
     return extras
 
 
+def api_limits(s: Settings) -> ApiLimits:
+    """The API's back-pressure and request limits: as many requests worked on at once as the pool has connections."""
+    return ApiLimits(workers=s.db_pool_size, wait_s=s.api_wait_ms / 1000, max_waiting=s.api_max_waiting,
+                     max_body_bytes=s.api_max_body_bytes)
+
+
 def start_api(ctx: RoleContext, ingest: IngestRole | None = None) -> ApiRole:
     """The API on its own thread; start-up fails with a clear error if its port is taken or it does not listen."""
     s = ctx.settings
     if not port_is_free(s.api_port, s.api_host):
         raise EmbeddedServerError(f"port {s.api_port} is in use; set FOREWARN_API_PORT to a free port")
     state = AppState(pool=ctx.pool, broker_check=ctx.broker_reachable, extras=api_extras(ctx, ingest),
-                     clock=ctx.clock, tickets=ctx.tickets)
+                     clock=ctx.clock, tickets=ctx.tickets, limits=api_limits(s))
     config = uvicorn.Config(create_app(state), host=s.api_host, port=s.api_port, log_level="warning",
                             lifespan="on", timeout_graceful_shutdown=2)  # open live streams must not hold up a stop
     server = uvicorn.Server(config)

@@ -14,7 +14,7 @@ import psycopg
 from tickets import sla
 from tickets.classify import Category, Classification, Tier, classify_text
 from tickets.config import DEFAULT_CONFIG, TicketConfig
-from tickets.errors import InvalidInput
+from tickets.errors import InvalidInput, RateLimited
 from tickets.lifecycle import TicketEvent
 from tickets.notices import format_time, notify_residents, resident
 from tickets.routing import grid_owner
@@ -27,6 +27,16 @@ LANGS = ("zh-CN", "en")
 REPORTED_MAX_FUTURE = timedelta(minutes=5)
 # Staff may enter a complaint taken days earlier (a weekend's phone log); past a month it is a typing error.
 REPORTED_MAX_PAST = timedelta(days=30)
+RATE_WINDOW = timedelta(hours=1)
+
+# The resident's place, locked (FOR NO KEY UPDATE of the resident's row) so that two intakes for one resident run
+# one after the other and the rate limit below counts the first before the second is decided. Foreign keys to the
+# resident (FOR KEY SHARE) are not blocked by it.
+_SQL_PLACE_LOCKED = """SELECT r.unit_id, u.building_id, b.site_id FROM residents r JOIN units u ON u.id = r.unit_id
+                       JOIN buildings b ON b.id = u.building_id WHERE r.id = %(resident)s FOR NO KEY UPDATE OF r"""
+# Complaints the resident filed within the rate window, and when the oldest of them leaves it.
+_SQL_RECENT = """SELECT count(*), min(received_at) FROM complaints
+                 WHERE resident_id = %(resident)s AND received_at > %(since)s"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +66,10 @@ def intake_complaint(
         raise InvalidInput("reported_at needs a timezone (RFC 3339, e.g. 2026-10-01T08:00:00+08:00)")
     _check_reported_at(reported_at, now)
     with conn.transaction():
-        place = conn.execute(
-            """SELECT r.unit_id, u.building_id, b.site_id FROM residents r JOIN units u ON u.id = r.unit_id
-               JOIN buildings b ON b.id = u.building_id WHERE r.id = %s""",
-            (resident_id,),
-        ).fetchone()
+        place = conn.execute(_SQL_PLACE_LOCKED, {"resident": resident_id}).fetchone()
         if place is None:
             raise InvalidInput(f"no resident {resident_id!r}")
+        _check_rate(conn, resident_id, now, config)
         if place[0] != unit_id:
             raise InvalidInput(f"resident {resident_id!r} does not live in unit {unit_id!r}")
         building_id, site_id = place[1], place[2]
@@ -106,6 +113,16 @@ def _check_reported_at(reported_at: datetime, now: datetime) -> None:
     if behind > REPORTED_MAX_PAST:
         raise InvalidInput(f"reported_at {reported_at.isoformat()} is more than {REPORTED_MAX_PAST.days} days ago; "
                            "file it with the date it is entered and say when it began in the description")
+def _check_rate(conn: psycopg.Connection, resident_id: str, now: datetime, config: TicketConfig) -> None:
+    """Refuse a complaint past the resident's hourly limit (on the platform's clock: a simulated run at full speed
+    stays within it). The caller holds the resident's row lock, so concurrent intakes cannot both pass."""
+    row = conn.execute(_SQL_RECENT, {"resident": resident_id, "since": now - RATE_WINDOW}).fetchone()
+    assert row is not None
+    count, oldest = row
+    if count >= config.complaints_per_hour:
+        wait = max(1, int((oldest + RATE_WINDOW - now).total_seconds()) + 1)
+        raise RateLimited(f"at most {config.complaints_per_hour} complaints per resident per hour; "
+                          "please add to an open complaint instead", retry_after_s=wait)
 
 
 def _matching_incident(

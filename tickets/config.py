@@ -27,6 +27,9 @@ class TicketConfig:
     # SLA policies: per tier (replacing tickets/sla.py's DEFAULT_POLICIES for that tier), and per category × tier
     # (winning over both).
     sla_tiers: Mapping[Tier, SlaPolicy] = field(default_factory=dict)
+    # Far above what a real household files (a handful a month), low enough that a stuck client cannot flood the
+    # queue: complaints one resident may file in any hour (counted in the database, under a lock on the resident).
+    complaints_per_hour: int = 20
     sla_overrides: Mapping[tuple[str, str], SlaPolicy] = field(default_factory=dict)
 
     def policy(self, category: Category | str, tier: Tier | str) -> SlaPolicy:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from tickets.lifecycle import IllegalTransition
 
-__all__ = ["IllegalTransition", "NotFound", "ConcurrentChange", "ClosureBlocked", "InvalidInput", "NotAllowed"]
+__all__ = ["IllegalTransition", "NotFound", "ConcurrentChange", "ClosureBlocked", "InvalidInput", "NotAllowed",
+           "RateLimited"]
 
 
 class NotFound(LookupError):
@@ -25,3 +26,11 @@ class InvalidInput(ValueError):
 
 class NotAllowed(PermissionError):
     """The user may not do this to this ticket or work order (says who may)."""
+
+
+class RateLimited(RuntimeError):
+    """Too many requests of one kind from one person; `retry_after_s` says when the next one is accepted."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

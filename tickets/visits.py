@@ -40,6 +40,18 @@ class VisitResult:
     state: str
 
 
+# A resident's ticket: the one opened for their complaint, or one their complaint was folded into.
+_SQL_RESIDENT_CONCERNED = """SELECT EXISTS (SELECT 1 FROM tickets WHERE id = %(ticket)s AND resident_id = %(resident)s)
+                                 OR EXISTS (SELECT 1 FROM complaints
+                                            WHERE ticket_id = %(ticket)s AND resident_id = %(resident)s)"""
+
+
+def resident_concerned(conn: psycopg.Connection, ticket_id: int, resident_id: str) -> bool:
+    """Whether the resident complained about this ticket (directly, or folded into it), and so may rate it."""
+    row = conn.execute(_SQL_RESIDENT_CONCERNED, {"ticket": ticket_id, "resident": resident_id}).fetchone()
+    return bool(row and row[0])
+
+
 def record_return_visit(conn: psycopg.Connection, ticket_id: int, rating: Rating, *, by_user: str | None,
                         now: datetime, config: TicketConfig = DEFAULT_CONFIG) -> VisitResult:
     """Store the rating; close the ticket, or reopen and re-dispatch it when the resident is unsatisfied."""

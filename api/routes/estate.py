@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 
 from api.deps import DbDep, StaffUser
+from api.schemas import Identifier
 
 router = APIRouter(prefix="/api/v1", tags=["estate"])
 
 
 @router.get("/devices", summary="Devices with their kind, place and presence")
-def list_devices(conn: DbDep, user: StaffUser, site_id: str | None = None, kind: str | None = None) -> list[dict]:
+def list_devices(conn: DbDep, user: StaffUser, site_id: Identifier | None = None, kind: Identifier | None = None
+                 ) -> list[dict[str, object]]:
     rows = conn.execute(
         """SELECT d.id, d.kind, d.site_id, d.building_id, d.location, p.online, p.last_seen,
                   (SELECT count(*) FROM device_units du WHERE du.device_id = d.id) AS units_served
@@ -25,7 +27,7 @@ def list_devices(conn: DbDep, user: StaffUser, site_id: str | None = None, kind:
 
 
 @router.get("/devices/{device_id}", summary="One device and the units it serves")
-def get_device(device_id: str, conn: DbDep, user: StaffUser) -> dict:
+def get_device(device_id: Identifier, conn: DbDep, user: StaffUser) -> dict[str, object]:
     row = conn.execute(
         "SELECT id, kind, site_id, building_id, location FROM devices WHERE id = %s", (device_id,)
     ).fetchone()

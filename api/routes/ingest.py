@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fastapi import APIRouter, Query, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from api.deps import DbDep, StaffUser, StateDep
+from api.schemas import Identifier, Moment
 from ingest.storage import list_dead_letters
 
 router = APIRouter(tags=["ingest"])
@@ -18,9 +17,10 @@ def get_dead_letters(
     conn: DbDep,
     user: StaffUser,
     limit: int = Query(100, ge=1, le=1000, description="at most this many"),
-    reason: str | None = Query(None, description="only this reason, e.g. bad_json, out_of_range, unknown_device"),
-    device_id: str | None = Query(None, description="only this device"),
-    since: datetime | None = Query(None, description="only those received at or after this time (RFC 3339)"),
+    reason: Identifier | None = Query(
+        None, description="only this reason, e.g. bad_json, out_of_range, unknown_device"),
+    device_id: Identifier | None = Query(None, description="only this device"),
+    since: Moment | None = Query(None, description="only those received at or after this time (RFC 3339)"),
 ) -> list[dict]:
     letters = list_dead_letters(conn, limit=limit, reason=reason, device_id=device_id, since=since)
     return [

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from api.auth import Role
 from api.deps import CurrentUser, DbDep, ManagerUser
 from api.routes.tickets import domain_errors
+from api.schemas import Identifier, Note
 from tickets.surveys import SurveyAnswer, record_survey, survey_summary
 
 router = APIRouter(prefix="/api/v1", tags=["surveys"])
@@ -19,14 +20,14 @@ RoundName = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,40}$", description="
 
 
 class SurveyIn(BaseModel):
-    resident_id: str | None = Field(None, description="Staff recording an answer; omitted by residents.")
+    resident_id: Identifier | None = Field(None, description="Staff recording an answer; omitted by residents.")
     basic_services: int = Field(ge=1, le=5)
     facility_maintenance: int = Field(ge=1, le=5)
     communication: int = Field(ge=1, le=5)
     value_added: int = Field(ge=1, le=5)
     overall: int = Field(ge=1, le=10)
     recommend: int = Field(ge=0, le=10, description="How likely to recommend us, 0–10 (NPS).")
-    comment: str = Field("", max_length=2000)
+    comment: Note = ""
 
 
 @router.post("/surveys/{round_name}", status_code=201, summary="Answer a satisfaction survey")
@@ -49,6 +50,6 @@ def answer_survey(round_name: RoundName, body: SurveyIn, conn: DbDep, user: Curr
 
 
 @router.get("/surveys/{round_name}/summary", summary="A survey round's summary (managers)")
-def summarise_survey(round_name: RoundName, conn: DbDep, user: ManagerUser, site_id: str | None = None
+def summarise_survey(round_name: RoundName, conn: DbDep, user: ManagerUser, site_id: Identifier | None = None
                      ) -> dict[str, Any]:
     return survey_summary(conn, round_name, site_id=site_id)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
@@ -14,14 +13,15 @@ from pydantic import BaseModel, Field
 
 from api.auth import Principal, Role
 from api.deps import CurrentUser, DbDep, ManagerUser, NowDep, StaffUser, TicketConfigDep, require
+from api.schemas import INT_MAX, Identifier, Moment, Note, RowId
 from tickets.complaints import reclassify
-from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotFound
+from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotFound, RateLimited
 from tickets.flows import Verdict, record_verdict
 from tickets.lifecycle import TicketEvent, TicketState, allowed_events
 from tickets.metrics import review_metrics
 from tickets.service import get_ticket
 from tickets.transitions import transition
-from tickets.visits import Rating, record_return_visit
+from tickets.visits import Rating, record_return_visit, resident_concerned
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
 EngineerUser = Annotated[Principal, require(Role.ENGINEER, Role.MANAGER)]
@@ -30,7 +30,8 @@ VisitUser = Annotated[Principal, require(Role.AGENT, Role.MANAGER, Role.RESIDENT
 
 @contextmanager
 def domain_errors() -> Iterator[None]:
-    """Domain errors → HTTP: unknown → 404, conflicts with the ticket's state → 409, bad input → 422."""
+    """Domain errors → HTTP: unknown → 404, conflicts with the ticket's state → 409, bad input → 422, over a rate
+    limit → 429 with Retry-After."""
     try:
         yield
     except NotFound as exc:
@@ -39,6 +40,8 @@ def domain_errors() -> Iterator[None]:
         raise HTTPException(409, str(exc)) from exc
     except InvalidInput as exc:
         raise HTTPException(422, str(exc)) from exc
+    except RateLimited as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from exc
 
 
 def _rows(cursor: Any) -> list[dict[str, Any]]:
@@ -49,7 +52,7 @@ def _rows(cursor: Any) -> list[dict[str, Any]]:
 @router.get("/tickets", summary="Tickets, newest first (staff)")
 def list_tickets(
     conn: DbDep, user: StaffUser, state: TicketState | None = None,
-    source: Literal["complaint", "preventive"] | None = None, department_id: str | None = None,
+    source: Literal["complaint", "preventive"] | None = None, department_id: Identifier | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     return _rows(conn.execute(
@@ -63,7 +66,7 @@ def list_tickets(
 
 
 @router.get("/tickets/{ticket_id}", summary="One ticket with its timeline, work orders and complaints (staff)")
-def show_ticket(ticket_id: int, conn: DbDep, user: StaffUser) -> dict[str, Any]:
+def show_ticket(ticket_id: RowId, conn: DbDep, user: StaffUser) -> dict[str, Any]:
     with domain_errors():
         ticket = get_ticket(conn, ticket_id)
     return ticket.as_dict() | {
@@ -82,16 +85,17 @@ def show_ticket(ticket_id: int, conn: DbDep, user: StaffUser) -> dict[str, Any]:
 
 class TransitionIn(BaseModel):
     event: TicketEvent
-    note: str = Field("", max_length=2000)
-    expected_version: int | None = Field(None, description="Refuse with 409 if the ticket has moved on since.")
-    department_id: str | None = Field(None, description="For transfer: the department to hand over to.")
-    override_reason: str | None = Field(None, max_length=2000,
-                                        description="Resolve although the device is still abnormal (engineers).")
-    root_cause: str | None = Field(None, max_length=2000)
+    note: Note = ""
+    expected_version: int | None = Field(None, ge=0, le=INT_MAX,
+                                         description="Refuse with 409 if the ticket has moved on since.")
+    department_id: Identifier | None = Field(None, description="For transfer: the department to hand over to.")
+    override_reason: Note | None = Field(None, description="Resolve although the device is still abnormal "
+                                                           "(engineers).")
+    root_cause: Note | None = None
 
 
 @router.post("/tickets/{ticket_id}/transitions", summary="Apply a lifecycle event (staff)")
-def apply_transition(ticket_id: int, body: TransitionIn, conn: DbDep, user: StaffUser, now: NowDep,
+def apply_transition(ticket_id: RowId, body: TransitionIn, conn: DbDep, user: StaffUser, now: NowDep,
                      config: TicketConfigDep) -> dict[str, Any]:
     if body.override_reason and user.role not in (Role.ENGINEER, Role.MANAGER, Role.ADMIN):
         raise HTTPException(403, "only engineers and managers may override the telemetry check")
@@ -105,12 +109,12 @@ def apply_transition(ticket_id: int, body: TransitionIn, conn: DbDep, user: Staf
 class ClassificationIn(BaseModel):
     category: Literal["service_attitude", "facility", "billing", "community"] | None = None
     severity: Literal["major", "general", "complex"] | None = None
-    note: str = Field("", max_length=2000)
+    note: Note = ""
 
 
 @router.patch("/tickets/{ticket_id}/classification", summary="Correct category or severity (recorded) (staff)")
 def correct_classification(
-    ticket_id: int, body: ClassificationIn, conn: DbDep, user: StaffUser, now: NowDep, config: TicketConfigDep
+    ticket_id: RowId, body: ClassificationIn, conn: DbDep, user: StaffUser, now: NowDep, config: TicketConfigDep
 ) -> dict[str, Any]:
     if body.category is None and body.severity is None:
         raise HTTPException(422, "give a category or a severity to change")
@@ -123,11 +127,11 @@ def correct_classification(
 class VerdictIn(BaseModel):
     false_alarm: bool | None = Field(None, description="The older form: true = false_alarm, false = real_fault.")
     verdict: Verdict | None = Field(None, description="real_fault, false_alarm or planned_maintenance.")
-    note: str = Field("", max_length=2000)
+    note: Note = ""
 
 
 @router.post("/tickets/{ticket_id}/verdict", status_code=201, summary="An engineer's verdict on an alarm")
-def give_verdict(ticket_id: int, body: VerdictIn, conn: DbDep, user: EngineerUser, now: NowDep,
+def give_verdict(ticket_id: RowId, body: VerdictIn, conn: DbDep, user: EngineerUser, now: NowDep,
                  config: TicketConfigDep) -> dict[str, Any]:
     with domain_errors():
         label = record_verdict(conn, ticket_id, false_alarm=body.false_alarm, verdict=body.verdict,
@@ -142,15 +146,17 @@ class VisitIn(BaseModel):
     professionalism: int = Field(ge=1, le=5)
     attitude: int = Field(ge=1, le=5)
     overall: int = Field(ge=1, le=5, description="1–2 is unsatisfied and reopens the ticket.")
-    comment: str = Field("", max_length=2000)
+    comment: Note = ""
 
 
 @router.post("/tickets/{ticket_id}/return-visit", status_code=201,
              summary="Record the return visit's rating (agents, or the resident for their own ticket)")
-def return_visit(ticket_id: int, body: VisitIn, conn: DbDep, user: VisitUser, now: NowDep,
+def return_visit(ticket_id: RowId, body: VisitIn, conn: DbDep, user: VisitUser, now: NowDep,
                  config: TicketConfigDep) -> dict[str, Any]:
     with domain_errors():
-        if user.role is Role.RESIDENT and get_ticket(conn, ticket_id).resident_id != user.resident_id:
+        # A resident rates a ticket they complained about, also one their complaint was folded into.
+        if user.role is Role.RESIDENT and not (user.resident_id and
+                                               resident_concerned(conn, ticket_id, user.resident_id)):
             raise NotFound(f"no ticket {ticket_id}")
         result = record_return_visit(conn, ticket_id, Rating(**body.model_dump()), by_user=user.user_id,
                                      now=now, config=config)
@@ -160,7 +166,7 @@ def return_visit(ticket_id: int, body: VisitIn, conn: DbDep, user: VisitUser, no
 
 @router.get("/work-orders", summary="Work orders: an engineer sees their department's; managers see all")
 def list_work_orders(
-    conn: DbDep, user: CurrentUser, status: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    conn: DbDep, user: CurrentUser, status: Identifier | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     if user.role not in (Role.ENGINEER, Role.MANAGER, Role.ADMIN):
         raise HTTPException(403, "work orders are for engineers and managers")
@@ -189,7 +195,7 @@ def list_incidents(conn: DbDep, user: StaffUser, status: Literal["open", "recove
 
 
 @router.get("/metrics/review", summary="Proactive and service metrics for a period (managers)")
-def get_review_metrics(conn: DbDep, user: ManagerUser, since: datetime, until: datetime) -> dict[str, Any]:
-    if since.tzinfo is None or until.tzinfo is None or since >= until:
+def get_review_metrics(conn: DbDep, user: ManagerUser, since: Moment, until: Moment) -> dict[str, Any]:
+    if since >= until:
         raise HTTPException(422, "give since < until, both RFC 3339 with an offset")
     return review_metrics(conn, since=since, until=until).as_dict()

@@ -298,6 +298,12 @@ COVERED_ELSEWHERE = {
         "test_invite_prints_each_residents_code_and_link_when_no_gateway_is_configured",
     "PUBLIC_URL": "tests/web/test_accounts_cli.py::"
         "test_invite_prints_each_residents_code_and_link_when_no_gateway_is_configured",
+    # The API's limits reach it as `ApiLimits` (test_api_settings_become_the_api_limits, below).
+    "API_TOKEN_DAYS": "tests/api/test_tokens.py::test_a_token_expires_after_its_lifetime",
+    "API_WAIT_MS": "tests/api/test_capacity.py::test_a_held_pool_is_a_503_with_retry_after_within_a_second",
+    "API_MAX_WAITING":
+        "tests/api/test_capacity.py::test_many_concurrent_clients_get_answers_or_a_quick_503_never_a_hang",
+    "API_MAX_BODY_BYTES": "tests/api/test_input.py::test_a_streamed_body_past_the_limit_is_refused",
     "EMBEDDED_MQTT_PLATFORM_PORT": "tests/forewarn/test_broker_auth.py::"
         "test_the_embedded_broker_in_production_refuses_anonymous_clients_and_serves_devices",
 }
@@ -326,3 +332,14 @@ def test_web_settings_become_the_pages_config():
     assert (default.max_failures, changed.max_failures) == (5, 2)
     assert (default.failure_window_minutes, changed.failure_window_minutes) == (15, 60)
     assert default.public_url == "http://127.0.0.1:8000" and changed.public_url == "https://estate.example"
+
+
+def test_api_settings_become_the_api_limits():
+    from forewarn.wiring import api_limits
+
+    default, changed = api_limits(settings()), api_limits(settings(api_wait_ms="200", api_max_waiting="7",
+                                                                    api_max_body_bytes="4096", db_pool_size="3"))
+    assert (default.wait_s, changed.wait_s) == (0.5, 0.2)
+    assert (default.max_waiting, changed.max_waiting) == (128, 7)
+    assert (default.max_body_bytes, changed.max_body_bytes) == (65_536, 4096)
+    assert (default.workers, changed.workers) == (8, 3)

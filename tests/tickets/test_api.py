@@ -275,3 +275,21 @@ def test_a_reported_at_outside_the_plausible_window_is_a_clear_422(client, token
             "description": "电梯坏了", "reported_at": reported_at}
     answer = client.post("/api/v1/complaints", headers=auth(tokens["agent-1"]), json=body)
     assert answer.status_code == 422 and "reported_at" in answer.text
+def test_a_resident_rates_the_ticket_their_complaint_was_folded_into(client, tokens, conn):
+    opened = handle_alarm(conn, make_alarm(HIGH_ZONE, "pump_failure", at=datetime.now(UTC)), now=datetime.now(UTC))
+    conn.commit()
+    made = client.post("/api/v1/complaints", headers=auth(tokens["resident"]),
+                       json=complaint(tokens["resident_unit"], "15楼没水了"))
+    assert made.json()["folded"] is True and made.json()["ticket_id"] == opened.ticket_id
+    url = f"/api/v1/tickets/{opened.ticket_id}/transitions"
+    eng = auth(tokens["eng-1"])
+    assert client.post(url, headers=eng, json={"event": "acknowledge"}).status_code == 200
+    assert client.post(url, headers=eng, json={"event": "resolve", "override_reason": "pump replaced"}).status_code \
+        == 200
+    visit = f"/api/v1/tickets/{opened.ticket_id}/return-visit"
+    rating = {"response_speed": 5, "professionalism": 5, "attitude": 5, "overall": 5, "comment": "水来了"}
+    # The neighbour did not complain about this ticket: it looks missing to them.
+    assert client.post(visit, headers=auth(tokens["neighbour"]), json=rating).status_code == 404
+    rated = client.post(visit, headers=auth(tokens["resident"]), json=rating)
+    assert rated.status_code == 201, rated.text
+    assert rated.json()["state"] == "closed"

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import psycopg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tickets.complaints import intake_complaint
+from tickets.config import DEFAULT_CONFIG
 from tickets.errors import IllegalTransition
 from tickets.lifecycle import TRANSITIONS, TicketEvent, TicketState
 from tickets.transitions import transition
 
 from .conftest import NOW
+
+# Every example files one more complaint for the same resident at the same instant, in one database: the hourly
+# complaint limit (tests/api/test_rate_limit.py) is not what this test is about.
+UNLIMITED = replace(DEFAULT_CONFIG, complaints_per_hour=1_000_000)
 
 DONE = {TicketState.RESOLVED, TicketState.CLOSED, TicketState.CANCELLED, TicketState.REOPENED}
 
@@ -38,7 +45,7 @@ def _check_invariants(conn: psycopg.Connection, ticket_id: int, expected_state: 
 @given(st.lists(st.sampled_from(list(TicketEvent)), min_size=1, max_size=14))
 def test_random_event_sequences_keep_the_invariants(conn, staff, sequence):
     made = intake_complaint(conn, resident_id="r-00001", unit_id="rs-b1-0101", channel="app",
-                            description="楼道的灯坏了", lang="zh-CN", reported_at=NOW, now=NOW)
+                            description="楼道的灯坏了", lang="zh-CN", reported_at=NOW, now=NOW, config=UNLIMITED)
     conn.commit()
     ticket_id, state, version, events = made.ticket_id, TicketState.DISPATCHED, 2, 2  # created + dispatch
     departments = ["customer_service", "engineering"]
