@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import psycopg
@@ -141,6 +141,8 @@ class Receipt:
     limits: list[TimeLimit]
 
 
+# How many requests the resident filed since a moment (the pages' flood limit).
+_RECENT = "SELECT count(*) FROM complaints WHERE resident_id = %s AND received_at > %s"
 _SET_KIND = "UPDATE complaints SET request_kind = %s WHERE id = %s"  # what the resident said it is
 
 
@@ -160,3 +162,10 @@ def file_request(
         conn.execute(_SET_KIND, (kind.value, made.complaint_id))
         ticket = get_ticket(conn, made.ticket_id)
     return Receipt(made.complaint_id, made.ticket_id, kind, made.folded, limits_of(kind, ticket, folded=made.folded))
+
+
+def recent_requests(conn: psycopg.Connection, resident_id: str, *, now: datetime,
+                    window: timedelta = timedelta(hours=1)) -> int:
+    """How many requests the resident filed in the last `window` (on the platform's clock)."""
+    row = conn.execute(_RECENT, (resident_id, now - window)).fetchone()
+    return int(row[0]) if row else 0
