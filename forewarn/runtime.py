@@ -134,7 +134,7 @@ class Platform:
         state = AppState(pool=self.pool, broker_check=self.broker_reachable, extras=dict(self.api_extras()),
                          clock=self.now)
         app = create_app(state)
-        config = uvicorn.Config(app, host=s.api_host, port=s.api_port, log_level="warning", lifespan="off")
+        config = uvicorn.Config(app, host=s.api_host, port=s.api_port, log_level="warning", lifespan="on")
         self.api_server = uvicorn.Server(config)
         thread = threading.Thread(target=self.api_server.run, name="api", daemon=True)
         thread.start()
@@ -149,7 +149,10 @@ class Platform:
         self.started.append(f"api        http://{s.api_host}:{s.api_port}  (OpenAPI at /docs)")
 
     def api_extras(self) -> dict[str, object]:
-        extras: dict[str, object] = {"storage_mode": self.mode, "secret_key": self.settings.secret_key}
+        from forewarn.web_wiring import web_config
+
+        extras: dict[str, object] = {"storage_mode": self.mode, "secret_key": self.settings.secret_key,
+                                     "web": web_config(self.settings)}
         ingest = getattr(self, "ingest", None)
         if ingest is not None and hasattr(ingest, "metrics_registry"):
             extras["metrics_registry"] = ingest.metrics_registry

@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port")
     smtp_sender: str = Field("forewarn@localhost", description="From: address of e-mail notices")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    # -- web pages and accounts (api/web) --
+    public_url: str | None = Field(None, description="address residents open the pages at, for invitation links; "
+                                            "unset = http://API_HOST:API_PORT")
+    session_days: int = Field(14, ge=1, le=365, description="a web sign-in lasts this long")
+    signup_code_hours: int = Field(72, ge=1, le=24 * 60, description="a sign-up invitation (link and code) expires "
+                                                                       "after this long")
+    login_max_failures: int = Field(5, ge=1, le=1000, description="failed sign-ins per account and per address "
+                                                                   "before a wait")
+    login_window_minutes: int = Field(15, ge=1, le=24 * 60, description="the window those failures are counted in")
 
     @field_validator("log_level")
     @classmethod

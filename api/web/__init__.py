@@ -1,0 +1,46 @@
+"""The web frame: server-rendered pages for residents, engineers and staff, on the same FastAPI app as the REST API.
+
+`install(app)` (called by `api.app.create_app`) builds the shared `WebFrame` (Jinja2 environment, message
+catalogues, static file versions), serves `api/static/` at `/static`, registers the handlers that turn
+`LoginRequired` into a redirect to `/login` and `WebForbidden` into the 403 page, and includes every router in
+`ROUTERS`. A page module adds its router to `ROUTERS` (append only), and its links to `api/web/nav.py`.
+
+Pieces: `render.py` (`render(request, template, context)`), `deps.py` (`WebUser`, `web_require`, `CsrfChecked`),
+`sessions.py`, `accounts.py` (passwords, codes, throttling), `i18n.py`, `auth_pages.py`; live updates in
+`api/live.py`.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from api.web import auth_pages
+from api.web.deps import LoginRequired, WebForbidden
+from api.web.i18n import N_
+from api.web.render import STATIC_DIR, WebFrame, render
+
+ROUTERS: list[APIRouter] = [
+    auth_pages.router,
+]
+
+
+async def _login_required(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, LoginRequired)
+    return RedirectResponse(exc.next_url, status_code=303)
+
+
+async def _forbidden(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, WebForbidden)
+    return render(request, "error.html", {"title_id": N_("Not allowed"), "message_id": exc.reason, "message_args": {}},
+                  status_code=403)
+
+
+def install(app: FastAPI) -> None:
+    app.state.web_frame = WebFrame.build()
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_exception_handler(LoginRequired, _login_required)
+    app.add_exception_handler(WebForbidden, _forbidden)
+    for router in ROUTERS:
+        app.include_router(router)

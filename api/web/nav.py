@@ -1,0 +1,36 @@
+"""The navigation links of each role, shown by `base.html`. Append a page's link to its roles' lists here; labels
+are message ids (translated when shown). Admin sees every link once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from api.auth import Principal, Role
+from api.web.i18n import N_
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    href: str
+    label: str  # a message id
+
+
+NAV: dict[Role, list[NavItem]] = {
+    Role.RESIDENT: [NavItem("/", N_("Home"))],
+    Role.ENGINEER: [NavItem("/", N_("Home"))],
+    Role.AGENT: [NavItem("/", N_("Home"))],
+    Role.MANAGER: [NavItem("/", N_("Home"))],
+    Role.ADMIN: [],
+}
+
+
+def nav_for(user: Principal | None) -> list[NavItem]:
+    if user is None:
+        return []
+    if user.role is not Role.ADMIN:
+        return list(NAV[user.role])
+    seen: dict[str, NavItem] = {}
+    for items in NAV.values():
+        for item in items:
+            seen.setdefault(item.href, item)
+    return list(seen.values())

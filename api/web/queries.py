@@ -1,0 +1,69 @@
+"""The SQL of the web frame (sessions, accounts, sign-in), named, in one place. Parameters are always bound."""
+
+# A new browser session (the id's digest only).
+INSERT_SESSION = """INSERT INTO web_sessions (id_sha256, user_id, expires_at, client)
+                    VALUES (%(digest)s, %(user_id)s, %(expires_at)s, %(client)s)"""
+
+# The principal of a live session: not ended, not expired, its user active.
+SESSION_PRINCIPAL = """SELECT u.id, u.name, u.role, u.department_id, u.resident_id, r.unit_id
+                       FROM web_sessions s JOIN users u ON u.id = s.user_id
+                       LEFT JOIN residents r ON r.id = u.resident_id
+                       WHERE s.id_sha256 = %(digest)s AND s.ended_at IS NULL AND s.expires_at > %(now)s
+                         AND u.active"""
+
+# Sign out one session.
+END_SESSION = "UPDATE web_sessions SET ended_at = %(now)s WHERE id_sha256 = %(digest)s AND ended_at IS NULL"
+
+# Sign out every session of a user.
+END_USER_SESSIONS = "UPDATE web_sessions SET ended_at = %(now)s WHERE user_id = %(user_id)s AND ended_at IS NULL"
+
+# -- accounts --------------------------------------------------------------------------------------------------
+
+# An active account by what a person types on the login page: a user id, or a resident's phone or e-mail.
+# Several people may share a phone; the earliest-created account wins, and `ambiguous` tells the caller.
+FIND_ACCOUNT = """SELECT u.id, u.name, u.role, u.password_hash, r.phone, r.email, COALESCE(r.channel, 'app'),
+                         COALESCE(r.language, 'zh-CN'), count(*) OVER () > 1 AS ambiguous
+                  FROM users u LEFT JOIN residents r ON r.id = u.resident_id
+                  WHERE u.active AND (u.id = %(ident)s OR r.phone = %(ident)s OR lower(r.email) = lower(%(ident)s))
+                  ORDER BY (u.id = %(ident)s) DESC, u.created_at, u.id LIMIT 1"""
+
+# An account by user id (active or not).
+ACCOUNT_BY_ID = """SELECT u.id, u.name, u.role, u.password_hash, r.phone, r.email, COALESCE(r.channel, 'app'),
+                          COALESCE(r.language, 'zh-CN'), false AS ambiguous
+                   FROM users u LEFT JOIN residents r ON r.id = u.resident_id WHERE u.id = %(user_id)s"""
+
+SET_PASSWORD = "UPDATE users SET password_hash = %(hash)s WHERE id = %(user_id)s"
+
+# Unused codes of one purpose are withdrawn when a new one is issued (a re-invitation replaces the last one).
+WITHDRAW_CODES = """UPDATE signin_codes SET used_at = %(now)s
+                    WHERE user_id = %(user_id)s AND purpose = %(purpose)s AND used_at IS NULL"""
+
+INSERT_CODE = """INSERT INTO signin_codes (user_id, purpose, code_sha256, link_sha256, expires_at)
+                 VALUES (%(user_id)s, %(purpose)s, %(code)s, %(link)s, %(expires_at)s)"""
+
+# Redeem a 6-digit code: one guarded UPDATE, so a code is used at most once even by two concurrent requests.
+REDEEM_CODE = """UPDATE signin_codes SET used_at = %(now)s
+                 WHERE user_id = %(user_id)s AND code_sha256 = %(code)s AND used_at IS NULL AND expires_at > %(now)s
+                 RETURNING id"""
+
+# The user a sign-up link is for, while it is unused and unexpired (the page shows it; the POST redeems it).
+LINK_USER = """SELECT c.user_id, u.name FROM signin_codes c JOIN users u ON u.id = c.user_id
+               WHERE c.link_sha256 = %(link)s AND c.used_at IS NULL AND c.expires_at > %(now)s AND u.active"""
+
+REDEEM_LINK = """UPDATE signin_codes c SET used_at = %(now)s FROM users u
+                 WHERE u.id = c.user_id AND u.active AND c.link_sha256 = %(link)s AND c.used_at IS NULL
+                   AND c.expires_at > %(now)s
+                 RETURNING c.user_id"""
+
+# -- throttling ------------------------------------------------------------------------------------------------
+
+# Count one attempt against `key` (a new window when the last one is over) and read the count, in one statement.
+COUNT_ATTEMPT = """INSERT INTO signin_throttle AS t (key, window_start, failures) VALUES (%(key)s, %(now)s, 1)
+                   ON CONFLICT (key) DO UPDATE SET
+                       window_start = CASE WHEN t.window_start <= %(now)s - %(window)s THEN %(now)s
+                                           ELSE t.window_start END,
+                       failures = CASE WHEN t.window_start <= %(now)s - %(window)s THEN 1 ELSE t.failures + 1 END
+                   RETURNING window_start, failures"""
+
+# A successful attempt is not a failure: take it back.
+UNCOUNT_ATTEMPT = """UPDATE signin_throttle SET failures = greatest(failures - 1, 0) WHERE key = ANY(%(keys)s)"""
