@@ -13,13 +13,21 @@ from fastapi import FastAPI
 
 from api import web
 from api.deps import AppState
+from api.live import LiveHub
 from api.routes import ROUTERS
 
 
 def create_app(state: AppState, *, title: str = "Forewarn") -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        conninfo = state.pool.conninfo
+        hub = LiveHub(conninfo() if callable(conninfo) else conninfo)
+        app.state.live_hub = hub
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.stop()
 
     app = FastAPI(
         title=title,

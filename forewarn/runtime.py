@@ -134,7 +134,8 @@ class Platform:
         state = AppState(pool=self.pool, broker_check=self.broker_reachable, extras=dict(self.api_extras()),
                          clock=self.now)
         app = create_app(state)
-        config = uvicorn.Config(app, host=s.api_host, port=s.api_port, log_level="warning", lifespan="on")
+        config = uvicorn.Config(app, host=s.api_host, port=s.api_port, log_level="warning", lifespan="on",
+                                timeout_graceful_shutdown=2)  # open live streams must not hold up a stop
         self.api_server = uvicorn.Server(config)
         thread = threading.Thread(target=self.api_server.run, name="api", daemon=True)
         thread.start()

@@ -51,8 +51,11 @@ def dispatch(conn: psycopg.Connection, *, now: datetime, channels: Mapping[str, 
             external = [m for m in claimed if m.channel != "in_app"]
             if in_app:
                 delivered += _deliver_in_app(conn, channels, claimed, in_app, now)
-        for message in external:
-            delivered += _deliver_one(conn, channels[message.channel], message, now, max_attempts)
+        sent = sum(_deliver_one(conn, channels[message.channel], message, now, max_attempts) for message in external)
+        if sent:  # live pages show every delivered notice, whatever its channel
+            with conn.transaction():
+                conn.execute("SELECT pg_notify('forewarn_notices', %s)", (str(sent),))
+        delivered += sent
         if len(claimed) < batch:
             return delivered
 

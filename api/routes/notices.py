@@ -1,26 +1,34 @@
 """Live in-app notices over Server-Sent Events: each event is one notice addressed to the caller (a resident's
 own notices, a staff member's reminders). Resumable with `Last-Event-ID`; a stream ends after `max_seconds`
-and the browser's EventSource reconnects where it left off."""
+and the browser's EventSource reconnects where it left off.
+
+A stream first catches up from the database (the notices after its start point), then waits on the process's
+`LiveHub` (api/live.py): one LISTEN connection feeds every open stream, so an open stream costs a queue, not a
+thread or a query a second."""
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
 
 from api.auth import Principal, Role, authenticate
 from api.deps import StateDep
+from api.live import LiveHub, keys_for, stream_events
 
 router = APIRouter(prefix="/api/v1", tags=["notices"])
-POLL_S = 1.0  # new notices reach an open stream within a second; one indexed query per second per stream
+CATCH_UP_BATCH = 100
 
 _SELECT = """SELECT id, kind, lang, title, body, critical, incident_id, ticket_id, created_at FROM notices
              WHERE {who} = %(who)s AND id > %(after)s ORDER BY id LIMIT 100"""
+_LATEST = "SELECT COALESCE(max(id), 0) FROM notices WHERE {who} = %(who)s"
 
 
 def _who(user: Principal) -> tuple[str, str]:
@@ -33,46 +41,66 @@ def _who(user: Principal) -> tuple[str, str]:
 _bearer = HTTPBearer(auto_error=False)
 
 
+def start_point(pool: ConnectionPool, user: Principal, after: int | None, last_event_id: str | None) -> int:
+    """Where a stream starts: `after`, else `Last-Event-ID`, else the caller's latest notice (from now on)."""
+    if after is None and last_event_id is not None:
+        if not last_event_id.isdigit():
+            raise HTTPException(422, "Last-Event-ID must be a notice id")
+        after = int(last_event_id)
+    if after is not None:
+        return after
+    column, who = _who(user)
+    with pool.connection() as conn:
+        row = conn.execute(_LATEST.format(who=column), {"who": who}).fetchone()
+    return int(row[0]) if row else 0
+
+
+def catch_up_from(pool: ConnectionPool, user: Principal) -> Callable[[int], Awaitable[list[dict[str, Any]]]]:
+    """An async `catch_up(after)`: the caller's next notices from the database (on a worker thread)."""
+    column, who = _who(user)
+    query = _SELECT.format(who=column)
+
+    def load(after: int) -> list[dict[str, Any]]:
+        with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cursor:
+            return cursor.execute(query, {"who": who, "after": after}).fetchall()
+
+    async def catch_up(after: int) -> list[dict[str, Any]]:
+        return await run_in_threadpool(load, after)
+
+    return catch_up
+
+
+def live_response(request: Request, pool: ConnectionPool, user: Principal, after: int,
+                  max_seconds: float) -> StreamingResponse:
+    """The SSE response of one stream for `user`, starting after notice `after`."""
+    hub: LiveHub = request.app.state.live_hub
+
+    async def body() -> AsyncIterator[str]:
+        deadline = asyncio.get_running_loop().time() + max_seconds
+        async with hub.subscription(keys_for(user)) as subscriber:
+            async for chunk in stream_events(hub, subscriber, deadline=deadline, catch_up=catch_up_from(pool, user),
+                                             after=after):
+                yield chunk
+
+    return StreamingResponse(body(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
 @router.get("/notices/stream", summary="Live notices for the caller (text/event-stream)")
 def stream_notices(
-    state: StateDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    request: Request, state: StateDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     after: Annotated[int | None, Query(ge=0, description="Start after this notice id (0: from the beginning).")]
     = None,
     max_seconds: Annotated[float, Query(gt=0, le=3600, description="End the stream after this long.")] = 300,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     # Not `CurrentUser`/`DbDep`: a request-scoped connection would stay checked out (in a transaction) for as long
-    # as the stream runs. Authenticate and look up the start point on a short-lived one instead.
+    # as the stream runs. Authenticate and look up the start point on short-lived ones instead.
     with state.pool.connection() as conn:
         user = authenticate(conn, credentials.credentials) if credentials else None
-        if user is None:
-            raise HTTPException(401, "send 'Authorization: Bearer <token>' with a valid token",
-                                headers={"WWW-Authenticate": "Bearer"})
-        column, who = _who(user)
-        if after is None and last_event_id is not None:
-            if not last_event_id.isdigit():
-                raise HTTPException(422, "Last-Event-ID must be a notice id")
-            after = int(last_event_id)
-        if after is None:  # a fresh connection wants what happens from now on
-            row = conn.execute(f"SELECT COALESCE(max(id), 0) FROM notices WHERE {column} = %s", (who,)).fetchone()
-            after = int(row[0]) if row else 0
-    return StreamingResponse(_events(state.pool, column, who, after, max_seconds), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
-
-
-def _events(pool: Any, column: str, who: str, after: int, max_seconds: float) -> Iterator[str]:
-    yield "retry: 3000\n\n"
-    deadline = time.monotonic() + max_seconds
-    query = _SELECT.format(who=column)
-    while True:
-        with pool.connection() as conn:
-            cursor = conn.execute(query, {"who": who, "after": after})
-            names = [c.name for c in cursor.description]
-            rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
-        for notice in rows:
-            after = notice["id"]
-            yield f"id: {after}\nevent: notice\ndata: {json.dumps(notice, default=str, ensure_ascii=False)}\n\n"
-        if time.monotonic() >= deadline:
-            return
-        if len(rows) < 100:
-            time.sleep(min(POLL_S, max(0.0, deadline - time.monotonic())))
+    if user is None:
+        raise HTTPException(401, "send 'Authorization: Bearer <token>' with a valid token",
+                            headers={"WWW-Authenticate": "Bearer"})
+    start = start_point(state.pool, user, after, last_event_id)
+    return live_response(request, state.pool, user, start, max_seconds)

@@ -16,13 +16,14 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.web import auth_pages, resident
+from api.web import auth_pages, live_pages, resident
 from api.web.deps import LoginRequired, WebForbidden
 from api.web.i18n import N_
 from api.web.render import STATIC_DIR, WebFrame, render
 
 ROUTERS: list[APIRouter] = [
     auth_pages.router,
+    live_pages.router,
     resident.router,
 ]
 
