@@ -18,8 +18,7 @@ from time import perf_counter
 import psycopg
 
 from detectors.alarm import Alarm, AlarmState, Evidence, Severity
-from ingest.contract import DeviceKind
-from ingest.reading import Reading
+from ingest.reading import DeviceKind, Reading
 from ingest.storage import Batch, prepare, write_batch
 from tickets.channels import InAppChannel, MemoryChannel
 from tickets.flows import handle_alarm

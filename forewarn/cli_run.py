@@ -16,6 +16,7 @@ from rich.console import Console
 from api.auth import Role as UserRole
 from api.auth import create_user, ensure_resident_user, issue_token
 from forewarn.context import CliContext
+from forewarn.demo_resident import affected_resident
 from forewarn.demo_watch import DemoWatch
 from forewarn.runtime import ALL_ROLES, Platform, Role
 from ingest.estate_file import load_estate_file
@@ -87,13 +88,10 @@ def _demo_accounts(url: str, resident_device: str) -> dict[str, str]:
             create_user(conn, user_id=user_id, name=name, role=role,
                         department_id=dept if dept in known else None)
             tokens[user_id] = issue_token(conn, user_id, label="demo")
-        resident = conn.execute(
-            "SELECT r.id FROM residents r JOIN device_units du ON du.unit_id = r.unit_id "
-            "WHERE du.device_id = %s ORDER BY r.id LIMIT 1", (resident_device,),
-        ).fetchone()
+        resident = affected_resident(conn, resident_device)
         if resident:
-            user_id = ensure_resident_user(conn, resident[0])
-            tokens[f"resident {resident[0]}"] = issue_token(conn, user_id, label="demo")
+            user_id = ensure_resident_user(conn, resident)
+            tokens[f"resident {resident}"] = issue_token(conn, user_id, label="demo")
     return tokens
 
 
