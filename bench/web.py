@@ -166,6 +166,7 @@ async def measure(base: str, url: str, accounts: Accounts, args: argparse.Namesp
 
     async with httpx.AsyncClient(base_url=base, timeout=30) as probe:
         ENGINEER_PAGES[:] = await usable_pages(probe, f"{SESSION_COOKIE}={accounts.engineers[0]}")
+    serial, serial_health, _ = await load(base, accounts, 1, 4 * args.rounds)  # one user: a page's own cost
     pages, health, errors = await load(base, accounts, args.users, args.rounds)
     streams = StreamPool(base, [(f"{SESSION_COOKIE}={sid}", rid) for sid, rid in accounts.residents[:args.streams]])
     async with streams:
@@ -175,6 +176,8 @@ async def measure(base: str, url: str, accounts: Accounts, args: argparse.Namesp
         still_open = streams.open_count()
     print(f"\nengineer pages in the mix: {', '.join(ENGINEER_PAGES) or 'none registered'}")
     print(f"{'measure (ms)':<52} {'n':>6} {'p50':>9} {'p95':>9} {'p99':>9}")
+    print(_row("pages, 1 user", serial))
+    print(_row("/healthz (baseline), 1 user", serial_health))
     print(_row(f"pages, {args.users} users", pages))
     print(_row(f"/healthz (baseline), {args.users} users", health))
     print(_row(f"pages, {args.users} users + {opened} open streams", pages_s))
@@ -182,7 +185,8 @@ async def measure(base: str, url: str, accounts: Accounts, args: argparse.Namesp
     print(_row("alarm -> notice on an open resident stream", latencies))
     print(f"errors (non-200): {errors} without streams, {errors_s} with; streams open at the end: {still_open}"
           f"/{args.streams}; notices seen: {len(latencies)}/{args.alarms}")
-    return {"page_p95_ms": pct(pages, .95), "healthz_p95_ms": pct(health, .95), "streams_open": still_open,
+    return {"page_p95_ms": pct(pages, .95), "serial_page_p95_ms": pct(serial, .95),
+            "healthz_p95_ms": pct(health, .95), "streams_open": still_open,
             "p95_with_streams_ms": pct(pages_s, .95), "healthz_p95_with_streams_ms": pct(health_s, .95),
             "notice_visible_p99_ms": pct(latencies, .99) if latencies else float("inf"),
             "notices_missed": args.alarms - len(latencies)}
@@ -223,6 +227,7 @@ def main() -> None:
           f"{verdict[result['notice_visible_p99_ms'] <= 2000]}")
     print(f"RESULT page_p95_ms={result['page_p95_ms']:.1f} ms")
     print(f"RESULT healthz_p95_ms={result['healthz_p95_ms']:.1f} ms")
+    print(f"RESULT page_p95_one_user_ms={result['serial_page_p95_ms']:.1f} ms")
     print(f"RESULT streams_open={result['streams_open']:.0f} streams")
     print(f"RESULT p95_with_streams_ms={result['p95_with_streams_ms']:.1f} ms")
     print(f"RESULT healthz_p95_with_streams_ms={result['healthz_p95_with_streams_ms']:.1f} ms")
