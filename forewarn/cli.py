@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from forewarn import cli_accounts  # noqa: F401 - registers `estate invite` and `user passwd`
 from forewarn.cli_db import db_app, estate_app, user_app
 from forewarn.context import CliContext
 from forewarn.db import DatabaseError

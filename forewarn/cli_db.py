@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from api.auth import Role, create_user, issue_token
+from api.web.accounts import PasswordTooWeak, set_password
+from api.web.invitations import disable_moved_out
 from forewarn.context import CliContext
 from forewarn.migrate import available_migrations, current_version, migrate
 from ingest.estate import Estate
@@ -77,7 +81,12 @@ def estate_load(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="Y
     migrate(url, cli.settings.db_mode)
     with psycopg.connect(url) as conn:
         counts = save_estate(conn, estate)
+        # Residents no longer in the file have moved out: their accounts stop working, now.
+        moved_out = disable_moved_out(conn, now=datetime.now(UTC))
     console.print("loaded " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    if moved_out:
+        console.print(f"moved out: {len(moved_out)} resident accounts disabled and signed out "
+                      f"({', '.join(moved_out[:10])}{' …' if len(moved_out) > 10 else ''})")
 
 
 @estate_app.command("check")
@@ -95,6 +104,8 @@ def user_add(
     role: Annotated[Role, typer.Option(help="agent, engineer, manager or admin")],
     department: Annotated[str | None, typer.Option(help="department id, e.g. engineering")] = None,
     supervisor: Annotated[str | None, typer.Option(help="user id of the department head")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="also set a web sign-in password, read "
+                                                                            "from stdin")] = False,
 ) -> None:
     """Create (or update) a staff account and print a new API token for it (shown once)."""
     if role is Role.RESIDENT:
@@ -109,6 +120,11 @@ def user_add(
         if supervisor and not conn.execute("SELECT 1 FROM users WHERE id = %s", (supervisor,)).fetchone():
             raise typer.BadParameter(f"no user {supervisor!r}", param_hint="--supervisor")
         create_user(conn, user_id=user_id, name=name, role=role, department_id=department, supervisor_id=supervisor)
+        if password_stdin:
+            try:
+                set_password(conn, user_id, sys.stdin.readline().rstrip("\r\n"))
+            except PasswordTooWeak as exc:
+                raise typer.BadParameter(str(exc), param_hint="--password-stdin") from None
         token = issue_token(conn, user_id, label="cli")
         conn.execute("INSERT INTO audit_log (actor, action, subject) VALUES ('cli', 'user.add', %s)", (user_id,))
     console.print(f"user {user_id} ({role.value}) ready. API token (shown once):\n{token}")

@@ -150,10 +150,10 @@ class Platform:
         self.started.append(f"api        http://{s.api_host}:{s.api_port}  (OpenAPI at /docs)")
 
     def api_extras(self) -> dict[str, object]:
-        from forewarn.web_wiring import web_config
+        from forewarn.web_wiring import code_sender, web_config
 
         extras: dict[str, object] = {"storage_mode": self.mode, "secret_key": self.settings.secret_key,
-                                     "web": web_config(self.settings)}
+                                     "web": web_config(self.settings), "code_sender": code_sender(self.settings)}
         ingest = getattr(self, "ingest", None)
         if ingest is not None and hasattr(ingest, "metrics_registry"):
             extras["metrics_registry"] = ingest.metrics_registry

@@ -68,8 +68,8 @@ class Settings(BaseSettings):
     session_days: int = Field(14, ge=1, le=365, description="a web sign-in lasts this long")
     signup_code_hours: int = Field(72, ge=1, le=24 * 60, description="a sign-up invitation (link and code) expires "
                                                                        "after this long")
-    login_max_failures: int = Field(5, ge=1, le=1000, description="failed sign-ins per account and per address "
-                                                                   "before a wait")
+    login_max_failures: int = Field(5, ge=1, le=1000, description="failed sign-ins per account before a wait "
+                                                                   "(per client address: 4 times as many)")
     login_window_minutes: int = Field(15, ge=1, le=24 * 60, description="the window those failures are counted in")
 
     @field_validator("log_level")

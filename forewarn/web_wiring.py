@@ -4,7 +4,9 @@ webhook or SMTP server that carries notices, when configured; the log otherwise)
 from __future__ import annotations
 
 from api.web.config import WebConfig
+from api.web.delivery import ChannelCodeSender
 from forewarn.settings import RunMode, Settings
+from tickets.channels import WebhookChannel
 
 
 def public_url(settings: Settings) -> str:
@@ -12,7 +14,16 @@ def public_url(settings: Settings) -> str:
 
 
 def web_config(settings: Settings) -> WebConfig:
-    return WebConfig(secret_key=settings.secret_key, secure_cookies=settings.mode is RunMode.PRODUCTION,
+    production = settings.mode is RunMode.PRODUCTION
+    return WebConfig(secret_key=settings.secret_key, secure_cookies=production, development=not production,
                      session_days=settings.session_days, signup_code_hours=settings.signup_code_hours,
                      max_failures=settings.login_max_failures, failure_window_minutes=settings.login_window_minutes,
                      public_url=public_url(settings))
+
+
+def code_sender(settings: Settings) -> ChannelCodeSender:
+    """One-time codes go by the channels notices use: the gateway webhook and SMTP, when configured."""
+    signature = WebhookChannel(settings.webhook_url, settings.secret_key).signature if settings.webhook_url else None
+    return ChannelCodeSender(webhook_url=settings.webhook_url, webhook_signature=signature,
+                             smtp_host=settings.smtp_host, smtp_port=settings.smtp_port,
+                             smtp_sender=settings.smtp_sender)

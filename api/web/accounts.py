@@ -127,11 +127,16 @@ def redeem_link(conn: psycopg.Connection, link_token: str, *, now: datetime) -> 
 
 # -- throttling ------------------------------------------------------------------------------------------------
 
-def count_attempt(conn: psycopg.Connection, keys: list[str], *, now: datetime, window: timedelta,
-                  limit: int) -> float | None:
-    """Count one sign-in attempt against each key. Returns None if allowed, else the seconds to wait."""
+# One address may be a household's or an office's NAT, with several people signing in: it gets this many times
+# an account's allowance before it must wait.
+CLIENT_FACTOR = 4
+
+
+def count_attempt(conn: psycopg.Connection, limits: dict[str, int], *, now: datetime,
+                  window: timedelta) -> float | None:
+    """Count one sign-in attempt against each key (key -> its limit). None if allowed, else the seconds to wait."""
     wait = 0.0
-    for key in keys:
+    for key, limit in limits.items():
         row = conn.execute(queries.COUNT_ATTEMPT, {"key": key, "now": now, "window": window}).fetchone()
         assert row is not None
         window_start, attempts = row
@@ -140,9 +145,10 @@ def count_attempt(conn: psycopg.Connection, keys: list[str], *, now: datetime, w
     return wait if wait > 0 else None
 
 
-def uncount_attempt(conn: psycopg.Connection, keys: list[str]) -> None:
-    conn.execute(queries.UNCOUNT_ATTEMPT, {"keys": keys})
+def uncount_attempt(conn: psycopg.Connection, limits: dict[str, int]) -> None:
+    conn.execute(queries.UNCOUNT_ATTEMPT, {"keys": list(limits)})
 
 
-def throttle_keys(identifier: str, client: str) -> list[str]:
-    return [f"account:{identifier.strip().lower()}", f"client:{client}"]
+def throttle_limits(identifier: str, client: str, max_failures: int) -> dict[str, int]:
+    """The throttling keys of an attempt and their limits: the account named, and the client address."""
+    return {f"account:{identifier.strip().lower()}": max_failures, f"client:{client}": max_failures * CLIENT_FACTOR}

@@ -5,6 +5,7 @@ answer is the 429 page with the wait."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Annotated
 
@@ -15,12 +16,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.deps import DbDep, NowDep
 from api.web import accounts
 from api.web.config import WebConfig, web_config
-from api.web.delivery import CodeMessage, code_sender
+from api.web.delivery import SEND_ERRORS, CodeMessage, LogCodeSender, code_sender
 from api.web.deps import CsrfChecked, OptionalWebUser
 from api.web.i18n import DEFAULT_LANG, N_, normalise_lang
 from api.web.render import frame_of, render
 from api.web.sessions import SESSION_COOKIE, end_session, start_session
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["pages"], include_in_schema=False)
 FormText = Annotated[str, Form(max_length=200)]
 
@@ -72,9 +74,8 @@ def login_page(request: Request, user: OptionalWebUser, next: str = "/") -> Resp
 def login_with_password(request: Request, csrf: CsrfChecked, conn: DbDep, now: NowDep, identifier: FormText,
                         password: Annotated[str, Form(max_length=200)], next: FormText = "/") -> Response:  # noqa: A002
     config = web_config(request)
-    keys = accounts.throttle_keys(identifier, _client(request))
-    wait = accounts.count_attempt(conn, keys, now=now, window=timedelta(minutes=config.failure_window_minutes),
-                                  limit=config.max_failures)
+    keys = accounts.throttle_limits(identifier, _client(request), config.max_failures)
+    wait = accounts.count_attempt(conn, keys, now=now, window=timedelta(minutes=config.failure_window_minutes))
     if wait is not None:
         return _throttled(request, wait)
     account = accounts.find_account(conn, identifier)
@@ -90,9 +91,8 @@ def send_signin_code(request: Request, csrf: CsrfChecked, conn: DbDep, now: NowD
                      next: FormText = "/") -> Response:  # noqa: A002
     """Send a sign-in code. The answer is the same whether or not the account exists (no account probing)."""
     config = web_config(request)
-    keys = accounts.throttle_keys(identifier, _client(request))
-    wait = accounts.count_attempt(conn, keys, now=now, window=timedelta(minutes=config.failure_window_minutes),
-                                  limit=config.max_failures)
+    keys = accounts.throttle_limits(identifier, _client(request), config.max_failures)
+    wait = accounts.count_attempt(conn, keys, now=now, window=timedelta(minutes=config.failure_window_minutes))
     if wait is not None:
         return _throttled(request, wait)
     account = accounts.find_account(conn, identifier)
@@ -103,17 +103,35 @@ def send_signin_code(request: Request, csrf: CsrfChecked, conn: DbDep, now: NowD
         _ = frame_of(request).catalogues.gettext(lang)
         text = _("Your Forewarn sign-in code is %(code)s. It expires in %(minutes)s minutes.", code=issued.code,
                  minutes=config.signin_code_minutes)
-        code_sender(request).send(account, CodeMessage("signin", issued.code, None, text))
+        error = _send_code(request, account, CodeMessage("signin", issued.code, None, text))
+        if error is not None:
+            return _login_page(request, identifier=identifier, next_url=next, error=error, status_code=503)
     return render(request, "auth/code.html", {"identifier": identifier, "next": safe_next(next), "error": None})
+
+
+def _send_code(request: Request, account: accounts.Account, message: CodeMessage) -> str | None:
+    """Send by the person's channel; in development, to the log when no channel reaches them. Returns an error
+    message id, or None."""
+    try:
+        sent = code_sender(request).send(account, message)
+    except SEND_ERRORS as exc:
+        log.warning("could not send a sign-in code to %s: %s", account.user_id, exc)
+        return N_("The code could not be sent just now. Please try again in a minute, or sign in with your "
+                  "password.")
+    if sent is None:
+        if web_config(request).development:
+            LogCodeSender().send(account, message)
+        else:
+            log.warning("no channel reaches %s for a sign-in code (channel %s)", account.user_id, account.channel)
+    return None
 
 
 @router.post("/login/verify", response_class=HTMLResponse)
 def login_with_code(request: Request, csrf: CsrfChecked, conn: DbDep, now: NowDep, identifier: FormText,
                     code: Annotated[str, Form(max_length=20)], next: FormText = "/") -> Response:  # noqa: A002
     config = web_config(request)
-    keys = accounts.throttle_keys(identifier, _client(request))
-    wait = accounts.count_attempt(conn, keys, now=now, window=timedelta(minutes=config.failure_window_minutes),
-                                  limit=config.max_failures)
+    keys = accounts.throttle_limits(identifier, _client(request), config.max_failures)
+    wait = accounts.count_attempt(conn, keys, now=now, window=timedelta(minutes=config.failure_window_minutes))
     if wait is not None:
         return _throttled(request, wait)
     account = accounts.find_account(conn, identifier)

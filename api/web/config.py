@@ -16,10 +16,11 @@ from api.deps import get_state
 class WebConfig:
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # binds CSRF tokens to sessions
     secure_cookies: bool = False  # production: cookies only over HTTPS
+    development: bool = True  # codes no channel can carry are written to the log (never in production)
     session_days: int = 14
     signup_code_hours: int = 72  # a sign-up invitation (link and code) is good for this long
     signin_code_minutes: int = 15  # a sign-in code asked for on the login page
-    max_failures: int = 5  # failed sign-ins per account and per client address in one window ...
+    max_failures: int = 5  # failed sign-ins per account (a client address: 4 times as many) in one window ...
     failure_window_minutes: int = 15  # ... before the next attempt is refused with 429
     public_url: str = "http://127.0.0.1:8000"  # where the pages are reached: the start of invitation links
 

@@ -67,3 +67,31 @@ COUNT_ATTEMPT = """INSERT INTO signin_throttle AS t (key, window_start, failures
 
 # A successful attempt is not a failure: take it back.
 UNCOUNT_ATTEMPT = """UPDATE signin_throttle SET failures = greatest(failures - 1, 0) WHERE key = ANY(%(keys)s)"""
+
+# -- invitations and moving out --------------------------------------------------------------------------------
+
+# The active residents of a unit, a building or a whole site (whichever is given), with what reaching them needs.
+RESIDENTS_TO_INVITE = """SELECT r.id, r.name, r.unit_id, r.language, r.channel, r.phone, r.email
+                         FROM residents r JOIN units u ON u.id = r.unit_id JOIN buildings b ON b.id = u.building_id
+                         WHERE r.active
+                           AND (%(unit)s::text IS NULL OR r.unit_id = %(unit)s)
+                           AND (%(building)s::text IS NULL OR u.building_id = %(building)s)
+                           AND (%(site)s::text IS NULL OR b.site_id = %(site)s)
+                         ORDER BY r.unit_id, r.id"""
+
+# Users whose resident has moved out (inactive in the registry) but who can still sign in: disable them.
+DISABLE_MOVED_OUT = """UPDATE users u SET active = false FROM residents r
+                       WHERE r.id = u.resident_id AND NOT r.active AND u.active
+                       RETURNING u.id"""
+
+# A resident who moves back in is invited again; their user becomes active then.
+REACTIVATE_USER = "UPDATE users SET active = true WHERE id = %(user_id)s AND NOT active"
+
+# The residents of a unit and the state of their accounts (for the staff accounts page).
+UNIT_ACCOUNTS = """SELECT r.id, r.name, r.channel, r.phone, r.email, u.id AS user_id, u.active,
+                          u.password_hash IS NOT NULL AS has_password,
+                          (SELECT max(c.created_at) FROM signin_codes c
+                           WHERE c.user_id = u.id AND c.purpose = 'signup') AS invited_at,
+                          (SELECT max(s.created_at) FROM web_sessions s WHERE s.user_id = u.id) AS last_sign_in
+                   FROM residents r LEFT JOIN users u ON u.resident_id = r.id
+                   WHERE r.unit_id = %(unit)s AND r.active ORDER BY r.id"""

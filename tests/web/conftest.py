@@ -29,7 +29,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from api.auth import Role, create_user, ensure_resident_user
-from api.web.accounts import set_password
+from api.web.accounts import Account, set_password
+from api.web.delivery import CodeMessage
 from api.web.sessions import SESSION_COOKIE, start_session
 from forewarn.embedded import free_port
 from forewarn.runtime import Platform
@@ -174,3 +175,31 @@ def screenshot(page: Page, name: str) -> list[Path]:
     if original:
         page.set_viewport_size(original)
     return paths
+
+
+class MemoryCodeSender:
+    """A fake SMS/e-mail gateway (it would leave the machine): keeps what it was asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[Account, CodeMessage]] = []
+
+    def send(self, account: Account, message: CodeMessage) -> str | None:
+        self.sent.append((account, message))
+        return f"memory {account.user_id}"
+
+    def last_code(self, user_id: str) -> str:
+        for account, message in reversed(self.sent):
+            if account.user_id == user_id:
+                return message.code
+        raise AssertionError(f"no code was sent to {user_id}; sent: {[a.user_id for a, _ in self.sent]}")
+
+
+@pytest.fixture
+def code_outbox(web: WebPlatform) -> Iterator[MemoryCodeSender]:
+    """Codes the running platform sends, captured (instead of the log, when no gateway is configured)."""
+    app = web.platform.api_server.config.app
+    extras = app.state.forewarn.extras
+    previous = extras.get("code_sender")
+    extras["code_sender"] = sender = MemoryCodeSender()
+    yield sender
+    extras["code_sender"] = previous
