@@ -16,7 +16,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.web import auth_pages, live_pages, resident, staff_accounts
+from api.web import auth_pages, files, live_pages, resident, staff_accounts
 from api.web.deps import LoginRequired, WebForbidden
 from api.web.i18n import N_
 from api.web.render import STATIC_DIR, WebFrame, render
@@ -25,6 +25,7 @@ ROUTERS: list[APIRouter] = [
     auth_pages.router,
     live_pages.router,
     staff_accounts.router,
+    files.router,
     resident.router,
 ]
 
