@@ -5,6 +5,7 @@ ticket is `NotFound`, exactly as a missing one is. Read-only; runs in the caller
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -16,6 +17,8 @@ from tickets.classify import QUIET_FAULTS
 from tickets.errors import NotFound
 from tickets.requests import RequestKind, TimeLimit, limits_of
 from tickets.service import get_ticket
+
+_OWN_FILE = re.compile(r"/files/\d+")
 
 # --- Named statements ---------------------------------------------------------------------------------------
 
@@ -54,7 +57,7 @@ SELECT c.id AS complaint_id, c.request_kind AS kind, c.description, c.reported_a
        t.state AS ticket_state, t.source AS ticket_source, t.department_id, t.respond_due, t.resolve_due,
        t.resolved_at, (t.state = 'resolved') AS can_rate,
        EXISTS (SELECT 1 FROM return_visits v WHERE v.ticket_id = t.id AND v.by_user = %(user)s) AS rated,
-       jsonb_array_length(c.attachments) AS photos
+       c.attachments AS photos
 FROM complaints c JOIN tickets t ON t.id = c.ticket_id
 WHERE c.resident_id = %(resident)s AND (%(only)s::bigint IS NULL OR c.id = %(only)s)
   AND (%(ticket)s::bigint IS NULL OR c.ticket_id = %(ticket)s)
@@ -222,7 +225,12 @@ class ResidentRequest:
     resolved_at: datetime | None
     can_rate: bool  # resolved, waiting for the return visit
     rated: bool  # this resident already rated it
-    photos: int
+    photos: list[str]  # the request's attachments; the pages show the platform's own (`own_photos`)
+
+    @property
+    def own_photos(self) -> list[str]:
+        """The photos stored by the platform (`/files/<id>`), not links a REST client may have given."""
+        return [p for p in self.photos if isinstance(p, str) and _OWN_FILE.fullmatch(p)]
 
 
 @dataclass(frozen=True, slots=True)

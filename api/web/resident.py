@@ -18,6 +18,7 @@ from api.web.deps import CsrfChecked, ResidentWebUser
 from api.web.i18n import N_, choose_lang
 from api.web.render import render
 from api.web.resident_photos import PhotoRejected, save_photos
+from tickets.attachments import attach_to_ticket
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import IllegalTransition, InvalidInput, NotFound
 from tickets.portal import (
@@ -141,7 +142,7 @@ def _file(request: Request, conn: psycopg.Connection, user: Principal, resident:
             receipt = file_request(conn, kind=kind, resident_id=resident, unit_id=unit, description=description,
                                    lang=choose_lang(request), now=now, attachments=[f"/files/{i}" for i in saved],
                                    config=ticket_config(request))
-            conn.execute("UPDATE attachments SET ticket_id = %s WHERE id = ANY(%s)", (receipt.ticket_id, saved))
+            attach_to_ticket(conn, saved, ticket_id=receipt.ticket_id, uploaded_by=user.user_id)
     except PhotoRejected as exc:
         return _report_page(request, error=exc.message_id, kind=kind, description=description, status_code=422)
     except InvalidInput:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import struct
+import zlib
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -92,12 +94,24 @@ def _engineer_token(web: WebPlatform) -> str:
         return issue_token(conn, engineer.user_id, label="tests/web")
 
 
+def _png(width: int = 8, height: int = 8) -> bytes:
+    """A real (tiny, blue) PNG image, as a phone would send a photo."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\x20\x60\xc0" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
 def test_a_leak_report_goes_to_engineering_is_resolved_and_i_rate_it_from_the_done_notice(web, signed_in_page):
     me = make_user(web, Role.RESIDENT, resident_id=_resident(web, "u.building_id = 'rs-b2'", ()))
     page = signed_in_page(me, lang="en")
     page.goto("/resident/report")
     page.get_by_label("Repair").check()
     page.locator("#description").fill(LEAK)
+    photo = _png()
+    page.locator("#photos").set_input_files([{"name": "leak.png", "mimeType": "image/png", "buffer": photo}])
     filed_at = datetime.now(UTC)
     page.get_by_role("button", name="Send").click()
     assert re.search(r"/resident/requests/\d+\?filed=1$", page.url), page.url
@@ -107,6 +121,12 @@ def test_a_leak_report_goes_to_engineering_is_resolved_and_i_rate_it_from_the_do
              "WHERE c.id = %s AND c.resident_id = %s AND c.request_kind = 'repair'", (complaint_id, me.resident_id))
     assert department == "engineering"
     assert _one(web, "SELECT department_id FROM work_orders WHERE ticket_id = %s", (ticket_id,)) == ("engineering",)
+    # The photo is stored with the request's ticket, and I see it on my request.
+    photo_id, stored_bytes = _one(web, "SELECT id, bytes FROM attachments WHERE ticket_id = %s AND uploaded_by = %s",
+                                  (ticket_id, me.user_id))
+    assert bytes(stored_bytes) == photo
+    assert page.locator(f".photos img[src='/files/{photo_id}']").count() == 1
+    assert page.request.get(f"/files/{photo_id}").body() == photo
     # The confirmation tells me at once when it will be dealt with: the 24-hour repair clock, as a real date.
     assert abs((due - filed_at).total_seconds() - 24 * 3600) < 60
     local_due = due.astimezone(SHANGHAI)

@@ -92,3 +92,16 @@ def test_a_rating_too_early_or_for_someone_elses_request_is_refused(app_pool):
         assert theirs.status_code == 404
     with psycopg.connect(app_pool.conninfo) as conn:
         assert conn.execute("SELECT count(*) FROM return_visits").fetchone() == (0,)
+
+
+def test_a_file_that_is_not_a_photo_is_refused_on_the_form_and_nothing_is_filed(app_pool):
+    with _client(app_pool, "r-00001") as client:
+        token = _csrf(client, "/resident/report")
+        refused = client.post("/resident/report", data={"csrf_token": token, "kind": "repair",
+                                                        "description": "厨房水管漏水"},
+                              files=[("photos", ("leak.png", b"MZ\x90\x00 not an image", "image/png"))])
+        assert refused.status_code == 422 and "JPEG、PNG 或 WebP" in refused.text
+        assert "厨房水管漏水" in refused.text  # what I wrote is kept on the form
+        with app_pool.connection() as conn:
+            assert conn.execute("SELECT (SELECT count(*) FROM complaints), (SELECT count(*) FROM attachments)"
+                                ).fetchone() == (0, 0)
