@@ -92,6 +92,8 @@ def api_process(url: str, port: int, workdir: Path) -> Iterator[subprocess.Popen
         if not wait_for_port(port, 120):
             raise RuntimeError(f"the API did not start: {(workdir / 'api.log').read_text()[-2000:]}")
         yield proc
+        if proc.poll() is not None:
+            print(f"the API process exited ({proc.returncode}):\n{(workdir / 'api.log').read_text()[-3000:]}")
     finally:
         proc.terminate()
         try:
@@ -144,14 +146,15 @@ async def load(base: str, accounts: Accounts, users: int, rounds: int) -> tuple[
             visits = page_mix(accounts, n)
             for i in range(rounds):
                 cookie, path = visits[i % len(visits)]
-                start = time.perf_counter()
-                response = await client.get(path, headers={"Cookie": cookie})
-                pages.append((time.perf_counter() - start) * 1000)
-                errors += response.status_code != 200
-                start = time.perf_counter()
-                response = await client.get("/healthz")
-                health.append((time.perf_counter() - start) * 1000)
-                errors += response.status_code != 200
+                for target, headers, into in ((path, {"Cookie": cookie}, pages), ("/healthz", {}, health)):
+                    start = time.perf_counter()
+                    try:
+                        response = await client.get(target, headers=headers)
+                    except httpx.TransportError:  # counted, never fatal: the table says how many
+                        errors += 1
+                        continue
+                    into.append((time.perf_counter() - start) * 1000)
+                    errors += response.status_code != 200
 
         await asyncio.gather(*(user(n) for n in range(users)))
     return pages, health, errors
