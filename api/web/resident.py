@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.auth import Principal
 from api.deps import DbDep, NowDep, get_state
+from api.routes.complaints import RATE_LIMIT_PER_HOUR
 from api.web.deps import CsrfChecked, ResidentWebUser
 from api.web.i18n import N_, choose_lang
 from api.web.render import render
@@ -34,8 +35,8 @@ from tickets.visits import Rating, record_return_visit
 
 router = APIRouter(prefix="/resident", tags=["resident pages"], include_in_schema=False)
 PAGE_SIZE = 20
-# The REST API's limit (api/routes/complaints.py): far above what a household files, low enough to stop a flood.
-REQUESTS_PER_HOUR = 20
+# One limit for requests from the app and from the REST API (far above what a household files).
+REQUESTS_PER_HOUR = RATE_LIMIT_PER_HOUR
 TextField = Annotated[str, Form(max_length=4000)]
 Score = Annotated[int, Form(ge=1, le=5)]
 
