@@ -18,7 +18,9 @@ from api.auth import create_user, ensure_resident_user, issue_token
 from forewarn.context import CliContext
 from forewarn.demo_resident import affected_resident
 from forewarn.demo_watch import DemoWatch
+from forewarn.demo_web import demo_sign_ins
 from forewarn.runtime import ALL_ROLES, Platform, Role
+from forewarn.web_wiring import public_url
 from ingest.estate_file import load_estate_file
 from ingest.estate_store import save_estate
 
@@ -95,6 +97,25 @@ def _demo_accounts(url: str, resident_device: str) -> dict[str, str]:
     return tokens
 
 
+def _print_sign_ins(cli: CliContext, url: str, resident_device: str) -> None:
+    """The pages' address and a resident's and the staff's sign-ins (see forewarn/demo_web.py)."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT u.id FROM users u JOIN residents r ON r.id = u.resident_id JOIN device_units du "
+            "ON du.unit_id = r.unit_id WHERE du.device_id = %s ORDER BY r.id LIMIT 1", (resident_device,)).fetchone()
+    base = public_url(cli.settings)
+    sign_ins = demo_sign_ins(url, resident_user=row[0] if row else None,
+                             staff=["demo-engineer", "demo-agent", "demo-manager"], public_url=base,
+                             code_hours=cli.settings.signup_code_hours)
+    console.print(f"[bold]Pages[/bold] {base}/login   (中文; English with the switch at the top)")
+    for s in sign_ins:
+        how = f"one-time code {s.secret}" if s.kind == "code" else f"password {s.secret}"
+        console.print(f"  {s.who:<9} {s.login:<14} {how:<30} {s.name}")
+        if s.link:
+            console.print(f"  {'':<9} or choose a password: {s.link}")
+    console.print()
+
+
 def demo(
     ctx: typer.Context,
     duration: Annotated[
@@ -134,6 +155,7 @@ def demo(
         for who, token in tokens.items():
             console.print(f"  {who:<28} {token}")
         console.print(f"  e.g. curl -H 'Authorization: Bearer {tokens['demo-manager']}' {api}/api/v1/tickets\n")
+        _print_sign_ins(cli, platform.database_url, fault_devices[0])
         labels = cli.settings.data_dir / "demo-labels.jsonl"
 
         def simulate() -> None:

@@ -3,10 +3,17 @@ webhook or SMTP server that carries notices, when configured; the log otherwise)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from api.web.config import WebConfig
 from api.web.delivery import ChannelCodeSender
+from api.web.sessions import prune_expired
+from forewarn.scheduler import Job
 from forewarn.settings import RunMode, Settings
 from tickets.channels import WebhookChannel
+
+if TYPE_CHECKING:
+    from forewarn.runtime import Platform
 
 
 def public_url(settings: Settings) -> str:
@@ -27,3 +34,16 @@ def code_sender(settings: Settings) -> ChannelCodeSender:
     return ChannelCodeSender(webhook_url=settings.webhook_url, webhook_signature=signature,
                              smtp_host=settings.smtp_host, smtp_port=settings.smtp_port,
                              smtp_sender=settings.smtp_sender)
+
+
+WEB_PRUNE_S = 3600  # expired sessions and codes are harmless (every check reads the expiry); hourly keeps tables small
+
+
+def web_prune_job(platform: Platform) -> Job:
+    """The scheduler job that deletes expired sessions, used codes and old throttle windows."""
+
+    def prune() -> None:
+        with platform.pool.connection() as conn:
+            prune_expired(conn, now=platform.now())
+
+    return Job("web-prune", WEB_PRUNE_S, prune)

@@ -16,6 +16,7 @@ from forewarn.pipeline import DetectionPipeline
 from forewarn.retention import prune_plain
 from forewarn.rollup import refresh_rollup
 from forewarn.scheduler import Job, Scheduler
+from forewarn.web_wiring import web_prune_job
 from ingest.config import IngestConfig
 from ingest.estate_store import load_registry
 from ingest.service import IngestService
@@ -115,7 +116,7 @@ def start_scheduler(platform: Platform) -> None:
         with platform.pool.connection() as conn:
             sla_sweep(conn, now=platform.now())
 
-    jobs = [Job("outbox", OUTBOX_S, outbox), Job("sla-sweep", SLA_SWEEP_S, sweep)]
+    jobs = [Job("outbox", OUTBOX_S, outbox), Job("sla-sweep", SLA_SWEEP_S, sweep), web_prune_job(platform)]
     if not platform.mode.timescale:
         url, mode = platform.database_url, platform.mode
         jobs.append(Job("rollup", ROLLUP_S, lambda: refresh_rollup(url, mode, now=platform.now())))

@@ -95,3 +95,10 @@ UNIT_ACCOUNTS = """SELECT r.id, r.name, r.channel, r.phone, r.email, u.id AS use
                           (SELECT max(s.created_at) FROM web_sessions s WHERE s.user_id = u.id) AS last_sign_in
                    FROM residents r LEFT JOIN users u ON u.resident_id = r.id
                    WHERE r.unit_id = %(unit)s AND r.active ORDER BY r.id"""
+
+# -- housekeeping ----------------------------------------------------------------------------------------------
+
+# Sessions, codes and throttle windows over for a day are of no more use to anyone.
+PRUNE_SESSIONS = """DELETE FROM web_sessions WHERE expires_at < %(before)s OR ended_at < %(before)s"""
+PRUNE_CODES = """DELETE FROM signin_codes WHERE expires_at < %(before)s OR used_at < %(before)s"""
+PRUNE_THROTTLE = """DELETE FROM signin_throttle WHERE window_start < %(before)s"""

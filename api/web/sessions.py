@@ -57,3 +57,10 @@ def csrf_valid(secret: str, binding: str | None, token: str | None) -> bool:
     if not binding or not token:
         return False
     return hmac.compare_digest(csrf_token(secret, binding), token)
+
+
+def prune_expired(conn: psycopg.Connection, *, now: datetime) -> int:
+    """Delete sessions, one-time codes and throttle windows that have been over for a day; returns how many."""
+    before = now - timedelta(days=1)
+    return sum(conn.execute(statement, {"before": before}).rowcount
+               for statement in (queries.PRUNE_SESSIONS, queries.PRUNE_CODES, queries.PRUNE_THROTTLE))

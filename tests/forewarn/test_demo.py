@@ -39,4 +39,7 @@ def test_the_demo_shows_a_preventive_ticket_and_notices_within_two_minutes(tmp_p
     assert "Traceback" not in output, output
     assert "preventive ticket #" in output and "work order #" in output and "resident notice(s)" in output, output
     assert ("storage    timescaledb" if timescale else "storage    plain:") in output, output
+    # The pages' address and ready sign-ins for a resident (a one-time code) and the demo engineer (a password).
+    assert "/login" in output and "resident" in output and "one-time code" in output, output
+    assert "demo-engineer" in output and "password" in output, output
     assert elapsed < 150, f"the demo took {elapsed:.0f} s to show its ticket and notices"

@@ -7,13 +7,17 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
+from fastapi import File, UploadFile
 from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
 
 from api.app import create_app
 from api.auth import Role, create_user, ensure_resident_user
-from api.deps import AppState
-from api.web.sessions import start_session
+from api.deps import AppState, DbDep
+from api.web.config import WebConfig
+from api.web.deps import CsrfChecked, WebUser
+from api.web.files import read_photos
+from api.web.sessions import csrf_token, start_session
 from tickets.attachments import MAX_BYTES, MAX_FILES, attach_to_ticket, check_photos, save_upload, sniff
 from tickets.complaints import intake_complaint
 from tickets.errors import InvalidInput
@@ -91,3 +95,35 @@ def test_the_database_refuses_what_the_code_would_never_store(conn):
     with pytest.raises(psycopg.errors.CheckViolation, match="attachments_content_type_check"):
         conn.execute("INSERT INTO attachments (uploaded_by, content_type, size, sha256, bytes) "
                      "VALUES ('eng-g', 'image/svg+xml', 3, '\\x00', '\\x00')")
+
+
+
+async def upload_photos(user: WebUser, csrf: CsrfChecked, db: DbDep,
+                        photos: list[UploadFile] = File(default=[])) -> dict[str, int]:
+    """A form route as pages write them: CSRF-checked, photos read within the limits, stored."""
+    try:
+        data = await read_photos(photos)
+    except InvalidInput as exc:
+        return {"refused": len(str(exc))}
+    return {"ids": len([save_upload(db, data=d, uploaded_by=user.user_id, now=datetime.now(UTC)) for d in data])}
+
+
+def test_a_photo_form_needs_its_csrf_token_and_takes_only_images(estate_db_url, conn):
+    create_user(conn, user_id="eng-u", name="Eng", role=Role.ENGINEER, department_id="engineering")
+    session = start_session(conn, "eng-u", now=datetime.now(UTC), days=1)
+    conn.commit()
+    pool = ConnectionPool(estate_db_url, min_size=1, max_size=4, open=True)
+    app = create_app(AppState(pool=pool, extras={"web": WebConfig(secret_key="k")}))
+    app.post("/test/photos")(upload_photos)
+    try:
+        with TestClient(app, base_url="http://127.0.0.1") as client:
+            client.cookies.set("fw_session", session)
+            files = [("photos", ("a.png", PNG, "image/png")), ("photos", ("b.jpg", JPEG, "image/jpeg"))]
+            assert client.post("/test/photos", files=files).status_code == 403  # no token
+            token = csrf_token("k", session)
+            assert client.post("/test/photos", files=files, data={"csrf_token": token}).json() == {"ids": 2}
+            fake = [("photos", ("c.jpg", b"MZ\x90\x00 not an image", "image/jpeg"))]
+            assert "refused" in client.post("/test/photos", files=fake, data={"csrf_token": token}).json()
+    finally:
+        pool.close()
+    assert conn.execute("SELECT count(*) FROM attachments WHERE uploaded_by = 'eng-u'").fetchone()[0] == 2

@@ -3,6 +3,8 @@ desktop widths, the language switch works, a page needing a session sends a visi
 
 from __future__ import annotations
 
+import psycopg
+
 from api.auth import Role
 
 from .conftest import make_user, screenshot
@@ -43,3 +45,27 @@ def test_signed_in_page_helper_gives_a_live_session(signed_in_page, web):
     assert page.url.startswith(f"{web.url}/login")
     page.goto("/")
     assert page.url.startswith(f"{web.url}/login")
+
+
+def test_a_resident_signs_in_with_a_one_time_code_sent_to_their_phone(anonymous_page, web, code_outbox):
+    resident = make_user(web, Role.RESIDENT)
+    with psycopg.connect(web.db_url) as conn:
+        phone = conn.execute("SELECT phone FROM residents WHERE id = %s", (resident.resident_id,)).fetchone()[0]
+    page = anonymous_page(lang="zh-CN")
+    page.goto("/login")
+    page.locator("#identifier-code").fill(phone)
+    page.get_by_role("button", name="发送一次性验证码").click()
+    page.locator("#code").fill(code_outbox.last_code(resident.user_id))
+    page.get_by_role("button", name="登录").click()
+    assert page.url == f"{web.url}/"
+    assert page.locator(".who").inner_text() == code_outbox.sent[-1][0].name
+
+
+def test_staff_invite_a_unit_and_see_the_codes_to_hand_over(signed_in_page, web):
+    agent = make_user(web, Role.AGENT)
+    page = signed_in_page(agent, lang="en")
+    page.goto("/staff/accounts?unit=rs-b1-0104")
+    page.get_by_role("button", name="Invite this unit's residents").click()
+    codes = page.locator("#handover td.code").all_inner_texts()
+    assert codes and all(len(c) == 6 and c.isdigit() for c in codes)
+    screenshot(page, "staff-accounts-invited-en")

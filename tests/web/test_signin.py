@@ -203,3 +203,18 @@ def test_staff_invite_a_unit_from_the_accounts_page(app_client, conn, people):
                            (unit,)).fetchone()[0]
     residents = conn.execute("SELECT count(*) FROM residents WHERE unit_id = %s AND active", (unit,)).fetchone()[0]
     assert invited == residents >= 1
+
+
+def test_expired_sessions_codes_and_throttle_windows_are_pruned(conn, people):
+    from api.web.accounts import count_attempt, issue_code, throttle_limits
+    from api.web.sessions import prune_expired, session_principal, start_session
+
+    now = datetime.now(UTC)
+    old = start_session(conn, "eng-a", now=now - timedelta(days=20), days=14)  # expired 6 days ago
+    live = start_session(conn, "eng-a", now=now, days=14)
+    issue_code(conn, "eng-a", purpose="signin", now=now - timedelta(days=3), ttl=timedelta(minutes=15))
+    count_attempt(conn, throttle_limits("eng-a", "10.0.0.9", 5), now=now - timedelta(days=2),
+                  window=timedelta(minutes=15))
+    assert prune_expired(conn, now=now) == 4  # one session, one code, two throttle windows
+    assert session_principal(conn, live, now=now) is not None and session_principal(conn, old, now=now) is None
+    assert conn.execute("SELECT count(*) FROM web_sessions").fetchone()[0] == 1
