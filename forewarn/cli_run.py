@@ -99,12 +99,11 @@ def _demo_accounts(url: str, resident_device: str) -> dict[str, str]:
 
 def _print_sign_ins(cli: CliContext, url: str, resident_device: str) -> None:
     """The pages' address and a resident's and the staff's sign-ins (see forewarn/demo_web.py)."""
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT u.id FROM users u JOIN residents r ON r.id = u.resident_id JOIN device_units du "
-            "ON du.unit_id = r.unit_id WHERE du.device_id = %s ORDER BY r.id LIMIT 1", (resident_device,)).fetchone()
+    with psycopg.connect(url) as conn:  # the same resident as the tokens: one the fault affects, in the app
+        resident = affected_resident(conn, resident_device)
+        resident_user = ensure_resident_user(conn, resident) if resident else None
     base = public_url(cli.settings)
-    sign_ins = demo_sign_ins(url, resident_user=row[0] if row else None,
+    sign_ins = demo_sign_ins(url, resident_user=resident_user,
                              staff=["demo-engineer", "demo-agent", "demo-manager"], public_url=base,
                              code_hours=cli.settings.signup_code_hours)
     console.print(f"[bold]Pages[/bold] {base}/login   (中文; English with the switch at the top)")
