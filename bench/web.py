@@ -52,6 +52,7 @@ class Accounts:
     residents: list[tuple[str, str]]  # (session id, resident id)
     engineers: list[str]  # session ids
     requests: dict[str, int] = field(default_factory=dict)  # resident id -> one of their request ids
+    work_order: int = 0  # the newest engineering work order, for its page
 
 
 def sign_in(url: str, streams: int, engineers: int = 5) -> Accounts:
@@ -73,6 +74,8 @@ def sign_in(url: str, streams: int, engineers: int = 5) -> Accounts:
             create_user(conn, user_id=uid, name=f"Bench engineer {i}", role=Role.ENGINEER,
                         department_id="engineering")
             out.engineers.append(start_session(conn, uid, now=now, days=1, client="bench"))
+        row = conn.execute("SELECT max(id) FROM work_orders WHERE department_id = 'engineering'").fetchone()
+        out.work_order = int(row[0]) if row and row[0] else 0
         out.requests = dict(conn.execute(
             "SELECT DISTINCT ON (resident_id) resident_id, id FROM complaints ORDER BY resident_id, id DESC"))
     return out
@@ -118,14 +121,16 @@ def page_mix(accounts: Accounts, user: int) -> list[tuple[str, str]]:
     return [(f"{SESSION_COOKIE}={sid}", p) for p in paths]
 
 
-# The engineers' pages as registered on the app; the bench keeps those that answer 200 (see `usable_pages`).
-ENGINEER_CANDIDATES = ["/engineer", "/engineer/work-orders", "/"]
+# The engineers' pages (api/web/engineer.py, api/web/devices.py) where registered on the app; the bench keeps those
+# that answer 200 (see `usable_pages`), and the frame's home page.
+ENGINEER_CANDIDATES = ["/engineer/work-orders", "/engineer/work-orders/{work_order}", "/staff/devices/rs-b1-water-high",
+                       "/"]
 ENGINEER_PAGES: list[str] = []
 
 
-async def usable_pages(client: httpx.AsyncClient, cookie: str) -> list[str]:
+async def usable_pages(client: httpx.AsyncClient, cookie: str, work_order: int) -> list[str]:
     found = []
-    for path in ENGINEER_CANDIDATES:
+    for path in (p.format(work_order=work_order) for p in ENGINEER_CANDIDATES):
         response = await client.get(path, headers={"Cookie": cookie})
         if response.status_code == 200:
             found.append(path)
@@ -168,7 +173,8 @@ async def measure(base: str, url: str, accounts: Accounts, args: argparse.Namesp
     from api.web.sessions import SESSION_COOKIE
 
     async with httpx.AsyncClient(base_url=base, timeout=30) as probe:
-        ENGINEER_PAGES[:] = await usable_pages(probe, f"{SESSION_COOKIE}={accounts.engineers[0]}")
+        ENGINEER_PAGES[:] = await usable_pages(probe, f"{SESSION_COOKIE}={accounts.engineers[0]}",
+                                               accounts.work_order)
     serial, serial_health, _ = await load(base, accounts, 1, 4 * args.rounds)  # one user: a page's own cost
     pages, health, errors = await load(base, accounts, args.users, args.rounds)
     streams = StreamPool(base, [(f"{SESSION_COOKIE}={sid}", rid) for sid, rid in accounts.residents[:args.streams]])
