@@ -42,10 +42,16 @@ class PasswordTooWeak(ValueError):  # noqa: N818
     pass
 
 
+def find_accounts(conn: psycopg.Connection, identifier: str) -> list[Account]:
+    """The active accounts a person may mean by a user id, a phone number or an e-mail address (a family can
+    share a phone): the one whose user id it is first, then the oldest."""
+    return [_account(row) for row in conn.execute(queries.FIND_ACCOUNTS, {"ident": identifier.strip()}).fetchall()]
+
+
 def find_account(conn: psycopg.Connection, identifier: str) -> Account | None:
-    """The active account a person means by a user id, a phone number or an e-mail address."""
-    row = conn.execute(queries.FIND_ACCOUNT, {"ident": identifier.strip()}).fetchone()
-    return _account(row) if row else None
+    """The first of `find_accounts` (where a sign-in code for that phone or address goes)."""
+    found = find_accounts(conn, identifier)
+    return found[0] if found else None
 
 
 def account_by_id(conn: psycopg.Connection, user_id: str) -> Account | None:

@@ -6,7 +6,8 @@ answer is the 429 page with the wait."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import psycopg
@@ -34,12 +35,20 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def next_match(found: Iterator[accounts.Account]) -> accounts.Account | None:
+    return next(found, None)
+
+
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
 def _signed_in(request: Request, conn: psycopg.Connection, user_id: str, next_url: str | None,
-               config: WebConfig, now: NowDep) -> Response:
+               config: WebConfig, now: datetime) -> Response:
+    """A fresh session (never the one the browser came with: no session fixation), the old one ended."""
+    previous = request.cookies.get(SESSION_COOKIE)
+    if previous:
+        end_session(conn, previous, now=now)
     session_id = start_session(conn, user_id, now=now, days=config.session_days,
                                client=request.headers.get("user-agent", ""))
     response = RedirectResponse(safe_next(next_url), status_code=303)
@@ -78,8 +87,9 @@ def login_with_password(request: Request, csrf: CsrfChecked, conn: DbDep, now: N
     wait = accounts.count_attempt(conn, keys, now=now, window=timedelta(minutes=config.failure_window_minutes))
     if wait is not None:
         return _throttled(request, wait)
-    account = accounts.find_account(conn, identifier)
-    if account is None or not accounts.password_matches(account, password):
+    # Of the accounts sharing a phone or e-mail, the one whose password this is.
+    account = next_match(a for a in accounts.find_accounts(conn, identifier) if accounts.password_matches(a, password))
+    if account is None:
         return _login_page(request, identifier=identifier, next_url=next, status_code=401,
                            error=N_("The account or the password is wrong."))
     accounts.uncount_attempt(conn, keys)
@@ -134,8 +144,10 @@ def login_with_code(request: Request, csrf: CsrfChecked, conn: DbDep, now: NowDe
     wait = accounts.count_attempt(conn, keys, now=now, window=timedelta(minutes=config.failure_window_minutes))
     if wait is not None:
         return _throttled(request, wait)
-    account = accounts.find_account(conn, identifier)
-    if account is None or not accounts.redeem_code(conn, account.user_id, code, now=now):
+    # Of the accounts sharing a phone or e-mail, the one this code was issued to (codes are salted per user).
+    account = next_match(a for a in accounts.find_accounts(conn, identifier)
+                         if accounts.redeem_code(conn, a.user_id, code, now=now))
+    if account is None:
         return render(request, "auth/code.html", {"identifier": identifier, "next": safe_next(next),
                                                   "error": N_("The code is wrong or has expired.")}, status_code=401)
     accounts.uncount_attempt(conn, keys)

@@ -49,8 +49,9 @@ class LogCodeSender:
 
 
 class ChannelCodeSender:
-    """Codes by the person's own channel: SMS/WeChat through the gateway webhook, e-mail through SMTP. A person
-    whose channel is not configured here (or who uses the app only) gets None: the caller shows the code."""
+    """Codes by the person's own channel: SMS/WeChat through the gateway webhook, e-mail through SMTP. Someone whose
+    channel is the app (which they cannot open before they have an account) or MQTT gets an SMS through the gateway
+    when they have a phone, else an e-mail. None when no configured channel reaches them: the caller shows the code."""
 
     def __init__(self, *, webhook_url: str | None = None, webhook_signature: object = None,
                  smtp_host: str | None = None, smtp_port: int = 25, smtp_sender: str = "forewarn@localhost",
@@ -60,17 +61,27 @@ class ChannelCodeSender:
         self._timeout = timeout_s
 
     def send(self, account: Account, message: CodeMessage) -> str | None:
-        if account.channel in ("sms", "wechat") and self.webhook_url and account.phone:
-            self._post(account, message)
+        by_phone = bool(self.webhook_url and account.phone)
+        by_mail = bool(self.smtp_host and account.email)
+        if account.channel in ("sms", "wechat") and by_phone:
+            self._post(account, message, account.channel)
             return f"{account.channel} {account.phone}"
-        if account.email and self.smtp_host and account.channel in ("email", "app", "mqtt"):
+        if account.channel == "email" and by_mail:
+            self._mail(account, message)
+            return f"email {account.email}"
+        if account.channel in ("app", "mqtt") and by_phone:
+            self._post(account, message, "sms")
+            return f"sms {account.phone}"
+        if account.channel in ("app", "mqtt") and by_mail:
             self._mail(account, message)
             return f"email {account.email}"
         return None
 
-    def _post(self, account: Account, message: CodeMessage) -> None:
+    def _post(self, account: Account, message: CodeMessage, medium: str) -> None:
+        """The gateway gets `{"type": "one_time_code", "medium": "sms"|"wechat", "phone", "text", ...}`, signed as
+        notices are (`X-Forewarn-Signature: sha256=HMAC(secret, "<timestamp>.<body>")`)."""
         assert self.webhook_url is not None and callable(self._signature)
-        body = json.dumps({"type": "one_time_code", "medium": account.channel, "phone": account.phone,
+        body = json.dumps({"type": "one_time_code", "medium": medium, "phone": account.phone,
                            "user_id": account.user_id, "lang": account.lang, **asdict(message)},
                           ensure_ascii=False, sort_keys=True).encode()
         timestamp = str(int(time.time()))

@@ -32,6 +32,10 @@ API_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = API_DIR / "templates"
 STATIC_DIR = API_DIR / "static"
 ONE_YEAR_S = 365 * 24 * 3600
+# Pages are personal (no caching), never framed (clickjacking), and tell other sites nothing of their address (a
+# sign-up link carries its token in the query string).
+PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin",
+                "X-Content-Type-Options": "nosniff"}
 
 
 @dataclass
@@ -81,7 +85,7 @@ def render(request: Request, template: str, context: Mapping[str, Any] | None = 
         "static_url": frame.static_url, "nav": nav_for(user), "lang_url": _lang_url(request),
     }
     html = frame.env.get_template(template).render({**shared, **(context or {})})
-    response = HTMLResponse(html, status_code=status_code, headers={"Cache-Control": "no-store"})
+    response = HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)
     secure = web_config(request).secure_cookies
     if new_anon is not None:
         response.set_cookie(ANON_COOKIE, new_anon, httponly=True, samesite="lax", secure=secure)

@@ -39,23 +39,28 @@ def open_stream(web: WebPlatform, path: str, *, headers: dict[str, str] | None =
     opened = threading.Event()
     stop = threading.Event()
 
+    client = httpx.Client(base_url=web.url, cookies=cookies, timeout=httpx.Timeout(5, read=30))
+
     def read() -> None:
-        with httpx.Client(base_url=web.url, cookies=cookies, timeout=httpx.Timeout(5, read=30)) as client, \
-                client.stream("GET", path, headers=headers, params={"max_seconds": 20}) as response:
-            assert response.status_code == 200, response.read()
-            opened.set()
-            block: dict[str, str] = {}
-            for line in response.iter_lines():
-                if stop.is_set():
-                    return
-                if line == "":
-                    if "event" in block:
-                        events.put(Received(time.monotonic(), block["event"], block.get("id"),
-                                            json.loads(block.get("data", "{}"))))
-                    block = {}
-                elif ":" in line:
-                    name, _, value = line.partition(":")
-                    block[name] = value.strip()
+        try:
+            with client.stream("GET", path, headers=headers, params={"max_seconds": 20}) as response:
+                assert response.status_code == 200, response.read()
+                opened.set()
+                block: dict[str, str] = {}
+                for line in response.iter_lines():
+                    if line == "":
+                        if "event" in block:
+                            events.put(Received(time.monotonic(), block["event"], block.get("id"),
+                                                json.loads(block.get("data", "{}"))))
+                        block = {}
+                    elif ":" in line:
+                        name, _, value = line.partition(":")
+                        block[name] = value.strip()
+        except (httpx.HTTPError, RuntimeError):
+            if not stop.is_set():
+                raise
+        finally:
+            client.close()
 
     thread = threading.Thread(target=read, daemon=True)
     thread.start()
@@ -63,7 +68,7 @@ def open_stream(web: WebPlatform, path: str, *, headers: dict[str, str] | None =
     try:
         yield events
     finally:
-        stop.set()
+        stop.set()  # the reader ends with the stream (max_seconds, or the platform stopping), quietly
 
 
 def add_in_app_notice(db_url: str, resident_id: str, title: str) -> int:

@@ -218,3 +218,19 @@ def test_expired_sessions_codes_and_throttle_windows_are_pruned(conn, people):
     assert prune_expired(conn, now=now) == 4  # one session, one code, two throttle windows
     assert session_principal(conn, live, now=now) is not None and session_principal(conn, old, now=now) is None
     assert conn.execute("SELECT count(*) FROM web_sessions").fetchone()[0] == 1
+
+
+def test_residents_sharing_a_phone_each_sign_in_with_their_own_code(app_client, conn, sender):
+    first, second = [r[0] for r in conn.execute(
+        "SELECT id FROM residents WHERE unit_id = 'rs-b1-0101' ORDER BY id LIMIT 2")]
+    conn.execute("UPDATE residents SET phone = '13900000000' WHERE id = ANY(%s)", ([first, second],))
+    invitations = invite_residents(conn, [first, second], now=datetime.now(UTC), ttl=timedelta(hours=1),
+                                   public_url="http://127.0.0.1", sender=sender, catalogues=Catalogues.load())
+    conn.commit()
+    for invitation in reversed(invitations):  # the second resident first: not just "the first account wins"
+        client = new_client(app_client)
+        answer = client.post("/login/verify", data={"identifier": "13900000000", "code": invitation.code,
+                                                    "csrf_token": csrf(client)}, follow_redirects=False)
+        assert answer.status_code == 303, answer.text
+        home = client.get("/")
+        assert invitation.name in home.text
