@@ -22,6 +22,7 @@ from .conftest import WebPlatform, make_user, screenshot
 
 HIGH_ZONE, SITE = "rs-b1-water-high", "riverside"  # the high-zone booster serves floors 13–25 of building 1
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # the demo estate's time zone
+FILED = re.compile(r"/resident/requests/\d+\?filed=1$")  # the confirmation after a request is sent
 LEAK = "厨房水管漏水，请派人来修"
 
 
@@ -114,7 +115,8 @@ def test_a_leak_report_goes_to_engineering_is_resolved_and_i_rate_it_from_the_do
     page.locator("#photos").set_input_files([{"name": "leak.png", "mimeType": "image/png", "buffer": photo}])
     filed_at = datetime.now(UTC)
     page.get_by_role("button", name="Send").click()
-    assert re.search(r"/resident/requests/\d+\?filed=1$", page.url), page.url
+    page.wait_for_url(FILED)
+    page.wait_for_load_state()
     complaint_id = int(page.url.split("/")[-1].split("?")[0])
     ticket_id, department, due = _one(
         web, "SELECT t.id, t.department_id, t.resolve_due FROM complaints c JOIN tickets t ON t.id = c.ticket_id "
@@ -125,7 +127,8 @@ def test_a_leak_report_goes_to_engineering_is_resolved_and_i_rate_it_from_the_do
     photo_id, stored_bytes = _one(web, "SELECT id, bytes FROM attachments WHERE ticket_id = %s AND uploaded_by = %s",
                                   (ticket_id, me.user_id))
     assert bytes(stored_bytes) == photo
-    assert page.locator(f".photos img[src='/files/{photo_id}']").count() == 1
+    page.locator(f".photos img[src='/files/{photo_id}']").wait_for()
+    assert page.locator(".photos img").count() == 1
     assert page.request.get(f"/files/{photo_id}").body() == photo
     # The confirmation tells me at once when it will be dealt with: the 24-hour repair clock, as a real date.
     assert abs((due - filed_at).total_seconds() - 24 * 3600) < 60
@@ -143,12 +146,13 @@ def test_a_leak_report_goes_to_engineering_is_resolved_and_i_rate_it_from_the_do
     page.goto("/resident/notices")
     done = page.locator("li.notice[data-kind='done']")
     done.get_by_role("link", name="Rate this service").click()
-    assert page.url.endswith(f"/resident/visit/{ticket_id}")
+    page.wait_for_url(f"**/resident/visit/{ticket_id}")
     for legend, score in (("Speed of response", 5), ("Professionalism", 4), ("Attitude", 5), ("Overall", 5)):
         page.locator("fieldset", has_text=legend).get_by_label(str(score), exact=True).check()
     page.locator("#comment").fill("Quick and tidy")
     page.get_by_role("button", name="Send my rating").click()
-    assert page.url.endswith(f"/resident/requests/{complaint_id}?rated=1")
+    page.wait_for_url(f"**/resident/requests/{complaint_id}?rated=1")
+    page.wait_for_load_state()
     assert "Thank you for your rating." in page.content()
     stored = _one(web, "SELECT by_user, response_speed, professionalism, attitude, overall, comment FROM return_visits "
                        "WHERE ticket_id = %s", (ticket_id,))
@@ -166,6 +170,7 @@ def test_another_residents_request_notice_and_rating_page_are_not_found(web, sig
     mine.get_by_label("建议").check()
     mine.locator("#description").fill("建议在大堂放把伞架")
     mine.get_by_role("button", name="提交").click()
+    mine.wait_for_url(FILED)
     complaint_id = int(mine.url.split("/")[-1].split("?")[0])
     ticket_id, notice_id = _one(web, "SELECT c.ticket_id, n.id FROM complaints c JOIN notices n "
                                      "ON n.ticket_id = c.ticket_id AND n.resident_id = c.resident_id WHERE c.id = %s",
@@ -208,6 +213,8 @@ def test_every_resident_page_renders_translated_at_phone_and_desktop_width(web, 
     page.locator("input[name='kind'][value='complaint']").check()
     page.locator("#description").fill("楼道的灯坏了三天了" if lang == "zh-CN" else "The stair lights are out")
     page.locator("form.stack button[type='submit']").click()
+    page.wait_for_url(FILED)
+    page.wait_for_load_state()
     complaint_id = int(page.url.split("/")[-1].split("?")[0])
     screenshot(page, f"resident-confirmation-{lang}")
     notice_id = _one(web, "SELECT id FROM notices WHERE resident_id = %s ORDER BY id DESC LIMIT 1",
