@@ -7,7 +7,8 @@ page streams, one per signed-in resident of the demo estate. Measured:
    sends), from the NOTIFY's commit to its arrival on each open stream; p50/p99/max over all deliveries and rounds;
 2. the LISTEN connections the API process holds (pg_stat_activity): one, whatever N;
 3. page render under load: `GET /` as a signed-in resident by `--users` concurrent clients for a few seconds,
-   p50/p95, first with no stream open (the baseline, same run), then with the N streams open.
+   p50/p95: with no stream open (the baseline, same run), with the N streams open, and with them closed again
+   (with the machine's load average at each step: on a shared machine the baseline drifts).
 
 Without --db it starts an embedded PostgreSQL in a temporary directory, migrates it and loads the demo estate.
 Client and server are two processes on one machine: the figures include the client's own work.
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -127,6 +129,7 @@ async def run(url: str, base: str, streams_n: int, rounds: int, users: int) -> d
     signed = await asyncio.to_thread(sessions, url, streams_n + 1)
     page_session = signed[-1][1]
     signed = signed[:streams_n]
+    load_before = os.getloadavg()[0]
     idle = await render_load(base, page_session, users, RENDER_SECONDS)
     streams, ready = Streams(), asyncio.Event()
     limits = httpx.Limits(max_connections=streams_n + 10, max_keepalive_connections=0)
@@ -143,11 +146,17 @@ async def run(url: str, base: str, streams_n: int, rounds: int, users: int) -> d
                 await asyncio.sleep(0.01)
             got = streams.arrivals.get(marker, [])
             latencies += [at - sent for at in got] + [ARRIVAL_TIMEOUT_S] * (streams_n - len(got))
+        load_with = os.getloadavg()[0]
         loaded = await render_load(base, page_session, users, RENDER_SECONDS)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    return {"streams": streams_n, "listen_connections": listening, "rounds": rounds,
+    await asyncio.sleep(1.0)  # the server notices the closed streams
+    load_after = os.getloadavg()[0]
+    after = await render_load(base, page_session, users, RENDER_SECONDS)
+    return {"load_before": load_before, "load_with": load_with, "load_after": load_after,
+            "render_after_p50_ms": pct(after, 0.5), "render_after_p95_ms": pct(after, 0.95),
+            "streams": streams_n, "listen_connections": listening, "rounds": rounds,
             "deliveries": len(latencies), "missed": sum(1 for x in latencies if x >= ARRIVAL_TIMEOUT_S),
             "fanout_p50_ms": statistics.median(latencies) * 1000, "fanout_p99_ms": pct(latencies, 0.99),
             "fanout_max_ms": max(latencies) * 1000, "render_idle_p50_ms": pct(idle, 0.5),
@@ -175,7 +184,7 @@ def main() -> None:
             server.join(10)
     print(f"\nLive streams: {out['streams']} open /live/stream page streams on one API process, "
           f"{out['rounds']} rounds of one notice per streaming resident\n")
-    print(f"{'measure':<44}{'value':>12}")
+    print(f"{'measure':<50}{'value':>18}")
     rows = [("LISTEN connections held by the API process", f"{out['listen_connections']:.0f}"),
             ("deliveries (missed)", f"{out['deliveries']:.0f} ({out['missed']:.0f})"),
             ("NOTIFY -> open stream, p50 ms", f"{out['fanout_p50_ms']:.0f}"),
@@ -184,9 +193,13 @@ def main() -> None:
             (f"GET / p50 ms, {args.users} users, no stream (baseline)", f"{out['render_idle_p50_ms']:.0f}"),
             (f"GET / p95 ms, {args.users} users, no stream (baseline)", f"{out['render_idle_p95_ms']:.0f}"),
             (f"GET / p50 ms, {args.users} users, streams open", f"{out['render_streams_p50_ms']:.0f}"),
-            (f"GET / p95 ms, {args.users} users, streams open", f"{out['render_streams_p95_ms']:.0f}")]
+            (f"GET / p95 ms, {args.users} users, streams open", f"{out['render_streams_p95_ms']:.0f}"),
+            (f"GET / p50 ms, {args.users} users, streams closed again", f"{out['render_after_p50_ms']:.0f}"),
+            (f"GET / p95 ms, {args.users} users, streams closed again", f"{out['render_after_p95_ms']:.0f}"),
+            ("machine load average: before / with / after", f"{out['load_before']:.1f} / {out['load_with']:.1f} / "
+                                                           f"{out['load_after']:.1f}")]
     for name, value in rows:
-        print(f"{name:<44}{value:>12}")
+        print(f"{name:<50}{value:>18}")
     print()
     print(f"RESULT live_streams_open={out['streams']:.0f} streams")
     print(f"RESULT live_listen_connections={out['listen_connections']:.0f} connections")
