@@ -16,6 +16,7 @@ from rich.console import Console
 from api.auth import Role as UserRole
 from api.auth import create_user, ensure_resident_user, issue_token
 from forewarn.context import CliContext
+from forewarn.demo_resident import affected_resident
 from forewarn.demo_watch import DemoWatch
 from forewarn.demo_web import demo_sign_ins
 from forewarn.estate import load_estate
@@ -87,24 +88,20 @@ def _demo_accounts(url: str, resident_device: str) -> dict[str, str]:
         for user_id, name, role, dept in accounts:  # departments come with the schema (0001_estate.sql)
             create_user(conn, user_id=user_id, name=name, role=role, department_id=dept)
             tokens[user_id] = issue_token(conn, user_id, label="demo")
-        resident = conn.execute(
-            "SELECT r.id FROM residents r JOIN device_units du ON du.unit_id = r.unit_id "
-            "WHERE du.device_id = %s ORDER BY r.id LIMIT 1", (resident_device,),
-        ).fetchone()
+        resident = affected_resident(conn, resident_device)
         if resident:
-            user_id = ensure_resident_user(conn, resident[0])
-            tokens[f"resident {resident[0]}"] = issue_token(conn, user_id, label="demo")
+            user_id = ensure_resident_user(conn, resident)
+            tokens[f"resident {resident}"] = issue_token(conn, user_id, label="demo")
     return tokens
 
 
 def _print_sign_ins(cli: CliContext, url: str, resident_device: str) -> None:
     """The pages' address and a resident's and the staff's sign-ins (see forewarn/demo_web.py)."""
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT u.id FROM users u JOIN residents r ON r.id = u.resident_id JOIN device_units du "
-            "ON du.unit_id = r.unit_id WHERE du.device_id = %s ORDER BY r.id LIMIT 1", (resident_device,)).fetchone()
+    with psycopg.connect(url) as conn:  # the same resident as the tokens: one the fault affects, in the app
+        resident = affected_resident(conn, resident_device)
+        resident_user = ensure_resident_user(conn, resident) if resident else None
     base = public_url(cli.settings)
-    sign_ins = demo_sign_ins(url, resident_user=row[0] if row else None,
+    sign_ins = demo_sign_ins(url, resident_user=resident_user,
                              staff=["demo-engineer", "demo-agent", "demo-manager"], public_url=base,
                              code_hours=cli.settings.signup_code_hours)
     console.print(f"[bold]Pages[/bold] {base}/login   (中文; English with the switch at the top)")

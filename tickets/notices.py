@@ -47,6 +47,12 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh-CN": ("已收到您的反映", "您的反映已受理（工单 #{ticket}），我们将在{eta}前处理完毕。"),
         "en": ("We have your report", "Your report is registered as ticket #{ticket}; we aim to resolve it by {eta}."),
     },
+    "done": {
+        "zh-CN": ("您的请求已处理完毕",
+                  "您的请求（工单 #{ticket}）已处理完毕。请告诉我们您是否满意：打开此通知为本次服务评价。"),
+        "en": ("Your request is done", "Your request (ticket #{ticket}) has been dealt with. "
+               "Please tell us how we did: open this notice to rate it."),
+    },
     "sla": {
         "zh-CN": ("工单 #{ticket} 时限提醒", "工单 #{ticket}（{summary}）{level}，截止时间 {eta}。"),
         "en": ("Ticket #{ticket} SLA alert", "Ticket #{ticket} ({summary}): {level}; due {eta}."),
@@ -179,3 +185,18 @@ def notify_user(
          "now": now},
     ).fetchone()
     return row is not None
+
+
+# Residents who filed a complaint (or other request) that is now on this ticket, and still live here.
+_COMPLAINANTS = f"""SELECT DISTINCT r.id, r.unit_id, r.language, r.channel, {ADDRESS}
+                    FROM complaints c JOIN residents r ON r.id = c.resident_id
+                    WHERE c.ticket_id = %s AND r.active ORDER BY r.id"""
+
+
+def notify_done(conn: psycopg.Connection, ticket_id: int, *, reopen_count: int, now: datetime,
+                config: TicketConfig) -> int:
+    """The "done" notice to everyone whose request is on the ticket: it invites the return visit (the resident
+    pages link it to the rating form). Once per resolution: a ticket reopened and resolved again asks again."""
+    recipients = [Recipient(*row) for row in conn.execute(_COMPLAINANTS, (ticket_id,))]
+    return notify_residents(conn, recipients, kind="done", dedupe_key=f"ticket:{ticket_id}:done:{reopen_count}",
+                            now=now, config=config, ticket_id=ticket_id, ticket=ticket_id)

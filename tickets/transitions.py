@@ -13,6 +13,7 @@ from tickets.classify import DEPARTMENT_FOR, Category
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import ClosureBlocked, ConcurrentChange, InvalidInput
 from tickets.lifecycle import TicketEvent, next_state
+from tickets.notices import notify_done
 from tickets.service import (
     Ticket,
     add_event,
@@ -58,7 +59,7 @@ def transition(
         add_event(conn, ticket_id, event.value, at=now, actor=actor, from_state=ticket.state,
                   to_state=target.value, note=note, detail=detail)
         updated = get_ticket(conn, ticket_id)
-        _after(conn, updated, event, now=now)
+        _after(conn, updated, event, now=now, config=config)
         return updated
 
 
@@ -116,8 +117,11 @@ def _resume(ticket: Ticket, now: datetime, config: TicketConfig) -> dict[str, ob
     }
 
 
-def _after(conn: psycopg.Connection, ticket: Ticket, event: TicketEvent, *, now: datetime) -> None:
-    """Side effects on the work order that follow the ticket's new state."""
+def _after(conn: psycopg.Connection, ticket: Ticket, event: TicketEvent, *, now: datetime,
+           config: TicketConfig) -> None:
+    """Side effects that follow the ticket's new state: on its work order, and the residents' "done" notice."""
+    if event is E.RESOLVE:
+        notify_done(conn, ticket.id, reopen_count=ticket.reopen_count, now=now, config=config)
     if event is E.DISPATCH and ticket.category == Category.FACILITY and ticket.department_id == "engineering":
         open_work_order(conn, ticket, department_id="engineering", now=now)
     elif event is E.TRANSFER:

@@ -33,6 +33,13 @@ NOT_PAGES = {"/live/stream", "/files/{attachment_id}"}  # a stream and a photo: 
 EXAMPLE_PATHS: dict[str, str] = {  # "/resident/requests/{ticket_id}": "/resident/requests/1", ...
     "/engineer/work-orders/{work_order_id}": "/engineer/work-orders/1",
     "/staff/devices/{device_id}": "/staff/devices/rs-b1-water-high",
+NOT_PAGES = {"/live/stream", "/files/{attachment_id}",  # a stream and a photo: no text to translate
+             # fragments a live page swaps in: rendered (and checked) as part of their page
+             "/resident/services/fragment", "/resident/notices/fragment"}
+EXAMPLE_PATHS: dict[str, str] = {  # "/resident/requests/{ticket_id}": "/resident/requests/1", ...
+    "/resident/notices/{notice_id}": "/resident/notices/1",
+    "/resident/requests/{complaint_id}": "/resident/requests/1",
+    "/resident/visit/{ticket_id}": "/resident/visit/1",
 }
 # Text a template may hold as is: the names of the languages in the language switch, in their own language.
 LITERAL_OK = {"中文", "English"}
@@ -50,8 +57,13 @@ def extracted_ids() -> set[str]:
 
 def catalogue(locale: str) -> dict[str, str]:
     with (LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po").open("rb") as source:
-        return {m.id if isinstance(m.id, str) else m.id[0]: m.string if isinstance(m.string, str) else m.string[0]
-                for m in read_po(source, locale=locale) if m.id}
+        messages = [m for m in read_po(source, locale=locale) if m.id]
+    out = {m.id: m.string for m in messages if isinstance(m.id, str) and isinstance(m.string, str)}
+    for m in messages:  # a plural: each of its ids is translated by its forms (one form in Chinese serves both)
+        if not isinstance(m.id, str):
+            forms = list(m.string)
+            out |= {msgid: forms[min(i, len(forms) - 1)] for i, msgid in enumerate(m.id) if msgid}
+    return out
 
 
 @pytest.mark.parametrize("locale", sorted(LANGUAGES.values()))

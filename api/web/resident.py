@@ -1,0 +1,198 @@
+"""The resident pages (mobile first): my services, my notices (live), report a problem, my requests with their
+timelines, and the return visit. They render what `tickets.portal` and `tickets.requests` return; every page is
+scoped to the signed-in resident, and another resident's notice, request or ticket is the 404 page, exactly as a
+missing one is. Staff are refused by `ResidentWebUser` (403 page)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.auth import Principal
+from api.deps import DbDep, NowDep, get_state
+from api.routes.complaints import RATE_LIMIT_PER_HOUR
+from api.web.deps import CsrfChecked, ResidentWebUser
+from api.web.i18n import N_, choose_lang
+from api.web.render import render
+from api.web.resident_photos import PhotoRejected, save_photos
+from tickets.attachments import attach_to_ticket
+from tickets.config import DEFAULT_CONFIG, TicketConfig
+from tickets.errors import IllegalTransition, InvalidInput, NotFound
+from tickets.portal import (
+    request_on_ticket,
+    resident_notice,
+    resident_notices,
+    resident_request,
+    resident_requests,
+    unit_services,
+)
+from tickets.requests import RequestKind, file_request, recent_requests, rules
+from tickets.visits import Rating, record_return_visit
+
+router = APIRouter(prefix="/resident", tags=["resident pages"], include_in_schema=False)
+PAGE_SIZE = 20
+# One limit for requests from the app and from the REST API (far above what a household files).
+REQUESTS_PER_HOUR = RATE_LIMIT_PER_HOUR
+TextField = Annotated[str, Form(max_length=4000)]
+Score = Annotated[int, Form(ge=1, le=5)]
+
+
+def ticket_config(request: Request) -> TicketConfig:
+    """The composition root's `TicketConfig` (time zone, SLA overrides) when it gave one, else the defaults."""
+    config = get_state(request).extras.get("tickets")
+    return config if isinstance(config, TicketConfig) else DEFAULT_CONFIG
+
+
+def _page(request: Request, template: str, context: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    """`render` with the resident's clock: `local(t)` is `t` in the estate's time zone."""
+    tz = ticket_config(request).tz
+
+    def local(at: datetime | None) -> datetime | None:
+        return at.astimezone(tz) if at is not None else None
+
+    return render(request, template, context | {"local": local}, status_code=status_code)
+
+
+def _not_found(request: Request) -> HTMLResponse:
+    return render(request, "error.html", {"title_id": N_("Not found"),
+                                          "message_id": N_("There is nothing here for your account."),
+                                          "message_args": {}}, status_code=404)
+
+
+def _me(user: Principal) -> tuple[str, str]:
+    assert user.resident_id is not None and user.unit_id is not None  # ResidentWebUser guarantees a resident
+    return user.resident_id, user.unit_id
+
+
+@router.get("", response_class=HTMLResponse)
+def home(request: Request, user: ResidentWebUser, conn: DbDep) -> Response:
+    _, unit = _me(user)
+    return _page(request, "resident/home.html", {"services": unit_services(conn, unit), "unit_id": unit})
+
+
+@router.get("/services/fragment", response_class=HTMLResponse)
+def services_fragment(request: Request, user: ResidentWebUser, conn: DbDep) -> Response:
+    """The services list alone: the home page swaps it in when a notice arrives (live.js)."""
+    _, unit = _me(user)
+    return _page(request, "resident/_services.html", {"services": unit_services(conn, unit)})
+
+
+@router.get("/notices", response_class=HTMLResponse)
+def notices(request: Request, user: ResidentWebUser, conn: DbDep, before: int | None = None) -> Response:
+    resident, _ = _me(user)
+    page = resident_notices(conn, resident, before=before, limit=PAGE_SIZE)
+    return _page(request, "resident/notices.html", {"page": page, "paged": before is not None})
+
+
+@router.get("/notices/fragment", response_class=HTMLResponse)
+def notices_fragment(request: Request, user: ResidentWebUser, conn: DbDep) -> Response:
+    """The newest page of notices alone: the notices page swaps it in when a notice arrives (live.js)."""
+    resident, _ = _me(user)
+    return _page(request, "resident/_notices.html",
+                 {"page": resident_notices(conn, resident, limit=PAGE_SIZE)})
+
+
+@router.get("/notices/{notice_id}", response_class=HTMLResponse)
+def notice(request: Request, notice_id: int, user: ResidentWebUser, conn: DbDep) -> Response:
+    resident, _ = _me(user)
+    try:
+        found = resident_notice(conn, resident, notice_id)
+    except NotFound:
+        return _not_found(request)
+    return _page(request, "resident/notice.html", {"notice": found})
+
+
+def _report_page(request: Request, *, error: str | None = None, kind: str = "", description: str = "",
+                 status_code: int = 200) -> HTMLResponse:
+    return _page(request, "resident/report.html",
+                 {"kinds": list(RequestKind), "rules": rules(), "error": error, "kind": kind,
+                  "description": description}, status_code=status_code)
+
+
+@router.get("/report", response_class=HTMLResponse)
+def report_form(request: Request, user: ResidentWebUser) -> Response:
+    return _report_page(request)
+
+
+@router.post("/report", response_class=HTMLResponse)
+def report(request: Request, _: CsrfChecked, user: ResidentWebUser, conn: DbDep, now: NowDep,
+           kind: Annotated[str, Form(max_length=20)], description: TextField,
+           photos: Annotated[list[UploadFile] | None, Form()] = None) -> Response:
+    resident, unit = _me(user)
+    if kind not in {k.value for k in RequestKind}:
+        return _report_page(request, error=N_("Choose what kind of request this is."), description=description,
+                            status_code=422)
+    if not description.strip():
+        return _report_page(request, error=N_("Please say what the problem is."), kind=kind, status_code=422)
+    if recent_requests(conn, resident, now=now) >= REQUESTS_PER_HOUR:
+        return _report_page(request, error=N_("You have sent many requests in the last hour. Please add to one of "
+                                              "your open requests instead."), kind=kind, description=description,
+                            status_code=429)
+    return _file(request, conn, user, resident, unit, kind, description, photos or [], now)
+
+
+def _file(request: Request, conn: psycopg.Connection, user: Principal, resident: str, unit: str, kind: str,
+          description: str, photos: list[UploadFile], now: datetime) -> Response:
+    try:
+        with conn.transaction():
+            saved = save_photos(conn, photos, uploaded_by=user.user_id, now=now)
+            receipt = file_request(conn, kind=kind, resident_id=resident, unit_id=unit, description=description,
+                                   lang=choose_lang(request), now=now, attachments=[f"/files/{i}" for i in saved],
+                                   config=ticket_config(request))
+            attach_to_ticket(conn, saved, ticket_id=receipt.ticket_id, uploaded_by=user.user_id)
+    except PhotoRejected as exc:
+        return _report_page(request, error=exc.message_id, kind=kind, description=description, status_code=422)
+    except InvalidInput:
+        return _report_page(request, error=N_("We could not take this request. Please check it and try again."),
+                            kind=kind, description=description, status_code=422)
+    return RedirectResponse(f"/resident/requests/{receipt.complaint_id}?filed=1", status_code=303)
+
+
+@router.get("/requests", response_class=HTMLResponse)
+def requests_list(request: Request, user: ResidentWebUser, conn: DbDep) -> Response:
+    resident, _ = _me(user)
+    return _page(request, "resident/requests.html", {"requests": resident_requests(conn, resident, user.user_id)})
+
+
+@router.get("/requests/{complaint_id}", response_class=HTMLResponse)
+def request_detail(request: Request, complaint_id: int, user: ResidentWebUser, conn: DbDep, filed: bool = False,
+                   rated: bool = False) -> Response:
+    resident, _ = _me(user)
+    try:
+        detail = resident_request(conn, resident, user.user_id, complaint_id)
+    except NotFound:
+        return _not_found(request)
+    return _page(request, "resident/request.html", {"detail": detail, "filed": filed, "rated": rated})
+
+
+@router.get("/visit/{ticket_id}", response_class=HTMLResponse)
+def visit_form(request: Request, ticket_id: int, user: ResidentWebUser, conn: DbDep) -> Response:
+    resident, _ = _me(user)
+    try:
+        mine = request_on_ticket(conn, resident, user.user_id, ticket_id)
+    except NotFound:
+        return _not_found(request)
+    return _page(request, "resident/visit.html", {"request_": mine, "error": None})
+
+
+@router.post("/visit/{ticket_id}", response_class=HTMLResponse)
+def visit(request: Request, ticket_id: int, _: CsrfChecked, user: ResidentWebUser, conn: DbDep, now: NowDep,
+          response_speed: Score, professionalism: Score, attitude: Score, overall: Score,
+          comment: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    resident, _unit = _me(user)
+    try:
+        mine = request_on_ticket(conn, resident, user.user_id, ticket_id)
+    except NotFound:
+        return _not_found(request)
+    try:
+        record_return_visit(conn, ticket_id, Rating(response_speed, professionalism, attitude, overall, comment),
+                            by_user=user.user_id, now=now, config=ticket_config(request))
+    except (InvalidInput, IllegalTransition):  # already rated, or reopened meanwhile: say so on the form
+        return _page(request, "resident/visit.html",
+                     {"request_": mine, "error": N_("This request is not waiting for a rating any more.")},
+                     status_code=409)
+    return RedirectResponse(f"/resident/requests/{mine.complaint_id}?rated=1", status_code=303)

@@ -1,0 +1,107 @@
+"""The resident forms' refusals, through the app (FastAPI's TestClient) on a real database: a form without its CSRF
+token, a request of no known kind or with no words, a flood of requests, a rating for a request that is not
+waiting for one or that is someone else's. Each is a clear answer on the page, never a crash."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from psycopg_pool import ConnectionPool
+
+from api.app import create_app
+from api.auth import ensure_resident_user
+from api.deps import AppState
+from api.web.resident import REQUESTS_PER_HOUR
+from api.web.sessions import SESSION_COOKIE, start_session
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def app_pool(estate_db_url: str) -> Iterator[ConnectionPool]:
+    pool = ConnectionPool(estate_db_url, min_size=1, max_size=4, open=True)
+    yield pool
+    pool.close()
+
+
+def _client(pool: ConnectionPool, resident_id: str) -> TestClient:
+    with pool.connection() as conn:
+        session = start_session(conn, ensure_resident_user(conn, resident_id), now=datetime.now(UTC), days=1)
+    client = TestClient(create_app(AppState(pool=pool, broker_check=lambda: True)), follow_redirects=False)
+    client.cookies.set(SESSION_COOKIE, session)
+    return client
+
+
+def _csrf(client: TestClient, path: str) -> str:
+    found = _CSRF.search(client.get(path).text)
+    assert found is not None
+    return found.group(1)
+
+
+def test_report_refusals_are_clear_and_nothing_is_filed(app_pool):
+    with _client(app_pool, "r-00001") as client:
+        no_token = client.post("/resident/report", data={"kind": "repair", "description": "漏水"})
+        assert no_token.status_code == 403
+        token = _csrf(client, "/resident/report")
+        odd = client.post("/resident/report", data={"csrf_token": token, "kind": "praise", "description": "好"})
+        assert odd.status_code == 422 and "请选择请求类型" in odd.text
+        empty = client.post("/resident/report", data={"csrf_token": token, "kind": "repair", "description": "  "},
+                            headers={"Accept-Language": "en"})
+        assert empty.status_code == 422 and "Please say what the problem is." in empty.text
+        with app_pool.connection() as conn:
+            assert conn.execute("SELECT count(*) FROM complaints").fetchone() == (0,)
+
+
+def test_a_flood_of_requests_is_stopped_at_the_hourly_limit(app_pool):
+    with _client(app_pool, "r-00001") as client:
+        token = _csrf(client, "/resident/report")
+        for i in range(REQUESTS_PER_HOUR):
+            made = client.post("/resident/report", data={"csrf_token": token, "kind": "enquiry",
+                                                         "description": f"问题 {i}"})
+            assert made.status_code == 303, made.text
+        refused = client.post("/resident/report", data={"csrf_token": token, "kind": "enquiry",
+                                                        "description": "再问一个"})
+        assert refused.status_code == 429 and "过去一小时" in refused.text
+        with app_pool.connection() as conn:
+            assert conn.execute("SELECT count(*) FROM complaints WHERE resident_id = 'r-00001'"
+                                ).fetchone() == (REQUESTS_PER_HOUR,)
+
+
+def test_a_rating_too_early_or_for_someone_elses_request_is_refused(app_pool):
+    with _client(app_pool, "r-00001") as client:
+        token = _csrf(client, "/resident/report")
+        made = client.post("/resident/report", data={"csrf_token": token, "kind": "repair",
+                                                     "description": "楼道的灯坏了"})
+        complaint_id = int(made.headers["location"].split("/")[-1].split("?")[0])
+        with app_pool.connection() as conn:
+            ticket_id = conn.execute("SELECT ticket_id FROM complaints WHERE id = %s", (complaint_id,)).fetchone()[0]
+        rating = {"csrf_token": token, "response_speed": "5", "professionalism": "5", "attitude": "5",
+                  "overall": "5"}
+        early = client.post(f"/resident/visit/{ticket_id}", data=rating)
+        assert early.status_code == 409 and "不再等待评价" in early.text
+        out_of_range = client.post(f"/resident/visit/{ticket_id}", data=rating | {"overall": "9"})
+        assert out_of_range.status_code == 422
+    with _client(app_pool, "r-00003") as other:
+        token = _csrf(other, "/resident/report")
+        theirs = other.post(f"/resident/visit/{ticket_id}", data=rating | {"csrf_token": token})
+        assert theirs.status_code == 404
+    with psycopg.connect(app_pool.conninfo) as conn:
+        assert conn.execute("SELECT count(*) FROM return_visits").fetchone() == (0,)
+
+
+def test_a_file_that_is_not_a_photo_is_refused_on_the_form_and_nothing_is_filed(app_pool):
+    with _client(app_pool, "r-00001") as client:
+        token = _csrf(client, "/resident/report")
+        refused = client.post("/resident/report", data={"csrf_token": token, "kind": "repair",
+                                                        "description": "厨房水管漏水"},
+                              files=[("photos", ("leak.png", b"MZ\x90\x00 not an image", "image/png"))])
+        assert refused.status_code == 422 and "JPEG、PNG 或 WebP" in refused.text
+        assert "厨房水管漏水" in refused.text  # what I wrote is kept on the form
+        with app_pool.connection() as conn:
+            assert conn.execute("SELECT (SELECT count(*) FROM complaints), (SELECT count(*) FROM attachments)"
+                                ).fetchone() == (0, 0)

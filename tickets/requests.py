@@ -1,0 +1,171 @@
+"""What a resident can ask for (complaint, repair, enquiry, suggestion) and the clocks each gets, in one place.
+
+Today every request goes through the complaint lifecycle (`tickets.complaints.intake_complaint`); the kind only
+chooses the clocks, which are written onto the ticket as its respond/resolve deadlines, so the time limits the
+resident is told at once are the ones the SLA sweep then chases:
+
+- complaint: the severity tier's SLA (`tickets.sla.DEFAULT_POLICIES`, DESIGN.md);
+- repair (handbook 003): urgent (a major-tier fault: burst pipe, no water, someone trapped) on site within
+  30 minutes; ordinary repaired within 24 hours;
+- enquiry (handbook 003): answered within 2 hours;
+- suggestion: a reply within the tier's response time.
+
+A later issue builds full request types; this table is the seam it replaces."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import psycopg
+
+from tickets import sla
+from tickets.classify import Category, Tier
+from tickets.complaints import intake_complaint
+from tickets.config import DEFAULT_CONFIG, TicketConfig
+from tickets.errors import InvalidInput
+from tickets.service import Ticket, get_ticket
+from tickets.sla import Limit, SlaPolicy, Unit
+
+
+class RequestKind(StrEnum):
+    COMPLAINT = "complaint"  # 投诉
+    REPAIR = "repair"  # 报修
+    ENQUIRY = "enquiry"  # 咨询
+    SUGGESTION = "suggestion"  # 建议
+
+
+class Clock(StrEnum):
+    """How a deadline reads to the resident."""
+
+    RESPOND = "respond"  # someone gets back to you
+    ON_SITE = "on_site"  # someone is at your door
+    ANSWER = "answer"  # your question is answered
+    RESOLVE = "resolve"  # it is dealt with
+    BACK = "back"  # a known fault you were told about: the expected time the service is back
+
+
+class Deadline(StrEnum):
+    """Which of the ticket's deadlines a clock reads."""
+
+    RESPOND = "respond"
+    RESOLVE = "resolve"
+
+
+@dataclass(frozen=True, slots=True)
+class KindClocks:
+    policy: SlaPolicy | None  # None: the severity tier's policy
+    shown: tuple[tuple[Clock, Deadline], ...]  # what the resident is told, in order
+
+
+_HOUR = 60
+URGENT_REPAIR = SlaPolicy(Limit(30, Unit.MINUTES), sla.DEFAULT_POLICIES[Tier.MAJOR].resolve)
+ORDINARY_REPAIR = SlaPolicy(Limit(24 * _HOUR, Unit.MINUTES), Limit(24 * _HOUR, Unit.MINUTES))
+ENQUIRY = SlaPolicy(Limit(2 * _HOUR, Unit.MINUTES), Limit(2 * _HOUR, Unit.MINUTES))
+
+
+def clocks_for(kind: RequestKind, tier: Tier) -> KindClocks:
+    """The clocks of a request of `kind` whose words classify into `tier`."""
+    if kind is RequestKind.REPAIR:
+        if tier is Tier.MAJOR:
+            return KindClocks(URGENT_REPAIR, ((Clock.ON_SITE, Deadline.RESPOND), (Clock.RESOLVE, Deadline.RESOLVE)))
+        return KindClocks(ORDINARY_REPAIR, ((Clock.RESOLVE, Deadline.RESOLVE),))
+    if kind is RequestKind.ENQUIRY:
+        return KindClocks(ENQUIRY, ((Clock.ANSWER, Deadline.RESOLVE),))
+    if kind is RequestKind.SUGGESTION:
+        return KindClocks(None, ((Clock.RESPOND, Deadline.RESPOND),))
+    return KindClocks(None, ((Clock.RESPOND, Deadline.RESPOND), (Clock.RESOLVE, Deadline.RESOLVE)))
+
+
+def _config_for(kind: RequestKind, config: TicketConfig) -> TicketConfig:
+    """The ticket config whose SLA overrides give a new ticket of this kind its clocks."""
+    overrides = dict(config.sla_overrides)
+    for tier in Tier:
+        policy = clocks_for(kind, tier).policy
+        if policy is not None:
+            overrides |= {(category.value, tier.value): policy for category in Category}
+    return replace(config, sla_overrides=overrides)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeLimit:
+    clock: Clock
+    due: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class KindRule:
+    """A kind's clocks as spans, for the form that explains them before anything is filed."""
+
+    kind: RequestKind
+    urgent: bool  # the rule for a major-tier (urgent) request of this kind
+    clock: Clock
+    limit: Limit
+
+
+def rules() -> list[KindRule]:
+    """Every kind's clocks for ordinary and urgent requests (urgent listed only where it differs)."""
+    out: list[KindRule] = []
+    for kind in RequestKind:
+        ordinary, urgent = clocks_for(kind, Tier.GENERAL), clocks_for(kind, Tier.MAJOR)
+        for is_urgent, clocks, tier in ((False, ordinary, Tier.GENERAL), (True, urgent, Tier.MAJOR)):
+            if is_urgent and kind in (RequestKind.ENQUIRY, RequestKind.SUGGESTION):
+                continue  # answered and replied to on one clock, however pressing
+            policy = clocks.policy or sla.DEFAULT_POLICIES[tier]
+            for clock, which in clocks.shown:
+                out.append(KindRule(kind, is_urgent, clock,
+                                    policy.respond if which is Deadline.RESPOND else policy.resolve))
+    return out
+
+
+def limits_of(kind: RequestKind | str, ticket: Ticket, *, folded: bool) -> list[TimeLimit]:
+    """The time limits a request on `ticket` runs against. A request folded into a known fault's ticket is told
+    when the service is expected back instead (that ticket's clocks are the fault's, not the request's)."""
+    if folded:
+        return [TimeLimit(Clock.BACK, ticket.resolve_due)]
+    clocks = clocks_for(RequestKind(kind), Tier(ticket.severity))
+    return [TimeLimit(clock, ticket.respond_due if which is Deadline.RESPOND else ticket.resolve_due)
+            for clock, which in clocks.shown]
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What the resident is told at once after filing."""
+
+    complaint_id: int
+    ticket_id: int
+    kind: RequestKind
+    folded: bool  # linked to a fault we already knew about
+    limits: list[TimeLimit]
+
+
+# How many requests the resident filed since a moment (the pages' flood limit).
+_RECENT = "SELECT count(*) FROM complaints WHERE resident_id = %s AND received_at > %s"
+_SET_KIND = "UPDATE complaints SET request_kind = %s WHERE id = %s"  # what the resident said it is
+
+
+def file_request(
+    conn: psycopg.Connection, *, kind: RequestKind | str, resident_id: str, unit_id: str, description: str,
+    lang: str, now: datetime, attachments: Sequence[str] = (), config: TicketConfig = DEFAULT_CONFIG,
+) -> Receipt:
+    """A resident's own request from the app (one transaction): intake as a complaint with the kind's clocks."""
+    try:
+        kind = RequestKind(kind)
+    except ValueError as exc:
+        raise InvalidInput(f"kind must be one of {', '.join(RequestKind)}, not {kind!r}") from exc
+    with conn.transaction():
+        made = intake_complaint(conn, resident_id=resident_id, unit_id=unit_id, channel="app",
+                                description=description, lang=lang, reported_at=now, now=now,
+                                attachments=attachments, config=_config_for(kind, config))
+        conn.execute(_SET_KIND, (kind.value, made.complaint_id))
+        ticket = get_ticket(conn, made.ticket_id)
+    return Receipt(made.complaint_id, made.ticket_id, kind, made.folded, limits_of(kind, ticket, folded=made.folded))
+
+
+def recent_requests(conn: psycopg.Connection, resident_id: str, *, now: datetime,
+                    window: timedelta = timedelta(hours=1)) -> int:
+    """How many requests the resident filed in the last `window` (on the platform's clock)."""
+    row = conn.execute(_RECENT, (resident_id, now - window)).fetchone()
+    return int(row[0]) if row else 0
