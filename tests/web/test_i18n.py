@@ -29,14 +29,12 @@ from .conftest import make_user, screenshot
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "api" / "templates"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
-NOT_PAGES = {"/live/stream", "/files/{attachment_id}"}  # a stream and a photo: no text to translate
-EXAMPLE_PATHS: dict[str, str] = {  # "/resident/requests/{ticket_id}": "/resident/requests/1", ...
-    "/engineer/work-orders/{work_order_id}": "/engineer/work-orders/1",
-    "/staff/devices/{device_id}": "/staff/devices/rs-b1-water-high",
 NOT_PAGES = {"/live/stream", "/files/{attachment_id}",  # a stream and a photo: no text to translate
              # fragments a live page swaps in: rendered (and checked) as part of their page
              "/resident/services/fragment", "/resident/notices/fragment"}
 EXAMPLE_PATHS: dict[str, str] = {  # "/resident/requests/{ticket_id}": "/resident/requests/1", ...
+    "/engineer/work-orders/{work_order_id}": "/engineer/work-orders/1",
+    "/staff/devices/{device_id}": "/staff/devices/rs-b1-water-high",
     "/resident/notices/{notice_id}": "/resident/notices/1",
     "/resident/requests/{complaint_id}": "/resident/requests/1",
     "/resident/visit/{ticket_id}": "/resident/visit/1",
