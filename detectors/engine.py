@@ -110,6 +110,15 @@ class DetectorEngine:
             device_id, kind, site_id, building_id, self._rules[kind].new_state()
         )
 
+    def forget(self, device_id: str) -> None:
+        """Drop a device's state (removed from the registry, or its site moved to another worker); an outage it was
+        the root of no longer explains anything here."""
+        state = self._devices.pop(device_id, None)
+        if state is not None:
+            for key, root in list(self._outage_root.items()):
+                if root == device_id:
+                    del self._outage_root[key]
+
     def devices(self) -> list[str]:
         """The ids of every device the engine holds state for."""
         return list(self._devices)

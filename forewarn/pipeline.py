@@ -1,15 +1,22 @@
-"""The detection pipeline: stored readings → detector engine → alarms → tickets, incidents and notices.
+"""The detection pipeline: stored readings → detector engine → alarms → the alarm queue (→ tickets).
 
 Ingest calls `on_readings` after each committed batch, in order, from its writer thread; the engine is not
-thread-safe, so one lock serialises it with the scheduler's `tick` and checkpoints. Each alarm is handled in its own
-transaction, so one alarm that fails (and is logged) never blocks the others.
+thread-safe, so one lock serialises it with the scheduler's `tick` and checkpoints. The alarms the engine produces
+are queued (`tickets.alarm_queue`) under that lock, in one transaction with the checkpoint of the devices whose state
+produced them, so the durable queue and the durable detector state always agree: a worker that resumes from the
+checkpoint neither forgets an alarm nor raises one twice. Applying them to tickets is the queue consumer's work, on
+its own thread, so a slow or failing ticket transaction never stalls ingest.
+
+The pipeline also follows the registry (`refresh_registry`): devices added, moved or removed by an estate load are
+registered, re-homed or forgotten while it runs; and, for a worker that serves only some sites, `sites` limits
+which devices it holds, checkpoints and restores.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
 from psycopg_pool import ConnectionPool
@@ -19,8 +26,10 @@ from detectors.checkpoint import load_checkpoints, save_checkpoints
 from detectors.engine import DetectorEngine
 from ingest.decode import PresenceChange
 from ingest.estate import Estate
+from ingest.estate_store import load_registry, registry_version
 from ingest.reading import Reading
-from tickets.flows import handle_alarm, pending_labels
+from tickets.alarm_queue import enqueue
+from tickets.flows import pending_labels
 
 log = logging.getLogger(__name__)
 
@@ -33,27 +42,65 @@ class DetectionPipeline:
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         engine: DetectorEngine | None = None,
+        on_queued: Callable[[], None] | None = None,
+        sites: Collection[str] | None = None,
     ) -> None:
         self.pool = pool
         self.now = now
         self.engine = engine or DetectorEngine(now_fn=now)
         self._lock = threading.Lock()
-        self.alarms_handled = 0
-        self.alarm_failures = 0
+        self._on_queued = on_queued
+        self.sites: set[str] | None = set(sites) if sites is not None else None  # None: every site
+        self.alarms_queued = 0
+        self.queue_failures = 0
+        self._unqueued: list[Alarm] = []  # produced while the database refused them: queued with the next ones
         self._label_cursor = 0
-        for device in estate.devices:
+        self._registry_version: int | None = None
+        self._apply_estate(estate)
+
+    def _mine(self, site_id: str) -> bool:
+        return self.sites is None or site_id in self.sites
+
+    def _apply_estate(self, estate: Estate) -> tuple[int, int]:
+        """Register the estate's devices of our sites (a known device gets its new site and building); forget the
+        ones no longer there. Returns (registered, forgotten). Called with the lock held, or before any thread."""
+        wanted = {d.id: d for d in estate.devices if self._mine(d.site_id)}
+        gone = [device_id for device_id in self.engine.devices() if device_id not in wanted]
+        for device_id in gone:
+            self.engine.forget(device_id)
+        for device in wanted.values():
             self.engine.register_device(device.id, device.kind, device.site_id, device.building_id)
+        return len(wanted), len(gone)
+
+    def refresh_registry(self, *, force: bool = False) -> bool:
+        """Reload the registry if an estate load changed it since the last look (one cheap query when not);
+        returns whether it was reloaded."""
+        with self.pool.connection() as conn:
+            version = registry_version(conn)
+            if not force and version == self._registry_version:
+                return False
+            estate = load_registry(conn)
+        with self._lock:
+            registered, forgotten = self._apply_estate(estate)
+        if self._registry_version is not None:
+            log.info("registry version %s: %d devices here, %d forgotten", version, registered, forgotten)
+        self._registry_version = version
+        return True
 
     def restore(self) -> int:
         """Resume every device from its last checkpoint, then replay the verdicts given since that checkpoint (the
         ones before it are already in the saved state); returns how many devices were restored."""
         with self.pool.connection() as conn:
             blobs = load_checkpoints(conn)
-            saved_at = dict(conn.execute("SELECT device_id, updated_at FROM detector_state").fetchall())
+            saved = conn.execute("SELECT device_id, updated_at FROM detector_state").fetchall()
+            saved_at: dict[str, datetime] = {device_id: at for device_id, at in saved}
             labels = pending_labels(conn, 0)
         restored = 0
         with self._lock:
+            mine = set(self.engine.devices())
             for device_id, blob in blobs.items():
+                if device_id not in mine:
+                    continue  # another worker's device, or no longer registered
                 try:
                     self.engine.restore(device_id, blob)
                     restored += 1
@@ -76,45 +123,56 @@ class DetectionPipeline:
         return len(items)
 
     def on_readings(self, batch: list[Reading]) -> None:
-        alarms: list[Alarm] = []
         with self._lock:
+            alarms: list[Alarm] = []
             for reading in batch:
                 alarms.extend(self.engine.process(reading))
-        self.handle(alarms)
+            self._queue(alarms)
 
     def on_presence(self, change: PresenceChange) -> None:
         # The engine notices silence itself (tick); an explicit offline status is just the fastest way to know.
         with self._lock:
-            alarms = self.engine.presence(change.device_id, online=change.online, ts=change.ts)
-        self.handle(alarms)
+            self._queue(self.engine.presence(change.device_id, online=change.online, ts=change.ts))
 
     def apply_labels(self) -> int:
         """Feed engineers' new verdicts to the detectors (each label once per process); returns how many."""
         with self.pool.connection() as conn:
             labels = pending_labels(conn, self._label_cursor)
-        alarms: list[Alarm] = []
         with self._lock:
+            alarms: list[Alarm] = []
             known = set(self.engine.devices())
             for label in labels:
                 self._label_cursor = max(self._label_cursor, label.id)
-                if label.device_id not in known:  # a device added since start-up: its worker applies it
+                if label.device_id not in known:  # a device of another worker: that worker applies it
                     log.info("verdict %s for %s, not a device of this worker", label.id, label.device_id)
                     continue
                 alarms.extend(self.engine.apply_verdict(label.device_id, label.fault, false_alarm=label.false_alarm))
-        self.handle(alarms)
+            self._queue(alarms)
         return len(labels)
 
     def tick(self) -> None:
         with self._lock:
-            alarms = self.engine.tick(self.now())
-        self.handle(alarms)
+            self._queue(self.engine.tick(self.now()))
 
-    def handle(self, alarms: list[Alarm]) -> None:
-        for alarm in alarms:
-            try:
-                with self.pool.connection() as conn:
-                    handle_alarm(conn, alarm, now=self.now())
-                self.alarms_handled += 1
-            except Exception:  # noqa: BLE001 - logged with the alarm; the next alarm still gets its ticket
-                self.alarm_failures += 1
-                log.exception("could not handle alarm %s/%s (%s)", alarm.device_id, alarm.fault, alarm.state)
+    def _queue(self, alarms: list[Alarm]) -> None:
+        """Queue the alarms with the checkpoint of the devices that produced them, in one transaction (the lock is
+        held: the state saved is the state that produced them). If the database refuses, they are kept and queued
+        with the next ones (an empty call retries them too: the tick comes every few seconds)."""
+        pending = [*self._unqueued, *alarms]
+        if not pending:
+            return
+        devices = sorted({a.device_id for a in pending} & set(self.engine.devices()))
+        items = [(device_id, self.engine.snapshot(device_id)) for device_id in devices]
+        try:
+            with self.pool.connection() as conn, conn.transaction():
+                enqueue(conn, pending)
+                save_checkpoints(conn, items)
+        except Exception:  # noqa: BLE001 - kept in memory and retried; ingest must go on
+            self.queue_failures += 1
+            self._unqueued = pending
+            log.exception("could not queue %d alarms; retried with the next ones", len(pending))
+            return
+        self._unqueued = []
+        self.alarms_queued += len(pending)
+        if self._on_queued is not None:
+            self._on_queued()

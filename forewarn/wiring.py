@@ -19,6 +19,7 @@ from forewarn.scheduler import Job, Scheduler
 from ingest.config import IngestConfig
 from ingest.estate_store import load_registry
 from ingest.service import IngestService
+from tickets.alarm_queue import AlarmConsumer
 from tickets.channels import Channel, InAppChannel, MqttPushChannel, SmtpEmailChannel, WebhookChannel
 from tickets.outbox import dispatch
 from tickets.sweeps import sla_sweep
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 DETECTOR_TICK_S = 2.0  # silence, minimum durations and clear conditions are checked this often
 CHECKPOINT_S = 60.0  # detector state saved this often (and on shutdown)
 LABELS_S = 5.0  # engineers' verdicts reach the detectors within this long
+REGISTRY_S = 5.0  # an estate load reaches the detectors within this long (one one-row query when nothing changed)
 OUTBOX_S = 1.0  # notices leave the outbox within about this long
 SLA_SWEEP_S = 30.0
 ROLLUP_S = 300.0  # plain PostgreSQL only: the hourly rollup's refresh
@@ -57,7 +59,11 @@ def start_ingest(platform: Platform) -> None:
     """Detectors first (restored from their checkpoints), then the MQTT consumer that feeds them."""
     with platform.pool.connection() as conn:
         estate = load_registry(conn)
-    pipeline = DetectionPipeline(platform.pool, estate, now=platform.now)
+    consumer = AlarmConsumer(platform.pool, now=platform.now)
+    consumer.start()
+    platform.on_stop("alarm consumer", consumer.stop)
+    pipeline = DetectionPipeline(platform.pool, estate, now=platform.now, on_queued=consumer.wake)
+    pipeline.refresh_registry(force=True)
     restored = pipeline.restore()
     platform.pipeline = pipeline
     platform.on_stop("detector checkpoint", pipeline.checkpoint)
@@ -66,6 +72,7 @@ def start_ingest(platform: Platform) -> None:
         Job("detector-tick", DETECTOR_TICK_S, pipeline.tick),
         Job("detector-checkpoint", CHECKPOINT_S, pipeline.checkpoint),
         Job("detector-labels", LABELS_S, pipeline.apply_labels),
+        Job("detector-registry", REGISTRY_S, pipeline.refresh_registry),
     ])
     local.start()
     platform.on_stop("detector jobs", local.stop)

@@ -37,6 +37,18 @@ _UPSERT_DEVICE = """INSERT INTO devices (id, kind, site_id, building_id, locatio
     ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, site_id = EXCLUDED.site_id,
         building_id = EXCLUDED.building_id, location = EXCLUDED.location, active = true"""
 
+# Every change to the registry bumps its version, in the same transaction, and wakes listeners at commit: running
+# workers compare the version to the one they loaded (ingest/service.py, forewarn/pipeline.py).
+_BUMP_VERSION = "UPDATE registry_version SET version = version + 1, changed_at = now()"
+_NOTIFY = "NOTIFY forewarn_registry"
+_VERSION = "SELECT version FROM registry_version"
+
+
+def registry_version(conn: psycopg.Connection) -> int:
+    """The registry's version: it changes whenever an estate load changes anything."""
+    row = conn.execute(_VERSION).fetchone()
+    return int(row[0]) if row else 0
+
 
 def save_estate(conn: psycopg.Connection, estate: Estate) -> dict[str, int]:
     """Upsert the whole estate in the caller's transaction. Residents and devices of the sites in the file that
@@ -73,6 +85,8 @@ def save_estate(conn: psycopg.Connection, estate: Estate) -> dict[str, int]:
             "UPDATE devices SET active = false WHERE site_id = ANY(%s) AND NOT id = ANY(%s) AND active",
             (site_ids, device_ids),
         )
+        cur.execute(_BUMP_VERSION)
+        cur.execute(_NOTIFY)
     return estate.summary()
 
 
