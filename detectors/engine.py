@@ -119,6 +119,9 @@ class DetectorEngine:
                 if root == device_id:
                     del self._outage_root[key]
 
+    def knows(self, device_id: str) -> bool:
+        return device_id in self._devices
+
     def devices(self) -> list[str]:
         """The ids of every device the engine holds state for."""
         return list(self._devices)

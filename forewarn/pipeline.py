@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 
@@ -32,6 +33,10 @@ from tickets.alarm_queue import enqueue
 from tickets.flows import pending_labels
 
 log = logging.getLogger(__name__)
+
+# A reading from a device the engine does not know makes it reload the registry at once, at most this often (a
+# device ingest accepts but no load registered, e.g. inserted by hand, must not cost a reload per batch).
+UNKNOWN_RELOAD_S = 1.0
 
 
 class DetectionPipeline:
@@ -56,6 +61,7 @@ class DetectionPipeline:
         self._unqueued: list[Alarm] = []  # produced while the database refused them: queued with the next ones
         self._label_cursor = 0
         self._registry_version: int | None = None
+        self._unknown_reload_at = -UNKNOWN_RELOAD_S
         self._apply_estate(estate)
 
     def _mine(self, site_id: str) -> bool:
@@ -123,11 +129,25 @@ class DetectionPipeline:
         return len(items)
 
     def on_readings(self, batch: list[Reading]) -> None:
+        if any(not self.engine.knows(r.device_id) for r in batch):
+            # Ingest accepted a device we have not registered: an estate load we have not seen yet. Reload now, not at
+            # the next poll, or its first readings would be judged without its building (as the site's main).
+            self._reload_for_unknown()
         with self._lock:
             alarms: list[Alarm] = []
             for reading in batch:
                 alarms.extend(self.engine.process(reading))
             self._queue(alarms)
+
+    def _reload_for_unknown(self) -> None:
+        now = time.monotonic()
+        if now - self._unknown_reload_at < UNKNOWN_RELOAD_S:
+            return
+        self._unknown_reload_at = now
+        try:
+            self.refresh_registry()
+        except Exception:  # noqa: BLE001 - the poll retries; the reading is still judged, by kind and site
+            log.exception("could not reload the registry for a device this worker did not know")
 
     def on_presence(self, change: PresenceChange) -> None:
         # The engine notices silence itself (tick); an explicit offline status is just the fastest way to know.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
+from ingest import storage
 from ingest.estate import (
     Building,
     Device,
@@ -41,13 +42,7 @@ _UPSERT_DEVICE = """INSERT INTO devices (id, kind, site_id, building_id, locatio
 # workers compare the version to the one they loaded (ingest/service.py, forewarn/pipeline.py).
 _BUMP_VERSION = "UPDATE registry_version SET version = version + 1, changed_at = now()"
 _NOTIFY = "NOTIFY forewarn_registry"
-_VERSION = "SELECT version FROM registry_version"
-
-
-def registry_version(conn: psycopg.Connection) -> int:
-    """The registry's version: it changes whenever an estate load changes anything."""
-    row = conn.execute(_VERSION).fetchone()
-    return int(row[0]) if row else 0
+registry_version = storage.registry_version  # one home for the query (ingest/storage.py)
 
 
 def save_estate(conn: psycopg.Connection, estate: Estate) -> dict[str, int]:

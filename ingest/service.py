@@ -119,6 +119,7 @@ class IngestService:
         self._store = BatchWriter(conninfo, payload_limit=config.dead_letter_payload_bytes, metrics=self.metrics,
                                   stopping=self._stopping, now=now)
         self._registry: dict = {}
+        self._registry_version = -1
         self._known: dict = {}
         self._presence = PresenceTracker(config.heartbeat_timeout_s)
         self._counts = {"received": 0, "stored": 0, "duplicates": 0, "dead": 0, "batches": 0}
@@ -309,7 +310,7 @@ class IngestService:
             expired: list[PresenceChange] = []
             if now >= next_housekeeping:
                 next_housekeeping = now + min(_IDLE_WAKE_S, c.heartbeat_timeout_s / 4)
-                if now >= registry_due:
+                if now >= registry_due or self._registry_changed():
                     registry_due = now + c.registry_refresh_s
                     self._refresh_registry()
                 expired = self._presence.expire(self._now())
@@ -413,9 +414,17 @@ class IngestService:
                 self.metrics.callback_errors.inc()
                 log.exception("on_readings failed for a batch of %d readings", len(new))
 
+    def _registry_changed(self) -> bool:
+        """Whether an estate load changed the registry since we read it (checked every second or so)."""
+        try:
+            return self._store.registry_version() != self._registry_version
+        except psycopg.Error:
+            return False  # the database is away: the write path waits it out and says so
+
     def _refresh_registry(self, *, initial: bool = False) -> None:
         """Re-read the active devices (new devices are accepted without a restart)."""
         try:
+            version = self._store.registry_version()
             registry, rows = self._store.registry(with_presence=initial)
         except psycopg.Error as exc:
             if initial:
@@ -424,6 +433,7 @@ class IngestService:
             log.warning("could not refresh the device registry (%s); keeping the last one", str(exc).strip())
             return
         self._registry = registry
+        self._registry_version = version
         self._known = {device: kind for device, (kind, _) in registry.items()}
         if rows is not None:
             self._presence.load(rows, registry)

@@ -54,6 +54,8 @@ ON CONFLICT (device_id) DO UPDATE SET
 """
 # The active devices ingest accepts messages from.
 _REGISTRY = "SELECT id, kind, site_id FROM devices WHERE active"
+# The registry's version, bumped by every estate load (ingest/estate_store.py): a changed one means reload now.
+_REGISTRY_VERSION = "SELECT version FROM registry_version"
 # What ingest knew about presence when it last ran.
 _PRESENCE = "SELECT device_id, online, last_seen, changed_at FROM device_presence"
 # Newest dead letters first, optionally of one reason or device.
@@ -187,6 +189,11 @@ def _write_readings(cur: psycopg.Cursor, readings: Sequence[Reading]) -> list[Re
             inserted.discard(key)  # the same message twice in one batch is new once
             new.append(r)
     return new
+
+
+def registry_version(conn: psycopg.Connection) -> int:
+    row = conn.execute(_REGISTRY_VERSION).fetchone()
+    return int(row[0]) if row else 0
 
 
 def load_registry(conn: psycopg.Connection) -> dict[str, tuple[DeviceKind, str]]:

@@ -47,3 +47,28 @@ def test_verdicts_reach_the_detectors_once_and_survive_a_restart(estate_db_url):
         assert second.apply_labels() == 0
     finally:
         pool.close()
+
+
+def test_a_device_removed_by_an_estate_load_is_forgotten_and_no_longer_checkpointed(estate_db_url):
+    from ingest.estate_file import load_estate_file
+    from ingest.estate_store import save_estate
+    from tests.conftest import DEMO_ESTATE
+
+    pool = open_pool(estate_db_url, size=2)
+    try:
+        with pool.connection() as conn:
+            pipeline = DetectionPipeline(pool, load_registry(conn))
+        assert pipeline.refresh_registry() is True  # the first look reads the version
+        assert pipeline.refresh_registry() is False  # nothing changed since: one cheap query, no reload
+        estate = load_estate_file(DEMO_ESTATE)
+        estate.devices = [d for d in estate.devices if d.id != DEVICE]
+        with psycopg.connect(estate_db_url) as conn:
+            save_estate(conn, estate)
+        assert pipeline.refresh_registry() is True
+        assert DEVICE not in pipeline.engine.devices()
+        pipeline.checkpoint()
+        with psycopg.connect(estate_db_url) as conn:
+            saved = {r[0] for r in conn.execute("SELECT device_id FROM detector_state")}
+        assert DEVICE not in saved and len(saved) == len(estate.devices)
+    finally:
+        pool.close()
