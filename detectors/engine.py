@@ -122,6 +122,9 @@ class DetectorEngine:
     def knows(self, device_id: str) -> bool:
         return device_id in self._devices
 
+    def site_of(self, device_id: str) -> str:
+        return self._devices[device_id].site_id
+
     def devices(self) -> list[str]:
         """The ids of every device the engine holds state for."""
         return list(self._devices)

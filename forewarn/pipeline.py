@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from psycopg_pool import ConnectionPool
 
 from detectors.alarm import Alarm
-from detectors.checkpoint import load_checkpoints, save_checkpoints
+from detectors.checkpoint import load_checkpoints_of, save_checkpoints
 from detectors.engine import DetectorEngine
 from ingest.decode import PresenceChange
 from ingest.estate import Estate
@@ -93,39 +93,76 @@ class DetectionPipeline:
         self._registry_version = version
         return True
 
-    def restore(self) -> int:
-        """Resume every device from its last checkpoint, then replay the verdicts given since that checkpoint (the
-        ones before it are already in the saved state); returns how many devices were restored."""
+    def restore(self, devices: Collection[str] | None = None) -> int:
+        """Resume the devices (default: all of ours) from their last checkpoints, then replay the verdicts given since
+        each checkpoint (the ones before it are already in the saved state); returns how many were restored."""
+        with self._lock:
+            wanted = set(self.engine.devices()) if devices is None else set(devices)
         with self.pool.connection() as conn:
-            blobs = load_checkpoints(conn)
-            saved = conn.execute("SELECT device_id, updated_at FROM detector_state").fetchall()
-            saved_at: dict[str, datetime] = {device_id: at for device_id, at in saved}
+            saved = load_checkpoints_of(conn, wanted)
             labels = pending_labels(conn, 0)
         restored = 0
         with self._lock:
-            mine = set(self.engine.devices())
-            for device_id, blob in blobs.items():
-                if device_id not in mine:
-                    continue  # another worker's device, or no longer registered
+            saved_at: dict[str, datetime] = {}
+            for device_id, (blob, at) in saved.items():
+                if not self.engine.knows(device_id):
+                    continue  # forgotten meanwhile
                 try:
                     self.engine.restore(device_id, blob)
-                    restored += 1
                 except (ValueError, TypeError, EOFError, AttributeError) as exc:
                     log.warning("detector checkpoint for %s not usable (%s); it starts fresh", device_id, exc)
-                    saved_at.pop(device_id, None)
-            known = set(self.engine.devices())
+                    continue
+                saved_at[device_id] = at
+                restored += 1
+            # At start-up every verdict so far; for a site taken over later, those this worker has already passed
+            # (the newer ones reach it through `apply_labels`).
+            first = devices is None and self._label_cursor == 0
             for label in labels:
+                if not first and label.id > self._label_cursor:
+                    break
                 since = saved_at.get(label.device_id)
-                if label.device_id in known and (since is None or label.at > since):
+                if label.device_id in wanted and self.engine.knows(label.device_id) and (
+                        since is None or label.at > since):
                     self.engine.apply_verdict(label.device_id, label.fault, false_alarm=label.false_alarm)
-            self._label_cursor = max((label.id for label in labels), default=0)
+            if first:
+                self._label_cursor = max((label.id for label in labels), default=0)
         return restored
 
-    def checkpoint(self) -> int:
+    def checkpoint(self, devices: Collection[str] | None = None) -> int:
+        """Save the state of the devices (default: every device this worker holds)."""
         with self._lock:
-            items = [(device_id, self.engine.snapshot(device_id)) for device_id in self.engine.devices()]
+            ids = self.engine.devices() if devices is None else [d for d in devices if self.engine.knows(d)]
+            items = [(device_id, self.engine.snapshot(device_id)) for device_id in ids]
         with self.pool.connection() as conn:
             save_checkpoints(conn, items)
+        return len(items)
+
+    def add_site(self, site_id: str) -> int:
+        """Start judging a site taken over by this worker: its devices registered and resumed from their
+        checkpoints (before its readings flow). Returns how many devices were restored."""
+        with self.pool.connection() as conn:
+            estate = load_registry(conn)
+        with self._lock:
+            if self.sites is not None:
+                self.sites.add(site_id)
+            devices = [d for d in estate.devices if d.site_id == site_id]
+            for device in devices:
+                self.engine.register_device(device.id, device.kind, device.site_id, device.building_id)
+        return self.restore([d.id for d in devices])
+
+    def drop_site(self, site_id: str) -> int:
+        """Stop judging a site (handed to another worker): its devices' state saved, then forgotten. Call it after
+        the site's readings stopped flowing. Returns how many devices were saved."""
+        with self._lock:
+            if self.sites is not None:
+                self.sites.discard(site_id)
+            devices = [d for d in self.engine.devices() if self.engine.site_of(d) == site_id]
+            self._queue([])  # anything the database refused earlier goes first, with the state that produced it
+            items = [(device_id, self.engine.snapshot(device_id)) for device_id in devices]
+            with self.pool.connection() as conn:
+                save_checkpoints(conn, items)
+            for device_id in devices:
+                self.engine.forget(device_id)
         return len(items)
 
     def on_readings(self, batch: list[Reading]) -> None:
