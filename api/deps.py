@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import ConnectionPool
 
 from api.auth import Principal, Role, authenticate
+from tickets.config import DEFAULT_CONFIG, TicketConfig
 
 
 @dataclass
@@ -24,6 +25,7 @@ class AppState:
     broker_check: Any = None  # callable() -> bool: is the broker reachable (for /readyz)
     extras: dict[str, Any] = field(default_factory=dict)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # the platform's clock
+    tickets: TicketConfig = DEFAULT_CONFIG  # the lifecycle's configuration, built from the settings
 
 
 def get_state(request: Request) -> AppState:

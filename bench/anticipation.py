@@ -25,9 +25,9 @@ of it), so a complaint never overtakes the readings that came before it. Notices
 counted when they are written (with the ticket, in one transaction); the outbox delivers them within its 1 s wall
 interval, which at full speed is minutes of simulated time, so delivery times are not comparable and not used.
 
-Hooks, without editing the platform: the variant's engine replaces `platform.pipeline.engine` before anything is
-published, and `platform.pipeline.handle` is wrapped to handle each alarm at its own time. A `Platform(engine=…)`
-argument and `handle_alarm(now=max(clock, alarm.ts))` in the pipeline would make both unnecessary.
+Seams, no patching: the run drives the platform through `Platform(clock=…, hooks=PipelineHooks(…))` — the variant's
+engine (`engine`), each alarm handled at its own time (`alarm_time`), and the lockstep clock told after each
+detector step (`on_judged`).
 
 Simplifications, stated. The in-process platform judges about 1,000 messages per wall second on 2 cores, so a
 simulated week of the whole estate (three variants, several seeds) does not fit in 10 minutes. Instead: telemetry
@@ -42,7 +42,6 @@ devices and a healthy sibling of each.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import logging
@@ -51,7 +50,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -64,11 +63,12 @@ from detectors.engine import DetectorEngine
 from detectors.hysteresis import Observation
 from forewarn.context import ensure_database
 from forewarn.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from forewarn.pipeline import PipelineHooks
 from forewarn.runtime import Platform
 from forewarn.settings import load_settings
 from ingest.estate_file import load_estate_file
 from ingest.estate_store import save_estate
-from ingest.reading import DeviceKind, Reading
+from ingest.reading import Reading
 from simulators.faults import FAULTS, SENSOR_FAULTS, water_role
 from simulators.generator import Simulation
 from simulators.labels import LabelWriter, complaint_record, read_labels
@@ -118,29 +118,19 @@ CATCH_UP_WAIT_S = 60.0  # wall seconds the player waits for the platform before 
 
 
 class SimClock:
-    """The platform's clock during a run: the newest reading judged, or an alarm's own time while it is handled."""
+    """The platform's clock during a run: the newest reading judged (alarms are handled at their own time)."""
 
     def __init__(self, start: datetime) -> None:
         self.t = start.timestamp()
         self.settled = self.t  # every reading up to here has been judged and its alarms handled
         self.seen = 0  # readings given to the detectors
         self.judged = 0  # of which judged and their alarms handled
-        self._local = threading.local()
         self.caught_up = threading.Condition()
 
     def now(self) -> datetime:
-        at = getattr(self._local, "at", None)
-        return datetime.fromtimestamp(at if at is not None else self.t, UTC)
+        return datetime.fromtimestamp(self.t, UTC)
 
-    @contextlib.contextmanager
-    def at(self, moment: datetime) -> Iterator[None]:
-        self._local.at = moment.timestamp()
-        try:
-            yield
-        finally:
-            self._local.at = None
-
-    def settle(self) -> None:
+    def settle(self, _alarms: object = None) -> None:
         with self.caught_up:
             self.settled = max(self.settled, self.t)
             self.judged = self.seen
@@ -367,33 +357,21 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str)
         with psycopg.connect(platform.database_url) as conn:
             save_estate(conn, load_estate_file(scenario.estate_path))
 
-    platform = Platform(settings, prepare=prepare, clock=clock.now)
+    engine = BenchEngine(clock, variant)  # the pipeline registers the estate's devices into it
+    hooks = PipelineHooks(engine=engine, alarm_time=lambda alarm: alarm.ts, on_judged=clock.settle)
+    platform = Platform(settings, prepare=prepare, clock=clock.now, hooks=hooks)
     wall0 = time.monotonic()
     platform.start()
     sink = None
     try:
-        pipeline = platform.pipeline
-        assert pipeline is not None
-        engine = BenchEngine(clock, variant)
-        with platform.pool.connection() as conn:
-            for device_id, kind, site, building in conn.execute(
-                    "SELECT id, kind, site_id, building_id FROM devices"):
-                engine.register_device(device_id, DeviceKind(kind), site, building)
-        pipeline.engine = engine  # before the first reading: nothing has been published yet
-        handle = pipeline.handle
-
-        def handle_at_alarm_time(alarms: list) -> None:
-            for alarm in alarms:
-                with clock.at(alarm.ts):
-                    handle([alarm])
-            clock.settle()
-
-        pipeline.handle = handle_at_alarm_time  # type: ignore[method-assign]
+        ingest = platform.ingest
+        assert ingest is not None, "the bench runs every role"
         sink = HttpComplaintSink(f"http://127.0.0.1:{settings.api_port}", _agent_token(url))
         labels = workdir / f"{name}.labels.jsonl"
-        ingest = platform.ingest
+        assert ingest.service is not None, "the bench runs one consumer for every site"
+        stats = ingest.service.stats
         summary = play(scenario, platform.broker_host, platform.broker_port, labels, sink, clock,
-                       lambda: ingest.stats.dead_lettered + ingest.stats.duplicates)
+                       lambda: stats.dead_lettered + stats.duplicates)
         # Let the platform judge the last readings (the measured period ends `TAIL_S` before the run).
         clock.wait_until((scenario.start or START).timestamp() + scenario.duration_s - TAIL_S, 120)
         wall = time.monotonic() - wall0
@@ -410,7 +388,7 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str)
             _explain(conn, variant, report)
     info = {"messages": summary.messages, "wall_s": wall, "complaints": summary.complaints,
             "complaints_failed": summary.complaints_failed, "late_complaints": summary.stalls,
-            "alarm_failures": pipeline.alarm_failures}
+            "alarm_failures": ingest.alarms.failed + ingest.alarms.retries + ingest.pipeline.queue_failures}
     return report, info
 
 

@@ -10,6 +10,9 @@ its own thread, so a slow or failing ticket transaction never stalls ingest.
 The pipeline also follows the registry (`refresh_registry`): devices added, moved or removed by an estate load are
 registered, re-homed or forgotten while it runs; and, for a worker that serves only some sites, `sites` limits
 which devices it holds, checkpoints and restores.
+
+`PipelineHooks` are the seams a benchmark or a test drives the pipeline through instead of patching it: its own
+detector engine, the time each alarm is handled at, and a call after each detector step.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from psycopg_pool import ConnectionPool
@@ -39,6 +43,24 @@ log = logging.getLogger(__name__)
 UNKNOWN_RELOAD_S = 1.0
 
 
+@dataclass(frozen=True, slots=True)
+class PipelineHooks:
+    """How a benchmark or a test drives the pipeline; every field unset is the product's behaviour.
+
+    - `engine`: the detector engine to use (devices are registered into it here), e.g. one with rules switched off;
+    - `alarm_time`: the time an alarm is handled at (its ticket, incident and notice times); default the clock's now,
+      never before the alarm itself. A run against simulated time at full speed passes `lambda alarm: alarm.ts`;
+    - `on_judged`: called after each detector step (a batch of readings, a presence change, a tick, new verdicts)
+      once its alarms are handled, with those alarms (often none): a run in lockstep with the platform waits on it.
+      With it set, the runtime applies queued alarms at once on the detector's thread (`on_queued`) instead of
+      leaving them to the consumer's thread, so "judged" also means "handled".
+    """
+
+    engine: DetectorEngine | None = None
+    alarm_time: Callable[[Alarm], datetime] | None = None
+    on_judged: Callable[[list[Alarm]], None] | None = None
+
+
 class DetectionPipeline:
     def __init__(
         self,
@@ -46,13 +68,14 @@ class DetectionPipeline:
         estate: Estate,
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        engine: DetectorEngine | None = None,
-        on_queued: Callable[[], None] | None = None,
+        hooks: PipelineHooks = PipelineHooks(),
+        on_queued: Callable[[], object] | None = None,
         sites: Collection[str] | None = None,
     ) -> None:
         self.pool = pool
         self.now = now
-        self.engine = engine or DetectorEngine(now_fn=now)
+        self.hooks = hooks
+        self.engine = hooks.engine or DetectorEngine(now_fn=now)
         self._lock = threading.Lock()
         self._on_queued = on_queued
         self.sites: set[str] | None = set(sites) if sites is not None else None  # None: every site
@@ -157,7 +180,7 @@ class DetectionPipeline:
             if self.sites is not None:
                 self.sites.discard(site_id)
             devices = [d for d in self.engine.devices() if self.engine.site_of(d) == site_id]
-            self._queue([])  # anything the database refused earlier goes first, with the state that produced it
+            self._hand_off([])  # anything the database refused earlier goes first, with the state that produced it
             items = [(device_id, self.engine.snapshot(device_id)) for device_id in devices]
             with self.pool.connection() as conn:
                 save_checkpoints(conn, items)
@@ -212,6 +235,12 @@ class DetectionPipeline:
             self._queue(self.engine.tick(self.now()))
 
     def _queue(self, alarms: list[Alarm]) -> None:
+        """One detector step's alarms handed off; then `hooks.on_judged`, if set."""
+        self._hand_off(alarms)
+        if self.hooks.on_judged is not None:
+            self.hooks.on_judged(alarms)
+
+    def _hand_off(self, alarms: list[Alarm]) -> None:
         """Queue the alarms with the checkpoint of the devices that produced them, in one transaction (the lock is
         held: the state saved is the state that produced them). If the database refuses, they are kept and queued
         with the next ones (an empty call retries them too: the tick comes every few seconds)."""

@@ -2,28 +2,43 @@
 
 One process runs every role by default (the demo does); `forewarn run --role …` runs a subset, so an operator can
 scale ingest workers and API servers separately, with one scheduler elected through an advisory lock.
+
+`Platform` is the composition root: it brings up the database and the broker, builds a `RoleContext` and asks
+`forewarn.wiring` for each role, keeping what comes back as typed fields (`ingest`, `scheduler`, `api`). Tests and
+benchmarks drive it through its seams — `clock`, `channels`, `hooks`, `roles` — never by patching it.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from urllib.parse import urlparse
 
-import uvicorn
+from psycopg_pool import ConnectionPool
 
-from api.app import create_app
-from api.deps import AppState
 from forewarn.context import EMBEDDED_DB_NAME, ensure_database
-from forewarn.db import check_connection, open_pool
-from forewarn.embedded import EmbeddedBroker, EmbeddedPostgres, EmbeddedServerError, port_is_free, wait_for_port
+from forewarn.db import StorageMode, check_connection, open_pool
+from forewarn.embedded import EmbeddedBroker, EmbeddedPostgres, EmbeddedServerError, wait_for_port
 from forewarn.migrate import migrate
+from forewarn.pipeline import PipelineHooks
 from forewarn.retention import apply_policies
 from forewarn.settings import Settings
+from forewarn.stops import Stops
+from forewarn.wiring import (
+    ApiRole,
+    BrokerEndpoint,
+    IngestRole,
+    RoleContext,
+    SchedulerRole,
+    start_api,
+    start_ingest,
+    start_scheduler,
+)
+from tickets.channels import Channel
+from tickets.config import DEFAULT_CONFIG, TicketConfig
 
 log = logging.getLogger(__name__)
 
@@ -37,35 +52,65 @@ class Role(StrEnum):
 ALL_ROLES = frozenset(Role)
 
 
-def parse_mqtt_url(url: str) -> tuple[str, int, bool]:
-    """(host, port, tls) from mqtt://host[:1883] or mqtts://host[:8883]."""
+def parse_mqtt_url(url: str) -> BrokerEndpoint:
+    """The broker of mqtt://host[:1883] or mqtts://host[:8883]."""
     parsed = urlparse(url)
     if parsed.scheme not in ("mqtt", "mqtts") or not parsed.hostname:
         raise EmbeddedServerError(f"MQTT URL {url!r} must look like mqtt://host:1883 or mqtts://host:8883")
     tls = parsed.scheme == "mqtts"
-    return parsed.hostname, parsed.port or (8883 if tls else 1883), tls
+    return BrokerEndpoint(parsed.hostname, parsed.port or (8883 if tls else 1883), tls)
 
 
 @dataclass
 class Platform:
-    """Everything one Forewarn process runs; `start()` brings it up in dependency order, `stop()` in reverse."""
+    """Everything one Forewarn process runs; `start()` brings it up in dependency order, `stop()` in reverse.
+
+    Seams (all optional; unset is the product): `prepare` runs once the database is migrated, before any role
+    starts (the demo loads its estate there); `clock` is the platform's time (SLA clocks, ticket and notice times:
+    the wall clock unless a benchmark runs simulated time); `channels` replaces the notice channels the settings
+    configure (a recording fake in tests); `hooks` reach into the detection pipeline (its engine, the time alarms
+    are handled at, a call after each detector step); `roles` picks which roles run.
+    """
 
     settings: Settings
     roles: frozenset[Role] = ALL_ROLES
-    started: list[str] = field(default_factory=list)  # human-readable lines for the start-up banner
-    # Called once the database is migrated and before any role starts (the demo loads its estate here).
     prepare: Callable[[Platform], None] | None = None
-    # The platform's clock (SLA clocks, ticket and notice times). The wall clock, except when a benchmark runs the
-    # platform against simulated time at full speed and passes the simulation's clock here.
     clock: Callable[[], datetime] | None = None
+    channels: Mapping[str, Channel] | None = None
+    hooks: PipelineHooks = field(default_factory=PipelineHooks)
+    # What start() brought up: read them once it has returned.
+    started: list[str] = field(default_factory=list, init=False)  # the start-up banner, one line per part
+    ingest: IngestRole | None = field(default=None, init=False)
+    scheduler: SchedulerRole | None = field(default=None, init=False)
+    api: ApiRole | None = field(default=None, init=False)
+    database_url: str = field(default="", init=False)
+    broker: BrokerEndpoint = field(default=BrokerEndpoint("127.0.0.1", 0), init=False)
 
     def __post_init__(self) -> None:
-        self._embedded_pg: EmbeddedPostgres | None = None
-        self._embedded_broker: EmbeddedBroker | None = None
-        self._stops: list[tuple[str, object]] = []
-        self.database_url = ""
-        self.broker_host, self.broker_port = "127.0.0.1", 0
-        self.broker_tls = False
+        self._stops = Stops()
+        self._pool: ConnectionPool | None = None
+        self._mode: StorageMode | None = None
+        self.tickets: TicketConfig = DEFAULT_CONFIG
+
+    @property
+    def pool(self) -> ConnectionPool:
+        if self._pool is None:
+            raise RuntimeError("the platform has not started: call start() first")
+        return self._pool
+
+    @property
+    def mode(self) -> StorageMode:
+        if self._mode is None:
+            raise RuntimeError("the platform has not started: call start() first")
+        return self._mode
+
+    @property
+    def broker_host(self) -> str:
+        return self.broker.host
+
+    @property
+    def broker_port(self) -> int:
+        return self.broker.port
 
     # -- start-up: database, migrations, broker, then the roles -------------------------------------
 
@@ -87,85 +132,57 @@ class Platform:
             self.database_url = s.database_url
             self.started.append("database   configured server (FOREWARN_DATABASE_URL)")
         else:
-            self._embedded_pg = EmbeddedPostgres(s.data_dir / "postgres", s.embedded_db_port)
-            admin = self._embedded_pg.start()
-            self._stops.append(("embedded PostgreSQL", self._embedded_pg.stop))
+            embedded = EmbeddedPostgres(s.data_dir / "postgres", s.embedded_db_port)
+            admin = embedded.start()
+            self._stops.push("embedded PostgreSQL", embedded.stop)
             self.database_url = ensure_database(admin, EMBEDDED_DB_NAME)
             self.started.append(f"database   embedded PostgreSQL 18 on 127.0.0.1:{s.embedded_db_port} "
-                                f"(data in {self._embedded_pg.data_dir})")
-        self.mode, _ = migrate(self.database_url, s.db_mode)
-        apply_policies(self.database_url, self.mode, retention_days=s.retention_days,
+                                f"(data in {embedded.data_dir})")
+        self._mode, _ = migrate(self.database_url, s.db_mode)
+        apply_policies(self.database_url, self._mode, retention_days=s.retention_days,
                        compress_after_days=s.compress_after_days)
-        self.started.append(f"storage    {self.mode.name}: {self.mode.reason}")
-        self.pool = open_pool(self.database_url, size=s.db_pool_size)
-        self._stops.append(("database pool", self.pool.close))
+        self.started.append(f"storage    {self._mode.name}: {self._mode.reason}")
+        self._pool = open_pool(self.database_url, size=s.db_pool_size)
+        self._stops.push("database pool", self._pool.close)
 
     def _start_broker(self) -> None:
         s = self.settings
         if s.mqtt_url:
-            self.broker_host, self.broker_port, self.broker_tls = parse_mqtt_url(s.mqtt_url)
+            self.broker = parse_mqtt_url(s.mqtt_url)
             self.started.append(f"broker     {s.mqtt_url} (FOREWARN_MQTT_URL)")
             return
-        self._embedded_broker = EmbeddedBroker(s.data_dir / "broker", s.embedded_mqtt_port)
-        self._embedded_broker.start()
-        self._stops.append(("embedded broker", self._embedded_broker.stop))
-        self.broker_host, self.broker_port = "127.0.0.1", s.embedded_mqtt_port
-        self.started.append(f"broker     embedded {self._embedded_broker.implementation} on "
-                            f"{self._embedded_broker.url}")
+        embedded = EmbeddedBroker(s.data_dir / "broker", s.embedded_mqtt_port)
+        embedded.start()
+        self._stops.push("embedded broker", embedded.stop)
+        self.broker = BrokerEndpoint("127.0.0.1", s.embedded_mqtt_port)
+        self.started.append(f"broker     embedded {embedded.implementation} on {embedded.url}")
 
-    def broker_reachable(self) -> bool:
-        return wait_for_port(self.broker_port, 1.0, self.broker_host)
+    def context(self) -> RoleContext:
+        """What the roles are built from; valid once the database and the broker are up."""
+        return RoleContext(settings=self.settings, pool=self.pool, database_url=self.database_url, mode=self.mode,
+                           broker=self.broker, clock=self.now, tickets=self.tickets)
 
     def _start_roles(self) -> None:
-        from forewarn.wiring import start_ingest, start_scheduler
-
-        self.pipeline = None
+        ctx = self.context()
         if Role.INGEST in self.roles:
-            start_ingest(self)
+            self.ingest = start_ingest(ctx, self.hooks)
+            self._stops.push("ingest role", self.ingest.stop)
+            self.started.append(self.ingest.banner)
         if Role.SCHEDULER in self.roles:
-            start_scheduler(self)
+            self.scheduler = start_scheduler(ctx, self.channels)
+            self._stops.push("scheduler role", self.scheduler.stop)
+            self.started.append(self.scheduler.banner)
         if Role.API in self.roles:
-            self._start_api()
+            self.api = start_api(ctx, self.ingest)
+            self._stops.push("api role", self.api.stop)
+            self.started.append(self.api.banner)
 
-    def _start_api(self) -> None:
-        s = self.settings
-        if not port_is_free(s.api_port, s.api_host):
-            raise EmbeddedServerError(f"port {s.api_port} is in use; set FOREWARN_API_PORT to a free port")
-        state = AppState(pool=self.pool, broker_check=self.broker_reachable, extras=dict(self.api_extras()),
-                         clock=self.now)
-        app = create_app(state)
-        config = uvicorn.Config(app, host=s.api_host, port=s.api_port, log_level="warning", lifespan="off")
-        self.api_server = uvicorn.Server(config)
-        thread = threading.Thread(target=self.api_server.run, name="api", daemon=True)
-        thread.start()
-        if not wait_for_port(s.api_port, 15, s.api_host):
-            raise EmbeddedServerError(f"the API did not start on {s.api_host}:{s.api_port}")
-
-        def stop_api() -> None:
-            self.api_server.should_exit = True
-            thread.join(10)
-
-        self._stops.append(("API", stop_api))
-        self.started.append(f"api        http://{s.api_host}:{s.api_port}  (OpenAPI at /docs)")
-
-    def api_extras(self) -> dict[str, object]:
-        extras: dict[str, object] = {"storage_mode": self.mode, "secret_key": self.settings.secret_key}
-        ingest = getattr(self, "ingest", None)
-        if ingest is not None and hasattr(ingest, "metrics_registry"):
-            extras["metrics_registry"] = ingest.metrics_registry
-        return extras
+    def broker_reachable(self) -> bool:
+        return wait_for_port(self.broker.port, 1.0, self.broker.host)
 
     def stop(self) -> None:
         """Stop everything that started, in reverse order; each failure is logged, and the rest still stop."""
-        while self._stops:
-            name, stop = self._stops.pop()
-            try:
-                stop()  # type: ignore[operator]
-            except Exception:  # noqa: BLE001 - shutting down: report and carry on
-                log.exception("while stopping %s", name)
-
-    def on_stop(self, name: str, stop: object) -> None:
-        self._stops.append((name, stop))
+        self._stops.stop_all()
 
     def now(self) -> datetime:
         return self.clock() if self.clock is not None else datetime.now(UTC)

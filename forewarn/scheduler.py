@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,9 @@ log = logging.getLogger(__name__)
 
 # An arbitrary constant naming "the Forewarn scheduler leader" among advisory locks.
 LEADER_LOCK_KEY = 0x466F7257  # "ForW"
+# The leader proves its connection (and so its lock) alive this often: a leader cut off from the database stops
+# within this long; its jobs run every second or more, so one round trip per check is negligible.
+LEADER_CHECK_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,39 +35,83 @@ class Job:
 
 
 class LeaderLock:
-    """Try to become the leader; `held` says whether this process is it."""
+    """Try to become the leader; `held` says whether this process is it.
+
+    One connection serves every attempt: a follower retries `pg_try_advisory_lock` on it (once a second, at its
+    jobs' pace) rather than opening a connection each time, and reconnects only when that connection broke. The
+    leader checks its connection at most every `LEADER_CHECK_S`: a leader whose connection the server dropped has
+    lost the lock with it, and stops running jobs instead of running them beside the new leader.
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
         self._conn: psycopg.Connection | None = None
+        self._held = False
         self._lock = threading.Lock()
+        self.connects = 0  # connections opened so far: one, unless the database dropped one
+        self._checked = 0.0  # time.monotonic() of the leader's last connection check
 
     @property
     def held(self) -> bool:
-        return self._conn is not None and not self._conn.closed
+        return self._held and self._conn is not None and not self._conn.closed
 
     def try_acquire(self) -> bool:
         with self._lock:
-            if self.held:
+            if self.held and self._still_connected():
                 return True
+            self._held = False
             try:
-                conn = psycopg.connect(self.url, autocommit=True, application_name="forewarn-scheduler-leader")
-                got = conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,)).fetchone()[0]
+                got = self._attempt(self._connection())
             except psycopg.Error as exc:
                 log.warning("scheduler: cannot try the leader lock: %s", exc)
+                self._drop()  # broken, most likely: the next attempt reconnects
                 return False
             if got:
-                self._conn = conn
+                self._held = True
+                self._checked = time.monotonic()
                 log.info("scheduler: this process is the leader")
-                return True
-            conn.close()
+            return got
+
+    def _connection(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._drop()
+            self._conn = psycopg.connect(self.url, autocommit=True, application_name="forewarn-scheduler-leader")
+            self.connects += 1
+        return self._conn
+
+    def _still_connected(self) -> bool:
+        if time.monotonic() - self._checked < LEADER_CHECK_S:
+            return True
+        assert self._conn is not None
+        try:
+            self._conn.execute("SELECT 1")
+        except psycopg.Error as exc:
+            log.warning("scheduler: lost the leader's connection (%s); leadership is lost with it", exc)
+            self._drop()
             return False
+        self._checked = time.monotonic()
+        return True
+
+    @staticmethod
+    def _attempt(conn: psycopg.Connection) -> bool:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK_KEY,)).fetchone()
+        return bool(row and row[0])
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
+        self._held = False
 
     def release(self) -> None:
+        """Give the lock up now (not when the server notices the closed connection): a follower can lead at once."""
         with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+            if self.held and self._conn is not None:
+                try:
+                    self._conn.execute("SELECT pg_advisory_unlock(%s)", (LEADER_LOCK_KEY,))
+                except psycopg.Error as exc:  # closing the connection below releases it all the same
+                    log.warning("scheduler: could not release the leader lock explicitly: %s", exc)
+            self._drop()
 
 
 class Scheduler:

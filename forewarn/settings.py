@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     smtp_port: int = Field(25, ge=1, le=65535, description="SMTP port")
     smtp_sender: str = Field("forewarn@localhost", description="From: address of e-mail notices")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
+    # Scaling out by site (forewarn/workers.py, ingest/leases.py)
+    ingest_worker_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="run ingest as site worker with this id (site leases, one MQTT session per site); unset = one "
+                    "consumer for every site")
 
     @field_validator("log_level")
     @classmethod

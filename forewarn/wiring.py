@@ -1,31 +1,48 @@
 """Wiring of the roles: which domain objects each role builds, from the settings, and which periodic jobs it runs.
 
+Each `start_*` function takes a `RoleContext` (what the platform has brought up: settings, database, broker, clock)
+and returns what it built — an `IngestRole`, a `SchedulerRole`, an `ApiRole` — with the one `stop()` that stops it.
+The runtime (forewarn/runtime.py) holds them as typed fields; nothing here knows the runtime.
+
 The ingest role owns the detector engine of the devices it receives (in-process state, ticked and checkpointed by
-this process); the scheduler role runs the estate-wide sweeps, in one leader process at a time.
+this process) and the consumer that applies its queued alarms to tickets; with `FOREWARN_INGEST_WORKER_ID` set it
+serves only the sites it holds leases on (forewarn/workers.py). The scheduler role runs the estate-wide sweeps, in
+one leader process at a time.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 
 import paho.mqtt.client as mqtt
+import uvicorn
+from paho.mqtt.enums import CallbackAPIVersion
+from psycopg_pool import ConnectionPool
 
-from forewarn.pipeline import DetectionPipeline
+from api.app import create_app
+from api.deps import AppState
+from forewarn.db import StorageMode
+from forewarn.embedded import EmbeddedServerError, port_is_free, wait_for_port
+from forewarn.pipeline import DetectionPipeline, PipelineHooks
 from forewarn.retention import prune_plain
 from forewarn.rollup import refresh_rollup
 from forewarn.scheduler import Job, Scheduler
+from forewarn.settings import Settings
+from forewarn.stops import Stops
+from forewarn.workers import SiteWorker
 from ingest.config import IngestConfig
 from ingest.estate_store import load_registry
 from ingest.service import IngestService
 from tickets.alarm_queue import AlarmConsumer
 from tickets.channels import Channel, InAppChannel, MqttPushChannel, SmtpEmailChannel, WebhookChannel
+from tickets.config import TicketConfig
 from tickets.outbox import dispatch
 from tickets.sweeps import sla_sweep
-
-if TYPE_CHECKING:
-    from forewarn.runtime import Platform
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +54,99 @@ OUTBOX_S = 1.0  # notices leave the outbox within about this long
 SLA_SWEEP_S = 30.0
 ROLLUP_S = 300.0  # plain PostgreSQL only: the hourly rollup's refresh
 RETENTION_S = 3600.0  # plain PostgreSQL only: expired readings deleted
+API_START_S = 15.0  # the API must listen within this long, or start-up fails with a clear error
 
 
-def ingest_config(platform: Platform) -> IngestConfig:
-    s = platform.settings
+@dataclass(frozen=True, slots=True)
+class BrokerEndpoint:
+    host: str
+    port: int
+    tls: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RoleContext:
+    """What every role is built from: the settings, the migrated database and its pool, the broker, the platform's
+    clock, and the lifecycle's configuration (built from the settings by the composition root)."""
+
+    settings: Settings
+    pool: ConnectionPool
+    database_url: str
+    mode: StorageMode
+    broker: BrokerEndpoint
+    clock: Callable[[], datetime]
+    tickets: TicketConfig
+
+    def broker_reachable(self) -> bool:
+        return wait_for_port(self.broker.port, 1.0, self.broker.host)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRole:
+    """The MQTT consumer (one for every site, `service`; or a site `worker` with one per site it holds), the detectors
+    it feeds, and the consumer of their queued alarms; `restored` devices resumed from their checkpoints at start."""
+
+    service: IngestService | None
+    worker: SiteWorker | None
+    pipeline: DetectionPipeline
+    alarms: AlarmConsumer
+    restored: int
+    stops: Stops
+
+    @property
+    def banner(self) -> str:
+        if self.worker is not None:
+            return (f"ingest     site worker {self.worker.worker_id}: sites {', '.join(sorted(self.worker.services))}"
+                    f" ({len(self.pipeline.engine.devices())} devices)")
+        return (f"ingest     {len(self.pipeline.engine.devices())} devices; detectors restored from checkpoint: "
+                f"{self.restored}")
+
+    def stop(self) -> None:
+        self.stops.stop_all()
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerRole:
+    """The leader-elected sweeps and the notice channels the outbox delivers on."""
+
+    scheduler: Scheduler
+    channels: Mapping[str, Channel]
+    stops: Stops
+
+    @property
+    def banner(self) -> str:
+        return (f"scheduler  {', '.join(j.name for j in self.scheduler.jobs)}; notice channels: "
+                f"{', '.join(self.channels)} (leader via advisory lock)")
+
+    def stop(self) -> None:
+        self.stops.stop_all()
+
+
+@dataclass(frozen=True, slots=True)
+class ApiRole:
+    """The HTTP server (uvicorn, on its own thread) and the state its routes read."""
+
+    server: uvicorn.Server
+    state: AppState
+    url: str
+    stops: Stops
+
+    @property
+    def banner(self) -> str:
+        return f"api        {self.url}  (OpenAPI at /docs)"
+
+    def stop(self) -> None:
+        self.stops.stop_all()
+
+
+def ingest_config(ctx: RoleContext) -> IngestConfig:
+    s = ctx.settings
     return IngestConfig(
-        broker_host=platform.broker_host,
-        broker_port=platform.broker_port,
+        broker_host=ctx.broker.host,
+        broker_port=ctx.broker.port,
         username=s.mqtt_username,
         password=s.mqtt_password,
-        tls=platform.broker_tls,
+        tls=ctx.broker.tls,
         tls_ca_file=s.mqtt_ca_file,
         batch_size=s.ingest_batch_size,
         flush_ms=s.ingest_flush_ms,
@@ -55,53 +155,64 @@ def ingest_config(platform: Platform) -> IngestConfig:
     )
 
 
-def start_ingest(platform: Platform) -> None:
-    """Detectors first (restored from their checkpoints), then the MQTT consumer that feeds them."""
-    with platform.pool.connection() as conn:
+def start_ingest(ctx: RoleContext, hooks: PipelineHooks = PipelineHooks()) -> IngestRole:
+    """The alarm consumer, the detectors (restored from their checkpoints), then the MQTT consumer that feeds them —
+    for every site, or, as a site worker, for the sites it holds."""
+    worker_id = ctx.settings.ingest_worker_id
+    with ctx.pool.connection() as conn:
         estate = load_registry(conn)
-    consumer = AlarmConsumer(platform.pool, now=platform.now)
-    consumer.start()
-    platform.on_stop("alarm consumer", consumer.stop)
-    pipeline = DetectionPipeline(platform.pool, estate, now=platform.now, on_queued=consumer.wake)
-    pipeline.refresh_registry(force=True)
-    restored = pipeline.restore()
-    platform.pipeline = pipeline
-    platform.on_stop("detector checkpoint", pipeline.checkpoint)
+    stops = Stops()  # if a later step fails, the earlier ones are stopped before the error goes up
+    try:
+        alarms = AlarmConsumer(ctx.pool, now=ctx.clock, config=ctx.tickets, alarm_time=hooks.alarm_time)
+        alarms.start()
+        stops.push("alarm consumer", alarms.stop)
+        # In lockstep (a benchmark waiting on `on_judged`) alarms are applied at once, on the detector's thread.
+        on_queued = alarms.drain if hooks.on_judged is not None else alarms.wake
+        pipeline = DetectionPipeline(ctx.pool, estate, now=ctx.clock, hooks=hooks, on_queued=on_queued,
+                                     sites=set() if worker_id else None)
+        pipeline.refresh_registry(force=True)
+        restored = 0 if worker_id else pipeline.restore()
+        stops.push("detector checkpoint", pipeline.checkpoint)
+        local = Scheduler(None, [
+            Job("detector-tick", DETECTOR_TICK_S, pipeline.tick),
+            Job("detector-checkpoint", CHECKPOINT_S, pipeline.checkpoint),
+            Job("detector-labels", LABELS_S, pipeline.apply_labels),
+            Job("detector-registry", REGISTRY_S, pipeline.refresh_registry),
+        ])
+        local.start()
+        stops.push("detector jobs", local.stop)
+        service, worker = None, None
+        if worker_id:
+            worker = SiteWorker(worker_id, ctx.pool, ctx.database_url, ingest_config(ctx), pipeline, now=ctx.clock)
+            worker.start()
+            stops.push("site worker", worker.stop)
+        else:
+            service = IngestService(
+                ingest_config(ctx), ctx.database_url,
+                on_readings=pipeline.on_readings, on_presence=pipeline.on_presence, now=ctx.clock,
+            )
+            service.start()
+            stops.push("ingest", service.stop)
+    except BaseException:
+        stops.stop_all()
+        raise
+    return IngestRole(service=service, worker=worker, pipeline=pipeline, alarms=alarms, restored=restored,
+                      stops=stops)
 
-    local = Scheduler(None, [
-        Job("detector-tick", DETECTOR_TICK_S, pipeline.tick),
-        Job("detector-checkpoint", CHECKPOINT_S, pipeline.checkpoint),
-        Job("detector-labels", LABELS_S, pipeline.apply_labels),
-        Job("detector-registry", REGISTRY_S, pipeline.refresh_registry),
-    ])
-    local.start()
-    platform.on_stop("detector jobs", local.stop)
 
-    service = IngestService(
-        ingest_config(platform), platform.database_url,
-        on_readings=pipeline.on_readings, on_presence=pipeline.on_presence, now=platform.now,
-    )
-    service.start()
-    platform.ingest = service
-    platform.on_stop("ingest", service.stop)
-    platform.started.append(
-        f"ingest     {len(estate.devices)} devices; detectors restored from checkpoint: {restored}"
-    )
-
-
-def notice_channels(platform: Platform) -> dict[str, Channel]:
+def notice_channels(ctx: RoleContext, stops: Stops) -> dict[str, Channel]:
     """The delivery channels the settings configure. In-app and the MQTT push topic always work; the SMS/WeChat
     gateway webhook and e-mail only when configured — until then their notices wait in the outbox, visible."""
-    s = platform.settings
+    s = ctx.settings
     channels: dict[str, Channel] = {"in_app": InAppChannel()}
-    publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"forewarn-notices-{os.getpid()}")
+    publisher = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"forewarn-notices-{os.getpid()}")
     if s.mqtt_username:
         publisher.username_pw_set(s.mqtt_username, s.mqtt_password)
-    if platform.broker_tls:
+    if ctx.broker.tls:
         publisher.tls_set(ca_certs=s.mqtt_ca_file)
-    publisher.connect_async(platform.broker_host, platform.broker_port)
+    publisher.connect_async(ctx.broker.host, ctx.broker.port)
     publisher.loop_start()
-    platform.on_stop("notice publisher", lambda: (publisher.disconnect(), publisher.loop_stop()))
+    stops.push("notice publisher", lambda: (publisher.disconnect(), publisher.loop_stop()))
     channels["mqtt"] = MqttPushChannel(publisher.publish)
     if s.webhook_url:
         channels["webhook"] = WebhookChannel(s.webhook_url, s.secret_key)
@@ -110,26 +221,70 @@ def notice_channels(platform: Platform) -> dict[str, Channel]:
     return channels
 
 
-def start_scheduler(platform: Platform) -> None:
-    s = platform.settings
-    channels = notice_channels(platform)
+def scheduler_jobs(ctx: RoleContext, channels: Mapping[str, Channel]) -> list[Job]:
+    """The leader's periodic jobs: the notice outbox, the SLA sweep, and (plain PostgreSQL) rollup and retention."""
+    s, clock, config = ctx.settings, ctx.clock, ctx.tickets
 
     def outbox() -> None:
-        with platform.pool.connection() as conn:
-            dispatch(conn, now=platform.now(), channels=channels)
+        with ctx.pool.connection() as conn:
+            dispatch(conn, now=clock(), channels=channels)
 
     def sweep() -> None:
-        with platform.pool.connection() as conn:
-            sla_sweep(conn, now=platform.now())
+        with ctx.pool.connection() as conn:
+            sla_sweep(conn, now=clock(), config=config)
 
     jobs = [Job("outbox", OUTBOX_S, outbox), Job("sla-sweep", SLA_SWEEP_S, sweep)]
-    if not platform.mode.timescale:
-        url, mode = platform.database_url, platform.mode
-        jobs.append(Job("rollup", ROLLUP_S, lambda: refresh_rollup(url, mode, now=platform.now())))
+    if not ctx.mode.timescale:
+        url, mode = ctx.database_url, ctx.mode
+        jobs.append(Job("rollup", ROLLUP_S, lambda: refresh_rollup(url, mode, now=clock())))
         jobs.append(Job("retention", RETENTION_S,
-                        lambda: prune_plain(url, now=platform.now(), retention_days=s.retention_days)))
-    scheduler = Scheduler(platform.database_url, jobs)
-    scheduler.start()
-    platform.on_stop("scheduler", scheduler.stop)
-    platform.started.append(f"scheduler  {', '.join(j.name for j in jobs)}; notice channels: "
-                            f"{', '.join(channels)} (leader via advisory lock)")
+                        lambda: prune_plain(url, now=clock(), retention_days=s.retention_days)))
+    return jobs
+
+
+def start_scheduler(ctx: RoleContext, channels: Mapping[str, Channel] | None = None) -> SchedulerRole:
+    """The sweeps, run while this process holds the leader lock. `channels` replaces the ones the settings
+    configure (a test or a benchmark passes recording fakes); unset, they are built from the settings."""
+    stops = Stops()
+    try:
+        if channels is None:
+            channels = notice_channels(ctx, stops)
+        scheduler = Scheduler(ctx.database_url, scheduler_jobs(ctx, channels))
+        scheduler.start()
+        stops.push("scheduler", scheduler.stop)
+    except BaseException:
+        stops.stop_all()
+        raise
+    return SchedulerRole(scheduler=scheduler, channels=channels, stops=stops)
+
+
+def api_extras(ctx: RoleContext, ingest: IngestRole | None) -> dict[str, object]:
+    extras: dict[str, object] = {"storage_mode": ctx.mode, "secret_key": ctx.settings.secret_key}
+    if ingest is not None and ingest.service is not None:  # a site worker's per-site consumers: not exported yet
+        extras["metrics_registry"] = ingest.service.metrics_registry
+    return extras
+
+
+def start_api(ctx: RoleContext, ingest: IngestRole | None = None) -> ApiRole:
+    """The API on its own thread; start-up fails with a clear error if its port is taken or it does not listen."""
+    s = ctx.settings
+    if not port_is_free(s.api_port, s.api_host):
+        raise EmbeddedServerError(f"port {s.api_port} is in use; set FOREWARN_API_PORT to a free port")
+    state = AppState(pool=ctx.pool, broker_check=ctx.broker_reachable, extras=api_extras(ctx, ingest),
+                     clock=ctx.clock, tickets=ctx.tickets)
+    config = uvicorn.Config(create_app(state), host=s.api_host, port=s.api_port, log_level="warning",
+                            lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="api", daemon=True)
+    thread.start()
+    stops = Stops()
+
+    def stop_api() -> None:
+        server.should_exit = True
+        thread.join(10)
+
+    stops.push("API", stop_api)
+    if not wait_for_port(s.api_port, API_START_S, s.api_host):
+        stops.stop_all()
+        raise EmbeddedServerError(f"the API did not start on {s.api_host}:{s.api_port}")
+    return ApiRole(server=server, state=state, url=f"http://{s.api_host}:{s.api_port}", stops=stops)

@@ -26,6 +26,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from detectors.alarm import Alarm, AlarmState, Evidence, Severity
+from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import ClosureBlocked, IllegalTransition, InvalidInput, NotFound
 from tickets.flows import HandleResult, handle_alarm
 
@@ -122,11 +123,13 @@ class AlarmConsumer:
     and at least every `poll_s` for retries and for alarms queued by other workers."""
 
     def __init__(self, pool: ConnectionPool, *, now: Callable[[], datetime], poll_s: float = 1.0,
-                 handle: Callable[[psycopg.Connection, Alarm, datetime], HandleResult] | None = None) -> None:
+                 config: TicketConfig = DEFAULT_CONFIG,
+                 alarm_time: Callable[[Alarm], datetime] | None = None) -> None:
         self.pool = pool
         self.now = now
         self.poll_s = poll_s
-        self._handle = handle or (lambda conn, alarm, at: handle_alarm(conn, alarm, now=at))
+        self.config = config
+        self._alarm_time = alarm_time
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -179,8 +182,7 @@ class AlarmConsumer:
                     return None
                 queue_id, data, _ = int(row[0]), row[1], row[2]
                 alarm = alarm_from_json(data)
-                # Never before the alarm itself: a platform on simulated time may consume it ahead of its clock.
-                result = self._handle(conn, alarm, max(self.now(), alarm.ts))
+                result = handle_alarm(conn, alarm, now=self._time_of(alarm), config=self.config)
                 conn.execute(_DONE, (result.action, queue_id))
         except _DOMAIN_ERRORS as exc:
             if not queue_id:
@@ -199,6 +201,12 @@ class AlarmConsumer:
             return False
         self.applied += 1
         return Applied(queue_id, alarm, result)
+
+    def _time_of(self, alarm: Alarm) -> datetime:
+        if self._alarm_time is not None:
+            return self._alarm_time(alarm)
+        # Never before the alarm itself: a platform on simulated time may consume it ahead of its clock.
+        return max(self.now(), alarm.ts)
 
     @staticmethod
     def _record(conn: psycopg.Connection, statement: str, params: Any) -> None:
