@@ -11,6 +11,7 @@ from typing import Annotated
 
 import psycopg
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from api.auth import Role as UserRole
@@ -18,6 +19,7 @@ from api.auth import create_user, ensure_resident_user, issue_token
 from forewarn.context import CliContext
 from forewarn.demo_watch import DemoWatch
 from forewarn.runtime import ALL_ROLES, Platform, Role
+from forewarn.settings import Settings
 from ingest.estate_file import load_estate_file
 from ingest.estate_store import save_estate
 
@@ -53,10 +55,22 @@ def run(
         list[Role] | None,
         typer.Option("--role", help="run only these roles (repeat the option); default: all of them"),
     ] = None,
+    worker_id: Annotated[
+        str | None,
+        typer.Option("--worker-id", help="run ingest as a site worker with this id (FOREWARN_INGEST_WORKER_ID): "
+                                         "it serves the sites it holds leases on, beside other workers"),
+    ] = None,
 ) -> None:
     """Run the platform: ingest + detectors, the scheduler and the API. Stops cleanly on Ctrl-C."""
     cli: CliContext = ctx.obj
-    platform = Platform(cli.settings, roles=frozenset(role) if role else ALL_ROLES)
+    settings = cli.settings
+    if worker_id is not None:
+        try:
+            settings = Settings.model_validate({**settings.model_dump(), "ingest_worker_id": worker_id})
+        except ValidationError:
+            raise typer.BadParameter(f"{worker_id!r}: use 1-64 letters, digits, '-' or '_'",
+                                     param_hint="--worker-id") from None
+    platform = Platform(settings, roles=frozenset(role) if role else ALL_ROLES)
     _start(platform)
     console.print("running — Ctrl-C stops")
     try:
