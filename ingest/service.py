@@ -432,6 +432,9 @@ class IngestService:
                                   "is the database migrated (forewarn db migrate)?") from None
             log.warning("could not refresh the device registry (%s); keeping the last one", str(exc).strip())
             return
+        if self.config.site != "+":  # one site's consumer: another site's devices are another consumer's to watch
+            registry = {device: entry for device, entry in registry.items() if entry[1] == self.config.site}
+            rows = None if rows is None else [r for r in rows if r.device_id in registry]
         self._registry = registry
         self._registry_version = version
         self._known = {device: kind for device, (kind, _) in registry.items()}
