@@ -125,6 +125,13 @@ class DetectorEngine:
     def site_of(self, device_id: str) -> str:
         return self._devices[device_id].site_id
 
+    def position(self, device_id: str) -> tuple[DeviceKind, str, datetime, int] | None:
+        """(kind, site, time, sequence) of the last reading the device's state has judged; None before any."""
+        state = self._devices[device_id]
+        if state.last_t is None:
+            return None
+        return state.kind, state.site_id, _dt(state.last_t), state.last_seq
+
     def devices(self) -> list[str]:
         """The ids of every device the engine holds state for."""
         return list(self._devices)

@@ -33,6 +33,7 @@ from ingest.decode import PresenceChange
 from ingest.estate import Estate
 from ingest.estate_store import load_registry, registry_version
 from ingest.reading import Reading
+from ingest.storage import readings_after
 from tickets.alarm_queue import enqueue
 from tickets.flows import pending_labels
 
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 # A reading from a device the engine does not know makes it reload the registry at once, at most this often (a
 # device ingest accepts but no load registered, e.g. inserted by hand, must not cost a reload per batch).
 UNKNOWN_RELOAD_S = 1.0
+# A device's stored readings after its checkpoint are replayed on restore, up to this many metric rows (a checkpoint
+# is at most a minute old while a worker runs: a minute of one device is a few hundred rows).
+REPLAY_MAX_ROWS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +153,33 @@ class DetectionPipeline:
                     self.engine.apply_verdict(label.device_id, label.fault, false_alarm=label.false_alarm)
             if first:
                 self._label_cursor = max((label.id for label in labels), default=0)
+        self._replay(list(saved_at))
         return restored
+
+    def _replay(self, devices: list[str]) -> int:
+        """Judge again what was stored after each device's checkpoint: readings a worker committed and acknowledged
+        but died before it saved the state they led to (alarms they raise again are the same queued rows)."""
+        with self._lock:
+            positions = {d: p for d in devices if self.engine.knows(d) and (p := self.engine.position(d))}
+        readings: list[Reading] = []
+        with self.pool.connection() as conn:
+            for device_id, (kind, site, ts, seq) in positions.items():
+                found, cut = readings_after(conn, device_id, kind, site, ts, seq, limit_rows=REPLAY_MAX_ROWS)
+                if cut:
+                    log.warning("%s: more than %d rows stored after its checkpoint; replaying the first ones",
+                                device_id, REPLAY_MAX_ROWS)
+                readings.extend(found)
+        if not readings:
+            return 0
+        readings.sort(key=lambda r: (r.ts, r.seq))  # across devices too: correlation follows reading time
+        with self._lock:
+            alarms: list[Alarm] = []
+            for reading in readings:
+                alarms.extend(self.engine.process(reading))
+            self._queue(alarms)
+        log.info("replayed %d readings stored after their devices' checkpoints (%d alarms)", len(readings),
+                 len(alarms))
+        return len(readings)
 
     def checkpoint(self, devices: Collection[str] | None = None) -> int:
         """Save the state of the devices (default: every device this worker holds)."""
