@@ -60,7 +60,6 @@ class SiteWorker:
         self._last_round = time.monotonic()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.takeovers: list[tuple[str, float]] = []  # (site, time.time()) of each site this worker started serving
 
     def start(self) -> None:
         """The first round now (so a lone worker serves its sites before `start` returns), then every `renew_s`."""
@@ -118,7 +117,6 @@ class SiteWorker:
                 self.leases.release(conn, site)
             return
         self.services[site] = service
-        self.takeovers.append((site, time.time()))
         log.info("worker %s serves %s (%d devices restored from their checkpoints)", self.worker_id, site, restored)
 
     def _unserve(self, site: str) -> None:
