@@ -297,16 +297,19 @@ def run(args: argparse.Namespace, url: str, port: int, work: Path) -> None:
             lost = {p.name: len(p.published) - stored(conn, p) for p in phases}
             doubled = {p.name: duplicated(conn, p) for p in phases}
             alarms, why = alarms_lost(conn, faults, kill)
-            incidents = conn.execute("SELECT count(*) FROM incidents WHERE since >= %s", (kill.start,)).fetchone()
+            incidents = conn.execute(
+                """SELECT device_id, fault, extract(epoch FROM detected_at - %(t0)s),
+                          extract(epoch FROM recovered_at - %(t0)s) FROM incidents WHERE since >= %(t0)s
+                   ORDER BY id""", {"t0": kill.start}).fetchall()
     finally:
         workers.stop_all()
     report(args, sites, phases, {"rate-1": rate1, "rate-3": rate3}, lost, doubled, takeover, victim, moved,
-           alarms, why, int(incidents[0]) if incidents else 0)
+           alarms, why, incidents)
 
 
 def report(args: argparse.Namespace, sites: int, phases: list[Phase], rates: dict[str, float],
            lost: dict[str, int], doubled: dict[str, int], takeover: float, victim: str, moved: list[str],
-           alarms: int, why: list[str], incidents: int) -> None:
+           alarms: int, why: list[str], incidents: list[tuple[str, str, float, float | None]]) -> None:
     print(f"\nscale-out by site: demo estate x{args.copies} ({sites} sites), scenario {SCENARIO.name}, "
           f"kill phase at x{args.speed:g} real rate, {victim} (serving {', '.join(moved)}) SIGKILLed "
           f"{args.kill_at:g} s in\n")
@@ -316,7 +319,11 @@ def report(args: argparse.Namespace, sites: int, phases: list[Phase], rates: dic
         rate = len(p.published) / p.wall_s if p.wall_s else 0.0
         print(f"{p.name:<8} {count:>7} {len(p.published):>9} {p.wall_s:>7.1f} {rate:>8.0f} {lost[p.name]:>5} "
               f"{doubled[p.name]:>8}")
-    print(f"\nkill phase: {incidents} incidents opened; alarms lost: {alarms}")
+    print(f"\nkill phase, simulated seconds from its start (the kill at {args.kill_at * args.speed:.0f}):")
+    for device, fault, opened, recovered in incidents:
+        end = f"recovered at {float(recovered):.0f}" if recovered is not None else "still open"
+        print(f"  incident {device} {fault}: opened at {float(opened):.0f}, {end}")
+    print(f"alarms lost: {alarms}")
     for line in why:
         print(f"  {line}")
     ratio = rates["rate-3"] / rates["rate-1"] if rates["rate-1"] else 0.0
