@@ -53,7 +53,7 @@ from simulators.scenario import Scenario, load_scenario
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "simulators" / "scenarios" / "demo.yaml"
 FAULTED_SITE = "riverside"
-MAX_FUTURE_S = 4 * 3600  # simulated time may run this far ahead of the wall clock
+MAX_FUTURE_S = 24 * 3600  # simulated time may run this far ahead of the wall clock (each phase adds its stretch)
 SETTLE_S = 120.0  # the longest wait for workers to start, a backlog to drain, or alarms to be applied
 RATE_SIM_S = 4 * 3600.0  # simulated time a rate round's backlog is cut from (the demo estate sends ~7 messages/s)
 Published = set[tuple[str, int]]  # (device, sequence) of one phase
@@ -289,6 +289,10 @@ def run(args: argparse.Namespace, url: str, port: int, work: Path) -> None:
         three, rate3 = rate_round(workers, port, url, 3, sites, scenario, one.end + timedelta(minutes=1),
                                   args.messages)
         phases.append(three)
+        ahead = (three.end - datetime.now(UTC)).total_seconds() + args.minutes * 60
+        if ahead > MAX_FUTURE_S - 600:
+            raise SystemExit(f"the phases reach {ahead / 3600:.1f} h ahead of the wall clock, past what the workers "
+                             f"accept ({MAX_FUTURE_S / 3600:g} h): use fewer --messages or --minutes")
         kill, takeover, victim, moved = kill_phase(workers, port, url, scenario, three.end + timedelta(minutes=1),
                                                    args.speed, args.kill_at)
         phases.append(kill)
