@@ -77,14 +77,17 @@ def copied(estate: Estate, n: int) -> Estate:
     out = dataclasses.replace(estate, sites=list(estate.sites), buildings=list(estate.buildings),
                               units=list(estate.units), residents=list(estate.residents), devices=list(estate.devices))
     for k in range(2, n + 1):
-        def c(x: str | None, k: int = k) -> str | None:
+        def c(x: str, k: int = k) -> str:
+            return f"{x}-c{k}"
+
+        def co(x: str | None, k: int = k) -> str | None:
             return None if x is None else f"{x}-c{k}"
         out.sites += [dataclasses.replace(s, id=c(s.id)) for s in estate.sites]
-        out.buildings += [dataclasses.replace(b, id=c(b.id), site_id=c(b.site_id), grid=c(b.grid))
+        out.buildings += [dataclasses.replace(b, id=c(b.id), site_id=c(b.site_id), grid=co(b.grid))
                           for b in estate.buildings]
         out.units += [dataclasses.replace(u, id=c(u.id), building_id=c(u.building_id)) for u in estate.units]
         out.residents += [dataclasses.replace(r, id=c(r.id), unit_id=c(r.unit_id)) for r in estate.residents]
-        out.devices += [dataclasses.replace(d, id=c(d.id), site_id=c(d.site_id), building_id=c(d.building_id),
+        out.devices += [dataclasses.replace(d, id=c(d.id), site_id=c(d.site_id), building_id=co(d.building_id),
                                             serves=frozenset(f"{u}-c{k}" for u in d.serves)) for d in estate.devices]
     return out
 

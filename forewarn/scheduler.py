@@ -30,10 +30,8 @@ LEADER_CHECK_S = 1.0
 # probes the silent connection: after 5 s idle, every 5 s, 3 misses (about 20 s) it ends the session, and leadership
 # moves within 30 s. The client probes the same way, so a cut-off leader's own check fails too. (Over a Unix socket
 # there is no TCP to probe, and none is needed: both ends are on one machine.)
-LEADER_KEEPALIVES: dict[str, object] = {
-    "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 5, "keepalives_count": 3,
-    "options": "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3",
-}
+LEADER_KEEPALIVES = ("keepalives=1 keepalives_idle=5 keepalives_interval=5 keepalives_count=3 "
+                     "options='-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +82,8 @@ class LeaderLock:
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._drop()
-            self._conn = psycopg.connect(self.url, autocommit=True, application_name="forewarn-scheduler-leader",
-                                         **LEADER_KEEPALIVES)
+            url = psycopg.conninfo.make_conninfo(self.url, **psycopg.conninfo.conninfo_to_dict(LEADER_KEEPALIVES))
+            self._conn = psycopg.connect(url, autocommit=True, application_name="forewarn-scheduler-leader")
             self.connects += 1
         return self._conn
 
