@@ -368,6 +368,7 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str)
         assert ingest is not None, "the bench runs every role"
         sink = HttpComplaintSink(f"http://127.0.0.1:{settings.api_port}", _agent_token(url))
         labels = workdir / f"{name}.labels.jsonl"
+        assert ingest.service is not None, "the bench runs one consumer for every site"
         stats = ingest.service.stats
         summary = play(scenario, platform.broker_host, platform.broker_port, labels, sink, clock,
                        lambda: stats.dead_lettered + stats.duplicates)
@@ -387,7 +388,7 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str)
             _explain(conn, variant, report)
     info = {"messages": summary.messages, "wall_s": wall, "complaints": summary.complaints,
             "complaints_failed": summary.complaints_failed, "late_complaints": summary.stalls,
-            "alarm_failures": ingest.pipeline.alarm_failures}
+            "alarm_failures": ingest.alarms.failed + ingest.alarms.retries + ingest.pipeline.queue_failures}
     return report, info
 
 

@@ -11,6 +11,7 @@ crash mid-save leaves either the old or the new checkpoint of every device, neve
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 # Insert a device's state, or replace it and stamp the time if the device already has one.
@@ -21,6 +22,8 @@ ON CONFLICT (device_id) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLU
 """
 # Every device's latest state.
 SELECT_STATES = "SELECT device_id, state FROM detector_state"
+# The latest state of some devices (a worker taking over a site), with when it was saved.
+SELECT_STATES_OF = "SELECT device_id, state, updated_at FROM detector_state WHERE device_id = ANY(%(ids)s)"
 
 
 def save_checkpoints(conn: Any, items: Iterable[tuple[str, bytes]]) -> int:
@@ -38,3 +41,10 @@ def load_checkpoints(conn: Any) -> dict[str, bytes]:
     with conn.cursor() as cur:
         cur.execute(SELECT_STATES)
         return {device_id: bytes(state) for device_id, state in cur.fetchall()}
+
+
+def load_checkpoints_of(conn: Any, device_ids: Iterable[str]) -> dict[str, tuple[bytes, datetime]]:
+    """The saved state of these devices, with when it was saved, by device id."""
+    with conn.cursor() as cur:
+        cur.execute(SELECT_STATES_OF, {"ids": list(device_ids)})
+        return {device_id: (bytes(state), at) for device_id, state, at in cur.fetchall()}

@@ -110,6 +110,28 @@ class DetectorEngine:
             device_id, kind, site_id, building_id, self._rules[kind].new_state()
         )
 
+    def forget(self, device_id: str) -> None:
+        """Drop a device's state (removed from the registry, or its site moved to another worker); an outage it was
+        the root of no longer explains anything here."""
+        state = self._devices.pop(device_id, None)
+        if state is not None:
+            for key, root in list(self._outage_root.items()):
+                if root == device_id:
+                    del self._outage_root[key]
+
+    def knows(self, device_id: str) -> bool:
+        return device_id in self._devices
+
+    def site_of(self, device_id: str) -> str:
+        return self._devices[device_id].site_id
+
+    def position(self, device_id: str) -> tuple[DeviceKind, str, datetime, int] | None:
+        """(kind, site, time, sequence) of the last reading the device's state has judged; None before any."""
+        state = self._devices[device_id]
+        if state.last_t is None:
+            return None
+        return state.kind, state.site_id, _dt(state.last_t), state.last_seq
+
     def devices(self) -> list[str]:
         """The ids of every device the engine holds state for."""
         return list(self._devices)

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import psycopg
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from api.auth import Role as UserRole
@@ -21,6 +22,7 @@ from forewarn.demo_watch import DemoWatch
 from forewarn.demo_web import demo_sign_ins
 from forewarn.estate import load_estate
 from forewarn.runtime import ALL_ROLES, Platform, Role
+from forewarn.settings import Settings
 from forewarn.web_wiring import public_url
 from ingest.estate_file import load_estate_file
 
@@ -56,10 +58,22 @@ def run(
         list[Role] | None,
         typer.Option("--role", help="run only these roles (repeat the option); default: all of them"),
     ] = None,
+    worker_id: Annotated[
+        str | None,
+        typer.Option("--worker-id", help="run ingest as a site worker with this id (FOREWARN_INGEST_WORKER_ID): "
+                                         "it serves the sites it holds leases on, beside other workers"),
+    ] = None,
 ) -> None:
     """Run the platform: ingest + detectors, the scheduler and the API. Stops cleanly on Ctrl-C."""
     cli: CliContext = ctx.obj
-    platform = Platform(cli.settings, roles=frozenset(role) if role else ALL_ROLES)
+    settings = cli.settings
+    if worker_id is not None:
+        try:
+            settings = Settings.model_validate({**settings.model_dump(), "ingest_worker_id": worker_id})
+        except ValidationError:
+            raise typer.BadParameter(f"{worker_id!r}: use 1-64 letters, digits, '-' or '_'",
+                                     param_hint="--worker-id") from None
+    platform = Platform(settings, roles=frozenset(role) if role else ALL_ROLES)
     _start(platform)
     try:  # the banner inside: a Ctrl-C right after it must still stop the embedded servers
         console.print("running — Ctrl-C stops")

@@ -25,6 +25,13 @@ LEADER_LOCK_KEY = 0x466F7257  # "ForW"
 # The leader proves its connection (and so its lock) alive this often: a leader cut off from the database stops
 # within this long; its jobs run every second or more, so one round trip per check is negligible.
 LEADER_CHECK_S = 1.0
+# The lock lives as long as the leader's session. A leader process that dies closes its socket, and the server ends
+# the session (and frees the lock) at once; a leader whose machine dies or is cut off sends nothing, so the server
+# probes the silent connection: after 5 s idle, every 5 s, 3 misses (about 20 s) it ends the session, and leadership
+# moves within 30 s. The client probes the same way, so a cut-off leader's own check fails too. (Over a Unix socket
+# there is no TCP to probe, and none is needed: both ends are on one machine.)
+LEADER_KEEPALIVES = ("keepalives=1 keepalives_idle=5 keepalives_interval=5 keepalives_count=3 "
+                     "options='-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=5 -c tcp_keepalives_count=3'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +82,8 @@ class LeaderLock:
     def _connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._drop()
-            self._conn = psycopg.connect(self.url, autocommit=True, application_name="forewarn-scheduler-leader")
+            url = psycopg.conninfo.make_conninfo(self.url, **psycopg.conninfo.conninfo_to_dict(LEADER_KEEPALIVES))
+            self._conn = psycopg.connect(url, autocommit=True, application_name="forewarn-scheduler-leader")
             self.connects += 1
         return self._conn
 

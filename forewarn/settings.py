@@ -142,6 +142,11 @@ class Settings(BaseSettings):
                                  description="API requests waiting for a worker; more are answered 503 at once")
     api_max_body_bytes: int = Field(65_536, ge=1024, le=16_777_216,
                                     description="larger request bodies are refused (413) before they are read")
+    # Scaling out by site (forewarn/workers.py, ingest/leases.py)
+    ingest_worker_id: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="run ingest as site worker with this id (site leases, one MQTT session per site); unset = one "
+                    "consumer for every site")
 
     @field_validator("log_level")
     @classmethod

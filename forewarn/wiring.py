@@ -5,7 +5,9 @@ and returns what it built — an `IngestRole`, a `SchedulerRole`, an `ApiRole` �
 The runtime (forewarn/runtime.py) holds them as typed fields; nothing here knows the runtime.
 
 The ingest role owns the detector engine of the devices it receives (in-process state, ticked and checkpointed by
-this process); the scheduler role runs the estate-wide sweeps, in one leader process at a time.
+this process) and the consumer that applies its queued alarms to tickets; with `FOREWARN_INGEST_WORKER_ID` set it
+serves only the sites it holds leases on (forewarn/workers.py). The scheduler role runs the estate-wide sweeps, in
+one leader process at a time.
 """
 
 from __future__ import annotations
@@ -35,8 +37,10 @@ from forewarn.scheduler import Job, Scheduler
 from forewarn.settings import Settings
 from forewarn.stops import Stops
 from forewarn.web_wiring import code_sender, web_config, web_prune_job
+from forewarn.workers import SiteWorker
 from ingest.estate_store import load_registry
 from ingest.service import IngestService
+from tickets.alarm_queue import AlarmConsumer
 from tickets.channels import Channel, InAppChannel, MqttPushChannel, SmtpEmailChannel, WebhookChannel
 from tickets.config import TicketConfig
 from tickets.outbox import OPTIONAL_CHANNELS, dispatch
@@ -47,6 +51,7 @@ log = logging.getLogger(__name__)
 DETECTOR_TICK_S = 2.0  # silence, minimum durations and clear conditions are checked this often
 CHECKPOINT_S = 60.0  # detector state saved this often (and on shutdown)
 LABELS_S = 5.0  # engineers' verdicts reach the detectors within this long
+REGISTRY_S = 5.0  # an estate load reaches the detectors within this long (one one-row query when nothing changed)
 OUTBOX_S = 1.0  # notices leave the outbox within about this long
 SLA_SWEEP_S = 30.0
 ROLLUP_S = 300.0  # plain PostgreSQL only: the hourly rollup's refresh
@@ -73,15 +78,21 @@ class RoleContext:
 
 @dataclass(frozen=True, slots=True)
 class IngestRole:
-    """The MQTT consumer and the detectors it feeds; `restored` devices resumed from their checkpoints."""
+    """The MQTT consumer (one for every site, `service`; or a site `worker` with one per site it holds), the detectors
+    it feeds, and the consumer of their queued alarms; `restored` devices resumed from their checkpoints at start."""
 
-    service: IngestService
+    service: IngestService | None
+    worker: SiteWorker | None
     pipeline: DetectionPipeline
+    alarms: AlarmConsumer
     restored: int
     stops: Stops
 
     @property
     def banner(self) -> str:
+        if self.worker is not None:
+            return (f"ingest     site worker {self.worker.worker_id}: sites {', '.join(sorted(self.worker.services))}"
+                    f" ({len(self.pipeline.engine.devices())} devices)")
         return (f"ingest     {len(self.pipeline.engine.devices())} devices; detectors restored from checkpoint: "
                 f"{self.restored}")
 
@@ -124,31 +135,49 @@ class ApiRole:
 
 
 def start_ingest(ctx: RoleContext, hooks: PipelineHooks = PipelineHooks()) -> IngestRole:
-    """Detectors first (restored from their checkpoints), then the MQTT consumer that feeds them."""
+    """The alarm consumer, the detectors (restored from their checkpoints), then the MQTT consumer that feeds them —
+    for every site, or, as a site worker, for the sites it holds."""
+    worker_id = ctx.settings.ingest_worker_id
     with ctx.pool.connection() as conn:
         estate = load_registry(conn)
-    pipeline = DetectionPipeline(ctx.pool, estate, now=ctx.clock, config=ctx.tickets, hooks=hooks)
-    restored = pipeline.restore()
     stops = Stops()  # if a later step fails, the earlier ones are stopped before the error goes up
-    stops.push("detector checkpoint", pipeline.checkpoint)
     try:
+        alarms = AlarmConsumer(ctx.pool, now=ctx.clock, config=ctx.tickets, alarm_time=hooks.alarm_time)
+        alarms.start()
+        stops.push("alarm consumer", alarms.stop)
+        # In lockstep (a benchmark waiting on `on_judged`) alarms are applied at once, on the detector's thread.
+        on_queued = alarms.drain if hooks.on_judged is not None else alarms.wake
+        pipeline = DetectionPipeline(ctx.pool, estate, now=ctx.clock, hooks=hooks, on_queued=on_queued,
+                                     sites=set() if worker_id else None)
+        pipeline.refresh_registry(force=True)
+        restored = 0 if worker_id else pipeline.restore()
+        stops.push("detector checkpoint", pipeline.checkpoint)
         local = Scheduler(None, [
             Job("detector-tick", DETECTOR_TICK_S, pipeline.tick),
             Job("detector-checkpoint", CHECKPOINT_S, pipeline.checkpoint),
             Job("detector-labels", LABELS_S, pipeline.apply_labels),
+            Job("detector-registry", REGISTRY_S, pipeline.refresh_registry),
         ])
         local.start()
         stops.push("detector jobs", local.stop)
-        service = IngestService(
-            ingest_config(ctx.settings, ctx.broker), ctx.database_url,
-            on_readings=pipeline.on_readings, on_presence=pipeline.on_presence, now=ctx.clock,
-        )
-        service.start()
-        stops.push("ingest", service.stop)
+        service, worker = None, None
+        if worker_id:
+            worker = SiteWorker(worker_id, ctx.pool, ctx.database_url, ingest_config(ctx.settings, ctx.broker),
+                                pipeline, now=ctx.clock)
+            worker.start()
+            stops.push("site worker", worker.stop)
+        else:
+            service = IngestService(
+                ingest_config(ctx.settings, ctx.broker), ctx.database_url,
+                on_readings=pipeline.on_readings, on_presence=pipeline.on_presence, now=ctx.clock,
+            )
+            service.start()
+            stops.push("ingest", service.stop)
     except BaseException:
         stops.stop_all()
         raise
-    return IngestRole(service=service, pipeline=pipeline, restored=restored, stops=stops)
+    return IngestRole(service=service, worker=worker, pipeline=pipeline, alarms=alarms, restored=restored,
+                      stops=stops)
 
 
 def notice_channels(ctx: RoleContext, stops: Stops) -> dict[str, Channel]:
@@ -220,7 +249,7 @@ def start_scheduler(ctx: RoleContext, channels: Mapping[str, Channel] | None = N
 def api_extras(ctx: RoleContext, ingest: IngestRole | None) -> dict[str, object]:
     extras: dict[str, object] = {"storage_mode": ctx.mode, "secret_key": ctx.settings.secret_key,
                                  "web": web_config(ctx.settings), "code_sender": code_sender(ctx.settings)}
-    if ingest is not None:
+    if ingest is not None and ingest.service is not None:  # a site worker's per-site consumers: not exported yet
         extras["metrics_registry"] = ingest.service.metrics_registry
     return extras
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 
+from ingest import storage
 from ingest.estate import (
     Building,
     Device,
@@ -36,6 +37,12 @@ _UPSERT_DEVICE = """INSERT INTO devices (id, kind, site_id, building_id, locatio
     VALUES (%s, %s, %s, %s, %s, true)
     ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, site_id = EXCLUDED.site_id,
         building_id = EXCLUDED.building_id, location = EXCLUDED.location, active = true"""
+
+# Every change to the registry bumps its version, in the same transaction, and wakes listeners at commit: running
+# workers compare the version to the one they loaded (ingest/service.py, forewarn/pipeline.py).
+_BUMP_VERSION = "UPDATE registry_version SET version = version + 1, changed_at = now()"
+_NOTIFY = "NOTIFY forewarn_registry"
+registry_version = storage.registry_version  # one home for the query (ingest/storage.py)
 
 
 def save_estate(conn: psycopg.Connection, estate: Estate) -> dict[str, int]:
@@ -73,6 +80,8 @@ def save_estate(conn: psycopg.Connection, estate: Estate) -> dict[str, int]:
             "UPDATE devices SET active = false WHERE site_id = ANY(%s) AND NOT id = ANY(%s) AND active",
             (site_ids, device_ids),
         )
+        cur.execute(_BUMP_VERSION)
+        cur.execute(_NOTIFY)
     return estate.summary()
 
 

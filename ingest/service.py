@@ -121,6 +121,7 @@ class IngestService:
         self._store = BatchWriter(conninfo, payload_limit=config.dead_letter_payload_bytes, metrics=self.metrics,
                                   stopping=self._stopping, now=now)
         self._registry: dict[str, tuple[DeviceKind, str]] = {}
+        self._registry_version = -1
         self._known: dict[str, DeviceKind] = {}
         self._sites: dict[str, str] = {}
         self._dead_log = DeadLetterLog(log, interval_s=config.dead_letter_log_interval_s)
@@ -317,7 +318,7 @@ class IngestService:
             expired: list[PresenceChange] = []
             if now >= next_housekeeping:
                 next_housekeeping = now + min(_IDLE_WAKE_S, c.heartbeat_timeout_s / 4)
-                if now >= registry_due:
+                if now >= registry_due or self._registry_changed():
                     registry_due = now + c.registry_refresh_s
                     self._refresh_registry()
                 expired = self._presence.expire(self._now())
@@ -423,9 +424,17 @@ class IngestService:
                 self.metrics.callback_errors.inc()
                 log.exception("on_readings failed for a batch of %d readings", len(new))
 
+    def _registry_changed(self) -> bool:
+        """Whether an estate load changed the registry since we read it (checked every second or so)."""
+        try:
+            return self._store.registry_version() != self._registry_version
+        except psycopg.Error:
+            return False  # the database is away: the write path waits it out and says so
+
     def _refresh_registry(self, *, initial: bool = False) -> None:
         """Re-read the active devices (new devices are accepted without a restart)."""
         try:
+            version = self._store.registry_version()
             registry, rows = self._store.registry(with_presence=initial)
         except psycopg.Error as exc:
             if initial:
@@ -433,7 +442,11 @@ class IngestService:
                                   "is the database migrated (forewarn db migrate)?") from None
             log.warning("could not refresh the device registry (%s); keeping the last one", str(exc).strip())
             return
+        if self.config.site != "+":  # one site's consumer: another site's devices are another consumer's to watch
+            registry = {device: entry for device, entry in registry.items() if entry[1] == self.config.site}
+            rows = None if rows is None else [r for r in rows if r.device_id in registry]
         self._registry = registry
+        self._registry_version = version
         self._known = {device: kind for device, (kind, _) in registry.items()}
         self._sites = {device: site for device, (_, site) in registry.items()}
         if rows is not None:

@@ -55,6 +55,14 @@ ON CONFLICT (device_id) DO UPDATE SET
 """
 # The active devices ingest accepts messages from.
 _REGISTRY = "SELECT id, kind, site_id FROM devices WHERE active"
+# A device's stored messages after a position (time, sequence), oldest first: what a worker that resumes the device
+# from a checkpoint taken before them replays to its detectors. Metric rows, then the events of the same messages.
+_READINGS_AFTER = """SELECT ts, seq, metric, value FROM readings
+    WHERE device_id = %(device)s AND (ts, seq) > (%(ts)s, %(seq)s) ORDER BY ts, seq LIMIT %(limit)s"""
+_EVENTS_AFTER = """SELECT ts, seq, event FROM device_events
+    WHERE device_id = %(device)s AND (ts, seq) > (%(ts)s, %(seq)s) AND ts <= %(until)s"""
+# The registry's version, bumped by every estate load (ingest/estate_store.py): a changed one means reload now.
+_REGISTRY_VERSION = "SELECT version FROM registry_version"
 # What ingest knew about presence when it last ran.
 _PRESENCE = "SELECT device_id, online, last_seen, changed_at FROM device_presence"
 # Newest dead letters first, optionally of one reason or device.
@@ -195,6 +203,11 @@ def _write_readings(cur: psycopg.Cursor, readings: Sequence[Reading]) -> list[Re
     return new
 
 
+def registry_version(conn: psycopg.Connection) -> int:
+    row = conn.execute(_REGISTRY_VERSION).fetchone()
+    return int(row[0]) if row else 0
+
+
 def load_registry(conn: psycopg.Connection) -> dict[str, tuple[DeviceKind, str]]:
     """Active device id → (kind, site)."""
     return {did: (DeviceKind(kind), site) for did, kind, site in conn.execute(_REGISTRY)}
@@ -222,3 +235,24 @@ def count_dead_letters(conn: psycopg.Connection, reasons: Iterable[str] | None =
     rows = conn.execute("SELECT reason, count(*) FROM dead_letters GROUP BY reason ORDER BY reason")
     wanted = set(reasons) if reasons is not None else None
     return {reason: n for reason, n in rows if wanted is None or reason in wanted}
+
+
+def readings_after(conn: psycopg.Connection, device_id: str, kind: DeviceKind, site_id: str, ts: datetime,
+                   seq: int, *, limit_rows: int) -> tuple[list[Reading], bool]:
+    """The device's stored messages after (ts, seq), oldest first, rebuilt as `Reading`s (booleans as 0.0/1.0, as
+    decoded); and whether `limit_rows` metric rows cut them short (the last, maybe partial, message is left out)."""
+    params = {"device": device_id, "ts": ts, "seq": seq, "limit": limit_rows}
+    rows = conn.execute(_READINGS_AFTER, params).fetchall()
+    truncated = len(rows) >= limit_rows
+    messages: dict[tuple[datetime, int], dict[str, float]] = {}
+    for at, s, metric, value in rows:
+        messages.setdefault((at, s), {})[metric] = value
+    if truncated and messages:
+        messages.pop(next(reversed(messages)))
+    if not messages:
+        return [], truncated
+    until = max(at for at, _ in messages)
+    events = {(at, s): event for at, s, event in conn.execute(_EVENTS_AFTER, {**params, "until": until})}
+    keys = sorted(set(messages) | set(events))
+    return [Reading(device_id, kind, at, s, messages.get((at, s), {}), events.get((at, s)), site_id)
+            for at, s in keys], truncated

@@ -89,6 +89,17 @@ class BatchWriter:
             raise
         return registry, rows
 
+    def registry_version(self) -> int:
+        """The registry's version (one one-row query); raises psycopg errors, closing the connection."""
+        try:
+            conn = self._connection()
+            version = storage.registry_version(conn)
+            conn.commit()
+        except psycopg.Error:
+            self.close()
+            raise
+        return version
+
     def write(self, batch: storage.Batch, sources: Mapping[int, Source] | None = None) -> list[Reading] | None:
         """Write `batch`, waiting out a database outage; the new readings, or None when stopping meanwhile.
 

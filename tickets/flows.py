@@ -14,7 +14,7 @@ import psycopg
 from detectors.alarm import Alarm, AlarmState, Severity
 from tickets.classify import classify_alarm, warns_residents
 from tickets.config import DEFAULT_CONFIG, TicketConfig
-from tickets.errors import InvalidInput, NotFound
+from tickets.errors import ConcurrentChange, InvalidInput, NotFound
 from tickets.lifecycle import TicketEvent, TicketState, next_state
 from tickets.notices import Recipient, format_time, notify_residents, residents_of_device
 from tickets.service import add_event, create_ticket, get_ticket
@@ -74,19 +74,25 @@ def _root_of(conn: psycopg.Connection, alarm: Alarm) -> tuple[int, int] | None:
 def _raised(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datetime,
             config: TicketConfig) -> HandleResult:
     root = _root_of(conn, alarm)
-    inserted = conn.execute(
-        """INSERT INTO incidents (device_id, fault, status, severity, detector, evidence, since, detected_at,
-               updated_at, root_incident_id, ticket_id)
-           VALUES (%s, %s, 'open', %s, %s, %s, %s, %s, %s, %s, %s)
-           ON CONFLICT (device_id, fault) WHERE status = 'open' DO NOTHING RETURNING id""",
-        (alarm.device_id, alarm.fault, alarm.severity.value, alarm.detector, json.dumps(alarm.evidence.as_dict(),
-         default=str), alarm.since, now, now, root[0] if root else None, root[1] if root else None),
-    ).fetchone()
-    if inserted is None:  # another worker (or an earlier alarm) already opened it: join it
+    for _ in range(2):
+        inserted = conn.execute(
+            """INSERT INTO incidents (device_id, fault, status, severity, detector, evidence, since, detected_at,
+                   updated_at, root_incident_id, ticket_id)
+               VALUES (%s, %s, 'open', %s, %s, %s, %s, %s, %s, %s, %s)
+               ON CONFLICT (device_id, fault) WHERE status = 'open' DO NOTHING RETURNING id""",
+            (alarm.device_id, alarm.fault, alarm.severity.value, alarm.detector,
+             json.dumps(alarm.evidence.as_dict(), default=str), alarm.since, now, now, root[0] if root else None,
+             root[1] if root else None),
+        ).fetchone()
+        if inserted is not None:
+            return _place(conn, alarm, device, int(inserted[0]), root, now, config)
+        # Already open (an earlier raise of this episode, or another worker's): join it. Each statement sees what
+        # was committed when it started, so a clear committed between the INSERT and this look-up leaves nothing to
+        # join: the incident is over, and the insert is tried again to open the new one.
         joined = _updated(conn, alarm, device, now, config)
-        assert joined is not None
-        return HandleResult("joined", joined.incident_id, joined.ticket_id, joined.notices)
-    return _place(conn, alarm, device, int(inserted[0]), root, now, config)
+        if joined is not None:
+            return HandleResult("joined", joined.incident_id, joined.ticket_id, joined.notices)
+    raise ConcurrentChange(f"the open {alarm.fault} incident of {alarm.device_id} kept changing; retry the alarm")
 
 
 def _place(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id: int,

@@ -118,3 +118,18 @@ def test_a_device_heard_often_has_its_presence_row_rewritten_only_every_few_seco
     back = offline + timedelta(seconds=1)
     assert tracker.heard("lift", back, back) is not None
     assert [(r.online, r.last_seen) for r in tracker.take_rows()] == [(True, back)]
+
+
+def test_a_one_site_consumer_does_not_judge_the_silence_of_another_sites_devices(
+        start_ingest, publisher, mosquitto, devices, estate_db_url):
+    mine = next(d for d in devices if d.kind is DeviceKind.WATER and d.site == "riverside")
+    theirs = next(d for d in devices if d.site == "lakeview")
+    with psycopg.connect(estate_db_url) as conn:  # another site's device, last heard long ago
+        conn.execute("INSERT INTO device_presence (device_id, online, last_seen) VALUES (%s, true, now() - "
+                     "interval '1 hour')", (theirs.id,))
+    changes = []
+    start_ingest(ingest_config(mosquitto.port, heartbeat_timeout_s=0.5, site="riverside"), on_presence=changes.append)
+    publisher.publish([(mine.topic(), telemetry(1, DeviceKind.WATER))])
+    wait_until(lambda: changes, 10, "the heartbeat timeout of its own device")
+    assert [c.device_id for c in changes] == [mine.id]  # the other site's device is that site's consumer's to judge
+    assert presence(estate_db_url, theirs.id) == (True, True)
