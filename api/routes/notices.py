@@ -19,8 +19,10 @@ from api.deps import StateDep
 router = APIRouter(prefix="/api/v1", tags=["notices"])
 POLL_S = 1.0  # new notices reach an open stream within a second; one indexed query per second per stream
 
-_SELECT = """SELECT id, kind, lang, title, body, critical, incident_id, ticket_id, created_at FROM notices
-             WHERE {who} = %(who)s AND id > %(after)s ORDER BY id LIMIT 100"""
+# A resident's stream carries only delivered notices (visible in-app); staff reminders are in-app from the start.
+_SELECT = """SELECT id, kind, lang, title, body, critical, incident_id, ticket_id, created_at, delivered_at
+             FROM notices WHERE {who} = %(who)s AND id > %(after)s {visible} ORDER BY id LIMIT 100"""
+_VISIBLE = {"resident_id": "AND delivered_at IS NOT NULL", "user_id": ""}
 
 
 def _who(user: Principal) -> tuple[str, str]:
@@ -54,7 +56,8 @@ def stream_notices(
                 raise HTTPException(422, "Last-Event-ID must be a notice id")
             after = int(last_event_id)
         if after is None:  # a fresh connection wants what happens from now on
-            row = conn.execute(f"SELECT COALESCE(max(id), 0) FROM notices WHERE {column} = %s", (who,)).fetchone()
+            row = conn.execute(f"SELECT COALESCE(max(id), 0) FROM notices WHERE {column} = %s {_VISIBLE[column]}",
+                               (who,)).fetchone()
             after = int(row[0]) if row else 0
     return StreamingResponse(_events(state.pool, column, who, after, max_seconds), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
@@ -63,7 +66,7 @@ def stream_notices(
 def _events(pool: Any, column: str, who: str, after: int, max_seconds: float) -> Iterator[str]:
     yield "retry: 3000\n\n"
     deadline = time.monotonic() + max_seconds
-    query = _SELECT.format(who=column)
+    query = _SELECT.format(who=column, visible=_VISIBLE[column])
     while True:
         with pool.connection() as conn:
             cursor = conn.execute(query, {"who": who, "after": after})
