@@ -21,9 +21,11 @@ Simulated time. The platform's clock (`Platform(clock=…)`) is the newest readi
 alarm is handled at its own decision time (the reading that raised it), so ticket, incident and notice times are
 simulated times. Complaints are delivered at their simulated time only once the platform has judged every reading up
 to that time (the bench's player publishes in lockstep with the platform, at most `LEAD_S` simulated seconds ahead
-of it), so a complaint never overtakes the readings that came before it. Notices are
-counted when they are written (with the ticket, in one transaction); the outbox delivers them within its 1 s wall
-interval, which at full speed is minutes of simulated time, so delivery times are not comparable and not used.
+of it), so a complaint never overtakes the readings that came before it. Notices count from their delivery
+(`notices.delivered_at`, tickets/outbox.py): the outbox runs in lockstep too, after each detector step at the
+simulated time (`LockstepOutbox`: the scheduler's 1 s wall interval would be minutes of simulated time at full
+speed), on the product's channels with fake gateways for SMS/WeChat, e-mail and push that accept at once; quiet
+hours hold what the product's policy holds (tickets/notices.py `delivery_plan`).
 
 Seams, no patching: the run drives the platform through `Platform(clock=…, hooks=PipelineHooks(…))` — the variant's
 engine (`engine`), each alarm handled at its own time (`alarm_time`), and the lockstep clock told after each
@@ -59,6 +61,7 @@ import psycopg
 
 from api.auth import Role as UserRole
 from api.auth import create_user, issue_token
+from detectors.alarm import Alarm
 from detectors.engine import DetectorEngine
 from detectors.hysteresis import Observation
 from forewarn.context import ensure_database
@@ -75,14 +78,28 @@ from simulators.labels import LabelWriter, complaint_record, read_labels
 from simulators.publisher import Publisher
 from simulators.residents import ComplaintDeliveryError, HttpComplaintSink
 from simulators.scenario import FaultEntry, Scenario, load_scenario
-from tickets.anticipation import AnticipationFigures, AnticipationReport, KnownFault, anticipation_report
+from simulators.usage import plan_use_complaints
+from tickets.anticipation import (
+    AnticipationFigures,
+    AnticipationReport,
+    KnownFault,
+    anticipation_report,
+    by_hour_band,
+    quantile,
+    wilson,
+)
+from tickets.channels import Channel, InAppChannel, MemoryChannel
+from tickets.outbox import dispatch
 
 log = logging.getLogger("bench.anticipation")
 BASE_SCENARIO = Path(__file__).resolve().parent / "scenarios" / "anticipation-base.yaml"
-START = datetime(2026, 3, 2, 0, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday, an ordinary working week
-FIRST_HOUR = 6.0  # the first seed's run starts at 06:00; the others follow evenly round the clock
+TZ = ZoneInfo("Asia/Shanghai")  # the demo estate's time zone: hour bands are local
+START = datetime(2026, 3, 2, 0, 0, tzinfo=TZ)  # a Monday, an ordinary working week
 HOUR, DAY = 3600.0, 86400.0
-VARIANTS = ("forewarn", "threshold-only", "complaint-only")
+VARIANTS = ("forewarn", "threshold-only", "complaint-only", "alarm-button")
+# The RESULT prefix of each variant (the shipped platform has none).
+PREFIX = {"forewarn": "", "threshold-only": "threshold_", "complaint-only": "complaint_",
+          "alarm-button": "alarm_button_"}
 # Faults whose rule compares against something the device learned (a baseline, a reference, a usual rate): the
 # threshold-only baseline does without them.
 LEARNED_FAULTS = frozenset({"pipe_burst", "pump_failure", "slow_leak", "bearing_wear", "sensor_spikes",
@@ -164,6 +181,10 @@ class BenchEngine(DetectorEngine):
         return [] if self.variant == "complaint-only" else super().presence(device_id, online=online, ts=ts)
 
     def _decide(self, state, observations: list[Observation], t: float, rules) -> list:
+        if self.variant == "alarm-button":
+            # Complaints plus the lift alarm button: the only alarm that reaches the duty room is a trapped
+            # passenger's press (the entrapment rule); nothing else is watched.
+            observations = [o for o in observations if o.fault == "entrapment"]
         if self.variant == "threshold-only":
             # A fault judged against a learnt baseline is never raised; one judged by a fixed limit or a baseline
             # (the tank: its fixed floor, or its usual level) keeps its fixed part only.
@@ -187,9 +208,15 @@ def play(scenario: Scenario, host: str, port: int, labels_path: Path, sink: Http
     but `run_scenario` at full speed runs arbitrarily far ahead of a platform that cannot keep up). `refused` says
     how many published messages ingest stored no reading for (dead letters, duplicates): those are never judged."""
     sim = Simulation(scenario, scenario.start or START)
+    # Complaints come from use (simulators/usage.py): a fault is resident-visible from the first use that found it.
+    used = plan_use_complaints(sim.faults, scenario.estate, scenario.seed)
+    sim.complaints = used.complaints
     result = PlayResult()
     labels = LabelWriter(labels_path)
     for record in sim.labels():
+        if record["record"] == "fault" and record["visible_at"] is not None:
+            noticed = used.noticed.get((record["device"], record["fault"], datetime.fromisoformat(record["start"])))
+            record["visible_at"] = noticed.isoformat() if noticed else None
         if record["record"] != "complaint":
             labels.write(record)
     complaints = sorted(sim.complaints, key=lambda c: c.reported_at)
@@ -288,11 +315,11 @@ def plan_faults(scenario: Scenario, seed: int, *, repeats: int, degradation: boo
     return sorted(faults, key=lambda f: f.offset_s), misbehaviour
 
 
-def seed_start(index: int, seeds: int) -> datetime:
-    """Where seed `index` (0-based) of `seeds` starts: evenly spread over the day from 06:00, so that the faults of a
-    run land in busy and quiet hours alike (a lift fault at 03:00 shows only on the next trip, a burst at 08:00
-    meets the morning peak) instead of all in the night the first hours of a day would give."""
-    return START + timedelta(hours=FIRST_HOUR + 24.0 * index / seeds)
+def seed_start(seed: int) -> datetime:
+    """Where seed `seed`'s run starts: anywhere in the week (seeded, uniform over 7 × 24 h), so that over the seeds
+    fault onsets fall at every hour of every day — a lift fault at 03:00 shows only on the next trip, a burst at
+    08:00 meets the morning peak — and none is moved out of the night."""
+    return START + timedelta(seconds=random.Random(f"anticipation/start/{seed}").uniform(0.0, 7 * DAY))
 
 
 def scenario_for(seed: int, hours: float, *, repeats: int, degradation: bool = False,
@@ -339,6 +366,35 @@ def _agent_token(url: str) -> str:
         return issue_token(conn, "bench-agent", label="bench")
 
 
+class LockstepOutbox:
+    """The notice outbox dispatched at the simulated time after each detector step, on the product's channels; the
+    gateways that leave the machine (SMS/WeChat webhook, e-mail, MQTT push) are fakes that accept at once."""
+
+    def __init__(self, clock: SimClock) -> None:
+        self.clock = clock
+        self.url = ""
+        self.channels: dict[str, Channel] = {"in_app": InAppChannel(), "webhook": MemoryChannel(),
+                                             "email": MemoryChannel(), "mqtt": MemoryChannel()}
+        self._conn: psycopg.Connection | None = None
+        self._lock = threading.Lock()
+
+    def deliver(self, _alarms: object = None) -> None:
+        if not self.url:
+            return
+        with self._lock:
+            if self._conn is None:
+                self._conn = psycopg.connect(self.url)
+            dispatch(self._conn, now=self.clock.now(), channels=self.channels)
+            for fake in self.channels.values():
+                if isinstance(fake, MemoryChannel):
+                    fake.sent.clear()  # the fakes keep nothing: the outbox rows are the record
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+
+
 def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str) -> tuple[AnticipationReport, dict]:
     """Play `scenario` against a fresh platform running `variant`; the figures read back from its database."""
     name = f"bench_{scenario.seed}_{variant.replace('-', '_')}"
@@ -358,10 +414,17 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str)
             save_estate(conn, load_estate_file(scenario.estate_path))
 
     engine = BenchEngine(clock, variant)  # the pipeline registers the estate's devices into it
-    hooks = PipelineHooks(engine=engine, alarm_time=lambda alarm: alarm.ts, on_judged=clock.settle)
-    platform = Platform(settings, prepare=prepare, clock=clock.now, hooks=hooks)
+    outbox = LockstepOutbox(clock)
+
+    def judged(alarms: list[Alarm]) -> None:
+        outbox.deliver()  # notices written by this step reach residents at this simulated moment
+        clock.settle(alarms)
+
+    hooks = PipelineHooks(engine=engine, alarm_time=lambda alarm: alarm.ts, on_judged=judged)
+    platform = Platform(settings, prepare=prepare, clock=clock.now, hooks=hooks, channels=outbox.channels)
     wall0 = time.monotonic()
     platform.start()
+    outbox.url = platform.database_url
     sink = None
     try:
         ingest = platform.ingest
@@ -378,6 +441,7 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str)
         if sink is not None:
             sink.close()
         platform.stop()
+        outbox.close()
         broker.stop()
     faults, since, until = known_faults(labels)
     with psycopg.connect(url) as conn:
@@ -385,10 +449,29 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str)
                                      device_days=len(scenario.device_ids) * (until - since).total_seconds() / DAY)
         if log.isEnabledFor(logging.INFO):
             _explain(conn, variant, report)
+        rescue = rescue_delays(conn, faults)
     info = {"messages": summary.messages, "wall_s": wall, "complaints": summary.complaints,
             "complaints_failed": summary.complaints_failed, "late_complaints": summary.stalls,
-            "alarm_failures": ingest.pipeline.alarm_failures}
+            "alarm_failures": ingest.pipeline.alarm_failures, "rescue_s": rescue}
     return report, info
+
+
+def rescue_delays(conn: psycopg.Connection, faults: list[KnownFault]) -> list[float | None]:
+    """For each entrapment: seconds from the passengers' alarm press (the stored `alarm_button` reading: their
+    report) to the first entrapment work order on the car; None when no work order came while it lasted."""
+    out: list[float | None] = []
+    for fault in (f for f in faults if f.fault == "entrapment"):
+        press = conn.execute(
+            """SELECT min(ts) FROM readings WHERE device_id = %s AND metric = 'alarm_button' AND value > 0
+               AND ts >= %s AND ts < %s""", (fault.device_id, fault.onset, fault.end)).fetchone()
+        if press is None or press[0] is None:
+            continue  # released before anyone pressed
+        order = conn.execute(
+            """SELECT min(created_at) FROM work_orders WHERE device_id = %s AND fault = 'entrapment'
+               AND created_at >= %s AND created_at < %s""",
+            (fault.device_id, fault.onset - timedelta(seconds=1), fault.end)).fetchone()
+        out.append((order[0] - press[0]).total_seconds() if order and order[0] else None)
+    return out
 
 
 def _explain(conn: psycopg.Connection, variant: str, report: AnticipationReport) -> None:
@@ -419,14 +502,15 @@ def _fmt(value: float | None, scale: float = 1.0, digits: int = 1, pct: bool = F
     return f"{100 * value:.0f}%" if pct else f"{value / scale:.{digits}f}"
 
 
-HEADER = (f"{'fault type':<16} {'n':>3} {'antic.':>6} {'onset→notice s':>15} {'lead min':>15} "
+HEADER = (f"{'fault type':<16} {'n':>3} {'antic.':>6} {'95% CI':>9} {'onset→delivered s':>17} {'lead min':>15} "
           f"{'prec.':>6} {'recall':>6} {'folded':>6} {'compl.':>6} {'dup.':>4}")
 
 
 def _row(f: AnticipationFigures) -> str:
     delay = f"{_fmt(f.notice_delay_median_s, digits=0)}/{_fmt(f.notice_delay_p90_s, digits=0)}"
     lead = f"{_fmt(f.lead_median_s, 60)}/{_fmt(f.lead_p10_s, 60)}"
-    return (f"{f.fault:<16} {f.visible:>3} {_fmt(f.anticipation_rate, pct=True):>6} {delay:>15} {lead:>15} "
+    ci = f"{_fmt(f.anticipation_lower95, pct=True)}-{_fmt(f.anticipation_upper95, pct=True)}"
+    return (f"{f.fault:<16} {f.visible:>3} {_fmt(f.anticipation_rate, pct=True):>6} {ci:>9} {delay:>17} {lead:>15} "
             f"{_fmt(f.notice_precision, pct=True):>6} {_fmt(f.notice_recall, pct=True):>6} "
             f"{_fmt(f.folding_share, pct=True):>6} {f.complaints:>6} {f.duplicate_tickets:>4}")
 
@@ -439,9 +523,15 @@ def print_table(variant: str, report: AnticipationReport, info: dict) -> None:
         if f.visible:
             print(_row(f))
     print(_row(report.total))
-    print(f"false alarms: {report.false_alarms} preventive tickets = "
+    print("by local hour of onset:")
+    for band in by_hour_band(report.outcomes, TZ).values():
+        print(_row(band))
+    bound = wilson(report.false_alarms, max(1, round(report.device_days)))
+    upper = f"{100 * bound[1]:.2f}" if bound else "—"
+    print(f"false tickets: {report.false_alarms} preventive tickets = "
           f"{_fmt(report.false_alarms_per_100_device_days, digits=2)} per 100 device-days "
-          f"({report.device_days:.0f} device-days); residents disturbed: {report.residents_disturbed}")
+          f"(95% upper bound {upper}; {report.device_days:.0f} device-days); residents disturbed by false notices: "
+          f"{report.residents_disturbed}")
 
 
 def merge(reports: list[AnticipationReport]) -> AnticipationReport:
@@ -464,7 +554,7 @@ def merge(reports: list[AnticipationReport]) -> AnticipationReport:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="6 simulated hours, acute faults only (CI)")
-    parser.add_argument("--seeds", type=int, default=None, help="how many seeds (default: 1 quick, 2 full)")
+    parser.add_argument("--seeds", type=int, default=None, help="how many seeds (default: 1 quick, 10 full)")
     parser.add_argument("--days", type=float, default=None, help="simulated days per seed (default 0.25 / 0.4)")
     parser.add_argument("--degradation-days", type=float, default=4.5,
                         help="simulated days of the degradation run (full mode; 0: none)")
@@ -478,7 +568,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" while notices pile up
     if args.verbose:
         log.setLevel(logging.INFO)
-    seeds = args.seeds or (1 if args.quick else 2)
+    seeds = args.seeds or (1 if args.quick else 10)
     days = args.days or (0.25 if args.quick else 0.4)
     repeats = args.repeats or (1 if args.quick else 2)
     degradation_days = 0.0 if args.quick else args.degradation_days
@@ -489,7 +579,7 @@ def main(argv: list[str] | None = None) -> None:
     admin = pg.start()
     results: dict[str, list[tuple[AnticipationReport, dict]]] = {v: [] for v in variants}
     try:
-        plays = [scenario_for(seed, days * 24, repeats=repeats, start=seed_start(seed - 1, seeds))
+        plays = [scenario_for(seed, days * 24, repeats=repeats, start=seed_start(seed))
                  for seed in range(1, seeds + 1)]
         if degradation_days:
             plays.append(scenario_for(1, degradation_days * 24, repeats=0, degradation=True))
@@ -509,21 +599,33 @@ def main(argv: list[str] | None = None) -> None:
         info = {"messages": sum(i["messages"] for _, i in runs), "complaints": sum(i["complaints"] for _, i in runs),
                 "wall_s": sum(i["wall_s"] for _, i in runs)}
         print_table(variant, merged[variant], info)
+        rescue = [d for _, i in runs for d in i["rescue_s"]]
+        done = [d for d in rescue if d is not None]
+        print(f"entrapment rescue: work order after the passengers' alarm press, median "
+              f"{_fmt(quantile(done, 0.5), digits=0)} s, p90 {_fmt(quantile(done, 0.9), digits=0)} s "
+              f"({len(done)} of {len(rescue)} presses got one while the car was stuck)")
         late = sum(i["late_complaints"] + i["complaints_failed"] + i["alarm_failures"] for _, i in runs)
         if late:
             print(f"note: {late} stall(s) of the player, failed complaint(s) or unhandled alarm(s) — see the log")
     if args.json:
         args.json.write_text(json.dumps({v: dataclasses.asdict(r.total) for v, r in merged.items()}, indent=2))
     print(f"\nwall time {time.monotonic() - started:.0f} s")
-    main_report = merged.get("forewarn") or next(iter(merged.values()))
-    t = main_report.total
-    print(f"RESULT anticipation_rate={_fmt(t.anticipation_rate, digits=3)} ratio")
-    print(f"RESULT notice_delay_median_s={_fmt(t.notice_delay_median_s, digits=0)} s")
-    print(f"RESULT lead_median_min={_fmt(t.lead_median_s, 60)} min")
-    print(f"RESULT notice_precision={_fmt(t.notice_precision, digits=3)} ratio")
-    print(f"RESULT notice_recall={_fmt(t.notice_recall, digits=3)} ratio")
-    print(f"RESULT false_alarms_per_100_device_days={_fmt(main_report.false_alarms_per_100_device_days, digits=2)}"
+    for variant, report in merged.items():
+        print_results(PREFIX.get(variant, variant.replace("-", "_") + "_"), report)
+
+
+def print_results(prefix: str, report: AnticipationReport) -> None:
+    """The `RESULT` lines of one variant: anticipation counted at delivery, with its lower 95 % Wilson bound."""
+    t = report.total
+    print(f"RESULT {prefix}anticipation_rate_delivered={_fmt(t.anticipation_rate, digits=3)} ratio")
+    print(f"RESULT {prefix}anticipation_lower95={_fmt(t.anticipation_lower95, digits=3)} ratio")
+    print(f"RESULT {prefix}faults_resident_visible={t.visible} count")
+    print(f"RESULT {prefix}notice_delay_median_s={_fmt(t.notice_delay_median_s, digits=0)} s")
+    print(f"RESULT {prefix}lead_median_min={_fmt(t.lead_median_s, 60)} min")
+    print(f"RESULT {prefix}false_tickets_per_100_device_days={_fmt(report.false_alarms_per_100_device_days, digits=2)}"
           " count")
+    print(f"RESULT {prefix}device_days_normal={report.device_days:.1f} days")
+    print(f"RESULT {prefix}residents_disturbed={report.residents_disturbed} count")
 
 
 if __name__ == "__main__":

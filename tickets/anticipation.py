@@ -131,7 +131,7 @@ class AnticipationReport:
     false_alarm_tickets: tuple[int, ...] = ()  # which tickets those false alarms are, for whoever reviews them
 
 
-def _quantile(values: Sequence[float], q: float) -> float | None:
+def quantile(values: Sequence[float], q: float) -> float | None:
     """The q-quantile by linear interpolation (numpy's default), None for no values."""
     if not values:
         return None
@@ -267,8 +267,8 @@ def figures(name: str, outcomes: Sequence[FaultOutcome]) -> AnticipationFigures:
         fault=name, faults=len(outcomes), visible=len(visible),
         anticipation_rate=_share(anticipated, len(visible)), anticipated=anticipated,
         anticipation_lower95=interval[0] if interval else None, anticipation_upper95=interval[1] if interval else None,
-        notice_delay_median_s=_quantile(delays, 0.5), notice_delay_p90_s=_quantile(delays, 0.9),
-        lead_median_s=_quantile(leads, 0.5), lead_p10_s=_quantile(leads, 0.1),
+        notice_delay_median_s=quantile(delays, 0.5), notice_delay_p90_s=quantile(delays, 0.9),
+        lead_median_s=quantile(leads, 0.5), lead_p10_s=quantile(leads, 0.1),
         notice_precision=_share(hits, notified), notice_recall=_share(reached, affected),
         folding_share=_share(sum(o.folded for o in detected), sum(o.complaints for o in detected)),
         complaints=sum(o.complaints for o in visible),
