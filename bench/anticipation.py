@@ -72,7 +72,7 @@ from forewarn.settings import load_settings
 from ingest.estate_file import load_estate_file
 from ingest.estate_store import save_estate
 from ingest.reading import Reading
-from simulators.faults import FAULTS, SENSOR_FAULTS, water_role
+from simulators.faults import FAULTS, SENSOR_FAULTS, FaultWindow, water_role
 from simulators.generator import Simulation
 from simulators.labels import LabelWriter, complaint_record, read_labels
 from simulators.publisher import Publisher
@@ -201,8 +201,17 @@ class PlayResult:
     stalls: int = 0  # waits for the platform that ran out of time
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Loss:
+    """What a silence-and-loss run adds (bench/silence.py): a share of messages never published (seeded), and the
+    service faults residents meet while devices are silent (a power cut stops the lifts), for their complaints."""
+
+    drop: float = 0.0
+    felt: tuple[FaultWindow, ...] = ()
+
+
 def play(scenario: Scenario, host: str, port: int, labels_path: Path, sink: HttpComplaintSink,
-         clock: SimClock, refused: Callable[[], int]) -> PlayResult:
+         clock: SimClock, refused: Callable[[], int], loss: Loss = Loss()) -> PlayResult:
     """Publish the scenario in lockstep with the platform: never more than `LEAD_S` simulated seconds ahead of what
     it has judged, and each complaint only once every reading before it has been judged (what `run_scenario` does,
     but `run_scenario` at full speed runs arbitrarily far ahead of a platform that cannot keep up). `refused` says
@@ -210,7 +219,9 @@ def play(scenario: Scenario, host: str, port: int, labels_path: Path, sink: Http
     sim = Simulation(scenario, scenario.start or START)
     # Complaints come from use (simulators/usage.py): a fault is resident-visible from the first use that found it.
     used = plan_use_complaints(sim.faults, scenario.estate, scenario.seed)
-    sim.complaints = used.complaints
+    felt = plan_use_complaints(list(loss.felt), scenario.estate, scenario.seed)
+    sim.complaints = sorted(used.complaints + felt.complaints, key=lambda c: (c.reported_at, c.resident_id))
+    dropping = random.Random(f"anticipation/drop/{scenario.seed}")
     result = PlayResult()
     labels = LabelWriter(labels_path)
     for record in sim.labels():
@@ -251,6 +262,8 @@ def play(scenario: Scenario, host: str, port: int, labels_path: Path, sink: Http
                     labels.write(complaint_record(complaint, False))
                     log.warning("complaint not delivered: %s", exc)
             status = topic.endswith("/status")
+            if loss.drop and not status and dropping.random() < loss.drop:
+                continue  # lost on the way: never published, never judged
             publisher.publish(topic, payload, qos=1, retain=status)
             result.messages += 1
             if not status:
@@ -395,7 +408,8 @@ class LockstepOutbox:
                 self._conn.close()
 
 
-def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str) -> tuple[AnticipationReport, dict]:
+def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
+                loss: Loss = Loss()) -> tuple[AnticipationReport, dict]:
     """Play `scenario` against a fresh platform running `variant`; the figures read back from its database."""
     name = f"bench_{scenario.seed}_{variant.replace('-', '_')}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -433,7 +447,7 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str)
         labels = workdir / f"{name}.labels.jsonl"
         stats = ingest.service.stats
         summary = play(scenario, platform.broker_host, platform.broker_port, labels, sink, clock,
-                       lambda: stats.dead_lettered + stats.duplicates)
+                       lambda: stats.dead_lettered + stats.duplicates, loss)
         # Let the platform judge the last readings (the measured period ends `TAIL_S` before the run).
         clock.wait_until((scenario.start or START).timestamp() + scenario.duration_s - TAIL_S, 120)
         wall = time.monotonic() - wall0
@@ -450,7 +464,7 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str)
         if log.isEnabledFor(logging.INFO):
             _explain(conn, variant, report)
         rescue = rescue_delays(conn, faults)
-    info = {"messages": summary.messages, "wall_s": wall, "complaints": summary.complaints,
+    info = {"database": url, "messages": summary.messages, "wall_s": wall, "complaints": summary.complaints,
             "complaints_failed": summary.complaints_failed, "late_complaints": summary.stalls,
             "alarm_failures": ingest.pipeline.alarm_failures, "rescue_s": rescue}
     return report, info
@@ -563,6 +577,8 @@ def main(argv: list[str] | None = None) -> None:
                         ", ".join(VARIANTS))
     parser.add_argument("--verbose", action="store_true", help="log each fault and what the platform did")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
+    parser.add_argument("--silence-hours", type=float, default=None,
+                        help="simulated hours of the silence-and-loss run (default: 0 quick, 6 full; 0: none)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" while notices pile up
@@ -573,6 +589,8 @@ def main(argv: list[str] | None = None) -> None:
     repeats = args.repeats or (1 if args.quick else 2)
     degradation_days = 0.0 if args.quick else args.degradation_days
     variants = [v for v in args.variants.split(",") if v]
+    silence_hours = args.silence_hours if args.silence_hours is not None else (0.0 if args.quick else 6.0)
+    silence: list[str] = []
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="fw-bench-anticipation-"))
     pg = EmbeddedPostgres(workdir / "postgres", free_port(), durable=False)
@@ -586,6 +604,10 @@ def main(argv: list[str] | None = None) -> None:
         for scenario in plays:
             for variant in variants:
                 results[variant].append(run_variant(admin, workdir, scenario, variant))
+        if silence_hours:
+            from bench.silence import run as run_silence  # it builds on this module
+
+            silence, _ = run_silence(admin, workdir, silence_hours)
     finally:
         pg.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -607,6 +629,9 @@ def main(argv: list[str] | None = None) -> None:
         late = sum(i["late_complaints"] + i["complaints_failed"] + i["alarm_failures"] for _, i in runs)
         if late:
             print(f"note: {late} stall(s) of the player, failed complaint(s) or unhandled alarm(s) — see the log")
+    if silence:
+        print("\n== silence and loss (bench/silence.py) ==")
+        print("\n".join(silence))
     if args.json:
         args.json.write_text(json.dumps({v: dataclasses.asdict(r.total) for v, r in merged.items()}, indent=2))
     print(f"\nwall time {time.monotonic() - started:.0f} s")
