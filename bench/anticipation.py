@@ -7,11 +7,13 @@ sensor faults, non-visible door faults and misbehaving devices mixed in, and the
 through `POST /api/v1/complaints`. Each seed is played three times, each on a fresh database and broker:
 
 - ``forewarn``: the platform as shipped;
-- ``threshold-only``: the domain rules with fixed thresholds only — every fault whose rule needs a learned baseline
-  (`LEARNED_FAULTS`: burst, pump current, night flow, vibration reference, spikes, telemetry rate) is never raised,
-  and a rule with a fixed limit beside a learnt one (the tank: its 20% floor, or well under its usual level) keeps
-  only the fixed limit (observations marked `learned`);
-- ``complaint-only``: no detection at all; every ticket comes from a complaint.
+- ``threshold-only``: a competent fixed-threshold rule set — every fault whose shipped rule needs a learned baseline
+  (`LEARNED_FAULTS`: burst, pump current, night flow, vibration reference, spikes, telemetry rate) is replaced by a
+  fixed limit where one exists physically (`fixed_limits`: a booster's pressure floor for the pump, a flow ceiling
+  per zone for a burst) and otherwise never raised; a rule with a fixed limit beside a learnt one (the tank: its 20%
+  floor, or well under its usual level) keeps only the fixed limit (observations marked `learned`);
+- ``complaint-only``: no detection at all; every ticket comes from a complaint;
+- ``alarm-button``: complaints plus the lift alarm button — only the entrapment rule raises.
 
 The outcome is then read from the database only, by `tickets.anticipation` (the same functions a manager's report
 uses), given the run's ground-truth label file as the list of known faults; one table per variant, a row per fault
@@ -61,7 +63,7 @@ import psycopg
 
 from api.auth import Role as UserRole
 from api.auth import create_user, issue_token
-from detectors.alarm import Alarm
+from detectors.alarm import Alarm, Severity
 from detectors.engine import DetectorEngine
 from detectors.hysteresis import Observation
 from forewarn.context import ensure_database
@@ -71,7 +73,7 @@ from forewarn.runtime import Platform
 from forewarn.settings import load_settings
 from ingest.estate_file import load_estate_file
 from ingest.estate_store import save_estate
-from ingest.reading import Reading
+from ingest.reading import DeviceKind, Reading
 from simulators.faults import FAULTS, SENSOR_FAULTS, FaultWindow, water_role
 from simulators.generator import Simulation
 from simulators.labels import LabelWriter, complaint_record, read_labels
@@ -166,12 +168,16 @@ class BenchEngine(DetectorEngine):
     def __init__(self, clock: SimClock, variant: str) -> None:
         super().__init__(now_fn=clock.now)
         self.clock, self.variant = clock, variant
+        # threshold-only: the fixed limits' verdicts on the reading being judged, with its device
+        self.fixed: tuple[str, list[Observation]] = ("", [])
 
     def process(self, reading: Reading) -> list:
         t = reading.ts.timestamp()
         self.clock.seen += 1
         if t > self.clock.t:
             self.clock.t = t
+        if self.variant == "threshold-only":
+            self.fixed = (reading.device_id, fixed_limits(reading))
         return [] if self.variant == "complaint-only" else super().process(reading)
 
     def tick(self, now: datetime) -> list:
@@ -190,7 +196,37 @@ class BenchEngine(DetectorEngine):
             # (the tank: its fixed floor, or its usual level) keeps its fixed part only.
             observations = [Observation(o.fault, False, metric=o.metric, value=o.value) if o.learned else o
                             for o in observations if o.fault not in LEARNED_FAULTS]
+            device, fixed = self.fixed
+            if device == state.device_id:  # this reading's own verdicts, not a tick's or a skipped reading's
+                observations += fixed
+            self.fixed = ("", [])
         return super()._decide(state, observations, t, rules)
+
+
+# The competent fixed-threshold rule set's limits for the faults whose shipped rule is learned: a booster zone's
+# pressure below 300 kPa (normally 450-550 kPa at the upper floors; street level is about 330 kPa without the pump),
+# and a flow above 2.5 × the zone's design peak (simulators/water.py HYDRAULICS: 110, 120, 700 L/min).
+BOOSTER_FLOOR_KPA = 300.0
+BURST_FLOW_LPM = {"supply": 275.0, "booster": 300.0, "main": 1750.0}
+
+
+def fixed_limits(reading: Reading) -> list[Observation]:
+    """The fixed-limit verdicts on one water reading (the threshold-only baseline), none for other devices."""
+    if reading.kind is not DeviceKind.WATER:
+        return []
+    values, role = reading.values, water_role(reading.device_id)
+    out = []
+    if role == "booster" and "pressure_kpa" in values:
+        low = values["pressure_kpa"] < BOOSTER_FLOOR_KPA and values.get("pump_on", 1.0) < 0.5
+        out.append(Observation("pump_failure", low, Severity.CRITICAL,
+                               f"booster pressure {values['pressure_kpa']:.0f} kPa under {BOOSTER_FLOOR_KPA:.0f} kPa",
+                               metric="pressure_kpa", value=values["pressure_kpa"]))
+    if role in BURST_FLOW_LPM and "flow_lpm" in values:
+        high = values["flow_lpm"] > BURST_FLOW_LPM[role]
+        out.append(Observation("pipe_burst", high, Severity.CRITICAL,
+                               f"flow {values['flow_lpm']:.0f} L/min over {BURST_FLOW_LPM[role]:.0f} L/min",
+                               metric="flow_lpm", value=values["flow_lpm"]))
+    return out
 
 
 @dataclasses.dataclass(slots=True)
