@@ -122,6 +122,10 @@ DURATION_S = {
     "bearing_wear": (2.75 * DAY, 3.25 * DAY), "levelling_drift": (2.75 * DAY, 3.25 * DAY),
     "slow_leak": (2.75 * DAY, 3.25 * DAY),
 }
+# Intermittent faults: this share of these types come as episodes (`episodes`), judged as one fault.
+INTERMITTENT = frozenset({"entrapment", "out_of_service", "reader_offline", "door_fault"})
+INTERMITTENT_SHARE = 0.3
+EPISODE_GAP_S = 600.0  # episodes closer than this are one fault (two faults on one device are `GAP_S` apart)
 WARMUP_S = 1 * HOUR  # baselines learn from normal data first
 DEGRADATION_START_S = 1 * DAY  # degradation needs a day of normal data (and two nights for the night flow)
 GAP_S = 2 * HOUR  # between two faults on one device: the previous alarm clears and cools down first
@@ -340,7 +344,11 @@ def plan_faults(scenario: Scenario, seed: int, *, repeats: int, degradation: boo
             spans = busy.setdefault(device, [])
             if all(start + duration + GAP_S <= a or start >= b + GAP_S for a, b in spans):
                 spans.append((start, start + duration))
-                faults.append(FaultEntry(device, fault, round(start), round(duration)))
+                if fault in INTERMITTENT and rng.random() < INTERMITTENT_SHARE:
+                    faults.extend(FaultEntry(device, fault, round(a), round(b - a))
+                                  for a, b in episodes(rng, start, duration))
+                else:
+                    faults.append(FaultEntry(device, fault, round(start), round(duration)))
                 return
         raise RuntimeError(f"no room for {fault} in a {total / HOUR:.0f} h run: lengthen it or inject fewer")
 
@@ -384,8 +392,36 @@ def scenario_for(seed: int, hours: float, *, repeats: int, degradation: bool = F
     return scenario
 
 
+def episodes(rng: random.Random, start: float, duration: float) -> list[tuple[float, float]]:
+    """An intermittent fault's episodes within [start, start + duration): 2-5 minutes on, 1-5 minutes released,
+    at least two episodes (a car stuck for three minutes, released, stuck again)."""
+    out: list[tuple[float, float]] = []
+    t, end = start, start + duration
+    while t < end and (len(out) < 2 or rng.random() < 0.6):
+        on = rng.uniform(120.0, 300.0)
+        out.append((t, min(t + on, end)))
+        t += on + rng.uniform(60.0, 300.0)
+    return out
+
+
+def merge_episodes(faults: list[KnownFault]) -> list[KnownFault]:
+    """Episodes of one intermittent fault (same device and fault, under `EPISODE_GAP_S` apart) as one known fault:
+    from the first onset to the last end, resident-visible from the first episode anyone noticed."""
+    out: list[KnownFault] = []
+    for fault in sorted(faults, key=lambda f: (f.device_id, f.fault, f.onset)):
+        last = out[-1] if out else None
+        if (last is not None and (last.device_id, last.fault) == (fault.device_id, fault.fault)
+                and (fault.onset - last.end).total_seconds() < EPISODE_GAP_S):
+            seen = [v for v in (last.visible_at, fault.visible_at) if v is not None]
+            out[-1] = dataclasses.replace(last, end=max(last.end, fault.end), visible_at=min(seen) if seen else None)
+        else:
+            out.append(fault)
+    return sorted(out, key=lambda f: f.onset)
+
+
 def known_faults(labels_path: Path) -> tuple[list[KnownFault], datetime, datetime]:
-    """The label file as the list of known faults (misbehaving devices too: their alarms are explained)."""
+    """The label file as the list of known faults (misbehaving devices too: their alarms are explained); an
+    intermittent fault's episodes are one fault."""
     faults, since, until = [], START, START
     for record in read_labels(labels_path):
         kind = record["record"]
@@ -398,7 +434,7 @@ def known_faults(labels_path: Path) -> tuple[list[KnownFault], datetime, datetim
             faults.append(KnownFault(record["device"], record.get("fault") or record["mode"],
                                      datetime.fromisoformat(record["start"]), datetime.fromisoformat(record["end"]),
                                      datetime.fromisoformat(visible) if visible else None))
-    return faults, since, until
+    return merge_episodes(faults), since, until
 
 
 # -- one run ------------------------------------------------------------------------------------------------------
