@@ -4,7 +4,7 @@ Runs the real platform in-process — embedded PostgreSQL, a real Mosquitto, the
 (ingest + detectors, scheduler with the notice outbox, the API) — against simulated days of the demo estate at full
 speed, with every resident-visible fault type of `simulators.faults` injected several times at seeded random times,
 sensor faults, non-visible door faults and misbehaving devices mixed in, and the emulated residents complaining
-through `POST /api/v1/complaints`. Each seed is played three times, each on a fresh database and broker:
+through `POST /api/v1/complaints`. Each seed is played four times, each on a fresh database and broker:
 
 - ``forewarn``: the platform as shipped;
 - ``threshold-only``: a competent fixed-threshold rule set — every fault whose shipped rule needs a learned baseline
@@ -34,13 +34,15 @@ engine (`engine`), each alarm handled at its own time (`alarm_time`), and the lo
 detector step (`on_judged`).
 
 Simplifications, stated. The in-process platform judges about 1,000 messages per wall second on 2 cores, so a
-simulated week of the whole estate (three variants, several seeds) does not fit in 10 minutes. Instead: telemetry
-every 30 s (elevators, water) and 60 s (doors) instead of 5/5/30 s; per seed, 0.4 simulated days of the whole
-estate with every acute resident-visible fault type injected twice (`--days`, `--repeats`), the seeds' runs
-spread evenly round the clock from 06:00 (two seeds: 06:00-15:36 and 18:00-03:36) so that faults meet busy and
-quiet hours alike; and one degradation run of 4.5 simulated days (`--degradation-days`) on the three degrading
-devices and a healthy sibling of each.
-`--quick`: one seed, 6 simulated hours from 06:00, every acute type once, no degradation run (about 70 s).
+simulated week of the whole estate (four variants, several seeds) does not fit. Instead: telemetry every 30 s
+(elevators, water) and 60 s (doors) instead of 5/5/30 s; per seed, 0.4 simulated days of the whole estate with every
+acute resident-visible fault type injected twice (`--days`, `--repeats`), each seed's run starting at a seeded
+moment anywhere in the week (`seed_start`), 10 seeds (so 20 faults per acute type, onsets spread over 24 h × 7
+days); 30 % of entrapments, out-of-service cars, reader and door faults intermittent (`episodes`); one degradation
+run of 4.5 simulated days (`--degradation-days`) on the three degrading devices and a healthy sibling of each; and
+the silence-and-loss run of bench/silence.py (`--silence-hours`). The fault shapes and amplitudes are still the
+simulator's own (`simulators/*.py` `fault_params`), the ones the detectors were developed on.
+`--quick`: one seed, 6 simulated hours, every acute type once, no degradation or silence run.
 """
 
 from __future__ import annotations
