@@ -24,9 +24,9 @@ alarm is handled at its own decision time (the reading that raised it), so ticke
 simulated times. Complaints are delivered at their simulated time only once the platform has judged every reading up
 to that time (the bench's player publishes in lockstep with the platform, at most `LEAD_S` simulated seconds ahead
 of it), so a complaint never overtakes the readings that came before it. Notices count from their delivery
-(`notices.delivered_at`, tickets/outbox.py): the outbox runs in lockstep too, after each detector step at the
-simulated time (`LockstepOutbox`: the scheduler's 1 s wall interval would be minutes of simulated time at full
-speed), on the product's channels with fake gateways for SMS/WeChat, e-mail and push that accept at once; quiet
+(`notices.delivered_at`, tickets/outbox.py): the outbox runs in lockstep too, at the simulated time, right after
+each detector step that raised an alarm and otherwise every 5 simulated seconds (`LockstepOutbox`: the scheduler's
+1 s wall interval would be minutes of simulated time at full speed), on the product's channels with fake gateways for SMS/WeChat, e-mail and push that accept at once; quiet
 hours hold what the product's policy holds (tickets/notices.py `delivery_plan`).
 
 Seams, no patching: the run drives the platform through `Platform(clock=…, hooks=PipelineHooks(…))` — the variant's
@@ -139,6 +139,7 @@ LEAD_S = 120.0
 # Six devices and faults that take days: a longer stride, fewer round trips — but shorter than ingest's 300 s
 # heartbeat timeout, or devices whose next message is still queued would be marked offline.
 DEGRADATION_LEAD_S = 240.0
+LOCKSTEP_OUTBOX_S = 5.0  # simulated seconds between two lockstep dispatches when no alarm asks for one
 CATCH_UP_WAIT_S = 60.0  # wall seconds the player waits for the platform before going on regardless (logged)
 
 
@@ -464,10 +465,16 @@ class LockstepOutbox:
                                              "email": MemoryChannel(), "mqtt": MemoryChannel()}
         self._conn: psycopg.Connection | None = None
         self._lock = threading.Lock()
+        self.last = 0.0  # the simulated time of the last dispatch
 
-    def deliver(self, _alarms: object = None) -> None:
-        if not self.url:
+    def deliver(self, alarms: list[Alarm]) -> None:
+        """Dispatch at once after a step that raised alarms (their notices go at their own moment); otherwise at
+        most every `LOCKSTEP_OUTBOX_S` simulated seconds (what is released later — the morning's held texts — goes
+        within that), which keeps the round trips off the pipeline's path."""
+        now = self.clock.t
+        if not self.url or (not alarms and now - self.last < LOCKSTEP_OUTBOX_S):
             return
+        self.last = now
         with self._lock:
             if self._conn is None:
                 self._conn = psycopg.connect(self.url)
@@ -505,7 +512,7 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
     outbox = LockstepOutbox(clock)
 
     def judged(alarms: list[Alarm]) -> None:
-        outbox.deliver()  # notices written by this step reach residents at this simulated moment
+        outbox.deliver(alarms)  # notices written by this step reach residents at this simulated moment
         clock.settle(alarms)
 
     hooks = PipelineHooks(engine=engine, alarm_time=lambda alarm: alarm.ts, on_judged=judged)
