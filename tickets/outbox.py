@@ -44,7 +44,11 @@ _FALL_BACK = """UPDATE outbox SET channel = 'in_app', last_error = 'channel ' ||
 
 # A notice is delivered when its first outbox row is: from then on the resident can see it (the API and pages show
 # only delivered notices), and the anticipation figures count from this moment (tickets/anticipation.py).
-_NOTICE_DELIVERED = "UPDATE notices SET delivered_at = %s WHERE id = ANY(%s) AND delivered_at IS NULL"
+# Locked in id order, so two dispatchers delivering rows of the same notices (an in-app copy and a held text) wait
+# for each other instead of deadlocking.
+_NOTICE_DELIVERED = """UPDATE notices SET delivered_at = %s
+                       WHERE id IN (SELECT id FROM notices WHERE id = ANY(%s) AND delivered_at IS NULL
+                                    ORDER BY id FOR UPDATE)"""
 
 
 def backoff(attempts: int) -> timedelta:
