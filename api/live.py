@@ -42,12 +42,19 @@ HEALTH_CHECK_S = 15.0  # with no notification for this long, ask the listening c
 BACKOFF_FIRST_S, BACKOFF_MAX_S = 0.5, 30.0
 LOAD_BATCH = 5000  # notices loaded per query; an estate-wide outage notice is about one per household
 
-# The notices newer than the hub's high-water mark, for the recipients someone is subscribed to.
+# The notices newer than the hub's high-water mark, for the recipients someone is subscribed to. A resident's notice
+# counts from its delivery (tickets.outbox sets delivered_at): one not yet delivered is not sent.
 _NEW_NOTICES = """SELECT id, kind, lang, title, body, critical, incident_id, ticket_id, created_at, resident_id, user_id
                   FROM notices WHERE id > %(after)s AND id <= %(upto)s
                     AND (resident_id = ANY(%(residents)s) OR user_id = ANY(%(users)s))
+                    AND (resident_id IS NULL OR delivered_at IS NOT NULL)
                   ORDER BY id LIMIT %(limit)s"""
-_MAX_NOTICE = "SELECT COALESCE(max(id), 0) AS id FROM notices"
+# How far the high-water mark may move: up to the newest notice, but not past a resident's notice written in the last
+# minutes and not delivered yet (the outbox delivers in-app within a second or two), so that it is sent when it is.
+_MAX_NOTICE = """SELECT COALESCE(
+                     (SELECT min(id) - 1 FROM notices WHERE id > %(after)s AND resident_id IS NOT NULL
+                        AND delivered_at IS NULL AND created_at > now() - interval '10 minutes'),
+                     (SELECT max(id) FROM notices), 0) AS id"""
 # Fields of a notice as streams send it (without the recipient columns).
 NOTICE_FIELDS = ("id", "kind", "lang", "title", "body", "critical", "incident_id", "ticket_id", "created_at")
 
@@ -202,7 +209,7 @@ class LiveHub:
             await listen.close()
 
     async def _load_notices(self, load: psycopg.AsyncConnection[dict[str, Any]]) -> None:
-        cursor = await load.execute(_MAX_NOTICE)
+        cursor = await load.execute(_MAX_NOTICE, {"after": self._seen})
         row = await cursor.fetchone()
         upto = int(row["id"]) if row else 0
         if self._seen < 0 or upto <= self._seen:

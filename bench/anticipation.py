@@ -4,14 +4,16 @@ Runs the real platform in-process — embedded PostgreSQL, a real Mosquitto, the
 (ingest + detectors, scheduler with the notice outbox, the API) — against simulated days of the demo estate at full
 speed, with every resident-visible fault type of `simulators.faults` injected several times at seeded random times,
 sensor faults, non-visible door faults and misbehaving devices mixed in, and the emulated residents complaining
-through `POST /api/v1/complaints`. Each seed is played three times, each on a fresh database and broker:
+through `POST /api/v1/complaints`. Each seed is played four times, each on a fresh database and broker:
 
 - ``forewarn``: the platform as shipped;
-- ``threshold-only``: the domain rules with fixed thresholds only — every fault whose rule needs a learned baseline
-  (`LEARNED_FAULTS`: burst, pump current, night flow, vibration reference, spikes, telemetry rate) is never raised,
-  and a rule with a fixed limit beside a learnt one (the tank: its 20% floor, or well under its usual level) keeps
-  only the fixed limit (observations marked `learned`);
-- ``complaint-only``: no detection at all; every ticket comes from a complaint.
+- ``threshold-only``: a competent fixed-threshold rule set — every fault whose shipped rule needs a learned baseline
+  (`LEARNED_FAULTS`: burst, pump current, night flow, vibration reference, spikes, telemetry rate) is replaced by a
+  fixed limit where one exists physically (`fixed_limits`: a booster's pressure floor for the pump, a flow ceiling
+  per zone for a burst) and otherwise never raised; a rule with a fixed limit beside a learnt one (the tank: its 20%
+  floor, or well under its usual level) keeps only the fixed limit (observations marked `learned`);
+- ``complaint-only``: no detection at all; every ticket comes from a complaint;
+- ``alarm-button``: complaints plus the lift alarm button — only the entrapment rule raises.
 
 The outcome is then read from the database only, by `tickets.anticipation` (the same functions a manager's report
 uses), given the run's ground-truth label file as the list of known faults; one table per variant, a row per fault
@@ -21,22 +23,27 @@ Simulated time. The platform's clock (`Platform(clock=…)`) is the newest readi
 alarm is handled at its own decision time (the reading that raised it), so ticket, incident and notice times are
 simulated times. Complaints are delivered at their simulated time only once the platform has judged every reading up
 to that time (the bench's player publishes in lockstep with the platform, at most `LEAD_S` simulated seconds ahead
-of it), so a complaint never overtakes the readings that came before it. Notices are
-counted when they are written (with the ticket, in one transaction); the outbox delivers them within its 1 s wall
-interval, which at full speed is minutes of simulated time, so delivery times are not comparable and not used.
+of it), so a complaint never overtakes the readings that came before it. Notices count from their delivery
+(`notices.delivered_at`, tickets/outbox.py): the outbox runs in lockstep too, at the simulated time, right after
+each detector step that raised an alarm and otherwise every 5 simulated seconds (`LockstepOutbox`: the scheduler's
+1 s wall interval would be minutes of simulated time at full speed), on the product's channels with fake gateways
+for SMS/WeChat, e-mail and push that accept at once; quiet hours hold what the product's policy holds
+(tickets/notices.py `delivery_plan`).
 
 Seams, no patching: the run drives the platform through `Platform(clock=…, hooks=PipelineHooks(…))` — the variant's
 engine (`engine`), each alarm handled at its own time (`alarm_time`), and the lockstep clock told after each
 detector step (`on_judged`).
 
 Simplifications, stated. The in-process platform judges about 1,000 messages per wall second on 2 cores, so a
-simulated week of the whole estate (three variants, several seeds) does not fit in 10 minutes. Instead: telemetry
-every 30 s (elevators, water) and 60 s (doors) instead of 5/5/30 s; per seed, 0.4 simulated days of the whole
-estate with every acute resident-visible fault type injected twice (`--days`, `--repeats`), the seeds' runs
-spread evenly round the clock from 06:00 (two seeds: 06:00-15:36 and 18:00-03:36) so that faults meet busy and
-quiet hours alike; and one degradation run of 4.5 simulated days (`--degradation-days`) on the three degrading
-devices and a healthy sibling of each.
-`--quick`: one seed, 6 simulated hours from 06:00, every acute type once, no degradation run (about 70 s).
+simulated week of the whole estate (four variants, several seeds) does not fit. Instead: telemetry every 30 s
+(elevators, water) and 60 s (doors) instead of 5/5/30 s; per seed, 0.4 simulated days of the whole estate with every
+acute resident-visible fault type injected twice (`--days`, `--repeats`), each seed's run starting at a seeded
+moment anywhere in the week (`seed_start`), 10 seeds (so 20 faults per acute type, onsets spread over 24 h × 7
+days); 30 % of entrapments, out-of-service cars, reader and door faults intermittent (`episodes`); one degradation
+run of 4.5 simulated days (`--degradation-days`) on the three degrading devices and a healthy sibling of each; and
+the silence-and-loss run of bench/silence.py (`--silence-hours`). The fault shapes and amplitudes are still the
+simulator's own (`simulators/*.py` `fault_params`), the ones the detectors were developed on.
+`--quick`: one seed, 6 simulated hours, every acute type once, no degradation or silence run.
 """
 
 from __future__ import annotations
@@ -59,6 +66,7 @@ import psycopg
 
 from api.auth import Role as UserRole
 from api.auth import create_user, issue_token
+from detectors.alarm import Alarm, Severity
 from detectors.engine import DetectorEngine
 from detectors.hysteresis import Observation
 from forewarn.context import ensure_database
@@ -68,21 +76,35 @@ from forewarn.runtime import Platform
 from forewarn.settings import load_settings
 from ingest.estate_file import load_estate_file
 from ingest.estate_store import save_estate
-from ingest.reading import Reading
-from simulators.faults import FAULTS, SENSOR_FAULTS, water_role
+from ingest.reading import DeviceKind, Reading
+from simulators.faults import FAULTS, SENSOR_FAULTS, FaultWindow, water_role
 from simulators.generator import Simulation
 from simulators.labels import LabelWriter, complaint_record, read_labels
 from simulators.publisher import Publisher
 from simulators.residents import ComplaintDeliveryError, HttpComplaintSink
 from simulators.scenario import FaultEntry, Scenario, load_scenario
-from tickets.anticipation import AnticipationFigures, AnticipationReport, KnownFault, anticipation_report
+from simulators.usage import plan_use_complaints
+from tickets.anticipation import (
+    AnticipationFigures,
+    AnticipationReport,
+    KnownFault,
+    anticipation_report,
+    by_hour_band,
+    quantile,
+    wilson,
+)
+from tickets.channels import Channel, InAppChannel, MemoryChannel
+from tickets.outbox import dispatch
 
 log = logging.getLogger("bench.anticipation")
 BASE_SCENARIO = Path(__file__).resolve().parent / "scenarios" / "anticipation-base.yaml"
-START = datetime(2026, 3, 2, 0, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Monday, an ordinary working week
-FIRST_HOUR = 6.0  # the first seed's run starts at 06:00; the others follow evenly round the clock
+TZ = ZoneInfo("Asia/Shanghai")  # the demo estate's time zone: hour bands are local
+START = datetime(2026, 3, 2, 0, 0, tzinfo=TZ)  # a Monday, an ordinary working week
 HOUR, DAY = 3600.0, 86400.0
-VARIANTS = ("forewarn", "threshold-only", "complaint-only")
+VARIANTS = ("forewarn", "threshold-only", "complaint-only", "alarm-button")
+# The RESULT prefix of each variant (the shipped platform has none).
+PREFIX = {"forewarn": "", "threshold-only": "threshold_", "complaint-only": "complaint_",
+          "alarm-button": "alarm_button_"}
 # Faults whose rule compares against something the device learned (a baseline, a reference, a usual rate): the
 # threshold-only baseline does without them.
 LEARNED_FAULTS = frozenset({"pipe_burst", "pump_failure", "slow_leak", "bearing_wear", "sensor_spikes",
@@ -103,6 +125,10 @@ DURATION_S = {
     "bearing_wear": (2.75 * DAY, 3.25 * DAY), "levelling_drift": (2.75 * DAY, 3.25 * DAY),
     "slow_leak": (2.75 * DAY, 3.25 * DAY),
 }
+# Intermittent faults: this share of these types come as episodes (`episodes`), judged as one fault.
+INTERMITTENT = frozenset({"entrapment", "out_of_service", "reader_offline", "door_fault"})
+INTERMITTENT_SHARE = 0.3
+EPISODE_GAP_S = 600.0  # episodes closer than this are one fault (two faults on one device are `GAP_S` apart)
 WARMUP_S = 1 * HOUR  # baselines learn from normal data first
 DEGRADATION_START_S = 1 * DAY  # degradation needs a day of normal data (and two nights for the night flow)
 GAP_S = 2 * HOUR  # between two faults on one device: the previous alarm clears and cools down first
@@ -114,6 +140,7 @@ LEAD_S = 120.0
 # Six devices and faults that take days: a longer stride, fewer round trips — but shorter than ingest's 300 s
 # heartbeat timeout, or devices whose next message is still queued would be marked offline.
 DEGRADATION_LEAD_S = 240.0
+LOCKSTEP_OUTBOX_S = 5.0  # simulated seconds between two lockstep dispatches when no alarm asks for one
 CATCH_UP_WAIT_S = 60.0  # wall seconds the player waits for the platform before going on regardless (logged)
 
 
@@ -149,12 +176,16 @@ class BenchEngine(DetectorEngine):
     def __init__(self, clock: SimClock, variant: str) -> None:
         super().__init__(now_fn=clock.now)
         self.clock, self.variant = clock, variant
+        # threshold-only: the fixed limits' verdicts on the reading being judged, with its device
+        self.fixed: tuple[str, list[Observation]] = ("", [])
 
     def process(self, reading: Reading) -> list:
         t = reading.ts.timestamp()
         self.clock.seen += 1
         if t > self.clock.t:
             self.clock.t = t
+        if self.variant == "threshold-only":
+            self.fixed = (reading.device_id, fixed_limits(reading))
         return [] if self.variant == "complaint-only" else super().process(reading)
 
     def tick(self, now: datetime) -> list:
@@ -164,12 +195,46 @@ class BenchEngine(DetectorEngine):
         return [] if self.variant == "complaint-only" else super().presence(device_id, online=online, ts=ts)
 
     def _decide(self, state, observations: list[Observation], t: float, rules) -> list:
+        if self.variant == "alarm-button":
+            # Complaints plus the lift alarm button: the only alarm that reaches the duty room is a trapped
+            # passenger's press (the entrapment rule); nothing else is watched.
+            observations = [o for o in observations if o.fault == "entrapment"]
         if self.variant == "threshold-only":
             # A fault judged against a learnt baseline is never raised; one judged by a fixed limit or a baseline
             # (the tank: its fixed floor, or its usual level) keeps its fixed part only.
             observations = [Observation(o.fault, False, metric=o.metric, value=o.value) if o.learned else o
                             for o in observations if o.fault not in LEARNED_FAULTS]
+            device, fixed = self.fixed
+            if device == state.device_id:  # this reading's own verdicts, not a tick's or a skipped reading's
+                observations += fixed
+            self.fixed = ("", [])
         return super()._decide(state, observations, t, rules)
+
+
+# The competent fixed-threshold rule set's limits for the faults whose shipped rule is learned: a booster zone's
+# pressure below 300 kPa (normally 450-550 kPa at the upper floors; street level is about 330 kPa without the pump),
+# and a flow above 2.5 × the zone's design peak (simulators/water.py HYDRAULICS: 110, 120, 700 L/min).
+BOOSTER_FLOOR_KPA = 300.0
+BURST_FLOW_LPM = {"supply": 275.0, "booster": 300.0, "main": 1750.0}
+
+
+def fixed_limits(reading: Reading) -> list[Observation]:
+    """The fixed-limit verdicts on one water reading (the threshold-only baseline), none for other devices."""
+    if reading.kind is not DeviceKind.WATER:
+        return []
+    values, role = reading.values, water_role(reading.device_id)
+    out = []
+    if role == "booster" and "pressure_kpa" in values:
+        low = values["pressure_kpa"] < BOOSTER_FLOOR_KPA and values.get("pump_on", 1.0) < 0.5
+        out.append(Observation("pump_failure", low, Severity.CRITICAL,
+                               f"booster pressure {values['pressure_kpa']:.0f} kPa under {BOOSTER_FLOOR_KPA:.0f} kPa",
+                               metric="pressure_kpa", value=values["pressure_kpa"]))
+    if role in BURST_FLOW_LPM and "flow_lpm" in values:
+        high = values["flow_lpm"] > BURST_FLOW_LPM[role]
+        out.append(Observation("pipe_burst", high, Severity.CRITICAL,
+                               f"flow {values['flow_lpm']:.0f} L/min over {BURST_FLOW_LPM[role]:.0f} L/min",
+                               metric="flow_lpm", value=values["flow_lpm"]))
+    return out
 
 
 @dataclasses.dataclass(slots=True)
@@ -180,16 +245,33 @@ class PlayResult:
     stalls: int = 0  # waits for the platform that ran out of time
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Loss:
+    """What a silence-and-loss run adds (bench/silence.py): a share of messages never published (seeded), and the
+    service faults residents meet while devices are silent (a power cut stops the lifts), for their complaints."""
+
+    drop: float = 0.0
+    felt: tuple[FaultWindow, ...] = ()
+
+
 def play(scenario: Scenario, host: str, port: int, labels_path: Path, sink: HttpComplaintSink,
-         clock: SimClock, refused: Callable[[], int]) -> PlayResult:
+         clock: SimClock, refused: Callable[[], int], loss: Loss = Loss()) -> PlayResult:
     """Publish the scenario in lockstep with the platform: never more than `LEAD_S` simulated seconds ahead of what
     it has judged, and each complaint only once every reading before it has been judged (what `run_scenario` does,
     but `run_scenario` at full speed runs arbitrarily far ahead of a platform that cannot keep up). `refused` says
     how many published messages ingest stored no reading for (dead letters, duplicates): those are never judged."""
     sim = Simulation(scenario, scenario.start or START)
+    # Complaints come from use (simulators/usage.py): a fault is resident-visible from the first use that found it.
+    used = plan_use_complaints(sim.faults, scenario.estate, scenario.seed)
+    felt = plan_use_complaints(list(loss.felt), scenario.estate, scenario.seed)
+    sim.complaints = sorted(used.complaints + felt.complaints, key=lambda c: (c.reported_at, c.resident_id))
+    dropping = random.Random(f"anticipation/drop/{scenario.seed}")
     result = PlayResult()
     labels = LabelWriter(labels_path)
     for record in sim.labels():
+        if record["record"] == "fault" and record["visible_at"] is not None:
+            noticed = used.noticed.get((record["device"], record["fault"], datetime.fromisoformat(record["start"])))
+            record["visible_at"] = noticed.isoformat() if noticed else None
         if record["record"] != "complaint":
             labels.write(record)
     complaints = sorted(sim.complaints, key=lambda c: c.reported_at)
@@ -224,6 +306,8 @@ def play(scenario: Scenario, host: str, port: int, labels_path: Path, sink: Http
                     labels.write(complaint_record(complaint, False))
                     log.warning("complaint not delivered: %s", exc)
             status = topic.endswith("/status")
+            if loss.drop and not status and dropping.random() < loss.drop:
+                continue  # lost on the way: never published, never judged
             publisher.publish(topic, payload, qos=1, retain=status)
             result.messages += 1
             if not status:
@@ -264,7 +348,11 @@ def plan_faults(scenario: Scenario, seed: int, *, repeats: int, degradation: boo
             spans = busy.setdefault(device, [])
             if all(start + duration + GAP_S <= a or start >= b + GAP_S for a, b in spans):
                 spans.append((start, start + duration))
-                faults.append(FaultEntry(device, fault, round(start), round(duration)))
+                if fault in INTERMITTENT and rng.random() < INTERMITTENT_SHARE:
+                    faults.extend(FaultEntry(device, fault, round(a), round(b - a))
+                                  for a, b in episodes(rng, start, duration))
+                else:
+                    faults.append(FaultEntry(device, fault, round(start), round(duration)))
                 return
         raise RuntimeError(f"no room for {fault} in a {total / HOUR:.0f} h run: lengthen it or inject fewer")
 
@@ -288,11 +376,11 @@ def plan_faults(scenario: Scenario, seed: int, *, repeats: int, degradation: boo
     return sorted(faults, key=lambda f: f.offset_s), misbehaviour
 
 
-def seed_start(index: int, seeds: int) -> datetime:
-    """Where seed `index` (0-based) of `seeds` starts: evenly spread over the day from 06:00, so that the faults of a
-    run land in busy and quiet hours alike (a lift fault at 03:00 shows only on the next trip, a burst at 08:00
-    meets the morning peak) instead of all in the night the first hours of a day would give."""
-    return START + timedelta(hours=FIRST_HOUR + 24.0 * index / seeds)
+def seed_start(seed: int) -> datetime:
+    """Where seed `seed`'s run starts: anywhere in the week (seeded, uniform over 7 × 24 h), so that over the seeds
+    fault onsets fall at every hour of every day — a lift fault at 03:00 shows only on the next trip, a burst at
+    08:00 meets the morning peak — and none is moved out of the night."""
+    return START + timedelta(seconds=random.Random(f"anticipation/start/{seed}").uniform(0.0, 7 * DAY))
 
 
 def scenario_for(seed: int, hours: float, *, repeats: int, degradation: bool = False,
@@ -308,8 +396,36 @@ def scenario_for(seed: int, hours: float, *, repeats: int, degradation: bool = F
     return scenario
 
 
+def episodes(rng: random.Random, start: float, duration: float) -> list[tuple[float, float]]:
+    """An intermittent fault's episodes within [start, start + duration): 2-5 minutes on, 1-5 minutes released,
+    at least two episodes (a car stuck for three minutes, released, stuck again)."""
+    out: list[tuple[float, float]] = []
+    t, end = start, start + duration
+    while t < end and (len(out) < 2 or rng.random() < 0.6):
+        on = rng.uniform(120.0, 300.0)
+        out.append((t, min(t + on, end)))
+        t += on + rng.uniform(60.0, 300.0)
+    return out
+
+
+def merge_episodes(faults: list[KnownFault]) -> list[KnownFault]:
+    """Episodes of one intermittent fault (same device and fault, under `EPISODE_GAP_S` apart) as one known fault:
+    from the first onset to the last end, resident-visible from the first episode anyone noticed."""
+    out: list[KnownFault] = []
+    for fault in sorted(faults, key=lambda f: (f.device_id, f.fault, f.onset)):
+        last = out[-1] if out else None
+        if (last is not None and (last.device_id, last.fault) == (fault.device_id, fault.fault)
+                and (fault.onset - last.end).total_seconds() < EPISODE_GAP_S):
+            seen = [v for v in (last.visible_at, fault.visible_at) if v is not None]
+            out[-1] = dataclasses.replace(last, end=max(last.end, fault.end), visible_at=min(seen) if seen else None)
+        else:
+            out.append(fault)
+    return sorted(out, key=lambda f: f.onset)
+
+
 def known_faults(labels_path: Path) -> tuple[list[KnownFault], datetime, datetime]:
-    """The label file as the list of known faults (misbehaving devices too: their alarms are explained)."""
+    """The label file as the list of known faults (misbehaving devices too: their alarms are explained); an
+    intermittent fault's episodes are one fault."""
     faults, since, until = [], START, START
     for record in read_labels(labels_path):
         kind = record["record"]
@@ -322,7 +438,7 @@ def known_faults(labels_path: Path) -> tuple[list[KnownFault], datetime, datetim
             faults.append(KnownFault(record["device"], record.get("fault") or record["mode"],
                                      datetime.fromisoformat(record["start"]), datetime.fromisoformat(record["end"]),
                                      datetime.fromisoformat(visible) if visible else None))
-    return faults, since, until
+    return merge_episodes(faults), since, until
 
 
 # -- one run ------------------------------------------------------------------------------------------------------
@@ -339,7 +455,43 @@ def _agent_token(url: str) -> str:
         return issue_token(conn, "bench-agent", label="bench")
 
 
-def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str) -> tuple[AnticipationReport, dict]:
+class LockstepOutbox:
+    """The notice outbox dispatched at the simulated time after each detector step, on the product's channels; the
+    gateways that leave the machine (SMS/WeChat webhook, e-mail, MQTT push) are fakes that accept at once."""
+
+    def __init__(self, clock: SimClock) -> None:
+        self.clock = clock
+        self.url = ""
+        self.channels: dict[str, Channel] = {"in_app": InAppChannel(), "webhook": MemoryChannel(),
+                                             "email": MemoryChannel(), "mqtt": MemoryChannel()}
+        self._conn: psycopg.Connection | None = None
+        self._lock = threading.Lock()
+        self.last = 0.0  # the simulated time of the last dispatch
+
+    def deliver(self, alarms: list[Alarm]) -> None:
+        """Dispatch at once after a step that raised alarms (their notices go at their own moment); otherwise at
+        most every `LOCKSTEP_OUTBOX_S` simulated seconds (what is released later — the morning's held texts — goes
+        within that), which keeps the round trips off the pipeline's path."""
+        now = self.clock.t
+        if not self.url or (not alarms and now - self.last < LOCKSTEP_OUTBOX_S):
+            return
+        self.last = now
+        with self._lock:
+            if self._conn is None:
+                self._conn = psycopg.connect(self.url)
+            dispatch(self._conn, now=self.clock.now(), channels=self.channels)
+            for fake in self.channels.values():
+                if isinstance(fake, MemoryChannel):
+                    fake.sent.clear()  # the fakes keep nothing: the outbox rows are the record
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+
+
+def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
+                loss: Loss = Loss()) -> tuple[AnticipationReport, dict]:
     """Play `scenario` against a fresh platform running `variant`; the figures read back from its database."""
     name = f"bench_{scenario.seed}_{variant.replace('-', '_')}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
@@ -358,10 +510,21 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str)
             save_estate(conn, load_estate_file(scenario.estate_path))
 
     engine = BenchEngine(clock, variant)  # the pipeline registers the estate's devices into it
-    hooks = PipelineHooks(engine=engine, alarm_time=lambda alarm: alarm.ts, on_judged=clock.settle)
-    platform = Platform(settings, prepare=prepare, clock=clock.now, hooks=hooks)
+    outbox = LockstepOutbox(clock)
+
+    def judged(alarms: list[Alarm]) -> None:
+        try:
+            outbox.deliver(alarms)  # notices written by this step reach residents at this simulated moment
+        except psycopg.Error:  # the scheduler's own dispatch delivers it a little later; the step is still judged
+            log.exception("lockstep outbox dispatch failed")
+        finally:
+            clock.settle(alarms)
+
+    hooks = PipelineHooks(engine=engine, alarm_time=lambda alarm: alarm.ts, on_judged=judged)
+    platform = Platform(settings, prepare=prepare, clock=clock.now, hooks=hooks, channels=outbox.channels)
     wall0 = time.monotonic()
     platform.start()
+    outbox.url = platform.database_url
     sink = None
     try:
         ingest = platform.ingest
@@ -371,7 +534,7 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str)
         assert ingest.service is not None, "the bench runs one consumer for every site"
         stats = ingest.service.stats
         summary = play(scenario, platform.broker_host, platform.broker_port, labels, sink, clock,
-                       lambda: stats.dead_lettered + stats.duplicates)
+                       lambda: stats.dead_lettered + stats.duplicates, loss)
         # Let the platform judge the last readings (the measured period ends `TAIL_S` before the run).
         clock.wait_until((scenario.start or START).timestamp() + scenario.duration_s - TAIL_S, 120)
         wall = time.monotonic() - wall0
@@ -379,6 +542,7 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str)
         if sink is not None:
             sink.close()
         platform.stop()
+        outbox.close()
         broker.stop()
     faults, since, until = known_faults(labels)
     with psycopg.connect(url) as conn:
@@ -386,10 +550,30 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str)
                                      device_days=len(scenario.device_ids) * (until - since).total_seconds() / DAY)
         if log.isEnabledFor(logging.INFO):
             _explain(conn, variant, report)
-    info = {"messages": summary.messages, "wall_s": wall, "complaints": summary.complaints,
+        rescue = rescue_delays(conn, faults)
+    info = {"database": url, "messages": summary.messages, "wall_s": wall, "complaints": summary.complaints,
             "complaints_failed": summary.complaints_failed, "late_complaints": summary.stalls,
-            "alarm_failures": ingest.alarms.failed + ingest.alarms.retries + ingest.pipeline.queue_failures}
+            "alarm_failures": ingest.alarms.failed + ingest.alarms.retries + ingest.pipeline.queue_failures,
+            "rescue_s": rescue}
     return report, info
+
+
+def rescue_delays(conn: psycopg.Connection, faults: list[KnownFault]) -> list[float | None]:
+    """For each entrapment: seconds from the passengers' alarm press (the stored `alarm_button` reading: their
+    report) to the first entrapment work order on the car; None when no work order came while it lasted."""
+    out: list[float | None] = []
+    for fault in (f for f in faults if f.fault == "entrapment"):
+        press = conn.execute(
+            """SELECT min(ts) FROM readings WHERE device_id = %s AND metric = 'alarm_button' AND value > 0
+               AND ts >= %s AND ts < %s""", (fault.device_id, fault.onset, fault.end)).fetchone()
+        if press is None or press[0] is None:
+            continue  # released before anyone pressed
+        order = conn.execute(
+            """SELECT min(created_at) FROM work_orders WHERE device_id = %s AND fault = 'entrapment'
+               AND created_at >= %s AND created_at < %s""",
+            (fault.device_id, fault.onset - timedelta(seconds=1), fault.end)).fetchone()
+        out.append((order[0] - press[0]).total_seconds() if order and order[0] else None)
+    return out
 
 
 def _explain(conn: psycopg.Connection, variant: str, report: AnticipationReport) -> None:
@@ -420,14 +604,15 @@ def _fmt(value: float | None, scale: float = 1.0, digits: int = 1, pct: bool = F
     return f"{100 * value:.0f}%" if pct else f"{value / scale:.{digits}f}"
 
 
-HEADER = (f"{'fault type':<16} {'n':>3} {'antic.':>6} {'onset→notice s':>15} {'lead min':>15} "
+HEADER = (f"{'fault type':<16} {'n':>3} {'antic.':>6} {'95% CI':>9} {'onset→delivered s':>17} {'lead min':>15} "
           f"{'prec.':>6} {'recall':>6} {'folded':>6} {'compl.':>6} {'dup.':>4}")
 
 
 def _row(f: AnticipationFigures) -> str:
     delay = f"{_fmt(f.notice_delay_median_s, digits=0)}/{_fmt(f.notice_delay_p90_s, digits=0)}"
     lead = f"{_fmt(f.lead_median_s, 60)}/{_fmt(f.lead_p10_s, 60)}"
-    return (f"{f.fault:<16} {f.visible:>3} {_fmt(f.anticipation_rate, pct=True):>6} {delay:>15} {lead:>15} "
+    ci = f"{_fmt(f.anticipation_lower95, pct=True)}-{_fmt(f.anticipation_upper95, pct=True)}"
+    return (f"{f.fault:<16} {f.visible:>3} {_fmt(f.anticipation_rate, pct=True):>6} {ci:>9} {delay:>17} {lead:>15} "
             f"{_fmt(f.notice_precision, pct=True):>6} {_fmt(f.notice_recall, pct=True):>6} "
             f"{_fmt(f.folding_share, pct=True):>6} {f.complaints:>6} {f.duplicate_tickets:>4}")
 
@@ -440,9 +625,15 @@ def print_table(variant: str, report: AnticipationReport, info: dict) -> None:
         if f.visible:
             print(_row(f))
     print(_row(report.total))
-    print(f"false alarms: {report.false_alarms} preventive tickets = "
+    print("by local hour of onset:")
+    for band in by_hour_band(report.outcomes, TZ).values():
+        print(_row(band))
+    bound = wilson(report.false_alarms, max(1, round(report.device_days)))
+    upper = f"{100 * bound[1]:.2f}" if bound else "—"
+    print(f"false tickets: {report.false_alarms} preventive tickets = "
           f"{_fmt(report.false_alarms_per_100_device_days, digits=2)} per 100 device-days "
-          f"({report.device_days:.0f} device-days); residents disturbed: {report.residents_disturbed}")
+          f"(95% upper bound {upper}; {report.device_days:.0f} device-days); residents disturbed by false notices: "
+          f"{report.residents_disturbed}")
 
 
 def merge(reports: list[AnticipationReport]) -> AnticipationReport:
@@ -465,7 +656,7 @@ def merge(reports: list[AnticipationReport]) -> AnticipationReport:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="6 simulated hours, acute faults only (CI)")
-    parser.add_argument("--seeds", type=int, default=None, help="how many seeds (default: 1 quick, 2 full)")
+    parser.add_argument("--seeds", type=int, default=None, help="how many seeds (default: 1 quick, 10 full)")
     parser.add_argument("--days", type=float, default=None, help="simulated days per seed (default 0.25 / 0.4)")
     parser.add_argument("--degradation-days", type=float, default=4.5,
                         help="simulated days of the degradation run (full mode; 0: none)")
@@ -474,29 +665,37 @@ def main(argv: list[str] | None = None) -> None:
                         ", ".join(VARIANTS))
     parser.add_argument("--verbose", action="store_true", help="log each fault and what the platform did")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
+    parser.add_argument("--silence-hours", type=float, default=None,
+                        help="simulated hours of the silence-and-loss run (default: 0 quick, 6 full; 0: none)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" while notices pile up
     if args.verbose:
         log.setLevel(logging.INFO)
-    seeds = args.seeds or (1 if args.quick else 2)
+    seeds = args.seeds or (1 if args.quick else 10)
     days = args.days or (0.25 if args.quick else 0.4)
     repeats = args.repeats or (1 if args.quick else 2)
     degradation_days = 0.0 if args.quick else args.degradation_days
     variants = [v for v in args.variants.split(",") if v]
+    silence_hours = args.silence_hours if args.silence_hours is not None else (0.0 if args.quick else 6.0)
+    silence: list[str] = []
     started = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="fw-bench-anticipation-"))
     pg = EmbeddedPostgres(workdir / "postgres", free_port(), durable=False)
     admin = pg.start()
     results: dict[str, list[tuple[AnticipationReport, dict]]] = {v: [] for v in variants}
     try:
-        plays = [scenario_for(seed, days * 24, repeats=repeats, start=seed_start(seed - 1, seeds))
+        plays = [scenario_for(seed, days * 24, repeats=repeats, start=seed_start(seed))
                  for seed in range(1, seeds + 1)]
         if degradation_days:
             plays.append(scenario_for(1, degradation_days * 24, repeats=0, degradation=True))
         for scenario in plays:
             for variant in variants:
                 results[variant].append(run_variant(admin, workdir, scenario, variant))
+        if silence_hours:
+            from bench.silence import run as run_silence  # it builds on this module
+
+            silence, _ = run_silence(admin, workdir, silence_hours)
     finally:
         pg.stop()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -510,21 +709,36 @@ def main(argv: list[str] | None = None) -> None:
         info = {"messages": sum(i["messages"] for _, i in runs), "complaints": sum(i["complaints"] for _, i in runs),
                 "wall_s": sum(i["wall_s"] for _, i in runs)}
         print_table(variant, merged[variant], info)
+        rescue = [d for _, i in runs for d in i["rescue_s"]]
+        done = [d for d in rescue if d is not None]
+        print(f"entrapment rescue: work order after the passengers' alarm press, median "
+              f"{_fmt(quantile(done, 0.5), digits=0)} s, p90 {_fmt(quantile(done, 0.9), digits=0)} s "
+              f"({len(done)} of {len(rescue)} presses got one while the car was stuck)")
         late = sum(i["late_complaints"] + i["complaints_failed"] + i["alarm_failures"] for _, i in runs)
         if late:
             print(f"note: {late} stall(s) of the player, failed complaint(s) or unhandled alarm(s) — see the log")
+    if silence:
+        print("\n== silence and loss (bench/silence.py) ==")
+        print("\n".join(silence))
     if args.json:
         args.json.write_text(json.dumps({v: dataclasses.asdict(r.total) for v, r in merged.items()}, indent=2))
     print(f"\nwall time {time.monotonic() - started:.0f} s")
-    main_report = merged.get("forewarn") or next(iter(merged.values()))
-    t = main_report.total
-    print(f"RESULT anticipation_rate={_fmt(t.anticipation_rate, digits=3)} ratio")
-    print(f"RESULT notice_delay_median_s={_fmt(t.notice_delay_median_s, digits=0)} s")
-    print(f"RESULT lead_median_min={_fmt(t.lead_median_s, 60)} min")
-    print(f"RESULT notice_precision={_fmt(t.notice_precision, digits=3)} ratio")
-    print(f"RESULT notice_recall={_fmt(t.notice_recall, digits=3)} ratio")
-    print(f"RESULT false_alarms_per_100_device_days={_fmt(main_report.false_alarms_per_100_device_days, digits=2)}"
+    for variant, report in merged.items():
+        print_results(PREFIX.get(variant, variant.replace("-", "_") + "_"), report)
+
+
+def print_results(prefix: str, report: AnticipationReport) -> None:
+    """The `RESULT` lines of one variant: anticipation counted at delivery, with its lower 95 % Wilson bound."""
+    t = report.total
+    print(f"RESULT {prefix}anticipation_rate_delivered={_fmt(t.anticipation_rate, digits=3)} ratio")
+    print(f"RESULT {prefix}anticipation_lower95={_fmt(t.anticipation_lower95, digits=3)} ratio")
+    print(f"RESULT {prefix}faults_resident_visible={t.visible} count")
+    print(f"RESULT {prefix}notice_delay_median_s={_fmt(t.notice_delay_median_s, digits=0)} s")
+    print(f"RESULT {prefix}lead_median_min={_fmt(t.lead_median_s, 60)} min")
+    print(f"RESULT {prefix}false_tickets_per_100_device_days={_fmt(report.false_alarms_per_100_device_days, digits=2)}"
           " count")
+    print(f"RESULT {prefix}device_days_normal={report.device_days:.1f} days")
+    print(f"RESULT {prefix}residents_disturbed={report.residents_disturbed} count")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ The attribution rules, in one place:
   (less `EARLY`) until its end plus `GRACE`;
 - an *early-warning notice* is a resident notice of kind ``warning`` or ``update``; it belongs to the fault when its
   incident is one of the fault's incidents or their root (a correlated outage) and it was created within the same
-  window;
+  window; it counts from its *delivery* (`notices.delivered_at`, set by the outbox when the resident could first see
+  it: visible in-app, or accepted by the SMS/WeChat/e-mail/push gateway), and not at all while undelivered (held for
+  quiet hours, failing, dead);
 - a *complaint* is about the fault when it was linked to one of the fault's incidents (or to the root incident they
   were attached to, from a unit the device serves), or — when it is linked to no incident of a known fault — when it
   came from a unit the device serves, about the device's kind, within the window; it *joined* an open incident
@@ -22,10 +24,11 @@ The attribution rules, in one place:
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 import psycopg
 
@@ -111,6 +114,9 @@ class AnticipationFigures:
     folding_share: float | None
     complaints: int
     duplicate_tickets: int
+    anticipated: int = 0  # resident-visible faults anticipated (the rate's numerator)
+    anticipation_lower95: float | None = None  # the rate's 95 % Wilson score interval
+    anticipation_upper95: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +131,7 @@ class AnticipationReport:
     false_alarm_tickets: tuple[int, ...] = ()  # which tickets those false alarms are, for whoever reviews them
 
 
-def _quantile(values: Sequence[float], q: float) -> float | None:
+def quantile(values: Sequence[float], q: float) -> float | None:
     """The q-quantile by linear interpolation (numpy's default), None for no values."""
     if not values:
         return None
@@ -134,6 +140,34 @@ def _quantile(values: Sequence[float], q: float) -> float | None:
     lo = int(pos)
     hi = min(lo + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def wilson(successes: int, trials: int, z: float = 1.959964) -> tuple[float, float] | None:
+    """The Wilson score interval of a binomial share (95 % by default); None for no trials."""
+    if trials <= 0:
+        return None
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+# Bands of the local hour of a fault's onset: night, morning rush, working day, evening, late evening.
+HOUR_BANDS = (("00-06", 0, 6), ("06-09", 6, 9), ("09-17", 9, 17), ("17-22", 17, 22), ("22-24", 22, 24))
+
+
+def hour_band(at: datetime, tz: tzinfo) -> str:
+    hour = at.astimezone(tz).hour
+    return next(name for name, start, end in HOUR_BANDS if start <= hour < end)
+
+
+def by_hour_band(outcomes: Sequence[FaultOutcome], tz: tzinfo) -> dict[str, AnticipationFigures]:
+    """The figures of the faults whose onset fell in each hour band (local time), for the bands that have any."""
+    bands: dict[str, list[FaultOutcome]] = defaultdict(list)
+    for outcome in outcomes:
+        bands[hour_band(outcome.fault.onset, tz)].append(outcome)
+    return {name: figures(name, bands[name]) for name, _start, _end in HOUR_BANDS if bands.get(name)}
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -164,13 +198,14 @@ def fault_outcomes(conn: psycopg.Connection, faults: Iterable[KnownFault], *, si
     incidents = conn.execute(
         """SELECT id, device_id, detected_at, COALESCE(root_incident_id, id), ticket_id FROM incidents
            WHERE detected_at >= %(since)s AND detected_at < %(until)s""", period).fetchall()
-    notices: dict[int, list[tuple[str, datetime]]] = defaultdict(list)
-    for incident, resident, created in conn.execute(
-            """SELECT incident_id, resident_id, created_at FROM notices
+    notices: dict[int, list[tuple[str, datetime, datetime]]] = defaultdict(list)
+    for incident, resident, created, at in conn.execute(
+            """SELECT incident_id, resident_id, created_at, delivered_at FROM notices
                WHERE resident_id IS NOT NULL AND incident_id IS NOT NULL AND kind = ANY(%(kinds)s)
-                 AND created_at >= %(since)s AND created_at < %(until)s""",
+                 AND created_at >= %(since)s AND created_at < %(until)s
+                 AND delivered_at IS NOT NULL AND delivered_at < %(until)s""",
             {**period, "kinds": list(WARNING_KINDS)}):
-        notices[incident].append((resident, created))
+        notices[incident].append((resident, created, at))
     complaints = conn.execute(
         """SELECT id, incident_id, unit_id, device_kind, reported_at, folded AND anticipated IS TRUE, ticket_id
            FROM complaints
@@ -191,12 +226,12 @@ def fault_outcomes(conn: psycopg.Connection, faults: Iterable[KnownFault], *, si
     for out, roots_of in zip(outcomes, keys, strict=True):
         for key in set(out.incidents) | roots_of:
             own = key in out.incidents
-            for resident, created in notices.get(key, ()):
+            for resident, created, at in notices.get(key, ()):
                 mine_to_tell = resident in out.affected or (own and resident not in attached.get(key, ()))
                 if out.fault.covers(created) and mine_to_tell:
                     out.notified.add(resident)
-                    if resident in out.affected and (out.first_notice is None or created < out.first_notice):
-                        out.first_notice = created
+                    if resident in out.affected and (out.first_notice is None or at < out.first_notice):
+                        out.first_notice = at
     claimed = {i for out in outcomes for i in out.incidents}
     for out, roots_of in zip(outcomes, keys, strict=True):
         served_units, kind = units.get(out.fault.device_id, set()), kinds.get(out.fault.device_id)
@@ -226,11 +261,14 @@ def figures(name: str, outcomes: Sequence[FaultOutcome]) -> AnticipationFigures:
     reached = sum(len(o.notified & o.affected) for o in visible)
     affected = sum(len(o.affected) for o in visible)
     detected = [o for o in visible if o.incidents]
+    anticipated = sum(bool(o.anticipated) for o in visible)
+    interval = wilson(anticipated, len(visible))
     return AnticipationFigures(
         fault=name, faults=len(outcomes), visible=len(visible),
-        anticipation_rate=_share(sum(bool(o.anticipated) for o in visible), len(visible)),
-        notice_delay_median_s=_quantile(delays, 0.5), notice_delay_p90_s=_quantile(delays, 0.9),
-        lead_median_s=_quantile(leads, 0.5), lead_p10_s=_quantile(leads, 0.1),
+        anticipation_rate=_share(anticipated, len(visible)), anticipated=anticipated,
+        anticipation_lower95=interval[0] if interval else None, anticipation_upper95=interval[1] if interval else None,
+        notice_delay_median_s=quantile(delays, 0.5), notice_delay_p90_s=quantile(delays, 0.9),
+        lead_median_s=quantile(leads, 0.5), lead_p10_s=quantile(leads, 0.1),
         notice_precision=_share(hits, notified), notice_recall=_share(reached, affected),
         folding_share=_share(sum(o.folded for o in detected), sum(o.complaints for o in detected)),
         complaints=sum(o.complaints for o in visible),
@@ -253,7 +291,8 @@ def anticipation_report(conn: psycopg.Connection, faults: Sequence[KnownFault], 
              if incident not in explained and not any(k.covers(detected) for k in by_device.get(device, ()))}
     disturbed = {r[0] for r in conn.execute(
         """SELECT DISTINCT resident_id FROM notices WHERE resident_id IS NOT NULL AND kind = ANY(%s)
-           AND incident_id = ANY(%s)""", (list(WARNING_KINDS), list(false)))} if false else set()
+           AND incident_id = ANY(%s) AND delivered_at IS NOT NULL AND delivered_at < %s""",
+        (list(WARNING_KINDS), list(false), until))} if false else set()
     if device_days is None:
         devices = conn.execute("SELECT count(*) FROM devices").fetchone()
         device_days = (devices[0] if devices else 0) * (until - since).total_seconds() / 86400.0

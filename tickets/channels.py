@@ -38,6 +38,7 @@ class OutboundMessage:
     ticket_id: int | None
     created_at: datetime
     medium: str = "app"  # the resident's own channel (sms, wechat, email, mqtt, app): tells a gateway how to send
+    silent: bool = False  # a push in quiet hours: shown without a sound (the app or gateway honours it)
 
     def as_json(self) -> bytes:
         return json.dumps(asdict(self), default=str, ensure_ascii=False, sort_keys=True).encode()

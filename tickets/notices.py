@@ -79,18 +79,47 @@ def format_time(at: datetime | None, config: TicketConfig) -> str:
     return at.astimezone(config.tz).strftime("%Y-%m-%d %H:%M") if at else "—"
 
 
+def in_quiet_hours(now: datetime, config: TicketConfig) -> bool:
+    """Whether `now` (any zone) falls in the configured quiet hours, local time."""
+    t = now.astimezone(config.tz).time()
+    start, end = config.quiet_start, config.quiet_end
+    return (start <= t or t < end) if start > end else (start <= t < end)
+
+
 def release_time(now: datetime, critical: bool, config: TicketConfig) -> datetime:
-    """When a notice may go out: now, or for a non-critical notice in quiet hours, when they end."""
-    if critical:
+    """When a loud notice (SMS, WeChat, e-mail) may go out: now, or for a non-critical one in quiet hours, when
+    they end."""
+    if critical or not in_quiet_hours(now, config):
         return now
     local = now.astimezone(config.tz)
-    start, end = config.quiet_start, config.quiet_end
-    t = local.time()
-    quiet = (start <= t or t < end) if start > end else (start <= t < end)
+    day = local.date() if local.time() < config.quiet_end else local.date() + timedelta(days=1)
+    return datetime.combine(day, config.quiet_end, tzinfo=config.tz)
+
+
+# Outbox channels that wake someone up: a text message or WeChat (the gateway webhook) and e-mail ring the phone.
+LOUD_CHANNELS = frozenset({"webhook", "email"})
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One outbox row to write for a notice: on `channel`, not before `release`, `silent` for a quiet push."""
+
+    channel: str
+    release: datetime
+    silent: bool
+
+
+def delivery_plan(channel: str, now: datetime, critical: bool, config: TicketConfig) -> list[Delivery]:
+    """The quiet-hours policy (docs/lifecycle.md): a critical notice goes out at once on the resident's own channel.
+    A non-critical one in quiet hours is visible in-app at once; a push goes at once but silent; a loud channel
+    (SMS, WeChat, e-mail) waits for the morning, with an in-app copy meanwhile so the resident who looks can see it.
+    Outside quiet hours everything goes at once on the resident's own channel."""
+    quiet = not critical and in_quiet_hours(now, config)
     if not quiet:
-        return now
-    day = local.date() if t < end else local.date() + timedelta(days=1)
-    return datetime.combine(day, end, tzinfo=config.tz)
+        return [Delivery(channel, now, False)]
+    if channel in LOUD_CHANNELS:
+        return [Delivery("in_app", now, True), Delivery(channel, release_time(now, critical, config), False)]
+    return [Delivery(channel, now, True)]
 
 
 # Where a resident's channel delivers: email to the address, SMS/WeChat gateways by phone, in-app/MQTT by id.
@@ -137,35 +166,46 @@ def notify_residents(
     if not recipients:
         return 0
     rendered = {lang: render(kind, lang, **fields) for lang in {r.lang for r in recipients}}
-    release = release_time(now, critical, config)
-    rows = [(r.resident_id, r.unit_id, r.lang, rendered[r.lang][0], rendered[r.lang][1],
-             CHANNEL_FOR.get(r.channel, "in_app"), r.address) for r in recipients]
+    plans: dict[str, list[Delivery]] = {}
+    rows = []
+    for r in recipients:
+        channel = CHANNEL_FOR.get(r.channel, "in_app")
+        plan = plans.setdefault(channel, delivery_plan(channel, now, critical, config))
+        rows.append((r.resident_id, r.unit_id, r.lang, rendered[r.lang][0], rendered[r.lang][1], r.address,
+                     [d.channel for d in plan], [d.release for d in plan], [d.silent for d in plan]))
     with conn.cursor() as cur:
         cur.execute(
-            """CREATE TEMP TABLE IF NOT EXISTS _notice_batch (
-                   resident_id text, unit_id text, lang text, title text, body text, channel text, address text
+            """CREATE TEMP TABLE IF NOT EXISTS _notice_plan (
+                   resident_id text, unit_id text, lang text, title text, body text, address text,
+                   channels text[], releases timestamptz[], silent boolean[]
                ) ON COMMIT DELETE ROWS""")
-        cur.execute("TRUNCATE _notice_batch")
-        with cur.copy("COPY _notice_batch FROM STDIN") as copy:
+        cur.execute("TRUNCATE _notice_plan")
+        with cur.copy("COPY _notice_plan FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        cur.execute(
-            """WITH new AS (
-                   INSERT INTO notices (resident_id, unit_id, incident_id, ticket_id, kind, lang, title, body,
-                                        critical, dedupe_key, created_at)
-                   SELECT resident_id, unit_id, %(incident)s, %(ticket)s, %(kind)s, lang, title, body,
-                          %(critical)s, %(key)s, %(now)s FROM _notice_batch
-                   ON CONFLICT (resident_id, dedupe_key) WHERE resident_id IS NOT NULL DO NOTHING
-                   RETURNING id, resident_id)
-               INSERT INTO outbox (notice_id, channel, address, next_attempt_at, created_at)
-               SELECT new.id, b.channel, b.address, %(release)s, %(now)s
-               FROM new JOIN _notice_batch b ON b.resident_id = new.resident_id""",
-            {"incident": incident_id, "ticket": ticket_id, "kind": kind, "critical": critical, "key": dedupe_key,
-             "now": now, "release": release},
-        )
-        count = cur.rowcount
-        cur.execute("TRUNCATE _notice_batch")
+        cur.execute(_INSERT_NOTICES, {"incident": incident_id, "ticket": ticket_id, "kind": kind,
+                                      "critical": critical, "key": dedupe_key, "now": now})
+        count = len({row[0] for row in cur.fetchall()})
+        cur.execute("TRUNCATE _notice_plan")
     return count
+
+
+# One notice per planned resident (unless they already have the key), and one outbox row per planned delivery; the
+# in-app copy of a held loud notice carries no address.
+_INSERT_NOTICES = """
+    WITH new AS (
+        INSERT INTO notices (resident_id, unit_id, incident_id, ticket_id, kind, lang, title, body, critical,
+                             dedupe_key, created_at)
+        SELECT resident_id, unit_id, %(incident)s, %(ticket)s, %(kind)s, lang, title, body, %(critical)s, %(key)s,
+               %(now)s FROM _notice_plan
+        ON CONFLICT (resident_id, dedupe_key) WHERE resident_id IS NOT NULL DO NOTHING
+        RETURNING id, resident_id)
+    INSERT INTO outbox (notice_id, channel, address, next_attempt_at, silent, created_at)
+    SELECT new.id, d.channel, CASE WHEN d.channel = 'in_app' THEN NULL ELSE p.address END, d.release, d.silent,
+           %(now)s
+    FROM new JOIN _notice_plan p ON p.resident_id = new.resident_id,
+         unnest(p.channels, p.releases, p.silent) AS d(channel, release, silent)
+    RETURNING notice_id"""
 
 
 def notify_user(

@@ -24,7 +24,7 @@ MAX_ATTEMPTS = 12  # about 8 hours of retrying: a gateway outage longer than tha
 
 _CLAIM = """SELECT o.id AS outbox_id, n.id AS notice_id, o.channel, o.address, n.resident_id, n.user_id, n.lang,
                    n.kind, n.title, n.body, n.critical, n.incident_id, n.ticket_id, n.created_at,
-                   COALESCE(r.channel, u.notify_channel, 'app') AS medium
+                   COALESCE(r.channel, u.notify_channel, 'app') AS medium, o.silent
             FROM outbox o JOIN notices n ON n.id = o.notice_id LEFT JOIN residents r ON r.id = n.resident_id
             LEFT JOIN users u ON u.id = n.user_id
             WHERE o.status = 'pending' AND o.next_attempt_at <= %s AND o.channel = ANY(%s)
@@ -41,6 +41,15 @@ OPTIONAL_CHANNELS = frozenset({"webhook", "email"})
 _FALL_BACK = """UPDATE outbox SET channel = 'in_app', last_error = 'channel ' || channel || ' is not configured; '
                                                                  'delivered in-app instead'
                 WHERE status = 'pending' AND channel = ANY(%s)"""
+
+
+# A notice is delivered when its first outbox row is: from then on the resident can see it (the API and pages show
+# only delivered notices), and the anticipation figures count from this moment (tickets/anticipation.py).
+# Locked in id order, so two dispatchers delivering rows of the same notices (an in-app copy and a held text) wait
+# for each other instead of deadlocking.
+_NOTICE_DELIVERED = """UPDATE notices SET delivered_at = %s
+                       WHERE id IN (SELECT id FROM notices WHERE id = ANY(%s) AND delivered_at IS NULL
+                                    ORDER BY id FOR UPDATE)"""
 
 
 def backoff(attempts: int) -> timedelta:
@@ -88,6 +97,7 @@ def _deliver_in_app(conn: psycopg.Connection, channels: Mapping[str, Channel], c
             channel.send(message)
     conn.execute("UPDATE outbox SET status = 'delivered', delivered_at = %s, attempts = attempts + 1 "
                  "WHERE id = ANY(%s)", (now, ids))
+    conn.execute(_NOTICE_DELIVERED, (now, [m.notice_id for m in claimed if m.channel == "in_app"]))
     conn.execute("SELECT pg_notify('forewarn_notices', %s)", (str(len(ids)),))
     return len(ids)
 
@@ -114,4 +124,5 @@ def _deliver_one(conn: psycopg.Connection, channel: Channel, message: OutboundMe
             return 0
         conn.execute("UPDATE outbox SET status = 'delivered', delivered_at = %s, attempts = %s WHERE id = %s",
                      (now, attempts, message.outbox_id))
+        conn.execute(_NOTICE_DELIVERED, (now, [message.notice_id]))
         return 1

@@ -46,7 +46,8 @@ RESIDENT_NOTICES = """
 SELECT n.id, n.kind, n.title, n.body, n.critical, n.created_at, n.ticket_id, n.incident_id,
        (n.kind = 'done' AND t.state = 'resolved') AS can_rate
 FROM notices n LEFT JOIN tickets t ON t.id = n.ticket_id
-WHERE n.resident_id = %(resident)s AND (%(before)s::bigint IS NULL OR n.id < %(before)s)
+WHERE n.resident_id = %(resident)s AND n.delivered_at IS NOT NULL
+  AND (%(before)s::bigint IS NULL OR n.id < %(before)s)
   AND (%(only)s::bigint IS NULL OR n.id = %(only)s)
 ORDER BY n.id DESC LIMIT %(limit)s
 """

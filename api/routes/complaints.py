@@ -90,12 +90,16 @@ def show_complaint(complaint_id: RowId, conn: DbDep, user: CurrentUser) -> dict[
 def list_notices(conn: DbDep, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
                  ) -> list[dict[str, Any]]:
     if user.role is Role.RESIDENT:
-        # Notices are addressed per resident of the affected units: each sees their own copy, not the household's.
-        where, value = "n.resident_id = %(v)s", user.resident_id
+        # Notices are addressed per resident of the affected units: each sees their own copy, not the household's,
+        # and only once it has been delivered (a notice still held or failing is not there yet: tickets/outbox.py).
+        where, value = "n.resident_id = %(v)s AND n.delivered_at IS NOT NULL", user.resident_id
     else:
         where, value = "n.user_id = %(v)s", user.user_id
+    # `delivery`/`channel`: the resident's own channel's row (an SMS held for the morning), else the in-app one.
     return _rows(conn.execute(
         f"""SELECT n.id, n.kind, n.lang, n.title, n.body, n.critical, n.incident_id, n.ticket_id, n.created_at,
-                   n.resident_id, o.status AS delivery, o.channel
-            FROM notices n LEFT JOIN outbox o ON o.notice_id = n.id
+                   n.delivered_at, n.resident_id, o.status AS delivery, o.channel
+            FROM notices n LEFT JOIN LATERAL (
+                SELECT status, channel FROM outbox WHERE notice_id = n.id ORDER BY channel = 'in_app', id LIMIT 1
+            ) o ON true
             WHERE {where} ORDER BY n.id DESC LIMIT %(limit)s""", {"v": value, "limit": limit}))

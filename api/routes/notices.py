@@ -26,9 +26,11 @@ from api.live import LiveHub, keys_for, stream_events
 router = APIRouter(prefix="/api/v1", tags=["notices"])
 CATCH_UP_BATCH = 100
 
-_SELECT = """SELECT id, kind, lang, title, body, critical, incident_id, ticket_id, created_at FROM notices
-             WHERE {who} = %(who)s AND id > %(after)s ORDER BY id LIMIT 100"""
-_LATEST = "SELECT COALESCE(max(id), 0) FROM notices WHERE {who} = %(who)s"
+# A resident's stream carries only delivered notices (visible in-app); staff reminders are in-app from the start.
+_SELECT = """SELECT id, kind, lang, title, body, critical, incident_id, ticket_id, created_at, delivered_at
+             FROM notices WHERE {who} = %(who)s AND id > %(after)s {visible} ORDER BY id LIMIT 100"""
+_LATEST = "SELECT COALESCE(max(id), 0) FROM notices WHERE {who} = %(who)s {visible}"
+_VISIBLE = {"resident_id": "AND delivered_at IS NOT NULL", "user_id": ""}
 
 
 def _who(user: Principal) -> tuple[str, str]:
@@ -51,14 +53,14 @@ def start_point(pool: ConnectionPool, user: Principal, after: int | None, last_e
         return after
     column, who = _who(user)
     with pool.connection() as conn:
-        row = conn.execute(_LATEST.format(who=column), {"who": who}).fetchone()
+        row = conn.execute(_LATEST.format(who=column, visible=_VISIBLE[column]), {"who": who}).fetchone()
     return int(row[0]) if row else 0
 
 
 def catch_up_from(pool: ConnectionPool, user: Principal) -> Callable[[int], Awaitable[list[dict[str, Any]]]]:
     """An async `catch_up(after)`: the caller's next notices from the database (on a worker thread)."""
     column, who = _who(user)
-    query = _SELECT.format(who=column)
+    query = _SELECT.format(who=column, visible=_VISIBLE[column])
 
     def load(after: int) -> list[dict[str, Any]]:
         with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cursor:

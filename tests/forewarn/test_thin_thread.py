@@ -72,8 +72,10 @@ def test_a_supply_outage_becomes_a_ticket_a_work_order_and_notices_for_exactly_t
     wait_for(f"SELECT count(*) >= {published} FROM readings WHERE device_id = '{DEVICE}' "
              "AND metric = 'pressure_kpa'", estate_db_url)
     wait_for(f"SELECT id FROM tickets WHERE device_id = '{DEVICE}' AND source = 'preventive'", estate_db_url)
-    wait_for(f"SELECT count(*) FROM notices n JOIN incidents i ON i.id = n.incident_id "
-             f"WHERE i.device_id = '{DEVICE}' AND n.resident_id IS NOT NULL", estate_db_url)
+    # Residents see a notice once the outbox has delivered it (the scheduler's job, every second).
+    wait_for(f"SELECT count(*) > 0 AND bool_and(n.delivered_at IS NOT NULL) FROM notices n "
+             f"JOIN incidents i ON i.id = n.incident_id WHERE i.device_id = '{DEVICE}' AND n.resident_id IS NOT NULL",
+             estate_db_url)
 
     with psycopg.connect(estate_db_url) as conn:
         served = {r[0] for r in conn.execute(

@@ -10,9 +10,11 @@ import psycopg
 import pytest
 
 from detectors.alarm import Alarm, AlarmState, Evidence, Severity
-from tickets.anticipation import KnownFault, anticipation_report
+from tickets.anticipation import KnownFault, anticipation_report, by_hour_band, wilson
+from tickets.channels import InAppChannel, MemoryChannel
 from tickets.complaints import intake_complaint
 from tickets.flows import handle_alarm
+from tickets.outbox import dispatch
 
 T0 = datetime(2026, 3, 3, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 MIN = timedelta(minutes=1)
@@ -25,6 +27,14 @@ STUCK = KnownFault("rs-b3-elev-b", "sensor_stuck", T0 + 200 * MIN, T0 + 260 * MI
 def alarm(device: str, fault: str, at: datetime, severity: Severity = Severity.CRITICAL) -> Alarm:
     return Alarm(device_id=device, fault=fault, state=AlarmState.RAISED, severity=severity, since=at - MIN / 2,
                  ts=at, detector="test_rules", evidence=Evidence("test evidence"))
+
+
+def deliver(conn: psycopg.Connection, at: datetime, gateway: MemoryChannel | None = None) -> int:
+    """The outbox at `at`: in-app, push and e-mail delivered; SMS/WeChat through `gateway` (a fake)."""
+    conn.commit()
+    channels = {"in_app": InAppChannel(), "mqtt": MemoryChannel(), "email": MemoryChannel(),
+                "webhook": gateway or MemoryChannel()}
+    return dispatch(conn, now=at, channels=channels)
 
 
 def served(conn: psycopg.Connection, device: str) -> set[str]:
@@ -46,17 +56,20 @@ def complain(conn: psycopg.Connection, device: str, text: str, at: datetime) -> 
 def history(conn: psycopg.Connection) -> psycopg.Connection:
     # 1. The outage is detected 30 s after its onset; a resident complains 10 minutes in: folded, anticipated.
     handle_alarm(conn, alarm("rs-b1-water-high", "supply_outage", T0 + MIN / 2), now=T0 + MIN / 2)
+    deliver(conn, T0 + MIN / 2)
     complain(conn, "rs-b1-water-high", "1号楼停水了吗？家里一点水都没有。", T0 + 10 * MIN)
     # 2. Someone is trapped; their family calls 3 minutes in, two minutes before the detector raises: missed; the
     #    complaint's ticket, still untouched, is merged into the preventive one (one ticket for one fault).
     complain(conn, "rs-b2-elev-a", "急！电梯停在两层中间，里面有人出不来！", T0 + 123 * MIN)
     handle_alarm(conn, alarm("rs-b2-elev-a", "entrapment", T0 + 125 * MIN), now=T0 + 125 * MIN)
+    deliver(conn, T0 + 125 * MIN)
     # 3. The pump failure is never detected (no rows at all). 4. The stuck sensor raises a warning: a ticket for
     #    engineering, no notice (a faulty sensor does not change the residents' service).
     handle_alarm(conn, alarm("rs-b3-elev-b", "sensor_stuck", T0 + 210 * MIN, Severity.WARNING),
                  now=T0 + 210 * MIN)
     # 5. A card-reader alarm with no fault behind it: a false alarm that warns the door's residents.
     handle_alarm(conn, alarm("rs-b3-door-lobby", "reader_offline", T0 + 300 * MIN), now=T0 + 300 * MIN)
+    deliver(conn, T0 + 300 * MIN)
     conn.commit()
     return conn
 
@@ -97,6 +110,40 @@ def test_figures_come_from_the_stored_incidents_notices_and_complaints(history):
     assert report.false_alarms_per_100_device_days == pytest.approx(100 / devices)
 
 
+def test_a_notice_counts_from_its_delivery_not_from_when_it_was_written(conn):
+    # The outage is detected 30 s in, but its residents take text messages and the gateway is down until 12 minutes
+    # in; a resident complains at 10 minutes: the notice reached nobody before the complaint.
+    conn.execute("UPDATE residents SET channel = 'sms', phone = '138' || right(id, 5) WHERE unit_id IN "
+                 "(SELECT unit_id FROM device_units WHERE device_id = 'rs-b1-water-high')")
+    handle_alarm(conn, alarm("rs-b1-water-high", "supply_outage", T0 + MIN / 2), now=T0 + MIN / 2)
+    assert deliver(conn, T0 + MIN / 2, MemoryChannel(fail_times=100_000)) == 0
+    complain(conn, "rs-b1-water-high", "1号楼停水了吗？家里一点水都没有。", T0 + 10 * MIN)
+    held = anticipation_report(conn, [OUTAGE], since=T0, until=T0 + 11 * MIN, device_days=1.0)
+    assert held.total.anticipation_rate == 0.0 and held.total.notice_delay_median_s is None
+    assert held.total.notice_recall == 0.0  # written for every affected resident, delivered to none
+    assert deliver(conn, T0 + 12 * MIN) > 0
+    report = anticipation_report(conn, [OUTAGE], since=T0, until=T0 + timedelta(days=1), device_days=1.0)
+    outcome = report.outcomes[0]
+    stored = conn.execute("SELECT min(delivered_at), min(created_at) FROM notices WHERE kind = 'warning'").fetchone()
+    assert stored == (T0 + 12 * MIN, T0 + MIN / 2)
+    assert outcome.first_notice == stored[0] and not outcome.anticipated
+    assert report.total.notice_delay_median_s == 12 * 60 and report.total.lead_median_s == -2 * 60
+    assert (report.total.anticipated, report.total.anticipation_lower95) == (0, 0.0)
+
+
+def test_wilson_interval_and_hour_bands(history):
+    # 39 of 39 supports no more than about 91 % at 95 % confidence (issue #20's own reading).
+    assert wilson(39, 39) == (pytest.approx(0.9103, abs=1e-4), 1.0)
+    low, high = wilson(36, 39)
+    assert low == pytest.approx(0.797, abs=1e-3) and high == pytest.approx(0.973, abs=1e-3)
+    report = anticipation_report(history, [OUTAGE, TRAPPED, PUMP, STUCK], since=T0, until=T0 + timedelta(days=1))
+    bands = by_hour_band(report.outcomes, ZoneInfo("Asia/Shanghai"))
+    # 10:00 and 12:00 onsets fall in 09-17; the pump's at 13:00 too: one band, the same figures as the total.
+    assert list(bands) == ["09-17"]
+    assert bands["09-17"].anticipation_rate == report.total.anticipation_rate
+    assert report.total.anticipation_lower95 == pytest.approx(wilson(1, 3)[0])
+
+
 def test_only_the_period_counts(history):
     # Up to just before the entrapment was detected: its complaint came, no notice yet; the door alarm is outside.
     report = anticipation_report(history, [OUTAGE, TRAPPED], since=T0, until=T0 + 124 * MIN,
@@ -124,15 +171,16 @@ def test_the_bench_core_runs_the_platform_and_reads_its_figures_back_from_the_da
     outage = next(o for o in report.outcomes if o.fault.fault == "supply_outage")
     with psycopg.connect(pg_server.url_for("bench_5_forewarn")) as conn:
         stored = conn.execute("SELECT count(*) FROM complaints").fetchone()[0]
-        first = conn.execute(
-            "SELECT min(n.created_at) FROM notices n JOIN incidents i ON i.id = n.incident_id "
-            "WHERE i.device_id = 'rs-b1-water-high' AND n.kind = 'warning'").fetchone()[0]
+        first, written = conn.execute(
+            "SELECT min(n.delivered_at), min(n.created_at) FROM notices n JOIN incidents i ON i.id = n.incident_id "
+            "WHERE i.device_id = 'rs-b1-water-high' AND n.kind = 'warning'").fetchone()
         reached = {r[0] for r in conn.execute(
             "SELECT DISTINCT n.resident_id FROM notices n JOIN incidents i ON i.id = n.incident_id "
             "WHERE i.device_id = 'rs-b1-water-high' AND n.kind = 'warning'")}
         residents = served(conn, "rs-b1-water-high")
     assert info["complaints"] == stored > 0  # every emulated complaint went through the API into the database
-    assert outage.first_notice == first and first is not None
+    # The figure counts from delivery (the outbox, run in lockstep at the simulated time), not from the write.
+    assert outage.first_notice == first and first is not None and first >= written
     assert outage.notice_delay_s == (first - outage.fault.onset).total_seconds()
     assert outage.notified == reached and outage.affected == residents
     assert report.total.visible == 2 and report.total.complaints <= stored

@@ -13,11 +13,20 @@ from api.app import create_app
 from api.auth import ensure_resident_user, issue_token
 from api.deps import AppState
 from api.routes.complaints import RATE_LIMIT_PER_HOUR
+from tickets.channels import InAppChannel, MemoryChannel
 from tickets.flows import handle_alarm
+from tickets.outbox import dispatch
 
 from .conftest import SHANGHAI, make_alarm
 
 HIGH_ZONE = "rs-b1-water-high"  # serves floors 13–25 of building 1
+
+
+def deliver(conn) -> int:
+    """What the scheduler's outbox job does every second: deliver what is due (gateways are fakes here)."""
+    channels = {"in_app": InAppChannel(), "webhook": MemoryChannel(), "email": MemoryChannel(), "mqtt": MemoryChannel()}
+    conn.commit()  # dispatch wants an idle connection: it commits each delivery as it goes
+    return dispatch(conn, now=datetime.now(UTC), channels=channels)
 
 
 @pytest.fixture
@@ -57,7 +66,7 @@ def complaint(unit: str, text: str, *, resident: str | None = None, channel: str
     return body | ({"resident_id": resident} if resident else {})
 
 
-def test_a_resident_files_and_sees_only_their_own_complaints(client, tokens):
+def test_a_resident_files_and_sees_only_their_own_complaints(client, tokens, conn):
     me, other = auth(tokens["resident"]), auth(tokens["neighbour"])
     made = client.post("/api/v1/complaints", headers=me,
                        json=complaint(tokens["resident_unit"], "物业费多收了一个月，账单不对"))
@@ -75,7 +84,9 @@ def test_a_resident_files_and_sees_only_their_own_complaints(client, tokens):
                        json=complaint(tokens["neighbour_unit"], "漏水")).status_code == 403
     assert client.post("/api/v1/complaints", headers=me, json=complaint(
         tokens["resident_unit"], "漏水", resident=tokens["neighbour_id"])).status_code == 403
-    # Residents get the acknowledgement notice; staff-only lists stay closed to them.
+    # Residents get the acknowledgement notice once it is delivered; staff-only lists stay closed to them.
+    assert client.get("/api/v1/notices", headers=me).json() == []  # written, not yet delivered: not visible
+    assert deliver(conn) > 0
     notices = client.get("/api/v1/notices", headers=me).json()
     assert [n["kind"] for n in notices] == ["received"]
     assert client.get("/api/v1/tickets", headers=me).status_code == 403
@@ -102,6 +113,7 @@ def test_a_complaint_about_a_known_outage_folds_into_its_incident(client, tokens
     assert (body["folded"], body["ticket_id"], body["incident_id"], body["anticipated"]) == \
         (True, opened.ticket_id, opened.incident_id, True)
     assert conn.execute("SELECT count(*) FROM tickets").fetchone()[0] == 1
+    deliver(conn)
     kinds = [n["kind"] for n in client.get("/api/v1/notices", headers=auth(tokens["resident"])).json()]
     assert sorted(kinds) == ["status", "warning"]
     status = conn.execute("SELECT body FROM notices WHERE kind = 'status'").fetchone()[0]
@@ -239,6 +251,7 @@ def test_live_notices_stream_only_the_callers_own(client, tokens, conn):
     opened = handle_alarm(conn, make_alarm(HIGH_ZONE, "pump_failure"), now=datetime.now(UTC))
     conn.commit()
     mine = conn.execute("SELECT id FROM notices WHERE resident_id = %s", (tokens["resident_id"],)).fetchone()[0]
+    deliver(conn)
     with client.stream("GET", "/api/v1/notices/stream", headers=auth(tokens["resident"]),
                        params={"after": 0, "max_seconds": 0.5}) as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")

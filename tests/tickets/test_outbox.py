@@ -20,7 +20,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from detectors.alarm import Severity
-from tickets.channels import InAppChannel, MqttPushChannel, SmtpEmailChannel, WebhookChannel
+from tickets.channels import InAppChannel, MemoryChannel, MqttPushChannel, SmtpEmailChannel, WebhookChannel
 from tickets.flows import handle_alarm
 from tickets.outbox import dispatch
 
@@ -174,7 +174,14 @@ def test_smtp_down_is_retried_not_lost(conn, staff):
     assert _statuses(conn) == Counter({"pending": residents})
 
 
-def test_in_app_and_mqtt_push_and_quiet_hours(conn, staff):
+def _delivered(conn: psycopg.Connection, device: str) -> dict[str, datetime | None]:
+    """resident → when their notice about `device`'s incident was delivered (None: not yet)."""
+    return dict(conn.execute(
+        "SELECT n.resident_id, n.delivered_at FROM notices n JOIN incidents i ON i.id = n.incident_id "
+        "WHERE i.device_id = %s AND n.kind = 'warning'", (device,)).fetchall())
+
+
+def test_quiet_hours_push_goes_at_once_but_silent(conn, staff):
     _set_channel(conn, BASEMENT, "mqtt")
     night = datetime(2026, 11, 24, 23, 30, tzinfo=SHANGHAI)
     handle_alarm(conn, make_alarm(BASEMENT, "slow_leak", severity=Severity.WARNING, at=night), now=night)
@@ -182,19 +189,51 @@ def test_in_app_and_mqtt_push_and_quiet_hours(conn, staff):
     published: list[tuple[str, bytes, int]] = []
     channels = {"mqtt": MqttPushChannel(lambda topic, payload, qos: published.append((topic, payload, qos))),
                 "in_app": InAppChannel()}
-    # A slow leak is not critical: it waits for the morning (only the engineer's work-order push goes at once).
-    assert dispatch(conn, now=night, channels=channels) == 1
-    morning = datetime(2026, 11, 25, 7, 0, tzinfo=SHANGHAI)
-    sent = dispatch(conn, now=morning, channels=channels)
+    assert set(_delivered(conn, BASEMENT).values()) == {None}  # written is not delivered
+    sent = dispatch(conn, now=night, channels=channels)
     assert sent == len(published) > 0
     topics = {t for t, _, _ in published}
     assert topics == {f"forewarn/notices/{r[0]}" for r in conn.execute(
         "SELECT r.id FROM residents r JOIN device_units du ON du.unit_id = r.unit_id WHERE du.device_id = %s",
         (BASEMENT,))}
-    # A burst at night is critical: it goes out at once.
+    assert all(json.loads(payload)["silent"] for _, payload, _ in published)  # a non-critical push at night
+    assert set(_delivered(conn, BASEMENT).values()) == {night}
+    # A burst at night is critical: it goes out at once, and not silent.
+    published.clear()
     handle_alarm(conn, make_alarm(BASEMENT, "pipe_burst", at=night), now=night)
     conn.commit()
     assert dispatch(conn, now=night, channels=channels) == len(topics)
+    assert not any(json.loads(payload)["silent"] for _, payload, _ in published)
+
+
+def test_quiet_hours_hold_sms_until_morning_with_an_in_app_copy_meanwhile(conn, staff):
+    residents = _set_channel(conn, BASEMENT, "sms")
+    night = datetime(2026, 11, 24, 23, 30, tzinfo=SHANGHAI)
+    handle_alarm(conn, make_alarm(BASEMENT, "slow_leak", severity=Severity.WARNING, at=night), now=night)
+    conn.commit()
+    gateway = MemoryChannel()  # stands in for the SMS gateway (leaves the machine)
+    channels = {"webhook": gateway, "in_app": InAppChannel()}
+    # At night: visible in-app at once (delivered), nobody's phone rings.
+    assert dispatch(conn, now=night, channels=channels) == residents
+    assert gateway.sent == [] and set(_delivered(conn, BASEMENT).values()) == {night}
+    assert dispatch(conn, now=night + timedelta(hours=3), channels=channels) == 0
+    # At 07:00 the text messages go; the notice's delivery time stays when the resident could first see it.
+    morning = datetime(2026, 11, 25, 7, 0, tzinfo=SHANGHAI)
+    assert dispatch(conn, now=morning, channels=channels) == residents == len(gateway.sent)
+    assert {m.channel for m in gateway.sent} == {"webhook"} and not any(m.silent for m in gateway.sent)
+    assert set(_delivered(conn, BASEMENT).values()) == {night}
+    assert _statuses(conn) == Counter({"delivered": 2 * residents})
+
+
+def test_a_notice_whose_gateway_fails_is_not_delivered(conn, staff):
+    _set_channel(conn, BASEMENT, "wechat")
+    handle_alarm(conn, make_alarm(BASEMENT, "pipe_burst"), now=NOW)
+    conn.commit()
+    assert dispatch(conn, now=NOW, channels={"webhook": MemoryChannel(fail_times=10_000)}) == 0
+    assert set(_delivered(conn, BASEMENT).values()) == {None}
+    later = NOW + timedelta(minutes=5)
+    assert dispatch(conn, now=later, channels={"webhook": MemoryChannel()}) > 0
+    assert set(_delivered(conn, BASEMENT).values()) == {later}
 
 
 def test_mqtt_push_reaches_a_subscriber_on_a_real_broker(conn, staff, mosquitto):
