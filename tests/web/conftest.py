@@ -197,7 +197,7 @@ class MemoryCodeSender:
 @pytest.fixture
 def code_outbox(web: WebPlatform) -> Iterator[MemoryCodeSender]:
     """Codes the running platform sends, captured (instead of the log, when no gateway is configured)."""
-    app = web.platform.api_server.config.app
+    app = web.platform.api.server.config.app
     extras = app.state.forewarn.extras
     previous = extras.get("code_sender")
     extras["code_sender"] = sender = MemoryCodeSender()

@@ -169,7 +169,7 @@ def _live(page: Page) -> None:
 
 
 def _no_missing_messages(web: WebPlatform) -> None:
-    app = web.platform.api_server.config.app
+    app = web.platform.api.server.config.app
     assert app.state.web_frame.catalogues.missing == set()
 
 

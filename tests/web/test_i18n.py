@@ -103,7 +103,7 @@ def page_paths() -> list[str]:
 
 
 def test_every_page_renders_in_both_languages_with_no_missing_message_id(web, anonymous_page, signed_in_page):
-    missing = web.platform.api_server.config.app.state.web_frame.catalogues.missing
+    missing = web.platform.api.server.config.app.state.web_frame.catalogues.missing
     missing.clear()
     people = {"visitor": None, "resident": make_user(web, Role.RESIDENT), "engineer": make_user(web, Role.ENGINEER),
               "agent": make_user(web, Role.AGENT)}
@@ -122,7 +122,7 @@ def test_every_page_renders_in_both_languages_with_no_missing_message_id(web, an
 
 
 def test_the_code_signup_and_error_pages_in_both_languages(web, anonymous_page, code_outbox):
-    missing = web.platform.api_server.config.app.state.web_frame.catalogues.missing
+    missing = web.platform.api.server.config.app.state.web_frame.catalogues.missing
     missing.clear()
     resident = make_user(web, Role.RESIDENT)
     for lang in LANGUAGES:

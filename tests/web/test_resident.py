@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+import time
 import zlib
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -37,6 +38,15 @@ def _resident(web: WebPlatform, where: str, params: tuple[object, ...]) -> str:
     return str(row[0])
 
 
+def _wait_delivered(web: WebPlatform, where: str, params: tuple[object, ...], timeout_s: float = 10.0) -> None:
+    """A notice counts from its delivery (the outbox runs every second): wait until the one `where` names is
+    delivered, as a resident would see it appear."""
+    deadline = time.monotonic() + timeout_s
+    while not _one(web, f"SELECT count(*) FROM notices WHERE delivered_at IS NOT NULL AND {where}", params)[0]:
+        assert time.monotonic() < deadline, f"no delivered notice where {where} {params}"
+        time.sleep(0.1)
+
+
 def _one(web: WebPlatform, query: str, params: tuple[object, ...] = ()) -> tuple:  # type: ignore[type-arg]
     with psycopg.connect(web.db_url) as conn:
         row = conn.execute(query, params).fetchone()
@@ -46,7 +56,7 @@ def _one(web: WebPlatform, query: str, params: tuple[object, ...] = ()) -> tuple
 
 def _missing_ids(web: WebPlatform) -> set[tuple[str, str]]:
     """Message ids a page asked for that a catalogue does not have (recorded by the frame's Catalogues)."""
-    return set(web.platform.api_server.config.app.state.web_frame.catalogues.missing)
+    return set(web.platform.api.server.config.app.state.web_frame.catalogues.missing)
 
 
 def _publish_outage(port: int, start: datetime, normal_s: int, outage_s: int) -> None:
@@ -143,6 +153,7 @@ def test_a_leak_report_goes_to_engineering_is_resolved_and_i_rate_it_from_the_do
         answer = httpx.post(api, json=body, headers=headers, timeout=10)
         assert answer.status_code == 200, answer.text
 
+    _wait_delivered(web, "kind = 'done' AND ticket_id = %s AND resident_id = %s", (ticket_id, me.resident_id))
     page.goto("/resident/notices")
     done = page.locator("li.notice[data-kind='done']")
     assert done.get_by_role("link", name="Rate this service").count() == 1
@@ -179,6 +190,7 @@ def test_another_residents_request_notice_and_rating_page_are_not_found(web, sig
     ticket_id, notice_id = _one(web, "SELECT c.ticket_id, n.id FROM complaints c JOIN notices n "
                                      "ON n.ticket_id = c.ticket_id AND n.resident_id = c.resident_id WHERE c.id = %s",
                                 (complaint_id,))
+    _wait_delivered(web, "id = %s", (notice_id,))
     assert mine.goto(f"/resident/notices/{notice_id}").status == 200
 
     theirs = signed_in_page(other, lang="zh-CN")
@@ -193,7 +205,7 @@ def test_another_residents_request_notice_and_rating_page_are_not_found(web, sig
 
 def test_staff_pages_are_forbidden_to_a_resident_and_resident_pages_to_staff(web, signed_in_page):
     resident = make_user(web, Role.RESIDENT, resident_id=_resident(web, "u.building_id = 'rs-b3'", ()))
-    app = web.platform.api_server.config.app
+    app = web.platform.api.server.config.app
     staff_pages = sorted({route.path for route in app.routes  # every page route of the staff audiences
                           if getattr(route, "methods", None) and "GET" in route.methods and "{" not in route.path
                           and route.path.startswith(("/engineer", "/staff", "/devices", "/manager"))})
