@@ -27,14 +27,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from detectors.base import Features
+from detectors.params import PARAMS
 
 
 @dataclass(slots=True)
 class Discord:
     """Nearest-neighbour distance of the latest window to the earlier windows of the recent history."""
 
-    window: int = 32
-    history: int = 3000
+    window: int = PARAMS.surprise.shape_window
+    history: int = PARAMS.surprise.shape_history
     keys: list[str] = field(default_factory=list)
     buffer: np.ndarray | None = None  # rows of readings, oldest first; compacted to the last `history` rows
     size: int = 0

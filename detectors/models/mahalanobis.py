@@ -28,22 +28,23 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from detectors.base import Features
+from detectors.params import PARAMS
 
 # Slow movement: the means of consecutive blocks of PERSIST_BLOCK readings carry more than PERSIST_SHARE of the
 # feature's variance over the fitting window. Scatter around a set point leaves ~1/PERSIST_BLOCK of it in the block
 # means; a wandering or trending level leaves nearly all of it. (A straight-line trend test used before also threw
 # out noisy flow readings with a small tilt, and kept temperatures that wandered without a net trend.)
-PERSIST_BLOCK = 20
-PERSIST_SHARE = 0.5
+PERSIST_BLOCK = PARAMS.t2.persist_block
+PERSIST_SHARE = PARAMS.t2.persist_share
 # Ridge on the standardised covariance: keeps nearly collinear sensors (two accelerometers) from exploding T².
-RIDGE = 1e-3
+RIDGE = PARAMS.t2.ridge
 
 
 @dataclass(slots=True)
 class Mahalanobis:
     """Frozen multivariate reference; `learn_one` only collects rows until the reference is fitted."""
 
-    fit_rows: int = 400
+    fit_rows: int = PARAMS.t2.fit_rows
     rows: list[list[float]] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
     mean: np.ndarray | None = None
