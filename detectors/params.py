@@ -32,6 +32,12 @@ class T2Params:
     persist_block: int = 20  # block length of the slow-movement test on the fitting rows
     persist_share: float = 0.5  # a feature whose block means carry more of its variance than this is left out
     ridge: float = 1e-3  # ridge on the standardised covariance
+    # After the fit the reference's centre follows slow drift (a pump warming over hours moves its vibration and
+    # flow levels by several fitted spreads, which a few minutes of commissioning cannot show): an EW step per row
+    # not alarmed, and a much smaller one while alarmed, so a lasting change is absorbed over hours, a fault's
+    # minutes are not. 0 freezes the reference.
+    follow: float = 0.0
+    follow_alarmed: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

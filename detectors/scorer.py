@@ -53,7 +53,10 @@ class T2Scorer:
             return 0.0, False
         self.smooth += T2_SMOOTH * (self.model.score_one(x) - self.smooth)
         score = unit_score(self.smooth, self.limit)
-        return score, score >= 0.5
+        alarm = score >= 0.5
+        if learn:  # the centre follows slow drift; far more slowly while alarmed (see `T2Params.follow`)
+            self.model.follow(x, PARAMS.t2.follow_alarmed if alarm else PARAMS.t2.follow)
+        return score, alarm
 
     def learn(self, x: Features) -> None:
         self.model.learn_one(x)

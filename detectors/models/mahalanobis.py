@@ -80,6 +80,15 @@ class Mahalanobis:
         self.train_scores = (np.einsum("ij,jk,ik->i", z, self.precision, z) / len(keep)).tolist()
         self.rows = []  # fitted: the raw rows are no longer needed
 
+    def follow(self, x: Features, rate: float) -> None:
+        """Move the fitted reference's centre a fraction `rate` towards `x` (slow, harmless drift); the scale and
+        correlations stay as fitted. Does nothing before the fit."""
+        if self.mean is None or rate <= 0.0:
+            return
+        v = np.array([x.get(k, np.nan) for k in self.keys], dtype=float)
+        seen = ~np.isnan(v)
+        self.mean[seen] += rate * (v[seen] - self.mean[seen])
+
     def score_one(self, x: Features) -> float:
         if self.precision is None or self.mean is None or self.scale is None:
             return 0.0
