@@ -75,11 +75,34 @@ class ReplayParams:
 
 
 @dataclass(frozen=True, slots=True)
+class LearnedParams:
+    """The live path's learned normal per device (`detectors.learned`): chosen on the simulator's tuning split."""
+
+    usual_alpha: float = 0.02  # per-slot usual value: ~50 readings of that hour's memory (days, at one a minute)
+    spread_alpha: float = 0.005  # river EWVar fading factor of the residuals
+    smooth_alpha: float = 0.02  # river EWMean of the standardised residual: ~50 readings
+    min_slot_readings: int = 30  # a slot judges nothing before it has seen this many readings
+    warmup_s: float = 2 * 86400.0  # nor the device before two days of learning: an hour's normal needs days to show
+    spread_floor: float = 0.05  # spread never below 5 % of the usual value (+1): a flat metric is not infinitely odd
+    wander_floor: float = 0.5  # nor the smoothed residual's below half a single reading's spread
+    z_cap: float = 20.0  # one reading counts at most this many spreads
+    z_limit: float = 6.0  # smoothed residual beyond this many spreads is unusual
+    drift_min_instances: int = 200  # river PageHinkley
+    drift_delta: float = 0.5
+    drift_threshold: float = 200.0
+    drift_hold_s: float = 86400.0  # a Page-Hinkley detection is named in evidence for a day
+    raise_after_s: float = 1800.0  # unusual for half an hour before it is an alarm
+    clear_after_s: float = 1800.0
+    cooldown_s: float = 6 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
 class Params:
     t2: T2Params = field(default_factory=T2Params)
     level: LevelParams = field(default_factory=LevelParams)
     surprise: SurpriseParams = field(default_factory=SurpriseParams)
     replay: ReplayParams = field(default_factory=ReplayParams)
+    learned: LearnedParams = field(default_factory=LearnedParams)
 
 
 PARAMS = Params()
