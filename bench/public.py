@@ -31,6 +31,19 @@ HST_MARGIN = 1.0
 Stream = Callable[[Series, int], Iterator[tuple[float, bool]]]
 
 
+FREE_CUT = 1150  # valve1 files are ~1150 rows: the anomaly-free run cut to that length is scored like them
+
+
+def cut(series: Series, rows: int) -> list[Series]:
+    """`series` as consecutive files of `rows` rows (the last, shorter one only if it outlasts the warm-up)."""
+    out = []
+    for k, a in enumerate(range(0, len(series.rows), rows)):
+        b = min(len(series.rows), a + rows)
+        if b - a > SKAB_SPLIT:
+            out.append(Series(f"{series.name}#{k}", series.timestamps[a:b], series.rows[a:b], series.labels[a:b], []))
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Splits:
     skab_tuning: list[Series]
