@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from river.base import AnomalyDetector
+
 from detectors.base import Features
 from detectors.models.ew_deviation import EWDeviation
 from detectors.params import PARAMS
@@ -68,7 +70,7 @@ class Likelihood:
 
 
 @dataclass(slots=True)
-class Surprise:
+class Surprise(AnomalyDetector):
     """Anomaly likelihood of a smoothed robust deviation."""
 
     # Baseline memory ~1000 readings and ~10-reading smoothing of the deviation (`detectors.params`).
@@ -87,11 +89,11 @@ class Surprise:
             return 0.0
         return min(RAW_CAP, math.sqrt(self.baseline.score_one(x)))
 
-    def score_one(self, x: Features) -> float:
+    def score_one(self, x: Features) -> float:  # type: ignore[override]  # river types x as dict[Hashable, Any]; ours are str -> float
         p = self.likelihood.peek(self.raw(x))
         return p * DAMP if self.cool > 0 else p
 
-    def learn_one(self, x: Features) -> None:
+    def learn_one(self, x: Features) -> None:  # type: ignore[override]  # river types x as dict[Hashable, Any]; ours are str -> float
         p = self.likelihood.update(self.raw(x))
         self.baseline.learn_one(x)
         if self.cool > 0:

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from river.base import AnomalyDetector
 
 from detectors.base import Features
 from detectors.params import PARAMS
@@ -41,7 +42,7 @@ RIDGE = PARAMS.t2.ridge
 
 
 @dataclass(slots=True)
-class Mahalanobis:
+class Mahalanobis(AnomalyDetector):
     """Frozen multivariate reference; `learn_one` only collects rows until the reference is fitted."""
 
     fit_rows: int = PARAMS.t2.fit_rows
@@ -56,7 +57,7 @@ class Mahalanobis:
     def fitted(self) -> bool:
         return self.precision is not None
 
-    def learn_one(self, x: Features) -> None:
+    def learn_one(self, x: Features) -> None:  # type: ignore[override]  # river types x as dict[Hashable, Any]; ours are str -> float
         if self.fitted:
             return
         if not self.keys:
@@ -89,7 +90,7 @@ class Mahalanobis:
         seen = ~np.isnan(v)
         self.mean[seen] += rate * (v[seen] - self.mean[seen])
 
-    def score_one(self, x: Features) -> float:
+    def score_one(self, x: Features) -> float:  # type: ignore[override]  # river types x as dict[Hashable, Any]; ours are str -> float
         if self.precision is None or self.mean is None or self.scale is None:
             return 0.0
         v = np.array([x.get(k, np.nan) for k in self.keys], dtype=float)
