@@ -1,13 +1,15 @@
-"""Detector quality and cost benchmark: `python -m bench.detectors [--quick]`.
+"""Detector quality and cost benchmark: `python -m bench.detectors [--quick] [--public-only]`.
 
-Prints one table, our detectors beside a null detector, an always-alarm detector and a 3-sigma z-score measured
-in the same run:
-- simulator ground truth (several seeds, every fault type of `simulators.faults`): recall per fault type, median
-  detection delay, lead time before residents notice for degradation faults, false alarms per 100 device-days;
-- SKAB valve1 (learn rows < 400, score rows ≥ 400; pooled F1, FAR, MAR);
-- NAB (standard-profile score by NAB's published method);
+Prints one table, our detectors beside river's nearest models (public data only), a null detector, an always-alarm
+detector and a 3-sigma z-score measured in the same run, each figure on a tuning split and a held-out split side by
+side (the protocol of `detectors.params`; splits in `bench.public` and `TUNING`/`HELDOUT` below):
+- simulator ground truth (every fault type of `simulators.faults`): recall per fault type, median detection delay,
+  lead time before residents notice for degradation faults, false alarms per 100 device-days;
+- SKAB valve1 (learn rows < 400, score rows ≥ 400; pooled F1, FAR, MAR) and the anomaly-free run (rows alarmed);
+- NAB (standard and reward-low-FP profiles by NAB's published method);
 - cost: median µs per reading in `DetectorEngine.process` and bytes of state per device;
-then `RESULT name=value unit` lines. Public data are read in place from `../shared/datasets`.
+then `RESULT name=value unit` lines: SKAB from the held-out split, NAB both, simulator recall both, false alarms
+over both simulator splits. Public data are read in place from `shared/datasets` beside the checkout.
 
 Simulator runs: each seed makes two runs of the demo estate's Riverside site through the pure generator (no
 MQTT). An *acute* run (12 simulated hours; every acute, door, water and sensor fault on its own device, the sensor
