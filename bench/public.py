@@ -10,7 +10,7 @@ Splits (the protocol of `detectors.params`):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 
 from river import anomaly, stats
@@ -101,8 +101,10 @@ def river_hst(series: Series, warmup: int) -> Iterator[tuple[float, bool]]:
     fit = max(warmup, SKAB_SPLIT)
     head = series.rows[:fit]
     keys = sorted(head[0]) if head else []
-    limits = {k: (min(r[k] for r in head), max(r[k] for r in head)) for k in keys}
-    limits = {k: (lo - 0.1 * (hi - lo + 1e-9), hi + 0.1 * (hi - lo + 1e-9)) for k, (lo, hi) in limits.items()}
+    ranges = {k: (min(r[k] for r in head), max(r[k] for r in head)) for k in keys}
+    limits: dict[Hashable, tuple[float, float]] = {
+        k: (lo - 0.1 * (hi - lo + 1e-9), hi + 0.1 * (hi - lo + 1e-9)) for k, (lo, hi) in ranges.items()
+    }
     model = anomaly.HalfSpaceTrees(n_trees=10, height=8, window_size=min(250, fit // 2), limits=limits, seed=1)
     quantile = stats.Quantile(PARAMS.t2.quantile)
     smooth, limit = 0.0, 0.0
@@ -155,3 +157,25 @@ def alarm_share(stream: Stream, files: list[Series]) -> float:
 def nab_figures(stream: Stream, files: list[Series]) -> dict[str, float]:
     scored = {s.name: ([score for score, _ in stream(s, 0)], s.windows) for s in files}
     return {"standard": nab_score(scored, "standard"), "low_fp": nab_score(scored, "reward_low_fp")}
+
+
+def drift_table() -> None:
+    """`python -m bench.public`: how far SKAB's anomaly-free run moves from a reference fitted on its first rows —
+    mean |z| per feature the reference keeps, in units of its fitted spread, per 1000 rows."""
+    from detectors.models.mahalanobis import Mahalanobis
+
+    series = load_skab("anomaly-free")[0]
+    model = Mahalanobis(fit_rows=SKAB_SPLIT)
+    for x in series.rows[:SKAB_SPLIT]:
+        model.learn_one(x)
+    assert model.mean is not None and model.scale is not None
+    print("rows".ljust(12) + "".join(k[:18].rjust(20) for k in model.keys))
+    for a in range(0, len(series.rows), 1000):
+        chunk = series.rows[a : a + 1000]
+        cells = [sum(abs(x[k] - model.mean[j]) / model.scale[j] for x in chunk) / len(chunk)
+                 for j, k in enumerate(model.keys)]
+        print(f"{a}-{a + len(chunk) - 1}".ljust(12) + "".join(f"{c:20.1f}" for c in cells))
+
+
+if __name__ == "__main__":
+    drift_table()
