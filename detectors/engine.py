@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from detectors import learned
+from detectors import absence, learned
 from detectors.alarm import Alarm, AlarmState, Evidence
 from detectors.hysteresis import Observation, Policy, Track, Transition
 from detectors.presence import Presence
@@ -32,7 +32,8 @@ from ingest.reading import DeviceKind, Reading
 
 # Bump whenever the pickled state's layout changes: an older checkpoint is then refused (the runtime logs it and
 # the device starts fresh) instead of resuming with attributes missing. 2: presence reports, telemetry-rate health.
-# 3: a door's last reported open time, a tank's usual level. 4: the learned normal (`detectors.learned`).
+# 3: a door's last reported open time, a tank's usual level. 4: the learned normal (`detectors.learned`) and
+# the usual activity per hour (`detectors.absence`).
 SNAPSHOT_VERSION = 4
 # Evidence carries the last few readings; five is enough to show the trend without bloating the alarm.
 EVIDENCE_READINGS = 5
@@ -64,6 +65,7 @@ class DeviceState:
     last_seq: int = -1
     last_t: float | None = None
     learned: learned.LearnedState = field(default_factory=learned.LearnedState)
+    absence: absence.AbsenceState = field(default_factory=absence.AbsenceState)
 
     def alarmed(self) -> bool:
         return any(track.raised for track in self.tracks.values())
@@ -152,6 +154,9 @@ class DetectorEngine:
         observations.append(state.presence.seen(t))
         frozen = learned.frozen_metrics(state.raised_faults())  # only what the raised faults would corrupt
         observations.append(learned.observe(state.learned, reading.values, reading.ts, frozen))
+        missing = absence.event(state.absence, reading.event, reading.ts, state.kind)
+        if missing is not None:
+            observations.append(missing)
         state.recent.append((t, reading.seq, dict(reading.values), reading.event))
         state.last_t, state.last_seq = t, reading.seq
         return self._decide(state, observations, t, rules)
@@ -164,6 +169,7 @@ class DetectorEngine:
             rules = self._rules[state.kind]
             observations = rules.on_tick(state.rules, t)
             observations.append(state.presence.check(t))
+            observations.append(absence.check(state.absence, now))
             alarms.extend(self._decide(state, observations, t, rules))
         return alarms
 
@@ -233,7 +239,7 @@ class DetectorEngine:
 
     @staticmethod
     def _policy(rules: RuleSet, fault: str) -> Policy:
-        for source in (rules.policies, SensorHealth.policies, Presence.policies, learned.POLICIES):
+        for source in (rules.policies, SensorHealth.policies, Presence.policies, learned.POLICIES, absence.POLICIES):
             policy = source.get(fault)
             if policy is not None:
                 return policy
@@ -243,7 +249,7 @@ class DetectorEngine:
     def _detector_name(rules: RuleSet, fault: str) -> str:
         if fault in rules.policies:
             return rules.name
-        if fault == learned.FAULT:
+        if fault in (learned.FAULT, absence.FAULT):
             return learned.NAME
         return SensorHealth.name if fault in SensorHealth.policies else Presence.name
 

@@ -72,6 +72,7 @@ CORRUPTS: dict[str, frozenset[str]] = {
     "lock_failure": frozenset(),
     "reader_offline": frozenset(),
     FAULT: frozenset(),  # an unusual-behaviour alarm freezes the metric it is about (`observe`)
+    "usual_activity_missing": frozenset(),  # `detectors.absence`: no reading value is wrong, only missing
 }
 ALL = frozenset({"*"})
 

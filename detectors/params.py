@@ -97,12 +97,23 @@ class LearnedParams:
 
 
 @dataclass(frozen=True, slots=True)
+class AbsenceParams:
+    """Absence of usual activity (`detectors.absence`)."""
+
+    alpha: float = 0.2  # usual events per hour slot: an EW mean over ~5 of that slot's days
+    min_days: int = 3  # a slot judges nothing before it was learnt on this many days
+    min_usual: float = 8.0  # an hour with no event is odd only where 8 or more are usual (Poisson: p(0) < 0.04 %)
+    cooldown_s: float = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
 class Params:
     t2: T2Params = field(default_factory=T2Params)
     level: LevelParams = field(default_factory=LevelParams)
     surprise: SurpriseParams = field(default_factory=SurpriseParams)
     replay: ReplayParams = field(default_factory=ReplayParams)
     learned: LearnedParams = field(default_factory=LearnedParams)
+    absence: AbsenceParams = field(default_factory=AbsenceParams)
 
 
 PARAMS = Params()

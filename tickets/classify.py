@@ -67,7 +67,8 @@ _KIND_SUBCATEGORY = {"elevator": "elevator", "water": "water", "access_door": "d
 # names it) is a matter for an engineer to look at, not news for residents. They open a ticket and a work order;
 # residents are not warned.
 QUIET_FAULTS = frozenset({"forced_open", "held_open", "lock_failure", "battery_low", "sensor_stuck",
-                          "sensor_spikes", "sensor_dropout", "device_offline", "unusual_behaviour"})
+                          "sensor_spikes", "sensor_dropout", "device_offline", "unusual_behaviour",
+                          "usual_activity_missing"})
 
 
 def warns_residents(fault: str) -> bool:

@@ -4,7 +4,7 @@ the learning its own fault would corrupt."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from detectors import learned
 from detectors.alarm import AlarmState, Severity
@@ -75,3 +75,27 @@ def test_the_learned_normal_survives_a_checkpoint_and_stays_small() -> None:
     again = DetectorEngine()
     again.restore("w1", blob)
     assert again.snapshot("w1") == blob
+
+
+def test_a_car_that_stops_getting_trips_in_a_busy_hour_is_usual_activity_missing() -> None:
+    engine = DetectorEngine()
+    start = datetime(2026, 3, 2, 8, tzinfo=TZ)  # Monday 08:00; the car has 30 trips 08:00-09:00 every weekday
+
+    def telemetry(at: datetime, seq: int) -> Reading:
+        return Reading("e1", DeviceKind.ELEVATOR, at, seq, {"moving": 0.0, "in_service": 1.0}, site_id="s1")
+
+    raised: list[str] = []
+    seq = 0
+    for day in range(5):  # Monday to Friday; Friday 08:00-09:00 has telemetry but no trip
+        for minute in range(0, 120, 2):
+            at = start + timedelta(days=day, minutes=minute)
+            seq += 1
+            alarms = engine.process(telemetry(at, seq))
+            if day < 4 and minute < 60:
+                seq += 1
+                alarms += engine.process(Reading("e1", DeviceKind.ELEVATOR, at + timedelta(seconds=30), seq,
+                                                 {"floor": 3.0}, event="trip", site_id="s1"))
+            alarms += engine.tick(at.astimezone(UTC))  # the runtime ticks on a UTC clock
+            raised += [a.fault for a in alarms if a.state is AlarmState.RAISED]
+    assert raised == ["usual_activity_missing"]
+    assert not warns_residents("usual_activity_missing")
