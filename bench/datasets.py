@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+def _datasets() -> Path:
+    """`shared/datasets` beside the checkout, or beside a folder above it (a git worktree lives one level deeper)."""
+    repo = Path(__file__).resolve().parents[1]
+    for folder in repo.parents:
+        if (folder / "shared" / "datasets").is_dir():
+            return folder / "shared" / "datasets"
+    return repo.parent / "shared" / "datasets"
+
+
+DATASETS = _datasets()
 SKAB_COLUMNS = (
     "Accelerometer1RMS",
     "Accelerometer2RMS",
@@ -39,7 +49,8 @@ def _ts(text: str) -> datetime:
 def load_skab(folder: str = "valve1") -> list[Series]:
     """SKAB files of `folder` (`;`-separated, per-row `anomaly` label)."""
     out = []
-    for path in sorted((DATASETS / "skab" / folder).glob("*.csv"), key=lambda p: int(p.stem)):
+    paths = sorted((DATASETS / "skab" / folder).glob("*.csv"), key=lambda p: (len(p.stem), p.stem))  # 2 before 10
+    for path in paths:
         with path.open(newline="") as fh:
             rows = list(csv.DictReader(fh, delimiter=";"))
         out.append(

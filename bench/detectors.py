@@ -1,13 +1,15 @@
-"""Detector quality and cost benchmark: `python -m bench.detectors [--quick]`.
+"""Detector quality and cost benchmark: `python -m bench.detectors [--quick] [--public-only]`.
 
-Prints one table, our detectors beside a null detector, an always-alarm detector and a 3-sigma z-score measured
-in the same run:
-- simulator ground truth (several seeds, every fault type of `simulators.faults`): recall per fault type, median
-  detection delay, lead time before residents notice for degradation faults, false alarms per 100 device-days;
-- SKAB valve1 (learn rows < 400, score rows ≥ 400; pooled F1, FAR, MAR);
-- NAB (standard-profile score by NAB's published method);
+Prints one table, our detectors beside river's nearest models (public data only), a null detector, an always-alarm
+detector and a 3-sigma z-score measured in the same run, each figure on a tuning split and a held-out split side by
+side (the protocol of `detectors.params`; splits in `bench.public` and `TUNING`/`HELDOUT` below):
+- simulator ground truth (every fault type of `simulators.faults`): recall per fault type, median detection delay,
+  lead time before residents notice for degradation faults, false alarms per 100 device-days;
+- SKAB valve1 (learn rows < 400, score rows ≥ 400; pooled F1, FAR, MAR) and the anomaly-free run (rows alarmed);
+- NAB (standard and reward-low-FP profiles by NAB's published method);
 - cost: median µs per reading in `DetectorEngine.process` and bytes of state per device;
-then `RESULT name=value unit` lines. Public data are read in place from `../shared/datasets`.
+then `RESULT name=value unit` lines: SKAB from the held-out split, NAB both, simulator recall both, false alarms
+over both simulator splits. Public data are read in place from `shared/datasets` beside the checkout.
 
 Simulator runs: each seed makes two runs of the demo estate's Riverside site through the pure generator (no
 MQTT). An *acute* run (12 simulated hours; every acute, door, water and sensor fault on its own device, the sensor
@@ -29,18 +31,30 @@ import argparse
 import dataclasses
 import random
 import statistics
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from time import perf_counter_ns
 
-from bench.datasets import Series, load_nab, load_skab
-from bench.nab_score import nab_score
+from bench.public import (
+    FREE_CUT,
+    Stream,
+    alarm_share,
+    always,
+    cut,
+    load_splits,
+    nab_figures,
+    null,
+    ours,
+    river_gaussian,
+    river_hst,
+    skab_figures,
+    zscore,
+)
 from detectors.alarm import AlarmState
 from detectors.engine import DetectorEngine
 from detectors.models.zscore import ZScore
-from detectors.replay import score_stream
 from detectors.rules.sensor import SLOW_GAUGES
 from ingest.decode import PresenceChange, decode
 from ingest.reading import DeviceKind, Reading
@@ -269,7 +283,22 @@ def _slow_gauge(kind: DeviceKind) -> bool:
     return SENSOR_METRIC[kind] in SLOW_GAUGES.get(kind, ())
 
 
-def simulate(seeds: list[int], detectors: dict[str, Callable[[], Detector]], quick: bool = False
+@dataclass(frozen=True, slots=True)
+class Variation:
+    """How a simulator split draws its faults. Tuning: the fault library's defaults (fixed durations, degradation
+    ramps over the run's last days). Held-out: durations (for degradation: the ramp length) drawn per fault from a
+    range 2-3x wider than the tuning split's, other seeds."""
+
+    seeds: tuple[int, ...]
+    acute_scale: tuple[float, float] = (1.0, 1.0)  # factor on each acute fault's default duration
+    ramp_days: tuple[float, float] | None = None  # degradation ramp length (days); None: the run's last days
+
+
+TUNING = Variation(seeds=(1, 2, 3))
+HELDOUT = Variation(seeds=(101, 102, 103), acute_scale=(0.4, 2.5), ramp_days=(1.5, 4.5))
+
+
+def simulate(variation: Variation, detectors: dict[str, Callable[[], Detector]], quick: bool = False
              ) -> tuple[dict[str, Outcome], int]:
     """Run every seed's acute and degradation runs; (outcome per detector, messages decoded)."""
     outcomes = {name: Outcome() for name in detectors}
@@ -277,74 +306,34 @@ def simulate(seeds: list[int], detectors: dict[str, Callable[[], Detector]], qui
     estate = load_scenario(BASE_SCENARIO).estate.devices
     site_devices = [d.id for d in estate if d.site_id == "riverside"]
     kinds = {d.id: d.kind for d in estate}
-    for seed in seeds:
+    for seed in variation.seeds[:1] if quick else variation.seeds:
         rng = random.Random(seed)
         sensors = list(zip(SENSOR_FAULTS, SENSOR_DEVICES[seed % len(SENSOR_DEVICES)], strict=True))
         gauges = [(fault, device) for fault, device in sensors
                   if fault == "sensor_stuck" and _slow_gauge(kinds[device])]
         plan = [*ACUTE, *((fault, device, 1 * HOUR) for fault, device in sensors if (fault, device) not in gauges)]
+        if variation.acute_scale != (1.0, 1.0):  # the tuning split draws exactly what the bench always drew
+            plan = [(fault, device, min(8 * HOUR, duration * rng.uniform(*variation.acute_scale)))
+                    for fault, device, duration in plan]
         acute = [FaultEntry(device, fault, rng.uniform(2 * HOUR, 12 * HOUR - duration - HOUR), duration)
                  for fault, device, duration in plan]
         devices = site_devices + [e.device_id for e in acute if e.device_id not in site_devices]
         messages += run(acute, devices, 12 * HOUR, seed, {n: f() for n, f in detectors.items()}, outcomes)
         days = 4.0 if quick else 6.0
-        slow = [FaultEntry(device, fault, DAY + rng.uniform(0, 6 * HOUR), (days - 1.5) * DAY)
-                for fault, device in (*DEGRADING, *gauges)]
+        slow = [FaultEntry(device, fault, *_ramp(rng, days, variation)) for fault, device in (*DEGRADING, *gauges)]
         devices = [device for _, device in (*DEGRADING, *gauges)] + list(DEGRADATION_SIBLINGS)
         messages += run(slow, devices, days * DAY, seed, {n: f() for n, f in detectors.items()}, outcomes,
                         intervals={DeviceKind.ELEVATOR: 20.0, DeviceKind.WATER: 20.0})
     return outcomes, messages
 
 
-SKAB_SPLIT = 400
-# A stream maps a series to one (score, alarm) pair per row, streaming.
-Stream = Callable[[Series, int], Iterator[tuple[float, bool]]]
-
-
-def ours(profile: str) -> Stream:
-    def run(series: Series, warmup: int) -> Iterator[tuple[float, bool]]:
-        rows = zip([t.isoformat() for t in series.timestamps], series.rows, strict=True)
-        for row in score_stream(rows, profile, warmup):
-            yield row.score, row.alarm
-
-    return run
-
-
-def null(series: Series, warmup: int) -> Iterator[tuple[float, bool]]:
-    return ((0.0, False) for _ in series.rows)
-
-
-def always(series: Series, warmup: int) -> Iterator[tuple[float, bool]]:
-    return ((1.0, True) for _ in series.rows)
-
-
-def zscore(series: Series, warmup: int) -> Iterator[tuple[float, bool]]:
-    """3-sigma rule on running mean/std; with a warm-up it learns only then (the reference is frozen)."""
-    model = ZScore()
-    for i, x in enumerate(series.rows):
-        z = model.score_one(x)
-        if warmup == 0 or i < warmup:
-            model.learn_one(x)
-        alarm = i >= max(warmup, 2) and z > 3.0
-        yield (1.0 if alarm else 0.0), alarm
-
-
-def skab_figures(stream: Stream, files: list[Series]) -> dict[str, float]:
-    tp = fp = fn = tn = 0
-    for series in files:
-        for i, (_, alarm) in enumerate(stream(series, SKAB_SPLIT)):
-            if i < SKAB_SPLIT:
-                continue
-            label = series.labels[i] == 1
-            tp, fp = tp + (alarm and label), fp + (alarm and not label)
-            fn, tn = fn + (not alarm and label), tn + (not alarm and not label)
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-    return {"f1": f1, "far": fp / max(1, fp + tn), "mar": fn / max(1, fn + tp)}
-
-
-def nab_figure(stream: Stream, files: list[Series]) -> float:
-    scored = {s.name: ([score for score, _ in stream(s, 0)], s.windows) for s in files}
-    return nab_score(scored, "standard")
+def _ramp(rng: random.Random, days: float, variation: Variation) -> tuple[float, float]:
+    """(offset, duration) of one degradation fault: after a normal first day, ending before the run does."""
+    start = DAY + rng.uniform(0, 6 * HOUR)
+    if variation.ramp_days is None:
+        return start, (days - 1.5) * DAY
+    duration = min(rng.uniform(*variation.ramp_days) * DAY, days * DAY - start - 0.25 * DAY)
+    return start, duration
 
 
 def _duration(seconds: float) -> str:
@@ -353,7 +342,9 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.0f}m" if abs(seconds) < 7200 else f"{seconds / 3600:.1f}h"
 
 
-def _sim_cell(outcome: Outcome, fault: str) -> str:
+def _sim_cell(outcome: Outcome | None, fault: str) -> str:
+    if outcome is None:
+        return "-"
     found = outcome.detections.get(fault, [])
     if not found:
         return "-"
@@ -378,14 +369,12 @@ def fa_rate(outcome: Outcome) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one seed and a subset of files, for a smoke run")
-    parser.add_argument("--seeds", type=int, default=3, help="simulator seeds (default 3)")
+    parser.add_argument("--public-only", action="store_true", help="skip the simulator (development runs only)")
     args = parser.parse_args(argv)
-    skab, nab = load_skab(), load_nab()
-    seeds = list(range(1, 2 if args.quick else args.seeds + 1))
-    if args.quick:
-        skab, nab = skab[:4], [s for s in nab if "art" in s.name or "AAPL" in s.name]
+    splits = load_splits(args.quick)
     streams: dict[str, tuple[Stream, Stream]] = {
         "forewarn": (ours("t2"), ours("surprise")),
+        "river": (river_hst, river_gaussian),
         "null": (null, null),
         "always-alarm": (always, always),
         "3-sigma z-score": (zscore, zscore),
@@ -393,47 +382,81 @@ def main(argv: list[str] | None = None) -> None:
     sims: dict[str, Callable[[], Detector]] = {
         "forewarn": Engine, "null": Null, "always-alarm": Always, "3-sigma z-score": ThreeSigma,
     }
-    outcomes, messages = simulate(seeds, sims, quick=args.quick)
     names = list(streams)
+    sim = {split: simulate(variation, sims, quick=args.quick) for split, variation in
+           (("tuning", TUNING), ("held-out", HELDOUT)) if not args.public_only}
     rows: list[tuple[str, list[str]]] = []
-    for fault in FAULTS:
-        n = len(outcomes["forewarn"].detections.get(fault, []))
-        rows.append((f"sim {fault} (n={n})", [_sim_cell(outcomes[d], fault) for d in names]))
-    worst = {d: min(recall(outcomes[d], f) for f in FAULTS) for d in names}
-    rows.append(("sim min recall over fault types", [f"{worst[d]:.0%}" for d in names]))
-    rows.append(("sim false alarms /100 device-days", [f"{fa_rate(outcomes[d]):.1f}" for d in names]))
-    skab_results = {d: skab_figures(streams[d][0], skab) for d in names}
-    nab_results = {d: nab_figure(streams[d][1], nab) for d in names}
-    rows.append(("SKAB valve1 F1", [f"{skab_results[d]['f1']:.3f}" for d in names]))
-    rows.append(("SKAB valve1 FAR", [f"{skab_results[d]['far']:.1%}" for d in names]))
-    rows.append(("SKAB valve1 MAR", [f"{skab_results[d]['mar']:.1%}" for d in names]))
-    rows.append(("NAB standard score", [f"{nab_results[d]:.1f}" for d in names]))
-    engine = outcomes["forewarn"]
+    for split, (outcomes, _) in sim.items():
+        for fault in FAULTS:
+            n = len(outcomes["forewarn"].detections.get(fault, []))
+            rows.append((f"sim {split} {fault} (n={n})", [_sim_cell(outcomes.get(d), fault) for d in names]))
+        rows.append((f"sim {split} min recall", [_cell(outcomes.get(d), lambda o: f"{_min_recall(o):.0%}")
+                                                 for d in names]))
+        rows.append((f"sim {split} false alarms /100 dev-days",
+                     [_cell(outcomes.get(d), lambda o: f"{fa_rate(o):.1f}") for d in names]))
+    skab = {split: {d: skab_figures(streams[d][0], files) for d in names}
+            for split, files in (("tuning", splits.skab_tuning), ("held-out", splits.skab_heldout))}
+    free = {d: alarm_share(streams[d][0], [c for f in splits.anomaly_free for c in cut(f, FREE_CUT)]) for d in names}
+    free_whole = {d: alarm_share(streams[d][0], splits.anomaly_free) for d in names}
+    nab = {split: {d: nab_figures(streams[d][1], files) for d in names}
+           for split, files in (("tuning", splits.nab_tuning), ("held-out", splits.nab_heldout))}
+    for split in ("tuning", "held-out"):
+        for key, label, fmt in (("f1", "F1", "{:.3f}"), ("far", "FAR", "{:.1%}"), ("mar", "MAR", "{:.1%}")):
+            rows.append((f"SKAB valve1 {split} {label}", [fmt.format(skab[split][d][key]) for d in names]))
+    rows.append((f"SKAB anomaly-free rows alarmed ({FREE_CUT}-row files)", [f"{free[d]:.1%}" for d in names]))
+    rows.append(("SKAB anomaly-free rows alarmed (one 9405-row run)", [f"{free_whole[d]:.1%}" for d in names]))
+    for split in ("tuning", "held-out"):
+        for key in ("standard", "low_fp"):
+            rows.append((f"NAB {split} {key}", [f"{nab[split][d][key]:.1f}" for d in names]))
+    engine = sim["tuning"][0]["forewarn"] if sim else Outcome()
     us = statistics.median(engine.us) if engine.us else 0.0
-    rows.append(("median µs per reading (process)", [f"{us:.1f}", "-", "-", "-"]))
-    rows.append(("bytes of state per device (max)", [str(engine.state_bytes), "-", "-", "-"]))
-    device_days = engine.device_days
-    print(f"simulator: seeds {seeds}, {messages} messages, {device_days:.0f} device-days; cells are recall, median"
-          " delay from fault start, and (degradation) median lead before residents notice")
-    subset = " (quick subset)" if args.quick else ""
-    print(f"public data: SKAB valve1 {len(skab)} files, NAB {len(nab)} files{subset}")
+    rows.append(("median µs per reading (process)", [f"{us:.1f}"] + ["-"] * (len(names) - 1)))
+    rows.append(("bytes of state per device (max)", [str(engine.state_bytes)] + ["-"] * (len(names) - 1)))
+    for split, (outcomes, messages) in sim.items():
+        print(f"simulator {split}: {messages} messages, {outcomes['forewarn'].device_days:.0f} device-days")
+    print("cells: recall, median delay from fault start, (degradation) median lead before residents notice;"
+          " river runs only on the public data (it is no whole detector for the simulated estate)")
+    print(f"public data: SKAB valve1 tuning {len(splits.skab_tuning)} / held-out {len(splits.skab_heldout)} files,"
+          f" NAB tuning {len(splits.nab_tuning)} / held-out {len(splits.nab_heldout)} files"
+          + (" (quick subset)" if args.quick else ""))
     width = max(len(label) for label, _ in rows) + 2
-    print(f"{'':<{width}}" + "".join(f"{d:>22}" for d in names))
+    print(f"{'':<{width}}" + "".join(f"{d:>20}" for d in names))
     for label, cells in rows:
-        print(f"{label:<{width}}" + "".join(f"{c:>22}" for c in cells))
-    s = skab_results["forewarn"]
-    min_recall = min(recall(engine, f) for f in FAULTS)
-    leads = [lead for f in DEGRADATION for lead in engine.leads.get(f, [])]
-    print(f"RESULT skab_f1={s['f1']:.3f} ratio")
-    print(f"RESULT skab_far={s['far']:.3f} ratio")
-    print(f"RESULT skab_mar={s['mar']:.3f} ratio")
-    print(f"RESULT nab_standard={nab_results['forewarn']:.1f} score")
-    print(f"RESULT sim_min_recall={min_recall:.3f} ratio")
-    print(f"RESULT false_alarms_per_100_device_days={fa_rate(engine):.2f} count")
-    if leads:
-        print(f"RESULT degradation_min_lead_hours={min(leads) / 3600:.1f} h")
+        print(f"{label:<{width}}" + "".join(f"{c:>20}" for c in cells))
+    _results(skab["held-out"]["forewarn"], free["forewarn"], nab, sim, us, engine.state_bytes)
+
+
+def _public_results(skab: dict[str, float], free: float, nab: dict[str, dict[str, dict[str, float]]]) -> None:
+    print(f"RESULT skab_f1={skab['f1']:.3f} ratio")
+    print(f"RESULT skab_far={skab['far']:.3f} ratio")
+    print(f"RESULT skab_mar={skab['mar']:.3f} ratio")
+    print(f"RESULT skab_anomaly_free_alarm_share={free:.3f} ratio")
+    print(f"RESULT nab_standard={nab['tuning']['forewarn']['standard']:.1f} score")
+    print(f"RESULT nab_low_fp={nab['tuning']['forewarn']['low_fp']:.1f} score")
+    print(f"RESULT nab_heldout_standard={nab['held-out']['forewarn']['standard']:.1f} score")
+
+
+def _results(skab: dict[str, float], free: float, nab: dict[str, dict[str, dict[str, float]]],
+             sim: dict[str, tuple[dict[str, Outcome], int]], us: float, state_bytes: int) -> None:
+    """The RESULT lines: SKAB and simulator figures from the held-out splits; NAB from tuning and held-out."""
+    _public_results(skab, free, nab)
+    if not sim:
+        return
+    tuning, heldout = sim["tuning"][0]["forewarn"], sim["held-out"][0]["forewarn"]
+    print(f"RESULT sim_min_recall={_min_recall(tuning):.3f} ratio")
+    print(f"RESULT sim_heldout_min_recall={_min_recall(heldout):.3f} ratio")
+    fa = 100.0 * (tuning.false_alarms + heldout.false_alarms) / max(1e-9, tuning.device_days + heldout.device_days)
+    print(f"RESULT false_alarms_per_100_device_days={fa:.2f} count")
     print(f"RESULT us_per_reading={us:.1f} us")
-    print(f"RESULT state_bytes_per_device={engine.state_bytes} bytes")
+    print(f"RESULT state_bytes_per_device={state_bytes} bytes")
+
+
+def _min_recall(outcome: Outcome) -> float:
+    return min(recall(outcome, f) for f in FAULTS)
+
+
+def _cell(outcome: Outcome | None, show: Callable[[Outcome], str]) -> str:
+    return "-" if outcome is None else show(outcome)
 
 
 if __name__ == "__main__":

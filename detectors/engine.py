@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from detectors import absence, learned
 from detectors.alarm import Alarm, AlarmState, Evidence
 from detectors.hysteresis import Observation, Policy, Track, Transition
 from detectors.presence import Presence
@@ -31,8 +32,9 @@ from ingest.reading import DeviceKind, Reading
 
 # Bump whenever the pickled state's layout changes: an older checkpoint is then refused (the runtime logs it and
 # the device starts fresh) instead of resuming with attributes missing. 2: presence reports, telemetry-rate health.
-# 3: a door's last reported open time, a tank's usual level.
-SNAPSHOT_VERSION = 3
+# 3: a door's last reported open time, a tank's usual level. 4: the learned normal (`detectors.learned`) and
+# the usual activity per hour (`detectors.absence`).
+SNAPSHOT_VERSION = 4
 # Evidence carries the last few readings; five is enough to show the trend without bloating the alarm.
 EVIDENCE_READINGS = 5
 # Each false-alarm verdict doubles that fault's raise delay on that device, up to this factor; each
@@ -62,9 +64,14 @@ class DeviceState:
     )
     last_seq: int = -1
     last_t: float | None = None
+    learned: learned.LearnedState = field(default_factory=learned.LearnedState)
+    absence: absence.AbsenceState = field(default_factory=absence.AbsenceState)
 
     def alarmed(self) -> bool:
         return any(track.raised for track in self.tracks.values())
+
+    def raised_faults(self) -> list[str]:
+        return [fault for fault, track in self.tracks.items() if track.raised]
 
 
 def _dt(t: float) -> datetime:
@@ -107,7 +114,7 @@ class DetectorEngine:
             return
         kind = DeviceKind(kind)
         self._devices[device_id] = DeviceState(
-            device_id, kind, site_id, building_id, self._rules[kind].new_state()
+            device_id, kind, site_id, building_id, self._rules[kind].new_state(), learned=learned.new_state(kind)
         )
 
     def forget(self, device_id: str) -> None:
@@ -167,6 +174,11 @@ class DetectorEngine:
         observations = rules.observe(state.rules, reading, t, learning)
         observations.extend(state.sensors.observe(reading, t, learning))
         observations.append(state.presence.seen(t))
+        frozen = learned.frozen_metrics(state.raised_faults())  # only what the raised faults would corrupt
+        observations.append(learned.observe(state.learned, reading.values, reading.ts, frozen))
+        missing = absence.event(state.absence, reading.event, reading.ts, state.kind)
+        if missing is not None:
+            observations.append(missing)
         state.recent.append((t, reading.seq, dict(reading.values), reading.event))
         state.last_t, state.last_seq = t, reading.seq
         return self._decide(state, observations, t, rules)
@@ -179,6 +191,7 @@ class DetectorEngine:
             rules = self._rules[state.kind]
             observations = rules.on_tick(state.rules, t)
             observations.append(state.presence.check(t))
+            observations.append(absence.check(state.absence, now))
             alarms.extend(self._decide(state, observations, t, rules))
         return alarms
 
@@ -212,6 +225,8 @@ class DetectorEngine:
             return []
         counts[0] += 1
         state.slowdown[fault] = min(MAX_SLOWDOWN, slowdown * 2)
+        if fault == learned.FAULT:
+            learned.relearn(state.learned)  # "this is normal now": the metric it was about learns afresh
         track = state.tracks.get(fault)
         t = self._now().timestamp()
         obs = Observation(fault, False, summary="an engineer marked this alarm as a false alarm")
@@ -246,7 +261,7 @@ class DetectorEngine:
 
     @staticmethod
     def _policy(rules: RuleSet, fault: str) -> Policy:
-        for source in (rules.policies, SensorHealth.policies, Presence.policies):
+        for source in (rules.policies, SensorHealth.policies, Presence.policies, learned.POLICIES, absence.POLICIES):
             policy = source.get(fault)
             if policy is not None:
                 return policy
@@ -256,6 +271,8 @@ class DetectorEngine:
     def _detector_name(rules: RuleSet, fault: str) -> str:
         if fault in rules.policies:
             return rules.name
+        if fault in (learned.FAULT, absence.FAULT):
+            return learned.NAME
         return SensorHealth.name if fault in SensorHealth.policies else Presence.name
 
     def _alarm(self, state: DeviceState, fault: str, tr: Transition, t: float, detector: str) -> Alarm:

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from detectors.params import PARAMS
 from detectors.scorer import PROFILES
 
 TIME_COLUMNS = ("timestamp", "time", "datetime", "ts")
 LABEL_COLUMNS = frozenset({"anomaly", "changepoint", "label", "is_anomaly"})
-DEFAULT_PROFILE = {"generic": "surprise", "nab": "surprise", "skab": "t2"}
+DEFAULT_PROFILE = dict(PARAMS.replay.profile)
 DELIMITER = {"generic": ",", "nab": ",", "skab": ";"}
 
 

@@ -20,26 +20,25 @@ from detectors.models.discord import Discord
 from detectors.models.ew_deviation import EWDeviation
 from detectors.models.likelihood import DAMP, PEAK, Likelihood, Surprise
 from detectors.models.mahalanobis import Mahalanobis
+from detectors.params import PARAMS
 
-# Mean squared robust z-score is ~1 for ordinary data; 3× that is well outside it without being extreme.
-LEVEL_HALF = 3.0
-SURPRISE_ALARM = 0.9999
-SHAPE_SHORT = 0.3  # shape distances are already window averages: a short 3-reading smoothing
-SHAPE_MEMORY = 500
-# T² calibration: the 99th percentile of the smoothed fitting-row scores is "as odd as normal gets"; 20 % above it is
-# outside normal, with margin for the fitting window being shorter than a day of operation. (SKAB valve1 meets its
-# FAR and MAR targets anywhere from 1.15 to 1.25; 1.5 was right while wandering temperatures inflated the fitting
-# scores, see `Mahalanobis`.)
-T2_QUANTILE = 0.99
-T2_MARGIN = 1.2
-T2_SMOOTH = 0.05  # ~20-row memory: a fault lasting minutes at 1 Hz, not one noisy row
+# Tunable values live in `detectors.params` (chosen on the tuning splits only; see that module).
+LEVEL_HALF = PARAMS.level.half
+SURPRISE_ALARM = PARAMS.surprise.alarm
+SHAPE_SHORT = PARAMS.surprise.shape_short
+SHAPE_MEMORY = PARAMS.surprise.shape_memory
+# T² calibration: the `quantile` of the smoothed fitting-row scores is "as odd as normal gets"; `margin` above it is
+# outside normal, with margin for the fitting window being shorter than a day of operation.
+T2_QUANTILE = PARAMS.t2.quantile
+T2_MARGIN = PARAMS.t2.margin
+T2_SMOOTH = PARAMS.t2.smooth
 
 
 @dataclass(slots=True)
 class T2Scorer:
     """Smoothed T² against a frozen reference fitted on the first `fit_rows` rows."""
 
-    fit_rows: int = 400
+    fit_rows: int = PARAMS.t2.fit_rows
     model: Mahalanobis = field(default_factory=Mahalanobis)
     smooth: float = 0.0
     limit: float | None = None
@@ -54,7 +53,10 @@ class T2Scorer:
             return 0.0, False
         self.smooth += T2_SMOOTH * (self.model.score_one(x) - self.smooth)
         score = unit_score(self.smooth, self.limit)
-        return score, score >= 0.5
+        alarm = score >= 0.5
+        if learn:  # the centre follows slow drift; far more slowly while alarmed (see `T2Params.follow`)
+            self.model.follow(x, PARAMS.t2.follow_alarmed if alarm else PARAMS.t2.follow)
+        return score, alarm
 
     def learn(self, x: Features) -> None:
         self.model.learn_one(x)
@@ -72,8 +74,8 @@ class T2Scorer:
 class LevelScorer:
     """Smoothed multivariate deviation from a slowly learnt reference."""
 
-    alpha: float = 0.001  # reference memory ~1000 readings: follows drift over hours, not a fault's minutes
-    smooth_alpha: float = 0.1
+    alpha: float = PARAMS.level.alpha  # reference memory ~1000 readings: follows drift over hours, not minutes
+    smooth_alpha: float = PARAMS.level.smooth_alpha
     reference: EWDeviation = field(default_factory=EWDeviation)
     smooth: float = 0.0
 
@@ -108,8 +110,7 @@ class SurpriseScorer:
     level: Surprise = field(default_factory=Surprise)
     shape: Discord = field(default_factory=Discord)
     # The shape distances' distribution shifts as the history fills and the series changes: a shorter memory than
-    # the level's. Chosen on NAB, on a plateau (64–68) over shape memories 300–1000, level memories 2000–20000,
-    # windows 16–64 and histories 1500–6000 readings.
+    # the level's (values in `detectors.params.SurpriseParams`).
     shape_likelihood: Likelihood = field(default_factory=lambda: Likelihood(short=SHAPE_SHORT, memory=SHAPE_MEMORY))
     cool: int = 0
 

@@ -63,9 +63,12 @@ _MAJOR_FAULTS = frozenset({"entrapment", "pipe_burst", "supply_outage", "forced_
 _KIND_SUBCATEGORY = {"elevator": "elevator", "water": "water", "access_door": "door"}
 # Alarm faults that do not change the service residents get: a propped or forced door, a lock that does not engage
 # and a low reader battery are for security and engineering; a faulty sensor or a monitoring box that went offline
-# says nothing about the lift or the water. They open a ticket and a work order; residents are not warned.
+# says nothing about the lift or the water. A device's learned normal departed from (`unusual_behaviour`, no rule
+# names it) is a matter for an engineer to look at, not news for residents. They open a ticket and a work order;
+# residents are not warned.
 QUIET_FAULTS = frozenset({"forced_open", "held_open", "lock_failure", "battery_low", "sensor_stuck",
-                          "sensor_spikes", "sensor_dropout", "device_offline"})
+                          "sensor_spikes", "sensor_dropout", "device_offline", "unusual_behaviour",
+                          "usual_activity_missing"})
 
 
 def warns_residents(fault: str) -> bool:

@@ -25,23 +25,25 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from river.base import AnomalyDetector
 
 from detectors.base import Features
+from detectors.params import PARAMS
 
 
 @dataclass(slots=True)
-class Discord:
+class Discord(AnomalyDetector):
     """Nearest-neighbour distance of the latest window to the earlier windows of the recent history."""
 
-    window: int = 32
-    history: int = 3000
+    window: int = PARAMS.surprise.shape_window
+    history: int = PARAMS.surprise.shape_history
     keys: list[str] = field(default_factory=list)
     buffer: np.ndarray | None = None  # rows of readings, oldest first; compacted to the last `history` rows
     size: int = 0
     center: np.ndarray | None = None  # per feature, fixed once the first windows are in (see `learn_one`)
     scale: np.ndarray | None = None
 
-    def learn_one(self, x: Features) -> None:
+    def learn_one(self, x: Features) -> None:  # type: ignore[override]  # river types x as dict[Hashable, Any]; ours are str -> float
         if not self.keys:
             self.keys = sorted(x)
         if self.buffer is None:
@@ -64,7 +66,7 @@ class Discord:
         last = self.buffer[self.size - 1] if self.buffer is not None and self.size else np.zeros(len(self.keys))
         return np.array([x.get(k, last[j]) for j, k in enumerate(self.keys)], dtype=float)
 
-    def score_one(self, x: Features) -> float:
+    def score_one(self, x: Features) -> float:  # type: ignore[override]  # river types x as dict[Hashable, Any]; ours are str -> float
         w = self.window
         if self.buffer is None or self.scale is None or self.center is None:  # not yet 3 windows to compare
             return 0.0

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from river.base import AnomalyDetector
+
 from detectors.base import Features
 
 # 1.25 × mean absolute deviation ≈ one standard deviation for normal data.
@@ -23,7 +25,7 @@ MAD_TO_STD = 1.25
 
 
 @dataclass(slots=True)
-class EWDeviation:
+class EWDeviation(AnomalyDetector):
     """Exponentially weighted mean and mean absolute deviation per feature."""
 
     alpha: float = 0.01
@@ -31,7 +33,7 @@ class EWDeviation:
     mad: dict[str, float] = field(default_factory=dict)
     n: int = 0
 
-    def learn_one(self, x: Features) -> None:
+    def learn_one(self, x: Features) -> None:  # type: ignore[override]  # river types x as dict[Hashable, Any]; ours are str -> float
         # Early on, average plainly (1/n) so the first readings do not dominate for 1/alpha readings.
         self.n += 1
         a = max(self.alpha, 1.0 / self.n)
@@ -51,7 +53,7 @@ class EWDeviation:
         spread = MAD_TO_STD * self.mad[key] + 1e-9 * (abs(mean) + 1.0)
         return (value - mean) / spread
 
-    def score_one(self, x: Features) -> float:
+    def score_one(self, x: Features) -> float:  # type: ignore[override]  # river types x as dict[Hashable, Any]; ours are str -> float
         if not x:
             return 0.0
         total = 0.0

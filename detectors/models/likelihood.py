@@ -21,22 +21,25 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from river.base import AnomalyDetector
+
 from detectors.base import Features
 from detectors.models.ew_deviation import EWDeviation
+from detectors.params import PARAMS
 
 # Deviations beyond 50 robust sigmas are all "enormous"; capping keeps one outlier from inflating the
 # long-run variance and blinding the detector afterwards.
-RAW_CAP = 50.0
-PEAK = 0.9999
-DAMP = 0.9  # during the refractory period: 0.9 × a probability is far below any alarm level
+RAW_CAP = PARAMS.surprise.raw_cap
+PEAK = PARAMS.surprise.peak
+DAMP = PARAMS.surprise.damp  # during the refractory period: 0.9 × a probability is far below any alarm level
 
 
 @dataclass(slots=True)
 class Likelihood:
     """Normal-CDF likelihood of a short average of a raw score against that average's long-run distribution."""
 
-    short: float = 0.1  # ~10-reading average: one odd reading is noise, several are a pattern
-    memory: int = 5000  # readings the long-run mean and variance remember
+    short: float = PARAMS.surprise.level_short  # ~10-reading average: one odd reading is noise, several are a pattern
+    memory: int = PARAMS.surprise.level_memory  # readings the long-run mean and variance remember
     smooth: float = 0.0
     n: int = 0
     mean: float = 0.0
@@ -67,14 +70,13 @@ class Likelihood:
 
 
 @dataclass(slots=True)
-class Surprise:
+class Surprise(AnomalyDetector):
     """Anomaly likelihood of a smoothed robust deviation."""
 
-    # Baseline memory ~1000 readings and ~10-reading smoothing of the deviation: chosen on NAB (standard score 44 →
-    # 60 going from 100/2 to 1000/10); a scan showed a broad plateau around these, not a sharp optimum.
-    alpha: float = 0.001
-    refractory: int = 100  # readings to damp after a peak
-    baseline: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=0.001))
+    # Baseline memory ~1000 readings and ~10-reading smoothing of the deviation (`detectors.params`).
+    alpha: float = PARAMS.surprise.level_alpha
+    refractory: int = PARAMS.surprise.refractory  # readings to damp after a peak
+    baseline: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=PARAMS.surprise.level_alpha))
     likelihood: Likelihood = field(default_factory=Likelihood)
     cool: int = 0
 
@@ -87,11 +89,11 @@ class Surprise:
             return 0.0
         return min(RAW_CAP, math.sqrt(self.baseline.score_one(x)))
 
-    def score_one(self, x: Features) -> float:
+    def score_one(self, x: Features) -> float:  # type: ignore[override]  # river types x as dict[Hashable, Any]; ours are str -> float
         p = self.likelihood.peek(self.raw(x))
         return p * DAMP if self.cool > 0 else p
 
-    def learn_one(self, x: Features) -> None:
+    def learn_one(self, x: Features) -> None:  # type: ignore[override]  # river types x as dict[Hashable, Any]; ours are str -> float
         p = self.likelihood.update(self.raw(x))
         self.baseline.learn_one(x)
         if self.cool > 0:

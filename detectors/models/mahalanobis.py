@@ -26,24 +26,26 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from river.base import AnomalyDetector
 
 from detectors.base import Features
+from detectors.params import PARAMS
 
 # Slow movement: the means of consecutive blocks of PERSIST_BLOCK readings carry more than PERSIST_SHARE of the
 # feature's variance over the fitting window. Scatter around a set point leaves ~1/PERSIST_BLOCK of it in the block
 # means; a wandering or trending level leaves nearly all of it. (A straight-line trend test used before also threw
 # out noisy flow readings with a small tilt, and kept temperatures that wandered without a net trend.)
-PERSIST_BLOCK = 20
-PERSIST_SHARE = 0.5
+PERSIST_BLOCK = PARAMS.t2.persist_block
+PERSIST_SHARE = PARAMS.t2.persist_share
 # Ridge on the standardised covariance: keeps nearly collinear sensors (two accelerometers) from exploding T².
-RIDGE = 1e-3
+RIDGE = PARAMS.t2.ridge
 
 
 @dataclass(slots=True)
-class Mahalanobis:
+class Mahalanobis(AnomalyDetector):
     """Frozen multivariate reference; `learn_one` only collects rows until the reference is fitted."""
 
-    fit_rows: int = 400
+    fit_rows: int = PARAMS.t2.fit_rows
     rows: list[list[float]] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
     mean: np.ndarray | None = None
@@ -55,7 +57,7 @@ class Mahalanobis:
     def fitted(self) -> bool:
         return self.precision is not None
 
-    def learn_one(self, x: Features) -> None:
+    def learn_one(self, x: Features) -> None:  # type: ignore[override]  # river types x as dict[Hashable, Any]; ours are str -> float
         if self.fitted:
             return
         if not self.keys:
@@ -79,7 +81,16 @@ class Mahalanobis:
         self.train_scores = (np.einsum("ij,jk,ik->i", z, self.precision, z) / len(keep)).tolist()
         self.rows = []  # fitted: the raw rows are no longer needed
 
-    def score_one(self, x: Features) -> float:
+    def follow(self, x: Features, rate: float) -> None:
+        """Move the fitted reference's centre a fraction `rate` towards `x` (slow, harmless drift); the scale and
+        correlations stay as fitted. Does nothing before the fit."""
+        if self.mean is None or rate <= 0.0:
+            return
+        v = np.array([x.get(k, np.nan) for k in self.keys], dtype=float)
+        seen = ~np.isnan(v)
+        self.mean[seen] += rate * (v[seen] - self.mean[seen])
+
+    def score_one(self, x: Features) -> float:  # type: ignore[override]  # river types x as dict[Hashable, Any]; ours are str -> float
         if self.precision is None or self.mean is None or self.scale is None:
             return 0.0
         v = np.array([x.get(k, np.nan) for k in self.keys], dtype=float)

@@ -15,18 +15,20 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from river.base import AnomalyDetector
+
 from detectors.base import Features
 
 
 @dataclass(slots=True)
-class ZScore:
+class ZScore(AnomalyDetector):
     """Running mean/variance per feature; score = max |x - mean| / std."""
 
     n: dict[str, int] = field(default_factory=dict)
     mean: dict[str, float] = field(default_factory=dict)
     m2: dict[str, float] = field(default_factory=dict)
 
-    def learn_one(self, x: Features) -> None:
+    def learn_one(self, x: Features) -> None:  # type: ignore[override]  # river types x as dict[Hashable, Any]; ours are str -> float
         for k, v in x.items():
             n = self.n.get(k, 0) + 1
             mean = self.mean.get(k, 0.0)
@@ -35,7 +37,7 @@ class ZScore:
             self.n[k], self.mean[k] = n, mean
             self.m2[k] = self.m2.get(k, 0.0) + delta * (v - mean)
 
-    def score_one(self, x: Features) -> float:
+    def score_one(self, x: Features) -> float:  # type: ignore[override]  # river types x as dict[Hashable, Any]; ours are str -> float
         worst = 0.0
         for k, v in x.items():
             n = self.n.get(k, 0)

@@ -8,6 +8,7 @@ import pickle
 import random
 
 import pytest
+from river import anomaly, base
 
 from detectors.base import AnomalyModel, unit_score
 from detectors.models import Discord, EWDeviation, Mahalanobis, Surprise, ZScore
@@ -145,3 +146,15 @@ def test_surprise_catches_a_broken_daily_pattern_that_no_single_reading_shows() 
     assert max(level_scores[missing.start : missing.stop]) < 0.9999  # a per-reading baseline sees nothing odd
     assert any(alarms[missing.start : missing.stop])  # the shape is caught
     assert not any(alarms[10 * day : missing.start]) and not any(alarms[missing.stop + day :])  # ordinary days are not
+
+
+@pytest.mark.parametrize("factory", MODELS, ids=lambda f: f.__name__)
+def test_model_composes_with_rivers_thresholding_filter(factory: type) -> None:
+    """Each model is a river `AnomalyDetector`: river's `QuantileFilter` turns its scores into yes/no, learning only
+    from what it does not flag, and flags a reading far outside everything seen."""
+    model = factory()
+    assert isinstance(model, base.AnomalyDetector)
+    flagged = anomaly.QuantileFilter(model, q=0.95)
+    for x in _normal_stream(400):
+        flagged.learn_one(x)
+    assert flagged.classify(flagged.score_one({"a": 400.0, "b": -20.0})) is True

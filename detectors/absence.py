@@ -1,0 +1,100 @@
+"""Absence of usual activity: a car with no trips, a door with no swipes, in an hour of the day that always has them.
+
+Per device, the usual count of activity events (`ACTIVITY`) per slot of 24 hours × weekday/weekend is learnt as an
+exponentially weighted mean of whole hours. When an hour ends with no event at all while its slot is learnt (seen on
+`min_days` days) and usually holds at least `min_usual` events, `usual_activity_missing` is active until an event
+arrives: the device may report itself healthy while the use it always sees has stopped. An hour with no event is not
+learnt while the absence stands, so a long stop never becomes the usual. Engineering only, like every learned alarm.
+Values in `detectors.params.AbsenceParams`.
+
+>>> from datetime import datetime, timedelta, timezone
+>>> t0 = datetime(2026, 3, 2, 9, tzinfo=timezone(timedelta(hours=8)))
+>>> state = AbsenceState()
+>>> seen = []
+>>> for day in range(4):  # Monday to Thursday, 20 trips between 09:00 and 10:00
+...     for k in range(20):
+...         _ = event(state, "trip", t0 + timedelta(days=day, minutes=3 * k), DeviceKind.ELEVATOR)
+...     seen.append(check(state, t0 + timedelta(days=day, hours=2)).active)
+>>> seen
+[False, False, False, False]
+>>> check(state, t0 + timedelta(days=4, hours=1, minutes=1)).active  # Friday 09:00-10:00 without a trip
+True
+>>> event(state, "trip", t0 + timedelta(days=4, hours=1, minutes=2), DeviceKind.ELEVATOR).active
+False
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+
+from detectors.hysteresis import Observation, Policy
+from detectors.learned import SLOTS, slot
+from detectors.params import PARAMS
+from ingest.reading import DeviceKind
+
+FAULT = "usual_activity_missing"
+P = PARAMS.absence
+POLICIES = {FAULT: Policy(0.0, 0.0, P.cooldown_s)}  # decided per whole hour already
+ACTIVITY: dict[DeviceKind, frozenset[str]] = {
+    DeviceKind.ELEVATOR: frozenset({"trip"}),
+    DeviceKind.ACCESS_DOOR: frozenset({"swipe"}),
+    DeviceKind.WATER: frozenset(),
+}
+HOUR = 3600.0
+
+
+@dataclass(slots=True)
+class AbsenceState:
+    usual: list[float] = field(default_factory=lambda: [0.0] * SLOTS)
+    days: list[int] = field(default_factory=lambda: [0] * SLOTS)  # whole hours learnt per slot
+    hour: float | None = None  # start of the hour being counted (epoch seconds)
+    hour_slot: int = 0
+    count: int = 0
+    missing: str = ""  # the evidence while an absence stands, "" otherwise
+    tz: tzinfo | None = None  # the readings' own clock: hours of the day are theirs, whatever clock ticks use
+
+
+def event(state: AbsenceState, name: str | None, ts: datetime, kind: DeviceKind) -> Observation | None:
+    """Count one message; an activity event ends a standing absence. None when nothing changed."""
+    if state.tz is None:
+        state.tz = ts.tzinfo
+    was = check(state, ts)
+    if name is None or name not in ACTIVITY.get(kind, frozenset()):
+        return was if was.active else None
+    state.count += 1
+    if state.missing:
+        state.missing = ""
+        return Observation(FAULT, False)
+    return None
+
+
+def check(state: AbsenceState, now: datetime) -> Observation:
+    """Close every whole hour up to `now` (learning or judging it) and say whether an absence stands."""
+    if state.tz is not None:
+        now = now.astimezone(state.tz)
+    t = now.timestamp()
+    start = t - (t % HOUR)
+    if state.hour is None:
+        state.hour, state.hour_slot = start, slot(now)
+    while state.hour is not None and state.hour + HOUR <= t:
+        _close(state, now)
+        state.hour += HOUR
+        state.hour_slot = slot(datetime.fromtimestamp(state.hour, now.tzinfo))
+        state.count = 0
+    if state.missing:
+        return Observation(FAULT, True, summary=state.missing, learned=True)
+    return Observation(FAULT, False)
+
+
+def _close(state: AbsenceState, now: datetime) -> None:
+    s, n = state.hour_slot, state.count
+    usual = state.usual[s]
+    if n == 0 and state.days[s] >= P.min_days and usual >= P.min_usual:
+        when = datetime.fromtimestamp(state.hour or 0.0, now.tzinfo).strftime("%H:00")
+        state.missing = f"no activity in the hour from {when}; this device usually has {usual:.0f} in that hour"
+        return  # not learnt: a stop never becomes the usual
+    if n == 0 and state.missing:
+        return
+    state.days[s] += 1
+    state.usual[s] += max(P.alpha, 1.0 / state.days[s]) * (n - usual)

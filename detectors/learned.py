@@ -1,0 +1,202 @@
+"""Learned normal: each device learns its own usual values by hour of day and day type, and behaviour no rule names
+that strays far from it for long is an `unusual_behaviour` alarm (engineering only: no resident is warned).
+
+Per watched metric of a device (`WATCHED`): the usual value per slot (24 hours × weekday/weekend, an exponentially
+weighted mean per slot, so the morning rush of this door or the evening peak of this feed is its own normal); the
+spread of single residuals (reading − usual value of its slot) as river's `stats.EWVar`, which caps what one reading
+can count and keeps odd readings out of the learning; the residual smoothed with river's `stats.EWMean`, so one odd
+reading is noise and a lasting departure is a pattern, judged in units of how far that smoothed residual usually
+wanders in the same slot (a ramp hour wanders more than a quiet one); and river's `drift.PageHinkley` on that
+standardised residual, for a slow drift (a feed's flow creeping up, a motor drawing more
+current week by week), named in the evidence when it fired.
+
+Learning is frozen per metric, not per device: an alarm freezes only the metrics its fault would corrupt
+(`CORRUPTS`; an alarm of a fault not listed freezes them all), so an unrelated alarm left open for a day does not
+stop the usual flow from following the season. Values in `detectors.params.LearnedParams`.
+
+>>> from datetime import datetime, timedelta, timezone
+>>> tz = timezone(timedelta(hours=8))
+>>> state = new_state(DeviceKind.WATER)
+>>> t0 = datetime(2026, 3, 2, tzinfo=tz)
+>>> for i in range(3 * 24 * 60):  # three days, one reading a minute: 50 L/min by day, 5 by night
+...     t = t0 + timedelta(minutes=i)
+...     _ = observe(state, {"flow_lpm": 50.0 if 7 <= t.hour < 23 else 5.0}, t, frozenset())
+>>> observe(state, {"flow_lpm": 50.0}, t0 + timedelta(days=3, hours=12), frozenset()).active
+False
+>>> [observe(state, {"flow_lpm": 50.0}, t0 + timedelta(days=3, hours=3, minutes=m), frozenset()).active
+...  for m in range(60)][-1]
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from river import drift, stats
+
+from detectors.alarm import Severity
+from detectors.hysteresis import Observation, Policy
+from detectors.params import PARAMS
+from ingest.reading import DeviceKind
+
+FAULT = "unusual_behaviour"
+NAME = "learned-normal"
+P = PARAMS.learned
+POLICIES = {FAULT: Policy(P.raise_after_s, P.clear_after_s, P.cooldown_s)}
+SLOTS = 48  # 24 hours × (weekday, weekend)
+# The metrics a device's learned normal watches: quantities whose usual level differs per device and per hour.
+WATCHED: dict[DeviceKind, tuple[str, ...]] = {
+    DeviceKind.WATER: ("flow_lpm", "pressure_kpa", "pump_current_a"),
+    DeviceKind.ELEVATOR: ("motor_current_a", "motor_temp_c", "door_cycle_s"),
+    DeviceKind.ACCESS_DOOR: (),
+}
+# Which metrics each fault would corrupt if they were learnt during it; other metrics keep learning.
+CORRUPTS: dict[str, frozenset[str]] = {
+    "pipe_burst": frozenset({"flow_lpm", "pressure_kpa", "pump_current_a"}),
+    "supply_outage": frozenset({"flow_lpm", "pressure_kpa", "pump_current_a"}),
+    "pump_failure": frozenset({"pressure_kpa", "pump_current_a"}),
+    "tank_low": frozenset({"pump_current_a"}),
+    "slow_leak": frozenset({"flow_lpm"}),
+    "motor_overheat": frozenset({"motor_temp_c", "motor_current_a"}),
+    "door_fault": frozenset({"door_cycle_s"}),
+    "bearing_wear": frozenset({"vibration_rms"}),
+    "levelling_drift": frozenset({"levelling_error_mm"}),
+    "sensor_stuck": frozenset(),  # the sensor rule guards its own metric; see `frozen_metrics`
+    "sensor_spikes": frozenset(),
+    "battery_low": frozenset({"battery_pct"}),
+    "held_open": frozenset({"open_duration_s"}),
+    "forced_open": frozenset(),
+    "lock_failure": frozenset(),
+    "reader_offline": frozenset(),
+    FAULT: frozenset(),  # an unusual-behaviour alarm freezes the metric it is about (`observe`)
+    "usual_activity_missing": frozenset(),  # `detectors.absence`: no reading value is wrong, only missing
+}
+ALL = frozenset({"*"})
+
+
+@dataclass(slots=True)
+class MetricNormal:
+    """One metric's learned normal: usual value per slot, residual spread, smoothed residual, drift detector."""
+
+    usual: list[float] = field(default_factory=lambda: [0.0] * SLOTS)
+    seen: list[int] = field(default_factory=lambda: [0] * SLOTS)
+    spread: stats.EWVar = field(default_factory=lambda: stats.EWVar(P.spread_alpha))  # of single residuals
+    level: stats.EWMean = field(default_factory=lambda: stats.EWMean(P.smooth_alpha))  # smoothed residual
+    wander: list[float] = field(default_factory=lambda: [0.0] * SLOTS)  # per slot: mean square of `level`
+    drift: drift.PageHinkley = field(default_factory=lambda: drift.PageHinkley(
+        min_instances=P.drift_min_instances, delta=P.drift_delta, threshold=P.drift_threshold))
+    drift_at: float | None = None  # when Page-Hinkley last fired
+
+
+@dataclass(slots=True)
+class LearnedState:
+    metrics: dict[str, MetricNormal] = field(default_factory=dict)
+    unusual: str | None = None  # the metric the last active observation was about
+    first_t: float | None = None  # the first reading learnt: nothing is judged before `warmup_s` after it
+
+
+def new_state(kind: DeviceKind) -> LearnedState:
+    return LearnedState({m: MetricNormal() for m in WATCHED.get(kind, ())})
+
+
+def frozen_metrics(raised_faults: list[str]) -> frozenset[str]:
+    """The metrics whose learning the raised alarms freeze (`ALL` if one of them is a fault not in `CORRUPTS`)."""
+    out: set[str] = set()
+    for fault in raised_faults:
+        if fault not in CORRUPTS:
+            return ALL
+        out |= CORRUPTS[fault]
+    return frozenset(out)
+
+
+def slot(ts: datetime) -> int:
+    """Hour of day (the reading's own clock) and weekday/weekend, as 0..47."""
+    return ts.hour + (24 if ts.weekday() >= 5 else 0)
+
+
+def observe(state: LearnedState, values: Mapping[str, float], ts: datetime, frozen: frozenset[str]) -> Observation:
+    """Judge one reading against the device's learned normal, then learn it (metrics not in `frozen`)."""
+    s, t = slot(ts), ts.timestamp()
+    if state.first_t is None:
+        state.first_t = t
+    judging = t - state.first_t >= P.warmup_s
+    worst: tuple[float, str, float, float, bool] | None = None  # (|z|, metric, value, usual, drifted)
+    for metric, normal in state.metrics.items():
+        value = values.get(metric)
+        if value is None or isinstance(value, bool) or not math.isfinite(value):
+            continue
+        z, odd = _step(normal, value, s, ts)
+        learn = not (odd or frozen is ALL or metric in frozen or (state.unusual == metric and abs(z) > P.z_limit))
+        if learn:
+            _learn(normal, value, s)
+        ready = judging and normal.seen[s] >= P.min_slot_readings
+        if ready and (worst is None or abs(z) > worst[0]):
+            drifted = normal.drift_at is not None and t - normal.drift_at <= P.drift_hold_s
+            worst = (abs(z), metric, value, expected(normal, ts), drifted)
+    if worst is None or worst[0] <= P.z_limit:
+        state.unusual = None
+        return Observation(FAULT, False)
+    z, metric, value, usual, drifted = worst
+    state.unusual = metric
+    how = "; Page-Hinkley saw it drift" if drifted else ""
+    summary = (f"{metric} {value:g}, this device usually reads {usual:.3g} at this hour"
+               f" ({z:.1f} spreads off for a while{how}): no rule names it")
+    return Observation(FAULT, True, Severity.INFO, summary, metric, value, usual, z, learned=True)
+
+
+def expected(normal: MetricNormal, ts: datetime) -> float:
+    """The usual value at this minute: each slot's mean stands for the middle of its hour, and between middles the
+    usual value is interpolated from the neighbouring hour of the same day type (a morning ramp is a slope, not a
+    step at the hour). A neighbour not yet learnt is not used."""
+    s = slot(ts)
+    base, hour = s - ts.hour, ts.hour
+    frac = (ts.minute + ts.second / 60.0) / 60.0 - 0.5
+    other = base + (hour + (1 if frac > 0 else -1)) % 24
+    if normal.seen[other] < P.min_slot_readings:
+        return normal.usual[s]
+    w = abs(frac)
+    return (1.0 - w) * normal.usual[s] + w * normal.usual[other]
+
+
+def _step(normal: MetricNormal, value: float, s: int, ts: datetime) -> tuple[float, bool]:
+    """The smoothed residual in spreads after this reading (0 while the slot is new), and whether this reading alone
+    is beyond `z_limit` (then it is not learnt: a fault's readings never become the usual); feeds the drift
+    detector."""
+    if normal.seen[s] < P.min_slot_readings:
+        return 0.0, False
+    usual = expected(normal, ts)
+    residual = value - usual
+    floor = P.spread_floor * (abs(usual) + 1.0)
+    spread = math.sqrt(max(normal.spread.get(), 0.0)) + floor
+    one = max(-P.z_cap * spread, min(P.z_cap * spread, residual))  # one reading counts at most `z_cap` spreads
+    normal.level.update(one)
+    level = float(normal.level.get())
+    # The smoothed residual in units of how far it usually wanders: a quiet morning or a busy evening moves it for
+    # hours at a time, which the scatter of single readings would call many spreads.
+    z = level / (math.sqrt(normal.wander[s]) + P.wander_floor * spread + floor)
+    normal.drift.update(z)  # type: ignore[no-untyped-call]  # river's drift detectors carry no annotations
+    if normal.drift.drift_detected:
+        normal.drift_at = ts.timestamp()
+    odd = abs(residual) > P.z_limit * spread
+    if not odd and abs(z) <= P.z_limit:
+        normal.wander[s] += max(P.usual_alpha, 1.0 / normal.seen[s]) * (level * level - normal.wander[s])
+    return z, odd
+
+
+def _learn(normal: MetricNormal, value: float, s: int) -> None:
+    n = normal.seen[s] = normal.seen[s] + 1
+    a = max(P.usual_alpha, 1.0 / n)
+    residual = value - normal.usual[s]
+    normal.usual[s] += a * residual
+    if n > 1:
+        normal.spread.update(residual)
+
+
+def relearn(state: LearnedState) -> None:
+    """An engineer said the unusual behaviour is normal: the metric it was about forgets its usual values."""
+    if state.unusual in state.metrics:
+        state.metrics[state.unusual] = MetricNormal()
+    state.unusual, state.first_t = None, None
