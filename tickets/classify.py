@@ -72,6 +72,8 @@ def classify_text(text: str, taxonomy: Taxonomy | None = None) -> Classification
     facility matter left for staff to correct, rather than a guess at a department."""
     tax = taxonomy or default_taxonomy()
     lowered = normalise(text)
+    for compound in tax.ignore:
+        lowered = lowered.replace(compound, " ")
     best: tuple[float, FaultPoint, tuple[str, ...]] | None = None
     for point in tax.fault_points:
         score, matched = _hits(point, lowered)
@@ -82,7 +84,9 @@ def classify_text(text: str, taxonomy: Taxonomy | None = None) -> Classification
     _, point, matched = best
     tier = point.tier
     if point.escalates:
-        cues = tuple(k.word for k in tax.major if _found(k, lowered))
+        # An English cue inside a matched phrase is that phrase's word ("fire" in "fire extinguisher").
+        cues = tuple(k.word for k in tax.major if _found(k, lowered)
+                     and not any(k.pattern and k.word in m and " " in m for m in matched))
         if cues:
             tier, matched = Tier.MAJOR, matched + cues
     return Classification(point.category, tier, point.name, point.device_kind, matched, point.department)

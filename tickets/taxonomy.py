@@ -61,6 +61,7 @@ class FaultPoint:
 class Taxonomy:
     fault_points: tuple[FaultPoint, ...]
     major: tuple[Keyword, ...]
+    ignore: tuple[str, ...]  # compounds blanked out before matching (卫生间 is not about 卫生)
     departments: dict[Category, str]
     source: str
 
@@ -93,6 +94,7 @@ def _fault_point(name: str, entry: object, category: Category, department: str, 
     except ValueError:
         raise TaxonomyError(f"{where}: tier {entry.get('tier')!r} is not one of {[t.value for t in Tier]}") from None
     keywords = _words(entry, "strong", STRONG_WEIGHT, where) + _words(entry, "keywords", PLAIN_WEIGHT, where)
+    keywords = list({k.word: k for k in reversed(keywords)}.values())  # a word listed twice counts once, as strong
     if not keywords:
         raise TaxonomyError(f"{where}: no keywords")
     kind = entry.get("device_kind")
@@ -124,7 +126,11 @@ def parse_taxonomy(data: object, source: str) -> Taxonomy:
     major = data.get("major", [])
     if not isinstance(major, list):
         raise TaxonomyError(f"{source}: 'major' must be a list of words")
-    return Taxonomy(tuple(points), tuple(_keyword(w, 1.0, f"{source}: major") for w in major), departments, source)
+    ignore = data.get("ignore", [])
+    if not isinstance(ignore, list):
+        raise TaxonomyError(f"{source}: 'ignore' must be a list of words")
+    return Taxonomy(tuple(points), tuple(_keyword(w, 1.0, f"{source}: major") for w in major),
+                    tuple(str(w).lower() for w in ignore), departments, source)
 
 
 def load_taxonomy(path: Path | None = None) -> Taxonomy:
