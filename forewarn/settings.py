@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tickets.classify import Tier
 from tickets.sla import DEFAULT_POLICIES, format_limit, parse_limit
+from tickets.taxonomy import load_taxonomy
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-secret"})
 # The secret signs webhook payloads (HMAC-SHA256): anything shorter than the hash's own 32 bytes weakens it, and a
@@ -142,6 +143,16 @@ class Settings(BaseSettings):
                                  description="API requests waiting for a worker; more are answered 503 at once")
     api_max_body_bytes: int = Field(65_536, ge=1024, le=16_777_216,
                                     description="larger request bodies are refused (413) before they are read")
+    # -- service desk: complaint taxonomy (issue #16) --
+    taxonomy_file: Path | None = Field(None, description="YAML complaint taxonomy replacing "
+                                       "tickets/data/taxonomy.yaml (same shape); unset = the packaged one")
+
+    @field_validator("taxonomy_file")
+    @classmethod
+    def _taxonomy(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            load_taxonomy(value)  # TaxonomyError (a ValueError) names the file and the entry at fault
+        return value
 
     @field_validator("log_level")
     @classmethod
