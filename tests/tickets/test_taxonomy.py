@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from tickets.classify import Category, Tier, classify_text
+from tickets.complaints import intake_complaint
 from tickets.taxonomy import TaxonomyError, default_taxonomy, load_taxonomy
+
+from .conftest import NOW
 
 # Issue #16's done-when lines: the handbooks' phrases (001, 003, 004) and their English equivalents.
 HANDBOOK_PHRASES = [
@@ -85,3 +88,17 @@ def test_a_bad_taxonomy_file_is_a_clear_error_naming_the_entry(tmp_path: Path, b
 def test_a_missing_taxonomy_file_is_a_clear_error(tmp_path: Path):
     with pytest.raises(TaxonomyError, match="cannot read the taxonomy file"):
         load_taxonomy(tmp_path / "nowhere.yaml")
+
+
+@pytest.mark.parametrize("text, category, department", [
+    ("樓道保潔不到位", "environment", "cleaning"),
+    ("The developer will not fix the cracks in our living room wall", "house_quality", "management"),
+    ("快递柜里的包裹被人拿走了", "parcel", "customer_service"),
+])
+def test_an_intake_complaint_goes_to_its_fault_points_department(conn, staff, text, category, department):
+    resident_id, unit_id = conn.execute("SELECT id, unit_id FROM residents ORDER BY id LIMIT 1").fetchone()
+    made = intake_complaint(conn, resident_id=resident_id, unit_id=unit_id, channel="app", description=text,
+                            lang="zh-CN", reported_at=NOW, now=NOW)
+    row = conn.execute("SELECT category, subcategory, department_id FROM tickets WHERE id = %s",
+                       (made.ticket_id,)).fetchone()
+    assert (row[0], row[2]) == (category, department)
