@@ -14,7 +14,7 @@ def test_the_labelled_set_covers_every_category_in_three_scripts():
     assert {r.lang for r in rows} == {"zh-CN", "zh-TW", "en"}
     assert {r.category for r in rows} == {c.value for c in Category}
     assert {r.tier for r in rows} <= {t.value for t in Tier}
-    assert {r.split for r in rows} == {"tune", "held_out"}
+    assert {r.split for r in rows} == {"tune", "held_out", "fresh"}
     assert min(Counter(r.category for r in rows).values()) >= 30
     assert len({r.text for r in rows}) == len(rows)  # no text counted twice
 
