@@ -13,6 +13,7 @@ from ingest.config import IngestConfig
 from tickets.classify import Tier
 from tickets.config import TicketConfig
 from tickets.sla import SlaPolicy, parse_limit
+from tickets.taxonomy import load_taxonomy
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,7 @@ def ticket_config(settings: Settings) -> TicketConfig:
         quiet_end=settings.quiet_hours_end,
         return_visit_within=timedelta(hours=settings.return_visit_hours),
         sla_tiers=sla_tiers(settings),
+        taxonomy=load_taxonomy(settings.taxonomy_file) if settings.taxonomy_file else None,
     )
 
 

@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tickets.classify import Tier
 from tickets.sla import DEFAULT_POLICIES, format_limit, parse_limit
+from tickets.taxonomy import load_taxonomy
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-secret"})
 # The secret signs webhook payloads (HMAC-SHA256): anything shorter than the hash's own 32 bytes weakens it, and a
@@ -147,6 +148,16 @@ class Settings(BaseSettings):
         None, pattern=r"^[A-Za-z0-9_-]{1,64}$",
         description="run ingest as site worker with this id (site leases, one MQTT session per site); unset = one "
                     "consumer for every site")
+    # -- service desk: complaint taxonomy (issue #16) --
+    taxonomy_file: Path | None = Field(None, description="YAML complaint taxonomy replacing "
+                                       "tickets/data/taxonomy.yaml (same shape); unset = the packaged one")
+
+    @field_validator("taxonomy_file")
+    @classmethod
+    def _taxonomy(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            load_taxonomy(value)  # TaxonomyError (a ValueError) names the file and the entry at fault
+        return value
 
     @field_validator("log_level")
     @classmethod

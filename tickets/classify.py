@@ -4,59 +4,52 @@ recorded as a ticket event by `tickets.flows.reclassify`."""
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
-from enum import StrEnum
+from functools import cache
+
+from opencc import OpenCC
 
 from detectors.alarm import Severity
+from tickets.taxonomy import Category, FaultPoint, Keyword, Taxonomy, TaxonomyError, Tier, default_taxonomy
 
-
-class Category(StrEnum):
-    SERVICE_ATTITUDE = "service_attitude"  # 服务态度
-    FACILITY = "facility"  # 设施维护: elevator, water, lights, doors
-    BILLING = "billing"  # 收费争议
-    COMMUNITY = "community"  # 社区管理: parking, pets, noise
-
-
-class Tier(StrEnum):
-    MAJOR = "major"  # 重大: entrapment, burst pipe, water outage
-    GENERAL = "general"  # 一般
-    COMPLEX = "complex"  # 复杂: billing disputes and other long-running cases
+__all__ = ["Category", "Classification", "TaxonomyError", "Tier", "classify_alarm", "classify_text", "normalise",
+           "warns_residents"]
 
 
 @dataclass(frozen=True, slots=True)
 class Classification:
     category: Category
     tier: Tier
-    subcategory: str | None = None  # elevator, water, door, lights, parking, pets, noise, ...
+    subcategory: str | None = None  # the fault point: elevator, water, cleaning, seepage, noise, parcels, ...
     device_kind: str | None = None  # devices.kind the complaint is about, for folding into incidents
     matched: tuple[str, ...] = ()  # the keywords that decided it, for the ticket's timeline
+    department: str | None = None  # the fault point's department, when the taxonomy names one
 
 
-# (subcategory, category, device kind, keywords). First matching rule with the most hits wins.
-_TOPICS: tuple[tuple[str, Category, str | None, tuple[str, ...]], ...] = (
-    ("elevator", Category.FACILITY, "elevator",
-     ("电梯", "梯", "轿厢", "lift", "elevator")),
-    ("water", Category.FACILITY, "water",
-     ("水", "漏", "渗", "爆管", "水管", "水压", "停水", "water", "leak", "pipe", "pressure", "flood", "damp")),
-    ("door", Category.FACILITY, "access_door",
-     ("门禁", "刷卡", "刷脸", "单元门", "card reader", "access", "gate", "door won't", "intercom")),
-    ("lights", Category.FACILITY, None, ("路灯", "灯", "照明", "light", "lamp")),
-    ("billing", Category.BILLING, None,
-     ("物业费", "收费", "账单", "缴费", "退费", "多收", "fee", "bill", "charge", "invoice", "refund")),
-    ("parking", Category.COMMUNITY, None, ("停车", "车位", "parking", "car park")),
-    ("pets", Category.COMMUNITY, None, ("宠物", "狗", "猫", "pet", "dog", "cat ")),
-    ("noise", Category.COMMUNITY, None, ("噪音", "吵", "装修", "noise", "noisy", "loud", "renovation")),
-    ("attitude", Category.SERVICE_ATTITUDE, None,
-     ("态度", "不理", "推诿", "骂", "保安", "客服", "rude", "attitude", "ignored", "impolite", "unhelpful")),
-)
+@cache
+def _t2s() -> OpenCC:
+    return OpenCC("t2s")
 
-# Words about people and money are specific; words about places ("gate", "水") are not: "the guard at the gate
-# was rude" is about attitude, not the door.
-_WEIGHT = {Category.SERVICE_ATTITUDE: 1.5, Category.BILLING: 1.5}
 
-# Words that make a facility complaint a major incident (people at risk, or the whole building affected).
-_MAJOR = ("困人", "被关", "出不来", "爆", "冒水", "到处是水", "停水", "没水", "一点水都没有", "焦味", "着火",
-          "trapped", "stuck in", "burst", "pouring", "flood", "no water", "smoke", "burning", "fire")
+def normalise(text: str) -> str:
+    """Text as the taxonomy's keywords are written: full-width forms folded (NFKC), traditional Chinese
+    converted to simplified (OpenCC's t2s tables), lower case."""
+    simplified: str = _t2s().convert(unicodedata.normalize("NFKC", text))
+    return simplified.lower()
+
+
+def _found(keyword: Keyword, text: str) -> bool:
+    return keyword.pattern.search(text) is not None if keyword.pattern else keyword.word in text
+
+
+def _hits(point: FaultPoint, text: str) -> tuple[float, tuple[str, ...]]:
+    """A fault point's score: the weights of its words in `text`, a word inside a longer matched one not counted
+    twice (渗 inside 渗漏)."""
+    found = [k for k in point.keywords if _found(k, text)]
+    kept = [k for k in found if not any(k.word != o.word and k.word in o.word for o in found)]
+    return sum(k.weight for k in kept), tuple(k.word for k in kept)
+
 
 # Alarm faults whose effect is major whatever the detector's severity says.
 _MAJOR_FAULTS = frozenset({"entrapment", "pipe_burst", "supply_outage", "forced_open"})
@@ -76,27 +69,30 @@ def warns_residents(fault: str) -> bool:
     return fault not in QUIET_FAULTS
 
 
-def classify_text(text: str) -> Classification:
-    """Category and tier from a complaint's words (zh-CN or en). Unknown text is a general facility matter
-    left for staff to correct, rather than a guess at a department."""
-    lowered = text.lower()
-    best: tuple[float, int] | None = None
-    for index, (_, category, _, words) in enumerate(_TOPICS):
-        hits = sum(1 for w in words if w in lowered) * _WEIGHT.get(category, 1.0)
-        if hits and (best is None or hits > best[0]):
-            best = (hits, index)
+def classify_text(text: str, taxonomy: Taxonomy | None = None) -> Classification:
+    """Category, fault point and tier from a complaint's words (simplified or traditional Chinese, English).
+    The fault point with the highest score wins (the taxonomy's order breaks ties). Unknown text is a general
+    facility matter left for staff to correct, rather than a guess at a department."""
+    tax = taxonomy or default_taxonomy()
+    lowered = normalise(text)
+    for compound in tax.ignore:
+        lowered = lowered.replace(compound, " ")
+    best: tuple[float, FaultPoint, tuple[str, ...]] | None = None
+    for point in tax.fault_points:
+        score, matched = _hits(point, lowered)
+        if score and (best is None or score > best[0]):
+            best = (score, point, matched)
     if best is None:
         return Classification(Category.FACILITY, Tier.GENERAL)
-    subcategory, category, kind, words = _TOPICS[best[1]]
-    matched = tuple(w for w in words if w in lowered)
-    if category is Category.BILLING:
-        tier = Tier.COMPLEX
-    elif category is Category.FACILITY and any(w in lowered for w in _MAJOR):
-        tier = Tier.MAJOR
-        matched += tuple(w for w in _MAJOR if w in lowered)
-    else:
-        tier = Tier.GENERAL
-    return Classification(category, tier, subcategory, kind, matched)
+    _, point, matched = best
+    tier = point.tier
+    if point.escalates:
+        # An English cue inside a matched phrase is that phrase's word ("fire" in "fire extinguisher").
+        cues = tuple(k.word for k in tax.major if _found(k, lowered)
+                     and not any(k.pattern and k.word in m and " " in m for m in matched))
+        if cues:
+            tier, matched = Tier.MAJOR, matched + cues
+    return Classification(point.category, tier, point.name, point.device_kind, matched, point.department)
 
 
 def classify_alarm(device_kind: str, fault: str, severity: Severity | str) -> Classification:
@@ -106,10 +102,5 @@ def classify_alarm(device_kind: str, fault: str, severity: Severity | str) -> Cl
                           _KIND_SUBCATEGORY.get(device_kind), device_kind, (fault,))
 
 
-# Category -> handling department (departments are seeded by 0001_estate.sql).
-DEPARTMENT_FOR: dict[Category, str] = {
-    Category.FACILITY: "engineering",
-    Category.SERVICE_ATTITUDE: "customer_service",
-    Category.BILLING: "finance",
-    Category.COMMUNITY: "security",
-}
+# Category -> handling department (departments are seeded by 0001_estate.sql and 0075_desk_departments.sql).
+DEPARTMENT_FOR: dict[Category, str] = dict(default_taxonomy().departments)

@@ -11,11 +11,13 @@ from typing import Annotated, Any
 import psycopg
 import typer
 
-from tickets.classify import classify_text
+from tickets.classify import Tier, classify_text
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import NotFound
 from tickets.lifecycle import TRANSITIONS, mermaid
+from tickets.requests import Deadline, RequestKind, clocks_for
 from tickets.service import get_ticket
+from tickets.sla import format_limit, policy_for
 from tickets.sweeps import sla_sweep
 
 app = typer.Typer(help="Tickets: list, show, SLA sweep, classification and the lifecycle diagram.",
@@ -89,11 +91,33 @@ def sweep(ctx: typer.Context, db: DbOption = None) -> None:
 
 
 @app.command()
-def classify(text: Annotated[str, typer.Argument(help="A complaint's text, zh-CN or en.")]) -> None:
+def classify(ctx: typer.Context,
+             text: Annotated[str, typer.Argument(help="A complaint's text: zh-CN, zh-TW or en.")]) -> None:
     """Show how a complaint's text would be classified (category, severity, device kind, matched words)."""
-    found = classify_text(text)
+    found = classify_text(text, _config(ctx).taxonomy)
     typer.echo(f"category={found.category} severity={found.tier} subcategory={found.subcategory} "
-               f"device_kind={found.device_kind} matched={','.join(found.matched)}")
+               f"device_kind={found.device_kind} department={found.department} matched={','.join(found.matched)}")
+
+
+def type_rows(config: TicketConfig) -> list[tuple[str, str, str]]:
+    """(request kind, tier, its clocks) for every kind and tier, with the configured SLA tiers."""
+    rows = []
+    for kind in RequestKind:
+        for tier in Tier:
+            clocks = clocks_for(kind, tier)
+            policy = clocks.policy or policy_for("", tier, tiers=config.sla_tiers)
+            limits = [(clock, policy.respond if which is Deadline.RESPOND else policy.resolve)
+                      for clock, which in clocks.shown]
+            shown = ", ".join(f"{clock}: {format_limit(limit)}" for clock, limit in limits)
+            rows.append((kind.value, tier.value, shown))
+    return rows
+
+
+@app.command()
+def types(ctx: typer.Context) -> None:
+    """Print every request kind and severity tier with its clocks (the configured SLA tiers)."""
+    for kind, tier, shown in type_rows(_config(ctx)):
+        typer.echo(f"{kind:<11} {tier:<8} {shown}")
 
 
 def lifecycle_doc(current: str) -> str:

@@ -73,7 +73,7 @@ def intake_complaint(
         if place[0] != unit_id:
             raise InvalidInput(f"resident {resident_id!r} does not live in unit {unit_id!r}")
         building_id, site_id = place[1], place[2]
-        found = classify_text(description)
+        found = classify_text(description, config.taxonomy)
         incident = _matching_incident(conn, found, unit_id, building_id, site_id, reported_at, config)
         if incident is not None:
             ticket_id, incident_id, detected_at = incident

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from tickets.classify import Category, Tier
 from tickets.sla import DEFAULT_TZ, SlaPolicy, policy_for
+from tickets.taxonomy import Taxonomy
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,9 @@ class TicketConfig:
     # queue: complaints one resident may file in any hour (counted in the database, under a lock on the resident).
     complaints_per_hour: int = 20
     sla_overrides: Mapping[tuple[str, str], SlaPolicy] = field(default_factory=dict)
+
+    # The complaint taxonomy (tickets/data/taxonomy.yaml unless an operator's file replaces it).
+    taxonomy: Taxonomy | None = field(default=None, compare=False)
 
     def policy(self, category: Category | str, tier: Tier | str) -> SlaPolicy:
         """The SLA policy of a ticket of this category and tier, as configured."""

@@ -90,7 +90,7 @@ def create_ticket(
     """Insert a ticket in state `new` with its SLA deadlines and first-responsibility owner; returns its id.
     The caller dispatches it (a transition) in the same transaction."""
     policy = config.policy(classification.category, classification.tier)
-    department = DEPARTMENT_FOR[Category(classification.category)]
+    department = classification.department or DEPARTMENT_FOR[Category(classification.category)]
     owner = owner_id or grid_owner(conn, building_id, department)
     row = conn.execute(
         """INSERT INTO tickets (source, state, category, subcategory, severity, title, description, site_id,

@@ -146,6 +146,23 @@ def test_fold_window_hours_decides_whether_a_late_complaint_folds(conn, staff): 
     assert folded == [True, False]
 
 
+def test_taxonomy_file_decides_a_complaints_category_and_department(conn, staff, tmp_path):  # noqa: F811
+    packaged = (ROOT / "tickets" / "data" / "taxonomy.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "taxonomy.yaml"
+    path.write_text(packaged.replace("strong: [快递,", "strong: [信报箱, 快递,"), encoding="utf-8")
+    residents = conn.execute("SELECT id, unit_id FROM residents ORDER BY id LIMIT 2").fetchall()
+    filed = []
+    for (resident_id, unit_id), config in zip(residents, (ticket_config(settings()),
+                                                          ticket_config(settings(taxonomy_file=str(path)))),
+                                              strict=True):
+        result = intake_complaint(conn, resident_id=resident_id, unit_id=unit_id, channel="app",
+                                  description="信報箱的鎖壞了", lang="zh-CN", reported_at=TUESDAY, now=TUESDAY,
+                                  config=config)
+        filed.append(conn.execute("SELECT category, department_id FROM tickets WHERE id = %s",
+                                  (result.ticket_id,)).fetchone())
+    assert filed == [("facility", "engineering"), ("parcel", "customer_service")]
+
+
 def _resolved_preventive_ticket(conn: psycopg.Connection) -> int:
     opened = handle_alarm(conn, make_alarm(WATER, "pump_failure"), now=TUESDAY)
     transition(conn, opened.ticket_id, TicketEvent.ACKNOWLEDGE, actor="eng-1", now=TUESDAY + timedelta(minutes=5))
@@ -274,6 +291,7 @@ COVERED_HERE = {
     "INGEST_BATCH_SIZE": "test_ingest_batches_follow_the_batch_size",
     "INGEST_FLUSH_MS": "test_ingest_batches_follow_the_batch_size",
     "LOG_LEVEL": "test_log_level_sets_the_level_of_the_commands",
+    "TAXONOMY_FILE": "test_taxonomy_file_decides_a_complaints_category_and_department",
 }
 COVERED_ELSEWHERE = {
     "MODE": "tests/forewarn/test_settings_doc.py::test_production_refuses_the_placeholder_secret",

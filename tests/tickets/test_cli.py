@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from tickets.cli import app
+from tickets.classify import Tier
+from tickets.cli import app, type_rows
+from tickets.config import TicketConfig
 from tickets.flows import handle_alarm
 from tickets.lifecycle import mermaid
+from tickets.sla import Limit, SlaPolicy, Unit
 
 from .conftest import NOW, make_alarm
 
@@ -36,3 +39,23 @@ def test_diagram_and_classify():
     assert runner.invoke(app, ["diagram"]).output == mermaid()
     out = runner.invoke(app, ["classify", "电梯困人了"]).output
     assert "category=facility severity=major" in out and "device_kind=elevator" in out
+
+
+def test_types_prints_every_request_kind_and_tier_with_its_clocks():
+    lines = runner.invoke(app, ["types"]).output.splitlines()
+    assert len(lines) == 12  # 4 kinds x 3 tiers
+    assert "complaint   major    respond: 15 min, resolve: 24 h" in lines
+    assert "repair      major    on_site: 30 min, resolve: 24 h" in lines  # handbook 003: urgent on site in 30 min
+    assert "enquiry     general  answer: 2 h" in lines
+
+
+def test_types_follow_the_configured_sla_tiers():
+    config = TicketConfig(sla_tiers={Tier.MAJOR: SlaPolicy(Limit(10, Unit.MINUTES), Limit(12 * 60, Unit.MINUTES))})
+    rows = {(kind, tier): shown for kind, tier, shown in type_rows(config)}
+    assert rows[("complaint", "major")] == "respond: 10 min, resolve: 12 h"
+    assert rows[("repair", "major")] == "on_site: 30 min, resolve: 24 h"  # the kind's own clock, not the tier's
+
+
+def test_classify_names_the_fault_point_and_department_in_traditional_chinese():
+    out = runner.invoke(app, ["classify", "樓道保潔不到位"]).output
+    assert "category=environment severity=general subcategory=cleaning" in out and "department=cleaning" in out
