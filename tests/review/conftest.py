@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
+from tests.tickets.conftest import staff  # noqa: F401 - the staff with supervisors and a site manager
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 OCT = datetime(2026, 10, 1, 9, 0, tzinfo=SHANGHAI)
 # (point, building, how many): the lift faults are the high-frequency point.
