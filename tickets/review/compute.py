@@ -197,3 +197,17 @@ def compute_review(conn: psycopg.Connection, period: Period, where: Slice = Slic
 
 def unit_of(key: str) -> Unit:
     return METRICS[key].unit
+
+
+LEAGUE = ("complaints", "resolution_rate", "closed_loop_rate", "satisfaction_rate", "response_24h")
+
+
+def league_table(conn: psycopg.Connection, period: Period, *, targets: Targets = Targets(),
+                 ) -> list[dict[str, Any]]:
+    """The sites ranked by closed-loop rate, then satisfaction (the quarterly review's league table)."""
+    table = []
+    for (site, name) in conn.execute("SELECT id, name FROM sites ORDER BY id").fetchall():
+        review = compute_review(conn, period, Slice(site=site), targets=targets, points=1, compare=False)
+        table.append({"site": site, "name": name} | {k: review.figure(k).value for k in LEAGUE})
+    table.sort(key=lambda r: (-(r["closed_loop_rate"] or -1), -(r["satisfaction_rate"] or -1), r["site"]))
+    return table
