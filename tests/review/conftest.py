@@ -64,3 +64,12 @@ def write_month(conn: psycopg.Connection) -> list[int]:
 @pytest.fixture
 def month(conn: psycopg.Connection) -> list[int]:
     return write_month(conn)
+
+
+def add_work_orders(conn: psycopg.Connection, ticket_ids: list[int], done: int) -> None:
+    """Engineering work orders for the given complaint tickets, the first `done` of them finished."""
+    for i, ticket in enumerate(ticket_ids):
+        conn.execute("""INSERT INTO work_orders (ticket_id, department_id, status, created_at)
+                        SELECT id, 'engineering', %s, created_at FROM tickets WHERE id = %s""",
+                     ("done" if i < done else "acknowledged", ticket))
+    conn.commit()
