@@ -9,10 +9,10 @@ from typing import Any
 
 import psycopg
 
-from tickets.metrics import ReviewMetrics, review_metrics
 from tickets.review import queries as q
 from tickets.review.definitions import METRICS, Unit
 from tickets.review.periods import Period
+from tickets.review.proactive import ReviewMetrics, review_metrics
 
 SOURCES = ("complaint", "preventive")
 
