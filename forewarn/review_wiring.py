@@ -1,4 +1,5 @@
-"""The review's scheduled job: the staff's daily digest at the configured local hour (FOREWARN_REVIEW_DIGEST_AT).
+"""The review's scheduled jobs: last month's review stored once the month is over (tickets/review/monthly.py),
+and the staff's daily digest at the configured local hour (FOREWARN_REVIEW_DIGEST_AT).
 The job runs every minute on the leader and sends at most one digest per local day: `send_daily_digest` claims
 the day's row in one statement, so a second scheduler (or a restart) cannot send it again."""
 
@@ -12,9 +13,12 @@ from psycopg_pool import ConnectionPool
 
 from forewarn.scheduler import Job
 from forewarn.settings import Settings
+from tickets.review.compute import Targets
 from tickets.review.digest import send_daily_digest
+from tickets.review.monthly import store_last_month
 
 DIGEST_CHECK_S = 60.0  # the digest leaves within about a minute of its hour
+MONTHLY_CHECK_S = 600.0  # last month's review is stored within about ten minutes of the 1st
 
 
 def digest_time(settings: Settings) -> time:
@@ -29,4 +33,11 @@ def review_jobs(pool: ConnectionPool, clock: Callable[[], datetime], settings: S
         with pool.connection() as conn:
             send_daily_digest(conn, now=clock(), tz=tz, at=at)
 
-    return [Job("review-digest", DIGEST_CHECK_S, digest)]
+    targets = Targets(satisfaction_rate=settings.review_satisfaction_target,
+                      closed_loop_rate=settings.review_closed_loop_target)
+
+    def monthly() -> None:
+        with pool.connection() as conn:
+            store_last_month(conn, now=clock(), tz=tz, targets=targets)
+
+    return [Job("review-digest", DIGEST_CHECK_S, digest), Job("review-monthly", MONTHLY_CHECK_S, monthly)]

@@ -46,3 +46,14 @@ def test_digest_lists_exactly_the_overdue_tickets_and_is_sent_once(conn: psycopg
         other.close()
     count = conn.execute("SELECT count(*) FROM review_digests").fetchone()
     assert count == (1,)
+
+
+def test_last_months_review_is_stored_once(conn: psycopg.Connection, month: list[int]) -> None:
+    from tickets.review.monthly import store_last_month
+
+    first = datetime(2026, 11, 1, 0, 5, tzinfo=SHANGHAI)
+    assert store_last_month(conn, now=first, tz=SHANGHAI) == "2026-10"
+    assert store_last_month(conn, now=first + timedelta(minutes=10), tz=SHANGHAI) is None
+    row = conn.execute("SELECT period, body -> 'figures' -> 'complaint' -> 'closed_loop_rate' ->> 'value' "
+                       "FROM review_reports").fetchall()
+    assert row == [("2026-10", "92.5")]
