@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from api.routes import complaints, estate, health, notices, surveys, tickets, work_orders
+from api.routes import complaints, estate, health, notices, review, surveys, tickets, work_orders
 from api.routes import ingest as ingest_routes
 
 ROUTERS: list[APIRouter] = [
@@ -14,4 +14,5 @@ ROUTERS: list[APIRouter] = [
     surveys.router,
     ingest_routes.router,
     work_orders.router,
+    review.router,
 ]

@@ -18,7 +18,7 @@ from tickets.complaints import reclassify
 from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotFound, RateLimited
 from tickets.flows import Verdict, record_verdict
 from tickets.lifecycle import TicketEvent, TicketState, allowed_events
-from tickets.metrics import review_metrics
+from tickets.review.proactive import review_metrics
 from tickets.service import get_ticket
 from tickets.transitions import transition
 from tickets.visits import Rating, record_return_visit, resident_concerned

@@ -16,7 +16,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.web import auth_pages, devices, engineer, files, live_pages, resident, staff_accounts
+from api.web import auth_pages, devices, engineer, files, live_pages, resident, review_pages, staff_accounts
 from api.web.deps import LoginRequired, WebForbidden
 from api.web.i18n import N_
 from api.web.render import STATIC_DIR, WebFrame, render
@@ -29,6 +29,7 @@ ROUTERS: list[APIRouter] = [
     engineer.router,
     devices.router,
     resident.router,
+    review_pages.router,
 ]
 
 

@@ -22,7 +22,8 @@ NAV: dict[Role, list[NavItem]] = {
     Role.ENGINEER: [NavItem("/", N_("Home")), NavItem("/engineer/work-orders", N_("My work orders"))],
     Role.AGENT: [NavItem("/", N_("Home")), NavItem("/staff/accounts", N_("Resident accounts"))],
     Role.MANAGER: [NavItem("/", N_("Home")), NavItem("/staff/accounts", N_("Resident accounts")),
-                   NavItem("/engineer/work-orders", N_("My work orders"))],
+                   NavItem("/engineer/work-orders", N_("My work orders")),
+                   NavItem("/manager/review", N_("Monthly review")), NavItem("/manager/scorecards", N_("Scorecards"))],
     Role.ADMIN: [],
 }
 

@@ -326,6 +326,10 @@ COVERED_ELSEWHERE = {
         "test_a_killed_workers_site_moves_within_30_s_with_no_reading_lost_or_doubled_and_its_alarm_cleared",
     "EMBEDDED_MQTT_PLATFORM_PORT": "tests/forewarn/test_broker_auth.py::"
         "test_the_embedded_broker_in_production_refuses_anonymous_clients_and_serves_devices",
+    "REVIEW_DIGEST_AT":
+        "tests/review/test_review_settings.py::test_the_digest_hour_setting_decides_when_the_digest_goes",
+    "REVIEW_SATISFACTION_TARGET": "tests/review/test_review_settings.py::test_the_targets_come_from_the_settings",
+    "REVIEW_CLOSED_LOOP_TARGET": "tests/review/test_review_settings.py::test_the_targets_come_from_the_settings",
 }
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from detectors.alarm import AlarmState
 from tickets.complaints import intake_complaint
 from tickets.flows import handle_alarm, record_verdict
-from tickets.metrics import review_metrics
+from tickets.review.proactive import review_metrics
 
 from .conftest import NOW, make_alarm
 

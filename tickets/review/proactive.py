@@ -1,6 +1,7 @@
-"""Review metrics that only a proactive system can report: proactive coverage, lead time before the first
-complaint, complaints prevented, repeat faults, per-detector precision from engineers' verdicts, and the
-industry's own closure and satisfaction rates. One period, computed in SQL."""
+"""The review's proactive figures (moved here from tickets/metrics.py; `compute.py` includes them in every
+review, and GET /api/v1/metrics/review serves them alone): what only a proactive system can report: proactive
+coverage, lead time before the first complaint, complaints prevented, repeat faults, per-detector precision from
+engineers' verdicts, and the industry's own closure and satisfaction rates. One period, computed in SQL."""
 
 from __future__ import annotations
 

@@ -1,0 +1,52 @@
+"""The review for managers: a period's figures (JSON, CSV or XLSX) and the scorecards. Managers and admins only;
+everyone else gets 403."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import Response
+
+from api.deps import DbDep, ManagerUser, TicketConfigDep
+from api.schemas import Identifier
+from tickets.errors import InvalidInput
+from tickets.review import report
+from tickets.review.compute import Slice, compute_review
+from tickets.review.periods import Period, parse_period
+from tickets.review.scorecards import department_scorecards, person_scorecards
+
+router = APIRouter(prefix="/api/v1/review", tags=["review"])
+
+PeriodQuery = Annotated[str, Query(max_length=40, description="2026-10, 2026Q4, 2026 or 2026-10-01..2026-10-15")]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def period_of(text: str, config: TicketConfigDep) -> Period:
+    try:
+        return parse_period(text, config.tz)
+    except InvalidInput as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.get("", summary="The review of a period: every figure beside its target and the earlier periods",
+            response_model=None)
+def get_review(conn: DbDep, user: ManagerUser, config: TicketConfigDep, period: PeriodQuery,
+               site: Identifier | None = None, building: Identifier | None = None,
+               department: Identifier | None = None, format: Literal["json", "csv", "xlsx"] = "json",
+               lang: Literal["zh-CN", "en"] = "zh-CN") -> dict[str, Any] | Response:
+    review = compute_review(conn, period_of(period, config), Slice(site, building, department))
+    if format == "csv":
+        return Response(report.to_csv(review, lang), media_type="text/csv; charset=utf-8")
+    if format == "xlsx":
+        return Response(report.to_xlsx(review, lang), media_type=XLSX, headers={
+            "Content-Disposition": f'attachment; filename="review-{review.period}.xlsx"'})
+    return review.as_dict()
+
+
+@router.get("/scorecards", summary="Scorecards per department and person for a period")
+def get_scorecards(conn: DbDep, user: ManagerUser, config: TicketConfigDep, period: PeriodQuery,
+                   ) -> dict[str, list[dict[str, Any]]]:
+    chosen = period_of(period, config)
+    return {"departments": [c.as_dict() for c in department_scorecards(conn, chosen)],
+            "people": [c.as_dict() for c in person_scorecards(conn, chosen)]}

@@ -1,0 +1,70 @@
+"""The manager's review pages: `/manager/review?month=2026-10` (the monthly review: figures against targets,
+red/green, the high-frequency points and channel charts, the exports) and `/manager/scorecards?month=...`.
+Managers and admins only (a resident or engineer gets the 403 page)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.auth import Principal, Role
+from api.deps import DbDep, NowDep, TicketConfigDep
+from api.web.deps import web_require
+from api.web.i18n import N_, choose_lang
+from api.web.render import render
+from tickets.errors import InvalidInput
+from tickets.review import report
+from tickets.review.compute import compute_review
+from tickets.review.periods import Period, parse_period
+from tickets.review.scorecards import department_scorecards, person_scorecards
+
+router = APIRouter(tags=["pages: review"], include_in_schema=False)
+ManagerWebUser = Annotated[Principal, web_require(Role.MANAGER)]
+MonthQuery = Annotated[str | None, Query(max_length=40)]
+TITLE = N_("Monthly review")
+
+
+def _period(month: str | None, now: NowDep, config: TicketConfigDep) -> Period | None:
+    if month is None:  # the last complete month
+        local = now.astimezone(config.tz)
+        month = f"{local.year - (local.month == 1)}-{(local.month - 2) % 12 + 1:02d}"
+    try:
+        return parse_period(month, config.tz)
+    except InvalidInput:
+        return None
+
+
+def _bad(request: Request) -> HTMLResponse:
+    return render(request, "error.html", {"title_id": N_("Not found"), "message_id": N_(
+        "Give the month as 2026-10."), "message_args": {}}, status_code=422)
+
+
+def _lang(request: Request) -> str:
+    return "en" if choose_lang(request) == "en" else "zh-CN"
+
+
+@router.get("/manager/review", response_class=HTMLResponse)
+def review_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep, config: TicketConfigDep,
+                month: MonthQuery = None) -> Response:
+    period = _period(month, now, config)
+    if period is None:
+        return _bad(request)
+    review = compute_review(conn, period)
+    lang = _lang(request)
+    return render(request, "manager/review.html", {
+        "review": review, "header": report.HEADER[lang], "rows": report.rows(review, lang),
+        "charts": report.charts(review, lang), "period": period.label,
+        "previous": period.previous().label, "title_id": TITLE})
+
+
+@router.get("/manager/scorecards", response_class=HTMLResponse)
+def scorecards_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep, config: TicketConfigDep,
+                    month: MonthQuery = None) -> Response:
+    period = _period(month, now, config)
+    if period is None:
+        return _bad(request)
+    return render(request, "manager/scorecards.html", {
+        "period": period.label, "departments": department_scorecards(conn, period),
+        "people": person_scorecards(conn, period)})

@@ -1,0 +1,59 @@
+"""The manager's review pages and REST routes on the running platform: a manager sees the month's figures and
+exports with the same numbers; a resident gets 403 on every review route, pages and REST alike."""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+import psycopg
+from openpyxl import load_workbook
+
+from api.auth import Role, issue_token
+from tests.review.conftest import write_month
+
+from .conftest import make_user, session_cookie
+
+PAGES = ("/manager/review?month=2026-10", "/manager/scorecards?month=2026-10")
+REST = ("/api/v1/review?period=2026-10", "/api/v1/review?period=2026-10&format=xlsx",
+        "/api/v1/review/scorecards?period=2026-10")
+
+
+def _clients(web, user):
+    cookie = session_cookie(web, user)
+    with psycopg.connect(web.db_url) as conn:
+        token = issue_token(conn, user.user_id)
+    pages = httpx.Client(base_url=web.url, cookies={cookie["name"]: cookie["value"]}, timeout=30)
+    rest = httpx.Client(base_url=web.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    return pages, rest
+
+
+def test_a_resident_gets_403_on_every_review_route(web):
+    pages, rest = _clients(web, make_user(web, Role.RESIDENT))
+    with pages, rest:
+        for path in PAGES:
+            assert pages.get(path).status_code == 403, path
+        for path in REST:
+            assert rest.get(path).status_code == 403, path
+
+
+def test_the_manager_sees_the_month_and_its_exports_agree(web):
+    with psycopg.connect(web.db_url) as conn:
+        if conn.execute("SELECT count(*) FROM tickets WHERE created_at >= '2026-10-01' "
+                        "AND created_at < '2026-11-01'").fetchone() == (0,):
+            write_month(conn)
+    pages, rest = _clients(web, make_user(web, Role.MANAGER))
+    with pages, rest:
+        page = pages.get(PAGES[0] + "&lang=en")
+        assert page.status_code == 200
+        assert "<svg" in page.text and "lift fault · rs-b1" in page.text
+        assert '<tr class="red"><td>complaint</td><td>closed-loop rate</td><td>92.5 %</td>' in page.text
+        data = rest.get(REST[0]).json()
+        assert data["figures"]["complaint"]["closed_loop_rate"]["value"] == 92.5
+        book = load_workbook(io.BytesIO(rest.get(REST[1] + "&lang=en").content))
+        figures = {(r[0], r[1]): r[2] for r in book["figures"].iter_rows(min_row=2, values_only=True)}
+        assert figures[("complaint", "closed-loop rate")] == "92.5 %"
+        satisfaction = data["figures"]["complaint"]["satisfaction_rate"]["value"]
+        assert figures[("complaint", "satisfaction rate")] == f"{satisfaction:.1f} %"
+        cards = pages.get(PAGES[1])
+        assert cards.status_code == 200 and "engineering" in cards.text

@@ -1,0 +1,213 @@
+"""Computing a review: the figures of `definitions.METRICS` for one period and one slice (portfolio, site,
+building or department), each beside its target and beside the previous period and the same period a year
+earlier, complaint and preventive tickets side by side."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import psycopg
+
+from tickets.review import queries as q
+from tickets.review.definitions import METRICS, Unit
+from tickets.review.periods import Period
+from tickets.review.proactive import ReviewMetrics, review_metrics
+
+SOURCES = ("complaint", "preventive")
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    site: str | None = None
+    building: str | None = None
+    department: str | None = None
+
+    @property
+    def label(self) -> str:
+        parts = [f"{k}={v}" for k, v in (("site", self.site), ("building", self.building),
+                                         ("department", self.department)) if v]
+        return ", ".join(parts) or "portfolio"
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """Targets for the red/green marks: percent for rates. Unset: no mark."""
+    satisfaction_rate: float = 90.0
+    closed_loop_rate: float = 95.0
+    resolution_rate: float = 95.0
+    response_24h: float = 95.0
+    respond_sla: float = 95.0
+    resolve_sla: float = 90.0
+    return_visit_48h: float = 90.0
+    reopen_30d: float = 5.0
+
+    def for_key(self, key: str) -> float | None:
+        value = getattr(self, key, None)
+        return float(value) if value is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    key: str
+    value: float | None
+    numerator: float | None = None
+    denominator: int | None = None
+    target: float | None = None
+
+    @property
+    def ok(self) -> bool | None:
+        """True green, False red, None no target or no data."""
+        if self.target is None or self.value is None:
+            return None
+        return self.value >= self.target if METRICS[self.key].higher_is_better else self.value <= self.target
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    point: str
+    building: str
+    complaints: int
+    share: float  # percent of the period's complaints
+
+
+@dataclass(slots=True)
+class Review:
+    period: str
+    slice: str
+    figures: dict[str, dict[str, Figure]]  # source → key → figure
+    volume: dict[str, dict[str, int]] = field(default_factory=dict)  # dimension → value → complaints
+    points: list[Point] = field(default_factory=list)
+    unclosed: dict[str, dict[str, int]] = field(default_factory=dict)  # source → state → tickets
+    breaches: list[dict[str, Any]] = field(default_factory=list)
+    sla_by_tier: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    proactive: dict[str, Any] = field(default_factory=dict)
+    previous: dict[str, float | None] = field(default_factory=dict)  # complaint figures of the previous period
+    last_year: dict[str, float | None] = field(default_factory=dict)
+
+    def figure(self, key: str, source: str = "complaint") -> Figure:
+        return self.figures.get(source, {}).get(key) or Figure(key, None)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["figures"] = {s: {k: asdict(f) | {"ok": f.ok} for k, f in fs.items()} for s, fs in self.figures.items()}
+        return out
+
+
+def pct(part: float, whole: int) -> float | None:
+    return round(100 * part / whole, 1) if whole else None
+
+
+def _params(period: Period, where: Slice) -> dict[str, Any]:
+    return {"since": period.since, "until": period.until, "site": where.site, "building": where.building,
+            "department": where.department}
+
+
+def _rate(key: str, part: int, whole: int, targets: Targets) -> Figure:
+    return Figure(key, pct(part, whole), part, whole, targets.for_key(key))
+
+
+def _ticket_figures(conn: psycopg.Connection, params: dict[str, Any], targets: Targets,
+                    ) -> dict[str, dict[str, Figure]]:
+    out: dict[str, dict[str, Figure]] = {}
+    cur = conn.execute(q.TICKET_FIGURES, params)
+    names = [d.name for d in cur.description or ()]
+    for values in cur.fetchall():
+        r = dict(zip(names, values, strict=True))
+        n, resolved = int(r["tickets"]), int(r["resolved"])
+        figs = [Figure("tickets", float(n), n, None), _rate("response_24h", r["response_24h"], n, targets),
+                _rate("respond_sla", r["respond_met"], r["respond_due"], targets),
+                _rate("resolve_sla", r["resolve_met"], r["resolve_due"], targets),
+                _rate("resolution_rate", resolved, n, targets), _rate("closed_loop_rate", r["closed"], n, targets),
+                _rate("return_visit_48h", r["visited_48h"], resolved, targets),
+                _rate("reopen_30d", r["reopened_30d"], resolved, targets),
+                _rate("transfer_share", r["transferred"], n, targets),
+                _rate("escalation_share", r["escalated"], n, targets), _rate("major_share", r["major"], n, targets)]
+        for key, den in (("response_p50", "responded"), ("response_p90", "responded"), ("on_site_p50", "arrived"),
+                         ("on_site_p90", "arrived"), ("resolution_p50", "resolved"), ("resolution_p90", "resolved")):
+            value = r[key]
+            name = key.replace("response", "first_response")
+            figs.append(Figure(name, round(float(value), 1) if value is not None else None, None, int(r[den])))
+        out[r["source"]] = {f.key: f for f in figs}
+    for source, happy, visits, total in conn.execute(q.VISITS, params).fetchall():
+        figs_for = out.setdefault(source, {})
+        figs_for["satisfaction_rate"] = _rate("satisfaction_rate", happy, visits, targets)
+        mean = round(float(total) / visits, 2) if visits else None
+        figs_for["satisfaction_mean"] = Figure("satisfaction_mean", mean, float(total or 0), visits)
+    return out
+
+
+def _complaint_figures(conn: psycopg.Connection, params: dict[str, Any], review: Review, lang_points: int) -> None:
+    for dimension, value, count in conn.execute(q.VOLUME, params).fetchall():
+        review.volume.setdefault(dimension, {})[value] = count
+    review.points = [Point(p, b, n, pct(n, total) or 0.0)
+                     for p, b, n, total in conn.execute(q.POINTS, params | {"limit": lang_points}).fetchall()]
+    total, repeats, gap = conn.execute(q.REPEATS, params).fetchone() or (0, 0, None)
+    figs = review.figures.setdefault("complaint", {})
+    figs["complaints"] = Figure("complaints", float(total), total, None)
+    figs["repeat_complaints"] = Figure("repeat_complaints", pct(repeats, total), repeats, total)
+    figs["repeat_interval"] = Figure("repeat_interval", round(float(gap), 1) if gap is not None else None,
+                                     None, repeats)
+
+
+def _detail(conn: psycopg.Connection, params: dict[str, Any], review: Review) -> None:
+    for source, state, count in conn.execute(q.UNCLOSED, params).fetchall():
+        review.unclosed.setdefault(source, {})[state] = count
+    review.breaches = [
+        {"ticket": tid, "source": source, "tier": tier, "milestone": milestone, "due": due.isoformat(),
+         "met_at": met.isoformat() if met else None}
+        for tid, source, tier, milestone, due, met in conn.execute(q.BREACHES, params).fetchall()]
+    for tier, r_met, r_due, s_met, s_due in conn.execute(q.SLA_BY_TIER, params).fetchall():
+        review.sla_by_tier[tier] = {"respond": pct(r_met, r_due), "resolve": pct(s_met, s_due)}
+
+
+def _proactive(conn: psycopg.Connection, period: Period, params: dict[str, Any]) -> dict[str, Any]:
+    row = conn.execute(q.PROACTIVE_REACH, params).fetchone()
+    out: dict[str, Any] = {"proactive_reach": int(row[0]) if row else 0}
+    metrics: ReviewMetrics = review_metrics(conn, since=period.since, until=period.until)
+    return out | metrics.as_dict()
+
+
+HEADLINE = ("complaints", "resolution_rate", "closed_loop_rate", "satisfaction_rate", "response_24h",
+            "reopen_30d", "repeat_complaints")
+
+
+def _headline(conn: psycopg.Connection, period: Period, where: Slice, targets: Targets) -> dict[str, float | None]:
+    params = _params(period, where)
+    figs = _ticket_figures(conn, params, targets).get("complaint", {})
+    row = conn.execute(q.REPEATS, params).fetchone() or (0, 0, None)
+    out = {key: f.value for key, f in figs.items() if key in HEADLINE}
+    return out | {"complaints": float(row[0]), "repeat_complaints": pct(row[1], row[0])}
+
+
+def compute_review(conn: psycopg.Connection, period: Period, where: Slice = Slice(), *,
+                   targets: Targets = Targets(), points: int = 10, compare: bool = True) -> Review:
+    """The review of `period` for `where`. `compare`: also the headline figures of the previous period and of
+    the same period last year (the proactive figures cover the whole portfolio)."""
+    params = _params(period, where)
+    review = Review(period.label, where.label, _ticket_figures(conn, params, targets))
+    _complaint_figures(conn, params, review, points)
+    _detail(conn, params, review)
+    review.proactive = _proactive(conn, period, params)
+    if compare:
+        review.previous = _headline(conn, period.previous(), where, targets)
+        review.last_year = _headline(conn, period.last_year(), where, targets)
+    return review
+
+
+def unit_of(key: str) -> Unit:
+    return METRICS[key].unit
+
+
+LEAGUE = ("complaints", "resolution_rate", "closed_loop_rate", "satisfaction_rate", "response_24h")
+
+
+def league_table(conn: psycopg.Connection, period: Period, *, targets: Targets = Targets(),
+                 ) -> list[dict[str, Any]]:
+    """The sites ranked by closed-loop rate, then satisfaction (the quarterly review's league table)."""
+    table = []
+    for (site, name) in conn.execute("SELECT id, name FROM sites ORDER BY id").fetchall():
+        review = compute_review(conn, period, Slice(site=site), targets=targets, points=1, compare=False)
+        table.append({"site": site, "name": name} | {k: review.figure(k).value for k in LEAGUE})
+    table.sort(key=lambda r: (-(r["closed_loop_rate"] or -1), -(r["satisfaction_rate"] or -1), r["site"]))
+    return table

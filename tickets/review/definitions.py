@@ -1,0 +1,96 @@
+"""The one home of the review's metric definitions: each metric's key, zh-CN and English names, what its
+numerator and denominator count, its unit, and whether higher is better. The queries in `queries.py` compute
+exactly these; docs/review-metrics.md is written from the same list.
+
+Counting rules: a complaint counts once per complaint row (a complaint folded into an incident still counts);
+an incident counts once per incident (root incidents only); rates over tickets count each ticket once, by the
+period its ticket was created in, cancelled tickets excluded; complaint and preventive tickets side by side."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Unit(StrEnum):
+    COUNT = "count"
+    PERCENT = "percent"  # 0-100
+    SECONDS = "seconds"
+    SCORE = "score"  # 1-5
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    key: str
+    zh: str
+    en: str
+    unit: Unit
+    numerator: str
+    denominator: str
+    higher_is_better: bool = True
+
+    def name(self, lang: str) -> str:
+        return self.zh if lang == "zh-CN" else self.en
+
+
+_M = Metric
+U = Unit
+METRICS: dict[str, Metric] = {m.key: m for m in (
+    _M("tickets", "工单量", "tickets", U.COUNT, "tickets created in the period, cancelled excluded", "-"),
+    _M("complaints", "投诉量", "complaints", U.COUNT, "complaint rows reported in the period (folded ones too)", "-"),
+    _M("response_24h", "24小时响应率", "responded within 24 h", U.PERCENT,
+       "tickets responded to (acknowledged) within 24 h of creation", "tickets"),
+    _M("respond_sla", "响应时限达成率", "response SLA met", U.PERCENT,
+       "tickets responded to by their response deadline", "tickets with a response deadline"),
+    _M("resolve_sla", "处理时限达成率", "resolution SLA met", U.PERCENT,
+       "tickets resolved by their resolution deadline", "tickets with a resolution deadline"),
+    _M("resolution_rate", "解决率", "resolution rate", U.PERCENT,
+       "tickets resolved (state resolved or closed, or resolved then reopened and resolved again)", "tickets"),
+    _M("closed_loop_rate", "闭环率", "closed-loop rate", U.PERCENT, "tickets closed", "tickets"),
+    _M("return_visit_48h", "48小时回访率", "return visits within 48 h", U.PERCENT,
+       "resolved tickets with a return visit within 48 h of resolution", "resolved tickets"),
+    _M("satisfaction_rate", "满意率", "satisfaction rate", U.PERCENT,
+       "return visits rated 4 or 5 of 5 overall", "return visits of the period's tickets"),
+    _M("satisfaction_mean", "满意度均分", "mean satisfaction", U.SCORE, "sum of overall ratings", "return visits"),
+    _M("reopen_30d", "30天重开率", "reopened within 30 days", U.PERCENT,
+       "resolved tickets reopened within 30 days of resolution", "resolved tickets", higher_is_better=False),
+    _M("transfer_share", "转派占比", "transferred", U.PERCENT, "tickets transferred at least once", "tickets",
+       higher_is_better=False),
+    _M("escalation_share", "升级占比", "escalated", U.PERCENT,
+       "tickets with an SLA breach escalation (to supervisor or manager)", "tickets", higher_is_better=False),
+    _M("major_share", "重大事件占比", "major", U.PERCENT, "tickets of the major tier", "tickets",
+       higher_is_better=False),
+    _M("repeat_complaints", "重复投诉率", "repeat complaints", U.PERCENT,
+       "complaints from a unit that complained about the same point (subcategory, else category) in the 30 days "
+       "before", "complaints", higher_is_better=False),
+    _M("repeat_interval", "重复投诉平均间隔", "mean repeat interval", U.SECONDS,
+       "time since that unit's previous complaint on the same point, summed", "repeat complaints"),
+    _M("first_response_p50", "首次响应时长中位数", "time to first response, median", U.SECONDS,
+       "created → acknowledged", "tickets responded to", higher_is_better=False),
+    _M("first_response_p90", "首次响应时长P90", "time to first response, p90", U.SECONDS,
+       "created → acknowledged", "tickets responded to", higher_is_better=False),
+    _M("on_site_p50", "到场时长中位数", "time on site, median", U.SECONDS,
+       "created → first arrive event", "tickets with an arrival", higher_is_better=False),
+    _M("on_site_p90", "到场时长P90", "time on site, p90", U.SECONDS,
+       "created → first arrive event", "tickets with an arrival", higher_is_better=False),
+    _M("resolution_p50", "处理时长中位数", "time to resolution, median", U.SECONDS,
+       "created → resolved", "tickets resolved", higher_is_better=False),
+    _M("resolution_p90", "处理时长P90", "time to resolution, p90", U.SECONDS,
+       "created → resolved", "tickets resolved", higher_is_better=False),
+    _M("proactive_reach", "主动告知住户数", "residents told proactively", U.COUNT,
+       "distinct residents sent a notice about an incident detected in the period", "-"),
+)}
+
+# The point of a complaint (high-frequency points): its subcategory, else its category, with display names.
+POINT_NAMES: dict[str, tuple[str, str]] = {
+    "elevator": ("电梯故障", "lift fault"), "water": ("供水问题", "water supply"), "door": ("门禁故障", "access door"),
+    "lights": ("照明", "lighting"), "billing": ("收费争议", "billing"), "parking": ("停车", "parking"),
+    "pets": ("宠物", "pets"), "noise": ("噪音", "noise"), "attitude": ("服务态度", "service attitude"),
+    "facility": ("设施维护", "facilities"), "service_attitude": ("服务态度", "service attitude"),
+    "community": ("社区管理", "community"),
+}
+
+
+def point_name(point: str, lang: str) -> str:
+    zh, en = POINT_NAMES.get(point, (point, point))
+    return zh if lang == "zh-CN" else en

@@ -1,0 +1,116 @@
+"""The review's named SQL statements, all over the lifecycle's own rows and all with bound parameters:
+%(since)s/%(until)s the period, %(site)s/%(building)s/%(department)s the slice (NULL: all)."""
+
+from __future__ import annotations
+
+_SLICE = """(%(site)s::text IS NULL OR t.site_id = %(site)s)
+    AND (%(building)s::text IS NULL OR t.building_id = %(building)s)
+    AND (%(department)s::text IS NULL OR t.department_id = %(department)s)"""
+
+# The period's tickets (by creation), cancelled excluded, with the first arrival and 30-day reopen per ticket.
+_TICKETS = f"""
+WITH tk AS (
+    SELECT t.*,
+           (SELECT min(e.at) FROM ticket_events e WHERE e.ticket_id = t.id AND e.event = 'arrive') AS arrived_at,
+           coalesce((SELECT min(e.at) FROM ticket_events e WHERE e.ticket_id = t.id AND e.event = 'resolve'),
+                    t.resolved_at) AS first_resolved,
+           EXISTS (SELECT 1 FROM sla_alerts a WHERE a.ticket_id = t.id AND a.level LIKE 'breach%%') AS escalated
+    FROM tickets t
+    WHERE t.created_at >= %(since)s AND t.created_at < %(until)s AND t.state <> 'cancelled' AND {_SLICE}
+)"""
+
+TICKET_FIGURES = _TICKETS + """
+SELECT source,
+       count(*) AS tickets,
+       count(*) FILTER (WHERE responded_at IS NOT NULL AND responded_at - created_at <= interval '24 hours')
+           AS response_24h,
+       count(*) FILTER (WHERE respond_due IS NOT NULL AND responded_at <= respond_due) AS respond_met,
+       count(*) FILTER (WHERE respond_due IS NOT NULL) AS respond_due,
+       count(*) FILTER (WHERE resolve_due IS NOT NULL AND first_resolved <= resolve_due) AS resolve_met,
+       count(*) FILTER (WHERE resolve_due IS NOT NULL) AS resolve_due,
+       count(*) FILTER (WHERE first_resolved IS NOT NULL) AS resolved,
+       count(*) FILTER (WHERE state = 'closed') AS closed,
+       count(*) FILTER (WHERE first_resolved IS NOT NULL AND EXISTS (
+           SELECT 1 FROM return_visits v WHERE v.ticket_id = tk.id AND v.within_48h)) AS visited_48h,
+       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM ticket_events e WHERE e.ticket_id = tk.id
+           AND e.event = 'reopen' AND e.at <= first_resolved + interval '30 days')) AS reopened_30d,
+       count(*) FILTER (WHERE transfers > 0) AS transferred,
+       count(*) FILTER (WHERE escalated) AS escalated,
+       count(*) FILTER (WHERE severity = 'major') AS major,
+       count(*) FILTER (WHERE responded_at IS NOT NULL) AS responded,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM responded_at - created_at)) AS response_p50,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM responded_at - created_at)) AS response_p90,
+       count(*) FILTER (WHERE arrived_at IS NOT NULL) AS arrived,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM arrived_at - created_at)) AS on_site_p50,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM arrived_at - created_at)) AS on_site_p90,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_resolved - created_at)) AS resolution_p50,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM first_resolved - created_at)) AS resolution_p90
+FROM tk GROUP BY source"""
+
+# Return visits of the period's tickets (the latest visit per ticket counts once).
+VISITS = _TICKETS + """
+SELECT tk.source, count(*) FILTER (WHERE v.overall >= 4), count(*), sum(v.overall)
+FROM tk JOIN LATERAL (SELECT overall FROM return_visits rv WHERE rv.ticket_id = tk.id ORDER BY rv.at DESC LIMIT 1) v
+     ON true
+GROUP BY tk.source"""
+
+# What is still not closed, by state (the closed loop's unclosed breakdown).
+UNCLOSED = _TICKETS + """
+SELECT source, state, count(*) FROM tk WHERE state <> 'closed' GROUP BY source, state ORDER BY source, state"""
+
+# Deadlines missed, listed: ticket, tier, which clock, due, when met (NULL: still not).
+BREACHES = _TICKETS + """
+SELECT id, source, severity, 'respond' AS milestone, respond_due, responded_at FROM tk
+WHERE respond_due IS NOT NULL AND (responded_at IS NULL OR responded_at > respond_due) AND respond_due < %(until)s
+UNION ALL
+SELECT id, source, severity, 'resolve', resolve_due, first_resolved FROM tk
+WHERE resolve_due IS NOT NULL AND (first_resolved IS NULL OR first_resolved > resolve_due) AND resolve_due < %(until)s
+ORDER BY 5, 1"""
+
+# SLA attainment per tier and milestone.
+SLA_BY_TIER = _TICKETS + """
+SELECT severity,
+       count(*) FILTER (WHERE respond_due IS NOT NULL AND responded_at <= respond_due),
+       count(*) FILTER (WHERE respond_due IS NOT NULL),
+       count(*) FILTER (WHERE resolve_due IS NOT NULL AND first_resolved <= resolve_due),
+       count(*) FILTER (WHERE resolve_due IS NOT NULL)
+FROM tk GROUP BY severity ORDER BY severity"""
+
+# Complaint rows of the period with their ticket, for the volume breakdowns and the points.
+_COMPLAINTS = f"""
+WITH c AS (
+    SELECT c.id, c.channel, c.category, c.severity, c.unit_id, c.reported_at, t.source, t.building_id,
+           coalesce(t.subcategory, c.category) AS point
+    FROM complaints c JOIN tickets t ON t.id = c.ticket_id
+    WHERE c.reported_at >= %(since)s AND c.reported_at < %(until)s AND {_SLICE}
+)"""
+
+VOLUME = _COMPLAINTS + """
+SELECT 'channel', channel, count(*) FROM c GROUP BY channel
+UNION ALL SELECT 'category', category, count(*) FROM c GROUP BY category
+UNION ALL SELECT 'severity', severity, count(*) FROM c GROUP BY severity
+UNION ALL SELECT 'building', coalesce(building_id, '-'), count(*) FROM c GROUP BY building_id
+ORDER BY 1, 3 DESC, 2"""
+
+POINTS = _COMPLAINTS + """
+SELECT point, coalesce(building_id, '-'), count(*), (SELECT count(*) FROM c) FROM c
+GROUP BY point, building_id ORDER BY 3 DESC, 1, 2 LIMIT %(limit)s"""
+
+# A repeat: the same unit complained about the same point within the 30 days before.
+REPEATS = _COMPLAINTS + """
+SELECT count(*), count(*) FILTER (WHERE gap IS NOT NULL), avg(extract(epoch FROM gap))
+FROM (SELECT (SELECT c.reported_at - max(p.reported_at) FROM complaints p JOIN tickets pt ON pt.id = p.ticket_id
+              WHERE p.unit_id = c.unit_id AND coalesce(pt.subcategory, p.category) = c.point AND p.id <> c.id
+                AND p.reported_at <= c.reported_at AND p.reported_at > c.reported_at - interval '30 days') AS gap
+      FROM c) r"""
+
+VOLUME_BY_SOURCE = f"""
+SELECT t.source, count(*) FROM tickets t
+WHERE t.created_at >= %(since)s AND t.created_at < %(until)s AND {_SLICE} GROUP BY t.source"""
+
+PROACTIVE_REACH = """
+SELECT count(DISTINCT n.resident_id) FROM notices n JOIN incidents i ON i.id = n.incident_id
+JOIN devices t ON t.id = i.device_id
+WHERE n.resident_id IS NOT NULL AND i.detected_at >= %(since)s AND i.detected_at < %(until)s
+  AND (%(site)s::text IS NULL OR t.site_id = %(site)s)
+  AND (%(building)s::text IS NULL OR t.building_id = %(building)s)"""
