@@ -9,7 +9,9 @@ from pathlib import Path
 from detectors.alarm import Alarm, AlarmState, Evidence, Severity
 from forewarn.demo_resident import affected_resident
 from simulators.scenario import load_scenario
+from tickets.channels import InAppChannel
 from tickets.flows import handle_alarm
+from tickets.outbox import dispatch
 from tickets.portal import resident_notices, unit_services
 
 DEMO_SCENARIO = Path(__file__).resolve().parents[2] / "simulators" / "scenarios" / "demo.yaml"
@@ -29,4 +31,6 @@ def test_the_demo_resident_is_served_by_the_scripted_fault_and_sees_it(conn):
                              evidence=Evidence("pressure at zero")), now=now)
     services = {s.device_id: s for s in unit_services(conn, unit)}
     assert services[fault.device_id].fault == fault.name
+    assert resident_notices(conn, resident).items == []  # written, not yet delivered: not shown
+    dispatch(conn, now=now, channels={"in_app": InAppChannel()})
     assert [n.kind for n in resident_notices(conn, resident).items] == ["warning"]
