@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from detectors.alarm import AlarmState, Severity
+from tickets.channels import InAppChannel, MqttPushChannel
 from tickets.errors import NotFound
 from tickets.flows import handle_alarm
 from tickets.lifecycle import TicketEvent
+from tickets.outbox import dispatch
 from tickets.portal import (
     Progress,
     Step,
@@ -67,6 +69,12 @@ def test_my_services_are_the_devices_serving_my_unit_and_show_an_outage_with_pro
     assert all(s.normal for s in unit_services(conn, high_unit))
 
 
+def _deliver(conn, now: datetime) -> None:
+    """What the scheduler's outbox does every second: residents see a notice once it is delivered."""
+    dispatch(conn, now=now, channels={"in_app": InAppChannel(), "mqtt": MqttPushChannel(lambda *a, **k: None)},
+             unconfigured=["webhook", "email"])
+
+
 def test_a_fault_residents_do_not_notice_leaves_the_service_normal(conn, staff):
     _, unit = _resident_on(conn, 15)
     handle_alarm(conn, make_alarm("rs-b1-door-lobby", "held_open", severity=Severity.WARNING), now=NOW)
@@ -79,6 +87,8 @@ def test_my_notices_newest_first_in_pages_and_nobody_elses(conn, staff):
     handle_alarm(conn, make_alarm(HIGH_ZONE, "supply_outage", severity=Severity.WARNING), now=NOW)
     handle_alarm(conn, make_alarm(HIGH_ZONE, "supply_outage", AlarmState.UPDATED), now=NOW + timedelta(minutes=1))
     handle_alarm(conn, make_alarm(HIGH_ZONE, "supply_outage", AlarmState.CLEARED), now=NOW + timedelta(minutes=9))
+    assert resident_notices(conn, me).items == []  # written is not delivered: nothing to show yet
+    _deliver(conn, NOW + timedelta(minutes=9))
     first = resident_notices(conn, me, limit=2)
     assert [n.kind for n in first.items] == ["restored", "update"]
     assert first.older is not None
@@ -148,6 +158,7 @@ def test_my_request_timeline_in_my_words_then_done_notice_rating_and_closed(conn
     assert detail.timeline[1].department_id == "engineering"
     assert (detail.request.can_rate, detail.request.rated) == (True, False)
 
+    _deliver(conn, NOW + timedelta(hours=2))
     done = [n for n in resident_notices(conn, me).items if n.kind == "done"]
     assert len(done) == 1 and done[0].ticket_id == made.ticket_id and done[0].can_rate
     assert request_on_ticket(conn, me, user, made.ticket_id).complaint_id == made.complaint_id
