@@ -49,12 +49,10 @@ _NEW_NOTICES = """SELECT id, kind, lang, title, body, critical, incident_id, tic
                     AND (resident_id = ANY(%(residents)s) OR user_id = ANY(%(users)s))
                     AND (resident_id IS NULL OR delivered_at IS NOT NULL)
                   ORDER BY id LIMIT %(limit)s"""
-# How far the high-water mark may move: up to the newest notice, but not past a resident's notice written in the last
-# minutes and not delivered yet (the outbox delivers in-app within a second or two), so that it is sent when it is.
-_MAX_NOTICE = """SELECT COALESCE(
-                     (SELECT min(id) - 1 FROM notices WHERE id > %(after)s AND resident_id IS NOT NULL
-                        AND delivered_at IS NULL AND created_at > now() - interval '10 minutes'),
-                     (SELECT max(id) FROM notices), 0) AS id"""
+# How far the high-water mark moves. A resident's notice not yet delivered when a load passes it is not pushed live
+# later (it is on the notices page and in the REST list once delivered): in-app rows are delivered in the
+# transaction that NOTIFYs, so this needs another delivery to commit between a notice's writing and its own.
+_MAX_NOTICE = "SELECT COALESCE(max(id), 0) AS id FROM notices"
 # Fields of a notice as streams send it (without the recipient columns).
 NOTICE_FIELDS = ("id", "kind", "lang", "title", "body", "critical", "incident_id", "ticket_id", "created_at")
 
@@ -209,7 +207,7 @@ class LiveHub:
             await listen.close()
 
     async def _load_notices(self, load: psycopg.AsyncConnection[dict[str, Any]]) -> None:
-        cursor = await load.execute(_MAX_NOTICE, {"after": self._seen})
+        cursor = await load.execute(_MAX_NOTICE)
         row = await cursor.fetchone()
         upto = int(row["id"]) if row else 0
         if self._seen < 0 or upto <= self._seen:

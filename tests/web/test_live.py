@@ -140,8 +140,9 @@ def test_delivery_latency_from_notify_is_under_a_second(web):
     with open_stream(web, "/live/stream", cookies=cookie(web, me)) as mine:
         with psycopg.connect(web.db_url) as conn:
             notice_id = conn.execute(
-                """INSERT INTO notices (resident_id, unit_id, kind, lang, title, body, dedupe_key, created_at)
-                   SELECT id, unit_id, 'test', 'en', 'direct', 'body', 'direct', now() FROM residents
+                """INSERT INTO notices (resident_id, unit_id, kind, lang, title, body, dedupe_key, created_at,
+                                       delivered_at)
+                   SELECT id, unit_id, 'test', 'en', 'direct', 'body', 'direct', now(), now() FROM residents
                    WHERE id = %s RETURNING id""", (me.resident_id,)).fetchone()[0]
             conn.commit()
             conn.execute("SELECT pg_notify('forewarn_notices', '1')")
