@@ -86,9 +86,9 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR")
     # runtime-config: the ticket lifecycle (tickets.config.TicketConfig, built by forewarn.configs). SLA limits are
     # written "15 min", "24 h" or "3 working days"; in a config file also as a table per tier, e.g. [sla.major].
-    quiet_hours_start: time = Field(time(22, 0), description="non-critical notices wait from this local time "
-                                    "(equal start and end: no quiet hours)")
-    quiet_hours_end: time = Field(time(7, 0), description="until this local time; critical notices never wait")
+    quiet_hours_start: time = Field(time(22, 0), description="from this local time, non-critical notices go in-app and "
+                                    "as a silent push at once, SMS/WeChat/e-mail wait (equal start and end: none)")
+    quiet_hours_end: time = Field(time(7, 0), description="until this local time; critical notices always go at once")
     fold_window_hours: float = Field(6.0, gt=0, le=24 * 30, description="a complaint folds into an open incident "
                                      "of its building detected up to this long after it")
     reopen_window_days: float = Field(7.0, gt=0, le=365, description="the same device fault within this long "
