@@ -14,4 +14,8 @@ trap 'rm -rf "$tools"' EXIT
 cd "$root"
 CUSTOM_COMPILE_COMMAND="bash scripts/lock.sh" "$tools/bin/pip-compile" --quiet --strip-extras --extra dev \
   --no-emit-index-url --no-emit-find-links --output-file requirements.lock "$@" pyproject.toml
+# The dev extra names forewarn[test], which pip-compile pins as `forewarn @ file:///<this checkout>`: a path that
+# exists only on the machine that ran the lock. setup.sh installs the project itself afterwards, so drop that pin.
+sed -i '/^forewarn @ file:/{N;/\n    # via forewarn (pyproject.toml)$/d}' requirements.lock
+! grep -q '^forewarn @' requirements.lock || { echo "lock: a pin of forewarn itself is left in requirements.lock" >&2; exit 1; }
 echo "lock: requirements.lock pins $(grep -c '==' requirements.lock) packages; commit it with pyproject.toml"
