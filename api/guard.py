@@ -12,7 +12,8 @@
   or as soon as the streamed body passes the limit; a body-carrying request without credentials is refused (401)
   before any of its body is read.
 
-Health checks (`/healthz`, `/readyz`) and the OpenAPI pages are outside `/api/` and never refused here.
+Pages share the worker slots and the database gate (a short bilingual 503 page when refused); health checks
+(`/healthz`, `/readyz`), static files, live streams and the OpenAPI pages are never refused here.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 log = logging.getLogger(__name__)
@@ -125,8 +126,22 @@ class DatabaseGate:
         return False
 
 
+# Served without a worker slot: health checks (an orchestrator must see a busy API as alive), static files, the
+# API's own documentation, and live streams (async, holding no connection; they free a slot at once anyway).
+_UNGUARDED = frozenset({"/healthz", "/readyz", "/docs", "/redoc", "/openapi.json"})
+_UNGUARDED_PREFIXES = ("/static/", "/live/", "/docs/")
+_BUSY_PAGE = ("<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><meta name=\"viewport\" "
+              "content=\"width=device-width, initial-scale=1\"><title>请稍候 · Busy</title>"
+              "<p>系统繁忙或正在恢复，请稍后刷新页面。</p>"
+              "<p>Forewarn is busy or recovering; reload the page shortly.</p>")
+
+
 def _json(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+
+
+def _busy_page(retry_after: int) -> HTMLResponse:
+    return HTMLResponse(_BUSY_PAGE, status_code=503, headers={"Retry-After": str(retry_after)})
 
 
 class RequestGuard:
@@ -142,8 +157,12 @@ class RequestGuard:
             weakref.WeakKeyDictionary()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope["path"]).startswith("/api/"):
+        path = str(scope["path"]) if scope["type"] == "http" else ""
+        if not path or path in _UNGUARDED or path.startswith(_UNGUARDED_PREFIXES):
             await self.app(scope, receive, send)
+            return
+        if not path.startswith("/api/"):
+            await self._page(scope, receive, send)
             return
         refusal = self._refuse_early(scope)
         if refusal is None:
@@ -164,14 +183,30 @@ class RequestGuard:
             return
         await self._work(scope, receive, send)
 
-    async def _work(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _page(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A page shares the worker slots with the API (the same pool serves both): without them, fifty browsers
+        put fifty threads on eight connections and the unlucky ones waited out the pool's 30 s timeout. Its body
+        (a form, photos) is bounded by the page itself; its refusals are a short page, not JSON."""
+        admitted, probe = self.gate.admit()
+        if not admitted:
+            await _busy_page(RETRY_AFTER_DOWN_S)(scope, receive, send)
+            return
+        if probe:
+            scope.setdefault("state", {})[PROBE_FLAG] = True
+        if self.waiting >= self.limits.max_waiting:
+            await _busy_page(RETRY_AFTER_BUSY_S)(scope, receive, send)
+            return
+        await self._work(scope, receive, send, _busy_page(RETRY_AFTER_BUSY_S))
+
+    async def _work(self, scope: Scope, receive: Receive, send: Send, busy: Response | None = None) -> None:
         """Run the request in a worker slot, held until its response starts (a stream frees it at once)."""
         slots = self._slots()
         self.waiting += 1
         try:
             await asyncio.wait_for(slots.acquire(), timeout=self.limits.wait_s)
         except TimeoutError:
-            refusal = _json(503, "the API is at capacity; retry shortly", {"Retry-After": str(RETRY_AFTER_BUSY_S)})
+            refusal = busy or _json(503, "the API is at capacity; retry shortly",
+                                    {"Retry-After": str(RETRY_AFTER_BUSY_S)})
             await refusal(scope, receive, send)
             return
         finally:

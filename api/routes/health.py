@@ -11,7 +11,8 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="The process is alive")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
+    """Answered in the event loop: a liveness probe must not queue behind requests waiting for the thread pool."""
     return {"status": "ok"}
 
 

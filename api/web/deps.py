@@ -9,8 +9,9 @@
   that `render` puts in every template's context (`<input type="hidden" name="csrf_token" value="{{ csrf_token }}">`),
   or a script may send it as the `X-CSRF-Token` header; otherwise the request is refused with 403.
 
-The principal is looked up on a short-lived pooled connection (not `DbDep`), so that long-lived responses such as
-live streams hold no connection; it is cached on `request.state` for `render`.
+`WebUser` looks the principal up on the request's connection (`DbDep`, shared with the page); `OptionalWebUser` on
+a short-lived pooled connection of its own, so that long-lived responses such as live streams hold no connection.
+Either is cached on `request.state` for `render`.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import psycopg
 from fastapi import Depends, Request
 
 from api.auth import Principal, Role
-from api.deps import get_state
+from api.deps import DbDep, get_state
 from api.web.config import web_config
 from api.web.i18n import N_
 from api.web.sessions import ANON_COOKIE, SESSION_COOKIE, csrf_valid, session_principal
@@ -45,8 +47,9 @@ class WebForbidden(Exception):  # noqa: N818
         self.reason = reason
 
 
-def optional_web_user(request: Request) -> Principal | None:
-    """The principal of the request's session cookie, or None; looked up once per request."""
+def _session_user(request: Request, conn: psycopg.Connection | None) -> Principal | None:
+    """The principal of the request's session cookie, or None; looked up once per request, on `conn` when the
+    request already holds one, else on a short-lived pooled connection."""
     cached = getattr(request.state, "web_user", _UNSET)
     if cached is None or isinstance(cached, Principal):
         return cached
@@ -54,10 +57,18 @@ def optional_web_user(request: Request) -> Principal | None:
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id:
         state = get_state(request)
-        with state.pool.connection() as conn:
+        if conn is not None:
             principal = session_principal(conn, session_id, now=state.clock())
+        else:
+            with state.pool.connection() as own:
+                principal = session_principal(own, session_id, now=state.clock())
     request.state.web_user = principal
     return principal
+
+
+def optional_web_user(request: Request) -> Principal | None:
+    """The signed-in principal or None, on a connection of its own (a live stream holds none while it is open)."""
+    return _session_user(request, None)
 
 
 def login_url(request: Request) -> str:
@@ -65,8 +76,9 @@ def login_url(request: Request) -> str:
     return "/login?next=" + quote(target, safe="")
 
 
-def web_user(request: Request) -> Principal:
-    principal = optional_web_user(request)
+def web_user(request: Request, conn: DbDep) -> Principal:
+    """On the request's own connection: a page then checks out one connection and commits once, not twice."""
+    principal = _session_user(request, conn)
     if principal is None:
         raise LoginRequired(login_url(request))
     return principal
@@ -80,7 +92,7 @@ def web_require(*roles: Role) -> Any:
     """A dependency admitting only `roles` (admin always); others get the 403 page, visitors the login page."""
     allowed = frozenset(roles) | {Role.ADMIN}
 
-    def check(user: WebUser) -> Principal:
+    async def check(user: WebUser) -> Principal:  # pure: resolved in the event loop, not the thread pool
         if user.role not in allowed:
             raise WebForbidden(N_("This page is not open to your account."))
         return user

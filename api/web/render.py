@@ -50,7 +50,7 @@ class WebFrame:
     def build(cls) -> WebFrame:
         env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]),
                           undefined=StrictUndefined, extensions=["jinja2.ext.i18n"], trim_blocks=True,
-                          lstrip_blocks=True)
+                          lstrip_blocks=True, auto_reload=False)  # templates ship with the package
         versions = {path.relative_to(STATIC_DIR).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()[:10]
                     for path in STATIC_DIR.rglob("*") if path.is_file()}
         return cls(env, Catalogues.load(), versions)
