@@ -6,7 +6,8 @@ subscribe with the keys they may see (`resident:<id>`, `user:<id>`, `department:
 no thread and no polling per stream.
 
 - `forewarn_notices` (sent by `tickets.outbox` when notices are delivered; the payload is not used): the hub loads
-  the notices newer than the last it saw, once, and hands each to the subscribers of its resident or user.
+  the notices newer than the last it saw, once, and hands each to the subscribers of its resident or user; a
+  resident's notice not yet delivered then is kept as pending and handed out when it is delivered.
 - `forewarn_events` (sent by `tickets.events.notify_staff_event`; the payload is the contract, see there): handed
   as is to the subscribers of its `user_id` or `department_id`; the page fetches what changed.
 
@@ -49,9 +50,13 @@ _NEW_NOTICES = """SELECT id, kind, lang, title, body, critical, incident_id, tic
                     AND (resident_id = ANY(%(residents)s) OR user_id = ANY(%(users)s))
                     AND (resident_id IS NULL OR delivered_at IS NOT NULL)
                   ORDER BY id LIMIT %(limit)s"""
-# How far the high-water mark moves. A resident's notice not yet delivered when a load passes it is not pushed live
-# later (it is on the notices page and in the REST list once delivered): in-app rows are delivered in the
-# transaction that NOTIFYs, so this needs another delivery to commit between a notice's writing and its own.
+# A resident's notice written but not yet delivered when a load passes its id (quiet hours, or the outbox's next
+# round) is remembered as pending and pushed when it is delivered: delivery order is not id order.
+_UNDELIVERED = """SELECT id FROM notices WHERE id > %(after)s AND id <= %(upto)s
+                    AND resident_id IS NOT NULL AND delivered_at IS NULL"""
+_NOW_DELIVERED = """SELECT id, kind, lang, title, body, critical, incident_id, ticket_id, created_at, resident_id,
+                            user_id FROM notices WHERE id = ANY(%(ids)s) AND delivered_at IS NOT NULL ORDER BY id"""
+PENDING_MAX = 100_000  # undelivered notices remembered; past it the oldest are forgotten (they stay on the page)
 _MAX_NOTICE = "SELECT COALESCE(max(id), 0) AS id FROM notices"
 # Fields of a notice as streams send it (without the recipient columns).
 NOTICE_FIELDS = ("id", "kind", "lang", "title", "body", "critical", "incident_id", "ticket_id", "created_at")
@@ -97,6 +102,7 @@ class LiveHub:
         self._stopping = asyncio.Event()
         self.connected = asyncio.Event()  # set while LISTENing
         self._seen = -1  # highest notice id loaded; -1 until the first connection reads it
+        self._pending: dict[int, None] = {}  # residents' notices loaded before their delivery, oldest first
         self.reconnects = 0
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -210,8 +216,12 @@ class LiveHub:
         cursor = await load.execute(_MAX_NOTICE)
         row = await cursor.fetchone()
         upto = int(row["id"]) if row else 0
-        if self._seen < 0 or upto <= self._seen:
-            self._seen = max(self._seen, upto)
+        if self._seen < 0:
+            self._seen = upto
+            return
+        if self._pending:
+            await self._load_delivered(load)
+        if upto <= self._seen:
             return
         residents = [k.split(":", 1)[1] for k in self._subscribers if k.startswith("resident:")]
         users = [k.split(":", 1)[1] for k in self._subscribers if k.startswith("user:")]
@@ -225,7 +235,21 @@ class LiveHub:
             if len(rows) < LOAD_BATCH:
                 break
             after = int(rows[-1]["id"])
+        cursor = await load.execute(_UNDELIVERED, {"after": self._seen, "upto": upto})
+        for pending in await cursor.fetchall():
+            self._pending[int(pending["id"])] = None
+        while len(self._pending) > PENDING_MAX:
+            del self._pending[next(iter(self._pending))]
         self._seen = upto
+
+    async def _load_delivered(self, load: psycopg.AsyncConnection[dict[str, Any]]) -> None:
+        """Push the pending notices that have been delivered since, and forget them."""
+        ids = list(self._pending)
+        for start in range(0, len(ids), LOAD_BATCH):
+            cursor = await load.execute(_NOW_DELIVERED, {"ids": ids[start:start + LOAD_BATCH]})
+            for notice in await cursor.fetchall():
+                self._pending.pop(int(notice["id"]), None)
+                self._fan_out(notice)
 
     def _fan_out(self, notice: dict[str, Any]) -> None:
         event = LiveEvent("notice", {name: notice[name] for name in NOTICE_FIELDS}, int(notice["id"]))
@@ -255,10 +279,12 @@ async def stream_events(hub: LiveHub, subscriber: Subscriber, *, deadline: float
     callable returning notice dicts, at most 100 at a time), then live events until `deadline` (loop time)."""
     loop = asyncio.get_running_loop()
     yield "retry: 3000\n\n"
+    caught_up: set[int] = set()  # sent while catching up: the hub may push them again
     while True:  # catch up from the database; the subscription is already open, so nothing falls in between
         rows: list[dict[str, Any]] = await catch_up(after)
         for notice in rows:
             after = int(notice["id"])
+            caught_up.add(after)
             yield LiveEvent("notice", notice, after).sse()
         if len(rows) < 100:
             break
@@ -273,8 +299,9 @@ async def stream_events(hub: LiveHub, subscriber: Subscriber, *, deadline: float
         if event is END:
             return
         if event.notice_id is not None:
-            if event.notice_id <= after:
+            if event.notice_id in caught_up:
                 continue  # already sent while catching up
-            after = event.notice_id
+            # An older id may come after a newer one (delivered later: quiet hours, the outbox's next round).
+            after = max(after, event.notice_id)
         yield event.sse()
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 import psycopg
@@ -151,6 +152,29 @@ def test_delivery_latency_from_notify_is_under_a_second(web):
         got = next_event(mine, timeout=3)
         assert got.id == str(notice_id)
         assert got.at - sent < 1.0
+
+
+def test_a_notice_delivered_after_a_newer_one_still_reaches_the_open_stream(web):
+    """Delivery order is not id order (a notice held for quiet hours, the outbox's next round): the older notice,
+    delivered second, is pushed too — before, the hub's high-water mark had passed it and it never came live."""
+    me = make_user(web, Role.RESIDENT)
+    insert = """INSERT INTO notices (resident_id, unit_id, kind, lang, title, body, dedupe_key, created_at,
+                                     delivered_at)
+                SELECT id, unit_id, 'test', 'en', %(title)s, 'body', %(title)s, now(), %(delivered)s FROM residents
+                WHERE id = %(rid)s RETURNING id"""
+    with open_stream(web, "/live/stream", cookies=cookie(web, me)) as mine, psycopg.connect(web.db_url) as conn:
+        held = conn.execute(insert, {"title": "held", "delivered": None, "rid": me.resident_id}).fetchone()[0]
+        newer = conn.execute(insert, {"title": "newer", "delivered": datetime.now(UTC),
+                                      "rid": me.resident_id}).fetchone()[0]
+        conn.commit()
+        conn.execute("SELECT pg_notify('forewarn_notices', '1')")
+        conn.commit()
+        assert next_event(mine, timeout=3).id == str(newer)
+        conn.execute("UPDATE notices SET delivered_at = now() WHERE id = %s", (held,))
+        conn.execute("SELECT pg_notify('forewarn_notices', '1')")
+        conn.commit()
+        got = next_event(mine, timeout=3)
+        assert (got.id, got.data["title"]) == (str(held), "held")
 
 
 def cookie(web: WebPlatform, user: TestUser) -> dict[str, str]:
