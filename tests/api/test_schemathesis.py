@@ -6,10 +6,13 @@ for later ones to find)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import schemathesis
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from psycopg_pool import ConnectionPool
 from schemathesis.checks import not_a_server_error
@@ -23,7 +26,7 @@ from api.app import create_app
 from api.deps import AppState
 from forewarn.db import open_pool
 
-from .conftest import bearer, role_tokens
+from .conftest import RESIDENT, bearer, role_tokens
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # 21 operations x 4 roles x this many examples: under a minute of CPU (12 examples took 45 s of CPU, 3 min of wall
@@ -78,3 +81,56 @@ def test_as_an_engineer(case: schemathesis.Case, fuzz_target: tuple[FastAPI, dic
 @fuzz
 def test_as_a_manager(case: schemathesis.Case, fuzz_target: tuple[FastAPI, dict[str, str]]) -> None:
     _call(case, fuzz_target, "manager")
+
+
+# Stateful: schemathesis links the operations by itself (a created complaint's id feeds the routes that read, rate,
+# escalate or close it; a ticket's id the ticket routes), and runs sequences of calls, each checked as above.
+StatefulBase = schema.as_state_machine()
+# Derandomized: the same sequences on every run, so that whether they reach the seeded rows does not vary by luck.
+STATEFUL = settings(max_examples=25, stateful_step_count=6, deadline=None, derandomize=True,
+                    suppress_health_check=list(HealthCheck), database=None)
+
+
+@pytest.fixture(scope="module")
+def seeded_target(fuzz_target: tuple[FastAPI, dict[str, str]]) -> tuple[FastAPI, dict[str, str]]:
+    """Rows for the sequences to start from: a resident's complaint about a lift (a ticket and a work order for
+    engineering) and one an agent files for them by phone."""
+    app, tokens = fuzz_target
+    client = TestClient(app)
+    for role, extra in (("resident", {}), ("agent", {"resident_id": RESIDENT, "channel": "phone"})):
+        body = {"unit_id": "rs-b1-0101", "channel": "app", "description": "电梯门关不上，困在一楼",
+                "reported_at": datetime.now(UTC).isoformat()} | extra
+        answer = client.post("/api/v1/complaints", json=body, headers=bearer(tokens[role]))
+        assert answer.status_code == 201, answer.text
+    return fuzz_target
+
+
+@pytest.mark.parametrize("role", ["resident", "agent", "engineer", "manager"])
+def test_sequences_of_calls(role: str, seeded_target: tuple[FastAPI, dict[str, str]]) -> None:
+    app, tokens = seeded_target
+    answered: list[tuple[str, int]] = []
+
+    class Workflow(StatefulBase):  # type: ignore[misc, valid-type]
+        def before_call(self, case: schemathesis.Case) -> None:
+            case.headers = {**(case.headers or {}), **bearer(tokens[role])}
+
+        def get_call_kwargs(self, case: schemathesis.Case) -> dict[str, object]:
+            return {"app": app}
+
+        def validate_response(self, response: Any, case: schemathesis.Case,
+                              additional_checks: object = None, **kwargs: object) -> None:
+            answered.append((case.operation.path, response.status_code))
+            case.validate_response(response, checks=CHECKS)
+
+    Workflow.run(settings=STATEFUL)
+    assert any(200 <= status < 300 for _, status in answered), answered  # signed in: the calls were not all refused
+    if role in ("resident", "agent"):  # who has complaints: the chains reached them (an id from a list, then read)
+        assert any("{" in path and 200 <= status < 300 for path, status in answered), answered
+
+
+def test_the_sequences_chain_what_the_api_creates_to_what_reads_and_changes_it() -> None:
+    """The stateful runs above go somewhere: schemathesis found the links (one rule per link, named after it)."""
+    links = [name for name in dir(StatefulBase) if name.startswith(("GET_", "POST_"))]
+    assert any(name.startswith("POST_api_v1_complaints") and "complaint_id" in name for name in links), links
+    assert any(name.startswith("GET_api_v1_tickets") and "transitions" in name for name in links), links
+    assert len(links) >= 10, links
