@@ -88,7 +88,14 @@ def live_response(request: Request, pool: ConnectionPool, user: Principal, after
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-@router.get("/notices/stream", summary="Live notices for the caller (text/event-stream)")
+class EventStream(StreamingResponse):
+    media_type = "text/event-stream"
+
+
+@router.get("/notices/stream", summary="Live notices for the caller (text/event-stream)", response_class=EventStream,
+            responses={200: {"description": "Server-sent events: `notice` (id: the notice id, data: the notice as "
+                             "JSON), then `end` when max_seconds is over",
+                             "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
 def stream_notices(
     request: Request, state: StateDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],

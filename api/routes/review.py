@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from api.deps import DbDep, ManagerUser, TicketConfigDep
 from api.schemas import Identifier
@@ -29,8 +30,41 @@ def period_of(text: str, config: TicketConfigDep) -> Period:
         raise HTTPException(422, str(exc)) from None
 
 
+class FigureOut(BaseModel):
+    key: str
+    value: float | None
+    numerator: float | None = None
+    denominator: int | None = None
+    target: float | None = None
+    ok: bool | None = Field(description="true green, false red, null: no target or no data")
+
+
+class PointOut(BaseModel):
+    point: str
+    building: str
+    complaints: int
+    share: float = Field(description="percent of the period's complaints")
+
+
+class ReviewOut(BaseModel):
+    """`format=json`; the same figures as CSV (`format=csv`) or a workbook (`format=xlsx`)."""
+
+    period: str
+    slice: str
+    figures: dict[str, dict[str, FigureOut]] = Field(description="source (complaint, preventive) → metric → figure")
+    volume: dict[str, dict[str, int]]
+    points: list[PointOut]
+    unclosed: dict[str, dict[str, int]]
+    breaches: list[dict[str, Any]]
+    sla_by_tier: dict[str, dict[str, float | None]]
+    proactive: dict[str, Any]
+    previous: dict[str, float | None]
+    last_year: dict[str, float | None]
+
+
 @router.get("", summary="The review of a period: every figure beside its target and the earlier periods",
-            response_model=None)
+            response_model=None, responses={200: {"model": ReviewOut, "content": {
+                "text/csv": {"schema": {"type": "string"}}, XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
 def get_review(conn: DbDep, user: ManagerUser, config: TicketConfigDep, period: PeriodQuery,
                site: Identifier | None = None, building: Identifier | None = None,
                department: Identifier | None = None, format: Literal["json", "csv", "xlsx"] = "json",
