@@ -79,14 +79,23 @@ def login_page(request: Request, user: OptionalWebUser, next: str = "/") -> Resp
     return _login_page(request, next_url=next)
 
 
+def _count_attempt(request: Request, conn: psycopg.Connection, now: datetime, identifier: str
+                   ) -> tuple[dict[str, int], Response | None]:
+    """Count a sign-in attempt against the identifier and the client; (the throttle keys, to uncount them on
+    success; the "too many attempts" page when over the limit, else None)."""
+    config = web_config(request)
+    keys = accounts.throttle_limits(identifier, _client(request), config.max_failures)
+    wait = accounts.count_attempt(conn, keys, now=now, window=timedelta(minutes=config.failure_window_minutes))
+    return keys, (_throttled(request, wait) if wait is not None else None)
+
+
 @router.post("/login", response_class=HTMLResponse)
 def login_with_password(request: Request, csrf: CsrfChecked, conn: DbDep, now: NowDep, identifier: FormText,
                         password: Annotated[str, Form(max_length=200)], next: FormText = "/") -> Response:  # noqa: A002
     config = web_config(request)
-    keys = accounts.throttle_limits(identifier, _client(request), config.max_failures)
-    wait = accounts.count_attempt(conn, keys, now=now, window=timedelta(minutes=config.failure_window_minutes))
-    if wait is not None:
-        return _throttled(request, wait)
+    keys, refused = _count_attempt(request, conn, now, identifier)
+    if refused is not None:
+        return refused
     # Of the accounts sharing a phone or e-mail, the one whose password this is.
     account = next_match(a for a in accounts.find_accounts(conn, identifier) if accounts.password_matches(a, password))
     if account is None:
@@ -101,10 +110,9 @@ def send_signin_code(request: Request, csrf: CsrfChecked, conn: DbDep, now: NowD
                      next: FormText = "/") -> Response:  # noqa: A002
     """Send a sign-in code. The answer is the same whether or not the account exists (no account probing)."""
     config = web_config(request)
-    keys = accounts.throttle_limits(identifier, _client(request), config.max_failures)
-    wait = accounts.count_attempt(conn, keys, now=now, window=timedelta(minutes=config.failure_window_minutes))
-    if wait is not None:
-        return _throttled(request, wait)
+    _, refused = _count_attempt(request, conn, now, identifier)
+    if refused is not None:
+        return refused
     account = accounts.find_account(conn, identifier)
     if account is not None:
         issued = accounts.issue_code(conn, account.user_id, purpose="signin", now=now,
@@ -140,10 +148,9 @@ def _send_code(request: Request, account: accounts.Account, message: CodeMessage
 def login_with_code(request: Request, csrf: CsrfChecked, conn: DbDep, now: NowDep, identifier: FormText,
                     code: Annotated[str, Form(max_length=20)], next: FormText = "/") -> Response:  # noqa: A002
     config = web_config(request)
-    keys = accounts.throttle_limits(identifier, _client(request), config.max_failures)
-    wait = accounts.count_attempt(conn, keys, now=now, window=timedelta(minutes=config.failure_window_minutes))
-    if wait is not None:
-        return _throttled(request, wait)
+    keys, refused = _count_attempt(request, conn, now, identifier)
+    if refused is not None:
+        return refused
     # Of the accounts sharing a phone or e-mail, the one this code was issued to (codes are salted per user).
     account = next_match(a for a in accounts.find_accounts(conn, identifier)
                          if accounts.redeem_code(conn, a.user_id, code, now=now))
