@@ -29,7 +29,7 @@ from typing import Any
 
 import psycopg
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 log = logging.getLogger(__name__)
@@ -196,17 +196,17 @@ class RequestGuard:
         if self.waiting >= self.limits.max_waiting:
             await _busy_page(RETRY_AFTER_BUSY_S)(scope, receive, send)
             return
-        await self._work(scope, receive, send, _busy_page(RETRY_AFTER_BUSY_S))
+        await self._work(scope, receive, send, page=True)
 
-    async def _work(self, scope: Scope, receive: Receive, send: Send, busy: Response | None = None) -> None:
+    async def _work(self, scope: Scope, receive: Receive, send: Send, page: bool = False) -> None:
         """Run the request in a worker slot, held until its response starts (a stream frees it at once)."""
         slots = self._slots()
         self.waiting += 1
         try:
             await asyncio.wait_for(slots.acquire(), timeout=self.limits.wait_s)
         except TimeoutError:
-            refusal = busy or _json(503, "the API is at capacity; retry shortly",
-                                    {"Retry-After": str(RETRY_AFTER_BUSY_S)})
+            refusal = _busy_page(RETRY_AFTER_BUSY_S) if page else _json(
+                503, "the API is at capacity; retry shortly", {"Retry-After": str(RETRY_AFTER_BUSY_S)})
             await refusal(scope, receive, send)
             return
         finally:

@@ -82,3 +82,57 @@ def test_database_down_is_a_fast_503_and_service_returns_with_it(live_api: Api, 
             break
         assert time.monotonic() - returned < 5.0, "no full service within 5 s of the database's return"
         time.sleep(0.1)
+
+
+def _page_cookie(url: str) -> dict[str, str]:
+    """A signed-in resident's browser session, as the sign-in page makes it."""
+    from datetime import UTC, datetime
+
+    from api.auth import ensure_resident_user
+    from api.web.sessions import SESSION_COOKIE, start_session
+
+    from .conftest import RESIDENT
+
+    with psycopg.connect(url) as conn:
+        session = start_session(conn, ensure_resident_user(conn, RESIDENT), now=datetime.now(UTC), days=1)
+    return {"Cookie": f"{SESSION_COOKIE}={session}"}
+
+
+def _timed_page(http: httpx.Client, path: str, cookie: dict[str, str]) -> tuple[int, float, httpx.Response | None]:
+    started = time.monotonic()
+    try:
+        response = http.get(path, headers=cookie, timeout=CLIENT_TIMEOUT_S)
+    except httpx.TimeoutException:
+        return 0, time.monotonic() - started, None
+    return response.status_code, time.monotonic() - started, response
+
+
+def test_a_page_with_the_pool_held_is_a_quick_busy_answer_not_a_hang(live_api: Api, estate_db_url):
+    cookie = _page_cookie(estate_db_url)
+    assert _timed_page(live_api.http, "/resident", cookie)[0] == 200
+    held = [live_api.pool.getconn(), live_api.pool.getconn()]
+    try:
+        # Before, the page looked its user up on a connection of its own with the pool's 30 s timeout.
+        status, elapsed, response = _timed_page(live_api.http, "/resident", cookie)
+        assert status == 503 and response is not None and response.headers.get("retry-after"), status
+        assert elapsed < 1.0
+    finally:
+        for conn in held:
+            live_api.pool.putconn(conn)
+    assert _timed_page(live_api.http, "/resident", cookie)[0] == 200
+
+
+def test_many_concurrent_page_users_get_pages_or_a_quick_busy_page(live_api: Api, estate_db_url):
+    # 40 browsers at once on a pool of 2: pages share the API's worker slots, so none waits for the pool's timeout.
+    cookie = _page_cookie(estate_db_url)
+    with ThreadPoolExecutor(40) as browsers, httpx.Client(base_url=live_api.url, limits=httpx.Limits(
+            max_connections=40)) as http:
+        results = list(browsers.map(lambda _: _timed_page(http, "/resident/report", cookie), range(120)))
+    statuses = [status for status, _, _ in results]
+    assert set(statuses) <= {200, 503}, statuses
+    assert statuses.count(200) > 0
+    busy = [response for status, _, response in results if status == 503]
+    assert all(r is not None and r.headers["content-type"].startswith("text/html") and r.headers.get("retry-after")
+               for r in busy)
+    slowest = max(elapsed for _, elapsed, _ in results)
+    assert slowest < 5.0, f"slowest page took {slowest:.1f} s"
