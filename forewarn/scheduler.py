@@ -4,6 +4,17 @@ Leadership is a PostgreSQL session-level advisory lock held on a dedicated conne
 jobs; if that process dies, its connection closes, the lock is released, and another scheduler takes over on its
 next attempt. Every job is also safe to run twice (the sweeps use FOR UPDATE SKIP LOCKED and idempotent writes),
 so a brief overlap during a handover does no harm.
+
+A job runs either every `seconds` (an interval) or on an APScheduler `CronTrigger` (a time of day, the 1st of the
+month...) in the estate's time zone. A cron job fires on the wall clock in every scheduler process, and runs only in
+the leader. Whatever it missed — the platform was down at its hour, or the leader died just before it and another
+process took over just after — is caught up by `catch_up`: such a job also runs once whenever a process becomes the
+leader (with `url=None`, once at start). That is safe because a cron job is idempotent and decides from the time
+what is due (the digest is sent only from its hour on, once per day; last month's review is stored once).
+APScheduler's own misfire handling cannot do this: its job store is in memory, so a fire time that passed while
+the process was down is never known to it. It does cover a fire time the scheduler's thread was late for (a
+suspended or overloaded machine): cron jobs run however late (`misfire_grace_time=None`), several missed fire
+times coalesced into one run.
 """
 
 from __future__ import annotations
@@ -11,12 +22,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import psycopg
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +50,28 @@ LEADER_KEEPALIVES = ("keepalives=1 keepalives_idle=5 keepalives_interval=5 keepa
 
 @dataclass(frozen=True, slots=True)
 class Job:
+    """A job run every `seconds`, or, with `cron` (and `seconds=None`), at that trigger's fire times; a cron job
+    with `catch_up` also runs once whenever this process becomes the leader (see the module's docstring)."""
+
     name: str
-    seconds: float
+    seconds: float | None
     run: Callable[[], object]
+    cron: CronTrigger | None = None
+    catch_up: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.seconds is None) == (self.cron is None):
+            raise ValueError(f"job {self.name}: give either an interval in seconds or a cron trigger")
+        if self.catch_up and self.cron is None:
+            raise ValueError(f"job {self.name}: only a cron job is caught up (an interval job runs soon anyway)")
+
+    @classmethod
+    def at(cls, name: str, cron: CronTrigger, run: Callable[[], object], *, catch_up: bool = True) -> Job:
+        return cls(name, None, run, cron=cron, catch_up=catch_up)
+
+    @property
+    def schedule(self) -> str:
+        return f"every {self.seconds:g} s" if self.cron is None else f"cron {self.cron}"
 
 
 class LeaderLock:
@@ -57,6 +90,7 @@ class LeaderLock:
         self._lock = threading.Lock()
         self.connects = 0  # connections opened so far: one, unless the database dropped one
         self._checked = 0.0  # time.monotonic() of the leader's last connection check
+        self.terms = 0  # times this process has become the leader
 
     @property
     def held(self) -> bool:
@@ -75,6 +109,7 @@ class LeaderLock:
                 return False
             if got:
                 self._held = True
+                self.terms += 1
                 self._checked = time.monotonic()
                 log.info("scheduler: this process is the leader")
             return got
@@ -123,7 +158,7 @@ class LeaderLock:
 
 
 class Scheduler:
-    """Runs `jobs` at their intervals while this process holds the leader lock.
+    """Runs `jobs` at their intervals or cron times while this process holds the leader lock.
 
     With `url=None` the jobs run in this process unconditionally: that is for work on in-process state (the
     detector engine's clock tick and checkpoints), which every ingest worker does for its own devices.
@@ -133,13 +168,28 @@ class Scheduler:
         self.leader = LeaderLock(url) if url else None
         self.jobs = jobs
         self._aps = BackgroundScheduler(executors={"default": ThreadPoolExecutor(4)}, timezone="UTC")
+        self._term_lock = threading.Lock()
+        self._led_since: int | None = None  # the leader term whose catch-up has been run
+        self.catch_ups = 0  # catch-up rounds started so far (one at start without a leader; one per term with it)
+        self.runs: Counter[str] = Counter()  # runs finished in this process, by job name (catch-ups included)
 
     def start(self) -> None:
         for job in self.jobs:
-            self._aps.add_job(
-                self._guarded(job), "interval", seconds=job.seconds, id=job.name, name=job.name,
-                max_instances=1, coalesce=True, misfire_grace_time=max(1, int(job.seconds)),
-            )
+            if job.cron is not None:
+                self._aps.add_job(self._guarded(job), job.cron, id=job.name, name=job.name,
+                                  max_instances=1, coalesce=True, misfire_grace_time=None)
+            else:
+                assert job.seconds is not None
+                self._aps.add_job(
+                    self._guarded(job), "interval", seconds=job.seconds, id=job.name, name=job.name,
+                    max_instances=1, coalesce=True, misfire_grace_time=max(1, int(job.seconds)),
+                )
+        if any(job.catch_up for job in self.jobs):
+            if self.leader is None:
+                self._catch_up()
+            else:  # leadership is tried every second even when no interval job would try it
+                self._aps.add_job(self._lead, "interval", seconds=LEADER_CHECK_S, id="leader", name="leader",
+                                  max_instances=1, coalesce=True, next_run_time=datetime.now(UTC))
         self._aps.start()
 
     def stop(self) -> None:
@@ -148,13 +198,43 @@ class Scheduler:
         if self.leader is not None:
             self.leader.release()
 
+    def _lead(self) -> None:
+        self._is_leader()
+
+    def _is_leader(self) -> bool:
+        """Whether this process leads (always, without a lock); a process that has just become the leader first
+        queues its catch-up runs."""
+        if self.leader is None:
+            return True
+        if not self.leader.try_acquire():
+            return False
+        with self._term_lock:
+            new_term = self._led_since != self.leader.terms
+            self._led_since = self.leader.terms
+        if new_term:
+            self._catch_up()
+        return True
+
+    def _catch_up(self) -> None:
+        """Run every catch-up job once, now, beside its cron schedule (on the executor, not on the caller's thread)."""
+        jobs = [job for job in self.jobs if job.catch_up]
+        if not jobs:
+            return
+        self.catch_ups += 1
+        for job in jobs:
+            log.info("scheduler: catching up on %s", job.name)
+            self._aps.add_job(self._guarded(job), id=f"{job.name}:catch-up", name=f"{job.name} (catch-up)",
+                              replace_existing=True, misfire_grace_time=None)
+
     def _guarded(self, job: Job) -> Callable[[], None]:
         def run() -> None:
-            if self.leader is not None and not self.leader.try_acquire():
+            if not self._is_leader():
                 return
             try:
                 job.run()
             except Exception:  # noqa: BLE001 - one failing sweep must not stop the others; it is logged
                 log.exception("scheduler: job %s failed", job.name)
+            with self._term_lock:
+                self.runs[job.name] += 1
 
         return run

@@ -161,7 +161,8 @@ class Settings(BaseSettings):
     # -- the monthly review and the staff's daily digest (tickets/review) --
     review_digest_at: str = Field("08:30", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
                                   description="local time (HH:MM, the configured time zone) the staff's daily digest "
-                                              "is sent at")
+                                              "is sent at (a cron trigger; if the platform was down then, it is "
+                                              "sent once when it starts)")
     review_satisfaction_target: float = Field(90.0, ge=0, le=100,
                                               description="satisfaction-rate target in percent (ratings 4-5 of 5)")
     review_closed_loop_target: float = Field(95.0, ge=0, le=100, description="closed-loop-rate target in percent")
