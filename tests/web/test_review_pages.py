@@ -8,6 +8,7 @@ import io
 import httpx
 import psycopg
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from api.auth import Role, issue_token
 from tests.review.conftest import write_month
@@ -16,7 +17,7 @@ from .conftest import make_user, session_cookie
 
 PAGES = ("/manager/review?month=2026-10", "/manager/scorecards?month=2026-10")
 REST = ("/api/v1/review?period=2026-10", "/api/v1/review?period=2026-10&format=xlsx",
-        "/api/v1/review/scorecards?period=2026-10")
+        "/api/v1/review/scorecards?period=2026-10", "/api/v1/review?period=2026-10&format=pdf")
 
 
 def _clients(web, user):
@@ -55,5 +56,11 @@ def test_the_manager_sees_the_month_and_its_exports_agree(web):
         assert figures[("complaint", "closed-loop rate")] == "92.5 %"
         satisfaction = data["figures"]["complaint"]["satisfaction_rate"]["value"]
         assert figures[("complaint", "satisfaction rate")] == f"{satisfaction:.1f} %"
+        pdf = rest.get(REST[3] + "&lang=en")
+        assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+        assert pdf.headers["content-disposition"] == 'attachment; filename="review-2026-10.pdf"'
+        text = " ".join("".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages).split())
+        assert "complaint closed-loop rate 92.5 % 95.0 % missed" in text
+        assert f"complaint satisfaction rate {satisfaction:.1f} %" in text
         cards = pages.get(PAGES[1])
         assert cards.status_code == 200 and "engineering" in cards.text
