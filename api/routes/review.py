@@ -1,4 +1,4 @@
-"""The review for managers: a period's figures (JSON, CSV or XLSX) and the scorecards. Managers and admins only;
+"""The review for managers: a period's figures (JSON, CSV, XLSX or PDF) and the scorecards. Managers and admins only;
 everyone else gets 403."""
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ class PointOut(BaseModel):
 
 
 class ReviewOut(BaseModel):
-    """`format=json`; the same figures as CSV (`format=csv`) or a workbook (`format=xlsx`)."""
+    """`format=json`; the same figures as CSV (`format=csv`), a workbook (`format=xlsx`) or a PDF report
+    (`format=pdf`)."""
 
     period: str
     slice: str
@@ -64,10 +65,11 @@ class ReviewOut(BaseModel):
 
 @router.get("", summary="The review of a period: every figure beside its target and the earlier periods",
             response_model=None, responses={200: {"model": ReviewOut, "content": {
-                "text/csv": {"schema": {"type": "string"}}, XLSX: {"schema": {"type": "string", "format": "binary"}}}}})
+                "text/csv": {"schema": {"type": "string"}}, XLSX: {"schema": {"type": "string", "format": "binary"}},
+                "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
 def get_review(conn: DbDep, user: ManagerUser, config: TicketConfigDep, period: PeriodQuery,
                site: Identifier | None = None, building: Identifier | None = None,
-               department: Identifier | None = None, format: Literal["json", "csv", "xlsx"] = "json",
+               department: Identifier | None = None, format: Literal["json", "csv", "xlsx", "pdf"] = "json",
                lang: Literal["zh-CN", "en"] = "zh-CN") -> dict[str, Any] | Response:
     review = compute_review(conn, period_of(period, config), Slice(site, building, department))
     if format == "csv":
@@ -75,6 +77,9 @@ def get_review(conn: DbDep, user: ManagerUser, config: TicketConfigDep, period: 
     if format == "xlsx":
         return Response(report.to_xlsx(review, lang), media_type=XLSX, headers={
             "Content-Disposition": f'attachment; filename="review-{review.period}.xlsx"'})
+    if format == "pdf":
+        return Response(report.to_pdf(review, lang), media_type="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="review-{review.period}.pdf"'})
     return review.as_dict()
 
 

@@ -64,5 +64,5 @@ def test_bad_period_and_format_are_clear_errors(estate_db_url: str) -> None:
     assert bad.exit_code == 2 and "2026Q4" in bad.output
     wrong_kind = runner.invoke(app, ["month", "2026Q4", "--db", estate_db_url])
     assert wrong_kind.exit_code == 2 and "not a month" in wrong_kind.output
-    pdf = runner.invoke(app, ["month", "2026-10", "--format", "pdf", "--db", estate_db_url])
-    assert pdf.exit_code == 2 and "json, csv, html, xlsx" in pdf.output
+    doc = runner.invoke(app, ["month", "2026-10", "--format", "doc", "--db", estate_db_url])
+    assert doc.exit_code == 2 and "json, csv, html, xlsx, pdf" in doc.output

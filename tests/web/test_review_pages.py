@@ -8,6 +8,7 @@ import io
 import httpx
 import psycopg
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from api.auth import Role, issue_token
 from tests.review.conftest import write_month
@@ -16,7 +17,7 @@ from .conftest import make_user, session_cookie
 
 PAGES = ("/manager/review?month=2026-10", "/manager/scorecards?month=2026-10")
 REST = ("/api/v1/review?period=2026-10", "/api/v1/review?period=2026-10&format=xlsx",
-        "/api/v1/review/scorecards?period=2026-10")
+        "/api/v1/review/scorecards?period=2026-10", "/api/v1/review?period=2026-10&format=pdf")
 
 
 def _clients(web, user):
@@ -47,6 +48,7 @@ def test_the_manager_sees_the_month_and_its_exports_agree(web):
         page = pages.get(PAGES[0] + "&lang=en")
         assert page.status_code == 200
         assert "<svg" in page.text and "lift fault · rs-b1" in page.text
+        assert 'id="export-pdf" href="/api/v1/review?period=2026-10&format=pdf"' in page.text
         assert '<tr class="red"><td>complaint</td><td>closed-loop rate</td><td>92.5 %</td>' in page.text
         data = rest.get(REST[0]).json()
         assert data["figures"]["complaint"]["closed_loop_rate"]["value"] == 92.5
@@ -55,5 +57,11 @@ def test_the_manager_sees_the_month_and_its_exports_agree(web):
         assert figures[("complaint", "closed-loop rate")] == "92.5 %"
         satisfaction = data["figures"]["complaint"]["satisfaction_rate"]["value"]
         assert figures[("complaint", "satisfaction rate")] == f"{satisfaction:.1f} %"
+        pdf = rest.get(REST[3] + "&lang=en")
+        assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+        assert pdf.headers["content-disposition"] == 'attachment; filename="review-2026-10.pdf"'
+        text = " ".join("".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages).split())
+        assert "complaint closed-loop rate 92.5 % 95.0 % missed" in text
+        assert f"complaint satisfaction rate {satisfaction:.1f} %" in text
         cards = pages.get(PAGES[1])
         assert cards.status_code == 200 and "engineering" in cards.text

@@ -1,4 +1,4 @@
-"""`forewarn review month 2026-10` and `forewarn review quarter 2026Q4`: the review as JSON, CSV, HTML or XLSX,
+"""`forewarn review month 2026-10` and `forewarn review quarter 2026Q4`: the review as JSON, CSV, HTML, XLSX or PDF,
 on stdout or into --out. The quarterly review adds the league table of sites."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ app = typer.Typer(help="The monthly and quarterly review: figures against target
 
 SiteOption = Annotated[str | None, typer.Option("--site", help="one site's review (default: the portfolio)")]
 FormatOption = Annotated[str, typer.Option("--format", help=f"one of {', '.join(report.FORMATS)}")]
-OutOption = Annotated[Path | None, typer.Option("--out", help="write here instead of stdout (xlsx needs it)")]
+OutOption = Annotated[Path | None, typer.Option("--out", help="write here instead of stdout (xlsx and pdf need it)")]
 LangOption = Annotated[str, typer.Option("--lang", help="zh-CN or en")]
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: the configured one).")]
 
@@ -37,14 +37,14 @@ def targets_from(ctx: typer.Context) -> Targets:
 
 def _emit(review: Review, fmt: str, lang: str, out: Path | None, extra: str = "") -> None:
     if fmt not in report.FORMATS:
-        raise typer.BadParameter(f"{fmt!r}: use one of {', '.join(report.FORMATS)} (pdf is not built)",
+        raise typer.BadParameter(f"{fmt!r}: use one of {', '.join(report.FORMATS)}",
                                  param_hint="--format")
     if lang not in ("zh-CN", "en"):
         raise typer.BadParameter(f"{lang!r}: use zh-CN or en", param_hint="--lang")
-    if fmt == "xlsx":
+    if fmt in ("xlsx", "pdf"):
         if out is None:
-            raise typer.BadParameter("xlsx is binary: pass --out FILE.xlsx", param_hint="--out")
-        out.write_bytes(report.to_xlsx(review, lang))
+            raise typer.BadParameter(f"{fmt} is binary: pass --out FILE.{fmt}", param_hint="--out")
+        out.write_bytes(report.to_xlsx(review, lang) if fmt == "xlsx" else report.to_pdf(review, lang))
         return
     if fmt == "json":
         text = report.to_json(review)

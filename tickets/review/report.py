@@ -1,6 +1,7 @@
 """A review as a report: JSON (everything), CSV and XLSX (the figures table: metric, value, target, mark, previous,
-last year, numerator, denominator; plus points and breaches sheets in XLSX), and HTML with inline SVG bar charts
-(high-frequency points and complaints by channel). Every figure stands beside its target, red or green."""
+last year, numerator, denominator; plus points and breaches sheets in XLSX), HTML with inline SVG bar charts
+(high-frequency points and complaints by channel), and PDF (the same tables, bars of complaints by category).
+Every figure stands beside its target, red or green."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ import io
 import json
 from collections.abc import Sequence
 from html import escape
+from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 
 from tickets.review.compute import SOURCES, Review
 from tickets.review.definitions import METRICS, Unit, point_name
 
-FORMATS = ("json", "csv", "html", "xlsx")
+if TYPE_CHECKING:
+    from reportlab.graphics.shapes import Drawing
+
+FORMATS = ("json", "csv", "html", "xlsx", "pdf")
 LEAGUE_COLUMNS = ("complaints", "resolution_rate", "closed_loop_rate", "satisfaction_rate", "response_24h")
 HEADER = {"zh-CN": ("来源", "指标", "数值", "目标", "达标", "上期", "去年同期", "分子", "分母"),
           "en": ("source", "metric", "value", "target", "met", "previous", "last year", "numerator", "denominator")}
@@ -119,3 +124,107 @@ def to_html(review: Review, lang: str) -> str:
             "<style>td.red{color:#b00020;font-weight:bold}td.green{color:#1b7f3b}"
             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}</style>"
             f"<h1>{escape(title)}</h1><table><tr>{head}</tr>{body}</table>{charts(review, lang)}</html>")
+
+
+PDF_FONT = "STSong-Light"  # Adobe's CID font for simplified Chinese: built into reportlab, no font file to ship
+PDF_WORDS = {
+    "zh-CN": {"title": "月度复盘", "figures": "指标与目标", "points": "高频点位", "volume": "投诉类别",
+              "unclosed": "未关闭工单", "breaches": "超时工单", "point": "点位", "building": "楼栋",
+              "complaints": "投诉", "share": "占比 %", "state": "状态", "tickets": "工单", "ticket": "工单号",
+              "tier": "等级", "milestone": "节点", "due": "期限", "met": "完成于", "source": "来源",
+              "more": "另有 {n} 条未列出（见 JSON/XLSX）", "green": "达标", "red": "未达标"},
+    "en": {"title": "Review", "figures": "Figures and targets", "points": "High-frequency points",
+           "volume": "Complaints by category", "unclosed": "Unclosed tickets", "breaches": "SLA breaches",
+           "point": "point", "building": "building", "complaints": "complaints", "share": "share %", "state": "state",
+           "tickets": "tickets", "ticket": "ticket", "tier": "tier", "milestone": "milestone", "due": "due",
+           "met": "met at", "source": "source", "more": "{n} more not listed (see JSON/XLSX)", "green": "met",
+           "red": "missed"},
+}
+PDF_BREACHES = 40  # rows of the breaches list in the PDF; the rest are counted, and listed in JSON and XLSX
+
+
+def _pdf_bars(bars: Sequence[tuple[str, float]], title: str, font: str) -> Drawing:
+    """Horizontal bars drawn with reportlab's graphics primitives (the PDF twin of `bar_chart`)."""
+    from reportlab.graphics.shapes import Drawing, Rect, String
+    from reportlab.lib.colors import HexColor
+
+    blue = HexColor("#3b6ea5")
+    top = max((v for _, v in bars), default=0.0) or 1.0
+    height = 18 * len(bars) + 24
+    drawing = Drawing(520, height)
+    drawing.add(String(0, height - 12, title, fontName=font, fontSize=11))
+    for i, (label, value) in enumerate(bars):
+        y = height - 32 - 18 * i
+        width = 300 * value / top
+        drawing.add(String(0, y + 3, label, fontName=font, fontSize=9))
+        bar = Rect(170, y, width, 13)
+        bar.fillColor, bar.strokeColor = blue, None
+        drawing.add(bar)
+        drawing.add(String(176 + width, y + 3, f"{value:g}", fontName=font, fontSize=9))
+    return drawing
+
+
+def to_pdf(review: Review, lang: str) -> bytes:
+    """The review as an A4 landscape PDF: title with period and slice, the figures table (value beside target,
+    red or green, previous period and last year), high-frequency points, complaints by category (bars), the
+    unclosed breakdown and the first PDF_BREACHES breaches."""
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    if PDF_FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
+    words = PDF_WORDS[lang]
+    styles = getSampleStyleSheet()
+    for name in ("Title", "Heading2", "Normal"):
+        styles[name].fontName = PDF_FONT
+    grid = [("FONTNAME", (0, 0), (-1, -1), PDF_FONT), ("FONTSIZE", (0, 0), (-1, -1), 9),
+            ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#cccccc")),
+            ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eeeeee"))]
+
+    def table(header: Sequence[str], body: list[list[str]], extra: list[tuple[Any, ...]] | None = None) -> Table:
+        t = Table([list(header), *body], repeatRows=1, hAlign="LEFT")
+        t.setStyle(TableStyle(grid + (extra or [])))
+        return t
+
+    story: list[Flowable] = [Paragraph(f"{words['title']} {escape(review.period)} — {escape(review.slice)}",
+                                       styles["Title"]),
+                             Paragraph(words["figures"], styles["Heading2"])]
+    figures = rows(review, lang)
+    marks: list[tuple[Any, ...]] = []
+    for i, row in enumerate(figures, start=1):
+        if row[4]:
+            colour = colors.HexColor("#b00020" if row[4] == "red" else "#1b7f3b")
+            marks += [("TEXTCOLOR", (2, i), (4, i), colour)]
+            row[4] = words[row[4]]
+    story.append(table(HEADER[lang], figures, marks))
+
+    story += [Paragraph(words["points"], styles["Heading2"]),
+              table((words["point"], words["building"], words["complaints"], words["share"]),
+                    [[point_name(p.point, lang), p.building, str(p.complaints), f"{p.share:g}"]
+                     for p in review.points])]
+    categories = sorted(review.volume.get("category", {}).items(), key=lambda kv: -kv[1])
+    if categories:
+        story += [Spacer(1, 8), _pdf_bars([(k, float(v)) for k, v in categories], words["volume"], PDF_FONT)]
+
+    story += [Paragraph(words["unclosed"], styles["Heading2"]),
+              table((words["source"], words["state"], words["tickets"]),
+                    [[source, state, str(n)] for source, states in review.unclosed.items()
+                     for state, n in states.items()])]
+
+    story.append(Paragraph(f"{words['breaches']} ({len(review.breaches)})", styles["Heading2"]))
+    if review.breaches:
+        story.append(table((words["ticket"], words["source"], words["tier"], words["milestone"], words["due"],
+                            words["met"]),
+                           [[str(b["ticket"]), str(b["source"]), str(b["tier"]), str(b["milestone"]),
+                             str(b["due"]), str(b["met_at"] or "")] for b in review.breaches[:PDF_BREACHES]]))
+        if len(review.breaches) > PDF_BREACHES:
+            story.append(Paragraph(words["more"].format(n=len(review.breaches) - PDF_BREACHES), styles["Normal"]))
+
+    out = io.BytesIO()
+    SimpleDocTemplate(out, pagesize=landscape(A4), title=f"{words['title']} {review.period} {review.slice}",
+                      leftMargin=36, rightMargin=36, topMargin=36, bottomMargin=36).build(story)
+    return out.getvalue()

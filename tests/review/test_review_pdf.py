@@ -1,0 +1,64 @@
+"""`forewarn review month --format pdf`: the PDF opens and its text carries the JSON review's numbers, beside their
+targets, with the high-frequency points, the unclosed tickets and the breaches; the Chinese report is Chinese."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import psycopg
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from tickets.review import report
+from tickets.review.cli import app
+
+runner = CliRunner()
+
+
+def _pdf(estate_db_url: str, tmp_path: Path, lang: str) -> tuple[bytes, str]:
+    out = tmp_path / f"october-{lang}.pdf"
+    done = runner.invoke(app, ["month", "2026-10", "--format", "pdf", "--lang", lang, "--out", str(out),
+                               "--db", estate_db_url])
+    assert done.exit_code == 0, done.output
+    data = out.read_bytes()
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    return data, " ".join(text.split())  # one table cell a line: the cells of a row in order, space-separated
+
+
+def test_the_pdf_holds_the_json_figures(conn: psycopg.Connection, month: list[int], estate_db_url: str,
+                                        tmp_path: Path) -> None:
+    review = json.loads(runner.invoke(app, ["month", "2026-10", "--db", estate_db_url]).output)
+    data, text = _pdf(estate_db_url, tmp_path, "en")
+    assert data.startswith(b"%PDF-")
+    assert "Review 2026-10 — portfolio" in text, text[:200]
+    figures = review["figures"]["complaint"]
+    for key, metric, mark in (("closed_loop_rate", "closed-loop rate", "missed"),
+                              ("satisfaction_rate", "satisfaction rate", "met")):
+        f = figures[key]
+        row = f"complaint {metric} {report.shown(key, f['value'])} {report.shown(key, f['target'])} {mark}"
+        assert row in text, (row, text)
+    assert "complaint closed-loop rate 92.5 % 95.0 % missed" in text
+    top = review["points"][0]
+    assert f"lift fault {top['building']} {top['complaints']} {top['share']:g}" in text
+    for source, states in review["unclosed"].items():
+        for state, n in states.items():
+            assert f"{source} {state} {n}" in text
+    assert f"SLA breaches ({len(review['breaches'])})" in text
+    if review["breaches"]:
+        assert str(review["breaches"][0]["ticket"]) in text
+    for category, n in review["volume"]["category"].items():
+        assert category in text and str(n) in text  # the bars' labels and values
+
+
+def test_the_chinese_pdf_is_in_chinese(conn: psycopg.Connection, month: list[int], estate_db_url: str,
+                                       tmp_path: Path) -> None:
+    _, text = _pdf(estate_db_url, tmp_path, "zh-CN")
+    assert "月度复盘 2026-10" in text and "高频点位" in text and "未达标" in text
+    assert "闭环率 92.5 % 95.0 % 未达标" in text and "满意率 92.0 % 90.0 % 达标" in text
+
+
+def test_pdf_needs_out(estate_db_url: str) -> None:
+    done = runner.invoke(app, ["month", "2026-10", "--format", "pdf", "--db", estate_db_url])
+    assert done.exit_code == 2 and "--out" in done.output
