@@ -46,6 +46,7 @@ _COMMANDS = [
     ("detectors.cli", "app", "group", "detect", "Detectors: replay recorded data offline."),
     ("simulators.cli", "app", "group", "simulate", "Device simulators, fault library and scenarios."),
     ("tickets.cli", "app", "group", "tickets", "Tickets, work orders, SLA sweeps."),
+    ("forewarn.cli_device", "device_app", "group", "device", "Devices: planned maintenance windows."),
     ("tickets.review.cli", "app", "group", "review", "The monthly and quarterly review and its exports."),
 ]
 

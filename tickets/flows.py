@@ -16,6 +16,7 @@ from tickets.classify import classify_alarm, warns_residents
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import ConcurrentChange, InvalidInput, NotFound
 from tickets.lifecycle import TicketEvent, TicketState, next_state
+from tickets.maintenance import SUPPRESSED_REASON, active_window
 from tickets.notices import Recipient, format_time, notify_residents, residents_of_device
 from tickets.service import add_event, create_ticket, get_ticket
 from tickets.transitions import transition
@@ -26,7 +27,7 @@ ACTOR = "forewarn"  # the actor recorded on events the system itself takes
 
 @dataclass(frozen=True, slots=True)
 class HandleResult:
-    action: str  # opened | reopened | joined | attached | updated | recovered | ignored
+    action: str  # opened | reopened | joined | attached | updated | recovered | ignored | suppressed
     incident_id: int | None = None
     ticket_id: int | None = None
     notices: int = 0
@@ -56,7 +57,33 @@ def handle_alarm(conn: psycopg.Connection, alarm: Alarm, *, now: datetime,
             updated = _updated(conn, alarm, device, now, config)
             if updated is not None:
                 return updated
+        suppressed = _suppressed(conn, alarm)
+        if suppressed is not None:
+            return suppressed
         return _raised(conn, alarm, device, now, config)
+
+
+def _log_suppressed(conn: psycopg.Connection, alarm: Alarm, window_id: int) -> HandleResult:
+    conn.execute(
+        """INSERT INTO suppressed_alarms (window_id, device_id, fault, state, severity, since, at, reason, summary)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+        (window_id, alarm.device_id, alarm.fault, alarm.state.value, alarm.severity.value, alarm.since, alarm.ts,
+         SUPPRESSED_REASON, alarm.evidence.summary),
+    )
+    return HandleResult("suppressed")
+
+
+def _suppressed(conn: psycopg.Connection, alarm: Alarm) -> HandleResult | None:
+    """A new fault of a device in a planned maintenance window (at the alarm's own time) opens nothing: no incident,
+    ticket, work order or notice, and so no verdict and no false alarm; it is logged in `suppressed_alarms` for
+    operators. A fault already open when the window began (its incident exists) is left to the normal path."""
+    window = active_window(conn, alarm.device_id, alarm.ts)
+    if window is None:
+        return None
+    if conn.execute("SELECT 1 FROM incidents WHERE device_id = %s AND fault = %s AND status = 'open'",
+                    (alarm.device_id, alarm.fault)).fetchone() is not None:
+        return None
+    return _log_suppressed(conn, alarm, window.id)
 
 
 def _root_of(conn: psycopg.Connection, alarm: Alarm) -> tuple[int, int] | None:
@@ -247,6 +274,13 @@ def _cleared(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datet
         (now, now, alarm.device_id, alarm.fault),
     ).fetchone()
     if row is None:
+        # Nothing to close. If this fault's last transition was held back by a maintenance window, its clear is
+        # logged with it (the operator sees the episode end), and nobody is told: nobody was warned.
+        held = conn.execute(
+            """SELECT window_id, state FROM suppressed_alarms WHERE device_id = %s AND fault = %s
+               ORDER BY id DESC LIMIT 1""", (alarm.device_id, alarm.fault)).fetchone()
+        if held is not None and held[1] != AlarmState.CLEARED.value:
+            return _log_suppressed(conn, alarm, int(held[0]))
         return HandleResult("ignored")
     incident_id, ticket_id, key_incident = int(row[0]), row[1], int(row[2])
     if ticket_id is not None:
