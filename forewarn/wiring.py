@@ -44,6 +44,7 @@ from ingest.service import IngestService
 from tickets.alarm_queue import AlarmConsumer
 from tickets.channels import Channel, InAppChannel, MqttPushChannel, SmtpEmailChannel, WebhookChannel
 from tickets.config import TicketConfig
+from tickets.maintenance_release import RELEASE_S, release_ended_windows
 from tickets.outbox import OPTIONAL_CHANNELS, dispatch
 from tickets.sweeps import sla_sweep
 
@@ -203,8 +204,8 @@ def notice_channels(ctx: RoleContext, stops: Stops) -> dict[str, Channel]:
 
 
 def scheduler_jobs(ctx: RoleContext, channels: Mapping[str, Channel]) -> list[Job]:
-    """The leader's periodic jobs: the notice outbox, the SLA sweep, dead-letter retention, and (plain PostgreSQL)
-    rollup and retention."""
+    """The leader's periodic jobs: the notice outbox, the SLA sweep, faults that outlasted a maintenance window,
+    dead-letter retention, and (plain PostgreSQL) rollup and retention."""
     s, clock, config = ctx.settings, ctx.clock, ctx.tickets
     unconfigured = sorted(OPTIONAL_CHANNELS - channels.keys())
 
@@ -216,8 +217,12 @@ def scheduler_jobs(ctx: RoleContext, channels: Mapping[str, Channel]) -> list[Jo
         with ctx.pool.connection() as conn:
             sla_sweep(conn, now=clock(), config=config)
 
+    def release() -> None:
+        with ctx.pool.connection() as conn:
+            release_ended_windows(conn, now=clock())
+
     jobs = [Job("outbox", OUTBOX_S, outbox), Job("sla-sweep", SLA_SWEEP_S, sweep),
-            web_prune_job(ctx.pool, clock)]
+            Job("maintenance-release", RELEASE_S, release), web_prune_job(ctx.pool, clock)]
     jobs += review_jobs(ctx.pool, clock, s, config.tz)
     jobs.append(Job("dead-letter-retention", RETENTION_S, lambda: prune_dead_letters(
         ctx.database_url, now=clock(), retention_days=s.dead_letter_retention_days)))

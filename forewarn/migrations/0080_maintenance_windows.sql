@@ -26,6 +26,9 @@ CREATE TABLE suppressed_alarms (
     since       timestamptz NOT NULL,
     at          timestamptz NOT NULL,
     reason      text NOT NULL,
-    summary     text NOT NULL DEFAULT ''
+    summary     text NOT NULL DEFAULT '',
+    -- when the fault, still raised as its window ended, was handed back to the alarm queue
+    -- (tickets/maintenance_release.py); NULL while held
+    released_at timestamptz
 );
 CREATE INDEX suppressed_alarms_window ON suppressed_alarms (window_id);

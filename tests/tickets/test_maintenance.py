@@ -11,10 +11,13 @@ from typer.testing import CliRunner
 
 from detectors.alarm import AlarmState
 from forewarn.cli_device import device_app
+from forewarn.db import open_pool
+from tickets.alarm_queue import AlarmConsumer
 from tickets.anticipation import anticipation_report
 from tickets.errors import InvalidInput, NotFound
 from tickets.flows import handle_alarm
 from tickets.maintenance import active_window, end_window, list_windows, parse_duration, start_window
+from tickets.maintenance_release import release_ended_windows
 
 from .conftest import NOW, make_alarm, residents_served
 
@@ -154,3 +157,34 @@ def test_cli_bad_input_is_one_line_and_non_zero(estate_db_url, args, message):
     assert result.exit_code == 1, result.output
     assert message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_a_fault_still_raised_when_its_window_ends_opens_its_incident_then(conn, staff, estate_db_url):
+    """The lift was parked for the visit and is still out of service when the window ends: the detectors raise an
+    episode once, so the held-back raise is handed back (through the alarm queue) and residents hear of it."""
+    window = _window(conn, hours=1)  # NOW - 30 min .. NOW + 30 min
+    assert handle_alarm(conn, make_alarm(LIFT, "out_of_service"), now=NOW).action == "suppressed"
+    conn.commit()
+    assert release_ended_windows(conn, now=NOW + timedelta(minutes=10)) == 0  # the window still holds it
+    after = window.ends_at + timedelta(seconds=30)
+    assert release_ended_windows(conn, now=after) == 1
+    assert release_ended_windows(conn, now=after + timedelta(minutes=1)) == 0  # handed back once
+    pool = open_pool(estate_db_url, size=2)
+    try:
+        applied = AlarmConsumer(pool, now=lambda: after).drain()
+    finally:
+        pool.close()
+    assert [a.result.action for a in applied] == ["opened"]
+    assert _counts(conn)[:3] == (1, 1, 1)  # incident, ticket, work order
+    warned = {r[0] for r in conn.execute("SELECT resident_id FROM notices WHERE resident_id IS NOT NULL")}
+    assert warned == residents_served(conn, LIFT) != set()
+
+
+def test_a_fault_cleared_within_its_window_is_not_handed_back(conn, staff):
+    window = _window(conn, hours=1)
+    handle_alarm(conn, make_alarm(LIFT, "out_of_service"), now=NOW)
+    handle_alarm(conn, make_alarm(LIFT, "out_of_service", AlarmState.CLEARED, at=NOW + timedelta(minutes=20)),
+                 now=NOW + timedelta(minutes=20))
+    conn.commit()
+    assert release_ended_windows(conn, now=window.ends_at + timedelta(minutes=1)) == 0
+    assert _counts(conn) == (0, 0, 0, 0)
