@@ -216,15 +216,15 @@ class Scheduler:
         return True
 
     def _catch_up(self) -> None:
-        """Run every catch-up job once, now, beside its cron schedule (on the executor, not on the caller's thread)."""
+        """Run every catch-up job once, now, beside its cron schedule, on the calling job's thread. (Not by adding
+        jobs to APScheduler from a job: an `add_job` that met `shutdown(wait=True)` deadlocked the stop.)"""
         jobs = [job for job in self.jobs if job.catch_up]
         if not jobs:
             return
         self.catch_ups += 1
         for job in jobs:
             log.info("scheduler: catching up on %s", job.name)
-            self._aps.add_job(self._guarded(job), id=f"{job.name}:catch-up", name=f"{job.name} (catch-up)",
-                              replace_existing=True, misfire_grace_time=None)
+            self._guarded(job)()
 
     def _guarded(self, job: Job) -> Callable[[], None]:
         def run() -> None:
