@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.lifecycle import TicketEvent
 from tickets.requests import RequestKind, file_request
 from tickets.transitions import transition
@@ -52,7 +53,7 @@ def _text(rng: random.Random) -> str:
 
 
 def _handle(conn: psycopg.Connection, ticket: int, at: datetime, rng: random.Random, until: datetime,
-            counts: dict[str, int]) -> None:
+            counts: dict[str, int], config: TicketConfig) -> None:
     """Acknowledge (mostly within the hour, now and then after more than a day), resolve, visit, maybe reopen."""
     if rng.random() < 0.1:
         return  # left open: the unclosed tickets
@@ -60,8 +61,9 @@ def _handle(conn: psycopg.Connection, ticket: int, at: datetime, rng: random.Ran
     resolve = ack + timedelta(hours=rng.uniform(1, 30))
     if resolve >= until:
         return
-    transition(conn, ticket, TicketEvent.ACKNOWLEDGE, actor=AGENT, now=ack)
-    transition(conn, ticket, TicketEvent.RESOLVE, actor=AGENT, now=resolve, root_cause="demo history")
+    transition(conn, ticket, TicketEvent.ACKNOWLEDGE, actor=AGENT, now=ack, config=config)
+    transition(conn, ticket, TicketEvent.RESOLVE, actor=AGENT, now=resolve, root_cause="demo history",
+               config=config)
     counts["resolved"] += 1
     if rng.random() < 0.12:
         return  # resolved, never visited
@@ -69,7 +71,8 @@ def _handle(conn: psycopg.Connection, ticket: int, at: datetime, rng: random.Ran
     if visit >= until:
         return
     overall = rng.choices((5, 4, 3, 2, 1), weights=(55, 30, 7, 5, 3))[0]
-    record_return_visit(conn, ticket, Rating(overall, overall, max(overall, 3), overall, ""), by_user=None, now=visit)
+    record_return_visit(conn, ticket, Rating(overall, overall, max(overall, 3), overall, ""), by_user=None, now=visit,
+                        config=config)
     counts["visits"] += 1
     if overall > 2:
         return
@@ -77,14 +80,17 @@ def _handle(conn: psycopg.Connection, ticket: int, at: datetime, rng: random.Ran
     again = visit + timedelta(hours=rng.uniform(1, 20))
     if again + timedelta(hours=6) >= until:
         return
-    transition(conn, ticket, TicketEvent.ACKNOWLEDGE, actor=AGENT, now=again)
-    transition(conn, ticket, TicketEvent.RESOLVE, actor=AGENT, now=again + timedelta(hours=2), root_cause="redone")
-    record_return_visit(conn, ticket, Rating(4, 4, 4, 4, ""), by_user=None, now=again + timedelta(hours=6))
+    transition(conn, ticket, TicketEvent.ACKNOWLEDGE, actor=AGENT, now=again, config=config)
+    transition(conn, ticket, TicketEvent.RESOLVE, actor=AGENT, now=again + timedelta(hours=2), root_cause="redone",
+               config=config)
+    record_return_visit(conn, ticket, Rating(4, 4, 4, 4, ""), by_user=None, now=again + timedelta(hours=6),
+                        config=config)
     counts["visits"] += 1
 
 
 def write_history(url: str, *, until: datetime, days: int, seed: int, per_day: int = 12,
-                  progress: Callable[[int], None] | None = None) -> HistoryCounts:
+                  progress: Callable[[int], None] | None = None, config: TicketConfig = DEFAULT_CONFIG,
+                  ) -> HistoryCounts:
     """`days` of requests ending at `until`; `progress(day)` after each day is committed."""
     rng = random.Random(seed)
     counts = {"requests": 0, "resolved": 0, "visits": 0, "reopened": 0}
@@ -116,10 +122,10 @@ def write_history(url: str, *, until: datetime, days: int, seed: int, per_day: i
                 if at >= until:
                     continue
                 receipt = file_request(conn, kind=RequestKind.COMPLAINT, resident_id=resident, unit_id=unit,
-                                       description=text, lang="zh-CN", now=at)
+                                       description=text, lang="zh-CN", now=at, config=config)
                 counts["requests"] += 1
                 if not receipt.folded:
-                    _handle(conn, receipt.ticket_id, at, rng, until, counts)
+                    _handle(conn, receipt.ticket_id, at, rng, until, counts, config)
             conn.commit()
             if progress is not None:
                 progress(d + 1)
@@ -140,13 +146,16 @@ def history(
     end = until or datetime.now(UTC)
     if end.tzinfo is None:
         end = end.replace(tzinfo=UTC)
-    url = db or ctx.find_root().obj.database_url
+    root = ctx.find_root().obj
+    url = db or root.database_url
+    make_config = getattr(root, "ticket_config", None)  # the configured SLA clocks and calendar
+    config = make_config() if callable(make_config) else DEFAULT_CONFIG
     days = months * 30
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(f"writing {days} days", total=days)
         try:
             counts = write_history(url, until=end, days=days, seed=seed, per_day=per_day,
-                                   progress=lambda done: bar.update(task, completed=done))
+                                   progress=lambda done: bar.update(task, completed=done), config=config)
         except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
