@@ -5,7 +5,9 @@ monthly reviews have something to show and tests have known answers.
 Planted, whatever the seed: lift faults are about 30 % of the facility complaints; one household complains about
 its lift again every 8-12 days (a repeat within 30 days); one building (the first with residents) has a leak
 complaint about every other day. About 85 % of requests are resolved, most the same day; return visits rate
-4-5 mostly, an unsatisfied 1-2 now and then reopens the ticket, which is then resolved and rated again.
+4-5 mostly, an unsatisfied 1-2 now and then reopens the ticket, which is then resolved and rated again. Every
+third night a device fault runs its course (a preventive ticket); the notices are delivered into in-memory
+channels, so that no real resident is told about the past.
 Deterministic for a seed and an end time."""
 
 from __future__ import annotations
@@ -21,8 +23,12 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from detectors.alarm import Alarm, AlarmState, Evidence, Severity
+from tickets.channels import InAppChannel, MemoryChannel
 from tickets.config import DEFAULT_CONFIG, TicketConfig
+from tickets.flows import handle_alarm
 from tickets.lifecycle import TicketEvent
+from tickets.outbox import dispatch
 from tickets.requests import RequestKind, file_request
 from tickets.transitions import transition
 from tickets.visits import Rating, record_return_visit
@@ -32,6 +38,7 @@ LIFT = ("电梯停在3楼不动了", "电梯按钮失灵", "电梯门关不上")
 LEAK = ("卫生间水管漏水", "厨房天花板漏水")
 OTHER_FACILITY = ("楼道的灯坏了", "门禁刷卡没反应")
 NON_FACILITY = ("楼上装修噪音太大", "物业费收费不合理", "保安态度很差", "小区停车位被占")
+FAULTS = {"water": "supply_outage", "elevator": "out_of_service", "access_door": "door_fault"}
 LIFT_SHARE = 0.30  # of the facility complaints (the planted high-frequency point)
 
 
@@ -62,6 +69,9 @@ def _handle(conn: psycopg.Connection, ticket: int, at: datetime, rng: random.Ran
     if resolve >= until:
         return
     transition(conn, ticket, TicketEvent.ACKNOWLEDGE, actor=AGENT, now=ack, config=config)
+    if rng.random() < 0.5:  # staff went on site
+        transition(conn, ticket, TicketEvent.ARRIVE, actor=AGENT, now=ack + timedelta(minutes=rng.randint(10, 50)),
+                   config=config)
     transition(conn, ticket, TicketEvent.RESOLVE, actor=AGENT, now=resolve, root_cause="demo history",
                config=config)
     counts["resolved"] += 1
@@ -88,6 +98,25 @@ def _handle(conn: psycopg.Connection, ticket: int, at: datetime, rng: random.Ran
     counts["visits"] += 1
 
 
+def _fault(conn: psycopg.Connection, device: str, kind: str, at: datetime, config: TicketConfig) -> None:
+    """A night-time device fault's whole life (a preventive ticket): raised, taken, on site, cleared, resolved."""
+    fault = FAULTS[kind]
+
+    def alarm(state: AlarmState, when: datetime) -> Alarm:
+        return Alarm(device_id=device, fault=fault, state=state, severity=Severity.CRITICAL, since=when, ts=when,
+                     detector="demo-history", evidence=Evidence("demo history: replayed fault"))
+
+    opened = handle_alarm(conn, alarm(AlarmState.RAISED, at), now=at, config=config)
+    if opened.ticket_id is None:
+        return
+    for minutes, event in ((5, TicketEvent.ACKNOWLEDGE), (20, TicketEvent.ARRIVE)):
+        transition(conn, opened.ticket_id, event, actor=AGENT, now=at + timedelta(minutes=minutes), config=config)
+    handle_alarm(conn, alarm(AlarmState.CLEARED, at + timedelta(minutes=60)), now=at + timedelta(minutes=60),
+                 config=config)
+    transition(conn, opened.ticket_id, TicketEvent.RESOLVE, actor=AGENT, now=at + timedelta(minutes=70),
+               root_cause="demo history", config=config)
+
+
 def write_history(url: str, *, until: datetime, days: int, seed: int, per_day: int = 12,
                   progress: Callable[[int], None] | None = None, config: TicketConfig = DEFAULT_CONFIG,
                   ) -> HistoryCounts:
@@ -106,7 +135,13 @@ def write_history(url: str, *, until: datetime, days: int, seed: int, per_day: i
         residents = [(r, u) for r, u, _ in rows]
         leaky = [(r, u) for r, u, b in rows if b == rows[0][2]]  # the building with recurring leaks
         repeater = residents[len(residents) // 2]  # the household whose lift keeps failing
+        channels = {"in_app": InAppChannel(), "webhook": MemoryChannel(), "mqtt": MemoryChannel(),
+                    "email": MemoryChannel()}
         next_repeat = start + timedelta(days=rng.uniform(1, 5))
+        devices = conn.execute("""SELECT d.id, d.kind FROM devices d
+                                  WHERE EXISTS (SELECT 1 FROM device_units du WHERE du.device_id = d.id)
+                                  ORDER BY d.id""").fetchall()
+        conn.commit()
         for d in range(days):
             day = start + timedelta(days=d)
             filings: list[tuple[datetime, tuple[str, str], str]] = []
@@ -126,7 +161,12 @@ def write_history(url: str, *, until: datetime, days: int, seed: int, per_day: i
                 counts["requests"] += 1
                 if not receipt.folded:
                     _handle(conn, receipt.ticket_id, at, rng, until, counts, config)
+            if devices and d % 3 == 0 and day + timedelta(hours=4) < until:  # preventive: out of residents' hours
+                device, kind = rng.choice(devices)
+                _fault(conn, device, kind, day + timedelta(hours=2, minutes=rng.randint(0, 50)), config)
             conn.commit()
+            # The day's notices are history too: delivered into in-memory channels, never to real residents.
+            dispatch(conn, now=min(day + timedelta(days=1), until), channels=channels)  # type: ignore[arg-type]
             if progress is not None:
                 progress(d + 1)
     return HistoryCounts(**counts)

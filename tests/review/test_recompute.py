@@ -129,6 +129,8 @@ def test_every_figure_recomputes_from_the_raw_export(generated: tuple[str, Path]
     # Every figure has data to show: nothing empty, some reopened, some repeats.
     assert all(v is not None for v in mine.values()), mine
     assert mine["reopen_30d"] and mine["repeat_complaints"]
+    assert review.figure("on_site_p50").value is not None  # some complaints had staff on site
+    assert review.figure("tickets", "preventive").value  # and the night-time device faults made preventive tickets
 
 
 def test_the_planted_shares_hold(generated: tuple[str, Path]) -> None:
