@@ -40,7 +40,7 @@ user_app.command("set")(user_set)
 # packages' own sub-commands (each package holds its own Typer app). Imported on start, not at module level.
 _COMMANDS = [
     ("forewarn.cli_run", "run", "command", "run", None),
-    ("forewarn.cli_run", "demo", "command", "demo", None),
+    ("forewarn.cli_run", "demo", "callback", "demo", None),
     ("ingest.cli", "app", "group", "ingest", "Ingest: the MQTT consumer's dead letters."),
     ("ingest.cli", "mqtt_app", "group", "mqtt", "Broker security: per-device passwords and ACL."),
     ("detectors.cli", "app", "group", "detect", "Detectors: replay recorded data offline."),
@@ -60,6 +60,13 @@ def _mount_commands() -> None:
             continue
         if how == "command":
             app.command(name)(target)
+        elif how == "callback":  # `forewarn demo` runs the demo; `forewarn demo history` writes months of history
+            from forewarn.demo_history import history
+
+            group = typer.Typer(no_args_is_help=False)
+            group.callback(invoke_without_command=True)(target)
+            group.command("history")(history)
+            app.add_typer(group, name=name)
         else:
             app.add_typer(target, name=name, help=help_text)
 

@@ -142,8 +142,10 @@ def demo(
     """Run everything on the embedded defaults with the demo estate, and play a scripted fault.
 
     Within about a minute a water booster loses its supply: watch the preventive ticket, its work order and the
-    residents' notices appear here and in the API.
+    residents' notices appear here and in the API. `forewarn demo history` writes months of past activity.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from simulators.residents import HttpComplaintSink
     from simulators.runner import run_scenario
     from simulators.scenario import load_scenario

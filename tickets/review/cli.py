@@ -1,10 +1,12 @@
 """`forewarn review month 2026-10` and `forewarn review quarter 2026Q4`: the review as JSON, CSV, HTML, XLSX or PDF,
-on stdout or into --out. The quarterly review adds the league table of sites."""
+on stdout or into --out. The quarterly review adds the league table of sites. `forewarn review export --raw`: the
+rows the figures are computed from, as CSV files, so that anyone can recompute them."""
 
 from __future__ import annotations
 
 import json
 import sys
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -94,3 +96,74 @@ def quarter(ctx: typer.Context, period: Annotated[str, typer.Argument(help="e.g.
             db: DbOption = None) -> None:
     """The quarterly review, with the league table of sites (json and csv)."""
     _run(ctx, period, Kind.QUARTER, site, fmt, lang, out, db)
+
+
+# The raw export: (file, what it holds, the query). Times are written in UTC (ISO 8601). The tickets are those
+# created in the period plus those the exported complaints belong to; complaints start 30 days before the period,
+# since a repeat complaint looks back 30 days.
+RAW_FILES: tuple[tuple[str, str, str], ...] = (
+    ("tickets.csv", "tickets created in the period or holding an exported complaint: state, category, subcategory "
+     "(the point), severity, building, clocks (created, respond/resolve due, responded, resolved, closed), transfers",
+     """SELECT id, source, state, category, subcategory, severity, site_id, building_id, unit_id, department_id,
+               created_at, respond_due, resolve_due, responded_at, resolved_at, closed_at, transfers
+        FROM tickets WHERE (created_at >= %(since)s AND created_at < %(until)s) OR id IN (
+            SELECT ticket_id FROM complaints WHERE reported_at >= %(back)s AND reported_at < %(until)s)
+        ORDER BY id"""),
+    ("ticket_events.csv", "every transition of those tickets (acknowledge, arrive, resolve, reopen, close, ...)",
+     """SELECT e.ticket_id, e.event, e.at FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id
+        WHERE t.created_at >= %(since)s AND t.created_at < %(until)s ORDER BY e.ticket_id, e.at, e.id"""),
+    ("complaints.csv", "complaint rows reported from 30 days before the period to its end, with their ticket",
+     """SELECT id, ticket_id, unit_id, channel, category, severity, reported_at FROM complaints
+        WHERE reported_at >= %(back)s AND reported_at < %(until)s ORDER BY id"""),
+    ("return_visits.csv", "return visits (ratings 1-5) of the period's tickets, within_48h of resolution or not",
+     """SELECT v.id, v.ticket_id, v.at, v.response_speed, v.professionalism, v.attitude, v.overall, v.within_48h
+        FROM return_visits v JOIN tickets t ON t.id = v.ticket_id
+        WHERE t.created_at >= %(since)s AND t.created_at < %(until)s ORDER BY v.id"""),
+    ("sla_alerts.csv", "SLA reminders and breach escalations of the period's tickets",
+     """SELECT a.ticket_id, a.clock, a.level FROM sla_alerts a JOIN tickets t ON t.id = a.ticket_id
+        WHERE t.created_at >= %(since)s AND t.created_at < %(until)s ORDER BY a.ticket_id, a.clock, a.level"""),
+)
+
+
+def export_raw(conn: psycopg.Connection, since: datetime, until: datetime, out: Path) -> list[Path]:
+    """Write RAW_FILES into `out` (created if missing); returns the files written."""
+    out.mkdir(parents=True, exist_ok=True)
+    params = {"since": since, "until": until, "back": since - timedelta(days=30)}
+    conn.execute("SET TIME ZONE 'UTC'")
+    written = []
+    with psycopg.ClientCursor(conn) as cur:  # mogrify: the parameters bound into the COPY's query
+        for name, _, query in RAW_FILES:
+            path = out / name
+            sql = cur.mogrify(query, params)
+            with path.open("wb") as f, cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)") as copy:
+                for chunk in copy:
+                    f.write(chunk)
+            written.append(path)
+    return written
+
+
+@app.command("export", help="The raw rows the review's figures are computed from, one CSV file each (with a header) "
+             "in --out: " + "; ".join(f"{name}: {what}" for name, what, _ in RAW_FILES) + ".")
+def export(
+    ctx: typer.Context,
+    since: Annotated[str, typer.Option("--since", help="first day, e.g. 2026-01-01 (local midnight)")],
+    until: Annotated[str, typer.Option("--until", help="day after the last, e.g. 2026-04-01 (exclusive)")],
+    raw: Annotated[bool, typer.Option("--raw", help="the event rows (the only export so far; required)")] = False,
+    out: Annotated[Path, typer.Option("--out", help="directory for the CSV files")] = Path("."),
+    db: DbOption = None,
+) -> None:
+    """The raw rows behind the review, as CSV files."""
+    if not raw:
+        raise typer.BadParameter("only the raw export exists: pass --raw", param_hint="--raw")
+    tz = _config(ctx).tz
+    try:
+        first, end = date.fromisoformat(since), date.fromisoformat(until)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{exc}: use YYYY-MM-DD", param_hint="--since/--until") from None
+    if end <= first:
+        raise typer.BadParameter("--until must be after --since", param_hint="--until")
+    with psycopg.connect(_url(ctx, db)) as conn:
+        files = export_raw(conn, datetime.combine(first, datetime.min.time(), tz),
+                           datetime.combine(end, datetime.min.time(), tz), out)
+    for path in files:
+        typer.echo(str(path))
