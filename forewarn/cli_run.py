@@ -148,12 +148,15 @@ def demo(
         return
     from simulators.residents import HttpComplaintSink
     from simulators.runner import run_scenario
-    from simulators.scenario import load_scenario
+    from simulators.scenario import ScenarioError, load_scenario
 
     cli: CliContext = ctx.obj
     started_at = time.monotonic()
     scenario_path = scenario or Path(__file__).resolve().parents[1] / "simulators" / "scenarios" / "demo.yaml"
-    play = load_scenario(scenario_path)  # a bad scenario fails here, before anything starts
+    try:
+        play = load_scenario(scenario_path)  # a bad scenario fails here, before anything starts
+    except ScenarioError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--scenario") from None
     platform = Platform(cli.settings, prepare=_prepare_demo)
     _start(platform)
     stop_sim = threading.Event()

@@ -50,6 +50,11 @@ def test_a_missing_estate_file_is_a_clear_error(tmp_path):
     assert_clean_failure(forewarn("estate", "check", str(tmp_path / "nope.yaml")), "cannot read")
 
 
+def test_a_missing_demo_scenario_is_a_clear_error_before_anything_starts(tmp_path):
+    result = forewarn("demo", "--scenario", str(tmp_path / "nope.yaml"), timeout=60)
+    assert_clean_failure(result, "--scenario", "cannot be read")
+
+
 def test_a_wrong_dsn_fails_fast_with_the_password_hidden():
     port = free_port()
     result = forewarn("db", "info", env={"FOREWARN_DATABASE_URL": f"postgresql://u:s3cret@127.0.0.1:{port}/x"},
