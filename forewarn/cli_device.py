@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import getpass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import psycopg
 import typer
 
+from tickets.cli import database_url
 from tickets.errors import InvalidInput, NotFound
 from tickets.maintenance import (
     Window,
@@ -26,16 +27,6 @@ device_app = typer.Typer(help="Devices: planned maintenance windows.", no_args_i
 @device_app.callback()
 def device_group() -> None:
     """Devices: planned maintenance windows."""  # a callback keeps `device` a group with one command
-
-
-def _url(ctx: typer.Context, db: str | None) -> str:
-    if db:
-        return db
-    root: Any = ctx.find_root().obj
-    if root is None or not hasattr(root, "database_url"):
-        typer.echo("error: no database configured; pass --db postgresql://…", err=True)
-        raise typer.Exit(2)
-    return str(root.database_url())
 
 
 def _fail(message: str) -> typer.Exit:
@@ -79,7 +70,7 @@ def maintenance(
     if list_:
         if device:
             raise _fail("--list takes no device (use --site to narrow it)")
-        with psycopg.connect(_url(ctx, db)) as conn:
+        with psycopg.connect(database_url(ctx, db)) as conn:
             windows = list_windows(conn, at=now, site_id=site)
             for window in windows:
                 typer.echo(_line(window, suppressed_count(conn, window.id)))
@@ -91,7 +82,7 @@ def maintenance(
     if site:
         raise _fail("--site only goes with --list")
     who = by or getpass.getuser()
-    with psycopg.connect(_url(ctx, db)) as conn:
+    with psycopg.connect(database_url(ctx, db)) as conn:
         try:
             if end:
                 for window in end_window(conn, device, at=now, ended_by=who):

@@ -27,9 +27,9 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "lifecycle.md"
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: the configured one).")]
 
 
-def _url(ctx: typer.Context, db: str | None) -> str:
+def database_url(ctx: typer.Context, db: str | None) -> str:
     """The database URL: --db, or what the root command's context provides (duck-typed, so that this package
-    never imports the product package)."""
+    never imports the product package). Other command groups use it too (`forewarn device`)."""
     if db:
         return db
     root: Any = ctx.find_root().obj
@@ -37,6 +37,9 @@ def _url(ctx: typer.Context, db: str | None) -> str:
         typer.echo("error: no database configured; pass --db postgresql://…", err=True)
         raise typer.Exit(2)
     return str(root.database_url())
+
+
+_url = database_url
 
 
 def _config(ctx: typer.Context) -> TicketConfig:
