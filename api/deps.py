@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -36,8 +37,9 @@ def get_state(request: Request) -> AppState:
     return state
 
 
-def get_conn(request: Request) -> Iterator[psycopg.Connection]:
-    """A pooled connection for the request; committed when the route returns, rolled back if it raises.
+@contextmanager
+def request_connection(request: Request) -> Iterator[psycopg.Connection]:
+    """A pooled connection for the request; committed when the block ends, rolled back if it raises.
 
     Waits at most `limits.wait_s` (then PoolTimeout, answered 503 by api.guard); while the database is known
     to be down, only the gate's probe request tries at all."""
@@ -46,6 +48,12 @@ def get_conn(request: Request) -> Iterator[psycopg.Connection]:
         raise DatabaseUnavailable("the database is unavailable; retry shortly", RETRY_AFTER_DOWN_S)
     with state.pool.connection(timeout=state.limits.wait_s) as conn:
         state.gate.mark_up()
+        yield conn
+
+
+def get_conn(request: Request) -> Iterator[psycopg.Connection]:
+    """`request_connection` as a dependency (pages get theirs in one hop instead: api/web/one_hop.py)."""
+    with request_connection(request) as conn:
         yield conn
 
 

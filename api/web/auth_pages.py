@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 import psycopg
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import DbDep, NowDep
@@ -20,11 +20,12 @@ from api.web.config import WebConfig, web_config
 from api.web.delivery import SEND_ERRORS, CodeMessage, LogCodeSender, code_sender
 from api.web.deps import CsrfChecked, OptionalWebUser
 from api.web.i18n import DEFAULT_LANG, N_, normalise_lang
+from api.web.one_hop import PageRouter
 from api.web.render import frame_of, render
 from api.web.sessions import SESSION_COOKIE, end_session, start_session
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = PageRouter(tags=["pages"], include_in_schema=False)
 FormText = Annotated[str, Form(max_length=200)]
 
 

@@ -29,6 +29,7 @@ from api.web.i18n import N_
 from api.web.sessions import ANON_COOKIE, SESSION_COOKIE, csrf_valid, session_principal
 
 _UNSET = object()
+WEB_ROLES = "forewarn_web_roles"  # the attribute on a `web_require` check naming the roles it admits
 
 
 class LoginRequired(Exception):  # noqa: N818 - a signal for the handler, not an error
@@ -42,12 +43,14 @@ class LoginRequired(Exception):  # noqa: N818 - a signal for the handler, not an
 class WebForbidden(Exception):  # noqa: N818
     """The handler renders the 403 page with `reason` (a message id)."""
 
+    NOT_OPEN = N_("This page is not open to your account.")
+
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
 
 
-def _session_user(request: Request, conn: psycopg.Connection | None) -> Principal | None:
+def session_user(request: Request, conn: psycopg.Connection | None) -> Principal | None:
     """The principal of the request's session cookie, or None; looked up once per request, on `conn` when the
     request already holds one, else on a short-lived pooled connection."""
     cached = getattr(request.state, "web_user", _UNSET)
@@ -68,7 +71,7 @@ def _session_user(request: Request, conn: psycopg.Connection | None) -> Principa
 
 def optional_web_user(request: Request) -> Principal | None:
     """The signed-in principal or None, on a connection of its own (a live stream holds none while it is open)."""
-    return _session_user(request, None)
+    return session_user(request, None)
 
 
 def login_url(request: Request) -> str:
@@ -78,7 +81,7 @@ def login_url(request: Request) -> str:
 
 def web_user(request: Request, conn: DbDep) -> Principal:
     """On the request's own connection: a page then checks out one connection and commits once, not twice."""
-    principal = _session_user(request, conn)
+    principal = session_user(request, conn)
     if principal is None:
         raise LoginRequired(login_url(request))
     return principal
@@ -94,9 +97,10 @@ def web_require(*roles: Role) -> Any:
 
     async def check(user: WebUser) -> Principal:  # pure: resolved in the event loop, not the thread pool
         if user.role not in allowed:
-            raise WebForbidden(N_("This page is not open to your account."))
+            raise WebForbidden(WebForbidden.NOT_OPEN)
         return user
 
+    setattr(check, WEB_ROLES, allowed)  # what api/web/one_hop.py checks when it runs the page in one hop
     return Depends(check)
 
 

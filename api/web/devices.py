@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.auth import Role
@@ -14,12 +14,13 @@ from api.deps import DbDep, NowDep
 from api.web.charts import Marker, line_chart
 from api.web.deps import StaffWebUser
 from api.web.i18n import N_
+from api.web.one_hop import PageRouter
 from api.web.render import render
 from api.web.staff_format import TICKET_STATE, TZ, local_time, request_gettext
 from tickets.errors import NotFound
 from tickets.telemetry import chart_metrics, device_overview, hourly_series, raw_series
 
-router = APIRouter(tags=["pages: devices"], include_in_schema=False)
+router = PageRouter(tags=["pages: devices"], include_in_schema=False)
 
 STATE = {"fault": N_("Fault"), "offline": N_("Offline"), "normal": N_("Normal"), "unknown": N_("Not heard from yet")}
 KIND = {"water": N_("Water supply"), "elevator": N_("Lift"), "access_door": N_("Entrance door")}

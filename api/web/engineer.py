@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import psycopg
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.auth import Principal, Role
@@ -22,6 +22,7 @@ from api.web.charts import Marker, line_chart
 from api.web.deps import CsrfChecked, web_require
 from api.web.files import read_photos
 from api.web.i18n import N_
+from api.web.one_hop import PageRouter
 from api.web.render import render
 from api.web.staff_format import TZ, countdown, error_headline, local_time, request_gettext
 from tickets.attachments import save_upload, ticket_attachments
@@ -44,7 +45,7 @@ from tickets.workorders import (
     my_work_orders,
 )
 
-router = APIRouter(tags=["pages: engineer"], include_in_schema=False)
+router = PageRouter(tags=["pages: engineer"], include_in_schema=False)
 EngineerPageUser = Annotated[Principal, web_require(Role.ENGINEER, Role.MANAGER)]
 DomainError = (NotFound, NotAllowed, InvalidInput, ConcurrentChange, ClosureBlocked, IllegalTransition)
 LIST_FRAGMENT = "/engineer/work-orders?part=list"

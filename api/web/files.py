@@ -4,14 +4,15 @@ else, so that ids cannot be probed). `read_photos(files)` reads a form's uploads
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Response, UploadFile
+from fastapi import HTTPException, Response, UploadFile
 
 from api.deps import DbDep
 from api.web.deps import WebUser
+from api.web.one_hop import PageRouter
 from tickets.attachments import MAX_BYTES, MAX_FILES, check_photos, get_attachment, resident_may_see
 from tickets.errors import InvalidInput
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = PageRouter(tags=["pages"], include_in_schema=False)
 
 
 async def read_photos(files: list[UploadFile]) -> list[bytes]:

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi import Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
 from api.deps import StateDep
 from api.routes.notices import live_response, start_point
 from api.web.deps import OptionalWebUser
+from api.web.one_hop import PageRouter
 
-router = APIRouter(tags=["pages"], include_in_schema=False)
+router = PageRouter(tags=["pages"], include_in_schema=False)
 
 
 @router.get("/live/stream")

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.auth import Principal
@@ -17,6 +17,7 @@ from api.deps import DbDep, NowDep, get_state
 from api.routes.complaints import RATE_LIMIT_PER_HOUR
 from api.web.deps import CsrfChecked, ResidentWebUser
 from api.web.i18n import N_, choose_lang
+from api.web.one_hop import PageRouter
 from api.web.render import render
 from api.web.resident_photos import PhotoRejected, save_photos
 from tickets.attachments import attach_to_ticket
@@ -33,7 +34,7 @@ from tickets.portal import (
 from tickets.requests import RequestKind, file_request, recent_requests, rules
 from tickets.visits import Rating, record_return_visit
 
-router = APIRouter(prefix="/resident", tags=["resident pages"], include_in_schema=False)
+router = PageRouter(prefix="/resident", tags=["resident pages"], include_in_schema=False)
 PAGE_SIZE = 20
 # One limit for requests from the app and from the REST API (far above what a household files).
 REQUESTS_PER_HOUR = RATE_LIMIT_PER_HOUR

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.auth import Principal, Role
 from api.deps import DbDep, NowDep, TicketConfigDep
 from api.web.deps import web_require
 from api.web.i18n import N_, choose_lang
+from api.web.one_hop import PageRouter
 from api.web.render import render
 from tickets.errors import InvalidInput
 from tickets.review import report
@@ -20,7 +21,7 @@ from tickets.review.compute import compute_review
 from tickets.review.periods import Period, parse_period
 from tickets.review.scorecards import department_scorecards, person_scorecards
 
-router = APIRouter(tags=["pages: review"], include_in_schema=False)
+router = PageRouter(tags=["pages: review"], include_in_schema=False)
 ManagerWebUser = Annotated[Principal, web_require(Role.MANAGER)]
 MonthQuery = Annotated[str | None, Query(max_length=40)]
 TITLE = N_("Monthly review")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse
 from psycopg.rows import dict_row
 
@@ -17,9 +17,10 @@ from api.web.config import web_config
 from api.web.delivery import code_sender
 from api.web.deps import CsrfChecked, StaffWebUser
 from api.web.invitations import NoResidents, invite_residents, residents_to_invite
+from api.web.one_hop import PageRouter
 from api.web.render import frame_of, render
 
-router = APIRouter(prefix="/staff", tags=["pages"], include_in_schema=False)
+router = PageRouter(prefix="/staff", tags=["pages"], include_in_schema=False)
 
 
 def _unit_accounts(conn: Any, unit: str) -> list[dict[str, Any]]:
