@@ -113,7 +113,8 @@ def describe(url: str, scenario: Scenario, loss: Loss, labels: Path) -> list[str
             """SELECT count(DISTINCT i.ticket_id),
                       count(DISTINCT n.resident_id) FILTER (WHERE n.delivered_at IS NOT NULL)
                FROM incidents i LEFT JOIN notices n ON n.incident_id = i.id AND n.resident_id IS NOT NULL
-               WHERE i.device_id = %s AND i.detected_at >= %s""", (DEAD_BOX, since)).fetchone()
+               WHERE i.device_id = %s AND i.detected_at >= %s AND i.detected_at < %s""",
+            (DEAD_BOX, since, until)).fetchone()  # the run's end (every device disconnecting) is not the box's doing
 
     def at(moment: datetime | None) -> str:
         return f"+{(moment - cut.start).total_seconds():.0f} s" if moment else "never"
