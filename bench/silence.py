@@ -10,11 +10,12 @@ One run of the demo estate with, at seeded times:
 - a lift **reconnecting with a burst** of 20 minutes of late readings (`burst`);
 - **5 % of all messages dropped** on the way (never published).
 
-It reports, from stored rows, what happened: tickets and work orders opened for the silent devices, residents of
-the building warned (delivered notices) before and after their first complaint, and preventive tickets nothing
-explains. The issue's goal (#20 point 5): several devices of one building silent together warn its residents of the
-likely loss of lifts and water; a lone silent device opens a ticket for engineering only. Where the platform does
-not do that yet, this section shows it.
+It reports, from stored rows, what happened: the silent devices' incidents and the tickets they are on, the
+building-level incident (silence group: opened, residents warned, resolved), tickets and work orders opened and how
+many were merged, residents of the building warned (delivered notices) before and after their first complaint and
+whether anyone outside it was, the "restored" notices, and preventive tickets nothing explains. The issue's goal
+(#20 point 5): several devices of one building silent together warn its residents of the likely loss of lifts and
+water; a lone silent device opens a ticket for engineering only (tickets/silence.py).
 """
 
 from __future__ import annotations
