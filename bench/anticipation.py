@@ -96,8 +96,8 @@ from tickets.anticipation import (
 )
 from tickets.channels import Channel, InAppChannel, MemoryChannel
 from tickets.config import DEFAULT_CONFIG, TicketConfig
+from tickets.flows import settle_silence
 from tickets.outbox import dispatch
-from tickets.silence import warn_due_groups
 
 log = logging.getLogger("bench.anticipation")
 BASE_SCENARIO = Path(__file__).resolve().parent / "scenarios" / "anticipation-base.yaml"
@@ -485,7 +485,7 @@ class LockstepOutbox:
         with self._lock:
             if self._conn is None:
                 self._conn = psycopg.connect(self.url)
-            warn_due_groups(self._conn, now=self.clock.now(), config=self.config)
+            settle_silence(self._conn, now=self.clock.now(), config=self.config)
             dispatch(self._conn, now=self.clock.now(), channels=self.channels)
             for fake in self.channels.values():
                 if isinstance(fake, MemoryChannel):

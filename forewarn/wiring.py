@@ -44,9 +44,9 @@ from ingest.service import IngestService
 from tickets.alarm_queue import AlarmConsumer
 from tickets.channels import Channel, InAppChannel, MqttPushChannel, SmtpEmailChannel, WebhookChannel
 from tickets.config import TicketConfig
+from tickets.flows import settle_silence
 from tickets.maintenance_release import RELEASE_S, release_ended_windows
 from tickets.outbox import OPTIONAL_CHANNELS, dispatch
-from tickets.silence import warn_due_groups
 from tickets.sweeps import sla_sweep
 
 log = logging.getLogger(__name__)
@@ -227,7 +227,7 @@ def scheduler_jobs(ctx: RoleContext, channels: Mapping[str, Channel]) -> list[Jo
 
     def silence() -> None:
         with ctx.pool.connection() as conn:
-            warn_due_groups(conn, now=clock(), config=config)
+            settle_silence(conn, now=clock(), config=config)
 
     jobs = [Job("outbox", OUTBOX_S, outbox), Job("sla-sweep", SLA_SWEEP_S, sweep),
             Job("maintenance-release", RELEASE_S, release), Job("silence-groups", SILENCE_S, silence),

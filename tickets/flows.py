@@ -11,7 +11,7 @@ from enum import StrEnum
 
 import psycopg
 
-from detectors.alarm import Alarm, AlarmState, Severity
+from detectors.alarm import Alarm, AlarmState, Evidence, Severity
 from tickets.classify import classify_alarm, warns_residents
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import ConcurrentChange, InvalidInput, NotFound
@@ -19,7 +19,7 @@ from tickets.lifecycle import TicketEvent, TicketState, next_state
 from tickets.maintenance import SUPPRESSED_REASON, active_window
 from tickets.notices import Recipient, format_time, notify_residents, residents_of_device
 from tickets.service import add_event, create_ticket, get_ticket
-from tickets.silence import GROUP_FAULT, SILENCE_FAULT, group_silence, member_back
+from tickets.silence import GROUP_FAULT, SILENCE_FAULT, group_silence, member_back, release_stragglers, warn_due_groups
 from tickets.transitions import transition
 
 _RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}  # StrEnum: stored values look up too
@@ -325,6 +325,26 @@ def _cleared(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datet
         place=device.location or device.id,
     )
     return HandleResult("recovered", incident_id, ticket_id, sent)
+
+
+def settle_silence(conn: psycopg.Connection, *, now: datetime, config: TicketConfig = DEFAULT_CONFIG) -> int:
+    """The scheduler's silence job (tickets/silence.py): warn the residents of buildings silent past the hold time;
+    then resolve the groups whose building is back but for a device or two, which become lone silent devices with
+    tickets of their own (for engineering only). Returns the residents warned. Safe to run twice."""
+    sent = warn_due_groups(conn, now=now, config=config)
+    with conn.transaction():
+        for incident_id in release_stragglers(conn, now=now, config=config):
+            row = conn.execute(
+                """SELECT d.id, d.kind, d.site_id, d.building_id, d.location, i.severity, i.since, i.detector,
+                          i.evidence->>'summary' FROM incidents i JOIN devices d ON d.id = i.device_id
+                   WHERE i.id = %s""", (incident_id,)).fetchone()
+            assert row is not None
+            device = _Device(*row[:5])
+            alarm = Alarm(device_id=device.id, fault=SILENCE_FAULT, state=AlarmState.RAISED, severity=Severity(row[5]),
+                          since=row[6], ts=now, detector=row[7], evidence=Evidence(
+                              f"{row[8] or 'offline'}; still offline after the rest of the building came back"))
+            _place(conn, alarm, device, incident_id, None, now, config)
+    return sent
 
 
 def _link_earlier_complaints(conn: psycopg.Connection, device: _Device, incident_id: int, ticket_id: int,

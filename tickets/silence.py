@@ -14,7 +14,8 @@ Residents are warned only once the group has been silent for `silence_hold` (`wa
 any member joining after that): exactly the residents served by the group's silent lifts and water devices, through
 the normal notice path (quiet hours apply: the evidence is indirect, so the notice is not critical). When the last
 member reports again the group resolves, its incident recovers, and the residents who were warned hear "restored";
-a blip over before the hold time has warned nobody and leaves its ticket as the record for engineering.
+a blip over before the hold time has warned nobody and leaves its ticket as the record for engineering. A building
+back but for a device or two (`release_stragglers`) resolves too, and those devices become lone silent devices.
 
 A lone silent device is not this module's business: it keeps its own ticket for engineering and warns nobody.
 """
@@ -238,11 +239,47 @@ def member_back(conn: psycopg.Connection, group_id: int, *, now: datetime, confi
                           (group.id,)).fetchone() or (0,))[0]
     if still:
         return 0
+    return _resolve(conn, group, now, config, "every device of the group is reporting again")
+
+
+# Open groups some of whose members are back, the last of them at least the hold time ago: the building is back,
+# and whoever is still silent may be a device of its own that did not survive the cut.
+_SETTLING = f"""SELECT {_COLUMNS} FROM silence_groups g WHERE g.status = 'open'
+    AND (SELECT max(i.recovered_at) FROM incidents i WHERE i.silence_group_id = g.id) <= %s
+    ORDER BY g.id FOR UPDATE SKIP LOCKED"""
+
+
+def release_stragglers(conn: psycopg.Connection, *, now: datetime, config: TicketConfig) -> list[int]:
+    """Resolve the groups whose building is back but for fewer devices than make a group, that have stayed silent
+    for the hold time since the last member returned (a lift controller that tripped with the power, a box that
+    did not survive it): the residents who were warned hear "restored", and the stragglers' incidents leave the
+    group (ids returned) for the caller to give each a ticket of its own, as lone silent devices."""
+    released: list[int] = []
+    for row in conn.execute(_SETTLING, (now - config.silence_hold,)).fetchall():
+        group = Group(*row)
+        silent = conn.execute("""SELECT id, device_id FROM incidents WHERE silence_group_id = %s
+                                 AND status = 'open' ORDER BY id""", (group.id,)).fetchall()
+        monitored = (conn.execute(_MONITORED, {"building": group.building_id, "now": now}).fetchone() or (0,))[0]
+        if len(silent) >= threshold(int(monitored), config):
+            continue  # still a building-wide silence: some devices came back, most did not
+        for incident_id, device_id in silent:
+            conn.execute("UPDATE incidents SET root_incident_id = NULL, ticket_id = NULL WHERE id = %s",
+                         (incident_id,))
+            add_event(conn, group.ticket_id, "alarm_detached", at=now, actor=ACTOR,
+                      note=f"{device_id} still offline after the building came back: a ticket of its own",
+                      detail={"incident_id": incident_id, "device_id": device_id, "fault": SILENCE_FAULT})
+            released.append(int(incident_id))
+        _resolve(conn, group, now, config, f"the building is back; {len(silent)} device(s) still offline get "
+                 "tickets of their own")
+    return released
+
+
+def _resolve(conn: psycopg.Connection, group: Group, now: datetime, config: TicketConfig, note: str) -> int:
+    """The group is over: it and its incident are closed, and the residents who were warned hear "restored"."""
     conn.execute("UPDATE silence_groups SET status = 'resolved', resolved_at = %s WHERE id = %s", (now, group.id))
     conn.execute("UPDATE incidents SET status = 'recovered', recovered_at = %s, updated_at = %s WHERE id = %s",
                  (now, now, group.incident_id))
-    add_event(conn, group.ticket_id, "silence_group_resolved", at=now, actor=ACTOR,
-              note="every device of the group is reporting again",
+    add_event(conn, group.ticket_id, "silence_group_resolved", at=now, actor=ACTOR, note=note,
               detail={"group_id": group.id, "warned": group.warned_at is not None})
     if group.warned_at is None:
         return 0  # a blip: nobody was told, so nobody is told it is over

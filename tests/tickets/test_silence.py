@@ -11,7 +11,7 @@ import psycopg
 
 from detectors.alarm import Alarm, AlarmState, Evidence, Severity
 from tickets.config import DEFAULT_CONFIG
-from tickets.flows import handle_alarm
+from tickets.flows import handle_alarm, settle_silence
 from tickets.maintenance import start_window
 from tickets.notices import render
 from tickets.silence import GROUP_FAULT, warn_due_groups
@@ -155,3 +155,26 @@ def test_the_warning_names_the_services_lost():
     assert render("warning", "en", device_kind="elevator+water", place="Building 2")[0] \
         == "Lift and water supply problem at Building 2"
     assert render("warning", "zh-CN", device_kind="elevator+water", place="2号楼")[0] == "2号楼电梯和供水异常提醒"
+
+
+def test_a_device_still_silent_after_its_building_came_back_gets_its_own_ticket_and_residents_hear_restored(
+        conn, staff):
+    power_cut(conn)
+    settle_silence(conn, now=NOW + timedelta(minutes=3), config=DEFAULT_CONFIG)
+    warned = resident_notices(conn, "warning")
+    power_back = NOW + timedelta(minutes=40)
+    back(conn, DEVICES[:-1], power_back)  # the high-zone booster's box did not survive the cut
+    settle_silence(conn, now=power_back + HOLD - timedelta(seconds=1), config=DEFAULT_CONFIG)
+    assert conn.execute("SELECT status FROM silence_groups").fetchone()[0] == "open"  # it may be just slow
+    settle_silence(conn, now=power_back + HOLD, config=DEFAULT_CONFIG)
+    assert conn.execute("SELECT status FROM silence_groups").fetchone()[0] == "resolved"
+    assert resident_notices(conn, "restored") == warned
+    # The booster's silence is now a lone silent device: a ticket of its own for engineering, nobody warned again.
+    ticket, fault, device = conn.execute(
+        """SELECT t.id, t.fault, t.device_id FROM incidents i JOIN tickets t ON t.id = i.ticket_id
+           WHERE i.device_id = %s AND i.status = 'open'""", (DEVICES[-1],)).fetchone()
+    assert (fault, device) == ("device_offline", DEVICES[-1])
+    assert conn.execute("SELECT count(*) FROM work_orders WHERE ticket_id = %s AND status = 'open'",
+                        (ticket,)).fetchone()[0] == 1
+    assert resident_notices(conn, "warning") == warned
+    assert back(conn, DEVICES[-1:], power_back + timedelta(hours=1)) == 0
