@@ -123,10 +123,13 @@ def _open(conn: psycopg.Connection, devices: list[str], site_id: str, building_i
                f"network loss in the building")
     evidence = {"summary": summary, "metric": "devices_offline", "value": len(devices), "baseline": monitored,
                 "score": None, "readings": [], "devices": devices}
+    # The incident needs a device row: the first silent lift or water device (what residents lose), else the first.
+    anchor = conn.execute("SELECT id FROM devices WHERE id = ANY(%s) AND kind = ANY(%s) ORDER BY array_position(%s, id)"
+                          " LIMIT 1", (devices, list(SERVICE_KINDS), devices)).fetchone()
     incident = conn.execute(
         """INSERT INTO incidents (device_id, fault, status, severity, detector, evidence, since, detected_at,
                updated_at) VALUES (%s, %s, 'open', 'critical', 'silence-group', %s, %s, %s, %s) RETURNING id""",
-        (devices[0], GROUP_FAULT, json.dumps(evidence, default=str), since, now, now),
+        (anchor[0] if anchor else devices[0], GROUP_FAULT, json.dumps(evidence, default=str), since, now, now),
     ).fetchone()
     assert incident is not None
     # Major: the lifts stopped with the power may hold passengers; staff on site within the major tier's limit.
