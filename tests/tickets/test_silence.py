@@ -14,6 +14,7 @@ from tickets.config import DEFAULT_CONFIG
 from tickets.flows import handle_alarm, settle_silence
 from tickets.maintenance import start_window
 from tickets.notices import render
+from tickets.portal import unit_services
 from tickets.silence import GROUP_FAULT, warn_due_groups
 
 from .conftest import NOW
@@ -178,3 +179,14 @@ def test_a_device_still_silent_after_its_building_came_back_gets_its_own_ticket_
                         (ticket,)).fetchone()[0] == 1
     assert resident_notices(conn, "warning") == warned
     assert back(conn, DEVICES[-1:], power_back + timedelta(hours=1)) == 0
+
+
+def test_the_resident_pages_show_a_buildings_silence_only_once_its_residents_were_warned(conn, staff):
+    unit = conn.execute("""SELECT du.unit_id FROM device_units du WHERE du.device_id = %s
+                           ORDER BY du.unit_id LIMIT 1""", (f"{BUILDING}-water-high",)).fetchone()[0]
+    power_cut(conn)
+    assert all(s.fault is None for s in unit_services(conn, unit))  # inside the hold: nothing to see yet
+    settle_silence(conn, now=NOW + HOLD, config=DEFAULT_CONFIG)
+    shown = {s.device_id: s.fault for s in unit_services(conn, unit)}
+    assert shown[f"{BUILDING}-elev-a"] == shown[f"{BUILDING}-elev-b"] == shown[f"{BUILDING}-water-high"] \
+        == GROUP_FAULT
