@@ -69,6 +69,7 @@ from api.auth import create_user, issue_token
 from detectors.alarm import Alarm, Severity
 from detectors.engine import DetectorEngine
 from detectors.hysteresis import Observation
+from forewarn.configs import ticket_config
 from forewarn.context import ensure_database
 from forewarn.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from forewarn.pipeline import PipelineHooks
@@ -94,6 +95,8 @@ from tickets.anticipation import (
     wilson,
 )
 from tickets.channels import Channel, InAppChannel, MemoryChannel
+from tickets.config import DEFAULT_CONFIG, TicketConfig
+from tickets.flows import settle_silence
 from tickets.outbox import dispatch
 
 log = logging.getLogger("bench.anticipation")
@@ -457,10 +460,13 @@ def _agent_token(url: str) -> str:
 
 class LockstepOutbox:
     """The notice outbox dispatched at the simulated time after each detector step, on the product's channels; the
-    gateways that leave the machine (SMS/WeChat webhook, e-mail, MQTT push) are fakes that accept at once."""
+    gateways that leave the machine (SMS/WeChat webhook, e-mail, MQTT push) are fakes that accept at once. The
+    scheduler's silence job (buildings silent past the hold time warn their residents) runs just before it, at the
+    same simulated moments: the scheduler's own jobs tick on the wall clock, minutes apart in simulated time."""
 
-    def __init__(self, clock: SimClock) -> None:
+    def __init__(self, clock: SimClock, config: TicketConfig = DEFAULT_CONFIG) -> None:
         self.clock = clock
+        self.config = config
         self.url = ""
         self.channels: dict[str, Channel] = {"in_app": InAppChannel(), "webhook": MemoryChannel(),
                                              "email": MemoryChannel(), "mqtt": MemoryChannel()}
@@ -479,6 +485,7 @@ class LockstepOutbox:
         with self._lock:
             if self._conn is None:
                 self._conn = psycopg.connect(self.url)
+            settle_silence(self._conn, now=self.clock.now(), config=self.config)
             dispatch(self._conn, now=self.clock.now(), channels=self.channels)
             for fake in self.channels.values():
                 if isinstance(fake, MemoryChannel):
@@ -510,7 +517,7 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
             save_estate(conn, load_estate_file(scenario.estate_path))
 
     engine = BenchEngine(clock, variant)  # the pipeline registers the estate's devices into it
-    outbox = LockstepOutbox(clock)
+    outbox = LockstepOutbox(clock, ticket_config(settings))
 
     def judged(alarms: list[Alarm]) -> None:
         try:

@@ -38,9 +38,19 @@ class Presence:
     offline_at: float | None = None  # when ingest reported the device offline, until it is back
 
     def seen(self, t: float) -> Observation:
-        """A reading arrived at `t`: the device is present."""
-        if self.offline_at is not None and t >= self.offline_at:
-            self.offline_at = None
+        """A reading arrived at `t`: the device is present — unless the reading is older than the device's offline
+        report. Ingest hands readings over in batches and presence at once, so the last readings a device sent
+        before its connection died often reach the detectors just after its last will; they say nothing about
+        whether it is back, and clearing on them turned every power cut into offline alarms that cleared before
+        anyone could be warned."""
+        if self.offline_at is not None and t < self.offline_at:
+            self._learn(t)
+            return self._offline(t)
+        self.offline_at = None
+        self._learn(t)
+        return Observation("device_offline", False)
+
+    def _learn(self, t: float) -> None:
         if self.last_t is not None and t - self.last_t >= BURST_S:
             sample = t - self.last_t
             if self.gap is None:
@@ -49,8 +59,7 @@ class Presence:
                 # An outage's long gap must not teach us that silence is normal.
                 sample = min(sample, 4 * self.gap)
                 self.gap += GAP_ALPHA * (sample - self.gap)
-        self.last_t = t
-        return Observation("device_offline", False)
+        self.last_t = t if self.last_t is None else max(self.last_t, t)
 
     def reported(self, t: float, *, online: bool) -> Observation:
         """Ingest says the device went offline (last will, heartbeat timeout) or came back online at `t`."""

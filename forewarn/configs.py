@@ -40,6 +40,10 @@ def ticket_config(settings: Settings) -> TicketConfig:
         quiet_start=settings.quiet_hours_start,
         quiet_end=settings.quiet_hours_end,
         return_visit_within=timedelta(hours=settings.return_visit_hours),
+        silence_window=timedelta(seconds=settings.silence_group_window_s),
+        silence_devices=settings.silence_group_devices,
+        silence_share=settings.silence_group_share,
+        silence_hold=timedelta(seconds=settings.silence_hold_s),
         sla_tiers=sla_tiers(settings),
         taxonomy=load_taxonomy(settings.taxonomy_file) if settings.taxonomy_file else None,
     )

@@ -93,6 +93,14 @@ class Settings(BaseSettings):
                                      "of its building detected up to this long after it")
     reopen_window_days: float = Field(7.0, gt=0, le=365, description="the same device fault within this long "
                                       "after its ticket reopens that ticket")
+    silence_group_devices: int = Field(3, ge=2, le=1000, description="this many devices of one building falling "
+                                       "silent together are one event (likely power cut or network loss)")
+    silence_group_share: float = Field(0.5, gt=0, le=1, description="or this share of the building's monitored "
+                                       "devices, if fewer (never fewer than 2 devices)")
+    silence_group_window_s: float = Field(90.0, gt=0, le=3600, description="silences that began within this many "
+                                          "seconds of each other count as together")
+    silence_hold_s: float = Field(120.0, ge=0, le=3600, description="a building's silence warns its residents only "
+                                  "after lasting this long; a shorter blip leaves a ticket for engineering only")
     return_visit_hours: float = Field(48.0, gt=0, le=24 * 60, description="a return visit later than this after "
                                       "resolution is late (reminders at half of it)")
     sla_major_respond: str = Field(_default_limit(Tier.MAJOR, "respond"),

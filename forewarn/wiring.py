@@ -44,6 +44,7 @@ from ingest.service import IngestService
 from tickets.alarm_queue import AlarmConsumer
 from tickets.channels import Channel, InAppChannel, MqttPushChannel, SmtpEmailChannel, WebhookChannel
 from tickets.config import TicketConfig
+from tickets.flows import settle_silence
 from tickets.maintenance_release import RELEASE_S, release_ended_windows
 from tickets.outbox import OPTIONAL_CHANNELS, dispatch
 from tickets.sweeps import sla_sweep
@@ -56,6 +57,8 @@ LABELS_S = 5.0  # engineers' verdicts reach the detectors within this long
 REGISTRY_S = 5.0  # an estate load reaches the detectors within this long (one one-row query when nothing changed)
 OUTBOX_S = 1.0  # notices leave the outbox within about this long
 SLA_SWEEP_S = 30.0
+# A building's silence outlasting its hold time (2 min by default) warns its residents within this long after.
+SILENCE_S = 5.0
 ROLLUP_S = 300.0  # plain PostgreSQL only: the hourly rollup's refresh
 RETENTION_S = 3600.0  # plain PostgreSQL only: expired readings deleted
 API_START_S = 15.0  # the API must listen within this long, or start-up fails with a clear error
@@ -205,6 +208,7 @@ def notice_channels(ctx: RoleContext, stops: Stops) -> dict[str, Channel]:
 
 def scheduler_jobs(ctx: RoleContext, channels: Mapping[str, Channel]) -> list[Job]:
     """The leader's periodic jobs: the notice outbox, the SLA sweep, faults that outlasted a maintenance window,
+    buildings silent past the hold time (tickets/silence.py),
     dead-letter retention, and (plain PostgreSQL) rollup and retention."""
     s, clock, config = ctx.settings, ctx.clock, ctx.tickets
     unconfigured = sorted(OPTIONAL_CHANNELS - channels.keys())
@@ -221,8 +225,13 @@ def scheduler_jobs(ctx: RoleContext, channels: Mapping[str, Channel]) -> list[Jo
         with ctx.pool.connection() as conn:
             release_ended_windows(conn, now=clock())
 
+    def silence() -> None:
+        with ctx.pool.connection() as conn:
+            settle_silence(conn, now=clock(), config=config)
+
     jobs = [Job("outbox", OUTBOX_S, outbox), Job("sla-sweep", SLA_SWEEP_S, sweep),
-            Job("maintenance-release", RELEASE_S, release), web_prune_job(ctx.pool, clock)]
+            Job("maintenance-release", RELEASE_S, release), Job("silence-groups", SILENCE_S, silence),
+            web_prune_job(ctx.pool, clock)]
     jobs += review_jobs(ctx.pool, clock, s, config.tz)
     jobs.append(Job("dead-letter-retention", RETENTION_S, lambda: prune_dead_letters(
         ctx.database_url, now=clock(), retention_days=s.dead_letter_retention_days)))

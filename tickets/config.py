@@ -32,6 +32,19 @@ class TicketConfig:
     # queue: complaints one resident may file in any hour (counted in the database, under a lock on the resident).
     complaints_per_hour: int = 20
     sla_overrides: Mapping[tuple[str, str], SlaPolicy] = field(default_factory=dict)
+    # Silence groups (tickets/silence.py; docs/lifecycle.md "Silence groups"): devices of one building whose
+    # offline reports begin within `silence_window` of each other are one event when there are at least
+    # `silence_devices` of them, or at least `silence_share` of the building's monitored devices (never fewer than
+    # two). 90 s: a device's last will fires 1–1.5 keep-alives (60 s) after its last packet, so the wills of one
+    # power cut spread over up to a minute; 90 s holds them all, and three unrelated boxes dying within 90 s of each
+    # other in one building is far rarer than a shared cause (the power, the switch they hang on).
+    silence_window: timedelta = timedelta(seconds=90)
+    silence_devices: int = 3
+    silence_share: float = 0.5
+    # Residents are warned only when the group has been silent this long: a blip the building rides out (a breaker
+    # reset, a switch reboot) leaves a ticket for engineering and disturbs nobody. Two minutes is well inside the
+    # first complaints of a real outage (the silence bench: 7 minutes) and longer than a breaker or a switch needs.
+    silence_hold: timedelta = timedelta(minutes=2)
 
     # The complaint taxonomy (tickets/data/taxonomy.yaml unless an operator's file replaces it).
     taxonomy: Taxonomy | None = field(default=None, compare=False)

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 import psycopg
 
-from detectors.alarm import Alarm, AlarmState, Severity
+from detectors.alarm import Alarm, AlarmState, Evidence, Severity
 from tickets.classify import classify_alarm, warns_residents
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import ConcurrentChange, InvalidInput, NotFound
@@ -19,6 +19,7 @@ from tickets.lifecycle import TicketEvent, TicketState, next_state
 from tickets.maintenance import SUPPRESSED_REASON, active_window
 from tickets.notices import Recipient, format_time, notify_residents, residents_of_device
 from tickets.service import add_event, create_ticket, get_ticket
+from tickets.silence import GROUP_FAULT, SILENCE_FAULT, group_silence, member_back, release_stragglers, warn_due_groups
 from tickets.transitions import transition
 
 _RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}  # StrEnum: stored values look up too
@@ -92,9 +93,9 @@ def _root_of(conn: psycopg.Connection, alarm: Alarm) -> tuple[int, int] | None:
     if not alarm.parent_device_id:
         return None
     return conn.execute(
-        """SELECT id, ticket_id FROM incidents WHERE device_id = %s AND status = 'open'
+        """SELECT id, ticket_id FROM incidents WHERE device_id = %s AND status = 'open' AND fault <> %s
            AND root_incident_id IS NULL AND ticket_id IS NOT NULL ORDER BY detected_at DESC LIMIT 1""",
-        (alarm.parent_device_id,),
+        (alarm.parent_device_id, GROUP_FAULT),
     ).fetchone()
 
 
@@ -112,7 +113,14 @@ def _raised(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: dateti
              root[1] if root else None),
         ).fetchone()
         if inserted is not None:
-            return _place(conn, alarm, device, int(inserted[0]), root, now, config)
+            incident_id = int(inserted[0])
+            if root is None and alarm.fault == SILENCE_FAULT and device.building_id is not None:
+                # Several devices of the building silent together are one event (tickets/silence.py).
+                group = group_silence(conn, incident_id=incident_id, device_id=device.id, site_id=device.site_id,
+                                      building_id=device.building_id, since=alarm.since, now=now, config=config)
+                if group is not None:
+                    return HandleResult("attached", group.incident_id, group.ticket_id, group.notices)
+            return _place(conn, alarm, device, incident_id, root, now, config)
         # Already open (an earlier raise of this episode, or another worker's): join it. Each statement sees what
         # was committed when it started, so a clear committed between the INSERT and this look-up leaves nothing to
         # join: the incident is over, and the insert is tried again to open the new one.
@@ -233,7 +241,7 @@ def _updated(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datet
              config: TicketConfig) -> HandleResult | None:
     """Fresh evidence or a new severity for the open incident; a notice only when the severity goes up."""
     row = conn.execute(
-        """SELECT i.id, i.severity, COALESCE(i.root_incident_id, i.id), i.ticket_id, r.device_id
+        """SELECT i.id, i.severity, COALESCE(i.root_incident_id, i.id), i.ticket_id, r.device_id, i.silence_group_id
            FROM incidents i LEFT JOIN incidents r ON r.id = i.root_incident_id
            WHERE i.device_id = %s AND i.fault = %s AND i.status = 'open' FOR UPDATE OF i""",
         (alarm.device_id, alarm.fault),
@@ -241,6 +249,8 @@ def _updated(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datet
     if row is None:
         return None
     incident_id, old, key_incident, ticket_id, root_device = int(row[0]), Severity(row[1]), int(row[2]), row[3], row[4]
+    if row[5] is not None:  # a member of a building's silence: the group, not the device, speaks to residents
+        return HandleResult("updated", incident_id, ticket_id, 0)
     if root_device is not None and root_device != alarm.parent_device_id:
         return _rehome(conn, alarm, device, incident_id, ticket_id, now, config)
     conn.execute(
@@ -270,7 +280,7 @@ def _cleared(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datet
     row = conn.execute(
         """UPDATE incidents SET status = 'recovered', recovered_at = %s, updated_at = %s
            WHERE device_id = %s AND fault = %s AND status = 'open'
-           RETURNING id, ticket_id, COALESCE(root_incident_id, id)""",
+           RETURNING id, ticket_id, COALESCE(root_incident_id, id), silence_group_id""",
         (now, now, alarm.device_id, alarm.fault),
     ).fetchone()
     if row is None:
@@ -283,6 +293,11 @@ def _cleared(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datet
             return _log_suppressed(conn, alarm, int(held[0]))
         return HandleResult("ignored")
     incident_id, ticket_id, key_incident = int(row[0]), row[1], int(row[2])
+    if row[3] is not None:  # back from a building's silence: "restored" is the group's to say, once, at its end
+        add_event(conn, ticket_id, "alarm_cleared", at=now, actor=ACTOR, note=alarm.evidence.summary,
+                  detail={"incident_id": incident_id, "device_id": alarm.device_id, "fault": alarm.fault})
+        return HandleResult("recovered", key_incident, ticket_id, member_back(conn, int(row[3]), now=now,
+                                                                               config=config))
     if ticket_id is not None:
         add_event(conn, ticket_id, "alarm_cleared", at=now, actor=ACTOR, note=alarm.evidence.summary,
                   detail={"incident_id": incident_id, "device_id": alarm.device_id, "fault": alarm.fault})
@@ -310,6 +325,26 @@ def _cleared(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datet
         place=device.location or device.id,
     )
     return HandleResult("recovered", incident_id, ticket_id, sent)
+
+
+def settle_silence(conn: psycopg.Connection, *, now: datetime, config: TicketConfig = DEFAULT_CONFIG) -> int:
+    """The scheduler's silence job (tickets/silence.py): warn the residents of buildings silent past the hold time;
+    then resolve the groups whose building is back but for a device or two, which become lone silent devices with
+    tickets of their own (for engineering only). Returns the residents warned. Safe to run twice."""
+    sent = warn_due_groups(conn, now=now, config=config)
+    with conn.transaction():
+        for incident_id in release_stragglers(conn, now=now, config=config):
+            row = conn.execute(
+                """SELECT d.id, d.kind, d.site_id, d.building_id, d.location, i.severity, i.since, i.detector,
+                          i.evidence->>'summary' FROM incidents i JOIN devices d ON d.id = i.device_id
+                   WHERE i.id = %s""", (incident_id,)).fetchone()
+            assert row is not None
+            device = _Device(*row[:5])
+            alarm = Alarm(device_id=device.id, fault=SILENCE_FAULT, state=AlarmState.RAISED, severity=Severity(row[5]),
+                          since=row[6], ts=now, detector=row[7], evidence=Evidence(
+                              f"{row[8] or 'offline'}; still offline after the rest of the building came back"))
+            _place(conn, alarm, device, incident_id, None, now, config)
+    return sent
 
 
 def _link_earlier_complaints(conn: psycopg.Connection, device: _Device, incident_id: int, ticket_id: int,

@@ -68,7 +68,9 @@ def render(kind: str, lang: str, **fields: Any) -> tuple[str, str]:
     lang = lang if lang in ("zh-CN", "en") else "zh-CN"
     what_kind = fields.pop("device_kind", None)
     labels = _KIND_LABEL[lang]
-    what = labels.get(what_kind or "", "设施" if lang == "zh-CN" else "facility")
+    # Several services at once (a building's power cut: "elevator+water") read as one phrase: "lift and water supply".
+    parts = [labels.get(k, "设施" if lang == "zh-CN" else "facility") for k in (what_kind or "").split("+")]
+    what = ("和" if lang == "zh-CN" else " and ").join(parts)
     values = {"what": what, "What": what[:1].upper() + what[1:], "place": "", "eta": "", "status": "",
               "ticket": "", "level": "", "summary": "", "detected": ""} | fields
     title, body = TEMPLATES[kind][lang]

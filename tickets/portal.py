@@ -23,15 +23,22 @@ _OWN_FILE = re.compile(r"/files/\d+")
 # --- Named statements ---------------------------------------------------------------------------------------
 
 # Each device serving the unit, with its worst open fault that residents notice (quiet faults and INFO alarms do
-# not change the service) and the ticket handling it (an attached incident's is its root's).
+# not change the service) and the ticket handling it (an attached incident's is its root's). A building's silence
+# (tickets/silence.py) shows once its residents were warned, on every silent device of it, as the building's fault;
+# before that (a blip inside the hold time) it shows nowhere.
 UNIT_SERVICES = """
 SELECT d.id AS device_id, d.kind, d.location, f.fault, f.severity, f.since, t.id AS ticket_id,
        t.state AS ticket_state, t.resolve_due, w.status AS work_order_status
 FROM device_units du JOIN devices d ON d.id = du.device_id AND d.active
 LEFT JOIN LATERAL (
-    SELECT i.fault, i.severity, i.since, COALESCE(root.ticket_id, i.ticket_id) AS ticket_id
+    SELECT CASE WHEN g.id IS NULL THEN i.fault ELSE root.fault END AS fault, i.severity, i.since,
+           COALESCE(root.ticket_id, i.ticket_id) AS ticket_id
     FROM incidents i LEFT JOIN incidents root ON root.id = i.root_incident_id
-    WHERE i.device_id = d.id AND i.status = 'open' AND i.severity <> 'info' AND NOT (i.fault = ANY(%(quiet)s))
+    LEFT JOIN silence_groups g ON g.id = i.silence_group_id AND g.status = 'open'
+    WHERE i.device_id = d.id AND i.status = 'open' AND i.severity <> 'info'
+      AND (NOT (i.fault = ANY(%(quiet)s)) OR g.warned_at IS NOT NULL)
+      AND (i.fault <> 'building_silent'
+           OR EXISTS (SELECT 1 FROM silence_groups w WHERE w.incident_id = i.id AND w.warned_at IS NOT NULL))
     ORDER BY (i.severity = 'critical') DESC, i.detected_at LIMIT 1) f ON true
 LEFT JOIN tickets t ON t.id = f.ticket_id
 LEFT JOIN LATERAL (

@@ -25,3 +25,16 @@ def test_the_usual_interval_is_learned_from_regular_reports_around_a_burst():
     presence.seen(t)
     observation = presence.check(t + 3600)
     assert "usually reports every 60 s" in observation.summary
+
+
+def test_a_reading_older_than_the_last_will_does_not_bring_the_device_back():
+    # Ingest hands presence over at once and readings in batches: the last readings sent before the power went
+    # reach the detectors just after the last will. They are not news that the device is back.
+    presence = Presence()
+    for k in range(10):
+        presence.seen(1000.0 + 5 * k)
+    assert presence.reported(1060.0, online=False).active
+    assert presence.seen(1050.0).active
+    assert presence.check(1070.0).active
+    assert not presence.seen(1100.0).active  # a reading sent after the report: it is back
+    assert not presence.check(1101.0).active

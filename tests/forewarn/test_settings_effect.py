@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -27,7 +27,7 @@ import paho.mqtt.client as mqtt
 import psycopg
 import pytest
 
-from detectors.alarm import AlarmState
+from detectors.alarm import AlarmState, Severity
 from forewarn.configs import BrokerEndpoint, ingest_config, ticket_config
 from forewarn.embedded import free_port
 from forewarn.runtime import Platform, Role
@@ -39,9 +39,11 @@ from tests.tickets.conftest import make_alarm, staff  # noqa: F401 - `staff` is 
 from tickets import sla
 from tickets.channels import SmtpEmailChannel, WebhookChannel
 from tickets.complaints import intake_complaint
+from tickets.config import TicketConfig
 from tickets.flows import handle_alarm
 from tickets.lifecycle import TicketEvent
 from tickets.notices import release_time
+from tickets.silence import warn_due_groups
 from tickets.transitions import transition
 from tickets.visits import Rating, record_return_visit
 
@@ -197,6 +199,42 @@ def test_a_shorter_major_sla_moves_the_stored_deadline(conn, staff):  # noqa: F8
     assert due == TUESDAY + timedelta(minutes=5)
 
 
+def _building_silent(conn: psycopg.Connection, count: int, *, config: TicketConfig, step_s: float = 1.0) -> bool:
+    """`count` devices of building 2 report offline `step_s` apart; whether that made a building-level group."""
+    devices = [d for (d,) in conn.execute("SELECT id FROM devices WHERE building_id = 'rs-b2' ORDER BY id")][:count]
+    for i, device in enumerate(devices):
+        at = TUESDAY + timedelta(seconds=i * step_s)
+        offline = replace(make_alarm(device, "device_offline", severity=Severity.WARNING, at=at), since=at)
+        handle_alarm(conn, offline, now=at, config=config)
+    return conn.execute("SELECT count(*) FROM silence_groups").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(("values", "silent", "grouped"), [
+    ({}, 3, True),  # 3 of 8: the default count
+    ({"silence_group_devices": "4"}, 3, False),  # 4 needed (and 50 % of 8 is 4 too)
+    ({"silence_group_devices": "8"}, 4, True),  # 8 needed, but 50 % of the building's 8 is fewer: 4
+    ({"silence_group_devices": "8", "silence_group_share": "1"}, 4, False),  # now all 8
+])
+def test_silence_group_devices_and_share_decide_how_many_silent_devices_are_one_event(  # noqa: F811
+        conn, staff, values, silent, grouped):  # noqa: F811
+    assert _building_silent(conn, silent, config=ticket_config(settings(**values))) is grouped
+
+
+@pytest.mark.parametrize(("window", "grouped"), [(None, False), ("150", True)])
+def test_silence_group_window_s_decides_which_silences_are_together(conn, staff, window, grouped):  # noqa: F811
+    # Three devices a minute apart: the first and the last are two minutes apart, outside the default 90 s.
+    config = ticket_config(settings(**({"silence_group_window_s": window} if window else {})))
+    assert _building_silent(conn, 3, step_s=60.0, config=config) is grouped
+
+
+@pytest.mark.parametrize(("hold", "warned"), [(None, False), ("30", True)])
+def test_silence_hold_s_decides_when_a_silent_buildings_residents_are_warned(conn, staff, hold, warned):  # noqa: F811
+    config = ticket_config(settings(**({"silence_hold_s": hold} if hold else {})))
+    assert _building_silent(conn, 8, config=config)
+    sent = warn_due_groups(conn, now=TUESDAY + timedelta(seconds=60), config=config)  # a minute into the silence
+    assert (sent > 0) is warned
+
+
 # -- behaviours that need the running platform -----------------------------------------------------------------
 
 
@@ -292,6 +330,10 @@ COVERED_HERE = {
     "INGEST_FLUSH_MS": "test_ingest_batches_follow_the_batch_size",
     "LOG_LEVEL": "test_log_level_sets_the_level_of_the_commands",
     "TAXONOMY_FILE": "test_taxonomy_file_decides_a_complaints_category_and_department",
+    "SILENCE_GROUP_DEVICES": "test_silence_group_devices_and_share_decide_how_many_silent_devices_are_one_event",
+    "SILENCE_GROUP_SHARE": "test_silence_group_devices_and_share_decide_how_many_silent_devices_are_one_event",
+    "SILENCE_GROUP_WINDOW_S": "test_silence_group_window_s_decides_which_silences_are_together",
+    "SILENCE_HOLD_S": "test_silence_hold_s_decides_when_a_silent_buildings_residents_are_warned",
 }
 COVERED_ELSEWHERE = {
     "MODE": "tests/forewarn/test_settings_doc.py::test_production_refuses_the_placeholder_secret",
