@@ -172,9 +172,10 @@ INSERT_EVENT = """INSERT INTO review_action_events (action_id, at, by_user, even
     VALUES (%s, %s, %s, %s, %s, %s, %s)"""
 SELECT_EVENTS = """SELECT at, by_user, event, from_status, to_status, detail FROM review_action_events
     WHERE action_id = %s ORDER BY at, id"""
-# The actions a review shows: not cancelled, created and started by the period's end, within its site if any.
+# The actions a review shows: not cancelled, started by the period's end, within its site if any (an action
+# recorded later but started earlier shows too: the review of a past month is read after the fact).
 ACTIONS_FOR_REVIEW = """SELECT a.id FROM review_actions a LEFT JOIN buildings b ON b.id = a.slice_building
-    WHERE a.status <> 'cancelled' AND a.starts_on < %(until)s::date AND a.created_at < %(until_at)s
+    WHERE a.status <> 'cancelled' AND a.starts_on < %(until)s::date
       AND (%(site)s::text IS NULL OR a.slice_site = %(site)s OR b.site_id = %(site)s)
     ORDER BY a.starts_on, a.id"""
 KNOWN = {"department": "SELECT 1 FROM departments WHERE id = %s", "site": "SELECT 1 FROM sites WHERE id = %s",
@@ -194,6 +195,14 @@ def _check_known(conn: psycopg.Connection, kind: str, value: str | None) -> None
     if value is not None and conn.execute(KNOWN[kind], (value,)).fetchone() is None:
         raise InvalidInput(f"unknown {kind} {value!r}: use the id of an existing {kind} "
                            f"(forewarn estate lists them)")
+
+
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # days an action can plausibly start or fall due
+
+
+def _check_day(day: date, what: str) -> None:
+    if not EARLIEST <= day <= LATEST:
+        raise InvalidInput(f"the {what} {day} is not plausible: give a day between {EARLIEST} and {LATEST}")
 
 
 def check_metric(metric: str) -> None:
@@ -264,6 +273,8 @@ def add_action(conn: psycopg.Connection, *, by: str, now: datetime, title: str, 
     if not title or not owner:
         raise InvalidInput("an action needs a title and an owner")
     starts_on = starts_on or now.date()
+    _check_day(starts_on, "start")
+    _check_day(deadline, "deadline")
     if deadline < starts_on:
         raise InvalidInput(f"the deadline {deadline} is before the start {starts_on}")
     _check_known(conn, "department", department_id)
@@ -325,6 +336,7 @@ def update_action(conn: psycopg.Connection, action_id: int, *, by: str, now: dat
     if not new_owner:
         raise InvalidInput("an action needs an owner")
     new_deadline = deadline or action.deadline
+    _check_day(new_deadline, "deadline")
     if new_deadline < action.starts_on:
         raise InvalidInput(f"the deadline {new_deadline} is before the start {action.starts_on}")
     new_measures = action.measures if measures is None else _clean(measures, "measures")
@@ -393,8 +405,7 @@ def view(conn: psycopg.Connection, action: Action, *, as_of: datetime, tz: ZoneI
 def actions_for_review(conn: psycopg.Connection, period: Period, where: Slice = Slice()) -> list[ActionView]:
     """The actions the review of `period` shows (not cancelled, started by its end, within its site), each with
     its effect as of the period's end."""
-    rows = conn.execute(ACTIONS_FOR_REVIEW, {"until": period.until.date(), "until_at": period.until,
-                                             "site": where.site}).fetchall()
+    rows = conn.execute(ACTIONS_FOR_REVIEW, {"until": period.until.date(), "site": where.site}).fetchall()
     return [view(conn, get_action(conn, r[0]), as_of=period.until, tz=period.tz) for r in rows]
 
 

@@ -64,8 +64,12 @@ def rows(review: Review, lang: str) -> list[list[str]]:
 def action_rows(review: Review, lang: str) -> list[list[str]]:
     """The improvement actions, one row each: the metric's monthly mean before and after the start, the change in
     percent (with the months still to come when the after side is not complete)."""
+    return action_rows_of(review.actions, lang)
+
+
+def action_rows_of(actions: Sequence[dict[str, Any]], lang: str) -> list[list[str]]:
     out = []
-    for a in review.actions:
+    for a in actions:
         e, key = a["effect"], a["metric"]
         change = "-" if e["change_pct"] is None else f"{e['change_pct']:+.1f} %"
         if e["pending"]:
