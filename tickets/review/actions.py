@@ -55,6 +55,17 @@ class IllegalActionStatus(ValueError):
                          f"{allowed}")
 
 
+def next_status(current: Status, wanted: str) -> Status:
+    """The status an action moves to when `wanted` is asked for: `wanted` itself if the table allows it (or it is
+    the current one); else IllegalActionStatus, or InvalidInput for a name that is no status."""
+    if wanted not in Status.__members__.values():
+        raise InvalidInput(f"unknown status {wanted!r}: use one of {', '.join(Status)}")
+    chosen = Status(wanted)
+    if chosen is not current and chosen not in TRANSITIONS[current]:
+        raise IllegalActionStatus(current, chosen)
+    return chosen
+
+
 @dataclass(frozen=True, slots=True)
 class Cause:
     id: int
@@ -325,13 +336,7 @@ def update_action(conn: psycopg.Connection, action_id: int, *, by: str, now: dat
     guarded statement, so a concurrent change is refused rather than overwritten."""
     action = get_action(conn, action_id)
     current = Status(action.status)
-    wanted = current
-    if status is not None:
-        if status not in Status.__members__.values():
-            raise InvalidInput(f"unknown status {status!r}: use one of {', '.join(Status)}")
-        wanted = Status(status)
-        if wanted is not current and wanted not in TRANSITIONS[current]:
-            raise IllegalActionStatus(current, wanted)
+    wanted = current if status is None else next_status(current, status)
     new_owner = action.owner if owner is None else _clean(owner, "owner", 200)
     if not new_owner:
         raise InvalidInput("an action needs an owner")
