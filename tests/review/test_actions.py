@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
@@ -16,6 +19,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
+from tests.cli_checks import assert_clean_failure
 from tickets.errors import InvalidInput, NotFound
 from tickets.review import actions as act
 from tickets.review import report
@@ -214,3 +218,18 @@ def test_every_subcommand_has_help() -> None:
         assert typer_info.typer_instance is not None
         for command in typer_info.typer_instance.registered_commands:
             assert command.callback is not None and command.callback.__doc__, command.name
+
+
+def test_bad_input_to_the_real_command_is_one_clear_line(estate_db_url: str) -> None:
+    """As the operator runs it (a process, through `forewarn`): a wrong date or metric, an unknown ticket."""
+    def forewarn(*args: str) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FOREWARN_")}
+        return subprocess.run([sys.executable, "-m", "forewarn", "review", *args, "--db", estate_db_url],
+                              capture_output=True, text=True, env=env, timeout=120)
+
+    base = ("action", "add", "--title", "t", "--department", "engineering", "--owner", "o")
+    assert_clean_failure(forewarn(*base, "--deadline", "2026/07/31", "--metric", "complaints"),
+                         "use YYYY-MM-DD")
+    assert_clean_failure(forewarn(*base, "--deadline", "2026-07-31", "--metric", "lifts"), "unknown metric 'lifts'")
+    assert_clean_failure(forewarn("cause", "add", "--ticket", "999999", "--what", "x"), "no ticket 999999")
+    assert_clean_failure(forewarn("action", "show", "424242"), "no improvement action 424242")
