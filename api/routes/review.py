@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.deps import DbDep, ManagerUser, TicketConfigDep
-from api.routes.review_actions import ActionOut
+from api.routes.review_actions import ActionOut, CauseOut
 from api.schemas import Identifier
 from tickets.errors import InvalidInput
 from tickets.review import report
@@ -65,6 +65,7 @@ class ReviewOut(BaseModel):
     last_year: dict[str, float | None]
     actions: list[ActionOut] = Field(description="improvement actions started by the period's end, each with its "
                                                  "metric before and after")
+    causes: list[CauseOut] = Field(description="root causes recorded in the period (5W1H and the chain of whys)")
 
 
 @router.get("", summary="The review of a period: every figure beside its target and the earlier periods",

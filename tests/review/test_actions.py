@@ -84,6 +84,8 @@ def test_lift_complaints_falling_from_10_to_6_a_month_show_minus_40_percent(conn
 def test_the_monthly_report_shows_each_action_before_and_after(conn: psycopg.Connection) -> None:
     write_lift_history(conn, TEN_THEN_SIX)
     _lift_action(conn)
+    act.add_cause(conn, by="mgr", now=datetime(2026, 9, 5, tzinfo=UTC), point="elevator", building_id="rs-b1",
+                  what="电梯门故障", whys=LIFT_CHAIN[:2])
     period = parse_period("2026-09", SHANGHAI)
     review = act.attach_actions(conn, compute_review(conn, period), period)
     data = json.loads(report.to_json(review))
@@ -92,11 +94,16 @@ def test_the_monthly_report_shows_each_action_before_and_after(conn: psycopg.Con
         "planned", "complaints", "building=rs-b1, point=elevator", "10", "6", "-40.0 %"]
     html = report.to_html(review, "en")
     assert '<tr class="green">' in html and "<td>-40.0 %</td>" in html
-    sheet = load_workbook(io.BytesIO(report.to_xlsx(review, "en")))["actions"]
-    assert list(sheet.iter_rows(min_row=2, values_only=True))[0][-3:] == ("10", "6", "-40.0 %")
+    assert "<td>lift fault · rs-b1</td><td>电梯门故障</td>" in html and "电梯门反复故障 → 门机皮带磨损" in html
+    assert [c["whys"] for c in data["causes"]] == [LIFT_CHAIN[:2]]
+    book = load_workbook(io.BytesIO(report.to_xlsx(review, "en")))
+    assert list(book["actions"].iter_rows(min_row=2, values_only=True))[0][-3:] == ("10", "6", "-40.0 %")
+    assert list(book["causes"].iter_rows(min_row=2, values_only=True))[0][1:3] == ("lift fault · rs-b1", "电梯门故障")
     pdf = " ".join("".join(p.extract_text() for p in PdfReader(io.BytesIO(report.to_pdf(review, "zh-CN"))).pages)
                    .split())
-    assert "改进措施" in pdf and "更换门机皮带并修订保养合同" in pdf and "-40.0 %" in pdf
+    assert "改进措施" in pdf and "更换门机皮带并修订保养合同" in pdf and "-40.0 %" in pdf and "根本原因" in pdf
+    assert act.attach_actions(conn, compute_review(conn, period.previous(), compare=False),
+                              period.previous()).causes == []  # recorded in September, not in August
     # in August's report only July and August are over: the change so far, with one month still to come
     august = parse_period("2026-08", SHANGHAI)
     partial = act.attach_actions(conn, compute_review(conn, august, compare=False), august).actions[0]["effect"]

@@ -189,6 +189,12 @@ ACTIONS_FOR_REVIEW = """SELECT a.id FROM review_actions a LEFT JOIN buildings b 
     WHERE a.status <> 'cancelled' AND a.starts_on < %(until)s::date
       AND (%(site)s::text IS NULL OR a.slice_site = %(site)s OR b.site_id = %(site)s)
     ORDER BY a.starts_on, a.id"""
+# The root causes a review shows: recorded in the period, on a ticket or point within its site if any.
+CAUSES_FOR_REVIEW = """SELECT c.id FROM root_causes c LEFT JOIN tickets t ON t.id = c.ticket_id
+        LEFT JOIN buildings b ON b.id = c.building_id
+    WHERE c.created_at >= %(since)s AND c.created_at < %(until)s
+      AND (%(site)s::text IS NULL OR t.site_id = %(site)s OR b.site_id = %(site)s)
+    ORDER BY c.id"""
 KNOWN = {"department": "SELECT 1 FROM departments WHERE id = %s", "site": "SELECT 1 FROM sites WHERE id = %s",
          "building": "SELECT 1 FROM buildings WHERE id = %s"}
 
@@ -415,6 +421,9 @@ def actions_for_review(conn: psycopg.Connection, period: Period, where: Slice = 
 
 
 def attach_actions(conn: psycopg.Connection, review: Review, period: Period, where: Slice = Slice()) -> Review:
-    """Put the period's actions with their effects into `review` (its `actions`, in every report format)."""
+    """Put the period's actions with their effects (`actions`) and the root causes recorded in it (`causes`) into
+    `review`, for every report format."""
     review.actions = [v.as_dict() for v in actions_for_review(conn, period, where)]
+    rows = conn.execute(CAUSES_FOR_REVIEW, {"since": period.since, "until": period.until, "site": where.site})
+    review.causes = [get_cause(conn, r[0]).as_dict() for r in rows.fetchall()]
     return review

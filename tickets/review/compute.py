@@ -87,6 +87,7 @@ class Review:
     last_year: dict[str, float | None] = field(default_factory=dict)
     # improvement actions with their metric before and after (actions.attach_actions; ActionView.as_dict)
     actions: list[dict[str, Any]] = field(default_factory=list)
+    causes: list[dict[str, Any]] = field(default_factory=list)  # root causes recorded in the period (Cause.as_dict)
 
     def figure(self, key: str, source: str = "complaint") -> Figure:
         return self.figures.get(source, {}).get(key) or Figure(key, None)

@@ -80,6 +80,23 @@ def action_rows_of(actions: Sequence[dict[str, Any]], lang: str) -> list[list[st
     return out
 
 
+CAUSE_HEADER = {"zh-CN": ("编号", "对象", "什么", "哪里", "何时", "谁", "为什么", "怎么", "五个为什么"),
+                "en": ("id", "on", "what", "where", "when", "who", "why", "how", "chain of whys")}
+
+
+def cause_rows(review: Review, lang: str) -> list[list[str]]:
+    """The root causes recorded in the period: what they are on, the 5W1H, the chain of whys joined by arrows."""
+    out = []
+    for c in review.causes:
+        if c["ticket_id"] is not None:
+            subject = f"#{c['ticket_id']}"
+        else:
+            subject = point_name(c["point"], lang) + (f" · {c['building_id']}" if c["building_id"] else "")
+        out.append([str(c["id"]), subject, *(c[k] for k in ("what", "where", "when", "who", "why", "how")),
+                    " → ".join(c["whys"])])
+    return out
+
+
 def action_mark(action: dict[str, Any]) -> str:
     return {True: "green", False: "red", None: ""}[action["effect"]["improved"]]
 
@@ -116,6 +133,10 @@ def to_xlsx(review: Review, lang: str) -> bytes:
     actions.append(list(ACTION_HEADER[lang]))
     for row in action_rows(review, lang):
         actions.append(row)
+    causes = book.create_sheet("causes")
+    causes.append(list(CAUSE_HEADER[lang]))
+    for row in cause_rows(review, lang):
+        causes.append(row)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -161,14 +182,22 @@ def to_html(review: Review, lang: str) -> str:
 
 
 def actions_html(review: Review, lang: str) -> str:
-    """The improvement actions' table, each change green when it went the metric's good way, red when not."""
+    """The root causes recorded in the period, then the improvement actions' table, each change green when it went
+    the metric's good way, red when not."""
+    causes = ""
+    if review.causes:
+        cells = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
+                        for row in cause_rows(review, lang))
+        heads = "".join(f"<th>{escape(h)}</th>" for h in CAUSE_HEADER[lang])
+        causes = (f'<h2>{"根本原因" if lang == "zh-CN" else "Root causes"}</h2>'
+                  f'<table id="causes"><tr>{heads}</tr>{cells}</table>')
     if not review.actions:
-        return ""
+        return causes
     head = "".join(f"<th>{escape(h)}</th>" for h in ACTION_HEADER[lang])
     body = "".join(f'<tr class="{action_mark(a)}">' + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
                    for a, row in zip(review.actions, action_rows(review, lang), strict=True))
     title = "改进措施" if lang == "zh-CN" else "Improvement actions"
-    return (f'<h2>{title}</h2><table id="actions"><tr>{head}</tr>{body}</table>'
+    return (f'{causes}<h2>{title}</h2><table id="actions"><tr>{head}</tr>{body}</table>'
             "<style>#actions tr.red td:last-child{color:#b00020;font-weight:bold}"
             "#actions tr.green td:last-child{color:#1b7f3b}</style>")
 
@@ -180,13 +209,13 @@ PDF_WORDS = {
               "complaints": "投诉", "share": "占比 %", "state": "状态", "tickets": "工单", "ticket": "工单号",
               "tier": "等级", "milestone": "节点", "due": "期限", "met": "完成于", "source": "来源",
               "more": "另有 {n} 条未列出（见 JSON/XLSX）", "green": "达标", "red": "未达标",
-              "actions": "改进措施"},
+              "actions": "改进措施", "causes": "根本原因"},
     "en": {"title": "Review", "figures": "Figures and targets", "points": "High-frequency points",
            "volume": "Complaints by category", "unclosed": "Unclosed tickets", "breaches": "SLA breaches",
            "point": "point", "building": "building", "complaints": "complaints", "share": "share %", "state": "state",
            "tickets": "tickets", "ticket": "ticket", "tier": "tier", "milestone": "milestone", "due": "due",
            "met": "met at", "source": "source", "more": "{n} more not listed (see JSON/XLSX)", "green": "met",
-           "red": "missed", "actions": "Improvement actions"},
+           "red": "missed", "actions": "Improvement actions", "causes": "Root causes"},
 }
 PDF_BREACHES = 40  # rows of the breaches list in the PDF; the rest are counted, and listed in JSON and XLSX
 
@@ -272,6 +301,8 @@ def to_pdf(review: Review, lang: str) -> bytes:
         if len(review.breaches) > PDF_BREACHES:
             story.append(Paragraph(words["more"].format(n=len(review.breaches) - PDF_BREACHES), styles["Normal"]))
 
+    if review.causes:
+        story += [Paragraph(words["causes"], styles["Heading2"]), table(CAUSE_HEADER[lang], cause_rows(review, lang))]
     if review.actions:
         story += [Paragraph(words["actions"], styles["Heading2"]),
                   table(ACTION_HEADER[lang], action_rows(review, lang))]
