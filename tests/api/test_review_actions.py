@@ -4,6 +4,9 @@ change is a 409; a department head may use the routes; a resident, agent or engi
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import psycopg
 from fastapi.testclient import TestClient
 
@@ -49,6 +52,9 @@ def test_a_manager_records_the_chain_and_sees_the_action_move_the_metric(
 
     review = client.get("/api/v1/review?period=2026-09", headers=manager).json()
     assert review["actions"][0]["effect"]["change_pct"] == -40.0
+    # the cause was recorded today: it is in this (local) month's review
+    recorded = f"{datetime.fromisoformat(cause['created_at']).astimezone(ZoneInfo('Asia/Shanghai')):%Y-%m}"
+    assert client.get(f"/api/v1/review?period={recorded}", headers=manager).json()["causes"][0]["whys"] == LIFT_CHAIN
 
 
 def test_bad_input_is_a_422_that_says_what_was_wrong(client: TestClient, tokens: dict[str, str]) -> None:
