@@ -48,6 +48,9 @@ Note = Annotated[str, AfterValidator(_storable), Field(max_length=2000, json_sch
 # A complaint's description: not empty, up to two pages.
 Description = Annotated[str, AfterValidator(_storable),
                         Field(min_length=1, max_length=4000, json_schema_extra={"pattern": _NO_NUL})]
+# A one-line title or name a person writes (an improvement action's title, its owner): not empty, no line breaks.
+Title = Annotated[str, AfterValidator(_storable),
+                  Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$")]
 # An attachment is a link to a photo the resident uploaded elsewhere, not the photo itself.
 AttachmentUrl = Annotated[str, AfterValidator(_storable),
                           Field(max_length=2048, pattern=r"^https?://[^\s\x00-\x1f\x7f]+$")]

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from api.routes import complaints, estate, health, notices, review, surveys, tickets, work_orders
+from api.routes import complaints, estate, health, notices, review, review_actions, surveys, tickets, work_orders
 from api.routes import ingest as ingest_routes
 
 ROUTERS: list[APIRouter] = [
@@ -15,4 +15,5 @@ ROUTERS: list[APIRouter] = [
     ingest_routes.router,
     work_orders.router,
     review.router,
+    review_actions.router,
 ]

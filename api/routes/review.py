@@ -10,9 +10,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.deps import DbDep, ManagerUser, TicketConfigDep
+from api.routes.review_actions import ActionOut, CauseOut
 from api.schemas import Identifier
 from tickets.errors import InvalidInput
 from tickets.review import report
+from tickets.review.actions import attach_actions
 from tickets.review.compute import Slice, compute_review
 from tickets.review.periods import Period, parse_period
 from tickets.review.scorecards import department_scorecards, person_scorecards
@@ -61,6 +63,9 @@ class ReviewOut(BaseModel):
     proactive: dict[str, Any]
     previous: dict[str, float | None]
     last_year: dict[str, float | None]
+    actions: list[ActionOut] = Field(description="improvement actions started by the period's end, each with its "
+                                                 "metric before and after")
+    causes: list[CauseOut] = Field(description="root causes recorded in the period (5W1H and the chain of whys)")
 
 
 @router.get("", summary="The review of a period: every figure beside its target and the earlier periods",
@@ -71,7 +76,8 @@ def get_review(conn: DbDep, user: ManagerUser, config: TicketConfigDep, period: 
                site: Identifier | None = None, building: Identifier | None = None,
                department: Identifier | None = None, format: Literal["json", "csv", "xlsx", "pdf"] = "json",
                lang: Literal["zh-CN", "en"] = "zh-CN") -> dict[str, Any] | Response:
-    review = compute_review(conn, period_of(period, config), Slice(site, building, department))
+    chosen, where = period_of(period, config), Slice(site, building, department)
+    review = attach_actions(conn, compute_review(conn, chosen, where), chosen, where)
     if format == "csv":
         return Response(report.to_csv(review, lang), media_type="text/csv; charset=utf-8")
     if format == "xlsx":

@@ -23,7 +23,8 @@ NAV: dict[Role, list[NavItem]] = {
     Role.AGENT: [NavItem("/", N_("Home")), NavItem("/staff/accounts", N_("Resident accounts"))],
     Role.MANAGER: [NavItem("/", N_("Home")), NavItem("/staff/accounts", N_("Resident accounts")),
                    NavItem("/engineer/work-orders", N_("My work orders")),
-                   NavItem("/manager/review", N_("Monthly review")), NavItem("/manager/scorecards", N_("Scorecards"))],
+                   NavItem("/manager/review", N_("Monthly review")), NavItem("/manager/scorecards", N_("Scorecards")),
+                   NavItem("/manager/actions", N_("Improvement actions"))],
     Role.ADMIN: [],
 }
 

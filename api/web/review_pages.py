@@ -17,6 +17,7 @@ from api.web.one_hop import PageRouter
 from api.web.render import render
 from tickets.errors import InvalidInput
 from tickets.review import report
+from tickets.review.actions import attach_actions
 from tickets.review.compute import compute_review
 from tickets.review.periods import Period, parse_period
 from tickets.review.scorecards import department_scorecards, person_scorecards
@@ -52,11 +53,11 @@ def review_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep
     period = _period(month, now, config)
     if period is None:
         return _bad(request)
-    review = compute_review(conn, period)
+    review = attach_actions(conn, compute_review(conn, period), period)
     lang = _lang(request)
     return render(request, "manager/review.html", {
         "review": review, "header": report.HEADER[lang], "rows": report.rows(review, lang),
-        "charts": report.charts(review, lang), "period": period.label,
+        "charts": report.charts(review, lang), "actions": report.actions_html(review, lang), "period": period.label,
         "previous": period.previous().label, "title_id": TITLE})
 
 

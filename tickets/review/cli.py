@@ -16,10 +16,13 @@ import typer
 from tickets.cli import _config, _url
 from tickets.errors import InvalidInput
 from tickets.review import report
+from tickets.review.actions import attach_actions
+from tickets.review.actions_cli import action_app, cause_app
 from tickets.review.compute import Review, Slice, Targets, compute_review, league_table
 from tickets.review.periods import Kind, parse_period
 
-app = typer.Typer(help="The monthly and quarterly review: figures against targets, exports.", no_args_is_help=True)
+app = typer.Typer(help="The monthly and quarterly review: figures against targets, exports, root causes and "
+                  "improvement actions.", no_args_is_help=True)
 
 SiteOption = Annotated[str | None, typer.Option("--site", help="one site's review (default: the portfolio)")]
 FormatOption = Annotated[str, typer.Option("--format", help=f"one of {', '.join(report.FORMATS)}")]
@@ -68,7 +71,8 @@ def _run(ctx: typer.Context, text: str, kind: Kind, site: str | None, fmt: str, 
         raise typer.BadParameter(f"{text!r} is not a {kind.value}", param_hint="PERIOD")
     targets = targets_from(ctx)
     with psycopg.connect(_url(ctx, db)) as conn:
-        review = compute_review(conn, period, Slice(site=site), targets=targets)
+        review = attach_actions(conn, compute_review(conn, period, Slice(site=site), targets=targets), period,
+                                Slice(site=site))
         league = league_table(conn, period, targets=targets) if kind is Kind.QUARTER else None
     if league is not None and fmt == "json":
         data = review.as_dict() | {"league": league}
@@ -167,3 +171,7 @@ def export(
                            datetime.combine(end, datetime.min.time(), tz), out)
     for path in files:
         typer.echo(str(path))
+
+
+app.add_typer(cause_app, name="cause")
+app.add_typer(action_app, name="action")

@@ -22,11 +22,12 @@ class Slice:
     site: str | None = None
     building: str | None = None
     department: str | None = None
+    point: str | None = None  # a fault point (definitions.POINT_NAMES), e.g. the lift faults of an action
 
     @property
     def label(self) -> str:
         parts = [f"{k}={v}" for k, v in (("site", self.site), ("building", self.building),
-                                         ("department", self.department)) if v]
+                                         ("department", self.department), ("point", self.point)) if v]
         return ", ".join(parts) or "portfolio"
 
 
@@ -84,6 +85,9 @@ class Review:
     proactive: dict[str, Any] = field(default_factory=dict)
     previous: dict[str, float | None] = field(default_factory=dict)  # complaint figures of the previous period
     last_year: dict[str, float | None] = field(default_factory=dict)
+    # improvement actions with their metric before and after (actions.attach_actions; ActionView.as_dict)
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    causes: list[dict[str, Any]] = field(default_factory=list)  # root causes recorded in the period (Cause.as_dict)
 
     def figure(self, key: str, source: str = "complaint") -> Figure:
         return self.figures.get(source, {}).get(key) or Figure(key, None)
@@ -100,7 +104,7 @@ def pct(part: float, whole: int) -> float | None:
 
 def _params(period: Period, where: Slice) -> dict[str, Any]:
     return {"since": period.since, "until": period.until, "site": where.site, "building": where.building,
-            "department": where.department}
+            "department": where.department, "point": where.point}
 
 
 def _rate(key: str, part: int, whole: int, targets: Targets) -> Figure:
@@ -193,6 +197,26 @@ def compute_review(conn: psycopg.Connection, period: Period, where: Slice = Slic
         review.previous = _headline(conn, period.previous(), where, targets)
         review.last_year = _headline(conn, period.last_year(), where, targets)
     return review
+
+
+COMPLAINT_KEYS = ("complaints", "repeat_complaints", "repeat_interval")
+
+
+def figure_of(conn: psycopg.Connection, key: str, period: Period, where: Slice = Slice(), *,
+              source: str = "complaint", targets: Targets = Targets()) -> Figure:
+    """One metric of `definitions.METRICS` for one period, slice and source, running only the queries it needs
+    (an improvement action's metric, month by month)."""
+    params = _params(period, where)
+    if key == "proactive_reach":
+        row = conn.execute(q.PROACTIVE_REACH, params).fetchone()
+        return Figure(key, float(row[0]) if row else 0.0)
+    if key in COMPLAINT_KEYS:
+        review = Review(period.label, where.label, {})
+        if source == "complaint":
+            _complaint_figures(conn, params, review, 1)
+        return review.figure(key)
+    empty = 0.0 if METRICS[key].unit is Unit.COUNT else None  # no tickets: a count is 0, a rate has no value
+    return _ticket_figures(conn, params, targets).get(source, {}).get(key) or Figure(key, empty)
 
 
 def unit_of(key: str) -> Unit:

@@ -37,7 +37,9 @@ _M = Metric
 U = Unit
 METRICS: dict[str, Metric] = {m.key: m for m in (
     _M("tickets", "工单量", "tickets", U.COUNT, "tickets created in the period, cancelled excluded", "-"),
-    _M("complaints", "投诉量", "complaints", U.COUNT, "complaint rows reported in the period (folded ones too)", "-"),
+    # fewer is better: an improvement action that moves complaints is meant to bring them down (handbook 001)
+    _M("complaints", "投诉量", "complaints", U.COUNT, "complaint rows reported in the period (folded ones too)", "-",
+       higher_is_better=False),
     _M("response_24h", "24小时响应率", "responded within 24 h", U.PERCENT,
        "tickets responded to (acknowledged) within 24 h of creation", "tickets"),
     _M("respond_sla", "响应时限达成率", "response SLA met", U.PERCENT,

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 
 from tickets.review import report
+from tickets.review.actions import attach_actions
 from tickets.review.compute import Targets, compute_review, league_table
 from tickets.review.periods import parse_period
 
@@ -27,8 +28,12 @@ def store_last_month(conn: psycopg.Connection, *, now: datetime, tz: ZoneInfo,
     """Store last month's review if nobody has; returns its label when this call stored it."""
     local = now.astimezone(tz)
     label = parse_period(f"{local.year}-{local.month:02d}", tz).previous().label
-    return _store(conn, label, now, lambda: report.to_json(compute_review(conn, parse_period(label, tz),
-                                                                           targets=targets)))
+
+    def body() -> str:
+        period = parse_period(label, tz)
+        return report.to_json(attach_actions(conn, compute_review(conn, period, targets=targets), period))
+
+    return _store(conn, label, now, body)
 
 
 def store_last_quarter(conn: psycopg.Connection, *, now: datetime, tz: ZoneInfo,
@@ -40,7 +45,7 @@ def store_last_quarter(conn: psycopg.Connection, *, now: datetime, tz: ZoneInfo,
 
     def body() -> str:
         period = parse_period(label, tz)
-        review = compute_review(conn, period, targets=targets)
+        review = attach_actions(conn, compute_review(conn, period, targets=targets), period)
         data = review.as_dict() | {"league": league_table(conn, period, targets=targets)}
         return json.dumps(data, ensure_ascii=False, default=str)
 

@@ -22,6 +22,12 @@ if TYPE_CHECKING:
 
 FORMATS = ("json", "csv", "html", "xlsx", "pdf")
 LEAGUE_COLUMNS = ("complaints", "resolution_rate", "closed_loop_rate", "satisfaction_rate", "response_24h")
+ACTION_HEADER = {"zh-CN": ("编号", "改进措施", "部门", "负责人", "期限", "状态", "指标", "范围", "之前月均", "之后月均",
+                           "变化"),
+                 "en": ("id", "action", "department", "owner", "deadline", "status", "metric", "slice",
+                        "before (monthly mean)", "after (monthly mean)", "change")}
+STATUS_NAMES = {"zh-CN": {"planned": "计划中", "in_progress": "进行中", "done": "已完成", "cancelled": "已取消"},
+                "en": {"planned": "planned", "in_progress": "in progress", "done": "done", "cancelled": "cancelled"}}
 HEADER = {"zh-CN": ("来源", "指标", "数值", "目标", "达标", "上期", "去年同期", "分子", "分母"),
           "en": ("source", "metric", "value", "target", "met", "previous", "last year", "numerator", "denominator")}
 
@@ -55,6 +61,46 @@ def rows(review: Review, lang: str) -> list[list[str]]:
     return out
 
 
+def action_rows(review: Review, lang: str) -> list[list[str]]:
+    """The improvement actions, one row each: the metric's monthly mean before and after the start, the change in
+    percent (with the months still to come when the after side is not complete)."""
+    return action_rows_of(review.actions, lang)
+
+
+def action_rows_of(actions: Sequence[dict[str, Any]], lang: str) -> list[list[str]]:
+    out = []
+    for a in actions:
+        e, key = a["effect"], a["metric"]
+        change = "-" if e["change_pct"] is None else f"{e['change_pct']:+.1f} %"
+        if e["pending"]:
+            change += f" ({e['pending']} …)"
+        out.append([str(a["id"]), a["title"], a["department_id"], a["owner"], str(a["deadline"]),
+                    STATUS_NAMES[lang].get(a["status"], a["status"]), METRICS[key].name(lang), e["slice"],
+                    shown(key, e["before"]), shown(key, e["after"]), change])
+    return out
+
+
+CAUSE_HEADER = {"zh-CN": ("编号", "对象", "什么", "哪里", "何时", "谁", "为什么", "怎么", "五个为什么"),
+                "en": ("id", "on", "what", "where", "when", "who", "why", "how", "chain of whys")}
+
+
+def cause_rows(review: Review, lang: str) -> list[list[str]]:
+    """The root causes recorded in the period: what they are on, the 5W1H, the chain of whys joined by arrows."""
+    out = []
+    for c in review.causes:
+        if c["ticket_id"] is not None:
+            subject = f"#{c['ticket_id']}"
+        else:
+            subject = point_name(c["point"], lang) + (f" · {c['building_id']}" if c["building_id"] else "")
+        out.append([str(c["id"]), subject, *(c[k] for k in ("what", "where", "when", "who", "why", "how")),
+                    " → ".join(c["whys"])])
+    return out
+
+
+def action_mark(action: dict[str, Any]) -> str:
+    return {True: "green", False: "red", None: ""}[action["effect"]["improved"]]
+
+
 def to_json(review: Review) -> str:
     return json.dumps(review.as_dict(), ensure_ascii=False, indent=2, default=str)
 
@@ -83,6 +129,14 @@ def to_xlsx(review: Review, lang: str) -> bytes:
     breaches.append(["ticket", "source", "tier", "milestone", "due", "met at"])
     for b in review.breaches:
         breaches.append([b["ticket"], b["source"], b["tier"], b["milestone"], b["due"], b["met_at"] or ""])
+    actions = book.create_sheet("actions")
+    actions.append(list(ACTION_HEADER[lang]))
+    for row in action_rows(review, lang):
+        actions.append(row)
+    causes = book.create_sheet("causes")
+    causes.append(list(CAUSE_HEADER[lang]))
+    for row in cause_rows(review, lang):
+        causes.append(row)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -123,7 +177,29 @@ def to_html(review: Review, lang: str) -> str:
     return (f'<!doctype html><html lang="{lang}"><meta charset="utf-8"><title>{escape(title)}</title>'
             "<style>td.red{color:#b00020;font-weight:bold}td.green{color:#1b7f3b}"
             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}</style>"
-            f"<h1>{escape(title)}</h1><table><tr>{head}</tr>{body}</table>{charts(review, lang)}</html>")
+            f"<h1>{escape(title)}</h1><table><tr>{head}</tr>{body}</table>{charts(review, lang)}"
+            f"{actions_html(review, lang)}</html>")
+
+
+def actions_html(review: Review, lang: str) -> str:
+    """The root causes recorded in the period, then the improvement actions' table, each change green when it went
+    the metric's good way, red when not."""
+    causes = ""
+    if review.causes:
+        cells = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
+                        for row in cause_rows(review, lang))
+        heads = "".join(f"<th>{escape(h)}</th>" for h in CAUSE_HEADER[lang])
+        causes = (f'<h2>{"根本原因" if lang == "zh-CN" else "Root causes"}</h2>'
+                  f'<table id="causes"><tr>{heads}</tr>{cells}</table>')
+    if not review.actions:
+        return causes
+    head = "".join(f"<th>{escape(h)}</th>" for h in ACTION_HEADER[lang])
+    body = "".join(f'<tr class="{action_mark(a)}">' + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
+                   for a, row in zip(review.actions, action_rows(review, lang), strict=True))
+    title = "改进措施" if lang == "zh-CN" else "Improvement actions"
+    return (f'{causes}<h2>{title}</h2><table id="actions"><tr>{head}</tr>{body}</table>'
+            "<style>#actions tr.red td:last-child{color:#b00020;font-weight:bold}"
+            "#actions tr.green td:last-child{color:#1b7f3b}</style>")
 
 
 PDF_FONT = "STSong-Light"  # Adobe's CID font for simplified Chinese: built into reportlab, no font file to ship
@@ -132,13 +208,14 @@ PDF_WORDS = {
               "unclosed": "未关闭工单", "breaches": "超时工单", "point": "点位", "building": "楼栋",
               "complaints": "投诉", "share": "占比 %", "state": "状态", "tickets": "工单", "ticket": "工单号",
               "tier": "等级", "milestone": "节点", "due": "期限", "met": "完成于", "source": "来源",
-              "more": "另有 {n} 条未列出（见 JSON/XLSX）", "green": "达标", "red": "未达标"},
+              "more": "另有 {n} 条未列出（见 JSON/XLSX）", "green": "达标", "red": "未达标",
+              "actions": "改进措施", "causes": "根本原因"},
     "en": {"title": "Review", "figures": "Figures and targets", "points": "High-frequency points",
            "volume": "Complaints by category", "unclosed": "Unclosed tickets", "breaches": "SLA breaches",
            "point": "point", "building": "building", "complaints": "complaints", "share": "share %", "state": "state",
            "tickets": "tickets", "ticket": "ticket", "tier": "tier", "milestone": "milestone", "due": "due",
            "met": "met at", "source": "source", "more": "{n} more not listed (see JSON/XLSX)", "green": "met",
-           "red": "missed"},
+           "red": "missed", "actions": "Improvement actions", "causes": "Root causes"},
 }
 PDF_BREACHES = 40  # rows of the breaches list in the PDF; the rest are counted, and listed in JSON and XLSX
 
@@ -223,6 +300,12 @@ def to_pdf(review: Review, lang: str) -> bytes:
                              str(b["due"]), str(b["met_at"] or "")] for b in review.breaches[:PDF_BREACHES]]))
         if len(review.breaches) > PDF_BREACHES:
             story.append(Paragraph(words["more"].format(n=len(review.breaches) - PDF_BREACHES), styles["Normal"]))
+
+    if review.causes:
+        story += [Paragraph(words["causes"], styles["Heading2"]), table(CAUSE_HEADER[lang], cause_rows(review, lang))]
+    if review.actions:
+        story += [Paragraph(words["actions"], styles["Heading2"]),
+                  table(ACTION_HEADER[lang], action_rows(review, lang))]
 
     out = io.BytesIO()
     SimpleDocTemplate(out, pagesize=landscape(A4), title=f"{words['title']} {review.period} {review.slice}",
