@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import DbDep, NowDep, TicketConfigDep
 from api.web.deps import CsrfChecked
 from api.web.i18n import N_
+from api.web.one_hop import PageRouter
 from api.web.render import render
 from api.web.review_pages import ManagerWebUser, _lang
 from tickets.errors import InvalidInput, NotFound
@@ -21,7 +22,7 @@ from tickets.review import report
 from tickets.review.compute import Slice
 from tickets.review.definitions import METRICS, POINT_NAMES, point_name
 
-router = APIRouter(tags=["pages: review"], include_in_schema=False)
+router = PageRouter(tags=["pages: review"], include_in_schema=False)
 FormText = Annotated[str, Form(max_length=200)]
 OptionalText = Annotated[str, Form(max_length=200)]
 TITLE = N_("Improvement actions")
