@@ -531,10 +531,14 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
         assert ingest is not None, "the bench runs every role"
         sink = HttpComplaintSink(f"http://127.0.0.1:{settings.api_port}", _agent_token(url))
         labels = workdir / f"{name}.labels.jsonl"
-        assert ingest.service is not None, "the bench runs one consumer for every site"
-        stats = ingest.service.stats
-        summary = play(scenario, platform.broker_host, platform.broker_port, labels, sink, clock,
-                       lambda: stats.dead_lettered + stats.duplicates, loss)
+        service = ingest.service
+        assert service is not None, "the bench runs one consumer for every site"
+
+        def refused() -> int:
+            stats = service.stats  # a snapshot: read it at each call, or the count never moves
+            return stats.dead_lettered + stats.duplicates
+
+        summary = play(scenario, platform.broker_host, platform.broker_port, labels, sink, clock, refused, loss)
         # Let the platform judge the last readings (the measured period ends `TAIL_S` before the run).
         clock.wait_until((scenario.start or START).timestamp() + scenario.duration_s - TAIL_S, 120)
         wall = time.monotonic() - wall0
