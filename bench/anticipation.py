@@ -141,6 +141,9 @@ LEAD_S = 120.0
 # heartbeat timeout, or devices whose next message is still queued would be marked offline.
 DEGRADATION_LEAD_S = 240.0
 LOCKSTEP_OUTBOX_S = 5.0  # simulated seconds between two lockstep dispatches when no alarm asks for one
+# Payload times carry milliseconds, truncated (simulators/generator.py): the platform's clock, read from them, is up
+# to this much behind the simulator's own time of the same reading.
+PAYLOAD_RESOLUTION_S = 0.001
 CATCH_UP_WAIT_S = 60.0  # wall seconds the player waits for the platform before going on regardless (logged)
 
 
@@ -164,10 +167,13 @@ class SimClock:
             self.caught_up.notify_all()
 
     def wait_until(self, moment: float, timeout_s: float, readings: int | None = None) -> bool:
-        """Wait until every reading up to `moment` — or the first `readings` readings — has been judged."""
+        """Wait until every reading up to `moment` (a simulator time) — or the first `readings` readings — has been
+        judged. The clock is read from payload times, truncated to the millisecond: a reading at `moment` is judged
+        once the clock is within `PAYLOAD_RESOLUTION_S` of it."""
+        done = moment - PAYLOAD_RESOLUTION_S
         with self.caught_up:
             return self.caught_up.wait_for(
-                lambda: self.settled >= moment or (readings is not None and self.judged >= readings), timeout_s)
+                lambda: self.settled >= done or (readings is not None and self.judged >= readings), timeout_s)
 
 
 class BenchEngine(DetectorEngine):
@@ -288,6 +294,11 @@ def play(scenario: Scenario, host: str, port: int, labels_path: Path, sink: Http
             publisher.wait(0.02)  # sends what is queued, reads acknowledgements, keeps the connection alive
             if time.monotonic() > deadline:
                 result.stalls += 1
+                log.warning("the platform did not catch up in %.0f s: waiting for %s (judged up to %s), "
+                            "%d of %d readings judged (%d refused)", CATCH_UP_WAIT_S,
+                            datetime.fromtimestamp(moment, UTC).isoformat(),
+                            datetime.fromtimestamp(clock.settled, UTC).isoformat(), clock.judged, last[1],
+                            refused())
                 return
 
     try:
