@@ -54,6 +54,7 @@ import json
 import logging
 import random
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -249,6 +250,8 @@ class PlayResult:
     complaints: int = 0
     complaints_failed: int = 0
     stalls: int = 0  # waits for the platform that ran out of time
+    waits: int = 0  # times the player waited for the platform to catch up
+    waited_s: float = 0.0  # wall seconds it spent waiting
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -289,17 +292,22 @@ def play(scenario: Scenario, host: str, port: int, labels_path: Path, sink: Http
 
     def catch_up(moment: float) -> None:
         moment = min(moment, last[0])
-        deadline = time.monotonic() + CATCH_UP_WAIT_S
-        while not clock.wait_until(moment, 0.02, int(last[1]) - refused()):
-            publisher.wait(0.02)  # sends what is queued, reads acknowledgements, keeps the connection alive
-            if time.monotonic() > deadline:
-                result.stalls += 1
-                log.warning("the platform did not catch up in %.0f s: waiting for %s (judged up to %s), "
-                            "%d of %d readings judged (%d refused)", CATCH_UP_WAIT_S,
-                            datetime.fromtimestamp(moment, UTC).isoformat(),
-                            datetime.fromtimestamp(clock.settled, UTC).isoformat(), clock.judged, last[1],
-                            refused())
-                return
+        began = time.monotonic()
+        result.waits += 1
+        try:
+            publisher.flush()  # on the wire now: the platform cannot judge what it has not received
+            while not clock.wait_until(moment, 0.02, int(last[1]) - refused()):
+                publisher.flush()  # what was queued since, the acknowledgements, a ping when due
+                if time.monotonic() > began + CATCH_UP_WAIT_S:
+                    result.stalls += 1
+                    log.warning("the platform did not catch up in %.0f s: waiting for %s (judged up to %s), "
+                                "%d of %d readings judged (%d refused)", CATCH_UP_WAIT_S,
+                                datetime.fromtimestamp(moment, UTC).isoformat(),
+                                datetime.fromtimestamp(clock.settled, UTC).isoformat(), clock.judged, last[1],
+                                refused())
+                    return
+        finally:
+            result.waited_s += time.monotonic() - began
 
     try:
         for t, _device, topic, payload in sim.timed():
@@ -568,6 +576,7 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
         rescue = rescue_delays(conn, faults)
     info = {"database": url, "messages": summary.messages, "wall_s": wall, "complaints": summary.complaints,
             "complaints_failed": summary.complaints_failed, "late_complaints": summary.stalls,
+            "waits": summary.waits, "waited_s": summary.waited_s,
             "alarm_failures": ingest.alarms.failed + ingest.alarms.retries + ingest.pipeline.queue_failures,
             "rescue_s": rescue}
     return report, info
@@ -634,7 +643,8 @@ def _row(f: AnticipationFigures) -> str:
 
 def print_table(variant: str, report: AnticipationReport, info: dict) -> None:
     print(f"\n== {variant} ==  ({info['messages']:,} messages, {info['complaints']} complaints, "
-          f"{info['wall_s']:.0f} s wall)")
+          f"{info['wall_s']:.0f} s wall, of which {info['waited_s']:.0f} s waiting for the platform to catch up "
+          f"{info['waits']} times)")
     print(HEADER)
     for f in report.per_fault.values():
         if f.visible:
@@ -706,7 +716,12 @@ def main(argv: list[str] | None = None) -> None:
             plays.append(scenario_for(1, degradation_days * 24, repeats=0, degradation=True))
         for scenario in plays:
             for variant in variants:
-                results[variant].append(run_variant(admin, workdir, scenario, variant))
+                report, info = run_variant(admin, workdir, scenario, variant)
+                results[variant].append((report, info))
+                # Progress on stderr: a full run takes many minutes, and its table comes only at the end.
+                print(f"{scenario.name} {variant}: {info['messages']:,} messages, {info['wall_s']:.0f} s wall "
+                      f"({info['waited_s']:.0f} s waiting {info['waits']} times, {info['late_complaints']} stalls); "
+                      f"{time.monotonic() - started:.0f} s since the start", file=sys.stderr, flush=True)
         if silence_hours:
             from bench.silence import run as run_silence  # it builds on this module
 
@@ -722,7 +737,8 @@ def main(argv: list[str] | None = None) -> None:
         runs = results[variant]
         merged[variant] = merge([r for r, _ in runs])
         info = {"messages": sum(i["messages"] for _, i in runs), "complaints": sum(i["complaints"] for _, i in runs),
-                "wall_s": sum(i["wall_s"] for _, i in runs)}
+                "wall_s": sum(i["wall_s"] for _, i in runs), "waits": sum(i["waits"] for _, i in runs),
+                "waited_s": sum(i["waited_s"] for _, i in runs)}
         print_table(variant, merged[variant], info)
         rescue = [d for _, i in runs for d in i["rescue_s"]]
         done = [d for d in rescue if d is not None]
