@@ -24,9 +24,10 @@ alarm is handled at its own decision time (the reading that raised it), so ticke
 simulated times. Complaints are delivered at their simulated time only once the platform has judged every reading up
 to that time (the bench's player publishes in lockstep with the platform, at most `LEAD_S` simulated seconds ahead
 of it), so a complaint never overtakes the readings that came before it. Notices count from their delivery
-(`notices.delivered_at`, tickets/outbox.py): the outbox runs in lockstep too, at the simulated time, right after
-each detector step that raised an alarm and otherwise every 5 simulated seconds (`LockstepOutbox`: the scheduler's
-1 s wall interval would be minutes of simulated time at full speed), on the product's channels with fake gateways
+(`notices.delivered_at`, tickets/outbox.py): the outbox runs in lockstep too, right after each detector step that
+raised an alarm and otherwise every 5 simulated seconds, delivering each pending row at its own due time as the
+scheduler's dispatcher would (`LockstepOutbox`: its 1 s wall interval would be minutes of simulated time at full
+speed, and a step's newest reading is up to `LEAD_S` past an alarm), on the product's channels with fake gateways
 for SMS/WeChat, e-mail and push that accept at once; quiet hours hold what the product's policy holds
 (tickets/notices.py `delivery_plan`).
 
@@ -474,6 +475,12 @@ def _agent_token(url: str) -> str:
         return issue_token(conn, "bench-agent", label="bench")
 
 
+# The distinct moments at which pending outbox rows fell due, up to now (tickets/outbox.py `_CLAIM` takes the rows
+# due at a moment): the lockstep outbox delivers each at its own.
+DUE_TIMES = """SELECT DISTINCT next_attempt_at FROM outbox WHERE status = 'pending' AND next_attempt_at <= %s
+               ORDER BY next_attempt_at"""
+
+
 class LockstepOutbox:
     """The notice outbox dispatched at the simulated time after each detector step, on the product's channels; the
     gateways that leave the machine (SMS/WeChat webhook, e-mail, MQTT push) are fakes that accept at once."""
@@ -488,17 +495,22 @@ class LockstepOutbox:
         self.last = 0.0  # the simulated time of the last dispatch
 
     def deliver(self, alarms: list[Alarm]) -> None:
-        """Dispatch at once after a step that raised alarms (their notices go at their own moment); otherwise at
-        most every `LOCKSTEP_OUTBOX_S` simulated seconds (what is released later — the morning's held texts — goes
-        within that), which keeps the round trips off the pipeline's path."""
-        now = self.clock.t
-        if not self.url or (not alarms and now - self.last < LOCKSTEP_OUTBOX_S):
+        """Dispatch at once after a step that raised alarms; otherwise at most every `LOCKSTEP_OUTBOX_S` simulated
+        seconds, which keeps the round trips off the pipeline's path. Either way each pending row goes at its own
+        due time, as the scheduler's dispatcher (every wall second) would deliver it: a step judges up to `LEAD_S`
+        of readings at once, and dispatching only at its newest reading would deliver an alarm's notices — or the
+        morning's held texts — up to that much late, by however ingest happened to batch the readings."""
+        now = self.clock.now()
+        if not self.url or (not alarms and now.timestamp() - self.last < LOCKSTEP_OUTBOX_S):
             return
-        self.last = now
+        self.last = now.timestamp()
         with self._lock:
             if self._conn is None:
                 self._conn = psycopg.connect(self.url)
-            dispatch(self._conn, now=self.clock.now(), channels=self.channels)
+            with self._conn.transaction():  # dispatch wants an idle connection: this one commits
+                due = [row[0] for row in self._conn.execute(DUE_TIMES, (now,))]
+            for at in due:
+                dispatch(self._conn, now=at, channels=self.channels)
             for fake in self.channels.values():
                 if isinstance(fake, MemoryChannel):
                     fake.sent.clear()  # the fakes keep nothing: the outbox rows are the record
