@@ -24,9 +24,10 @@ alarm is handled at its own decision time (the reading that raised it), so ticke
 simulated times. Complaints are delivered at their simulated time only once the platform has judged every reading up
 to that time (the bench's player publishes in lockstep with the platform, at most `LEAD_S` simulated seconds ahead
 of it), so a complaint never overtakes the readings that came before it. Notices count from their delivery
-(`notices.delivered_at`, tickets/outbox.py): the outbox runs in lockstep too, at the simulated time, right after
-each detector step that raised an alarm and otherwise every 5 simulated seconds (`LockstepOutbox`: the scheduler's
-1 s wall interval would be minutes of simulated time at full speed), on the product's channels with fake gateways
+(`notices.delivered_at`, tickets/outbox.py): the outbox runs in lockstep too, right after each detector step that
+raised an alarm and otherwise every 5 simulated seconds, delivering each pending row at its own due time as the
+scheduler's dispatcher would (`LockstepOutbox`: its 1 s wall interval would be minutes of simulated time at full
+speed, and a step's newest reading is up to `LEAD_S` past an alarm), on the product's channels with fake gateways
 for SMS/WeChat, e-mail and push that accept at once; quiet hours hold what the product's policy holds
 (tickets/notices.py `delivery_plan`).
 
@@ -54,6 +55,7 @@ import json
 import logging
 import random
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -144,6 +146,9 @@ LEAD_S = 120.0
 # heartbeat timeout, or devices whose next message is still queued would be marked offline.
 DEGRADATION_LEAD_S = 240.0
 LOCKSTEP_OUTBOX_S = 5.0  # simulated seconds between two lockstep dispatches when no alarm asks for one
+# Payload times carry milliseconds, truncated (simulators/generator.py): the platform's clock, read from them, is up
+# to this much behind the simulator's own time of the same reading.
+PAYLOAD_RESOLUTION_S = 0.001
 CATCH_UP_WAIT_S = 60.0  # wall seconds the player waits for the platform before going on regardless (logged)
 
 
@@ -167,10 +172,13 @@ class SimClock:
             self.caught_up.notify_all()
 
     def wait_until(self, moment: float, timeout_s: float, readings: int | None = None) -> bool:
-        """Wait until every reading up to `moment` — or the first `readings` readings — has been judged."""
+        """Wait until every reading up to `moment` (a simulator time) — or the first `readings` readings — has been
+        judged. The clock is read from payload times, truncated to the millisecond: a reading at `moment` is judged
+        once the clock is within `PAYLOAD_RESOLUTION_S` of it."""
+        done = moment - PAYLOAD_RESOLUTION_S
         with self.caught_up:
             return self.caught_up.wait_for(
-                lambda: self.settled >= moment or (readings is not None and self.judged >= readings), timeout_s)
+                lambda: self.settled >= done or (readings is not None and self.judged >= readings), timeout_s)
 
 
 class BenchEngine(DetectorEngine):
@@ -246,6 +254,8 @@ class PlayResult:
     complaints: int = 0
     complaints_failed: int = 0
     stalls: int = 0  # waits for the platform that ran out of time
+    waits: int = 0  # times the player waited for the platform to catch up
+    waited_s: float = 0.0  # wall seconds it spent waiting
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -286,12 +296,22 @@ def play(scenario: Scenario, host: str, port: int, labels_path: Path, sink: Http
 
     def catch_up(moment: float) -> None:
         moment = min(moment, last[0])
-        deadline = time.monotonic() + CATCH_UP_WAIT_S
-        while not clock.wait_until(moment, 0.02, int(last[1]) - refused()):
-            publisher.wait(0.02)  # sends what is queued, reads acknowledgements, keeps the connection alive
-            if time.monotonic() > deadline:
-                result.stalls += 1
-                return
+        began = time.monotonic()
+        result.waits += 1
+        try:
+            publisher.flush()  # on the wire now: the platform cannot judge what it has not received
+            while not clock.wait_until(moment, 0.02, int(last[1]) - refused()):
+                publisher.flush()  # what was queued since, the acknowledgements, a ping when due
+                if time.monotonic() > began + CATCH_UP_WAIT_S:
+                    result.stalls += 1
+                    log.warning("the platform did not catch up in %.0f s: waiting for %s (judged up to %s), "
+                                "%d of %d readings judged (%d refused)", CATCH_UP_WAIT_S,
+                                datetime.fromtimestamp(moment, UTC).isoformat(),
+                                datetime.fromtimestamp(clock.settled, UTC).isoformat(), clock.judged, last[1],
+                                refused())
+                    return
+        finally:
+            result.waited_s += time.monotonic() - began
 
     try:
         for t, _device, topic, payload in sim.timed():
@@ -458,6 +478,12 @@ def _agent_token(url: str) -> str:
         return issue_token(conn, "bench-agent", label="bench")
 
 
+# The distinct moments at which pending outbox rows fell due, up to now (tickets/outbox.py `_CLAIM` takes the rows
+# due at a moment): the lockstep outbox delivers each at its own.
+DUE_TIMES = """SELECT DISTINCT next_attempt_at FROM outbox WHERE status = 'pending' AND next_attempt_at <= %s
+               ORDER BY next_attempt_at"""
+
+
 class LockstepOutbox:
     """The notice outbox dispatched at the simulated time after each detector step, on the product's channels; the
     gateways that leave the machine (SMS/WeChat webhook, e-mail, MQTT push) are fakes that accept at once. The
@@ -475,18 +501,24 @@ class LockstepOutbox:
         self.last = 0.0  # the simulated time of the last dispatch
 
     def deliver(self, alarms: list[Alarm]) -> None:
-        """Dispatch at once after a step that raised alarms (their notices go at their own moment); otherwise at
-        most every `LOCKSTEP_OUTBOX_S` simulated seconds (what is released later — the morning's held texts — goes
-        within that), which keeps the round trips off the pipeline's path."""
-        now = self.clock.t
-        if not self.url or (not alarms and now - self.last < LOCKSTEP_OUTBOX_S):
+        """Dispatch at once after a step that raised alarms; otherwise at most every `LOCKSTEP_OUTBOX_S` simulated
+        seconds, which keeps the round trips off the pipeline's path. Either way each pending row goes at its own
+        due time, as the scheduler's dispatcher (every wall second) would deliver it: a step judges up to `LEAD_S`
+        of readings at once, and dispatching only at its newest reading would deliver an alarm's notices — or the
+        morning's held texts — up to that much late, by however ingest happened to batch the readings."""
+        now = self.clock.now()
+        if not self.url or (not alarms and now.timestamp() - self.last < LOCKSTEP_OUTBOX_S):
             return
-        self.last = now
+        self.last = now.timestamp()
         with self._lock:
             if self._conn is None:
                 self._conn = psycopg.connect(self.url)
-            settle_silence(self._conn, now=self.clock.now(), config=self.config)
-            dispatch(self._conn, now=self.clock.now(), channels=self.channels)
+            settle_silence(self._conn, now=now, config=self.config)
+            self._conn.commit()
+            with self._conn.transaction():  # dispatch wants an idle connection: this one commits
+                due = [row[0] for row in self._conn.execute(DUE_TIMES, (now,))]
+            for at in due:
+                dispatch(self._conn, now=at, channels=self.channels)
             for fake in self.channels.values():
                 if isinstance(fake, MemoryChannel):
                     fake.sent.clear()  # the fakes keep nothing: the outbox rows are the record
@@ -538,10 +570,14 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
         assert ingest is not None, "the bench runs every role"
         sink = HttpComplaintSink(f"http://127.0.0.1:{settings.api_port}", _agent_token(url))
         labels = workdir / f"{name}.labels.jsonl"
-        assert ingest.service is not None, "the bench runs one consumer for every site"
-        stats = ingest.service.stats
-        summary = play(scenario, platform.broker_host, platform.broker_port, labels, sink, clock,
-                       lambda: stats.dead_lettered + stats.duplicates, loss)
+        service = ingest.service
+        assert service is not None, "the bench runs one consumer for every site"
+
+        def refused() -> int:
+            stats = service.stats  # a snapshot: read it at each call, or the count never moves
+            return stats.dead_lettered + stats.duplicates
+
+        summary = play(scenario, platform.broker_host, platform.broker_port, labels, sink, clock, refused, loss)
         # Let the platform judge the last readings (the measured period ends `TAIL_S` before the run).
         clock.wait_until((scenario.start or START).timestamp() + scenario.duration_s - TAIL_S, 120)
         wall = time.monotonic() - wall0
@@ -560,6 +596,7 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
         rescue = rescue_delays(conn, faults)
     info = {"database": url, "messages": summary.messages, "wall_s": wall, "complaints": summary.complaints,
             "complaints_failed": summary.complaints_failed, "late_complaints": summary.stalls,
+            "waits": summary.waits, "waited_s": summary.waited_s,
             "alarm_failures": ingest.alarms.failed + ingest.alarms.retries + ingest.pipeline.queue_failures,
             "rescue_s": rescue}
     return report, info
@@ -626,7 +663,8 @@ def _row(f: AnticipationFigures) -> str:
 
 def print_table(variant: str, report: AnticipationReport, info: dict) -> None:
     print(f"\n== {variant} ==  ({info['messages']:,} messages, {info['complaints']} complaints, "
-          f"{info['wall_s']:.0f} s wall)")
+          f"{info['wall_s']:.0f} s wall, of which {info['waited_s']:.0f} s waiting for the platform to catch up "
+          f"{info['waits']} times)")
     print(HEADER)
     for f in report.per_fault.values():
         if f.visible:
@@ -698,7 +736,12 @@ def main(argv: list[str] | None = None) -> None:
             plays.append(scenario_for(1, degradation_days * 24, repeats=0, degradation=True))
         for scenario in plays:
             for variant in variants:
-                results[variant].append(run_variant(admin, workdir, scenario, variant))
+                report, info = run_variant(admin, workdir, scenario, variant)
+                results[variant].append((report, info))
+                # Progress on stderr: a full run takes many minutes, and its table comes only at the end.
+                print(f"{scenario.name} {variant}: {info['messages']:,} messages, {info['wall_s']:.0f} s wall "
+                      f"({info['waited_s']:.0f} s waiting {info['waits']} times, {info['late_complaints']} stalls); "
+                      f"{time.monotonic() - started:.0f} s since the start", file=sys.stderr, flush=True)
         if silence_hours:
             from bench.silence import run as run_silence  # it builds on this module
 
@@ -714,7 +757,8 @@ def main(argv: list[str] | None = None) -> None:
         runs = results[variant]
         merged[variant] = merge([r for r, _ in runs])
         info = {"messages": sum(i["messages"] for _, i in runs), "complaints": sum(i["complaints"] for _, i in runs),
-                "wall_s": sum(i["wall_s"] for _, i in runs)}
+                "wall_s": sum(i["wall_s"] for _, i in runs), "waits": sum(i["waits"] for _, i in runs),
+                "waited_s": sum(i["waited_s"] for _, i in runs)}
         print_table(variant, merged[variant], info)
         rescue = [d for _, i in runs for d in i["rescue_s"]]
         done = [d for d in rescue if d is not None]

@@ -152,35 +152,3 @@ def test_only_the_period_counts(history):
     assert (trapped.anticipation_rate, trapped.notice_delay_median_s, trapped.complaints) == (0.0, None, 1)
     assert report.false_alarms == 0 and report.false_alarms_per_100_device_days == 0.0
     assert report.per_fault["supply_outage"].anticipation_rate == 1.0
-
-
-
-def test_the_bench_core_runs_the_platform_and_reads_its_figures_back_from_the_database(pg_server, tmp_path):
-    """Two hours of the demo estate through the real platform (Mosquitto, ingest, detectors, tickets, API) with two
-    faults and the emulated residents; every figure is then what the stored rows say."""
-    import dataclasses
-
-    from bench.anticipation import BASE_SCENARIO, START, run_variant
-    from simulators.scenario import FaultEntry, load_scenario
-
-    scenario = dataclasses.replace(load_scenario(BASE_SCENARIO), seed=5, start=START, duration_s=2 * 3600.0)
-    scenario.faults = [FaultEntry("rs-b1-water-high", "supply_outage", 2400, 2400),
-                       FaultEntry("rs-b2-elev-a", "entrapment", 3000, 1800)]
-    report, info = run_variant(pg_server.admin_url, tmp_path, scenario, "forewarn")
-
-    outage = next(o for o in report.outcomes if o.fault.fault == "supply_outage")
-    with psycopg.connect(pg_server.url_for("bench_5_forewarn")) as conn:
-        stored = conn.execute("SELECT count(*) FROM complaints").fetchone()[0]
-        first, written = conn.execute(
-            "SELECT min(n.delivered_at), min(n.created_at) FROM notices n JOIN incidents i ON i.id = n.incident_id "
-            "WHERE i.device_id = 'rs-b1-water-high' AND n.kind = 'warning'").fetchone()
-        reached = {r[0] for r in conn.execute(
-            "SELECT DISTINCT n.resident_id FROM notices n JOIN incidents i ON i.id = n.incident_id "
-            "WHERE i.device_id = 'rs-b1-water-high' AND n.kind = 'warning'")}
-        residents = served(conn, "rs-b1-water-high")
-    assert info["complaints"] == stored > 0  # every emulated complaint went through the API into the database
-    # The figure counts from delivery (the outbox, run in lockstep at the simulated time), not from the write.
-    assert outage.first_notice == first and first is not None and first >= written
-    assert outage.notice_delay_s == (first - outage.fault.onset).total_seconds()
-    assert outage.notified == reached and outage.affected == residents
-    assert report.total.visible == 2 and report.total.complaints <= stored
