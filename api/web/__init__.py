@@ -16,7 +16,17 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.web import auth_pages, devices, engineer, files, live_pages, resident, review_pages, staff_accounts
+from api.web import (
+    auth_pages,
+    dashboard_pages,
+    devices,
+    engineer,
+    files,
+    live_pages,
+    resident,
+    review_pages,
+    staff_accounts,
+)
 from api.web.deps import LoginRequired, WebForbidden
 from api.web.i18n import N_
 from api.web.render import STATIC_DIR, WebFrame, render
@@ -30,6 +40,7 @@ ROUTERS: list[APIRouter] = [
     devices.router,
     resident.router,
     review_pages.router,
+    dashboard_pages.router,
 ]
 
 
