@@ -13,8 +13,9 @@ Managers and admins only (a resident or engineer gets the 403 page), like the mo
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -67,16 +68,18 @@ def _figure_row(figure: Figure, lang: str) -> dict[str, str]:
             "target": report.shown(figure.key, figure.target) if figure.target is not None else "", "mark": mark}
 
 
-def _trend_chart(board: Dashboard, key: str, title: str, unit: str, empty: str, tz: Any) -> Markup:
+def _trend_chart(board: Dashboard, key: str, title: str, unit: str, empty: str, tz: ZoneInfo) -> Markup:
+    """One headline figure of the 12 months as a line, a point per month at its first local midnight."""
+    def start(day: date) -> datetime:
+        return datetime.combine(day, time(), tz)
+
     points = []
     for month in board.trend:
         value = month.anticipation.share if key == "anticipation" else month.figures.get(key)
         if value is not None:
-            t = Period(Kind.MONTH, month.month, month.month, tz).since
-            points.append(Point(t, value, value, value, 1))
-    first = Period(Kind.MONTH, board.trend[0].month, board.trend[0].month, tz).since
-    last = Period(Kind.MONTH, board.trend[-1].month, board.trend[-1].month, tz).since
-    series = Series(board.site.id, key, unit, first, last, "review", timedelta(days=30), points)
+            points.append(Point(start(month.month), value, value, value, 1))
+    series = Series(board.site.id, key, unit, start(board.trend[0].month), start(board.trend[-1].month), "review",
+                    timedelta(days=30), points)
     return line_chart(series, title=title, empty_text=empty, tz=tz, time_format="%Y-%m")
 
 
