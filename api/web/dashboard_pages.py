@@ -80,7 +80,7 @@ def _trend_chart(board: Dashboard, key: str, title: str, unit: str, empty: str, 
             points.append(Point(start(month.month), value, value, value, 1))
     series = Series(board.site.id, key, unit, start(board.trend[0].month), start(board.trend[-1].month), "review",
                     timedelta(days=30), points)
-    return line_chart(series, title=title, empty_text=empty, tz=tz, time_format="%Y-%m")
+    return line_chart(series, title=title, empty_text=empty, tz=tz, time_format="%Y-%m", dots=True)
 
 
 @router.get("/manager", response_class=HTMLResponse)

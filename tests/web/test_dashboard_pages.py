@@ -69,6 +69,7 @@ def test_the_manager_sees_the_sites_overdue_tickets_and_figures(web, signed_in_p
     assert page.locator("#today-complaint tr[data-key='tickets'] td.value").inner_text() in ("1", "0")
     assert page.locator("#anticipation").inner_text().startswith("我们已预先发现的投诉")
     assert page.locator("#trend svg.chart").count() == 5
+    assert page.locator("#trend svg.chart[data-metric=complaints] circle.chart-dot").count() == 12  # every month, 0 too
     screenshot(page, "manager-dashboard-zh-CN")
     page.goto("/manager?site=lakeview&lang=en")
     shown = {int(t) for t in page.locator("#overdue li").evaluate_all("els => els.map(e => e.dataset.ticket)")}
