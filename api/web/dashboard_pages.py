@@ -43,6 +43,7 @@ MEDIA = {"html": "text/html; charset=utf-8", "pdf": "application/pdf", "csv": "t
          "json": "application/json", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 SOURCE = {"complaint": N_("Complaints"), "preventive": N_("Preventive")}
 CLOCK = {"respond": N_("response"), "resolve": N_("resolution")}
+SEVERITY = {"critical": N_("critical"), "warning": N_("warning"), "info": N_("info")}  # detectors.alarm.Severity
 # The dashboard's charts: (trend key, title message id, unit); "anticipation" is the share of anticipated complaints.
 CHARTS = (("complaints", N_("Complaints per month"), ""), ("resolution_rate", N_("Resolution rate"), "%"),
           ("closed_loop_rate", N_("Closed-loop rate"), "%"), ("satisfaction_rate", N_("Satisfaction rate"), "%"),
@@ -98,7 +99,8 @@ def dashboard_page(request: Request, conn: DbDep, user: ManagerWebUser, now: Now
     today = {source: [_figure_row(f, lang) for f in figures.values()] for source, figures in board.today.items()}
     return render(request, "manager/dashboard.html", {
         "board": board, "sites": sites, "today": today, "overdue": overdue, "charts": charts, "source_label": SOURCE,
-        "state_label": TICKET_STATE, "clock_label": CLOCK, "anticipation": _percent(board.anticipation.share)})
+        "state_label": TICKET_STATE, "clock_label": CLOCK, "severity_label": SEVERITY,
+        "anticipation": _percent(board.anticipation.share)})
 
 
 def _quarter(text: str | None, now: NowDep, config: TicketConfigDep) -> Period | None:

@@ -13,8 +13,10 @@ import psycopg
 from openpyxl import load_workbook
 
 from api.auth import Role
+from detectors.alarm import Alarm, AlarmState, Evidence, Severity
 from tests.review.conftest import write_month
 from tickets.complaints import intake_complaint
+from tickets.flows import handle_alarm
 
 from .conftest import make_user, screenshot
 
@@ -55,6 +57,12 @@ def test_the_manager_sees_the_sites_overdue_tickets_and_figures(web, signed_in_p
             for i, text in enumerate(("楼下装修噪音太吵", "车位被占了", "邻居的狗一直叫"))}
     elsewhere = _complain(web.db_url, "lakeview", 0, "小区路灯不亮", now - timedelta(days=3))
     fresh = _complain(web.db_url, "riverside", 5, "垃圾没有清运", now - timedelta(minutes=1))
+    with psycopg.connect(web.db_url) as conn:  # an outage detected a minute ago: an open incident, a preventive ticket
+        at = now - timedelta(minutes=1)
+        handle_alarm(conn, Alarm(device_id="rs-b1-water-high", fault="supply_outage", state=AlarmState.RAISED,
+                                 severity=Severity.CRITICAL, since=at, ts=at, detector="test_rules",
+                                 evidence=Evidence("test evidence")), now=at)
+        conn.commit()
     page = signed_in_page(make_user(web, Role.MANAGER))
     page.goto("/manager")
     assert page.locator("nav.main a[href='/manager']").get_attribute("aria-current") == "page"
@@ -65,7 +73,8 @@ def test_the_manager_sees_the_sites_overdue_tickets_and_figures(web, signed_in_p
     shown = {int(t) for t in page.locator("#overdue li").evaluate_all("els => els.map(e => e.dataset.ticket)")}
     assert shown == late and fresh not in shown and elsewhere not in shown
     assert page.locator("#overdue-count").inner_text() == "3"
-    assert page.locator("#open-count").inner_text() == "4"
+    assert page.locator("#open-count").inner_text() == "5"  # 4 complaints and the outage's preventive ticket
+    assert page.locator("#incidents li").inner_text().startswith("rs-b1-water-high supply_outage 紧急")
     assert page.locator("#today-complaint tr[data-key='tickets'] td.value").inner_text() in ("1", "0")
     assert page.locator("#anticipation").inner_text().startswith("我们已预先发现的投诉")
     assert page.locator("#trend svg.chart").count() == 5
