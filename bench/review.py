@@ -9,6 +9,8 @@ resolved without a visit (4 %) and rated unsatisfied (8 %). Then, timed (median 
 - monthly: `compute_review` of 2026-10 (with the previous month and last year) + the HTML and XLSX exports; ≤ 2 s
 - quarterly: `compute_review` of 2026Q4 + the league table of sites; ≤ 4 s
 - digest: `build_digest` of the staff's daily digest; ≤ 0.5 s
+- dashboard: the manager's site dashboard (`tickets.review.dashboard.build_dashboard`: open, overdue, today, and
+  12 months of headline figures) of Riverside on 2026-10-31; no target of its own in the issue (a page: measured)
 - baseline (same run): the proactive figures alone (`tickets.review.proactive.review_metrics`, what the review
   page had before) over the same month.
 
@@ -34,6 +36,7 @@ from tickets.complaints import intake_complaint
 from tickets.lifecycle import TicketEvent
 from tickets.review import report
 from tickets.review.compute import compute_review, league_table
+from tickets.review.dashboard import Site, build_dashboard
 from tickets.review.digest import build_digest
 from tickets.review.periods import parse_period
 from tickets.review.proactive import review_metrics
@@ -122,7 +125,9 @@ def measure(url: str, repeat: int) -> dict[str, float]:
 
         return {"baseline": timed(lambda: review_metrics(conn, since=month.since, until=month.until), repeat),
                 "monthly": timed(monthly, repeat), "quarterly": timed(quarterly, repeat),
-                "digest": timed(lambda: build_digest(conn, now=month.until + timedelta(hours=9), tz=TZ), repeat)}
+                "digest": timed(lambda: build_digest(conn, now=month.until + timedelta(hours=9), tz=TZ), repeat),
+                "dashboard": timed(lambda: build_dashboard(conn, Site("riverside", "Riverside"),
+                                                           now=month.until - timedelta(hours=6), tz=TZ), repeat)}
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.web import (
     auth_pages,
+    dashboard_pages,
     devices,
     engineer,
     files,
@@ -41,6 +42,7 @@ ROUTERS: list[APIRouter] = [
     resident.router,
     review_pages.router,
     review_actions_pages.router,
+    dashboard_pages.router,
 ]
 
 

@@ -25,8 +25,9 @@ class Marker:
 
 
 def line_chart(series: Series, *, title: str, empty_text: str, tz: ZoneInfo, markers: Sequence[Marker] = (),
-               time_format: str = "%m-%d %H:%M") -> Markup:
-    """The series as an `<svg>` element (`data-points` = how many points it draws)."""
+               time_format: str = "%m-%d %H:%M", dots: bool = False) -> Markup:
+    """The series as an `<svg>` element (`data-points` = how many points it draws); `dots`: a dot on every point
+    too (for a few points, such as one a month, where a lone point would draw no line)."""
     points = series.points
     label = escape(title)
     head = (f'<svg class="chart" role="img" aria-label="{label}" viewBox="0 0 {WIDTH} {HEIGHT}" '
@@ -56,6 +57,9 @@ def line_chart(series: Series, *, title: str, empty_text: str, tz: ZoneInfo, mar
                     if series.start.timestamp() <= m.at.timestamp() <= series.end.timestamp())
     body = (f'<polygon class="chart-band" points="{band}"/>'
             f'<polyline class="chart-line" fill="none" points="{line}"/>')
+    if dots:
+        body += "".join(f'<circle class="chart-dot" cx="{scale.x(p.t.timestamp()):.1f}" '
+                        f'cy="{scale.y(p.avg):.1f}" r="3"/>' for p in points)
     return Markup(head + frame + body + marks + values + times + "</svg>")
 
 

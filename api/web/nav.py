@@ -27,6 +27,9 @@ NAV: dict[Role, list[NavItem]] = {
                    NavItem("/manager/actions", N_("Improvement actions"))],
     Role.ADMIN: [],
 }
+# The manager's dashboard first after Home, the quarterly review after the monthly pages (api/web/dashboard_pages.py).
+NAV[Role.MANAGER][1:1] = [NavItem("/manager", N_("Dashboard"))]
+NAV[Role.MANAGER].append(NavItem("/manager/review/quarter", N_("Quarterly review")))
 
 
 def nav_for(user: Principal | None) -> list[NavItem]:

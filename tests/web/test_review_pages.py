@@ -48,7 +48,7 @@ def test_the_manager_sees_the_month_and_its_exports_agree(web):
         page = pages.get(PAGES[0] + "&lang=en")
         assert page.status_code == 200
         assert "<svg" in page.text and "lift fault · rs-b1" in page.text
-        assert 'id="export-pdf" href="/api/v1/review?period=2026-10&format=pdf"' in page.text
+        assert 'id="export-pdf" href="/manager/review/export?period=2026-10&amp;format=pdf&amp;lang=en"' in page.text
         assert '<tr class="red"><td>complaint</td><td>closed-loop rate</td><td>92.5 %</td>' in page.text
         data = rest.get(REST[0]).json()
         assert data["figures"]["complaint"]["closed_loop_rate"]["value"] == 92.5

@@ -20,6 +20,7 @@ from tickets.review.actions import attach_actions
 from tickets.review.actions_cli import action_app, cause_app
 from tickets.review.compute import Review, Slice, Targets, compute_review, league_table
 from tickets.review.periods import Kind, parse_period
+from tickets.review.quarterly import league_csv
 
 app = typer.Typer(help="The monthly and quarterly review: figures against targets, exports, root causes and "
                   "improvement actions.", no_args_is_help=True)
@@ -79,11 +80,7 @@ def _run(ctx: typer.Context, text: str, kind: Kind, site: str | None, fmt: str, 
         text_out = json.dumps(data, ensure_ascii=False, indent=2, default=str)
         (out.write_text(text_out, encoding="utf-8") if out else sys.stdout.write(text_out))
         return
-    extra = ""
-    if league is not None and fmt == "csv":
-        extra = "\nsite,name," + ",".join(report.LEAGUE_COLUMNS) + "\n" + "".join(
-            f"{r['site']},{r['name']}," + ",".join("" if r[k] is None else f"{r[k]:g}"
-                                                   for k in report.LEAGUE_COLUMNS) + "\n" for r in league)
+    extra = league_csv(league) if league is not None and fmt == "csv" else ""
     _emit(review, fmt, lang, out, extra)
 
 

@@ -176,7 +176,9 @@ HEADLINE = ("complaints", "resolution_rate", "closed_loop_rate", "satisfaction_r
             "reopen_30d", "repeat_complaints")
 
 
-def _headline(conn: psycopg.Connection, period: Period, where: Slice, targets: Targets) -> dict[str, float | None]:
+def headline_figures(conn: psycopg.Connection, period: Period, where: Slice, targets: Targets,
+                     ) -> dict[str, float | None]:
+    """The complaint figures of HEADLINE for one period and slice (the comparisons, the dashboard's trend)."""
     params = _params(period, where)
     figs = _ticket_figures(conn, params, targets).get("complaint", {})
     row = conn.execute(q.REPEATS, params).fetchone() or (0, 0, None)
@@ -194,8 +196,8 @@ def compute_review(conn: psycopg.Connection, period: Period, where: Slice = Slic
     _detail(conn, params, review)
     review.proactive = _proactive(conn, period, params)
     if compare:
-        review.previous = _headline(conn, period.previous(), where, targets)
-        review.last_year = _headline(conn, period.last_year(), where, targets)
+        review.previous = headline_figures(conn, period.previous(), where, targets)
+        review.last_year = headline_figures(conn, period.last_year(), where, targets)
     return review
 
 

@@ -19,13 +19,14 @@ OPEN_BY_OWNER = f"""
 SELECT coalesce(t.department_id, '-'), coalesce(t.owner_id, '-'), count(*) FROM tickets t WHERE {_LIVE}
 GROUP BY 1, 2 ORDER BY 1, 2"""
 
-# Overdue: a live ticket past its response deadline without a response, or past its resolution deadline.
+# Overdue: a live ticket past its response deadline without a response, or past its resolution deadline;
+# %(site)s NULL: every site (the digest), else one site (the manager's dashboard).
 OVERDUE = f"""
 SELECT t.id, t.title, t.department_id, t.owner_id,
        CASE WHEN t.responded_at IS NULL AND t.respond_due < %(now)s THEN 'respond' ELSE 'resolve' END,
        CASE WHEN t.responded_at IS NULL AND t.respond_due < %(now)s THEN t.respond_due ELSE t.resolve_due END
 FROM tickets t
-WHERE {_LIVE} AND t.sla_paused_at IS NULL
+WHERE {_LIVE} AND t.sla_paused_at IS NULL AND (%(site)s::text IS NULL OR t.site_id = %(site)s)
   AND ((t.responded_at IS NULL AND t.respond_due < %(now)s) OR t.resolve_due < %(now)s)
 ORDER BY 6, 1"""
 
@@ -83,14 +84,20 @@ class Digest:
         return "\n".join(lines)
 
 
+def list_overdue(conn: psycopg.Connection, *, now: datetime, tz: ZoneInfo, site: str | None = None,
+                 ) -> list[DigestItem]:
+    """The live tickets past a deadline at `now` (of one site, or of all), the longest overdue first."""
+    return [DigestItem(i, title, d, o, clock, due.astimezone(tz).isoformat(timespec="minutes"))
+            for i, title, d, o, clock, due in conn.execute(OVERDUE, {"now": now, "site": site}).fetchall()]
+
+
 def build_digest(conn: psycopg.Connection, *, now: datetime, tz: ZoneInfo) -> Digest:
     local = now.astimezone(tz)
     midnight = datetime.combine(local.date() + timedelta(days=1), time(), tz)
     params = {"now": now, "midnight": midnight}
     digest = Digest(local.date())
     digest.open_by_owner = [(d, o, int(n)) for d, o, n in conn.execute(OPEN_BY_OWNER).fetchall()]
-    digest.overdue = [DigestItem(i, title, d, o, clock, due.astimezone(tz).isoformat(timespec="minutes"))
-                      for i, title, d, o, clock, due in conn.execute(OVERDUE, params).fetchall()]
+    digest.overdue = list_overdue(conn, now=now, tz=tz)
     digest.due_today = [DigestItem(i, title, d, o, "resolve", due.astimezone(tz).isoformat(timespec="minutes"))
                         for i, title, d, o, due in conn.execute(DUE_TODAY, params).fetchall()]
     return digest

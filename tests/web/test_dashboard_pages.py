@@ -1,0 +1,124 @@
+"""The manager's dashboard, quarterly review and downloads in real Chromium against the running platform: the
+dashboard shows exactly the site's overdue tickets planted through the lifecycle and the site's figures, the site
+picker switches site; the quarterly review shows the committee summary, the league table and figures in red/green;
+the export links download on the page's session with the page's numbers; residents and engineers get 403."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+from openpyxl import load_workbook
+
+from api.auth import Role
+from detectors.alarm import Alarm, AlarmState, Evidence, Severity
+from tests.review.conftest import write_month
+from tickets.complaints import intake_complaint
+from tickets.flows import handle_alarm
+
+from .conftest import make_user, screenshot
+
+PAGES = ("/manager", "/manager?site=lakeview", "/manager/review/quarter?quarter=2026Q4",
+         "/manager/review/export?period=2026-10&format=csv", "/manager/review/export?period=2026Q4&format=xlsx")
+
+
+def _complain(db_url: str, site: str, n: int, text: str, at: datetime) -> int:
+    with psycopg.connect(db_url) as conn:
+        unit, resident = conn.execute(
+            """SELECT r.unit_id, r.id FROM residents r JOIN units u ON u.id = r.unit_id
+               JOIN buildings b ON b.id = u.building_id WHERE b.site_id = %s AND r.active
+               ORDER BY r.id OFFSET %s LIMIT 1""", (site, n)).fetchone()  # type: ignore[misc]
+        ticket = intake_complaint(conn, resident_id=resident, unit_id=unit, channel="app", description=text,
+                                  lang="zh-CN", reported_at=at, now=at).ticket_id
+        conn.commit()
+    return ticket
+
+
+def _october(db_url: str) -> None:
+    with psycopg.connect(db_url) as conn:
+        if conn.execute("SELECT count(*) FROM tickets WHERE created_at >= '2026-10-01' "
+                        "AND created_at < '2026-11-01'").fetchone() == (0,):
+            write_month(conn)
+
+
+def test_residents_and_engineers_get_403_on_the_managers_pages(web, signed_in_page):
+    for role in (Role.RESIDENT, Role.ENGINEER):
+        page = signed_in_page(make_user(web, role))
+        for path in PAGES:
+            answer = page.request.get(path) if "export" in path else page.goto(path)
+            assert answer is not None and answer.status == 403, (role, path)
+
+
+def test_the_manager_sees_the_sites_overdue_tickets_and_figures(web, signed_in_page):
+    now = datetime.now(UTC)
+    late = {_complain(web.db_url, "riverside", i, text, now - timedelta(days=3))
+            for i, text in enumerate(("楼下装修噪音太吵", "车位被占了", "邻居的狗一直叫"))}
+    elsewhere = _complain(web.db_url, "lakeview", 0, "小区路灯不亮", now - timedelta(days=3))
+    fresh = _complain(web.db_url, "riverside", 5, "垃圾没有清运", now - timedelta(minutes=1))
+    with psycopg.connect(web.db_url) as conn:  # an outage detected a minute ago: an open incident, a preventive ticket
+        at = now - timedelta(minutes=1)
+        handle_alarm(conn, Alarm(device_id="rs-b1-water-high", fault="supply_outage", state=AlarmState.RAISED,
+                                 severity=Severity.CRITICAL, since=at, ts=at, detector="test_rules",
+                                 evidence=Evidence("test evidence")), now=at)
+        conn.commit()
+    page = signed_in_page(make_user(web, Role.MANAGER))
+    page.goto("/manager")
+    assert page.locator("nav.main a[href='/manager']").get_attribute("aria-current") == "page"
+    assert "湖景苑" in page.locator("#site-name").inner_text()  # the first site by id; then pick riverside
+    page.select_option("#site-picker", "riverside")
+    page.locator("form.picker button").click()
+    page.wait_for_url("**/manager?site=riverside")
+    shown = {int(t) for t in page.locator("#overdue li").evaluate_all("els => els.map(e => e.dataset.ticket)")}
+    assert shown == late and fresh not in shown and elsewhere not in shown
+    assert page.locator("#overdue-count").inner_text() == "3"
+    assert page.locator("#open-count").inner_text() == "5"  # 4 complaints and the outage's preventive ticket
+    assert page.locator("#incidents li").inner_text().startswith("rs-b1-water-high supply_outage 紧急")
+    assert page.locator("#today-complaint tr[data-key='tickets'] td.value").inner_text() in ("1", "0")
+    assert page.locator("#anticipation").inner_text().startswith("我们已预先发现的投诉")
+    assert page.locator("#trend svg.chart").count() == 5
+    assert page.locator("#trend svg.chart[data-metric=complaints] circle.chart-dot").count() == 12  # every month, 0 too
+    screenshot(page, "manager-dashboard-zh-CN")
+    page.goto("/manager?site=lakeview&lang=en")
+    shown = {int(t) for t in page.locator("#overdue li").evaluate_all("els => els.map(e => e.dataset.ticket)")}
+    assert shown == {elsewhere}
+    assert page.locator("#overdue h2").inner_text().startswith("Overdue")
+    assert "due" in page.locator("#overdue li").first.inner_text()
+    screenshot(page, "manager-dashboard-en")
+    assert page.goto("/manager?site=atlantis").status == 404  # type: ignore[union-attr]
+
+
+def test_the_quarterly_review_and_its_downloads(web, signed_in_page):
+    _october(web.db_url)
+    page = signed_in_page(make_user(web, Role.MANAGER), lang="en", width=1280)
+    page.goto("/manager/review/quarter?quarter=2026Q4")
+    assert page.locator("#top-point").inner_text().startswith("Most frequent point: lift fault · rs-b1")
+    closed = page.locator("#committee tr", has_text="closed-loop rate")
+    assert closed.get_attribute("class") == "red"
+    value = closed.locator("td.value").inner_text()
+    assert [r.get_attribute("data-site") for r in page.locator("#league tr[data-site]").all()] == [
+        "riverside", "lakeview"]  # ranked: lakeview has no tickets this quarter
+    screenshot(page, "manager-quarter-en")
+    with page.expect_download() as download:
+        page.locator("#export-xlsx").click()
+    assert download.value.suggested_filename == "review-2026Q4.xlsx"
+    book = load_workbook(io.BytesIO(download.value.path().read_bytes()))
+    figures = {(r[0], r[1]): r[2] for r in book["figures"].iter_rows(min_row=2, values_only=True)}
+    assert figures[("complaint", "closed-loop rate")] == value
+    with page.expect_download() as download:
+        page.locator("#export-csv").click()
+    rows = list(csv.reader(io.StringIO(download.value.path().read_text(encoding="utf-8"))))
+    assert ["site", "name", "complaints", "resolution_rate", "closed_loop_rate", "satisfaction_rate",
+            "response_24h"] in rows
+    # The monthly page's links download too (they used to point at the bearer-token REST route).
+    page.goto("/manager/review?month=2026-10")
+    with page.expect_download() as download:
+        page.locator("#export-pdf").click()
+    assert download.value.suggested_filename == "review-2026-10.pdf"
+    assert download.value.path().read_bytes()[:5] == b"%PDF-"
+    for fmt in ("html", "json"):
+        answer = page.request.get(f"/manager/review/export?period=2026-10&format={fmt}&lang=en")
+        assert answer.status == 200 and "92.5" in answer.text(), fmt
+    assert page.request.get("/manager/review/export?period=soon&format=csv").status == 422
+    assert page.goto("/manager/review/quarter?quarter=2026-10").status == 422  # type: ignore[union-attr]

@@ -1,0 +1,135 @@
+"""The manager's dashboard of one site: what is open now (incidents, live tickets by source and state), what is
+overdue (the daily digest's query, for this site), today's figures (the review's own definitions over today's
+tickets, and anticipation: the share of today's complaints that arrived after we had detected their fault) and the
+headline figures of the last months, for the charts. Everything over the lifecycle's rows, one site at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import psycopg
+
+from tickets.review.compute import SOURCES, Figure, Slice, Targets, compute_review, headline_figures, pct
+from tickets.review.digest import DigestItem, list_overdue
+from tickets.review.periods import Kind, Period, parse_period
+
+SITES = "SELECT id, name FROM sites ORDER BY id"
+
+# Open root incidents on the site's devices, newest first.
+OPEN_INCIDENTS = """
+SELECT i.id, i.device_id, d.kind, i.fault, i.severity, i.detected_at, i.ticket_id
+FROM incidents i JOIN devices d ON d.id = i.device_id
+WHERE i.status = 'open' AND i.root_incident_id IS NULL AND d.site_id = %(site)s
+ORDER BY i.detected_at DESC, i.id DESC"""
+
+# Live tickets (the digest's "live": not resolved, closed or cancelled) by source and state.
+OPEN_TICKETS = """
+SELECT t.source, t.state, count(*) FROM tickets t
+WHERE t.site_id = %(site)s AND t.state NOT IN ('resolved', 'closed', 'cancelled')
+GROUP BY 1, 2 ORDER BY 1, 2"""
+
+# Complaints reported in [since, until) on the site's tickets, and how many of them we had anticipated (the
+# complaint arrived after its fault had been detected: `complaints.anticipated`, set at intake).
+ANTICIPATION = """
+SELECT count(*), count(*) FILTER (WHERE c.anticipated)
+FROM complaints c JOIN tickets t ON t.id = c.ticket_id
+WHERE t.site_id = %(site)s AND c.reported_at >= %(since)s AND c.reported_at < %(until)s"""
+
+TODAY_KEYS = ("tickets", "response_24h", "respond_sla", "resolve_sla")
+TREND_MONTHS = 12  # a year of months: the review's own horizon (this month against the same month last year)
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class OpenIncident:
+    id: int
+    device: str
+    kind: str
+    fault: str
+    severity: str
+    detected_at: str  # local, ISO to the minute
+    ticket: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Anticipation:
+    complaints: int
+    anticipated: int
+
+    @property
+    def share(self) -> float | None:
+        """Percent of the complaints that we had anticipated; None without complaints."""
+        return pct(self.anticipated, self.complaints)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthFigures:
+    month: date  # its first day, local
+    figures: dict[str, float | None]  # compute.HEADLINE keys
+    anticipation: Anticipation
+
+
+@dataclass(slots=True)
+class Dashboard:
+    site: Site
+    day: date
+    incidents: list[OpenIncident] = field(default_factory=list)
+    open_tickets: dict[str, dict[str, int]] = field(default_factory=dict)  # source → state → tickets
+    overdue: list[DigestItem] = field(default_factory=list)
+    today: dict[str, dict[str, Figure]] = field(default_factory=dict)  # source → TODAY_KEYS, today's tickets
+    anticipation: Anticipation = Anticipation(0, 0)
+    trend: list[MonthFigures] = field(default_factory=list)  # oldest first, this month last
+
+    @property
+    def open_count(self) -> int:
+        return sum(n for states in self.open_tickets.values() for n in states.values())
+
+
+def list_sites(conn: psycopg.Connection) -> list[Site]:
+    return [Site(i, name) for i, name in conn.execute(SITES).fetchall()]
+
+
+def anticipation(conn: psycopg.Connection, site: str, since: datetime, until: datetime) -> Anticipation:
+    row = conn.execute(ANTICIPATION, {"site": site, "since": since, "until": until}).fetchone()
+    return Anticipation(int(row[0]), int(row[1])) if row else Anticipation(0, 0)
+
+
+def last_months(today: date, tz: ZoneInfo, months: int = TREND_MONTHS) -> list[Period]:
+    """The `months` months ending with today's (which is still running), oldest first."""
+    current = parse_period(f"{today:%Y-%m}", tz)
+    periods = [current]
+    for _ in range(months - 1):
+        periods.append(periods[-1].previous())
+    return periods[::-1]
+
+
+def trend(conn: psycopg.Connection, site: str, today: date, tz: ZoneInfo, targets: Targets = Targets(),
+          ) -> list[MonthFigures]:
+    return [MonthFigures(p.first, headline_figures(conn, p, Slice(site=site), targets),
+                         anticipation(conn, site, p.since, p.until)) for p in last_months(today, tz)]
+
+
+def build_dashboard(conn: psycopg.Connection, site: Site, *, now: datetime, tz: ZoneInfo,
+                    targets: Targets = Targets()) -> Dashboard:
+    """The dashboard of `site` at `now` (today = the local day of `now` in `tz`)."""
+    today = now.astimezone(tz).date()
+    board = Dashboard(site, today)
+    params = {"site": site.id}
+    board.incidents = [OpenIncident(i, dev, kind, fault, sev, at.astimezone(tz).isoformat(timespec="minutes"), t)
+                       for i, dev, kind, fault, sev, at, t in conn.execute(OPEN_INCIDENTS, params).fetchall()]
+    for source, state, n in conn.execute(OPEN_TICKETS, params).fetchall():
+        board.open_tickets.setdefault(source, {})[state] = int(n)
+    board.overdue = list_overdue(conn, now=now, tz=tz, site=site.id)
+    day = Period(Kind.RANGE, today, today, tz)
+    review = compute_review(conn, day, Slice(site=site.id), targets=targets, points=0, compare=False)
+    board.today = {source: {key: review.figure(key, source) for key in TODAY_KEYS} for source in SOURCES}
+    board.anticipation = anticipation(conn, site.id, day.since, day.until)
+    board.trend = trend(conn, site.id, today, tz, targets)
+    return board
