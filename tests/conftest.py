@@ -21,8 +21,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg_pool import ConnectionPool
 
-from forewarn.db import StorageMode
+from forewarn.db import StorageMode, open_pool
 from forewarn.embedded import (
     EmbeddedPostgres,
     free_port,
@@ -181,6 +182,14 @@ def conn(estate_db_url: str) -> Iterator[psycopg.Connection]:
     """A connection (autocommit off) to a fresh database with the demo estate."""
     with psycopg.connect(estate_db_url) as connection:
         yield connection
+
+
+@pytest.fixture
+def pool(estate_db_url: str) -> Iterator[ConnectionPool]:
+    """A small connection pool on the estate database, as the runtime's consumers use one."""
+    pool = open_pool(estate_db_url, size=4)
+    yield pool
+    pool.close()
 
 
 @pytest.fixture(scope="session")

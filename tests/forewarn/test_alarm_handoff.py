@@ -4,14 +4,10 @@ failing ticket side neither loses the alarm nor slows ingest."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-import pytest
-from psycopg_pool import ConnectionPool
 
-from forewarn.db import open_pool
 from forewarn.pipeline import DetectionPipeline
 from ingest.decode import PresenceChange
 from ingest.estate_store import load_registry
@@ -23,13 +19,6 @@ from tickets.alarm_queue import AlarmConsumer
 
 LIFT = "rs-b1-elev-a"
 FLAPS = 40
-
-
-@pytest.fixture
-def pool(estate_db_url: str) -> Iterator[ConnectionPool]:
-    pool = open_pool(estate_db_url, size=4)
-    yield pool
-    pool.close()
 
 
 def rows(url: str, sql: str, *params: object) -> list[tuple]:

@@ -6,16 +6,12 @@ and tell them "restored" when the devices are back."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
 import psycopg
-import pytest
 from paho.mqtt.enums import CallbackAPIVersion
-from psycopg_pool import ConnectionPool
 
-from forewarn.db import open_pool
 from forewarn.pipeline import DetectionPipeline
 from ingest.contract import topic_for
 from ingest.estate_store import load_registry
@@ -27,13 +23,6 @@ from tickets.config import DEFAULT_CONFIG
 from tickets.silence import warn_due_groups
 
 BUILDING = "rs-b2"
-
-
-@pytest.fixture
-def pool(estate_db_url: str) -> Iterator[ConnectionPool]:
-    pool = open_pool(estate_db_url, size=4)
-    yield pool
-    pool.close()
 
 
 def rows(url: str, sql: str, *params: object) -> list[tuple]:

@@ -4,15 +4,12 @@ alarm is set aside with its error without holding back its site."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 
 import psycopg
 import pytest
-from psycopg_pool import ConnectionPool
 
 from detectors.alarm import AlarmState
-from forewarn.db import open_pool
 from tests.tickets.conftest import NOW, make_alarm
 from tickets.alarm_queue import AlarmConsumer, enqueue, pending_count
 
@@ -23,13 +20,6 @@ CREATE FUNCTION tickets_down() RETURNS trigger LANGUAGE plpgsql AS
     $$ BEGIN RAISE EXCEPTION 'the ticket side is down'; END $$;
 CREATE TRIGGER tickets_down BEFORE INSERT ON tickets FOR EACH ROW EXECUTE FUNCTION tickets_down();
 """
-
-
-@pytest.fixture
-def pool(estate_db_url: str) -> Iterator[ConnectionPool]:
-    pool = open_pool(estate_db_url, size=3)
-    yield pool
-    pool.close()
 
 
 def site_alarm(device_id: str, fault: str, state: AlarmState = AlarmState.RAISED):
