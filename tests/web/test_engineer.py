@@ -363,3 +363,49 @@ def test_a_resident_cannot_open_engineer_or_device_pages(web, signed_in_page):
     for path in ("/engineer/work-orders", "/engineer/work-orders/1", "/staff/devices/rs-b1-water-high"):
         response = page.goto(path)
         assert response is not None and response.status == 403, path
+
+
+def test_an_engineer_puts_a_device_in_maintenance_from_its_page_and_ends_it(web, signed_in_page):
+    device = "rs-b2-water-low"  # no other test here raises an alarm on it
+    engineer = make_user(web, Role.ENGINEER, name="王工")
+    page = signed_in_page(engineer, lang="en")
+    page.goto(f"/staff/devices/{device}")
+    expect(page.locator("#maintenance-now")).to_have_text("Not in maintenance.")
+    page.fill("#maintenance-form input[name=reason]", "quarterly pump service")
+    page.locator("#maintenance-form button").click()  # no duration chosen: refused, what was typed kept
+    expect(page.locator("#maintenance .error")).to_have_text("Choose how long the work will take.")
+    expect(page.locator("#maintenance-form input[name=reason]")).to_have_value("quarterly pump service")
+    page.select_option("#maintenance-form select[name=duration]", "2h")
+    page.locator("#maintenance-form button").click()
+    expect(page.locator("#maintenance-now")).to_contain_text("In maintenance")
+    expect(page.locator("#maintenance-now")).to_contain_text("quarterly pump service")
+    with psycopg.connect(web.db_url) as conn:
+        starts, ends, set_by = conn.execute(
+            "SELECT starts_at, ends_at, set_by FROM maintenance_windows WHERE device_id = %s", (device,)).fetchone()
+        # the pump stops during the work: nothing opens, nobody is told
+        now = datetime.now(UTC)
+        alarm = Alarm(device_id=device, fault="pump_failure", state=AlarmState.RAISED, severity=Severity.CRITICAL,
+                      since=now, ts=now, detector="water_rules", evidence=Evidence("pressure at zero for 90 s"))
+        assert handle_alarm(conn, alarm, now=now).action == "suppressed"
+        conn.commit()
+    assert ends - starts == timedelta(hours=2) and set_by == "王工"
+    page.reload()
+    expect(page.locator("#alarms")).to_contain_text("No open alarms.")
+    screenshot(page, "staff-device-maintenance")
+    page.locator("#end-maintenance").click()
+    expect(page.locator("#maintenance-now")).to_have_text("Not in maintenance.")
+    with psycopg.connect(web.db_url) as conn:
+        ended, ended_by = conn.execute("SELECT ends_at, ended_by FROM maintenance_windows WHERE device_id = %s",
+                                       (device,)).fetchone()
+    assert ended <= datetime.now(UTC) and ended_by == "王工"
+    # an agent sees the window's state but may not set one, even by posting the form itself
+    agent = signed_in_page(make_user(web, Role.AGENT), lang="en")
+    agent.goto(f"/staff/devices/{device}")
+    expect(agent.locator("#maintenance-form")).to_have_count(0)
+    token = agent.locator('meta[name="csrf-token"]').get_attribute("content")
+    refused = agent.request.post(f"/staff/devices/{device}/maintenance",
+                                 form={"csrf_token": token or "", "duration": "1h", "reason": "x"})
+    assert refused.status == 403
+    forged = page.request.post(f"/staff/devices/{device}/maintenance", form={"duration": "1h", "reason": "x"})
+    assert forged.status == 403  # no CSRF token
+    _no_missing_messages(web)
