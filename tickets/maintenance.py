@@ -97,14 +97,16 @@ def active_window(conn: psycopg.Connection, device_id: str, at: datetime) -> Win
 
 
 def list_windows(conn: psycopg.Connection, *, at: datetime, site_id: str | None = None,
-                 include_past: bool = False) -> list[Window]:
-    """Current and planned windows (and past ones with include_past), optionally of one site, by start time."""
+                 include_past: bool = False, device_id: str | None = None) -> list[Window]:
+    """Current and planned windows (and past ones with include_past), optionally of one site or one device, by
+    start time."""
     rows = conn.execute(
         f"""SELECT {", ".join("w." + c.strip() for c in _COLUMNS.split(","))}
             FROM maintenance_windows w JOIN devices d ON d.id = w.device_id
             WHERE (%(site)s::text IS NULL OR d.site_id = %(site)s) AND (%(past)s OR w.ends_at > %(at)s)
+              AND (%(device)s::text IS NULL OR w.device_id = %(device)s)
             ORDER BY w.starts_at, w.id""",
-        {"site": site_id, "past": include_past, "at": at},
+        {"site": site_id, "past": include_past, "at": at, "device": device_id},
     ).fetchall()
     return [Window(*r) for r in rows]
 

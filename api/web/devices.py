@@ -24,7 +24,7 @@ from api.web.one_hop import PageRouter
 from api.web.render import render
 from api.web.staff_format import TICKET_STATE, TZ, local_time, request_gettext
 from tickets.errors import InvalidInput, NotFound
-from tickets.maintenance import active_window, end_window, list_windows, parse_duration, start_window
+from tickets.maintenance import end_window, list_windows, parse_duration, start_window
 from tickets.telemetry import chart_metrics, device_overview, hourly_series, raw_series
 
 router = PageRouter(tags=["pages: devices"], include_in_schema=False)
@@ -88,8 +88,10 @@ def _device_page(request: Request, conn: psycopg.Connection, user: Principal, no
 
 def _maintenance_context(conn: psycopg.Connection, device_id: str, user: Principal, now: datetime,
                          error: str | None, form: dict[str, str]) -> dict[str, Any]:
-    current = active_window(conn, device_id, now)
-    planned = [w for w in list_windows(conn, at=now) if w.device_id == device_id and w.starts_at > now]
+    windows = list_windows(conn, at=now, device_id=device_id)  # current and planned, by start
+    running = [w for w in windows if w.starts_at <= now]
+    current = max(running, key=lambda w: (w.ends_at, w.id)) if running else None  # as active_window picks
+    planned = [w for w in windows if w.starts_at > now]
     return {"window": current, "window_until": local_time(current.ends_at) if current else None,
             "planned": [{"w": w, "from": local_time(w.starts_at), "until": local_time(w.ends_at)} for w in planned],
             "may_set_maintenance": user.role in (Role.ENGINEER, Role.MANAGER, Role.ADMIN),
