@@ -86,6 +86,9 @@ def test_as_a_manager(case: schemathesis.Case, fuzz_target: tuple[FastAPI, dict[
 # Stateful: schemathesis links the operations by itself (a created complaint's id feeds the routes that read, rate,
 # escalate or close it; a ticket's id the ticket routes), and runs sequences of calls, each checked as above.
 StatefulBase = schema.as_state_machine()
+# A resident's and an agent's sequences leave out the review routes: each answers them 403 (the stateless runs above
+# check that), and their dozen rules crowded the chains that reach the seeded complaints out of 25 sequences.
+DeskBase = schema.exclude(path_regex=r"^/api/v1/review").as_state_machine()
 # Derandomized: the same sequences on every run, so that whether they reach the seeded rows does not vary by luck.
 STATEFUL = settings(max_examples=25, stateful_step_count=6, deadline=None, derandomize=True,
                     suppress_health_check=list(HealthCheck), database=None)
@@ -110,7 +113,9 @@ def test_sequences_of_calls(role: str, seeded_target: tuple[FastAPI, dict[str, s
     app, tokens = seeded_target
     answered: list[tuple[str, int]] = []
 
-    class Workflow(StatefulBase):  # type: ignore[misc, valid-type]
+    base = DeskBase if role in ("resident", "agent") else StatefulBase
+
+    class Workflow(base):  # type: ignore[misc, valid-type]
         def before_call(self, case: schemathesis.Case) -> None:
             case.headers = {**(case.headers or {}), **bearer(tokens[role])}
 
