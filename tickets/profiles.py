@@ -121,8 +121,12 @@ _SITE_PROFILE = "SELECT sla_profile FROM sites WHERE id = %s"
 # The profile of the site a unit is in.
 _UNIT_PROFILE = """SELECT s.sla_profile FROM units u JOIN buildings b ON b.id = u.building_id
                    JOIN sites s ON s.id = b.site_id WHERE u.id = %s"""
-# Switch a site's profile (tickets already open keep theirs).
-_SET_SITE_PROFILE = "UPDATE sites SET sla_profile = %s WHERE id = %s RETURNING id"
+# Switch a site's profile (tickets already open keep theirs); the profile it had before (NULL: the default).
+_SET_SITE_PROFILE = """UPDATE sites s SET sla_profile = %s FROM (SELECT id, sla_profile FROM sites WHERE id = %s
+                       FOR UPDATE) before WHERE s.id = before.id RETURNING before.sla_profile"""
+# Who switched which site from what to what.
+_AUDIT_SWITCH = """INSERT INTO audit_log (actor, action, subject, detail)
+                   VALUES (%s, 'site.sla_profile', %s, jsonb_build_object('from', %s::text, 'to', %s::text))"""
 # Every site with its chosen profile.
 _SITES = "SELECT id, name, sla_profile FROM sites ORDER BY id"
 
@@ -141,11 +145,17 @@ def unit_profile(conn: psycopg.Connection, unit_id: str, profiles: Profiles | No
     return (profiles or default_profiles()).get(row[0] if row else None)
 
 
-def set_site_profile(conn: psycopg.Connection, site_id: str, name: str, profiles: Profiles | None = None) -> None:
-    """Run site `site_id` on profile `name` for the tickets it opens from now on."""
-    (profiles or default_profiles()).get(name)  # UnknownProfile before anything changes
-    if conn.execute(_SET_SITE_PROFILE, (name, site_id)).fetchone() is None:
-        raise NotFound(f"no site {site_id!r}; `forewarn tickets profile show` lists the sites")
+def set_site_profile(conn: psycopg.Connection, site_id: str, name: str, profiles: Profiles | None = None, *,
+                     actor: str = "cli") -> None:
+    """Run site `site_id` on profile `name` for the tickets it opens from now on (an audit row says who switched
+    it from what)."""
+    known = profiles or default_profiles()
+    known.get(name)  # UnknownProfile before anything changes
+    with conn.transaction():
+        row = conn.execute(_SET_SITE_PROFILE, (name, site_id)).fetchone()
+        if row is None:
+            raise NotFound(f"no site {site_id!r}; `forewarn tickets profile show` lists the sites")
+        conn.execute(_AUDIT_SWITCH, (actor, site_id, row[0] or known.default, name))
 
 
 def site_profiles(conn: psycopg.Connection, profiles: Profiles | None = None) -> list[tuple[str, str, SlaProfile]]:

@@ -153,6 +153,8 @@ def test_switching_a_sites_profile_changes_new_tickets_and_not_open_ones(conn, s
     conn.commit()
     assert _deadlines(conn, before)[2] == add_working_time(fifteen_working_days, timedelta(hours=2), SHANGHAI)
     assert site_profile(conn, "riverside").name == "003"
+    assert conn.execute("SELECT actor, detail FROM audit_log WHERE action = 'site.sla_profile' AND subject = %s",
+                        ("riverside",)).fetchall() == [("cli", {"from": "001", "to": "003"})]
 
 
 def test_setting_an_unknown_profile_or_site_changes_nothing(conn):
