@@ -4,7 +4,7 @@ site's profile gives its new tickets their clocks, a switch leaves open tickets 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import psycopg
 import pytest
@@ -24,7 +24,7 @@ from tickets.profiles import (
     site_profile,
 )
 from tickets.requests import Clock, RequestKind, file_request, rules
-from tickets.sla import Limit, Unit, add_working_time
+from tickets.sla import Limit, Unit, add_working_time, deadline
 from tickets.taxonomy import Tier
 from tickets.transitions import transition
 
@@ -210,3 +210,30 @@ def test_an_unknown_profile_or_site_is_a_clear_error_and_a_non_zero_exit(conn, e
     types = runner.invoke(app, ["types", "--site", "nowhere", "--db", estate_db_url])
     assert types.exit_code == 1 and "error: no site 'nowhere'" in types.output
     assert site_profile(conn, "riverside").name == "001"
+
+
+def _at(month: int, day: int, hour: int) -> datetime:
+    return datetime(2026, month, day, hour, 0, tzinfo=SHANGHAI)
+
+
+# Wednesday 30 September 2026, 18:00: National Day runs 1–7 October and Saturday 10 October is worked. The working
+# days after it are 8, 9, 10 (Saturday), 12, 13, 14, 15 … October; wall-clock limits ignore the holiday.
+EVE = _at(9, 30, 18)
+ACROSS_NATIONAL_DAY = [
+    ("001", Tier.MAJOR, "respond", _at(9, 30, 18) + timedelta(minutes=15)),
+    ("001", Tier.MAJOR, "resolve", _at(10, 1, 18)),
+    ("001", Tier.GENERAL, "respond", _at(10, 1, 18)),
+    ("001", Tier.GENERAL, "resolve", _at(10, 10, 18)),  # 6 h on the 30th, the 8th, the 9th, 18 h on Saturday 10th
+    ("001", Tier.COMPLEX, "respond", _at(10, 15, 18)),  # 7 working days: … 12, 13, 14, then 18 h on the 15th
+    ("001", Tier.COMPLEX, "resolve", _at(10, 27, 18)),  # 6 h, 14 working days to the 26th, 18 h on the 27th
+    ("003", Tier.MAJOR, "respond", _at(9, 30, 18) + timedelta(minutes=30)),
+    ("003", Tier.COMPLEX, "respond", _at(10, 3, 18)),  # 72 h of wall time, inside the holiday
+    ("003", Tier.GENERAL, "resolve", _at(10, 10, 18)),
+]
+
+
+@pytest.mark.parametrize(("profile", "tier", "limit", "due"), ACROSS_NATIONAL_DAY,
+                         ids=[f"{p}-{t}-{limit}" for p, t, limit, _ in ACROSS_NATIONAL_DAY])
+def test_each_profiles_deadlines_across_national_day_and_the_worked_saturday(profile, tier, limit, due):
+    policy = DEFAULT_CONFIG.policy("", tier, profile)
+    assert deadline(EVE, policy.respond if limit == "respond" else policy.resolve, SHANGHAI) == due
