@@ -12,7 +12,7 @@ from forewarn.settings import Settings
 from ingest.config import IngestConfig
 from tickets.classify import Tier
 from tickets.config import TicketConfig
-from tickets.sla import SlaPolicy, parse_limit
+from tickets.sla import Limit, parse_limit
 from tickets.taxonomy import load_taxonomy
 
 
@@ -23,13 +23,11 @@ class BrokerEndpoint:
     tls: bool = False
 
 
-def sla_tiers(settings: Settings) -> dict[Tier, SlaPolicy]:
-    """Each tier's policy from its two `sla_<tier>_<limit>` settings (validated when the settings were loaded)."""
-    return {
-        tier: SlaPolicy(respond=parse_limit(getattr(settings, f"sla_{tier}_respond")),
-                        resolve=parse_limit(getattr(settings, f"sla_{tier}_resolve")))
-        for tier in Tier
-    }
+def sla_limits(settings: Settings) -> dict[tuple[Tier, str], Limit]:
+    """The SLA limits the operator set for every site (`sla_<tier>_<limit>`, validated when the settings were
+    loaded); the limits left unset are each site's SLA profile's."""
+    return {(tier, limit): parse_limit(value) for tier in Tier for limit in ("respond", "resolve")
+            if (value := getattr(settings, f"sla_{tier}_{limit}")) is not None}
 
 
 def ticket_config(settings: Settings) -> TicketConfig:
@@ -44,7 +42,7 @@ def ticket_config(settings: Settings) -> TicketConfig:
         silence_devices=settings.silence_group_devices,
         silence_share=settings.silence_group_share,
         silence_hold=timedelta(seconds=settings.silence_hold_s),
-        sla_tiers=sla_tiers(settings),
+        sla_limits=sla_limits(settings),
         taxonomy=load_taxonomy(settings.taxonomy_file) if settings.taxonomy_file else None,
     )
 

@@ -18,7 +18,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tickets.classify import Tier
-from tickets.sla import DEFAULT_POLICIES, format_limit, parse_limit
+from tickets.sla import parse_limit
 from tickets.taxonomy import load_taxonomy
 
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-secret"})
@@ -47,11 +47,6 @@ class SettingsError(ValueError):
 SLA_LIMITS = ("respond", "resolve")
 SLA_KEYS = {"respond": "respond", "on_site": "respond", "progress": "respond", "resolve": "resolve",
             "plan": "resolve"}
-
-
-def _default_limit(tier: Tier, limit: str) -> str:
-    policy = DEFAULT_POLICIES[tier]
-    return format_limit(policy.respond if limit == "respond" else policy.resolve)
 
 
 class Settings(BaseSettings):
@@ -103,18 +98,18 @@ class Settings(BaseSettings):
                                   "after lasting this long; a shorter blip leaves a ticket for engineering only")
     return_visit_hours: float = Field(48.0, gt=0, le=24 * 60, description="a return visit later than this after "
                                       "resolution is late (reminders at half of it)")
-    sla_major_respond: str = Field(_default_limit(Tier.MAJOR, "respond"),
-                                   description="major tier: staff on site within")
-    sla_major_resolve: str = Field(_default_limit(Tier.MAJOR, "resolve"),
-                                   description="major tier: written plan within")
-    sla_general_respond: str = Field(_default_limit(Tier.GENERAL, "respond"),
-                                     description="general tier: respond within")
-    sla_general_resolve: str = Field(_default_limit(Tier.GENERAL, "resolve"),
-                                     description="general tier: resolve within")
-    sla_complex_respond: str = Field(_default_limit(Tier.COMPLEX, "respond"),
-                                     description="complex tier: progress within")
-    sla_complex_resolve: str = Field(_default_limit(Tier.COMPLEX, "resolve"),
-                                     description="complex tier: resolve within")
+    sla_major_respond: str | None = Field(None, description="major tier: staff on site within, on every site; "
+                                            "unset = the site's SLA profile")
+    sla_major_resolve: str | None = Field(None, description="major tier: written plan within, on every site; "
+                                            "unset = the site's SLA profile")
+    sla_general_respond: str | None = Field(None, description="general tier: respond within, on every site; "
+                                              "unset = the site's SLA profile")
+    sla_general_resolve: str | None = Field(None, description="general tier: resolve within, on every site; "
+                                              "unset = the site's SLA profile")
+    sla_complex_respond: str | None = Field(None, description="complex tier: progress within, on every site; "
+                                              "unset = the site's SLA profile")
+    sla_complex_resolve: str | None = Field(None, description="complex tier: resolve within, on every site; "
+                                              "unset = the site's SLA profile")
 
     @field_validator("timezone")
     @classmethod
@@ -127,8 +122,9 @@ class Settings(BaseSettings):
 
     @field_validator(*(f"sla_{tier}_{limit}" for tier in Tier for limit in SLA_LIMITS))
     @classmethod
-    def _sla_limit(cls, value: str) -> str:
-        parse_limit(value)  # raises ValueError saying what is accepted
+    def _sla_limit(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_limit(value)  # raises ValueError saying what is accepted
         return value
     # -- hardening of the broker and ingest (issue #21) --
     dead_letter_retention_days: int = Field(30, ge=1, description="dead letters older than this are deleted")

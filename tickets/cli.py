@@ -15,9 +15,10 @@ from tickets.classify import Tier, classify_text
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import NotFound
 from tickets.lifecycle import TRANSITIONS, mermaid
+from tickets.profiles import SlaProfile, UnknownProfile, set_site_profile, site_profile, site_profiles
 from tickets.requests import Deadline, RequestKind, clocks_for
 from tickets.service import get_ticket
-from tickets.sla import format_limit, policy_for
+from tickets.sla import format_limit
 from tickets.sweeps import sla_sweep
 
 app = typer.Typer(help="Tickets: list, show, SLA sweep, classification and the lifecycle diagram.",
@@ -102,13 +103,14 @@ def classify(ctx: typer.Context,
                f"device_kind={found.device_kind} department={found.department} matched={','.join(found.matched)}")
 
 
-def type_rows(config: TicketConfig) -> list[tuple[str, str, str]]:
-    """(request kind, tier, its clocks) for every kind and tier, with the configured SLA tiers."""
+def type_rows(config: TicketConfig, profile: SlaProfile | None = None) -> list[tuple[str, str, str]]:
+    """(request kind, tier, its clocks) for every kind and tier on `profile` (None: the default), with the
+    operator's SLA limits."""
     rows = []
     for kind in RequestKind:
         for tier in Tier:
-            clocks = clocks_for(kind, tier)
-            policy = clocks.policy or policy_for("", tier, tiers=config.sla_tiers)
+            clocks = clocks_for(kind, tier, profile)
+            policy = clocks.policy or config.policy("", tier, profile.name if profile else None)
             limits = [(clock, policy.respond if which is Deadline.RESPOND else policy.resolve)
                       for clock, which in clocks.shown]
             shown = ", ".join(f"{clock}: {format_limit(limit)}" for clock, limit in limits)
@@ -116,11 +118,66 @@ def type_rows(config: TicketConfig) -> list[tuple[str, str, str]]:
     return rows
 
 
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+SiteOption = Annotated[str | None, typer.Option("--site", help="A site id: its SLA profile's clocks.")]
+
+
 @app.command()
-def types(ctx: typer.Context) -> None:
-    """Print every request kind and severity tier with its clocks (the configured SLA tiers)."""
-    for kind, tier, shown in type_rows(_config(ctx)):
+def types(ctx: typer.Context, site: SiteOption = None, db: DbOption = None) -> None:
+    """Print every request kind and severity tier with its clocks on a site's SLA profile (without --site: the
+    default profile)."""
+    config = _config(ctx)
+    profile = config.profile(None)
+    if site is not None:
+        with psycopg.connect(_url(ctx, db)) as conn:
+            try:
+                profile = site_profile(conn, site, config.sla_profiles())
+            except (NotFound, UnknownProfile) as exc:
+                raise _fail(str(exc)) from exc
+    typer.echo(f"SLA profile {profile.name}: {profile.title}" + (f" (site {site})" if site else " (the default)"))
+    for kind, tier, shown in type_rows(config, profile):
         typer.echo(f"{kind:<11} {tier:<8} {shown}")
+
+
+profile_app = typer.Typer(help="SLA profiles: which handbook's time limits each site runs on.", no_args_is_help=True)
+app.add_typer(profile_app, name="profile")
+
+
+@profile_app.command("show")
+def profile_show(ctx: typer.Context, db: DbOption = None) -> None:
+    """List the SLA profiles with each limit and its handbook source, then every site with its profile."""
+    known = _config(ctx).sla_profiles()
+    for profile in known.by_name.values():
+        default = " (default)" if profile.name == known.default else ""
+        typer.echo(f"profile {profile.name}{default}: {profile.title}")
+        for (key, limit), clause in profile.clauses.items():
+            typer.echo(f"  {key:<15} {limit:<7} {format_limit(clause.limit):<16} {clause.milestone:<9} "
+                       f"{clause.source}")
+    with psycopg.connect(_url(ctx, db)) as conn:
+        for site_id, name, profile in site_profiles(conn, known):
+            typer.echo(f"site {site_id:<16} {profile.name:<5} {name}")
+
+
+@profile_app.command("set")
+def profile_set(ctx: typer.Context,
+                name: Annotated[str, typer.Argument(help="The profile: 001 or 003 (see `profile show`).")],
+                site: Annotated[str, typer.Option("--site", help="The site to switch.")],
+                db: DbOption = None) -> None:
+    """Run a site on an SLA profile. Tickets it opens from now on get that profile's clocks; open tickets keep
+    the deadlines they were opened with."""
+    known = _config(ctx).sla_profiles()
+    with psycopg.connect(_url(ctx, db)) as conn:
+        try:
+            set_site_profile(conn, site, name, known)
+        except UnknownProfile as exc:
+            raise _fail(str(exc), 2) from exc
+        except NotFound as exc:
+            raise _fail(str(exc)) from exc
+    typer.echo(f"site {site} now runs on SLA profile {name}: {known.get(name).title}")
 
 
 def lifecycle_doc(current: str) -> str:

@@ -208,7 +208,7 @@ def reclassify(conn: psycopg.Connection, ticket_id: int, *, category: str | None
         after = {"category": (new_category or ticket.category).__str__(),
                  "severity": (new_tier or ticket.severity).__str__()}
         # The SLA follows the corrected tier, counted from when the ticket was received.
-        policy = config.policy(after["category"], after["severity"])
+        policy = config.policy(after["category"], after["severity"], ticket.sla_profile)
         conn.execute(
             """UPDATE tickets SET category = %s, severity = %s, respond_due = %s, resolve_due = %s,
                    version = version + 1 WHERE id = %s""",

@@ -9,7 +9,8 @@ from datetime import time, timedelta
 from zoneinfo import ZoneInfo
 
 from tickets.classify import Category, Tier
-from tickets.sla import DEFAULT_TZ, SlaPolicy, policy_for
+from tickets.profiles import Profiles, SlaProfile, default_profiles
+from tickets.sla import DEFAULT_TZ, Limit, SlaPolicy
 from tickets.taxonomy import Taxonomy
 
 
@@ -25,12 +26,13 @@ class TicketConfig:
     quiet_end: time = time(7, 0)
     # A return visit later than this after resolution is recorded as late (DESIGN.md: within 48 hours).
     return_visit_within: timedelta = timedelta(hours=48)
-    # SLA policies: per tier (replacing tickets/sla.py's DEFAULT_POLICIES for that tier), and per category × tier
-    # (winning over both).
-    sla_tiers: Mapping[Tier, SlaPolicy] = field(default_factory=dict)
+    # SLA limits set by the operator for every site, whatever its profile: (tier, "respond" | "resolve") -> limit
+    # (the FOREWARN_SLA_<TIER>_<LIMIT> settings). Unset limits are the site's profile's.
+    sla_limits: Mapping[tuple[Tier, str], Limit] = field(default_factory=dict)
     # Far above what a real household files (a handful a month), low enough that a stuck client cannot flood the
     # queue: complaints one resident may file in any hour (counted in the database, under a lock on the resident).
     complaints_per_hour: int = 20
+    # Per category × tier (in code: winning over the profile and `sla_limits`; request kinds use it).
     sla_overrides: Mapping[tuple[str, str], SlaPolicy] = field(default_factory=dict)
     # Silence groups (tickets/silence.py; docs/lifecycle.md "Silence groups"): devices of one building whose
     # offline reports begin within `silence_window` of each other are one event when there are at least
@@ -49,9 +51,25 @@ class TicketConfig:
     # The complaint taxonomy (tickets/data/taxonomy.yaml unless an operator's file replaces it).
     taxonomy: Taxonomy | None = field(default=None, compare=False)
 
-    def policy(self, category: Category | str, tier: Tier | str) -> SlaPolicy:
-        """The SLA policy of a ticket of this category and tier, as configured."""
-        return policy_for(category, tier, self.sla_overrides, self.sla_tiers)
+    # The SLA profiles (tickets/data/sla_profiles.yaml unless a test passes its own).
+    profiles: Profiles | None = field(default=None, compare=False)
+
+    def sla_profiles(self) -> Profiles:
+        return self.profiles or default_profiles()
+
+    def profile(self, name: str | None) -> SlaProfile:
+        """The profile `name` (None: the default); UnknownProfile for a name not in the profiles."""
+        return self.sla_profiles().get(name)
+
+    def policy(self, category: Category | str, tier: Tier | str, profile: str | None = None) -> SlaPolicy:
+        """The SLA policy of a ticket of this category and tier on profile `profile` (None: the default): a
+        category × tier override, else the profile's tier with the operator's `sla_limits` laid over it."""
+        if (str(category), str(tier)) in self.sla_overrides:
+            return self.sla_overrides[(str(category), str(tier))]
+        tier = Tier(tier)
+        base = self.profile(profile).tiers[tier]
+        return SlaPolicy(self.sla_limits.get((tier, "respond"), base.respond),
+                         self.sla_limits.get((tier, "resolve"), base.resolve))
 
 
 DEFAULT_CONFIG = TicketConfig()

@@ -4,11 +4,13 @@ Today every request goes through the complaint lifecycle (`tickets.complaints.in
 chooses the clocks, which are written onto the ticket as its respond/resolve deadlines, so the time limits the
 resident is told at once are the ones the SLA sweep then chases:
 
-- complaint: the severity tier's SLA (`tickets.sla.DEFAULT_POLICIES`, DESIGN.md);
-- repair (handbook 003): urgent (a major-tier fault: burst pipe, no water, someone trapped) on site within
-  30 minutes; ordinary repaired within 24 hours;
-- enquiry (handbook 003): answered within 2 hours;
+- complaint: the severity tier's SLA;
+- repair: urgent (a major-tier fault: burst pipe, no water, someone trapped) on site, ordinary repaired, each
+  within its profile's limit (both handbooks: 30 minutes on site; 003: repaired within 24 hours);
+- enquiry: answered within the profile's limit (003: 2 hours);
 - suggestion: a reply within the tier's response time.
+
+The limits are the site's SLA profile's (`tickets.profiles`, `tickets/data/sla_profiles.yaml`).
 
 A later issue builds full request types; this table is the seam it replaces."""
 
@@ -21,13 +23,13 @@ from enum import StrEnum
 
 import psycopg
 
-from tickets import sla
 from tickets.classify import Category, Tier
 from tickets.complaints import intake_complaint
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import InvalidInput
+from tickets.profiles import SlaProfile, unit_profile
 from tickets.service import Ticket, get_ticket
-from tickets.sla import Limit, SlaPolicy, Unit
+from tickets.sla import Limit, SlaPolicy
 
 
 class RequestKind(StrEnum):
@@ -60,30 +62,26 @@ class KindClocks:
     shown: tuple[tuple[Clock, Deadline], ...]  # what the resident is told, in order
 
 
-_HOUR = 60
-URGENT_REPAIR = SlaPolicy(Limit(30, Unit.MINUTES), sla.DEFAULT_POLICIES[Tier.MAJOR].resolve)
-ORDINARY_REPAIR = SlaPolicy(Limit(24 * _HOUR, Unit.MINUTES), Limit(24 * _HOUR, Unit.MINUTES))
-ENQUIRY = SlaPolicy(Limit(2 * _HOUR, Unit.MINUTES), Limit(2 * _HOUR, Unit.MINUTES))
-
-
-def clocks_for(kind: RequestKind, tier: Tier) -> KindClocks:
-    """The clocks of a request of `kind` whose words classify into `tier`."""
+def clocks_for(kind: RequestKind, tier: Tier, profile: SlaProfile | None = None) -> KindClocks:
+    """The clocks of a request of `kind` whose words classify into `tier`, on `profile` (None: the default)."""
+    kinds = (profile or DEFAULT_CONFIG.profile(None)).kinds
     if kind is RequestKind.REPAIR:
         if tier is Tier.MAJOR:
-            return KindClocks(URGENT_REPAIR, ((Clock.ON_SITE, Deadline.RESPOND), (Clock.RESOLVE, Deadline.RESOLVE)))
-        return KindClocks(ORDINARY_REPAIR, ((Clock.RESOLVE, Deadline.RESOLVE),))
+            return KindClocks(kinds["urgent_repair"],
+                              ((Clock.ON_SITE, Deadline.RESPOND), (Clock.RESOLVE, Deadline.RESOLVE)))
+        return KindClocks(kinds["ordinary_repair"], ((Clock.RESOLVE, Deadline.RESOLVE),))
     if kind is RequestKind.ENQUIRY:
-        return KindClocks(ENQUIRY, ((Clock.ANSWER, Deadline.RESOLVE),))
+        return KindClocks(kinds["enquiry"], ((Clock.ANSWER, Deadline.RESOLVE),))
     if kind is RequestKind.SUGGESTION:
         return KindClocks(None, ((Clock.RESPOND, Deadline.RESPOND),))
     return KindClocks(None, ((Clock.RESPOND, Deadline.RESPOND), (Clock.RESOLVE, Deadline.RESOLVE)))
 
 
-def _config_for(kind: RequestKind, config: TicketConfig) -> TicketConfig:
-    """The ticket config whose SLA overrides give a new ticket of this kind its clocks."""
+def _config_for(kind: RequestKind, config: TicketConfig, profile: SlaProfile) -> TicketConfig:
+    """The ticket config whose SLA overrides give a new ticket of this kind its clocks on `profile`."""
     overrides = dict(config.sla_overrides)
     for tier in Tier:
-        policy = clocks_for(kind, tier).policy
+        policy = clocks_for(kind, tier, profile).policy
         if policy is not None:
             overrides |= {(category.value, tier.value): policy for category in Category}
     return replace(config, sla_overrides=overrides)
@@ -105,15 +103,16 @@ class KindRule:
     limit: Limit
 
 
-def rules() -> list[KindRule]:
-    """Every kind's clocks for ordinary and urgent requests (urgent listed only where it differs)."""
+def rules(profile: SlaProfile | None = None, config: TicketConfig = DEFAULT_CONFIG) -> list[KindRule]:
+    """Every kind's clocks for ordinary and urgent requests (urgent listed only where it differs) on `profile`
+    (None: the default), with the operator's limits of `config`."""
     out: list[KindRule] = []
     for kind in RequestKind:
-        ordinary, urgent = clocks_for(kind, Tier.GENERAL), clocks_for(kind, Tier.MAJOR)
+        ordinary, urgent = clocks_for(kind, Tier.GENERAL, profile), clocks_for(kind, Tier.MAJOR, profile)
         for is_urgent, clocks, tier in ((False, ordinary, Tier.GENERAL), (True, urgent, Tier.MAJOR)):
             if is_urgent and kind in (RequestKind.ENQUIRY, RequestKind.SUGGESTION):
                 continue  # answered and replied to on one clock, however pressing
-            policy = clocks.policy or sla.DEFAULT_POLICIES[tier]
+            policy = clocks.policy or config.policy("", tier, profile.name if profile else None)
             for clock, which in clocks.shown:
                 out.append(KindRule(kind, is_urgent, clock,
                                     policy.respond if which is Deadline.RESPOND else policy.resolve))
@@ -156,9 +155,10 @@ def file_request(
     except ValueError as exc:
         raise InvalidInput(f"kind must be one of {', '.join(RequestKind)}, not {kind!r}") from exc
     with conn.transaction():
+        profile = unit_profile(conn, unit_id, config.sla_profiles())  # the ticket's site stamps the same one
         made = intake_complaint(conn, resident_id=resident_id, unit_id=unit_id, channel="app",
                                 description=description, lang=lang, reported_at=now, now=now,
-                                attachments=attachments, config=_config_for(kind, config))
+                                attachments=attachments, config=_config_for(kind, config, profile))
         conn.execute(_SET_KIND, (kind.value, made.complaint_id))
         ticket = get_ticket(conn, made.ticket_id)
     return Receipt(made.complaint_id, made.ticket_id, kind, made.folded, limits_of(kind, ticket, folded=made.folded))

@@ -16,6 +16,7 @@ from tickets.classify import DEPARTMENT_FOR, Category, Classification
 from tickets.config import TicketConfig
 from tickets.errors import NotFound
 from tickets.lifecycle import TicketState
+from tickets.profiles import site_profile
 from tickets.routing import grid_owner
 from tickets.staff_push import push_work_order
 
@@ -52,6 +53,7 @@ class Ticket:
     closed_at: datetime | None
     override_reason: str | None
     root_cause: str | None
+    sla_profile: str | None  # the SLA profile the ticket was opened with (None: before profiles, the default)
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -89,24 +91,29 @@ def create_ticket(
 ) -> int:
     """Insert a ticket in state `new` with its SLA deadlines and first-responsibility owner; returns its id.
     The caller dispatches it (a transition) in the same transaction."""
-    policy = config.policy(classification.category, classification.tier)
+    # The site's profile now: the deadlines are fixed here, and the profile is stamped so that reopening and pauses
+    # follow it even after the site switches.
+    profile = site_profile(conn, site_id, config.sla_profiles()).name
+    policy = config.policy(classification.category, classification.tier, profile)
     department = classification.department or DEPARTMENT_FOR[Category(classification.category)]
     owner = owner_id or grid_owner(conn, building_id, department)
     row = conn.execute(
         """INSERT INTO tickets (source, state, category, subcategory, severity, title, description, site_id,
                building_id, unit_id, resident_id, device_id, fault, incident_id, owner_id, reported_at,
-               created_at, respond_due, resolve_due)
-           VALUES (%s, 'new', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+               created_at, respond_due, resolve_due, sla_profile)
+           VALUES (%s, 'new', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+           RETURNING id""",
         (source, classification.category.value, classification.subcategory, classification.tier.value, title,
          description, site_id, building_id, unit_id, resident_id, device_id, fault, incident_id, owner,
-         reported_at, now, sla.deadline(now, policy.respond, config.tz), sla.deadline(now, policy.resolve, config.tz)),
+         reported_at, now, sla.deadline(now, policy.respond, config.tz), sla.deadline(now, policy.resolve, config.tz),
+         profile),
     ).fetchone()
     assert row is not None
     ticket_id = int(row[0])
     add_event(conn, ticket_id, "created", at=now, actor=actor, to_state=TicketState.NEW.value,
               detail={"category": classification.category.value, "severity": classification.tier.value,
                       "subcategory": classification.subcategory, "matched": list(classification.matched),
-                      "owner": owner})
+                      "owner": owner, "sla_profile": profile})
     return ticket_id
 
 

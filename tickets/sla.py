@@ -1,4 +1,5 @@
-"""SLA clocks per category × severity tier, on the mainland-China working-day calendar.
+"""SLA clock arithmetic on the mainland-China working-day calendar; the limits themselves are the site's SLA
+profile (`tickets.profiles`, `tickets/data/sla_profiles.yaml`).
 
 Working-day limits count only time on working days as published by the State Council (public holidays off,
 adjusted working weekends on), from the maintained `chinesecalendar` package; minute limits count wall time.
@@ -7,15 +8,12 @@ A ticket waiting on the resident has its clocks paused: on resume its deadlines 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
-
-from tickets.classify import Category, Tier
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 
@@ -43,27 +41,6 @@ class Limit:
 class SlaPolicy:
     respond: Limit  # until the ticket is acknowledged (staff responded / on the way)
     resolve: Limit  # until it is resolved (for major: the written plan)
-
-
-# DESIGN.md defaults: major = respond/on site in 15 min, plan in 24 h; general = respond in 24 h, resolve in
-# 3 working days; complex = progress in 7 working days, resolve in 15 working days.
-DEFAULT_POLICIES: dict[Tier, SlaPolicy] = {
-    Tier.MAJOR: SlaPolicy(Limit(15, Unit.MINUTES), Limit(24 * 60, Unit.MINUTES)),
-    Tier.GENERAL: SlaPolicy(Limit(24 * 60, Unit.MINUTES), Limit(3, Unit.WORKING_DAYS)),
-    Tier.COMPLEX: SlaPolicy(Limit(7, Unit.WORKING_DAYS), Limit(15, Unit.WORKING_DAYS)),
-}
-
-
-def policy_for(category: Category | str, tier: Tier | str,
-               overrides: Mapping[tuple[str, str], SlaPolicy] | None = None,
-               tiers: Mapping[Tier, SlaPolicy] | None = None) -> SlaPolicy:
-    """The policy for a category × tier: a category × tier override if configured, else the tier's configured
-    policy (`tiers`), else the tier's default."""
-    if overrides and (str(category), str(tier)) in overrides:
-        return overrides[(str(category), str(tier))]
-    if tiers and Tier(tier) in tiers:
-        return tiers[Tier(tier)]
-    return DEFAULT_POLICIES[Tier(tier)]
 
 
 _LIMIT = re.compile(r"^\s*(?P<amount>[-+]?[0-9]+(?:\.[0-9]+)?)\s*"

@@ -34,7 +34,7 @@ def sla_sweep(conn: psycopg.Connection, *, now: datetime, config: TicketConfig =
         with conn.transaction():
             rows = conn.execute(
                 """SELECT id, state, category, severity, site_id, owner_id, created_at, respond_due, resolve_due,
-                          responded_at, title
+                          responded_at, title, sla_profile
                    FROM tickets WHERE state = ANY(%s) AND sla_paused_at IS NULL AND id > %s
                    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
                 ([s.value for s in ACTIVE_STATES], last, batch),
@@ -95,8 +95,8 @@ def _alert(conn: psycopg.Connection, ticket_id: int, clock: str, level: str, due
 
 
 def _sweep_one(conn: psycopg.Connection, row: tuple[Any, ...], now: datetime, config: TicketConfig) -> int:
-    ticket_id, state, category, severity, site_id, owner, created, respond_due, resolve_due, _, title = row
-    policy = config.policy(category, severity)
+    ticket_id, state, category, severity, site_id, owner, created, respond_due, resolve_due, _, title, profile = row
+    policy = config.policy(category, severity, profile)  # the profile it was opened with
     if state in RESPONSE_PENDING:
         clock, start, due, working = "respond", created, respond_due, policy.respond.working
     else:

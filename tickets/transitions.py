@@ -96,7 +96,7 @@ def _changes(
     if event is E.CANCEL:
         return {"sla_paused_at": None}  # a cancelled ticket is not "waiting" on anyone
     if event is E.REOPEN:
-        policy = config.policy(ticket.category, ticket.severity)
+        policy = config.policy(ticket.category, ticket.severity, ticket.sla_profile)
         return {"reopen_count": ticket.reopen_count + 1, "resolved_at": None, "closed_at": None,
                 "responded_at": None, "override_reason": None,
                 "respond_due": sla.deadline(now, policy.respond, config.tz),
@@ -107,7 +107,7 @@ def _changes(
 def _resume(ticket: Ticket, now: datetime, config: TicketConfig) -> dict[str, object]:
     """Move the deadlines by the time spent waiting on the resident."""
     paused = ticket.sla_paused_at or now
-    policy = config.policy(ticket.category, ticket.severity)
+    policy = config.policy(ticket.category, ticket.severity, ticket.sla_profile)
     return {
         "sla_paused_at": None,
         "respond_due": ticket.respond_due and sla.extend(ticket.respond_due, paused, now, policy.respond.working,

@@ -31,6 +31,7 @@ from tickets.portal import (
     resident_requests,
     unit_services,
 )
+from tickets.profiles import unit_profile
 from tickets.requests import RequestKind, file_request, recent_requests, rules
 from tickets.visits import Rating, record_return_visit
 
@@ -107,16 +108,20 @@ def notice(request: Request, notice_id: int, user: ResidentWebUser, conn: DbDep)
     return _page(request, "resident/notice.html", {"notice": found})
 
 
-def _report_page(request: Request, *, error: str | None = None, kind: str = "", description: str = "",
-                 status_code: int = 200) -> HTMLResponse:
+def _report_page(request: Request, conn: psycopg.Connection, unit: str, *, error: str | None = None,
+                 kind: str = "", description: str = "", status_code: int = 200) -> HTMLResponse:
+    """The form, with the time limits of the SLA profile of the resident's own site."""
+    config = ticket_config(request)
+    profile = unit_profile(conn, unit, config.sla_profiles())
     return _page(request, "resident/report.html",
-                 {"kinds": list(RequestKind), "rules": rules(), "error": error, "kind": kind,
+                 {"kinds": list(RequestKind), "rules": rules(profile, config), "error": error, "kind": kind,
                   "description": description}, status_code=status_code)
 
 
 @router.get("/report", response_class=HTMLResponse)
-def report_form(request: Request, user: ResidentWebUser) -> Response:
-    return _report_page(request)
+def report_form(request: Request, user: ResidentWebUser, conn: DbDep) -> Response:
+    _, unit = _me(user)
+    return _report_page(request, conn, unit)
 
 
 @router.post("/report", response_class=HTMLResponse)
@@ -125,13 +130,15 @@ def report(request: Request, _: CsrfChecked, user: ResidentWebUser, conn: DbDep,
            photos: Annotated[list[UploadFile] | None, Form()] = None) -> Response:
     resident, unit = _me(user)
     if kind not in {k.value for k in RequestKind}:
-        return _report_page(request, error=N_("Choose what kind of request this is."), description=description,
-                            status_code=422)
+        return _report_page(request, conn, unit, error=N_("Choose what kind of request this is."),
+                            description=description, status_code=422)
     if not description.strip():
-        return _report_page(request, error=N_("Please say what the problem is."), kind=kind, status_code=422)
+        return _report_page(request, conn, unit, error=N_("Please say what the problem is."), kind=kind,
+                            status_code=422)
     if recent_requests(conn, resident, now=now) >= REQUESTS_PER_HOUR:
-        return _report_page(request, error=N_("You have sent many requests in the last hour. Please add to one of "
-                                              "your open requests instead."), kind=kind, description=description,
+        return _report_page(request, conn, unit,
+                            error=N_("You have sent many requests in the last hour. Please add to one of "
+                                     "your open requests instead."), kind=kind, description=description,
                             status_code=429)
     return _file(request, conn, user, resident, unit, kind, description, photos or [], now)
 
@@ -146,9 +153,11 @@ def _file(request: Request, conn: psycopg.Connection, user: Principal, resident:
                                    config=ticket_config(request))
             attach_to_ticket(conn, saved, ticket_id=receipt.ticket_id, uploaded_by=user.user_id)
     except PhotoRejected as exc:
-        return _report_page(request, error=exc.message_id, kind=kind, description=description, status_code=422)
+        return _report_page(request, conn, unit, error=exc.message_id, kind=kind, description=description,
+                            status_code=422)
     except InvalidInput:
-        return _report_page(request, error=N_("We could not take this request. Please check it and try again."),
+        return _report_page(request, conn, unit,
+                            error=N_("We could not take this request. Please check it and try again."),
                             kind=kind, description=description, status_code=422)
     return RedirectResponse(f"/resident/requests/{receipt.complaint_id}?filed=1", status_code=303)
 

@@ -33,11 +33,14 @@ def write(tmp_path: Path, text: str, name: str = "forewarn.toml") -> Path:
 def test_the_readme_config_file_reaches_the_ticket_config(tmp_path):
     config = ticket_config(load_settings(write(tmp_path, README_EXAMPLE), environ={}))
     assert config.quiet_start == time(22, 30)
-    assert config.sla_tiers[Tier.MAJOR].respond == Limit(10, Unit.MINUTES)
-    assert config.sla_tiers[Tier.MAJOR].resolve == Limit(12 * 60, Unit.MINUTES)
-    assert config.sla_tiers[Tier.COMPLEX].resolve == Limit(10, Unit.WORKING_DAYS)
-    assert config.sla_tiers[Tier.GENERAL].resolve == Limit(3, Unit.WORKING_DAYS)  # untouched: the default
+    assert config.sla_limits[(Tier.MAJOR, "respond")] == Limit(10, Unit.MINUTES)
+    assert config.sla_limits[(Tier.MAJOR, "resolve")] == Limit(12 * 60, Unit.MINUTES)
+    assert config.sla_limits[(Tier.COMPLEX, "resolve")] == Limit(10, Unit.WORKING_DAYS)
+    assert (Tier.GENERAL, "resolve") not in config.sla_limits  # untouched: each site's profile decides
+    assert config.policy("facility", "general").resolve == Limit(3, Unit.WORKING_DAYS)  # the default profile's
     assert config.policy("facility", "major").respond.span == timedelta(minutes=10)
+    assert config.policy("facility", "major", "003").respond.span == timedelta(minutes=10)  # on every profile
+    assert config.policy("billing", "complex", "003").respond == Limit(72 * 60, Unit.MINUTES)  # the profile's
 
 
 def test_yaml_tables_and_the_environment_winning_over_the_file(tmp_path):

@@ -9,7 +9,7 @@ from tickets.cli import app, type_rows
 from tickets.config import TicketConfig
 from tickets.flows import handle_alarm
 from tickets.lifecycle import mermaid
-from tickets.sla import Limit, SlaPolicy, Unit
+from tickets.sla import Limit, Unit
 
 from .conftest import NOW, make_alarm
 
@@ -43,14 +43,16 @@ def test_diagram_and_classify():
 
 def test_types_prints_every_request_kind_and_tier_with_its_clocks():
     lines = runner.invoke(app, ["types"]).output.splitlines()
-    assert len(lines) == 12  # 4 kinds x 3 tiers
+    assert lines[0].startswith("SLA profile 001:") and lines[0].endswith("(the default)")
+    assert len(lines) == 1 + 12  # the profile, then 4 kinds x 3 tiers
     assert "complaint   major    respond: 15 min, resolve: 24 h" in lines
     assert "repair      major    on_site: 30 min, resolve: 24 h" in lines  # handbook 003: urgent on site in 30 min
     assert "enquiry     general  answer: 2 h" in lines
 
 
-def test_types_follow_the_configured_sla_tiers():
-    config = TicketConfig(sla_tiers={Tier.MAJOR: SlaPolicy(Limit(10, Unit.MINUTES), Limit(12 * 60, Unit.MINUTES))})
+def test_types_follow_the_operators_sla_limits():
+    config = TicketConfig(sla_limits={(Tier.MAJOR, "respond"): Limit(10, Unit.MINUTES),
+                                      (Tier.MAJOR, "resolve"): Limit(12 * 60, Unit.MINUTES)})
     rows = {(kind, tier): shown for kind, tier, shown in type_rows(config)}
     assert rows[("complaint", "major")] == "respond: 10 min, resolve: 12 h"
     assert rows[("repair", "major")] == "on_site: 30 min, resolve: 24 h"  # the kind's own clock, not the tier's

@@ -11,6 +11,7 @@ import psycopg
 from tickets import sla
 from tickets.classify import Tier
 from tickets.complaints import intake_complaint
+from tickets.config import DEFAULT_CONFIG
 from tickets.lifecycle import TicketEvent
 from tickets.sweeps import sla_sweep
 from tickets.transitions import transition
@@ -22,9 +23,9 @@ def at(month: int, day: int, hour: int = 10, minute: int = 0) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
-GENERAL = sla.DEFAULT_POLICIES[Tier.GENERAL]
-COMPLEX = sla.DEFAULT_POLICIES[Tier.COMPLEX]
-MAJOR = sla.DEFAULT_POLICIES[Tier.MAJOR]
+GENERAL = DEFAULT_CONFIG.policy("", Tier.GENERAL)  # the default profile's (001) tiers
+COMPLEX = DEFAULT_CONFIG.policy("", Tier.COMPLEX)
+MAJOR = DEFAULT_CONFIG.policy("", Tier.MAJOR)
 
 
 def test_the_installed_calendar_knows_2026_holidays_and_adjusted_weekends():

@@ -18,6 +18,7 @@ from api.auth import ensure_resident_user
 from api.deps import AppState
 from api.web.resident import REQUESTS_PER_HOUR
 from api.web.sessions import SESSION_COOKIE, start_session
+from tickets.profiles import set_site_profile
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -105,3 +106,27 @@ def test_a_file_that_is_not_a_photo_is_refused_on_the_form_and_nothing_is_filed(
         with app_pool.connection() as conn:
             assert conn.execute("SELECT (SELECT count(*) FROM complaints), (SELECT count(*) FROM attachments)"
                                 ).fetchone() == (0, 0)
+
+
+def _urgent_complaint_reply(html: str) -> str:
+    """The 'complaint · urgent / first reply' row of the report form's time limits."""
+    found = re.search(r"<tr><td>[^<]*Complaint[^<]*urgent</td><td>First reply</td><td>([^<]+)</td></tr>", html)
+    assert found is not None, html
+    return found.group(1)
+
+
+def test_the_report_form_shows_the_time_limits_of_the_residents_own_sites_profile(app_pool):
+    """Riverside on 001: someone replies to an urgent complaint within 15 minutes; switched to 003, within 30.
+    A resident of another site, still on 001, is told 15."""
+    with app_pool.connection() as conn:
+        conn.execute("INSERT INTO sites (id, name) VALUES ('harbour', 'Harbour Court')")
+        conn.execute("INSERT INTO buildings (id, site_id, name, floors) VALUES ('hb-b1', 'harbour', 'H1', 6)")
+        conn.execute("INSERT INTO units (id, building_id, floor, number) VALUES ('hb-b1-0101', 'hb-b1', 1, '0101')")
+        conn.execute("INSERT INTO residents (id, unit_id, name) VALUES ('hb-r1', 'hb-b1-0101', 'Harbour resident')")
+    english = {"accept-language": "en"}
+    with _client(app_pool, "r-00001") as riverside, _client(app_pool, "hb-r1") as harbour:
+        assert _urgent_complaint_reply(riverside.get("/resident/report", headers=english).text) == "within 15 minutes"
+        with app_pool.connection() as conn:
+            set_site_profile(conn, "riverside", "003")
+        assert _urgent_complaint_reply(riverside.get("/resident/report", headers=english).text) == "within 30 minutes"
+        assert _urgent_complaint_reply(harbour.get("/resident/report", headers=english).text) == "within 15 minutes"
