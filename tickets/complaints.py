@@ -15,9 +15,11 @@ from tickets import sla
 from tickets.classify import Category, Classification, Tier, classify_text
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import InvalidInput, RateLimited
+from tickets.group_risk import check_group_risk, flag_sensitive
 from tickets.lifecycle import TicketEvent
 from tickets.notices import format_time, notify_residents, resident
 from tickets.routing import grid_owner
+from tickets.sensitivity import sensitivity
 from tickets.service import add_event, create_ticket, get_ticket
 from tickets.transitions import transition
 
@@ -74,6 +76,9 @@ def intake_complaint(
             raise InvalidInput(f"resident {resident_id!r} does not live in unit {unit_id!r}")
         building_id, site_id = place[1], place[2]
         found = classify_text(description, config.taxonomy)
+        # The fault point, else the category: what a group of households is counted by.
+        point = found.subcategory or found.category.value
+        words = sensitivity(description)
         incident = _matching_incident(conn, found, unit_id, building_id, site_id, reported_at, config)
         if incident is not None:
             ticket_id, incident_id, detected_at = incident
@@ -86,14 +91,20 @@ def intake_complaint(
         row = conn.execute(
             """INSERT INTO complaints (ticket_id, incident_id, resident_id, unit_id, channel, description, lang,
                    category, severity, device_kind, attachments, reported_at, received_at, taken_by, folded,
-                   anticipated, lead_seconds)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+                   anticipated, lead_seconds, point, sensitive, sensitive_matched)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+               RETURNING id""",
             (ticket_id, incident_id, resident_id, unit_id, channel, description, lang, found.category.value,
              found.tier.value, found.device_kind, json.dumps(list(attachments)), reported_at, now, taken_by,
-             incident is not None, anticipated, lead),
+             incident is not None, anticipated, lead, point, words.sensitive, list(words.matched)),
         ).fetchone()
         assert row is not None
         complaint_id = int(row[0])
+        if words.sensitive:
+            flag_sensitive(conn, ticket_id=ticket_id, complaint_id=complaint_id, found=words, now=now, config=config)
+        if incident is None:
+            check_group_risk(conn, ticket_id=ticket_id, site_id=site_id, building_id=building_id, point=point,
+                             reported_at=reported_at, now=now, config=config)
         _acknowledge_resident(conn, resident_id, ticket_id, incident_id, complaint_id, now, config)
         if incident is not None:
             add_event(conn, ticket_id, "complaint_folded", at=now, actor=taken_by,

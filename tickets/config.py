@@ -47,6 +47,16 @@ class TicketConfig:
     # reset, a switch reboot) leaves a ticket for engineering and disturbs nobody. Two minutes is well inside the
     # first complaints of a real outage (the silence bench: 7 minutes) and longer than a breaker or a switch needs.
     silence_hold: timedelta = timedelta(minutes=2)
+    # Group risk (tickets/group_risk.py; docs/lifecycle.md "Group risk and sensitivity"; handbook 004 群体性事件):
+    # this many distinct households complaining about one fault point in one building within `group_risk_window`,
+    # none of them folded into an incident, raise one flag. Five: below it a few neighbours with one leak is
+    # ordinary work; five flats is a floor or a riser, and the size at which residents start to organise.
+    group_risk_households: int = 5
+    group_risk_window: timedelta = timedelta(hours=24)
+    # A complaint threatening the media, a lawyer or collective action must be answered within this long of
+    # arriving (never later than its tier's clock): 30 min, the handbooks' urgent on-site clock (003), because a
+    # resident who is heard at once rarely goes to the press.
+    sensitive_respond: timedelta = timedelta(minutes=30)
 
     # The complaint taxonomy (tickets/data/taxonomy.yaml unless an operator's file replaces it).
     taxonomy: Taxonomy | None = field(default=None, compare=False)

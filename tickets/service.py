@@ -54,6 +54,8 @@ class Ticket:
     override_reason: str | None
     root_cause: str | None
     sla_profile: str | None  # the SLA profile the ticket was opened with (None: before profiles, the default)
+    sensitive: bool = False  # a complaint on it threatened the media, a lawyer or collective action (group_risk.py)
+    group_risk_id: int | None = None  # the group-risk flag it is part of (group_risks)
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -33,7 +33,7 @@ _RECIPIENTS = """SELECT id, notify_channel,
                  ORDER BY id"""
 # One staff notice; its dedupe key makes a repeated push of the same change a no-op.
 _NOTICE = """INSERT INTO notices (user_id, ticket_id, kind, lang, title, body, critical, dedupe_key, created_at)
-             VALUES (%(user)s, %(ticket)s, 'work_order', 'zh-CN', %(title)s, %(body)s, %(critical)s, %(key)s,
+             VALUES (%(user)s, %(ticket)s, %(kind)s, 'zh-CN', %(title)s, %(body)s, %(critical)s, %(key)s,
                      %(now)s)
              ON CONFLICT (user_id, dedupe_key) WHERE user_id IS NOT NULL DO NOTHING RETURNING id"""
 # How a staff member is reached besides in-app.
@@ -75,20 +75,47 @@ def push_work_order(conn: psycopg.Connection, work_order_id: int, *, reason: str
     key = f"work_order:{wo}:{reason}:{assignee or department}:{now.isoformat()}"
     told: list[str] = []
     for user_id, channel, address in recipients:
-        notice = conn.execute(_NOTICE, {"user": user_id, "ticket": ticket_id, "title": title_t.format(**fields),
-                                        "body": body_t.format(**fields), "critical": severity == "major",
-                                        "key": key, "now": now}).fetchone()
-        if notice is None:
-            continue
-        conn.execute(_OUTBOX, (notice[0], "in_app", None, now, now))
-        if channel != "app":
-            conn.execute(_OUTBOX, (notice[0], CHANNEL_FOR[channel], address, now, now))
-        told.append(user_id)
+        if _notice(conn, user_id, channel, address, ticket_id=ticket_id, kind="work_order",
+                   title=title_t.format(**fields), body=body_t.format(**fields), critical=severity == "major",
+                   key=key, now=now):
+            told.append(user_id)
     if assignee is not None:
         notify_staff_event(conn, type="work_order", id=wo, user_id=assignee, action=reason)
     else:
         notify_staff_event(conn, type="work_order", id=wo, department_id=department, action=reason)
     return Push(work_order_id, tuple(told))
+
+
+def _notice(conn: psycopg.Connection, user_id: str, channel: str, address: str | None, *, ticket_id: int, kind: str,
+            title: str, body: str, critical: bool, key: str, now: datetime) -> bool:
+    """One staff notice and its deliveries (in-app, and the person's own channel); False if the key was used."""
+    notice = conn.execute(_NOTICE, {"user": user_id, "ticket": ticket_id, "kind": kind, "title": title, "body": body,
+                                    "critical": critical, "key": key, "now": now}).fetchone()
+    if notice is None:
+        return False
+    conn.execute(_OUTBOX, (notice[0], "in_app", None, now, now))
+    if channel != "app":
+        conn.execute(_OUTBOX, (notice[0], CHANNEL_FOR[channel], address, now, now))
+    return True
+
+
+_STAFF_CONTACT = """SELECT id, notify_channel,
+                           CASE notify_channel WHEN 'email' THEN email WHEN 'sms' THEN phone
+                                               WHEN 'wechat' THEN phone END
+                    FROM users WHERE id = ANY(%s) AND active ORDER BY id"""
+
+
+def push_staff_notice(conn: psycopg.Connection, user_ids: list[str], *, ticket_id: int, kind: str, title: str,
+                      body: str, key: str, now: datetime, critical: bool = True) -> tuple[str, ...]:
+    """Tell staff about a ticket (a group risk, a sensitive complaint) the way work orders are pushed: a notice
+    each, in-app and on their own channel. `key` makes it once per person: a repeat is a no-op. Returns who was
+    told this time."""
+    told = [user_id for user_id, channel, address in conn.execute(_STAFF_CONTACT, (user_ids,)).fetchall()
+            if _notice(conn, user_id, channel, address, ticket_id=ticket_id, kind=kind, title=title, body=body,
+                       critical=critical, key=key, now=now)]
+    for user_id in told:
+        notify_staff_event(conn, type="ticket", id=ticket_id, user_id=user_id, action=kind)
+    return tuple(told)
 
 
 STAFF_CHANNELS = ("app", "sms", "wechat", "email")

@@ -1,0 +1,117 @@
+"""Group risk and sensitivity (issue #16 point 8), on the demo estate in a real PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import psycopg
+import pytest
+
+from tickets.complaints import intake_complaint
+from tickets.config import DEFAULT_CONFIG
+from tickets.flows import handle_alarm
+from tickets.sensitivity import sensitivity
+
+from .conftest import NOW, make_alarm
+
+PRESSURE = "水压太低，洗澡都没法洗"
+
+
+def _households(conn: psycopg.Connection, building: str, n: int) -> list[tuple[str, str]]:
+    """(resident, unit) for `n` residents of `building`, each of a different unit."""
+    rows = conn.execute(
+        """SELECT DISTINCT ON (r.unit_id) r.id, r.unit_id FROM residents r JOIN units u ON u.id = r.unit_id
+           WHERE u.building_id = %s AND r.active ORDER BY r.unit_id, r.id""", (building,)).fetchall()
+    assert len(rows) >= n
+    return [(r[0], r[1]) for r in rows[:n]]
+
+
+def _complain(conn: psycopg.Connection, who: tuple[str, str], text: str, minutes: int) -> int:
+    at = NOW + timedelta(minutes=minutes)
+    result = intake_complaint(conn, resident_id=who[0], unit_id=who[1], channel="app", description=text,
+                              lang="zh-CN", reported_at=at, now=at)
+    conn.commit()
+    return result.ticket_id
+
+
+def _flags(conn: psycopg.Connection) -> list[tuple[str, str, int, int]]:
+    return conn.execute("SELECT building_id, point, households, ticket_id FROM group_risks ORDER BY id").fetchall()
+
+
+def _notices(conn: psycopg.Connection, kind: str) -> list[tuple[str, int]]:
+    return conn.execute("SELECT user_id, ticket_id FROM notices WHERE kind = %s ORDER BY id", (kind,)).fetchall()
+
+
+def test_five_households_in_an_hour_raise_one_flag_one_notice_and_a_major_ticket(conn, staff):
+    tickets = [_complain(conn, who, PRESSURE, 10 * i) for i, who in enumerate(_households(conn, "rs-b1", 6))]
+    flags = _flags(conn)
+    assert flags == [("rs-b1", "water", 5, tickets[0])]  # the sixth household raised no second flag
+    assert _notices(conn, "group_risk") == [(staff["manager"], tickets[0])]
+    lead = conn.execute("SELECT severity, group_risk_id, respond_due, created_at FROM tickets WHERE id = %s",
+                        (tickets[0],)).fetchone()
+    assert lead is not None and lead[0] == "major" and lead[1] is not None
+    major = DEFAULT_CONFIG.policy("facility", "major")
+    assert lead[2] - lead[3] == major.respond.span  # the clock follows the major tier
+    events = [r[0] for r in conn.execute("SELECT event FROM ticket_events WHERE ticket_id = %s", (tickets[0],))]
+    assert "group_risk" in events and "reclassified" in events
+    linked = {r[0] for r in conn.execute("SELECT id FROM tickets WHERE group_risk_id = %s", (lead[1],))}
+    assert linked == set(tickets)
+
+
+def test_four_households_raise_nothing(conn, staff):
+    for i, who in enumerate(_households(conn, "rs-b1", 4)):
+        _complain(conn, who, PRESSURE, i)
+    assert _flags(conn) == []
+    assert _notices(conn, "group_risk") == []
+
+
+def test_five_households_over_two_buildings_raise_nothing(conn, staff):
+    people = _households(conn, "rs-b1", 3) + _households(conn, "rs-b2", 2)
+    for i, who in enumerate(people):
+        _complain(conn, who, PRESSURE, i)
+    assert _flags(conn) == []
+
+
+def test_households_beyond_the_window_are_not_counted(conn, staff):
+    for i, who in enumerate(_households(conn, "rs-b1", 5)):
+        _complain(conn, who, PRESSURE, i * 60 * 7)  # seven hours apart: 28 h from first to last
+    assert _flags(conn) == []
+
+
+def test_complaints_folded_into_a_detected_incident_do_not_count(conn, staff):
+    handle_alarm(conn, make_alarm("rs-b1-water-high", "pump_failure"), now=NOW)
+    conn.commit()
+    for i, who in enumerate(_households(conn, "rs-b1", 6)):
+        _complain(conn, who, PRESSURE, i)
+    assert conn.execute("SELECT count(*) FILTER (WHERE folded) FROM complaints").fetchone() == (6,)
+    assert _flags(conn) == []
+    assert _notices(conn, "group_risk") == []
+
+
+@pytest.mark.parametrize("text", ["我要找媒体曝光", "I will call a journalist", "再不修我就找記者來曝光",
+                                  "我们业主要联名投诉到12345", "My lawyer will sue you"])
+def test_threats_flag_the_complaint_sensitive_with_a_shorter_clock_and_one_alert(conn, staff, text):
+    ticket = _complain(conn, ("r-00001", "rs-b1-0101"), text, 0)
+    row = conn.execute("SELECT sensitive, respond_due, created_at FROM tickets WHERE id = %s", (ticket,)).fetchone()
+    assert row is not None and row[0] is True
+    assert row[1] - row[2] <= DEFAULT_CONFIG.sensitive_respond
+    assert conn.execute("SELECT sensitive FROM complaints WHERE ticket_id = %s", (ticket,)).fetchone() == (True,)
+    # agent-1 owns it (grid owner); their supervisor is told, once.
+    assert _notices(conn, "sensitive") == [("cs-head", ticket)]
+
+
+def test_an_ordinary_complaint_is_not_sensitive(conn, staff):
+    ticket = _complain(conn, ("r-00001", "rs-b1-0101"), "楼道灯坏了，请尽快修理", 0)
+    row = conn.execute("SELECT sensitive, respond_due, created_at FROM tickets WHERE id = %s", (ticket,)).fetchone()
+    assert row is not None and row[0] is False
+    assert row[1] - row[2] > DEFAULT_CONFIG.sensitive_respond
+    assert _notices(conn, "sensitive") == []
+
+
+@pytest.mark.parametrize(("text", "rules"), [
+    ("我要找媒体曝光", ("media",)), ("我要找媒體曝光", ("media",)), ("I will call a journalist", ("media",)),
+    ("請律師起訴你們", ("legal",)), ("we will sue", ("legal",)), ("拉橫幅", ("collective",)),
+    ("投诉到12345", ("hotline",)), ("this issue again", ()), ("social pressure in the pipes", ()),
+])
+def test_sensitivity_rules_read_simplified_traditional_and_english(text, rules):
+    assert sensitivity(text).rules == rules
