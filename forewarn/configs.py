@@ -42,6 +42,9 @@ def ticket_config(settings: Settings) -> TicketConfig:
         silence_devices=settings.silence_group_devices,
         silence_share=settings.silence_group_share,
         silence_hold=timedelta(seconds=settings.silence_hold_s),
+        group_risk_households=settings.group_risk_households,
+        group_risk_window=timedelta(hours=settings.group_risk_window_hours),
+        sensitive_respond=timedelta(minutes=settings.sensitive_respond_minutes),
         sla_limits=sla_limits(settings),
         taxonomy=load_taxonomy(settings.taxonomy_file) if settings.taxonomy_file else None,
     )

@@ -96,6 +96,14 @@ class Settings(BaseSettings):
                                           "seconds of each other count as together")
     silence_hold_s: float = Field(120.0, ge=0, le=3600, description="a building's silence warns its residents only "
                                   "after lasting this long; a shorter blip leaves a ticket for engineering only")
+    group_risk_households: int = Field(5, ge=2, le=1000, description="this many households complaining about one "
+                                       "fault point in one building, none folded into an incident, raise one "
+                                       "group-risk flag (major ticket, manager told once)")
+    group_risk_window_hours: float = Field(24.0, gt=0, le=24 * 30, description="within this many hours of each "
+                                           "other")
+    sensitive_respond_minutes: float = Field(30.0, gt=0, le=24 * 60, description="a complaint threatening the "
+                                             "media, a lawyer or collective action is answered within this long "
+                                             "(never later than its tier's clock)")
     return_visit_hours: float = Field(48.0, gt=0, le=24 * 60, description="a return visit later than this after "
                                       "resolution is late (reminders at half of it)")
     sla_major_respond: str | None = Field(None, description="major tier: staff on site within, on every site; "

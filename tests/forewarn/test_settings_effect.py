@@ -235,6 +235,43 @@ def test_silence_hold_s_decides_when_a_silent_buildings_residents_are_warned(con
     assert (sent > 0) is warned
 
 
+def _pressure_complaints(conn: psycopg.Connection, count: int, step: timedelta, config: TicketConfig) -> int:
+    """`count` households of building 1 complain of water pressure, `step` apart; the group-risk flags raised."""
+    people = conn.execute("""SELECT DISTINCT ON (r.unit_id) r.id, r.unit_id FROM residents r
+                             JOIN units u ON u.id = r.unit_id WHERE u.building_id = 'rs-b1'
+                             ORDER BY r.unit_id, r.id LIMIT %s""", (count,)).fetchall()
+    for i, (resident_id, unit_id) in enumerate(people):
+        at = TUESDAY + step * i
+        intake_complaint(conn, resident_id=resident_id, unit_id=unit_id, channel="app", description="水压太低",
+                         lang="zh-CN", reported_at=at, now=at, config=config)
+    row = conn.execute("SELECT count(*) FROM group_risks").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.parametrize(("households", "flags"), [(None, 0), ("3", 1)])
+def test_group_risk_households_decides_how_many_households_raise_a_flag(conn, staff, households, flags):  # noqa: F811
+    config = ticket_config(settings(**({"group_risk_households": households} if households else {})))
+    assert _pressure_complaints(conn, 3, timedelta(minutes=5), config) == flags
+
+
+@pytest.mark.parametrize(("hours", "flags"), [(None, 0), ("48", 1)])
+def test_group_risk_window_hours_decides_which_complaints_are_together(conn, staff, hours, flags):  # noqa: F811
+    # Five households eight hours apart: 32 h from first to last, outside the default 24 h.
+    config = ticket_config(settings(**({"group_risk_window_hours": hours} if hours else {})))
+    assert _pressure_complaints(conn, 5, timedelta(hours=8), config) == flags
+
+
+@pytest.mark.parametrize("minutes", [None, "10"])
+def test_sensitive_respond_minutes_sets_a_sensitive_complaints_response_deadline(conn, staff, minutes):  # noqa: F811
+    config = ticket_config(settings(**({"sensitive_respond_minutes": minutes} if minutes else {})))
+    result = intake_complaint(conn, resident_id="r-00001", unit_id="rs-b1-0101", channel="app",
+                              description="楼道灯坏了，再不修我就找媒体曝光", lang="zh-CN", reported_at=TUESDAY,
+                              now=TUESDAY, config=config)
+    row = conn.execute("SELECT respond_due FROM tickets WHERE id = %s", (result.ticket_id,)).fetchone()
+    assert row == (TUESDAY + timedelta(minutes=float(minutes or 30)),)
+
+
 # -- behaviours that need the running platform -----------------------------------------------------------------
 
 
@@ -334,6 +371,9 @@ COVERED_HERE = {
     "SILENCE_GROUP_SHARE": "test_silence_group_devices_and_share_decide_how_many_silent_devices_are_one_event",
     "SILENCE_GROUP_WINDOW_S": "test_silence_group_window_s_decides_which_silences_are_together",
     "SILENCE_HOLD_S": "test_silence_hold_s_decides_when_a_silent_buildings_residents_are_warned",
+    "GROUP_RISK_HOUSEHOLDS": "test_group_risk_households_decides_how_many_households_raise_a_flag",
+    "GROUP_RISK_WINDOW_HOURS": "test_group_risk_window_hours_decides_which_complaints_are_together",
+    "SENSITIVE_RESPOND_MINUTES": "test_sensitive_respond_minutes_sets_a_sensitive_complaints_response_deadline",
 }
 COVERED_ELSEWHERE = {
     "MODE": "tests/forewarn/test_settings_doc.py::test_production_refuses_the_placeholder_secret",
