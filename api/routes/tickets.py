@@ -78,8 +78,12 @@ def show_ticket(ticket_id: RowId, conn: DbDep, user: StaffUser) -> dict[str, Any
             "SELECT id, department_id, assignee_id, status, evidence, created_at, acknowledged_at, done_at "
             "FROM work_orders WHERE ticket_id = %s ORDER BY id", (ticket_id,))),
         "complaints": _rows(conn.execute(
-            "SELECT id, resident_id, unit_id, channel, description, reported_at, folded, anticipated, lead_seconds "
-            "FROM complaints WHERE ticket_id = %s ORDER BY id", (ticket_id,))),
+            "SELECT id, resident_id, unit_id, channel, description, reported_at, folded, anticipated, lead_seconds, "
+            "point, sensitive, sensitive_matched FROM complaints WHERE ticket_id = %s ORDER BY id", (ticket_id,))),
+        # The group-risk flag the ticket is part of (tickets/group_risk.py), or null.
+        "group_risk": next(iter(_rows(conn.execute(
+            "SELECT id, building_id, point, households, ticket_id, first_at, raised_at FROM group_risks "
+            "WHERE id = %s", (ticket.group_risk_id,)))), None),
     }
 
 

@@ -6,7 +6,12 @@ from datetime import timedelta
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
+from psycopg_pool import ConnectionPool
 
+from api.app import create_app
+from api.auth import issue_token
+from api.deps import AppState
 from tickets.complaints import intake_complaint
 from tickets.config import DEFAULT_CONFIG
 from tickets.flows import handle_alarm
@@ -115,3 +120,22 @@ def test_an_ordinary_complaint_is_not_sensitive(conn, staff):
 ])
 def test_sensitivity_rules_read_simplified_traditional_and_english(text, rules):
     assert sensitivity(text).rules == rules
+
+
+def test_the_tickets_api_shows_the_flag_and_sensitivity(estate_db_url, conn, staff):
+    tickets = [_complain(conn, who, PRESSURE + ("，我要找媒体曝光" if i == 0 else ""), i)
+               for i, who in enumerate(_households(conn, "rs-b1", 5))]
+    token = issue_token(conn, "mgr")
+    conn.commit()
+    pool = ConnectionPool(estate_db_url, min_size=1, max_size=2, open=True)
+    try:
+        with TestClient(create_app(AppState(pool=pool, broker_check=lambda: True))) as client:
+            lead = client.get(f"/api/v1/tickets/{tickets[0]}", headers={"Authorization": f"Bearer {token}"}).json()
+            other = client.get(f"/api/v1/tickets/{tickets[1]}", headers={"Authorization": f"Bearer {token}"}).json()
+    finally:
+        pool.close()
+    assert lead["sensitive"] is True and lead["severity"] == "major"
+    assert lead["group_risk"]["households"] == 5 and lead["group_risk"]["point"] == "water"
+    assert lead["group_risk_id"] == other["group_risk_id"] == lead["group_risk"]["id"]
+    assert lead["complaints"][0]["sensitive"] is True and lead["complaints"][0]["sensitive_matched"] == ["媒体", "曝光"]
+    assert other["sensitive"] is False and other["severity"] == "general"
