@@ -220,10 +220,14 @@ def reclassify(conn: psycopg.Connection, ticket_id: int, *, category: str | None
                  "severity": (new_tier or ticket.severity).__str__()}
         # The SLA follows the corrected tier, counted from when the ticket was received.
         policy = config.policy(after["category"], after["severity"], ticket.sla_profile)
+        respond_due = sla.deadline(ticket.created_at, policy.respond, config.tz)
+        if ticket.sensitive and ticket.respond_due is not None:
+            # A sensitive ticket keeps its shortened response clock whatever tier it moves to (group_risk.py).
+            respond_due = min(respond_due, ticket.respond_due)
         conn.execute(
             """UPDATE tickets SET category = %s, severity = %s, respond_due = %s, resolve_due = %s,
                    version = version + 1 WHERE id = %s""",
-            (after["category"], after["severity"], sla.deadline(ticket.created_at, policy.respond, config.tz),
+            (after["category"], after["severity"], respond_due,
              sla.deadline(ticket.created_at, policy.resolve, config.tz), ticket_id))
         add_event(conn, ticket_id, "reclassified", at=now, actor=by_user, note=note,
                   detail={"before": before, "after": after})

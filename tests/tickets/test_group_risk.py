@@ -12,7 +12,7 @@ from psycopg_pool import ConnectionPool
 from api.app import create_app
 from api.auth import issue_token
 from api.deps import AppState
-from tickets.complaints import intake_complaint
+from tickets.complaints import intake_complaint, reclassify
 from tickets.config import DEFAULT_CONFIG
 from tickets.flows import handle_alarm
 from tickets.sensitivity import sensitivity
@@ -111,6 +111,15 @@ def test_an_ordinary_complaint_is_not_sensitive(conn, staff):
     assert row is not None and row[0] is False
     assert row[1] - row[2] > DEFAULT_CONFIG.sensitive_respond
     assert _notices(conn, "sensitive") == []
+
+
+def test_a_sensitive_ticket_keeps_its_short_clock_when_staff_reclassify_it(conn, staff):
+    ticket = _complain(conn, ("r-00001", "rs-b1-0101"), "物业费乱收，我要请律师起诉你们", 0)
+    before = conn.execute("SELECT respond_due FROM tickets WHERE id = %s", (ticket,)).fetchone()
+    reclassify(conn, ticket, category="billing", severity="complex", by_user="agent-1", note="billing dispute",
+               now=NOW + timedelta(minutes=5))
+    after = conn.execute("SELECT severity, respond_due FROM tickets WHERE id = %s", (ticket,)).fetchone()
+    assert before is not None and after == ("complex", before[0])
 
 
 @pytest.mark.parametrize(("text", "rules"), [
