@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import psycopg
@@ -61,6 +62,32 @@ def test_five_households_in_an_hour_raise_one_flag_one_notice_and_a_major_ticket
     assert "group_risk" in events and "reclassified" in events
     linked = {r[0] for r in conn.execute("SELECT id FROM tickets WHERE group_risk_id = %s", (lead[1],))}
     assert linked == set(tickets)
+
+
+def test_two_concurrent_fifth_households_raise_one_flag(estate_db_url, conn, staff):
+    people = _households(conn, "rs-b1", 6)
+    for i, who in enumerate(people[:4]):
+        _complain(conn, who, PRESSURE, i)
+    barrier = threading.Barrier(2)
+    errors: list[Exception] = []
+
+    def worker(who: tuple[str, str]) -> None:
+        try:
+            with psycopg.connect(estate_db_url) as own:
+                own.execute("SELECT 1")
+                barrier.wait(timeout=10)
+                _complain(own, who, PRESSURE, 10)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(who,)) for who in people[4:]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == []
+    assert len(_flags(conn)) == 1
+    assert len(_notices(conn, "group_risk")) == 1
 
 
 def test_four_households_raise_nothing(conn, staff):
