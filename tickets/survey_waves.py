@@ -128,7 +128,7 @@ def create_wave(conn: psycopg.Connection, *, site_id: str, kind: str, sample: fl
         raise NotFound(f"no site {site_id!r} in the estate registry")
     units = conn.execute(SITE_UNITS, {"site": site_id}).fetchall()
     size = sample_size(len(units), sample)
-    building = dict(units)
+    building: dict[str, str] = {unit: b for unit, b in units}
     drawn = systematic_draw([u for u, _ in units], size, seed=seed)
     modes = assign_modes(drawn, seed=seed)
     with conn.cursor(row_factory=class_row(Wave)) as cur:
@@ -164,7 +164,7 @@ def sample_modes(conn: psycopg.Connection, wave_id: int) -> dict[str, int]:
     """The planned number of households per mode (001: 2,000 households → 200 → 120 / 60 / 20)."""
     rows = conn.execute("SELECT mode, count(*) FROM survey_wave_sample WHERE wave_id = %s GROUP BY mode",
                         (wave_id,)).fetchall()
-    counts = dict(rows)
+    counts: dict[str, int] = {mode: int(count) for mode, count in rows}
     return {mode.value: int(counts.get(mode.value, 0)) for mode in Mode}
 
 
