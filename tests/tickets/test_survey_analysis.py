@@ -67,3 +67,14 @@ def test_impact_weights_are_correlations_normalised_to_one():
     overall = [2, 4, 6, 8, 10]
     weights = impact_weights({"tracks": [1, 2, 3, 4, 5], "against": [5, 4, 3, 2, 1], "flat": [3] * 5}, overall)
     assert weights == {"tracks": 1.0, "against": 0.0, "flat": None}
+
+
+def test_the_docstring_examples_run():
+    import doctest
+
+    import tickets.nps
+    import tickets.survey_analysis
+
+    for module in (tickets.nps, tickets.survey_analysis):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0, module.__name__
