@@ -152,8 +152,8 @@ def _groups(responses: Sequence[Response], attribute: str) -> list[dict[str, Any
         by.setdefault(str(getattr(r, attribute)), []).append(r)
     out: list[dict[str, Any]] = []
     for group, members in sorted(by.items()):
-        if len(members) < MIN_GROUP:  # neither the figures nor the exact count of a tiny group
-            out.append({"group": group, "responses": None, "hidden": True})
+        if len(members) < MIN_GROUP:  # the count is fieldwork progress (coverage shows it too); the opinions hide
+            out.append({"group": group, "responses": len(members), "hidden": True})
             continue
         out.append({"group": group, "responses": len(members), "hidden": False,
                     "overall_mean": _mean([float(m.overall) for m in members]),

@@ -43,7 +43,7 @@ def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
         for g in groups:
             rows.append({"section": f"group:{attribute}", "key": g["group"], "responses": g["responses"],
                          "mean": g.get("overall_mean"), "nps": g.get("nps"),
-                         "quadrant": "hidden (fewer than 5)" if g["hidden"] else None})
+                         "label_en": "hidden (fewer than 5)" if g["hidden"] else None})
     return rows
 
 
@@ -83,13 +83,14 @@ def report_text(report: dict[str, Any]) -> str:
                  f"{'excellent' if nps['excellent'] else 'below excellent (≥ 50)'}; "
                  f"change {_signed(report['nps_trend']['change'])})")
     for level in ("dimensions", "items"):
-        lines.append(f"{level}: mean / share 4–5 / weight / quadrant / change since wave {report['previous_wave']}")
+        since = f"change since wave {report['previous_wave']}" if report["previous_wave"] else "no previous wave"
+        lines.append(f"{level}: mean / share 4–5 / weight / quadrant / {since}")
         for key, f in report[level].items():
             lines.append(f"  {key}: {f['mean']} / {f['share_4_5']}% / "
                          f"{'—' if f['weight'] is None else str(f['weight']) + '%'} / {f['quadrant'] or '—'} / "
                          f"{_signed(f['change'])}")
     for attribute, groups in report["groups"].items():
         shown = [f"{g['group']} n={g['responses']} overall {g['overall_mean']} NPS {g['nps']:+g}" if not g["hidden"]
-                 else f"{g['group']} hidden (fewer than 5)" for g in groups]
+                 else f"{g['group']} n={g['responses']} hidden (fewer than 5)" for g in groups]
         lines.append(f"by {attribute}: " + "; ".join(shown))
     return "\n".join(lines) + "\n"
