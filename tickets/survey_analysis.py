@@ -185,9 +185,9 @@ def wave_report(conn: psycopg.Connection, wave_id: int) -> dict[str, Any]:
     """Everything `forewarn survey wave report` shows, as JSON-ready data."""
     wave = get_wave(conn, wave_id)
     responses = load_responses(conn, wave_id)
-    report: dict[str, Any] = {"wave": _wave_fields(wave), "plan": sample_modes(conn, wave_id),
-                              "collected": {m: sum(1 for r in responses if r.mode == m) for m in sample_modes(
-                                  conn, wave_id)},
+    plan = sample_modes(conn, wave_id)
+    report: dict[str, Any] = {"wave": _wave_fields(wave), "plan": plan,
+                              "collected": {m: sum(1 for r in responses if r.mode == m) for m in plan},
                               "assisted": sum(1 for r in responses if r.assisted),
                               "coverage": [{"building": s.building_id, "households": s.households,
                                             "sampled": s.sampled, "responded": s.responded,

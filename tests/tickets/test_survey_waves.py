@@ -7,12 +7,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 from typer.testing import CliRunner
 
+from tests.cli_checks import assert_clean_failure
 from tickets.errors import InvalidInput
 from tickets.survey_analysis import wave_report
 from tickets.survey_cli import app
@@ -196,3 +200,17 @@ def test_every_survey_command_has_help():
     for group in (app, *(g.typer_instance for g in app.registered_groups)):
         for command in group.registered_commands:
             assert command.callback.__doc__, command.name
+
+
+def test_the_forewarn_command_fails_cleanly_on_bad_input(estate_db_url):
+    def forewarn(*args: str) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FOREWARN_")}
+        return subprocess.run([sys.executable, "-m", "forewarn", "survey", "wave", *args, "--db", estate_db_url],
+                              capture_output=True, text=True, env=env, timeout=120)
+
+    assert_clean_failure(forewarn("create", "--site", "riverside", "--sample", "29"),
+                         "a site of 300 households cannot open a wave of 29")
+    assert_clean_failure(forewarn("create", "--site", "riverside", "--kind", "weekly"), "unknown wave kind")
+    assert_clean_failure(forewarn("create", "--site", "nowhere"), "no site 'nowhere'")
+    assert_clean_failure(forewarn("report", "7", "--format", "xlsx"), "is not a format")
+    assert_clean_failure(forewarn("close", "7"), "no survey wave 7")
