@@ -4,6 +4,8 @@ systematic seeded draws, NPS and its interval, impact weights and the priority m
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tickets.errors import InvalidInput
 from tickets.nps import EXCELLENT, nps, nps_interval
@@ -78,3 +80,15 @@ def test_the_docstring_examples_run():
     for module in (tickets.nps, tickets.survey_analysis):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
+
+
+@given(households=st.integers(min_value=1, max_value=5000), share=st.floats(min_value=0.10, max_value=1.0),
+       seed=st.integers(min_value=0, max_value=2**31))
+@settings(max_examples=300, deadline=None)
+def test_any_draw_is_the_asked_size_distinct_and_repeatable(households, share, seed):
+    units = [f"u{i}" for i in range(households)]
+    size = sample_size(households, share)
+    drawn = systematic_draw(units, size, seed=seed)
+    assert len(drawn) == len(set(drawn)) == size >= households / 10
+    assert drawn == systematic_draw(units, size, seed=seed)
+    assert sum(mode_plan(size).values()) == size
