@@ -210,5 +210,6 @@ def wave_report(conn: psycopg.Connection, wave_id: int) -> dict[str, Any]:
 def _wave_fields(wave: Wave) -> dict[str, Any]:
     return {"id": wave.id, "site": wave.site_id, "kind": wave.kind, "template": wave.template,
             "status": wave.status, "households": wave.households, "sample_share": round(wave.sample_share, 4),
-            "seed": wave.seed, "reason": wave.reason, "opened_at": wave.opened_at.isoformat(),
+            "seed": wave.seed, "reason": wave.reason, "incident": wave.incident_id,
+            "opened_at": wave.opened_at.isoformat(),
             "closed_at": wave.closed_at.isoformat() if wave.closed_at else None}

@@ -45,7 +45,9 @@ def wave_create(
     sample: Annotated[float, typer.Option("--sample", help="a share of the households (0.10 = 10 %, the minimum) "
                                                            "or, above 1, a number of households")] = 0.10,
     seed: Annotated[int, typer.Option("--seed", help="the random start of the systematic draw")] = 0,
-    reason: Annotated[str, typer.Option("--reason", help="why (e.g. the incident behind a special wave)")] = "",
+    reason: Annotated[str, typer.Option("--reason", help="why, in words (e.g. a fee change)")] = "",
+    incident: Annotated[int | None, typer.Option(
+        "--incident", help="a special wave after this incident: sample the households its device serves")] = None,
     by: Annotated[str | None, typer.Option("--by", help="who opens it (default: the login name)")] = None,
     db: DbOption = None, as_json: Annotated[bool, typer.Option("--json", help="JSON instead of text")] = False,
 ) -> None:
@@ -53,6 +55,7 @@ def wave_create(
     with psycopg.connect(database_url(ctx, db)) as conn:
         try:
             wave = create_wave(conn, site_id=site, kind=kind, sample=sample, seed=seed, reason=reason,
+                               incident_id=incident,
                                by=by or getpass.getuser(), now=datetime.now(UTC))
         except (InvalidInput, NotFound) as exc:
             raise _fail(exc) from None

@@ -27,9 +27,9 @@ class Mode(StrEnum):
 MODE_SHARES: tuple[tuple[Mode, float], ...] = ((Mode.ONLINE, 0.6), (Mode.IN_PERSON, 0.3), (Mode.PHONE, 0.1))
 
 
-def sample_size(households: int, sample: float) -> int:
+def sample_size(households: int, sample: float, *, population: str = "a site") -> int:
     """The number of households to survey: `sample` is a share (0.10) or, above 1, a count (150). Refuses a
-    sample below 10 % of the households."""
+    sample below 10 % of the households. `population` names them in the message ("a site", "incident 7")."""
     if households <= 0:
         raise InvalidInput("the site has no households (units) in the estate registry: load the estate file first")
     if sample <= 0:
@@ -38,10 +38,10 @@ def sample_size(households: int, sample: float) -> int:
     size = math.ceil(round(sample * households, 6)) if sample <= 1 else int(sample)
     minimum = math.ceil(round(SAMPLE_TARGET * households, 6))
     if size < minimum:
-        raise InvalidInput(f"a site of {households:,} households cannot open a wave of {size:,}: the sample must be "
-                           f"at least {SAMPLE_TARGET:.0%} of the households ({minimum:,})")
+        raise InvalidInput(f"{population} of {households:,} households cannot open a wave of {size:,}: the sample "
+                           f"must be at least {SAMPLE_TARGET:.0%} of the households ({minimum:,})")
     if size > households:
-        raise InvalidInput(f"a site of {households:,} households cannot open a wave of {size:,}")
+        raise InvalidInput(f"{population} of {households:,} households cannot open a wave of {size:,}")
     return size
 
 

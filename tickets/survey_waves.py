@@ -37,6 +37,7 @@ class Wave:
     seed: int
     households: int
     reason: str
+    incident_id: int | None
     status: str
     opened_at: datetime
     opened_by: str
@@ -74,11 +75,17 @@ class Contact:
 # The site's households in a stable order: building, floor, unit number (the "by unit" of systematic sampling).
 SITE_UNITS = """SELECT u.id, u.building_id FROM units u JOIN buildings b ON b.id = u.building_id
                 WHERE b.site_id = %(site)s ORDER BY u.building_id, u.floor, u.number, u.id"""
-INSERT_WAVE = """INSERT INTO survey_waves (site_id, kind, template, sample_share, seed, households, reason, opened_at,
-                     opened_by)
-                 VALUES (%(site)s, %(kind)s, %(template)s, %(share)s, %(seed)s, %(households)s, %(reason)s, %(now)s,
-                     %(by)s)
+# The households an incident hit: the units its device serves, in the same order.
+INCIDENT_UNITS = """SELECT u.id, u.building_id FROM incidents i JOIN device_units du ON du.device_id = i.device_id
+                    JOIN units u ON u.id = du.unit_id JOIN buildings b ON b.id = u.building_id
+                    WHERE i.id = %(incident)s AND b.site_id = %(site)s
+                    ORDER BY u.building_id, u.floor, u.number, u.id"""
+INSERT_WAVE = """INSERT INTO survey_waves (site_id, kind, template, sample_share, seed, households, reason,
+                     incident_id, opened_at, opened_by)
+                 VALUES (%(site)s, %(kind)s, %(template)s, %(share)s, %(seed)s, %(households)s, %(reason)s,
+                     %(incident)s, %(now)s, %(by)s)
                  RETURNING *"""
+INSERT_HOUSEHOLD = "INSERT INTO survey_wave_households (wave_id, unit_id, building_id) VALUES (%s, %s, %s)"
 INSERT_SAMPLE = """INSERT INTO survey_wave_sample (wave_id, unit_id, building_id, mode, position, top_up)
                    VALUES (%s, %s, %s, %s, %s, %s)"""
 GET_WAVE = "SELECT * FROM survey_waves WHERE id = %(id)s"
@@ -92,16 +99,15 @@ INSERT_RESPONSE = """INSERT INTO survey_wave_responses (wave_id, unit_id, reside
                          %(recommend)s, %(comment)s)
                      ON CONFLICT (wave_id, unit_id) DO NOTHING RETURNING id"""
 INSERT_SCORE = "INSERT INTO survey_wave_scores (response_id, item, score) VALUES (%s, %s, %s)"
-# Per building of the site: households, sampled, responded.
-COVERAGE = """SELECT b.id AS building_id, count(u.id)::int AS households,
+# Per building of the wave's population: households, sampled, responded.
+COVERAGE = """SELECT h.building_id, count(*)::int AS households,
                      count(s.unit_id)::int AS sampled, count(r.id)::int AS responded
-              FROM survey_waves w JOIN buildings b ON b.site_id = w.site_id
-              JOIN units u ON u.building_id = b.id
-              LEFT JOIN survey_wave_sample s ON s.wave_id = w.id AND s.unit_id = u.id
-              LEFT JOIN survey_wave_responses r ON r.wave_id = w.id AND r.unit_id = u.id
-              WHERE w.id = %(id)s GROUP BY b.id ORDER BY b.id"""
-UNSAMPLED_UNITS = """SELECT u.id FROM units u
-                     WHERE u.building_id = %(building)s AND NOT EXISTS (
+              FROM survey_wave_households h
+              LEFT JOIN survey_wave_sample s ON s.wave_id = h.wave_id AND s.unit_id = h.unit_id
+              LEFT JOIN survey_wave_responses r ON r.wave_id = h.wave_id AND r.unit_id = h.unit_id
+              WHERE h.wave_id = %(id)s GROUP BY h.building_id ORDER BY h.building_id"""
+UNSAMPLED_UNITS = """SELECT u.id FROM survey_wave_households h JOIN units u ON u.id = h.unit_id
+                     WHERE h.wave_id = %(id)s AND h.building_id = %(building)s AND NOT EXISTS (
                          SELECT 1 FROM survey_wave_sample s WHERE s.wave_id = %(id)s AND s.unit_id = u.id)
                      ORDER BY u.floor, u.number, u.id"""
 NEXT_POSITION = "SELECT coalesce(max(position), -1) + 1 FROM survey_wave_sample WHERE wave_id = %(id)s"
@@ -117,26 +123,38 @@ NON_RESPONDERS = """SELECT s.unit_id, s.building_id, s.mode, c.id AS resident_id
 
 
 def create_wave(conn: psycopg.Connection, *, site_id: str, kind: str, sample: float, seed: int, by: str,
-                now: datetime, reason: str = "") -> Wave:
-    """Open a wave: draw the sample (≥ 10 % of the site's households, systematic by unit from a seeded start) and
-    plan each household's mode in 001's proportions."""
+                now: datetime, reason: str = "", incident_id: int | None = None) -> Wave:
+    """Open a wave: draw the sample (≥ 10 % of the site's households — or, for a special wave after an incident,
+    of the households its device serves — systematic by unit from a seeded start) and plan each household's mode
+    in 001's proportions."""
     try:
         wave_kind = WaveKind(kind)
     except ValueError:
         raise InvalidInput(f"unknown wave kind {kind!r}: use one of {', '.join(WaveKind)}") from None
     if conn.execute("SELECT 1 FROM sites WHERE id = %s", (site_id,)).fetchone() is None:
         raise NotFound(f"no site {site_id!r} in the estate registry")
-    units = conn.execute(SITE_UNITS, {"site": site_id}).fetchall()
-    size = sample_size(len(units), sample)
+    if incident_id is None:
+        units = conn.execute(SITE_UNITS, {"site": site_id}).fetchall()
+    elif wave_kind is not WaveKind.SPECIAL:
+        raise InvalidInput("only a special wave follows an incident: use --kind special with --incident")
+    else:
+        if conn.execute("SELECT 1 FROM incidents WHERE id = %s", (incident_id,)).fetchone() is None:
+            raise NotFound(f"no incident {incident_id}")
+        units = conn.execute(INCIDENT_UNITS, {"incident": incident_id, "site": site_id}).fetchall()
+        if not units:
+            raise InvalidInput(f"incident {incident_id} hit no household of site {site_id!r}")
+    size = sample_size(len(units), sample, population="a site" if incident_id is None else f"incident {incident_id}")
     building: dict[str, str] = {unit: b for unit, b in units}
     drawn = systematic_draw([u for u, _ in units], size, seed=seed)
     modes = assign_modes(drawn, seed=seed)
     with conn.cursor(row_factory=class_row(Wave)) as cur:
         wave = cur.execute(INSERT_WAVE, {
             "site": site_id, "kind": wave_kind.value, "template": VERSION, "share": size / len(units),
-            "seed": seed, "households": len(units), "reason": reason, "now": now, "by": by}).fetchone()
+            "seed": seed, "households": len(units), "reason": reason, "incident": incident_id, "now": now,
+            "by": by}).fetchone()
     assert wave is not None
     with conn.cursor() as cur:
+        cur.executemany(INSERT_HOUSEHOLD, [(wave.id, unit, b) for unit, b in units])
         cur.executemany(INSERT_SAMPLE, [(wave.id, unit, building[unit], modes[unit].value, i, False)
                                         for i, unit in enumerate(drawn)])
     return wave

@@ -7,15 +7,26 @@ CREATE TABLE survey_waves (
     template      text NOT NULL,                 -- the questionnaire version (tickets/survey_template.py)
     sample_share  double precision NOT NULL CHECK (sample_share > 0 AND sample_share <= 1),
     seed          bigint NOT NULL,               -- the systematic draw's random start: the same seed, the same sample
-    households    integer NOT NULL CHECK (households > 0),  -- the site's households when it opened (the population)
-    reason        text NOT NULL DEFAULT '',      -- e.g. the incident behind a special wave
+    households    integer NOT NULL CHECK (households > 0),  -- the population's size when it opened
+    reason        text NOT NULL DEFAULT '',      -- why, in words (e.g. a fee change behind a special wave)
+    incident_id   bigint REFERENCES incidents (id),  -- a special wave after an incident asks the households it hit
     status        text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
     opened_at     timestamptz NOT NULL,
     opened_by     text NOT NULL,
     closed_at     timestamptz,
-    CHECK ((status = 'closed') = (closed_at IS NOT NULL))
+    CHECK ((status = 'closed') = (closed_at IS NOT NULL)),
+    CHECK (incident_id IS NULL OR kind = 'special')
 );
 CREATE INDEX survey_waves_site ON survey_waves (site_id, opened_at);
+
+-- The wave's population as it stood when it opened (the site's households, or those an incident hit): coverage and
+-- top-ups count against it, so a later change of the estate does not move a wave's denominators.
+CREATE TABLE survey_wave_households (
+    wave_id     bigint NOT NULL REFERENCES survey_waves (id) ON DELETE CASCADE,
+    unit_id     text NOT NULL REFERENCES units (id),
+    building_id text NOT NULL REFERENCES buildings (id),
+    PRIMARY KEY (wave_id, unit_id)
+);
 
 -- The sampled households and how each is to be asked; top-ups are added later to under-covered buildings.
 CREATE TABLE survey_wave_sample (
@@ -25,7 +36,8 @@ CREATE TABLE survey_wave_sample (
     mode        text NOT NULL CHECK (mode IN ('online', 'in_person', 'phone')),
     position    integer NOT NULL,                -- order of the draw (the unit's place in the site's list)
     top_up      boolean NOT NULL DEFAULT false,
-    PRIMARY KEY (wave_id, unit_id)
+    PRIMARY KEY (wave_id, unit_id),
+    FOREIGN KEY (wave_id, unit_id) REFERENCES survey_wave_households (wave_id, unit_id)
 );
 
 -- One response per household per wave; staff-entered answers (phone, in person) are marked assisted.

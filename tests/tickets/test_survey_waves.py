@@ -214,3 +214,26 @@ def test_the_forewarn_command_fails_cleanly_on_bad_input(estate_db_url):
     assert_clean_failure(forewarn("create", "--site", "nowhere"), "no site 'nowhere'")
     assert_clean_failure(forewarn("report", "7", "--format", "xlsx"), "is not a format")
     assert_clean_failure(forewarn("close", "7"), "no survey wave 7")
+
+
+def test_a_special_wave_after_an_incident_asks_the_households_it_hit(conn, staff):
+    from tests.tickets.conftest import NOW as INCIDENT_AT
+    from tests.tickets.conftest import make_alarm
+    from tickets.flows import handle_alarm
+
+    opened = handle_alarm(conn, make_alarm("rs-b1-water-high", "pump_failure"), now=INCIDENT_AT)
+    incident = conn.execute("SELECT id FROM incidents WHERE ticket_id = %s", (opened.ticket_id,)).fetchone()[0]
+    served = {r[0] for r in conn.execute(
+        "SELECT unit_id FROM device_units WHERE device_id = 'rs-b1-water-high'")}
+    wave = create_wave(conn, site_id="riverside", kind="special", sample=0.10, seed=4, by="mgr", now=NOW,
+                       incident_id=incident)
+    assert wave.households == len(served) > 0 and wave.incident_id == incident
+    sampled = {unit for unit, _ in _sample(conn, wave.id)}
+    assert sampled <= served and len(sampled) == -(-len(served) // 10)
+    assert sum(s.households for s in coverage(conn, wave.id)) == len(served)
+    with pytest.raises(InvalidInput, match="only a special wave follows an incident"):
+        create_wave(conn, site_id="riverside", kind="routine", sample=0.10, seed=4, by="mgr", now=NOW,
+                    incident_id=incident)
+    with pytest.raises(InvalidInput, match=f"incident {incident} of {len(served)} households cannot open"):
+        create_wave(conn, site_id="riverside", kind="special", sample=2, seed=4, by="mgr", now=NOW,
+                    incident_id=incident)
