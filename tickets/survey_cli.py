@@ -6,6 +6,7 @@ from __future__ import annotations
 import getpass
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import psycopg
@@ -14,7 +15,7 @@ import typer
 from tickets.cli import database_url
 from tickets.errors import InvalidInput, NotFound
 from tickets.survey_analysis import wave_report
-from tickets.survey_export import report_csv, report_text
+from tickets.survey_export import report_csv, report_text, report_xlsx
 from tickets.survey_template import ITEM_KEYS
 from tickets.survey_waves import WaveKind, close_wave, coverage, create_wave, record_response, top_up, worklist
 
@@ -25,7 +26,7 @@ app.add_typer(wave_app, name="wave")
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: the configured one).")]
 WaveId = Annotated[int, typer.Argument(help="the wave's number (from `survey wave create`)")]
-FORMATS = ("text", "json", "csv")
+FORMATS = ("text", "json", "csv", "xlsx")
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -88,21 +89,29 @@ def wave_report_command(
     ctx: typer.Context, wave_id: WaveId, db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="the same as --format json")] = False,
     fmt: Annotated[str, typer.Option("--format", help=f"one of {', '.join(FORMATS)}")] = "text",
+    out: Annotated[Path | None, typer.Option("--out", help="write here instead of stdout (xlsx needs it)")] = None,
 ) -> None:
     """The wave's report: coverage, NPS with its 95 % interval, items and dimensions with trend, groups, matrix."""
     if fmt not in FORMATS:
         raise typer.BadParameter(f"{fmt!r} is not a format: use one of {', '.join(FORMATS)}", param_hint="--format")
+    if fmt == "xlsx" and out is None:
+        raise typer.BadParameter("xlsx is binary: pass --out FILE.xlsx", param_hint="--out")
     with psycopg.connect(database_url(ctx, db)) as conn:
         try:
             report = wave_report(conn, wave_id)
         except NotFound as exc:
             raise _fail(exc) from None
+    if fmt == "xlsx" and out is not None:
+        out.write_bytes(report_xlsx(report))
+        return
     if as_json or fmt == "json":
-        _echo_json(report)
-    elif fmt == "csv":
-        typer.echo(report_csv(report), nl=False)
+        text = json.dumps(report, ensure_ascii=False, indent=2, default=str) + "\n"
     else:
-        typer.echo(report_text(report), nl=False)
+        text = report_csv(report) if fmt == "csv" else report_text(report)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
 
 
 @wave_app.command("topup")

@@ -1,11 +1,14 @@
-"""A wave report as text (the terminal) and as CSV (a spreadsheet): one row per figure, in long form, so that a
-pivot table can rebuild any view. Renders what tickets/survey_analysis.py computed; computes nothing itself."""
+"""A wave report as text (the terminal) and as CSV or XLSX (a spreadsheet): one row per figure, in long form, so
+that a pivot table can rebuild any view; the XLSX holds the same rows as the CSV. Renders what
+tickets/survey_analysis.py computed; computes nothing itself."""
 
 from __future__ import annotations
 
 import csv
 import io
 from typing import Any
+
+from openpyxl import Workbook
 
 CSV_COLUMNS = ("section", "key", "label_zh", "label_en", "group_of", "responses", "mean", "share_4_5", "weight",
                "quadrant", "previous", "change", "nps", "nps_low", "nps_high", "households", "sampled", "target",
@@ -53,6 +56,20 @@ def report_csv(report: dict[str, Any]) -> str:
     writer.writeheader()
     for row in report_rows(report):
         writer.writerow({column: "" if row.get(column) is None else row[column] for column in CSV_COLUMNS})
+    return out.getvalue()
+
+
+def report_xlsx(report: dict[str, Any]) -> bytes:
+    """The CSV's rows in one sheet, numbers as numbers."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = f"wave {report['wave']['id']}"
+    sheet.append(list(CSV_COLUMNS))
+    for row in report_rows(report):
+        sheet.append([row.get(column) for column in CSV_COLUMNS])
+    out = io.BytesIO()
+    book.save(out)
     return out.getvalue()
 
 

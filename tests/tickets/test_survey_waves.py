@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from tests.cli_checks import assert_clean_failure
@@ -46,6 +47,16 @@ def _answer(conn: psycopg.Connection, wave_id: int, unit: str, score: int, *, ov
     return record_response(conn, wave_id, unit, scores={item: scores.get(item, score) for item in ITEM_KEYS},
                            overall=overall, recommend=recommend, now=NOW, mode=mode,
                            entered_by=None if mode == "online" else "agent-1")
+
+
+def _cell(value: object) -> object:
+    """A CSV or spreadsheet cell compared by value: "7.0", 7.0 and 7 are one number; empty and None are one blank."""
+    if value is None or value == "":
+        return ""
+    try:
+        return float(str(value))
+    except ValueError:
+        return str(value)
 
 
 def test_the_sample_is_systematic_by_unit_seeded_and_planned_by_mode(conn):
@@ -163,7 +174,7 @@ def test_coverage_top_up_and_worklist(conn):
     assert len(contacts) == 40 and all(c.phone for c in contacts)
 
 
-def test_the_cli_creates_answers_reports_and_exports(conn, estate_db_url):
+def test_the_cli_creates_answers_reports_and_exports(conn, estate_db_url, tmp_path):
     refused = runner.invoke(app, ["wave", "create", "--site", "riverside", "--sample", "29", "--db", estate_db_url])
     assert refused.exit_code == 2 and "a site of 300 households cannot open a wave of 29" in refused.output
     made = runner.invoke(app, ["wave", "create", "--site", "riverside", "--kind", "routine", "--sample", "0.10",
@@ -187,6 +198,15 @@ def test_the_cli_creates_answers_reports_and_exports(conn, estate_db_url):
     rows = list(csv.DictReader(io.StringIO(exported.output)))
     assert {"wave", "mode", "coverage", "nps", "dimension", "item"} <= {r["section"] for r in rows}
     assert next(r for r in rows if r["key"] == "elevators")["mean"] == "2.0"
+    book_path = tmp_path / "wave.xlsx"
+    no_file = runner.invoke(app, ["wave", "report", str(wave_id), "--format", "xlsx", "--db", estate_db_url])
+    assert no_file.exit_code == 2 and "--out" in no_file.output
+    assert runner.invoke(app, ["wave", "report", str(wave_id), "--format", "xlsx", "--out", str(book_path),
+                               "--db", estate_db_url]).exit_code == 0
+    sheet = load_workbook(book_path).active
+    assert sheet is not None
+    book_rows = [[_cell(v) for v in r] for r in sheet.iter_rows(min_row=2, values_only=True)]
+    assert book_rows == [[_cell(v) for v in r.values()] for r in rows]  # the same figures as the CSV
     as_json = json.loads(runner.invoke(app, ["wave", "report", str(wave_id), "--json", "--db", estate_db_url]).output)
     assert as_json["responses"] == 6 and as_json["assisted"] == 6
     assert runner.invoke(app, ["wave", "close", str(wave_id), "--db", estate_db_url]).exit_code == 0
