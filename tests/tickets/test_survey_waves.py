@@ -232,7 +232,8 @@ def test_the_forewarn_command_fails_cleanly_on_bad_input(estate_db_url):
                          "a site of 300 households cannot open a wave of 29")
     assert_clean_failure(forewarn("create", "--site", "riverside", "--kind", "weekly"), "unknown wave kind")
     assert_clean_failure(forewarn("create", "--site", "nowhere"), "no site 'nowhere'")
-    assert_clean_failure(forewarn("report", "7", "--format", "xlsx"), "is not a format")
+    assert_clean_failure(forewarn("report", "7", "--format", "pdf"), "is not a format")
+    assert_clean_failure(forewarn("report", "7", "--format", "xlsx"), "pass --out FILE.xlsx")
     assert_clean_failure(forewarn("close", "7"), "no survey wave 7")
 
 
