@@ -48,6 +48,7 @@ _COMMANDS = [
     ("tickets.cli", "app", "group", "tickets", "Tickets, work orders, SLA sweeps."),
     ("forewarn.cli_device", "device_app", "group", "device", "Devices: planned maintenance windows."),
     ("tickets.review.cli", "app", "group", "review", "The monthly and quarterly review and its exports."),
+    ("tickets.survey_cli", "app", "group", "survey", "Satisfaction survey waves: samples, answers, reports."),
 ]
 
 

@@ -12,6 +12,9 @@ from typing import Any
 import psycopg
 
 from tickets.errors import InvalidInput
+from tickets.nps import nps
+
+__all__ = ["DIMENSIONS", "SurveyAnswer", "nps", "record_survey", "survey_summary"]
 
 DIMENSIONS = ("basic_services", "facility_maintenance", "communication", "value_added")
 SAMPLE_TARGET = 0.10  # the handbooks: survey at least 10% of households
@@ -58,15 +61,6 @@ def record_survey(conn: psycopg.Connection, round_name: str, resident_id: str, a
     ).fetchone()
     assert row is not None
     return int(row[0])
-
-
-def nps(recommend: list[int]) -> float | None:
-    """Net promoter score as a number from −100 to +100."""
-    if not recommend:
-        return None
-    promoters = sum(1 for r in recommend if r >= 9)
-    detractors = sum(1 for r in recommend if r <= 6)
-    return round(100 * (promoters - detractors) / len(recommend), 1)
 
 
 def _impact(xs: list[int], ys: list[int]) -> float | None:

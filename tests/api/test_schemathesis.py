@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
+from unittest import mock
 
 import pytest
 import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+from hypothesis.internal.conjecture import providers
 from psycopg_pool import ConnectionPool
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -90,7 +92,8 @@ StatefulBase = schema.as_state_machine()
 # check that), and their dozen rules crowded the chains that reach the seeded complaints out of 25 sequences.
 DeskBase = schema.exclude(path_regex=r"^/api/v1/review").as_state_machine()
 # Derandomized: the same sequences on every run, so that whether they reach the seeded rows does not vary by luck.
-STATEFUL = settings(max_examples=25, stateful_step_count=6, deadline=None, derandomize=True,
+# 50 examples: with the pool of local constants pinned empty (below), 25 did not reach an id route as a resident.
+STATEFUL = settings(max_examples=50, stateful_step_count=6, deadline=None, derandomize=True,
                     suppress_health_check=list(HealthCheck), database=None)
 
 
@@ -127,7 +130,11 @@ def test_sequences_of_calls(role: str, seeded_target: tuple[FastAPI, dict[str, s
             answered.append((case.operation.path, response.status_code))
             case.validate_response(response, checks=CHECKS)
 
-    Workflow.run(settings=STATEFUL)
+    # Hypothesis mixes the literals of every local module loaded so far into what it draws, so without this the
+    # derandomized sequences change whenever any module is added to the project or collected before this test.
+    with mock.patch.object(providers, "_get_local_constants", providers.Constants), \
+            mock.patch.object(providers, "CONSTANTS_CACHE", type(providers.CONSTANTS_CACHE)(1024)):
+        Workflow.run(settings=STATEFUL)
     assert any(200 <= status < 300 for _, status in answered), answered  # signed in: the calls were not all refused
     if role in ("resident", "agent"):  # who has complaints: the chains reached them (an id from a list, then read)
         assert any("{" in path and 200 <= status < 300 for path, status in answered), answered
