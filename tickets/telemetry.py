@@ -189,8 +189,8 @@ def _step(start: datetime, end: datetime, max_points: int, floor: timedelta) -> 
 
 def _series(conn: psycopg.Connection, statement: str, device_id: str, kind: str, metric: str, start: datetime,
             end: datetime, step: timedelta, source: str) -> Series:
-    with conn.cursor(row_factory=class_row(Point)) as cur:
-        points = cur.execute(statement, {"step": step, "start": start, "end": end, "device": device_id,
-                                         "metric": metric}).fetchall()
+    # Plain tuples, made into Points here: class_row builds a keyword dict per row, a tenth of the device page's CPU.
+    rows = conn.execute(statement, {"step": step, "start": start, "end": end, "device": device_id,
+                                    "metric": metric}).fetchall()
     return Series(device_id, metric, unit_of(kind, metric), start, end, source, step,
-                  [p for p in points if p.avg is not None])
+                  [Point(*row) for row in rows if row[1] is not None])
