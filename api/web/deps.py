@@ -105,7 +105,7 @@ def web_require(*roles: Role) -> Any:
 
 
 ResidentWebUser = Annotated[Principal, web_require(Role.RESIDENT)]
-StaffWebUser = Annotated[Principal, web_require(Role.AGENT, Role.ENGINEER, Role.MANAGER)]
+StaffWebUser = Annotated[Principal, web_require(Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.MANAGER)]
 EngineerWebUser = Annotated[Principal, web_require(Role.ENGINEER)]
 
 
