@@ -81,7 +81,8 @@ def _device_page(request: Request, conn: psycopg.Connection, user: Principal, no
         "tickets": [{"t": t, "due": local_time(t.resolve_due), "state": TICKET_STATE.get(t.state, t.state)}
                     for t in overview.tickets],
         "metrics": metrics, "metric": chosen, "charts": charts,
-        "work_order_links": user.role in (Role.ENGINEER, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN),  # who may open them
+        # who may open them
+        "work_order_links": user.role in (Role.ENGINEER, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN),
         **_maintenance_context(conn, device.id, user, now, error, form or {}),
     }, status_code=status_code)
 

@@ -12,9 +12,9 @@ import pytest
 
 from api.auth import Role, create_user
 from tickets.channels import InAppChannel, MemoryChannel
-from tickets.on_call import Rung, add_shift, is_working_time, on_duty
 from tickets.config import DEFAULT_CONFIG
 from tickets.errors import InvalidInput
+from tickets.on_call import Rung, add_shift, is_working_time, on_duty
 from tickets.outbox import dispatch
 from tickets.requests import RequestKind, file_request
 from tickets.staff_push import set_staff_contact
