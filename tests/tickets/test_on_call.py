@@ -9,8 +9,12 @@ from datetime import datetime, timedelta
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
+from psycopg_pool import ConnectionPool
 
-from api.auth import Role, create_user
+from api.app import create_app
+from api.auth import Role, create_user, issue_token
+from api.deps import AppState
 from tickets.channels import InAppChannel, MemoryChannel
 from tickets.config import DEFAULT_CONFIG
 from tickets.errors import InvalidInput
@@ -175,3 +179,33 @@ def test_a_bad_shift_is_refused(conn, staff, change, message):
              "ends_at": SATURDAY_2AM + timedelta(hours=8)} | change
     with pytest.raises(InvalidInput, match=message):
         add_shift(conn, **shift)
+
+
+def test_the_on_call_supervisor_heads_the_departments_work_orders_in_the_api(estate_db_url, conn, rota):
+    """Paged at night, the supervisor opens the API: sees engineering's work orders and hands the urgent one to
+    another engineer; a supervisor of another department may not."""
+    ticket = _repair(conn, SATURDAY_2AM)
+    create_user(conn, user_id="sup-sec", name="保安主管", role=Role.SUPERVISOR, department_id="security")
+    tokens = {user: issue_token(conn, user) for user in ("sup-night", "sup-sec")}
+    conn.commit()
+    work_order = conn.execute("SELECT id FROM work_orders WHERE ticket_id = %s", (ticket,)).fetchone()
+    assert work_order is not None
+    pool = ConnectionPool(estate_db_url, min_size=1, max_size=2, open=True)
+    try:
+        with TestClient(create_app(AppState(pool=pool, broker_check=lambda: True))) as client:
+            def as_(user: str) -> dict[str, str]:
+                return {"Authorization": f"Bearer {tokens[user]}"}
+
+            listed = client.get("/api/v1/work-orders", headers=as_("sup-night"))
+            assert listed.status_code == 200, listed.text
+            assert [w["ticket_id"] for w in listed.json()] == [ticket]
+            assert client.get("/api/v1/work-orders", headers=as_("sup-sec")).json() == []  # security's: none
+            refused = client.post(f"/api/v1/work-orders/{work_order[0]}/assign", json={"engineer_id": "eng-2"},
+                                  headers=as_("sup-sec"))
+            assert refused.status_code == 403, refused.text
+            moved = client.post(f"/api/v1/work-orders/{work_order[0]}/assign", json={"engineer_id": "eng-2"},
+                                headers=as_("sup-night"))
+            assert moved.status_code == 200, moved.text
+            assert moved.json()["assignee_id"] == "eng-2"
+    finally:
+        pool.close()
