@@ -16,11 +16,12 @@ class Role(StrEnum):
     RESIDENT = "resident"
     AGENT = "agent"  # customer-service staff (客服)
     ENGINEER = "engineer"  # engineering team (工程部)
+    SUPERVISOR = "supervisor"  # heads a department's staff (主管): a department head, on-call ladder's second rung
     MANAGER = "manager"
     ADMIN = "admin"
 
 
-STAFF_ROLES = frozenset({Role.AGENT, Role.ENGINEER, Role.MANAGER, Role.ADMIN})
+STAFF_ROLES = frozenset({Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,5 +121,5 @@ def require(*roles: Role) -> Any:
     return Depends(check)
 
 
-StaffUser = Annotated[Principal, require(Role.AGENT, Role.ENGINEER, Role.MANAGER)]
+StaffUser = Annotated[Principal, require(Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.MANAGER)]
 ManagerUser = Annotated[Principal, require(Role.MANAGER)]

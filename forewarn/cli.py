@@ -49,6 +49,7 @@ _COMMANDS = [
     ("forewarn.cli_device", "device_app", "group", "device", "Devices: planned maintenance windows."),
     ("tickets.review.cli", "app", "group", "review", "The monthly and quarterly review and its exports."),
     ("tickets.survey_cli", "app", "group", "survey", "Satisfaction survey waves: samples, answers, reports."),
+    ("tickets.roster_cli", "app", "group", "roster", "On-call roster: who is on duty outside working hours."),
 ]
 
 

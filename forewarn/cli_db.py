@@ -108,7 +108,7 @@ def user_add(
     ctx: typer.Context,
     user_id: Annotated[str, typer.Argument(help="login id, e.g. eng-li")],
     name: Annotated[str, typer.Option(help="display name")],
-    role: Annotated[Role, typer.Option(help="agent, engineer, manager or admin")],
+    role: Annotated[Role, typer.Option(help="agent, engineer, supervisor (heads a department), manager or admin")],
     department: Annotated[str | None, typer.Option(help="department id, e.g. engineering")] = None,
     supervisor: Annotated[str | None, typer.Option(help="user id of the department head")] = None,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="also set a web sign-in password, read "

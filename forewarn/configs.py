@@ -37,6 +37,8 @@ def ticket_config(settings: Settings) -> TicketConfig:
         reopen_window=timedelta(days=settings.reopen_window_days),
         quiet_start=settings.quiet_hours_start,
         quiet_end=settings.quiet_hours_end,
+        work_start=settings.work_hours_start,
+        work_end=settings.work_hours_end,
         return_visit_within=timedelta(hours=settings.return_visit_hours),
         silence_window=timedelta(seconds=settings.silence_group_window_s),
         silence_devices=settings.silence_group_devices,

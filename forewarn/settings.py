@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     quiet_hours_start: time = Field(time(22, 0), description="from this local time, non-critical notices go in-app and "
                                     "as a silent push at once, SMS/WeChat/e-mail wait (equal start and end: none)")
     quiet_hours_end: time = Field(time(7, 0), description="until this local time; critical notices always go at once")
+    work_hours_start: time = Field(time(8, 30), description="working hours begin (local time, on working days); "
+                                   "outside them urgent tickets go to the on-call roster")
+    work_hours_end: time = Field(time(17, 30), description="working hours end (local time)")
     fold_window_hours: float = Field(6.0, gt=0, le=24 * 30, description="a complaint folds into an open incident "
                                      "of its building detected up to this long after it")
     reopen_window_days: float = Field(7.0, gt=0, le=365, description="the same device fault within this long "
@@ -186,6 +189,13 @@ class Settings(BaseSettings):
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value
+
+    @model_validator(mode="after")
+    def _working_day_has_hours(self) -> Settings:
+        if self.work_hours_end <= self.work_hours_start:
+            raise ValueError(f"work_hours_end ({self.work_hours_end}) must be later than work_hours_start "
+                             f"({self.work_hours_start})")
+        return self
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> Settings:

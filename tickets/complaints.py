@@ -169,12 +169,13 @@ def _open_ticket(
     unit_id: str, resident_id: str, reported_at: datetime, now: datetime, taken_by: str | None,
     config: TicketConfig,
 ) -> int:
-    owner = taken_by if taken_by and _is_staff(conn, taken_by) else grid_owner(conn, building_id, "customer_service")
+    took = taken_by if taken_by and _is_staff(conn, taken_by) else None
     title = f"{found.category.value}/{found.subcategory or 'other'}: {description[:60]}"
     ticket_id = create_ticket(
         conn, source="complaint", classification=found, title=title, description=description, site_id=site_id,
         building_id=building_id, now=now, reported_at=reported_at, config=config, actor=taken_by,
-        unit_id=unit_id, resident_id=resident_id, owner_id=owner,
+        unit_id=unit_id, resident_id=resident_id, owner_id=grid_owner(conn, building_id, "customer_service"),
+        taken_by=took,
     )
     transition(conn, ticket_id, TicketEvent.DISPATCH, actor=taken_by, now=now, config=config)
     return ticket_id
@@ -182,7 +183,7 @@ def _open_ticket(
 
 def _is_staff(conn: psycopg.Connection, user_id: str) -> bool:
     row = conn.execute("SELECT role FROM users WHERE id = %s", (user_id,)).fetchone()
-    return row is not None and row[0] in ("agent", "engineer", "manager", "admin")
+    return row is not None and row[0] in ("agent", "engineer", "supervisor", "manager", "admin")
 
 
 def _acknowledge_resident(conn: psycopg.Connection, resident_id: str, ticket_id: int, incident_id: int | None,

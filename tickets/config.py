@@ -24,6 +24,10 @@ class TicketConfig:
     # Non-critical notices wait until morning; critical ones (major incidents) go out at once.
     quiet_start: time = time(22, 0)
     quiet_end: time = time(7, 0)
+    # Working hours on working days (local time): outside them urgent tickets go to the on-call rota
+    # (tickets/on_call.py; docs/lifecycle.md "On call outside working hours"). 08:30-17:30, a property office's day.
+    work_start: time = time(8, 30)
+    work_end: time = time(17, 30)
     # A return visit later than this after resolution is recorded as late (DESIGN.md: within 48 hours).
     return_visit_within: timedelta = timedelta(hours=48)
     # SLA limits set by the operator for every site, whatever its profile: (tier, "respond" | "resolve") -> limit

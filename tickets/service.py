@@ -13,9 +13,10 @@ from psycopg.rows import class_row
 
 from tickets import sla
 from tickets.classify import DEPARTMENT_FOR, Category, Classification
-from tickets.config import TicketConfig
+from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import NotFound
 from tickets.lifecycle import TicketState
+from tickets.on_call import needs_on_call, on_duty
 from tickets.profiles import site_profile
 from tickets.routing import grid_owner
 from tickets.staff_push import push_work_order
@@ -90,25 +91,32 @@ def create_ticket(
     site_id: str, building_id: str | None, now: datetime, reported_at: datetime, config: TicketConfig,
     actor: str | None, unit_id: str | None = None, resident_id: str | None = None, device_id: str | None = None,
     fault: str | None = None, incident_id: int | None = None, owner_id: str | None = None,
+    taken_by: str | None = None,
 ) -> int:
     """Insert a ticket in state `new` with its SLA deadlines and first-responsibility owner; returns its id.
-    The caller dispatches it (a transition) in the same transaction."""
+    The caller dispatches it (a transition) in the same transaction.
+
+    Owner: `taken_by` (the staff member who took it keeps it, 首问负责制); else, for an urgent ticket outside working
+    hours, whoever is on call for its department (`tickets.on_call`); else `owner_id`, else the grid owner."""
     # The site's profile now: the deadlines are fixed here, and the profile is stamped so that reopening and pauses
     # follow it even after the site switches.
     profile = site_profile(conn, site_id, config.sla_profiles()).name
     policy = config.policy(classification.category, classification.tier, profile)
     department = classification.department or DEPARTMENT_FOR[Category(classification.category)]
-    owner = owner_id or grid_owner(conn, building_id, department)
+    daytime = taken_by or owner_id or grid_owner(conn, building_id, department)
+    urgent_at_night = taken_by is None and needs_on_call(classification.tier, now, config)
+    on_call = on_duty(conn, department, now) if urgent_at_night else None
+    owner = on_call or daytime
     row = conn.execute(
         """INSERT INTO tickets (source, state, category, subcategory, severity, title, description, site_id,
                building_id, unit_id, resident_id, device_id, fault, incident_id, owner_id, reported_at,
-               created_at, respond_due, resolve_due, sla_profile)
-           VALUES (%s, 'new', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+               created_at, respond_due, resolve_due, sla_profile, routed_on_call)
+           VALUES (%s, 'new', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            RETURNING id""",
         (source, classification.category.value, classification.subcategory, classification.tier.value, title,
          description, site_id, building_id, unit_id, resident_id, device_id, fault, incident_id, owner,
          reported_at, now, sla.deadline(now, policy.respond, config.tz), sla.deadline(now, policy.resolve, config.tz),
-         profile),
+         profile, on_call is not None),
     ).fetchone()
     assert row is not None
     ticket_id = int(row[0])
@@ -116,12 +124,21 @@ def create_ticket(
               detail={"category": classification.category.value, "severity": classification.tier.value,
                       "subcategory": classification.subcategory, "matched": list(classification.matched),
                       "owner": owner, "sla_profile": profile})
+    if on_call is not None:
+        add_event(conn, ticket_id, "routed_on_call", at=now, actor="forewarn", note=f"{department}: {on_call}",
+                  detail={"department": department, "on_call": on_call, "daytime_owner": daytime})
+    elif urgent_at_night:  # nobody on the rota: the daytime owner, and someone should fix the rota
+        add_event(conn, ticket_id, "on_call_missing", at=now, actor="forewarn",
+                  note=f"nobody on call for {department}; routed to the daytime owner",
+                  detail={"department": department, "owner": owner})
     return ticket_id
 
 
-def open_work_order(conn: psycopg.Connection, ticket: Ticket, *, department_id: str, now: datetime) -> int | None:
+def open_work_order(conn: psycopg.Connection, ticket: Ticket, *, department_id: str, now: datetime,
+                    config: TicketConfig = DEFAULT_CONFIG) -> int | None:
     """An engineering work order for a facility ticket, carrying the device evidence (what, where, since when,
-    why) so that no order is bounced back for missing information, pushed to its engineer (`tickets.staff_push`).
+    why) so that no order is bounced back for missing information, pushed to its engineer (`tickets.staff_push`):
+    the grid owner, or for an urgent ticket outside working hours whoever is on call for the department.
     None if one is already live."""
     evidence: dict[str, Any] = {}
     if ticket.incident_id is not None:
@@ -135,7 +152,8 @@ def open_work_order(conn: psycopg.Connection, ticket: Ticket, *, department_id: 
             evidence = dict(zip(keys, found, strict=True))
     elif ticket.description:
         evidence = {"complaint": ticket.description, "unit": ticket.unit_id}
-    assignee = grid_owner(conn, ticket.building_id, department_id)
+    on_call = on_duty(conn, department_id, now) if needs_on_call(ticket.severity, now, config) else None
+    assignee = on_call or grid_owner(conn, ticket.building_id, department_id)
     row = conn.execute(
         """INSERT INTO work_orders (ticket_id, department_id, assignee_id, status, device_id, fault, evidence,
                created_at)

@@ -1,6 +1,11 @@
 """The SLA sweep: reminders to the owner at 50% and 80% of a clock, escalation at breach up the ladder
 (owner → supervisor → site manager), and return visits due within 48 hours of resolution. Safe to run
-concurrently (`FOR UPDATE SKIP LOCKED`) and twice (an alert is a row with a unique key: never sent again)."""
+concurrently (`FOR UPDATE SKIP LOCKED`) and twice (an alert is a row with a unique key: never sent again).
+
+Reminders are in-app. An escalation (breach) also goes out on the person's own channel — SMS or WeChat through the
+gateway webhook, or e-mail (`users.notify_channel`, `forewarn user contact`) — since at night nobody is watching the
+pages. A ticket routed to the on-call rota (`tickets.on_call`) escalates to its department's on-call supervisor of
+the moment, then the site manager."""
 
 from __future__ import annotations
 
@@ -12,9 +17,11 @@ import psycopg
 from tickets import sla
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.lifecycle import ACTIVE_STATES, RESPONSE_PENDING
-from tickets.notices import format_time, notify_user
+from tickets.notices import format_time, notify_user, render
+from tickets.on_call import Rung, on_duty
 from tickets.routing import site_manager, supervisor_of
 from tickets.service import add_event
+from tickets.staff_push import push_staff_notice
 
 # (level, fraction of the clock, who): reminders first, then the ladder. A breach goes to the supervisor; if the
 # ticket is still open at half as long again past its deadline, to the site manager.
@@ -23,6 +30,9 @@ LADDER = (("remind_50", 0.5, "owner"), ("remind_80", 0.8, "owner"),
 _LEVEL_TEXT = {"remind_50": "已过时限 50% / 50% of the time used", "remind_80": "已过时限 80% / 80% of the time used",
                "breach": "已超时，升级至主管 / breached, escalated to the supervisor",
                "breach_manager": "严重超时，升级至管理处 / long overdue, escalated to the site manager"}
+ESCALATIONS = frozenset({"breach", "breach_manager"})  # told on the person's phone channel too
+# How a staff member is reached besides in-app (recorded on the escalation's timeline row).
+_CHANNEL = "SELECT notify_channel FROM users WHERE id = %s"
 
 
 def sla_sweep(conn: psycopg.Connection, *, now: datetime, config: TicketConfig = DEFAULT_CONFIG,
@@ -34,7 +44,7 @@ def sla_sweep(conn: psycopg.Connection, *, now: datetime, config: TicketConfig =
         with conn.transaction():
             rows = conn.execute(
                 """SELECT id, state, category, severity, site_id, owner_id, created_at, respond_due, resolve_due,
-                          responded_at, title, sla_profile
+                          responded_at, title, sla_profile, department_id, routed_on_call
                    FROM tickets WHERE state = ANY(%s) AND sla_paused_at IS NULL AND id > %s
                    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
                 ([s.value for s in ACTIVE_STATES], last, batch),
@@ -70,8 +80,8 @@ def _chase_return_visits(conn: psycopg.Connection, now: datetime, config: Ticket
         for level, point, who in (("remind_50", resolved_at + config.return_visit_within / 2, "owner"),
                                   ("breach", due, "supervisor")):
             if point <= now:
-                sent += _alert(conn, ticket_id, "return_visit", level, due, _who(conn, who, owner, site_id), now,
-                               title, config)
+                sent += _alert(conn, ticket_id, "return_visit", level, due,
+                               _who(conn, who, owner, site_id, None, now), now, title, config)
     return sent, (rows[-1][0] if len(rows) == batch else None)
 
 
@@ -85,17 +95,31 @@ def _alert(conn: psycopg.Connection, ticket_id: int, clock: str, level: str, due
     ).fetchone()
     if inserted is None:
         return 0
+    escalation = level in ESCALATIONS and recipient is not None
+    channel = _channel(conn, recipient) if escalation else "app"
     add_event(conn, ticket_id, f"sla_{level}", at=now, actor="forewarn", note=f"{clock} clock",
-              detail={"clock": clock, "due": due, "recipient": recipient})
-    if recipient is not None:
-        notify_user(conn, recipient, kind="sla", dedupe_key=f"ticket:{ticket_id}:{clock}:{level}:{due}", now=now,
-                    ticket_id=ticket_id, ticket=ticket_id, summary=title, level=_LEVEL_TEXT[level],
-                    eta=format_time(due, config))
+              detail={"clock": clock, "due": due, "recipient": recipient, "channel": channel})
+    if recipient is None:
+        return 1
+    key = f"ticket:{ticket_id}:{clock}:{level}:{due}"
+    fields = {"ticket": ticket_id, "summary": title, "level": _LEVEL_TEXT[level], "eta": format_time(due, config)}
+    if escalation:
+        title_text, body = render("sla", "zh-CN", **fields)
+        push_staff_notice(conn, [recipient], ticket_id=ticket_id, kind="sla", title=title_text, body=body, key=key,
+                          now=now)
+    else:
+        notify_user(conn, recipient, kind="sla", dedupe_key=key, now=now, ticket_id=ticket_id, **fields)
     return 1
 
 
+def _channel(conn: psycopg.Connection, user_id: str | None) -> str:
+    row = conn.execute(_CHANNEL, (user_id,)).fetchone()
+    return str(row[0]) if row else "app"
+
+
 def _sweep_one(conn: psycopg.Connection, row: tuple[Any, ...], now: datetime, config: TicketConfig) -> int:
-    ticket_id, state, category, severity, site_id, owner, created, respond_due, resolve_due, _, title, profile = row
+    (ticket_id, state, category, severity, site_id, owner, created, respond_due, resolve_due, _, title, profile,
+     department, on_call) = row
     policy = config.policy(category, severity, profile)  # the profile it was opened with
     if state in RESPONSE_PENDING:
         clock, start, due, working = "respond", created, respond_due, policy.respond.working
@@ -109,14 +133,19 @@ def _sweep_one(conn: psycopg.Connection, row: tuple[Any, ...], now: datetime, co
             due + (due - start) * (fraction - 1)
         if point > now:
             break
-        sent += _alert(conn, ticket_id, clock, level, due, _who(conn, who, owner, site_id), now, title, config)
+        sent += _alert(conn, ticket_id, clock, level, due,
+                       _who(conn, who, owner, site_id, department if on_call else None, now), now, title, config)
     return sent
 
 
-def _who(conn: psycopg.Connection, who: str, owner: str | None, site_id: str) -> str | None:
-    """The ladder's rung; a missing supervisor falls through to the site manager, so a breach is never lost."""
+def _who(conn: psycopg.Connection, who: str, owner: str | None, site_id: str, on_call_department: str | None,
+         now: datetime) -> str | None:
+    """The ladder's rung; a missing supervisor falls through to the site manager, so a breach is never lost. A
+    ticket routed on call (`on_call_department` set) has the department's on-call supervisor at `now` as its
+    supervisor, else the owner's own."""
     if who == "owner":
         return owner
     if who == "supervisor":
-        return supervisor_of(conn, owner) or site_manager(conn, site_id)
+        return (on_duty(conn, on_call_department, now, Rung.SUPERVISOR) or supervisor_of(conn, owner)
+                or site_manager(conn, site_id))
     return site_manager(conn, site_id)

@@ -123,7 +123,7 @@ def _after(conn: psycopg.Connection, ticket: Ticket, event: TicketEvent, *, now:
     if event is E.RESOLVE:
         notify_done(conn, ticket.id, reopen_count=ticket.reopen_count, now=now, config=config)
     if event is E.DISPATCH and ticket.category == Category.FACILITY and ticket.department_id == "engineering":
-        open_work_order(conn, ticket, department_id="engineering", now=now)
+        open_work_order(conn, ticket, department_id="engineering", now=now, config=config)
     elif event is E.TRANSFER:
         moved = conn.execute(
             """UPDATE work_orders SET department_id = %s, assignee_id = NULL, status = 'open'

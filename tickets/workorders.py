@@ -4,8 +4,8 @@ supervisor assigning one to a named engineer of the department. Lifecycle steps 
 `tickets.transitions.transition`; pushes to the engineers through `tickets.staff_push`.
 
 Who may act on a work order: its assignee; any engineer of its department while it is unassigned (accepting it
-takes it); the department's head (the user the department's staff have as supervisor, `users.supervisor_id`);
-managers and admins. Only the head, a manager or an admin assigns."""
+takes it); the department's head (a user with the supervisor role, or the user the department's staff have as
+supervisor, `users.supervisor_id`); managers and admins. Only the head, a manager or an admin assigns."""
 
 from __future__ import annotations
 
@@ -51,8 +51,8 @@ _ONE = f"SELECT {_SUMMARY_COLUMNS}, w.evidence, t.description, t.incident_id {_S
 _OF_TICKET = "SELECT id FROM work_orders WHERE ticket_id = %s AND status = ANY(%s)"
 # Who the acting user is, and whether they head a department: the user its staff have as supervisor.
 _ACTOR = """SELECT u.id, u.role, u.department_id, u.active,
-                   EXISTS (SELECT 1 FROM users m WHERE m.supervisor_id = u.id AND m.department_id = u.department_id
-                           AND m.active) AS is_head
+                   u.role = 'supervisor' OR EXISTS (SELECT 1 FROM users m WHERE m.supervisor_id = u.id
+                           AND m.department_id = u.department_id AND m.active) AS is_head
             FROM users u WHERE u.id = %s"""
 # The engineers of a department, for the assign form and the error that lists them.
 _ENGINEERS = """SELECT id, name FROM users WHERE department_id = %s AND role = 'engineer' AND active ORDER BY id"""

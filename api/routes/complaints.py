@@ -46,7 +46,7 @@ def file_complaint(body: ComplaintIn, conn: DbDep, user: CurrentUser, now: NowDe
         if body.resident_id not in (None, user.resident_id) or body.unit_id != user.unit_id:
             raise HTTPException(403, "a resident can file complaints only as themselves, for their own unit")
         resident_id, taken_by = user.resident_id, None
-    elif user.role in (Role.AGENT, Role.MANAGER, Role.ADMIN):
+    elif user.role in (Role.AGENT, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN):
         if not body.resident_id:
             raise HTTPException(422, "resident_id is required when staff file a complaint")
         resident_id, taken_by = body.resident_id, user.user_id

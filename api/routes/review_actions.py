@@ -30,7 +30,8 @@ def reviewer(conn: DbDep, user: CurrentUser) -> Principal:
     """Managers and admins, and staff who head a department (someone's supervisor)."""
     if user.role in (Role.MANAGER, Role.ADMIN):
         return user
-    if user.is_staff and conn.execute(IS_SUPERVISOR, (user.user_id,)).fetchone() is not None:
+    if user.role is Role.SUPERVISOR or (user.is_staff and conn.execute(IS_SUPERVISOR, (user.user_id,)).fetchone()
+                                        is not None):
         return user
     raise HTTPException(status.HTTP_403_FORBIDDEN, "root causes and actions are for managers and department heads")
 

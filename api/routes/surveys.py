@@ -36,7 +36,7 @@ def answer_survey(round_name: RoundName, body: SurveyIn, conn: DbDep, user: Curr
         if body.resident_id not in (None, user.resident_id):
             raise HTTPException(403, "a resident answers only for themselves")
         resident_id = user.resident_id
-    elif user.role in (Role.AGENT, Role.MANAGER, Role.ADMIN):
+    elif user.role in (Role.AGENT, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN):
         if not body.resident_id:
             raise HTTPException(422, "resident_id is required when staff record an answer")
         resident_id = body.resident_id

@@ -24,8 +24,8 @@ from tickets.transitions import transition
 from tickets.visits import Rating, record_return_visit, resident_concerned
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"])
-EngineerUser = Annotated[Principal, require(Role.ENGINEER, Role.MANAGER)]
-VisitUser = Annotated[Principal, require(Role.AGENT, Role.MANAGER, Role.RESIDENT)]
+EngineerUser = Annotated[Principal, require(Role.ENGINEER, Role.SUPERVISOR, Role.MANAGER)]
+VisitUser = Annotated[Principal, require(Role.AGENT, Role.SUPERVISOR, Role.MANAGER, Role.RESIDENT)]
 
 
 @contextmanager
@@ -101,7 +101,7 @@ class TransitionIn(BaseModel):
 @router.post("/tickets/{ticket_id}/transitions", summary="Apply a lifecycle event (staff)")
 def apply_transition(ticket_id: RowId, body: TransitionIn, conn: DbDep, user: StaffUser, now: NowDep,
                      config: TicketConfigDep) -> dict[str, Any]:
-    if body.override_reason and user.role not in (Role.ENGINEER, Role.MANAGER, Role.ADMIN):
+    if body.override_reason and user.role not in (Role.ENGINEER, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN):
         raise HTTPException(403, "only engineers and managers may override the telemetry check")
     with domain_errors():
         ticket = transition(conn, ticket_id, body.event, actor=user.user_id, now=now, note=body.note,
@@ -172,10 +172,11 @@ def return_visit(ticket_id: RowId, body: VisitIn, conn: DbDep, user: VisitUser, 
 def list_work_orders(
     conn: DbDep, user: CurrentUser, status: Identifier | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
-    if user.role not in (Role.ENGINEER, Role.MANAGER, Role.ADMIN):
-        raise HTTPException(403, "work orders are for engineers and managers")
-    department = user.department_id if user.role is Role.ENGINEER else None
-    if user.role is Role.ENGINEER and department is None:
+    if user.role not in (Role.ENGINEER, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN):
+        raise HTTPException(403, "work orders are for engineers, supervisors and managers")
+    scoped = user.role in (Role.ENGINEER, Role.SUPERVISOR)  # their own department's
+    department = user.department_id if scoped else None
+    if scoped and department is None:
         raise HTTPException(403, "your user has no department; ask an admin to set one")
     return _rows(conn.execute(
         """SELECT w.id, w.ticket_id, w.department_id, w.assignee_id, w.status, w.device_id, w.fault, w.evidence,

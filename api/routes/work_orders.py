@@ -17,7 +17,7 @@ from tickets.errors import NotAllowed
 from tickets.workorders import WorkOrderSummary, assign, my_work_orders
 
 router = APIRouter(prefix="/api/v1", tags=["work orders"])
-WorkOrderUser = Annotated[Principal, require(Role.ENGINEER, Role.MANAGER)]
+WorkOrderUser = Annotated[Principal, require(Role.ENGINEER, Role.SUPERVISOR, Role.MANAGER)]
 
 
 class WorkOrderOut(BaseModel):

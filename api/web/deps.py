@@ -3,7 +3,7 @@
 - `WebUser`: the signed-in `Principal` from the session cookie. A page request without a live session is
   redirected (303) to `/login?next=<the page>`; `OptionalWebUser` gives None instead.
 - `web_require(*roles)`: admits only those roles (admin always); anyone else gets the 403 page.
-  `ResidentWebUser`, `StaffWebUser` (agent, engineer, manager), `EngineerWebUser` are the common ones.
+  `ResidentWebUser`, `StaffWebUser` (agent, engineer, supervisor, manager), `EngineerWebUser` are the common ones.
 - `CsrfChecked`: put it on every state-changing route (POST), as a parameter (`csrf: CsrfChecked`) or in the
   route's `dependencies=[CSRF]`. The form must carry the hidden `csrf_token` field
   that `render` puts in every template's context (`<input type="hidden" name="csrf_token" value="{{ csrf_token }}">`),
@@ -105,7 +105,7 @@ def web_require(*roles: Role) -> Any:
 
 
 ResidentWebUser = Annotated[Principal, web_require(Role.RESIDENT)]
-StaffWebUser = Annotated[Principal, web_require(Role.AGENT, Role.ENGINEER, Role.MANAGER)]
+StaffWebUser = Annotated[Principal, web_require(Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.MANAGER)]
 EngineerWebUser = Annotated[Principal, web_require(Role.ENGINEER)]
 
 

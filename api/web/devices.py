@@ -32,7 +32,7 @@ router = PageRouter(tags=["pages: devices"], include_in_schema=False)
 STATE = {"fault": N_("Fault"), "offline": N_("Offline"), "normal": N_("Normal"), "unknown": N_("Not heard from yet")}
 KIND = {"water": N_("Water supply"), "elevator": N_("Lift"), "access_door": N_("Entrance door")}
 DAY, MONTH = timedelta(hours=24), timedelta(days=30)
-MaintenanceUser = Annotated[Principal, web_require(Role.ENGINEER, Role.MANAGER)]
+MaintenanceUser = Annotated[Principal, web_require(Role.ENGINEER, Role.SUPERVISOR, Role.MANAGER)]
 # What the form offers: how long the work is planned to take (tickets.maintenance.parse_duration's spelling).
 DURATIONS = [("30m", N_("30 minutes")), ("1h", N_("1 hour")), ("2h", N_("2 hours")), ("4h", N_("4 hours")),
              ("8h", N_("8 hours")), ("1d", N_("1 day")), ("3d", N_("3 days"))]
@@ -81,7 +81,8 @@ def _device_page(request: Request, conn: psycopg.Connection, user: Principal, no
         "tickets": [{"t": t, "due": local_time(t.resolve_due), "state": TICKET_STATE.get(t.state, t.state)}
                     for t in overview.tickets],
         "metrics": metrics, "metric": chosen, "charts": charts,
-        "work_order_links": user.role in (Role.ENGINEER, Role.MANAGER, Role.ADMIN),  # who may open them
+        # who may open them
+        "work_order_links": user.role in (Role.ENGINEER, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN),
         **_maintenance_context(conn, device.id, user, now, error, form or {}),
     }, status_code=status_code)
 
@@ -94,7 +95,7 @@ def _maintenance_context(conn: psycopg.Connection, device_id: str, user: Princip
     planned = [w for w in windows if w.starts_at > now]
     return {"window": current, "window_until": local_time(current.ends_at) if current else None,
             "planned": [{"w": w, "from": local_time(w.starts_at), "until": local_time(w.ends_at)} for w in planned],
-            "may_set_maintenance": user.role in (Role.ENGINEER, Role.MANAGER, Role.ADMIN),
+            "may_set_maintenance": user.role in (Role.ENGINEER, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN),
             "durations": DURATIONS, "maintenance_error": error, "form": form}
 
 

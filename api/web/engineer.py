@@ -46,7 +46,7 @@ from tickets.workorders import (
 )
 
 router = PageRouter(tags=["pages: engineer"], include_in_schema=False)
-EngineerPageUser = Annotated[Principal, web_require(Role.ENGINEER, Role.MANAGER)]
+EngineerPageUser = Annotated[Principal, web_require(Role.ENGINEER, Role.SUPERVISOR, Role.MANAGER)]
 DomainError = (NotFound, NotAllowed, InvalidInput, ConcurrentChange, ClosureBlocked, IllegalTransition)
 LIST_FRAGMENT = "/engineer/work-orders?part=list"
 

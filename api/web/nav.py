@@ -20,6 +20,7 @@ NAV: dict[Role, list[NavItem]] = {
                     NavItem("/resident/notices", N_("My notices")), NavItem("/resident/report", N_("Report a problem")),
                     NavItem("/resident/requests", N_("My requests"))],
     Role.ENGINEER: [NavItem("/", N_("Home")), NavItem("/engineer/work-orders", N_("My work orders"))],
+    Role.SUPERVISOR: [NavItem("/", N_("Home")), NavItem("/engineer/work-orders", N_("My work orders"))],
     Role.AGENT: [NavItem("/", N_("Home")), NavItem("/staff/accounts", N_("Resident accounts"))],
     Role.MANAGER: [NavItem("/", N_("Home")), NavItem("/staff/accounts", N_("Resident accounts")),
                    NavItem("/engineer/work-orders", N_("My work orders")),

@@ -43,6 +43,7 @@ from tickets.config import TicketConfig
 from tickets.flows import handle_alarm
 from tickets.lifecycle import TicketEvent
 from tickets.notices import release_time
+from tickets.on_call import is_working_time
 from tickets.silence import warn_due_groups
 from tickets.transitions import transition
 from tickets.visits import Rating, record_return_visit
@@ -95,6 +96,10 @@ EFFECTS = [
     # At 08:00 a notice goes out at once, unless quiet hours last until 09:00.
     Effect("QUIET_HOURS_END", "09:00", lambda s: release_time(_at(8), False, ticket_config(s)),
            lambda s: _at(9)),
+    # Working hours: at 08:45 an urgent ticket goes to the daytime owners, unless the day starts at 09:00 (then to the
+    # on-call rota); at 17:15 likewise unless it ends at 17:00.
+    Effect("WORK_HOURS_START", "09:00", lambda s: is_working_time(_at(8, 45), ticket_config(s)), lambda s: False),
+    Effect("WORK_HOURS_END", "17:00", lambda s: is_working_time(_at(17, 15), ticket_config(s)), lambda s: False),
     # Friday 20:00 UTC is Saturday in Shanghai (no working time left that week); in UTC, four working hours are.
     Effect("TIMEZONE", "UTC", lambda s: deadline(s, "facility", "general", "resolve", FRIDAY_EVENING_UTC),
            lambda s: datetime(2026, 3, 11, 20, 0, tzinfo=UTC)),

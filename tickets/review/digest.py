@@ -36,7 +36,8 @@ WHERE {_LIVE} AND t.resolve_due >= %(now)s AND t.resolve_due < %(midnight)s ORDE
 
 RECIPIENTS = """
 SELECT id FROM users WHERE active AND (role = 'manager'
-    OR (role IN ('agent', 'engineer') AND department_id IS NOT NULL AND supervisor_id IS NULL)) ORDER BY id"""
+    OR (role IN ('agent', 'engineer', 'supervisor') AND department_id IS NOT NULL AND supervisor_id IS NULL))
+ORDER BY id"""
 
 CLAIM = """INSERT INTO review_digests (digest_date, sent_at, recipients, body) VALUES (%s, %s, %s, %s)
 ON CONFLICT (digest_date) DO NOTHING RETURNING digest_date"""
