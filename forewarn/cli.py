@@ -46,7 +46,9 @@ _COMMANDS = [
     ("detectors.cli", "app", "group", "detect", "Detectors: replay recorded data offline."),
     ("simulators.cli", "app", "group", "simulate", "Device simulators, fault library and scenarios."),
     ("tickets.cli", "app", "group", "tickets", "Tickets, work orders, SLA sweeps."),
-    ("forewarn.cli_device", "device_app", "group", "device", "Devices: planned maintenance windows."),
+    ("forewarn.cli_device", "device_app", "group", "device",
+     "Devices: planned maintenance windows and recurring maintenance plans."),
+    ("tickets.announce_cli", "app", "group", "announce", "Announcements to a site or building, read receipts."),
     ("tickets.review.cli", "app", "group", "review", "The monthly and quarterly review and its exports."),
     ("tickets.survey_cli", "app", "group", "survey", "Satisfaction survey waves: samples, answers, reports."),
 ]
