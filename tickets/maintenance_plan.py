@@ -11,6 +11,7 @@ and `next_due` moves past now (no backlog of visits all at once). When the ticke
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
@@ -24,6 +25,8 @@ from tickets.errors import InvalidInput
 from tickets.lifecycle import TicketEvent
 from tickets.service import add_event, create_ticket, get_ticket, open_work_order
 from tickets.transitions import transition
+
+log = logging.getLogger(__name__)
 
 PLAN_S = 60.0  # a due plan opens its work orders within about a minute
 ACTOR = "maintenance-plan"
@@ -120,22 +123,32 @@ def _latest_due(plan: Plan, now: datetime) -> tuple[datetime, datetime]:
 
 
 def run_due_plans(conn: psycopg.Connection, *, now: datetime, config: TicketConfig) -> list[int]:
-    """Open the work orders of every plan due at `now`; returns the new tickets' ids. Commits per plan."""
+    """Open the work orders of every plan due at `now`; returns the new tickets' ids. Commits per plan; a plan that
+    fails is logged, left due (tried again on the next run) and does not hold up the others."""
     opened: list[int] = []
+    failed: list[int] = []
     while True:
-        with conn.transaction():
-            with conn.cursor(row_factory=class_row(Plan)) as cur:
-                plan = cur.execute(
-                    f"""SELECT {_COLUMNS} FROM maintenance_plans WHERE active AND next_due <= %s
-                        ORDER BY next_due, id LIMIT 1 FOR UPDATE SKIP LOCKED""", (now,)).fetchone()
+        plan: Plan | None = None
+        try:
+            with conn.transaction():
+                with conn.cursor(row_factory=class_row(Plan)) as cur:
+                    plan = cur.execute(
+                        f"""SELECT {_COLUMNS} FROM maintenance_plans
+                            WHERE active AND next_due <= %s AND NOT id = ANY(%s)
+                            ORDER BY next_due, id LIMIT 1 FOR UPDATE SKIP LOCKED""", (now, failed)).fetchone()
+                if plan is None:
+                    return opened
+                due, following = _latest_due(plan, now)
+                new = [t for device in _devices(conn, plan)
+                       if (t := _open_run(conn, plan, device, due, now, config)) is not None]
+                conn.execute("UPDATE maintenance_plans SET next_due = %s WHERE id = %s", (following, plan.id))
+        except (psycopg.DataError, psycopg.IntegrityError, InvalidInput, LookupError) as exc:
             if plan is None:
-                return opened
-            due, following = _latest_due(plan, now)
-            for device in _devices(conn, plan):
-                ticket = _open_run(conn, plan, device, due, now, config)
-                if ticket is not None:
-                    opened.append(ticket)
-            conn.execute("UPDATE maintenance_plans SET next_due = %s WHERE id = %s", (following, plan.id))
+                raise
+            log.error("maintenance plan %s (%s) could not open its work orders: %s", plan.id, plan.target, exc)
+            failed.append(plan.id)
+            continue
+        opened += new
 
 
 def _open_run(conn: psycopg.Connection, plan: Plan, device: tuple[str, str, str, str | None, str], due: datetime,

@@ -138,3 +138,21 @@ def test_the_cli_adds_and_lists_plans(estate_db_url, staff):
                           (["add", "ghost", "--every", "14d"], "unknown device 'ghost'")):
         bad = runner.invoke(device_app, ["maintenance-plan", *args, "--db", estate_db_url])
         assert bad.exit_code == 2 and message in bad.output, (args, bad.output)
+
+
+def test_a_plan_that_fails_is_left_due_and_does_not_hold_up_the_others(conn, staff):
+    other_lift = conn.execute("SELECT id FROM devices WHERE kind = 'elevator' AND id <> %s ORDER BY id LIMIT 1",
+                              (LIFT,)).fetchone()[0]
+    add_plan(conn, device_id=LIFT, every_days=14, first_due=NOW - timedelta(hours=1), created_by="x", now=NOW)
+    add_plan(conn, device_id=other_lift, every_days=14, first_due=NOW, created_by="x", now=NOW)
+    # The database refuses the first plan's visit (as a constraint would), until the trigger is dropped.
+    conn.execute(f"""CREATE FUNCTION refuse_run() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+                         IF NEW.device_id = '{LIFT}' THEN RAISE check_violation USING MESSAGE = 'refused'; END IF;
+                         RETURN NEW; END $$;
+                     CREATE TRIGGER refuse_run BEFORE INSERT ON maintenance_runs
+                         FOR EACH ROW EXECUTE FUNCTION refuse_run()""")
+    assert len(run(conn, NOW)) == 1
+    assert [o[3] for o in work_orders(conn)] == [other_lift]
+    conn.execute("DROP TRIGGER refuse_run ON maintenance_runs")
+    assert len(run(conn, NOW + timedelta(minutes=1))) == 1  # still due: opened on the next run
+    assert {o[3] for o in work_orders(conn)} == {LIFT, other_lift}
