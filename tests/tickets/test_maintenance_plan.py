@@ -12,6 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from forewarn.cli_device import device_app
+from forewarn.configs import BrokerEndpoint
+from forewarn.db import StorageMode
+from forewarn.settings import load_settings
+from forewarn.wiring import RoleContext, scheduler_jobs
+from tickets.channels import InAppChannel
 from tickets.config import DEFAULT_CONFIG
 from tickets.errors import InvalidInput
 from tickets.lifecycle import TicketEvent
@@ -156,3 +161,20 @@ def test_a_plan_that_fails_is_left_due_and_does_not_hold_up_the_others(conn, sta
     conn.execute("DROP TRIGGER refuse_run ON maintenance_runs")
     assert len(run(conn, NOW + timedelta(minutes=1))) == 1  # still due: opened on the next run
     assert {o[3] for o in work_orders(conn)} == {LIFT, other_lift}
+
+
+def test_the_schedulers_job_on_a_controlled_clock_opens_them_on_time(estate_db_url, pool, staff):
+    """The job as the scheduler role wires it (forewarn/wiring.py), on the platform's clock set by the test."""
+    clock = [NOW - timedelta(days=1)]
+    ctx = RoleContext(settings=load_settings(environ={}), pool=pool, database_url=estate_db_url,
+                      mode=StorageMode(timescale=True, reason="test"), broker=BrokerEndpoint("127.0.0.1", 1),
+                      clock=lambda: clock[0], tickets=DEFAULT_CONFIG)
+    (job,) = [j for j in scheduler_jobs(ctx, {"in_app": InAppChannel()}) if j.name == "maintenance-plans"]
+    with pool.connection() as conn:
+        add_plan(conn, device_id=LIFT, every_days=14, first_due=NOW, created_by="eng-head", now=clock[0])
+    for day in range(0, 30):
+        for minute in (0, 1):  # the job runs every minute: twice on each day here
+            clock[0] = NOW + timedelta(days=day, minutes=minute)
+            job.run()
+    with pool.connection() as conn:
+        assert [o[0] for o in work_orders(conn)] == [NOW, NOW + timedelta(days=14), NOW + timedelta(days=28)]
