@@ -142,6 +142,8 @@ def test_the_api_announces_for_staff_refuses_residents_and_counts_read_receipts(
     assert again.status_code == 200 and again.json()["first_read"] is False
     assert conn.execute("SELECT read_at FROM notices WHERE id = %s", (notice_id,)).fetchone()[0] == first
     conn.commit()
+    listed = client.get("/api/v1/notices", headers=as_("resident")).json()
+    assert [n["read_at"] is not None for n in listed if n["id"] == notice_id] == [True]
     shown = client.get(f"/api/v1/announcements/{announcement['id']}", headers=as_("mgr")).json()
     assert (shown["recipients"], shown["delivered"], shown["read"]) == (announcement["recipients"],) * 2 + (1,)
     other = conn.execute("SELECT id FROM notices WHERE resident_id <> %s AND dedupe_key = %s LIMIT 1",
