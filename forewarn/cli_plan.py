@@ -11,8 +11,8 @@ import psycopg
 import typer
 
 from tickets.cli import DbOption, database_url
-from tickets.errors import InvalidInput
-from tickets.maintenance_plan import DEVICE_KINDS, Plan, add_plan, list_plans, parse_every
+from tickets.errors import InvalidInput, NotFound
+from tickets.maintenance_plan import DEVICE_KINDS, Plan, add_plan, list_plans, parse_every, stop_plan
 
 plan_app = typer.Typer(help="Recurring maintenance: a work order per device every N days.", no_args_is_help=True)
 
@@ -80,3 +80,15 @@ def list_(
         typer.echo(_line(plan))
     if not plans:
         typer.echo("no maintenance plans")
+
+
+@plan_app.command("stop")
+def stop(ctx: typer.Context, plan_id: Annotated[int, typer.Argument(help="The plan's id (see list).")],
+         db: DbOption = None) -> None:
+    """Stop a plan: no more work orders from it (those already open stay open)."""
+    with psycopg.connect(database_url(ctx, db)) as conn:
+        try:
+            plan = stop_plan(conn, plan_id)
+        except NotFound as exc:
+            raise _fail(str(exc), 1) from exc
+    typer.echo(f"plan stopped: {_line(plan)}")

@@ -21,7 +21,7 @@ from psycopg.rows import class_row
 
 from tickets.classify import Category, Classification, Tier
 from tickets.config import TicketConfig
-from tickets.errors import InvalidInput
+from tickets.errors import InvalidInput, NotFound
 from tickets.lifecycle import TicketEvent
 from tickets.service import add_event, create_ticket, get_ticket, open_work_order
 from tickets.transitions import transition
@@ -93,6 +93,16 @@ def add_plan(conn: psycopg.Connection, *, every_days: int, first_due: datetime, 
                 (device_id, site_id, device_kind, every_days, first_due, department_id, created_by, now),
             ).fetchone()
     assert row is not None
+    return row
+
+
+def stop_plan(conn: psycopg.Connection, plan_id: int) -> Plan:
+    """Stop an active plan: it opens no more work orders (those already open stay). NotFound if there is none."""
+    with conn.transaction(), conn.cursor(row_factory=class_row(Plan)) as cur:
+        row = cur.execute(f"UPDATE maintenance_plans SET active = false WHERE id = %s AND active RETURNING {_COLUMNS}",
+                          (plan_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no active maintenance plan {plan_id}")
     return row
 
 

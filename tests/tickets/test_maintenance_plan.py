@@ -20,7 +20,7 @@ from tickets.channels import InAppChannel
 from tickets.config import DEFAULT_CONFIG
 from tickets.errors import InvalidInput
 from tickets.lifecycle import TicketEvent
-from tickets.maintenance_plan import add_plan, list_plans, parse_every, run_due_plans
+from tickets.maintenance_plan import add_plan, list_plans, parse_every, run_due_plans, stop_plan
 from tickets.transitions import transition
 
 from .conftest import NOW, residents_served
@@ -56,6 +56,8 @@ def test_a_two_weekly_plan_opens_its_work_orders_on_days_0_14_and_28_exactly_onc
     assert [o[6] for o in orders] == [NOW, NOW + 14 * day, NOW + 28 * day]
     assert {o[1:6] for o in orders} == {("preventive", "dispatched", LIFT, "engineering", "open")}
     assert list_plans(conn)[0].next_due == NOW + 42 * day
+    stop_plan(conn, list_plans(conn)[0].id)
+    assert run(conn, NOW + 42 * day) == []  # a stopped plan opens nothing more
 
 
 def test_two_schedulers_running_the_job_at_once_open_one_work_order(estate_db_url, conn, staff):
@@ -137,6 +139,12 @@ def test_the_cli_adds_and_lists_plans(estate_db_url, staff):
     assert "rs-b1-elev-a" in added.output and "every 14 d, next due 2026-12-01 01:00Z" in added.output
     listed = runner.invoke(device_app, ["maintenance-plan", "list", "--db", estate_db_url])
     assert listed.exit_code == 0 and "every 14 d" in listed.output
+    stopped = runner.invoke(device_app, ["maintenance-plan", "stop", "1", "--db", estate_db_url])
+    assert stopped.exit_code == 0 and "plan stopped: #1" in stopped.output
+    listed = runner.invoke(device_app, ["maintenance-plan", "list", "--db", estate_db_url])
+    assert listed.output.strip() == "no maintenance plans"
+    again = runner.invoke(device_app, ["maintenance-plan", "stop", "1", "--db", estate_db_url])
+    assert again.exit_code == 1 and "no active maintenance plan 1" in again.output
     for args, message in ((["add", LIFT, "--every", "two weeks"], "bad interval 'two weeks'"),
                           (["add", LIFT], "give the interval"),
                           (["add", "--site", "riverside", "--every", "14d"], "needs both --site and --kind"),
