@@ -10,6 +10,7 @@ from typing import Annotated
 import psycopg
 import typer
 
+from forewarn.cli_plan import plan_app
 from tickets.cli import database_url
 from tickets.errors import InvalidInput, NotFound
 from tickets.maintenance import (
@@ -21,12 +22,14 @@ from tickets.maintenance import (
     suppressed_count,
 )
 
-device_app = typer.Typer(help="Devices: planned maintenance windows.", no_args_is_help=True)
+device_app = typer.Typer(help="Devices: planned maintenance windows and recurring maintenance plans.",
+                         no_args_is_help=True)
+device_app.add_typer(plan_app, name="maintenance-plan")
 
 
 @device_app.callback()
 def device_group() -> None:
-    """Devices: planned maintenance windows."""  # a callback keeps `device` a group with one command
+    """Devices: planned maintenance windows and recurring maintenance plans."""
 
 
 def _fail(message: str) -> typer.Exit:

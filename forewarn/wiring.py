@@ -45,6 +45,7 @@ from tickets.alarm_queue import AlarmConsumer
 from tickets.channels import Channel, InAppChannel, MqttPushChannel, SmtpEmailChannel, WebhookChannel
 from tickets.config import TicketConfig
 from tickets.flows import settle_silence
+from tickets.maintenance_plan import PLAN_S, run_due_plans
 from tickets.maintenance_release import RELEASE_S, release_ended_windows
 from tickets.outbox import OPTIONAL_CHANNELS, dispatch
 from tickets.sweeps import sla_sweep
@@ -208,7 +209,7 @@ def notice_channels(ctx: RoleContext, stops: Stops) -> dict[str, Channel]:
 
 def scheduler_jobs(ctx: RoleContext, channels: Mapping[str, Channel]) -> list[Job]:
     """The leader's periodic jobs: the notice outbox, the SLA sweep, faults that outlasted a maintenance window,
-    buildings silent past the hold time (tickets/silence.py),
+    buildings silent past the hold time (tickets/silence.py), recurring maintenance plans that came due,
     dead-letter retention, and (plain PostgreSQL) rollup and retention."""
     s, clock, config = ctx.settings, ctx.clock, ctx.tickets
     unconfigured = sorted(OPTIONAL_CHANNELS - channels.keys())
@@ -229,8 +230,13 @@ def scheduler_jobs(ctx: RoleContext, channels: Mapping[str, Channel]) -> list[Jo
         with ctx.pool.connection() as conn:
             settle_silence(conn, now=clock(), config=config)
 
+    def plans() -> None:
+        with ctx.pool.connection() as conn:
+            run_due_plans(conn, now=clock(), config=config)
+
     jobs = [Job("outbox", OUTBOX_S, outbox), Job("sla-sweep", SLA_SWEEP_S, sweep),
             Job("maintenance-release", RELEASE_S, release), Job("silence-groups", SILENCE_S, silence),
+            Job("maintenance-plans", PLAN_S, plans),
             web_prune_job(ctx.pool, clock)]
     jobs += review_jobs(ctx.pool, clock, s, config.tz)
     jobs.append(Job("dead-letter-retention", RETENTION_S, lambda: prune_dead_letters(

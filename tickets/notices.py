@@ -57,6 +57,18 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh-CN": ("工单 #{ticket} 时限提醒", "工单 #{ticket}（{summary}）{level}，截止时间 {eta}。"),
         "en": ("Ticket #{ticket} SLA alert", "Ticket #{ticket} ({summary}): {level}; due {eta}."),
     },
+    # An announcement (tickets/announcements.py): the manager's own words, in each language, with its times.
+    "announcement": {
+        "zh-CN": ("{title_zh}", "{body_zh}{when_zh}"),
+        "en": ("{title_en}", "{body_en}{when_en}"),
+    },
+    # A recurring maintenance visit done (tickets/maintenance_plan.py), to the units the device serves.
+    "maintenance_done": {
+        "zh-CN": ("{place}{what}定期保养已完成", "{place}的{what}已于{eta}完成定期保养，感谢您的理解与配合。"),
+        "en": ("Routine maintenance of the {what} at {place} done",
+               "The routine maintenance of the {what} at {place} was completed at {eta}. Thank you for your "
+               "patience."),
+    },
     "reopened": {
         "zh-CN": ("工单 #{ticket} 已重新打开", "工单 #{ticket} 已重新打开：{summary}"),
         "en": ("Ticket #{ticket} reopened", "Ticket #{ticket} was reopened: {summary}"),

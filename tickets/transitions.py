@@ -13,6 +13,7 @@ from tickets.classify import DEPARTMENT_FOR, Category
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import ClosureBlocked, ConcurrentChange, InvalidInput
 from tickets.lifecycle import TicketEvent, next_state
+from tickets.maintenance_notice import notify_maintenance_done
 from tickets.notices import notify_done
 from tickets.service import (
     Ticket,
@@ -119,9 +120,11 @@ def _resume(ticket: Ticket, now: datetime, config: TicketConfig) -> dict[str, ob
 
 def _after(conn: psycopg.Connection, ticket: Ticket, event: TicketEvent, *, now: datetime,
            config: TicketConfig) -> None:
-    """Side effects that follow the ticket's new state: on its work order, and the residents' "done" notice."""
+    """Side effects that follow the ticket's new state: on its work order, the residents' "done" notice, and a
+    planned maintenance visit's completion notice to the units its device serves."""
     if event is E.RESOLVE:
         notify_done(conn, ticket.id, reopen_count=ticket.reopen_count, now=now, config=config)
+        notify_maintenance_done(conn, ticket.id, now=now, config=config)  # a planned visit: the device's units
     if event is E.DISPATCH and ticket.category == Category.FACILITY and ticket.department_id == "engineering":
         open_work_order(conn, ticket, department_id="engineering", now=now, config=config)
     elif event is E.TRANSFER:

@@ -2,7 +2,18 @@
 
 from fastapi import APIRouter
 
-from api.routes import complaints, estate, health, notices, review, review_actions, surveys, tickets, work_orders
+from api.routes import (
+    announcements,
+    complaints,
+    estate,
+    health,
+    notices,
+    review,
+    review_actions,
+    surveys,
+    tickets,
+    work_orders,
+)
 from api.routes import ingest as ingest_routes
 
 ROUTERS: list[APIRouter] = [
@@ -16,4 +27,5 @@ ROUTERS: list[APIRouter] = [
     work_orders.router,
     review.router,
     review_actions.router,
+    announcements.router,
 ]

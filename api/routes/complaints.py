@@ -98,7 +98,7 @@ def list_notices(conn: DbDep, user: CurrentUser, limit: Annotated[int, Query(ge=
     # `delivery`/`channel`: the resident's own channel's row (an SMS held for the morning), else the in-app one.
     return _rows(conn.execute(
         f"""SELECT n.id, n.kind, n.lang, n.title, n.body, n.critical, n.incident_id, n.ticket_id, n.created_at,
-                   n.delivered_at, n.resident_id, o.status AS delivery, o.channel
+                   n.delivered_at, n.read_at, n.resident_id, o.status AS delivery, o.channel
             FROM notices n LEFT JOIN LATERAL (
                 SELECT status, channel FROM outbox WHERE notice_id = n.id ORDER BY channel = 'in_app', id LIMIT 1
             ) o ON true

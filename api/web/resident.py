@@ -22,6 +22,7 @@ from api.web.one_hop import PageRouter
 from api.web.render import render
 from api.web.resident_photos import PhotoRejected, save_photos
 from api.web.staff_format import request_gettext
+from tickets.announcements import mark_read
 from tickets.attachments import attach_to_ticket
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import IllegalTransition, InvalidInput, NotFound
@@ -119,12 +120,13 @@ def notices_fragment(request: Request, user: ResidentWebUser, conn: DbDep) -> Re
 
 
 @router.get("/notices/{notice_id}", response_class=HTMLResponse)
-def notice(request: Request, notice_id: int, user: ResidentWebUser, conn: DbDep) -> Response:
+def notice(request: Request, notice_id: int, user: ResidentWebUser, conn: DbDep, now: NowDep) -> Response:
     resident, _ = _me(user)
     try:
         found = resident_notice(conn, resident, notice_id)
     except NotFound:
         return _not_found(request)
+    mark_read(conn, resident, notice_id, now)  # the read receipt, the first time only (announcements' figures)
     return _page(request, "resident/notice.html", {"notice": found})
 
 
