@@ -123,6 +123,12 @@ RAW_FILES: tuple[tuple[str, str, str], ...] = (
     ("sla_alerts.csv", "SLA reminders and breach escalations of the period's tickets",
      """SELECT a.ticket_id, a.clock, a.level FROM sla_alerts a JOIN tickets t ON t.id = a.ticket_id
         WHERE t.created_at >= %(since)s AND t.created_at < %(until)s ORDER BY a.ticket_id, a.clock, a.level"""),
+    ("proactive_notices.csv", "notices to residents about incidents detected in the period (who was told "
+     "proactively), with the incident's device site and building",
+     """SELECT n.id, n.resident_id, n.incident_id, i.detected_at, d.site_id, d.building_id
+        FROM notices n JOIN incidents i ON i.id = n.incident_id JOIN devices d ON d.id = i.device_id
+        WHERE n.resident_id IS NOT NULL AND i.detected_at >= %(since)s AND i.detected_at < %(until)s
+        ORDER BY n.id"""),
 )
 
 
