@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from tests.tickets.conftest import NOW, staff  # noqa: F401 - `staff` is a fixture used below
+from tests.tickets.conftest import NOW
 from tickets.channels import InAppChannel
 from tickets.config import TicketConfig
 from tickets.confirm import confirm_repair, dispute_repair
