@@ -108,7 +108,8 @@ class Settings(BaseSettings):
                                          "raised stays open, they get a progress update once per this many "
                                          "working hours")
     warranty_days: float = Field(90.0, ge=0, le=3650, description="a repair is under warranty this long after "
-                                 "it is resolved: the same fault point in the same unit within it links to it")
+                                 "it is resolved: the same fault point in the same unit within it links to it "
+                                 "(0: no warranty)")
     return_visit_hours: float = Field(48.0, gt=0, le=24 * 60, description="a return visit later than this after "
                                       "resolution is late (reminders at half of it)")
     sla_major_respond: str | None = Field(None, description="major tier: staff on site within, on every site; "

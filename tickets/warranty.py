@@ -6,7 +6,7 @@ and an event on each ticket's timeline names the other, so staff and the residen
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -36,8 +36,8 @@ class WarrantyLinks:
 
 
 def start_warranty(conn: psycopg.Connection, ticket: Any, *, now: datetime, config: TicketConfig) -> None:
-    """Called when a ticket is resolved: its warranty runs from now."""
-    conn.execute(_START, (now + config.warranty, ticket.id))
+    """Called when a ticket is resolved: its warranty runs from now (a zero warranty: none)."""
+    conn.execute(_START, (now + config.warranty if config.warranty > timedelta(0) else None, ticket.id))
 
 
 def link_warranty(conn: psycopg.Connection, ticket_id: int, *, unit_id: str, point: str, at: datetime,
