@@ -23,7 +23,7 @@ import psycopg
 from tickets import sla
 from tickets.config import TicketConfig
 from tickets.lifecycle import TicketEvent
-from tickets.notices import CHANNEL_FOR, Recipient, notify_residents
+from tickets.notices import Recipient, notify_residents
 
 E = TicketEvent
 
@@ -74,11 +74,6 @@ def _recipient(row: tuple[Any, ...]) -> Recipient:
 def raisers(conn: psycopg.Connection, ticket_id: int, resident_id: str | None = None) -> list[Recipient]:
     """The residents whose requests are on the ticket (or just `resident_id`), each on their answering channel."""
     return [_recipient(row) for row in conn.execute(_RAISERS, {"ticket": ticket_id, "only": resident_id})]
-
-
-def answer_channel(recipient: Recipient) -> str:
-    """The outbox channel a recipient's notices go out on."""
-    return CHANNEL_FOR.get(recipient.channel, "in_app")
 
 
 def _notify(conn: psycopg.Connection, recipients: list[Recipient], *, kind: str, key: str, now: datetime,
