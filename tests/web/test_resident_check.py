@@ -65,6 +65,7 @@ def test_the_resident_disputes_then_confirms_a_repair_on_the_request_page(app_po
         assert confirmed.status_code == 303
         after = client.get(confirmed.headers["location"]).text
         assert "谢谢，您已确认维修结果" in after and f"/resident/visit/{ticket_id}" in after  # the rating still open
+        assert "本次维修保修至" in after  # resolved: its warranty runs from now
         with app_pool.connection() as conn:
             assert conn.execute("SELECT count(*) FROM ticket_events WHERE ticket_id = %s "
                                 "AND event = 'resident_confirmed'", (ticket_id,)).fetchone() == (1,)
