@@ -47,6 +47,8 @@ def ticket_config(settings: Settings) -> TicketConfig:
         group_risk_households=settings.group_risk_households,
         group_risk_window=timedelta(hours=settings.group_risk_window_hours),
         sensitive_respond=timedelta(minutes=settings.sensitive_respond_minutes),
+        progress_every=timedelta(hours=settings.progress_update_hours),
+        warranty=timedelta(days=settings.warranty_days),
         sla_limits=sla_limits(settings),
         taxonomy=load_taxonomy(settings.taxonomy_file) if settings.taxonomy_file else None,
     )

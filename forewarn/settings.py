@@ -107,6 +107,12 @@ class Settings(BaseSettings):
     sensitive_respond_minutes: float = Field(30.0, gt=0, le=24 * 60, description="a complaint threatening the "
                                              "media, a lawyer or collective action is answered within this long "
                                              "(never later than its tier's clock)")
+    progress_update_hours: float = Field(24.0, gt=0, le=24 * 30, description="while a major ticket a resident "
+                                         "raised stays open, they get a progress update once per this many "
+                                         "working hours")
+    warranty_days: float = Field(90.0, ge=0, le=3650, description="a repair is under warranty this long after "
+                                 "it is resolved: the same fault point in the same unit within it links to it "
+                                 "(0: no warranty)")
     return_visit_hours: float = Field(48.0, gt=0, le=24 * 60, description="a return visit later than this after "
                                       "resolution is late (reminders at half of it)")
     sla_major_respond: str | None = Field(None, description="major tier: staff on site within, on every site; "

@@ -48,6 +48,7 @@ from tickets.flows import settle_silence
 from tickets.maintenance_plan import PLAN_S, run_due_plans
 from tickets.maintenance_release import RELEASE_S, release_ended_windows
 from tickets.outbox import OPTIONAL_CHANNELS, dispatch
+from tickets.progress import progress_sweep
 from tickets.sweeps import sla_sweep
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,7 @@ LABELS_S = 5.0  # engineers' verdicts reach the detectors within this long
 REGISTRY_S = 5.0  # an estate load reaches the detectors within this long (one one-row query when nothing changed)
 OUTBOX_S = 1.0  # notices leave the outbox within about this long
 SLA_SWEEP_S = 30.0
+PROGRESS_S = 300.0  # periodic progress updates are due once per working day; five minutes late is nothing
 # A building's silence outlasting its hold time (2 min by default) warns its residents within this long after.
 SILENCE_S = 5.0
 ROLLUP_S = 300.0  # plain PostgreSQL only: the hourly rollup's refresh
@@ -222,6 +224,10 @@ def scheduler_jobs(ctx: RoleContext, channels: Mapping[str, Channel]) -> list[Jo
         with ctx.pool.connection() as conn:
             sla_sweep(conn, now=clock(), config=config)
 
+    def progress() -> None:
+        with ctx.pool.connection() as conn:
+            progress_sweep(conn, now=clock(), config=config)
+
     def release() -> None:
         with ctx.pool.connection() as conn:
             release_ended_windows(conn, now=clock())
@@ -235,6 +241,7 @@ def scheduler_jobs(ctx: RoleContext, channels: Mapping[str, Channel]) -> list[Jo
             run_due_plans(conn, now=clock(), config=config)
 
     jobs = [Job("outbox", OUTBOX_S, outbox), Job("sla-sweep", SLA_SWEEP_S, sweep),
+            Job("resident-progress", PROGRESS_S, progress),
             Job("maintenance-release", RELEASE_S, release), Job("silence-groups", SILENCE_S, silence),
             Job("maintenance-plans", PLAN_S, plans),
             web_prune_job(ctx.pool, clock)]

@@ -18,10 +18,12 @@ from tickets.errors import InvalidInput, RateLimited
 from tickets.group_risk import check_group_risk, flag_sensitive
 from tickets.lifecycle import TicketEvent
 from tickets.notices import format_time, notify_residents, resident
+from tickets.progress import acknowledge
 from tickets.routing import grid_owner
 from tickets.sensitivity import sensitivity
 from tickets.service import add_event, create_ticket, get_ticket
 from tickets.transitions import transition
+from tickets.warranty import link_warranty
 
 CHANNELS = ("app", "phone", "wechat", "counter")
 LANGS = ("zh-CN", "en")
@@ -87,6 +89,7 @@ def intake_complaint(
         else:
             ticket_id = _open_ticket(conn, found, description, site_id, building_id, unit_id, resident_id,
                                      reported_at, now, taken_by, config)
+            link_warranty(conn, ticket_id, unit_id=unit_id, point=point, at=reported_at, now=now, actor=taken_by)
             incident_id, anticipated, lead = None, None, None
         row = conn.execute(
             """INSERT INTO complaints (ticket_id, incident_id, resident_id, unit_id, channel, description, lang,
@@ -189,8 +192,8 @@ def _is_staff(conn: psycopg.Connection, user_id: str) -> bool:
 def _acknowledge_resident(conn: psycopg.Connection, resident_id: str, ticket_id: int, incident_id: int | None,
                           complaint_id: int, now: datetime, config: TicketConfig) -> None:
     ticket = get_ticket(conn, ticket_id)
-    who = resident(conn, resident_id)
     if incident_id is not None:
+        who = resident(conn, resident_id)
         place = conn.execute(
             """SELECT d.kind, d.location, i.detected_at FROM incidents i JOIN devices d ON d.id = i.device_id
                WHERE i.id = %s""", (incident_id,)).fetchone()
@@ -199,10 +202,8 @@ def _acknowledge_resident(conn: psycopg.Connection, resident_id: str, ticket_id:
                          config=config, critical=True, incident_id=incident_id, ticket_id=ticket_id,
                          device_kind=place[0], place=place[1], detected=format_time(place[2], config),
                          status=ticket.state, ticket=ticket_id, eta=format_time(ticket.resolve_due, config))
-    else:
-        notify_residents(conn, [who], kind="received", dedupe_key=f"complaint:{complaint_id}:received", now=now,
-                         config=config, critical=True, ticket_id=ticket_id, ticket=ticket_id,
-                         eta=format_time(ticket.resolve_due, config))
+    else:  # on the channel the request came in, with the ticket's own deadlines (tickets/progress.py)
+        acknowledge(conn, ticket, resident_id, complaint_id, now=now, config=config)
 
 
 def reclassify(conn: psycopg.Connection, ticket_id: int, *, category: str | None, severity: str | None,

@@ -61,6 +61,12 @@ class TicketConfig:
     # arriving (never later than its tier's clock): 30 min, the handbooks' urgent on-site clock (003), because a
     # resident who is heard at once rarely goes to the press.
     sensitive_respond: timedelta = timedelta(minutes=30)
+    # While a major ticket a resident raised stays open, they hear how it is going once per this much working time
+    # (tickets/progress.py): a working day, the rhythm of the handbooks' progress reports (001, 003).
+    progress_every: timedelta = timedelta(hours=24)
+    # A repair is under warranty this long after it is resolved: the same fault point in the same unit within it
+    # links to the original ticket (tickets/warranty.py). 90 days: the usual guarantee on a property repair.
+    warranty: timedelta = timedelta(days=90)
 
     # The complaint taxonomy (tickets/data/taxonomy.yaml unless an operator's file replaces it).
     taxonomy: Taxonomy | None = field(default=None, compare=False)

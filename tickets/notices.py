@@ -44,14 +44,47 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
                "is being handled (ticket #{ticket}, status: {status}); we expect it fixed by {eta}."),
     },
     "received": {
-        "zh-CN": ("已收到您的反映", "您的反映已受理（工单 #{ticket}），我们将在{eta}前处理完毕。"),
-        "en": ("We have your report", "Your report is registered as ticket #{ticket}; we aim to resolve it by {eta}."),
+        "zh-CN": ("已收到您的反映", "您的反映已受理（工单 #{ticket}）。我们将在{respond}前答复您，{eta}前处理完毕。"),
+        "en": ("We have your report", "Your report is registered as ticket #{ticket}. We will get back to you by "
+               "{respond} and aim to resolve it by {eta}."),
     },
     "done": {
-        "zh-CN": ("您的请求已处理完毕",
-                  "您的请求（工单 #{ticket}）已处理完毕。请告诉我们您是否满意：打开此通知为本次服务评价。"),
-        "en": ("Your request is done", "Your request (ticket #{ticket}) has been dealt with. "
-               "Please tell us how we did: open this notice to rate it."),
+        "zh-CN": ("您的请求已处理完毕，请确认",
+                  "您的请求（工单 #{ticket}）已处理完毕。请打开此通知确认是否修好（如有问题可提出异议），"
+                  "并为本次服务评价。"),
+        "en": ("Done — please check", "Your request (ticket #{ticket}) has been dealt with. Please open this notice "
+               "to confirm it is fixed (or tell us it is not), and rate how we did."),
+    },
+    # One notice per step of a resident's own request (tickets/progress.py).
+    "step_dispatched": {
+        "zh-CN": ("工单 #{ticket} 已派单", "您的请求（工单 #{ticket}）已派给相关部门处理，预计{eta}前处理完毕。"),
+        "en": ("Ticket #{ticket} assigned", "Your request (ticket #{ticket}) has been passed to the team that deals "
+               "with it; we aim to resolve it by {eta}."),
+    },
+    "step_accepted": {
+        "zh-CN": ("工作人员已接单", "您的请求（工单 #{ticket}）已有工作人员接单，正在前往处理。"),
+        "en": ("Someone is on the way", "Someone has taken your request (ticket #{ticket}) in hand and is on the "
+               "way."),
+    },
+    "step_on_site": {
+        "zh-CN": ("工作人员已到场", "处理您请求（工单 #{ticket}）的工作人员已到达现场。"),
+        "en": ("Someone is on site", "The person dealing with your request (ticket #{ticket}) is on site."),
+    },
+    "step_closed": {
+        "zh-CN": ("工单 #{ticket} 已办结", "您的请求（工单 #{ticket}）已办结，感谢您的配合。"),
+        "en": ("Ticket #{ticket} resolved", "Your request (ticket #{ticket}) is resolved. Thank you for your "
+               "help."),
+    },
+    "step_reopened": {
+        "zh-CN": ("工单 #{ticket} 已重新处理", "您的请求（工单 #{ticket}）已重新打开，我们将在{eta}前处理完毕。"),
+        "en": ("Ticket #{ticket} reopened", "Your request (ticket #{ticket}) has been reopened; we aim to resolve "
+               "it by {eta}."),
+    },
+    "progress": {
+        "zh-CN": ("工单 #{ticket} 进展", "您的请求（工单 #{ticket}）仍在处理中（当前：{status}），"
+                  "预计{eta}前处理完毕。我们会继续向您通报进展。"),
+        "en": ("Progress on ticket #{ticket}", "Your request (ticket #{ticket}) is still being worked on (now: "
+               "{status}); we aim to resolve it by {eta}. We will keep you posted."),
     },
     "sla": {
         "zh-CN": ("工单 #{ticket} 时限提醒", "工单 #{ticket}（{summary}）{level}，截止时间 {eta}。"),
@@ -84,7 +117,7 @@ def render(kind: str, lang: str, **fields: Any) -> tuple[str, str]:
     parts = [labels.get(k, "设施" if lang == "zh-CN" else "facility") for k in (what_kind or "").split("+")]
     what = ("和" if lang == "zh-CN" else " and ").join(parts)
     values = {"what": what, "What": what[:1].upper() + what[1:], "place": "", "eta": "", "status": "",
-              "ticket": "", "level": "", "summary": "", "detected": ""} | fields
+              "ticket": "", "level": "", "summary": "", "detected": "", "respond": ""} | fields
     title, body = TEMPLATES[kind][lang]
     return title.format(**values), body.format(**values)
 
@@ -239,18 +272,3 @@ def notify_user(
          "now": now},
     ).fetchone()
     return row is not None
-
-
-# Residents who filed a complaint (or other request) that is now on this ticket, and still live here.
-_COMPLAINANTS = f"""SELECT DISTINCT r.id, r.unit_id, r.language, r.channel, {ADDRESS}
-                    FROM complaints c JOIN residents r ON r.id = c.resident_id
-                    WHERE c.ticket_id = %s AND r.active ORDER BY r.id"""
-
-
-def notify_done(conn: psycopg.Connection, ticket_id: int, *, reopen_count: int, now: datetime,
-                config: TicketConfig) -> int:
-    """The "done" notice to everyone whose request is on the ticket: it invites the return visit (the resident
-    pages link it to the rating form). Once per resolution: a ticket reopened and resolved again asks again."""
-    recipients = [Recipient(*row) for row in conn.execute(_COMPLAINANTS, (ticket_id,))]
-    return notify_residents(conn, recipients, kind="done", dedupe_key=f"ticket:{ticket_id}:done:{reopen_count}",
-                            now=now, config=config, ticket_id=ticket_id, ticket=ticket_id)

@@ -14,7 +14,7 @@ from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import ClosureBlocked, ConcurrentChange, InvalidInput
 from tickets.lifecycle import TicketEvent, next_state
 from tickets.maintenance_notice import notify_maintenance_done
-from tickets.notices import notify_done
+from tickets.progress import notify_step
 from tickets.service import (
     Ticket,
     add_event,
@@ -24,6 +24,7 @@ from tickets.service import (
     set_work_order_status,
 )
 from tickets.staff_push import push_work_order
+from tickets.warranty import start_warranty
 
 E = TicketEvent
 
@@ -120,10 +121,12 @@ def _resume(ticket: Ticket, now: datetime, config: TicketConfig) -> dict[str, ob
 
 def _after(conn: psycopg.Connection, ticket: Ticket, event: TicketEvent, *, now: datetime,
            config: TicketConfig) -> None:
-    """Side effects that follow the ticket's new state: on its work order, the residents' "done" notice, and a
-    planned maintenance visit's completion notice to the units its device serves."""
+    """Side effects that follow the ticket's new state: on its work order, the warranty of a resolved repair, the
+    notice to the residents whose requests are on it (one per step, tickets/progress.py), and a planned
+    maintenance visit's completion notice to the units its device serves."""
+    notify_step(conn, ticket, event, now=now, config=config)
     if event is E.RESOLVE:
-        notify_done(conn, ticket.id, reopen_count=ticket.reopen_count, now=now, config=config)
+        start_warranty(conn, ticket, now=now, config=config)
         notify_maintenance_done(conn, ticket.id, now=now, config=config)  # a planned visit: the device's units
     if event is E.DISPATCH and ticket.category == Category.FACILITY and ticket.department_id == "engineering":
         open_work_order(conn, ticket, department_id="engineering", now=now, config=config)

@@ -25,6 +25,7 @@ from api.web.staff_format import request_gettext
 from tickets.announcements import mark_read
 from tickets.attachments import attach_to_ticket
 from tickets.config import DEFAULT_CONFIG, TicketConfig
+from tickets.confirm import confirm_repair, dispute_repair, has_confirmed
 from tickets.errors import IllegalTransition, InvalidInput, NotFound
 from tickets.portal import (
     request_on_ticket,
@@ -37,6 +38,7 @@ from tickets.portal import (
 from tickets.profiles import unit_profile
 from tickets.requests import RequestKind, file_request, recent_requests, rules
 from tickets.visits import Rating, record_return_visit
+from tickets.warranty import warranty_links
 
 router = PageRouter(prefix="/resident", tags=["resident pages"], include_in_schema=False)
 PAGE_SIZE = 20
@@ -190,15 +192,73 @@ def requests_list(request: Request, user: ResidentWebUser, conn: DbDep) -> Respo
     return _page(request, "resident/requests.html", {"requests": resident_requests(conn, resident, user.user_id)})
 
 
-@router.get("/requests/{complaint_id}", response_class=HTMLResponse)
-def request_detail(request: Request, complaint_id: int, user: ResidentWebUser, conn: DbDep, filed: bool = False,
-                   rated: bool = False) -> Response:
+def _request_page(request: Request, conn: psycopg.Connection, user: Principal, complaint_id: int, *,
+                  status_code: int = 200, **flags: Any) -> HTMLResponse:
+    """One of the resident's requests: its limits, timeline, warranty links and the confirm / dispute forms."""
     resident, _ = _me(user)
     try:
         detail = resident_request(conn, resident, user.user_id, complaint_id)
     except NotFound:
         return _not_found(request)
-    return _page(request, "resident/request.html", {"detail": detail, "filed": filed, "rated": rated})
+    ticket_id = detail.request.ticket_id
+    context = {"detail": detail, "filed": False, "rated": False, "confirmed": False, "disputed": False,
+               "error": None, "reason": "", "warranty": warranty_links(conn, ticket_id),
+               "has_confirmed": has_confirmed(conn, ticket_id, resident)} | flags
+    return _page(request, "resident/request.html", context, status_code=status_code)
+
+
+@router.get("/requests/{complaint_id}", response_class=HTMLResponse)
+def request_detail(request: Request, complaint_id: int, user: ResidentWebUser, conn: DbDep, filed: bool = False,
+                   rated: bool = False, confirmed: bool = False, disputed: bool = False) -> Response:
+    return _request_page(request, conn, user, complaint_id, filed=filed, rated=rated, confirmed=confirmed,
+                         disputed=disputed)
+
+
+def _answer(request: Request, conn: psycopg.Connection, user: Principal, complaint_id: int, now: datetime,
+            reason: str | None) -> Response:
+    """Confirm the repair (`reason` None) or dispute it with `reason`; back to the request page."""
+    resident, _ = _me(user)
+    try:
+        ticket_id = resident_request(conn, resident, user.user_id, complaint_id).request.ticket_id
+    except NotFound:
+        return _not_found(request)
+    if reason is not None and not reason.strip():
+        return _request_page(request, conn, user, complaint_id, status_code=422,
+                             error=N_("Please say what is still wrong."))
+    try:
+        if reason is None:
+            confirm_repair(conn, ticket_id, resident_id=resident, by_user=user.user_id, now=now)
+        else:
+            dispute_repair(conn, ticket_id, resident_id=resident, by_user=user.user_id, reason=reason, now=now,
+                           config=ticket_config(request))
+    except (InvalidInput, IllegalTransition):  # not waiting for a check any more (rated, reopened meanwhile)
+        return _request_page(request, conn, user, complaint_id, status_code=409, reason=reason or "",
+                             error=N_("This request is not waiting for your check any more."))
+    done = "confirmed" if reason is None else "disputed"
+    return RedirectResponse(f"/resident/requests/{complaint_id}?{done}=1", status_code=303)
+
+
+@router.post("/requests/{complaint_id}/confirm", response_class=HTMLResponse)
+def confirm(request: Request, complaint_id: int, _: CsrfChecked, user: ResidentWebUser, conn: DbDep,
+            now: NowDep) -> Response:
+    return _answer(request, conn, user, complaint_id, now, None)
+
+
+@router.post("/requests/{complaint_id}/dispute", response_class=HTMLResponse)
+def dispute(request: Request, complaint_id: int, _: CsrfChecked, user: ResidentWebUser, conn: DbDep, now: NowDep,
+            reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    return _answer(request, conn, user, complaint_id, now, reason)
+
+
+@router.get("/check/{ticket_id}", response_class=HTMLResponse)
+def check(request: Request, ticket_id: int, user: ResidentWebUser, conn: DbDep) -> Response:
+    """From the "done — please check" notice: the resident's request on that ticket, at its confirm/dispute forms."""
+    resident, _ = _me(user)
+    try:
+        mine = request_on_ticket(conn, resident, user.user_id, ticket_id)
+    except NotFound:
+        return _not_found(request)
+    return RedirectResponse(f"/resident/requests/{mine.complaint_id}#check", status_code=303)
 
 
 @router.get("/visit/{ticket_id}", response_class=HTMLResponse)

@@ -44,9 +44,11 @@ from tickets.flows import handle_alarm
 from tickets.lifecycle import TicketEvent
 from tickets.notices import release_time
 from tickets.on_call import is_working_time
+from tickets.progress import progress_sweep
 from tickets.silence import warn_due_groups
 from tickets.transitions import transition
 from tickets.visits import Rating, record_return_visit
+from tickets.warranty import warranty_links
 
 ROOT = Path(__file__).resolve().parents[2]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -277,6 +279,28 @@ def test_sensitive_respond_minutes_sets_a_sensitive_complaints_response_deadline
     assert row == (TUESDAY + timedelta(minutes=float(minutes or 30)),)
 
 
+@pytest.mark.parametrize(("hours", "updates"), [(None, 0), ("12", 1)])
+def test_progress_update_hours_sets_how_often_an_open_major_tickets_raiser_hears(conn, staff, hours, updates):  # noqa: F811
+    config = ticket_config(settings(**({"progress_update_hours": hours} if hours else {})))
+    intake_complaint(conn, resident_id="r-00001", unit_id="rs-b1-0101", channel="app", description="水管爆漏",
+                     lang="zh-CN", reported_at=TUESDAY, now=TUESDAY, config=config)
+    assert progress_sweep(conn, now=TUESDAY + timedelta(hours=13), config=config) == updates
+
+
+@pytest.mark.parametrize(("days", "linked"), [(None, False), ("120", True)])
+def test_warranty_days_decides_whether_a_repeat_links_to_the_repair(conn, staff, days, linked):  # noqa: F811
+    config = ticket_config(settings(**({"warranty_days": days} if days else {})))
+    first = intake_complaint(conn, resident_id="r-00001", unit_id="rs-b1-0101", channel="app",
+                             description="楼道的灯坏了", lang="zh-CN", reported_at=TUESDAY, now=TUESDAY,
+                             config=config).ticket_id
+    for event in (TicketEvent.ACKNOWLEDGE, TicketEvent.RESOLVE):
+        transition(conn, first, event, actor="eng-1", now=TUESDAY + timedelta(hours=1), config=config)
+    later = TUESDAY + timedelta(days=100)
+    again = intake_complaint(conn, resident_id="r-00001", unit_id="rs-b1-0101", channel="app",
+                             description="楼道的灯坏了", lang="zh-CN", reported_at=later, now=later, config=config)
+    assert (warranty_links(conn, again.ticket_id).of == first) is linked
+
+
 # -- behaviours that need the running platform -----------------------------------------------------------------
 
 
@@ -379,6 +403,8 @@ COVERED_HERE = {
     "GROUP_RISK_HOUSEHOLDS": "test_group_risk_households_decides_how_many_households_raise_a_flag",
     "GROUP_RISK_WINDOW_HOURS": "test_group_risk_window_hours_decides_which_complaints_are_together",
     "SENSITIVE_RESPOND_MINUTES": "test_sensitive_respond_minutes_sets_a_sensitive_complaints_response_deadline",
+    "PROGRESS_UPDATE_HOURS": "test_progress_update_hours_sets_how_often_an_open_major_tickets_raiser_hears",
+    "WARRANTY_DAYS": "test_warranty_days_decides_whether_a_repeat_links_to_the_repair",
 }
 COVERED_ELSEWHERE = {
     "MODE": "tests/forewarn/test_settings_doc.py::test_production_refuses_the_placeholder_secret",

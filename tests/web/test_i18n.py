@@ -39,6 +39,7 @@ EXAMPLE_PATHS: dict[str, str] = {  # "/resident/requests/{ticket_id}": "/residen
     "/resident/notices/{notice_id}": "/resident/notices/1",
     "/resident/requests/{complaint_id}": "/resident/requests/1",
     "/resident/visit/{ticket_id}": "/resident/visit/1",
+    "/resident/check/{ticket_id}": "/resident/check/1",
 }
 # Text a template may hold as is: the names of the languages in the language switch, in their own language.
 LITERAL_OK = {"中文", "English"}
