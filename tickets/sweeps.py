@@ -1,5 +1,6 @@
 """The SLA sweep: reminders to the owner at 50% and 80% of a clock, escalation at breach up the ladder
-(owner → supervisor → site manager), and return visits due within 48 hours of resolution. Safe to run
+(owner → supervisor → site manager), the clocks of work orders other departments were brought in for
+(`tickets.work_order_sweep`), and return visits due within 48 hours of resolution. Safe to run
 concurrently (`FOR UPDATE SKIP LOCKED`) and twice (an alert is a row with a unique key: never sent again)."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from tickets.lifecycle import ACTIVE_STATES, RESPONSE_PENDING
 from tickets.notices import format_time, notify_user
 from tickets.routing import site_manager, supervisor_of
 from tickets.service import add_event
+from tickets.work_order_sweep import sweep_work_orders
 
 # (level, fraction of the clock, who): reminders first, then the ladder. A breach goes to the supervisor; if the
 # ticket is still open at half as long again past its deadline, to the site manager.
@@ -44,6 +46,7 @@ def sla_sweep(conn: psycopg.Connection, *, now: datetime, config: TicketConfig =
         if len(rows) < batch:
             break
         last = rows[-1][0]
+    sent += sweep_work_orders(conn, now=now, config=config, batch=batch)  # other departments' own clocks
     after: int | None = 0
     while after is not None:
         with conn.transaction():

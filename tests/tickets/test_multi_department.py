@@ -20,6 +20,7 @@ from tickets.errors import InvalidInput, NotAllowed, WorkOrderExists, WorkOrders
 from tickets.flows import handle_alarm
 from tickets.lifecycle import TicketEvent
 from tickets.service import get_ticket
+from tickets.sweeps import sla_sweep
 from tickets.transitions import transition
 from tickets.workorders import act, get_work_order, live_work_order_of, my_work_orders, work_order_steps
 
@@ -222,3 +223,30 @@ def test_the_command_line_adds_and_lists_work_orders(conn: psycopg.Connection, s
     assert runner.invoke(app, ["work-order", "list", "999999", "--db", estate_db_url]).exit_code == 1
     conn.rollback()
     assert get_ticket(conn, ticket_id).owner_id == "eng-1"
+
+
+def test_the_sla_sweep_reminds_and_escalates_each_added_work_order_on_its_own_clock(
+        conn: psycopg.Connection, security: str) -> None:
+    ticket_id, engineering = _major_ticket(conn)
+    later = NOW + timedelta(hours=1)
+    guard = add_work_order(conn, ticket_id, "security", by_user="agent-1", now=later)
+    act(conn, engineering, TicketEvent.ACKNOWLEDGE, user_id="eng-1", now=later)  # the ticket's respond clock met
+    conn.commit()
+    assert guard.respond_due is not None and guard.assignee_id is not None
+    sla_sweep(conn, now=guard.respond_due - timedelta(seconds=1), config=DEFAULT_CONFIG)
+
+    def alerts() -> list[tuple[str, str, str | None]]:
+        return [(c, lv, r) for c, lv, r in conn.execute(
+            "SELECT clock, level, recipient FROM work_order_alerts WHERE work_order_id = %s ORDER BY at, level",
+            (guard.id,))]
+
+    assert alerts() == [("respond", "remind_50", guard.assignee_id), ("respond", "remind_80", guard.assignee_id)]
+    sla_sweep(conn, now=guard.respond_due + timedelta(seconds=1), config=DEFAULT_CONFIG)
+    assert alerts()[-1] == ("respond", "breach", "sec-head")  # the security department's head
+    assert sla_sweep(conn, now=guard.respond_due + timedelta(seconds=1), config=DEFAULT_CONFIG) == 0  # once only
+    told = conn.execute("SELECT count(*) FROM notices WHERE user_id = 'sec-head' AND ticket_id = %s",
+                        (ticket_id,)).fetchone()
+    assert told is not None and told[0] == 1
+    # The ticket's own department's work order runs on the ticket's clocks: not swept twice.
+    assert conn.execute("SELECT count(*) FROM work_order_alerts WHERE work_order_id = %s",
+                        (engineering,)).fetchone() == (0,)
