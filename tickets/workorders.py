@@ -49,8 +49,8 @@ _DEPARTMENT = f"""SELECT {_SUMMARY_COLUMNS} {_SUMMARY_FROM}
     ORDER BY due NULLS LAST, w.id"""
 # One work order, any status.
 _ONE = f"SELECT {_SUMMARY_COLUMNS}, w.evidence, t.description, t.incident_id {_SUMMARY_FROM} WHERE w.id = %(id)s"
-# The live work order of a ticket.
-_OF_TICKET = "SELECT id FROM work_orders WHERE ticket_id = %s AND status = ANY(%s)"
+# The oldest live work order of a ticket (its own department's, unless that one is over).
+_OF_TICKET = "SELECT id FROM work_orders WHERE ticket_id = %s AND status = ANY(%s) ORDER BY id LIMIT 1"
 # Who the acting user is, and whether they head a department: the user its staff have as supervisor.
 _ACTOR = """SELECT u.id, u.role, u.department_id, u.active,
                    EXISTS (SELECT 1 FROM users m WHERE m.supervisor_id = u.id AND m.department_id = u.department_id
@@ -363,5 +363,6 @@ def _set_assignee(conn: psycopg.Connection, summary: WorkOrderSummary, engineer_
 
 
 def live_work_order_of(conn: psycopg.Connection, ticket_id: int) -> int | None:
+    """The ticket's oldest live work order; `tickets.dispatch.ticket_work_orders` lists them all."""
     row = conn.execute(_OF_TICKET, (ticket_id, list(LIVE))).fetchone()
     return int(row[0]) if row else None
