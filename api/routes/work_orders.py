@@ -36,7 +36,8 @@ class WorkOrderOut(BaseModel):
     assignee_id: str | None
     device_id: str | None
     fault: str | None
-    due: datetime | None = Field(description="The next SLA deadline: respond until responded, then resolve.")
+    due: datetime | None = Field(description="The work order's own next deadline: respond until its department "
+                                             "accepted it, then resolve.")
     due_clock: str = Field(description="respond or resolve")
 
     @classmethod
