@@ -197,3 +197,13 @@ def diagram(write: Annotated[bool, typer.Option("--write", help="Update docs/lif
         typer.echo(f"wrote {DOC} ({len(TRANSITIONS)} transitions)")
     else:
         typer.echo(mermaid(), nl=False)
+
+
+def _work_order_commands() -> None:
+    """`forewarn tickets work-order …` lives in its own module (it imports this one for the shared options)."""
+    from tickets.work_order_cli import app as work_order_app
+
+    app.add_typer(work_order_app, name="work-order")
+
+
+_work_order_commands()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from tickets.lifecycle import IllegalTransition
 
-__all__ = ["IllegalTransition", "NotFound", "ConcurrentChange", "ClosureBlocked", "InvalidInput", "NotAllowed",
-           "RateLimited"]
+__all__ = ["IllegalTransition", "NotFound", "ConcurrentChange", "ClosureBlocked", "WorkOrdersOpen",
+           "IllegalWorkOrderStep", "WorkOrderExists", "InvalidInput", "NotAllowed", "RateLimited"]
 
 
 class NotFound(LookupError):
@@ -18,6 +18,29 @@ class ConcurrentChange(RuntimeError):
 
 class ClosureBlocked(RuntimeError):
     """The device behind a facility ticket is still abnormal: it cannot be resolved without an override reason."""
+
+
+class WorkOrdersOpen(ClosureBlocked):
+    """The ticket carries work orders still open (not done, not cancelled): it resolves when the last is done.
+    `departments` names them, so the message can say whom to chase."""
+
+    def __init__(self, message: str, departments: list[str]) -> None:
+        super().__init__(message)
+        self.departments = departments
+
+
+class IllegalWorkOrderStep(IllegalTransition):
+    """A step a work order does not take from its status (e.g. resolving one nobody accepted)."""
+
+    def __init__(self, work_order_id: int, status: str, event: str, allowed: list[str]) -> None:
+        ValueError.__init__(self, f"cannot {event} work order {work_order_id}: it is {status}; allowed from {status}: "
+                            + (", ".join(allowed) or "nothing"))
+        self.state = status
+        self.event = event
+
+
+class WorkOrderExists(RuntimeError):
+    """The department already has a live work order on the ticket (one per department and ticket)."""
 
 
 class InvalidInput(ValueError):

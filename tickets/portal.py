@@ -42,7 +42,9 @@ LEFT JOIN LATERAL (
     ORDER BY (i.severity = 'critical') DESC, i.detected_at LIMIT 1) f ON true
 LEFT JOIN tickets t ON t.id = f.ticket_id
 LEFT JOIN LATERAL (
-    SELECT status FROM work_orders wo WHERE wo.ticket_id = t.id ORDER BY wo.id DESC LIMIT 1) w ON true
+    -- the ticket's own department's work on the device, before other departments brought in (tickets.dispatch)
+    SELECT status FROM work_orders wo WHERE wo.ticket_id = t.id
+    ORDER BY wo.department_id IS NOT DISTINCT FROM t.department_id DESC, wo.id DESC LIMIT 1) w ON true
 WHERE du.unit_id = %(unit)s
 ORDER BY array_position(ARRAY['elevator', 'water', 'access_door'], d.kind), d.location, d.id
 """

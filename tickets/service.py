@@ -135,11 +135,12 @@ def create_ticket(
 
 
 def open_work_order(conn: psycopg.Connection, ticket: Ticket, *, department_id: str, now: datetime,
-                    config: TicketConfig = DEFAULT_CONFIG) -> int | None:
-    """An engineering work order for a facility ticket, carrying the device evidence (what, where, since when,
-    why) so that no order is bounced back for missing information, pushed to its engineer (`tickets.staff_push`):
-    the grid owner, or for an urgent ticket outside working hours whoever is on call for the department.
-    None if one is already live."""
+                    config: TicketConfig = DEFAULT_CONFIG, reason: str = "") -> int | None:
+    """A department's work order on a ticket, carrying the device evidence (what, where, since when, why) so that no
+    order is bounced back for missing information, with its own clock (respond, resolve) from the ticket's tier and
+    SLA profile counted from now, pushed to its assignee (`tickets.staff_push`): the grid owner, or for an urgent
+    ticket outside working hours whoever is on call for the department. None if that department already has a live
+    one on the ticket (one live per department: the partial unique index)."""
     evidence: dict[str, Any] = {}
     if ticket.incident_id is not None:
         found = conn.execute(
@@ -154,12 +155,15 @@ def open_work_order(conn: psycopg.Connection, ticket: Ticket, *, department_id: 
         evidence = {"complaint": ticket.description, "unit": ticket.unit_id}
     on_call = on_duty(conn, department_id, now) if needs_on_call(ticket.severity, now, config) else None
     assignee = on_call or grid_owner(conn, ticket.building_id, department_id)
+    policy = config.policy(ticket.category, ticket.severity, ticket.sla_profile)
     row = conn.execute(
         """INSERT INTO work_orders (ticket_id, department_id, assignee_id, status, device_id, fault, evidence,
-               created_at)
-           VALUES (%s, %s, %s, 'open', %s, %s, %s, %s)
-           ON CONFLICT (ticket_id) WHERE status NOT IN ('done', 'cancelled') DO NOTHING RETURNING id""",
-        (ticket.id, department_id, assignee, ticket.device_id, ticket.fault, json.dumps(evidence, default=str), now),
+               created_at, respond_due, resolve_due, reason)
+           VALUES (%s, %s, %s, 'open', %s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (ticket_id, department_id) WHERE status NOT IN ('done', 'cancelled') DO NOTHING
+           RETURNING id""",
+        (ticket.id, department_id, assignee, ticket.device_id, ticket.fault, json.dumps(evidence, default=str), now,
+         sla.deadline(now, policy.respond, config.tz), sla.deadline(now, policy.resolve, config.tz), reason),
     ).fetchone()
     if row is None:
         return None
@@ -167,15 +171,42 @@ def open_work_order(conn: psycopg.Connection, ticket: Ticket, *, department_id: 
     return int(row[0])
 
 
-def set_work_order_status(conn: psycopg.Connection, ticket_id: int, status: str, now: datetime) -> None:
-    """Move the ticket's live work order along with the ticket (acknowledged, on site, done, cancelled)."""
+def set_work_order_status(conn: psycopg.Connection, ticket_id: int, status: str, now: datetime, *,
+                          department_id: str | None = None, work_order_id: int | None = None) -> None:
+    """Move the ticket's live work orders along with the ticket (acknowledged, on site, done, cancelled): all of
+    them, or only the one of `department_id`, or only `work_order_id`."""
     conn.execute(
         """UPDATE work_orders SET status = %(status)s,
                acknowledged_at = CASE WHEN %(status)s = 'acknowledged' THEN %(now)s ELSE acknowledged_at END,
                done_at = CASE WHEN %(status)s IN ('done', 'cancelled') THEN %(now)s ELSE done_at END
-           WHERE ticket_id = %(ticket)s AND status NOT IN ('done', 'cancelled')""",
-        {"status": status, "now": now, "ticket": ticket_id},
+           WHERE ticket_id = %(ticket)s AND status NOT IN ('done', 'cancelled')
+             AND (%(department)s::text IS NULL OR department_id = %(department)s)
+             AND (%(id)s::bigint IS NULL OR id = %(id)s)""",
+        {"status": status, "now": now, "ticket": ticket_id, "department": department_id, "id": work_order_id},
     )
+
+
+@dataclass(frozen=True, slots=True)
+class LiveWorkOrder:
+    id: int
+    department_id: str
+    status: str
+
+
+def live_work_orders(conn: psycopg.Connection, ticket_id: int) -> list[LiveWorkOrder]:
+    """The ticket's work orders still being worked on (not done, not cancelled), oldest first."""
+    with conn.cursor(row_factory=class_row(LiveWorkOrder)) as cur:
+        return cur.execute(
+            """SELECT id, department_id, status FROM work_orders
+               WHERE ticket_id = %s AND status NOT IN ('done', 'cancelled') ORDER BY id""", (ticket_id,)).fetchall()
+
+
+def works_across_departments(conn: psycopg.Connection, ticket: Ticket) -> bool:
+    """Whether the ticket carries (or carried, done) a work order of a department other than its own: then it
+    resolves only through its work orders, never past one still open."""
+    return conn.execute(
+        """SELECT 1 FROM work_orders WHERE ticket_id = %s AND status <> 'cancelled'
+           AND department_id IS DISTINCT FROM %s LIMIT 1""", (ticket.id, ticket.department_id)).fetchone() is not None
 
 
 def incident_is_abnormal(conn: psycopg.Connection, ticket_id: int) -> list[tuple[int, str, str]]:

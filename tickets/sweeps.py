@@ -1,5 +1,6 @@
 """The SLA sweep: reminders to the owner at 50% and 80% of a clock, escalation at breach up the ladder
-(owner → supervisor → site manager), and return visits due within 48 hours of resolution. Safe to run
+(owner → supervisor → site manager), the clocks of work orders other departments were brought in for
+(`tickets.work_order_sweep`), and return visits due within 48 hours of resolution. Safe to run
 concurrently (`FOR UPDATE SKIP LOCKED`) and twice (an alert is a row with a unique key: never sent again).
 
 Reminders are in-app. An escalation (breach) also goes out on the person's own channel — SMS or WeChat through the
@@ -22,6 +23,7 @@ from tickets.on_call import Rung, on_duty
 from tickets.routing import site_manager, supervisor_of
 from tickets.service import add_event
 from tickets.staff_push import push_staff_notice
+from tickets.work_order_sweep import sweep_work_orders
 
 # (level, fraction of the clock, who): reminders first, then the ladder. A breach goes to the supervisor; if the
 # ticket is still open at half as long again past its deadline, to the site manager.
@@ -54,6 +56,7 @@ def sla_sweep(conn: psycopg.Connection, *, now: datetime, config: TicketConfig =
         if len(rows) < batch:
             break
         last = rows[-1][0]
+    sent += sweep_work_orders(conn, now=now, config=config, batch=batch)  # other departments' own clocks
     after: int | None = 0
     while after is not None:
         with conn.transaction():

@@ -1,6 +1,11 @@
 """Applying a lifecycle event to a ticket: one transaction that checks the table, writes the new state with a
-guard against concurrent change (state and version), the event row, and the side effects (work order, SLA
-pause, resolution checks)."""
+guard against concurrent change (state and version), the event row, and the side effects (work orders, SLA
+pause, resolution checks).
+
+A ticket may carry work orders of several departments (`tickets.dispatch`). Accepting, arriving and resolving the
+ticket move its own department's work order (or the one `work_order_id` names, when a work order's step drives the
+ticket); transfer moves its own department's; cancel and reopen end them all. A ticket working across departments
+resolves only when no work order is left open (`WorkOrdersOpen`, naming the departments)."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ import psycopg
 from tickets import sla
 from tickets.classify import DEPARTMENT_FOR, Category
 from tickets.config import DEFAULT_CONFIG, TicketConfig
-from tickets.errors import ClosureBlocked, ConcurrentChange, InvalidInput
+from tickets.errors import ClosureBlocked, ConcurrentChange, InvalidInput, WorkOrdersOpen
 from tickets.lifecycle import TicketEvent, next_state
 from tickets.maintenance_notice import notify_maintenance_done
 from tickets.progress import notify_step
@@ -20,8 +25,10 @@ from tickets.service import (
     add_event,
     get_ticket,
     incident_is_abnormal,
+    live_work_orders,
     open_work_order,
     set_work_order_status,
+    works_across_departments,
 )
 from tickets.staff_push import push_work_order
 from tickets.warranty import start_warranty
@@ -35,18 +42,23 @@ def transition(
     conn: psycopg.Connection, ticket_id: int, event: TicketEvent | str, *, actor: str | None, now: datetime,
     note: str = "", expected_version: int | None = None, config: TicketConfig = DEFAULT_CONFIG,
     department_id: str | None = None, override_reason: str | None = None, root_cause: str | None = None,
+    work_order_id: int | None = None,
 ) -> Ticket:
-    """Apply `event` to the ticket and return it as it now is.
+    """Apply `event` to the ticket and return it as it now is. `work_order_id`: the work order whose step this is
+    (`tickets.workorders.act`); it moves with the ticket instead of the ticket's own department's.
 
     Raises `IllegalTransition` if the table does not allow it, `ConcurrentChange` if the ticket changed under us
     (or is not at `expected_version`), `ClosureBlocked` when resolving while the device is still abnormal
-    without an `override_reason`, `NotFound` for an unknown ticket."""
+    without an `override_reason`, `WorkOrdersOpen` when resolving while other departments' work orders are open,
+    `NotFound` for an unknown ticket."""
     event = TicketEvent(event)
     with conn.transaction():
         ticket = get_ticket(conn, ticket_id)
         target = next_state(ticket.state, event)
         if expected_version is not None and expected_version != ticket.version:
             raise ConcurrentChange(f"ticket {ticket_id} is at version {ticket.version}, not {expected_version}")
+        if event is E.RESOLVE:
+            _check_work_orders_done(conn, ticket, work_order_id)
         changes = _changes(conn, ticket, event, now=now, config=config, department_id=department_id,
                            override_reason=override_reason, root_cause=root_cause)
         assignments = ", ".join(f"{column} = %({column})s" for column in changes)
@@ -61,8 +73,22 @@ def transition(
         add_event(conn, ticket_id, event.value, at=now, actor=actor, from_state=ticket.state,
                   to_state=target.value, note=note, detail=detail)
         updated = get_ticket(conn, ticket_id)
-        _after(conn, updated, event, now=now, config=config)
+        _after(conn, ticket, updated, event, now=now, config=config, work_order_id=work_order_id)
         return updated
+
+
+def _check_work_orders_done(conn: psycopg.Connection, ticket: Ticket, work_order_id: int | None) -> None:
+    """Refuse to resolve while work orders are open. The one being completed (`work_order_id`) does not count; a
+    ticket with work of its own department only resolves its own work order with it, as it always did; once other
+    departments are involved, every open work order blocks."""
+    live = [w for w in live_work_orders(conn, ticket.id) if w.id != work_order_id]
+    if work_order_id is None and not works_across_departments(conn, ticket):
+        live = [w for w in live if w.department_id != ticket.department_id]
+    if live:
+        names = ", ".join(f"{w.department_id} (work order {w.id}, {w.status})" for w in live)
+        raise WorkOrdersOpen(f"ticket {ticket.id} cannot be resolved while work orders are open: {names}; each "
+                             "department completes its own work order, and the last one done resolves the ticket",
+                             [w.department_id for w in live])
 
 
 def _changes(
@@ -78,6 +104,9 @@ def _changes(
             raise InvalidInput("a transfer needs a department_id different from the current one")
         if conn.execute("SELECT 1 FROM departments WHERE id = %s", (department_id,)).fetchone() is None:
             raise InvalidInput(f"no department {department_id!r}")
+        if any(w.department_id == department_id for w in live_work_orders(conn, ticket.id)):
+            raise InvalidInput(f"{department_id} already has an open work order on ticket {ticket.id}; "
+                               "transfer to another department, or let that work order carry the work")
         return {"department_id": department_id, "transfers": ticket.transfers + 1}
     if event is E.ACKNOWLEDGE:
         return {"responded_at": ticket.responded_at or now}
@@ -119,9 +148,9 @@ def _resume(ticket: Ticket, now: datetime, config: TicketConfig) -> dict[str, ob
     }
 
 
-def _after(conn: psycopg.Connection, ticket: Ticket, event: TicketEvent, *, now: datetime,
-           config: TicketConfig) -> None:
-    """Side effects that follow the ticket's new state: on its work order, the warranty of a resolved repair, the
+def _after(conn: psycopg.Connection, before: Ticket, ticket: Ticket, event: TicketEvent, *, now: datetime,
+           config: TicketConfig, work_order_id: int | None) -> None:
+    """Side effects that follow the ticket's new state: on its work orders, the warranty of a resolved repair, the
     notice to the residents whose requests are on it (one per step, tickets/progress.py), and a planned
     maintenance visit's completion notice to the units its device serves."""
     notify_step(conn, ticket, event, now=now, config=config)
@@ -133,12 +162,28 @@ def _after(conn: psycopg.Connection, ticket: Ticket, event: TicketEvent, *, now:
     elif event is E.TRANSFER:
         moved = conn.execute(
             """UPDATE work_orders SET department_id = %s, assignee_id = NULL, status = 'open'
-               WHERE ticket_id = %s AND status NOT IN ('done', 'cancelled') RETURNING id""",
-            (ticket.department_id, ticket.id),
+               WHERE ticket_id = %s AND department_id = %s AND status NOT IN ('done', 'cancelled') RETURNING id""",
+            (ticket.department_id, ticket.id, before.department_id),
         ).fetchone()
         if moved is not None:  # the new department's engineers hear of it at once
             push_work_order(conn, int(moved[0]), reason="transferred", now=now)
-    elif event is E.REOPEN:
+    elif event is E.RESUME and before.sla_paused_at is not None:
+        _extend_work_orders(conn, ticket, before.sla_paused_at, now, config)
+    elif event in (E.REOPEN, E.CANCEL):
         set_work_order_status(conn, ticket.id, "cancelled", now)
     elif event in _WORK_ORDER_STATUS:
-        set_work_order_status(conn, ticket.id, _WORK_ORDER_STATUS[event], now)
+        set_work_order_status(conn, ticket.id, _WORK_ORDER_STATUS[event], now, work_order_id=work_order_id,
+                              department_id=None if work_order_id is not None else before.department_id)
+
+
+def _extend_work_orders(conn: psycopg.Connection, ticket: Ticket, paused: datetime, now: datetime,
+                        config: TicketConfig) -> None:
+    """The live work orders' own clocks move by the time the ticket waited on the resident, as the ticket's do."""
+    policy = config.policy(ticket.category, ticket.severity, ticket.sla_profile)
+    for work_order_id, respond_due, resolve_due in conn.execute(
+            """SELECT id, respond_due, resolve_due FROM work_orders
+               WHERE ticket_id = %s AND status NOT IN ('done', 'cancelled')""", (ticket.id,)).fetchall():
+        conn.execute(
+            "UPDATE work_orders SET respond_due = %s, resolve_due = %s WHERE id = %s",
+            (respond_due and sla.extend(respond_due, paused, now, policy.respond.working, config.tz),
+             resolve_due and sla.extend(resolve_due, paused, now, policy.resolve.working, config.tz), work_order_id))

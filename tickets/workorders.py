@@ -17,22 +17,24 @@ from typing import Any
 import psycopg
 from psycopg.rows import class_row
 
-from tickets.errors import ConcurrentChange, InvalidInput, NotAllowed, NotFound
-from tickets.lifecycle import TicketEvent
-from tickets.service import Ticket, add_event
+from tickets.errors import ConcurrentChange, IllegalWorkOrderStep, InvalidInput, NotAllowed, NotFound
+from tickets.lifecycle import TicketEvent, allowed_events
+from tickets.service import Ticket, add_event, get_ticket, live_work_orders, set_work_order_status
 from tickets.staff_push import push_work_order
 from tickets.transitions import transition
 
 LIVE = ("open", "acknowledged", "on_site")
 
-# The columns of a work order row as pages show it; `due` is the next SLA deadline (respond until someone has
-# responded, then resolve) and `due_clock` names which one.
+# The columns of a work order row as pages show it; `due` is the work order's own next deadline (respond until its
+# department accepted it, then resolve; the ticket's for work orders from before they had clocks) and `due_clock`
+# names which one.
 _SUMMARY_COLUMNS = """
     w.id, w.ticket_id, w.status, t.state AS ticket_state, t.version AS ticket_version, t.title, t.severity,
     t.category, w.department_id, w.assignee_id, u.name AS assignee_name, w.device_id, d.kind AS device_kind,
     COALESCE(d.location, '') AS location, w.fault, w.created_at, w.acknowledged_at, t.sla_paused_at,
-    CASE WHEN t.responded_at IS NULL THEN t.respond_due ELSE t.resolve_due END AS due,
-    CASE WHEN t.responded_at IS NULL THEN 'respond' ELSE 'resolve' END AS due_clock"""
+    CASE WHEN w.status = 'open' THEN COALESCE(w.respond_due, t.respond_due)
+         ELSE COALESCE(w.resolve_due, t.resolve_due) END AS due,
+    CASE WHEN w.status = 'open' THEN 'respond' ELSE 'resolve' END AS due_clock, w.reason"""
 _SUMMARY_FROM = """
     FROM work_orders w JOIN tickets t ON t.id = w.ticket_id
     LEFT JOIN users u ON u.id = w.assignee_id LEFT JOIN devices d ON d.id = w.device_id"""
@@ -47,8 +49,8 @@ _DEPARTMENT = f"""SELECT {_SUMMARY_COLUMNS} {_SUMMARY_FROM}
     ORDER BY due NULLS LAST, w.id"""
 # One work order, any status.
 _ONE = f"SELECT {_SUMMARY_COLUMNS}, w.evidence, t.description, t.incident_id {_SUMMARY_FROM} WHERE w.id = %(id)s"
-# The live work order of a ticket.
-_OF_TICKET = "SELECT id FROM work_orders WHERE ticket_id = %s AND status = ANY(%s)"
+# The oldest live work order of a ticket (its own department's, unless that one is over).
+_OF_TICKET = "SELECT id FROM work_orders WHERE ticket_id = %s AND status = ANY(%s) ORDER BY id LIMIT 1"
 # Who the acting user is, and whether they head a department: the user its staff have as supervisor.
 _ACTOR = """SELECT u.id, u.role, u.department_id, u.active,
                    u.role = 'supervisor' OR EXISTS (SELECT 1 FROM users m WHERE m.supervisor_id = u.id
@@ -87,6 +89,7 @@ class WorkOrderSummary:
     sla_paused_at: datetime | None
     due: datetime | None
     due_clock: str
+    reason: str = ""  # why the department was brought in (tickets.dispatch), for work orders added to a ticket
 
     def seconds_left(self, now: datetime) -> float | None:
         """Time to the next deadline (negative once overdue); None without a deadline."""
@@ -249,12 +252,38 @@ def check_may_act(conn: psycopg.Connection, summary: WorkOrderSummary, user_id: 
     raise NotAllowed(f"work order {summary.id} is for {who}; ask your department head to reassign it")
 
 
+# A work order's own steps: (status, event) -> status. Each department accepts its order (stopping its respond
+# clock) before completing it.
+STEPS: dict[tuple[str, TicketEvent], str] = {
+    ("open", TicketEvent.ACKNOWLEDGE): "acknowledged",
+    ("acknowledged", TicketEvent.ARRIVE): "on_site",
+    ("acknowledged", TicketEvent.RESOLVE): "done",
+    ("on_site", TicketEvent.RESOLVE): "done",
+}
+# Ticket states past which a work order's accept or arrive is its own business: the ticket already moved on.
+_TICKET_IN_HAND = {TicketEvent.ACKNOWLEDGE: ("acknowledged", "on_site"), TicketEvent.ARRIVE: ("on_site",)}
+
+
+def work_order_steps(status: str, ticket_state: str) -> list[TicketEvent]:
+    """The steps a work order offers: its own table, and its ticket able to follow (a ticket waiting on the resident
+    takes none until it resumes)."""
+    steps = []
+    for (source, event) in STEPS:
+        if source != status:
+            continue
+        if event is TicketEvent.RESOLVE or ticket_state in _TICKET_IN_HAND.get(event, ()) or \
+                event in allowed_events(ticket_state):
+            steps.append(event)
+    return steps
+
+
 def act(conn: psycopg.Connection, work_order_id: int, event: TicketEvent | str, *, user_id: str, now: datetime,
         note: str = "", expected_version: int | None = None, override_reason: str | None = None,
         root_cause: str | None = None, detail: dict[str, Any] | None = None) -> Ticket:
-    """Accept (acknowledge), arrive on site or resolve a work order: its ticket's lifecycle event, in one
-    transaction. Accepting an unassigned work order takes it. `detail` (e.g. the photos' attachment ids) goes on an
-    extra timeline row beside the transition's."""
+    """Accept (acknowledge), arrive on site or resolve a work order, in one transaction. Accepting an unassigned work
+    order takes it. The ticket follows when the step moves it on: the first accept acknowledges it, the first
+    arrival puts it on site, and the last work order done resolves it; a work order done while others are open
+    leaves the ticket in progress. `detail` (e.g. the photos' attachment ids) goes on an extra timeline row."""
     event = TicketEvent(event)
     if event not in (TicketEvent.ACKNOWLEDGE, TicketEvent.ARRIVE, TicketEvent.RESOLVE):
         raise InvalidInput(f"{event.value} is not a work order step; use acknowledge, arrive or resolve")
@@ -263,11 +292,30 @@ def act(conn: psycopg.Connection, work_order_id: int, event: TicketEvent | str, 
         if summary.status not in LIVE:
             raise InvalidInput(f"work order {work_order_id} is {summary.status}; nothing more to do on it")
         me = check_may_act(conn, summary, user_id)
+        target = STEPS.get((summary.status, event))
+        if target is None:
+            raise IllegalWorkOrderStep(work_order_id, summary.status, event.value,
+                                       [e.value for (s, e) in STEPS if s == summary.status])
         if event is TicketEvent.ACKNOWLEDGE and summary.assignee_id is None:
             _set_assignee(conn, summary, me.id, by=me.id, now=now, push=False)
-        ticket = transition(conn, summary.ticket_id, event, actor=me.id, now=now, note=note,
-                            expected_version=expected_version, override_reason=override_reason,
-                            root_cause=root_cause)
+        others = [w for w in live_work_orders(conn, summary.ticket_id) if w.id != work_order_id]
+        own_step = (event is TicketEvent.RESOLVE and others) or \
+            summary.ticket_state in _TICKET_IN_HAND.get(event, ())
+        if own_step:  # the ticket stays where it is: only this department's work order moves
+            if expected_version is not None and expected_version != summary.ticket_version:
+                raise ConcurrentChange(f"ticket {summary.ticket_id} is at version {summary.ticket_version}, "
+                                       f"not {expected_version}")
+            set_work_order_status(conn, summary.ticket_id, target, now, work_order_id=work_order_id)
+            waiting = ", ".join(w.department_id for w in others) if event is TicketEvent.RESOLVE else ""
+            add_event(conn, summary.ticket_id, f"work_order_{target}", at=now, actor=me.id,
+                      note=note or (f"still open: {waiting}" if waiting else ""),
+                      detail={"work_order_id": work_order_id, "department_id": summary.department_id,
+                              "root_cause": root_cause, "still_open": [w.department_id for w in others]})
+            ticket = get_ticket(conn, summary.ticket_id)
+        else:
+            ticket = transition(conn, summary.ticket_id, event, actor=me.id, now=now, note=note,
+                                expected_version=expected_version, override_reason=override_reason,
+                                root_cause=root_cause, work_order_id=work_order_id)
         if detail:
             add_event(conn, summary.ticket_id, "work_order_" + event.value, at=now, actor=me.id,
                       detail={"work_order_id": work_order_id} | detail)
@@ -315,5 +363,6 @@ def _set_assignee(conn: psycopg.Connection, summary: WorkOrderSummary, engineer_
 
 
 def live_work_order_of(conn: psycopg.Connection, ticket_id: int) -> int | None:
+    """The ticket's oldest live work order; `tickets.dispatch.ticket_work_orders` lists them all."""
     row = conn.execute(_OF_TICKET, (ticket_id, list(LIVE))).fetchone()
     return int(row[0]) if row else None

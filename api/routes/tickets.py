@@ -75,8 +75,8 @@ def show_ticket(ticket_id: RowId, conn: DbDep, user: StaffUser) -> dict[str, Any
             "SELECT at, actor, event, from_state, to_state, note, detail FROM ticket_events WHERE ticket_id = %s "
             "ORDER BY id", (ticket_id,))),
         "work_orders": _rows(conn.execute(
-            "SELECT id, department_id, assignee_id, status, evidence, created_at, acknowledged_at, done_at "
-            "FROM work_orders WHERE ticket_id = %s ORDER BY id", (ticket_id,))),
+            "SELECT id, department_id, assignee_id, status, evidence, created_at, acknowledged_at, done_at, "
+            "respond_due, resolve_due, reason FROM work_orders WHERE ticket_id = %s ORDER BY id", (ticket_id,))),
         "complaints": _rows(conn.execute(
             "SELECT id, resident_id, unit_id, channel, description, reported_at, folded, anticipated, lead_seconds, "
             "point, sensitive, sensitive_matched FROM complaints WHERE ticket_id = %s ORDER BY id", (ticket_id,))),
@@ -181,7 +181,8 @@ def list_work_orders(
     return _rows(conn.execute(
         """SELECT w.id, w.ticket_id, w.department_id, w.assignee_id, w.status, w.device_id, w.fault, w.evidence,
                   w.created_at, w.acknowledged_at, w.done_at, t.severity, t.title, t.state AS ticket_state,
-                  t.resolve_due
+                  t.resolve_due, w.respond_due AS work_order_respond_due,
+                  w.resolve_due AS work_order_resolve_due, w.reason
            FROM work_orders w JOIN tickets t ON t.id = w.ticket_id
            WHERE (%(dept)s::text IS NULL OR w.department_id = %(dept)s)
              AND (%(status)s::text IS NULL OR w.status = %(status)s)

@@ -1,6 +1,7 @@
-"""Engineers' work orders over REST, for apps and integrations beside the pages: my work orders (due first) and a
-supervisor's assignment. Both call `tickets.workorders`, which checks who may do what against the database;
-`NotAllowed` becomes 403 here, the other domain errors as everywhere (`api.routes.tickets.domain_errors`)."""
+"""Engineers' work orders over REST, for apps and integrations beside the pages: my work orders (due first), a
+supervisor's assignment, and another department's work order added to a ticket (`tickets.dispatch`). They call
+`tickets.workorders` and `tickets.dispatch`, which check who may do what against the database; `NotAllowed` becomes
+403 here, the other domain errors as everywhere (`api.routes.tickets.domain_errors`)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from api.auth import Principal, Role
-from api.deps import DbDep, NowDep, require
+from api.deps import DbDep, NowDep, TicketConfigDep, require
 from api.routes.tickets import domain_errors
-from tickets.errors import NotAllowed
+from api.schemas import Identifier, Note, RowId
+from tickets.dispatch import TicketWorkOrder, add_work_order
+from tickets.errors import NotAllowed, WorkOrderExists
 from tickets.workorders import WorkOrderSummary, assign, my_work_orders
 
 router = APIRouter(prefix="/api/v1", tags=["work orders"])
 WorkOrderUser = Annotated[Principal, require(Role.ENGINEER, Role.SUPERVISOR, Role.MANAGER)]
+# Engineers pass the role check here; `tickets.dispatch` lets only department heads among them add work orders.
+DispatchUser = Annotated[Principal, require(Role.AGENT, Role.ENGINEER, Role.SUPERVISOR, Role.MANAGER)]
 
 
 class WorkOrderOut(BaseModel):
@@ -31,7 +36,8 @@ class WorkOrderOut(BaseModel):
     assignee_id: str | None
     device_id: str | None
     fault: str | None
-    due: datetime | None = Field(description="The next SLA deadline: respond until responded, then resolve.")
+    due: datetime | None = Field(description="The work order's own next deadline: respond until its department "
+                                             "accepted it, then resolve.")
     due_clock: str = Field(description="respond or resolve")
 
     @classmethod
@@ -66,3 +72,46 @@ def assign_work_order(work_order_id: int, body: AssignIn, conn: DbDep, user: Wor
                                           now=now))
         except NotAllowed as exc:
             raise HTTPException(403, str(exc)) from exc
+
+
+class AddWorkOrderIn(BaseModel):
+    department_id: Identifier = Field(description="engineering, cleaning, security, customer_service, …")
+    reason: Note = Field("", description="Why this department is brought in.")
+
+
+class TicketWorkOrderOut(BaseModel):
+    id: int
+    ticket_id: int
+    department_id: str
+    assignee_id: str | None
+    status: str
+    reason: str
+    created_at: datetime
+    respond_due: datetime | None = Field(description="This work order's own response deadline.")
+    resolve_due: datetime | None = Field(description="This work order's own resolution deadline.")
+
+    @classmethod
+    def of(cls, ticket_id: int, w: TicketWorkOrder) -> TicketWorkOrderOut:
+        return cls(id=w.id, ticket_id=ticket_id, department_id=w.department_id, assignee_id=w.assignee_id,
+                   status=w.status, reason=w.reason, created_at=w.created_at, respond_due=w.respond_due,
+                   resolve_due=w.resolve_due)
+
+
+@router.post("/tickets/{ticket_id}/work-orders", status_code=201,
+             summary="Bring another department in: a work order of its own on the ticket (agents, department heads, "
+                     "managers); 409 if that department already has a live one",
+             responses={403: {"description": "Not an agent, department head or manager"},
+                        404: {"description": "No such ticket"},
+                        409: {"description": "That department already has a live work order on the ticket"},
+                        422: {"description": "Unknown department, or a ticket not being worked on"}})
+def add_ticket_work_order(ticket_id: RowId, body: AddWorkOrderIn, conn: DbDep, user: DispatchUser, now: NowDep,
+                          config: TicketConfigDep) -> TicketWorkOrderOut:
+    with domain_errors():
+        try:
+            added = add_work_order(conn, ticket_id, body.department_id, by_user=user.user_id, now=now,
+                                   reason=body.reason, config=config)
+        except NotAllowed as exc:
+            raise HTTPException(403, str(exc)) from exc
+        except WorkOrderExists as exc:
+            raise HTTPException(409, str(exc)) from exc
+    return TicketWorkOrderOut.of(ticket_id, added)

@@ -28,7 +28,7 @@ from api.web.staff_format import TZ, countdown, error_headline, local_time, requ
 from tickets.attachments import save_upload, ticket_attachments
 from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotAllowed, NotFound
 from tickets.flows import Verdict, record_verdict
-from tickets.lifecycle import TicketEvent, allowed_events
+from tickets.lifecycle import TicketEvent
 from tickets.telemetry import alarm_window, chart_metrics, hourly_series, raw_series
 from tickets.workorders import (
     LIVE,
@@ -43,6 +43,7 @@ from tickets.workorders import (
     department_work_orders,
     get_work_order,
     my_work_orders,
+    work_order_steps,
 )
 
 router = PageRouter(tags=["pages: engineer"], include_in_schema=False)
@@ -121,13 +122,15 @@ def _detail_context(request: Request, conn: psycopg.Connection, user: Principal,
     detail = get_work_order(conn, work_order_id)
     me = check_may_view(conn, detail.summary, user.user_id)
     wo = detail.summary
-    steps = [(e.value, STEPS[e]) for e in allowed_events(wo.ticket_state) if e in STEPS] \
+    # The work order's own steps (a ticket may carry several departments' work orders: tickets.workorders.act).
+    steps = [(e.value, STEPS[e]) for e in work_order_steps(wo.status, wo.ticket_state) if e in STEPS] \
         if wo.status in LIVE and _may_act(conn, wo, user.user_id) else []
     engineers = department_engineers(conn, wo.department_id) if me.heads(wo.department_id) else []
     return {
         "detail": detail, "wo": wo, "why": detail.explanation,
         "status": STATUS.get(wo.status, wo.status), "severity": SEVERITY.get(wo.severity, wo.severity),
         "countdown": countdown(wo.due, now, paused=wo.sla_paused_at is not None) if wo.status in LIVE else None,
+        "due_at": local_time(wo.due) if wo.status in LIVE else None,
         "since": local_time(detail.explanation.since), "detected": local_time(detail.explanation.detected_at),
         "steps": steps,
         "verdicts": list(VERDICTS.items()) if wo.device_id and wo.fault else [],

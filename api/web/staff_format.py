@@ -11,7 +11,7 @@ from fastapi import Request
 
 from api.web.i18n import N_, choose_lang
 from api.web.render import frame_of
-from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotAllowed
+from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotAllowed, WorkOrdersOpen
 from tickets.sla import DEFAULT_TZ
 
 TZ = DEFAULT_TZ  # the estate's time zone for every time a page shows
@@ -55,6 +55,8 @@ def error_headline(exc: Exception) -> tuple[int, str]:
     """HTTP status and a translated-later headline for a refused change."""
     if isinstance(exc, NotAllowed):
         return 403, N_("You may not do this.")
+    if isinstance(exc, WorkOrdersOpen):
+        return 409, N_("Other departments' work orders on this ticket are still open.")
     if isinstance(exc, ClosureBlocked):
         return 409, N_("The device is still abnormal. Wait for it to recover, or give an override reason.")
     if isinstance(exc, IllegalTransition | ConcurrentChange):
