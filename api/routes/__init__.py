@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from api.routes import complaints, estate, health, notices, review, review_actions, surveys, tickets, work_orders
 from api.routes import ingest as ingest_routes
+from api.routes import mediation as mediation_routes
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -16,4 +17,5 @@ ROUTERS: list[APIRouter] = [
     work_orders.router,
     review.router,
     review_actions.router,
+    mediation_routes.router,
 ]
