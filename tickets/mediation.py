@@ -10,7 +10,7 @@ on the resident does. Each writes a row on the ticket's timeline. At most one me
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -46,6 +46,9 @@ PARTY_ALIASES = {"committee": PartyKind.RESIDENTS_COMMITTEE, "居委会": PartyK
 # (resume it first: one pause at a time, so that each paused minute is counted once).
 MEDIATABLE = frozenset({TicketState.NEW, TicketState.DISPATCHED, TicketState.ACKNOWLEDGED, TicketState.ON_SITE,
                         TicketState.REOPENED})
+
+
+CLOCK_SKEW = timedelta(minutes=5)  # a caller's clock a little ahead of ours is not "the future"
 
 
 class MediationConflict(RuntimeError):
@@ -95,7 +98,7 @@ def outcome_of(text: str) -> Outcome:
 def _check_time(at: datetime, now: datetime, what: str) -> None:
     if at.tzinfo is None:
         raise InvalidInput(f"the {what} time needs a time zone (e.g. 2026-12-01T09:00+08:00)")
-    if at > now:
+    if at > now + CLOCK_SKEW:
         raise InvalidInput(f"the {what} time {at.isoformat()} is in the future")
 
 
