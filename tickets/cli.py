@@ -1,5 +1,5 @@
-"""`forewarn tickets …`: look at tickets, run the SLA sweep once, classify a text, and regenerate the lifecycle
-diagram in docs/lifecycle.md from the transition table."""
+"""`forewarn tickets …`: look at tickets, run the SLA sweep once, classify a text, regenerate the lifecycle
+diagram in docs/lifecycle.md from the transition table, and record external mediation (`tickets mediation`)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tickets.classify import Tier, classify_text
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import NotFound
 from tickets.lifecycle import TRANSITIONS, mermaid
+from tickets.mediation_cli import app as mediation_app
 from tickets.profiles import SlaProfile, UnknownProfile, set_site_profile, site_profile, site_profiles
 from tickets.requests import Deadline, RequestKind, clocks_for
 from tickets.service import get_ticket
@@ -23,6 +24,8 @@ from tickets.sweeps import sla_sweep
 
 app = typer.Typer(help="Tickets: list, show, SLA sweep, classification and the lifecycle diagram.",
                   no_args_is_help=True)
+
+app.add_typer(mediation_app, name="mediation")
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "lifecycle.md"
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (default: the configured one).")]

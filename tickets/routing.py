@@ -1,9 +1,26 @@
 """Routing: category → department; building grid → the department's owner there (first-responsibility);
-and the escalation ladder above an owner (supervisor, then the site manager)."""
+and the escalation ladder above an owner (supervisor, then the site manager).
+
+The complaint-handling group (投诉处理组, handbook 003 §01: "专项解决业主复杂投诉"): a complex-tier complaint (a
+billing dispute, a house-quality or neighbour case) and every billing fault point route to `COMPLAINT_GROUP`
+instead of their category's department (`group_department`); its owner is the group's grid owner for the
+building, else its first staff member, like any department's."""
 
 from __future__ import annotations
 
 import psycopg
+
+from tickets.taxonomy import Category, Tier
+
+COMPLAINT_GROUP = "complaint_handling"
+
+
+def group_department(category: Category | str, tier: Tier | str) -> str | None:
+    """`COMPLAINT_GROUP` when a ticket of this category and tier belongs to the complaint-handling group (complex
+    tier, or a billing dispute); None when it goes to its category's department as usual."""
+    if str(tier) == Tier.COMPLEX.value or str(category) == Category.BILLING.value:
+        return COMPLAINT_GROUP
+    return None
 
 
 def grid_owner(conn: psycopg.Connection, building_id: str | None, department_id: str) -> str | None:

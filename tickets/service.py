@@ -18,7 +18,7 @@ from tickets.errors import NotFound
 from tickets.lifecycle import TicketState
 from tickets.on_call import needs_on_call, on_duty
 from tickets.profiles import site_profile
-from tickets.routing import grid_owner
+from tickets.routing import grid_owner, group_department
 from tickets.staff_push import push_work_order
 
 
@@ -102,21 +102,23 @@ def create_ticket(
     # follow it even after the site switches.
     profile = site_profile(conn, site_id, config.sla_profiles()).name
     policy = config.policy(classification.category, classification.tier, profile)
-    department = classification.department or DEPARTMENT_FOR[Category(classification.category)]
-    daytime = taken_by or owner_id or grid_owner(conn, building_id, department)
+    group = group_department(classification.category, classification.tier)  # complex and billing: the group
+    department = group or classification.department or DEPARTMENT_FOR[Category(classification.category)]
+    daytime = taken_by or (group and grid_owner(conn, building_id, group)) or owner_id \
+        or grid_owner(conn, building_id, department)
     urgent_at_night = taken_by is None and needs_on_call(classification.tier, now, config)
     on_call = on_duty(conn, department, now) if urgent_at_night else None
     owner = on_call or daytime
     row = conn.execute(
         """INSERT INTO tickets (source, state, category, subcategory, severity, title, description, site_id,
                building_id, unit_id, resident_id, device_id, fault, incident_id, owner_id, reported_at,
-               created_at, respond_due, resolve_due, sla_profile, routed_on_call)
-           VALUES (%s, 'new', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+               created_at, respond_due, resolve_due, sla_profile, routed_on_call, department_id)
+           VALUES (%s, 'new', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            RETURNING id""",
         (source, classification.category.value, classification.subcategory, classification.tier.value, title,
          description, site_id, building_id, unit_id, resident_id, device_id, fault, incident_id, owner,
          reported_at, now, sla.deadline(now, policy.respond, config.tz), sla.deadline(now, policy.resolve, config.tz),
-         profile, on_call is not None),
+         profile, on_call is not None, group),  # the group's tickets are dispatched to it (else: by category)
     ).fetchone()
     assert row is not None
     ticket_id = int(row[0])

@@ -111,9 +111,12 @@ def _changes(
     if event is E.ACKNOWLEDGE:
         return {"responded_at": ticket.responded_at or now}
     if event is E.WAIT_RESIDENT:
-        return {"sla_paused_at": now}
+        return {"sla_paused_at": ticket.sla_paused_at or now}  # already paused by a mediation: from its start
     if event is E.RESUME:
-        return _resume(ticket, now, config)
+        changes = _resume(ticket, now, config)
+        if conn.execute(_OPEN_MEDIATION, (ticket.id,)).fetchone():  # the mediation still holds the clocks
+            changes["sla_paused_at"] = now
+        return changes
     if event is E.RESOLVE:
         abnormal = incident_is_abnormal(conn, ticket.id)
         if abnormal and not (override_reason and override_reason.strip()):
@@ -133,6 +136,15 @@ def _changes(
                 "respond_due": sla.deadline(now, policy.respond, config.tz),
                 "resolve_due": sla.deadline(now, policy.resolve, config.tz)}
     return {}
+
+
+_OPEN_MEDIATION = "SELECT 1 FROM mediations WHERE ticket_id = %s AND ended_at IS NULL"
+
+
+def resume_clocks(ticket: Ticket, now: datetime, config: TicketConfig = DEFAULT_CONFIG) -> dict[str, object]:
+    """The columns that end a pause of the ticket's clocks at `now` (`sla_paused_at` cleared, deadlines moved by
+    the paused time, working-time aware): for pauses other than waiting on the resident (tickets.mediation)."""
+    return _resume(ticket, now, config)
 
 
 def _resume(ticket: Ticket, now: datetime, config: TicketConfig) -> dict[str, object]:

@@ -15,6 +15,7 @@ from api.routes import (
     work_orders,
 )
 from api.routes import ingest as ingest_routes
+from api.routes import mediation as mediation_routes
 
 ROUTERS: list[APIRouter] = [
     health.router,
@@ -28,4 +29,5 @@ ROUTERS: list[APIRouter] = [
     review.router,
     review_actions.router,
     announcements.router,
+    mediation_routes.router,
 ]

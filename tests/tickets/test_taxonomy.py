@@ -92,7 +92,8 @@ def test_a_missing_taxonomy_file_is_a_clear_error(tmp_path: Path):
 
 @pytest.mark.parametrize("text, category, department", [
     ("樓道保潔不到位", "environment", "cleaning"),
-    ("The developer will not fix the cracks in our living room wall", "house_quality", "management"),
+    # A complex-tier complaint goes to the complaint-handling group (tickets.routing.group_department, 003 投诉处理组).
+    ("The developer will not fix the cracks in our living room wall", "house_quality", "complaint_handling"),
     ("快递柜里的包裹被人拿走了", "parcel", "customer_service"),
 ])
 def test_an_intake_complaint_goes_to_its_fault_points_department(conn, staff, text, category, department):
