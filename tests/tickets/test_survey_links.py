@@ -69,7 +69,8 @@ def test_invite_issues_one_link_per_online_resident_delivered_and_stored_hashed(
     assert all(i.notices == 1 for i in issued)
     # Not-online households get no link.
     assert conn.execute("""SELECT count(*) FROM survey_invitations i JOIN survey_wave_sample s
-                           ON s.wave_id = i.wave_id AND s.unit_id = i.unit_id WHERE s.mode <> 'online'""").fetchone() == (0,)
+                           ON s.wave_id = i.wave_id AND s.unit_id = i.unit_id
+                           WHERE s.mode <> 'online'""").fetchone() == (0,)
     # Stored hashed: no row holds a token, each holds the hash of the link's token.
     stored = {r[0]: r[1] for r in conn.execute(
         "SELECT resident_id, token_sha256 FROM survey_invitations WHERE wave_id = %s", (wave.id,))}
