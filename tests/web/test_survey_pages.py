@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -26,7 +27,7 @@ from tickets.survey_links import answer_by_link, invite_online
 from tickets.survey_template import ITEM_KEYS, ITEMS
 from tickets.survey_waves import close_wave, create_wave
 
-from .conftest import screenshot
+from .conftest import make_user, screenshot
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 BASE = "https://estate.example"
@@ -92,8 +93,9 @@ def test_the_link_shows_the_questionnaire_and_records_one_online_response(app_po
         assert done.status_code == 303 and done.headers["location"] == "/survey/thanks"
         assert client.get("/survey/thanks").status_code == 200
         with app_pool.connection() as conn:
-            assert conn.execute("SELECT unit_id, mode, assisted, recommend, comment FROM survey_wave_responses "
-                                "WHERE wave_id = %s", (wave_id,)).fetchall() == [(unit, "online", False, 10, "保洁很好")]
+            recorded = conn.execute("SELECT unit_id, mode, assisted, recommend, comment FROM survey_wave_responses "
+                                    "WHERE wave_id = %s", (wave_id,)).fetchall()
+            assert recorded == [(unit, "online", False, 10, "保洁很好")]
         reused = client.post(f"/survey/{token}", data=_answers(csrf, recommend=0))
         assert reused.status_code == 410 and "此链接已使用" in reused.text
         assert client.get(f"/survey/{token}").status_code == 410
@@ -143,16 +145,36 @@ def test_the_manager_sees_the_waves_and_the_report_and_residents_do_not(app_pool
         assert manager.get(f"/manager/surveys/{wave_id}/export?format=xlsx").content[:2] == b"PK"
         assert manager.get("/manager/surveys/999999").status_code == 404
     with _client(app_pool, resident_user) as resident:
-        for path in ("/manager/surveys", f"/manager/surveys/{wave_id}", f"/manager/surveys/{wave_id}/export?format=csv"):
+        for path in ("/manager/surveys", f"/manager/surveys/{wave_id}",
+                     f"/manager/surveys/{wave_id}/export?format=csv"):
             assert resident.get(path).status_code == 403, path
 
 
-def test_a_resident_answers_the_survey_on_a_phone(web, anonymous_page):
+def _delivered_notice(db_url: str, resident: str, wave_id: int) -> int:
+    """The resident's survey notice once the running platform's outbox has delivered it."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with psycopg.connect(db_url) as conn:
+            row = conn.execute("SELECT id FROM notices WHERE resident_id = %s AND dedupe_key LIKE %s "
+                               "AND delivered_at IS NOT NULL", (resident, f"survey:{wave_id}:%")).fetchone()
+        if row is not None:
+            return int(row[0])
+        time.sleep(0.5)
+    raise AssertionError(f"the survey notice of {resident} was not delivered within 30 s")
+
+
+def test_a_resident_answers_the_survey_from_the_notice_on_a_phone(web, signed_in_page):
     with psycopg.connect(web.db_url) as conn:
-        wave_id, tokens = _open_wave(conn, seed=13)
-    page = anonymous_page(lang="zh-CN", width=360)
-    page.goto(f"/survey/{tokens[0]}")
-    assert page.locator("h1").inner_text() == "物业服务满意度调查"
+        wave_id, _ = _open_wave(conn, seed=13)
+        resident, unit = conn.execute("SELECT resident_id, unit_id FROM survey_invitations WHERE wave_id = %s "
+                                      "ORDER BY id LIMIT 1", (wave_id,)).fetchone()  # type: ignore[misc]
+    notice = _delivered_notice(web.db_url, resident, wave_id)
+    page = signed_in_page(make_user(web, Role.RESIDENT, resident_id=resident), lang="zh-CN", width=360)
+    page.goto(f"/resident/notices/{notice}")
+    assert page.locator("h1").inner_text() in ("物业服务满意度调查", "Satisfaction survey")  # the resident's language
+    page.locator("#survey-link").click()
+    page.wait_for_url("**/survey/*")
+    assert page.locator("#survey h1").inner_text() == "物业服务满意度调查"
     assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling on a phone
     for key in ITEM_KEYS:
         page.locator(f"#q-{key} input[value='4']").check()
@@ -164,5 +186,6 @@ def test_a_resident_answers_the_survey_on_a_phone(web, anonymous_page):
     page.wait_for_url("**/survey/thanks")
     assert "感谢您的参与" in page.locator("h1").inner_text()
     with psycopg.connect(web.db_url) as conn:
-        assert conn.execute("SELECT mode, overall, recommend, comment FROM survey_wave_responses WHERE wave_id = %s",
-                            (wave_id,)).fetchall() == [("online", 9, 10, "电梯需要更勤保养")]
+        assert conn.execute("SELECT unit_id, resident_id, mode, overall, recommend, comment FROM survey_wave_responses "
+                            "WHERE wave_id = %s", (wave_id,)).fetchall() == [
+            (unit, resident, "online", 9, 10, "电梯需要更勤保养")]
