@@ -118,6 +118,8 @@ def test_the_manager_sees_the_waves_and_the_report_and_residents_do_not(app_pool
                            overall=8 if r >= 9 else 4, recommend=r, now=datetime.now(UTC))
         sampled = conn.execute("SELECT count(*) FROM survey_wave_sample WHERE wave_id = %s",
                                (wave_id,)).fetchone()[0]  # type: ignore[index]
+        quiet = create_wave(conn, site_id="lakeview", kind="special", sample=0.10, seed=1, by="mgr",
+                            now=datetime.now(UTC)).id  # no answers yet: only its fieldwork shows
         create_user(conn, user_id="mgr-surveys", name="Survey manager", role=Role.MANAGER)
         resident_user = ensure_resident_user(conn, "r-00001")
         conn.commit()
@@ -144,6 +146,10 @@ def test_the_manager_sees_the_waves_and_the_report_and_residents_do_not(app_pool
         assert float(nps_row["nps"]) == estimate.score
         assert manager.get(f"/manager/surveys/{wave_id}/export?format=xlsx").content[:2] == b"PK"
         assert manager.get("/manager/surveys/999999").status_code == 404
+        early = manager.get(f"/manager/surveys/{quiet}")
+        assert early.status_code == 200 and 'id="hidden"' in early.text
+        assert '<span id="responses">0</span>' in early.text
+        assert re.search(rf'<tr data-wave="{quiet}">.*?<td class="nps">-</td>', listing.text, re.S)
     with _client(app_pool, resident_user) as resident:
         for path in ("/manager/surveys", f"/manager/surveys/{wave_id}",
                      f"/manager/surveys/{wave_id}/export?format=csv"):
