@@ -102,6 +102,13 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
                "The routine maintenance of the {what} at {place} was completed at {eta}. Thank you for your "
                "patience."),
     },
+    # A survey wave's one-time link (tickets/survey_links.py), to each resident of a sampled online household.
+    "survey": {
+        "zh-CN": ("物业服务满意度调查", "诚邀您参加本小区物业服务满意度调查（约3分钟，每户一份）：{link} "
+                  "（链接仅可使用一次，{eta}前有效）。感谢您的宝贵意见！"),
+        "en": ("Satisfaction survey", "Please tell us how we are doing (about 3 minutes, one answer per household): "
+               "{link} (the link works once, until {eta}). Thank you!"),
+    },
     "reopened": {
         "zh-CN": ("工单 #{ticket} 已重新打开", "工单 #{ticket} 已重新打开：{summary}"),
         "en": ("Ticket #{ticket} reopened", "Ticket #{ticket} was reopened: {summary}"),

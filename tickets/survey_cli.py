@@ -1,4 +1,4 @@
-"""`forewarn survey wave create|close|report|topup|worklist|answer`: survey waves as handbook 001 runs them
+"""`forewarn survey wave create|close|report|topup|worklist|answer|invite`: survey waves as handbook 001 runs them
 (see docs/surveys.md). Bad input exits 2 with a one-line message, a missing wave 1."""
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from typing import Annotated, Any
 import psycopg
 import typer
 
-from tickets.cli import database_url
+from tickets.cli import _config, database_url
 from tickets.errors import InvalidInput, NotFound
 from tickets.survey_analysis import wave_report
 from tickets.survey_export import report_csv, report_text, report_xlsx
+from tickets.survey_links import LINK_DAYS, invite_online
 from tickets.survey_template import ITEM_KEYS
 from tickets.survey_waves import WaveKind, close_wave, coverage, create_wave, record_response, top_up, worklist
 
@@ -174,3 +175,35 @@ def wave_answer(
         except (InvalidInput, NotFound) as exc:
             raise _fail(exc) from None
     typer.echo(f"response {response_id} recorded for {unit} in wave {wave_id} ({mode}, assisted)")
+
+
+def _public_url(ctx: typer.Context) -> str | None:
+    """The configured address of the pages (`public_url`, else the API's host and port), duck-typed as `_config`."""
+    settings = getattr(ctx.find_root().obj, "settings", None)
+    if settings is None:
+        return None
+    url = getattr(settings, "public_url", None)
+    return str(url) if url else f"http://{settings.api_host}:{settings.api_port}"
+
+
+@wave_app.command("invite")
+def wave_invite(
+    ctx: typer.Context, wave_id: WaveId,
+    base_url: Annotated[str | None, typer.Option(
+        "--base-url", help="where residents open the pages, e.g. https://estate.example (default: public_url)")] = None,
+    days: Annotated[int, typer.Option("--days", help="how many days a link answers")] = LINK_DAYS,
+    db: DbOption = None,
+) -> None:
+    """Send a one-time survey link to each resident of the wave's online households that have not answered (a
+    rerun sends none twice)."""
+    url = base_url or _public_url(ctx)
+    if url is None:
+        raise typer.BadParameter("no public_url configured: pass --base-url https://…", param_hint="--base-url")
+    with psycopg.connect(database_url(ctx, db)) as conn:
+        try:
+            issued = invite_online(conn, wave_id, datetime.now(UTC), url, config=_config(ctx), days=days)
+        except (InvalidInput, NotFound) as exc:
+            raise _fail(exc) from None
+    households = len({i.unit_id for i in issued})
+    typer.echo(f"{len(issued)} survey links sent to {households} households of wave {wave_id} "
+               f"({sum(i.notices for i in issued)} new notices)")

@@ -27,6 +27,8 @@ from api.web import (
     review_actions_pages,
     review_pages,
     staff_accounts,
+    survey_manager_pages,
+    survey_pages,
 )
 from api.web.deps import LoginRequired, WebForbidden
 from api.web.i18n import N_
@@ -43,6 +45,8 @@ ROUTERS: list[APIRouter] = [
     review_pages.router,
     review_actions_pages.router,
     dashboard_pages.router,
+    survey_pages.router,
+    survey_manager_pages.router,
 ]
 
 

@@ -31,6 +31,7 @@ NAV: dict[Role, list[NavItem]] = {
 # The manager's dashboard first after Home, the quarterly review after the monthly pages (api/web/dashboard_pages.py).
 NAV[Role.MANAGER][1:1] = [NavItem("/manager", N_("Dashboard"))]
 NAV[Role.MANAGER].append(NavItem("/manager/review/quarter", N_("Quarterly review")))
+NAV[Role.MANAGER].append(NavItem("/manager/surveys", N_("Survey waves")))  # api/web/survey_manager_pages.py
 
 
 def nav_for(user: Principal | None) -> list[NavItem]:

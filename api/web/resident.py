@@ -5,6 +5,7 @@ missing one is. Staff are refused by `ResidentWebUser` (403 page)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -42,6 +43,8 @@ from tickets.warranty import warranty_links
 
 router = PageRouter(prefix="/resident", tags=["resident pages"], include_in_schema=False)
 PAGE_SIZE = 20
+# A survey notice's one-time link (tickets/survey_links.py): the notice page offers it as a button, on this host.
+SURVEY_LINK = re.compile(r"/survey/[A-Za-z0-9_-]{16,200}")
 # One limit for requests from the app and from the REST API (far above what a household files).
 REQUESTS_PER_HOUR = RATE_LIMIT_PER_HOUR
 TextField = Annotated[str, Form(max_length=4000)]
@@ -129,7 +132,8 @@ def notice(request: Request, notice_id: int, user: ResidentWebUser, conn: DbDep,
     except NotFound:
         return _not_found(request)
     mark_read(conn, resident, notice_id, now)  # the read receipt, the first time only (announcements' figures)
-    return _page(request, "resident/notice.html", {"notice": found})
+    survey = SURVEY_LINK.search(found.body) if found.kind == "survey" else None
+    return _page(request, "resident/notice.html", {"notice": found, "survey_path": survey.group(0) if survey else None})
 
 
 def _report_page(request: Request, conn: psycopg.Connection, unit: str, *, error: str | None = None,

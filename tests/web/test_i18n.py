@@ -32,7 +32,8 @@ KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 NOT_PAGES = {"/live/stream", "/files/{attachment_id}",  # a stream and a photo: no text to translate
              # fragments a live page swaps in: rendered (and checked) as part of their page
              "/resident/services/fragment", "/resident/notices/fragment",
-             "/manager/review/export"}  # a download (html/pdf/xlsx/csv/json), not a page
+             "/manager/review/export",  # a download (html/pdf/xlsx/csv/json), not a page
+             "/manager/surveys/{wave_id}/export"}  # a download (csv/xlsx)
 EXAMPLE_PATHS: dict[str, str] = {  # "/resident/requests/{ticket_id}": "/resident/requests/1", ...
     "/engineer/work-orders/{work_order_id}": "/engineer/work-orders/1",
     "/staff/devices/{device_id}": "/staff/devices/rs-b1-water-high",
@@ -40,6 +41,8 @@ EXAMPLE_PATHS: dict[str, str] = {  # "/resident/requests/{ticket_id}": "/residen
     "/resident/requests/{complaint_id}": "/resident/requests/1",
     "/resident/visit/{ticket_id}": "/resident/visit/1",
     "/resident/check/{ticket_id}": "/resident/check/1",
+    "/survey/{token}": "/survey/no-such-token",  # the 404 page; the form in both languages: test_survey_pages.py
+    "/manager/surveys/{wave_id}": "/manager/surveys/1",
 }
 # Text a template may hold as is: the names of the languages in the language switch, in their own language.
 LITERAL_OK = {"中文", "English"}

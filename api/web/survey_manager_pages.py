@@ -1,0 +1,98 @@
+"""The manager's survey pages (issue 17 point 8, "survey waves and their reports"):
+
+- `/manager/surveys`: every site's waves, newest first: site, kind, status, opened, sample, responses, the
+  response rate and coverage, NPS (hidden under 5 responses, as in the report);
+- `/manager/surveys/{id}`: the wave's report (`tickets.survey_analysis.wave_report`): per dimension and item the
+  mean, share of 4–5, weight, priority-matrix quadrant and change; NPS with its 95 % interval; coverage per
+  building; groups; comments; and the downloads
+- `/manager/surveys/{id}/export?format=csv|xlsx` (`tickets.survey_export`, on the page's session).
+
+Managers and admins only (a resident or engineer gets the 403 page), like the other manager pages. The estate has no
+per-manager site scope (the dashboard lists every site too), so a manager sees every site's waves."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.deps import DbDep, TicketConfigDep
+from api.web.i18n import N_, choose_lang
+from api.web.one_hop import PageRouter
+from api.web.render import render
+from api.web.review_pages import ManagerWebUser
+from tickets.errors import NotFound
+from tickets.notices import format_time
+from tickets.nps import nps_interval
+from tickets.survey_analysis import MIN_GROUP, Quadrant, wave_report
+from tickets.survey_export import report_csv, report_xlsx
+
+router = PageRouter(tags=["pages: manager"], include_in_schema=False)
+MEDIA = {"csv": "text/csv; charset=utf-8",
+         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+KIND = {"routine": N_("Routine"), "special": N_("Special"), "move_out": N_("Move-out")}
+STATUS = {"open": N_("open"), "closed": N_("closed")}
+MODE = {"online": N_("online"), "in_person": N_("in person"), "phone": N_("phone")}
+QUADRANT = {Quadrant.FIX_FIRST.value: N_("Fix first"), Quadrant.NEXT.value: N_("Next"),
+            Quadrant.KEEP_THE_LEAD.value: N_("Keep the lead"), Quadrant.MAINTAIN.value: N_("Maintain")}
+# Every wave with its site, sample, responses and the recommend answers (for NPS), newest first.
+WAVES = """SELECT w.id, w.site_id, s.name AS site_name, w.kind, w.status, w.opened_at, w.households,
+                  (SELECT count(*) FROM survey_wave_sample p WHERE p.wave_id = w.id)::int AS sampled,
+                  coalesce(array_agg(r.recommend) FILTER (WHERE r.id IS NOT NULL), '{}') AS recommend
+           FROM survey_waves w JOIN sites s ON s.id = w.site_id
+           LEFT JOIN survey_wave_responses r ON r.wave_id = w.id
+           GROUP BY w.id, s.name ORDER BY w.opened_at DESC, w.id DESC LIMIT 500"""
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f} %" if whole else "-"
+
+
+def _signed(value: float | None) -> str:
+    return "-" if value is None else f"{value:+g}"
+
+
+@router.get("/manager/surveys", response_class=HTMLResponse)
+def surveys_page(request: Request, conn: DbDep, user: ManagerWebUser, config: TicketConfigDep) -> Response:
+    waves: list[dict[str, Any]] = []
+    for row in conn.execute(WAVES).fetchall():
+        wave_id, site_id, site_name, kind, status, opened_at, households, sampled, recommend = row
+        estimate = nps_interval(list(recommend), population=households) if len(recommend) >= MIN_GROUP else None
+        waves.append({"id": wave_id, "site": site_name or site_id, "kind": KIND.get(kind, kind),
+                      "status": STATUS.get(status, status), "opened": format_time(opened_at, config),
+                      "sampled": sampled, "households": households, "responses": len(recommend),
+                      "rate": _percent(len(recommend), sampled), "coverage": _percent(len(recommend), households),
+                      "nps": "-" if estimate is None else _signed(estimate.score)})
+    return render(request, "manager/surveys.html", {"waves": waves})
+
+
+@router.get("/manager/surveys/{wave_id}", response_class=HTMLResponse)
+def survey_page(request: Request, wave_id: int, conn: DbDep, user: ManagerWebUser) -> Response:
+    try:
+        report = wave_report(conn, wave_id)
+    except NotFound:
+        return render(request, "error.html", {"title_id": N_("Not found"), "message_id": N_(
+            "There is no such survey wave."), "message_args": {}}, status_code=404)
+    lang = "en" if choose_lang(request) == "en" else "zh-CN"
+    labels = report["labels"]
+    wave = report["wave"]
+    return render(request, "manager/survey.html", {
+        "report": report, "wave": wave, "kind": KIND.get(wave["kind"], wave["kind"]),
+        "status": STATUS.get(wave["status"], wave["status"]), "mode_label": MODE, "quadrant_label": QUADRANT,
+        "item_label": {k: v[lang] for k, v in labels["items"].items()},
+        "dimension_label": {k: v[lang] for k, v in labels["dimensions"].items()},
+        "signed": _signed, "sampled": sum(s["sampled"] for s in report["coverage"])})
+
+
+@router.get("/manager/surveys/{wave_id}/export")
+def survey_export(request: Request, wave_id: int, conn: DbDep, user: ManagerWebUser,
+                  format: Annotated[Literal["csv", "xlsx"], Query()]) -> Response:
+    try:
+        report = wave_report(conn, wave_id)
+    except NotFound:
+        return render(request, "error.html", {"title_id": N_("Not found"), "message_id": N_(
+            "There is no such survey wave."), "message_args": {}}, status_code=404)
+    body: str | bytes = report_csv(report) if format == "csv" else report_xlsx(report)
+    return Response(body, media_type=MEDIA[format],
+                    headers={"Content-Disposition": f'attachment; filename="survey-wave-{wave_id}.{format}"'})
