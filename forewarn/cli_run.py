@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import signal
 import threading
 import time
@@ -22,6 +21,7 @@ from forewarn.demo_resident import affected_resident
 from forewarn.demo_watch import DemoWatch
 from forewarn.demo_web import demo_sign_ins
 from forewarn.estate import load_estate
+from forewarn.heap import HeapKeeper, settle
 from forewarn.runtime import ALL_ROLES, Platform, Role
 from forewarn.settings import Settings
 from forewarn.web_wiring import public_url
@@ -46,22 +46,15 @@ def _wait_for_signal(deadline: float | None, done: threading.Event) -> None:
         stop.wait(0.5)
 
 
-def _start(platform: Platform) -> None:
+def _start(platform: Platform) -> HeapKeeper | None:
+    """Start the platform, then freeze what start-up built and put full collections on a clock (forewarn/heap.py):
+    only here, in the long-running process, never in the app factory."""
     with console.status("starting…"):
         platform.start()
-    _settle_heap()
+    keeper = settle(platform.settings.gc_full_seconds)
     for line in platform.started:
         console.print(f"  [green]✓[/green] {line}")
-
-
-def _settle_heap() -> None:
-    """Move what start-up built (modules, the app, its routes, compiled templates: ~200,000 objects) out of the
-    garbage collector's reach. Each full collection walked all of it: 150-260 ms with every request stopped, every
-    few seconds under bench.web's 50 users, and 15 % of the API's CPU. Only the long-running process does this (not
-    the tests' in-process platforms): objects frozen are never collected, which is right for start-up's and wrong
-    for a test's throwaway platforms."""
-    gc.collect()
-    gc.freeze()
+    return keeper
 
 
 def run(
@@ -86,11 +79,13 @@ def run(
             raise typer.BadParameter(f"{worker_id!r}: use 1-64 letters, digits, '-' or '_'",
                                      param_hint="--worker-id") from None
     platform = Platform(settings, roles=frozenset(role) if role else ALL_ROLES)
-    _start(platform)
+    keeper = _start(platform)
     try:  # the banner inside: a Ctrl-C right after it must still stop the embedded servers
         console.print("running — Ctrl-C stops")
         _wait_for_signal(None, threading.Event())
     finally:
+        if keeper is not None:
+            keeper.stop()
         with console.status("stopping…"):
             platform.stop()
     console.print("stopped")
@@ -170,7 +165,7 @@ def demo(
     except ScenarioError as exc:
         raise typer.BadParameter(str(exc), param_hint="--scenario") from None
     platform = Platform(cli.settings, prepare=_prepare_demo)
-    _start(platform)
+    keeper = _start(platform)
     stop_sim = threading.Event()
     finished = threading.Event()
     sink = None
@@ -208,6 +203,8 @@ def demo(
         stop_sim.set()
         if sink is not None:
             sink.close()
+        if keeper is not None:
+            keeper.stop()
         with console.status("stopping…"):
             platform.stop()
     console.print("stopped; data kept in " + str(cli.settings.data_dir))

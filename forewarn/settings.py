@@ -164,6 +164,9 @@ class Settings(BaseSettings):
                                  description="API requests waiting for a worker; more are answered 503 at once")
     api_max_body_bytes: int = Field(65_536, ge=1024, le=16_777_216,
                                     description="larger request bodies are refused (413) before they are read")
+    gc_full_seconds: float = Field(60.0, ge=0, le=3600,
+                                   description="`forewarn run`: a full garbage collection this often, instead of "
+                                               "Python's automatic ones (0 = Python's own)")
     # Scaling out by site (forewarn/workers.py, ingest/leases.py)
     ingest_worker_id: str | None = Field(
         None, pattern=r"^[A-Za-z0-9_-]{1,64}$",

@@ -435,6 +435,7 @@ COVERED_ELSEWHERE = {
     "API_MAX_WAITING":
         "tests/api/test_capacity.py::test_many_concurrent_clients_get_answers_or_a_quick_503_never_a_hang",
     "API_MAX_BODY_BYTES": "tests/api/test_input.py::test_a_streamed_body_past_the_limit_is_refused",
+    "GC_FULL_SECONDS": "tests/forewarn/test_heap.py::test_gc_full_seconds_sets_the_clock_or_keeps_pythons_policy",
     "INGEST_WORKER_ID": "tests/forewarn/test_site_workers.py::"
         "test_a_killed_workers_site_moves_within_30_s_with_no_reading_lost_or_doubled_and_its_alarm_cleared",
     "EMBEDDED_MQTT_PLATFORM_PORT": "tests/forewarn/test_broker_auth.py::"
