@@ -1,4 +1,4 @@
-"""Review benchmark: `python -m bench.review [--months N] [--per-month N] [--modes plain,timescale]`.
+"""Review benchmark: `python -m bench.review [--months N] [--per-month N] [--scales 1,10] [--modes plain,timescale]`.
 
 For each database mode, a fresh embedded PostgreSQL with the demo estate and a generated history: `--months`
 months (default 12) ending with October 2026, `--per-month` complaints each (default 200), written through the
@@ -14,7 +14,9 @@ resolved without a visit (4 %) and rated unsatisfied (8 %). Then, timed (median 
 - baseline (same run): the proactive figures alone (`tickets.review.proactive.review_metrics`, what the review
   page had before) over the same month.
 
-Prints a table per mode, then `RESULT name=value unit` lines.
+Each mode is run at each `--scale` (default 1 and 10: the history as above, then one with 10× the complaints per
+month, in a fresh database), with the same targets. Prints a table per mode and scale, then `RESULT name=value
+unit` lines (`review_monthly_plain`, and `review_monthly_plain_x10` for the 10× history).
 """
 
 from __future__ import annotations
@@ -136,7 +138,14 @@ def main() -> None:
     parser.add_argument("--per-month", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--modes", default="plain,timescale")
+    parser.add_argument("--scales", default="1,10", help="history sizes, as multiples of --per-month")
     args = parser.parse_args()
+    try:
+        scales = [int(x) for x in args.scales.split(",")]
+        if any(x < 1 for x in scales):
+            raise ValueError
+    except ValueError:
+        parser.error(f"--scales: whole numbers ≥ 1, comma-separated, not {args.scales!r}")
     from forewarn.embedded import timescaledb_installed
 
     results: list[str] = []
@@ -144,18 +153,20 @@ def main() -> None:
         if mode == "timescale" and not timescaledb_installed():
             print("timescale: TimescaleDB is not built into the embedded server; mode skipped")
             continue
-        with database(mode == "timescale") as url:
-            start = perf_counter()
-            written = generate(url, args.months, args.per_month)
-            print(f"\n{mode}: history of {written} complaints over {args.months} months "
-                  f"in {perf_counter() - start:.1f} s")
-            figures = measure(url, args.repeat)
-        print(f"{'measure':<12}{'median s':>10}{'target s':>10}  met")
-        for name, seconds in figures.items():
-            target = TARGETS.get(name)
-            met = "" if target is None else ("yes" if seconds <= target else "NO")
-            print(f"{name:<12}{seconds:>10.3f}{'' if target is None else f'{target:>10.1f}':>10}  {met}")
-            results.append(f"RESULT review_{name}_{mode}={seconds:.3f} s")
+        for scale in scales:
+            with database(mode == "timescale") as url:
+                start = perf_counter()
+                written = generate(url, args.months, args.per_month * scale)
+                print(f"\n{mode}, {scale}× history: {written} complaints over {args.months} months "
+                      f"in {perf_counter() - start:.1f} s")
+                figures = measure(url, args.repeat)
+            print(f"{'measure':<12}{'median s':>10}{'target s':>10}  met")
+            suffix = "" if scale == 1 else f"_x{scale}"
+            for name, seconds in figures.items():
+                target = TARGETS.get(name)
+                met = "" if target is None else ("yes" if seconds <= target else "NO")
+                print(f"{name:<12}{seconds:>10.3f}{'' if target is None else f'{target:>10.1f}':>10}  {met}")
+                results.append(f"RESULT review_{name}_{mode}{suffix}={seconds:.3f} s")
     print()
     print("\n".join(results))
 
