@@ -16,3 +16,7 @@ ALTER TABLE users ADD CONSTRAINT users_team_in_department
     FOREIGN KEY (team_id, department_id) REFERENCES teams (id, department_id);
 ALTER TABLE users ADD CONSTRAINT users_team_needs_department CHECK (team_id IS NULL OR department_id IS NOT NULL);
 CREATE INDEX users_team ON users (team_id) WHERE team_id IS NOT NULL;
+
+-- An improvement action may watch one team's tickets (the review's team slice), beside its site, building,
+-- department and point.
+ALTER TABLE review_actions ADD COLUMN slice_team text REFERENCES teams (id);

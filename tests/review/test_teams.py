@@ -6,12 +6,15 @@ that person's tickets, and a team can only hold people of its own department."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
 
 import psycopg
 import pytest
 from typer.testing import CliRunner
 
 from api.auth import set_department
+from tickets.errors import InvalidInput
+from tickets.review.actions import add_action, effect
 from tickets.review.cli import app
 from tickets.review.compute import Slice, compute_review, figure_of
 from tickets.review.periods import parse_period
@@ -136,3 +139,16 @@ def test_a_team_holds_only_people_of_its_department(conn: psycopg.Connection, te
     set_department(conn, user_id="eng-2", department_id="customer_service")  # moving department leaves the team
     conn.commit()
     assert {t.id: t.members for t in list_teams(conn, "engineering")} == {"lift": ("eng-1",), "water": ("eng-head",)}
+
+
+def test_an_improvement_action_can_watch_a_team(conn: psycopg.Connection, teams: list[int]) -> None:
+    action = add_action(conn, by="mgr", now=datetime(2026, 11, 2, tzinfo=UTC), title="给排水组回访培训",
+                        department_id="engineering", owner="eng-head", deadline=date(2026, 12, 31),
+                        metric="complaints", starts_on=date(2026, 11, 1), where=Slice(team="water"))
+    assert action.slice == Slice(team="water")
+    shown = effect(conn, action, as_of=datetime(2026, 11, 2, tzinfo=UTC), tz=SHANGHAI)
+    assert shown.slice == "team=water"
+    assert [(m.month, m.value) for m in shown.months if m.side == "before"][-1] == ("2026-10", 140.0)
+    with pytest.raises(InvalidInput, match="unknown team 'ghost'"):
+        add_action(conn, by="mgr", now=datetime(2026, 11, 2, tzinfo=UTC), title="x", department_id="engineering",
+                   owner="eng-head", deadline=date(2026, 12, 31), metric="complaints", where=Slice(team="ghost"))
