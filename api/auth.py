@@ -60,7 +60,10 @@ def create_user(
            VALUES (%s, %s, %s, %s, %s, %s)
            ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,
                department_id = EXCLUDED.department_id, supervisor_id = EXCLUDED.supervisor_id,
-               resident_id = EXCLUDED.resident_id, active = true""",
+               resident_id = EXCLUDED.resident_id, active = true,
+               -- a team belongs to one department: moving to another leaves the team (migration 0097)
+               team_id = CASE WHEN users.department_id IS NOT DISTINCT FROM EXCLUDED.department_id
+                              THEN users.team_id END""",
         (user_id, name, role.value, department_id, supervisor_id, resident_id),
     )
 
@@ -169,7 +172,8 @@ def set_department(conn: psycopg.Connection, *, user_id: str, department_id: str
     """Put a staff member in a department; with `supervisor_id`, also make that user their supervisor (the
     department head), else leave their supervisor as it is. False if no such staff account."""
     row = conn.execute(
-        """UPDATE users SET department_id = %(department)s, supervisor_id = coalesce(%(supervisor)s, supervisor_id)
+        """UPDATE users SET department_id = %(department)s, supervisor_id = coalesce(%(supervisor)s, supervisor_id),
+               team_id = CASE WHEN department_id = %(department)s THEN team_id END  -- a team is in one department
            WHERE id = %(user)s AND role <> 'resident' RETURNING id""",
         {"user": user_id, "department": department_id, "supervisor": supervisor_id},
     ).fetchone()

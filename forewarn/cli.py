@@ -17,6 +17,7 @@ from forewarn import (
 )
 from forewarn.cli_db import db_app, estate_app, user_app
 from forewarn.cli_staff import manager_app, owner_app, user_set
+from forewarn.cli_teams import team_app
 from forewarn.context import CliContext
 from forewarn.db import DatabaseError
 from forewarn.embedded import EmbeddedServerError
@@ -31,6 +32,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(estate_app, name="estate")
 app.add_typer(user_app, name="user")
+app.add_typer(team_app, name="team")
 estate_app.add_typer(owner_app, name="owner")
 estate_app.add_typer(manager_app, name="manager")
 user_app.command("set")(user_set)

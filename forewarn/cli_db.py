@@ -20,6 +20,7 @@ from forewarn.estate import load_estate
 from forewarn.migrate import available_migrations, current_version, migrate
 from ingest.estate import Estate
 from ingest.estate_file import EstateFileError, load_estate_file
+from tickets.teams import TeamError, check_team, set_team
 
 console = Console()
 db_app = typer.Typer(help="Database: migrations and storage mode.", no_args_is_help=True)
@@ -111,6 +112,7 @@ def user_add(
     role: Annotated[Role, typer.Option(help="agent, engineer, supervisor (heads a department), manager or admin")],
     department: Annotated[str | None, typer.Option(help="department id, e.g. engineering")] = None,
     supervisor: Annotated[str | None, typer.Option(help="user id of the department head")] = None,
+    team: Annotated[str | None, typer.Option(help="a team of --department (forewarn team list), e.g. lift")] = None,
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="also set a web sign-in password, read "
                                                                             "from stdin")] = False,
 ) -> None:
@@ -126,7 +128,14 @@ def user_add(
             raise typer.BadParameter(f"unknown department {department!r}; known: {known}", param_hint="--department")
         if supervisor and not conn.execute("SELECT 1 FROM users WHERE id = %s", (supervisor,)).fetchone():
             raise typer.BadParameter(f"no user {supervisor!r}", param_hint="--supervisor")
+        if team:
+            try:
+                check_team(conn, team, department)
+            except TeamError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--team") from None
         create_user(conn, user_id=user_id, name=name, role=role, department_id=department, supervisor_id=supervisor)
+        if team:
+            set_team(conn, user_id, team)
         if password_stdin:
             try:
                 set_password(conn, user_id, sys.stdin.readline().rstrip("\r\n"))

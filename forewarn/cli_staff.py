@@ -15,6 +15,7 @@ from forewarn.context import CliContext
 from forewarn.estate import ResponsibilityError, check_department, check_site, check_staff
 from forewarn.migrate import migrate
 from tickets.routing import grid_owners, remove_grid_owner, set_grid_owner, set_site_manager, site_managers
+from tickets.teams import TeamError, check_team, set_team
 
 console = Console()
 owner_app = typer.Typer(help="Grid owners: who owns a service grid for a department (first responsibility).",
@@ -115,12 +116,24 @@ def manager_list(ctx: typer.Context) -> None:
 def user_set(ctx: typer.Context, user: Annotated[str, typer.Argument(help="staff user id")],
              department: Department,
              supervisor: Annotated[str | None, typer.Option(help="the department head, their supervisor "
-                                                             "(default: unchanged)")] = None) -> None:
-    """Move an existing staff member to --department (and under --supervisor); no new token is issued."""
+                                                             "(default: unchanged)")] = None,
+             team: Annotated[str | None, typer.Option(help="a team of --department, e.g. lift (default: unchanged "
+                                                      "if the department is; moving department leaves the team)")
+                             ] = None) -> None:
+    """Move an existing staff member to --department (and under --supervisor, into --team); no new token is
+    issued."""
     with _connect(ctx) as conn:
         _checked("--department", lambda: check_department(conn, department))
         _checked("USER", lambda: check_staff(conn, user))
         if supervisor is not None:
             _checked("--supervisor", lambda: check_staff(conn, supervisor))
+        if team is not None:
+            try:
+                check_team(conn, team, department)
+            except TeamError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--team") from None
         set_department(conn, user_id=user, department_id=department, supervisor_id=supervisor)
-    console.print(f"user {user}: department {department}" + (f", supervisor {supervisor}" if supervisor else ""))
+        if team is not None:
+            set_team(conn, user, team)
+    console.print(f"user {user}: department {department}" + (f", supervisor {supervisor}" if supervisor else "")
+                  + (f", team {team}" if team else ""))

@@ -17,7 +17,7 @@ from tickets.review import report
 from tickets.review.actions import attach_actions
 from tickets.review.compute import Slice, compute_review
 from tickets.review.periods import Period, parse_period
-from tickets.review.scorecards import department_scorecards, person_scorecards
+from tickets.review.scorecards import department_scorecards, person_scorecards, team_scorecards
 
 router = APIRouter(prefix="/api/v1/review", tags=["review"])
 
@@ -74,9 +74,11 @@ class ReviewOut(BaseModel):
                 "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
 def get_review(conn: DbDep, user: ManagerUser, config: TicketConfigDep, period: PeriodQuery,
                site: Identifier | None = None, building: Identifier | None = None,
-               department: Identifier | None = None, format: Literal["json", "csv", "xlsx", "pdf"] = "json",
+               department: Identifier | None = None, team: Identifier | None = None,
+               person: Identifier | None = None, format: Literal["json", "csv", "xlsx", "pdf"] = "json",
                lang: Literal["zh-CN", "en"] = "zh-CN") -> dict[str, Any] | Response:
-    chosen, where = period_of(period, config), Slice(site, building, department)
+    chosen = period_of(period, config)
+    where = Slice(site, building, department, team=team, person=person)
     review = attach_actions(conn, compute_review(conn, chosen, where), chosen, where)
     if format == "csv":
         return Response(report.to_csv(review, lang), media_type="text/csv; charset=utf-8")
@@ -89,9 +91,10 @@ def get_review(conn: DbDep, user: ManagerUser, config: TicketConfigDep, period: 
     return review.as_dict()
 
 
-@router.get("/scorecards", summary="Scorecards per department and person for a period")
+@router.get("/scorecards", summary="Scorecards per department, team and person for a period")
 def get_scorecards(conn: DbDep, user: ManagerUser, config: TicketConfigDep, period: PeriodQuery,
                    ) -> dict[str, list[dict[str, Any]]]:
     chosen = period_of(period, config)
     return {"departments": [c.as_dict() for c in department_scorecards(conn, chosen)],
+            "teams": [c.as_dict() for c in team_scorecards(conn, chosen)],
             "people": [c.as_dict() for c in person_scorecards(conn, chosen)]}

@@ -104,6 +104,7 @@ class ActionIn(BaseModel):
     building_id: Identifier | None = Field(None, description="slice: a building")
     slice_department_id: Identifier | None = Field(None, description="slice: the tickets' department")
     point: PointName | None = Field(None, description="slice: a fault point")
+    slice_team_id: Identifier | None = Field(None, description="slice: the tickets a team's members own")
     cause_id: TicketRef | None = Field(None, description="the root cause it answers")
 
 
@@ -158,6 +159,7 @@ class ActionOut(BaseModel):
     slice_building: str | None
     slice_department: str | None
     slice_point: str | None
+    slice_team: str | None
     created_by: str
     created_at: datetime
     updated_at: datetime
@@ -197,7 +199,8 @@ def add_action(body: ActionIn, conn: DbDep, user: ReviewerUser, now: NowDep, con
             conn, by=user.user_id, now=now, title=body.title, department_id=body.department_id, owner=body.owner,
             deadline=body.deadline, metric=body.metric, measures=body.measures,
             starts_on=body.starts_on or now.astimezone(config.tz).date(), source=body.source,
-            where=Slice(body.site_id, body.building_id, body.slice_department_id, body.point), cause_id=body.cause_id)
+            where=Slice(body.site_id, body.building_id, body.slice_department_id, body.point, team=body.slice_team_id),
+            cause_id=body.cause_id)
         return act.view(conn, action, as_of=now, tz=config.tz, with_events=True).as_dict()
 
 

@@ -20,7 +20,7 @@ from tickets.review import report
 from tickets.review.actions import attach_actions
 from tickets.review.compute import compute_review
 from tickets.review.periods import Period, parse_period
-from tickets.review.scorecards import department_scorecards, person_scorecards
+from tickets.review.scorecards import department_scorecards, person_scorecards, team_scorecards
 
 router = PageRouter(tags=["pages: review"], include_in_schema=False)
 ManagerWebUser = Annotated[Principal, web_require(Role.MANAGER)]
@@ -69,4 +69,4 @@ def scorecards_page(request: Request, conn: DbDep, user: ManagerWebUser, now: No
         return _bad(request)
     return render(request, "manager/scorecards.html", {
         "period": period.label, "departments": department_scorecards(conn, period),
-        "people": person_scorecards(conn, period)})
+        "teams": team_scorecards(conn, period), "people": person_scorecards(conn, period)})

@@ -17,7 +17,8 @@ from .conftest import make_user, session_cookie
 
 PAGES = ("/manager/review?month=2026-10", "/manager/scorecards?month=2026-10")
 REST = ("/api/v1/review?period=2026-10", "/api/v1/review?period=2026-10&format=xlsx",
-        "/api/v1/review/scorecards?period=2026-10", "/api/v1/review?period=2026-10&format=pdf")
+        "/api/v1/review/scorecards?period=2026-10", "/api/v1/review?period=2026-10&format=pdf",
+        "/api/v1/review?period=2026-10&team=lift", "/api/v1/review?period=2026-10&person=eng-1")
 
 
 def _clients(web, user):
@@ -65,3 +66,9 @@ def test_the_manager_sees_the_month_and_its_exports_agree(web):
         assert f"complaint satisfaction rate {satisfaction:.1f} %" in text
         cards = pages.get(PAGES[1])
         assert cards.status_code == 200 and "engineering" in cards.text
+        assert '<table id="teams">' in cards.text  # the team cards between departments and people
+        assert rest.get("/api/v1/review/scorecards?period=2026-10").json()["teams"] == []  # no team owns a ticket
+        alone = rest.get("/api/v1/review?period=2026-10&person=nobody-owns-these").json()
+        assert alone["slice"] == "person=nobody-owns-these"
+        assert alone["figures"]["complaint"]["complaints"]["value"] == 0 < data["figures"]["complaint"]["complaints"][
+            "value"]

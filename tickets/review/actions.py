@@ -106,6 +106,7 @@ class Action:
     slice_building: str | None
     slice_department: str | None
     slice_point: str | None
+    slice_team: str | None
     created_by: str
     created_at: datetime
     updated_at: datetime
@@ -113,7 +114,8 @@ class Action:
 
     @property
     def slice(self) -> Slice:
-        return Slice(self.slice_site, self.slice_building, self.slice_department, self.slice_point)
+        return Slice(self.slice_site, self.slice_building, self.slice_department, self.slice_point,
+                     team=self.slice_team)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,13 +167,14 @@ SELECT_WHYS = "SELECT answer FROM root_cause_whys WHERE cause_id = %s ORDER BY p
 TICKET_EXISTS = "SELECT 1 FROM tickets WHERE id = %s"
 # An action: created with its first event; updated as one guarded statement (the version seen).
 INSERT_ACTION = """INSERT INTO review_actions (cause_id, title, measures, department_id, owner, deadline, starts_on,
-        metric, source, slice_site, slice_building, slice_department, slice_point, created_by, created_at,
-        updated_at)
+        metric, source, slice_site, slice_building, slice_department, slice_point, slice_team, created_by,
+        created_at, updated_at)
     VALUES (%(cause_id)s, %(title)s, %(measures)s, %(department_id)s, %(owner)s, %(deadline)s, %(starts_on)s,
-        %(metric)s, %(source)s, %(slice_site)s, %(slice_building)s, %(slice_department)s, %(slice_point)s, %(by)s,
-        %(now)s, %(now)s) RETURNING id"""
+        %(metric)s, %(source)s, %(slice_site)s, %(slice_building)s, %(slice_department)s, %(slice_point)s,
+        %(slice_team)s, %(by)s, %(now)s, %(now)s) RETURNING id"""
 SELECT_ACTIONS = """SELECT id, cause_id, title, measures, department_id, owner, deadline, starts_on, status, metric,
-        source, slice_site, slice_building, slice_department, slice_point, created_by, created_at, updated_at, version
+        source, slice_site, slice_building, slice_department, slice_point, slice_team, created_by, created_at,
+        updated_at, version
     FROM review_actions
     WHERE (%(id)s::bigint IS NULL OR id = %(id)s) AND (%(status)s::text IS NULL OR status = %(status)s)
       AND (%(department)s::text IS NULL OR department_id = %(department)s)
@@ -196,7 +199,7 @@ CAUSES_FOR_REVIEW = """SELECT c.id FROM root_causes c LEFT JOIN tickets t ON t.i
       AND (%(site)s::text IS NULL OR t.site_id = %(site)s OR b.site_id = %(site)s)
     ORDER BY c.id"""
 KNOWN = {"department": "SELECT 1 FROM departments WHERE id = %s", "site": "SELECT 1 FROM sites WHERE id = %s",
-         "building": "SELECT 1 FROM buildings WHERE id = %s"}
+         "building": "SELECT 1 FROM buildings WHERE id = %s", "team": "SELECT 1 FROM teams WHERE id = %s"}
 
 
 def _clean(text: str | None, what: str, limit: int = 2000) -> str:
@@ -210,8 +213,8 @@ def _clean(text: str | None, what: str, limit: int = 2000) -> str:
 
 def _check_known(conn: psycopg.Connection, kind: str, value: str | None) -> None:
     if value is not None and conn.execute(KNOWN[kind], (value,)).fetchone() is None:
-        raise InvalidInput(f"unknown {kind} {value!r}: use the id of an existing {kind} "
-                           f"(forewarn estate lists them)")
+        lists = "forewarn team list" if kind == "team" else "forewarn estate"
+        raise InvalidInput(f"unknown {kind} {value!r}: use the id of an existing {kind} ({lists} lists them)")
 
 
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # days an action can plausibly start or fall due
@@ -295,7 +298,8 @@ def add_action(conn: psycopg.Connection, *, by: str, now: datetime, title: str, 
     if deadline < starts_on:
         raise InvalidInput(f"the deadline {deadline} is before the start {starts_on}")
     _check_known(conn, "department", department_id)
-    for kind, value in (("site", where.site), ("building", where.building), ("department", where.department)):
+    for kind, value in (("site", where.site), ("building", where.building), ("department", where.department),
+                        ("team", where.team)):
         _check_known(conn, kind, value)
     if cause_id is not None:
         cause = get_cause(conn, cause_id)
@@ -305,7 +309,8 @@ def add_action(conn: psycopg.Connection, *, by: str, now: datetime, title: str, 
         "cause_id": cause_id, "title": title, "measures": _clean(measures, "measures"),
         "department_id": department_id, "owner": owner, "deadline": deadline, "starts_on": starts_on,
         "metric": metric, "source": source, "slice_site": where.site, "slice_building": where.building,
-        "slice_department": where.department, "slice_point": where.point, "by": by, "now": now}).fetchone()
+        "slice_department": where.department, "slice_point": where.point, "slice_team": where.team, "by": by,
+        "now": now}).fetchone()
     assert row is not None
     conn.execute(INSERT_EVENT, (row[0], now, by, "created", None, Status.PLANNED.value, Jsonb({})))
     conn.commit()

@@ -149,6 +149,8 @@ def action_add(
     building: Annotated[str | None, typer.Option("--building", help="slice: a building")] = None,
     slice_department: Annotated[str | None, typer.Option("--slice-department", help="slice: a department")] = None,
     point: Annotated[str | None, typer.Option("--point", help="slice: a fault point, e.g. elevator")] = None,
+    slice_team: Annotated[str | None, typer.Option("--slice-team", help="slice: the tickets a team's members own "
+                                                   "(forewarn team list)")] = None,
     cause: Annotated[int | None, typer.Option("--cause", help="the root cause it answers")] = None,
     by: ByOption = None, db: DbOption = None, as_json: JsonOption = False,
 ) -> None:
@@ -166,7 +168,8 @@ def action_add(
             action = act.add_action(conn, by=by or getpass.getuser(), now=now, title=title, department_id=department,
                                     owner=owner, deadline=due, metric=metric, measures=measures,
                                     starts_on=starts or now.astimezone(tz).date(), source=source,
-                                    where=Slice(site, building, slice_department, point), cause_id=cause)
+                                    where=Slice(site, building, slice_department, point, team=slice_team),
+                                    cause_id=cause)
             shown_view = act.view(conn, action, as_of=now, tz=tz)
         except (InvalidInput, NotFound) as exc:
             raise _fail(exc) from None

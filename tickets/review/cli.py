@@ -26,6 +26,10 @@ app = typer.Typer(help="The monthly and quarterly review: figures against target
                   "improvement actions.", no_args_is_help=True)
 
 SiteOption = Annotated[str | None, typer.Option("--site", help="one site's review (default: the portfolio)")]
+DepartmentOption = Annotated[str | None, typer.Option("--department", help="the tickets of one department")]
+TeamOption = Annotated[str | None, typer.Option("--team", help="the tickets owned by one team's members "
+                                                "(forewarn team list)")]
+PersonOption = Annotated[str | None, typer.Option("--person", help="the tickets one staff user owns")]
 FormatOption = Annotated[str, typer.Option("--format", help=f"one of {', '.join(report.FORMATS)}")]
 OutOption = Annotated[Path | None, typer.Option("--out", help="write here instead of stdout (xlsx and pdf need it)")]
 LangOption = Annotated[str, typer.Option("--lang", help="zh-CN or en")]
@@ -62,7 +66,20 @@ def _emit(review: Review, fmt: str, lang: str, out: Path | None, extra: str = ""
         out.write_text(text, encoding="utf-8")
 
 
-def _run(ctx: typer.Context, text: str, kind: Kind, site: str | None, fmt: str, lang: str, out: Path | None,
+def _check_slice(conn: psycopg.Connection, where: Slice) -> None:
+    """Usage errors for a site, department, team or person that does not exist (an empty review would hide it)."""
+    for hint, table, value, extra in (("--site", "sites", where.site, ""),
+                                      ("--department", "departments", where.department, ""),
+                                      ("--team", "teams", where.team, ""),
+                                      ("--person", "users", where.person, " AND role <> 'resident'")):
+        if value is not None and conn.execute(f"SELECT 1 FROM {table} WHERE id = %s{extra}",  # noqa: S608
+                                              (value,)).fetchone() is None:
+            known = ", ".join(r[0] for r in conn.execute(f"SELECT id FROM {table} WHERE true{extra} ORDER BY id"
+                                                         " LIMIT 20"))  # noqa: S608
+            raise typer.BadParameter(f"unknown {hint[2:]} {value!r}; known: {known or 'none yet'}", param_hint=hint)
+
+
+def _run(ctx: typer.Context, text: str, kind: Kind, where: Slice, fmt: str, lang: str, out: Path | None,
          db: str | None) -> None:
     try:
         period = parse_period(text, _config(ctx).tz)
@@ -72,8 +89,8 @@ def _run(ctx: typer.Context, text: str, kind: Kind, site: str | None, fmt: str, 
         raise typer.BadParameter(f"{text!r} is not a {kind.value}", param_hint="PERIOD")
     targets = targets_from(ctx)
     with psycopg.connect(_url(ctx, db)) as conn:
-        review = attach_actions(conn, compute_review(conn, period, Slice(site=site), targets=targets), period,
-                                Slice(site=site))
+        _check_slice(conn, where)
+        review = attach_actions(conn, compute_review(conn, period, where, targets=targets), period, where)
         league = league_table(conn, period, targets=targets) if kind is Kind.QUARTER else None
     if league is not None and fmt == "json":
         data = review.as_dict() | {"league": league}
@@ -86,17 +103,21 @@ def _run(ctx: typer.Context, text: str, kind: Kind, site: str | None, fmt: str, 
 
 @app.command("month")
 def month(ctx: typer.Context, period: Annotated[str, typer.Argument(help="e.g. 2026-10")], site: SiteOption = None,
+          department: DepartmentOption = None, team: TeamOption = None, person: PersonOption = None,
           fmt: FormatOption = "json", lang: LangOption = "zh-CN", out: OutOption = None, db: DbOption = None) -> None:
     """The monthly review, against the previous month and the same month last year."""
-    _run(ctx, period, Kind.MONTH, site, fmt, lang, out, db)
+    _run(ctx, period, Kind.MONTH, Slice(site=site, department=department, team=team, person=person), fmt, lang,
+         out, db)
 
 
 @app.command("quarter")
 def quarter(ctx: typer.Context, period: Annotated[str, typer.Argument(help="e.g. 2026Q4")], site: SiteOption = None,
+            department: DepartmentOption = None, team: TeamOption = None, person: PersonOption = None,
             fmt: FormatOption = "json", lang: LangOption = "zh-CN", out: OutOption = None,
             db: DbOption = None) -> None:
     """The quarterly review, with the league table of sites (json and csv)."""
-    _run(ctx, period, Kind.QUARTER, site, fmt, lang, out, db)
+    _run(ctx, period, Kind.QUARTER, Slice(site=site, department=department, team=team, person=person), fmt, lang,
+         out, db)
 
 
 # The raw export: (file, what it holds, the query). Times are written in UTC (ISO 8601). The tickets are those

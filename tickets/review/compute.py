@@ -1,6 +1,6 @@
 """Computing a review: the figures of `definitions.METRICS` for one period and one slice (portfolio, site,
-building or department), each beside its target and beside the previous period and the same period a year
-earlier, complaint and preventive tickets side by side."""
+building, department, fault point, team or person), each beside its target and beside the previous period and
+the same period a year earlier, complaint and preventive tickets side by side."""
 
 from __future__ import annotations
 
@@ -23,11 +23,15 @@ class Slice:
     building: str | None = None
     department: str | None = None
     point: str | None = None  # a fault point (definitions.POINT_NAMES), e.g. the lift faults of an action
+    # the ticket's owner (tickets.owner_id), or the owner's team (users.team_id): as the person scorecards count
+    team: str | None = None
+    person: str | None = None
 
     @property
     def label(self) -> str:
         parts = [f"{k}={v}" for k, v in (("site", self.site), ("building", self.building),
-                                         ("department", self.department), ("point", self.point)) if v]
+                                         ("department", self.department), ("point", self.point),
+                                         ("team", self.team), ("person", self.person)) if v]
         return ", ".join(parts) or "portfolio"
 
 
@@ -104,7 +108,7 @@ def pct(part: float, whole: int) -> float | None:
 
 def _params(period: Period, where: Slice) -> dict[str, Any]:
     return {"since": period.since, "until": period.until, "site": where.site, "building": where.building,
-            "department": where.department, "point": where.point}
+            "department": where.department, "point": where.point, "team": where.team, "person": where.person}
 
 
 def _rate(key: str, part: int, whole: int, targets: Targets) -> Figure:

@@ -1,13 +1,16 @@
 """The review's named SQL statements, all over the lifecycle's own rows and all with bound parameters:
-%(since)s/%(until)s the period, %(site)s/%(building)s/%(department)s/%(point)s the slice (NULL: all; the point is
-the fault point, the ticket's subcategory else its category, as the high-frequency points count it)."""
+%(since)s/%(until)s the period, %(site)s/%(building)s/%(department)s/%(point)s/%(person)s/%(team)s the slice (NULL:
+all; the point is the fault point, the ticket's subcategory else its category, as the high-frequency points count
+it; the person is the ticket's owner and the team the owner's team, as the scorecards attribute a ticket)."""
 
 from __future__ import annotations
 
 _SLICE = """(%(site)s::text IS NULL OR t.site_id = %(site)s)
     AND (%(building)s::text IS NULL OR t.building_id = %(building)s)
     AND (%(department)s::text IS NULL OR t.department_id = %(department)s)
-    AND (%(point)s::text IS NULL OR coalesce(t.subcategory, t.category) = %(point)s)"""
+    AND (%(point)s::text IS NULL OR coalesce(t.subcategory, t.category) = %(point)s)
+    AND (%(person)s::text IS NULL OR t.owner_id = %(person)s)
+    AND (%(team)s::text IS NULL OR t.owner_id IN (SELECT m.id FROM users m WHERE m.team_id = %(team)s))"""
 
 # The period's tickets (by creation), cancelled excluded, with the first arrival and 30-day reopen per ticket.
 _TICKETS = f"""

@@ -1,6 +1,7 @@
-"""Scorecards per department and per person for a period: tickets, response within 24 h, resolution, SLA
+"""Scorecards per department, per team and per person for a period: tickets, response within 24 h, resolution, SLA
 attainment (resolution deadline), return-visit satisfaction (4-5 of 5), reopens and transfers; and, per
-department, the work orders it received from complaints (engineering's own load)."""
+department and team, the work orders it received from complaints (engineering's own load; a team's are those
+assigned to its members). A ticket's person is its owner, its team the owner's team."""
 
 from __future__ import annotations
 
@@ -32,17 +33,22 @@ FROM tk GROUP BY who ORDER BY who"""
 
 BY_DEPARTMENT = _BY.format(who="t.department_id")
 BY_PERSON = _BY.format(who="t.owner_id")
+# A ticket's team is its owner's team (users.team_id), as its person is its owner.
+BY_TEAM = _BY.format(who="(SELECT u.team_id FROM users u WHERE u.id = t.owner_id)")
 
-WORK_ORDERS_FROM_COMPLAINTS = """
-SELECT w.department_id, count(*), count(*) FILTER (WHERE w.status = 'done') FROM work_orders w
+_WORK_ORDERS = """
+SELECT {who} AS who, count(*), count(*) FILTER (WHERE w.status = 'done') FROM work_orders w
 JOIN tickets t ON t.id = w.ticket_id
-WHERE t.source = 'complaint' AND w.created_at >= %(since)s AND w.created_at < %(until)s
-GROUP BY w.department_id"""
+WHERE t.source = 'complaint' AND w.created_at >= %(since)s AND w.created_at < %(until)s AND {who} IS NOT NULL
+GROUP BY 1"""
+WORK_ORDERS_FROM_COMPLAINTS = _WORK_ORDERS.format(who="w.department_id")
+# A work order's team is its assignee's team (an unassigned work order counts for its department only).
+WORK_ORDERS_BY_TEAM = _WORK_ORDERS.format(who="(SELECT u.team_id FROM users u WHERE u.id = w.assignee_id)")
 
 
 @dataclass(frozen=True, slots=True)
 class Scorecard:
-    who: str  # department id or user id
+    who: str  # department id, team id or user id
     tickets: int
     response_24h: float | None
     resolution_rate: float | None
@@ -51,7 +57,7 @@ class Scorecard:
     ratings: int
     reopens: int
     transfers: int
-    work_orders_from_complaints: int | None = None  # departments only
+    work_orders_from_complaints: int | None = None  # departments and teams only
     work_orders_done: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -65,15 +71,23 @@ def _cards(conn: psycopg.Connection, sql: str, period: Period) -> list[Scorecard
             for who, n, r24, res, met, due, happy, rated, reopens, transfers in conn.execute(sql, params).fetchall()]
 
 
-def department_scorecards(conn: psycopg.Connection, period: Period) -> list[Scorecard]:
+def _with_orders(conn: psycopg.Connection, period: Period, cards_sql: str, orders_sql: str) -> list[Scorecard]:
     params = {"since": period.since, "until": period.until}
-    orders = {d: (n, done) for d, n, done in conn.execute(WORK_ORDERS_FROM_COMPLAINTS, params).fetchall()}
-    cards = {c.who: c for c in _cards(conn, BY_DEPARTMENT, period)}
-    for department, (n, done) in orders.items():
-        base = cards.get(department) or Scorecard(department, 0, None, None, None, None, 0, 0, 0)
-        cards[department] = Scorecard(**(base.as_dict() | {"work_orders_from_complaints": n,
-                                                           "work_orders_done": done}))
+    orders = {d: (n, done) for d, n, done in conn.execute(orders_sql, params).fetchall()}
+    cards = {c.who: c for c in _cards(conn, cards_sql, period)}
+    for who, (n, done) in orders.items():
+        base = cards.get(who) or Scorecard(who, 0, None, None, None, None, 0, 0, 0)
+        cards[who] = Scorecard(**(base.as_dict() | {"work_orders_from_complaints": n, "work_orders_done": done}))
     return [cards[k] for k in sorted(cards)]
+
+
+def department_scorecards(conn: psycopg.Connection, period: Period) -> list[Scorecard]:
+    return _with_orders(conn, period, BY_DEPARTMENT, WORK_ORDERS_FROM_COMPLAINTS)
+
+
+def team_scorecards(conn: psycopg.Connection, period: Period) -> list[Scorecard]:
+    """Per team: the tickets its members own, and the work orders from complaints assigned to its members."""
+    return _with_orders(conn, period, BY_TEAM, WORK_ORDERS_BY_TEAM)
 
 
 def person_scorecards(conn: psycopg.Connection, period: Period) -> list[Scorecard]:
