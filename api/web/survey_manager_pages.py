@@ -99,6 +99,9 @@ def report_context(request: Request, conn: psycopg.Connection, wave_id: int, now
         "item_label": {k: v[lang] for k, v in labels["items"].items()},
         "dimension_label": {k: v[lang] for k, v in labels["dimensions"].items()},
         "signed": _signed, "sampled": sum(s["sampled"] for s in report["coverage"]),
+        # the matrix's cells for the action forms, fix first first (QUADRANT is in that order)
+        "matrix": sorted(((k, f) for k, f in report.get("dimensions", {}).items() if f["quadrant"]),
+                         key=lambda cell: list(QUADRANT).index(cell[1]["quadrant"])),
         "departments": conn.execute("SELECT id, name FROM departments ORDER BY id").fetchall(),
         "today": now.astimezone(config.tz).date().isoformat(), "error": None, "cell_form": {}, "done": None}
 

@@ -111,7 +111,7 @@ def test_a_manager_opens_a_wave_and_the_10_percent_rule_is_said_in_his_language(
         assert opened.headers["location"] == f"/manager/surveys?opened={wave_id}#wave-{wave_id}"
         listing = manager.get(opened.headers["location"].split("#")[0], headers={"Accept-Language": "en"})
         assert f"Survey wave #{wave_id} opened." in listing.text
-        assert re.search(rf'<tr data-wave="{wave_id}" id="wave-{wave_id}">.*?<td class="sampled">30 / 300</td>',
+        assert re.search(rf'<tr data-wave="{wave_id}"><td><a id="wave-{wave_id}".*?<td class="sampled">30 / 300</td>',
                          listing.text, re.S)
     _refused_to_others(app_pool, "/manager/surveys", form)
     assert _waves(app_pool) == 1
