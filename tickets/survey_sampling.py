@@ -50,12 +50,13 @@ def sample_size(households: int, sample: float, *, population: str = "a site") -
     # round() first: 0.1 × 1000 is 100.00000000000001 in binary floating point, which must not become 101.
     size = math.ceil(round(sample * households, 6)) if sample <= 1 else int(sample)
     minimum = math.ceil(round(SAMPLE_TARGET * households, 6))
-    numbers = {"population": population, "households": households, "size": size, "minimum": minimum}
     if size < minimum:
         raise SampleRefused(f"{population} of {households:,} households cannot open a wave of {size:,}: the sample "
-                            f"must be at least {SAMPLE_TARGET:.0%} of the households ({minimum:,})", **numbers)
+                            f"must be at least {SAMPLE_TARGET:.0%} of the households ({minimum:,})",
+                            population=population, households=households, size=size, minimum=minimum)
     if size > households:
-        raise SampleRefused(f"{population} of {households:,} households cannot open a wave of {size:,}", **numbers)
+        raise SampleRefused(f"{population} of {households:,} households cannot open a wave of {size:,}",
+                            population=population, households=households, size=size, minimum=minimum)
     return size
 
 
