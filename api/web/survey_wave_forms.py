@@ -46,7 +46,7 @@ class FormError(Exception):
         self.message_id, self.args_ = message_id, args
 
 
-def _error(exc: Exception, headline: str) -> dict[str, Any]:
+def error_box(exc: Exception, headline: str) -> dict[str, Any]:
     """The page's error box: a translated message and, for a refusal the library words itself, its detail."""
     if isinstance(exc, FormError):
         return {"id": exc.message_id, "args": exc.args_, "detail": ""}
@@ -100,7 +100,7 @@ def open_wave(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep, 
     except (FormError, InvalidInput, NotFound) as exc:
         conn.rollback()
         return render(request, "manager/surveys.html", list_context(conn, config) | {
-            "error": _error(exc, N_("The wave was not opened.")), "form": OPEN_FORM | form, "opened": None},
+            "error": error_box(exc, N_("The wave was not opened.")), "form": OPEN_FORM | form, "opened": None},
             status_code=422)
     return RedirectResponse(f"/manager/surveys?opened={wave.id}#wave-{wave.id}", status_code=303)
 
@@ -113,7 +113,7 @@ def _wave_refused(request: Request, conn: DbDep, wave_id: int, now: NowDep, conf
     except NotFound:
         return no_wave(request)
     return render(request, "manager/survey.html", context | {
-        "error": _error(exc, headline), "cell_form": cell_form or {}}, status_code=422)
+        "error": error_box(exc, headline), "cell_form": cell_form or {}}, status_code=422)
 
 
 @router.post("/manager/surveys/{wave_id}/close")

@@ -18,8 +18,11 @@ from psycopg_pool import ConnectionPool
 from api.app import create_app
 from api.auth import Role, create_user, ensure_resident_user
 from api.deps import AppState
+from api.web.i18n import Catalogues
 from api.web.sessions import SESSION_COOKIE, start_session
+from api.web.survey_wave_forms import error_box
 from tickets.survey_links import answer_by_link, invite_online
+from tickets.survey_sampling import SampleRefused, sample_size
 from tickets.survey_template import ITEM_KEYS
 from tickets.survey_waves import close_wave, create_wave, record_response
 
@@ -77,6 +80,18 @@ def _resident(pool: ConnectionPool) -> str:
 def _waves(pool: ConnectionPool) -> int:
     with pool.connection() as conn:
         return int(conn.execute("SELECT count(*) FROM survey_waves").fetchone()[0])  # type: ignore[index]
+
+
+def test_handbook_001s_example_is_refused_with_its_numbers_in_both_languages():
+    with pytest.raises(SampleRefused) as refused:
+        sample_size(1000, 99)
+    error = error_box(refused.value, "unused")
+    catalogues = Catalogues.load()
+    assert catalogues.gettext("en")(error["id"], **error["args"]) == (
+        "A site of 1,000 households cannot open a wave of 99: the sample must be at least 10 % of the households "
+        "(100).")
+    assert catalogues.gettext("zh-CN")(error["id"], **error["args"]) == (
+        "1,000 户的项目不能开启 99 户的调查：样本至少应为住户的 10 %（100 户）。")
 
 
 def test_a_manager_opens_a_wave_and_the_10_percent_rule_is_said_in_his_language(app_pool):
