@@ -45,7 +45,7 @@ def sample_size(households: int, sample: float, *, population: str = "a site") -
     sample below 10 % of the households. `population` names them in the message ("a site", "incident 7")."""
     if households <= 0:
         raise InvalidInput("the site has no households (units) in the estate registry: load the estate file first")
-    if sample <= 0:
+    if not math.isfinite(sample) or sample <= 0:
         raise InvalidInput(f"the sample must be a share such as 0.10 or a number of households, not {sample!r}")
     # round() first: 0.1 × 1000 is 100.00000000000001 in binary floating point, which must not become 101.
     size = math.ceil(round(sample * households, 6)) if sample <= 1 else int(sample)

@@ -131,6 +131,8 @@ def create_wave(conn: psycopg.Connection, *, site_id: str, kind: str, sample: fl
         wave_kind = WaveKind(kind)
     except ValueError:
         raise InvalidInput(f"unknown wave kind {kind!r}: use one of {', '.join(WaveKind)}") from None
+    if not -(2**63) <= seed < 2**63:
+        raise InvalidInput(f"the seed must be a whole number between -2^63 and 2^63 - 1, not {seed}")
     if conn.execute("SELECT 1 FROM sites WHERE id = %s", (site_id,)).fetchone() is None:
         raise NotFound(f"no site {site_id!r} in the estate registry")
     if incident_id is None:

@@ -13,6 +13,7 @@ Managers and admins only, like the pages."""
 
 from __future__ import annotations
 
+import math
 from datetime import date
 from typing import Annotated, Any
 
@@ -64,18 +65,25 @@ def error_box(exc: Exception, headline: str) -> dict[str, Any]:
 
 
 def _share(text: str) -> float:
+    """"0.10", "10%" or "150" (households) as `create_wave` takes it; a translated FormError for anything else."""
     try:
         value = float(text.strip().rstrip("%").strip())
     except ValueError:
-        raise FormError(N_("The sample must be a share such as 0.10 or a number of households.")) from None
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise FormError(N_("The sample must be a share such as 0.10 or a number of households."))
     return value / 100 if text.strip().endswith("%") else value
 
 
 def _whole(text: str, message_id: str) -> int:
+    """A whole number the database can hold (bigint); a translated FormError for anything else."""
     try:
-        return int(text.strip())
+        value = int(text.strip())
     except ValueError:
         raise FormError(message_id) from None
+    if not -(2**63) <= value < 2**63:
+        raise FormError(message_id)
+    return value
 
 
 def _day(text: str) -> date:

@@ -109,8 +109,11 @@ def test_a_manager_opens_a_wave_and_the_10_percent_rule_is_said_in_his_language(
         zh = manager.post("/manager/surveys?lang=zh-CN", data=form | {"csrf_token": token, "sample": "0.05"})
         assert zh.status_code == 422
         assert "300 户的项目不能开启 15 户的调查：样本至少应为住户的 10 %（30 户）。" in zh.text
-        words = manager.post("/manager/surveys", data=form | {"csrf_token": token, "sample": "a tenth"})
-        assert words.status_code == 422 and "样本应为比例（如 0.10）或住户数。" in words.text
+        for sample in ("a tenth", "nan", "inf", "0"):
+            words = manager.post("/manager/surveys", data=form | {"csrf_token": token, "sample": sample})
+            assert words.status_code == 422 and "样本应为比例（如 0.10）或住户数。" in words.text, sample
+        huge = manager.post("/manager/surveys?lang=en", data=form | {"csrf_token": token, "seed": str(2**64)})
+        assert huge.status_code == 422 and "The seed must be a whole number." in huge.text
         stray = manager.post("/manager/surveys?lang=en", data=form | {"csrf_token": token, "incident": "1"})
         assert stray.status_code == 422 and "The wave was not opened." in stray.text
         assert "only a special wave follows an incident" in stray.text
