@@ -27,21 +27,36 @@ class Mode(StrEnum):
 MODE_SHARES: tuple[tuple[Mode, float], ...] = ((Mode.ONLINE, 0.6), (Mode.IN_PERSON, 0.3), (Mode.PHONE, 0.1))
 
 
+class SampleRefused(InvalidInput):
+    """A sample the population cannot take: too small (`minimum` > `size`), or larger than it. Carries the numbers
+    so that a page can say it in the reader's language; `population` is "a site" or "incident 7"."""
+
+    def __init__(self, message: str, *, population: str, households: int, size: int, minimum: int) -> None:
+        super().__init__(message)
+        self.population, self.households, self.size, self.minimum = population, households, size, minimum
+
+    @property
+    def too_small(self) -> bool:
+        return self.size < self.minimum
+
+
 def sample_size(households: int, sample: float, *, population: str = "a site") -> int:
     """The number of households to survey: `sample` is a share (0.10) or, above 1, a count (150). Refuses a
     sample below 10 % of the households. `population` names them in the message ("a site", "incident 7")."""
     if households <= 0:
         raise InvalidInput("the site has no households (units) in the estate registry: load the estate file first")
-    if sample <= 0:
+    if not math.isfinite(sample) or sample <= 0:
         raise InvalidInput(f"the sample must be a share such as 0.10 or a number of households, not {sample!r}")
     # round() first: 0.1 × 1000 is 100.00000000000001 in binary floating point, which must not become 101.
     size = math.ceil(round(sample * households, 6)) if sample <= 1 else int(sample)
     minimum = math.ceil(round(SAMPLE_TARGET * households, 6))
     if size < minimum:
-        raise InvalidInput(f"{population} of {households:,} households cannot open a wave of {size:,}: the sample "
-                           f"must be at least {SAMPLE_TARGET:.0%} of the households ({minimum:,})")
+        raise SampleRefused(f"{population} of {households:,} households cannot open a wave of {size:,}: the sample "
+                            f"must be at least {SAMPLE_TARGET:.0%} of the households ({minimum:,})",
+                            population=population, households=households, size=size, minimum=minimum)
     if size > households:
-        raise InvalidInput(f"{population} of {households:,} households cannot open a wave of {size:,}")
+        raise SampleRefused(f"{population} of {households:,} households cannot open a wave of {size:,}",
+                            population=population, households=households, size=size, minimum=minimum)
     return size
 
 

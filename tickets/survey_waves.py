@@ -131,6 +131,8 @@ def create_wave(conn: psycopg.Connection, *, site_id: str, kind: str, sample: fl
         wave_kind = WaveKind(kind)
     except ValueError:
         raise InvalidInput(f"unknown wave kind {kind!r}: use one of {', '.join(WaveKind)}") from None
+    if not -(2**63) <= seed < 2**63:
+        raise InvalidInput(f"the seed must be a whole number between -2^63 and 2^63 - 1, not {seed}")
     if conn.execute("SELECT 1 FROM sites WHERE id = %s", (site_id,)).fetchone() is None:
         raise NotFound(f"no site {site_id!r} in the estate registry")
     if incident_id is None:
@@ -242,16 +244,21 @@ def coverage(conn: psycopg.Connection, wave_id: int) -> list[StratumCoverage]:
             for b, n, s, r in conn.execute(COVERAGE, {"id": wave_id}).fetchall()]
 
 
-def top_up(conn: psycopg.Connection, wave_id: int) -> list[str]:
-    """Add households to every under-covered building of an open wave, as many as it falls short, drawn
-    systematically from its not yet sampled units and planned for a phone interview (001: phone raises
-    coverage). Returns the units added."""
+def top_up(conn: psycopg.Connection, wave_id: int, *, building_id: str | None = None) -> list[str]:
+    """Add households to every under-covered building of an open wave (or only to `building_id`), as many as it
+    falls short, drawn systematically from its not yet sampled units and planned for a phone interview (001: phone
+    raises coverage). Returns the units added."""
     wave = get_wave(conn, wave_id)
     if wave.status != "open":
         raise InvalidInput(f"survey wave {wave_id} is closed: top-ups go to an open wave")
+    strata = coverage(conn, wave_id)
+    if building_id is not None:
+        strata = [s for s in strata if s.building_id == building_id]
+        if not strata:
+            raise InvalidInput(f"building {building_id!r} is not in survey wave {wave_id}")
     position = int(conn.execute(NEXT_POSITION, {"id": wave_id}).fetchone()[0])  # type: ignore[index]
     added: list[str] = []
-    for stratum in coverage(conn, wave_id):
+    for stratum in strata:
         free = [r[0] for r in conn.execute(UNSAMPLED_UNITS, {"building": stratum.building_id, "id": wave_id})]
         want = min(stratum.shortfall, len(free))
         if want == 0:

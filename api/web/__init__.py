@@ -29,6 +29,7 @@ from api.web import (
     staff_accounts,
     survey_manager_pages,
     survey_pages,
+    survey_wave_forms,
 )
 from api.web.deps import LoginRequired, WebForbidden
 from api.web.i18n import N_
@@ -47,6 +48,7 @@ ROUTERS: list[APIRouter] = [
     dashboard_pages.router,
     survey_pages.router,
     survey_manager_pages.router,
+    survey_wave_forms.router,
 ]
 
 

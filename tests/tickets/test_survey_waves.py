@@ -174,6 +174,20 @@ def test_coverage_top_up_and_worklist(conn):
     assert len(contacts) == 40 and all(c.phone for c in contacts)
 
 
+def test_a_top_up_can_be_asked_for_one_building_and_odd_samples_and_seeds_are_refused(conn):
+    wave = create_wave(conn, site_id="riverside", kind="routine", sample=0.10, seed=6, by="mgr", now=NOW)
+    added = top_up(conn, wave.id, building_id="rs-b2")  # nobody answered: every building is 10 short
+    assert len(added) == 10 and all(unit.startswith("rs-b2-") for unit in added)
+    assert {s.building_id: s.sampled for s in coverage(conn, wave.id)} == {"rs-b1": 10, "rs-b2": 20, "rs-b3": 10}
+    with pytest.raises(InvalidInput, match="building 'rs-b9' is not in survey wave"):
+        top_up(conn, wave.id, building_id="rs-b9")
+    for sample in (float("nan"), float("inf")):
+        with pytest.raises(InvalidInput, match="the sample must be a share"):
+            create_wave(conn, site_id="riverside", kind="routine", sample=sample, seed=1, by="mgr", now=NOW)
+    with pytest.raises(InvalidInput, match="the seed must be a whole number"):
+        create_wave(conn, site_id="riverside", kind="routine", sample=0.10, seed=2**63, by="mgr", now=NOW)
+
+
 def test_the_cli_creates_answers_reports_and_exports(conn, estate_db_url, tmp_path):
     refused = runner.invoke(app, ["wave", "create", "--site", "riverside", "--sample", "29", "--db", estate_db_url])
     assert refused.exit_code == 2 and "a site of 300 households cannot open a wave of 29" in refused.output

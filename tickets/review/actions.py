@@ -111,6 +111,8 @@ class Action:
     created_at: datetime
     updated_at: datetime
     version: int
+    survey_wave_id: int | None = None  # planned from a cell of this survey wave's priority matrix
+    survey_dimension: str | None = None  # the questionnaire dimension of that cell
 
     @property
     def slice(self) -> Slice:
@@ -168,13 +170,13 @@ TICKET_EXISTS = "SELECT 1 FROM tickets WHERE id = %s"
 # An action: created with its first event; updated as one guarded statement (the version seen).
 INSERT_ACTION = """INSERT INTO review_actions (cause_id, title, measures, department_id, owner, deadline, starts_on,
         metric, source, slice_site, slice_building, slice_department, slice_point, slice_team, created_by,
-        created_at, updated_at)
+        created_at, updated_at, survey_wave_id, survey_dimension)
     VALUES (%(cause_id)s, %(title)s, %(measures)s, %(department_id)s, %(owner)s, %(deadline)s, %(starts_on)s,
         %(metric)s, %(source)s, %(slice_site)s, %(slice_building)s, %(slice_department)s, %(slice_point)s,
-        %(slice_team)s, %(by)s, %(now)s, %(now)s) RETURNING id"""
+        %(slice_team)s, %(by)s, %(now)s, %(now)s, %(survey_wave_id)s, %(survey_dimension)s) RETURNING id"""
 SELECT_ACTIONS = """SELECT id, cause_id, title, measures, department_id, owner, deadline, starts_on, status, metric,
         source, slice_site, slice_building, slice_department, slice_point, slice_team, created_by, created_at,
-        updated_at, version
+        updated_at, version, survey_wave_id, survey_dimension
     FROM review_actions
     WHERE (%(id)s::bigint IS NULL OR id = %(id)s) AND (%(status)s::text IS NULL OR status = %(status)s)
       AND (%(department)s::text IS NULL OR department_id = %(department)s)
@@ -283,9 +285,12 @@ def get_cause(conn: psycopg.Connection, cause_id: int) -> Cause:
 
 def add_action(conn: psycopg.Connection, *, by: str, now: datetime, title: str, department_id: str, owner: str,
                deadline: date, metric: str, measures: str = "", starts_on: date | None = None,
-               source: str = "complaint", where: Slice = Slice(), cause_id: int | None = None) -> Action:
+               source: str = "complaint", where: Slice = Slice(), cause_id: int | None = None,
+               survey_cell: tuple[int, str] | None = None) -> Action:
     """Plan an improvement action (status planned), with its first event; one transaction. Without a slice of its
-    own, an action on a point's root cause watches that point (and building). `starts_on` defaults to today."""
+    own, an action on a point's root cause watches that point (and building). `starts_on` defaults to today.
+    `survey_cell` (wave, dimension) records the priority-matrix cell it was planned from
+    (tickets/survey_actions.py checks it)."""
     check_metric(metric)
     if source not in SOURCES:
         raise InvalidInput(f"unknown source {source!r}: use one of {', '.join(SOURCES)}")
@@ -310,7 +315,8 @@ def add_action(conn: psycopg.Connection, *, by: str, now: datetime, title: str, 
         "department_id": department_id, "owner": owner, "deadline": deadline, "starts_on": starts_on,
         "metric": metric, "source": source, "slice_site": where.site, "slice_building": where.building,
         "slice_department": where.department, "slice_point": where.point, "slice_team": where.team, "by": by,
-        "now": now}).fetchone()
+        "now": now, "survey_wave_id": survey_cell[0] if survey_cell else None,
+        "survey_dimension": survey_cell[1] if survey_cell else None}).fetchone()
     assert row is not None
     conn.execute(INSERT_EVENT, (row[0], now, by, "created", None, Status.PLANNED.value, Jsonb({})))
     conn.commit()
