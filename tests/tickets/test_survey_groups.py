@@ -113,5 +113,6 @@ def test_groups_by_every_attribute_and_by_experience(conn, estate_db_url):
     assert "by tenure_length: <1y n=6 overall 9.0 NPS +100; 10y+ n=6 overall 5.0 NPS -100; unknown n=2 hidden" in text
     rows = list(csv.DictReader(io.StringIO(runner.invoke(
         app, ["wave", "report", str(wave.id), "--format", "csv", "--db", estate_db_url]).output)))
-    proactive = {r["key"]: (r["responses"], r["mean"], r["nps"]) for r in rows if r["section"] == "group:proactive_notice"}
+    proactive = {r["key"]: (r["responses"], r["mean"], r["nps"])
+                 for r in rows if r["section"] == "group:proactive_notice"}
     assert proactive == {"yes": ("6", "5.0", "-100.0"), "no": ("8", "8.0", "50.0")}
