@@ -140,6 +140,15 @@ def test_the_manager_sees_the_waves_and_the_report_and_residents_do_not(app_pool
         lifts = re.search(r'<tr data-key="elevators">(.*?)</tr>', report.text, re.S)
         assert lifts is not None and '<td class="mean">2.0</td>' in lifts.group(1)
         assert 'data-building="rs-b1"' in report.text and "Coverage per building" in report.text
+        # The cross-analysis by experience: nobody in the fresh estate had a complaint resolved, so all 6 are "no",
+        # with their overall mean and NPS; the demo estate states no move-in dates, so tenure length is unknown.
+        complaint = re.search(r'<ul data-group-by="complaint_resolved">(.*?)</ul>', report.text, re.S)
+        assert complaint is not None and "Had a complaint resolved (12 months before the wave)" in report.text
+        assert re.fullmatch(r'<li data-group="no">no: 6 · 6.67 / 10 · NPS \+50</li>', complaint.group(1).strip())
+        years = re.search(r'<ul data-group-by="tenure_length">(.*?)</ul>', report.text, re.S)
+        assert years is not None and '<li data-group="unknown">not stated: 6 ·' in years.group(1)
+        chinese = manager.get(f"/manager/surveys/{wave_id}", headers={"Accept-Language": "zh-CN"}).text
+        assert "投诉已解决（调查前12个月）" in chinese and '<li data-group="no">否: 6 ·' in chinese
         exported = manager.get(f"/manager/surveys/{wave_id}/export?format=csv")
         assert exported.status_code == 200
         nps_row = next(r for r in csv.DictReader(io.StringIO(exported.text)) if r["section"] == "nps")
