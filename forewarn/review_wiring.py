@@ -23,6 +23,11 @@ from forewarn.settings import Settings
 from tickets.review.compute import Targets
 from tickets.review.digest import send_daily_digest
 from tickets.review.monthly import store_last_month, store_last_quarter
+from tickets.survey_special import open_special_waves
+
+# A resolved incident's special survey wave opens within this long (the survey is days of fieldwork: a minute is
+# nothing, and one query a minute costs nothing).
+SPECIAL_WAVES_S = 60.0
 
 # Last month's review is stored on the 1st at this local time: after midnight, when the month is over, and before
 # the managers' day starts (a constant: the stored review is looked at, not sent, so its hour matters little).
@@ -72,3 +77,14 @@ def review_jobs(pool: ConnectionPool, clock: Callable[[], datetime], settings: S
     return [Job.at("review-digest", digest_trigger(at, tz), digest),
             Job.at("review-monthly", monthly_trigger(tz), monthly),
             Job.at("review-quarterly", quarterly_trigger(tz), quarterly)]
+
+
+def survey_jobs(pool: ConnectionPool, clock: Callable[[], datetime], settings: Settings) -> list[Job]:
+    """`survey-special-waves`: a special wave for every resolved incident that affected more than
+    FOREWARN_SPECIAL_WAVE_HOUSEHOLDS households (tickets/survey_special.py; once per incident, by a unique index)."""
+
+    def special_waves() -> None:
+        with pool.connection() as conn:
+            open_special_waves(conn, now=clock(), households=settings.special_wave_households)
+
+    return [Job("survey-special-waves", SPECIAL_WAVES_S, special_waves)]

@@ -190,6 +190,10 @@ class Settings(BaseSettings):
     review_satisfaction_target: float = Field(90.0, ge=0, le=100,
                                               description="satisfaction-rate target in percent (ratings 4-5 of 5)")
     review_closed_loop_target: float = Field(95.0, ge=0, le=100, description="closed-loop-rate target in percent")
+    # -- survey waves (tickets/survey_special.py) --
+    special_wave_households: int = Field(50, ge=1, le=1_000_000,
+                                         description="an incident that affected more than this many households "
+                                                     "opens a special survey wave of them once it is resolved")
 
     @field_validator("log_level")
     @classmethod

@@ -32,7 +32,7 @@ from forewarn.db import StorageMode
 from forewarn.embedded import EmbeddedServerError, port_is_free, wait_for_port
 from forewarn.pipeline import DetectionPipeline, PipelineHooks
 from forewarn.retention import prune_dead_letters, prune_plain
-from forewarn.review_wiring import review_jobs
+from forewarn.review_wiring import review_jobs, survey_jobs
 from forewarn.rollup import refresh_rollup
 from forewarn.scheduler import Job, Scheduler
 from forewarn.settings import Settings
@@ -246,6 +246,7 @@ def scheduler_jobs(ctx: RoleContext, channels: Mapping[str, Channel]) -> list[Jo
             Job("maintenance-plans", PLAN_S, plans),
             web_prune_job(ctx.pool, clock)]
     jobs += review_jobs(ctx.pool, clock, s, config.tz)
+    jobs += survey_jobs(ctx.pool, clock, s)
     jobs.append(Job("dead-letter-retention", RETENTION_S, lambda: prune_dead_letters(
         ctx.database_url, now=clock(), retention_days=s.dead_letter_retention_days)))
     if not ctx.mode.timescale:

@@ -8,6 +8,7 @@ it without importing upward. `ingest.estate_file` parses the YAML estate file in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 
 from ingest.reading import DeviceKind
@@ -29,6 +30,8 @@ class NoticeChannel(StrEnum):
 
 
 class ResidentGroup(StrEnum):
+    """The resident's tenure: survey cross-analysis reports it as "tenure" (001: 自住户 / 出租户)."""
+
     OWNER = "owner"  # owner-occupier (业主)
     TENANT = "tenant"  # 租户
 
@@ -44,6 +47,8 @@ class Resident:
     email: str | None = None
     group: ResidentGroup = ResidentGroup.OWNER
     age_band: str | None = None  # e.g. "30-44"; used for survey cross-analysis
+    moved_in: date | None = None  # when they moved in: the survey's tenure-length bands (<1 y, 1–3 y, 3–10 y, ≥10 y)
+    needs_help: bool | None = None  # elderly or disabled, needing assistance (None: not stated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,7 @@ class Unit:
     building_id: str
     floor: int
     number: str
+    unit_type: str | None = None  # 户型, free text ("3室2厅", "studio"): a survey cross-analysis attribute
 
 
 @dataclass(frozen=True, slots=True)

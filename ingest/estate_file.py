@@ -16,8 +16,10 @@ Format (version 1), abridged — see `forewarn/data/demo-estate.yaml` for a full
               - id: rs-b1-1801
                 floor: 18
                 number: "1801"
+                type: 3室2厅               # optional: the unit type (户型), free text
                 residents:
-                  - {id: r-00001, name: 王芳, language: zh-CN, channel: app, group: owner, age_band: 30-44}
+                  - {id: r-00001, name: 王芳, language: zh-CN, channel: app, group: owner, age_band: 30-44,
+                     moved_in: 2019-05-01, needs_help: false}
         devices:
           - id: rs-b1-elev-a
             kind: elevator            # elevator | access_door | water
@@ -32,12 +34,17 @@ Format (version 1), abridged — see `forewarn/data/demo-estate.yaml` for a full
         head: eng-head                # the supervisor of every member listed (the ladder's second rung)
         members: [eng-li, eng-zhang]
 
+A resident's `group` is their tenure (owner or tenant, the default owner); `age_band`, `moved_in` (a date,
+YYYY-MM-DD) and `needs_help` (true or false: elderly or disabled, needing assistance) are optional, as is a unit's
+`type`: the survey report's cross-analysis groups households by them (docs/surveys.md).
+
 Staff accounts are created with `forewarn user add`; the file says who is responsible where. Users and
 departments are checked against the database when the file is loaded (an unknown one is an error naming the line).
 """
 
 from __future__ import annotations
 
+from datetime import date
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -93,6 +100,9 @@ def _construct_mapping(loader: Any, node: yaml.MappingNode) -> _Node:
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# Dates stay text for the parser to read: YAML's own timestamp constructor raises a bare ValueError, without a line,
+# on a date such as 2020-13-01.
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", lambda loader, node: loader.construct_scalar(node))
 
 
 def load_estate_file(path: Path) -> Estate:
@@ -252,7 +262,9 @@ class _Parser:
         floor = self.get(node, "floor", path, int)
         if not -5 <= floor <= floors or floor == 0:
             raise self.fail(node, f"{path}.floor", f"{floor} is not a floor of this building (1..{floors})")
-        unit = Unit(unit_id, building_id, floor, str(self.get(node, "number", path, (str, int))))
+        unit_type = self.get(node, "type", path, (str, int), None)
+        unit = Unit(unit_id, building_id, floor, str(self.get(node, "number", path, (str, int))),
+                    None if unit_type is None else str(unit_type).strip() or None)
         self.out.units.append(unit)
         for i, resident in enumerate(self.items(node, "residents", path)):
             self.resident(resident, f"{path}.residents[{i}]", unit_id)
@@ -270,8 +282,29 @@ class _Parser:
                 email=self.get(node, "email", path, str, None),
                 group=self.enum(node, "group", path, ResidentGroup, ResidentGroup.OWNER),
                 age_band=self.get(node, "age_band", path, str, None),
+                moved_in=self.date(node, "moved_in", path),
+                needs_help=self.flag(node, "needs_help", path),
             )
         )
+
+    def date(self, node: _Node, key: str, path: str) -> date | None:
+        """An optional calendar date: YAML's 2019-05-01 (or the same as a quoted string)."""
+        value = node.get(key)
+        if value is None:
+            return None
+        try:
+            if not isinstance(value, str) or len(value.strip()) != len("YYYY-MM-DD"):
+                raise ValueError
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            raise self.fail(node, f"{path}.{key}", f"{value!r} is not a date: write YYYY-MM-DD") from None
+
+    def flag(self, node: _Node, key: str, path: str) -> bool | None:
+        """An optional true/false."""
+        value = node.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise self.fail(node, f"{path}.{key}", f"must be true or false, got {value!r}")
+        return value
 
     def device(self, node: _Node, path: str, site_id: str) -> None:
         device_id = self.new_id(node, path)

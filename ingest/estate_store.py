@@ -24,15 +24,16 @@ _UPSERT_SITE = """INSERT INTO sites (id, name, timezone) VALUES (%s, %s, %s)
 _UPSERT_BUILDING = """INSERT INTO buildings (id, site_id, name, floors, grid) VALUES (%s, %s, %s, %s, %s)
     ON CONFLICT (id) DO UPDATE SET site_id = EXCLUDED.site_id, name = EXCLUDED.name,
         floors = EXCLUDED.floors, grid = EXCLUDED.grid"""
-_UPSERT_UNIT = """INSERT INTO units (id, building_id, floor, number) VALUES (%s, %s, %s, %s)
+_UPSERT_UNIT = """INSERT INTO units (id, building_id, floor, number, unit_type) VALUES (%s, %s, %s, %s, %s)
     ON CONFLICT (id) DO UPDATE SET building_id = EXCLUDED.building_id, floor = EXCLUDED.floor,
-        number = EXCLUDED.number"""
+        number = EXCLUDED.number, unit_type = EXCLUDED.unit_type"""
 _UPSERT_RESIDENT = """INSERT INTO residents
-        (id, unit_id, name, language, channel, phone, email, resident_group, age_band, active)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, true)
+        (id, unit_id, name, language, channel, phone, email, resident_group, age_band, moved_in, needs_help, active)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, true)
     ON CONFLICT (id) DO UPDATE SET unit_id = EXCLUDED.unit_id, name = EXCLUDED.name,
         language = EXCLUDED.language, channel = EXCLUDED.channel, phone = EXCLUDED.phone, email = EXCLUDED.email,
-        resident_group = EXCLUDED.resident_group, age_band = EXCLUDED.age_band, active = true"""
+        resident_group = EXCLUDED.resident_group, age_band = EXCLUDED.age_band,
+        moved_in = EXCLUDED.moved_in, needs_help = EXCLUDED.needs_help, active = true"""
 _UPSERT_DEVICE = """INSERT INTO devices (id, kind, site_id, building_id, location, active)
     VALUES (%s, %s, %s, %s, %s, true)
     ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind, site_id = EXCLUDED.site_id,
@@ -51,12 +52,12 @@ def save_estate(conn: psycopg.Connection, estate: Estate) -> dict[str, int]:
     with conn.cursor() as cur:
         cur.executemany(_UPSERT_SITE, [(s.id, s.name, s.timezone) for s in estate.sites])
         cur.executemany(_UPSERT_BUILDING, [(b.id, b.site_id, b.name, b.floors, b.grid) for b in estate.buildings])
-        cur.executemany(_UPSERT_UNIT, [(u.id, u.building_id, u.floor, u.number) for u in estate.units])
+        cur.executemany(_UPSERT_UNIT, [(u.id, u.building_id, u.floor, u.number, u.unit_type) for u in estate.units])
         cur.executemany(
             _UPSERT_RESIDENT,
             [
                 (r.id, r.unit_id, r.name, r.language.value, r.channel.value, r.phone, r.email, r.group.value,
-                 r.age_band)
+                 r.age_band, r.moved_in, r.needs_help)
                 for r in estate.residents
             ],
         )
@@ -92,11 +93,14 @@ def load_registry(conn: psycopg.Connection) -> Estate:
     estate.buildings = [
         Building(*row) for row in conn.execute("SELECT id, site_id, name, floors, grid FROM buildings ORDER BY id")
     ]
-    estate.units = [Unit(*row) for row in conn.execute("SELECT id, building_id, floor, number FROM units ORDER BY id")]
+    estate.units = [Unit(*row) for row in conn.execute(
+        "SELECT id, building_id, floor, number, unit_type FROM units ORDER BY id")]
     estate.residents = [
-        Resident(rid, unit, name, Language(lang), NoticeChannel(ch), phone, email, ResidentGroup(group), age)
-        for rid, unit, name, lang, ch, phone, email, group, age in conn.execute(
-            """SELECT id, unit_id, name, language, channel, phone, email, resident_group, age_band
+        Resident(rid, unit, name, Language(lang), NoticeChannel(ch), phone, email, ResidentGroup(group), age,
+                 moved_in, needs_help)
+        for rid, unit, name, lang, ch, phone, email, group, age, moved_in, needs_help in conn.execute(
+            """SELECT id, unit_id, name, language, channel, phone, email, resident_group, age_band, moved_in,
+                      needs_help
                FROM residents WHERE active ORDER BY id"""
         )
     ]

@@ -4,6 +4,7 @@ Deterministic (seeded), so that the committed file can be regenerated and review
 """
 
 import random
+from datetime import date, timedelta
 from pathlib import Path
 
 import yaml
@@ -15,6 +16,11 @@ AGE_BANDS = ["18-29", "30-44", "45-59", "60+"]
 CHANNELS = ["app"] * 6 + ["sms"] * 2 + ["wechat"] * 2 + ["email", "mqtt"]
 SITES = [("riverside", "滨江花园 Riverside Gardens", "rs"), ("lakeview", "湖景苑 Lakeview Court", "lv")]
 FLOORS, PER_FLOOR, SPLIT = 25, 4, 12  # floors 1..12 low zone, 13..25 high zone (booster pump)
+# The survey's household attributes (docs/surveys.md): the unit type by its place on the floor (corner flats are the
+# larger ones), and a move-in date and needs-help flag drawn from a generator of their own, so that every value the
+# main generator draws (names, channels, groups, age bands, phones) stays what it was before they were added.
+UNIT_TYPES = {1: "3室2厅", 2: "2室1厅", 3: "2室1厅", 4: "3室2厅"}
+MOVED_IN_FROM, MOVED_IN_DAYS = date(2008, 1, 1), (date(2026, 10, 31) - date(2008, 1, 1)).days
 
 
 def resident(rng: random.Random, n: int) -> dict:
@@ -34,8 +40,17 @@ def resident(rng: random.Random, n: int) -> dict:
     return entry
 
 
+def household(attrs: random.Random, residents: list[dict]) -> None:
+    """A household's move-in date (one for all its residents) and who needs help (mostly the over-60s)."""
+    moved_in = MOVED_IN_FROM + timedelta(days=attrs.randrange(MOVED_IN_DAYS))
+    for entry in residents:
+        entry["moved_in"] = moved_in.isoformat()
+        entry["needs_help"] = attrs.random() < (0.25 if entry["age_band"] == "60+" else 0.02)
+
+
 def main() -> None:
     rng = random.Random(20261124)
+    attrs = random.Random(20261202)
     n = 0
     sites = []
     for site_id, name, prefix in SITES:
@@ -49,8 +64,10 @@ def main() -> None:
                     for _ in range(rng.choice([1, 2, 2, 3])):
                         n += 1
                         residents.append(resident(rng, n))
+                    household(attrs, residents)
                     number = f"{floor:02d}{k:02d}"
-                    units.append({"id": f"{bid}-{number}", "floor": floor, "number": number, "residents": residents})
+                    units.append({"id": f"{bid}-{number}", "floor": floor, "number": number, "type": UNIT_TYPES[k],
+                                  "residents": residents})
             buildings.append({"id": bid, "name": f"{b}号楼 Building {b}", "floors": FLOORS, "grid": f"{prefix}-G{b}",
                               "units": units})
             for car in "ab":

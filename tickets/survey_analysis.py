@@ -1,7 +1,7 @@
 """A survey wave's analysis (handbook 001 §2.3–2.4): per item and dimension the mean (1–5) and the share of 4–5,
 with the change since the previous wave; the overall score; NPS with its 95 % interval (tickets/nps.py);
-cross-analysis by building, mode and resident group with groups under 5 respondents hidden; impact weights and
-the priority matrix. Method (also in docs/surveys.md):
+cross-analysis (tickets/survey_groups.py) by building, mode, every household attribute and experience, with groups
+under 5 respondents hidden; impact weights and the priority matrix. Method (also in docs/surveys.md):
 
 - impact weight: the Pearson correlation of a dimension's (or item's) score with the overall 1–10 score over the
   wave's respondents, negative values taken as 0, normalised so the weights of one level add up to 100 % (001 §2.3
@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
 
-from tickets.nps import nps, nps_interval
+from tickets.nps import nps_interval
+from tickets.survey_groups import MIN_GROUP, Response, cross_analysis
 from tickets.survey_template import DIMENSION_LABELS, ITEMS, items_of
 from tickets.survey_waves import Wave, coverage, get_wave, sample_modes
 from tickets.surveys import DIMENSIONS
 
-MIN_GROUP = 5  # fewer respondents than this and a group's figures are hidden (too few to read, and identifying)
+__all__ = ["MIN_GROUP", "Quadrant", "Response", "load_responses", "priority_matrix", "quadrant", "summarise",
+           "wave_report"]
+
 SATISFIED = 4.0  # the matrix's score cut on the 1–5 scale
 
 
@@ -39,27 +41,24 @@ class Quadrant(StrEnum):
     MAINTAIN = "maintain"
 
 
-@dataclass(frozen=True, slots=True)
-class Response:
-    unit_id: str
-    building_id: str
-    mode: str
-    assisted: bool
-    resident_group: str
-    overall: int
-    recommend: int
-    comment: str
-    scores: dict[str, int]
-
-
 # --- named statements -------------------------------------------------------------------------------------------
-# A wave's responses with their building and the household's resident group (the answering resident's, else the
-# unit's first active resident's), and the item scores as a JSON object.
-RESPONSES = """SELECT r.unit_id, u.building_id, r.mode, r.assisted,
-                      coalesce(who.resident_group, 'unknown') AS resident_group, r.overall, r.recommend, r.comment,
-                      (SELECT jsonb_object_agg(item, score) FROM survey_wave_scores WHERE response_id = r.id) AS scores
-               FROM survey_wave_responses r JOIN units u ON u.id = r.unit_id
-               LEFT JOIN LATERAL (SELECT resident_group FROM residents
+# A wave's responses with their building, the unit's type, the household's attributes (the answering resident's,
+# else the unit's first active resident's), its experience in the 12 months before the wave opened (a complaint
+# whose ticket was resolved; a proactive notice, one about an incident, delivered), and the item scores as JSON.
+RESPONSES = """SELECT r.unit_id, u.building_id, r.mode, r.assisted, r.overall, r.recommend, r.comment,
+                      (SELECT jsonb_object_agg(item, score) FROM survey_wave_scores WHERE response_id = r.id) AS scores,
+                      who.resident_group AS tenure, who.age_band, u.unit_type, who.moved_in, who.language,
+                      who.channel, who.needs_help,
+                      EXISTS (SELECT 1 FROM complaints c JOIN tickets t ON t.id = c.ticket_id
+                              WHERE c.unit_id = r.unit_id AND t.resolved_at >= w.opened_at - interval '12 months'
+                                AND t.resolved_at < w.opened_at) AS complaint_resolved,
+                      EXISTS (SELECT 1 FROM notices n
+                              WHERE n.unit_id = r.unit_id AND n.resident_id IS NOT NULL AND n.incident_id IS NOT NULL
+                                AND n.delivered_at >= w.opened_at - interval '12 months'
+                                AND n.delivered_at < w.opened_at) AS proactive_notice
+               FROM survey_wave_responses r JOIN survey_waves w ON w.id = r.wave_id JOIN units u ON u.id = r.unit_id
+               LEFT JOIN LATERAL (SELECT resident_group, age_band, moved_in, language, channel, needs_help
+                                  FROM residents
                                   WHERE id = r.resident_id OR (r.resident_id IS NULL AND unit_id = r.unit_id AND active)
                                   ORDER BY id LIMIT 1) who ON true
                WHERE r.wave_id = %(id)s ORDER BY r.id"""
@@ -146,21 +145,6 @@ def summarise(responses: Sequence[Response], *, population: int | None = None) -
     }
 
 
-def _groups(responses: Sequence[Response], attribute: str) -> list[dict[str, Any]]:
-    by: dict[str, list[Response]] = {}
-    for r in responses:
-        by.setdefault(str(getattr(r, attribute)), []).append(r)
-    out: list[dict[str, Any]] = []
-    for group, members in sorted(by.items()):
-        if len(members) < MIN_GROUP:  # the count is fieldwork progress (coverage shows it too); the opinions hide
-            out.append({"group": group, "responses": len(members), "hidden": True})
-            continue
-        out.append({"group": group, "responses": len(members), "hidden": False,
-                    "overall_mean": _mean([float(m.overall) for m in members]),
-                    "nps": nps([m.recommend for m in members])})
-    return out
-
-
 def _trend(current: dict[str, Any], previous: dict[str, Any] | None) -> None:
     """Add the previous wave's figure and the change to each item, dimension, overall and NPS (in place)."""
     shown = previous is not None and not previous["hidden"]
@@ -199,8 +183,7 @@ def wave_report(conn: psycopg.Connection, wave_id: int) -> dict[str, Any]:
     if not report["hidden"]:
         previous = summarise(load_responses(conn, previous_row[0])) if previous_row else None
         _trend(report, previous)
-        report["groups"] = {"building": _groups(responses, "building_id"), "mode": _groups(responses, "mode"),
-                            "resident_group": _groups(responses, "resident_group")}
+        report["groups"] = cross_analysis(responses, wave.opened_at.date())
         report["comments"] = [r.comment for r in responses if r.comment]
     report["labels"] = {"items": {it.key: {"zh-CN": it.zh, "en": it.en, "dimension": it.dimension} for it in ITEMS},
                         "dimensions": {d: {"zh-CN": zh, "en": en} for d, (zh, en) in DIMENSION_LABELS.items()}}

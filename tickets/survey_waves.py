@@ -142,6 +142,8 @@ def create_wave(conn: psycopg.Connection, *, site_id: str, kind: str, sample: fl
     else:
         if conn.execute("SELECT 1 FROM incidents WHERE id = %s", (incident_id,)).fetchone() is None:
             raise NotFound(f"no incident {incident_id}")
+        if conn.execute("SELECT 1 FROM survey_waves WHERE incident_id = %s", (incident_id,)).fetchone():
+            raise InvalidInput(_one_per_incident(conn, incident_id))
         units = conn.execute(INCIDENT_UNITS, {"incident": incident_id, "site": site_id}).fetchall()
         if not units:
             raise InvalidInput(f"incident {incident_id} hit no household of site {site_id!r}")
@@ -149,17 +151,26 @@ def create_wave(conn: psycopg.Connection, *, site_id: str, kind: str, sample: fl
     building: dict[str, str] = {unit: b for unit, b in units}
     drawn = systematic_draw([u for u, _ in units], size, seed=seed)
     modes = assign_modes(drawn, seed=seed)
-    with conn.cursor(row_factory=class_row(Wave)) as cur:
-        wave = cur.execute(INSERT_WAVE, {
-            "site": site_id, "kind": wave_kind.value, "template": VERSION, "share": size / len(units),
-            "seed": seed, "households": len(units), "reason": reason, "incident": incident_id, "now": now,
-            "by": by}).fetchone()
+    try:  # a savepoint: a second wave for an incident leaves the caller's transaction usable
+        with conn.transaction(), conn.cursor(row_factory=class_row(Wave)) as cur:
+            wave = cur.execute(INSERT_WAVE, {
+                "site": site_id, "kind": wave_kind.value, "template": VERSION, "share": size / len(units),
+                "seed": seed, "households": len(units), "reason": reason, "incident": incident_id, "now": now,
+                "by": by}).fetchone()
+    except psycopg.errors.UniqueViolation:  # survey_waves_one_per_incident: someone opened it in the meantime
+        raise InvalidInput(_one_per_incident(conn, incident_id)) from None
     assert wave is not None
     with conn.cursor() as cur:
         cur.executemany(INSERT_HOUSEHOLD, [(wave.id, unit, b) for unit, b in units])
         cur.executemany(INSERT_SAMPLE, [(wave.id, unit, building[unit], modes[unit].value, i, False)
                                         for i, unit in enumerate(drawn)])
     return wave
+
+
+def _one_per_incident(conn: psycopg.Connection, incident_id: int | None) -> str:
+    row = conn.execute("SELECT id FROM survey_waves WHERE incident_id = %s", (incident_id,)).fetchone()
+    which = f"wave {row[0]}" if row else "a wave"
+    return f"incident {incident_id} already has its special wave ({which}): one special wave per incident"
 
 
 def get_wave(conn: psycopg.Connection, wave_id: int) -> Wave:

@@ -48,6 +48,16 @@ OPEN_FORM = {"site_id": "", "kind": "routine", "sample": "0.10", "seed": "0", "i
 DONE = {"closed": N_("The wave is closed: it takes no more responses."),
         "topup": N_("%(n)s households added to the sample, to be phoned."),
         "invited": N_("%(n)s survey links sent.")}
+# The report's cross-analyses (tickets/survey_groups.py), and the group values the page translates (the others —
+# buildings, age bands, unit types — are shown as the estate file writes them).
+GROUP_BY = {"building": N_("Building"), "mode": N_("Way of answering"), "tenure": N_("Tenure"),
+            "age_band": N_("Age band"), "unit_type": N_("Unit type"), "tenure_length": N_("Years since moving in"),
+            "language": N_("Language"), "channel": N_("Notice channel"), "needs_help": N_("Needs help"),
+            "complaint_resolved": N_("Had a complaint resolved (12 months before the wave)"),
+            "proactive_notice": N_("Got a proactive notice (12 months before the wave)")}
+GROUP_VALUE = {**MODE, "owner": N_("owner"), "tenant": N_("tenant"), "yes": N_("yes"), "no": N_("no"),
+               "unknown": N_("not stated"), "<1y": N_("under 1 year"), "1-3y": N_("1 to 3 years"),
+               "3-10y": N_("3 to 10 years"), "10y+": N_("10 years or more")}
 # Every wave with its site, sample, responses and the recommend answers (for NPS), newest first.
 WAVES = """SELECT w.id, w.site_id, s.name AS site_name, w.kind, w.status, w.opened_at, w.households,
                   (SELECT count(*) FROM survey_wave_sample p WHERE p.wave_id = w.id)::int AS sampled,
@@ -96,6 +106,7 @@ def report_context(request: Request, conn: psycopg.Connection, wave_id: int, now
     return {
         "report": report, "wave": wave, "kind": KIND.get(wave["kind"], wave["kind"]),
         "status": STATUS.get(wave["status"], wave["status"]), "mode_label": MODE, "quadrant_label": QUADRANT,
+        "group_by": GROUP_BY, "group_value": GROUP_VALUE,
         "item_label": {k: v[lang] for k, v in labels["items"].items()},
         "dimension_label": {k: v[lang] for k, v in labels["dimensions"].items()},
         "signed": _signed, "sampled": sum(s["sampled"] for s in report["coverage"]),

@@ -15,6 +15,7 @@ import logging
 import re
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -29,17 +30,19 @@ import pytest
 
 from detectors.alarm import AlarmState, Severity
 from forewarn.configs import BrokerEndpoint, ingest_config, ticket_config
+from forewarn.db import StorageMode
 from forewarn.embedded import free_port
 from forewarn.runtime import Platform, Role
 from forewarn.settings import Settings, load_settings
+from forewarn.wiring import RoleContext, scheduler_jobs
 from ingest.decode import decode
 from ingest.reading import Reading
 from ingest.service import IngestService
 from tests.tickets.conftest import make_alarm, staff  # noqa: F401 - `staff` is a fixture used below
 from tickets import sla
-from tickets.channels import SmtpEmailChannel, WebhookChannel
+from tickets.channels import InAppChannel, SmtpEmailChannel, WebhookChannel
 from tickets.complaints import intake_complaint
-from tickets.config import TicketConfig
+from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.flows import handle_alarm
 from tickets.lifecycle import TicketEvent
 from tickets.notices import release_time
@@ -49,6 +52,7 @@ from tickets.silence import warn_due_groups
 from tickets.transitions import transition
 from tickets.visits import Rating, record_return_visit
 from tickets.warranty import warranty_links
+from tickets.workorders import act
 
 ROOT = Path(__file__).resolve().parents[2]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -287,6 +291,62 @@ def test_progress_update_hours_sets_how_often_an_open_major_tickets_raiser_hears
     assert progress_sweep(conn, now=TUESDAY + timedelta(hours=13), config=config) == updates
 
 
+@pytest.mark.parametrize(("households", "waves"), [("51", 1), ("52", 0)])
+def test_special_wave_households_decides_which_resolved_incident_opens_one_special_wave(
+        estate_db_url, pool, staff, households, waves):  # noqa: F811
+    """The high-zone booster of building 1 serves 52 households: over a threshold of 51 its resolved incident opens
+    one special wave — even with two schedulers running the job at once, and again later; at 52 (not more than
+    the threshold) none."""
+    clock = [TUESDAY]
+    with pool.connection() as conn:
+        opened = handle_alarm(conn, make_alarm(WATER, "pump_failure", at=TUESDAY), now=TUESDAY)
+        served = conn.execute("SELECT count(*) FROM device_units WHERE device_id = %s", (WATER,)).fetchone()
+        assert served == (52,)
+        (work_order,) = conn.execute("SELECT id FROM work_orders WHERE ticket_id = %s",
+                                     (opened.ticket_id,)).fetchone()  # type: ignore[misc]
+        handle_alarm(conn, make_alarm(WATER, "pump_failure", AlarmState.CLEARED, at=TUESDAY + timedelta(hours=1)),
+                     now=TUESDAY + timedelta(hours=1))
+        conn.commit()
+
+    def jobs() -> Callable[[], object]:
+        ctx = RoleContext(settings=settings(special_wave_households=households), pool=pool,
+                          database_url=estate_db_url, mode=StorageMode(timescale=True, reason="test"),
+                          broker=BrokerEndpoint("127.0.0.1", 1), clock=lambda: clock[0], tickets=DEFAULT_CONFIG)
+        (job,) = [j for j in scheduler_jobs(ctx, {"in_app": InAppChannel()}) if j.name == "survey-special-waves"]
+        return job.run
+
+    first, second = jobs(), jobs()  # two scheduler processes' jobs
+    first()  # the ticket is still open: no wave yet
+    with pool.connection() as conn:
+        assert conn.execute("SELECT count(*) FROM survey_waves").fetchone() == (0,)
+        for step, minutes in ((TicketEvent.ACKNOWLEDGE, 70), (TicketEvent.ARRIVE, 80), (TicketEvent.RESOLVE, 90)):
+            act(conn, work_order, step, user_id="eng-1", now=TUESDAY + timedelta(minutes=minutes))
+        conn.commit()
+    clock[0] = TUESDAY + timedelta(hours=2)
+    errors: list[BaseException] = []
+
+    def guarded(run: Callable[[], object]) -> Callable[[], None]:
+        def go() -> None:
+            try:
+                run()
+            except BaseException as exc:  # noqa: BLE001 - shown by the assert below
+                errors.append(exc)
+        return go
+
+    both = [threading.Thread(target=guarded(run)) for run in (first, second)]
+    for thread in both:
+        thread.start()
+    for thread in both:
+        thread.join()
+    assert errors == []
+    first()  # a retry, later
+    with pool.connection() as conn:
+        rows = conn.execute("SELECT kind, incident_id, households, opened_by FROM survey_waves").fetchall()
+        assert rows == [("special", opened.incident_id, 52, "scheduler")] * waves
+        if waves:  # its sample follows the special-wave rules: 10 % of the households the incident hit, rounded up
+            assert conn.execute("SELECT count(*) FROM survey_wave_sample").fetchone() == (6,)
+
+
 @pytest.mark.parametrize(("days", "linked"), [(None, False), ("120", True)])
 def test_warranty_days_decides_whether_a_repeat_links_to_the_repair(conn, staff, days, linked):  # noqa: F811
     config = ticket_config(settings(**({"warranty_days": days} if days else {})))
@@ -405,6 +465,8 @@ COVERED_HERE = {
     "SENSITIVE_RESPOND_MINUTES": "test_sensitive_respond_minutes_sets_a_sensitive_complaints_response_deadline",
     "PROGRESS_UPDATE_HOURS": "test_progress_update_hours_sets_how_often_an_open_major_tickets_raiser_hears",
     "WARRANTY_DAYS": "test_warranty_days_decides_whether_a_repeat_links_to_the_repair",
+    "SPECIAL_WAVE_HOUSEHOLDS":
+        "test_special_wave_households_decides_which_resolved_incident_opens_one_special_wave",
 }
 COVERED_ELSEWHERE = {
     "MODE": "tests/forewarn/test_settings_doc.py::test_production_refuses_the_placeholder_secret",

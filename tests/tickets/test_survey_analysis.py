@@ -76,8 +76,9 @@ def test_the_docstring_examples_run():
 
     import tickets.nps
     import tickets.survey_analysis
+    import tickets.survey_groups
 
-    for module in (tickets.nps, tickets.survey_analysis):
+    for module in (tickets.nps, tickets.survey_analysis, tickets.survey_groups):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0, module.__name__
 

@@ -269,6 +269,15 @@ def test_a_special_wave_after_an_incident_asks_the_households_it_hit(conn, staff
     with pytest.raises(InvalidInput, match="only a special wave follows an incident"):
         create_wave(conn, site_id="riverside", kind="routine", sample=0.10, seed=4, by="mgr", now=NOW,
                     incident_id=incident)
+    with pytest.raises(InvalidInput, match=f"incident {incident} already has its special wave \\(wave {wave.id}\\)"):
+        create_wave(conn, site_id="riverside", kind="special", sample=0.5, seed=5, by="mgr", now=NOW,
+                    incident_id=incident)
+    with pytest.raises(psycopg.errors.UniqueViolation), conn.transaction():  # the database holds it, whoever writes
+        conn.execute("""INSERT INTO survey_waves (site_id, kind, template, sample_share, seed, households,
+                            incident_id, opened_at, opened_by)
+                        SELECT site_id, kind, template, sample_share, seed + 1, households, incident_id, opened_at,
+                               'other-scheduler' FROM survey_waves WHERE id = %s""", (wave.id,))
+    conn.execute("DELETE FROM survey_waves WHERE id = %s", (wave.id,))
     with pytest.raises(InvalidInput, match=f"incident {incident} of {len(served)} households cannot open"):
         create_wave(conn, site_id="riverside", kind="special", sample=2, seed=4, by="mgr", now=NOW,
                     incident_id=incident)

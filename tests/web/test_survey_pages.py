@@ -7,6 +7,7 @@ In real Chromium on a 360 px phone: a resident opens the link, answers every que
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import time
@@ -140,6 +141,19 @@ def test_the_manager_sees_the_waves_and_the_report_and_residents_do_not(app_pool
         lifts = re.search(r'<tr data-key="elevators">(.*?)</tr>', report.text, re.S)
         assert lifts is not None and '<td class="mean">2.0</td>' in lifts.group(1)
         assert 'data-building="rs-b1"' in report.text and "Coverage per building" in report.text
+        # The cross-analysis by experience: nobody in the fresh estate had a complaint resolved, so all 6 are "no",
+        # with their overall mean and NPS; every demo household states its move-in date, so each falls in a band.
+        complaint = re.search(r'<ul data-group-by="complaint_resolved">(.*?)</ul>', report.text, re.S)
+        assert complaint is not None and "Had a complaint resolved (12 months before the wave)" in report.text
+        assert re.fullmatch(r'<li data-group="no">no: 6 · 6.67 / 10 · NPS \+50</li>', complaint.group(1).strip())
+        years = re.search(r'<ul data-group-by="tenure_length">(.*?)</ul>', report.text, re.S)
+        assert years is not None and "Years since moving in" in report.text
+        bands = re.findall(r'<li data-group="([^"]+)">([^:<]+): (\d+)', years.group(1))
+        labels = {"<1y": "under 1 year", "1-3y": "1 to 3 years", "3-10y": "3 to 10 years", "10y+": "10 years or more"}
+        assert bands and sum(int(n) for _, _, n in bands) == 6
+        assert all(labels[html.unescape(band)] == label for band, label, _ in bands)  # "<1y" is escaped
+        chinese = manager.get(f"/manager/surveys/{wave_id}", headers={"Accept-Language": "zh-CN"}).text
+        assert "投诉已解决（调查前12个月）" in chinese and '<li data-group="no">否: 6 ·' in chinese
         exported = manager.get(f"/manager/surveys/{wave_id}/export?format=csv")
         assert exported.status_code == 200
         nps_row = next(r for r in csv.DictReader(io.StringIO(exported.text)) if r["section"] == "nps")
