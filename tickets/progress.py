@@ -34,7 +34,8 @@ STEP_KIND = {E.DISPATCH: "step_dispatched", E.ACKNOWLEDGE: "step_accepted", E.AR
 
 # The request's channel (complaints.channel) -> the resident channel to answer on; None: their registered one.
 _ANSWER_ON = {"app": "app", "wechat": "wechat", "phone": "sms", "counter": None}
-_NEEDS = {"sms": "phone", "wechat": "phone", "email": "email"}
+# A channel that needs an address -> which of the resident's (tickets/preferences.py offers only those they have).
+NEEDS_ADDRESS = {"sms": "phone", "wechat": "phone", "email": "email"}
 
 # Everyone whose request is on the ticket, with the channel of their latest request on it.
 _RAISERS = """SELECT DISTINCT ON (r.id) r.id, r.unit_id, r.language, r.channel, r.preferred_channel, c.channel,
@@ -65,9 +66,9 @@ def _recipient(row: tuple[Any, ...]) -> Recipient:
     resident_id, unit_id, lang, registered, preferred, used, phone, email = row
     channel = preferred or _ANSWER_ON.get(used) or registered
     addresses = {"phone": phone, "email": email}
-    if channel in _NEEDS and not addresses[_NEEDS[channel]]:
+    if channel in NEEDS_ADDRESS and not addresses[NEEDS_ADDRESS[channel]]:
         channel = registered  # no number or address for it: where they told us to reach them
-    address = addresses[_NEEDS[channel]] if channel in _NEEDS else None
+    address = addresses[NEEDS_ADDRESS[channel]] if channel in NEEDS_ADDRESS else None
     return Recipient(resident_id, unit_id, lang, channel, address)
 
 

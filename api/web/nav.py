@@ -18,7 +18,8 @@ class NavItem:
 NAV: dict[Role, list[NavItem]] = {
     Role.RESIDENT: [NavItem("/", N_("Home")), NavItem("/resident", N_("My services")),
                     NavItem("/resident/notices", N_("My notices")), NavItem("/resident/report", N_("Report a problem")),
-                    NavItem("/resident/requests", N_("My requests"))],
+                    NavItem("/resident/requests", N_("My requests")),
+                    NavItem("/resident/settings", N_("Notice settings"))],
     Role.ENGINEER: [NavItem("/", N_("Home")), NavItem("/engineer/work-orders", N_("My work orders"))],
     Role.SUPERVISOR: [NavItem("/", N_("Home")), NavItem("/engineer/work-orders", N_("My work orders"))],
     Role.AGENT: [NavItem("/", N_("Home")), NavItem("/staff/accounts", N_("Resident accounts"))],
