@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "api" / "templates"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 NOT_PAGES = {"/live/stream", "/files/{attachment_id}",  # a stream and a photo: no text to translate
+             "/resident/requests/{complaint_id}/report.pdf", "/staff/tickets/{ticket_id}/report.pdf",  # PDFs
              # fragments a live page swaps in: rendered (and checked) as part of their page
              "/resident/services/fragment", "/resident/notices/fragment",
              "/manager/review/export",  # a download (html/pdf/xlsx/csv/json), not a page
@@ -43,6 +44,8 @@ EXAMPLE_PATHS: dict[str, str] = {  # "/resident/requests/{ticket_id}": "/residen
     "/resident/check/{ticket_id}": "/resident/check/1",
     "/survey/{token}": "/survey/no-such-token",  # the 404 page; the form in both languages: test_survey_pages.py
     "/manager/surveys/{wave_id}": "/manager/surveys/1",
+    "/resident/requests/{complaint_id}/report": "/resident/requests/1/report",
+    "/staff/tickets/{ticket_id}/report": "/staff/tickets/1/report",
 }
 # Text a template may hold as is: the names of the languages in the language switch, in their own language.
 LITERAL_OK = {"中文", "English"}

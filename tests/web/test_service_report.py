@@ -1,0 +1,110 @@
+"""The service report of a request (tickets/service_report.py, api/web/service_report_pages.py): what was found,
+the cause, what was done, the photos before and after, the warranty and the times against the clocks — on the
+resident's page and in its PDF, for staff from the ticket; nobody else's. Through the app (TestClient) on a real
+database; the pages are also rendered in Chromium in both languages by tests/web/test_i18n.py."""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+import zlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from psycopg_pool import ConnectionPool
+from pypdf import PdfReader
+
+from api.app import create_app
+from api.auth import Role, create_user, ensure_resident_user
+from api.deps import AppState
+from api.web.sessions import SESSION_COOKIE, start_session
+from tickets.attachments import save_upload
+from tickets.complaints import intake_complaint
+from tickets.lifecycle import TicketEvent
+from tickets.transitions import transition
+
+FILED = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # Tuesday 10:00 in Shanghai, a working day
+
+
+def _png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 2, 1, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00\x00\x80\x00")) + chunk(b"IEND", b""))
+
+
+@pytest.fixture
+def repaired(estate_db_url: str) -> Iterator[tuple[ConnectionPool, int, int]]:
+    """A leak reported with a photo by r-00001, found, explained and fixed by an engineer with a photo after."""
+    pool = ConnectionPool(estate_db_url, min_size=1, max_size=4, open=True)
+    with pool.connection() as conn:
+        resident_user = ensure_resident_user(conn, "r-00001")
+        create_user(conn, user_id="eng-1", name="Engineer", role=Role.ENGINEER, department_id="engineering")
+        made = intake_complaint(conn, resident_id="r-00001", unit_id="rs-b1-0101", channel="app",
+                                description="厨房水管漏水", lang="zh-CN", reported_at=FILED, now=FILED)
+        save_upload(conn, data=_png(), uploaded_by=resident_user, now=FILED, ticket_id=made.ticket_id)
+        ticket = made.ticket_id
+        transition(conn, ticket, TicketEvent.ACKNOWLEDGE, actor="eng-1", now=FILED + timedelta(minutes=20))
+        transition(conn, ticket, TicketEvent.ARRIVE, actor="eng-1", now=FILED + timedelta(minutes=50),
+                   note="水槽下方软管接头渗水")
+        save_upload(conn, data=_png(), uploaded_by="eng-1", now=FILED + timedelta(hours=2), ticket_id=ticket)
+        transition(conn, ticket, TicketEvent.RESOLVE, actor="eng-1", now=FILED + timedelta(hours=2),
+                   note="更换软管并紧固接头，试水无渗漏", root_cause="软管老化")
+        conn.commit()
+        complaint = conn.execute("SELECT id FROM complaints WHERE ticket_id = %s", (ticket,)).fetchone()
+    assert complaint is not None
+    yield pool, ticket, int(complaint[0])
+    pool.close()
+
+
+def _client(pool: ConnectionPool, user_id: str) -> TestClient:
+    with pool.connection() as conn:
+        session = start_session(conn, user_id, now=datetime.now(UTC), days=1)
+    client = TestClient(create_app(AppState(pool=pool, broker_check=lambda: True)), follow_redirects=False)
+    client.cookies.set(SESSION_COOKIE, session)
+    return client
+
+
+def test_the_resident_reads_what_was_found_the_cause_what_was_done_and_the_clocks(repaired):
+    pool, ticket, complaint = repaired
+    with pool.connection() as conn:
+        me = ensure_resident_user(conn, "r-00001")
+    with _client(pool, me) as client:
+        request_page = client.get(f"/resident/requests/{complaint}")
+        assert f'href="/resident/requests/{complaint}/report"' in request_page.text
+        page = client.get(f"/resident/requests/{complaint}/report")
+        assert page.status_code == 200
+        text = page.text
+        for shown in ("服务报告", "水槽下方软管接头渗水", "软管老化", "更换软管并紧固接头，试水无渗漏"):
+            assert shown in text
+        before = re.search(r"<p>处理前: (.*?)</p>", text, re.S)
+        after = re.search(r"<p>处理后: (.*?)</p>", text, re.S)
+        assert before and len(re.findall(r'<img src="/files/\d+"', before.group(1))) == 1
+        assert after and len(re.findall(r'<img src="/files/\d+"', after.group(1))) == 1
+        clocks = re.findall(r'<tr data-clock="\d">(.*?)</tr>', text, re.S)
+        assert len(clocks) == 2 and all("达成" in row for row in clocks)
+        assert "保修至: 2027-02-22" in text  # 90 days from Tuesday 24 November 10:00 local
+        pdf = client.get(f"/resident/requests/{complaint}/report.pdf", headers={"Accept-Language": "en"})
+        assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+        words = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+        for shown in ("Service report", f"#{ticket}", "软管老化", "Response", "met", "Warranty until"):
+            assert shown in words
+
+
+def test_another_household_gets_404_and_staff_read_it_from_the_ticket(repaired):
+    pool, ticket, complaint = repaired
+    with pool.connection() as conn:
+        neighbour = ensure_resident_user(conn, "r-00003")
+    with _client(pool, neighbour) as client:
+        assert client.get(f"/resident/requests/{complaint}/report").status_code == 404
+        assert client.get(f"/resident/requests/{complaint}/report.pdf").status_code == 404
+        assert client.get(f"/staff/tickets/{ticket}/report").status_code == 403
+    with _client(pool, "eng-1") as client:
+        page = client.get(f"/staff/tickets/{ticket}/report", headers={"Accept-Language": "en"})
+        assert page.status_code == 200 and "What was done" in page.text and "软管老化" in page.text
+        assert client.get("/staff/tickets/999999/report").status_code == 404
