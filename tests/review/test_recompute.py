@@ -190,6 +190,72 @@ def _proactive_reach(out: Path, month: str) -> int:
     return int(told[(told.detected_at >= since) & (told.detected_at < until)].resident_id.nunique())
 
 
+def _true(column: pd.Series) -> pd.Series:
+    """A boolean column as COPY writes it (t, f, empty for NULL)."""
+    return column.astype(str).str.lower().isin(("t", "true"))
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _median_s(values: pd.Series) -> float | None:
+    values = values.dropna()
+    return float(values.dt.total_seconds().quantile(0.5)) if len(values) else None
+
+
+def _in(frame: pd.DataFrame, column: str, month: str) -> pd.DataFrame:
+    since, until = _month(month)
+    return frame[(frame[column] >= since) & (frame[column] < until)]
+
+
+def _proactive_figures(out: Path, month: str) -> dict[str, object]:
+    """The proactive figures of docs/review-metrics.md ("The proactive figures"), from incidents.csv,
+    incident_complaints.csv, incident_notices.csv, reopens.csv, verdicts.csv, period_visits.csv, complaints.csv and
+    tickets.csv."""
+    incidents = _in(_read(out, "incidents.csv", ("detected_at",)), "detected_at", month)
+    roots = incidents[incidents.root_incident_id.isna()].set_index("id")
+    linked = _read(out, "incident_complaints.csv", ("reported_at",))
+    notices = _read(out, "incident_notices.csv", ("created_at", "delivered_at"))
+    warnings = notices[notices.kind.isin(("warning", "update"))]
+    roots["first_complaint"] = linked.groupby("incident_id").reported_at.min().reindex(roots.index)
+    roots["first_delivered"] = warnings.groupby("incident_id").delivered_at.min().reindex(roots.index)
+    complained = roots.first_complaint.notna()
+    visible = roots[(roots.severity != "info") | complained]
+    v_complained = visible.first_complaint.notna()
+    detected_first = ~v_complained | (visible.first_complaint >= visible.detected_at)
+    delivered_first = visible.first_delivered.notna() & (~v_complained
+                                                          | (visible.first_delivered < visible.first_complaint))
+    reopens = _in(_read(out, "reopens.csv", ("at",)), "at", month)
+    verdicts = _in(_read(out, "verdicts.csv", ("at",)), "at", month).dropna(subset=["detector"])
+    precision = {str(d): round(1 - int(_true(g.false_alarm).sum()) / len(g), 4)
+                 for d, g in verdicts.groupby("detector")}
+    complaints = _in(_read(out, "complaints.csv", ("reported_at",)), "reported_at", month)
+    anticipated = _in(linked, "reported_at", month)
+    tickets = _in(_read(out, "tickets.csv", ("created_at", "responded_at")), "created_at", month)
+    closed = int((tickets.state == "closed").sum())
+    still_open = int((~tickets.state.isin(("closed", "cancelled"))).sum())
+    visits = _in(_read(out, "period_visits.csv", ("at",)), "at", month)
+    return {
+        "incidents": len(roots),
+        "visible_incidents": len(visible),
+        "proactive_coverage": _ratio(int(detected_first.sum()), len(visible)),
+        "median_lead_s": _median_s(visible.first_complaint - visible.detected_at),
+        "anticipation_at_delivery": _ratio(int(delivered_first.sum()), len(visible)),
+        "median_delivered_lead_s": _median_s(visible.first_complaint - visible.first_delivered),
+        "complaints_prevented": int(((visible.status == "recovered") & ~v_complained
+                                     & (visible.severity != "info")).sum()),
+        "complaints": len(complaints),
+        "anticipated_complaints": int(_true(anticipated.anticipated).sum()),
+        "repeat_faults": int(reopens[(reopens.actor == "forewarn")
+                                     & (reopens.source == "preventive")].ticket_id.nunique()),
+        "detector_precision": precision,
+        "closure_rate": _ratio(closed, closed + still_open),
+        "satisfaction_rate": _ratio(int((visits.overall >= 4).sum()), len(visits)),
+        "median_ack_s": _median_s(tickets.responded_at - tickets.created_at),
+    }
+
+
 def _same(theirs: object, mine: object, where: str) -> None:
     if isinstance(mine, float):
         assert theirs == pytest.approx(mine, abs=0.1), where
@@ -221,11 +287,39 @@ def test_every_figure_recomputes_from_the_raw_export(generated: tuple[str, Path]
     assert missed == detail["breaches"]
     assert review.sla_by_tier == detail["sla_by_tier"]
     assert review.proactive["proactive_reach"] == _proactive_reach(out, month)
+    proactive = _proactive_figures(out, month)
+    for key, value in proactive.items():
+        _same(review.proactive[key], value, f"proactive/{key}")
+    assert set(review.proactive) == set(proactive) | {"proactive_reach"}, "every proactive figure recomputed"
     # Every figure has data to show: some reopened, some repeats, some on site, preventive tickets, someone told.
     figures = _ticket_figures(out, tk[tk.source == "complaint"])
     assert all(v is not None for v in figures.values()), figures
     assert figures["reopen_30d"] and complaint["repeat_complaints"] and complaint["repeat_interval"]
     assert "preventive" in review.figures and review.proactive["proactive_reach"] > 0
+    # ... and the proactive figures too: incidents complained about before and after detection, verdicts of both
+    # kinds (whether detection and delivery disagree: test_detection_and_delivery_disagree, over the whole export).
+    assert 0 < proactive["proactive_coverage"] < 1 and 0 < proactive["anticipation_at_delivery"] < 1, proactive
+    assert proactive["median_lead_s"] is not None and proactive["median_delivered_lead_s"] is not None
+    assert proactive["complaints_prevented"] and proactive["anticipated_complaints"], proactive
+    assert 0 < next(iter(proactive["detector_precision"].values())) < 1, proactive
+
+
+def test_detection_and_delivery_disagree(generated: tuple[str, Path]) -> None:
+    """The export holds what tells the proactive figures apart: a fault complained about after we detected it but
+    before its warning was delivered (detected first, not anticipated at delivery), warnings delivered after they
+    were written, and faults that came back (reopened by forewarn)."""
+    _, out = generated
+    incidents = _read(out, "incidents.csv", ("detected_at",)).set_index("id")
+    linked = _read(out, "incident_complaints.csv", ("reported_at",))
+    notices = _read(out, "incident_notices.csv", ("created_at", "delivered_at"))
+    warnings = notices[notices.kind.isin(("warning", "update"))]
+    first_complaint = linked.groupby("incident_id").reported_at.min().reindex(incidents.index)
+    first_delivered = warnings.groupby("incident_id").delivered_at.min().reindex(incidents.index)
+    between = (first_complaint >= incidents.detected_at) & (first_complaint < first_delivered)
+    assert between.any()
+    assert (warnings.delivered_at > warnings.created_at).all()
+    reopens = pd.read_csv(out / "reopens.csv")
+    assert ((reopens.actor == "forewarn") & (reopens.source == "preventive")).any()
 
 
 def test_the_planted_shares_hold(generated: tuple[str, Path]) -> None:
