@@ -3,8 +3,11 @@ the CSV files alone — following the definitions in tickets/review/definitions.
 `compute_review`, month by month: every ticket figure of both sources (complaint and preventive: volumes, the SLA
 attainment, 24-h response, resolution, closed loop, 48-h return visits, satisfaction, reopens, transfers,
 escalations, major share, the p50/p90 times), the complaint figures (count, repeats and their interval, the
-volume breakdowns, the top ten points), the unclosed, missed deadlines and SLA by tier, and the residents told
-proactively. And the planted share: lift faults are about 30 % of facility complaints."""
+volume breakdowns, the top ten points), the unclosed, missed deadlines and SLA by tier, the residents told
+proactively, and every other proactive figure (docs/review-metrics.md, "The proactive figures": coverage at
+detection, anticipation at delivery, both leads, complaints prevented, repeat faults, detector precision from
+verdicts, closure, visit satisfaction, time to acknowledge). And the planted share: lift faults are about 30 % of
+facility complaints."""
 
 from __future__ import annotations
 
