@@ -35,6 +35,8 @@ UNTIL = datetime(2026, 9, 1, tzinfo=TZ)
 # done-when: every figure of every monthly report), too long for every run.
 GENERATED = int(os.environ.get("FOREWARN_RECOMPUTE_MONTHS", "2"))
 FIRST_DAY = (UNTIL - timedelta(days=30 * GENERATED)).date()
+# Generating a month takes about 25 s on the shared machine: the default timeout (300 s) is for two.
+pytestmark = pytest.mark.timeout(300 + 60 * GENERATED)
 MONTHS = tuple(f"{y}-{m:02d}" for y, m in sorted({((UNTIL - timedelta(days=d)).year, (UNTIL - timedelta(days=d)).month)
                                                    for d in range(1, 30 * GENERATED + 1)}))
 
@@ -301,18 +303,17 @@ def test_every_figure_recomputes_from_the_raw_export(generated: tuple[str, Path]
     assert all(v is not None for v in figures.values()), figures
     assert figures["reopen_30d"] and complaint["repeat_complaints"] and complaint["repeat_interval"]
     assert "preventive" in review.figures and review.proactive["proactive_reach"] > 0
-    # ... and the proactive figures too: incidents complained about before and after detection, verdicts of both
-    # kinds (whether detection and delivery disagree: test_detection_and_delivery_disagree, over the whole export).
-    assert 0 < proactive["proactive_coverage"] < 1 and 0 < proactive["anticipation_at_delivery"] < 1, proactive
-    assert proactive["median_lead_s"] is not None and proactive["median_delivered_lead_s"] is not None
-    assert proactive["complaints_prevented"] and proactive["anticipated_complaints"], proactive
-    assert 0 < next(iter(proactive["detector_precision"].values())) < 1, proactive
+    # ... and the proactive figures too: faults, complaints about them, verdicts (that the rows tell the figures
+    # apart: test_the_proactive_rows_tell_the_figures_apart, over the whole export).
+    assert proactive["visible_incidents"] and proactive["detector_precision"], proactive
+    assert proactive["median_lead_s"] is not None and proactive["median_delivered_lead_s"] is not None, proactive
 
 
-def test_detection_and_delivery_disagree(generated: tuple[str, Path]) -> None:
+def test_the_proactive_rows_tell_the_figures_apart(generated: tuple[str, Path]) -> None:
     """The export holds what tells the proactive figures apart: a fault complained about after we detected it but
     before its warning was delivered (detected first, not anticipated at delivery), warnings delivered after they
-    were written, and faults that came back (reopened by forewarn)."""
+    were written, faults complained about before detection and faults nobody complained about, verdicts of both
+    kinds, and faults that came back (reopened by forewarn)."""
     _, out = generated
     incidents = _read(out, "incidents.csv", ("detected_at",)).set_index("id")
     linked = _read(out, "incident_complaints.csv", ("reported_at",))
@@ -323,6 +324,9 @@ def test_detection_and_delivery_disagree(generated: tuple[str, Path]) -> None:
     between = (first_complaint >= incidents.detected_at) & (first_complaint < first_delivered)
     assert between.any()
     assert (warnings.delivered_at > warnings.created_at).any()
+    assert (first_complaint < incidents.detected_at).any() and first_complaint.isna().any()
+    verdicts = pd.read_csv(out / "verdicts.csv")
+    assert set(_true(verdicts.false_alarm)) == {True, False}
     reopens = pd.read_csv(out / "reopens.csv")
     assert ((reopens.actor == "forewarn") & (reopens.source == "preventive")).any()
 
