@@ -7,7 +7,12 @@ its lift again every 8-12 days (a repeat within 30 days); one building (the firs
 complaint about every other day. About 85 % of requests are resolved, most the same day; return visits rate
 4-5 mostly, an unsatisfied 1-2 now and then reopens the ticket, which is then resolved and rated again. Every
 third night a device fault runs its course (a preventive ticket); the notices are delivered into in-memory
-channels, so that no real resident is told about the past.
+channels, so that no real resident is told about the past, the warnings two minutes after detection. Around the
+faults (drawn from a second stream of the seed, so the complaints above are the same with or without them): a
+served resident complains about most of them, ten minutes before detection (missed), one minute after (detected
+first but not yet delivered), or a quarter or half an hour after (warned first); engineers give a verdict on most
+tickets, a quarter of them false alarms; now and then the same device fault comes back three days later and
+reopens its ticket (a repeat fault).
 Deterministic for a seed and an end time."""
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import psycopg
 import typer
@@ -26,7 +31,7 @@ from rich.progress import Progress
 from detectors.alarm import Alarm, AlarmState, Evidence, Severity
 from tickets.channels import InAppChannel, MemoryChannel
 from tickets.config import DEFAULT_CONFIG, TicketConfig
-from tickets.flows import handle_alarm
+from tickets.flows import handle_alarm, record_verdict
 from tickets.lifecycle import TicketEvent
 from tickets.outbox import dispatch
 from tickets.requests import RequestKind, file_request
@@ -40,6 +45,10 @@ OTHER_FACILITY = ("楼道的灯坏了", "门禁刷卡没反应")
 NON_FACILITY = ("楼上装修噪音太大", "物业费收费不合理", "保安态度很差", "小区停车位被占")
 FAULTS = {"water": "supply_outage", "elevator": "out_of_service", "access_door": "door_fault"}
 LIFT_SHARE = 0.30  # of the facility complaints (the planted high-frequency point)
+# A served resident's complaint about a device fault, by device kind, and when it comes (minutes from detection).
+FAULT_COMPLAINT = {"water": "家里停水了", "elevator": "电梯停在3楼不动了", "access_door": "门禁刷卡没反应"}
+COMPLAINT_OFFSETS = (-10, 1, 15, 30)
+DELIVERY_DELAY = timedelta(minutes=2)  # the warnings' delivery after detection
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,15 +107,29 @@ def _handle(conn: psycopg.Connection, ticket: int, at: datetime, rng: random.Ran
     counts["visits"] += 1
 
 
-def _fault(conn: psycopg.Connection, device: str, kind: str, at: datetime, config: TicketConfig) -> None:
-    """A night-time device fault's whole life (a preventive ticket): raised, taken, on site, cleared, resolved."""
+def _fault(conn: psycopg.Connection, device: str, kind: str, at: datetime, config: TicketConfig,
+           rng: random.Random, served: list[tuple[str, str]], channels: dict[str, Any]) -> None:
+    """A night-time device fault's whole life (a preventive ticket): raised, its warnings delivered, taken, on
+    site, cleared, resolved, judged; maybe a complaint from a resident it serves (`served`: resident, unit)."""
     fault = FAULTS[kind]
 
     def alarm(state: AlarmState, when: datetime) -> Alarm:
         return Alarm(device_id=device, fault=fault, state=state, severity=Severity.CRITICAL, since=when, ts=when,
                      detector="demo-history", evidence=Evidence("demo history: replayed fault"))
 
+    def complain(when: datetime) -> None:
+        resident, unit = rng.choice(served)
+        file_request(conn, kind=RequestKind.COMPLAINT, resident_id=resident, unit_id=unit,
+                     description=FAULT_COMPLAINT[kind], lang="zh-CN", now=when, config=config)
+
+    offset = rng.choice(COMPLAINT_OFFSETS) if served and rng.random() < 0.7 else None
+    if offset is not None and offset < 0:
+        complain(at + timedelta(minutes=offset))
     opened = handle_alarm(conn, alarm(AlarmState.RAISED, at), now=at, config=config)
+    conn.commit()
+    dispatch(conn, now=at + DELIVERY_DELAY, channels=channels)
+    if offset is not None and offset >= 0:
+        complain(at + timedelta(minutes=offset))
     if opened.ticket_id is None:
         return
     for minutes, event in ((5, TicketEvent.ACKNOWLEDGE), (20, TicketEvent.ARRIVE)):
@@ -115,6 +138,9 @@ def _fault(conn: psycopg.Connection, device: str, kind: str, at: datetime, confi
                  config=config)
     transition(conn, opened.ticket_id, TicketEvent.RESOLVE, actor=AGENT, now=at + timedelta(minutes=70),
                root_cause="demo history", config=config)
+    if rng.random() < 0.8:
+        record_verdict(conn, opened.ticket_id, false_alarm=rng.random() < 0.25, by_user=AGENT, note="demo history",
+                       now=at + timedelta(minutes=75), config=config)
 
 
 def write_history(url: str, *, until: datetime, days: int, seed: int, per_day: int = 12,
@@ -122,6 +148,7 @@ def write_history(url: str, *, until: datetime, days: int, seed: int, per_day: i
                   ) -> HistoryCounts:
     """`days` of requests ending at `until`; `progress(day)` after each day is committed."""
     rng = random.Random(seed)
+    faults_rng = random.Random(f"{seed}:faults")  # the faults' own stream: the complaints stay the same
     counts = {"requests": 0, "resolved": 0, "visits": 0, "reopened": 0}
     start = until - timedelta(days=days)
     with psycopg.connect(url) as conn:
@@ -141,7 +168,13 @@ def write_history(url: str, *, until: datetime, days: int, seed: int, per_day: i
         devices = conn.execute("""SELECT d.id, d.kind FROM devices d
                                   WHERE EXISTS (SELECT 1 FROM device_units du WHERE du.device_id = d.id)
                                   ORDER BY d.id""").fetchall()
+        served: dict[str, list[tuple[str, str]]] = {}
+        for device, resident, unit in conn.execute(
+                """SELECT du.device_id, r.id, r.unit_id FROM device_units du
+                   JOIN residents r ON r.unit_id = du.unit_id AND r.active ORDER BY du.device_id, r.id"""):
+            served.setdefault(device, []).append((resident, unit))
         conn.commit()
+        last_fault: tuple[str, str] | None = None
         for d in range(days):
             day = start + timedelta(days=d)
             filings: list[tuple[datetime, tuple[str, str], str]] = []
@@ -163,7 +196,11 @@ def write_history(url: str, *, until: datetime, days: int, seed: int, per_day: i
                     _handle(conn, receipt.ticket_id, at, rng, until, counts, config)
             if devices and d % 3 == 0 and day + timedelta(hours=4) < until:  # preventive: out of residents' hours
                 device, kind = rng.choice(devices)
-                _fault(conn, device, kind, day + timedelta(hours=2, minutes=rng.randint(0, 50)), config)
+                if last_fault is not None and faults_rng.random() < 0.25:
+                    device, kind = last_fault  # the same fault came back: its ticket reopens
+                _fault(conn, device, kind, day + timedelta(hours=2, minutes=rng.randint(0, 50)), config, faults_rng,
+                       served.get(device, []), channels)
+                last_fault = (device, kind)
             conn.commit()
             # The day's notices are history too: delivered into in-memory channels, never to real residents.
             dispatch(conn, now=min(day + timedelta(days=1), until), channels=channels)  # type: ignore[arg-type]

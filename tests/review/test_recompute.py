@@ -3,8 +3,11 @@ the CSV files alone — following the definitions in tickets/review/definitions.
 `compute_review`, month by month: every ticket figure of both sources (complaint and preventive: volumes, the SLA
 attainment, 24-h response, resolution, closed loop, 48-h return visits, satisfaction, reopens, transfers,
 escalations, major share, the p50/p90 times), the complaint figures (count, repeats and their interval, the
-volume breakdowns, the top ten points), the unclosed, missed deadlines and SLA by tier, and the residents told
-proactively. And the planted share: lift faults are about 30 % of facility complaints."""
+volume breakdowns, the top ten points), the unclosed, missed deadlines and SLA by tier, the residents told
+proactively, and every other proactive figure (docs/review-metrics.md, "The proactive figures": coverage at
+detection, anticipation at delivery, both leads, complaints prevented, repeat faults, detector precision from
+verdicts, closure, visit satisfaction, time to acknowledge). And the planted share: lift faults are about 30 % of
+facility complaints."""
 
 from __future__ import annotations
 
@@ -32,6 +35,8 @@ UNTIL = datetime(2026, 9, 1, tzinfo=TZ)
 # done-when: every figure of every monthly report), too long for every run.
 GENERATED = int(os.environ.get("FOREWARN_RECOMPUTE_MONTHS", "2"))
 FIRST_DAY = (UNTIL - timedelta(days=30 * GENERATED)).date()
+# Generating a month takes about 25 s on the shared machine: the default timeout (300 s) is for two.
+pytestmark = pytest.mark.timeout(300 + 60 * GENERATED)
 MONTHS = tuple(f"{y}-{m:02d}" for y, m in sorted({((UNTIL - timedelta(days=d)).year, (UNTIL - timedelta(days=d)).month)
                                                    for d in range(1, 30 * GENERATED + 1)}))
 
@@ -190,9 +195,77 @@ def _proactive_reach(out: Path, month: str) -> int:
     return int(told[(told.detected_at >= since) & (told.detected_at < until)].resident_id.nunique())
 
 
+def _true(column: pd.Series) -> pd.Series:
+    """A boolean column as COPY writes it (t, f, empty for NULL)."""
+    return column.astype(str).str.lower().isin(("t", "true"))
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _median_s(values: pd.Series) -> float | None:
+    values = values.dropna()
+    return float(values.dt.total_seconds().quantile(0.5)) if len(values) else None
+
+
+def _in(frame: pd.DataFrame, column: str, month: str) -> pd.DataFrame:
+    since, until = _month(month)
+    return frame[(frame[column] >= since) & (frame[column] < until)]
+
+
+def _proactive_figures(out: Path, month: str) -> dict[str, object]:
+    """The proactive figures of docs/review-metrics.md ("The proactive figures"), from incidents.csv,
+    incident_complaints.csv, incident_notices.csv, reopens.csv, verdicts.csv, period_visits.csv, complaints.csv and
+    tickets.csv."""
+    incidents = _in(_read(out, "incidents.csv", ("detected_at",)), "detected_at", month)
+    roots = incidents[incidents.root_incident_id.isna()].set_index("id")
+    linked = _read(out, "incident_complaints.csv", ("reported_at",))
+    notices = _read(out, "incident_notices.csv", ("created_at", "delivered_at"))
+    warnings = notices[notices.kind.isin(("warning", "update"))]
+    roots["first_complaint"] = linked.groupby("incident_id").reported_at.min().reindex(roots.index)
+    roots["first_delivered"] = warnings.groupby("incident_id").delivered_at.min().reindex(roots.index)
+    complained = roots.first_complaint.notna()
+    visible = roots[(roots.severity != "info") | complained]
+    v_complained = visible.first_complaint.notna()
+    detected_first = ~v_complained | (visible.first_complaint >= visible.detected_at)
+    delivered_first = visible.first_delivered.notna() & (~v_complained
+                                                          | (visible.first_delivered < visible.first_complaint))
+    reopens = _in(_read(out, "reopens.csv", ("at",)), "at", month)
+    verdicts = _in(_read(out, "verdicts.csv", ("at",)), "at", month).dropna(subset=["detector"])
+    precision = {str(d): round(1 - int(_true(g.false_alarm).sum()) / len(g), 4)
+                 for d, g in verdicts.groupby("detector")}
+    complaints = _in(_read(out, "complaints.csv", ("reported_at",)), "reported_at", month)
+    anticipated = _in(linked, "reported_at", month)
+    tickets = _in(_read(out, "tickets.csv", ("created_at", "responded_at")), "created_at", month)
+    closed = int((tickets.state == "closed").sum())
+    still_open = int((~tickets.state.isin(("closed", "cancelled"))).sum())
+    visits = _in(_read(out, "period_visits.csv", ("at",)), "at", month)
+    return {
+        "incidents": len(roots),
+        "visible_incidents": len(visible),
+        "proactive_coverage": _ratio(int(detected_first.sum()), len(visible)),
+        "median_lead_s": _median_s(visible.first_complaint - visible.detected_at),
+        "anticipation_at_delivery": _ratio(int(delivered_first.sum()), len(visible)),
+        "median_delivered_lead_s": _median_s(visible.first_complaint - visible.first_delivered),
+        "complaints_prevented": int(((visible.status == "recovered") & ~v_complained
+                                     & (visible.severity != "info")).sum()),
+        "complaints": len(complaints),
+        "anticipated_complaints": int(_true(anticipated.anticipated).sum()),
+        "repeat_faults": int(reopens[(reopens.actor == "forewarn")
+                                     & (reopens.source == "preventive")].ticket_id.nunique()),
+        "detector_precision": precision,
+        "closure_rate": _ratio(closed, closed + still_open),
+        "satisfaction_rate": _ratio(int((visits.overall >= 4).sum()), len(visits)),
+        "median_ack_s": _median_s(tickets.responded_at - tickets.created_at),
+    }
+
+
 def _same(theirs: object, mine: object, where: str) -> None:
+    """Equal, up to float noise: both sides round the same way (percent and seconds to 0.1, shares to 0.0001), so
+    one rounding unit apart is a different figure."""
     if isinstance(mine, float):
-        assert theirs == pytest.approx(mine, abs=0.1), where
+        assert theirs == pytest.approx(mine, abs=1e-6), where
     else:
         assert theirs == mine, where
 
@@ -221,11 +294,41 @@ def test_every_figure_recomputes_from_the_raw_export(generated: tuple[str, Path]
     assert missed == detail["breaches"]
     assert review.sla_by_tier == detail["sla_by_tier"]
     assert review.proactive["proactive_reach"] == _proactive_reach(out, month)
+    proactive = _proactive_figures(out, month)
+    for key, value in proactive.items():
+        _same(review.proactive[key], value, f"proactive/{key}")
+    assert set(review.proactive) == set(proactive) | {"proactive_reach"}, "every proactive figure recomputed"
     # Every figure has data to show: some reopened, some repeats, some on site, preventive tickets, someone told.
     figures = _ticket_figures(out, tk[tk.source == "complaint"])
     assert all(v is not None for v in figures.values()), figures
     assert figures["reopen_30d"] and complaint["repeat_complaints"] and complaint["repeat_interval"]
     assert "preventive" in review.figures and review.proactive["proactive_reach"] > 0
+    # ... and the proactive figures too: faults, complaints about them, verdicts (that the rows tell the figures
+    # apart: test_the_proactive_rows_tell_the_figures_apart, over the whole export).
+    assert proactive["visible_incidents"] and proactive["detector_precision"], proactive
+    assert proactive["median_lead_s"] is not None and proactive["median_delivered_lead_s"] is not None, proactive
+
+
+def test_the_proactive_rows_tell_the_figures_apart(generated: tuple[str, Path]) -> None:
+    """The export holds what tells the proactive figures apart: a fault complained about after we detected it but
+    before its warning was delivered (detected first, not anticipated at delivery), warnings delivered after they
+    were written, faults complained about before detection and faults nobody complained about, verdicts of both
+    kinds, and faults that came back (reopened by forewarn)."""
+    _, out = generated
+    incidents = _read(out, "incidents.csv", ("detected_at",)).set_index("id")
+    linked = _read(out, "incident_complaints.csv", ("reported_at",))
+    notices = _read(out, "incident_notices.csv", ("created_at", "delivered_at"))
+    warnings = notices[notices.kind.isin(("warning", "update"))]
+    first_complaint = linked.groupby("incident_id").reported_at.min().reindex(incidents.index)
+    first_delivered = warnings.groupby("incident_id").delivered_at.min().reindex(incidents.index)
+    between = (first_complaint >= incidents.detected_at) & (first_complaint < first_delivered)
+    assert between.any()
+    assert (warnings.delivered_at > warnings.created_at).any()
+    assert (first_complaint < incidents.detected_at).any() and first_complaint.isna().any()
+    verdicts = pd.read_csv(out / "verdicts.csv")
+    assert set(_true(verdicts.false_alarm)) == {True, False}
+    reopens = pd.read_csv(out / "reopens.csv")
+    assert ((reopens.actor == "forewarn") & (reopens.source == "preventive")).any()
 
 
 def test_the_planted_shares_hold(generated: tuple[str, Path]) -> None:

@@ -150,6 +150,38 @@ RAW_FILES: tuple[tuple[str, str, str], ...] = (
         FROM notices n JOIN incidents i ON i.id = n.incident_id JOIN devices d ON d.id = i.device_id
         WHERE n.resident_id IS NOT NULL AND i.detected_at >= %(since)s AND i.detected_at < %(until)s
         ORDER BY n.id"""),
+    # The rows of the proactive figures (tickets/review/proactive.py): incidents, what was delivered and
+    # complained about them, the system's reopens, the engineers' verdicts, the period's return visits.
+    ("incidents.csv", "incidents detected in the period: root (empty for a root incident), detector, device with "
+     "its site and building, severity, status, detection time, ticket",
+     """SELECT i.id, i.root_incident_id, i.detector, i.device_id, d.site_id, d.building_id, i.fault, i.severity,
+               i.status, i.detected_at, i.recovered_at, i.ticket_id
+        FROM incidents i JOIN devices d ON d.id = i.device_id
+        WHERE i.detected_at >= %(since)s AND i.detected_at < %(until)s ORDER BY i.id"""),
+    ("incident_complaints.csv", "complaints linked to an incident detected in the period (whenever reported), and "
+     "every complaint reported in the period: its incident (empty if none), time, anticipated (detected first)",
+     """SELECT c.id, c.incident_id, c.reported_at, c.folded, c.anticipated FROM complaints c
+        WHERE (c.reported_at >= %(since)s AND c.reported_at < %(until)s) OR c.incident_id IN (
+            SELECT id FROM incidents WHERE detected_at >= %(since)s AND detected_at < %(until)s)
+        ORDER BY c.id"""),
+    ("incident_notices.csv", "every notice to a resident about an incident detected in the period: kind (warning, "
+     "update, restored, status), written (created_at) and delivered (delivered_at, empty while undelivered)",
+     """SELECT n.id, n.incident_id, n.resident_id, n.kind, n.created_at, n.delivered_at
+        FROM notices n JOIN incidents i ON i.id = n.incident_id
+        WHERE n.resident_id IS NOT NULL AND i.detected_at >= %(since)s AND i.detected_at < %(until)s
+        ORDER BY n.id"""),
+    ("reopens.csv", "reopen events in the period, of any ticket: the ticket's source, who reopened it (forewarn: "
+     "the same device fault came back) and when",
+     """SELECT e.ticket_id, t.source, e.actor, e.at FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id
+        WHERE e.event = 'reopen' AND e.at >= %(since)s AND e.at < %(until)s ORDER BY e.ticket_id, e.at, e.id"""),
+    ("verdicts.csv", "engineers' verdicts given in the period (detector labels): the ticket, its incident and that "
+     "incident's detector (empty if none), the verdict and whether it was a false alarm",
+     """SELECT l.id, l.ticket_id, t.incident_id, i.detector, l.verdict, l.false_alarm, l.at
+        FROM detector_labels l JOIN tickets t ON t.id = l.ticket_id LEFT JOIN incidents i ON i.id = t.incident_id
+        WHERE l.at >= %(since)s AND l.at < %(until)s ORDER BY l.id"""),
+    ("period_visits.csv", "return visits made in the period, of any ticket (ratings 1-5)",
+     """SELECT id, ticket_id, at, overall FROM return_visits WHERE at >= %(since)s AND at < %(until)s
+        ORDER BY id"""),
 )
 
 

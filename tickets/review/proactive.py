@@ -1,7 +1,10 @@
 """The review's proactive figures (moved here from tickets/metrics.py; `compute.py` includes them in every
 review, and GET /api/v1/metrics/review serves them alone): what only a proactive system can report: proactive
-coverage, lead time before the first complaint, complaints prevented, repeat faults, per-detector precision from
-engineers' verdicts, and the industry's own closure and satisfaction rates. One period, computed in SQL."""
+coverage (detected before the first complaint), anticipation at delivery (residents' warning delivered before the
+first complaint) and the lead of each, complaints prevented, repeat faults, per-detector precision from engineers'
+verdicts, and the industry's own closure and satisfaction rates. One period, computed in SQL; each figure is
+defined in docs/review-metrics.md ("The proactive figures") and recomputed from the raw export by
+tests/review/test_recompute.py."""
 
 from __future__ import annotations
 
@@ -15,7 +18,10 @@ import psycopg
 _INCIDENTS = """
 WITH inc AS (
     SELECT i.id, i.detector, i.detected_at, i.status, i.severity,
-           (SELECT min(c.reported_at) FROM complaints c WHERE c.incident_id = i.id) AS first_complaint
+           (SELECT min(c.reported_at) FROM complaints c WHERE c.incident_id = i.id) AS first_complaint,
+           (SELECT min(n.delivered_at) FROM notices n
+            WHERE n.incident_id = i.id AND n.resident_id IS NOT NULL AND n.kind IN ('warning', 'update')
+              AND n.delivered_at IS NOT NULL) AS first_delivered
     FROM incidents i
     WHERE i.root_incident_id IS NULL AND i.detected_at >= %(since)s AND i.detected_at < %(until)s
 )
@@ -25,7 +31,11 @@ SELECT count(*),
                           AND (first_complaint IS NULL OR first_complaint >= detected_at)),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_complaint - detected_at))
            FILTER (WHERE first_complaint IS NOT NULL),
-       count(*) FILTER (WHERE status = 'recovered' AND first_complaint IS NULL AND severity <> 'info')
+       count(*) FILTER (WHERE status = 'recovered' AND first_complaint IS NULL AND severity <> 'info'),
+       count(*) FILTER (WHERE (severity <> 'info' OR first_complaint IS NOT NULL) AND first_delivered IS NOT NULL
+                          AND (first_complaint IS NULL OR first_delivered < first_complaint)),
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_complaint - first_delivered))
+           FILTER (WHERE first_complaint IS NOT NULL AND first_delivered IS NOT NULL)
 FROM inc"""
 
 
@@ -35,6 +45,8 @@ class ReviewMetrics:
     visible_incidents: int
     proactive_coverage: float | None  # share of visible incidents detected before the first complaint
     median_lead_s: float | None  # first complaint − detection (positive: we were first)
+    anticipation_at_delivery: float | None  # share of visible incidents warned (delivered) before any complaint
+    median_delivered_lead_s: float | None  # first complaint − first delivered warning (positive: residents knew)
     complaints_prevented: int  # visible incidents recovered without a single complaint
     complaints: int
     anticipated_complaints: int  # complaints that arrived after we had detected the incident
@@ -54,7 +66,8 @@ def _ratio(part: int, whole: int) -> float | None:
 
 def review_metrics(conn: psycopg.Connection, *, since: datetime, until: datetime) -> ReviewMetrics:
     period = {"since": since, "until": until}
-    total, visible, proactive, lead, prevented = conn.execute(_INCIDENTS, period).fetchone()  # type: ignore[misc]
+    total, visible, proactive, lead, prevented, warned, delivered_lead = conn.execute(  # type: ignore[misc]
+        _INCIDENTS, period).fetchone()
     complaints, anticipated = conn.execute(
         """SELECT count(*), count(*) FILTER (WHERE anticipated) FROM complaints
            WHERE reported_at >= %(since)s AND reported_at < %(until)s""", period).fetchone()  # type: ignore[misc]
@@ -77,6 +90,8 @@ def review_metrics(conn: psycopg.Connection, *, since: datetime, until: datetime
     return ReviewMetrics(
         incidents=total, visible_incidents=visible, proactive_coverage=_ratio(proactive, visible),
         median_lead_s=float(lead) if lead is not None else None, complaints_prevented=prevented,
+        anticipation_at_delivery=_ratio(warned, visible),
+        median_delivered_lead_s=float(delivered_lead) if delivered_lead is not None else None,
         complaints=complaints, anticipated_complaints=anticipated, repeat_faults=repeats,
         detector_precision=precision, closure_rate=_ratio(closed, closed + still_open),
         satisfaction_rate=_ratio(happy, visits), median_ack_s=float(ack) if ack is not None else None,
