@@ -60,6 +60,7 @@ class ReviewOut(BaseModel):
     unclosed: dict[str, dict[str, int]]
     breaches: list[dict[str, Any]]
     sla_by_tier: dict[str, dict[str, float | None]]
+    sla_by_type: dict[str, dict[str, float | None]]
     proactive: dict[str, Any]
     previous: dict[str, float | None]
     last_year: dict[str, float | None]

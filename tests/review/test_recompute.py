@@ -127,6 +127,7 @@ def _ticket_figures(out: Path, tk: pd.DataFrame) -> dict[str, float | None]:
         "return_visit_48h": pct((resolved & tk.index.isin(visited)).sum(), int(resolved.sum())),
         "reopen_30d": pct(tk.reopened_30d.sum(), int(resolved.sum())),
         "transfer_share": pct((tk.transfers > 0).sum(), n),
+        "transfer_twice_share": pct((tk.transfers > 1).sum(), n),
         "escalation_share": pct(tk.escalated.sum(), n),
         "major_share": pct((tk.severity == "major").sum(), n),
         "satisfaction_rate": pct((latest.overall >= 4).sum(), len(latest)),
@@ -145,7 +146,8 @@ def _complaint_figures(out: Path, month: str) -> dict[str, object]:
     since, until = _month(month)
     tickets = pd.read_csv(out / "tickets.csv")
     complaints = _read(out, "complaints.csv", ("reported_at",))
-    points = complaints.merge(tickets[["id", "subcategory", "building_id"]], left_on="ticket_id", right_on="id",
+    points = complaints.merge(tickets[["id", "subcategory", "building_id", "source"]], left_on="ticket_id",
+                              right_on="id",
                               suffixes=("", "_t"))
     points["point"] = points.subcategory.fillna(points.category)
     points["building"] = points.building_id.fillna("-")
@@ -163,29 +165,37 @@ def _complaint_figures(out: Path, month: str) -> dict[str, object]:
         "repeat_interval": round(float(gaps.dt.total_seconds().mean()), 1) if len(gaps) else None,
         "volume": {dim: {str(k): int(v) for k, v in c.groupby(col).size().items()}
                    for dim, col in (("channel", "channel"), ("category", "category"), ("severity", "severity"),
-                                    ("building", "building"))},
+                                    ("building", "building"), ("point", "point"), ("source", "source"))},
         "points": [(r.point, r.building, int(r.n), pct(int(r.n), len(c))) for r in top.itertuples()],
     }
 
 
-def _detail(tk: pd.DataFrame, month: str) -> dict[str, object]:
-    """Unclosed by source and state, missed deadlines by clock, SLA attainment by tier."""
+def _detail(out: Path, tk: pd.DataFrame, month: str) -> dict[str, object]:
+    """Unclosed by source and state, missed deadlines by clock, SLA attainment by tier and by request type (a
+    complaint ticket's first request's kind; "preventive")."""
     _, until = _month(month)
+    complaints = _read(out, "complaints.csv", ("reported_at",))
+    first_kind = complaints.sort_values("id").groupby("ticket_id").request_kind.first()
+    kinds = pd.Series(tk.index.map(first_kind), index=tk.index).fillna("complaint")
+    kinds[tk.source == "preventive"] = "preventive"
     open_ = tk[tk.state != "closed"]
     missed_respond = tk.respond_due.notna() & (tk.responded_at.isna() | (tk.responded_at > tk.respond_due)) \
         & (tk.respond_due < until)
     missed_resolve = tk.resolve_due.notna() & (tk.first_resolved.isna() | (tk.first_resolved > tk.resolve_due)) \
         & (tk.resolve_due < until)
-    by_tier = {}
-    for tier, t in tk.groupby("severity"):
+    def attainment(t: pd.DataFrame) -> dict[str, float | None]:
         r_due, s_due = t.respond_due.notna(), t.resolve_due.notna()
-        by_tier[tier] = {"respond": pct((r_due & (t.responded_at <= t.respond_due)).sum(), int(r_due.sum())),
-                         "resolve": pct((s_due & (t.first_resolved <= t.resolve_due)).sum(), int(s_due.sum()))}
+        return {"respond": pct((r_due & (t.responded_at <= t.respond_due)).sum(), int(r_due.sum())),
+                "resolve": pct((s_due & (t.first_resolved <= t.resolve_due)).sum(), int(s_due.sum()))}
+
+    by_tier = {tier: attainment(t) for tier, t in tk.groupby("severity")}
+    by_type = {kind: attainment(t) for kind, t in tk.groupby(kinds)}
     return {
         "unclosed": {s: {st: int(n) for st, n in g.groupby("state").size().items()}
                      for s, g in open_.groupby("source")},
         "breaches": {"respond": int(missed_respond.sum()), "resolve": int(missed_resolve.sum())},
         "sla_by_tier": by_tier,
+        "sla_by_type": by_type,
     }
 
 
@@ -286,13 +296,14 @@ def test_every_figure_recomputes_from_the_raw_export(generated: tuple[str, Path]
         _same(review.figure(key).value, complaint[key], f"complaint/{key}")
     assert review.volume == complaint["volume"]
     assert [(p.point, p.building, p.complaints, p.share) for p in review.points] == complaint["points"]
-    detail = _detail(tk, month)
+    detail = _detail(out, tk, month)
     assert review.unclosed == detail["unclosed"]
     missed = {"respond": 0, "resolve": 0}
     for breach in review.breaches:
         missed[breach["milestone"]] += 1
     assert missed == detail["breaches"]
     assert review.sla_by_tier == detail["sla_by_tier"]
+    assert review.sla_by_type == detail["sla_by_type"]
     assert review.proactive["proactive_reach"] == _proactive_reach(out, month)
     proactive = _proactive_figures(out, month)
     for key, value in proactive.items():

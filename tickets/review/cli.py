@@ -135,7 +135,7 @@ RAW_FILES: tuple[tuple[str, str, str], ...] = (
      """SELECT e.ticket_id, e.event, e.at FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id
         WHERE t.created_at >= %(since)s AND t.created_at < %(until)s ORDER BY e.ticket_id, e.at, e.id"""),
     ("complaints.csv", "complaint rows reported from 30 days before the period to its end, with their ticket",
-     """SELECT id, ticket_id, unit_id, channel, category, severity, reported_at FROM complaints
+     """SELECT id, ticket_id, unit_id, channel, category, severity, reported_at, request_kind FROM complaints
         WHERE reported_at >= %(back)s AND reported_at < %(until)s ORDER BY id"""),
     ("return_visits.csv", "return visits (ratings 1-5) of the period's tickets, within_48h of resolution or not",
      """SELECT v.id, v.ticket_id, v.at, v.response_speed, v.professionalism, v.attitude, v.overall, v.within_48h

@@ -86,6 +86,7 @@ class Review:
     unclosed: dict[str, dict[str, int]] = field(default_factory=dict)  # source → state → tickets
     breaches: list[dict[str, Any]] = field(default_factory=list)
     sla_by_tier: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    sla_by_type: dict[str, dict[str, float | None]] = field(default_factory=dict)  # request type → milestone → %
     proactive: dict[str, Any] = field(default_factory=dict)
     previous: dict[str, float | None] = field(default_factory=dict)  # complaint figures of the previous period
     last_year: dict[str, float | None] = field(default_factory=dict)
@@ -130,6 +131,7 @@ def _ticket_figures(conn: psycopg.Connection, params: dict[str, Any], targets: T
                 _rate("return_visit_48h", r["visited_48h"], resolved, targets),
                 _rate("reopen_30d", r["reopened_30d"], resolved, targets),
                 _rate("transfer_share", r["transferred"], n, targets),
+                _rate("transfer_twice_share", r["transferred_twice"], n, targets),
                 _rate("escalation_share", r["escalated"], n, targets), _rate("major_share", r["major"], n, targets)]
         for key, den in (("response_p50", "responded"), ("response_p90", "responded"), ("on_site_p50", "arrived"),
                          ("on_site_p90", "arrived"), ("resolution_p50", "resolved"), ("resolution_p90", "resolved")):
@@ -167,6 +169,8 @@ def _detail(conn: psycopg.Connection, params: dict[str, Any], review: Review) ->
         for tid, source, tier, milestone, due, met in conn.execute(q.BREACHES, params).fetchall()]
     for tier, r_met, r_due, s_met, s_due in conn.execute(q.SLA_BY_TIER, params).fetchall():
         review.sla_by_tier[tier] = {"respond": pct(r_met, r_due), "resolve": pct(s_met, s_due)}
+    for kind, r_met, r_due, s_met, s_due in conn.execute(q.SLA_BY_TYPE, params).fetchall():
+        review.sla_by_type[kind] = {"respond": pct(r_met, r_due), "resolve": pct(s_met, s_due)}
 
 
 def _proactive(conn: psycopg.Connection, period: Period, params: dict[str, Any]) -> dict[str, Any]:

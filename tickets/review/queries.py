@@ -40,6 +40,7 @@ SELECT source,
        count(*) FILTER (WHERE EXISTS (SELECT 1 FROM ticket_events e WHERE e.ticket_id = tk.id
            AND e.event = 'reopen' AND e.at <= first_resolved + interval '30 days')) AS reopened_30d,
        count(*) FILTER (WHERE transfers > 0) AS transferred,
+       count(*) FILTER (WHERE transfers > 1) AS transferred_twice,
        count(*) FILTER (WHERE escalated) AS escalated,
        count(*) FILTER (WHERE severity = 'major') AS major,
        count(*) FILTER (WHERE responded_at IS NOT NULL) AS responded,
@@ -81,6 +82,18 @@ SELECT severity,
        count(*) FILTER (WHERE resolve_due IS NOT NULL)
 FROM tk GROUP BY severity ORDER BY severity"""
 
+# SLA attainment per request type and milestone: a complaint ticket's type is its first request's kind (complaint,
+# repair, enquiry, suggestion), a preventive ticket's "preventive".
+SLA_BY_TYPE = _TICKETS + """
+SELECT CASE WHEN source = 'preventive' THEN 'preventive' ELSE coalesce(
+           (SELECT c.request_kind FROM complaints c WHERE c.ticket_id = tk.id ORDER BY c.id LIMIT 1), 'complaint')
+       END AS type,
+       count(*) FILTER (WHERE respond_due IS NOT NULL AND responded_at <= respond_due),
+       count(*) FILTER (WHERE respond_due IS NOT NULL),
+       count(*) FILTER (WHERE resolve_due IS NOT NULL AND first_resolved <= resolve_due),
+       count(*) FILTER (WHERE resolve_due IS NOT NULL)
+FROM tk GROUP BY 1 ORDER BY 1"""
+
 # Complaint rows of the period with their ticket, for the volume breakdowns and the points.
 _COMPLAINTS = f"""
 WITH c AS (
@@ -95,6 +108,8 @@ SELECT 'channel', channel, count(*) FROM c GROUP BY channel
 UNION ALL SELECT 'category', category, count(*) FROM c GROUP BY category
 UNION ALL SELECT 'severity', severity, count(*) FROM c GROUP BY severity
 UNION ALL SELECT 'building', coalesce(building_id, '-'), count(*) FROM c GROUP BY building_id
+UNION ALL SELECT 'point', point, count(*) FROM c GROUP BY point
+UNION ALL SELECT 'source', source, count(*) FROM c GROUP BY source
 ORDER BY 1, 3 DESC, 2"""
 
 POINTS = _COMPLAINTS + """
