@@ -242,6 +242,7 @@ def _proactive_figures(out: Path, month: str) -> dict[str, object]:
     delivered_first = visible.first_delivered.notna() & (~v_complained
                                                           | (visible.first_delivered < visible.first_complaint))
     reopens = _in(_read(out, "reopens.csv", ("at",)), "at", month)
+    repeats = int(reopens[(reopens.actor == "forewarn") & (reopens.source == "preventive")].ticket_id.nunique())
     verdicts = _in(_read(out, "verdicts.csv", ("at",)), "at", month).dropna(subset=["detector"])
     precision = {str(d): round(1 - int(_true(g.false_alarm).sum()) / len(g), 4)
                  for d, g in verdicts.groupby("detector")}
@@ -262,8 +263,8 @@ def _proactive_figures(out: Path, month: str) -> dict[str, object]:
                                      & (visible.severity != "info")).sum()),
         "complaints": len(complaints),
         "anticipated_complaints": int(_true(anticipated.anticipated).sum()),
-        "repeat_faults": int(reopens[(reopens.actor == "forewarn")
-                                     & (reopens.source == "preventive")].ticket_id.nunique()),
+        "repeat_faults": repeats,
+        "repeat_fault_rate": _ratio(repeats, len(roots)),
         "detector_precision": precision,
         "closure_rate": _ratio(closed, closed + still_open),
         "satisfaction_rate": _ratio(int((visits.overall >= 4).sum()), len(visits)),

@@ -51,6 +51,7 @@ class ReviewMetrics:
     complaints: int
     anticipated_complaints: int  # complaints that arrived after we had detected the incident
     repeat_faults: int  # preventive tickets reopened because the same fault returned
+    repeat_fault_rate: float | None  # repeat_faults / the period's incidents: the device repeat-fault rate
     detector_precision: dict[str, float]  # 1 − false alarms / verdicts, per detector
     closure_rate: float | None  # closed / (closed + still open), cancelled excluded
     satisfaction_rate: float | None  # share of return visits rated 4–5 overall
@@ -93,6 +94,7 @@ def review_metrics(conn: psycopg.Connection, *, since: datetime, until: datetime
         anticipation_at_delivery=_ratio(warned, visible),
         median_delivered_lead_s=float(delivered_lead) if delivered_lead is not None else None,
         complaints=complaints, anticipated_complaints=anticipated, repeat_faults=repeats,
+        repeat_fault_rate=_ratio(repeats, total),
         detector_precision=precision, closure_rate=_ratio(closed, closed + still_open),
         satisfaction_rate=_ratio(happy, visits), median_ack_s=float(ack) if ack is not None else None,
     )
