@@ -25,7 +25,8 @@ from tickets.transitions import transition
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 NOW = datetime.now(UTC).replace(microsecond=0)
-COMPLAINTS = [("r-00001", "厨房水管漏水"), ("r-00002", "物业费账单多收了一个月"), ("r-00003", "楼下停车位总被外来车占用")]
+COMPLAINTS = [("r-00001", "厨房水管漏水"), ("r-00002", "物业费账单多收了一个月"),
+              ("r-00003", "楼下停车位总被外来车占用")]
 
 
 @pytest.fixture
