@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from api.web import (
     auth_pages,
     dashboard_pages,
+    desk_pages,
     devices,
     engineer,
     files,
@@ -43,6 +44,7 @@ ROUTERS: list[APIRouter] = [
     staff_accounts.router,
     files.router,
     engineer.router,
+    desk_pages.router,
     devices.router,
     resident.router,
     resident_settings.router,

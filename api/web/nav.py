@@ -33,6 +33,8 @@ NAV: dict[Role, list[NavItem]] = {
 NAV[Role.MANAGER][1:1] = [NavItem("/manager", N_("Dashboard"))]
 NAV[Role.MANAGER].append(NavItem("/manager/review/quarter", N_("Quarterly review")))
 NAV[Role.MANAGER].append(NavItem("/manager/surveys", N_("Survey waves")))  # api/web/survey_manager_pages.py
+for _role in (Role.AGENT, Role.SUPERVISOR, Role.MANAGER):  # the service desk's queue (api/web/desk_pages.py)
+    NAV[_role].append(NavItem("/desk", N_("Service desk")))
 
 
 def nav_for(user: Principal | None) -> list[NavItem]:

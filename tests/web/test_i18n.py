@@ -46,6 +46,7 @@ EXAMPLE_PATHS: dict[str, str] = {  # "/resident/requests/{ticket_id}": "/residen
     "/manager/surveys/{wave_id}": "/manager/surveys/1",
     "/resident/requests/{complaint_id}/report": "/resident/requests/1/report",
     "/staff/tickets/{ticket_id}/report": "/staff/tickets/1/report",
+    "/desk/tickets/{ticket_id}": "/desk/tickets/1",
 }
 # Text a template may hold as is: the names of the languages in the language switch, in their own language.
 LITERAL_OK = {"中文", "English"}

@@ -1,0 +1,126 @@
+"""The service desk's pages (issue #16 point 11): the queue of open tickets, due first (`/desk`), and one ticket
+with its timeline, the transfer form and the reply scripts to copy (`/desk/tickets/{id}`). For agents,
+supervisors and managers.
+
+The pages read through `tickets.desk` and hand the transfer to `tickets.transitions.transition` (TRANSFER); a
+refusal re-renders the ticket with a translated headline and the domain's own explanation, never a 500."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.auth import Principal, Role
+from api.deps import DbDep, NowDep, TicketConfigDep
+from api.web.deps import CsrfChecked, web_require
+from api.web.i18n import N_, choose_lang
+from api.web.one_hop import PageRouter
+from api.web.render import render
+from api.web.staff_format import TICKET_STATE, countdown, local_time
+from tickets.desk import OPEN_STATES, departments, desk_queue, resident_name, timeline, user_name
+from tickets.errors import ConcurrentChange, IllegalTransition, InvalidInput, NotFound
+from tickets.lifecycle import TicketEvent, allowed_events
+from tickets.reply_templates import fill_templates
+from tickets.service import get_ticket
+from tickets.transitions import transition
+
+router = PageRouter(tags=["pages: service desk"], include_in_schema=False)
+DeskUser = Annotated[Principal, web_require(Role.AGENT, Role.SUPERVISOR, Role.MANAGER)]
+
+SEVERITY = {"major": N_("Major"), "general": N_("General"), "complex": N_("Complex")}
+CATEGORY = {"service_attitude": N_("Service attitude"), "facility": N_("Facility repair"), "billing": N_("Billing"),
+            "community": N_("Community management"), "house_quality": N_("House quality"),
+            "environment": N_("Environment"), "neighbour": N_("Neighbour dispute"), "parcel": N_("Parcel service")}
+DUE_KIND = {"respond": N_("respond by"), "resolve": N_("resolve by")}
+NO_REASON = N_("Please give the reason for the transfer.")
+
+
+def _filter(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
+@router.get("/desk", response_class=HTMLResponse)
+def desk_queue_page(request: Request, conn: DbDep, user: DeskUser, now: NowDep, department: str | None = None,
+                    state: str | None = None) -> Response:
+    """The open tickets, due first; `?department=` and `?state=` narrow the list."""
+    department, state = _filter(department), _filter(state)
+    rows = [{"t": r, "state": TICKET_STATE.get(r.state, r.state), "severity": SEVERITY.get(r.severity, r.severity),
+             "category": CATEGORY.get(r.category, r.category), "due_kind": DUE_KIND.get(r.due_kind or "", ""),
+             "countdown": countdown(r.due, now, paused=r.sla_paused_at is not None)}
+            for r in desk_queue(conn, department_id=department, state=state)]
+    return render(request, "desk/queue.html", {
+        "rows": rows, "departments": departments(conn), "states": [(s, TICKET_STATE[s]) for s in OPEN_STATES],
+        "department": department, "state": state})
+
+
+def _ticket_context(request: Request, conn: psycopg.Connection, ticket_id: int, now: datetime) -> dict[str, Any]:
+    ticket = get_ticket(conn, ticket_id)
+    open_ = ticket.state in OPEN_STATES
+    due = ticket.respond_due if ticket.responded_at is None and ticket.respond_due else ticket.resolve_due
+    name = resident_name(conn, ticket.resident_id)
+    return {
+        "ticket": ticket, "state": TICKET_STATE.get(ticket.state, ticket.state),
+        "severity": SEVERITY.get(ticket.severity, ticket.severity),
+        "category": CATEGORY.get(ticket.category, ticket.category), "resident_name": name,
+        "owner_name": user_name(conn, ticket.owner_id),
+        "countdown": countdown(due, now, paused=ticket.sla_paused_at is not None) if open_ else None,
+        "respond_by": local_time(ticket.respond_due), "resolve_by": local_time(ticket.resolve_due),
+        "timeline": [{"at": local_time(e.at), "e": e} for e in timeline(conn, ticket_id)],
+        "may_transfer": TicketEvent.TRANSFER in allowed_events(ticket.state),
+        "departments": [(d, n) for d, n in departments(conn) if d != ticket.department_id],
+        "replies": fill_templates(ticket_id=ticket.id, category=ticket.category, respond_due=ticket.respond_due,
+                                  resolve_due=ticket.resolve_due, resident_name=name, lang=choose_lang(request)),
+        "error": None, "error_detail": None, "reason": "", "done": request.query_params.get("done"),
+    }
+
+
+def _not_found(request: Request) -> Response:
+    return render(request, "error.html", {"title_id": N_("Not found"), "message_id": N_("There is no such ticket."),
+                                          "message_args": {}}, status_code=404)
+
+
+@router.get("/desk/tickets/{ticket_id}", response_class=HTMLResponse)
+def desk_ticket_page(ticket_id: int, request: Request, conn: DbDep, user: DeskUser, now: NowDep) -> Response:
+    try:
+        context = _ticket_context(request, conn, ticket_id, now)
+    except NotFound:
+        return _not_found(request)
+    return render(request, "desk/ticket.html", context)
+
+
+def _refusal(exc: Exception) -> tuple[int, str]:
+    if isinstance(exc, IllegalTransition):
+        return 409, N_("This ticket cannot be transferred in its present state.")
+    if isinstance(exc, ConcurrentChange):
+        return 409, N_("This ticket has changed meanwhile. Reload the page and try again.")
+    return 422, N_("This cannot be done as given.")
+
+
+@router.post("/desk/tickets/{ticket_id}/transfer")
+def desk_transfer(
+    ticket_id: int, request: Request, conn: DbDep, user: DeskUser, now: NowDep, config: TicketConfigDep,
+    csrf: CsrfChecked, department_id: Annotated[str, Form(max_length=100)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "", seen_version: Annotated[int | None, Form()] = None,
+) -> Response:
+    """Hand the ticket to another department with a reason (the TRANSFER event, counted on the ticket)."""
+    reason = reason.strip()
+    try:
+        if not reason:
+            raise InvalidInput(NO_REASON)
+        transition(conn, ticket_id, TicketEvent.TRANSFER, actor=user.user_id, now=now, note=reason,
+                   department_id=department_id.strip() or None, expected_version=seen_version, config=config)
+    except NotFound:
+        conn.rollback()
+        return _not_found(request)
+    except (IllegalTransition, ConcurrentChange, InvalidInput) as exc:
+        conn.rollback()
+        status, headline = (422, NO_REASON) if not reason else _refusal(exc)
+        context = _ticket_context(request, conn, ticket_id, now)
+        return render(request, "desk/ticket.html", context | {
+            "error": headline, "error_detail": None if not reason else str(exc), "reason": reason},
+            status_code=status)
+    return RedirectResponse(f"/desk/tickets/{ticket_id}?done=transfer", status_code=303)

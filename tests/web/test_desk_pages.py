@@ -1,0 +1,187 @@
+"""The service desk's pages (api/web/desk_pages.py) through the app (TestClient) on a real database: the queue of
+open tickets due first with the overdue one marked and its filters, the transfer form (and its refusals: no CSRF
+token, no reason, a ticket that cannot be transferred, a resident or an engineer), and the reply scripts filled
+from the ticket. The journey in Chromium: test_desk_journey.py; both languages: test_i18n.py."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from psycopg_pool import ConnectionPool
+
+from api.app import create_app
+from api.auth import Role, create_user, ensure_resident_user
+from api.deps import AppState
+from api.web.sessions import SESSION_COOKIE, start_session
+from tickets.complaints import intake_complaint
+from tickets.lifecycle import TicketEvent
+from tickets.reply_templates import fill_templates
+from tickets.sla import DEFAULT_TZ as ZONE
+from tickets.transitions import transition
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+NOW = datetime.now(UTC).replace(microsecond=0)
+COMPLAINTS = [("r-00001", "厨房水管漏水"), ("r-00002", "物业费账单多收了一个月"),
+              ("r-00003", "楼下停车位总被外来车占用")]
+
+
+@pytest.fixture
+def desk(estate_db_url: str) -> Iterator[tuple[ConnectionPool, list[int]]]:
+    """Three open tickets; the last filed is overdue, the first is due in three hours, the second in one."""
+    pool = ConnectionPool(estate_db_url, min_size=1, max_size=4, open=True)
+    with pool.connection() as conn:
+        create_user(conn, user_id="agent-1", name="Agent Wang", role=Role.AGENT, department_id="customer_service")
+        create_user(conn, user_id="eng-1", name="Engineer", role=Role.ENGINEER, department_id="engineering")
+        ids = []
+        for resident, text in COMPLAINTS:
+            unit = conn.execute("SELECT unit_id FROM residents WHERE id = %s", (resident,)).fetchone()
+            assert unit is not None
+            made = intake_complaint(conn, resident_id=resident, unit_id=unit[0], channel="app", description=text,
+                                    lang="zh-CN", reported_at=NOW - timedelta(hours=2), now=NOW - timedelta(hours=2))
+            ids.append(made.ticket_id)
+        assert len(set(ids)) == 3
+        for ticket, hours in zip(ids, (3, 1, -1), strict=True):  # the deadlines, set apart for the test
+            conn.execute("UPDATE tickets SET respond_due = %s, resolve_due = %s WHERE id = %s",
+                         (NOW + timedelta(hours=hours), NOW + timedelta(hours=hours + 24), ticket))
+        conn.commit()
+    yield pool, ids
+    pool.close()
+
+
+def _client(pool: ConnectionPool, user_id: str) -> TestClient:
+    with pool.connection() as conn:
+        session = start_session(conn, user_id, now=datetime.now(UTC), days=1)
+    client = TestClient(create_app(AppState(pool=pool, broker_check=lambda: True)), follow_redirects=False)
+    client.cookies.set(SESSION_COOKIE, session)
+    return client
+
+
+def _csrf(client: TestClient, path: str) -> str:
+    found = _CSRF.search(client.get(path).text)
+    assert found is not None
+    return found.group(1)
+
+
+def test_the_queue_lists_open_tickets_due_first_and_marks_the_overdue_one(desk):
+    pool, (later, sooner, overdue) = desk
+    with _client(pool, "agent-1") as client:
+        page = client.get("/desk", headers={"Accept-Language": "en"})
+        assert page.status_code == 200
+        order = [int(i) for i in re.findall(r'<tr data-ticket="(\d+)"', page.text)]
+        assert order[:3] == [overdue, sooner, later]
+        overdue_row = re.search(rf'<tr data-ticket="{overdue}"[^>]*>', page.text)
+        assert overdue_row is not None and 'class="overdue"' in overdue_row.group(0)
+        assert "Overdue by 1:00" in page.text
+        assert f'href="/desk/tickets/{later}"' in page.text
+        with pool.connection() as conn:
+            department = conn.execute("SELECT department_id FROM tickets WHERE id = %s", (sooner,)).fetchone()[0]
+        narrowed = client.get("/desk", params={"department": department})
+        shown = {int(i) for i in re.findall(r'<tr data-ticket="(\d+)"', narrowed.text)}
+        assert sooner in shown and shown <= set(desk[1])
+        none = client.get("/desk", params={"state": "on_site"})
+        assert none.status_code == 200 and 'data-ticket="' not in none.text
+
+
+def test_residents_and_engineers_may_not_open_the_desk(desk):
+    pool, ids = desk
+    with pool.connection() as conn:
+        resident = ensure_resident_user(conn, "r-00001")
+        conn.commit()
+    for user in (resident, "eng-1"):
+        with _client(pool, user) as client:
+            assert client.get("/desk").status_code == 403
+            assert client.get(f"/desk/tickets/{ids[0]}").status_code == 403
+            token = _csrf(client, "/")  # the sign-out form in the frame
+            refused = client.post(f"/desk/tickets/{ids[0]}/transfer",
+                                  data={"csrf_token": token, "department_id": "security", "reason": "x"})
+            assert refused.status_code == 403
+
+
+def test_an_unknown_ticket_is_a_404_page(desk):
+    pool, _ = desk
+    with _client(pool, "agent-1") as client:
+        answer = client.get("/desk/tickets/999999", headers={"Accept-Language": "en"})
+        assert answer.status_code == 404 and "There is no such ticket." in answer.text
+
+
+def test_a_transfer_moves_the_ticket_with_its_reason_in_the_timeline(desk):
+    pool, ids = desk
+    ticket = ids[0]
+    with pool.connection() as conn:
+        before = conn.execute("SELECT department_id, transfers FROM tickets WHERE id = %s", (ticket,)).fetchone()
+    target = "security" if before[0] != "security" else "management"
+    with _client(pool, "agent-1") as client:
+        path = f"/desk/tickets/{ticket}"
+        assert client.post(f"{path}/transfer", data={"department_id": target, "reason": "x"}).status_code == 403
+        token = _csrf(client, path)
+        empty = client.post(f"{path}/transfer", data={"csrf_token": token, "department_id": target, "reason": "  "},
+                            headers={"Accept-Language": "en"})
+        assert empty.status_code == 422 and "Please give the reason for the transfer." in empty.text
+        same = client.post(f"{path}/transfer", data={"csrf_token": token, "department_id": before[0],
+                                                     "reason": "wrong desk"})
+        assert same.status_code == 422 and "different from the current one" in same.text
+        with pool.connection() as conn:
+            assert conn.execute("SELECT department_id, transfers FROM tickets WHERE id = %s",
+                                (ticket,)).fetchone() == before
+        moved = client.post(f"{path}/transfer", data={"csrf_token": token, "department_id": target,
+                                                      "reason": "门禁归秩序部管"})
+        assert moved.status_code == 303 and moved.headers["location"] == f"{path}?done=transfer"
+        shown = client.get(path)
+        assert "门禁归秩序部管" in shown.text and f"→ {target}" in shown.text
+    with pool.connection() as conn:
+        assert conn.execute("SELECT department_id, transfers FROM tickets WHERE id = %s",
+                            (ticket,)).fetchone() == (target, before[1] + 1)
+        assert conn.execute("SELECT actor, note FROM ticket_events WHERE ticket_id = %s AND event = 'transfer'",
+                            (ticket,)).fetchall() == [("agent-1", "门禁归秩序部管")]
+
+
+def test_a_ticket_that_cannot_be_transferred_is_refused_with_409_not_a_crash(desk):
+    pool, ids = desk
+    ticket = ids[1]
+    with pool.connection() as conn:
+        transition(conn, ticket, TicketEvent.CANCEL, actor="agent-1", now=NOW, note="duplicate")
+        conn.commit()
+    with _client(pool, "agent-1") as client:
+        token = _csrf(client, f"/desk/tickets/{ticket}")
+        refused = client.post(f"/desk/tickets/{ticket}/transfer",
+                              data={"csrf_token": token, "department_id": "security", "reason": "try"},
+                              headers={"Accept-Language": "en"})
+        assert refused.status_code == 409
+        assert "This ticket cannot be transferred in its present state." in refused.text
+
+
+def test_the_reply_templates_are_filled_from_the_ticket(desk):
+    pool, ids = desk
+    ticket = ids[0]
+    with pool.connection() as conn:
+        respond_due, resolve_due = conn.execute("SELECT respond_due, resolve_due FROM tickets WHERE id = %s",
+                                                (ticket,)).fetchone()
+        name = conn.execute("SELECT name FROM residents WHERE id = 'r-00001'").fetchone()[0]
+    respond_by = respond_due.astimezone(ZONE).strftime("%Y-%m-%d %H:%M")
+    resolve_by = resolve_due.astimezone(ZONE).strftime("%Y-%m-%d %H:%M")
+    with _client(pool, "agent-1") as client:
+        zh = client.get(f"/desk/tickets/{ticket}?lang=zh-CN").text
+        en = client.get(f"/desk/tickets/{ticket}?lang=en").text
+    for text in (zh, en):
+        assert f"#{ticket}" in text and respond_by in text and resolve_by in text and name in text
+    assert "工单号" in zh and "我们非常抱歉" in zh and "回访" in zh
+    assert "we are sorry" in en and "Is the problem solved?" in en
+    assert len(re.findall(r"<textarea[^>]*readonly", en)) == 5
+
+
+def test_fill_templates_without_a_name_or_deadline_and_refuses_another_language():
+    replies = fill_templates(ticket_id=7, category="billing", respond_due=None, resolve_due=None,
+                             resident_name=None, lang="en")
+    assert [r.key for r in replies] == ["acknowledge", "apologise", "progress", "result", "return_visit"]
+    assert replies[0].text.startswith("Hello, we have taken your billing request, number #7.")
+    assert "as soon as we can" in replies[0].text
+    zh = fill_templates(ticket_id=7, category="facility", respond_due=datetime(2026, 12, 1, 1, 30, tzinfo=UTC),
+                        resolve_due=None, resident_name="张三", lang="zh-CN")
+    assert zh[0].text.startswith("张三您好") and "2026-12-01 09:30" in zh[0].text and "设施维修" in zh[0].text
+    with pytest.raises(ValueError, match="not 'fr'"):
+        fill_templates(ticket_id=7, category="billing", respond_due=None, resolve_due=None, resident_name=None,
+                       lang="fr")

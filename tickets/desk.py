@@ -1,0 +1,91 @@
+"""What the service desk's pages read (api/web/desk_pages.py): the open tickets, due first, and one ticket's
+timeline and the names the desk shows with it. Reads only; every change goes through `tickets.transitions`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import class_row
+
+from tickets.lifecycle import TicketState
+
+# A ticket leaves the desk's queue once it is resolved, closed or cancelled.
+DONE_STATES = (TicketState.RESOLVED.value, TicketState.CLOSED.value, TicketState.CANCELLED.value)
+OPEN_STATES = tuple(s.value for s in TicketState if s.value not in DONE_STATES)
+QUEUE_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    id: int
+    title: str
+    category: str
+    severity: str
+    department_id: str | None
+    department_name: str | None
+    owner_id: str | None
+    owner_name: str | None
+    state: str
+    due: datetime | None  # respond_due until the ticket is responded to, then resolve_due
+    due_kind: str | None  # "respond" or "resolve"
+    sla_paused_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    at: datetime
+    actor: str | None
+    event: str
+    from_state: str | None
+    to_state: str | None
+    note: str
+    detail: dict[str, Any]
+
+
+_QUEUE = f"""
+    SELECT t.id, t.title, t.category, t.severity, t.department_id, d.name AS department_name, t.owner_id,
+           u.name AS owner_name, t.state,
+           CASE WHEN t.responded_at IS NULL AND t.respond_due IS NOT NULL THEN t.respond_due ELSE t.resolve_due END
+               AS due,
+           CASE WHEN t.responded_at IS NULL AND t.respond_due IS NOT NULL THEN 'respond'
+                WHEN t.resolve_due IS NOT NULL THEN 'resolve' END AS due_kind,
+           t.sla_paused_at
+    FROM tickets t LEFT JOIN departments d ON d.id = t.department_id LEFT JOIN users u ON u.id = t.owner_id
+    WHERE t.state <> ALL(%(done)s) AND (%(dept)s::text IS NULL OR t.department_id = %(dept)s)
+      AND (%(state)s::text IS NULL OR t.state = %(state)s)
+    ORDER BY due ASC NULLS LAST, t.id LIMIT {QUEUE_LIMIT}"""
+
+
+def desk_queue(conn: psycopg.Connection, *, department_id: str | None = None,
+               state: str | None = None) -> list[QueueRow]:
+    """The open tickets (at most `QUEUE_LIMIT`), the one due first on top; those without a deadline last."""
+    with conn.cursor(row_factory=class_row(QueueRow)) as cur:
+        return cur.execute(_QUEUE, {"done": list(DONE_STATES), "dept": department_id, "state": state}).fetchall()
+
+
+def departments(conn: psycopg.Connection) -> list[tuple[str, str]]:
+    """(id, name) of every department, by id."""
+    return [(r[0], r[1]) for r in conn.execute("SELECT id, name FROM departments ORDER BY id")]
+
+
+def timeline(conn: psycopg.Connection, ticket_id: int) -> list[TimelineEntry]:
+    with conn.cursor(row_factory=class_row(TimelineEntry)) as cur:
+        return cur.execute("SELECT at, actor, event, from_state, to_state, note, detail FROM ticket_events "
+                           "WHERE ticket_id = %s ORDER BY id", (ticket_id,)).fetchall()
+
+
+def resident_name(conn: psycopg.Connection, resident_id: str | None) -> str | None:
+    if resident_id is None:
+        return None
+    row = conn.execute("SELECT name FROM residents WHERE id = %s", (resident_id,)).fetchone()
+    return row[0] if row else None
+
+
+def user_name(conn: psycopg.Connection, user_id: str | None) -> str | None:
+    if user_id is None:
+        return None
+    row = conn.execute("SELECT name FROM users WHERE id = %s", (user_id,)).fetchone()
+    return row[0] if row else None
