@@ -8,6 +8,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal, get_args
 
 import psycopg
 
@@ -16,6 +17,7 @@ from tickets.classify import Category, Classification, Tier, classify_text
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import InvalidInput, RateLimited
 from tickets.group_risk import check_group_risk, flag_sensitive
+from tickets.household import lock_household, open_household_ticket
 from tickets.lifecycle import TicketEvent
 from tickets.notices import format_time, notify_residents, resident
 from tickets.progress import acknowledge
@@ -25,7 +27,12 @@ from tickets.service import add_event, create_ticket, get_ticket
 from tickets.transitions import transition
 from tickets.warranty import link_warranty
 
-CHANNELS = ("app", "phone", "wechat", "counter")
+# How a request reached us (handbook 003): the resident's own app, WeChat, a call, the counter; grid staff on a
+# door-to-door visit, a referral from the owners' committee, the complaint box, e-mail and the hotline.
+Channel = Literal["app", "phone", "wechat", "counter", "grid_visit", "committee_referral", "complaint_box", "email",
+                  "hotline"]
+CHANNELS: tuple[str, ...] = get_args(Channel)
+OUTCOME_MAX = 1000  # characters of the requested outcome (诉求)
 LANGS = ("zh-CN", "en")
 # Clocks of phones and counters drift a little; a complaint about the future is a typing error.
 REPORTED_MAX_FUTURE = timedelta(minutes=5)
@@ -52,20 +59,25 @@ class ComplaintResult:
     anticipated: bool | None  # True: we knew before the resident told us
     category: str
     severity: str
+    joined: bool = False  # joined the household's open ticket on the same fault point (tickets/household.py)
 
 
 def intake_complaint(
     conn: psycopg.Connection, *, resident_id: str, unit_id: str, channel: str, description: str, lang: str,
     reported_at: datetime, now: datetime, taken_by: str | None = None, attachments: Sequence[str] = (),
-    config: TicketConfig = DEFAULT_CONFIG,
+    config: TicketConfig = DEFAULT_CONFIG, requested_outcome: str | None = None,
 ) -> ComplaintResult:
-    """Register a complaint (one transaction). `taken_by` is the staff member who took it, if any: they own it."""
+    """Register a complaint (one transaction). `taken_by` is the staff member who took it, if any: they own it.
+    `requested_outcome` is what the resident asks to be done (诉求), if they said."""
     if channel not in CHANNELS:
         raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
     if lang not in LANGS:
         raise InvalidInput(f"lang must be one of {', '.join(LANGS)}, not {lang!r}")
     if not description.strip():
         raise InvalidInput("description is empty: say what is wrong")
+    requested_outcome = (requested_outcome or "").strip() or None
+    if requested_outcome is not None and len(requested_outcome) > OUTCOME_MAX:
+        raise InvalidInput(f"requested_outcome is {len(requested_outcome)} characters; at most {OUTCOME_MAX}")
     if reported_at.tzinfo is None:
         raise InvalidInput("reported_at needs a timezone (RFC 3339, e.g. 2026-10-01T08:00:00+08:00)")
     _check_reported_at(reported_at, now)
@@ -76,16 +88,21 @@ def intake_complaint(
         _check_rate(conn, resident_id, now, config)
         if place[0] != unit_id:
             raise InvalidInput(f"resident {resident_id!r} does not live in unit {unit_id!r}")
+        lock_household(conn, unit_id)
         building_id, site_id = place[1], place[2]
         found = classify_text(description, config.taxonomy)
         # The fault point, else the category: what a group of households is counted by.
         point = found.subcategory or found.category.value
         words = sensitivity(description)
         incident = _matching_incident(conn, found, unit_id, building_id, site_id, reported_at, config)
+        # Folding into an incident comes first; else the household's open ticket on the same point, on any channel.
+        joined = None if incident is not None else open_household_ticket(conn, unit_id, point, now)
         if incident is not None:
             ticket_id, incident_id, detected_at = incident
             anticipated = detected_at <= reported_at
             lead = (reported_at - detected_at).total_seconds()
+        elif joined is not None:
+            ticket_id, incident_id, anticipated, lead = joined, None, None, None
         else:
             ticket_id = _open_ticket(conn, found, description, site_id, building_id, unit_id, resident_id,
                                      reported_at, now, taken_by, config)
@@ -94,18 +111,19 @@ def intake_complaint(
         row = conn.execute(
             """INSERT INTO complaints (ticket_id, incident_id, resident_id, unit_id, channel, description, lang,
                    category, severity, device_kind, attachments, reported_at, received_at, taken_by, folded,
-                   anticipated, lead_seconds, point, sensitive, sensitive_matched)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                   anticipated, lead_seconds, point, sensitive, sensitive_matched, requested_outcome)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                RETURNING id""",
             (ticket_id, incident_id, resident_id, unit_id, channel, description, lang, found.category.value,
              found.tier.value, found.device_kind, json.dumps(list(attachments)), reported_at, now, taken_by,
-             incident is not None, anticipated, lead, point, words.sensitive, list(words.matched)),
+             incident is not None, anticipated, lead, point, words.sensitive, list(words.matched),
+             requested_outcome),
         ).fetchone()
         assert row is not None
         complaint_id = int(row[0])
         if words.sensitive:
             flag_sensitive(conn, ticket_id=ticket_id, complaint_id=complaint_id, found=words, now=now, config=config)
-        if incident is None:
+        if incident is None and joined is None:  # a joined household is already counted
             check_group_risk(conn, ticket_id=ticket_id, site_id=site_id, building_id=building_id, point=point,
                              reported_at=reported_at, now=now, config=config)
         _acknowledge_resident(conn, resident_id, ticket_id, incident_id, complaint_id, now, config)
@@ -113,8 +131,11 @@ def intake_complaint(
             add_event(conn, ticket_id, "complaint_folded", at=now, actor=taken_by,
                       note=description[:200], detail={"complaint_id": complaint_id, "resident_id": resident_id,
                                                       "anticipated": anticipated, "lead_seconds": lead})
+        if joined is not None:
+            add_event(conn, ticket_id, "complaint_joined", at=now, actor=taken_by, note=description[:200],
+                      detail={"complaint_id": complaint_id, "resident_id": resident_id, "channel": channel})
         return ComplaintResult(complaint_id, ticket_id, incident is not None, incident_id, anticipated,
-                               found.category.value, found.tier.value)
+                               found.category.value, found.tier.value, joined is not None)
 
 
 def _check_reported_at(reported_at: datetime, now: datetime) -> None:

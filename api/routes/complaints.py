@@ -12,7 +12,7 @@ from api.auth import Role
 from api.deps import CurrentUser, DbDep, NowDep, TicketConfigDep
 from api.routes.tickets import _rows, domain_errors
 from api.schemas import AttachmentUrl, Description, Identifier, Moment, RowId
-from tickets.complaints import intake_complaint
+from tickets.complaints import OUTCOME_MAX, Channel, intake_complaint
 from tickets.config import DEFAULT_CONFIG
 
 router = APIRouter(prefix="/api/v1", tags=["complaints"])
@@ -22,8 +22,10 @@ RATE_LIMIT_PER_HOUR = DEFAULT_CONFIG.complaints_per_hour  # enforced by tickets.
 class ComplaintIn(BaseModel):
     resident_id: Identifier | None = Field(None, description="Omit when the caller is the resident.")
     unit_id: Identifier
-    channel: Literal["app", "phone", "wechat", "counter"]
+    channel: Channel
     description: Description
+    requested_outcome: str | None = Field(None, max_length=OUTCOME_MAX,
+                                          description="What the resident asks to be done (诉求), if they said.")
     lang: Literal["zh-CN", "en"] = "zh-CN"
     reported_at: Moment = Field(description="RFC 3339 with an offset, e.g. 2026-10-01T08:00:00+08:00")
     attachments: list[AttachmentUrl] = Field(default_factory=list, max_length=10, description="URLs of photos")
@@ -37,6 +39,7 @@ class ComplaintOut(BaseModel):
     anticipated: bool | None
     category: str
     severity: str
+    joined: bool = Field(description="Joined the household's open ticket on the same fault point (72 h)")
 
 
 @router.post("/complaints", status_code=201, summary="File a complaint (resident for their unit, or staff)")
@@ -56,14 +59,16 @@ def file_complaint(body: ComplaintIn, conn: DbDep, user: CurrentUser, now: NowDe
     with domain_errors():
         result = intake_complaint(conn, resident_id=resident_id, unit_id=body.unit_id, channel=body.channel,
                                   description=body.description, lang=body.lang, reported_at=body.reported_at,
-                                  now=now, taken_by=taken_by, attachments=body.attachments, config=config)
+                                  now=now, taken_by=taken_by, attachments=body.attachments, config=config,
+                                  requested_outcome=body.requested_outcome)
     return ComplaintOut(complaint_id=result.complaint_id, ticket_id=result.ticket_id, folded=result.folded,
                         incident_id=result.incident_id, anticipated=result.anticipated, category=result.category,
-                        severity=result.severity)
+                        severity=result.severity, joined=result.joined)
 
 
 _COMPLAINT_VIEW = """SELECT c.id, c.ticket_id, c.resident_id, c.unit_id, c.channel, c.description, c.lang,
-                            c.category, c.severity, c.reported_at, c.folded, c.anticipated, t.state AS ticket_state,
+                            c.category, c.severity, c.reported_at, c.folded, c.anticipated, c.requested_outcome,
+                            t.state AS ticket_state,
                             t.resolve_due
                      FROM complaints c JOIN tickets t ON t.id = c.ticket_id"""
 

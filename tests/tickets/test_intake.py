@@ -1,0 +1,114 @@
+"""Complete intake (issue #16 point 4; docs/lifecycle.md "Intake"): the resident's requested outcome (诉求) is kept
+and shown back; every channel of handbook 003 is accepted and an unknown one refused; the same household raising
+the same fault point within 72 hours, on any channel, joins the open ticket instead of opening a second one."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tickets.complaints import CHANNELS, intake_complaint
+from tickets.errors import InvalidInput
+from tickets.requests import file_request
+
+from .conftest import NOW
+
+LIGHT = "楼道的灯坏了"
+
+
+def _file(conn, *, resident="r-00001", unit="rs-b1-0101", channel="app", text=LIGHT, at=NOW, **kw):
+    made = intake_complaint(conn, resident_id=resident, unit_id=unit, channel=channel, description=text,
+                            lang="zh-CN", reported_at=at, now=at, **kw)
+    conn.commit()
+    return made
+
+
+def _neighbour(conn) -> tuple[str, str]:
+    """A resident of another unit of the same building."""
+    row = conn.execute("""SELECT r.id, r.unit_id FROM residents r JOIN units u ON u.id = r.unit_id
+                          WHERE u.building_id = (SELECT building_id FROM units WHERE id = 'rs-b1-0101')
+                            AND r.unit_id <> 'rs-b1-0101' AND r.active ORDER BY r.id LIMIT 1""").fetchone()
+    assert row is not None
+    return row[0], row[1]
+
+
+def test_the_requested_outcome_is_stored_and_returned(conn, staff):
+    made = _file(conn, requested_outcome="  今天之内修好，并告诉我原因  ")
+    stored = conn.execute("SELECT requested_outcome FROM complaints WHERE id = %s", (made.complaint_id,)).fetchone()
+    assert stored == ("今天之内修好，并告诉我原因",)
+    assert _file(conn, text="水龙头漏水", at=NOW + timedelta(hours=2)).complaint_id  # it stays optional
+
+
+def test_a_requested_outcome_too_long_is_refused(conn, staff):
+    with pytest.raises(InvalidInput, match="at most 1000"):
+        _file(conn, requested_outcome="修" * 1001)
+
+
+def test_a_request_carries_its_requested_outcome(conn, staff):
+    receipt = file_request(conn, kind="repair", resident_id="r-00001", unit_id="rs-b1-0101", description=LIGHT,
+                           lang="zh-CN", now=NOW, requested_outcome="换灯")
+    conn.commit()
+    assert conn.execute("SELECT requested_outcome FROM complaints WHERE id = %s",
+                        (receipt.complaint_id,)).fetchone() == ("换灯",)
+
+
+@pytest.mark.parametrize("channel", ["grid_visit", "committee_referral", "complaint_box", "email", "hotline"])
+def test_each_new_channel_is_accepted(conn, staff, channel):
+    made = _file(conn, channel=channel, taken_by="agent-1")
+    assert conn.execute("SELECT channel FROM complaints WHERE id = %s", (made.complaint_id,)).fetchone() == (channel,)
+
+
+def test_an_unknown_channel_is_refused_with_the_channels_named(conn, staff):
+    with pytest.raises(InvalidInput, match="channel must be one of .*hotline.*not 'fax'"):
+        _file(conn, channel="fax")
+    assert len(CHANNELS) == 9
+
+
+def _tickets_of_unit(conn, unit="rs-b1-0101") -> list[int]:
+    return [r[0] for r in conn.execute("SELECT id FROM tickets WHERE unit_id = %s ORDER BY id", (unit,))]
+
+
+def test_the_same_household_on_the_hotline_10_h_later_joins_the_open_ticket(conn, staff):
+    first = _file(conn, channel="app")
+    again = _file(conn, channel="hotline", at=NOW + timedelta(hours=10), taken_by="agent-1")
+    assert again.joined and not first.joined
+    assert again.ticket_id == first.ticket_id
+    assert _tickets_of_unit(conn) == [first.ticket_id]
+    on_ticket = conn.execute("SELECT id, channel FROM complaints WHERE ticket_id = %s ORDER BY id",
+                             (first.ticket_id,)).fetchall()
+    assert on_ticket == [(first.complaint_id, "app"), (again.complaint_id, "hotline")]
+    event = conn.execute("SELECT detail FROM ticket_events WHERE ticket_id = %s AND event = 'complaint_joined'",
+                         (first.ticket_id,)).fetchall()
+    assert [e[0]["channel"] for e in event] == ["hotline"]
+    assert event[0][0]["complaint_id"] == again.complaint_id
+
+
+def test_80_h_later_opens_a_new_ticket(conn, staff):
+    first = _file(conn)
+    later = _file(conn, channel="hotline", at=NOW + timedelta(hours=80), taken_by="agent-1")
+    assert not later.joined and later.ticket_id != first.ticket_id
+
+
+def test_a_different_fault_point_opens_a_new_ticket(conn, staff):
+    first = _file(conn)
+    other = _file(conn, text="水龙头漏水", at=NOW + timedelta(hours=1))
+    points = conn.execute("SELECT point FROM complaints WHERE id IN (%s, %s)",
+                          (first.complaint_id, other.complaint_id)).fetchall()
+    assert len(set(points)) == 2
+    assert not other.joined and other.ticket_id != first.ticket_id
+
+
+def test_a_neighbours_unit_opens_a_new_ticket(conn, staff):
+    first = _file(conn)
+    resident, unit = _neighbour(conn)
+    theirs = _file(conn, resident=resident, unit=unit, at=NOW + timedelta(hours=1))
+    assert not theirs.joined and theirs.ticket_id != first.ticket_id
+
+
+def test_a_resolved_ticket_is_not_joined(conn, staff):
+    first = _file(conn)
+    conn.execute("UPDATE tickets SET state = 'resolved' WHERE id = %s", (first.ticket_id,))
+    conn.commit()
+    again = _file(conn, at=NOW + timedelta(hours=2))
+    assert not again.joined and again.ticket_id != first.ticket_id
