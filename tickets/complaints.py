@@ -13,6 +13,7 @@ from typing import Literal, get_args
 import psycopg
 
 from tickets import sla
+from tickets.callers import Caller, unit_place
 from tickets.classify import Category, Classification, Tier, classify_text
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import InvalidInput, RateLimited
@@ -63,12 +64,17 @@ class ComplaintResult:
 
 
 def intake_complaint(
-    conn: psycopg.Connection, *, resident_id: str, unit_id: str, channel: str, description: str, lang: str,
+    conn: psycopg.Connection, *, resident_id: str | None, unit_id: str, channel: str, description: str, lang: str,
     reported_at: datetime, now: datetime, taken_by: str | None = None, attachments: Sequence[str] = (),
-    config: TicketConfig = DEFAULT_CONFIG, requested_outcome: str | None = None,
+    config: TicketConfig = DEFAULT_CONFIG, requested_outcome: str | None = None, caller: Caller | None = None,
 ) -> ComplaintResult:
     """Register a complaint (one transaction). `taken_by` is the staff member who took it, if any: they own it.
-    `requested_outcome` is what the resident asks to be done (诉求), if they said."""
+    `requested_outcome` is what the resident asks to be done (诉求), if they said. Without a resident, `caller`
+    (tickets/callers.py) names someone not in the registry: no rate limit per resident and no notice, they are
+    called back."""
+    if resident_id is None and caller is None:
+        raise InvalidInput("a complaint needs resident_id, or caller_name and caller_phone for a caller not in the "
+                           "registry")
     if channel not in CHANNELS:
         raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
     if lang not in LANGS:
@@ -82,12 +88,16 @@ def intake_complaint(
         raise InvalidInput("reported_at needs a timezone (RFC 3339, e.g. 2026-10-01T08:00:00+08:00)")
     _check_reported_at(reported_at, now)
     with conn.transaction():
-        place = conn.execute(_SQL_PLACE_LOCKED, {"resident": resident_id}).fetchone()
-        if place is None:
-            raise InvalidInput(f"no resident {resident_id!r}")
-        _check_rate(conn, resident_id, now, config)
-        if place[0] != unit_id:
-            raise InvalidInput(f"resident {resident_id!r} does not live in unit {unit_id!r}")
+        if resident_id is None:
+            place = unit_place(conn, unit_id)
+        else:
+            row = conn.execute(_SQL_PLACE_LOCKED, {"resident": resident_id}).fetchone()
+            if row is None:
+                raise InvalidInput(f"no resident {resident_id!r}")
+            place = (row[0], row[1], row[2])
+            _check_rate(conn, resident_id, now, config)
+            if place[0] != unit_id:
+                raise InvalidInput(f"resident {resident_id!r} does not live in unit {unit_id!r}")
         lock_household(conn, unit_id)
         building_id, site_id = place[1], place[2]
         found = classify_text(description, config.taxonomy)
@@ -111,13 +121,14 @@ def intake_complaint(
         row = conn.execute(
             """INSERT INTO complaints (ticket_id, incident_id, resident_id, unit_id, channel, description, lang,
                    category, severity, device_kind, attachments, reported_at, received_at, taken_by, folded,
-                   anticipated, lead_seconds, point, sensitive, sensitive_matched, requested_outcome)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                   anticipated, lead_seconds, point, sensitive, sensitive_matched, requested_outcome,
+                   caller_name, caller_phone)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                RETURNING id""",
             (ticket_id, incident_id, resident_id, unit_id, channel, description, lang, found.category.value,
              found.tier.value, found.device_kind, json.dumps(list(attachments)), reported_at, now, taken_by,
              incident is not None, anticipated, lead, point, words.sensitive, list(words.matched),
-             requested_outcome),
+             requested_outcome, caller.name if caller else None, caller.phone if caller else None),
         ).fetchone()
         assert row is not None
         complaint_id = int(row[0])
@@ -126,7 +137,8 @@ def intake_complaint(
         if incident is None and joined is None:  # a joined household is already counted
             check_group_risk(conn, ticket_id=ticket_id, site_id=site_id, building_id=building_id, point=point,
                              reported_at=reported_at, now=now, config=config)
-        _acknowledge_resident(conn, resident_id, ticket_id, incident_id, complaint_id, now, config)
+        if resident_id is not None:  # a caller not in the registry is called back by staff
+            _acknowledge_resident(conn, resident_id, ticket_id, incident_id, complaint_id, now, config)
         if incident is not None:
             add_event(conn, ticket_id, "complaint_folded", at=now, actor=taken_by,
                       note=description[:200], detail={"complaint_id": complaint_id, "resident_id": resident_id,
@@ -190,7 +202,7 @@ def _matching_incident(
 
 def _open_ticket(
     conn: psycopg.Connection, found: Classification, description: str, site_id: str, building_id: str,
-    unit_id: str, resident_id: str, reported_at: datetime, now: datetime, taken_by: str | None,
+    unit_id: str, resident_id: str | None, reported_at: datetime, now: datetime, taken_by: str | None,
     config: TicketConfig,
 ) -> int:
     took = taken_by if taken_by and _is_staff(conn, taken_by) else None

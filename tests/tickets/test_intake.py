@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from tickets.callers import caller, link_caller
 from tickets.complaints import CHANNELS, intake_complaint
 from tickets.errors import InvalidInput
 from tickets.requests import file_request
@@ -112,3 +113,46 @@ def test_a_resolved_ticket_is_not_joined(conn, staff):
     conn.commit()
     again = _file(conn, at=NOW + timedelta(hours=2))
     assert not again.joined and again.ticket_id != first.ticket_id
+
+
+def test_a_caller_not_in_the_registry_is_taken_and_linked_once_identified(conn, staff):
+    made = intake_complaint(conn, resident_id=None, unit_id="rs-b1-0101", channel="hotline", description=LIGHT,
+                            lang="zh-CN", reported_at=NOW, now=NOW, taken_by="agent-1",
+                            caller=caller("王先生", "138 0000 1111"))
+    conn.commit()
+    row = conn.execute("SELECT resident_id, caller_name, caller_phone FROM complaints WHERE id = %s",
+                       (made.complaint_id,)).fetchone()
+    assert row == (None, "王先生", "138 0000 1111")
+    assert conn.execute("SELECT unit_id FROM tickets WHERE id = %s", (made.ticket_id,)).fetchone() == ("rs-b1-0101",)
+    resident, unit = _neighbour(conn)
+    with pytest.raises(InvalidInput, match="does not live in unit"):
+        link_caller(conn, made.complaint_id, resident, by_user="agent-1", now=NOW + timedelta(hours=1))
+    conn.rollback()
+    assert link_caller(conn, made.complaint_id, "r-00001", by_user="agent-1",
+                       now=NOW + timedelta(hours=1)) == made.ticket_id
+    conn.commit()
+    assert conn.execute("SELECT resident_id FROM complaints WHERE id = %s",
+                        (made.complaint_id,)).fetchone() == ("r-00001",)
+    events = conn.execute("SELECT detail FROM ticket_events WHERE ticket_id = %s AND event = 'caller_linked'",
+                          (made.ticket_id,)).fetchall()
+    assert [e[0]["resident_id"] for e in events] == ["r-00001"]
+    with pytest.raises(InvalidInput, match="already"):
+        link_caller(conn, made.complaint_id, "r-00001", by_user="agent-1", now=NOW + timedelta(hours=2))
+
+
+def test_a_caller_without_name_or_phone_is_refused(conn, staff):
+    with pytest.raises(InvalidInput, match="caller_name and caller_phone"):
+        _file(conn, resident=None)
+    with pytest.raises(InvalidInput, match="caller_name and caller_phone"):
+        caller("王先生", "  ")
+    with pytest.raises(InvalidInput, match="not a phone number"):
+        caller("王先生", "call me")
+
+
+def test_a_callers_complaint_joins_the_households_open_ticket(conn, staff):
+    first = _file(conn)
+    made = intake_complaint(conn, resident_id=None, unit_id="rs-b1-0101", channel="complaint_box",
+                            description=LIGHT, lang="zh-CN", reported_at=NOW + timedelta(hours=5),
+                            now=NOW + timedelta(hours=5), taken_by="agent-1", caller=caller("李女士", "13900002222"))
+    conn.commit()
+    assert made.joined and made.ticket_id == first.ticket_id
