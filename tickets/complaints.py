@@ -106,7 +106,8 @@ def intake_complaint(
         words = sensitivity(description)
         incident = _matching_incident(conn, found, unit_id, building_id, site_id, reported_at, config)
         # Folding into an incident comes first; else the household's open ticket on the same point, on any channel.
-        joined = None if incident is not None else open_household_ticket(conn, unit_id, point, now)
+        joined = None if incident is not None else open_household_ticket(
+            conn, unit_id, point, now, config.join_window, major=found.tier is Tier.MAJOR)
         if incident is not None:
             ticket_id, incident_id, detected_at = incident
             anticipated = detected_at <= reported_at

@@ -329,3 +329,27 @@ def test_intake_over_rest_keeps_the_outcome_takes_the_hotline_and_joins_the_hous
     too_long = client.post("/api/v1/complaints", headers=auth(tokens["resident"]),
                            json=complaint(tokens["resident_unit"], "灯坏了") | {"requested_outcome": "修" * 1001})
     assert too_long.status_code == 422
+
+
+def test_staff_take_a_caller_not_in_the_registry_and_link_them_later(client, tokens):
+    staff = auth(tokens["agent-1"])
+    nameless = client.post("/api/v1/complaints", headers=staff,
+                           json=complaint(tokens["resident_unit"], "楼道的灯坏了", channel="hotline"))
+    assert nameless.status_code == 422 and "caller_name and caller_phone" in nameless.text
+    made = client.post("/api/v1/complaints", headers=staff, json=complaint(
+        tokens["resident_unit"], "楼道的灯坏了", channel="hotline") | {"caller_name": "王先生",
+                                                                         "caller_phone": "13800001111"})
+    assert made.status_code == 201, made.text
+    complaint_id = made.json()["complaint_id"]
+    shown = client.get(f"/api/v1/complaints/{complaint_id}", headers=staff).json()
+    assert (shown["resident_id"], shown["caller_name"], shown["caller_phone"]) == (None, "王先生", "13800001111")
+    wrong = client.post(f"/api/v1/complaints/{complaint_id}/link", headers=staff,
+                        json={"resident_id": tokens["neighbour_id"]})
+    assert wrong.status_code == 422 and "does not live in unit" in wrong.text
+    assert client.post(f"/api/v1/complaints/{complaint_id}/link", headers=auth(tokens["resident"]),
+                       json={"resident_id": tokens["resident_id"]}).status_code == 403
+    linked = client.post(f"/api/v1/complaints/{complaint_id}/link", headers=staff,
+                         json={"resident_id": tokens["resident_id"]})
+    assert linked.status_code == 200, linked.text
+    mine = client.get(f"/api/v1/complaints/{complaint_id}", headers=auth(tokens["resident"]))
+    assert mine.status_code == 200 and mine.json()["resident_id"] == tokens["resident_id"]

@@ -156,3 +156,15 @@ def test_a_callers_complaint_joins_the_households_open_ticket(conn, staff):
                             now=NOW + timedelta(hours=5), taken_by="agent-1", caller=caller("李女士", "13900002222"))
     conn.commit()
     assert made.joined and made.ticket_id == first.ticket_id
+
+
+def test_an_urgent_complaint_does_not_join_an_ordinary_ticket_on_the_same_point(conn, staff):
+    drip = _file(conn, text="厨房水龙头漏水")
+    burst = _file(conn, text="卫生间水管爆了，到处是水", at=NOW + timedelta(hours=1))
+    points = conn.execute("SELECT point, severity FROM complaints WHERE id IN (%s, %s) ORDER BY id",
+                          (drip.complaint_id, burst.complaint_id)).fetchall()
+    assert points[0][0] == points[1][0] and [p[1] for p in points] == ["general", "major"]
+    assert not burst.joined and burst.ticket_id != drip.ticket_id
+    # … while a second report of the burst joins the major ticket.
+    again = _file(conn, channel="hotline", text="卫生间水管爆了", at=NOW + timedelta(hours=2), taken_by="agent-1")
+    assert again.joined and again.ticket_id == burst.ticket_id
