@@ -49,6 +49,7 @@ def ticket_config(settings: Settings) -> TicketConfig:
         sensitive_respond=timedelta(minutes=settings.sensitive_respond_minutes),
         progress_every=timedelta(hours=settings.progress_update_hours),
         warranty=timedelta(days=settings.warranty_days),
+        join_window=timedelta(hours=settings.join_window_hours),
         sla_limits=sla_limits(settings),
         taxonomy=load_taxonomy(settings.taxonomy_file) if settings.taxonomy_file else None,
     )

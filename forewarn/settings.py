@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     warranty_days: float = Field(90.0, ge=0, le=3650, description="a repair is under warranty this long after "
                                  "it is resolved: the same fault point in the same unit within it links to it "
                                  "(0: no warranty)")
+    join_window_hours: float = Field(72.0, ge=0, le=24 * 30, description="a complaint from a household about a "
+                                     "fault point it has an open complaint ticket on, opened within this long, "
+                                     "joins that ticket (0: never)")
     return_visit_hours: float = Field(48.0, gt=0, le=24 * 60, description="a return visit later than this after "
                                       "resolution is late (reminders at half of it)")
     sla_major_respond: str | None = Field(None, description="major tier: staff on site within, on every site; "

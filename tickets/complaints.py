@@ -8,14 +8,17 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal, get_args
 
 import psycopg
 
 from tickets import sla
+from tickets.callers import Caller, unit_place
 from tickets.classify import Category, Classification, Tier, classify_text
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import InvalidInput, RateLimited
 from tickets.group_risk import check_group_risk, flag_sensitive
+from tickets.household import lock_household, open_household_ticket
 from tickets.lifecycle import TicketEvent
 from tickets.notices import format_time, notify_residents, resident
 from tickets.progress import acknowledge
@@ -25,7 +28,12 @@ from tickets.service import add_event, create_ticket, get_ticket
 from tickets.transitions import transition
 from tickets.warranty import link_warranty
 
-CHANNELS = ("app", "phone", "wechat", "counter")
+# How a request reached us (handbook 003): the resident's own app, WeChat, a call, the counter; grid staff on a
+# door-to-door visit, a referral from the owners' committee, the complaint box, e-mail and the hotline.
+Channel = Literal["app", "phone", "wechat", "counter", "grid_visit", "committee_referral", "complaint_box", "email",
+                  "hotline"]
+CHANNELS: tuple[str, ...] = get_args(Channel)
+OUTCOME_MAX = 1000  # characters of the requested outcome (诉求)
 LANGS = ("zh-CN", "en")
 # Clocks of phones and counters drift a little; a complaint about the future is a typing error.
 REPORTED_MAX_FUTURE = timedelta(minutes=5)
@@ -52,40 +60,60 @@ class ComplaintResult:
     anticipated: bool | None  # True: we knew before the resident told us
     category: str
     severity: str
+    joined: bool = False  # joined the household's open ticket on the same fault point (tickets/household.py)
 
 
 def intake_complaint(
-    conn: psycopg.Connection, *, resident_id: str, unit_id: str, channel: str, description: str, lang: str,
+    conn: psycopg.Connection, *, resident_id: str | None, unit_id: str, channel: str, description: str, lang: str,
     reported_at: datetime, now: datetime, taken_by: str | None = None, attachments: Sequence[str] = (),
-    config: TicketConfig = DEFAULT_CONFIG,
+    config: TicketConfig = DEFAULT_CONFIG, requested_outcome: str | None = None, caller: Caller | None = None,
 ) -> ComplaintResult:
-    """Register a complaint (one transaction). `taken_by` is the staff member who took it, if any: they own it."""
+    """Register a complaint (one transaction). `taken_by` is the staff member who took it, if any: they own it.
+    `requested_outcome` is what the resident asks to be done (诉求), if they said. Without a resident, `caller`
+    (tickets/callers.py) names someone not in the registry: no rate limit per resident and no notice, they are
+    called back."""
+    if resident_id is None and caller is None:
+        raise InvalidInput("a complaint needs resident_id, or caller_name and caller_phone for a caller not in the "
+                           "registry")
     if channel not in CHANNELS:
         raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
     if lang not in LANGS:
         raise InvalidInput(f"lang must be one of {', '.join(LANGS)}, not {lang!r}")
     if not description.strip():
         raise InvalidInput("description is empty: say what is wrong")
+    requested_outcome = (requested_outcome or "").strip() or None
+    if requested_outcome is not None and len(requested_outcome) > OUTCOME_MAX:
+        raise InvalidInput(f"requested_outcome is {len(requested_outcome)} characters; at most {OUTCOME_MAX}")
     if reported_at.tzinfo is None:
         raise InvalidInput("reported_at needs a timezone (RFC 3339, e.g. 2026-10-01T08:00:00+08:00)")
     _check_reported_at(reported_at, now)
     with conn.transaction():
-        place = conn.execute(_SQL_PLACE_LOCKED, {"resident": resident_id}).fetchone()
-        if place is None:
-            raise InvalidInput(f"no resident {resident_id!r}")
-        _check_rate(conn, resident_id, now, config)
-        if place[0] != unit_id:
-            raise InvalidInput(f"resident {resident_id!r} does not live in unit {unit_id!r}")
+        if resident_id is None:
+            place = unit_place(conn, unit_id)
+        else:
+            row = conn.execute(_SQL_PLACE_LOCKED, {"resident": resident_id}).fetchone()
+            if row is None:
+                raise InvalidInput(f"no resident {resident_id!r}")
+            place = (row[0], row[1], row[2])
+            _check_rate(conn, resident_id, now, config)
+            if place[0] != unit_id:
+                raise InvalidInput(f"resident {resident_id!r} does not live in unit {unit_id!r}")
+        lock_household(conn, unit_id)
         building_id, site_id = place[1], place[2]
         found = classify_text(description, config.taxonomy)
         # The fault point, else the category: what a group of households is counted by.
         point = found.subcategory or found.category.value
         words = sensitivity(description)
         incident = _matching_incident(conn, found, unit_id, building_id, site_id, reported_at, config)
+        # Folding into an incident comes first; else the household's open ticket on the same point, on any channel.
+        joined = None if incident is not None else open_household_ticket(
+            conn, unit_id, point, now, config.join_window, major=found.tier is Tier.MAJOR)
         if incident is not None:
             ticket_id, incident_id, detected_at = incident
             anticipated = detected_at <= reported_at
             lead = (reported_at - detected_at).total_seconds()
+        elif joined is not None:
+            ticket_id, incident_id, anticipated, lead = joined, None, None, None
         else:
             ticket_id = _open_ticket(conn, found, description, site_id, building_id, unit_id, resident_id,
                                      reported_at, now, taken_by, config)
@@ -94,27 +122,33 @@ def intake_complaint(
         row = conn.execute(
             """INSERT INTO complaints (ticket_id, incident_id, resident_id, unit_id, channel, description, lang,
                    category, severity, device_kind, attachments, reported_at, received_at, taken_by, folded,
-                   anticipated, lead_seconds, point, sensitive, sensitive_matched)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                   anticipated, lead_seconds, point, sensitive, sensitive_matched, requested_outcome,
+                   caller_name, caller_phone)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                RETURNING id""",
             (ticket_id, incident_id, resident_id, unit_id, channel, description, lang, found.category.value,
              found.tier.value, found.device_kind, json.dumps(list(attachments)), reported_at, now, taken_by,
-             incident is not None, anticipated, lead, point, words.sensitive, list(words.matched)),
+             incident is not None, anticipated, lead, point, words.sensitive, list(words.matched),
+             requested_outcome, caller.name if caller else None, caller.phone if caller else None),
         ).fetchone()
         assert row is not None
         complaint_id = int(row[0])
         if words.sensitive:
             flag_sensitive(conn, ticket_id=ticket_id, complaint_id=complaint_id, found=words, now=now, config=config)
-        if incident is None:
+        if incident is None and joined is None:  # a joined household is already counted
             check_group_risk(conn, ticket_id=ticket_id, site_id=site_id, building_id=building_id, point=point,
                              reported_at=reported_at, now=now, config=config)
-        _acknowledge_resident(conn, resident_id, ticket_id, incident_id, complaint_id, now, config)
+        if resident_id is not None:  # a caller not in the registry is called back by staff
+            _acknowledge_resident(conn, resident_id, ticket_id, incident_id, complaint_id, now, config)
         if incident is not None:
             add_event(conn, ticket_id, "complaint_folded", at=now, actor=taken_by,
                       note=description[:200], detail={"complaint_id": complaint_id, "resident_id": resident_id,
                                                       "anticipated": anticipated, "lead_seconds": lead})
+        if joined is not None:
+            add_event(conn, ticket_id, "complaint_joined", at=now, actor=taken_by, note=description[:200],
+                      detail={"complaint_id": complaint_id, "resident_id": resident_id, "channel": channel})
         return ComplaintResult(complaint_id, ticket_id, incident is not None, incident_id, anticipated,
-                               found.category.value, found.tier.value)
+                               found.category.value, found.tier.value, joined is not None)
 
 
 def _check_reported_at(reported_at: datetime, now: datetime) -> None:
@@ -169,7 +203,7 @@ def _matching_incident(
 
 def _open_ticket(
     conn: psycopg.Connection, found: Classification, description: str, site_id: str, building_id: str,
-    unit_id: str, resident_id: str, reported_at: datetime, now: datetime, taken_by: str | None,
+    unit_id: str, resident_id: str | None, reported_at: datetime, now: datetime, taken_by: str | None,
     config: TicketConfig,
 ) -> int:
     took = taken_by if taken_by and _is_staff(conn, taken_by) else None

@@ -67,6 +67,9 @@ class TicketConfig:
     # A repair is under warranty this long after it is resolved: the same fault point in the same unit within it
     # links to the original ticket (tickets/warranty.py). 90 days: the usual guarantee on a property repair.
     warranty: timedelta = timedelta(days=90)
+    # The same household on the same fault point joins its open complaint ticket opened within this long, on any
+    # channel (tickets/household.py; issue #16 point 4: 72 h). Zero: never.
+    join_window: timedelta = timedelta(hours=72)
 
     # The complaint taxonomy (tickets/data/taxonomy.yaml unless an operator's file replaces it).
     taxonomy: Taxonomy | None = field(default=None, compare=False)

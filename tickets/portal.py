@@ -67,7 +67,7 @@ SELECT c.id AS complaint_id, c.request_kind AS kind, c.description, c.reported_a
        t.state AS ticket_state, t.source AS ticket_source, t.department_id, t.respond_due, t.resolve_due,
        t.resolved_at, (t.state = 'resolved') AS can_rate,
        EXISTS (SELECT 1 FROM return_visits v WHERE v.ticket_id = t.id AND v.by_user = %(user)s) AS rated,
-       c.attachments AS photos
+       c.attachments AS photos, c.requested_outcome
 FROM complaints c JOIN tickets t ON t.id = c.ticket_id
 WHERE c.resident_id = %(resident)s AND (%(only)s::bigint IS NULL OR c.id = %(only)s)
   AND (%(ticket)s::bigint IS NULL OR c.ticket_id = %(ticket)s)
@@ -236,6 +236,7 @@ class ResidentRequest:
     can_rate: bool  # resolved, waiting for the return visit
     rated: bool  # this resident already rated it
     photos: list[str]  # the request's attachments; the pages show the platform's own (`own_photos`)
+    requested_outcome: str | None  # what the resident asked to be done (诉求)
 
     @property
     def own_photos(self) -> list[str]:

@@ -33,7 +33,8 @@ STEP_KIND = {E.DISPATCH: "step_dispatched", E.ACKNOWLEDGE: "step_accepted", E.AR
              E.RESOLVE: "done", E.CLOSE: "step_closed", E.REOPEN: "step_reopened"}
 
 # The request's channel (complaints.channel) -> the resident channel to answer on; None: their registered one.
-_ANSWER_ON = {"app": "app", "wechat": "wechat", "phone": "sms", "counter": None}
+_ANSWER_ON = {"app": "app", "wechat": "wechat", "phone": "sms", "counter": None, "email": "email",
+              "hotline": "sms", "grid_visit": None, "committee_referral": None, "complaint_box": None}
 # A channel that needs an address -> which of the resident's (tickets/preferences.py offers only those they have).
 NEEDS_ADDRESS = {"sms": "phone", "wechat": "phone", "email": "email"}
 

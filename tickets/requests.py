@@ -148,6 +148,7 @@ _SET_KIND = "UPDATE complaints SET request_kind = %s WHERE id = %s"  # what the 
 def file_request(
     conn: psycopg.Connection, *, kind: RequestKind | str, resident_id: str, unit_id: str, description: str,
     lang: str, now: datetime, attachments: Sequence[str] = (), config: TicketConfig = DEFAULT_CONFIG,
+    requested_outcome: str | None = None,
 ) -> Receipt:
     """A resident's own request from the app (one transaction): intake as a complaint with the kind's clocks."""
     try:
@@ -158,7 +159,8 @@ def file_request(
         profile = unit_profile(conn, unit_id, config.sla_profiles())  # the ticket's site stamps the same one
         made = intake_complaint(conn, resident_id=resident_id, unit_id=unit_id, channel="app",
                                 description=description, lang=lang, reported_at=now, now=now,
-                                attachments=attachments, config=_config_for(kind, config, profile))
+                                attachments=attachments, config=_config_for(kind, config, profile),
+                                requested_outcome=requested_outcome)
         conn.execute(_SET_KIND, (kind.value, made.complaint_id))
         ticket = get_ticket(conn, made.ticket_id)
     return Receipt(made.complaint_id, made.ticket_id, kind, made.folded, limits_of(kind, ticket, folded=made.folded))

@@ -12,7 +12,8 @@ from api.auth import Role
 from api.deps import CurrentUser, DbDep, NowDep, TicketConfigDep
 from api.routes.tickets import _rows, domain_errors
 from api.schemas import AttachmentUrl, Description, Identifier, Moment, RowId
-from tickets.complaints import intake_complaint
+from tickets.callers import Caller, caller, link_caller
+from tickets.complaints import OUTCOME_MAX, Channel, intake_complaint
 from tickets.config import DEFAULT_CONFIG
 
 router = APIRouter(prefix="/api/v1", tags=["complaints"])
@@ -20,10 +21,15 @@ RATE_LIMIT_PER_HOUR = DEFAULT_CONFIG.complaints_per_hour  # enforced by tickets.
 
 
 class ComplaintIn(BaseModel):
-    resident_id: Identifier | None = Field(None, description="Omit when the caller is the resident.")
+    resident_id: Identifier | None = Field(None, description="Omit when the caller is the resident, or (staff) when "
+                                           "the caller is not in the registry: then give caller_name and phone.")
+    caller_name: str | None = Field(None, max_length=100, description="A caller not in the registry (staff only)")
+    caller_phone: str | None = Field(None, max_length=32, description="Their number, to call them back")
     unit_id: Identifier
-    channel: Literal["app", "phone", "wechat", "counter"]
+    channel: Channel
     description: Description
+    requested_outcome: str | None = Field(None, max_length=OUTCOME_MAX,
+                                          description="What the resident asks to be done (诉求), if they said.")
     lang: Literal["zh-CN", "en"] = "zh-CN"
     reported_at: Moment = Field(description="RFC 3339 with an offset, e.g. 2026-10-01T08:00:00+08:00")
     attachments: list[AttachmentUrl] = Field(default_factory=list, max_length=10, description="URLs of photos")
@@ -37,6 +43,7 @@ class ComplaintOut(BaseModel):
     anticipated: bool | None
     category: str
     severity: str
+    joined: bool = Field(description="Joined the household's open ticket on the same fault point (72 h)")
 
 
 @router.post("/complaints", status_code=201, summary="File a complaint (resident for their unit, or staff)")
@@ -47,23 +54,25 @@ def file_complaint(body: ComplaintIn, conn: DbDep, user: CurrentUser, now: NowDe
             raise HTTPException(403, "a resident can file complaints only as themselves, for their own unit")
         resident_id, taken_by = user.resident_id, None
     elif user.role in (Role.AGENT, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN):
-        if not body.resident_id:
-            raise HTTPException(422, "resident_id is required when staff file a complaint")
         resident_id, taken_by = body.resident_id, user.user_id
     else:
         raise HTTPException(403, "complaints are filed by residents or customer-service staff")
-    assert resident_id is not None
     with domain_errors():
+        who: Caller | None = None
+        if resident_id is None:  # staff taking a call from someone not in the registry
+            who = caller(body.caller_name, body.caller_phone)
         result = intake_complaint(conn, resident_id=resident_id, unit_id=body.unit_id, channel=body.channel,
                                   description=body.description, lang=body.lang, reported_at=body.reported_at,
-                                  now=now, taken_by=taken_by, attachments=body.attachments, config=config)
+                                  now=now, taken_by=taken_by, attachments=body.attachments, config=config,
+                                  requested_outcome=body.requested_outcome, caller=who)
     return ComplaintOut(complaint_id=result.complaint_id, ticket_id=result.ticket_id, folded=result.folded,
                         incident_id=result.incident_id, anticipated=result.anticipated, category=result.category,
-                        severity=result.severity)
+                        severity=result.severity, joined=result.joined)
 
 
 _COMPLAINT_VIEW = """SELECT c.id, c.ticket_id, c.resident_id, c.unit_id, c.channel, c.description, c.lang,
-                            c.category, c.severity, c.reported_at, c.folded, c.anticipated, t.state AS ticket_state,
+                            c.category, c.severity, c.reported_at, c.folded, c.anticipated, c.requested_outcome,
+                            c.caller_name, c.caller_phone, t.state AS ticket_state,
                             t.resolve_due
                      FROM complaints c JOIN tickets t ON t.id = c.ticket_id"""
 
@@ -84,6 +93,20 @@ def show_complaint(complaint_id: RowId, conn: DbDep, user: CurrentUser) -> dict[
     if not rows or (user.role is Role.RESIDENT and rows[0]["resident_id"] != user.resident_id):
         raise HTTPException(404, f"no complaint {complaint_id}")
     return rows[0]
+
+
+class LinkIn(BaseModel):
+    resident_id: Identifier
+
+
+@router.post("/complaints/{complaint_id}/link", summary="Link a caller's complaint to the resident, once identified")
+def link_complaint(complaint_id: RowId, body: LinkIn, conn: DbDep, user: CurrentUser, now: NowDep
+                   ) -> dict[str, Any]:
+    if user.role not in (Role.AGENT, Role.SUPERVISOR, Role.MANAGER, Role.ADMIN):
+        raise HTTPException(403, "callers are linked by customer-service staff")
+    with domain_errors():
+        ticket_id = link_caller(conn, complaint_id, body.resident_id, by_user=user.user_id, now=now)
+    return {"complaint_id": complaint_id, "ticket_id": ticket_id, "resident_id": body.resident_id}
 
 
 @router.get("/notices", summary="Notices: a resident sees those sent to them; staff their own reminders")

@@ -79,7 +79,8 @@ def show_ticket(ticket_id: RowId, conn: DbDep, user: StaffUser) -> dict[str, Any
             "respond_due, resolve_due, reason FROM work_orders WHERE ticket_id = %s ORDER BY id", (ticket_id,))),
         "complaints": _rows(conn.execute(
             "SELECT id, resident_id, unit_id, channel, description, reported_at, folded, anticipated, lead_seconds, "
-            "point, sensitive, sensitive_matched FROM complaints WHERE ticket_id = %s ORDER BY id", (ticket_id,))),
+            "point, sensitive, sensitive_matched, requested_outcome FROM complaints WHERE ticket_id = %s "
+            "ORDER BY id", (ticket_id,))),
         # The group-risk flag the ticket is part of (tickets/group_risk.py), or null.
         "group_risk": next(iter(_rows(conn.execute(
             "SELECT id, building_id, point, households, ticket_id, first_at, raised_at FROM group_risks "

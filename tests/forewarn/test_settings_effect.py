@@ -361,6 +361,18 @@ def test_warranty_days_decides_whether_a_repeat_links_to_the_repair(conn, staff,
     assert (warranty_links(conn, again.ticket_id).of == first) is linked
 
 
+@pytest.mark.parametrize(("hours", "joined"), [(None, False), ("120", True), ("0", False)])
+def test_join_window_hours_decides_whether_the_household_joins_its_open_ticket(conn, staff, hours,  # noqa: F811
+                                                                               joined):
+    config = ticket_config(settings(**({"join_window_hours": hours} if hours else {})))
+    first = intake_complaint(conn, resident_id="r-00001", unit_id="rs-b1-0101", channel="app",
+                             description="楼道的灯坏了", lang="zh-CN", reported_at=TUESDAY, now=TUESDAY, config=config)
+    later = TUESDAY + timedelta(hours=100)  # past the default 72 h, within 120 h
+    again = intake_complaint(conn, resident_id="r-00001", unit_id="rs-b1-0101", channel="hotline",
+                             description="楼道的灯坏了", lang="zh-CN", reported_at=later, now=later, config=config)
+    assert (again.ticket_id == first.ticket_id) is joined
+
+
 # -- behaviours that need the running platform -----------------------------------------------------------------
 
 
@@ -465,6 +477,7 @@ COVERED_HERE = {
     "SENSITIVE_RESPOND_MINUTES": "test_sensitive_respond_minutes_sets_a_sensitive_complaints_response_deadline",
     "PROGRESS_UPDATE_HOURS": "test_progress_update_hours_sets_how_often_an_open_major_tickets_raiser_hears",
     "WARRANTY_DAYS": "test_warranty_days_decides_whether_a_repeat_links_to_the_repair",
+    "JOIN_WINDOW_HOURS": "test_join_window_hours_decides_whether_the_household_joins_its_open_ticket",
     "SPECIAL_WAVE_HOUSEHOLDS":
         "test_special_wave_households_decides_which_resolved_incident_opens_one_special_wave",
 }

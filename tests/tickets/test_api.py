@@ -306,3 +306,50 @@ def test_a_resident_rates_the_ticket_their_complaint_was_folded_into(client, tok
     rated = client.post(visit, headers=auth(tokens["resident"]), json=rating)
     assert rated.status_code == 201, rated.text
     assert rated.json()["state"] == "closed"
+
+
+def test_intake_over_rest_keeps_the_outcome_takes_the_hotline_and_joins_the_households_ticket(client, tokens):
+    staff = auth(tokens["agent-1"])
+    first = client.post("/api/v1/complaints", headers=auth(tokens["resident"]),
+                        json=complaint(tokens["resident_unit"], "楼道的灯坏了") | {"requested_outcome": "今天修好"})
+    assert first.status_code == 201, first.text
+    again = client.post("/api/v1/complaints", headers=staff, json=complaint(
+        tokens["resident_unit"], "楼道的灯还是不亮", resident=tokens["resident_id"], channel="hotline"))
+    assert again.status_code == 201, again.text
+    assert (again.json()["joined"], again.json()["ticket_id"]) == (True, first.json()["ticket_id"])
+    shown = client.get(f"/api/v1/complaints/{first.json()['complaint_id']}", headers=auth(tokens["resident"])).json()
+    assert shown["requested_outcome"] == "今天修好"
+    ticket = client.get(f"/api/v1/tickets/{first.json()['ticket_id']}", headers=staff).json()
+    assert [(c["channel"], c["requested_outcome"]) for c in ticket["complaints"]] == \
+        [("app", "今天修好"), ("hotline", None)]
+    assert "complaint_joined" in [e["event"] for e in ticket["events"]]
+    fax = client.post("/api/v1/complaints", headers=staff, json=complaint(
+        tokens["resident_unit"], "灯坏了", resident=tokens["resident_id"], channel="fax"))
+    assert fax.status_code == 422 and "hotline" in fax.text
+    too_long = client.post("/api/v1/complaints", headers=auth(tokens["resident"]),
+                           json=complaint(tokens["resident_unit"], "灯坏了") | {"requested_outcome": "修" * 1001})
+    assert too_long.status_code == 422
+
+
+def test_staff_take_a_caller_not_in_the_registry_and_link_them_later(client, tokens):
+    staff = auth(tokens["agent-1"])
+    nameless = client.post("/api/v1/complaints", headers=staff,
+                           json=complaint(tokens["resident_unit"], "楼道的灯坏了", channel="hotline"))
+    assert nameless.status_code == 422 and "caller_name and caller_phone" in nameless.text
+    made = client.post("/api/v1/complaints", headers=staff, json=complaint(
+        tokens["resident_unit"], "楼道的灯坏了", channel="hotline") | {"caller_name": "王先生",
+                                                                         "caller_phone": "13800001111"})
+    assert made.status_code == 201, made.text
+    complaint_id = made.json()["complaint_id"]
+    shown = client.get(f"/api/v1/complaints/{complaint_id}", headers=staff).json()
+    assert (shown["resident_id"], shown["caller_name"], shown["caller_phone"]) == (None, "王先生", "13800001111")
+    wrong = client.post(f"/api/v1/complaints/{complaint_id}/link", headers=staff,
+                        json={"resident_id": tokens["neighbour_id"]})
+    assert wrong.status_code == 422 and "does not live in unit" in wrong.text
+    assert client.post(f"/api/v1/complaints/{complaint_id}/link", headers=auth(tokens["resident"]),
+                       json={"resident_id": tokens["resident_id"]}).status_code == 403
+    linked = client.post(f"/api/v1/complaints/{complaint_id}/link", headers=staff,
+                         json={"resident_id": tokens["resident_id"]})
+    assert linked.status_code == 200, linked.text
+    mine = client.get(f"/api/v1/complaints/{complaint_id}", headers=auth(tokens["resident"]))
+    assert mine.status_code == 200 and mine.json()["resident_id"] == tokens["resident_id"]

@@ -19,8 +19,9 @@ from .conftest import NOW
 
 # Every example files one more complaint for the same resident at the same instant, in one database: the hourly
 # complaint limit (tests/api/test_rate_limit.py) is not what this test is about, nor is the warranty (each example's
-# complaint would otherwise be a repeat of the repair an earlier example resolved, with a link event on its timeline).
-UNLIMITED = replace(DEFAULT_CONFIG, complaints_per_hour=1_000_000, warranty=timedelta(0))
+# complaint would otherwise be a repeat of the repair an earlier example resolved, with a link event on its timeline),
+# nor the household's join (it would join an earlier example's ticket still open).
+UNLIMITED = replace(DEFAULT_CONFIG, complaints_per_hour=1_000_000, warranty=timedelta(0), join_window=timedelta(0))
 
 DONE = {TicketState.RESOLVED, TicketState.CLOSED, TicketState.CANCELLED, TicketState.REOPENED}
 

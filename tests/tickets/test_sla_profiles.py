@@ -4,6 +4,7 @@ site's profile gives its new tickets their clocks, a switch leaves open tickets 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import psycopg
@@ -50,8 +51,10 @@ def _riverside_resident(conn: psycopg.Connection) -> tuple[str, str]:
 
 
 def _complaint(conn: psycopg.Connection, resident: str, unit: str, text: str, now=NOW) -> int:
+    # Each its own ticket (no household join): these tests compare the tickets' clocks.
     made = intake_complaint(conn, resident_id=resident, unit_id=unit, channel="phone", description=text,
-                            lang="zh-CN", reported_at=now, now=now, taken_by="agent-1")
+                            lang="zh-CN", reported_at=now, now=now, taken_by="agent-1",
+                            config=replace(DEFAULT_CONFIG, join_window=timedelta(0)))
     conn.commit()
     return made.ticket_id
 

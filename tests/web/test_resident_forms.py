@@ -19,6 +19,7 @@ from api.deps import AppState
 from api.web.resident import REQUESTS_PER_HOUR
 from api.web.sessions import SESSION_COOKIE, start_session
 from tickets.profiles import set_site_profile
+from tickets.requests import file_request
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -130,3 +131,15 @@ def test_the_report_form_shows_the_time_limits_of_the_residents_own_sites_profil
             set_site_profile(conn, "riverside", "003")
         assert _urgent_complaint_reply(riverside.get("/resident/report", headers=english).text) == "within 30 minutes"
         assert _urgent_complaint_reply(harbour.get("/resident/report", headers=english).text) == "within 15 minutes"
+
+
+def test_the_request_page_shows_the_requested_outcome(app_pool):
+    with app_pool.connection() as conn:
+        receipt = file_request(conn, kind="repair", resident_id="r-00001", unit_id="rs-b1-0101",
+                               description="楼道的灯坏了", lang="zh-CN", now=datetime.now(UTC),
+                               requested_outcome="今天之内修好")
+    with _client(app_pool, "r-00001") as client:
+        page = client.get(f"/resident/requests/{receipt.complaint_id}")
+        assert page.status_code == 200 and "您的诉求：今天之内修好" in page.text
+        english = client.get(f"/resident/requests/{receipt.complaint_id}", headers={"Accept-Language": "en"})
+        assert "You asked for: 今天之内修好" in english.text
