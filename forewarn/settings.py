@@ -161,6 +161,9 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(15, ge=1, le=24 * 60, description="the window those failures are counted in")
     # API hardening (harden-api): token lifetime, back-pressure and request limits.
     api_token_days: int = Field(90, ge=1, le=3650, description="API tokens expire this many days after issue")
+    api_workers: int = Field(4, ge=1, le=200,
+                             description="API requests and pages worked on at once, at most DB_POOL_SIZE; the "
+                                         "others wait (API_WAIT_MS)")
     api_wait_ms: int = Field(500, ge=10, le=30_000,
                              description="an API request waits this long for a worker or a connection, then 503")
     api_max_waiting: int = Field(128, ge=1, le=10_000,

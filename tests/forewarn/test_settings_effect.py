@@ -477,6 +477,7 @@ COVERED_HERE = {
     "SENSITIVE_RESPOND_MINUTES": "test_sensitive_respond_minutes_sets_a_sensitive_complaints_response_deadline",
     "PROGRESS_UPDATE_HOURS": "test_progress_update_hours_sets_how_often_an_open_major_tickets_raiser_hears",
     "WARRANTY_DAYS": "test_warranty_days_decides_whether_a_repeat_links_to_the_repair",
+    "API_WORKERS": "test_api_settings_become_the_api_limits",
     "JOIN_WINDOW_HOURS": "test_join_window_hours_decides_whether_the_household_joins_its_open_ticket",
     "SPECIAL_WAVE_HOUSEHOLDS":
         "test_special_wave_households_decides_which_resolved_incident_opens_one_special_wave",
@@ -555,4 +556,5 @@ def test_api_settings_become_the_api_limits():
     assert (default.wait_s, changed.wait_s) == (0.5, 0.2)
     assert (default.max_waiting, changed.max_waiting) == (128, 7)
     assert (default.max_body_bytes, changed.max_body_bytes) == (65_536, 4096)
-    assert (default.workers, changed.workers) == (8, 3)
+    assert (default.workers, changed.workers) == (4, 3)  # never more workers than pooled connections
+    assert api_limits(settings(api_workers="6")).workers == 6
