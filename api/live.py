@@ -103,6 +103,7 @@ class LiveHub:
         self.connected = asyncio.Event()  # set while LISTENing
         self._seen = -1  # highest notice id loaded; -1 until the first connection reads it
         self._pending: dict[int, None] = {}  # residents' notices loaded before their delivery, oldest first
+        self._load: psycopg.AsyncConnection[dict[str, Any]] | None = None  # while connected; streams' catch-up too
         self.reconnects = 0
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -196,6 +197,7 @@ class LiveHub:
                 await listen.execute(f"LISTEN {NOTICES_CHANNEL}")
                 await listen.execute(f"LISTEN {EVENTS_CHANNEL}")
                 await self._load_notices(load)  # the first time: the high-water mark; after a drop: what was missed
+                self._load = load
                 self.connected.set()
                 while not self._stopping.is_set():
                     got = False
@@ -208,9 +210,23 @@ class LiveHub:
                     if not got:
                         await listen.execute("SELECT 1")  # raises if the connection is gone
             finally:
+                self._load = None
                 await load.close()
         finally:
             await listen.close()
+
+    async def fetch(self, query: str, params: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """Rows of `query` on the hub's own loading connection, in the event loop: a stream's catch-up without a
+        worker thread or a pooled connection (a thousand streams opening at once queued a thousand of each ahead
+        of the pages). None while the hub is not connected: the caller reads from the pool instead."""
+        load = self._load
+        if load is None or load.closed:
+            return None
+        try:
+            cursor = await load.execute(query, params)
+            return await cursor.fetchall()
+        except psycopg.OperationalError:
+            return None
 
     async def _load_notices(self, load: psycopg.AsyncConnection[dict[str, Any]]) -> None:
         cursor = await load.execute(_MAX_NOTICE)

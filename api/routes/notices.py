@@ -57,8 +57,10 @@ def start_point(pool: ConnectionPool, user: Principal, after: int | None, last_e
     return int(row[0]) if row else 0
 
 
-def catch_up_from(pool: ConnectionPool, user: Principal) -> Callable[[int], Awaitable[list[dict[str, Any]]]]:
-    """An async `catch_up(after)`: the caller's next notices from the database (on a worker thread)."""
+def catch_up_from(pool: ConnectionPool, user: Principal,
+                  hub: LiveHub | None = None) -> Callable[[int], Awaitable[list[dict[str, Any]]]]:
+    """An async `catch_up(after)`: the caller's next notices from the database — on the live hub's connection in
+    the event loop when it is connected, else from the pool on a worker thread."""
     column, who = _who(user)
     query = _SELECT.format(who=column, visible=_VISIBLE[column])
 
@@ -67,7 +69,8 @@ def catch_up_from(pool: ConnectionPool, user: Principal) -> Callable[[int], Awai
             return cursor.execute(query, {"who": who, "after": after}).fetchall()
 
     async def catch_up(after: int) -> list[dict[str, Any]]:
-        return await run_in_threadpool(load, after)
+        rows = await hub.fetch(query, {"who": who, "after": after}) if hub is not None else None
+        return rows if rows is not None else await run_in_threadpool(load, after)
 
     return catch_up
 
@@ -79,9 +82,9 @@ def live_response(request: Request, pool: ConnectionPool, user: Principal, after
 
     async def body() -> AsyncIterator[str]:
         deadline = asyncio.get_running_loop().time() + max_seconds
+        catch_up = catch_up_from(pool, user, hub)
         async with hub.subscription(keys_for(user)) as subscriber:
-            async for chunk in stream_events(hub, subscriber, deadline=deadline, catch_up=catch_up_from(pool, user),
-                                             after=after):
+            async for chunk in stream_events(hub, subscriber, deadline=deadline, catch_up=catch_up, after=after):
                 yield chunk
 
     return StreamingResponse(body(), media_type="text/event-stream",
