@@ -24,7 +24,6 @@ from tickets.sla import DEFAULT_TZ as ZONE
 from tickets.transitions import transition
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-NOW = datetime.now(UTC).replace(microsecond=0)
 COMPLAINTS = [("r-00001", "厨房水管漏水"), ("r-00002", "物业费账单多收了一个月"),
               ("r-00003", "楼下停车位总被外来车占用")]
 
@@ -32,6 +31,7 @@ COMPLAINTS = [("r-00001", "厨房水管漏水"), ("r-00002", "物业费账单多
 @pytest.fixture
 def desk(estate_db_url: str) -> Iterator[tuple[ConnectionPool, list[int]]]:
     """Three open tickets; the last filed is overdue, the first is due in three hours, the second in one."""
+    now = datetime.now(UTC).replace(microsecond=0)  # here, not at import: the full suite collects long before
     pool = ConnectionPool(estate_db_url, min_size=1, max_size=4, open=True)
     with pool.connection() as conn:
         create_user(conn, user_id="agent-1", name="Agent Wang", role=Role.AGENT, department_id="customer_service")
@@ -41,12 +41,12 @@ def desk(estate_db_url: str) -> Iterator[tuple[ConnectionPool, list[int]]]:
             unit = conn.execute("SELECT unit_id FROM residents WHERE id = %s", (resident,)).fetchone()
             assert unit is not None
             made = intake_complaint(conn, resident_id=resident, unit_id=unit[0], channel="app", description=text,
-                                    lang="zh-CN", reported_at=NOW - timedelta(hours=2), now=NOW - timedelta(hours=2))
+                                    lang="zh-CN", reported_at=now - timedelta(hours=2), now=now - timedelta(hours=2))
             ids.append(made.ticket_id)
         assert len(set(ids)) == 3
         for ticket, hours in zip(ids, (3, 1, -1), strict=True):  # the deadlines, set apart for the test
             conn.execute("UPDATE tickets SET respond_due = %s, resolve_due = %s WHERE id = %s",
-                         (NOW + timedelta(hours=hours), NOW + timedelta(hours=hours + 24), ticket))
+                         (now + timedelta(hours=hours), now + timedelta(hours=hours + 24), ticket))
         conn.commit()
     yield pool, ids
     pool.close()
@@ -143,7 +143,7 @@ def test_a_ticket_that_cannot_be_transferred_is_refused_with_409_not_a_crash(des
     pool, ids = desk
     ticket = ids[1]
     with pool.connection() as conn:
-        transition(conn, ticket, TicketEvent.CANCEL, actor="agent-1", now=NOW, note="duplicate")
+        transition(conn, ticket, TicketEvent.CANCEL, actor="agent-1", now=datetime.now(UTC), note="duplicate")
         conn.commit()
     with _client(pool, "agent-1") as client:
         token = _csrf(client, f"/desk/tickets/{ticket}")
