@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
 
 from tickets.lifecycle import TicketState
+from tickets.workorders import TimelineEntry  # the timeline row, one home (the engineer's page reads it too)
 
 # A ticket leaves the desk's queue once it is resolved, closed or cancelled.
 DONE_STATES = (TicketState.RESOLVED.value, TicketState.CLOSED.value, TicketState.CANCELLED.value)
@@ -32,17 +32,6 @@ class QueueRow:
     due: datetime | None  # respond_due until the ticket is responded to, then resolve_due
     due_kind: str | None  # "respond" or "resolve"
     sla_paused_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class TimelineEntry:
-    at: datetime
-    actor: str | None
-    event: str
-    from_state: str | None
-    to_state: str | None
-    note: str
-    detail: dict[str, Any]
 
 
 _QUEUE = f"""
