@@ -10,20 +10,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
 
-from api.app import create_app
 from api.auth import Role, create_user, ensure_resident_user
-from api.deps import AppState
-from api.web.sessions import SESSION_COOKIE, start_session
+from tests.web.clients import form_token, signed_in_client
 from tickets.complaints import intake_complaint
 from tickets.lifecycle import TicketEvent
 from tickets.reply_templates import fill_templates
 from tickets.sla import DEFAULT_TZ as ZONE
 from tickets.transitions import transition
 
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 COMPLAINTS = [("r-00001", "厨房水管漏水"), ("r-00002", "物业费账单多收了一个月"),
               ("r-00003", "楼下停车位总被外来车占用")]
 
@@ -52,23 +48,13 @@ def desk(estate_db_url: str) -> Iterator[tuple[ConnectionPool, list[int]]]:
     pool.close()
 
 
-def _client(pool: ConnectionPool, user_id: str) -> TestClient:
-    with pool.connection() as conn:
-        session = start_session(conn, user_id, now=datetime.now(UTC), days=1)
-    client = TestClient(create_app(AppState(pool=pool, broker_check=lambda: True)), follow_redirects=False)
-    client.cookies.set(SESSION_COOKIE, session)
-    return client
 
 
-def _csrf(client: TestClient, path: str) -> str:
-    found = _CSRF.search(client.get(path).text)
-    assert found is not None
-    return found.group(1)
 
 
 def test_the_queue_lists_open_tickets_due_first_and_marks_the_overdue_one(desk):
     pool, (later, sooner, overdue) = desk
-    with _client(pool, "agent-1") as client:
+    with signed_in_client(pool, "agent-1") as client:
         page = client.get("/desk", headers={"Accept-Language": "en"})
         assert page.status_code == 200
         order = [int(i) for i in re.findall(r'<tr data-ticket="(\d+)"', page.text)]
@@ -92,10 +78,10 @@ def test_residents_and_engineers_may_not_open_the_desk(desk):
         resident = ensure_resident_user(conn, "r-00001")
         conn.commit()
     for user in (resident, "eng-1"):
-        with _client(pool, user) as client:
+        with signed_in_client(pool, user) as client:
             assert client.get("/desk").status_code == 403
             assert client.get(f"/desk/tickets/{ids[0]}").status_code == 403
-            token = _csrf(client, "/")  # the sign-out form in the frame
+            token = form_token(client, "/")  # the sign-out form in the frame
             refused = client.post(f"/desk/tickets/{ids[0]}/transfer",
                                   data={"csrf_token": token, "department_id": "security", "reason": "x"})
             assert refused.status_code == 403
@@ -103,7 +89,7 @@ def test_residents_and_engineers_may_not_open_the_desk(desk):
 
 def test_an_unknown_ticket_is_a_404_page(desk):
     pool, _ = desk
-    with _client(pool, "agent-1") as client:
+    with signed_in_client(pool, "agent-1") as client:
         answer = client.get("/desk/tickets/999999", headers={"Accept-Language": "en"})
         assert answer.status_code == 404 and "There is no such ticket." in answer.text
 
@@ -114,10 +100,10 @@ def test_a_transfer_moves_the_ticket_with_its_reason_in_the_timeline(desk):
     with pool.connection() as conn:
         before = conn.execute("SELECT department_id, transfers FROM tickets WHERE id = %s", (ticket,)).fetchone()
     target = "security" if before[0] != "security" else "management"
-    with _client(pool, "agent-1") as client:
+    with signed_in_client(pool, "agent-1") as client:
         path = f"/desk/tickets/{ticket}"
         assert client.post(f"{path}/transfer", data={"department_id": target, "reason": "x"}).status_code == 403
-        token = _csrf(client, path)
+        token = form_token(client, path)
         empty = client.post(f"{path}/transfer", data={"csrf_token": token, "department_id": target, "reason": "  "},
                             headers={"Accept-Language": "en"})
         assert empty.status_code == 422 and "Please give the reason for the transfer." in empty.text
@@ -145,8 +131,8 @@ def test_a_ticket_that_cannot_be_transferred_is_refused_with_409_not_a_crash(des
     with pool.connection() as conn:
         transition(conn, ticket, TicketEvent.CANCEL, actor="agent-1", now=datetime.now(UTC), note="duplicate")
         conn.commit()
-    with _client(pool, "agent-1") as client:
-        token = _csrf(client, f"/desk/tickets/{ticket}")
+    with signed_in_client(pool, "agent-1") as client:
+        token = form_token(client, f"/desk/tickets/{ticket}")
         refused = client.post(f"/desk/tickets/{ticket}/transfer",
                               data={"csrf_token": token, "department_id": "security", "reason": "try"},
                               headers={"Accept-Language": "en"})
@@ -163,7 +149,7 @@ def test_the_reply_templates_are_filled_from_the_ticket(desk):
         name = conn.execute("SELECT name FROM residents WHERE id = 'r-00001'").fetchone()[0]
     respond_by = respond_due.astimezone(ZONE).strftime("%Y-%m-%d %H:%M")
     resolve_by = resolve_due.astimezone(ZONE).strftime("%Y-%m-%d %H:%M")
-    with _client(pool, "agent-1") as client:
+    with signed_in_client(pool, "agent-1") as client:
         zh = client.get(f"/desk/tickets/{ticket}?lang=zh-CN").text
         en = client.get(f"/desk/tickets/{ticket}?lang=en").text
     for text in (zh, en):

@@ -10,18 +10,12 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
 
-from api.app import create_app
-from api.auth import ensure_resident_user
-from api.deps import AppState
 from api.web.resident import REQUESTS_PER_HOUR
-from api.web.sessions import SESSION_COOKIE, start_session
+from tests.web.clients import form_token, resident_client
 from tickets.profiles import set_site_profile
 from tickets.requests import file_request
-
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -31,25 +25,15 @@ def app_pool(estate_db_url: str) -> Iterator[ConnectionPool]:
     pool.close()
 
 
-def _client(pool: ConnectionPool, resident_id: str) -> TestClient:
-    with pool.connection() as conn:
-        session = start_session(conn, ensure_resident_user(conn, resident_id), now=datetime.now(UTC), days=1)
-    client = TestClient(create_app(AppState(pool=pool, broker_check=lambda: True)), follow_redirects=False)
-    client.cookies.set(SESSION_COOKIE, session)
-    return client
 
 
-def _csrf(client: TestClient, path: str) -> str:
-    found = _CSRF.search(client.get(path).text)
-    assert found is not None
-    return found.group(1)
 
 
 def test_report_refusals_are_clear_and_nothing_is_filed(app_pool):
-    with _client(app_pool, "r-00001") as client:
+    with resident_client(app_pool, "r-00001") as client:
         no_token = client.post("/resident/report", data={"kind": "repair", "description": "漏水"})
         assert no_token.status_code == 403
-        token = _csrf(client, "/resident/report")
+        token = form_token(client, "/resident/report")
         odd = client.post("/resident/report", data={"csrf_token": token, "kind": "praise", "description": "好"})
         assert odd.status_code == 422 and "请选择请求类型" in odd.text
         empty = client.post("/resident/report", data={"csrf_token": token, "kind": "repair", "description": "  "},
@@ -60,8 +44,8 @@ def test_report_refusals_are_clear_and_nothing_is_filed(app_pool):
 
 
 def test_a_flood_of_requests_is_stopped_at_the_hourly_limit(app_pool):
-    with _client(app_pool, "r-00001") as client:
-        token = _csrf(client, "/resident/report")
+    with resident_client(app_pool, "r-00001") as client:
+        token = form_token(client, "/resident/report")
         for i in range(REQUESTS_PER_HOUR):
             made = client.post("/resident/report", data={"csrf_token": token, "kind": "enquiry",
                                                          "description": f"问题 {i}"})
@@ -75,8 +59,8 @@ def test_a_flood_of_requests_is_stopped_at_the_hourly_limit(app_pool):
 
 
 def test_a_rating_too_early_or_for_someone_elses_request_is_refused(app_pool):
-    with _client(app_pool, "r-00001") as client:
-        token = _csrf(client, "/resident/report")
+    with resident_client(app_pool, "r-00001") as client:
+        token = form_token(client, "/resident/report")
         made = client.post("/resident/report", data={"csrf_token": token, "kind": "repair",
                                                      "description": "楼道的灯坏了"})
         complaint_id = int(made.headers["location"].split("/")[-1].split("?")[0])
@@ -88,8 +72,8 @@ def test_a_rating_too_early_or_for_someone_elses_request_is_refused(app_pool):
         assert early.status_code == 409 and "不再等待评价" in early.text
         out_of_range = client.post(f"/resident/visit/{ticket_id}", data=rating | {"overall": "9"})
         assert out_of_range.status_code == 422
-    with _client(app_pool, "r-00003") as other:
-        token = _csrf(other, "/resident/report")
+    with resident_client(app_pool, "r-00003") as other:
+        token = form_token(other, "/resident/report")
         theirs = other.post(f"/resident/visit/{ticket_id}", data=rating | {"csrf_token": token})
         assert theirs.status_code == 404
     with psycopg.connect(app_pool.conninfo) as conn:
@@ -97,8 +81,8 @@ def test_a_rating_too_early_or_for_someone_elses_request_is_refused(app_pool):
 
 
 def test_a_file_that_is_not_a_photo_is_refused_on_the_form_and_nothing_is_filed(app_pool):
-    with _client(app_pool, "r-00001") as client:
-        token = _csrf(client, "/resident/report")
+    with resident_client(app_pool, "r-00001") as client:
+        token = form_token(client, "/resident/report")
         refused = client.post("/resident/report", data={"csrf_token": token, "kind": "repair",
                                                         "description": "厨房水管漏水"},
                               files=[("photos", ("leak.png", b"MZ\x90\x00 not an image", "image/png"))])
@@ -125,7 +109,7 @@ def test_the_report_form_shows_the_time_limits_of_the_residents_own_sites_profil
         conn.execute("INSERT INTO units (id, building_id, floor, number) VALUES ('hb-b1-0101', 'hb-b1', 1, '0101')")
         conn.execute("INSERT INTO residents (id, unit_id, name) VALUES ('hb-r1', 'hb-b1-0101', 'Harbour resident')")
     english = {"accept-language": "en"}
-    with _client(app_pool, "r-00001") as riverside, _client(app_pool, "hb-r1") as harbour:
+    with resident_client(app_pool, "r-00001") as riverside, resident_client(app_pool, "hb-r1") as harbour:
         assert _urgent_complaint_reply(riverside.get("/resident/report", headers=english).text) == "within 15 minutes"
         with app_pool.connection() as conn:
             set_site_profile(conn, "riverside", "003")
@@ -138,7 +122,7 @@ def test_the_request_page_shows_the_requested_outcome(app_pool):
         receipt = file_request(conn, kind="repair", resident_id="r-00001", unit_id="rs-b1-0101",
                                description="楼道的灯坏了", lang="zh-CN", now=datetime.now(UTC),
                                requested_outcome="今天之内修好")
-    with _client(app_pool, "r-00001") as client:
+    with resident_client(app_pool, "r-00001") as client:
         page = client.get(f"/resident/requests/{receipt.complaint_id}")
         assert page.status_code == 200 and "您的诉求：今天之内修好" in page.text
         english = client.get(f"/resident/requests/{receipt.complaint_id}", headers={"Accept-Language": "en"})

@@ -7,22 +7,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import pytest
-from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
 
-from api.app import create_app
-from api.auth import Role, create_user, ensure_resident_user
-from api.deps import AppState
-from api.web.sessions import SESSION_COOKIE, start_session
+from api.auth import Role, create_user
 from forewarn.cli_run import DEMO_ESTATE
 from ingest.estate_file import load_estate_file
 from ingest.estate_store import save_estate
+from tests.web.clients import form_token, resident_client, signed_in_client
 from tickets.progress import raisers
 
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 NO_EMAIL = "r-00001"  # app in the registry, a phone number, no e-mail address (the demo estate)
 
 
@@ -33,12 +28,6 @@ def app_pool(estate_db_url: str) -> Iterator[ConnectionPool]:
     pool.close()
 
 
-def _client(pool: ConnectionPool, resident_id: str) -> TestClient:
-    with pool.connection() as conn:
-        session = start_session(conn, ensure_resident_user(conn, resident_id), now=datetime.now(UTC), days=1)
-    client = TestClient(create_app(AppState(pool=pool, broker_check=lambda: True)), follow_redirects=False)
-    client.cookies.set(SESSION_COOKIE, session)
-    return client
 
 
 def _preferred(pool: ConnectionPool, resident_id: str) -> str | None:
@@ -49,13 +38,13 @@ def _preferred(pool: ConnectionPool, resident_id: str) -> str | None:
 
 
 def test_a_resident_chooses_sms_and_their_request_is_then_answered_by_sms(app_pool):
-    with _client(app_pool, NO_EMAIL) as client:
+    with resident_client(app_pool, NO_EMAIL) as client:
         page = client.get("/resident/settings", headers={"Accept-Language": "en"})
         assert page.status_code == 200
         offered = re.findall(r'name="channel" value="([a-z]+)"', page.text)
         assert offered == ["default", "app", "sms", "wechat"]  # no e-mail: we have no address for it
         assert re.search(r'value="default" required checked', page.text)
-        token = _csrf(client, "/resident/settings")
+        token = form_token(client, "/resident/settings")
         saved = client.post("/resident/settings", data={"csrf_token": token, "channel": "sms"})
         assert saved.status_code == 200 and "已保存" in saved.text
         assert re.search(r'value="sms" required checked', saved.text)
@@ -71,8 +60,8 @@ def test_a_resident_chooses_sms_and_their_request_is_then_answered_by_sms(app_po
 
 
 def test_a_channel_without_an_address_or_a_token_is_refused_and_nothing_changes(app_pool):
-    with _client(app_pool, NO_EMAIL) as client:
-        token = _csrf(client, "/resident/settings")
+    with resident_client(app_pool, NO_EMAIL) as client:
+        token = form_token(client, "/resident/settings")
         no_address = client.post("/resident/settings", data={"csrf_token": token, "channel": "email"},
                                  headers={"Accept-Language": "en"})
         assert no_address.status_code == 422 and "not one we can reach you on" in no_address.text
@@ -84,8 +73,8 @@ def test_a_channel_without_an_address_or_a_token_is_refused_and_nothing_changes(
 
 
 def test_back_to_the_default_and_an_estate_reload_keeps_the_residents_choice(app_pool):
-    with _client(app_pool, NO_EMAIL) as client:
-        token = _csrf(client, "/resident/settings")
+    with resident_client(app_pool, NO_EMAIL) as client:
+        token = form_token(client, "/resident/settings")
         client.post("/resident/settings", data={"csrf_token": token, "channel": "wechat"})
         with app_pool.connection() as conn:
             save_estate(conn, load_estate_file(DEMO_ESTATE))  # the office reloads the registry
@@ -97,15 +86,8 @@ def test_back_to_the_default_and_an_estate_reload_keeps_the_residents_choice(app
 def test_staff_cannot_open_a_residents_settings_and_a_visitor_is_sent_to_sign_in(app_pool):
     with app_pool.connection() as conn:
         create_user(conn, user_id="eng-1", name="Engineer", role=Role.ENGINEER, department_id="engineering")
-        session = start_session(conn, "eng-1", now=datetime.now(UTC), days=1)
-    client = TestClient(create_app(AppState(pool=app_pool, broker_check=lambda: True)), follow_redirects=False)
-    with client:
+    with signed_in_client(app_pool) as client:
         assert client.get("/resident/settings").status_code in (302, 303)  # not signed in: to the sign-in page
-        client.cookies.set(SESSION_COOKIE, session)
+    with signed_in_client(app_pool, "eng-1") as client:
         assert client.get("/resident/settings").status_code == 403
 
-
-def _csrf(client: TestClient, path: str) -> str:
-    found = _CSRF.search(client.get(path).text)
-    assert found is not None
-    return found.group(1)

@@ -13,14 +13,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
 from pypdf import PdfReader
 
-from api.app import create_app
 from api.auth import Role, create_user, ensure_resident_user
-from api.deps import AppState
-from api.web.sessions import SESSION_COOKIE, start_session
+from tests.web.clients import signed_in_client
 from tickets.attachments import save_upload
 from tickets.complaints import intake_complaint
 from tickets.lifecycle import TicketEvent
@@ -62,19 +59,13 @@ def repaired(estate_db_url: str) -> Iterator[tuple[ConnectionPool, int, int]]:
     pool.close()
 
 
-def _client(pool: ConnectionPool, user_id: str) -> TestClient:
-    with pool.connection() as conn:
-        session = start_session(conn, user_id, now=datetime.now(UTC), days=1)
-    client = TestClient(create_app(AppState(pool=pool, broker_check=lambda: True)), follow_redirects=False)
-    client.cookies.set(SESSION_COOKIE, session)
-    return client
 
 
 def test_the_resident_reads_what_was_found_the_cause_what_was_done_and_the_clocks(repaired):
     pool, ticket, complaint = repaired
     with pool.connection() as conn:
         me = ensure_resident_user(conn, "r-00001")
-    with _client(pool, me) as client:
+    with signed_in_client(pool, me) as client:
         request_page = client.get(f"/resident/requests/{complaint}")
         assert f'href="/resident/requests/{complaint}/report"' in request_page.text
         page = client.get(f"/resident/requests/{complaint}/report")
@@ -100,11 +91,11 @@ def test_another_household_gets_404_and_staff_read_it_from_the_ticket(repaired):
     pool, ticket, complaint = repaired
     with pool.connection() as conn:
         neighbour = ensure_resident_user(conn, "r-00003")
-    with _client(pool, neighbour) as client:
+    with signed_in_client(pool, neighbour) as client:
         assert client.get(f"/resident/requests/{complaint}/report").status_code == 404
         assert client.get(f"/resident/requests/{complaint}/report.pdf").status_code == 404
         assert client.get(f"/staff/tickets/{ticket}/report").status_code == 403
-    with _client(pool, "eng-1") as client:
+    with signed_in_client(pool, "eng-1") as client:
         page = client.get(f"/staff/tickets/{ticket}/report", headers={"Accept-Language": "en"})
         assert page.status_code == 200 and "What was done" in page.text and "软管老化" in page.text
         assert client.get("/staff/tickets/999999/report").status_code == 404

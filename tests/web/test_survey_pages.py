@@ -16,13 +16,10 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
 
-from api.app import create_app
 from api.auth import Role, create_user, ensure_resident_user
-from api.deps import AppState
-from api.web.sessions import SESSION_COOKIE, start_session
+from tests.web.clients import signed_in_client, token_in
 from tickets.nps import nps_interval
 from tickets.survey_links import answer_by_link, invite_online
 from tickets.survey_template import ITEM_KEYS, ITEMS
@@ -30,7 +27,6 @@ from tickets.survey_waves import close_wave, create_wave
 
 from .conftest import make_user, screenshot
 
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 BASE = "https://estate.example"
 
 
@@ -41,12 +37,6 @@ def app_pool(estate_db_url: str) -> Iterator[ConnectionPool]:
     pool.close()
 
 
-def _client(pool: ConnectionPool, user_id: str | None = None) -> TestClient:
-    client = TestClient(create_app(AppState(pool=pool, broker_check=lambda: True)), follow_redirects=False)
-    if user_id is not None:
-        with pool.connection() as conn:
-            client.cookies.set(SESSION_COOKIE, start_session(conn, user_id, now=datetime.now(UTC), days=1))
-    return client
 
 
 def _open_wave(conn: psycopg.Connection, seed: int = 11) -> tuple[int, list[str]]:
@@ -65,10 +55,6 @@ def _answers(token: str, score: int = 4, overall: int = 8, recommend: int = 9) -
             "recommend": str(recommend), "comment": "保洁很好"}
 
 
-def _csrf(page: str) -> str:
-    found = _CSRF.search(page)
-    assert found is not None
-    return found.group(1)
 
 
 def test_the_link_shows_the_questionnaire_and_records_one_online_response(app_pool):
@@ -77,13 +63,13 @@ def test_the_link_shows_the_questionnaire_and_records_one_online_response(app_po
         unit = conn.execute("SELECT unit_id FROM survey_invitations WHERE wave_id = %s ORDER BY id LIMIT 1",
                             (wave_id,)).fetchone()[0]  # type: ignore[index]
     token = tokens[0]
-    with _client(app_pool) as client:
+    with signed_in_client(app_pool) as client:
         form = client.get(f"/survey/{token}")
         assert form.status_code == 200
         assert all(item.zh in form.text for item in ITEMS) and "您有多大可能向亲友推荐" in form.text
         english = client.get(f"/survey/{token}?lang=en")
         assert english.status_code == 200 and ITEMS[0].en in english.text and "Send my answers" in english.text
-        csrf = _csrf(form.text)
+        csrf = token_in(form.text)
         assert client.post(f"/survey/{token}", data=_answers("forged")).status_code == 403
         incomplete = {k: v for k, v in _answers(csrf).items() if k != "elevators"}
         again = client.post(f"/survey/{token}", data=incomplete)  # in English: the switch is remembered
@@ -126,7 +112,7 @@ def test_the_manager_sees_the_waves_and_the_report_and_residents_do_not(app_pool
         conn.commit()
     estimate = nps_interval(recommend, population=300)
     assert estimate is not None
-    with _client(app_pool, "mgr-surveys") as manager:
+    with signed_in_client(app_pool, "mgr-surveys") as manager:
         listing = manager.get("/manager/surveys")
         assert listing.status_code == 200 and 'href="/manager/surveys"' in listing.text  # the nav entry
         row = re.search(rf'<tr data-wave="{wave_id}">(.*?)</tr>', listing.text, re.S)
@@ -164,7 +150,7 @@ def test_the_manager_sees_the_waves_and_the_report_and_residents_do_not(app_pool
         assert early.status_code == 200 and 'id="hidden"' in early.text
         assert '<span id="responses">0</span>' in early.text
         assert re.search(rf'<tr data-wave="{quiet}">.*?<td class="nps">-</td>', listing.text, re.S)
-    with _client(app_pool, resident_user) as resident:
+    with signed_in_client(app_pool, resident_user) as resident:
         for path in ("/manager/surveys", f"/manager/surveys/{wave_id}",
                      f"/manager/surveys/{wave_id}/export?format=csv"):
             assert resident.get(path).status_code == 403, path

@@ -12,21 +12,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
-from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
 
-from api.app import create_app
 from api.auth import Role, create_user, ensure_resident_user
-from api.deps import AppState
 from api.web.i18n import Catalogues
-from api.web.sessions import SESSION_COOKIE, start_session
 from api.web.survey_wave_forms import error_box
+from tests.web.clients import form_token, signed_in_client
 from tickets.survey_links import answer_by_link, invite_online
 from tickets.survey_sampling import SampleRefused, sample_size
 from tickets.survey_template import ITEM_KEYS
 from tickets.survey_waves import close_wave, create_wave, record_response
-
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -41,17 +36,8 @@ def app_pool(estate_db_url: str) -> Iterator[ConnectionPool]:
     pool.close()
 
 
-def _client(pool: ConnectionPool, user_id: str) -> TestClient:
-    client = TestClient(create_app(AppState(pool=pool, broker_check=lambda: True)), follow_redirects=False)
-    with pool.connection() as conn:
-        client.cookies.set(SESSION_COOKIE, start_session(conn, user_id, now=datetime.now(UTC), days=1))
-    return client
 
 
-def _csrf(client: TestClient, path: str) -> str:
-    found = _CSRF.search(client.get(path, follow_redirects=True).text)
-    assert found is not None, path
-    return found.group(1)
 
 
 def _wave(pool: ConnectionPool, seed: int = 5) -> int:
@@ -65,8 +51,8 @@ def _wave(pool: ConnectionPool, seed: int = 5) -> int:
 def _refused_to_others(pool: ConnectionPool, path: str, data: dict[str, str]) -> None:
     """A resident and an engineer, each with a good CSRF token of their own, get 403 and change nothing."""
     for user_id, own_page in ((_resident(pool), "/resident"), ("eng-waves", "/engineer/work-orders")):
-        with _client(pool, user_id) as other:
-            token = _csrf(other, own_page)
+        with signed_in_client(pool, user_id) as other:
+            token = form_token(other, own_page)
             refused = other.post(path + "?lang=en", data=data | {"csrf_token": token})
             assert refused.status_code == 403, (user_id, path)
             assert "This page is not open to your account." in refused.text  # the role, not the token
@@ -97,8 +83,8 @@ def test_handbook_001s_example_is_refused_with_its_numbers_in_both_languages():
 def test_a_manager_opens_a_wave_and_the_10_percent_rule_is_said_in_his_language(app_pool):
     form = {"site_id": "riverside", "kind": "routine", "sample": "0.10", "seed": "7", "incident": "",
             "reason": "quarterly"}
-    with _client(app_pool, "mgr-waves") as manager:
-        token = _csrf(manager, "/manager/surveys")
+    with signed_in_client(app_pool, "mgr-waves") as manager:
+        token = form_token(manager, "/manager/surveys")
         assert manager.post("/manager/surveys", data=form | {"csrf_token": "forged"}).status_code == 403
         assert _waves(app_pool) == 0
         small = manager.post("/manager/surveys?lang=en", data=form | {"csrf_token": token, "sample": "29"})
@@ -140,8 +126,8 @@ def test_a_manager_closes_a_wave_once(app_pool):
     wave_id = _wave(app_pool)
     path = f"/manager/surveys/{wave_id}/close"
     _refused_to_others(app_pool, path, {})
-    with _client(app_pool, "mgr-waves") as manager:
-        token = _csrf(manager, f"/manager/surveys/{wave_id}")
+    with signed_in_client(app_pool, "mgr-waves") as manager:
+        token = form_token(manager, f"/manager/surveys/{wave_id}")
         assert manager.post(path, data={"csrf_token": "forged"}).status_code == 403
         with app_pool.connection() as conn:
             assert conn.execute("SELECT status FROM survey_waves WHERE id = %s", (wave_id,)).fetchone() == ("open",)
@@ -168,10 +154,10 @@ def test_a_manager_tops_up_one_building_short_of_its_share(app_pool):
         conn.commit()
     path = f"/manager/surveys/{wave_id}/topup"
     _refused_to_others(app_pool, path, {"building_id": "rs-b1"})
-    with _client(app_pool, "mgr-waves") as manager:
+    with signed_in_client(app_pool, "mgr-waves") as manager:
         page = manager.get(f"/manager/surveys/{wave_id}")
         assert re.search(r'data-building="rs-b1".*?class="secondary topup"', page.text, re.S)
-        token = _csrf(manager, f"/manager/surveys/{wave_id}")
+        token = form_token(manager, f"/manager/surveys/{wave_id}")
         assert manager.post(path, data={"csrf_token": "forged", "building_id": "rs-b1"}).status_code == 403
         done = manager.post(path, data={"csrf_token": token, "building_id": "rs-b1"})
         assert done.status_code == 303
@@ -190,8 +176,8 @@ def test_a_manager_sends_the_online_links_once(app_pool):
     wave_id = _wave(app_pool)
     path = f"/manager/surveys/{wave_id}/invite"
     _refused_to_others(app_pool, path, {})
-    with _client(app_pool, "mgr-waves") as manager:
-        token = _csrf(manager, f"/manager/surveys/{wave_id}")
+    with signed_in_client(app_pool, "mgr-waves") as manager:
+        token = form_token(manager, f"/manager/surveys/{wave_id}")
         assert manager.post(path, data={"csrf_token": "forged"}).status_code == 403
         sent = manager.post(path, data={"csrf_token": token})
         assert sent.status_code == 303
@@ -230,13 +216,13 @@ def _answered_wave(pool: ConnectionPool) -> int:
 
 def test_a_manager_plans_an_action_from_a_matrix_cell(app_pool):
     wave_id = _answered_wave(app_pool)
-    with _client(app_pool, "mgr-waves") as manager:
+    with signed_in_client(app_pool, "mgr-waves") as manager:
         report = manager.get(f"/manager/surveys/{wave_id}?lang=en")
         cells = re.findall(r'<details class="cell" data-dimension="([a-z_]+)" data-quadrant="([a-z ]+)"', report.text)
         assert cells, "no matrix cell on the report"
         dimension, quadrant = cells[0]
         assert f"(survey wave #{wave_id}: " in report.text  # the title is pre-filled from the cell
-        token = _csrf(manager, f"/manager/surveys/{wave_id}")
+        token = form_token(manager, f"/manager/surveys/{wave_id}")
         deadline = (date.today() + timedelta(days=60)).isoformat()
         form = {"dimension": dimension, "title": f"Improve {dimension} (survey wave #{wave_id})",
                 "department_id": "engineering", "owner": "Wang", "deadline": deadline,
