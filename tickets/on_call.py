@@ -101,3 +101,23 @@ def shifts(conn: psycopg.Connection, *, now: datetime, department_id: str | None
            at: datetime | None = None) -> list[Shift]:
     """The shifts on at `at`, or (without `at`) every shift not yet over at `now`; ordered by department and start."""
     return [Shift(*row) for row in conn.execute(_SHIFTS, {"department": department_id, "at": at, "now": now})]
+
+
+_BETWEEN = """SELECT o.id, o.department_id, o.user_id, u.name, o.rung, o.starts_at, o.ends_at
+              FROM on_call o JOIN users u ON u.id = o.user_id
+              WHERE o.starts_at < %(end)s AND %(start)s < o.ends_at
+                AND (%(department)s::text IS NULL OR o.department_id = %(department)s)
+              ORDER BY o.department_id, o.starts_at, o.rung, o.id"""
+
+
+def shifts_between(conn: psycopg.Connection, start: datetime, end: datetime, *,
+                   department_id: str | None = None) -> list[Shift]:
+    """The shifts that overlap [start, end) (the desk's roster page shows a week), by department and start."""
+    return [Shift(*row) for row in conn.execute(_BETWEEN, {"start": start, "end": end, "department": department_id})]
+
+
+def staff_on_call_candidates(conn: psycopg.Connection) -> list[tuple[str, str, str | None]]:
+    """(id, name, department) of every active staff user `add_shift` accepts, by department and name."""
+    return [(r[0], r[1], r[2]) for r in conn.execute(
+        "SELECT id, name, department_id FROM users WHERE active AND role <> 'resident' "
+        "ORDER BY department_id NULLS LAST, name, id")]

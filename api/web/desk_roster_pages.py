@@ -1,0 +1,114 @@
+"""The desk's 7×24 on-call roster (issue #16 points 7 and 11): `/desk/roster` shows a week's shifts (this week by
+default, `?week=<any date of it>`), one table per department (`?department=` narrows to one), with whoever is on
+duty now marked (`tickets.on_call.on_duty`, per rung). Agents, supervisors and managers read it; supervisors and
+managers (and admin) add a shift with the form (`POST /desk/roster`, as `forewarn roster add`), whose refusals
+(`add_shift`'s InvalidInput: a shift ending before it starts, an unknown department, a person who is not active
+staff) re-render the page with the form as typed and the message."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.auth import Principal, Role
+from api.deps import DbDep, NowDep
+from api.web.deps import CsrfChecked, web_require
+from api.web.desk_forms import form_time, headline, input_value
+from api.web.desk_pages import DeskUser
+from api.web.i18n import N_
+from api.web.one_hop import PageRouter
+from api.web.render import render
+from api.web.staff_format import TZ, local_time
+from tickets.desk import departments
+from tickets.errors import InvalidInput
+from tickets.on_call import Rung, add_shift, on_duty, shifts_between, staff_on_call_candidates
+
+router = PageRouter(tags=["pages: service desk"], include_in_schema=False)
+RosterWriter = Annotated[Principal, web_require(Role.SUPERVISOR, Role.MANAGER)]
+WRITERS = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
+RUNG = {Rung.FIRST_LINE: N_("First line"), Rung.SUPERVISOR: N_("Supervisor on call")}
+BAD_WEEK = N_("Give the week as a date, e.g. 2026-12-07.")
+
+
+def _week_start(now: datetime, week: str | None) -> date:
+    """The Monday of the week holding `week` (an ISO date), else of today (local)."""
+    try:
+        day = date.fromisoformat(week.strip()) if week and week.strip() else now.astimezone(TZ).date()
+    except ValueError:
+        day = now.astimezone(TZ).date()
+    return day - timedelta(days=day.weekday())
+
+
+def _context(request: Request, conn: psycopg.Connection, user: Principal, now: datetime,
+             department: str | None, week: str | None) -> dict[str, Any]:
+    monday = _week_start(now, week)
+    start = datetime.combine(monday, time(0), tzinfo=TZ)
+    end = start + timedelta(days=7)
+    names = dict(departments(conn))
+    rows = shifts_between(conn, start, end, department_id=department)
+    on_now = {}  # (department, rung) -> the shift that answers on_duty now
+    for dept in {s.department_id for s in rows}:
+        for rung in Rung:
+            who = on_duty(conn, dept, now, rung)
+            current = [s for s in rows if s.department_id == dept and s.rung == rung.value and s.user_id == who
+                       and s.starts_at <= now < s.ends_at]
+            if current:
+                on_now[(dept, rung.value)] = max(current, key=lambda s: (s.starts_at, s.id)).id
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for s in rows:
+        tables.setdefault(s.department_id, []).append({
+            "s": s, "rung": RUNG.get(Rung(s.rung), s.rung), "from": local_time(s.starts_at),
+            "to": local_time(s.ends_at), "on_duty": on_now.get((s.department_id, s.rung)) == s.id})
+    return {
+        "tables": [(d, names.get(d, d), tables[d]) for d in sorted(tables)], "departments": list(names.items()),
+        "department": department, "week_from": monday.isoformat(), "week_to": (monday + timedelta(6)).isoformat(),
+        "previous": (monday - timedelta(7)).isoformat(), "next": (monday + timedelta(7)).isoformat(),
+        "may_add": user.role in WRITERS, "people": staff_on_call_candidates(conn), "rungs": list(RUNG.items()),
+        "form": {"department_id": department or "", "user_id": "", "rung": Rung.FIRST_LINE.value,
+                 "starts_at": input_value(now), "ends_at": input_value(now + timedelta(hours=12))},
+        "error": None, "error_detail": None, "done": request.query_params.get("done"),
+    }
+
+
+def _filter(value: str | None) -> str | None:
+    return (value or "").strip() or None
+
+
+@router.get("/desk/roster", response_class=HTMLResponse)
+def roster_page(request: Request, conn: DbDep, user: DeskUser, now: NowDep, department: str | None = None,
+                week: str | None = None) -> Response:
+    return render(request, "desk/roster.html", _context(request, conn, user, now, _filter(department), week))
+
+
+@router.post("/desk/roster")
+def roster_add(
+    request: Request, conn: DbDep, user: RosterWriter, now: NowDep, csrf: CsrfChecked,
+    department_id: Annotated[str, Form(max_length=100)] = "", user_id: Annotated[str, Form(max_length=100)] = "",
+    rung: Annotated[str, Form(max_length=20)] = Rung.FIRST_LINE.value,
+    starts_at: Annotated[str, Form(max_length=40)] = "", ends_at: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Put `user_id` on call for the department from `starts_at` to `ends_at` (local time), as `roster add`."""
+    form = {"department_id": department_id, "user_id": user_id, "rung": rung, "starts_at": starts_at,
+            "ends_at": ends_at}
+    try:
+        try:
+            rung_value = Rung(rung)
+        except ValueError:
+            raise InvalidInput(f"rung {rung!r} is not one of: {', '.join(r.value for r in Rung)}") from None
+        start = form_time(starts_at, what="start of the shift")
+        end = form_time(ends_at, what="end of the shift")
+        assert start is not None and end is not None
+        add_shift(conn, department_id=department_id.strip(), user_id=user_id.strip(), starts_at=start, ends_at=end,
+                  rung=rung_value)
+    except InvalidInput as exc:
+        conn.rollback()
+        context = _context(request, conn, user, now, None, None)
+        return render(request, "desk/roster.html", context | {
+            "error": headline(exc), "error_detail": str(exc), "form": form}, status_code=422)
+    week = start.astimezone(TZ).date().isoformat()
+    return RedirectResponse(f"/desk/roster?done=shift&week={week}&department={department_id.strip()}",
+                            status_code=303)

@@ -1,0 +1,126 @@
+"""The desk's on-call roster page (api/web/desk_roster_pages.py) through the app on a real database: this week's
+shifts per department with whoever is on duty now marked, the department filter, and the supervisors' and
+managers' form, whose shift makes `on_duty` answer that person at that time (as `forewarn roster add` does);
+`add_shift`'s refusals re-render the form with the message; agents read but may not add; residents and engineers
+get 403."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from psycopg_pool import ConnectionPool
+
+from api.auth import Role, create_user, ensure_resident_user
+from api.web.desk_forms import input_value
+from tests.web.clients import form_token, signed_in_client
+from tickets.on_call import Rung, add_shift, on_duty, shifts_between
+
+EN = {"Accept-Language": "en"}
+
+
+@pytest.fixture
+def roster(estate_db_url: str) -> Iterator[ConnectionPool]:
+    """A supervisor, a manager, an agent, an engineer and a night engineer; two engineering shifts around now (the
+    later one wins) and a security shift next week."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    pool = ConnectionPool(estate_db_url, min_size=1, max_size=4, open=True)
+    with pool.connection() as conn:
+        for uid, name, role, dept in [("sup-1", "Supervisor Li", Role.SUPERVISOR, "engineering"),
+                                      ("mgr-1", "Manager Zhao", Role.MANAGER, "management"),
+                                      ("agent-1", "Agent Wang", Role.AGENT, "customer_service"),
+                                      ("eng-1", "Engineer Chen", Role.ENGINEER, "engineering"),
+                                      ("eng-2", "Engineer Night", Role.ENGINEER, "engineering"),
+                                      ("guard-1", "Guard Sun", Role.ENGINEER, "security")]:
+            create_user(conn, user_id=uid, name=name, role=role, department_id=dept)
+        add_shift(conn, department_id="engineering", user_id="eng-1", starts_at=now - timedelta(hours=3),
+                  ends_at=now + timedelta(hours=3))
+        add_shift(conn, department_id="engineering", user_id="eng-2", starts_at=now - timedelta(hours=1),
+                  ends_at=now + timedelta(hours=1))  # a handover: the later start is on duty
+        add_shift(conn, department_id="security", user_id="guard-1", starts_at=now + timedelta(days=8),
+                  ends_at=now + timedelta(days=8, hours=12))
+        conn.commit()
+    yield pool
+    pool.close()
+
+
+def _shift_rows(html: str, department: str) -> list[str]:
+    section = re.search(rf'<section class="card roster" id="roster-{department}".*?</section>', html, re.S)
+    return re.findall(r"<tr data-shift=[^>]*>", section.group(0)) if section else []
+
+
+def test_this_week_per_department_with_who_is_on_duty_now(roster):
+    with signed_in_client(roster, "agent-1") as client:
+        page = client.get("/desk/roster", headers=EN)
+        assert page.status_code == 200
+        rows = _shift_rows(page.text, "engineering")
+        assert len(rows) == 2
+        on_duty_rows = [r for r in rows if 'class="on-duty"' in r]
+        assert len(on_duty_rows) == 1 and 'data-user="eng-2"' in on_duty_rows[0]  # the one on_duty answers
+        assert "Engineer Night" in page.text and "On duty now" in page.text
+        assert 'id="roster-security"' not in page.text  # next week's shift is not this week's
+        assert 'id="shift-form"' not in page.text  # agents read the roster, supervisors and managers add to it
+        later = client.get("/desk/roster", params={"week": input_value(datetime.now(UTC) + timedelta(days=8))[:10]})
+        assert _shift_rows(later.text, "security") and not _shift_rows(later.text, "engineering")
+        narrowed = client.get("/desk/roster", params={"department": "security"})
+        assert not _shift_rows(narrowed.text, "engineering")
+
+
+def test_a_supervisor_s_shift_makes_on_duty_answer_that_person_then(roster):
+    start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=1)
+    with signed_in_client(roster, "sup-1") as client:
+        token = form_token(client, "/desk/roster")
+        added = client.post("/desk/roster", data={
+            "csrf_token": token, "department_id": "security", "user_id": "guard-1", "rung": "supervisor",
+            "starts_at": input_value(start), "ends_at": input_value(start + timedelta(hours=12))})
+        assert added.status_code == 303 and "done=shift" in added.headers["location"]
+        shown = client.get(added.headers["location"])
+        assert [r for r in _shift_rows(shown.text, "security") if 'data-user="guard-1"' in r]
+    with roster.connection() as conn:
+        assert on_duty(conn, "security", start + timedelta(hours=6), Rung.SUPERVISOR) == "guard-1"
+        assert on_duty(conn, "security", start + timedelta(hours=6)) is None  # not the first line
+        assert on_duty(conn, "security", start + timedelta(hours=13), Rung.SUPERVISOR) is None
+
+
+def test_a_manager_may_add_and_add_shift_s_refusals_re_render_the_form(roster):
+    start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2)
+    good = {"department_id": "engineering", "user_id": "eng-1", "rung": "first_line",
+            "starts_at": input_value(start), "ends_at": input_value(start + timedelta(hours=8))}
+    with roster.connection() as conn:
+        before = len(shifts_between(conn, start - timedelta(days=30), start + timedelta(days=30)))
+    with signed_in_client(roster, "mgr-1") as client:
+        token = form_token(client, "/desk/roster")
+        backwards = client.post("/desk/roster", headers=EN, data=good | {
+            "csrf_token": token, "ends_at": input_value(start - timedelta(hours=1))})
+        assert backwards.status_code == 422 and "before it starts" in backwards.text
+        assert f'value="{good["starts_at"]}"' in backwards.text  # the form as typed
+        resident_user = client.post("/desk/roster", headers=EN, data=good | {"csrf_token": token,
+                                                                              "user_id": "nobody"})
+        assert resident_user.status_code == 422 and "no staff user" in resident_user.text
+        garbled = client.post("/desk/roster", headers=EN, data=good | {"csrf_token": token, "starts_at": "soon"})
+        assert garbled.status_code == 422 and "Give the time as date and time" in garbled.text
+        with roster.connection() as conn:
+            assert len(shifts_between(conn, start - timedelta(days=30), start + timedelta(days=30))) == before
+        assert client.post("/desk/roster", data=good | {"csrf_token": token}).status_code == 303
+    with roster.connection() as conn:
+        assert on_duty(conn, "engineering", start + timedelta(hours=1)) == "eng-1"
+
+
+def test_agents_may_not_add_and_residents_and_engineers_may_not_open_it(roster):
+    with roster.connection() as conn:
+        resident = ensure_resident_user(conn, "r-00001")
+        conn.commit()
+    data = {"department_id": "engineering", "user_id": "eng-1", "rung": "first_line",
+            "starts_at": "2030-01-01T08:00", "ends_at": "2030-01-01T20:00"}
+    with signed_in_client(roster, "agent-1") as client:
+        token = form_token(client, "/desk/roster")
+        assert client.post("/desk/roster", data=data | {"csrf_token": token}).status_code == 403
+    for user in (resident, "eng-1"):
+        with signed_in_client(roster, user) as client:
+            assert client.get("/desk/roster").status_code == 403
+            token = form_token(client, "/")
+            assert client.post("/desk/roster", data=data | {"csrf_token": token}).status_code == 403
+    with roster.connection() as conn:
+        assert on_duty(conn, "engineering", datetime(2030, 1, 1, 3, tzinfo=UTC)) is None
