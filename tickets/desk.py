@@ -78,3 +78,11 @@ def user_name(conn: psycopg.Connection, user_id: str | None) -> str | None:
         return None
     row = conn.execute("SELECT name FROM users WHERE id = %s", (user_id,)).fetchone()
     return row[0] if row else None
+
+
+def sites_and_buildings(conn: psycopg.Connection) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(site id, site name, [(building id, name)]) of every site, for the announcement form's targets."""
+    buildings: dict[str, list[tuple[str, str]]] = {}
+    for site_id, building_id, name in conn.execute("SELECT site_id, id, name FROM buildings ORDER BY site_id, id"):
+        buildings.setdefault(site_id, []).append((building_id, name))
+    return [(r[0], r[1], buildings.get(r[0], [])) for r in conn.execute("SELECT id, name FROM sites ORDER BY id")]

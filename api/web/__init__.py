@@ -19,7 +19,10 @@ from fastapi.staticfiles import StaticFiles
 from api.web import (
     auth_pages,
     dashboard_pages,
+    desk_announcement_pages,
+    desk_mediation_pages,
     desk_pages,
+    desk_roster_pages,
     devices,
     engineer,
     files,
@@ -55,6 +58,9 @@ ROUTERS: list[APIRouter] = [
     survey_pages.router,
     survey_manager_pages.router,
     survey_wave_forms.router,
+    desk_mediation_pages.router,
+    desk_roster_pages.router,
+    desk_announcement_pages.router,
 ]
 
 
