@@ -31,7 +31,6 @@ router = PageRouter(tags=["pages: service desk"], include_in_schema=False)
 RosterWriter = Annotated[Principal, web_require(Role.SUPERVISOR, Role.MANAGER)]
 WRITERS = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
 RUNG = {Rung.FIRST_LINE: N_("First line"), Rung.SUPERVISOR: N_("Supervisor on call")}
-BAD_WEEK = N_("Give the week as a date, e.g. 2026-12-07.")
 
 
 def _week_start(now: datetime, week: str | None) -> date:

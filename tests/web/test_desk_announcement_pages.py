@@ -8,9 +8,9 @@ engineers get 403."""
 from __future__ import annotations
 
 import re
-from html import unescape
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from html import unescape
 
 import pytest
 from psycopg_pool import ConnectionPool

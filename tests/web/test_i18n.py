@@ -47,6 +47,8 @@ EXAMPLE_PATHS: dict[str, str] = {  # "/resident/requests/{ticket_id}": "/residen
     "/resident/requests/{complaint_id}/report": "/resident/requests/1/report",
     "/staff/tickets/{ticket_id}/report": "/staff/tickets/1/report",
     "/desk/tickets/{ticket_id}": "/desk/tickets/1",
+    "/desk/tickets/{ticket_id}/mediation": "/desk/tickets/1/mediation",
+    "/desk/announcements/{announcement_id}": "/desk/announcements/1",  # the 404 page; the page: its own tests
 }
 # Text a template may hold as is: the names of the languages in the language switch, in their own language.
 LITERAL_OK = {"中文", "English"}
