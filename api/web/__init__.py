@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from api.web import (
     auth_pages,
     dashboard_pages,
+    desk_intake_pages,
     desk_pages,
     devices,
     engineer,
@@ -45,6 +46,7 @@ ROUTERS: list[APIRouter] = [
     files.router,
     engineer.router,
     desk_pages.router,
+    desk_intake_pages.router,
     devices.router,
     resident.router,
     resident_settings.router,
