@@ -11,6 +11,7 @@ without a valid CSRF token included, so that nothing the agent typed is lost."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from datetime import datetime
 from typing import Annotated, Any
 
 import psycopg
@@ -18,6 +19,7 @@ from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import DbDep, NowDep, TicketConfigDep
+from api.schemas import RowId
 from api.web.config import web_config
 from api.web.deps import CsrfChecked, csrf_binding
 from api.web.desk_pages import CATEGORY, SEVERITY, DeskUser, _not_found, _ticket_context
@@ -29,10 +31,10 @@ from api.web.staff_format import TICKET_STATE, local_time
 from tickets.callers import NAME_MAX, Caller, caller, link_caller, unit_place
 from tickets.classify import DEPARTMENT_FOR, Category, Tier
 from tickets.complaints import OUTCOME_MAX
+from tickets.config import TicketConfig
 from tickets.desk import departments
 from tickets.desk_intake import file_at_desk, find_residents, preview_intake, registry_resident
 from tickets.errors import InvalidInput, NotFound, RateLimited
-from tickets.requests import RequestKind
 
 router = PageRouter(tags=["pages: service desk"], include_in_schema=False)
 
@@ -162,7 +164,7 @@ def intake_step(
 
 
 def _file(request: Request, conn: psycopg.Connection, user_id: str, form: IntakeForm, unit: str,
-          who: Caller | None, now: Any, config: Any) -> Response:
+          who: Caller | None, now: datetime, config: TicketConfig) -> Response:
     try:
         filed = file_at_desk(conn, kind=form.kind, channel=form.channel, unit_id=unit,
                              resident_id=form.resident_id or None, caller=who, description=form.description,
@@ -182,9 +184,9 @@ def _file(request: Request, conn: psycopg.Connection, user_id: str, form: Intake
 
 
 @router.post("/desk/complaints/{complaint_id}/link")
-def link_complaint(complaint_id: int, request: Request, conn: DbDep, user: DeskUser, now: NowDep,
+def link_complaint(complaint_id: RowId, request: Request, conn: DbDep, user: DeskUser, now: NowDep,
                    csrf: CsrfChecked, resident_id: Annotated[str, Form()] = "",
-                   ticket_id: Annotated[int | None, Form()] = None) -> Response:
+                   ticket_id: Annotated[int | None, Form(ge=1, le=2**62)] = None) -> Response:
     """Link a caller's complaint to the resident of the registry they turned out to be (the same `link_caller`
     as `POST /api/v1/complaints/{id}/link`); back to the ticket's desk page."""
     try:

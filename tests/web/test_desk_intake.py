@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 from api.auth import Role, create_user, ensure_resident_user
 from tests.tickets.conftest import make_alarm
 from tests.web.clients import form_token, signed_in_client
+from tickets.complaints import intake_complaint
 from tickets.flows import handle_alarm
 
 EN = {"Accept-Language": "en"}
@@ -100,6 +101,26 @@ def test_a_complaint_matching_an_open_incident_shows_it_and_folds_into_it(desk):
         row = conn.execute("SELECT ticket_id, incident_id, folded, channel, taken_by FROM complaints").fetchone()
     assert row == (opened.ticket_id, opened.incident_id, True, "phone", "agent-1")
     assert _count(desk, "SELECT count(*) FROM tickets") == 1
+
+
+def test_the_households_open_ticket_on_the_same_fault_point_is_shown_and_joined(desk):
+    now = datetime.now(UTC)
+    with desk.connection() as conn:
+        first = intake_complaint(conn, resident_id="r-00002", unit_id="rs-b1-0101", channel="app",
+                                 description="厨房水管漏水", lang="zh-CN", reported_at=now, now=now)
+        conn.commit()
+    with signed_in_client(desk, "agent-1") as client:
+        token = form_token(client, "/desk/intake")
+        fields = _form(token, resident_id="r-00001", description="厨房的水管还在漏水", channel="counter")
+        check = client.post("/desk/intake", data=fields | {"step": "check"}, headers=EN)
+        assert f'id="fold" data-ticket="{first.ticket_id}"' in check.text
+        assert "This household already has an open ticket on this fault point" in check.text
+        other = client.post("/desk/intake", data=_form(token, step="check", resident_id="r-00003",
+                                                       description="厨房的水管还在漏水"))
+        assert 'id="fold"' not in other.text  # the neighbours' unit has no such ticket
+        filed = client.post("/desk/intake", data=fields | {"step": "file"})
+        assert filed.headers["location"].startswith(f"/desk/tickets/{first.ticket_id}?filed=")
+    assert _count(desk, "SELECT count(*) FROM complaints WHERE ticket_id = %s", first.ticket_id) == 2
 
 
 def test_a_caller_not_in_the_registry_is_filed_then_linked_from_the_ticket_page(desk):
