@@ -62,6 +62,8 @@ class IntakeForm:
     kind: str = "complaint"
     category: str = ""  # empty: the suggestion
     severity: str = ""
+    suggested_category: str = ""  # what the check showed: a choice equal to it is no correction
+    suggested_severity: str = ""
 
 
 def _clean(value: str) -> str:
@@ -130,10 +132,12 @@ def intake_step(
     unit_id: Annotated[str, Form()] = "", description: Annotated[str, Form()] = "",
     requested_outcome: Annotated[str, Form()] = "", kind: Annotated[str, Form()] = "",
     category: Annotated[str, Form()] = "", severity: Annotated[str, Form()] = "",
+    suggested_category: Annotated[str, Form()] = "", suggested_severity: Annotated[str, Form()] = "",
 ) -> Response:
     """`step`: search (the registry), check (what it would become) or file."""
     form = IntakeForm(*(_clean(v) for v in (channel, q, resident_id, caller_name, caller_phone, unit_id,
-                                              description, requested_outcome, kind, category, severity)))
+                                              description, requested_outcome, kind, category, severity,
+                                              suggested_category, suggested_severity)))
     if not csrf_valid(web_config(request).secret_key, csrf_binding(request), csrf_token):
         return _page(request, conn, form, error=BAD_CSRF, status_code=403)
     if step == "search":
@@ -165,11 +169,15 @@ def intake_step(
 
 def _file(request: Request, conn: psycopg.Connection, user_id: str, form: IntakeForm, unit: str,
           who: Caller | None, now: datetime, config: TicketConfig) -> Response:
+    # Only what the agent changed from the suggestion they were shown is a correction: text edited after the check
+    # without checking again is classified afresh, not pinned to the old suggestion.
+    category = form.category if form.category != form.suggested_category else ""
+    severity = form.severity if form.severity != form.suggested_severity else ""
     try:
         filed = file_at_desk(conn, kind=form.kind, channel=form.channel, unit_id=unit,
                              resident_id=form.resident_id or None, caller=who, description=form.description,
                              requested_outcome=form.requested_outcome or None, lang=choose_lang(request), now=now,
-                             taken_by=user_id, category=form.category or None, severity=form.severity or None,
+                             taken_by=user_id, category=category or None, severity=severity or None,
                              config=config)
     except RateLimited:
         conn.rollback()

@@ -169,6 +169,16 @@ def test_the_agents_correction_of_the_suggestion_is_recorded(desk):
                              "'reclassified'", (ticket,)).fetchone()
     assert event[0] == "agent-1"
     assert event[1]["before"]["severity"] == "general" and event[1]["after"]["severity"] == "major"
+    # The text edited after a check that suggested major: the choice left as shown is no correction.
+    with signed_in_client(desk, "agent-1") as client:
+        token = form_token(client, "/desk/intake")
+        kept = client.post("/desk/intake", data=_form(
+            token, step="file", resident_id="r-00003", description="楼道里的灯坏了", category="facility",
+            severity="major", suggested_category="facility", suggested_severity="major"))
+    other = int(re.search(r"/desk/tickets/(\d+)", kept.headers["location"]).group(1))
+    assert _count(desk, "SELECT count(*) FROM ticket_events WHERE ticket_id = %s AND event = 'reclassified'",
+                  other) == 0
+    assert _count(desk, "SELECT count(*) FROM tickets WHERE id = %s AND severity = 'general'", other) == 1
 
 
 @pytest.mark.parametrize(("fields", "message"), [
