@@ -104,7 +104,7 @@ def intake_complaint(
         # The fault point, else the category: what a group of households is counted by.
         point = found.subcategory or found.category.value
         words = sensitivity(description)
-        incident = _matching_incident(conn, found, unit_id, building_id, site_id, reported_at, config)
+        incident = matching_incident(conn, found, unit_id, building_id, site_id, reported_at, config)
         # Folding into an incident comes first; else the household's open ticket on the same point, on any channel.
         joined = None if incident is not None else open_household_ticket(
             conn, unit_id, point, now, config.join_window, major=found.tier is Tier.MAJOR)
@@ -173,7 +173,7 @@ def _check_rate(conn: psycopg.Connection, resident_id: str, now: datetime, confi
                           "please add to an open complaint instead", retry_after_s=wait)
 
 
-def _matching_incident(
+def matching_incident(
     conn: psycopg.Connection, found: Classification, unit_id: str, building_id: str, site_id: str,
     reported_at: datetime, config: TicketConfig,
 ) -> tuple[int, int, datetime] | None:

@@ -32,6 +32,7 @@ class QueueRow:
     due: datetime | None  # respond_due until the ticket is responded to, then resolve_due
     due_kind: str | None  # "respond" or "resolve"
     sla_paused_at: datetime | None
+    unidentified_caller: bool  # a complaint on it from a caller not yet linked to a resident of the registry
 
 
 _QUEUE = f"""
@@ -41,7 +42,9 @@ _QUEUE = f"""
                AS due,
            CASE WHEN t.responded_at IS NULL AND t.respond_due IS NOT NULL THEN 'respond'
                 WHEN t.resolve_due IS NOT NULL THEN 'resolve' END AS due_kind,
-           t.sla_paused_at
+           t.sla_paused_at,
+           EXISTS (SELECT 1 FROM complaints c WHERE c.ticket_id = t.id AND c.resident_id IS NULL)
+               AS unidentified_caller
     FROM tickets t LEFT JOIN departments d ON d.id = t.department_id LEFT JOIN users u ON u.id = t.owner_id
     WHERE t.state <> ALL(%(done)s) AND (%(dept)s::text IS NULL OR t.department_id = %(dept)s)
       AND (%(state)s::text IS NULL OR t.state = %(state)s)

@@ -77,7 +77,7 @@ def clocks_for(kind: RequestKind, tier: Tier, profile: SlaProfile | None = None)
     return KindClocks(None, ((Clock.RESPOND, Deadline.RESPOND), (Clock.RESOLVE, Deadline.RESOLVE)))
 
 
-def _config_for(kind: RequestKind, config: TicketConfig, profile: SlaProfile) -> TicketConfig:
+def config_for_kind(kind: RequestKind, config: TicketConfig, profile: SlaProfile) -> TicketConfig:
     """The ticket config whose SLA overrides give a new ticket of this kind its clocks on `profile`."""
     overrides = dict(config.sla_overrides)
     for tier in Tier:
@@ -159,7 +159,7 @@ def file_request(
         profile = unit_profile(conn, unit_id, config.sla_profiles())  # the ticket's site stamps the same one
         made = intake_complaint(conn, resident_id=resident_id, unit_id=unit_id, channel="app",
                                 description=description, lang=lang, reported_at=now, now=now,
-                                attachments=attachments, config=_config_for(kind, config, profile),
+                                attachments=attachments, config=config_for_kind(kind, config, profile),
                                 requested_outcome=requested_outcome)
         conn.execute(_SET_KIND, (kind.value, made.complaint_id))
         ticket = get_ticket(conn, made.ticket_id)

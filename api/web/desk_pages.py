@@ -22,6 +22,7 @@ from api.web.one_hop import PageRouter
 from api.web.render import render
 from api.web.staff_format import TICKET_STATE, countdown, local_time
 from tickets.desk import OPEN_STATES, departments, desk_queue, resident_name, timeline, user_name
+from tickets.desk_intake import filed_complaint, receipt_of, unidentified_callers, unit_residents
 from tickets.errors import ConcurrentChange, IllegalTransition, InvalidInput, NotFound
 from tickets.lifecycle import TicketEvent, allowed_events
 from tickets.reply_templates import fill_templates
@@ -36,6 +37,10 @@ CATEGORY = {"service_attitude": N_("Service attitude"), "facility": N_("Facility
             "community": N_("Community management"), "house_quality": N_("House quality"),
             "environment": N_("Environment"), "neighbour": N_("Neighbour dispute"), "parcel": N_("Parcel service")}
 DUE_KIND = {"respond": N_("respond by"), "resolve": N_("resolve by")}
+# The time limits the agent reads out after filing (tickets/requests.py `Clock`), as the resident's pages word them.
+CLOCK = {"respond": N_("We get back to you by"), "on_site": N_("Someone is with you by"),
+         "answer": N_("Your question is answered by"), "resolve": N_("Dealt with by"),
+         "back": N_("Expected back by")}
 NO_REASON = N_("Please give the reason for the transfer.")
 
 
@@ -75,7 +80,20 @@ def _ticket_context(request: Request, conn: psycopg.Connection, ticket_id: int, 
         "replies": fill_templates(ticket_id=ticket.id, category=ticket.category, respond_due=ticket.respond_due,
                                   resolve_due=ticket.resolve_due, resident_name=name, lang=choose_lang(request)),
         "error": None, "error_detail": None, "reason": "", "done": request.query_params.get("done"),
+        "callers": [(c, unit_residents(conn, c.unit_id)) for c in unidentified_callers(conn, ticket_id)],
+        "filed": _filed(conn, ticket_id, request.query_params.get("filed")),
     }
+
+
+def _filed(conn: psycopg.Connection, ticket_id: int, complaint: str | None) -> dict[str, Any] | None:
+    """The banner after filing at the desk (`?filed=<complaint>`): the time limits to read out to the caller."""
+    found = filed_complaint(conn, int(complaint)) if complaint and complaint.isdigit() and len(complaint) < 10 \
+        else None
+    if found is None or found.ticket_id != ticket_id:
+        return None
+    receipt = receipt_of(conn, found)
+    return {"complaint": found, "folded": receipt.folded,
+            "limits": [(t.clock.value, CLOCK[t.clock.value], local_time(t.due)) for t in receipt.limits]}
 
 
 def _not_found(request: Request) -> Response:

@@ -35,6 +35,7 @@ NAV[Role.MANAGER].append(NavItem("/manager/review/quarter", N_("Quarterly review
 NAV[Role.MANAGER].append(NavItem("/manager/surveys", N_("Survey waves")))  # api/web/survey_manager_pages.py
 for _role in (Role.AGENT, Role.SUPERVISOR, Role.MANAGER):  # the service desk's queue (api/web/desk_pages.py)
     NAV[_role].append(NavItem("/desk", N_("Service desk")))
+    NAV[_role].append(NavItem("/desk/intake", N_("Intake")))  # phone and counter (api/web/desk_intake_pages.py)
     # the desk's roster and announcements (api/web/desk_roster_pages.py, desk_announcement_pages.py); a ticket's
     # mediation is linked from its desk page
     NAV[_role].append(NavItem("/desk/roster", N_("On-call roster")))

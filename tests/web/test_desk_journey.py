@@ -55,3 +55,33 @@ def test_an_agent_transfers_the_first_ticket_of_the_queue(web, signed_in_page):
     with psycopg.connect(web.db_url) as conn:
         assert conn.execute("SELECT department_id, transfers FROM tickets WHERE id = %s",
                             (ticket,)).fetchone() == (target, 1)
+
+
+def test_an_agent_files_a_phone_complaint_and_lands_on_its_ticket(web, signed_in_page):
+    """At 360 px, as on a counter's tablet: find the resident by unit, check, file, read out the limits."""
+    page = signed_in_page(make_user(web, Role.AGENT), lang="en", width=360)
+    page.goto("/desk?lang=en")
+    page.locator("nav.main a[href='/desk/intake']").click()
+    page.wait_for_url("**/desk/intake")
+    page.locator("#channel").select_option("phone")
+    page.locator("#q").fill("rs-b1-0103")
+    page.locator("#search-button").click()
+    resident = page.locator("#residents input[value='r-00004']")
+    expect(resident).to_be_checked()  # the only resident of the unit is chosen at once
+    page.locator("#description").fill("楼道里的灯坏了，晚上看不见")
+    page.locator("#requested_outcome").fill("Please fix it today")
+    page.locator("#check-button").click()
+    expect(page.locator("#suggested-point")).to_have_text("lights")
+    expect(page.locator("#fold")).to_have_count(0)
+    screenshot(page, "desk-intake-check")
+    page.locator("#file-button").click()
+
+    page.wait_for_url(re.compile(r".*/desk/tickets/\d+\?filed=\d+$"))
+    ticket = int(re.search(r"/desk/tickets/(\d+)", page.url).group(1))
+    expect(page.locator("#filed")).to_be_visible()
+    expect(page.locator("#filed li[data-clock='respond']")).to_contain_text("We get back to you by")
+    screenshot(page, "desk-intake-filed")
+    with psycopg.connect(web.db_url) as conn:
+        assert conn.execute("SELECT ticket_id, resident_id, channel, requested_outcome FROM complaints "
+                            "WHERE ticket_id = %s", (ticket,)).fetchall() == \
+            [(ticket, "r-00004", "phone", "Please fix it today")]
