@@ -10,7 +10,8 @@ from datetime import UTC, datetime
 import psycopg
 
 from api.auth import Role, create_user
-from tests.web.test_resident_forms import _client, _csrf, app_pool  # noqa: F401 - `app_pool` is a fixture
+from tests.web.clients import form_token, resident_client
+from tests.web.test_resident_forms import app_pool  # noqa: F401 - `app_pool` is a fixture
 from tickets.lifecycle import TicketEvent
 from tickets.workorders import act
 
@@ -28,8 +29,8 @@ def _repair_done(conn: psycopg.Connection, ticket_id: int) -> None:
 def test_the_resident_disputes_then_confirms_a_repair_on_the_request_page(app_pool):  # noqa: F811
     with app_pool.connection() as conn:
         create_user(conn, user_id="eng-1", name="Engineer 1", role=Role.ENGINEER, department_id="engineering")
-    with _client(app_pool, "r-00001") as client:
-        token = _csrf(client, "/resident/report")
+    with resident_client(app_pool, "r-00001") as client:
+        token = form_token(client, "/resident/report")
         made = client.post("/resident/report", data={"csrf_token": token, "kind": "repair",
                                                      "description": "楼道的灯坏了"})
         page = made.headers["location"].split("?")[0]
@@ -48,8 +49,8 @@ def test_the_resident_disputes_then_confirms_a_repair_on_the_request_page(app_po
         assert client.post(f"{page}/dispute", data={"reason": "灯还是不亮"}).status_code == 403  # no CSRF token
         empty = client.post(f"{page}/dispute", data={"csrf_token": token, "reason": "  "})
         assert empty.status_code == 422 and "请说明还有什么问题" in empty.text
-        with _client(app_pool, "r-00003") as other:  # not their request: the not-found page, nothing changes
-            theirs = other.post(f"{page}/dispute", data={"csrf_token": _csrf(other, "/resident/report"),
+        with resident_client(app_pool, "r-00003") as other:  # not their request: the not-found page, nothing changes
+            theirs = other.post(f"{page}/dispute", data={"csrf_token": form_token(other, "/resident/report"),
                                                          "reason": "我来捣乱"})
             assert theirs.status_code == 404
         disputed = client.post(f"{page}/dispute", data={"csrf_token": token, "reason": "灯还是不亮"})
