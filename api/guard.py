@@ -280,16 +280,20 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 def install(app: FastAPI, pool: ConnectionPool, limits: ApiLimits, gate: DatabaseGate) -> None:
     """Register the guard and the database-unavailable handlers on `app`, once."""
 
-    def unavailable(request: Request, exc: Exception) -> JSONResponse:
+    def unavailable(request: Request, exc: Exception) -> JSONResponse | HTMLResponse:
+        # A page answers with the short bilingual page, never with JSON a browser would show as raw text.
+        page = not request.url.path.startswith("/api/")
         if isinstance(exc, DatabaseUnavailable):
-            return _json(503, str(exc), {"Retry-After": str(exc.retry_after)})
+            return _busy_page(exc.retry_after) if page else _json(503, str(exc), {"Retry-After": str(exc.retry_after)})
         if gate.diagnose(pool):
-            return _json(503, "the database is unavailable; retry shortly", {"Retry-After": str(RETRY_AFTER_DOWN_S)})
+            return _busy_page(RETRY_AFTER_DOWN_S) if page else _json(
+                503, "the database is unavailable; retry shortly", {"Retry-After": str(RETRY_AFTER_DOWN_S)})
         if isinstance(exc, PoolTimeout):
-            return _json(503, "the API is at capacity; retry shortly", {"Retry-After": str(RETRY_AFTER_BUSY_S)})
+            return _busy_page(RETRY_AFTER_BUSY_S) if page else _json(
+                503, "the API is at capacity; retry shortly", {"Retry-After": str(RETRY_AFTER_BUSY_S)})
         log.warning("database error on %s %s: %s", request.method, request.url.path, exc)
-        return _json(503, "the database could not complete the request; retry shortly",
-                     {"Retry-After": str(RETRY_AFTER_BUSY_S)})
+        return _busy_page(RETRY_AFTER_BUSY_S) if page else _json(
+            503, "the database could not complete the request; retry shortly", {"Retry-After": str(RETRY_AFTER_BUSY_S)})
 
     for exc_class in (DatabaseUnavailable, PoolTimeout, psycopg.OperationalError):
         app.add_exception_handler(exc_class, unavailable)

@@ -118,6 +118,8 @@ def test_a_page_with_the_pool_held_is_a_quick_busy_answer_not_a_hang(live_api: A
         # Before, the page looked its user up on a connection of its own with the pool's 30 s timeout.
         status, elapsed, response = _timed_page(live_api.http, "/resident", cookie)
         assert status == 503 and response is not None and response.headers.get("retry-after"), status
+        assert response.headers["content-type"].startswith("text/html")  # a page a browser shows, not JSON
+        assert "请稍后" in response.text and "reload the page shortly" in response.text
         assert elapsed < 1.0
     finally:
         for conn in held:

@@ -43,6 +43,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 PASSWORD = "correct horse battery"  # every test account's password
 WIDTHS = (360, 1280)
+# The browser tests check what a page shows, not the API's back-pressure (tests/api/test_capacity.py does): on a
+# loaded two-core CI box a page could wait past the default 0.5 s for a worker and get the busy page instead.
+PAGE_WAIT_MS = 10_000
 _serial = itertools.count(1)
 
 
@@ -75,7 +78,8 @@ def web(pg_server: PgServer) -> Iterator[WebPlatform]:
         broker = Mosquitto(Path(workdir))
         broker.start()
         settings = load_settings(environ={}, database_url=db_url, mqtt_url=broker.url, api_port=free_port(),
-                                 data_dir=Path(workdir), secret_key="test-secret-for-web-tests")
+                                 data_dir=Path(workdir), secret_key="test-secret-for-web-tests",
+                                 api_wait_ms=PAGE_WAIT_MS)
         platform = Platform(settings)
         try:
             platform.start()

@@ -36,7 +36,7 @@ from forewarn.settings import load_settings
 from tests.conftest import Mosquitto, PgServer
 from tickets.flows import handle_alarm
 
-from .conftest import TestUser, WebPlatform, make_user, screenshot
+from .conftest import PAGE_WAIT_MS, TestUser, WebPlatform, make_user, screenshot
 
 SECRET = "test-secret-for-engineer-pages"
 
@@ -103,7 +103,8 @@ def web(pg_server: PgServer, gateway: Gateway) -> Iterator[WebPlatform]:
         broker = Mosquitto(Path(workdir))
         broker.start()
         settings = load_settings(environ={}, database_url=db_url, mqtt_url=broker.url, api_port=free_port(),
-                                 data_dir=Path(workdir), secret_key=SECRET, webhook_url=gateway.url)
+                                 data_dir=Path(workdir), secret_key=SECRET, webhook_url=gateway.url,
+                                 api_wait_ms=PAGE_WAIT_MS)
         platform = Platform(settings)
         try:
             platform.start()
@@ -175,7 +176,8 @@ def _no_missing_messages(web: WebPlatform) -> None:
 
 def _both_languages(page: Page, path: str, name: str) -> None:
     for lang in ("zh-CN", "en"):
-        page.goto(f"{path}{'&' if '?' in path else '?'}lang={lang}")
+        response = page.goto(f"{path}{'&' if '?' in path else '?'}lang={lang}")
+        assert response is not None and response.ok, (response and response.status, response and response.text())
         assert page.locator("html").get_attribute("lang") == lang
         assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
         screenshot(page, f"{name}-{lang}")

@@ -235,6 +235,7 @@ def test_every_resident_page_renders_translated_at_phone_and_desktop_width(web, 
     screenshot(page, f"resident-confirmation-{lang}")
     notice_id = _one(web, "SELECT id FROM notices WHERE resident_id = %s ORDER BY id DESC LIMIT 1",
                      (me.resident_id,))[0]
+    _wait_delivered(web, "id = %s", (notice_id,), timeout_s=30)  # the outbox's next run makes it visible
     pages = {"home": "/resident", "notices": "/resident/notices", "notice": f"/resident/notices/{notice_id}",
              "report": "/resident/report", "requests": "/resident/requests",
              "request": f"/resident/requests/{complaint_id}", "visit": f"/resident/visit/{_ticket(web, complaint_id)}"}
