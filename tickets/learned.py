@@ -73,7 +73,8 @@ class LearnedClassifier:
         self._taxonomy, self._kind = taxonomy, kind
         self.min_probability = min_probability  # classify_text takes its category from this probability up
         self._lock = threading.Lock()
-        self._model = self._seeded()
+        # Built on first use (river's import and the seeds take seconds): a command that never learns never pays.
+        self._model: Any = None
         self._corrections = 0
 
     def _seeded(self) -> Any:
@@ -94,23 +95,27 @@ class LearnedClassifier:
         learned: the category's tier is the taxonomy's (docs/lifecycle.md)."""
         label, words = Category(category).value, normalise(text)
         with self._lock:
+            if self._model is None:
+                self._model = self._seeded()
             self._model.learn_one(words, label)
             self._corrections += 1
 
     def rebuild(self, examples: Iterable[Example]) -> int:
         """Start again from the seeds and learn `examples` (e.g. the recorded corrections); returns how many."""
-        fresh, count = self._seeded(), 0
-        for text, category, _ in examples:
-            fresh.learn_one(normalise(text), Category(category).value)
-            count += 1
+        todo = [(normalise(text), Category(category).value) for text, category, _ in examples]
+        fresh: Any = self._seeded() if todo else None  # none: the seeds are built when first needed
+        for words, label in todo:
+            fresh.learn_one(words, label)
         with self._lock:
-            self._model, self._corrections = fresh, count
-        return count
+            self._model, self._corrections = fresh, len(todo)
+        return len(todo)
 
     def predict(self, text: str) -> tuple[Category, float]:
         """The likeliest category and its probability."""
         words = normalise(text)
         with self._lock:
+            if self._model is None:
+                self._model = self._seeded()
             proba: dict[str, float] = self._model.predict_proba_one(words)
         label, p = max(proba.items(), key=lambda kv: (kv[1], kv[0]))
         return Category(label), float(p)

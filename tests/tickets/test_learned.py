@@ -15,9 +15,13 @@ from api.app import create_app
 from api.auth import issue_token
 from api.deps import AppState
 from bench.classify import DATA, load
+from forewarn.embedded import free_port
+from forewarn.runtime import Platform, Role
+from forewarn.settings import load_settings
 from tickets.classify import Category, classify_text
 from tickets.complaints import intake_complaint, reclassify
 from tickets.config import TicketConfig
+from tickets.group_risk import SYSTEM_ACTOR
 from tickets.learned import LearnedClassifier, rebuild_from_db
 from tickets.taxonomy import default_taxonomy
 
@@ -119,3 +123,29 @@ def test_a_correction_through_the_rest_route_teaches_it(learning_client, conn):
         "reported_at": datetime.now(UTC).isoformat()})
     assert made.status_code == 201, made.text
     assert made.json()["category"] == "neighbour"
+
+
+def test_the_platform_starts_with_the_corrections_recorded_in_the_database(conn, estate_db_url, staff, mosquitto,
+                                                                          tmp_path):
+    recorded = TicketConfig()  # corrections made before this start, by a process long gone
+    for i, (text, who) in enumerate(zip(DRIPS, _residents(conn, len(DRIPS)), strict=True)):
+        at = NOW + timedelta(days=2 * i)
+        made = _file(conn, who, text, at, recorded)
+        reclassify(conn, made.ticket_id, category="neighbour", severity=None, by_user="agent-1", note="",
+                   now=at + timedelta(minutes=5), config=recorded)
+        conn.commit()
+    # The platform's own escalation (group risk: a ticket made major) is not the desk's reading of a text.
+    lift = _file(conn, _residents(conn, len(DRIPS) + 1)[-1], "电梯坏了", NOW + timedelta(days=20), recorded)
+    reclassify(conn, lift.ticket_id, category=None, severity="major", by_user=SYSTEM_ACTOR, note="group risk",
+               now=NOW + timedelta(days=20), config=recorded)
+    conn.commit()
+    settings = load_settings(environ={}, database_url=estate_db_url, mqtt_url=mosquitto.url,
+                             api_port=free_port(), data_dir=tmp_path)
+    platform = Platform(settings, roles=frozenset({Role.SCHEDULER}))
+    platform.start()
+    try:
+        assert platform.tickets.learned is not None and platform.tickets.learned.corrections == len(DRIPS)
+        assert classify_text(NEXT_DRIP, learned=platform.tickets.learned).category is Category.NEIGHBOUR
+        assert any("learned from 5 desk corrections" in line for line in platform.started)
+    finally:
+        platform.stop()
