@@ -12,8 +12,9 @@ from forewarn.settings import Settings
 from ingest.config import IngestConfig
 from tickets.classify import Tier
 from tickets.config import TicketConfig
+from tickets.learned import LearnedClassifier
 from tickets.sla import Limit, parse_limit
-from tickets.taxonomy import load_taxonomy
+from tickets.taxonomy import default_taxonomy, load_taxonomy
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ def sla_limits(settings: Settings) -> dict[tuple[Tier, str], Limit]:
 
 
 def ticket_config(settings: Settings) -> TicketConfig:
+    taxonomy = load_taxonomy(settings.taxonomy_file) if settings.taxonomy_file else None
     return TicketConfig(
         tz=ZoneInfo(settings.timezone),
         fold_window=timedelta(hours=settings.fold_window_hours),
@@ -51,7 +53,9 @@ def ticket_config(settings: Settings) -> TicketConfig:
         warranty=timedelta(days=settings.warranty_days),
         join_window=timedelta(hours=settings.join_window_hours),
         sla_limits=sla_limits(settings),
-        taxonomy=load_taxonomy(settings.taxonomy_file) if settings.taxonomy_file else None,
+        taxonomy=taxonomy,
+        # Seeded with the taxonomy's words; the platform's start rebuilds it from the recorded corrections.
+        learned=LearnedClassifier(taxonomy or default_taxonomy()),
     )
 
 

@@ -40,6 +40,7 @@ from forewarn.wiring import (
 )
 from tickets.channels import Channel
 from tickets.config import TicketConfig
+from tickets.learned import rebuild_from_db
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +146,10 @@ class Platform:
         self.started.append(f"storage    {self._mode.name}: {self._mode.reason}")
         self._pool = open_pool(self.database_url, size=s.db_pool_size)
         self._stops.push("database pool", self._pool.close)
+        if self.tickets.learned is not None:  # the desk's corrections so far teach the classifier (tickets/learned.py)
+            with self._pool.connection() as conn:
+                learned = rebuild_from_db(conn, self.tickets.learned)
+            self.started.append(f"classify   taxonomy rules and a model learned from {learned} desk corrections")
 
     def _start_broker(self) -> None:
         s = self.settings

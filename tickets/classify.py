@@ -7,11 +7,15 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from opencc import OpenCC
 
 from detectors.alarm import Severity
 from tickets.taxonomy import Category, FaultPoint, Keyword, Taxonomy, TaxonomyError, Tier, default_taxonomy
+
+if TYPE_CHECKING:
+    from tickets.learned import LearnedClassifier
 
 __all__ = ["Category", "Classification", "TaxonomyError", "Tier", "classify_alarm", "classify_text", "normalise",
            "warns_residents"]
@@ -69,11 +73,25 @@ def warns_residents(fault: str) -> bool:
     return fault not in QUIET_FAULTS
 
 
-def classify_text(text: str, taxonomy: Taxonomy | None = None) -> Classification:
+def classify_text(text: str, taxonomy: Taxonomy | None = None,
+                  learned: LearnedClassifier | None = None) -> Classification:
     """Category, fault point and tier from a complaint's words (simplified or traditional Chinese, English).
     The fault point with the highest score wins (the taxonomy's order breaks ties). Unknown text is a general
-    facility matter left for staff to correct, rather than a guess at a department."""
+    facility matter left for staff to correct, rather than a guess at a department. With a `learned` model that
+    has learned at least one of the desk's corrections, its category wins when it is sure enough and differs."""
     tax = taxonomy or default_taxonomy()
+    found = _by_rules(text, tax)
+    if learned is None or not learned.corrections:
+        return found
+    category, p = learned.predict(text)
+    if category is found.category or p < learned.min_probability:
+        return found
+    # The category's own tier and department; the fault point is left for staff (the model knows categories).
+    point = next(fp for fp in tax.fault_points if fp.category is category)
+    return Classification(category, point.tier, None, None, (f"learned:{p:.2f}",), tax.departments[category])
+
+
+def _by_rules(text: str, tax: Taxonomy) -> Classification:
     lowered = normalise(text)
     for compound in tax.ignore:
         lowered = lowered.replace(compound, " ")

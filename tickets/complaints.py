@@ -19,6 +19,7 @@ from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import InvalidInput, RateLimited
 from tickets.group_risk import check_group_risk, flag_sensitive
 from tickets.household import lock_household, open_household_ticket
+from tickets.learned import SYSTEM_ACTORS
 from tickets.lifecycle import TicketEvent
 from tickets.notices import format_time, notify_residents, resident
 from tickets.progress import acknowledge
@@ -100,7 +101,7 @@ def intake_complaint(
                 raise InvalidInput(f"resident {resident_id!r} does not live in unit {unit_id!r}")
         lock_household(conn, unit_id)
         building_id, site_id = place[1], place[2]
-        found = classify_text(description, config.taxonomy)
+        found = classify_text(description, config.taxonomy, config.learned)
         # The fault point, else the category: what a group of households is counted by.
         point = found.subcategory or found.category.value
         words = sensitivity(description)
@@ -267,3 +268,8 @@ def reclassify(conn: psycopg.Connection, ticket_id: int, *, category: str | None
              sla.deadline(ticket.created_at, policy.resolve, config.tz), ticket_id))
         add_event(conn, ticket_id, "reclassified", at=now, actor=by_user, note=note,
                   detail={"before": before, "after": after})
+    # The desk's reading of a complaint's text teaches the learned classifier at once (tickets/learned.py; the same
+    # examples it is rebuilt from on start).
+    if (config.learned is not None and ticket.source == "complaint" and ticket.description
+            and by_user not in SYSTEM_ACTORS):
+        config.learned.learn(ticket.description, after["category"], after["severity"])

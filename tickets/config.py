@@ -6,12 +6,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from tickets.classify import Category, Tier
 from tickets.profiles import Profiles, SlaProfile, default_profiles
 from tickets.sla import DEFAULT_TZ, Limit, SlaPolicy
 from tickets.taxonomy import Taxonomy
+
+if TYPE_CHECKING:
+    from tickets.learned import LearnedClassifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,10 @@ class TicketConfig:
 
     # The complaint taxonomy (tickets/data/taxonomy.yaml unless an operator's file replaces it).
     taxonomy: Taxonomy | None = field(default=None, compare=False)
+
+    # The classifier that learns from the desk's corrections (tickets/learned.py): one per process, built by the
+    # composition root and rebuilt from the recorded corrections on start. None: the taxonomy's rules alone.
+    learned: LearnedClassifier | None = field(default=None, compare=False)
 
     # The SLA profiles (tickets/data/sla_profiles.yaml unless a test passes its own).
     profiles: Profiles | None = field(default=None, compare=False)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from api.auth import Principal, Role
 from api.deps import CurrentUser, DbDep, ManagerUser, NowDep, StaffUser, TicketConfigDep, require
 from api.schemas import INT_MAX, Identifier, Moment, Note, RowId
+from tickets.classify import Category
 from tickets.complaints import reclassify
 from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotFound, RateLimited
 from tickets.flows import Verdict, record_verdict
@@ -112,7 +113,7 @@ def apply_transition(ticket_id: RowId, body: TransitionIn, conn: DbDep, user: St
 
 
 class ClassificationIn(BaseModel):
-    category: Literal["service_attitude", "facility", "billing", "community"] | None = None
+    category: Category | None = None  # every category of the taxonomy (house_quality, neighbour, ... too)
     severity: Literal["major", "general", "complex"] | None = None
     note: Note = ""
 
