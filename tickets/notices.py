@@ -88,7 +88,8 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     },
     # A progress report written by staff (tickets/plans.py `report_progress`): their words, with the ticket's date.
     "progress_report": {
-        "zh-CN": ("工单 #{ticket} 进展", "您的请求（工单 #{ticket}）处理进展：{text}（当前：{status}，预计{eta}前处理完毕。）"),
+        "zh-CN": ("工单 #{ticket} 进展", "您的请求（工单 #{ticket}）处理进展：{text}"
+                  "（当前：{status}，预计{eta}前处理完毕。）"),
         "en": ("Progress on ticket #{ticket}", "Progress on your request (ticket #{ticket}): {text} (now: {status}; "
                "we aim to resolve it by {eta}.)"),
     },
