@@ -110,7 +110,7 @@ def _alert(conn: psycopg.Connection, ticket_id: int, clock: str, level: str, due
     if recipient is None:
         return 1
     key = f"ticket:{ticket_id}:{clock}:{level}:{due}"
-    label = f"{LABEL[milestone]}: " if milestone in LABEL else ""
+    label = f"{LABEL[milestone]}: " if milestone is not None and milestone in LABEL else ""
     fields = {"ticket": ticket_id, "summary": title, "level": label + _LEVEL_TEXT[level],
               "eta": format_time(due, config)}
     if escalation:

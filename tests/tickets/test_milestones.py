@@ -9,7 +9,9 @@ from datetime import datetime, timedelta
 
 import psycopg
 import pytest
+from typer.testing import CliRunner
 
+from tickets.cli import app
 from tickets.complaints import intake_complaint
 from tickets.config import DEFAULT_CONFIG
 from tickets.errors import InvalidInput, NotFound
@@ -27,6 +29,7 @@ from .conftest import NOW, SHANGHAI
 
 ME, MY_UNIT = "r-00001", "rs-b1-0101"
 _SEPARATE = replace(DEFAULT_CONFIG, join_window=timedelta(0))
+runner = CliRunner()
 
 
 def _complaint(conn: psycopg.Connection, text: str, now: datetime = NOW) -> int:
@@ -172,3 +175,16 @@ def test_the_reviews_sla_by_tier_counts_an_acknowledged_major_nobody_reached_as_
     assert review.sla_by_tier["major"]["respond"] == 50.0
     assert [(b["ticket"], b["clock"], b["milestone"]) for b in review.breaches if b["clock"] == "respond"] == [
         (missed, "respond", "on_site")]
+
+
+def test_the_commands_record_a_plan_and_refuse_empty_text_and_unknown_tickets(conn, staff, estate_db_url):
+    ticket_id = _major(conn)
+    empty = runner.invoke(app, ["plan", str(ticket_id), "--text", " ", "--db", estate_db_url])
+    assert empty.exit_code == 2 and "needs its text" in empty.output
+    unknown = runner.invoke(app, ["progress", "999999", "--text", "x", "--db", estate_db_url])
+    assert unknown.exit_code == 1 and "no ticket 999999" in unknown.output
+    done = runner.invoke(app, ["plan", str(ticket_id), "--text", "今晚更换制动器", "--by", "agent-1",
+                               "--db", estate_db_url])
+    assert done.exit_code == 0, done.output
+    assert f"plan recorded on ticket #{ticket_id}: resolve clock (plan) met" in done.output
+    assert get_ticket(conn, ticket_id).resolve_met_at is not None
