@@ -65,7 +65,7 @@ def desk_queue_page(request: Request, conn: DbDep, user: DeskUser, now: NowDep, 
 def _ticket_context(request: Request, conn: psycopg.Connection, ticket_id: int, now: datetime) -> dict[str, Any]:
     ticket = get_ticket(conn, ticket_id)
     open_ = ticket.state in OPEN_STATES
-    due = ticket.respond_due if ticket.responded_at is None and ticket.respond_due else ticket.resolve_due
+    due = ticket.respond_due if ticket.respond_met_at is None and ticket.respond_due else ticket.resolve_due
     name = resident_name(conn, ticket.resident_id)
     return {
         "ticket": ticket, "state": TICKET_STATE.get(ticket.state, ticket.state),

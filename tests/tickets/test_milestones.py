@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from tickets.cli import app
 from tickets.complaints import intake_complaint
 from tickets.config import DEFAULT_CONFIG
+from tickets.desk import desk_queue
 from tickets.errors import InvalidInput, NotFound
 from tickets.lifecycle import TicketEvent
 from tickets.plans import record_plan, report_progress
@@ -65,6 +66,8 @@ def test_an_acknowledged_major_complaint_with_nobody_on_site_escalates_on_the_on
     transition(conn, ticket_id, TicketEvent.ACKNOWLEDGE, actor="agent-1", now=NOW + timedelta(minutes=1))
     conn.commit()
     assert get_ticket(conn, ticket_id).respond_met_at is None  # acknowledging is not being there
+    [row] = [r for r in desk_queue(conn) if r.id == ticket_id]  # the desk still counts down to someone on site
+    assert (row.due_kind, row.due) == ("respond", NOW + timedelta(minutes=15))
     sla_sweep(conn, now=NOW + timedelta(minutes=16))
     conn.commit()
     assert ("respond", "breach") in _alerts(conn, ticket_id)
