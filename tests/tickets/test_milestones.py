@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
 from typer.testing import CliRunner
 
+import forewarn.migrations
 from tickets.cli import app
 from tickets.complaints import intake_complaint
 from tickets.config import DEFAULT_CONFIG
@@ -191,3 +193,16 @@ def test_the_commands_record_a_plan_and_refuse_empty_text_and_unknown_tickets(co
     assert done.exit_code == 0, done.output
     assert f"plan recorded on ticket #{ticket_id}: resolve clock (plan) met" in done.output
     assert get_ticket(conn, ticket_id).resolve_met_at is not None
+
+
+def test_the_migrations_backfill_gives_old_tickets_their_old_meaning(conn, staff):
+    ticket_id = _major(conn)
+    transition(conn, ticket_id, TicketEvent.ACKNOWLEDGE, actor="agent-1", now=NOW + timedelta(minutes=1))
+    transition(conn, ticket_id, TicketEvent.RESOLVE, actor="agent-1", now=NOW + timedelta(hours=2))
+    conn.execute("""UPDATE tickets SET respond_milestone = NULL, resolve_milestone = NULL, respond_met_at = NULL,
+                    resolve_met_at = NULL WHERE id = %s""", (ticket_id,))  # as a ticket opened before 0101
+    migration = (Path(forewarn.migrations.__file__).parent / "0101_sla_milestones.sql").read_text(encoding="utf-8")
+    conn.execute(migration[migration.index("UPDATE tickets"):])
+    ticket = get_ticket(conn, ticket_id)
+    assert (ticket.respond_milestone, ticket.resolve_milestone) == ("respond", "resolve")
+    assert (ticket.respond_met_at, ticket.resolve_met_at) == (NOW + timedelta(minutes=1), NOW + timedelta(hours=2))
