@@ -1,5 +1,6 @@
 """`forewarn tickets …`: look at tickets, run the SLA sweep once, classify a text, regenerate the lifecycle
-diagram in docs/lifecycle.md from the transition table, and record external mediation (`tickets mediation`)."""
+diagram in docs/lifecycle.md from the transition table, record a written plan or a progress report (`tickets plan`,
+`tickets progress`) and external mediation (`tickets mediation`)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ import typer
 
 from tickets.classify import Tier, classify_text
 from tickets.config import DEFAULT_CONFIG, TicketConfig
-from tickets.errors import NotFound
+from tickets.errors import InvalidInput, NotFound
 from tickets.lifecycle import TRANSITIONS, mermaid
 from tickets.mediation_cli import app as mediation_app
+from tickets.milestones import LEGEND
+from tickets.plans import record_plan, report_progress
 from tickets.profiles import SlaProfile, UnknownProfile, set_site_profile, site_profile, site_profiles
 from tickets.requests import Deadline, RequestKind, clocks_for
 from tickets.service import get_ticket
@@ -144,6 +147,43 @@ def types(ctx: typer.Context, site: SiteOption = None, db: DbOption = None) -> N
     typer.echo(f"SLA profile {profile.name}: {profile.title}" + (f" (site {site})" if site else " (the default)"))
     for kind, tier, shown in type_rows(config, profile):
         typer.echo(f"{kind:<11} {tier:<8} {shown}")
+    typer.echo(legend())
+
+
+def legend() -> str:
+    """One line: what meets each milestone (tickets/milestones.py)."""
+    return "met by: " + "; ".join(f"{milestone} = {what}" for milestone, what in LEGEND.items())
+
+
+TextOption = Annotated[str, typer.Option("--text", help="The text, in the words the resident will read.")]
+ByOption = Annotated[str, typer.Option("--by", help="The staff user recording it.")]
+
+
+@app.command()
+def plan(ctx: typer.Context, ticket_id: Annotated[int, typer.Argument(help="Ticket number.")], text: TextOption,
+         by: ByOption = "cli", db: DbOption = None) -> None:
+    """Record the written plan for a ticket (meets a 'plan' clock: a major complaint's 24 h, 001)."""
+    _record(ctx, record_plan, ticket_id, text, by, db, "plan")
+
+
+@app.command()
+def progress(ctx: typer.Context, ticket_id: Annotated[int, typer.Argument(help="Ticket number.")],
+             text: TextOption, by: ByOption = "cli", db: DbOption = None) -> None:
+    """Record a progress report and send it to the residents whose requests are on the ticket (meets a
+    'progress' clock: a complex complaint's 7 working days, 001)."""
+    _record(ctx, report_progress, ticket_id, text, by, db, "progress report")
+
+
+def _record(ctx: typer.Context, record: Any, ticket_id: int, text: str, by: str, db: str | None, what: str) -> None:
+    with psycopg.connect(_url(ctx, db)) as conn:
+        try:
+            met = record(conn, ticket_id, text=text, by=by, now=datetime.now(UTC))
+        except InvalidInput as exc:
+            raise _fail(str(exc), 2) from exc
+        except NotFound as exc:
+            raise _fail(str(exc)) from exc
+    clocks = ", ".join(f"{clock} clock ({milestone}) met" for clock, milestone in met.items())
+    typer.echo(f"{what} recorded on ticket #{ticket_id}" + (f": {clocks}" if clocks else ""))
 
 
 profile_app = typer.Typer(help="SLA profiles: which handbook's time limits each site runs on.", no_args_is_help=True)

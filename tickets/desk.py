@@ -29,7 +29,7 @@ class QueueRow:
     owner_id: str | None
     owner_name: str | None
     state: str
-    due: datetime | None  # respond_due until the ticket is responded to, then resolve_due
+    due: datetime | None  # respond_due until its milestone is met (tickets/milestones.py), then resolve_due
     due_kind: str | None  # "respond" or "resolve"
     sla_paused_at: datetime | None
     unidentified_caller: bool  # a complaint on it from a caller not yet linked to a resident of the registry
@@ -38,9 +38,9 @@ class QueueRow:
 _QUEUE = f"""
     SELECT t.id, t.title, t.category, t.severity, t.department_id, d.name AS department_name, t.owner_id,
            u.name AS owner_name, t.state,
-           CASE WHEN t.responded_at IS NULL AND t.respond_due IS NOT NULL THEN t.respond_due ELSE t.resolve_due END
+           CASE WHEN t.respond_met_at IS NULL AND t.respond_due IS NOT NULL THEN t.respond_due ELSE t.resolve_due END
                AS due,
-           CASE WHEN t.responded_at IS NULL AND t.respond_due IS NOT NULL THEN 'respond'
+           CASE WHEN t.respond_met_at IS NULL AND t.respond_due IS NOT NULL THEN 'respond'
                 WHEN t.resolve_due IS NOT NULL THEN 'resolve' END AS due_kind,
            t.sla_paused_at,
            EXISTS (SELECT 1 FROM complaints c WHERE c.ticket_id = t.id AND c.resident_id IS NULL)

@@ -86,6 +86,13 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": ("Progress on ticket #{ticket}", "Your request (ticket #{ticket}) is still being worked on (now: "
                "{status}); we aim to resolve it by {eta}. We will keep you posted."),
     },
+    # A progress report written by staff (tickets/plans.py `report_progress`): their words, with the ticket's date.
+    "progress_report": {
+        "zh-CN": ("工单 #{ticket} 进展", "您的请求（工单 #{ticket}）处理进展：{text}"
+                  "（当前：{status}，预计{eta}前处理完毕。）"),
+        "en": ("Progress on ticket #{ticket}", "Progress on your request (ticket #{ticket}): {text} (now: {status}; "
+               "we aim to resolve it by {eta}.)"),
+    },
     "sla": {
         "zh-CN": ("工单 #{ticket} 时限提醒", "工单 #{ticket}（{summary}）{level}，截止时间 {eta}。"),
         "en": ("Ticket #{ticket} SLA alert", "Ticket #{ticket} ({summary}): {level}; due {eta}."),

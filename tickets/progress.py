@@ -79,7 +79,7 @@ def raisers(conn: psycopg.Connection, ticket_id: int, resident_id: str | None = 
 
 
 def _notify(conn: psycopg.Connection, recipients: list[Recipient], *, kind: str, key: str, now: datetime,
-            config: TicketConfig, ticket: Any, critical: bool = False) -> int:
+            config: TicketConfig, ticket: Any, critical: bool = False, **extra: Any) -> int:
     """One notice per recipient, with the ticket's dates and state written in each one's language."""
     by_lang: dict[str, list[Recipient]] = defaultdict(list)
     for r in recipients:
@@ -90,7 +90,7 @@ def _notify(conn: psycopg.Connection, recipients: list[Recipient], *, kind: str,
             conn, group, kind=kind, dedupe_key=key, now=now, config=config, critical=critical, ticket_id=ticket.id,
             ticket=ticket.id, eta=local_time(ticket.resolve_due, lang, config),
             respond=local_time(ticket.respond_due, lang, config),
-            status=_STATUS.get(lang, _STATUS["zh-CN"]).get(ticket.state, ticket.state))
+            status=_STATUS.get(lang, _STATUS["zh-CN"]).get(ticket.state, ticket.state), **extra)
     return sent
 
 
@@ -113,6 +113,14 @@ def notify_step(conn: psycopg.Connection, ticket: Any, event: TicketEvent, *, no
     key = (f"ticket:{ticket.id}:done:{ticket.reopen_count}" if event is E.RESOLVE
            else f"ticket:{ticket.id}:{kind}:v{ticket.version}")
     return _notify(conn, raisers(conn, ticket.id), kind=kind, key=key, now=now, config=config, ticket=ticket)
+
+
+def notify_progress_report(conn: psycopg.Connection, ticket: Any, text: str, number: int, *, now: datetime,
+                           config: TicketConfig) -> int:
+    """Staff's `number`-th progress report on the ticket, in their words, to everyone whose request is on it: one
+    notice per report (the key names the report)."""
+    return _notify(conn, raisers(conn, ticket.id), kind="progress_report", key=f"ticket:{ticket.id}:report:{number}",
+                   now=now, config=config, ticket=ticket, text=text)
 
 
 # Major tickets still being worked on that someone raised, with what the update needs.

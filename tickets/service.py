@@ -16,6 +16,7 @@ from tickets.classify import DEPARTMENT_FOR, Category, Classification
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import NotFound
 from tickets.lifecycle import TicketState
+from tickets.milestones import milestones_for
 from tickets.on_call import needs_on_call, on_duty
 from tickets.profiles import site_profile
 from tickets.routing import grid_owner, group_department
@@ -57,6 +58,11 @@ class Ticket:
     sla_profile: str | None  # the SLA profile the ticket was opened with (None: before profiles, the default)
     sensitive: bool = False  # a complaint on it threatened the media, a lawyer or collective action (group_risk.py)
     group_risk_id: int | None = None  # the group-risk flag it is part of (group_risks)
+    # What meets each clock (the profile clause's milestone) and when it was met (tickets/milestones.py).
+    respond_milestone: str | None = None
+    resolve_milestone: str | None = None
+    respond_met_at: datetime | None = None
+    resolve_met_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -102,6 +108,7 @@ def create_ticket(
     # follow it even after the site switches.
     profile = site_profile(conn, site_id, config.sla_profiles()).name
     policy = config.policy(classification.category, classification.tier, profile)
+    respond_milestone, resolve_milestone = milestones_for(config, classification.tier, profile)
     group = group_department(classification.category, classification.tier)  # complex and billing: the group
     department = group or classification.department or DEPARTMENT_FOR[Category(classification.category)]
     daytime = taken_by or (group and grid_owner(conn, building_id, group)) or owner_id \
@@ -112,13 +119,15 @@ def create_ticket(
     row = conn.execute(
         """INSERT INTO tickets (source, state, category, subcategory, severity, title, description, site_id,
                building_id, unit_id, resident_id, device_id, fault, incident_id, owner_id, reported_at,
-               created_at, respond_due, resolve_due, sla_profile, routed_on_call, department_id)
-           VALUES (%s, 'new', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+               created_at, respond_due, resolve_due, sla_profile, routed_on_call, department_id, respond_milestone,
+               resolve_milestone)
+           VALUES (%s, 'new', %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
            RETURNING id""",
         (source, classification.category.value, classification.subcategory, classification.tier.value, title,
          description, site_id, building_id, unit_id, resident_id, device_id, fault, incident_id, owner,
          reported_at, now, sla.deadline(now, policy.respond, config.tz), sla.deadline(now, policy.resolve, config.tz),
-         profile, on_call is not None, group),  # the group's tickets are dispatched to it (else: by category)
+         profile, on_call is not None, group,  # the group's tickets are dispatched to it (else: by category)
+         respond_milestone, resolve_milestone),
     ).fetchone()
     assert row is not None
     ticket_id = int(row[0])

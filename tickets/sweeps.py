@@ -17,7 +17,8 @@ import psycopg
 
 from tickets import sla
 from tickets.config import DEFAULT_CONFIG, TicketConfig
-from tickets.lifecycle import ACTIVE_STATES, RESPONSE_PENDING
+from tickets.lifecycle import ACTIVE_STATES
+from tickets.milestones import LABEL
 from tickets.notices import format_time, notify_user, render
 from tickets.on_call import Rung, on_duty
 from tickets.routing import site_manager, supervisor_of
@@ -46,7 +47,8 @@ def sla_sweep(conn: psycopg.Connection, *, now: datetime, config: TicketConfig =
         with conn.transaction():
             rows = conn.execute(
                 """SELECT id, state, category, severity, site_id, owner_id, created_at, respond_due, resolve_due,
-                          responded_at, title, sla_profile, department_id, routed_on_call
+                          title, sla_profile, department_id, routed_on_call, respond_met_at, resolve_met_at,
+                          coalesce(respond_milestone, 'respond'), coalesce(resolve_milestone, 'resolve')
                    FROM tickets WHERE state = ANY(%s) AND sla_paused_at IS NULL AND id > %s
                    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
                 ([s.value for s in ACTIVE_STATES], last, batch),
@@ -89,8 +91,9 @@ def _chase_return_visits(conn: psycopg.Connection, now: datetime, config: Ticket
 
 
 def _alert(conn: psycopg.Connection, ticket_id: int, clock: str, level: str, due: datetime, recipient: str | None,
-           now: datetime, title: str, config: TicketConfig) -> int:
-    """Record the alert once (the unique key is the idempotency) and tell the recipient; 1 if it was new."""
+           now: datetime, title: str, config: TicketConfig, *, milestone: str | None = None) -> int:
+    """Record the alert once (the unique key is the idempotency) and tell the recipient; 1 if it was new. The
+    note and text name the clock's milestone ("on site clock"), the row keeps the clock (respond, resolve)."""
     inserted = conn.execute(
         """INSERT INTO sla_alerts (ticket_id, clock, level, due, at, recipient) VALUES (%s, %s, %s, %s, %s, %s)
            ON CONFLICT DO NOTHING RETURNING 1""",
@@ -100,12 +103,16 @@ def _alert(conn: psycopg.Connection, ticket_id: int, clock: str, level: str, due
         return 0
     escalation = level in ESCALATIONS and recipient is not None
     channel = _channel(conn, recipient) if escalation else "app"
-    add_event(conn, ticket_id, f"sla_{level}", at=now, actor="forewarn", note=f"{clock} clock",
-              detail={"clock": clock, "due": due, "recipient": recipient, "channel": channel})
+    name = (milestone or clock).replace("_", " ")
+    add_event(conn, ticket_id, f"sla_{level}", at=now, actor="forewarn", note=f"{name} clock",
+              detail={"clock": clock, "milestone": milestone or clock, "due": due, "recipient": recipient,
+                      "channel": channel})
     if recipient is None:
         return 1
     key = f"ticket:{ticket_id}:{clock}:{level}:{due}"
-    fields = {"ticket": ticket_id, "summary": title, "level": _LEVEL_TEXT[level], "eta": format_time(due, config)}
+    label = f"{LABEL[milestone]}: " if milestone is not None and milestone in LABEL else ""
+    fields = {"ticket": ticket_id, "summary": title, "level": label + _LEVEL_TEXT[level],
+              "eta": format_time(due, config)}
     if escalation:
         title_text, body = render("sla", "zh-CN", **fields)
         push_staff_notice(conn, [recipient], ticket_id=ticket_id, kind="sla", title=title_text, body=body, key=key,
@@ -121,23 +128,25 @@ def _channel(conn: psycopg.Connection, user_id: str | None) -> str:
 
 
 def _sweep_one(conn: psycopg.Connection, row: tuple[Any, ...], now: datetime, config: TicketConfig) -> int:
-    (ticket_id, state, category, severity, site_id, owner, created, respond_due, resolve_due, _, title, profile,
-     department, on_call) = row
+    """Each clock runs until its milestone is met (tickets/milestones.py): both may run at once, e.g. a major
+    complaint acknowledged with nobody on site escalates on its on-site clock while its plan clock runs too."""
+    (ticket_id, _, category, severity, site_id, owner, created, respond_due, resolve_due, title, profile,
+     department, on_call, respond_met, resolve_met, respond_milestone, resolve_milestone) = row
     policy = config.policy(category, severity, profile)  # the profile it was opened with
-    if state in RESPONSE_PENDING:
-        clock, start, due, working = "respond", created, respond_due, policy.respond.working
-    else:
-        clock, start, due, working = "resolve", created, resolve_due, policy.resolve.working
-    if due is None:
-        return 0
     sent = 0
-    for level, fraction, who in LADDER:
-        point = sla.point_in(start, due, fraction, working, config.tz) if fraction <= 1 else \
-            due + (due - start) * (fraction - 1)
-        if point > now:
-            break
-        sent += _alert(conn, ticket_id, clock, level, due,
-                       _who(conn, who, owner, site_id, department if on_call else None, now), now, title, config)
+    for clock, due, met, working, milestone in (
+            ("respond", respond_due, respond_met, policy.respond.working, respond_milestone),
+            ("resolve", resolve_due, resolve_met, policy.resolve.working, resolve_milestone)):
+        if due is None or met is not None:
+            continue
+        for level, fraction, who in LADDER:
+            point = sla.point_in(created, due, fraction, working, config.tz) if fraction <= 1 else \
+                due + (due - created) * (fraction - 1)
+            if point > now:
+                break
+            sent += _alert(conn, ticket_id, clock, level, due,
+                           _who(conn, who, owner, site_id, department if on_call else None, now), now, title,
+                           config, milestone=milestone)
     return sent
 
 

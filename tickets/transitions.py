@@ -19,6 +19,7 @@ from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import ClosureBlocked, ConcurrentChange, InvalidInput, WorkOrdersOpen
 from tickets.lifecycle import TicketEvent, next_state
 from tickets.maintenance_notice import notify_maintenance_done
+from tickets.milestones import REOPENED, meet
 from tickets.progress import notify_step
 from tickets.service import (
     Ticket,
@@ -69,7 +70,11 @@ def transition(
         ).fetchone()
         if row is None:
             raise ConcurrentChange(f"ticket {ticket_id} changed while being updated; reload it and try again")
-        detail = {k: v for k, v in changes.items() if k in ("department_id", "override_reason", "root_cause")}
+        detail: dict[str, object] = {k: v for k, v in changes.items()
+                                     if k in ("department_id", "override_reason", "root_cause")}
+        met = meet(conn, ticket_id, event, now)  # the clocks whose milestone this step meets (tickets/milestones.py)
+        if met:
+            detail["met"] = met
         add_event(conn, ticket_id, event.value, at=now, actor=actor, from_state=ticket.state,
                   to_state=target.value, note=note, detail=detail)
         updated = get_ticket(conn, ticket_id)
@@ -132,7 +137,7 @@ def _changes(
     if event is E.REOPEN:
         policy = config.policy(ticket.category, ticket.severity, ticket.sla_profile)
         return {"reopen_count": ticket.reopen_count + 1, "resolved_at": None, "closed_at": None,
-                "responded_at": None, "override_reason": None,
+                "responded_at": None, "override_reason": None, **REOPENED,  # both clocks start again
                 "respond_due": sla.deadline(now, policy.respond, config.tz),
                 "resolve_due": sla.deadline(now, policy.resolve, config.tz)}
     return {}

@@ -19,6 +19,7 @@ from psycopg.rows import class_row
 
 from tickets.errors import ConcurrentChange, IllegalWorkOrderStep, InvalidInput, NotAllowed, NotFound
 from tickets.lifecycle import TicketEvent, allowed_events
+from tickets.milestones import meet
 from tickets.service import Ticket, add_event, get_ticket, live_work_orders, set_work_order_status
 from tickets.staff_push import push_work_order
 from tickets.transitions import transition
@@ -306,11 +307,14 @@ def act(conn: psycopg.Connection, work_order_id: int, event: TicketEvent | str, 
                 raise ConcurrentChange(f"ticket {summary.ticket_id} is at version {summary.ticket_version}, "
                                        f"not {expected_version}")
             set_work_order_status(conn, summary.ticket_id, target, now, work_order_id=work_order_id)
+            # Any work order on site meets the on-site clock; one done of several does not resolve the ticket.
+            met = meet(conn, summary.ticket_id, event, now) if event is TicketEvent.ARRIVE else {}
             waiting = ", ".join(w.department_id for w in others) if event is TicketEvent.RESOLVE else ""
             add_event(conn, summary.ticket_id, f"work_order_{target}", at=now, actor=me.id,
                       note=note or (f"still open: {waiting}" if waiting else ""),
                       detail={"work_order_id": work_order_id, "department_id": summary.department_id,
-                              "root_cause": root_cause, "still_open": [w.department_id for w in others]})
+                              "root_cause": root_cause, "still_open": [w.department_id for w in others]}
+                      | ({"met": met} if met else {}))
             ticket = get_ticket(conn, summary.ticket_id)
         else:
             ticket = transition(conn, summary.ticket_id, event, actor=me.id, now=now, note=note,

@@ -19,6 +19,7 @@ from tickets.complaints import reclassify
 from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotFound, RateLimited
 from tickets.flows import Verdict, record_verdict
 from tickets.lifecycle import TicketEvent, TicketState, allowed_events
+from tickets.plans import record_plan, report_progress
 from tickets.review.proactive import review_metrics
 from tickets.service import get_ticket
 from tickets.transitions import transition
@@ -128,6 +129,27 @@ def correct_classification(
         reclassify(conn, ticket_id, category=body.category, severity=body.severity, by_user=user.user_id,
                    note=body.note, now=now, config=config)
         return get_ticket(conn, ticket_id).as_dict()
+
+
+class RecordIn(BaseModel):
+    text: Note = Field(description="The written plan or the progress report, in the resident's words.")
+
+
+@router.post("/tickets/{ticket_id}/plan", status_code=201,
+             summary="Record the written plan (meets a 'plan' clock) (staff)")
+def post_plan(ticket_id: RowId, body: RecordIn, conn: DbDep, user: StaffUser, now: NowDep) -> dict[str, Any]:
+    with domain_errors():
+        met = record_plan(conn, ticket_id, text=body.text, by=user.user_id, now=now)
+        return {"ticket": get_ticket(conn, ticket_id).as_dict(), "met": met}
+
+
+@router.post("/tickets/{ticket_id}/progress", status_code=201,
+             summary="Record a progress report, sent to the residents (meets a 'progress' clock) (staff)")
+def post_progress(ticket_id: RowId, body: RecordIn, conn: DbDep, user: StaffUser, now: NowDep,
+                  config: TicketConfigDep) -> dict[str, Any]:
+    with domain_errors():
+        met = report_progress(conn, ticket_id, text=body.text, by=user.user_id, now=now, config=config)
+        return {"ticket": get_ticket(conn, ticket_id).as_dict(), "met": met}
 
 
 class VerdictIn(BaseModel):

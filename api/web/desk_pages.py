@@ -1,5 +1,6 @@
 """The service desk's pages (issue #16 point 11): the queue of open tickets, due first (`/desk`), and one ticket
-with its timeline, the transfer form and the reply scripts to copy (`/desk/tickets/{id}`). For agents,
+with its timeline, the transfer form, the written plan and progress report forms (they meet the ticket's plan and
+progress clocks, tickets/milestones.py) and the reply scripts to copy (`/desk/tickets/{id}`). For agents,
 supervisors and managers.
 
 The pages read through `tickets.desk` and hand the transfer to `tickets.transitions.transition` (TRANSFER); a
@@ -7,6 +8,7 @@ refusal re-renders the ticket with a translated headline and the domain's own ex
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -25,6 +27,7 @@ from tickets.desk import OPEN_STATES, departments, desk_queue, resident_name, ti
 from tickets.desk_intake import filed_complaint, receipt_of, unidentified_callers, unit_residents
 from tickets.errors import ConcurrentChange, IllegalTransition, InvalidInput, NotFound
 from tickets.lifecycle import TicketEvent, allowed_events
+from tickets.plans import record_plan, report_progress
 from tickets.reply_templates import fill_templates
 from tickets.service import get_ticket
 from tickets.transitions import transition
@@ -42,6 +45,8 @@ CLOCK = {"respond": N_("We get back to you by"), "on_site": N_("Someone is with 
          "answer": N_("Your question is answered by"), "resolve": N_("Dealt with by"),
          "back": N_("Expected back by")}
 NO_REASON = N_("Please give the reason for the transfer.")
+NO_TEXT = N_("Please write the plan or the progress report.")
+RECORD_REFUSED = N_("This ticket is over: no plan or progress report can be recorded on it.")
 
 
 def _filter(value: str | None) -> str | None:
@@ -65,7 +70,7 @@ def desk_queue_page(request: Request, conn: DbDep, user: DeskUser, now: NowDep, 
 def _ticket_context(request: Request, conn: psycopg.Connection, ticket_id: int, now: datetime) -> dict[str, Any]:
     ticket = get_ticket(conn, ticket_id)
     open_ = ticket.state in OPEN_STATES
-    due = ticket.respond_due if ticket.responded_at is None and ticket.respond_due else ticket.resolve_due
+    due = ticket.respond_due if ticket.respond_met_at is None and ticket.respond_due else ticket.resolve_due
     name = resident_name(conn, ticket.resident_id)
     return {
         "ticket": ticket, "state": TICKET_STATE.get(ticket.state, ticket.state),
@@ -76,6 +81,7 @@ def _ticket_context(request: Request, conn: psycopg.Connection, ticket_id: int, 
         "respond_by": local_time(ticket.respond_due), "resolve_by": local_time(ticket.resolve_due),
         "timeline": [{"at": local_time(e.at), "e": e} for e in timeline(conn, ticket_id)],
         "may_transfer": TicketEvent.TRANSFER in allowed_events(ticket.state),
+        "may_record": ticket.state not in ("resolved", "closed", "cancelled"), "text": "",
         "departments": [(d, n) for d, n in departments(conn) if d != ticket.department_id],
         "replies": fill_templates(ticket_id=ticket.id, category=ticket.category, respond_due=ticket.respond_due,
                                   resolve_due=ticket.resolve_due, resident_name=name, lang=choose_lang(request)),
@@ -142,3 +148,37 @@ def desk_transfer(
             "error": headline, "error_detail": None if not reason else str(exc), "reason": reason},
             status_code=status)
     return RedirectResponse(f"/desk/tickets/{ticket_id}?done=transfer", status_code=303)
+
+
+@router.post("/desk/tickets/{ticket_id}/plan")
+def desk_plan(ticket_id: int, request: Request, conn: DbDep, user: DeskUser, now: NowDep, csrf: CsrfChecked,
+              text: Annotated[str, Form(max_length=4000)] = "") -> Response:
+    """Record the written plan (meets a 'plan' clock, tickets/milestones.py)."""
+    return _record(request, conn, ticket_id, "plan", lambda: record_plan(conn, ticket_id, text=text,
+                                                                        by=user.user_id, now=now), now, text)
+
+
+@router.post("/desk/tickets/{ticket_id}/progress")
+def desk_progress(ticket_id: int, request: Request, conn: DbDep, user: DeskUser, now: NowDep,
+                  config: TicketConfigDep, csrf: CsrfChecked, text: Annotated[str, Form(max_length=4000)] = ""
+                  ) -> Response:
+    """Record a progress report, sent to the residents (meets a 'progress' clock)."""
+    return _record(request, conn, ticket_id, "progress", lambda: report_progress(
+        conn, ticket_id, text=text, by=user.user_id, now=now, config=config), now, text)
+
+
+def _record(request: Request, conn: psycopg.Connection, ticket_id: int, what: str, record: Callable[[], object],
+            now: datetime, text: str) -> Response:
+    try:
+        record()
+    except NotFound:
+        conn.rollback()
+        return _not_found(request)
+    except InvalidInput as exc:
+        conn.rollback()
+        headline = NO_TEXT if not text.strip() else RECORD_REFUSED
+        context = _ticket_context(request, conn, ticket_id, now)
+        return render(request, "desk/ticket.html", context | {
+            "error": headline, "error_detail": None if not text.strip() else str(exc), "text": text},
+            status_code=422)
+    return RedirectResponse(f"/desk/tickets/{ticket_id}?done={what}", status_code=303)

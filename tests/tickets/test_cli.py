@@ -31,8 +31,10 @@ def test_list_show_and_sweep(conn, staff, estate_db_url):
     assert shown.exit_code == 0 and "created" in shown.output and "dispatch" in shown.output
     missing = runner.invoke(app, ["show", "99999", "--db", estate_db_url])
     assert missing.exit_code == 1 and "no ticket 99999" in missing.output
-    swept = runner.invoke(app, ["sweep", "--db", estate_db_url])  # now is long after the 15-minute response SLA
-    assert swept.exit_code == 0 and "4 SLA alerts sent" in swept.output
+    # Now is long after both clocks of the major ticket (on site in 15 min, a plan in 24 h): each runs its whole
+    # ladder, since acknowledging or not no longer decides which one runs (tickets/milestones.py).
+    swept = runner.invoke(app, ["sweep", "--db", estate_db_url])
+    assert swept.exit_code == 0 and "8 SLA alerts sent" in swept.output
 
 
 def test_diagram_and_classify():
@@ -44,7 +46,8 @@ def test_diagram_and_classify():
 def test_types_prints_every_request_kind_and_tier_with_its_clocks():
     lines = runner.invoke(app, ["types"]).output.splitlines()
     assert lines[0].startswith("SLA profile 001:") and lines[0].endswith("(the default)")
-    assert len(lines) == 1 + 12  # the profile, then 4 kinds x 3 tiers
+    assert len(lines) == 1 + 12 + 1  # the profile, then 4 kinds x 3 tiers, then what meets each milestone
+    assert lines[-1].startswith("met by: respond = acknowledged, or any later step;")
     assert "complaint   major    respond: 15 min, resolve: 24 h" in lines
     assert "repair      major    on_site: 30 min, resolve: 24 h" in lines  # handbook 003: urgent on site in 30 min
     assert "enquiry     general  answer: 2 h" in lines

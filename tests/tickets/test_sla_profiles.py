@@ -186,7 +186,9 @@ def test_types_for_a_site_prints_its_profiles_clocks(conn, estate_db_url):
     switched = runner.invoke(app, ["profile", "set", "003", "--site", "riverside", "--db", estate_db_url])
     assert switched.exit_code == 0 and "riverside now runs on SLA profile 003" in switched.output
     lines = runner.invoke(app, ["types", "--site", "riverside", "--db", estate_db_url]).output.splitlines()
-    assert lines[0].startswith("SLA profile 003") and len(lines) == 1 + 12  # 4 kinds x 3 tiers
+    assert lines[0].startswith("SLA profile 003") and len(lines) == 1 + 12 + 1  # 4 kinds x 3 tiers, the legend
+    assert lines[-1].startswith("met by: respond = acknowledged, or any later step; on_site = the ticket or any of "
+                                "its work orders arrives on site; plan = a written plan is recorded")
     assert "complaint   major    respond: 30 min, resolve: 24 h" in lines
     assert "complaint   complex  respond: 72 h, resolve: 15 working days" in lines
     assert "complaint   general  respond: 24 h, resolve: 3 working days" in lines

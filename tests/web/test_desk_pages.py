@@ -171,3 +171,26 @@ def test_fill_templates_without_a_name_or_deadline_and_refuses_another_language(
     with pytest.raises(ValueError, match="not 'fr'"):
         fill_templates(ticket_id=7, category="billing", respond_due=None, resolve_due=None, resident_name=None,
                        lang="fr")
+
+
+def test_the_plan_and_progress_forms_record_them_and_refuse_empty_text(desk):
+    pool, ids = desk
+    ticket = ids[0]
+    with signed_in_client(pool, "agent-1") as client:
+        path = f"/desk/tickets/{ticket}"
+        assert client.post(f"{path}/plan", data={"text": "x"}).status_code == 403  # no CSRF token
+        token = form_token(client, path)
+        empty = client.post(f"{path}/progress", data={"csrf_token": token, "text": "  "},
+                            headers={"Accept-Language": "en"})
+        assert empty.status_code == 422 and "Please write the plan or the progress report." in empty.text
+        planned = client.post(f"{path}/plan", data={"csrf_token": token, "text": "明早九点更换门禁读卡器"})
+        assert planned.status_code == 303 and planned.headers["location"] == f"{path}?done=plan"
+        reported = client.post(f"{path}/progress", data={"csrf_token": token, "text": "读卡器已到货"})
+        assert reported.status_code == 303 and reported.headers["location"] == f"{path}?done=progress"
+        assert "明早九点更换门禁读卡器" in client.get(path).text
+    with pool.connection() as conn:
+        assert conn.execute("SELECT event, actor, note FROM ticket_events WHERE ticket_id = %s AND event IN "
+                            "('plan_recorded', 'progress_reported') ORDER BY id", (ticket,)).fetchall() == [
+            ("plan_recorded", "agent-1", "明早九点更换门禁读卡器"), ("progress_reported", "agent-1", "读卡器已到货")]
+        assert conn.execute("SELECT count(*) FROM notices WHERE ticket_id = %s AND kind = 'progress_report'",
+                            (ticket,)).fetchone()[0] == 1

@@ -164,9 +164,9 @@ def _detail(conn: psycopg.Connection, params: dict[str, Any], review: Review) ->
     for source, state, count in conn.execute(q.UNCLOSED, params).fetchall():
         review.unclosed.setdefault(source, {})[state] = count
     review.breaches = [
-        {"ticket": tid, "source": source, "tier": tier, "milestone": milestone, "due": due.isoformat(),
-         "met_at": met.isoformat() if met else None}
-        for tid, source, tier, milestone, due, met in conn.execute(q.BREACHES, params).fetchall()]
+        {"ticket": tid, "source": source, "tier": tier, "clock": clock, "milestone": milestone,
+         "due": due.isoformat(), "met_at": met.isoformat() if met else None}
+        for tid, source, tier, clock, milestone, due, met in conn.execute(q.BREACHES, params).fetchall()]
     for tier, r_met, r_due, s_met, s_due in conn.execute(q.SLA_BY_TIER, params).fetchall():
         review.sla_by_tier[tier] = {"respond": pct(r_met, r_due), "resolve": pct(s_met, s_due)}
     for kind, r_met, r_due, s_met, s_due in conn.execute(q.SLA_BY_TYPE, params).fetchall():

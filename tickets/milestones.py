@@ -1,0 +1,89 @@
+"""Which event meets which SLA milestone (issue #16 point 1; docs/lifecycle.md "SLA clocks").
+
+A ticket has two clocks, `respond_due` and `resolve_due`; each carries the milestone of the profile clause it came
+from (`respond_milestone`, `resolve_milestone`: on_site, plan, progress, answer, respond, resolve) and runs until
+that milestone is met (`respond_met_at`, `resolve_met_at`), not merely until the ticket is acknowledged or
+resolved: a major complaint acknowledged at once still runs its 15-minute on-site clock until someone is there.
+
+`meet` is called from the one place ticket transitions happen (tickets/transitions.py), from a work order's own
+arrival (tickets/workorders.py) and from the plan and progress records (tickets/plans.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import psycopg
+
+from tickets.config import TicketConfig
+from tickets.lifecycle import TicketEvent
+
+E = TicketEvent
+PLAN_RECORDED = "plan_recorded"  # a written plan is recorded (tickets/plans.py)
+PROGRESS_REPORTED = "progress_reported"  # a progress report to the resident is recorded (tickets/plans.py)
+
+# Milestone -> the events that meet it. Resolving meets every clock still running (nothing left to plan or report).
+MET_BY: Mapping[str, frozenset[str]] = {
+    "respond": frozenset({E.ACKNOWLEDGE, E.ARRIVE, E.WAIT_RESIDENT, E.RESOLVE, PLAN_RECORDED, PROGRESS_REPORTED}),
+    "on_site": frozenset({E.ARRIVE, E.RESOLVE}),  # the ticket's arrival or any of its work orders'
+    "plan": frozenset({PLAN_RECORDED, E.RESOLVE}),
+    "progress": frozenset({PROGRESS_REPORTED, E.RESOLVE}),
+    "answer": frozenset({E.RESOLVE}),
+    "resolve": frozenset({E.RESOLVE}),
+}
+# What meets each milestone, in words (`forewarn tickets types`, docs/lifecycle.md).
+LEGEND: Mapping[str, str] = {
+    "respond": "acknowledged, or any later step",
+    "on_site": "the ticket or any of its work orders arrives on site",
+    "plan": "a written plan is recorded (forewarn tickets plan)",
+    "progress": "a progress report to the resident is recorded (forewarn tickets progress)",
+    "answer": "the ticket is resolved",
+    "resolve": "the ticket is resolved",
+}
+# The milestone's name on a staff alert: "on site clock", not "respond clock".
+LABEL: Mapping[str, str] = {"respond": "响应时限 / respond clock", "on_site": "到场时限 / on site clock",
+                            "plan": "书面方案时限 / written plan clock", "progress": "进展反馈时限 / progress clock",
+                            "answer": "答复时限 / answer clock", "resolve": "解决时限 / resolve clock"}
+
+
+def met_by(event: TicketEvent | str) -> list[str]:
+    """The milestones `event` meets."""
+    return [milestone for milestone, events in MET_BY.items() if str(event) in events]
+
+
+def milestones_for(config: TicketConfig, tier: str, profile: str | None) -> tuple[str, str]:
+    """(respond milestone, resolve milestone) of a ticket of `tier` opened on `profile`: the tier's clauses, also
+    when the limits come from an override (request kinds, `sla_limits`), so the labels are always the profile's."""
+    clauses = config.profile(profile).clauses
+    return clauses[(str(tier), "respond")].milestone, clauses[(str(tier), "resolve")].milestone
+
+
+# Stamp each clock whose milestone the event meets, the first time only; which clocks were met (and their milestone).
+_MEET = """
+UPDATE tickets t SET
+    respond_met_at = CASE WHEN o.respond_met_at IS NULL AND coalesce(o.respond_milestone, 'respond') = ANY(%(ms)s)
+                          THEN %(at)s ELSE o.respond_met_at END,
+    resolve_met_at = CASE WHEN o.resolve_met_at IS NULL AND coalesce(o.resolve_milestone, 'resolve') = ANY(%(ms)s)
+                          THEN %(at)s ELSE o.resolve_met_at END
+FROM (SELECT id, respond_met_at, resolve_met_at, respond_milestone, resolve_milestone FROM tickets
+      WHERE id = %(id)s FOR UPDATE) o
+WHERE t.id = o.id
+RETURNING o.respond_met_at IS NULL AND t.respond_met_at IS NOT NULL, coalesce(t.respond_milestone, 'respond'),
+          o.resolve_met_at IS NULL AND t.resolve_met_at IS NOT NULL, coalesce(t.resolve_milestone, 'resolve')"""
+
+
+def meet(conn: psycopg.Connection, ticket_id: int, event: TicketEvent | str, at: datetime) -> dict[str, str]:
+    """Stamp `respond_met_at` / `resolve_met_at` of the ticket when `event` meets that clock's milestone and it is
+    not met yet; returns the clocks met now, clock -> milestone (e.g. {"respond": "on_site"})."""
+    milestones = met_by(event)
+    if not milestones:
+        return {}
+    row = conn.execute(_MEET, {"ms": milestones, "at": at, "id": ticket_id}).fetchone()
+    if row is None:
+        return {}
+    respond_now, respond_ms, resolve_now, resolve_ms = row
+    return ({"respond": respond_ms} if respond_now else {}) | ({"resolve": resolve_ms} if resolve_now else {})
+
+
+# A reopen sets new deadlines for both clocks: neither is met any more.
+REOPENED = {"respond_met_at": None, "resolve_met_at": None}
