@@ -42,6 +42,9 @@ class TicketConfig:
     complaints_per_hour: int = 20
     # Per category × tier (in code: winning over the profile and `sla_limits`; request kinds use it).
     sla_overrides: Mapping[tuple[str, str], SlaPolicy] = field(default_factory=dict)
+    # Per tier, the (respond, resolve) milestones of those overrides (a request kind's clocks: an urgent repair's
+    # first clock is "on_site", its second "resolve"; an enquiry's second is "answer"). Unset: the profile's tier's.
+    kind_milestones: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     # Silence groups (tickets/silence.py; docs/lifecycle.md "Silence groups"): devices of one building whose
     # offline reports begin within `silence_window` of each other are one event when there are at least
     # `silence_devices` of them, or at least `silence_share` of the building's monitored devices (never fewer than

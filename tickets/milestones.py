@@ -53,7 +53,9 @@ def met_by(event: TicketEvent | str) -> list[str]:
 
 def milestones_for(config: TicketConfig, tier: str, profile: str | None) -> tuple[str, str]:
     """(respond milestone, resolve milestone) of a ticket of `tier` opened on `profile`: the tier's clauses, also
-    when the limits come from an override (request kinds, `sla_limits`), so the labels are always the profile's."""
+    when the limits come from `sla_limits`; a request kind's own clocks carry their own (`kind_milestones`)."""
+    if str(tier) in config.kind_milestones:
+        return config.kind_milestones[str(tier)]
     clauses = config.profile(profile).clauses
     return clauses[(str(tier), "respond")].milestone, clauses[(str(tier), "resolve")].milestone
 

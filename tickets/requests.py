@@ -77,14 +77,25 @@ def clocks_for(kind: RequestKind, tier: Tier, profile: SlaProfile | None = None)
     return KindClocks(None, ((Clock.RESPOND, Deadline.RESPOND), (Clock.RESOLVE, Deadline.RESOLVE)))
 
 
+def milestones_of(clocks: KindClocks) -> tuple[str, str]:
+    """(respond, resolve) milestones of a kind's clocks: what each shown clock promises meets it (an urgent
+    repair's respond clock is met on site, an enquiry's resolve clock by the answer); a clock not shown to the
+    resident keeps its plain meaning."""
+    shown = {which: clock for clock, which in clocks.shown}
+    return (str(shown.get(Deadline.RESPOND, Clock.RESPOND)), str(shown.get(Deadline.RESOLVE, Clock.RESOLVE)))
+
+
 def config_for_kind(kind: RequestKind, config: TicketConfig, profile: SlaProfile) -> TicketConfig:
-    """The ticket config whose SLA overrides give a new ticket of this kind its clocks on `profile`."""
+    """The ticket config whose SLA overrides give a new ticket of this kind its clocks, and their milestones, on
+    `profile`."""
     overrides = dict(config.sla_overrides)
+    milestones = dict(config.kind_milestones)
     for tier in Tier:
-        policy = clocks_for(kind, tier, profile).policy
-        if policy is not None:
-            overrides |= {(category.value, tier.value): policy for category in Category}
-    return replace(config, sla_overrides=overrides)
+        clocks = clocks_for(kind, tier, profile)
+        if clocks.policy is not None:
+            overrides |= {(category.value, tier.value): clocks.policy for category in Category}
+            milestones[tier.value] = milestones_of(clocks)
+    return replace(config, sla_overrides=overrides, kind_milestones=milestones)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from tickets.desk import desk_queue
 from tickets.errors import InvalidInput, NotFound
 from tickets.lifecycle import TicketEvent
 from tickets.plans import record_plan, report_progress
+from tickets.requests import file_request
 from tickets.review.compute import compute_review
 from tickets.review.periods import parse_period
 from tickets.service import get_ticket
@@ -206,3 +207,20 @@ def test_the_migrations_backfill_gives_old_tickets_their_old_meaning(conn, staff
     ticket = get_ticket(conn, ticket_id)
     assert (ticket.respond_milestone, ticket.resolve_milestone) == ("respond", "resolve")
     assert (ticket.respond_met_at, ticket.resolve_met_at) == (NOW + timedelta(minutes=1), NOW + timedelta(hours=2))
+
+
+@pytest.mark.parametrize(("kind", "text", "milestones"), [
+    ("repair", "电梯困人了，快来", ("on_site", "resolve")),  # urgent repair: on site in 30 min, fixed in 24 h
+    ("repair", "厨房水龙头滴水，麻烦来修一下", ("respond", "resolve")),  # ordinary repair: fixed in 24 h
+    ("enquiry", "请问物业费怎么交", ("respond", "answer")),  # enquiry: answered in 2 h
+])
+def test_a_request_kinds_clocks_are_met_by_what_the_resident_was_promised(conn, staff, kind, text, milestones):
+    # An urgent repair's 24-hour clock is "resolved", not a written plan (its tier's clause under the profile).
+    receipt = file_request(conn, kind=kind, resident_id=ME, unit_id=MY_UNIT, description=text, lang="zh-CN",
+                           now=NOW, config=_SEPARATE)
+    conn.commit()
+    ticket = get_ticket(conn, receipt.ticket_id)
+    assert (ticket.respond_milestone, ticket.resolve_milestone) == milestones
+    record_plan(conn, receipt.ticket_id, text="先派人查看", by="agent-1", now=NOW + timedelta(minutes=5))
+    conn.commit()
+    assert get_ticket(conn, receipt.ticket_id).resolve_met_at is None  # a plan resolves nothing
