@@ -24,12 +24,13 @@ import psycopg
 
 from tickets.errors import NotFound
 
-_TICKET = """SELECT t.id, t.title, t.category, t.severity, t.state, t.created_at, t.respond_due, t.responded_at,
-                    t.resolve_due, t.resolved_at, t.root_cause, t.warranty_until, i.evidence->>'summary'
+_TICKET = """SELECT t.id, t.title, t.category, t.severity, t.state, t.created_at, t.respond_due, t.respond_met_at,
+                    t.resolve_due, t.resolve_met_at, t.resolved_at, t.root_cause, t.warranty_until,
+                    i.evidence->>'summary', coalesce(t.respond_milestone, 'respond'),
+                    coalesce(t.resolve_milestone, 'resolve')
              FROM tickets t LEFT JOIN incidents i ON i.id = t.incident_id WHERE t.id = %s"""
 _NOTES = """SELECT event, note, at FROM ticket_events
             WHERE ticket_id = %s AND event IN ('arrive', 'resolve') AND note <> '' ORDER BY at, id"""
-_FIRST_RESOLVED = "SELECT min(at) FROM ticket_events WHERE ticket_id = %s AND event = 'resolve'"
 _VERDICT = "SELECT false_alarm, note FROM detector_labels WHERE ticket_id = %s ORDER BY at DESC, id DESC LIMIT 1"
 _PHOTOS = """SELECT a.id, u.role = 'resident' FROM attachments a LEFT JOIN users u ON u.id = a.uploaded_by
              WHERE a.ticket_id = %s ORDER BY a.created_at, a.id"""
@@ -50,20 +51,24 @@ class ServiceReport:
     done: list[str]
     before_photos: list[int]
     after_photos: list[int]
+    # The two clocks, each met by its own milestone (tickets/milestones.py): a major complaint's first clock is
+    # "someone on site", its second "a written plan"; both as the review counts them.
     respond_due: datetime | None
-    responded_at: datetime | None
+    respond_met_at: datetime | None
     resolve_due: datetime | None
-    first_resolved_at: datetime | None
+    resolve_met_at: datetime | None
     resolved_at: datetime | None
     warranty_until: datetime | None
+    respond_milestone: str = "respond"
+    resolve_milestone: str = "resolve"
 
     @property
     def respond_met(self) -> bool | None:
-        return _met(self.responded_at, self.respond_due)
+        return _met(self.respond_met_at, self.respond_due)
 
     @property
     def resolve_met(self) -> bool | None:
-        return _met(self.first_resolved_at, self.resolve_due)
+        return _met(self.resolve_met_at, self.resolve_due)
 
 
 def _met(at: datetime | None, due: datetime | None) -> bool | None:
@@ -74,30 +79,32 @@ def service_report(conn: psycopg.Connection, ticket_id: int) -> ServiceReport:
     row = conn.execute(_TICKET, (ticket_id,)).fetchone()
     if row is None:
         raise NotFound(f"no ticket {ticket_id}")
-    (tid, title, category, severity, state, created_at, respond_due, responded_at, resolve_due, resolved_at,
-     root_cause, warranty_until, alarm_summary) = row
+    (tid, title, category, severity, state, created_at, respond_due, respond_met_at, resolve_due, resolve_met_at,
+     resolved_at, root_cause, warranty_until, alarm_summary, respond_milestone, resolve_milestone) = row
     notes = conn.execute(_NOTES, (ticket_id,)).fetchall()
     found = [n for event, n, _ in notes if event == "arrive"] or ([alarm_summary] if alarm_summary else [])
     done = [n for event, n, _ in notes if event == "resolve"]
     verdict = conn.execute(_VERDICT, (ticket_id,)).fetchone()
     cause = root_cause or (verdict[1] if verdict and verdict[1] else None)
-    first = conn.execute(_FIRST_RESOLVED, (ticket_id,)).fetchone()
     photos = conn.execute(_PHOTOS, (ticket_id,)).fetchall()
     return ServiceReport(
         tid, title, category, severity, state, created_at, found, cause, verdict[0] if verdict else None, done,
         [p for p, by_resident in photos if by_resident], [p for p, by_resident in photos if not by_resident],
-        respond_due, responded_at, resolve_due, first[0] if first else None, resolved_at, warranty_until)
+        respond_due, respond_met_at, resolve_due, resolve_met_at, resolved_at, warranty_until, respond_milestone,
+        resolve_milestone)
 
 
 PDF_WORDS: dict[str, dict[str, str]] = {
     "zh-CN": {"title": "服务报告", "ticket": "工单", "found": "现场发现", "cause": "原因", "done": "处理措施",
               "photos": "照片", "before": "处理前", "after": "处理后", "clock": "时限", "due": "应于", "at": "实际",
               "met": "达成", "missed": "超时", "pending": "未完成", "respond": "响应", "resolve": "解决",
+              "on_site": "到场", "plan": "书面方案", "progress": "进展反馈", "answer": "答复",
               "warranty": "保修至", "none": "—", "false_alarm": "误报", "real_fault": "确有故障"},
     "en": {"title": "Service report", "ticket": "Ticket", "found": "Found on site", "cause": "Cause",
            "done": "What was done", "photos": "Photos", "before": "before", "after": "after", "clock": "Clock",
            "due": "due", "at": "done", "met": "met", "missed": "missed", "pending": "pending", "respond": "Response",
-           "resolve": "Resolution", "warranty": "Warranty until", "none": "—", "false_alarm": "false alarm",
+           "resolve": "Resolution", "on_site": "On site", "plan": "Written plan", "progress": "Progress report",
+           "answer": "Answer", "warranty": "Warranty until", "none": "—", "false_alarm": "false alarm",
            "real_fault": "real fault"},
 }
 
@@ -132,8 +139,10 @@ def to_pdf(report: ServiceReport, lang: str, *, local: Any) -> bytes:
         story.append(para(w["false_alarm"] if report.false_alarm else w["real_fault"]))
     story += [para(w["clock"], "Heading2"), Table([
         ["", w["due"], w["at"], ""],
-        [w["respond"], local(report.respond_due), local(report.responded_at), verdict(report.respond_met)],
-        [w["resolve"], local(report.resolve_due), local(report.first_resolved_at), verdict(report.resolve_met)],
+        [w[report.respond_milestone], local(report.respond_due), local(report.respond_met_at),
+         verdict(report.respond_met)],
+        [w[report.resolve_milestone], local(report.resolve_due), local(report.resolve_met_at),
+         verdict(report.resolve_met)],
     ], style=[("FONTNAME", (0, 0), (-1, -1), PDF_FONT), ("FONTSIZE", (0, 0), (-1, -1), 9)], hAlign="LEFT")]
     story += [para(f"{w['photos']}: {w['before']} {len(report.before_photos)}, {w['after']} "
                    f"{len(report.after_photos)}"),

@@ -22,7 +22,7 @@ from tickets.sla import DEFAULT_TZ
 # The work order as the push words it, and who gets it (assignee, or the department's engineers).
 _WORK_ORDER = """SELECT w.id, w.ticket_id, w.department_id, w.assignee_id, t.title, t.severity,
                         COALESCE(d.location, w.device_id, '') AS place,
-                        CASE WHEN t.responded_at IS NULL THEN t.respond_due ELSE t.resolve_due END AS due
+                        CASE WHEN t.respond_met_at IS NULL THEN t.respond_due ELSE t.resolve_due END AS due
                  FROM work_orders w JOIN tickets t ON t.id = w.ticket_id LEFT JOIN devices d ON d.id = w.device_id
                  WHERE w.id = %s"""
 _RECIPIENTS = """SELECT id, notify_channel,

@@ -38,11 +38,13 @@ def write_month(conn: psycopg.Connection) -> list[int]:
             row = conn.execute(
                 """INSERT INTO tickets (source, state, category, subcategory, severity, title, site_id, building_id,
                        unit_id, resident_id, department_id, reported_at, created_at, respond_due, resolve_due,
-                       responded_at, resolved_at, closed_at)
+                       responded_at, resolved_at, closed_at, respond_met_at, resolve_met_at)
                    VALUES ('complaint', %(state)s, %(cat)s, %(point)s, 'general', %(point)s, 'riverside',
                        %(building)s, %(unit)s, %(resident)s, 'engineering', %(at)s, %(at)s, %(at)s + interval '1 h',
                        %(at)s + interval '24 h', %(at)s + interval '30 min', %(resolved)s::timestamptz,
-                       CASE WHEN %(state)s::text = 'closed' THEN %(resolved)s::timestamptz END) RETURNING id""",
+                       CASE WHEN %(state)s::text = 'closed' THEN %(resolved)s::timestamptz END,
+                       -- general tickets: respond and resolve milestones, met when responded to and resolved
+                       %(at)s + interval '30 min', %(resolved)s::timestamptz) RETURNING id""",
                 {"state": state, "cat": CATEGORY[point], "point": point, "building": building, "unit": unit,
                  "resident": resident, "at": created, "resolved": resolved}).fetchone()
             assert row is not None

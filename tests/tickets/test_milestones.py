@@ -24,6 +24,7 @@ from tickets.requests import file_request
 from tickets.review.compute import compute_review
 from tickets.review.periods import parse_period
 from tickets.service import get_ticket
+from tickets.service_report import service_report
 from tickets.sla import add_working_time
 from tickets.sweeps import sla_sweep
 from tickets.transitions import transition
@@ -93,6 +94,11 @@ def test_a_work_order_on_site_meets_the_on_site_clock_and_nothing_escalates(conn
     sla_sweep(conn, now=NOW + timedelta(minutes=16))
     conn.commit()
     assert [a for a in _alerts(conn, ticket_id) if a[0] == "respond"] == []
+    # The service report measures the same clocks: on site met at 12 min, the written plan still pending.
+    report = service_report(conn, ticket_id)
+    assert (report.respond_milestone, report.respond_met, report.respond_met_at) == ("on_site", True,
+                                                                                      NOW + timedelta(minutes=12))
+    assert (report.resolve_milestone, report.resolve_met) == ("plan", None)
 
 
 def test_the_plan_clock_is_met_by_the_written_plan_not_by_acknowledging(conn, staff):

@@ -25,7 +25,7 @@ WITH tk AS (
 SELECT who, count(*),
        count(*) FILTER (WHERE responded_at - created_at <= interval '24 hours'),
        count(*) FILTER (WHERE first_resolved IS NOT NULL),
-       count(*) FILTER (WHERE resolve_due IS NOT NULL AND first_resolved <= resolve_due),
+       count(*) FILTER (WHERE resolve_due IS NOT NULL AND resolve_met_at <= resolve_due),  -- its own milestone
        count(*) FILTER (WHERE resolve_due IS NOT NULL),
        count(*) FILTER (WHERE rating >= 4), count(rating),
        sum(reopen_count), sum(transfers)
