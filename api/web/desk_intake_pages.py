@@ -22,7 +22,7 @@ from api.deps import DbDep, NowDep, TicketConfigDep
 from api.schemas import RowId
 from api.web.config import web_config
 from api.web.deps import CsrfChecked, csrf_binding
-from api.web.desk_pages import CATEGORY, SEVERITY, DeskUser, _not_found, _ticket_context
+from api.web.desk_pages import CATEGORY, SEVERITY, DeskUser, ticket_context, ticket_not_found
 from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
 from api.web.render import render
@@ -201,15 +201,15 @@ def link_complaint(complaint_id: RowId, request: Request, conn: DbDep, user: Des
         linked = link_caller(conn, complaint_id, _clean(resident_id), by_user=user.user_id, now=now)
     except NotFound:
         conn.rollback()
-        return _not_found(request)
+        return ticket_not_found(request)
     except InvalidInput as exc:
         conn.rollback()
         if ticket_id is None:
-            return _not_found(request)
+            return ticket_not_found(request)
         try:
-            context = _ticket_context(request, conn, ticket_id, now)
+            context = ticket_context(request, conn, ticket_id, now)
         except NotFound:
-            return _not_found(request)
+            return ticket_not_found(request)
         return render(request, "desk/ticket.html", context | {
             "error": N_("The caller could not be linked to this resident."), "error_detail": str(exc)},
             status_code=422)

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.deps import DbDep, NowDep, TicketConfigDep
 from api.web.deps import CsrfChecked
 from api.web.desk_forms import form_time, headline, input_value
-from api.web.desk_pages import DeskUser, _not_found
+from api.web.desk_pages import DeskUser, ticket_not_found
 from api.web.i18n import N_
 from api.web.one_hop import PageRouter
 from api.web.render import render
@@ -70,7 +70,7 @@ def mediation_page(ticket_id: int, request: Request, conn: DbDep, user: DeskUser
     try:
         return render(request, "desk/mediation.html", _context(request, conn, ticket_id, now))
     except NotFound:
-        return _not_found(request)
+        return ticket_not_found(request)
 
 
 def _refused(request: Request, conn: psycopg.Connection, ticket_id: int, now: datetime, exc: Exception,
@@ -96,7 +96,7 @@ def mediation_start(
                         at=form_time(started_at, what="start time"))
     except NotFound:
         conn.rollback()
-        return _not_found(request)
+        return ticket_not_found(request)
     except (MediationConflict, InvalidInput) as exc:
         return _refused(request, conn, ticket_id, now, exc, form)
     return RedirectResponse(f"/desk/tickets/{ticket_id}/mediation?done=start", status_code=303)
@@ -115,7 +115,7 @@ def mediation_end(
                       at=form_time(ended_at, what="end time"), config=config)
     except NotFound:
         conn.rollback()
-        return _not_found(request)
+        return ticket_not_found(request)
     except (MediationConflict, InvalidInput) as exc:
         return _refused(request, conn, ticket_id, now, exc, form)
     return RedirectResponse(f"/desk/tickets/{ticket_id}/mediation?done=end", status_code=303)

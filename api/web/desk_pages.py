@@ -21,7 +21,7 @@ from api.deps import DbDep, NowDep, TicketConfigDep
 from api.web.deps import CsrfChecked, web_require
 from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
-from api.web.render import render
+from api.web.render import not_found, render
 from api.web.staff_format import TICKET_STATE, countdown, local_time
 from tickets.desk import OPEN_STATES, departments, desk_queue, resident_name, timeline, user_name
 from tickets.desk_intake import filed_complaint, receipt_of, unidentified_callers, unit_residents
@@ -67,7 +67,7 @@ def desk_queue_page(request: Request, conn: DbDep, user: DeskUser, now: NowDep, 
         "department": department, "state": state})
 
 
-def _ticket_context(request: Request, conn: psycopg.Connection, ticket_id: int, now: datetime) -> dict[str, Any]:
+def ticket_context(request: Request, conn: psycopg.Connection, ticket_id: int, now: datetime) -> dict[str, Any]:
     ticket = get_ticket(conn, ticket_id)
     open_ = ticket.state in OPEN_STATES
     due = ticket.respond_due if ticket.respond_met_at is None and ticket.respond_due else ticket.resolve_due
@@ -102,17 +102,16 @@ def _filed(conn: psycopg.Connection, ticket_id: int, complaint: str | None) -> d
             "limits": [(t.clock.value, CLOCK[t.clock.value], local_time(t.due)) for t in receipt.limits]}
 
 
-def _not_found(request: Request) -> Response:
-    return render(request, "error.html", {"title_id": N_("Not found"), "message_id": N_("There is no such ticket."),
-                                          "message_args": {}}, status_code=404)
+def ticket_not_found(request: Request) -> Response:
+    return not_found(request, N_("There is no such ticket."))
 
 
 @router.get("/desk/tickets/{ticket_id}", response_class=HTMLResponse)
 def desk_ticket_page(ticket_id: int, request: Request, conn: DbDep, user: DeskUser, now: NowDep) -> Response:
     try:
-        context = _ticket_context(request, conn, ticket_id, now)
+        context = ticket_context(request, conn, ticket_id, now)
     except NotFound:
-        return _not_found(request)
+        return ticket_not_found(request)
     return render(request, "desk/ticket.html", context)
 
 
@@ -139,11 +138,11 @@ def desk_transfer(
                    department_id=department_id.strip() or None, expected_version=seen_version, config=config)
     except NotFound:
         conn.rollback()
-        return _not_found(request)
+        return ticket_not_found(request)
     except (IllegalTransition, ConcurrentChange, InvalidInput) as exc:
         conn.rollback()
         status, headline = (422, NO_REASON) if not reason else _refusal(exc)
-        context = _ticket_context(request, conn, ticket_id, now)
+        context = ticket_context(request, conn, ticket_id, now)
         return render(request, "desk/ticket.html", context | {
             "error": headline, "error_detail": None if not reason else str(exc), "reason": reason},
             status_code=status)
@@ -173,11 +172,11 @@ def _record(request: Request, conn: psycopg.Connection, ticket_id: int, what: st
         record()
     except NotFound:
         conn.rollback()
-        return _not_found(request)
+        return ticket_not_found(request)
     except InvalidInput as exc:
         conn.rollback()
         headline = NO_TEXT if not text.strip() else RECORD_REFUSED
-        context = _ticket_context(request, conn, ticket_id, now)
+        context = ticket_context(request, conn, ticket_id, now)
         return render(request, "desk/ticket.html", context | {
             "error": headline, "error_detail": None if not text.strip() else str(exc), "text": text},
             status_code=422)

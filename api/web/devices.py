@@ -21,7 +21,7 @@ from api.web.charts import Marker, line_chart
 from api.web.deps import CsrfChecked, StaffWebUser, web_require
 from api.web.i18n import N_
 from api.web.one_hop import PageRouter
-from api.web.render import render
+from api.web.render import not_found, render
 from api.web.staff_format import TICKET_STATE, TZ, local_time, request_gettext
 from tickets.errors import InvalidInput, NotFound
 from tickets.maintenance import end_window, list_windows, parse_duration, start_window
@@ -39,8 +39,7 @@ DURATIONS = [("30m", N_("30 minutes")), ("1h", N_("1 hour")), ("2h", N_("2 hours
 
 
 def _not_found(request: Request) -> HTMLResponse:
-    return render(request, "error.html", {"title_id": N_("Not found"), "message_id": N_("There is no such device."),
-                                          "message_args": {}}, status_code=404)
+    return not_found(request, N_("There is no such device."))
 
 
 @router.get("/staff/devices/{device_id}", response_class=HTMLResponse)

@@ -23,7 +23,7 @@ from api.web.deps import CsrfChecked, web_require
 from api.web.files import read_photos
 from api.web.i18n import N_
 from api.web.one_hop import PageRouter
-from api.web.render import render
+from api.web.render import not_found, render
 from api.web.staff_format import TZ, countdown, error_headline, local_time, request_gettext
 from tickets.attachments import save_upload, ticket_attachments
 from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotAllowed, NotFound
@@ -154,9 +154,7 @@ def work_order_page(work_order_id: int, request: Request, conn: DbDep, user: Eng
 
 
 def _not_found(request: Request) -> Response:
-    return render(request, "error.html", {"title_id": N_("Not found"),
-                                          "message_id": N_("There is no such work order."), "message_args": {}},
-                  status_code=404)
+    return not_found(request, N_("There is no such work order."))
 
 
 def _refused(request: Request, exc: Exception) -> Response:

@@ -24,7 +24,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from api.deps import get_state
 from api.web.config import web_config
 from api.web.deps import csrf_binding, optional_web_user
-from api.web.i18n import LANG_COOKIE, Catalogues, choose_lang, normalise_lang
+from api.web.i18n import LANG_COOKIE, N_, Catalogues, choose_lang, normalise_lang
 from api.web.nav import nav_for
 from api.web.sessions import ANON_COOKIE, csrf_token
 
@@ -93,6 +93,12 @@ def render(request: Request, template: str, context: Mapping[str, Any] | None = 
     if asked is not None and asked != request.cookies.get(LANG_COOKIE):
         response.set_cookie(LANG_COOKIE, asked, max_age=ONE_YEAR_S, samesite="lax", secure=secure)
     return response
+
+
+def not_found(request: Request, message_id: str) -> HTMLResponse:
+    """The 404 page: "Not found" and `message_id` (a message id marked with `N_` where it is written)."""
+    return render(request, "error.html", {"title_id": N_("Not found"), "message_id": message_id,
+                                          "message_args": {}}, status_code=404)
 
 
 def _lang_url(request: Request) -> Callable[[str], str]:

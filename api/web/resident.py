@@ -20,7 +20,7 @@ from api.routes.complaints import RATE_LIMIT_PER_HOUR
 from api.web.deps import CsrfChecked, ResidentWebUser
 from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
-from api.web.render import render
+from api.web.render import not_found, render
 from api.web.resident_photos import PhotoRejected, save_photos
 from api.web.staff_format import request_gettext
 from tickets.announcements import mark_read
@@ -86,9 +86,7 @@ WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_
 
 
 def _not_found(request: Request) -> HTMLResponse:
-    return render(request, "error.html", {"title_id": N_("Not found"),
-                                          "message_id": N_("There is nothing here for your account."),
-                                          "message_args": {}}, status_code=404)
+    return not_found(request, N_("There is nothing here for your account."))
 
 
 def _me(user: Principal) -> tuple[str, str]:

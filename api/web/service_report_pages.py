@@ -14,7 +14,7 @@ from api.deps import DbDep
 from api.web.deps import ResidentWebUser, StaffWebUser
 from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
-from api.web.render import render
+from api.web.render import not_found, render
 from api.web.resident import ticket_config
 from tickets.errors import NotFound
 from tickets.portal import resident_request
@@ -33,9 +33,7 @@ def _local(request: Request) -> Callable[[datetime | None], str]:
 
 
 def _not_found(request: Request) -> Response:
-    return render(request, "error.html", {"title_id": N_("Not found"),
-                                          "message_id": N_("There is nothing here for your account."),
-                                          "message_args": {}}, status_code=404)
+    return not_found(request, N_("There is nothing here for your account."))
 
 
 def _answer(request: Request, report: ServiceReport, pdf: bool, back: str) -> Response:
