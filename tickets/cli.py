@@ -17,10 +17,10 @@ from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import InvalidInput, NotFound
 from tickets.lifecycle import TRANSITIONS, mermaid
 from tickets.mediation_cli import app as mediation_app
-from tickets.milestones import LEGEND
+from tickets.milestones import LEGEND, milestones_for
 from tickets.plans import record_plan, report_progress
 from tickets.profiles import SlaProfile, UnknownProfile, set_site_profile, site_profile, site_profiles
-from tickets.requests import Deadline, RequestKind, clocks_for
+from tickets.requests import Deadline, RequestKind, clocks_for, config_for_kind
 from tickets.service import get_ticket
 from tickets.sla import format_limit
 from tickets.sweeps import sla_sweep
@@ -113,13 +113,18 @@ def type_rows(config: TicketConfig, profile: SlaProfile | None = None) -> list[t
     """(request kind, tier, its clocks) for every kind and tier on `profile` (None: the default), with the
     operator's SLA limits."""
     rows = []
+    name = profile.name if profile else None
     for kind in RequestKind:
+        kind_config = config_for_kind(kind, config, profile or config.profile(None))
         for tier in Tier:
             clocks = clocks_for(kind, tier, profile)
-            policy = clocks.policy or config.policy("", tier, profile.name if profile else None)
-            limits = [(clock, policy.respond if which is Deadline.RESPOND else policy.resolve)
-                      for clock, which in clocks.shown]
-            shown = ", ".join(f"{clock}: {format_limit(limit)}" for clock, limit in limits)
+            policy = clocks.policy or config.policy("", tier, name)
+            # Each clock named by what meets it: a major complaint's are "on_site" and "plan" (001), not
+            # "respond" and "resolve".
+            respond, resolve = milestones_for(kind_config, tier, name)
+            limits = [(respond, policy.respond) if which is Deadline.RESPOND else (resolve, policy.resolve)
+                      for _clock, which in clocks.shown]
+            shown = ", ".join(f"{milestone}: {format_limit(limit)}" for milestone, limit in limits)
             rows.append((kind.value, tier.value, shown))
     return rows
 

@@ -60,6 +60,7 @@ class Deadline(StrEnum):
 class KindClocks:
     policy: SlaPolicy | None  # None: the severity tier's policy
     shown: tuple[tuple[Clock, Deadline], ...]  # what the resident is told, in order
+    clause: str | None = None  # the profile's kind clause the policy comes from (urgent_repair, enquiry …)
 
 
 def clocks_for(kind: RequestKind, tier: Tier, profile: SlaProfile | None = None) -> KindClocks:
@@ -68,21 +69,23 @@ def clocks_for(kind: RequestKind, tier: Tier, profile: SlaProfile | None = None)
     if kind is RequestKind.REPAIR:
         if tier is Tier.MAJOR:
             return KindClocks(kinds["urgent_repair"],
-                              ((Clock.ON_SITE, Deadline.RESPOND), (Clock.RESOLVE, Deadline.RESOLVE)))
-        return KindClocks(kinds["ordinary_repair"], ((Clock.RESOLVE, Deadline.RESOLVE),))
+                              ((Clock.ON_SITE, Deadline.RESPOND), (Clock.RESOLVE, Deadline.RESOLVE)), "urgent_repair")
+        return KindClocks(kinds["ordinary_repair"], ((Clock.RESOLVE, Deadline.RESOLVE),), "ordinary_repair")
     if kind is RequestKind.ENQUIRY:
-        return KindClocks(kinds["enquiry"], ((Clock.ANSWER, Deadline.RESOLVE),))
+        return KindClocks(kinds["enquiry"], ((Clock.ANSWER, Deadline.RESOLVE),), "enquiry")
     if kind is RequestKind.SUGGESTION:
         return KindClocks(None, ((Clock.RESPOND, Deadline.RESPOND),))
     return KindClocks(None, ((Clock.RESPOND, Deadline.RESPOND), (Clock.RESOLVE, Deadline.RESOLVE)))
 
 
-def milestones_of(clocks: KindClocks) -> tuple[str, str]:
-    """(respond, resolve) milestones of a kind's clocks: what each shown clock promises meets it (an urgent
-    repair's respond clock is met on site, an enquiry's resolve clock by the answer); a clock not shown to the
-    resident keeps its plain meaning."""
-    shown = {which: clock for clock, which in clocks.shown}
-    return (str(shown.get(Deadline.RESPOND, Clock.RESPOND)), str(shown.get(Deadline.RESOLVE, Clock.RESOLVE)))
+def milestones_of(clocks: KindClocks, profile: SlaProfile) -> tuple[str, str]:
+    """(respond, resolve) milestones of a kind's clocks: its clauses' in the profile (an urgent repair's respond
+    clock is met on site and its resolve clock when resolved; an enquiry's by the answer); a suggestion's are a
+    reply and a resolution, whatever tier its words fall in."""
+    if clocks.clause is None:
+        return ("respond", "resolve")
+    clauses = profile.clauses
+    return (clauses[(clocks.clause, "respond")].milestone, clauses[(clocks.clause, "resolve")].milestone)
 
 
 def config_for_kind(kind: RequestKind, config: TicketConfig, profile: SlaProfile) -> TicketConfig:
@@ -94,7 +97,8 @@ def config_for_kind(kind: RequestKind, config: TicketConfig, profile: SlaProfile
         clocks = clocks_for(kind, tier, profile)
         if clocks.policy is not None:
             overrides |= {(category.value, tier.value): clocks.policy for category in Category}
-            milestones[tier.value] = milestones_of(clocks)
+        if kind is not RequestKind.COMPLAINT:  # a complaint's clocks are its tier's clauses, milestones included
+            milestones[tier.value] = milestones_of(clocks, profile)
     return replace(config, sla_overrides=overrides, kind_milestones=milestones)
 
 

@@ -48,7 +48,9 @@ def test_types_prints_every_request_kind_and_tier_with_its_clocks():
     assert lines[0].startswith("SLA profile 001:") and lines[0].endswith("(the default)")
     assert len(lines) == 1 + 12 + 1  # the profile, then 4 kinds x 3 tiers, then what meets each milestone
     assert lines[-1].startswith("met by: respond = acknowledged, or any later step;")
-    assert "complaint   major    respond: 15 min, resolve: 24 h" in lines
+    assert "complaint   major    on_site: 15 min, plan: 24 h" in lines  # 001: on site in 15 min, a plan in 24 h
+    assert "complaint   complex  progress: 7 working days, resolve: 15 working days" in lines
+    assert "suggestion  major    respond: 15 min" in lines  # a reply, however pressing the words
     assert "repair      major    on_site: 30 min, resolve: 24 h" in lines  # handbook 003: urgent on site in 30 min
     assert "enquiry     general  answer: 2 h" in lines
 
@@ -57,7 +59,7 @@ def test_types_follow_the_operators_sla_limits():
     config = TicketConfig(sla_limits={(Tier.MAJOR, "respond"): Limit(10, Unit.MINUTES),
                                       (Tier.MAJOR, "resolve"): Limit(12 * 60, Unit.MINUTES)})
     rows = {(kind, tier): shown for kind, tier, shown in type_rows(config)}
-    assert rows[("complaint", "major")] == "respond: 10 min, resolve: 12 h"
+    assert rows[("complaint", "major")] == "on_site: 10 min, plan: 12 h"
     assert rows[("repair", "major")] == "on_site: 30 min, resolve: 24 h"  # the kind's own clock, not the tier's
 
 

@@ -218,7 +218,8 @@ def test_the_migrations_backfill_gives_old_tickets_their_old_meaning(conn, staff
 @pytest.mark.parametrize(("kind", "text", "milestones"), [
     ("repair", "电梯困人了，快来", ("on_site", "resolve")),  # urgent repair: on site in 30 min, fixed in 24 h
     ("repair", "厨房水龙头滴水，麻烦来修一下", ("respond", "resolve")),  # ordinary repair: fixed in 24 h
-    ("enquiry", "请问物业费怎么交", ("respond", "answer")),  # enquiry: answered in 2 h
+    ("enquiry", "请问物业费怎么交", ("answer", "answer")),  # enquiry: answered in 2 h (both clauses, 003 §02)
+    ("suggestion", "电梯困人了，建议加装应急电话", ("respond", "resolve")),  # a reply, not someone on site
 ])
 def test_a_request_kinds_clocks_are_met_by_what_the_resident_was_promised(conn, staff, kind, text, milestones):
     # An urgent repair's 24-hour clock is "resolved", not a written plan (its tier's clause under the profile).

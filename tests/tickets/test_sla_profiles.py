@@ -182,15 +182,15 @@ def test_types_for_a_site_prints_its_profiles_clocks(conn, estate_db_url):
     default = runner.invoke(app, ["types", "--site", "riverside", "--db", estate_db_url])
     assert default.exit_code == 0, default.output
     assert "SLA profile 001" in default.output.splitlines()[0] and "(site riverside)" in default.output
-    assert "complaint   major    respond: 15 min, resolve: 24 h" in default.output
+    assert "complaint   major    on_site: 15 min, plan: 24 h" in default.output
     switched = runner.invoke(app, ["profile", "set", "003", "--site", "riverside", "--db", estate_db_url])
     assert switched.exit_code == 0 and "riverside now runs on SLA profile 003" in switched.output
     lines = runner.invoke(app, ["types", "--site", "riverside", "--db", estate_db_url]).output.splitlines()
     assert lines[0].startswith("SLA profile 003") and len(lines) == 1 + 12 + 1  # 4 kinds x 3 tiers, the legend
     assert lines[-1].startswith("met by: respond = acknowledged, or any later step; on_site = the ticket or any of "
                                 "its work orders arrives on site; plan = a written plan is recorded")
-    assert "complaint   major    respond: 30 min, resolve: 24 h" in lines
-    assert "complaint   complex  respond: 72 h, resolve: 15 working days" in lines
+    assert "complaint   major    on_site: 30 min, plan: 24 h" in lines
+    assert "complaint   complex  plan: 72 h, resolve: 15 working days" in lines
     assert "complaint   general  respond: 24 h, resolve: 3 working days" in lines
     assert "repair      major    on_site: 30 min, resolve: 24 h" in lines
     assert "repair      general  resolve: 24 h" in lines
