@@ -4,7 +4,8 @@ Runs the real platform in-process — embedded PostgreSQL, a real Mosquitto, the
 (ingest + detectors, scheduler with the notice outbox, the API) — against simulated days of the demo estate at full
 speed, with every resident-visible fault type of `simulators.faults` injected several times at seeded random times,
 sensor faults, non-visible door faults and misbehaving devices mixed in, and the emulated residents complaining
-through `POST /api/v1/complaints`. Each seed is played four times, each on a fresh database and broker:
+through `POST /api/v1/complaints`. Each seed is played four times, each on a fresh database and broker, the plays
+side by side in their own processes (`--jobs`, `bench.anticipation_jobs`; `--jobs 1`: one after the other):
 
 - ``forewarn``: the platform as shipped;
 - ``threshold-only``: a competent fixed-threshold rule set — every fault whose shipped rule needs a learned baseline
