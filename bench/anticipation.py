@@ -4,7 +4,8 @@ Runs the real platform in-process — embedded PostgreSQL, a real Mosquitto, the
 (ingest + detectors, scheduler with the notice outbox, the API) — against simulated days of the demo estate at full
 speed, with every resident-visible fault type of `simulators.faults` injected several times at seeded random times,
 sensor faults, non-visible door faults and misbehaving devices mixed in, and the emulated residents complaining
-through `POST /api/v1/complaints`. Each seed is played four times, each on a fresh database and broker:
+through `POST /api/v1/complaints`. Each seed is played four times, each on a fresh database and broker, the plays
+side by side in their own processes (`--jobs`, `bench.anticipation_jobs`; `--jobs 1`: one after the other):
 
 - ``forewarn``: the platform as shipped;
 - ``threshold-only``: a competent fixed-threshold rule set — every fault whose shipped rule needs a learned baseline
@@ -530,16 +531,18 @@ class LockstepOutbox:
 
 
 def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
-                loss: Loss = Loss()) -> tuple[AnticipationReport, dict]:
-    """Play `scenario` against a fresh platform running `variant`; the figures read back from its database."""
+                loss: Loss = Loss(), ports: tuple[int, int] | None = None) -> tuple[AnticipationReport, dict]:
+    """Play `scenario` against a fresh platform running `variant`; the figures read back from its database.
+    `ports` (broker, API): given by a caller that runs several variants at once, so that two never pick the same."""
     name = f"bench_{scenario.seed}_{variant.replace('-', '_')}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     url = ensure_database(admin_url, name)
-    broker = EmbeddedBroker(workdir / f"broker-{name}", free_port())
+    broker_port, api_port = ports or (free_port(), free_port())
+    broker = EmbeddedBroker(workdir / f"broker-{name}", broker_port)
     broker.start()
     clock = SimClock(scenario.start or START)
-    settings = load_settings(environ={}, database_url=url, mqtt_url=broker.url, api_port=free_port(),
+    settings = load_settings(environ={}, database_url=url, mqtt_url=broker.url, api_port=api_port,
                              data_dir=workdir / name, ingest_max_past_s=30 * 86400, ingest_max_future_s=30 * 86400,
                              ingest_batch_size=300, ingest_flush_ms=20,
                              secret_key="bench-anticipation-not-a-secret")
@@ -712,11 +715,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
     parser.add_argument("--silence-hours", type=float, default=None,
                         help="simulated hours of the silence-and-loss run (default: 0 quick, 6 full; 0: none)")
+    parser.add_argument("--jobs", type=int, default=len(VARIANTS),
+                        help=f"plays run at once, each in its own process (default {len(VARIANTS)}; 1: one by one, "
+                             "in this process)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" while notices pile up
-    if args.verbose:
-        log.setLevel(logging.INFO)
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    configure_logging(args.verbose)
     seeds = args.seeds or (1 if args.quick else 10)
     days = args.days or (0.25 if args.quick else 0.4)
     repeats = args.repeats or (1 if args.quick else 2)
@@ -728,20 +733,22 @@ def main(argv: list[str] | None = None) -> None:
     workdir = Path(tempfile.mkdtemp(prefix="fw-bench-anticipation-"))
     pg = EmbeddedPostgres(workdir / "postgres", free_port(), durable=False)
     admin = pg.start()
-    results: dict[str, list[tuple[AnticipationReport, dict]]] = {v: [] for v in variants}
     try:
         plays = [scenario_for(seed, days * 24, repeats=repeats, start=seed_start(seed))
                  for seed in range(1, seeds + 1)]
         if degradation_days:
             plays.append(scenario_for(1, degradation_days * 24, repeats=0, degradation=True))
-        for scenario in plays:
-            for variant in variants:
-                report, info = run_variant(admin, workdir, scenario, variant)
-                results[variant].append((report, info))
-                # Progress on stderr: a full run takes many minutes, and its table comes only at the end.
-                print(f"{scenario.name} {variant}: {info['messages']:,} messages, {info['wall_s']:.0f} s wall "
-                      f"({info['waited_s']:.0f} s waiting {info['waits']} times, {info['late_complaints']} stalls); "
-                      f"{time.monotonic() - started:.0f} s since the start", file=sys.stderr, flush=True)
+
+        def progress(scenario: Scenario, variant: str, outcome: tuple[AnticipationReport, dict]) -> None:
+            # On stderr: a full run takes many minutes, and its table comes only at the end.
+            info = outcome[1]
+            print(f"{scenario.name} {variant}: {info['messages']:,} messages, {info['wall_s']:.0f} s wall "
+                  f"({info['waited_s']:.0f} s waiting {info['waits']} times, {info['late_complaints']} stalls); "
+                  f"{time.monotonic() - started:.0f} s since the start", file=sys.stderr, flush=True)
+
+        from bench.anticipation_jobs import run_plays  # it builds on this module
+
+        results = run_plays(admin, workdir, plays, variants, jobs=args.jobs, verbose=args.verbose, done=progress)
         if silence_hours:
             from bench.silence import run as run_silence  # it builds on this module
 
@@ -776,6 +783,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nwall time {time.monotonic() - started:.0f} s")
     for variant, report in merged.items():
         print_results(PREFIX.get(variant, variant.replace("-", "_") + "_"), report)
+
+
+def configure_logging(verbose: bool) -> None:
+    """The run's logging (also each play's process when they run side by side, `bench.anticipation_jobs`)."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" while notices pile up
+    if verbose:
+        log.setLevel(logging.INFO)
 
 
 def print_results(prefix: str, report: AnticipationReport) -> None:
