@@ -14,7 +14,9 @@ from ingest.reading import DeviceKind
 from ingest.storage import PresenceRow
 
 # A device is offline once silent for this many of its own usual gaps between messages, and never sooner than the
-# configured heartbeat timeout: a flood sensor reporting every 6 minutes is not late after 5.
+# configured heartbeat timeout: a flood sensor reporting every 6 minutes is not late after 5. Until a device's usual
+# gap is known (one message heard since ingest started), it is late after `MISSED_GAPS` heartbeat timeouts: judged
+# against the bare timeout, that sensor was called offline on its first gap after every start of ingest.
 MISSED_GAPS = 3.0
 GAP_ALPHA = 0.2  # the usual gap follows a device's reporting rhythm over its last ~5 messages
 # A device's stored `last_seen` is refreshed at most this often while nothing else about it changes: every batch
@@ -88,13 +90,13 @@ class PresenceTracker:
 
     def expire(self, now: datetime) -> list[PresenceChange]:
         """Devices online but silent for longer than the heartbeat timeout (or `MISSED_GAPS` of their own usual gaps,
-        if longer), now marked offline."""
+        if longer; `MISSED_GAPS` timeouts while their usual gap is not known yet), now marked offline."""
         changes = []
         floor = self._timeout.total_seconds()
         for device_id, state in self._states.items():
             if not state.online or state.last_seen is None:
                 continue
-            timeout = max(floor, MISSED_GAPS * state.gap_s) if state.gap_s else floor
+            timeout = max(floor, MISSED_GAPS * state.gap_s) if state.gap_s else MISSED_GAPS * floor
             if (now - state.last_seen).total_seconds() > timeout:
                 state.online = False
                 state.changed_at = now

@@ -315,17 +315,17 @@ class IngestService:
             if stop:  # drain what already arrived: it is committed and acknowledged before we disconnect
                 batch.extend(self._drain())
             now = time.monotonic()
-            expired: list[PresenceChange] = []
+            expire = False
             if now >= next_housekeeping:
                 next_housekeeping = now + min(_IDLE_WAKE_S, c.heartbeat_timeout_s / 4)
                 if now >= registry_due or self._registry_changed():
                     registry_due = now + c.registry_refresh_s
                     self._refresh_registry()
-                expired = self._presence.expire(self._now())
+                expire = True
                 self._dead_log.flush()
-            if batch or expired:
+            if batch or expire:
                 try:
-                    self._process(batch, expired)
+                    self._process(batch, expire=expire)
                 except Exception:  # noqa: BLE001 - a bug here must not end the stream; unacknowledged, so not lost
                     log.exception("ingest could not process a batch of %d messages; the broker keeps them "
                                   "unacknowledged and redelivers them on the next connection", len(batch))
@@ -346,10 +346,10 @@ class IngestService:
         """Messages received and not yet committed: never more than the receive maximum (plus QoS 0 status)."""
         return self._queue.qsize() + len(self._forming)
 
-    def _process(self, messages: list[_Message], expired: list[PresenceChange]) -> None:
+    def _process(self, messages: list[_Message], *, expire: bool = False) -> None:
         at = self._now()
         batch = storage.Batch()
-        changes: list[PresenceChange] = list(expired)
+        changes: list[PresenceChange] = []
         sources: dict[int, _Message] = {}
         for m in messages:
             result = m.result
@@ -364,6 +364,10 @@ class IngestService:
                 change = None
             if change is not None:
                 changes.append(change)
+        if expire:  # after the batch is heard: a device whose message is in hand is not silent
+            changes.extend(self._presence.expire(at))
+        if not messages and not changes:
+            return
         batch.presence = self._presence.take_rows()
         started = time.perf_counter()
         new = self._store.write(batch, sources)

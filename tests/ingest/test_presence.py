@@ -92,6 +92,30 @@ def test_a_device_that_reports_every_few_minutes_is_not_called_offline_between_i
     assert [(c.device_id, c.online, c.reason) for c in went] == [("flood", False, "heartbeat")]
 
 
+def test_a_rare_reporter_heard_once_since_ingest_started_is_not_offline_before_its_second_report() -> None:
+    """Ingest has heard a flood sensor (every 6 minutes) once since it started: 6 minutes later it is not offline,
+    though that is past the 300 s heartbeat timeout; silent for three timeouts it is."""
+    from datetime import UTC, datetime, timedelta
+
+    from ingest.presence import PresenceTracker
+    from ingest.reading import DeviceKind
+
+    t0 = datetime(2026, 3, 2, tzinfo=UTC)
+    tracker = PresenceTracker(heartbeat_timeout_s=300.0)
+    tracker.set_registry({"flood": (DeviceKind.WATER, "s1")})
+    tracker.heard("flood", t0, t0)
+    assert tracker.expire(t0 + timedelta(seconds=359)) == []
+    tracker.heard("flood", t0 + timedelta(seconds=360), t0 + timedelta(seconds=360))
+    assert tracker.online("flood") is True
+    went = tracker.expire(t0 + timedelta(seconds=360 + 3 * 360 + 1))
+    assert [(c.device_id, c.online, c.reason) for c in went] == [("flood", False, "heartbeat")]
+    fresh = PresenceTracker(heartbeat_timeout_s=300.0)
+    fresh.set_registry({"flood": (DeviceKind.WATER, "s1")})
+    fresh.heard("flood", t0, t0)
+    went = fresh.expire(t0 + timedelta(seconds=3 * 300 + 1))
+    assert [(c.device_id, c.online) for c in went] == [("flood", False)]
+
+
 def test_a_device_heard_often_has_its_presence_row_rewritten_only_every_few_seconds() -> None:
     """Each batch used to rewrite the presence row of every device heard: as many rows as readings once batches are
     small. `last_seen` is refreshed every SEEN_WRITE_EVERY_S; a change of state is written with its own batch."""
