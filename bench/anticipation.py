@@ -489,7 +489,11 @@ class LockstepOutbox:
     """The notice outbox dispatched at the simulated time after each detector step, on the product's channels; the
     gateways that leave the machine (SMS/WeChat webhook, e-mail, MQTT push) are fakes that accept at once. The
     scheduler's silence job (buildings silent past the hold time warn their residents) runs just before it, at the
-    same simulated moments: the scheduler's own jobs tick on the wall clock, minutes apart in simulated time."""
+    same simulated moments: the scheduler's own jobs tick on the wall clock, minutes apart in simulated time. The
+    platform's scheduler leaves both to it (`RUNS`): its wall-second outbox job claimed notices between the step
+    that wrote them and their due time here, delivering some up to `LEAD_S` late, depending on the machine's speed."""
+
+    RUNS = frozenset({"outbox", "silence-groups"})  # the scheduler's jobs this runs instead (forewarn.wiring)
 
     def __init__(self, clock: SimClock, config: TicketConfig = DEFAULT_CONFIG) -> None:
         self.clock = clock
@@ -557,13 +561,14 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
     def judged(alarms: list[Alarm]) -> None:
         try:
             outbox.deliver(alarms)  # notices written by this step reach residents at this simulated moment
-        except psycopg.Error:  # the scheduler's own dispatch delivers it a little later; the step is still judged
+        except psycopg.Error:  # the next lockstep dispatch takes every row due by then; the step is still judged
             log.exception("lockstep outbox dispatch failed")
         finally:
             clock.settle(alarms)
 
     hooks = PipelineHooks(engine=engine, alarm_time=lambda alarm: alarm.ts, on_judged=judged)
-    platform = Platform(settings, prepare=prepare, clock=clock.now, hooks=hooks, channels=outbox.channels)
+    platform = Platform(settings, prepare=prepare, clock=clock.now, hooks=hooks, channels=outbox.channels,
+                        caller_runs=LockstepOutbox.RUNS)
     wall0 = time.monotonic()
     platform.start()
     outbox.url = platform.database_url

@@ -210,10 +210,10 @@ class _TimedIngest(IngestService):
 
     stages: list[tuple[float, float, float, float]]  # (publish stamp, arrival, write start, commit), wall-clock s
 
-    def _process(self, messages, expired) -> None:
+    def _process(self, messages, *, expire: bool = False) -> None:
         offset = time.time() - time.monotonic()  # `arrived` is monotonic
         begun = time.time()
-        super()._process(messages, expired)
+        super()._process(messages, expire=expire)
         committed = time.time()
         self.stages.extend((m.result.ts.timestamp(), m.arrived + offset, begun, committed) for m in messages
                            if isinstance(m.result, Reading))

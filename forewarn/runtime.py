@@ -71,7 +71,9 @@ class Platform:
     starts (the demo loads its estate there); `clock` is the platform's time (SLA clocks, ticket and notice times:
     the wall clock unless a benchmark runs simulated time); `channels` replaces the notice channels the settings
     configure (a recording fake in tests); `hooks` reach into the detection pipeline (its engine, the time alarms
-    are handled at, a call after each detector step); `roles` picks which roles run.
+    are handled at, a call after each detector step); `roles` picks which roles run; `caller_runs` names scheduler
+    jobs (`forewarn.wiring.scheduler_jobs`) the caller runs itself at its own times — a benchmark in simulated time
+    dispatches the outbox in lockstep with it, and the wall-clock job would race it.
     """
 
     settings: Settings
@@ -80,6 +82,7 @@ class Platform:
     clock: Callable[[], datetime] | None = None
     channels: Mapping[str, Channel] | None = None
     hooks: PipelineHooks = field(default_factory=PipelineHooks)
+    caller_runs: frozenset[str] = frozenset()
     # What start() brought up: read them once it has returned.
     started: list[str] = field(default_factory=list, init=False)  # the start-up banner, one line per part
     ingest: IngestRole | None = field(default=None, init=False)
@@ -185,7 +188,7 @@ class Platform:
             self._stops.push("ingest role", self.ingest.stop)
             self.started.append(self.ingest.banner)
         if Role.SCHEDULER in self.roles:
-            self.scheduler = start_scheduler(ctx, self.channels)
+            self.scheduler = start_scheduler(ctx, self.channels, skip=self.caller_runs)
             self._stops.push("scheduler role", self.scheduler.stop)
             self.started.append(self.scheduler.banner)
         if Role.API in self.roles:

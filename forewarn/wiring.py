@@ -257,9 +257,11 @@ def scheduler_jobs(ctx: RoleContext, channels: Mapping[str, Channel]) -> list[Jo
     return jobs
 
 
-def start_scheduler(ctx: RoleContext, channels: Mapping[str, Channel] | None = None) -> SchedulerRole:
+def start_scheduler(ctx: RoleContext, channels: Mapping[str, Channel] | None = None,
+                    skip: frozenset[str] = frozenset()) -> SchedulerRole:
     """The sweeps, run while this process holds the leader lock. `channels` replaces the ones the settings
-    configure (a test or a benchmark passes recording fakes); unset, they are built from the settings."""
+    configure (a test or a benchmark passes recording fakes); unset, they are built from the settings. `skip` names
+    jobs the caller runs itself (a benchmark's lockstep outbox); a name no job has is a programming error."""
     stops = Stops()
     try:
         if channels is None:
@@ -267,7 +269,11 @@ def start_scheduler(ctx: RoleContext, channels: Mapping[str, Channel] | None = N
         for name in sorted(OPTIONAL_CHANNELS - channels.keys()):  # said at start-up, not only at the first notice
             log.warning("notice channel %s is not configured (%s): its notices are delivered in-app instead", name,
                         {"webhook": "FOREWARN_WEBHOOK_URL", "email": "FOREWARN_SMTP_HOST"}[name])
-        scheduler = Scheduler(ctx.database_url, scheduler_jobs(ctx, channels))
+        jobs = scheduler_jobs(ctx, channels)
+        unknown = skip - {job.name for job in jobs}
+        if unknown:
+            raise ValueError(f"no scheduler job is called {', '.join(sorted(unknown))}")
+        scheduler = Scheduler(ctx.database_url, [job for job in jobs if job.name not in skip])
         scheduler.start()
         stops.push("scheduler", scheduler.stop)
     except BaseException:

@@ -121,3 +121,36 @@ def test_each_role_alone_exposes_only_itself(role: Role) -> None:
     assert all(getattr(platform, name) is None for name in fields.values())  # nothing before start()
     with pytest.raises(RuntimeError, match="start"):
         _ = platform.pool
+
+
+def test_a_scheduler_job_the_caller_runs_itself_is_left_to_it(estate_db_url, mosquitto, tmp_path):
+    """A benchmark in simulated time dispatches the outbox in lockstep (`caller_runs`): the platform's own outbox job
+    must not deliver behind its back, while the other jobs still run; a job name that does not exist is refused."""
+    from forewarn.wiring import OUTBOX_S
+    from tickets.outbox import dispatch
+
+    at = datetime(2026, 3, 3, 15, 0, tzinfo=UTC)
+    recorder = RecordingChannel(expected=1)
+    channels = {name: recorder for name in ("in_app", "mqtt", "webhook", "email")}
+    settings = load_settings(environ={}, database_url=estate_db_url, mqtt_url=mosquitto.url, api_port=free_port(),
+                             data_dir=tmp_path)
+    with pytest.raises(ValueError, match="no scheduler job is called outbx"):
+        Platform(settings, roles=frozenset({Role.SCHEDULER}), caller_runs=frozenset({"outbx"})).start()
+    platform = Platform(settings, roles=frozenset({Role.SCHEDULER}), clock=lambda: at, channels=channels,
+                        caller_runs=frozenset({"outbox"}))
+    platform.start()
+    try:
+        assert platform.scheduler is not None
+        names = {job.name for job in platform.scheduler.scheduler.jobs}
+        assert "outbox" not in names and "sla-sweep" in names
+        alarm = Alarm(device_id=DEVICE, fault="supply_outage", state=AlarmState.RAISED, severity=Severity.CRITICAL,
+                      since=at - timedelta(minutes=1), ts=at, detector="test", evidence=Evidence("no pressure"))
+        with platform.pool.connection() as conn:
+            handle_alarm(conn, alarm, now=at)
+        time.sleep(3 * OUTBOX_S + 1)  # the product's outbox job would have delivered by now
+        assert recorder.messages == []
+        with platform.pool.connection() as conn:
+            dispatch(conn, now=at, channels=channels)  # the caller's own dispatch delivers them
+        assert recorder.messages
+    finally:
+        platform.stop()
