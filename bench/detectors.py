@@ -422,7 +422,8 @@ def main(argv: list[str] | None = None) -> None:
     for split, (outcomes, messages) in sim.items():
         print(f"simulator {split}: {messages} messages, {outcomes['forewarn'].device_days:.0f} device-days")
     print("cells: recall, median delay from fault start, (degradation) median lead before residents notice;"
-          " river runs only on the public data (it is no whole detector for the simulated estate)")
+          " river (HST / Gaussian) runs only on the public data, learned normal and river (predictive) only on the"
+          " simulator (bench.predictive)")
     print(f"public data: SKAB valve1 tuning {len(splits.skab_tuning)} / held-out {len(splits.skab_heldout)} files,"
           f" NAB tuning {len(splits.nab_tuning)} / held-out {len(splits.nab_heldout)} files"
           + (" (quick subset)" if args.quick else ""))
