@@ -9,7 +9,7 @@ side (the protocol of `detectors.params`; splits in `bench.public` and `TUNING`/
 - NAB (standard and reward-low-FP profiles by NAB's published method);
 - cost: median µs per reading in `DetectorEngine.process` and bytes of state per device;
 - normal running with nuisance events (`bench.nuisance`: rush hours, planned maintenance visits, power blips, an
-  unrelated alarm left open for a day) over 330 device-days (`--quick`: 7.5): false alarms per 100 device-days with
+  unrelated alarm left open for a day) over 315 device-days (`--quick`: 7.5): false alarms per 100 device-days with
   their 95 % upper bound, and each of forewarn's false alarms with the nuisance nearest to it;
 then `RESULT name=value unit` lines: SKAB from the held-out split, NAB both, simulator recall both,
 `false_alarms_per_100_device_days` over the nuisance run (its device-days only) and, as
