@@ -100,7 +100,6 @@ class ElevatorSim(DeviceSim):
             phases.append((at, at + dc, dest, dest, True))
             at += dc
             events.append(Emission(at, EVT, "door_cycle", {"door_cycle_s": round(dc, 1), "floor": dest}))
-            self.last_cycle = dc
         self.busy_until = at
         self.floor = dest
 
@@ -157,6 +156,11 @@ class ElevatorSim(DeviceSim):
             due = [e for e in self.pending if e.t <= t1]
             self.pending = [e for e in self.pending if e.t > t1]
             out.extend(due)
+            # Telemetry reports the last cycle completed by now: a trip is planned when it starts, and setting this
+            # there reported a cycle seconds to minutes before it happened (a faulty one before its fault began).
+            cycles = [e.data["door_cycle_s"] for e in sorted(due, key=lambda e: e.t) if e.event == "door_cycle"]
+            if cycles:
+                self.last_cycle = float(cycles[-1])
         if self.phases and self.phases[-1][1] <= t1:
             self.phases = [p for p in self.phases if p[1] > t1]
         out.sort(key=lambda e: e.t)

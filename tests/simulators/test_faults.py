@@ -107,6 +107,30 @@ def test_fault_leaves_its_signature(scenario, fault):
     assert check(run), f"{fault}: {FAULTS[fault].signature}"
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_a_lift_reports_only_door_cycles_it_has_completed(scenario, seed):
+    """Telemetry's door_cycle_s is the last cycle completed by its time, never one still to come: a slow cycle of a
+    door fault shows no reading before the fault begins (it did, when a trip planned before the onset reported its
+    faulty cycle at once: a detector then alarmed up to a minute before the fault, a false alarm by any label)."""
+    faults = f"[{{device: {E}, fault: door_fault, start: 1h, duration: 1h}}]"
+    sim = Simulation(scenario(duration="2h", devices=f"[{E}]", faults=faults, seed=seed,
+                              extra="intervals: {elevator: 30s}\n"), START)
+    onset = START + timedelta(hours=1)
+    last_cycle, checked = None, 0
+    for message in sim.messages():
+        result = decode(message.topic, message.payload, now=message.at)
+        if not isinstance(result, Reading):
+            continue
+        if result.event == "door_cycle":
+            last_cycle = result.values["door_cycle_s"]
+        elif result.event is None and last_cycle is not None:
+            assert result.values["door_cycle_s"] == last_cycle, result.ts
+            checked += 1
+            if result.ts < onset:
+                assert result.values["door_cycle_s"] < 12, f"a faulty cycle reported at {result.ts}, before {onset}"
+    assert checked > 100
+
+
 def test_slow_leak_raises_the_night_minimum_flow(scenario):
     night = datetime(2026, 3, 2, 1, 0, tzinfo=SH)
     flows = {}
