@@ -178,11 +178,13 @@ def _open_ticket_of_device(conn: psycopg.Connection, device_id: str) -> int | No
 
 
 def _warned_at_least(conn: psycopg.Connection, ticket_id: int, severity: Severity) -> bool:
-    """Whether the ticket's residents were already warned about an incident at least this severe: a worse fault on
-    the same device (a slow leak, then a burst) is news and is told; a lesser one alongside is not."""
+    """Whether the ticket's residents were warned about an incident at least this severe that is still open: a worse
+    fault on the same device (a slow leak, then a burst) is news and is told; a lesser one alongside is not. A fault
+    after the ones they were told of are over (and they heard the service was back) is news too, however long the
+    ticket stays open for the engineers."""
     rows = conn.execute(
         """SELECT DISTINCT i.severity FROM notices n JOIN incidents i ON i.id = n.incident_id
-           WHERE n.ticket_id = %s AND n.kind = 'warning' AND n.resident_id IS NOT NULL""",
+           WHERE n.ticket_id = %s AND n.kind = 'warning' AND n.resident_id IS NOT NULL AND i.status = 'open'""",
         (ticket_id,),
     ).fetchall()
     return any(_RANK.get(r[0], 0) >= _RANK[severity] for r in rows)

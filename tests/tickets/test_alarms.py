@@ -246,6 +246,22 @@ def test_several_faults_of_one_device_at_once_are_one_ticket_and_one_work_order(
     assert [e.split(":")[0] for e in events] == ["also out_of_service", "also levelling_drift"]
 
 
+def test_a_new_fault_after_the_residents_heard_the_service_was_back_is_told_on_the_same_ticket(conn, staff):
+    """The lift's ticket stays open for the engineers after its out-of-service episode is over and the residents
+    were told it is back; an entrapment on it next evening joins that ticket and is news: they are warned again."""
+    lift = "rs-b1-elev-a"
+    first = handle_alarm(conn, make_alarm(lift, "out_of_service"), now=NOW)
+    back = NOW + timedelta(minutes=40)
+    over = handle_alarm(conn, make_alarm(lift, "out_of_service", AlarmState.CLEARED, at=back), now=back)
+    again = NOW + timedelta(hours=26)
+    stuck = handle_alarm(conn, make_alarm(lift, "entrapment", at=again), now=again)
+    conn.commit()
+    served = residents_served(conn, lift)
+    assert over.notices == first.notices == len(served)  # warned, then told it is back
+    assert (stuck.action, stuck.ticket_id) == ("joined", first.ticket_id)
+    assert set(notice_recipients(conn, stuck.incident_id, "warning")) == served
+
+
 def test_service_restored_is_told_only_when_every_fault_of_the_device_is_over(conn, staff):
     lift = "rs-b1-elev-a"
     first = handle_alarm(conn, make_alarm(lift, "entrapment"), now=NOW)
