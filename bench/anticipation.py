@@ -43,7 +43,8 @@ acute resident-visible fault type injected twice (`--days`, `--repeats`), each s
 moment anywhere in the week (`seed_start`), 15 seeds (so 30 faults per acute type, onsets spread over 24 h × 7
 days: 10 seeds injected 20 per type, but only 159 of those 283 faults met a resident — a car out of service at
 03:00 or a slow side door is often met by nobody — under the ≥ 180 resident-visible faults the figures need, and
-12–15 of the door, reader and out-of-service types; seeds 1–10 are unchanged, 11–15 added); 30 % of entrapments, out-of-service cars, reader and door faults intermittent (`episodes`); one degradation
+12–15 of the door, reader and out-of-service types; seeds 1–10 are unchanged, 11–15 added); 30 % of entrapments,
+out-of-service cars, reader and door faults intermittent (`episodes`); one degradation
 run of 4.5 simulated days (`--degradation-days`) on the three degrading devices and a healthy sibling of each; and
 the silence-and-loss run of bench/silence.py (`--silence-hours`). The fault shapes and amplitudes are still the
 simulator's own (`simulators/*.py` `fault_params`), the ones the detectors were developed on.
@@ -537,14 +538,14 @@ class LockstepOutbox:
 
 
 def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
-                loss: Loss = Loss(), ports: tuple[int, int] | None = None) -> tuple[AnticipationReport, dict]:
+                loss: Loss = Loss()) -> tuple[AnticipationReport, dict]:
     """Play `scenario` against a fresh platform running `variant`; the figures read back from its database.
-    `ports` (broker, API): given by a caller that runs several variants at once, so that two never pick the same."""
+    Its broker and API ports are picked as it starts (free then; `bench.anticipation_jobs` retries if taken)."""
     name = f"bench_{scenario.seed}_{variant.replace('-', '_')}"
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     url = ensure_database(admin_url, name)
-    broker_port, api_port = ports or (free_port(), free_port())
+    broker_port, api_port = free_port(), free_port()
     broker = EmbeddedBroker(workdir / f"broker-{name}", broker_port)
     broker.start()
     clock = SimClock(scenario.start or START)
@@ -572,10 +573,10 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
     platform = Platform(settings, prepare=prepare, clock=clock.now, hooks=hooks, channels=outbox.channels,
                         caller_runs=LockstepOutbox.RUNS)
     wall0 = time.monotonic()
-    platform.start()
-    outbox.url = platform.database_url
     sink = None
     try:
+        platform.start()  # inside: a platform that cannot start still stops the broker started for it
+        outbox.url = platform.database_url
         ingest = platform.ingest
         assert ingest is not None, "the bench runs every role"
         sink = HttpComplaintSink(f"http://127.0.0.1:{settings.api_port}", _agent_token(url))

@@ -5,34 +5,27 @@ Every play — one scenario under one variant — already has its own database, 
 So the plays need not wait for each other: each runs in its own process (its own interpreter, so four platforms do
 not share one GIL), on the same embedded PostgreSQL server. A play spends most of its wall time waiting on its
 lockstep round trips (publish → broker → ingest → database → detectors → outbox), and the others use the cores
-meanwhile. The ports are handed out here, all different, so two plays never pick the same one.
+meanwhile. Each play picks its broker and API ports when it starts: ports picked for every play up front were
+taken, sixteen minutes into a full run, by the ephemeral ports of other connections in the meantime. Two plays
+picking the same free port at once, or another process taking it between the pick and the bind, is retried with
+new ports (`PORT_ATTEMPTS`).
 """
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
-import socket
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from contextlib import ExitStack
 from pathlib import Path
 
 from simulators.scenario import Scenario
 from tickets.anticipation import AnticipationReport
 
 Outcome = tuple[AnticipationReport, dict]
-
-
-def distinct_ports(n: int) -> list[int]:
-    """`n` free loopback ports, all different: every socket stays bound until all are chosen."""
-    with ExitStack() as stack:
-        ports = []
-        for _ in range(n):
-            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sock.bind(("127.0.0.1", 0))
-            ports.append(int(sock.getsockname()[1]))
-        return ports
+PORT_ATTEMPTS = 5
+log = logging.getLogger(__name__)
 
 
 def _start_worker(verbose: bool) -> None:
@@ -41,10 +34,18 @@ def _start_worker(verbose: bool) -> None:
     configure_logging(verbose)
 
 
-def _play(admin_url: str, workdir: Path, scenario: Scenario, variant: str, ports: tuple[int, int]) -> Outcome:
+def _play(admin_url: str, workdir: Path, scenario: Scenario, variant: str) -> Outcome:
     from bench.anticipation import run_variant
+    from forewarn.embedded import EmbeddedServerError
 
-    return run_variant(admin_url, workdir, scenario, variant, ports=ports)
+    for attempt in range(1, PORT_ATTEMPTS + 1):
+        try:
+            return run_variant(admin_url, workdir, scenario, variant)  # it picks free ports as it starts
+        except EmbeddedServerError as error:
+            if "in use" not in str(error) or attempt == PORT_ATTEMPTS:
+                raise
+            log.warning("%s %s: %s; starting again on other ports", scenario.name, variant, error)
+    raise AssertionError("unreachable")
 
 
 def run_plays(admin_url: str, workdir: Path, plays: Sequence[Scenario], variants: Sequence[str], *, jobs: int,
@@ -60,7 +61,6 @@ def run_plays(admin_url: str, workdir: Path, plays: Sequence[Scenario], variants
             found[i, variant] = run_variant(admin_url, workdir, scenario, variant)
             done(scenario, variant, found[i, variant])
     else:
-        ports = distinct_ports(2 * len(todo))
         # Forked: the platform's modules are imported already (a fresh interpreter takes 3-6 s to import them, four
         # at once on two cores). Only from a process running one thread (the bench's own main has no other, and no
         # open connection): a fork copies no other thread, so whatever one held would stay held in the child.
@@ -68,8 +68,8 @@ def run_plays(admin_url: str, workdir: Path, plays: Sequence[Scenario], variants
         with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context, initializer=_start_worker,
                                  initargs=(verbose,)) as pool:
             running: dict[Future[Outcome], tuple[int, Scenario, str]] = {
-                pool.submit(_play, admin_url, workdir, scenario, variant, (ports[2 * k], ports[2 * k + 1])):
-                (i, scenario, variant) for k, (i, scenario, variant) in enumerate(todo)}
+                pool.submit(_play, admin_url, workdir, scenario, variant): (i, scenario, variant)
+                for i, scenario, variant in todo}
             while running:
                 finished, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:

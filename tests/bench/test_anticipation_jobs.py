@@ -4,18 +4,38 @@ in its own process on its own database, broker and ports, come back to their own
 from __future__ import annotations
 
 import dataclasses
+import socket
 from datetime import timedelta
 
 import psycopg
 
 from bench.anticipation import BASE_SCENARIO, START
-from bench.anticipation_jobs import distinct_ports, run_plays
+from bench.anticipation_jobs import _play, run_plays
 from simulators.scenario import FaultEntry, load_scenario
 
 
-def test_ports_handed_to_plays_run_side_by_side_are_all_different():
-    ports = distinct_ports(16)
-    assert len(set(ports)) == 16 and all(p > 0 for p in ports)
+def test_a_play_whose_port_was_taken_before_it_bound_starts_again_on_other_ports(pg_server, tmp_path, monkeypatch,
+                                                                                      caplog):
+    """Between picking a free port and binding it, another connection can take it (a full run lost sixteen minutes
+    to that): the play starts again on new ports instead of failing the run."""
+    import bench.anticipation as anticipation
+    from forewarn.embedded import free_port
+
+    taken = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    picks = iter([taken.getsockname()[1]])
+    monkeypatch.setattr(anticipation, "free_port", lambda: next(picks, None) or free_port())
+    scenario = dataclasses.replace(load_scenario(BASE_SCENARIO), seed=8, start=START + timedelta(hours=18),
+                                   duration_s=600.0)
+    scenario.device_ids = [d for d in scenario.device_ids if d.startswith("rs-b1-")]
+    scenario.faults, scenario.misbehaviour = [], []
+    try:
+        _report, info = _play(pg_server.admin_url, tmp_path, scenario, "forewarn")
+    finally:
+        taken.close()
+    assert info["messages"] > 0 and next(picks, "used") == "used"
+    assert "in use; set FOREWARN_EMBEDDED_MQTT_PORT" in caplog.text and "starting again on other ports" in caplog.text
 
 
 def test_two_variants_played_at_once_each_report_what_their_own_database_holds(pg_server, tmp_path):
