@@ -1,7 +1,8 @@
 """Presence: a device that stops reporting is a fault of its own (`device_offline`), whatever its kind.
 
 The usual interval between a device's readings is learned as an exponentially weighted mean; silence
-longer than `SILENCE_FACTOR` usual intervals (and at least `MIN_SILENCE_S`) raises the alarm at the next
+longer than `SILENCE_FACTOR` usual intervals (and at least `MIN_SILENCE_S`; `UNKNOWN_GAP_SILENCE_S` while the
+interval is not known) raises the alarm at the next
 `tick`, and the next reading clears it. An explicit "offline" status from ingest (the device's MQTT last will,
 or ingest's own heartbeat timeout) is the fastest evidence and raises the alarm at once; "online" or any newer
 reading clears it.
@@ -18,6 +19,10 @@ from detectors.hysteresis import Observation, Policy
 # Ten missed reports is not jitter or one lost message; two minutes keeps fast reporters from flapping.
 SILENCE_FACTOR = 10.0
 MIN_SILENCE_S = 120.0
+# Until a device's usual interval is known (one reading, or only a burst, heard), it is silent only after this long:
+# fifteen minutes, three of ingest's heartbeat timeouts, as ingest waits. Two minutes called a flood sensor that
+# reports every 6 minutes silent on its first gap after every start.
+UNKNOWN_GAP_SILENCE_S = 900.0
 # How quickly the usual interval follows a device whose reporting rate changes.
 GAP_ALPHA = 0.05
 # Readings closer together than this are a burst (a backlog drained after a reconnect, a flurry of events), not the
@@ -91,7 +96,9 @@ class Presence:
         return f"this device usually reports every {self.gap:.0f} s"
 
     def limit(self) -> float:
-        return max(MIN_SILENCE_S, SILENCE_FACTOR * (self.gap or 0.0))
+        if self.gap is None:
+            return UNKNOWN_GAP_SILENCE_S
+        return max(MIN_SILENCE_S, SILENCE_FACTOR * self.gap)
 
     def check(self, now: float) -> Observation:
         """Is the device silent (or reported offline) at wall-clock `now`?"""

@@ -1,13 +1,13 @@
 """Presence evidence says something true about the device's usual interval, also after a burst of readings."""
 
-from detectors.presence import MIN_SILENCE_S, Presence
+from detectors.presence import UNKNOWN_GAP_SILENCE_S, Presence
 
 
 def test_after_a_burst_the_evidence_does_not_claim_the_device_reports_every_0_s():
     presence = Presence()
     for k in range(50):  # a backlog drained after a reconnect: fifty readings within a quarter of a second
         presence.seen(1000.0 + k * 0.005)
-    observation = presence.check(1000.0 + 10 * MIN_SILENCE_S)
+    observation = presence.check(1000.0 + UNKNOWN_GAP_SILENCE_S + 1)
     assert observation.active
     assert "every 0 s" not in observation.summary
     assert "not known yet" in observation.summary
@@ -38,3 +38,16 @@ def test_a_reading_older_than_the_last_will_does_not_bring_the_device_back():
     assert presence.check(1070.0).active
     assert not presence.seen(1100.0).active  # a reading sent after the report: it is back
     assert not presence.check(1101.0).active
+
+
+def test_a_rare_reporter_heard_once_is_not_silent_before_its_second_report():
+    """A flood sensor reporting every 6 minutes, heard once since the detectors started: 6 minutes later it is not
+    silent (it was, at the two-minute floor); quiet for 15 minutes, it is."""
+    presence = Presence()
+    presence.seen(1000.0)
+    assert not presence.check(1000.0 + 359.0).active
+    assert presence.check(1000.0 + UNKNOWN_GAP_SILENCE_S + 1).active
+    presence.seen(1360.0)
+    presence.seen(1720.0)
+    assert not presence.check(1720.0 + 359.0).active
+    assert presence.check(1720.0 + 10 * 360.0 + 1).active
