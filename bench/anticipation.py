@@ -46,7 +46,9 @@ days: 10 seeds injected 20 per type, but only 159 of those 283 faults met a resi
 12–15 of the door, reader and out-of-service types; seeds 1–10 are unchanged, 11–15 added); 30 % of entrapments,
 out-of-service cars, reader and door faults intermittent (`episodes`); one degradation
 run of 4.5 simulated days (`--degradation-days`) on the three degrading devices and a healthy sibling of each; and
-the silence-and-loss run of bench/silence.py (`--silence-hours`). The fault shapes and amplitudes are still the
+the silence-and-loss run of bench/silence.py (`--silence-hours`). Each acute run also carries ordinary life
+(bench/anticipation_nuisance.py): a lift parked for a declared maintenance visit and a building's power blip, no
+fault, so whatever ticket they open is a false ticket. The fault shapes and amplitudes are still the
 simulator's own (`simulators/*.py` `fault_params`), the ones the detectors were developed on.
 `--quick`: one seed, 6 simulated hours, every acute type once, no degradation or silence run.
 """
@@ -72,6 +74,8 @@ import psycopg
 
 from api.auth import Role as UserRole
 from api.auth import create_user, issue_token
+from bench.anticipation_nuisance import declare, plan_nuisance, visits
+from bench.anticipation_nuisance import describe as describe_nuisance
 from detectors.alarm import Alarm, Severity
 from detectors.engine import DetectorEngine
 from detectors.hysteresis import Observation
@@ -420,6 +424,8 @@ def scenario_for(seed: int, hours: float, *, repeats: int, degradation: bool = F
     if degradation:
         scenario.device_ids = [d for _, d in DEGRADING] + list(DEGRADATION_SIBLINGS)
     scenario.faults, scenario.misbehaviour = plan_faults(scenario, seed, repeats=repeats, degradation=degradation)
+    if repeats and not degradation:  # ordinary life in the acute runs: a maintenance visit, a power blip
+        scenario.nuisance = plan_nuisance(scenario, seed, earliest_s=WARMUP_S)
     return scenario
 
 
@@ -557,6 +563,7 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
     def prepare(platform: Platform) -> None:
         with psycopg.connect(platform.database_url) as conn:
             save_estate(conn, load_estate_file(scenario.estate_path))
+            declare(conn, scenario.start or START, visits(scenario))  # the engineers' planned visits
 
     engine = BenchEngine(clock, variant)  # the pipeline registers the estate's devices into it
     outbox = LockstepOutbox(clock, ticket_config(settings))
@@ -605,11 +612,12 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
         if log.isEnabledFor(logging.INFO):
             _explain(conn, variant, report)
         rescue = rescue_delays(conn, faults)
+        nuisance = describe_nuisance(conn, scenario, report.false_alarm_tickets)
     info = {"database": url, "messages": summary.messages, "wall_s": wall, "complaints": summary.complaints,
             "complaints_failed": summary.complaints_failed, "late_complaints": summary.stalls,
             "waits": summary.waits, "waited_s": summary.waited_s,
             "alarm_failures": ingest.alarms.failed + ingest.alarms.retries + ingest.pipeline.queue_failures,
-            "rescue_s": rescue}
+            "rescue_s": rescue, "nuisance": nuisance}
     return report, info
 
 
@@ -780,6 +788,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"entrapment rescue: work order after the passengers' alarm press, median "
               f"{_fmt(quantile(done, 0.5), digits=0)} s, p90 {_fmt(quantile(done, 0.9), digits=0)} s "
               f"({len(done)} of {len(rescue)} presses got one while the car was stuck)")
+        nuisance = {k: sum(i["nuisance"][k] for _, i in runs) for k in runs[0][1]["nuisance"]} if runs else {}
+        if nuisance.get("visits") or nuisance.get("blips"):
+            print(f"ordinary life in the normal running: {nuisance['visits']} planned maintenance visit(s) (lift "
+                  f"parked 1-2 h, declared; {nuisance['suppressed_alarms']} alarm(s) held back by the windows) and "
+                  f"{nuisance['blips']} power blip(s) of a building (30-120 s): {nuisance['false_tickets']} of the "
+                  "false tickets on a device they touched")
         late = sum(i["late_complaints"] + i["complaints_failed"] + i["alarm_failures"] for _, i in runs)
         if late:
             print(f"note: {late} stall(s) of the player, failed complaint(s) or unhandled alarm(s) — see the log")

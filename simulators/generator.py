@@ -21,7 +21,7 @@ from ingest.reading import Channel, DeviceKind
 from simulators.access_door import AccessDoorSim
 from simulators.device import DeviceSim, Emission
 from simulators.elevator import ElevatorSim
-from simulators.faults import FaultWindow
+from simulators.faults import FAULTS, FaultWindow
 from simulators.labels import complaint_record
 from simulators.misbehaviour import EXPECTED_REASON, Misbehaver, MisbehaviourWindow
 from simulators.residents import EmulatedComplaint, plan_complaints
@@ -79,6 +79,12 @@ class Simulation:
         self.faults = [FaultWindow(e.device_id, e.name, *self._window(e)) for e in scenario.faults]
         self.misbehaviour = [MisbehaviourWindow(e.device_id, e.name, *self._window(e))
                              for e in scenario.misbehaviour]
+        # Ordinary life (scenario `nuisance:`): played like a fault or a misbehaviour, labelled as neither.
+        self.nuisance = [(e, *self._window(e)) for e in scenario.nuisance]
+        self._physics = self.faults + [FaultWindow(e.device_id, e.name, a, b)
+                                       for e, a, b in self.nuisance if e.name in FAULTS]
+        self._messaging = self.misbehaviour + [MisbehaviourWindow(e.device_id, e.name, a, b)
+                                               for e, a, b in self.nuisance if e.name not in FAULTS]
         residents = scenario.residents
         self.complaints: list[EmulatedComplaint] = (
             plan_complaints(self.faults, estate, scenario.seed, delay_scale=residents.delay_scale,
@@ -102,7 +108,7 @@ class Simulation:
         rng = random.Random(f"{scenario.seed}/{device.id}")
         tz = self.tz[device.site_id]
         offset = (self.start.astimezone(tz).utcoffset() or timedelta()).total_seconds()
-        faults = [w for w in self.faults if w.device_id == device.id]
+        faults = [w for w in self._physics if w.device_id == device.id]
         args = (device, rng, self.start.timestamp(), self.end.timestamp(), scenario.intervals[device.kind],
                 faults, offset)
         if device.kind is DeviceKind.ELEVATOR:
@@ -162,7 +168,7 @@ class Simulation:
         index = {d.id: i for i, d in enumerate(self.devices)}
         t_end = self.end.timestamp()
         out = []
-        for window in self.misbehaviour:
+        for window in self._messaging:
             if window.mode != "disconnected":
                 continue
             i = index[window.device_id]
@@ -176,7 +182,7 @@ class Simulation:
     def _misbehavers(self) -> dict[int, Misbehaver]:
         index = {d.id: i for i, d in enumerate(self.devices)}
         out: dict[int, Misbehaver] = {}
-        for window in self.misbehaviour:
+        for window in self._messaging:
             i = index[window.device_id]
             bad = out.setdefault(i, Misbehaver(self.devices[i].kind, []))
             bad.windows.append((window.mode, window.start.timestamp(), window.end.timestamp()))
@@ -207,6 +213,11 @@ class Simulation:
             records.append({
                 "record": "misbehaviour", "device": m.device_id, "mode": m.mode, "start": m.start.isoformat(),
                 "end": m.end.isoformat(), "expected_reason": EXPECTED_REASON[m.mode],
+            })
+        for entry, start, end in self.nuisance:
+            records.append({
+                "record": "nuisance", "device": entry.device_id, "what": entry.name, "start": start.isoformat(),
+                "end": end.isoformat(),
             })
         records += [complaint_record(c) for c in self.complaints]
         return records

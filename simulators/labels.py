@@ -7,6 +7,8 @@ Records (``"record"`` says which):
   null when they would not, or not before the fault ended);
 - ``misbehaviour``: device, mode, start, end, expected_reason (the `ingest.decode` rejection reason, or null
   when each message is valid on its own);
+- ``nuisance``: device, what (the fault or mode it was played as), start, end — ordinary life such as a lift parked
+  for a maintenance visit or a power blip: no fault, so it explains no alarm;
 - ``complaint``: device, fault, resident_id, unit_id, channel, description, lang, reported_at, delivered
   (true/false when a complaint sink was used, null otherwise).
 

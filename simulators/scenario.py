@@ -16,6 +16,9 @@ Format, abridged (see `simulators/scenarios/*.yaml`)::
       - {device: rs-b1-elev-a, fault: entrapment, start: 40m, duration: 25m}
     misbehaviour:
       - {device: rs-b1-door-east, mode: malformed_json, start: 1h, duration: 5m}
+    nuisance:              # ordinary life, not a fault: played like the fault or mode named, labelled `nuisance`
+      - {device: rs-b1-elev-b, fault: out_of_service, start: 3h, duration: 90m}   # parked for a maintenance visit
+      - {device: rs-b2-elev-a, mode: silent, start: 5h, duration: 60s}           # a power blip
     residents: {enabled: true, delay_scale: 1.0}
 """
 
@@ -91,6 +94,9 @@ class Scenario:
     intervals: dict[DeviceKind, float]
     faults: list[FaultEntry] = field(default_factory=list)
     misbehaviour: list[FaultEntry] = field(default_factory=list)
+    # Ordinary-life events (a lift parked for a maintenance visit, a power blip): played like the fault or
+    # misbehaviour mode they name, but no fault: labelled `nuisance`, they explain no alarm and draw no complaint.
+    nuisance: list[FaultEntry] = field(default_factory=list)
     residents: ResidentsConfig = field(default_factory=ResidentsConfig)
 
 
@@ -180,7 +186,7 @@ class _Parser:
         if not isinstance(doc, _Node):  # every mapping the loader makes
             raise self.fail(None, "(file)", "must be a mapping with at least 'estate' and 'duration'")
         known = {"name", "estate", "seed", "speed", "start", "duration", "devices", "intervals", "faults",
-                 "misbehaviour", "residents", "description"}
+                 "misbehaviour", "nuisance", "residents", "description"}
         for key in doc:
             if key not in known:
                 raise self.fail(doc, str(key), f"unknown field; expected one of {', '.join(sorted(known))}")
@@ -196,9 +202,11 @@ class _Parser:
                   for i, item in enumerate(self.items(doc, "faults"))]
         misbehaviour = [self.entry(item, f"misbehaviour[{i}]", by_id, duration, "mode")
                         for i, item in enumerate(self.items(doc, "misbehaviour"))]
+        nuisance = [self.entry(item, f"nuisance[{i}]", by_id, duration, "fault" if "fault" in item else "mode")
+                    for i, item in enumerate(self.items(doc, "nuisance"))]
         name = str(doc.get("name") or Path(self.source).stem)
         return Scenario(name, self.source, estate_path, estate, seed, self.speed(doc), start, clock, duration,
-                        device_ids, self.intervals(doc), faults, misbehaviour, self.residents(doc))
+                        device_ids, self.intervals(doc), faults, misbehaviour, nuisance, self.residents(doc))
 
     def estate(self, doc: _Node) -> tuple[Path, Estate]:
         raw = doc.get("estate")

@@ -9,6 +9,7 @@ import dataclasses
 import psycopg
 
 from bench.anticipation import BASE_SCENARIO, START, run_variant
+from simulators.labels import read_labels
 from simulators.scenario import FaultEntry, load_scenario
 
 
@@ -21,6 +22,8 @@ def test_the_bench_core_runs_the_platform_and_reads_its_figures_back_from_the_da
     # retrying firmware) — are never judged: the player must not wait for them (it did, 60 s a complaint).
     scenario.misbehaviour = [FaultEntry("rs-b3-water-low", "clock_skew", 600, 600),
                              FaultEntry("rs-b3-elev-b", "duplicate_seq", 600, 600)]
+    # A lift parked for a planned maintenance visit, declared as engineers declare it: no fault, nothing to count.
+    scenario.nuisance = [FaultEntry("rs-b1-elev-b", "out_of_service", 1200, 3600)]
     report, info = run_variant(pg_server.admin_url, tmp_path, scenario, "forewarn")
 
     outage = next(o for o in report.outcomes if o.fault.fault == "supply_outage")
@@ -43,3 +46,11 @@ def test_the_bench_core_runs_the_platform_and_reads_its_figures_back_from_the_da
     assert outage.notice_delay_s == (first - outage.fault.onset).total_seconds()
     assert outage.notified == reached and outage.affected == residents
     assert report.total.visible == 2 and report.total.complaints <= stored
+    # The parked lift's alarms were held back by the declared window: no incident, no false ticket, no complaint.
+    assert info["nuisance"]["visits"] == 1 and info["nuisance"]["suppressed_alarms"] > 0
+    assert info["nuisance"]["false_tickets"] == 0 and report.false_alarms == 0
+    with psycopg.connect(pg_server.url_for("bench_5_forewarn")) as conn:
+        assert conn.execute("SELECT count(*) FROM incidents WHERE device_id = 'rs-b1-elev-b' "
+                            "AND fault <> 'device_offline'").fetchone()[0] == 0  # all go offline at the end
+    labels = read_labels(tmp_path / "bench_5_forewarn.labels.jsonl")
+    assert [r["record"] for r in labels if r.get("device") == "rs-b1-elev-b"] == ["nuisance"]

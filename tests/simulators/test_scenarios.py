@@ -66,6 +66,8 @@ HEAD = "name: x\nestate: demo\nduration: 1h\n"
      "faults[0].duration"),
     ("misbehaviour:\n  - {device: rs-b1-elev-a, mode: shouting, start: 1m, duration: 5m}\n", 5,
      "misbehaviour[0].mode"),
+    ("nuisance:\n  - {device: rs-b1-elev-a, mode: shouting, start: 1m, duration: 5m}\n", 5, "nuisance[0].mode"),
+    ("nuisance:\n  - {device: rs-b1-elev-a, fault: flooding, start: 1m, duration: 5m}\n", 5, "nuisance[0].fault"),
     ("residents: {enabled: maybe}\n", 4, "residents.enabled"),
     ("residents: {delay_scale: .inf}\n", 4, "residents.delay_scale"),
     ("speed: .nan\n", 4, "speed"),
