@@ -22,7 +22,7 @@ from typing import Any
 from detectors import absence, learned
 from detectors.alarm import Alarm, AlarmState, Evidence
 from detectors.hysteresis import Observation, Policy, Track, Transition
-from detectors.presence import Presence
+from detectors.presence import RECONNECT_GRACE_S, Presence
 from detectors.rules.access_door import AccessDoorRules
 from detectors.rules.base import RuleSet
 from detectors.rules.elevator import ElevatorRules
@@ -91,8 +91,11 @@ class DetectorEngine:
     `register_device` is only needed to attach a building or to detect silence before any reading arrives.
     """
 
-    def __init__(self, now_fn: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, now_fn: Callable[[], datetime] | None = None, *,
+                 offline_grace_s: float = RECONNECT_GRACE_S) -> None:
         self._now = now_fn or (lambda: datetime.now(UTC))
+        # A last will raises `device_offline` only once the device has stayed away this long (detectors/presence.py).
+        self._offline_policy = Policy(offline_grace_s, 0.0, cooldown_s=0.0)
         self._devices: dict[str, DeviceState] = {}
         self._rules: dict[DeviceKind, RuleSet] = {
             DeviceKind.WATER: WaterRules(),
@@ -198,8 +201,9 @@ class DetectorEngine:
     def presence(self, device_id: str, *, online: bool, ts: datetime) -> list[Alarm]:
         """Ingest's presence news for a device: offline (last will, heartbeat timeout) or back online at `ts`.
 
-        Offline raises `device_offline` at once (no raise delay: the device itself said so); online, or any
-        reading newer than the offline report, clears it. A device the engine has never heard of returns [].
+        Offline raises `device_offline` once the device has stayed offline for `RECONNECT_GRACE_S` (at the `tick`
+        that finds it so: a reconnect within it was a glitch); online, or any reading newer than the offline report,
+        clears it. A device the engine has never heard of returns [].
         """
         state = self._devices.get(device_id)
         if state is None:
@@ -250,7 +254,7 @@ class DetectorEngine:
                 if not obs.active:
                     continue  # nothing pending, nothing raised: the common case costs one dict lookup
                 track = state.tracks[obs.fault] = Track()
-            policy = self._policy(rules, obs.fault)
+            policy = self._offline_policy if obs.fault == "device_offline" else self._policy(rules, obs.fault)
             transition = track.update(obs, t, policy, state.slowdown.get(obs.fault, 1.0))
             if transition is not None:
                 detector = self._detector_name(rules, obs.fault)

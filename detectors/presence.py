@@ -4,8 +4,8 @@ The usual interval between a device's readings is learned as an exponentially we
 longer than `SILENCE_FACTOR` usual intervals (and at least `MIN_SILENCE_S`; `UNKNOWN_GAP_SILENCE_S` while the
 interval is not known) raises the alarm at the next
 `tick`, and the next reading clears it. An explicit "offline" status from ingest (the device's MQTT last will,
-or ingest's own heartbeat timeout) is the fastest evidence and raises the alarm at once; "online" or any newer
-reading clears it.
+or ingest's own heartbeat timeout) is the fastest evidence: the alarm is raised at the first `tick`
+`RECONNECT_GRACE_S` after it, unless the device is back by then; "online" or any newer reading clears it.
 """
 
 from __future__ import annotations
@@ -23,6 +23,12 @@ MIN_SILENCE_S = 120.0
 # fifteen minutes, three of ingest's heartbeat timeouts, as ingest waits. Two minutes called a flood sensor that
 # reports every 6 minutes silent on its first gap after every start.
 UNKNOWN_GAP_SILENCE_S = 900.0
+# A device back within this long of its last will was a glitch — a router restart, a two-minute power blip in the
+# tower, a mobile link handing over — not a fault: raising at once turned every blip into an offline ticket per
+# device (a building's into one group ticket). Two minutes is also the hold before a silent building's residents
+# are warned (tickets/config.py `silence_hold`, counted from the silence's start), so a real power cut warns them
+# no later than it did.
+RECONNECT_GRACE_S = 120.0
 # How quickly the usual interval follows a device whose reporting rate changes.
 GAP_ALPHA = 0.05
 # Readings closer together than this are a burst (a backlog drained after a reconnect, a flurry of events), not the
@@ -36,7 +42,9 @@ class Presence:
     """When a device last reported, and how often it usually does."""
 
     name: ClassVar[str] = "presence"
-    policies: ClassVar[dict[str, Policy]] = {"device_offline": Policy(0.0, 0.0, cooldown_s=0.0)}
+    # Silence is judged against its own limit (≥ MIN_SILENCE_S, counted from the last reading, so it raises at
+    # once); a last will waits out the reconnect grace, counted from the will.
+    policies: ClassVar[dict[str, Policy]] = {"device_offline": Policy(RECONNECT_GRACE_S, 0.0, cooldown_s=0.0)}
 
     last_t: float | None = None
     gap: float | None = None

@@ -29,6 +29,7 @@ from psycopg_pool import ConnectionPool
 from detectors.alarm import Alarm
 from detectors.checkpoint import load_checkpoints_of, save_checkpoints
 from detectors.engine import DetectorEngine
+from detectors.presence import RECONNECT_GRACE_S
 from ingest.decode import PresenceChange
 from ingest.estate import Estate
 from ingest.estate_store import load_registry, registry_version
@@ -75,11 +76,12 @@ class DetectionPipeline:
         hooks: PipelineHooks = PipelineHooks(),
         on_queued: Callable[[], object] | None = None,
         sites: Collection[str] | None = None,
+        offline_grace_s: float = RECONNECT_GRACE_S,
     ) -> None:
         self.pool = pool
         self.now = now
         self.hooks = hooks
-        self.engine = hooks.engine or DetectorEngine(now_fn=now)
+        self.engine = hooks.engine or DetectorEngine(now_fn=now, offline_grace_s=offline_grace_s)
         self._lock = threading.Lock()
         self._on_queued = on_queued
         self.sites: set[str] | None = set(sites) if sites is not None else None  # None: every site

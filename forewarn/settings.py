@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     ingest_flush_ms: int = Field(10, ge=1, le=60_000, description="flush a partial batch after this long")
     ingest_max_past_s: int = Field(24 * 3600, ge=1, description="older readings are dead-lettered (clock skew)")
     ingest_max_future_s: int = Field(300, ge=1, description="readings further ahead are dead-lettered")
+    offline_grace_s: float = Field(120.0, ge=0, le=3600, description="a device back within this long of its "
+                                   "last will was a glitch (router restart, power blip): no offline alarm")
     retention_days: int = Field(400, ge=1, description="readings older than this are dropped")
     compress_after_days: int = Field(7, ge=1, description="TimescaleDB: chunks older than this go columnstore")
     webhook_url: str | None = Field(None, description="SMS/WeChat gateway webhook for notices")

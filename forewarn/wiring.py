@@ -156,7 +156,7 @@ def start_ingest(ctx: RoleContext, hooks: PipelineHooks = PipelineHooks()) -> In
         # In lockstep (a benchmark waiting on `on_judged`) alarms are applied at once, on the detector's thread.
         on_queued = alarms.drain if hooks.on_judged is not None else alarms.wake
         pipeline = DetectionPipeline(ctx.pool, estate, now=ctx.clock, hooks=hooks, on_queued=on_queued,
-                                     sites=set() if worker_id else None)
+                                     sites=set() if worker_id else None, offline_grace_s=ctx.settings.offline_grace_s)
         pipeline.refresh_registry(force=True)
         restored = 0 if worker_id else pipeline.restore()
         stops.push("detector checkpoint", pipeline.checkpoint)

@@ -6,7 +6,7 @@ changes (a device going offline or coming back) to announce once that batch is c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ingest.decode import PresenceChange
@@ -74,7 +74,11 @@ class PresenceTracker:
         return self._change(device_id, True, ts, "telemetry")
 
     def status(self, change: PresenceChange, at: datetime) -> PresenceChange | None:
-        """A status (or last-will) message; returns it when it changes what we believed."""
+        """A status (or last-will) message; returns it when it changes what we believed. An offline one is dated
+        when it arrived, if that is later than its `ts`: a last will is composed at connect time, so its `ts` may be
+        days old (docs/mqtt-contract.md), and the detectors count the reconnect grace from when the device went."""
+        if not change.online and change.ts < at:
+            change = replace(change, ts=at)
         state = self._states.get(change.device_id)
         self._dirty.add(change.device_id)
         if state is None:

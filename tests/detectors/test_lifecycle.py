@@ -10,20 +10,23 @@ import psycopg
 from detectors.alarm import AlarmState, Severity
 from detectors.checkpoint import load_checkpoints, save_checkpoints
 from detectors.engine import DetectorEngine
+from detectors.presence import RECONNECT_GRACE_S
 from ingest.reading import DeviceKind, Reading
 from tests.detectors.test_engine import T0, feed, water
 
 
-def test_offline_status_raises_at_once_and_online_clears_it() -> None:
+def test_offline_status_raises_once_the_device_stayed_away_past_the_grace_and_online_clears_it() -> None:
     engine = DetectorEngine()
     feed(engine, [water("w1", i) for i in range(60)])
     offline_at = T0 + timedelta(seconds=61)
-    raised = engine.presence("w1", online=False, ts=offline_at)
+    assert engine.presence("w1", online=False, ts=offline_at) == []  # a reconnect may follow: not yet a fault
+    assert engine.tick(offline_at + timedelta(seconds=RECONNECT_GRACE_S - 2)) == []
+    raised = engine.tick(offline_at + timedelta(seconds=RECONNECT_GRACE_S))
     assert [(a.fault, a.state) for a in raised] == [("device_offline", AlarmState.RAISED)]
-    assert raised[0].since == offline_at and raised[0].ts == offline_at
+    assert raised[0].since == offline_at  # the incident starts when the device went, not when the grace ran out
     assert "offline" in raised[0].evidence.summary
     # still offline: neither a repeated last will nor the periodic tick makes a second alarm
-    assert engine.presence("w1", online=False, ts=offline_at + timedelta(seconds=5)) == []
+    assert engine.presence("w1", online=False, ts=offline_at + timedelta(seconds=125)) == []
     assert engine.tick(offline_at + timedelta(minutes=30)) == []
     cleared = engine.presence("w1", online=True, ts=offline_at + timedelta(minutes=31))
     assert [(a.fault, a.state) for a in cleared] == [("device_offline", AlarmState.CLEARED)]
@@ -31,11 +34,24 @@ def test_offline_status_raises_at_once_and_online_clears_it() -> None:
     assert engine.tick(offline_at + timedelta(minutes=32)) == []
 
 
+def test_a_device_back_within_the_grace_of_its_last_will_raises_nothing() -> None:
+    """A power blip: the broker fires the will, the device reconnects a minute later — no fault, no ticket."""
+    engine = DetectorEngine()
+    feed(engine, [water("w1", i) for i in range(60)])
+    will = T0 + timedelta(seconds=150)
+    assert engine.presence("w1", online=False, ts=will) == []
+    assert engine.tick(will + timedelta(seconds=60)) == []
+    assert engine.presence("w1", online=True, ts=will + timedelta(seconds=70)) == []
+    assert engine.tick(will + timedelta(seconds=RECONNECT_GRACE_S + 30)) == []
+    assert [a for a in engine.process(water("w1", 300)) if a.fault == "device_offline"] == []
+
+
 def test_a_fresh_reading_clears_an_offline_report() -> None:
     engine = DetectorEngine()
     feed(engine, [water("w1", i) for i in range(10)])
     engine.presence("w1", online=False, ts=T0 + timedelta(seconds=11))
-    alarms = engine.process(water("w1", 20))
+    engine.tick(T0 + timedelta(seconds=11 + RECONNECT_GRACE_S))
+    alarms = engine.process(water("w1", 140))
     assert [(a.fault, a.state) for a in alarms] == [("device_offline", AlarmState.CLEARED)]
 
 
@@ -54,7 +70,8 @@ def test_outage_children_name_the_root_alarm() -> None:
         ("w2", "main", "supply_outage"),
     ]
     # w2 going offline during the outage is explained by it too
-    offline = engine.presence("w2", online=False, ts=T0 + timedelta(seconds=81))
+    engine.presence("w2", online=False, ts=T0 + timedelta(seconds=81))
+    offline = [a for a in engine.tick(T0 + timedelta(seconds=81 + RECONNECT_GRACE_S)) if a.device_id == "w2"]
     assert [(a.parent_device_id, a.parent_fault) for a in offline] == [("main", "supply_outage")]
 
 

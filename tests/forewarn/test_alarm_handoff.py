@@ -30,7 +30,8 @@ def test_a_device_flapping_offline_and_online_loses_no_alarm(pool, estate_db_url
     with pool.connection() as conn:
         estate = load_registry(conn)
     consumers = [AlarmConsumer(pool, now=lambda: datetime.now(UTC), poll_s=0.05) for _ in range(2)]
-    pipeline = DetectionPipeline(pool, estate, on_queued=lambda: [c.wake() for c in consumers])
+    # No reconnect grace: each offline report is an alarm at once, so that 40 flaps race the consumers.
+    pipeline = DetectionPipeline(pool, estate, on_queued=lambda: [c.wake() for c in consumers], offline_grace_s=0)
     for consumer in consumers:  # two consumers, as two workers would run: they race for every alarm
         consumer.start()
     stop_ticks = threading.Event()
@@ -68,7 +69,7 @@ def test_a_failing_ticket_side_loses_no_alarm_and_does_not_hold_up_ingest(pool, 
     with pool.connection() as conn:
         estate = load_registry(conn)
     consumer = AlarmConsumer(pool, now=lambda: datetime.now(UTC), poll_s=0.1)
-    pipeline = DetectionPipeline(pool, estate, on_queued=consumer.wake)
+    pipeline = DetectionPipeline(pool, estate, on_queued=consumer.wake, offline_grace_s=0)  # the will: an alarm now
 
     service = IngestService(ingest_config(mosquitto.port), estate_db_url, on_readings=pipeline.on_readings,
                             on_presence=pipeline.on_presence)

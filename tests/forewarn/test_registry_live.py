@@ -29,7 +29,7 @@ WITHIN_S = 60.0
 @pytest.fixture
 def platform(estate_db_url, mosquitto, tmp_path):
     settings = load_settings(environ={}, database_url=estate_db_url, mqtt_url=mosquitto.url,
-                             api_port=free_port(), data_dir=tmp_path)
+                             api_port=free_port(), data_dir=tmp_path, offline_grace_s=0)  # each will an alarm
     running = Platform(settings)
     running.start()
     yield running

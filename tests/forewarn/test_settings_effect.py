@@ -246,6 +246,20 @@ def test_silence_hold_s_decides_when_a_silent_buildings_residents_are_warned(con
     assert (sent > 0) is warned
 
 
+@pytest.mark.parametrize(("grace", "within_a_minute"), [(None, False), ("30", True), ("0", True)])
+def test_offline_grace_s_decides_how_long_a_last_will_waits_for_a_reconnect(grace, within_a_minute):
+    from detectors.engine import DetectorEngine
+    from ingest.reading import DeviceKind
+
+    chosen = settings(**({"offline_grace_s": grace} if grace else {}))
+    engine = DetectorEngine(offline_grace_s=chosen.offline_grace_s)  # as forewarn.wiring builds the pipeline's
+    engine.register_device("lift", DeviceKind.ELEVATOR, "s1", "b1")
+    early = engine.presence("lift", online=False, ts=TUESDAY) + engine.tick(TUESDAY + timedelta(seconds=60))
+    assert bool(early) is within_a_minute
+    later = engine.tick(TUESDAY + timedelta(seconds=180))
+    assert [a.fault for a in early + later] == ["device_offline"]  # raised once, sooner or later
+
+
 def _pressure_complaints(conn: psycopg.Connection, count: int, step: timedelta, config: TicketConfig) -> int:
     """`count` households of building 1 complain of water pressure, `step` apart; the group-risk flags raised."""
     people = conn.execute("""SELECT DISTINCT ON (r.unit_id) r.id, r.unit_id FROM residents r
@@ -472,6 +486,7 @@ COVERED_HERE = {
     "SILENCE_GROUP_SHARE": "test_silence_group_devices_and_share_decide_how_many_silent_devices_are_one_event",
     "SILENCE_GROUP_WINDOW_S": "test_silence_group_window_s_decides_which_silences_are_together",
     "SILENCE_HOLD_S": "test_silence_hold_s_decides_when_a_silent_buildings_residents_are_warned",
+    "OFFLINE_GRACE_S": "test_offline_grace_s_decides_how_long_a_last_will_waits_for_a_reconnect",
     "GROUP_RISK_HOUSEHOLDS": "test_group_risk_households_decides_how_many_households_raise_a_flag",
     "GROUP_RISK_WINDOW_HOURS": "test_group_risk_window_hours_decides_which_complaints_are_together",
     "SENSITIVE_RESPOND_MINUTES": "test_sensitive_respond_minutes_sets_a_sensitive_complaints_response_deadline",

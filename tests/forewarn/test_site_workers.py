@@ -34,7 +34,7 @@ def start_worker(estate_db_url: str, mosquitto, tmp_path: Path) -> Iterator:
     def start(worker_id: str) -> subprocess.Popen[bytes]:
         env = {**os.environ, "FOREWARN_DATABASE_URL": estate_db_url, "FOREWARN_MQTT_URL": mosquitto.url,
                "FOREWARN_DATA_DIR": str(tmp_path / worker_id), "FOREWARN_LOG_LEVEL": "WARNING",
-               "FOREWARN_DB_POOL_SIZE": "4"}
+               "FOREWARN_DB_POOL_SIZE": "4", "FOREWARN_OFFLINE_GRACE_S": "0"}  # a will is an alarm at once
         proc = subprocess.Popen([sys.executable, "-m", "forewarn", "run", "--role", "ingest", "--worker-id",
                                  worker_id], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         started.append(proc)

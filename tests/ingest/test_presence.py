@@ -157,3 +157,23 @@ def test_a_one_site_consumer_does_not_judge_the_silence_of_another_sites_devices
     wait_until(lambda: changes, 10, "the heartbeat timeout of its own device")
     assert [c.device_id for c in changes] == [mine.id]  # the other site's device is that site's consumer's to judge
     assert presence(estate_db_url, theirs.id) == (True, True)
+
+
+def test_a_last_will_composed_at_connect_time_is_dated_when_it_arrives():
+    """The will's `ts` is when the device connected, maybe days ago: the device went offline when the broker sent
+    it. Dated by its `ts`, the detectors' reconnect grace would already be over and the incident days old."""
+    from datetime import UTC, datetime, timedelta
+
+    from ingest.decode import PresenceChange
+    from ingest.presence import PresenceTracker
+
+    connected = datetime(2026, 3, 2, tzinfo=UTC)
+    arrived = connected + timedelta(days=3)
+    tracker = PresenceTracker(heartbeat_timeout_s=300.0)
+    tracker.set_registry({"lift": (DeviceKind.ELEVATOR, "s1")})
+    tracker.heard("lift", arrived - timedelta(seconds=5), arrived - timedelta(seconds=5))
+    change = tracker.status(PresenceChange("lift", "s1", DeviceKind.ELEVATOR, False, connected), arrived)
+    assert change is not None and not change.online and change.ts == arrived
+    # an "online" status keeps its own time
+    back = tracker.status(PresenceChange("lift", "s1", DeviceKind.ELEVATOR, True, arrived), arrived)
+    assert back is not None and back.ts == arrived
