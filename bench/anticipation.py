@@ -153,6 +153,7 @@ LEAD_S = 120.0
 # Six devices and faults that take days: a longer stride, fewer round trips — but shorter than ingest's 300 s
 # heartbeat timeout, or devices whose next message is still queued would be marked offline.
 DEGRADATION_LEAD_S = 240.0
+LOCKSTEP_TICK_S = 2.0  # simulated seconds between two lockstep detector ticks, as the live tick's wall seconds
 LOCKSTEP_OUTBOX_S = 5.0  # simulated seconds between two lockstep dispatches when no alarm asks for one
 # Payload times carry milliseconds, truncated (simulators/generator.py): the platform's clock, read from them, is up
 # to this much behind the simulator's own time of the same reading.
@@ -197,6 +198,7 @@ class BenchEngine(DetectorEngine):
         self.clock, self.variant = clock, variant
         # threshold-only: the fixed limits' verdicts on the reading being judged, with its device
         self.fixed: tuple[str, list[Observation]] = ("", [])
+        self.ticked = 0.0  # the simulated time of the last lockstep tick
 
     def process(self, reading: Reading) -> list:
         t = reading.ts.timestamp()
@@ -205,7 +207,14 @@ class BenchEngine(DetectorEngine):
             self.clock.t = t
         if self.variant == "threshold-only":
             self.fixed = (reading.device_id, fixed_limits(reading))
-        return [] if self.variant == "complaint-only" else super().process(reading)
+        alarms = [] if self.variant == "complaint-only" else super().process(reading)
+        if self.clock.t - self.ticked >= LOCKSTEP_TICK_S:
+            # The detectors' tick (silence, a last will's reconnect grace, doors held open, missing use) at the
+            # simulated time, every `LOCKSTEP_TICK_S` of it: the platform's own tick job runs every 2 wall seconds,
+            # which at full speed is minutes of simulated time — a last will was judged up to 7 minutes late.
+            self.ticked = self.clock.t
+            alarms = [*alarms, *self.tick(datetime.fromtimestamp(self.clock.t, UTC))]
+        return alarms
 
     def tick(self, now: datetime) -> list:
         return [] if self.variant == "complaint-only" else super().tick(now)
