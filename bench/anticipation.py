@@ -46,8 +46,13 @@ days: 10 seeds injected 20 per type, but only 159 of those 283 faults met a resi
 12–15 of the door, reader and out-of-service types; seeds 1–10 are unchanged, 11–15 added); 30 % of entrapments,
 out-of-service cars, reader and door faults intermittent (`episodes`); one degradation
 run of 4.5 simulated days (`--degradation-days`) on the three degrading devices and a healthy sibling of each; and
-the silence-and-loss run of bench/silence.py (`--silence-hours`). The fault shapes and amplitudes are still the
-simulator's own (`simulators/*.py` `fault_params`), the ones the detectors were developed on.
+the silence-and-loss run of bench/silence.py (`--silence-hours`). The fault shapes are not the simulator's own
+(`simulators/*.py` `fault_params`, the ones the detectors were developed on) but drawn per seed and fault from
+ranges two to three times wider (`bench.fault_shapes`): amplitude (a door fault of 7-14 s cycles up to 15-56 s, a
+burst of a fifth to one and a half times the usual, a supply that only weakens), 40 % of doors, bursts, pumps and
+supplies failing gradually over 1-30 min, an entrapment's alarm pressed after 10 s to 5 min, and a quarter of
+pumps, readers and out-of-service cars failing another way (a pump running without delivering, a reader that stays
+"healthy" but reads nothing, a car parked without a fault code); an intermittent fault's episodes share one shape.
 `--quick`: one seed, 6 simulated hours, every acute type once, no degradation or silence run.
 """
 
@@ -72,6 +77,7 @@ import psycopg
 
 from api.auth import Role as UserRole
 from api.auth import create_user, issue_token
+from bench.fault_shapes import draw_shapes
 from detectors.alarm import Alarm, Severity
 from detectors.engine import DetectorEngine
 from detectors.hysteresis import Observation
@@ -420,6 +426,7 @@ def scenario_for(seed: int, hours: float, *, repeats: int, degradation: bool = F
     if degradation:
         scenario.device_ids = [d for _, d in DEGRADING] + list(DEGRADATION_SIBLINGS)
     scenario.faults, scenario.misbehaviour = plan_faults(scenario, seed, repeats=repeats, degradation=degradation)
+    scenario.faults = draw_shapes(scenario.faults, seed)  # bench/fault_shapes.py: wider than the detectors know
     return scenario
 
 
