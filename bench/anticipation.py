@@ -48,8 +48,13 @@ out-of-service cars, reader and door faults intermittent (`episodes`); one degra
 run of 4.5 simulated days (`--degradation-days`) on the three degrading devices and a healthy sibling of each; and
 the silence-and-loss run of bench/silence.py (`--silence-hours`). Each acute run also carries ordinary life
 (bench/anticipation_nuisance.py): a lift parked for a declared maintenance visit and a building's power blip, no
-fault, so whatever ticket they open is a false ticket. The fault shapes and amplitudes are still the
-simulator's own (`simulators/*.py` `fault_params`), the ones the detectors were developed on.
+fault, so whatever ticket they open is a false ticket. The fault shapes are not the simulator's own
+(`simulators/*.py` `fault_params`, the ones the detectors were developed on) but drawn per seed and fault from
+ranges two to three times wider (`bench.fault_shapes`): amplitude (a door fault of 7-14 s cycles up to 15-56 s, a
+burst of a fifth to one and a half times the usual, a supply that only weakens), 40 % of doors, bursts, pumps and
+supplies failing gradually over 1-30 min, an entrapment's alarm pressed after 10 s to 5 min, and a quarter of
+pumps, readers and out-of-service cars failing another way (a pump running without delivering, a reader that stays
+"healthy" but reads nothing, a car parked without a fault code); an intermittent fault's episodes share one shape.
 `--quick`: one seed, 6 simulated hours, every acute type once, no degradation or silence run.
 """
 
@@ -76,6 +81,7 @@ from api.auth import Role as UserRole
 from api.auth import create_user, issue_token
 from bench.anticipation_nuisance import declare, plan_nuisance, visits
 from bench.anticipation_nuisance import describe as describe_nuisance
+from bench.fault_shapes import draw_shapes
 from detectors.alarm import Alarm, Severity
 from detectors.engine import DetectorEngine
 from detectors.hysteresis import Observation
@@ -433,6 +439,7 @@ def scenario_for(seed: int, hours: float, *, repeats: int, degradation: bool = F
     if degradation:
         scenario.device_ids = [d for _, d in DEGRADING] + list(DEGRADATION_SIBLINGS)
     scenario.faults, scenario.misbehaviour = plan_faults(scenario, seed, repeats=repeats, degradation=degradation)
+    scenario.faults = draw_shapes(scenario.faults, seed)  # bench/fault_shapes.py: wider than the detectors know
     if repeats and not degradation:  # ordinary life in the acute runs: a maintenance visit, a power blip
         scenario.nuisance = plan_nuisance(scenario, seed, earliest_s=WARMUP_S)
     return scenario

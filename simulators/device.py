@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from ingest.contract import SPEC_BY_NAME
 from ingest.estate import Device
 from ingest.reading import Channel
-from simulators.faults import SENSOR_METRIC, FaultWindow
+from simulators.faults import DEFAULT_SHAPE, SENSOR_METRIC, FaultShape, FaultWindow
 
 
 class Emission(NamedTuple):
@@ -29,16 +29,33 @@ class Emission(NamedTuple):
 
 @dataclass(slots=True)
 class ActiveFault:
-    """A fault window in simulator time, with the random parameters drawn once for it."""
+    """A fault window in simulator time, with the random parameters drawn once for it and its shape."""
 
     name: str
     start: float
     end: float
     params: dict[str, float]
+    shape: FaultShape = field(default=DEFAULT_SHAPE)
 
     def progress(self, t: float) -> float:
         """0 at the start of the fault, approaching 1 at its end."""
         return (t - self.start) / (self.end - self.start)
+
+    @property
+    def amplitude(self) -> float:
+        return self.shape.amplitude
+
+    @property
+    def variant(self) -> str:
+        return self.shape.variant
+
+    def strength(self, t: float) -> float:
+        """How far the fault has departed from normal at `t`: amplitude × the share of its ramp gone by (exactly
+        the amplitude, 1.0 by default, once the ramp is over or when there is none)."""
+        ramp = self.shape.ramp_s
+        if ramp <= 0 or t - self.start >= ramp:
+            return self.shape.amplitude
+        return self.shape.amplitude * max(t - self.start, 0.0) / ramp
 
 
 class DeviceSim:
@@ -61,7 +78,7 @@ class DeviceSim:
         self.interval = interval
         self.utc_offset_s = utc_offset_s
         self.faults = [
-            ActiveFault(w.fault, w.start.timestamp(), w.end.timestamp(), self.fault_params(w.fault))
+            ActiveFault(w.fault, w.start.timestamp(), w.end.timestamp(), self.fault_params(w.fault), w.shape)
             for w in faults
         ]
         self._sensor_metric = SENSOR_METRIC[device.kind]
@@ -126,6 +143,12 @@ class DeviceSim:
             spiked = max(float(data[metric]), 1.0) * self.rng.uniform(3.0, 8.0)
             data[metric] = round(min(spiked, spec.maximum), 2)
         return data
+
+
+def scaled(faulty: float, normal: float, strength: float) -> float:
+    """`faulty` moved toward `normal` by a fault's strength: `faulty` itself at strength 1 (no rounding, so a run
+    with default shapes is byte-identical to one without shapes), `normal` at 0, beyond `faulty` above 1."""
+    return faulty if strength == 1.0 else normal + (faulty - normal) * strength
 
 
 def next_arrival(rng: random.Random, t: float, rate_per_hour: Callable[[float], float], peak_per_hour: float) -> float:

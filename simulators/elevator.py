@@ -65,8 +65,10 @@ class ElevatorSim(DeviceSim):
 
     def _door_cycle(self, t: float) -> float:
         r = self.rng
-        if self.faults and self.active("door_fault", t):
-            return r.uniform(12, 40)
+        fault = self.active("door_fault", t) if self.faults else None
+        if fault:
+            s = fault.strength(t)  # the cycle's excess over a normal 5-9 s, scaled: 12-40 s at 1, 7.8-21 s at 0.4
+            return r.uniform(5 + 7 * s, 9 + 31 * s)
         return r.uniform(5, 9)
 
     def _start_trip(self, t: float) -> None:
@@ -93,7 +95,8 @@ class ElevatorSim(DeviceSim):
         self.level_error = self._levelling(at)
         events.append(Emission(at, EVT, "trip", {"floor": dest, "levelling_error_mm": self.level_error}))
         reopen = 0
-        if self.active("door_fault", at) and r.random() < 0.4:
+        door = self.active("door_fault", at)
+        if door and r.random() < 0.4 * min(door.strength(at), 1.0):
             reopen = r.randint(2, 6)  # a reopen storm: the door keeps bouncing off its safety edge
         for _ in range(1 + reopen):
             dc = self._door_cycle(at)
@@ -107,7 +110,7 @@ class ElevatorSim(DeviceSim):
         error = self.rng.gauss(0.0, 2.5)
         drift = self.active("levelling_drift", t)
         if drift:
-            error += drift.params["drift_sign"] * 35.0 * drift.progress(t)
+            error += drift.params["drift_sign"] * 35.0 * drift.progress(t) * drift.amplitude
         return round(error, 1)
 
     def _enter_stuck(self, name: str, fault: ActiveFault, t: float) -> None:
@@ -117,16 +120,23 @@ class ElevatorSim(DeviceSim):
         current = self._state(t)[0]
         self.phases.clear()
         self.busy_until = fault.end
-        self.pending.append(Emission(max(fault.start, t - 1e-3), EVT, "fault_code", {"in_service": False}))
+        if fault.variant != "no_code":
+            self.pending.append(Emission(max(fault.start, t - 1e-3), EVT, "fault_code", {"in_service": False}))
         if name == "entrapment":
             self.floor = current
-            self.level_error = round(fault.params["level_mm"], 1)
-            alarm_at = fault.start + fault.params["alarm_after_s"]
+            self.level_error = round(fault.params["level_mm"] * fault.amplitude, 1)
+            alarm_at = fault.start + self._alarm_after(fault)
             if alarm_at < fault.end:
                 self.pending.append(Emission(alarm_at, EVT, "alarm_button", {"alarm_button": True}))
         else:
             self.floor = 1
             self.level_error = 0.0
+
+    @staticmethod
+    def _alarm_after(fault: ActiveFault) -> float:
+        """Seconds from an entrapment's start to the passengers' alarm press: the shape's, or the drawn one."""
+        after = fault.shape.alarm_after_s
+        return fault.params["alarm_after_s"] if after is None else after
 
     def _state(self, t: float) -> tuple[int, int, bool, bool]:
         """(floor, direction, moving, door_open) at time t."""
@@ -181,16 +191,16 @@ class ElevatorSim(DeviceSim):
             wear = self.active("bearing_wear", t)
             if wear:
                 p = wear.progress(t)
-                vibration *= 1.0 + (5.0 * p * p if moving else p)
+                vibration *= 1.0 + (5.0 * p * p if moving else p) * wear.amplitude
             hot = self.active("motor_overheat", t)
             if hot:
                 p = hot.progress(t)
-                temp += 110.0 * p
+                temp += 110.0 * hot.amplitude * p
                 current *= 1.2
                 in_service = in_service and p < 0.7
             trapped = self.active("entrapment", t)
             if trapped:
-                alarm = t >= trapped.start + trapped.params["alarm_after_s"]
+                alarm = t >= trapped.start + self._alarm_after(trapped)
                 vibration, current = r.gauss(0.02, 0.003), 0.0
         return {
             "floor": floor,

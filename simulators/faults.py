@@ -8,8 +8,9 @@ slow change finally becomes a noise, a damp ceiling or a stopped car.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from ingest.reading import DeviceKind
 
@@ -130,14 +131,59 @@ def water_role(device_id: str) -> str:
     return "supply"
 
 
+# "Which metric moves first": the variants a fault can take, each with what it changes in the data.
+VARIANTS: dict[str, dict[str, str]] = {
+    "reader_offline": {"silent_reader": "reader_ok stays true, but no swipe is read (a reader that looks healthy)"},
+    "pump_failure": {"no_delivery": "the pump runs (pump_on=true, current a little low) but pressure collapses"},
+    "out_of_service": {"no_code": "no fault_code event: only in_service=false and no trips"},
+}
+
+# The faults a shape's amplitude acts on (what it scales), and those that can start gradually (`ramp_s`); on the
+# others (a parked car, a dead reader, a propped door, a sensor fault) only the variant, if any, changes anything.
+AMPLITUDE: dict[str, str] = {
+    "entrapment": "the levelling error", "door_fault": "the door cycle's excess over 5-9 s",
+    "motor_overheat": "the temperature rise", "pipe_burst": "the extra flow and the pressure lost",
+    "pump_failure": "the pressure lost", "supply_outage": "how deep the pressure falls (1 = to 0-20 kPa)",
+    "bearing_wear": "the vibration growth", "levelling_drift": "the drift at the end",
+    "slow_leak": "the leak flow at the end",
+}
+RAMPED = frozenset({"door_fault", "pipe_burst", "pump_failure", "supply_outage"})
+
+
+@dataclass(frozen=True, slots=True)
+class FaultShape:
+    """How hard and how suddenly one fault occurrence strikes; the default is the simulator's own fault.
+
+    `amplitude` scales the fault's departure from normal (1 = the library's signature; 0.4 a mild door fault,
+    1.5 a severe one; for degradation faults it scales the end-of-fault drift). `ramp_s` is how long the fault
+    takes to reach its full amplitude (0 = at once: a supply failing over 20 minutes has `ramp_s` 1200).
+    `variant` is one of `VARIANTS[fault]` or "" (the library's signature). `alarm_after_s` is, for an entrapment,
+    when the passengers press the alarm button (None: the simulator draws 20-90 s).
+    """
+
+    amplitude: float = 1.0
+    ramp_s: float = 0.0
+    variant: str = ""
+    alarm_after_s: float | None = None
+
+    def record(self) -> dict[str, Any]:
+        """The shape as a label file's `shape` field."""
+        return {"amplitude": self.amplitude, "ramp_s": self.ramp_s, "variant": self.variant,
+                "alarm_after_s": self.alarm_after_s}
+
+
+DEFAULT_SHAPE = FaultShape()
+
+
 @dataclass(frozen=True, slots=True)
 class FaultWindow:
-    """One fault injected into one device for [start, end)."""
+    """One fault injected into one device for [start, end), with its shape."""
 
     device_id: str
     fault: str
     start: datetime
     end: datetime
+    shape: FaultShape = field(default=DEFAULT_SHAPE)
 
     @property
     def spec(self) -> FaultSpec:

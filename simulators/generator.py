@@ -76,7 +76,7 @@ class Simulation:
         wanted = set(scenario.device_ids)
         self.devices: list[Device] = [d for d in estate.devices if d.id in wanted]
         self.tz = {s.id: ZoneInfo(s.timezone) for s in estate.sites}
-        self.faults = [FaultWindow(e.device_id, e.name, *self._window(e)) for e in scenario.faults]
+        self.faults = [FaultWindow(e.device_id, e.name, *self._window(e), e.shape) for e in scenario.faults]
         self.misbehaviour = [MisbehaviourWindow(e.device_id, e.name, *self._window(e))
                              for e in scenario.misbehaviour]
         # Ordinary life (scenario `nuisance:`): played like a fault or a misbehaviour, labelled as neither.
@@ -207,7 +207,7 @@ class Simulation:
                 "record": "fault", "device": w.device_id, "kind": kinds[w.device_id].kind.value,
                 "site": kinds[w.device_id].site_id, "fault": w.fault, "start": w.start.isoformat(),
                 "end": w.end.isoformat(), "resident_visible": w.spec.resident_visible,
-                "visible_at": visible.isoformat() if visible else None,
+                "visible_at": visible.isoformat() if visible else None, "shape": w.shape.record(),
             })
         for m in self.misbehaviour:
             records.append({

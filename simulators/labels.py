@@ -4,7 +4,9 @@ Records (``"record"`` says which):
 
 - ``run``: scenario, seed, simulated start and end, device count — the first line;
 - ``fault``: device, kind, site, fault, start, end, resident_visible, visible_at (when residents would notice;
-  null when they would not, or not before the fault ended);
+  null when they would not, or not before the fault ended), shape (`simulators.faults.FaultShape`: amplitude,
+  ramp_s, variant — "" for the library's own signature —, alarm_after_s — null unless an entrapment's shape set
+  it);
 - ``misbehaviour``: device, mode, start, end, expected_reason (the `ingest.decode` rejection reason, or null
   when each message is valid on its own);
 - ``nuisance``: device, what (the fault or mode it was played as), start, end — ordinary life such as a lift parked

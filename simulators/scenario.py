@@ -14,6 +14,8 @@ Format, abridged (see `simulators/scenarios/*.yaml`)::
     intervals: {elevator: 5s, access_door: 30s, water: 5s}
     faults:
       - {device: rs-b1-elev-a, fault: entrapment, start: 40m, duration: 25m}
+      - {device: rs-b1-water-low, fault: supply_outage, start: 1h, duration: 30m,
+         shape: {amplitude: 0.8, ramp: 10m}}   # optional: amplitude, ramp, variant, alarm_after (FaultShape)
     misbehaviour:
       - {device: rs-b1-door-east, mode: malformed_json, start: 1h, duration: 5m}
     nuisance:              # ordinary life, not a fault: played like the fault or mode named, labelled `nuisance`
@@ -38,7 +40,7 @@ import yaml
 from ingest.estate import Estate
 from ingest.estate_file import EstateFileError, load_estate_file
 from ingest.reading import DeviceKind
-from simulators.faults import FAULTS, water_role
+from simulators.faults import AMPLITUDE, DEFAULT_SHAPE, FAULTS, RAMPED, VARIANTS, FaultShape, water_role
 from simulators.misbehaviour import MODES
 
 DEMO_ESTATE = Path(__file__).resolve().parents[1] / "forewarn" / "data" / "demo-estate.yaml"
@@ -66,6 +68,7 @@ class FaultEntry:
     name: str  # a fault of `simulators.faults.FAULTS` or a mode of `simulators.misbehaviour.MODES`
     offset_s: float  # from the scenario start
     duration_s: float
+    shape: FaultShape = DEFAULT_SHAPE  # how hard and how suddenly (faults only; the simulator's own by default)
 
 
 @dataclass(slots=True)
@@ -313,7 +316,41 @@ class _Parser:
         duration = self.duration(node, "duration", f"{path}.")
         if offset >= total:
             raise self.fail(node, f"{path}.start", "is after the end of the scenario", "start")
-        return FaultEntry(device.id, str(name), offset, duration)
+        shape = self.shape(node, path, str(name)) if key == "fault" and "shape" in node else DEFAULT_SHAPE
+        return FaultEntry(device.id, str(name), offset, duration, shape)
+
+    def shape(self, entry: _Node, path: str, fault: str) -> FaultShape:
+        """A fault entry's optional `shape:` mapping, checked against what the fault can do."""
+        node, path = entry["shape"], f"{path}.shape"
+        if not isinstance(node, _Node):
+            raise self.fail(entry, path, "must be a mapping (amplitude, ramp, variant, alarm_after)", "shape")
+        known = ("amplitude", "ramp", "variant", "alarm_after")
+        for key in node:
+            if key not in known:
+                raise self.fail(node, f"{path}.{key}", f"unknown field; expected one of {', '.join(known)}", str(key))
+        amplitude = node.get("amplitude", 1.0)
+        if "amplitude" in node:
+            if isinstance(amplitude, bool) or not isinstance(amplitude, int | float) or not 0 < amplitude <= 10:
+                raise self.fail(node, f"{path}.amplitude", f"must be a number above 0 (at most 10), "
+                                f"got {amplitude!r}", "amplitude")
+            if fault not in AMPLITUDE:
+                raise self.fail(node, f"{path}.amplitude", f"has no effect on {fault}; it scales "
+                                f"{', '.join(sorted(AMPLITUDE))}", "amplitude")
+        ramp = self.duration(node, "ramp", f"{path}.", default=0.0, positive=False)
+        if "ramp" in node and fault not in RAMPED:
+            raise self.fail(node, f"{path}.ramp", f"{fault} cannot start gradually; "
+                            f"{', '.join(sorted(RAMPED))} can", "ramp")
+        variant = str(node.get("variant") or "")
+        if variant and variant not in VARIANTS.get(fault, {}):
+            choices = ", ".join(VARIANTS.get(fault, {})) or "none"
+            raise self.fail(node, f"{path}.variant", f"{variant!r} is not a variant of {fault} "
+                            f"(its variants: {choices})", "variant")
+        alarm = None
+        if "alarm_after" in node:
+            if fault != "entrapment":
+                raise self.fail(node, f"{path}.alarm_after", "applies to entrapment only", "alarm_after")
+            alarm = self.duration(node, "alarm_after", f"{path}.", positive=False)
+        return FaultShape(float(amplitude), ramp, variant, alarm)
 
     def residents(self, doc: _Node) -> ResidentsConfig:
         raw = doc.get("residents", {})

@@ -9,7 +9,7 @@ Demand follows the residential day (morning and evening peaks, a minimum of ~5 %
 from __future__ import annotations
 
 from ingest.reading import Channel
-from simulators.device import DeviceSim, Emission, piecewise
+from simulators.device import DeviceSim, Emission, piecewise, scaled
 from simulators.faults import water_role
 
 # Demand as a share of the peak hour, by local hour.
@@ -81,17 +81,22 @@ class WaterSim(DeviceSim):
         share = max(piecewise(DEMAND, self.hour(t)) * (1.0 + self.wander), 0.02)
         flow = self.peak * share * r.uniform(0.93, 1.07)
         pressure_x, pump_ok = 1.0, True
-        outage = False
+        outage, cut, failed = False, 0.0, None
         if self.faults:
             burst = self.active("pipe_burst", t)
             if burst:
-                flow += self.peak * burst.params["burst_x"]
-                pressure_x = burst.params["pressure_x"]
+                s = burst.strength(t)  # extra flow and pressure loss both scale with the burst's size
+                flow += self.peak * burst.params["burst_x"] * s
+                pressure_x = max(scaled(burst.params["pressure_x"], 1.0, s), 0.05)
             leak = self.active("slow_leak", t)
             if leak:
-                flow += 25.0 * leak.progress(t)
-            outage = bool(self.active("supply_outage", t))
-            pump_ok = not self.active("pump_failure", t)
+                flow += 25.0 * leak.progress(t) * leak.amplitude
+            supply = self.active("supply_outage", t)
+            if supply:  # how far the supply has gone: 1 = cut, less while it fails gradually or when it only weakens
+                cut = min(supply.strength(t), 1.0)
+                outage = cut == 1.0
+            failed = self.active("pump_failure", t)
+            pump_ok = not failed or failed.variant == "no_delivery"
         data: dict = {}
         if self.role == "booster":
             self._tank(t0, t, flow)
@@ -99,17 +104,19 @@ class WaterSim(DeviceSim):
             if low:
                 self.tank = low.params["level0"] - (low.params["level0"] - 3.0) * low.progress(t)
                 pump_ok = pump_ok and low.progress(t) < 0.8  # dry-run protection trips the pump
-            running = pump_ok and not outage and self._pump_demand(t, share)
+            running = pump_ok and not outage and (self._pump_demand(t, share) or bool(failed))
             pressure = self.p0 - self.drop * share * share if running else r.uniform(440, 470)
-            if not pump_ok:
-                pressure = r.uniform(90, 140)  # street pressure only: the top floors get a trickle
+            if not pump_ok or failed:  # street pressure only: the top floors get a trickle
+                pressure = scaled(r.uniform(90, 140), pressure, failed.strength(t) if failed else 1.0)
             current = (6.0 + 10.0 * min(flow / self.peak, 2.2)) if running else 0.0
+            if failed and running:  # it runs without delivering: no head to push against, a little less current
+                current *= r.uniform(0.75, 0.95)
             data.update(tank_level_pct=round(self.tank, 1), pump_on=running, pump_current_a=round(current, 1))
         else:
             pressure = self.p0 - self.drop * share * share
         pressure = pressure * pressure_x + r.gauss(0.0, 3.0)
-        if outage:
-            pressure, flow = r.uniform(0.0, 20.0), r.uniform(0.0, 1.0)
+        if cut:  # down to a residual 0-20 kPa and a dribble, or part of the way while the supply fails
+            pressure, flow = scaled(r.uniform(0.0, 20.0), pressure, cut), scaled(r.uniform(0.0, 1.0), flow, cut)
         data["pressure_kpa"] = round(max(pressure, 0.0), 1)
         data["flow_lpm"] = round(min(max(flow, 0.0), MAX_FLOW_LPM), 1)
         return data

@@ -128,6 +128,7 @@ def test_label_file_and_complaints_on_the_simulated_clock(scenario, mosquitto, t
         "record": "fault", "device": "rs-b1-elev-a", "kind": "elevator", "site": "riverside",
         "fault": "entrapment", "start": "2026-03-02T07:40:00+08:00", "end": "2026-03-02T08:20:00+08:00",
         "resident_visible": True, "visible_at": "2026-03-02T07:40:00+08:00",
+        "shape": {"amplitude": 1.0, "ramp_s": 0.0, "variant": "", "alarm_after_s": None},
     }
     complaints = [r for r in records if r["record"] == "complaint"]
     assert complaints and len(complaints) == len(sink.received) == summary.complaints_submitted
