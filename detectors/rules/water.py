@@ -21,6 +21,12 @@ from ingest.reading import Reading
 # floor does not flap.
 PRESSURE_FLOOR_KPA = 80.0
 PRESSURE_RESTORED_KPA = 100.0
+# A supply can also fail part-way — a main valve half shut, a booster running without delivering, a supply failing
+# over half an hour — and taps run weak long before the floor: under half the device's usual pressure (after
+# `BASELINE_WARMUP` readings), with no burst and no stopped pump to explain it, is an outage too. Ordinary demand
+# peaks take 10-20 % off the usual pressure, never half. It clears at 70 % of the usual.
+WEAK_SUPPLY_RATIO = 0.5
+WEAK_RESTORED_RATIO = 0.7
 # A burst: flow well above anything usual (robust z > 6 and at least double the usual flow) while the
 # pressure sags below 75% of its usual value.
 BURST_FLOW_Z = 6.0
@@ -96,7 +102,7 @@ class WaterRules:
         burst = self._burst(state, pressure, None if pump_failed else flow, v.get("leak", 0.0))
         out.append(burst)
         if pressure is not None:
-            out.append(self._outage(state, pressure, burst.active))
+            out.append(self._outage(state, pressure, burst.active or pump_failed))
         if flow is not None:
             out.append(self._night_flow(state, reading.ts, flow, learning))
         if pump is not None:
@@ -111,20 +117,25 @@ class WaterRules:
         return []
 
     @staticmethod
-    def _outage(state: WaterState, pressure: float, burst: bool) -> Observation:
-        limit = PRESSURE_RESTORED_KPA if state.pressure_low else PRESSURE_FLOOR_KPA
-        state.pressure_low = pressure < limit
-        if not state.pressure_low or burst:
-            return Observation("supply_outage", False, metric="pressure_kpa", value=pressure)
-        return Observation(
-            "supply_outage",
-            True,
-            Severity.CRITICAL,
-            f"supply pressure {pressure:.0f} kPa, below the {PRESSURE_FLOOR_KPA:.0f} kPa floor",
-            metric="pressure_kpa",
-            value=pressure,
-            baseline=PRESSURE_FLOOR_KPA,
-        )
+    def _outage(state: WaterState, pressure: float, explained: bool) -> Observation:
+        """Below the floor (no water upstairs), or under half the usual pressure (weak taps); `explained`: a burst
+        or a stopped booster pump accounts for the low pressure, and is its own fault."""
+        usual = state.baseline.mean.get("pressure_kpa") if state.baseline.n >= BASELINE_WARMUP else None
+        floor = PRESSURE_RESTORED_KPA if state.pressure_low else PRESSURE_FLOOR_KPA
+        weak_ratio = WEAK_RESTORED_RATIO if state.pressure_low else WEAK_SUPPLY_RATIO
+        weak = usual is not None and pressure < weak_ratio * usual
+        state.pressure_low = pressure < floor or weak
+        if not state.pressure_low or explained:
+            return Observation("supply_outage", False, metric="pressure_kpa", value=pressure, baseline=usual)
+        if pressure < floor:
+            return Observation("supply_outage", True, Severity.CRITICAL,
+                               f"supply pressure {pressure:.0f} kPa, below the {PRESSURE_FLOOR_KPA:.0f} kPa floor",
+                               metric="pressure_kpa", value=pressure, baseline=PRESSURE_FLOOR_KPA)
+        assert usual is not None
+        return Observation("supply_outage", True, Severity.CRITICAL,
+                           f"supply pressure {pressure:.0f} kPa, under half its usual {usual:.0f} kPa: taps run weak"
+                           " (a supply failing part-way, or a pump running without delivering)",
+                           metric="pressure_kpa", value=pressure, baseline=usual, learned=True)
 
     @staticmethod
     def _burst(state: WaterState, pressure: float | None, flow: float | None, wet: float) -> Observation:
