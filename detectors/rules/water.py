@@ -93,8 +93,16 @@ class WaterRules:
         out: list[Observation] = []
         pressure, flow = v.get("pressure_kpa"), v.get("flow_lpm")
         pump: Observation | None = None
+        # Flow far above the usual — a burst, detected or not — is no time to learn a pump's usual current, a tank's
+        # usual level or the night's minimum flow: a current learnt during two hours of a burst that never sagged the
+        # pressure enough to be called one made every ordinary current afterwards look like a broken pump (residents
+        # warned of a pump failure every 12 minutes) — nor the usual flow itself, which learning the surge raised
+        # until the surge no longer looked like one. (A lasting doubling of demand therefore stays a surge; it
+        # raises nothing on its own, a burst needs a pressure sag or a wet floor too.)
+        surge = flow is not None and self._surge(state, flow)
+        steady = learning and not surge
         if v.get("pump_on") is not None and "pump_current_a" in v:
-            pump = self._pump(state, v, learning)
+            pump = self._pump(state, v, steady)
         elif v.get("pump_on") is not None and pressure is not None:
             pump = self._pump_pressure(state, v["pump_on"], pressure)
         # A failed booster pump explains low pressure even at a high-demand hour: that is not a burst.
@@ -104,12 +112,12 @@ class WaterRules:
         if pressure is not None:
             out.append(self._outage(state, pressure, burst.active or pump_failed))
         if flow is not None:
-            out.append(self._night_flow(state, reading.ts, flow, learning))
+            out.append(self._night_flow(state, reading.ts, flow, steady))
         if pump is not None:
             out.append(pump)
         if "tank_level_pct" in v:
-            out.append(self._tank(state, v["tank_level_pct"], learning))
-        if learning and not burst.active:
+            out.append(self._tank(state, v["tank_level_pct"], steady))
+        if steady and not burst.active:
             state.baseline.learn_one({k: v[k] for k in ("pressure_kpa", "flow_lpm") if k in v})
         return out
 
@@ -138,14 +146,21 @@ class WaterRules:
                            metric="pressure_kpa", value=pressure, baseline=usual, learned=True)
 
     @staticmethod
+    def _surge(state: WaterState, flow: float) -> bool:
+        """Flow far above this device's usual: robust z over `BURST_FLOW_Z` and over `BURST_FLOW_RATIO`× the usual."""
+        base = state.baseline
+        if base.n < BASELINE_WARMUP or "flow_lpm" not in base.mean:
+            return False
+        usual = base.mean["flow_lpm"]
+        return base.deviation("flow_lpm", flow) > BURST_FLOW_Z and flow > BURST_FLOW_RATIO * max(usual, 1.0)
+
+    @staticmethod
     def _burst(state: WaterState, pressure: float | None, flow: float | None, wet: float) -> Observation:
         base = state.baseline
         if flow is None or base.n < BASELINE_WARMUP or "flow_lpm" not in base.mean:
             return Observation("pipe_burst", False)
         usual_flow, usual_p = base.mean["flow_lpm"], base.mean.get("pressure_kpa")
-        spike = base.deviation("flow_lpm", flow) > BURST_FLOW_Z and flow > BURST_FLOW_RATIO * max(
-            usual_flow, 1.0
-        )
+        spike = WaterRules._surge(state, flow)
         sag = pressure is not None and usual_p is not None and pressure < BURST_PRESSURE_RATIO * usual_p
         if not (spike and (sag or wet >= 0.5)):
             return Observation("pipe_burst", False, metric="flow_lpm", value=flow)

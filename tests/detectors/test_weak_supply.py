@@ -43,3 +43,19 @@ def test_a_stopped_booster_pump_is_a_pump_failure_not_also_an_outage() -> None:
     running = [water("b1", i, pressure_kpa=500.0 + (i % 7), pump_on=1.0) for i in range(120)]
     stopped = [water("b1", i, pressure_kpa=120.0 + (i % 7), pump_on=0.0) for i in range(120, 200)]
     assert _raised(feed(engine, running) + feed(engine, stopped)) == ["pump_failure"]
+
+
+def test_a_burst_too_mild_to_be_called_one_does_not_teach_the_pump_its_usual_current() -> None:
+    """Two hours of burst flow that never sagged the pressure: the pump ran hard meanwhile. Learnt as usual, that
+    current made every ordinary one afterwards look like a broken pump."""
+    engine = DetectorEngine()
+
+    def booster(i: int, flow: float, current: float) -> object:
+        return water("b1", i, pressure_kpa=500.0 + (i % 7), flow_lpm=flow + (i % 5), pump_on=1.0,
+                     pump_current_a=current + (i % 3) * 0.1)
+
+    normal = [booster(i, 60.0, 7.0) for i in range(200)]
+    surge = [booster(i, 400.0, 24.0) for i in range(200, 600)]  # 6-7x the flow, pressure held: not a burst
+    after = [booster(i, 40.0, 6.5) for i in range(600, 800)]  # a quiet hour: the usual low current
+    alarms = feed(engine, normal) + feed(engine, surge) + feed(engine, after)
+    assert "pump_failure" not in _raised(alarms)
