@@ -124,7 +124,11 @@ class ElevatorSim(DeviceSim):
             self.pending.append(Emission(max(fault.start, t - 1e-3), EVT, "fault_code", {"in_service": False}))
         if name == "entrapment":
             self.floor = current
-            self.level_error = round(fault.params["level_mm"] * fault.amplitude, 1)
+            # A levelling sensor reads at most its range (the contract's ±300 mm): a car further off reads the end of
+            # it. An amplitude of 1.3 put 380 mm in the message, which ingest rejects whole — the trapped car went
+            # silent instead of reporting its alarm button.
+            limit = self._specs["levelling_error_mm"].maximum
+            self.level_error = round(max(-limit, min(limit, fault.params["level_mm"] * fault.amplitude)), 1)
             alarm_at = fault.start + self._alarm_after(fault)
             if alarm_at < fault.end:
                 self.pending.append(Emission(alarm_at, EVT, "alarm_button", {"alarm_button": True}))

@@ -160,3 +160,21 @@ def test_a_car_out_of_service_without_a_fault_code(scenario):
     run = Run(scenario, E, "out_of_service", "{variant: no_code}")
     assert set(run.values("in_service")) == {0.0} and not run.events["trip"] and not run.events["fault_code"]
     assert len(Run(scenario, E, "out_of_service").events["fault_code"]) == 1
+
+
+def test_a_car_stuck_further_off_than_the_sensor_reads_stays_within_the_contract(scenario):
+    """At amplitude 1.5 a trapped car is up to 435 mm off its landing, beyond the levelling sensor's ±300 mm: it
+    reads the end of its range. A message outside the contract is rejected whole by ingest, and the trapped car went
+    silent instead of reporting its alarm button."""
+    from ingest.decode import Rejection
+
+    levels = []
+    for seed in range(1, 7):
+        faults = f"[{{device: {E}, fault: entrapment, start: 1h, duration: 1h, shape: {{amplitude: 1.5}}}}]"
+        sim = Simulation(scenario(duration="2h", devices=f"[{E}]", faults=faults, seed=seed), START)
+        for message in sim.messages():
+            result = decode(message.topic, message.payload, now=message.at)
+            assert not isinstance(result, Rejection), result
+            if isinstance(result, Reading) and result.event is None and ONSET < result.ts < END:
+                levels.append(abs(result.values["levelling_error_mm"]))
+    assert min(levels) >= 225 and max(levels) == 300  # some cars were further off than the sensor reads
