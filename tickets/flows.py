@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import psycopg
@@ -349,19 +349,28 @@ def settle_silence(conn: psycopg.Connection, *, now: datetime, config: TicketCon
     return sent
 
 
+# Residents can notice a fault before its first abnormal reading (taps weakening while the pressure is still above
+# what the rule calls low), so a complaint up to this long before the incident's `since` may be about it; an older
+# one is about something else — in the anticipation run, a booster's earlier pump failure, recovered two hours
+# before its tank ran low, had its residents' complaint folded into the tank's incident and counted as its report.
+EARLY_COMPLAINT = timedelta(hours=1)
+
+
 def _link_earlier_complaints(conn: psycopg.Connection, device: _Device, incident_id: int, ticket_id: int,
                              now: datetime, config: TicketConfig) -> None:
     """Complaints that came in before we detected this fault: linked to the incident and counted as missed.
     A complaint ticket nobody has picked up yet is merged into the incident's ticket (cancelled as a duplicate),
-    so that engineers get one work order for one fault; one already in hand stays, linked."""
+    so that engineers get one work order for one fault; one already in hand stays, linked. Only complaints made
+    after the fault began, or at most `EARLY_COMPLAINT` before its first abnormal reading, are about it."""
     linked = conn.execute(
         """UPDATE complaints c SET incident_id = %(incident)s, anticipated = false,
                lead_seconds = extract(epoch FROM c.reported_at - %(now)s)
            WHERE c.incident_id IS NULL AND c.device_kind = %(kind)s AND c.reported_at >= %(from)s
+             AND c.reported_at >= (SELECT since FROM incidents WHERE id = %(incident)s) - %(early)s
              AND c.unit_id IN (SELECT unit_id FROM device_units WHERE device_id = %(device)s)
            RETURNING c.id, c.ticket_id""",
         {"incident": incident_id, "now": now, "kind": device.kind, "from": now - config.fold_window,
-         "device": device.id},
+         "device": device.id, "early": EARLY_COMPLAINT},
     ).fetchall()
     for complaint_id, own_ticket in linked:
         row = conn.execute(

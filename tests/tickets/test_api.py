@@ -140,6 +140,19 @@ def test_a_complaint_before_detection_is_counted_as_missed(client, tokens, conn)
     assert status.json()["ticket_state"] == "dispatched"
 
 
+def test_a_complaint_hours_before_a_fault_began_is_not_taken_for_a_report_of_it(client, tokens, conn):
+    """Weak water at 01:30, over by itself; at 04:00 the tank runs low. The earlier complaint is not about it."""
+    now = datetime.now(UTC)
+    made = client.post("/api/v1/complaints", headers=auth(tokens["resident"]), json=complaint(
+        tokens["resident_unit"], "No water pressure on floor 15", lang="en", at=now - timedelta(hours=3)))
+    opened = handle_alarm(conn, make_alarm(HIGH_ZONE, "tank_low", at=now), now=now)  # began 2 minutes ago
+    conn.commit()
+    row = conn.execute("SELECT incident_id, ticket_id FROM complaints WHERE id = %s",
+                       (made.json()["complaint_id"],)).fetchone()
+    assert row == (None, made.json()["ticket_id"]) and row[1] != opened.ticket_id
+    assert conn.execute("SELECT state FROM tickets WHERE id = %s", (row[1],)).fetchone()[0] != "cancelled"
+
+
 def test_engineers_see_only_their_departments_work_orders(client, tokens, conn):
     opened = handle_alarm(conn, make_alarm(HIGH_ZONE, "pump_failure"), now=datetime.now(UTC))
     other = client.post("/api/v1/complaints", headers=auth(tokens["resident"]),
