@@ -14,6 +14,7 @@ from datetime import datetime
 from detectors.alarm import Severity
 from detectors.hysteresis import Observation, Policy
 from detectors.models.ew_deviation import MAD_TO_STD, EWDeviation
+from detectors.rules.hydraulics import PressureCurve
 from ingest.reading import Reading
 
 # Residential supply runs at 150–600 kPa; below ~80 kPa upper floors get no water at all, so a reading under
@@ -22,11 +23,14 @@ from ingest.reading import Reading
 PRESSURE_FLOOR_KPA = 80.0
 PRESSURE_RESTORED_KPA = 100.0
 # A supply can also fail part-way — a main valve half shut, a booster running without delivering, a supply failing
-# over half an hour — and taps run weak long before the floor: under half the device's usual pressure (after
-# `BASELINE_WARMUP` readings), with no burst and no stopped pump to explain it, is an outage too. Ordinary demand
-# peaks take 10-20 % off the usual pressure, never half. It clears at 70 % of the usual.
-WEAK_SUPPLY_RATIO = 0.5
-WEAK_RESTORED_RATIO = 0.7
+# over half an hour — and taps run weak long before the floor: under 70 % of the pressure this device usually has
+# at the flow it carries now (`hydraulics.PressureCurve`, after its warm-up), with no burst and no stopped pump to
+# explain it, is an outage too. A demand peak's lower pressure is what the curve expects at its flow, so the
+# margin only has to cover noise and a booster's pump cycling (its pressure vessel holds ~85 % of the running
+# pressure); a supply failing over half an hour crosses it a third of the way in, not halfway as against the
+# plain usual pressure. It clears at 80 % of the expected pressure.
+WEAK_SUPPLY_RATIO = 0.7
+WEAK_RESTORED_RATIO = 0.8
 # A burst: flow well above anything usual (robust z > 6 and at least double the usual flow) while the
 # pressure sags below 75% of its usual value.
 BURST_FLOW_Z = 6.0
@@ -51,9 +55,10 @@ TANK_DROP_SIGMAS = 3.0
 TANK_WARMUP = 60  # readings before a tank's usual level is trusted
 TANK_LEARN_SIGMAS = 2.0  # levels further under the usual than this are not learnt (a tank draining is not usual)
 PUMP_CURRENT_RATIO = 0.3  # a running pump drawing under 30% of its usual current is dry-running or broken
-# A booster delivers ~450-550 kPa; with the pump stopped only street pressure (~100-150 kPa) is left. Under half the
-# usual pressure (but above the outage floor) while the pump is off is a pump that should run and does not.
-PUMP_PRESSURE_RATIO = 0.5
+# A booster delivers ~450-550 kPa; with the pump stopped only street pressure (~100-150 kPa) is left, and a pump
+# failing part-way leaves something between. Under 70 % of the pressure expected at this flow (but above the outage
+# floor) while the pump is off is a pump that should run and does not; an idle pump's pressure vessel keeps ~85 %.
+PUMP_PRESSURE_RATIO = 0.7
 
 
 @dataclass(slots=True)
@@ -63,6 +68,7 @@ class WaterState:
     pressure_low: bool = False
     tank_low: bool = False
     baseline: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=0.002))
+    curve: PressureCurve = field(default_factory=lambda: PressureCurve(alpha=0.002, warmup=BASELINE_WARMUP))
     pump_current: float | None = None
     night_min: float | None = None  # lowest flow so far in the current night window
     night_day: int = -1
@@ -104,13 +110,13 @@ class WaterRules:
         if v.get("pump_on") is not None and "pump_current_a" in v:
             pump = self._pump(state, v, steady)
         elif v.get("pump_on") is not None and pressure is not None:
-            pump = self._pump_pressure(state, v["pump_on"], pressure)
+            pump = self._pump_pressure(state, v["pump_on"], pressure, flow)
         # A failed booster pump explains low pressure even at a high-demand hour: that is not a burst.
         pump_failed = pump is not None and pump.active
         burst = self._burst(state, pressure, None if pump_failed else flow, v.get("leak", 0.0))
         out.append(burst)
         if pressure is not None:
-            out.append(self._outage(state, pressure, burst.active or pump_failed))
+            out.append(self._outage(state, pressure, flow, burst.active or pump_failed))
         if flow is not None:
             out.append(self._night_flow(state, reading.ts, flow, steady))
         if pump is not None:
@@ -119,16 +125,18 @@ class WaterRules:
             out.append(self._tank(state, v["tank_level_pct"], steady))
         if steady and not burst.active:
             state.baseline.learn_one({k: v[k] for k in ("pressure_kpa", "flow_lpm") if k in v})
+            if pressure is not None and flow is not None:
+                state.curve.learn(flow, pressure)  # only pressures near the curve: a failing supply is not learnt
         return out
 
     def on_tick(self, state: WaterState, now: float) -> list[Observation]:
         return []
 
     @staticmethod
-    def _outage(state: WaterState, pressure: float, explained: bool) -> Observation:
-        """Below the floor (no water upstairs), or under half the usual pressure (weak taps); `explained`: a burst
-        or a stopped booster pump accounts for the low pressure, and is its own fault."""
-        usual = state.baseline.mean.get("pressure_kpa") if state.baseline.n >= BASELINE_WARMUP else None
+    def _outage(state: WaterState, pressure: float, flow: float | None, explained: bool) -> Observation:
+        """Below the floor (no water upstairs), or well under the pressure usual at this flow (weak taps);
+        `explained`: a burst or a stopped booster pump accounts for the low pressure, and is its own fault."""
+        usual = state.curve.expected(flow)
         floor = PRESSURE_RESTORED_KPA if state.pressure_low else PRESSURE_FLOOR_KPA
         weak_ratio = WEAK_RESTORED_RATIO if state.pressure_low else WEAK_SUPPLY_RATIO
         weak = usual is not None and pressure < weak_ratio * usual
@@ -141,7 +149,8 @@ class WaterRules:
                                metric="pressure_kpa", value=pressure, baseline=PRESSURE_FLOOR_KPA)
         assert usual is not None
         return Observation("supply_outage", True, Severity.CRITICAL,
-                           f"supply pressure {pressure:.0f} kPa, under half its usual {usual:.0f} kPa: taps run weak"
+                           f"supply pressure {pressure:.0f} kPa, {pressure / usual:.0%} of the {usual:.0f} kPa usual at"
+                           f" {flow or 0:.0f} L/min: taps run weak"
                            " (a supply failing part-way, or a pump running without delivering)",
                            metric="pressure_kpa", value=pressure, baseline=usual, learned=True)
 
@@ -202,15 +211,10 @@ class WaterRules:
         )
 
     @staticmethod
-    def _pump_pressure(state: WaterState, pump_on: float, pressure: float) -> Observation:
-        """The pump is off and the pressure it should keep up has fallen to street level."""
-        usual = state.baseline.mean.get("pressure_kpa")
-        if (
-            pump_on >= 0.5
-            or usual is None
-            or state.baseline.n < BASELINE_WARMUP
-            or not PRESSURE_FLOOR_KPA <= pressure < PUMP_PRESSURE_RATIO * usual
-        ):
+    def _pump_pressure(state: WaterState, pump_on: float, pressure: float, flow: float | None) -> Observation:
+        """The pump is off and the pressure it should keep up has fallen toward street level."""
+        usual = state.curve.expected(flow)
+        if pump_on >= 0.5 or usual is None or not PRESSURE_FLOOR_KPA <= pressure < PUMP_PRESSURE_RATIO * usual:
             return Observation("pump_failure", False, metric="pressure_kpa", value=pressure, baseline=usual)
         return Observation(
             "pump_failure",
@@ -227,7 +231,8 @@ class WaterRules:
     def _pump(state: WaterState, v: Mapping[str, float], learning: bool) -> Observation:
         current = v["pump_current_a"]
         if v["pump_on"] < 0.5:
-            return WaterRules._pump_pressure(state, v["pump_on"], v.get("pressure_kpa", PRESSURE_FLOOR_KPA * 10))
+            return WaterRules._pump_pressure(state, v["pump_on"], v.get("pressure_kpa", PRESSURE_FLOOR_KPA * 10),
+                                             v.get("flow_lpm"))
         usual = state.pump_current
         if usual is None or (learning and current >= PUMP_CURRENT_RATIO * usual):
             state.pump_current = current if usual is None else usual + 0.01 * (current - usual)

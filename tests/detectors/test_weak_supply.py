@@ -1,5 +1,6 @@
 """A supply that fails part-way — taps running weak, far above the outage floor — is an outage to residents: caught
-at half the device's usual pressure, while a demand peak's sag and a stopped booster pump (its own fault) are not."""
+well under the pressure the device usually has at the flow it carries, while a demand peak's sag (what that flow
+always costs) and a stopped booster pump (its own fault) are not."""
 
 from __future__ import annotations
 
@@ -59,3 +60,59 @@ def test_a_burst_too_mild_to_be_called_one_does_not_teach_the_pump_its_usual_cur
     after = [booster(i, 40.0, 6.5) for i in range(600, 800)]  # a quiet hour: the usual low current
     alarms = feed(engine, normal) + feed(engine, surge) + feed(engine, after)
     assert "pump_failure" not in _raised(alarms)
+
+
+def _day_of_demand(device: str, start: int, n: int, static: float = 400.0, loss: float = 150.0) -> list:
+    """A supply whose pressure falls with the square of its flow: 20-100 L/min, `loss` kPa lost at 100."""
+    out = []
+    for i in range(start, start + n):
+        q = 20.0 + 80.0 * ((i // 10) % 9) / 8
+        out.append(water(device, i, flow_lpm=q, pressure_kpa=static - loss * (q / 100.0) ** 2 + (i % 5)))
+    return out
+
+
+def test_a_supply_at_sixty_percent_of_its_usual_pressure_at_ordinary_flow_is_an_outage() -> None:
+    """Taps at 60 % pressure run weak upstairs; half the usual was too late a line for a supply that only weakens."""
+    engine = DetectorEngine()
+    normal = _day_of_demand("w1", 0, 600)
+    weak = [water("w1", i, flow_lpm=40.0 + (i % 3), pressure_kpa=0.6 * (400.0 - 150.0 * 0.16)) for i in range(600, 660)]
+    alarms = feed(engine, normal) + feed(engine, weak)
+    raised = [a for a in alarms if a.state is AlarmState.RAISED]
+    assert [a.fault for a in raised] == ["supply_outage"]
+    assert raised[0].ts.timestamp() - weak[0].ts.timestamp() <= 15
+    assert "L/min" in raised[0].evidence.summary  # says at what flow that pressure was expected
+
+
+def test_a_busier_peak_than_any_learnt_loses_the_pressure_its_flow_costs_and_is_not_an_outage() -> None:
+    """At 120 L/min this supply keeps only 46 % of its static head — what its own curve says that flow costs."""
+    engine = DetectorEngine()
+    alarms = feed(engine, _day_of_demand("w1", 0, 900))
+    peak = [water("w1", i, flow_lpm=120.0 + (i % 4), pressure_kpa=400.0 - 150.0 * ((120.0 + (i % 4)) / 100.0) ** 2)
+            for i in range(900, 1200)]
+    alarms += feed(engine, peak)
+    assert _raised(alarms) == []
+
+
+def test_a_supply_failing_over_half_an_hour_is_caught_a_third_of_the_way_down() -> None:
+    engine = DetectorEngine()
+    alarms = feed(engine, _day_of_demand("w1", 0, 600))
+    ramp = []
+    for k in range(1800):  # 30 min from the usual ~376 kPa at 40 L/min down to 10 kPa, flow falling with it
+        share = k / 1800
+        ramp.append(water("w1", 600 + k, flow_lpm=40.0 * (1 - share) + 1.0, pressure_kpa=376.0 - 366.0 * share))
+    alarms += feed(engine, ramp)
+    raised = [a for a in alarms if a.state is AlarmState.RAISED]
+    assert [a.fault for a in raised][:1] == ["supply_outage"]
+    gone = (raised[0].ts.timestamp() - ramp[0].ts.timestamp()) / 1800
+    assert gone < 0.4  # at 0.5x the usual pressure it would be past half the ramp
+
+
+def test_a_booster_pump_stopped_part_way_is_a_pump_failure() -> None:
+    """The pump stopped and its pressure vessel cannot hold: 62 % of the running pressure, far above street level."""
+    engine = DetectorEngine()
+    running = [water("b1", i, pressure_kpa=500.0 + (i % 7), pump_on=1.0) for i in range(120)]
+    idle = [water("b1", i, pressure_kpa=450.0 + (i % 7), pump_on=0.0) for i in range(120, 200)]  # its vessel holds
+    stopped = [water("b1", i, pressure_kpa=310.0 + (i % 7), pump_on=0.0) for i in range(200, 300)]
+    alarms = feed(engine, running)
+    assert _raised(feed(engine, idle)) == []
+    assert _raised(alarms + feed(engine, stopped)) == ["pump_failure"]
