@@ -14,6 +14,7 @@ from datetime import datetime
 from detectors.alarm import Severity
 from detectors.hysteresis import Observation, Policy
 from detectors.models.ew_deviation import MAD_TO_STD, EWDeviation
+from detectors.rules.flow_step import FlowStep
 from detectors.rules.hydraulics import PressureCurve
 from ingest.reading import Reading
 
@@ -69,6 +70,7 @@ class WaterState:
     tank_low: bool = False
     baseline: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=0.002))
     curve: PressureCurve = field(default_factory=lambda: PressureCurve(alpha=0.002, warmup=BASELINE_WARMUP))
+    step: FlowStep = field(default_factory=FlowStep)  # a sudden jump of flow with a sag: a burst however small
     pump_current: float | None = None
     night_min: float | None = None  # lowest flow so far in the current night window
     night_day: int = -1
@@ -106,14 +108,16 @@ class WaterRules:
         # until the surge no longer looked like one. (A lasting doubling of demand therefore stays a surge; it
         # raises nothing on its own, a burst needs a pressure sag or a wet floor too.)
         surge = flow is not None and self._surge(state, flow)
-        steady = learning and not surge
+        usual_flow = state.baseline.mean.get("flow_lpm") if state.baseline.n >= BASELINE_WARMUP else None
+        stepped = flow is not None and state.step.update(t, flow, pressure, usual_flow)
+        steady = learning and not surge and not state.step.standing
         if v.get("pump_on") is not None and "pump_current_a" in v:
             pump = self._pump(state, v, steady)
         elif v.get("pump_on") is not None and pressure is not None:
             pump = self._pump_pressure(state, v["pump_on"], pressure, flow)
         # A failed booster pump explains low pressure even at a high-demand hour: that is not a burst.
         pump_failed = pump is not None and pump.active
-        burst = self._burst(state, pressure, None if pump_failed else flow, v.get("leak", 0.0))
+        burst = self._burst(state, pressure, None if pump_failed else flow, v.get("leak", 0.0), surge, stepped)
         out.append(burst)
         if pressure is not None:
             out.append(self._outage(state, pressure, flow, burst.active or pump_failed))
@@ -164,18 +168,23 @@ class WaterRules:
         return base.deviation("flow_lpm", flow) > BURST_FLOW_Z and flow > BURST_FLOW_RATIO * max(usual, 1.0)
 
     @staticmethod
-    def _burst(state: WaterState, pressure: float | None, flow: float | None, wet: float) -> Observation:
+    def _burst(state: WaterState, pressure: float | None, flow: float | None, wet: float, surge: bool,
+               stepped: bool) -> Observation:
+        """Flow far above the usual (`surge`) with the pressure sagging or the floor wet, or a sudden jump of flow
+        with a sag that has stood a minute (`stepped`, `flow_step.FlowStep`)."""
         base = state.baseline
         if flow is None or base.n < BASELINE_WARMUP or "flow_lpm" not in base.mean:
             return Observation("pipe_burst", False)
         usual_flow, usual_p = base.mean["flow_lpm"], base.mean.get("pressure_kpa")
-        spike = WaterRules._surge(state, flow)
         sag = pressure is not None and usual_p is not None and pressure < BURST_PRESSURE_RATIO * usual_p
-        if not (spike and (sag or wet >= 0.5)):
+        if not (surge and (sag or wet >= 0.5)) and not stepped:
             return Observation("pipe_burst", False, metric="flow_lpm", value=flow)
-        why = (
-            f"pressure {pressure:.0f} kPa against a usual {usual_p:.0f}" if sag else "the flood sensor is wet"
-        )
+        if surge and sag:
+            why = f"pressure {pressure:.0f} kPa against a usual {usual_p:.0f}"
+        elif surge and wet >= 0.5:
+            why = "the flood sensor is wet"
+        else:
+            why = f"it jumped from {state.step.before:.0f} L/min at once as the pressure fell, and has stayed up"
         return Observation(
             "pipe_burst",
             True,
