@@ -30,6 +30,8 @@ from ingest.contract import (
 from ingest.reading import Channel, DeviceKind, Reading
 
 _ROOT_PARTS = TOPIC_ROOT.split("/")
+# A dead letter's detail names at most this many bad values (the payload, kept beside it, has them all).
+_NAMED_AT_MOST = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +133,7 @@ def decode(
         event = _event(kind, body) if channel is Channel.EVENT else None
         if not values and event is None:
             if bad:  # nothing understood: the whole message is the dead letter, as for any other problem
-                raise _Bad(bad[0].reason, "; ".join(b.detail for b in bad))
+                raise _Bad(bad[0].reason, _named(bad))
             raise _Bad("empty", "telemetry carries no measurements in 'data'")
         reading = Reading(device_id, kind, ts, seq, values, event, site)
         if not bad:
@@ -206,7 +208,13 @@ def _partial_detail(reading: Reading, bad: list[_Bad]) -> str:
     kept = f"kept {len(reading.values)} of {len(reading.values) + len(bad)} values"
     if reading.event is not None:
         kept += f" and the {reading.event} event"
-    return f"{kept}; dropped: " + "; ".join(b.detail for b in bad)
+    return f"{kept}; dropped: {_named(bad)}"
+
+
+def _named(bad: list[_Bad]) -> str:
+    """Each bad value's sentence, the first `_NAMED_AT_MOST` of them: a payload of 4 KB can hold hundreds."""
+    named = "; ".join(b.detail for b in bad[:_NAMED_AT_MOST])
+    return named if len(bad) <= _NAMED_AT_MOST else f"{named}; and {len(bad) - _NAMED_AT_MOST} more"
 
 
 def _values(kind: DeviceKind, data: object) -> tuple[dict[str, float], list[_Bad]]:

@@ -55,6 +55,15 @@ def test_every_dropped_value_is_named_with_its_value_and_the_first_gives_the_rea
         "vibration_rms=99 is outside 0..50 m/s²; elevator has no metric 'turbo' (sent '1')")
 
 
+def test_a_flood_of_bad_values_is_named_in_a_short_detail():
+    data = {"floor": 3, **{f"bogus_{i:03}": i for i in range(150)}}
+    result = decode(f"{LIFT}/telemetry", message(9, data), now=NOW, known_devices=KNOWN)
+    assert isinstance(result, PartialReading) and result.reading.values == {"floor": 3.0}
+    detail = result.dropped.detail
+    assert detail.startswith("kept 1 of 151 values; dropped: elevator has no metric 'bogus_000' (sent '0'); ")
+    assert detail.endswith("elevator has no metric 'bogus_009' (sent '9'); and 140 more") and len(detail) < 600
+
+
 def test_a_message_with_nothing_valid_left_is_rejected_whole():
     result = decode(f"{LIFT}/telemetry", message(3, {"levelling_error_mm": -999, "floor": "third"}), now=NOW,
                     known_devices=KNOWN)
