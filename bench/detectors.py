@@ -62,7 +62,7 @@ from detectors.alarm import AlarmState
 from detectors.engine import DetectorEngine
 from detectors.models.zscore import ZScore
 from detectors.rules.sensor import SLOW_GAUGES
-from ingest.decode import PresenceChange, decode
+from ingest.decode import PartialReading, PresenceChange, decode
 from ingest.reading import DeviceKind, Reading
 from simulators.faults import FAULTS, SENSOR_METRIC
 from simulators.generator import Simulation
@@ -264,6 +264,8 @@ def play(sim: Simulation, detectors: dict[str, Detector]) -> tuple[dict[str, lis
             for name, detector in detectors.items():
                 raised[name].extend(detector.tick(at))
         message = decode(topic, payload, now=at)
+        if isinstance(message, PartialReading):  # stored without its bad values, as ingest does
+            message = message.reading
         n += 1
         for name, detector in detectors.items():
             if isinstance(message, Reading):

@@ -32,15 +32,20 @@ class DeadLetterLog:
         self._started = clock()
         self._detailed = 0
         self._suppressed: Counter[str] = Counter()
+        self._suppressed_partial = 0  # of the suppressed, messages whose other values were stored
 
-    def record(self, rejections: Sequence[Rejection]) -> None:
+    def record(self, rejections: Sequence[Rejection], dropped: Sequence[Rejection] = ()) -> None:
+        """Log messages rejected whole (`rejections`) and the dead letters of messages stored without their bad
+        values (`dropped`)."""
         self.flush()
-        for rejection in rejections:
+        for rejection, partial in [(r, False) for r in rejections] + [(r, True) for r in dropped]:
             if self._detailed < DETAILED_PER_INTERVAL:
                 self._detailed += 1
-                self._log.info("dead letter from %s: %s (%s)", rejection.topic, rejection.reason, rejection.detail)
+                what = "values dropped from a stored message" if partial else "dead letter"
+                self._log.info("%s from %s: %s (%s)", what, rejection.topic, rejection.reason, rejection.detail)
             else:
                 self._suppressed[rejection.reason] += 1
+                self._suppressed_partial += partial
 
     def flush(self, *, force: bool = False) -> None:
         """End the interval if it is over (or `force`): log the summary of what was not logged line by line."""
@@ -50,8 +55,11 @@ class DeadLetterLog:
         if self._suppressed:
             total = sum(self._suppressed.values())
             reasons = ", ".join(f"{reason}: {n}" for reason, n in self._suppressed.most_common())
+            if self._suppressed_partial:
+                reasons += f"; {self._suppressed_partial} of them messages stored without their bad values"
             self._log.warning("%d more dead letters in the last %.0f s (%s); all are in the dead_letters table "
                               "(forewarn ingest dead-letters)", total, now - self._started, reasons)
         self._started = now
         self._detailed = 0
         self._suppressed.clear()
+        self._suppressed_partial = 0

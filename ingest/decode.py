@@ -1,7 +1,13 @@
 """Turn one MQTT message into a `Reading`, a presence change, or a `Rejection` that says exactly what was wrong.
 
-Decoding never raises for bad input: every message becomes exactly one of the three results, so a bad device can
+Decoding never raises for bad input: every message becomes exactly one of the four results, so a bad device can
 never stop the stream. Validation follows `ingest.contract` (version 1).
+
+The rule for bad values lives here (`_values`, `decode`): a metric of a telemetry or event message that is unknown,
+of the wrong type or out of range is dropped, and the message's other values and its event are kept — a
+`PartialReading`, whose `dropped` is the dead letter naming every dropped value. Only when nothing valid is left
+(no value and no event) is the message rejected whole. Problems of the whole message (topic, JSON, version,
+timestamp, sequence, event name, size, `data` not an object) always reject it whole.
 """
 
 from __future__ import annotations
@@ -19,10 +25,13 @@ from ingest.contract import (
     MAX_PAYLOAD_BYTES,
     SPEC_BY_NAME,
     TOPIC_ROOT,
+    MetricSpec,
 )
 from ingest.reading import Channel, DeviceKind, Reading
 
 _ROOT_PARTS = TOPIC_ROOT.split("/")
+# A dead letter's detail names at most this many bad values (the payload, kept beside it, has them all).
+_NAMED_AT_MOST = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +59,19 @@ class PresenceChange:
     reason: str = "status"
 
 
-Decoded = Reading | PresenceChange | Rejection
+@dataclass(frozen=True, slots=True)
+class PartialReading:
+    """A telemetry or event message stored without the values that broke the contract.
+
+    `reading` holds the values that were valid and the event (it is stored and reaches the detectors like any
+    other); `dropped` is the dead letter for the rest, its reason that of the first dropped value (`out_of_range`,
+    `bad_type` or `unknown_metric`) and its detail naming every dropped metric with its value."""
+
+    reading: Reading
+    dropped: Rejection
+
+
+Decoded = Reading | PartialReading | PresenceChange | Rejection
 
 
 class _Bad(Exception):
@@ -108,11 +129,17 @@ def decode(
         if channel is Channel.STATUS:
             return PresenceChange(device_id, site, kind, _state(body), ts)
         seq = _sequence(body)
-        values = _values(kind, body.get("data"))
+        values, bad = _values(kind, body.get("data"))
         event = _event(kind, body) if channel is Channel.EVENT else None
         if not values and event is None:
+            if bad:  # nothing understood: the whole message is the dead letter, as for any other problem
+                raise _Bad(bad[0].reason, _named(bad))
             raise _Bad("empty", "telemetry carries no measurements in 'data'")
-        return Reading(device_id, kind, ts, seq, values, event, site)
+        reading = Reading(device_id, kind, ts, seq, values, event, site)
+        if not bad:
+            return reading
+        return PartialReading(reading, Rejection(topic, bad[0].reason, _partial_detail(reading, bad), payload,
+                                                 device_id))
     except _Bad as bad:
         return Rejection(topic, bad.reason, bad.detail, payload, device_id)
     except Exception as exc:  # noqa: BLE001 - the promise is "never raises"; a gap here must not stop the stream
@@ -176,34 +203,55 @@ def _event(kind: DeviceKind, body: dict[str, object]) -> str:
     return event
 
 
-def _values(kind: DeviceKind, data: object) -> dict[str, float]:
+def _partial_detail(reading: Reading, bad: list[_Bad]) -> str:
+    """What an operator reads for a partly kept message: what was kept, then each dropped value and why."""
+    kept = f"kept {len(reading.values)} of {len(reading.values) + len(bad)} values"
+    if reading.event is not None:
+        kept += f" and the {reading.event} event"
+    return f"{kept}; dropped: {_named(bad)}"
+
+
+def _named(bad: list[_Bad]) -> str:
+    """Each bad value's sentence, the first `_NAMED_AT_MOST` of them: a payload of 4 KB can hold hundreds."""
+    named = "; ".join(b.detail for b in bad[:_NAMED_AT_MOST])
+    return named if len(bad) <= _NAMED_AT_MOST else f"{named}; and {len(bad) - _NAMED_AT_MOST} more"
+
+
+def _values(kind: DeviceKind, data: object) -> tuple[dict[str, float], list[_Bad]]:
+    """The valid values of `data`, and what is wrong with each of the others (in the message's order)."""
     if data is None:
-        return {}
+        return {}, []
     if not isinstance(data, dict):
         raise _Bad("bad_type", "'data' must be a JSON object of metric: number")
     specs = SPEC_BY_NAME[kind]
     values: dict[str, float] = {}
+    bad: list[_Bad] = []
     for name, raw in data.items():
-        spec = specs.get(name)
-        if spec is None:
-            raise _Bad("unknown_metric", f"{kind} has no metric {str(name)[:40]!r}")
-        if spec.boolean:
-            if not isinstance(raw, bool):
-                raise _Bad("bad_type", f"{name} must be true or false, got {str(raw)[:40]!r}")
-            values[name] = 1.0 if raw else 0.0
-            continue
-        if isinstance(raw, bool) or not isinstance(raw, int | float):
-            raise _Bad("bad_type", f"{name} must be a number in {spec.unit}, got {str(raw)[:40]!r}")
         try:
-            value = float(raw)
-        except OverflowError:  # an integer too large for a float, e.g. 10**400
-            value = math.inf
-        if spec.integer and math.isfinite(value) and not value.is_integer():
-            raise _Bad("bad_type", f"{name} must be a whole number of {spec.unit}, got {str(raw)[:40]!r}")
-        if not math.isfinite(value) or not spec.minimum <= value <= spec.maximum:
-            raise _Bad(
-                "out_of_range",
-                f"{name}={raw} is outside {spec.minimum:g}..{spec.maximum:g} {spec.unit}",
-            )
-        values[name] = value
-    return values
+            values[name] = _value(kind, specs, name, raw)
+        except _Bad as problem:
+            bad.append(problem)
+    return values, bad
+
+
+def _value(kind: DeviceKind, specs: dict[str, MetricSpec], name: str, raw: object) -> float:
+    """One metric's value as a float (booleans 0.0/1.0); raises `_Bad` naming the metric and the value sent."""
+    spec = specs.get(name)
+    if spec is None:
+        raise _Bad("unknown_metric", f"{kind} has no metric {str(name)[:40]!r} (sent {str(raw)[:40]!r})")
+    if spec.boolean:
+        if not isinstance(raw, bool):
+            raise _Bad("bad_type", f"{name} must be true or false, got {str(raw)[:40]!r}")
+        return 1.0 if raw else 0.0
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise _Bad("bad_type", f"{name} must be a number in {spec.unit}, got {str(raw)[:40]!r}")
+    try:
+        value = float(raw)
+    except OverflowError:  # an integer too large for a float, e.g. 10**400
+        value = math.inf
+    if spec.integer and math.isfinite(value) and not value.is_integer():
+        raise _Bad("bad_type", f"{name} must be a whole number of {spec.unit}, got {str(raw)[:40]!r}")
+    if not math.isfinite(value) or not spec.minimum <= value <= spec.maximum:
+        raise _Bad("out_of_range",
+                   f"{name}={str(raw)[:40]} is outside {spec.minimum:g}..{spec.maximum:g} {spec.unit}")
+    return value

@@ -9,7 +9,8 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 
 
 class IngestMetrics:
-    """The counters an operator watches: received, stored, duplicates, dead letters by reason, latency, queue."""
+    """The counters an operator watches: received, stored, duplicates, dead letters and partly kept messages by
+    reason, latency, queue."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
@@ -19,8 +20,12 @@ class IngestMetrics:
                               registry=r)
         self.duplicates = Counter("forewarn_ingest_duplicates",
                                   "readings received again (redelivery) and not stored twice", registry=r)
-        self.dead_letters = Counter("forewarn_ingest_dead_letters", "messages rejected to the dead-letter table",
+        self.dead_letters = Counter("forewarn_ingest_dead_letters",
+                                    "messages rejected whole to the dead-letter table (nothing of them stored)",
                                     ["reason"], registry=r)
+        self.partially_kept = Counter("forewarn_ingest_partially_kept",
+                                      "messages stored without their bad values (the first one's reason); the "
+                                      "dropped values are a dead letter", ["reason"], registry=r)
         self.presence = Counter("forewarn_ingest_presence_changes", "devices going offline or coming back",
                                 ["state", "reason"], registry=r)
         self.batch_seconds = Histogram("forewarn_ingest_batch_seconds", "time to write and commit one batch",

@@ -34,7 +34,7 @@ from ingest.client import BufferedClient
 from ingest.config import IngestConfig
 from ingest.contract import subscription
 from ingest.dead_letter_log import DeadLetterLog
-from ingest.decode import PresenceChange, Rejection, decode
+from ingest.decode import Decoded, PartialReading, PresenceChange, decode
 from ingest.metrics import IngestMetrics
 from ingest.presence import PresenceTracker
 from ingest.reading import DeviceKind, Reading
@@ -62,7 +62,7 @@ class _Message(NamedTuple):
 
     topic: str
     payload: bytes
-    result: Reading | PresenceChange | Rejection
+    result: Decoded
     mid: int
     qos: int
     generation: int  # the connection it arrived on: an ack is only valid on that connection
@@ -76,11 +76,14 @@ class IngestStats:
     received: int
     stored: int
     duplicates: int
-    dead_lettered: int
+    dead_lettered: int  # messages rejected whole: nothing of them stored
     batches: int
     queue_depth: int
     db_retries: int
     connected: bool
+    # messages stored without the values that broke the contract (each also left a dead letter naming them);
+    # counted apart from `dead_lettered`, which counts messages that stored nothing
+    partially_kept: int = 0
 
 
 _STOP = object()
@@ -126,7 +129,7 @@ class IngestService:
         self._sites: dict[str, str] = {}
         self._dead_log = DeadLetterLog(log, interval_s=config.dead_letter_log_interval_s)
         self._presence = PresenceTracker(config.heartbeat_timeout_s)
-        self._counts = {"received": 0, "stored": 0, "duplicates": 0, "dead": 0, "batches": 0}
+        self._counts = {"received": 0, "stored": 0, "duplicates": 0, "dead": 0, "batches": 0, "partial": 0}
         self._forming: list[_Message] = []  # taken off the queue by the writer, not yet committed
         self.metrics.queue_depth.set_function(self._queue_depth)
 
@@ -193,7 +196,7 @@ class IngestService:
     def stats(self) -> IngestStats:
         n = self._counts
         return IngestStats(n["received"], n["stored"], n["duplicates"], n["dead"], n["batches"], self._queue_depth(),
-                           self._store.retries, self._connected)
+                           self._store.retries, self._connected, n["partial"])
 
     @property
     def failed(self) -> str | None:
@@ -351,8 +354,13 @@ class IngestService:
         batch = storage.Batch()
         changes: list[PresenceChange] = []
         sources: dict[int, _Message] = {}
+        partial: list[PartialReading] = []
         for m in messages:
             result = m.result
+            if isinstance(result, PartialReading):  # stored as a reading, its dropped values as a dead letter
+                partial.append(result)
+                batch.rejections.append((result.dropped, at))
+                result = result.reading
             if isinstance(result, Reading):
                 batch.readings.append(result)
                 sources[id(result)] = m
@@ -376,7 +384,7 @@ class IngestService:
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         self.metrics.batch_size.observe(len(messages))
         self._acknowledge(messages)
-        self._count(messages, batch, new, changes)
+        self._count(messages, batch, new, changes, partial)
         self._notify(new, changes)
 
     def _acknowledge(self, messages: list[_Message]) -> None:
@@ -396,20 +404,25 @@ class IngestService:
                 self._client._packet_queue(PUBACK, data, 0, 1)  # noqa: SLF001 - see above
 
     def _count(self, messages: list[_Message], batch: storage.Batch, new: list[Reading],
-               changes: list[PresenceChange]) -> None:
+               changes: list[PresenceChange], partial: list[PartialReading]) -> None:
+        dropped = {id(p.dropped) for p in partial}
+        rejected = [rejection for rejection, _ in batch.rejections if id(rejection) not in dropped]
         n = self._counts
         n["received"] += len(messages)
         n["stored"] += len(new)
         n["duplicates"] += len(batch.readings) - len(new)
-        n["dead"] += len(batch.rejections)
+        n["dead"] += len(rejected)
+        n["partial"] += len(partial)
         n["batches"] += 1
         m = self.metrics
         m.received.inc(len(messages))
         m.stored.inc(len(new))
         m.duplicates.inc(len(batch.readings) - len(new))
-        for rejection, _ in batch.rejections:
+        for rejection in rejected:
             m.dead_letters.labels(rejection.reason).inc()
-        self._dead_log.record([rejection for rejection, _ in batch.rejections])
+        for p in partial:
+            m.partially_kept.labels(p.dropped.reason).inc()
+        self._dead_log.record(rejected, [p.dropped for p in partial])
         for change in changes:
             m.presence.labels("online" if change.online else "offline", change.reason).inc()
 

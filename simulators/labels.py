@@ -7,8 +7,8 @@ Records (``"record"`` says which):
   null when they would not, or not before the fault ended), shape (`simulators.faults.FaultShape`: amplitude,
   ramp_s, variant — "" for the library's own signature —, alarm_after_s — null unless an entrapment's shape set
   it);
-- ``misbehaviour``: device, mode, start, end, expected_reason (the `ingest.decode` rejection reason, or null
-  when each message is valid on its own);
+- ``misbehaviour``: device, mode, start, end, expected_reason (the reason of the `ingest.decode` dead letter — for
+  modes that break values, that of a message stored without them —, or null when each message is valid on its own);
 - ``nuisance``: device, what (the fault or mode it was played as), start, end — ordinary life such as a lift parked
   for a maintenance visit or a power blip: no fault, so it explains no alarm;
 - ``complaint``: device, fault, resident_id, unit_id, channel, description, lang, reported_at, delivered

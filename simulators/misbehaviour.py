@@ -3,7 +3,10 @@
 Each mode rewrites a device's messages while its window is active. `EXPECTED_REASON` says what
 `ingest.decode.decode` must answer for an affected message: a `Rejection.reason`, or None when the message is
 valid on its own and the problem is for storage (duplicates are stored once, keyed on device, time and
-sequence) or for presence (a silent device).
+sequence) or for presence (a silent device). The modes in `PARTLY_KEPT` break values, not the message: ingest
+drops the broken values and keeps the rest, so an affected message decodes to a `PartialReading` whose dead
+letter has the expected reason — or to a `Rejection` with it when nothing valid is left (`wrong_type` breaks
+every value, so only an event message keeps something: its event).
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ EXPECTED_REASON: dict[str, str | None] = {
     "silent": None,
     "disconnected": None,
 }
+
+# Values broken, the message intact: stored without them (if anything valid is left), they become a dead letter.
+PARTLY_KEPT: frozenset[str] = frozenset({"wrong_type", "wrong_unit", "out_of_range"})
 
 SKEWED_TS = "2000-01-01T00:00:00.000+08:00"
 

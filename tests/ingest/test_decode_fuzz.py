@@ -1,5 +1,6 @@
 """Property-based fuzzing of the decoder: no exception escapes, and every input is a valid reading, a presence
-change, or a rejection with a reason — whatever a device (or an attacker) sends."""
+change, or a rejection with a reason — whatever a device (or an attacker) sends; a reading kept without some of
+its values carries a dead letter for them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest.contract import EVENTS, MAX_PAYLOAD_BYTES, METRICS, SPEC_BY_NAME, topic_for
-from ingest.decode import PresenceChange, Rejection, decode
+from ingest.decode import PartialReading, PresenceChange, Rejection, decode
 from ingest.reading import Channel, DeviceKind, Reading
 
 NOW = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
@@ -69,7 +70,15 @@ payloads = st.integers(0, 9).flatmap(lambda i: contract_like() if i < 6 else st.
 
 def check(topic: str, payload: bytes) -> None:
     result = decode(topic, payload, now=NOW, known_devices=KNOWN)
-    assert isinstance(result, Reading | PresenceChange | Rejection)
+    assert isinstance(result, Reading | PartialReading | PresenceChange | Rejection)
+    if isinstance(result, PartialReading):  # the kept part is checked as any reading below
+        dropped = result.dropped
+        assert dropped.reason in {"out_of_range", "bad_type", "unknown_metric"} and dropped.payload == payload
+        assert dropped.topic == topic and dropped.device_id == result.reading.device_id
+        data = json.loads(payload)["data"]
+        assert dropped.detail.startswith(f"kept {len(result.reading.values)} of {len(data)} values")
+        assert len(result.reading.values) < len(data)
+        result = result.reading
     if isinstance(result, Rejection):
         assert result.reason in REASONS and result.detail and result.payload == payload and result.topic == topic
         return

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 
 from ingest.contract import EVENTS, MAX_PAYLOAD_BYTES, METRICS, TOPIC_ROOT
-from ingest.decode import PresenceChange, Reading, Rejection, decode
+from ingest.decode import PartialReading, PresenceChange, Reading, Rejection, decode
 from ingest.reading import DeviceKind
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "mqtt-contract.md"
 TEXT = DOC.read_text(encoding="utf-8")
 EXAMPLE = re.compile(r"^(?P<label>[^\n]*?)topic `(?P<topic>[^`]+)`\n\n```json\n(?P<body>.*?)\n```", re.M | re.S)
 REJECTED = re.compile(r"Rejected as `(\w+)`")
+PARTLY_KEPT = re.compile(r"Partly kept, `(\w+)` dropped as `(\w+)`")
 
 
 def _section(kind: DeviceKind) -> str:
@@ -54,14 +55,23 @@ def test_every_example_decodes_as_the_doc_says(demo_estate):
     known = {d.id: d.kind for d in demo_estate.devices}
     examples = list(EXAMPLE.finditer(TEXT))
     assert len(examples) == TEXT.count("```json") >= 10  # every JSON block is an example with its topic
+    assert len([m for m in examples if PARTLY_KEPT.search(m["label"])]) >= 1
     for match in examples:
         payload = match["body"].encode()
         ts = datetime.fromisoformat(json.loads(payload)["ts"])
         now = ts if ts.tzinfo else ts.replace(tzinfo=UTC)
         result = decode(match["topic"], payload, now=now, known_devices=known)
         rejected = REJECTED.search(match["label"])
+        partly = PARTLY_KEPT.search(match["label"])
         if rejected:
             assert isinstance(result, Rejection) and result.reason == rejected.group(1), (match["label"], result)
+        elif partly:
+            metric, reason = partly.groups()
+            assert isinstance(result, PartialReading) and result.dropped.reason == reason, (match["label"], result)
+            body = json.loads(payload)
+            assert set(result.reading.values) == set(body["data"]) - {metric}
+            assert result.reading.event == body["event"] and result.reading.ts == ts
+            assert f'"{result.dropped.detail}"' in " ".join(TEXT.split())  # the doc quotes the detail as it is
         elif match["topic"].endswith("/status"):
             assert isinstance(result, PresenceChange), result
         else:

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ingest.decode import PresenceChange, Reading, Rejection, decode
+from ingest.decode import PartialReading, PresenceChange, Reading, Rejection, decode
 from simulators.generator import Simulation
-from simulators.misbehaviour import EXPECTED_REASON, MODES
+from simulators.misbehaviour import EXPECTED_REASON, MODES, PARTLY_KEPT
 
 SH = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 3, 2, 9, 0, tzinfo=SH)
@@ -35,16 +35,54 @@ def _decoded(messages):
 REJECTING = [mode for mode, reason in EXPECTED_REASON.items() if reason is not None]
 
 
+def _reason(result) -> str | None:
+    """The dead letter's reason of a decoded message: its rejection's, or its dropped values'; None if clean."""
+    if isinstance(result, Rejection):
+        return result.reason
+    return result.dropped.reason if isinstance(result, PartialReading) else None
+
+
 @pytest.mark.parametrize("kind", list(DEVICES))
 @pytest.mark.parametrize("mode", REJECTING)
-def test_broken_payloads_are_rejected_for_the_stated_reason(scenario, mode, kind):
+def test_broken_payloads_are_dead_lettered_for_the_stated_reason(scenario, mode, kind):
     results = _decoded(_messages(scenario, mode, DEVICES[kind]))
     inside = [r for m, r in results if BEGIN <= m.at < END]
     outside = [r for m, r in results if not BEGIN <= m.at < END]
     assert inside and outside
-    assert {r.reason for r in inside if isinstance(r, Rejection)} == {EXPECTED_REASON[mode]}
-    assert all(isinstance(r, Rejection) for r in inside), [r for r in inside if not isinstance(r, Rejection)][:3]
+    assert {_reason(r) for r in inside} == {EXPECTED_REASON[mode]}  # no message of the window passes clean
     assert all(isinstance(r, Reading) for r in outside)
+    partial = [r for r in inside if isinstance(r, PartialReading)]
+    if mode not in PARTLY_KEPT:  # the message itself is broken: nothing of it is kept
+        assert not partial, partial[:3]
+
+
+@pytest.mark.parametrize("kind", list(DEVICES))
+@pytest.mark.parametrize("mode", ["out_of_range", "wrong_unit"])
+def test_one_broken_value_costs_only_that_value(scenario, mode, kind):
+    """The watched metric broken, the message's other values are stored; only a message that carried nothing else
+    is rejected whole."""
+    messages = [m for m in _messages(scenario, mode, DEVICES[kind]) if BEGIN <= m.at < END]
+    for message, result in _decoded(messages):
+        data = json.loads(message.payload)["data"]
+        if len(data) == 1 and "event" not in json.loads(message.payload):
+            assert isinstance(result, Rejection), result
+            continue
+        assert isinstance(result, PartialReading), result
+        assert len(result.reading.values) == len(data) - 1
+        [(dropped, value)] = [(name, v) for name, v in data.items() if name not in result.reading.values]
+        assert f"{dropped}={value} is outside" in result.dropped.detail
+        assert result.dropped.detail.startswith(f"kept {len(data) - 1} of {len(data)} values")
+    assert any(isinstance(r, PartialReading) for _, r in _decoded(messages))
+
+
+def test_wrong_types_reject_telemetry_whole_and_keep_only_the_event_of_an_event(scenario):
+    results = [(m, r) for m, r in _decoded(_messages(scenario, "wrong_type", DEVICES["access_door"]))
+               if BEGIN <= m.at < END]
+    telemetry = [r for m, r in results if m.topic.endswith("/telemetry")]
+    events = [r for m, r in results if m.topic.endswith("/event")]
+    assert telemetry and events
+    assert all(isinstance(r, Rejection) and r.reason == "bad_type" for r in telemetry)
+    assert all(isinstance(r, PartialReading) and not r.reading.values and r.reading.event for r in events)
 
 
 def test_duplicates_repeat_the_same_message(scenario):
