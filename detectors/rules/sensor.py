@@ -56,6 +56,10 @@ GAP_SHORT_ALPHA = 0.1
 GAP_LONG_ALPHA = 0.01
 GAP_WARMUP = 30
 SILENCE_CAP = 10.0
+# The verdicts of nearly every reading; shared, as nothing changes an observation once made.
+NOT_STUCK = Observation("sensor_stuck", False)
+NO_DROPOUT = Observation("sensor_dropout", False)
+NO_SPIKES = Observation("sensor_spikes", False)
 
 
 @dataclass(slots=True)
@@ -112,7 +116,8 @@ class SensorHealth:
                 calm[metric] = value
         if learning and calm:
             self.base.learn_one(calm)
-        self.spikes = [s for s in self.spikes if t - s <= SPIKE_WINDOW_S]
+        if self.spikes:
+            self.spikes = [s for s in self.spikes if t - s <= SPIKE_WINDOW_S]
         return [self._stuck_obs(stuck), self._dropout_obs(dropped, slow), self._spikes_obs()]
 
     def _rate(self, t: float, learning: bool) -> bool:
@@ -187,7 +192,7 @@ class SensorHealth:
 
     def _stuck_obs(self, metric: str | None) -> Observation:
         if metric is None:
-            return Observation("sensor_stuck", False)
+            return NOT_STUCK
         runs = self.runs.get(metric)
         usual = f", against a usual {sorted(runs)[len(runs) // 2] / 3600:.0f} h between changes" if runs else ""
         return Observation(
@@ -212,7 +217,7 @@ class SensorHealth:
                 baseline=self.gap_long,
             )
         if metric is None:
-            return Observation("sensor_dropout", False)
+            return NO_DROPOUT
         return Observation(
             "sensor_dropout",
             True,
@@ -225,7 +230,7 @@ class SensorHealth:
 
     def _spikes_obs(self) -> Observation:
         if len(self.spikes) < SPIKES_TO_ALARM:
-            return Observation("sensor_spikes", False)
+            return NO_SPIKES
         return Observation(
             "sensor_spikes",
             True,
