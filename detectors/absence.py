@@ -75,7 +75,9 @@ def event(state: AbsenceState, name: str | None, ts: datetime, kind: DeviceKind,
 def check(state: AbsenceState, now: datetime, t: float | None = None) -> Observation:
     """Close every whole hour up to `now` (learning or judging it) and say whether an absence stands. `t` is
     `now.timestamp()` when the caller has it already (a change of time zone keeps the instant)."""
-    if state.tz is not None and now.tzinfo is not state.tz:
+    # Each decoded reading carries its own tzinfo object; an equal one is the same clock (hours, weekdays, the
+    # "%H:00" of the evidence), so only another zone is converted.
+    if state.tz is not None and now.tzinfo is not state.tz and now.tzinfo != state.tz:
         now = now.astimezone(state.tz)
     if t is None:
         t = now.timestamp()

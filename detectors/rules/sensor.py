@@ -185,8 +185,8 @@ class SensorHealth:
         previous = self.suspect.pop(metric, None)
         if previous is not None and z < SPIKE_BACK_Z:
             self.spikes.append(t)
-        jump = SPIKE_MIN_JUMP.get(metric, SPIKE_JUMP_RATIO * max(abs(usual), 1e-9))
-        if z > SPIKE_Z and abs(value - usual) > jump:
+        # The jump is worked out only for a reading already far off: nearly every reading is not.
+        if z > SPIKE_Z and abs(value - usual) > SPIKE_MIN_JUMP.get(metric, SPIKE_JUMP_RATIO * max(abs(usual), 1e-9)):
             self.suspect[metric] = z
         return z
 
