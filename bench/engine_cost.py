@@ -2,17 +2,19 @@
 
 One fixed, seeded simulator stream (`stream`: `bench.detectors`' acute run of the tuning split's first seed
 shortened to 6 simulated hours of the Riverside site with every acute and sensor fault, then its degradation run
-shortened to `--days` days, long enough for the learned normal to judge after its two-day warm-up) is generated and decoded once, as ingest would.
-It is then replayed `--reps` times, each time through a fresh `DetectorEngine` driven as the runtime drives it
-(`replay`: readings, presence news, the 60 s tick), timing every `process` call, and, interleaved with it in the same
-run, through two baselines: *null* (a call that does nothing: the timer's own cost) and *learned normal alone*
-(`detectors.learned.observe` and its hysteresis track, `bench.predictive.LearnedNormal`'s work). Each repetition's
-median and 90th percentile are printed; the figures reported are the medians over repetitions (the machine is shared,
-so one repetition can be slowed by another job). The last lines are `RESULT us_per_reading=… us` (the engine's median
-µs per reading) and `RESULT state_bytes_per_device=… bytes` (the largest `snapshot` at the end of the stream).
+shortened to `--days` days, long enough for the learned normal to judge after its two-day warm-up) is generated and
+decoded once, as ingest would. It is then replayed `--reps` times, each time through a fresh `DetectorEngine` driven
+as the runtime drives it (`replay`: readings, presence news, the 60 s tick), timing every `process` call, and,
+interleaved with it in the same run, through two baselines: *null* (a call that does nothing: the timer's own cost)
+and *learned normal alone* (`detectors.learned.observe` and its hysteresis track, `bench.predictive.LearnedNormal`'s
+work). Each repetition's median and 90th percentile are printed; the figures reported are the medians over
+repetitions (the machine is shared, so one repetition can be slowed by another job). The last lines are
+`RESULT us_per_reading=… us` (the engine's median µs per reading) and `RESULT state_bytes_per_device=… bytes` (the
+largest `snapshot` at the end of the stream).
 
-About 50 s of CPU with the defaults (a third of it making the stream). `bench.detectors` times every 16th reading of the full simulator runs instead; the
-mix of device kinds differs, so the two figures are close but not equal.
+About 50 s of CPU with the defaults (a third of it making the stream). `bench.detectors` times every 16th reading of
+the full simulator runs instead; the mix of device kinds differs, so the two figures are close but not equal.
+The same stream is the one `tests/detectors/test_engine_decisions.py` holds the engine's decisions to.
 """
 
 from __future__ import annotations
