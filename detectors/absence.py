@@ -42,6 +42,7 @@ ACTIVITY: dict[DeviceKind, frozenset[str]] = {
     DeviceKind.WATER: frozenset(),
 }
 HOUR = 3600.0
+INACTIVE = Observation(FAULT, False)  # shared: nothing changes an observation once made
 
 
 @dataclass(slots=True)
@@ -55,25 +56,31 @@ class AbsenceState:
     tz: tzinfo | None = None  # the readings' own clock: hours of the day are theirs, whatever clock ticks use
 
 
-def event(state: AbsenceState, name: str | None, ts: datetime, kind: DeviceKind) -> Observation | None:
-    """Count one message; an activity event ends a standing absence. None when nothing changed."""
+def event(state: AbsenceState, name: str | None, ts: datetime, kind: DeviceKind,
+          t: float | None = None) -> Observation | None:
+    """Count one message; an activity event ends a standing absence. None when nothing changed. `t` is
+    `ts.timestamp()` when the caller has it already."""
     if state.tz is None:
         state.tz = ts.tzinfo
-    was = check(state, ts)
+    was = check(state, ts, t)
     if name is None or name not in ACTIVITY.get(kind, frozenset()):
         return was if was.active else None
     state.count += 1
     if state.missing:
         state.missing = ""
-        return Observation(FAULT, False)
+        return INACTIVE
     return None
 
 
-def check(state: AbsenceState, now: datetime) -> Observation:
-    """Close every whole hour up to `now` (learning or judging it) and say whether an absence stands."""
-    if state.tz is not None:
+def check(state: AbsenceState, now: datetime, t: float | None = None) -> Observation:
+    """Close every whole hour up to `now` (learning or judging it) and say whether an absence stands. `t` is
+    `now.timestamp()` when the caller has it already (a change of time zone keeps the instant)."""
+    # Each decoded reading carries its own tzinfo object; an equal one is the same clock (hours, weekdays, the
+    # "%H:00" of the evidence), so only another zone is converted.
+    if state.tz is not None and now.tzinfo is not state.tz and now.tzinfo != state.tz:
         now = now.astimezone(state.tz)
-    t = now.timestamp()
+    if t is None:
+        t = now.timestamp()
     start = t - (t % HOUR)
     if state.hour is None:
         state.hour, state.hour_slot = start, slot(now)
@@ -84,7 +91,7 @@ def check(state: AbsenceState, now: datetime) -> Observation:
         state.count = 0
     if state.missing:
         return Observation(FAULT, True, summary=state.missing, learned=True)
-    return Observation(FAULT, False)
+    return INACTIVE
 
 
 def _close(state: AbsenceState, now: datetime) -> None:

@@ -102,6 +102,7 @@ class DetectorEngine:
             DeviceKind.ELEVATOR: ElevatorRules(),
             DeviceKind.ACCESS_DOOR: AccessDoorRules(),
         }
+        self._policies: dict[tuple[str, str], Policy] = {}  # (rule set's name, fault) -> policy: `_policy`
         # (site_id, building_id or None for the site main) -> device whose supply_outage is the root cause there
         self._outage_root: dict[tuple[str, str | None], str] = {}
 
@@ -173,13 +174,15 @@ class DetectorEngine:
         if last is not None and (t < last or (t == last and reading.seq <= state.last_seq)):
             return []  # a redelivered or out-of-order message: the stream has already moved past it
         rules = self._rules[state.kind]
-        learning = not state.alarmed()
+        raised = [fault for fault, track in state.tracks.items() if track.raised] if state.tracks else []
+        learning = not raised
         observations = rules.observe(state.rules, reading, t, learning)
         observations.extend(state.sensors.observe(reading, t, learning))
         observations.append(state.presence.seen(t))
-        frozen = learned.frozen_metrics(state.raised_faults())  # only what the raised faults would corrupt
-        observations.append(learned.observe(state.learned, reading.values, reading.ts, frozen))
-        missing = absence.event(state.absence, reading.event, reading.ts, state.kind)
+        # Only what the raised faults would corrupt is frozen.
+        frozen = learned.frozen_metrics(raised) if raised else learned.NOTHING
+        observations.append(learned.observe(state.learned, reading.values, reading.ts, frozen, t))
+        missing = absence.event(state.absence, reading.event, reading.ts, state.kind, t)
         if missing is not None:
             observations.append(missing)
         state.recent.append((t, reading.seq, dict(reading.values), reading.event))
@@ -254,7 +257,10 @@ class DetectorEngine:
                 if not obs.active:
                     continue  # nothing pending, nothing raised: the common case costs one dict lookup
                 track = state.tracks[obs.fault] = Track()
-            policy = self._offline_policy if obs.fault == "device_offline" else self._policy(rules, obs.fault)
+            if obs.fault == "device_offline":
+                policy = self._offline_policy
+            else:
+                policy = self._policies.get((rules.name, obs.fault)) or self._policy(rules, obs.fault)
             transition = track.update(obs, t, policy, state.slowdown.get(obs.fault, 1.0))
             if transition is not None:
                 detector = self._detector_name(rules, obs.fault)
@@ -263,13 +269,17 @@ class DetectorEngine:
                 alarms.append(self._alarm(state, obs.fault, transition, t, detector))
         return alarms
 
-    @staticmethod
-    def _policy(rules: RuleSet, fault: str) -> Policy:
+    def _policy(self, rules: RuleSet, fault: str) -> Policy:
+        """The hysteresis policy of `fault` under these rules; found once per (rules, fault), then kept (the policy
+        tables are constants)."""
         for source in (rules.policies, SensorHealth.policies, Presence.policies, learned.POLICIES, absence.POLICIES):
             policy = source.get(fault)
             if policy is not None:
-                return policy
-        return Policy(0.0, 0.0)
+                break
+        else:
+            policy = Policy(0.0, 0.0)
+        self._policies[(rules.name, fault)] = policy
+        return policy
 
     @staticmethod
     def _detector_name(rules: RuleSet, fault: str) -> str:

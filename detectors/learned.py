@@ -75,6 +75,9 @@ CORRUPTS: dict[str, frozenset[str]] = {
     "usual_activity_missing": frozenset(),  # `detectors.absence`: no reading value is wrong, only missing
 }
 ALL = frozenset({"*"})
+NOTHING: frozenset[str] = frozenset()
+# The verdict of nearly every reading; shared, as nothing changes an observation once made.
+INACTIVE = Observation(FAULT, False)
 
 
 @dataclass(slots=True)
@@ -117,29 +120,48 @@ def slot(ts: datetime) -> int:
     return ts.hour + (24 if ts.weekday() >= 5 else 0)
 
 
-def observe(state: LearnedState, values: Mapping[str, float], ts: datetime, frozen: frozenset[str]) -> Observation:
-    """Judge one reading against the device's learned normal, then learn it (metrics not in `frozen`)."""
-    s, t = slot(ts), ts.timestamp()
+def _clock(ts: datetime) -> tuple[int, int, float]:
+    """(slot, the neighbouring slot `expected` interpolates towards, its weight): once per reading, for every
+    metric (the clock fields of an aware datetime are cheap, but not free when read per metric and twice)."""
+    hour = ts.hour
+    s = hour + (24 if ts.weekday() >= 5 else 0)
+    frac = (ts.minute + ts.second / 60.0) / 60.0 - 0.5
+    other = s - hour + (hour + (1 if frac > 0 else -1)) % 24
+    return s, other, abs(frac)
+
+
+def observe(state: LearnedState, values: Mapping[str, float], ts: datetime, frozen: frozenset[str],
+            t: float | None = None) -> Observation:
+    """Judge one reading against the device's learned normal, then learn it (metrics not in `frozen`). `t` is
+    `ts.timestamp()` when the caller has it already."""
+    s, other, w = _clock(ts)
+    if t is None:
+        t = ts.timestamp()
     if state.first_t is None:
         state.first_t = t
     judging = t - state.first_t >= P.warmup_s
-    worst: tuple[float, str, float, float, bool] | None = None  # (|z|, metric, value, usual, drifted)
+    z_limit, min_readings = P.z_limit, P.min_slot_readings
+    unusual = state.unusual
+    worst: tuple[float, str, float, MetricNormal] | None = None  # (|z|, metric, value, its normal)
     for metric, normal in state.metrics.items():
         value = values.get(metric)
         if value is None or isinstance(value, bool) or not math.isfinite(value):
             continue
-        z, odd = _step(normal, value, s, ts)
-        learn = not (odd or frozen is ALL or metric in frozen or (state.unusual == metric and abs(z) > P.z_limit))
+        z, odd = _step(normal, value, s, other, w, t)
+        learn = not (odd or frozen is ALL or metric in frozen or (unusual == metric and abs(z) > z_limit))
         if learn:
             _learn(normal, value, s)
-        ready = judging and normal.seen[s] >= P.min_slot_readings
+        ready = judging and normal.seen[s] >= min_readings
         if ready and (worst is None or abs(z) > worst[0]):
-            drifted = normal.drift_at is not None and t - normal.drift_at <= P.drift_hold_s
-            worst = (abs(z), metric, value, expected(normal, ts), drifted)
-    if worst is None or worst[0] <= P.z_limit:
+            worst = (abs(z), metric, value, normal)
+    if worst is None or worst[0] <= z_limit:
         state.unusual = None
-        return Observation(FAULT, False)
-    z, metric, value, usual, drifted = worst
+        return INACTIVE
+    # Nothing touches a metric's normal after its own turn in the loop: its usual value and drift are as they were
+    # when it became the worst, and are worked out only now that an observation will carry them.
+    z, metric, value, normal = worst
+    usual = _expected(normal, s, other, w)
+    drifted = normal.drift_at is not None and t - normal.drift_at <= P.drift_hold_s
     state.unusual = metric
     how = "; Page-Hinkley saw it drift" if drifted else ""
     summary = (f"{metric} {value:g}, this device usually reads {usual:.3g} at this hour"
@@ -151,38 +173,43 @@ def expected(normal: MetricNormal, ts: datetime) -> float:
     """The usual value at this minute: each slot's mean stands for the middle of its hour, and between middles the
     usual value is interpolated from the neighbouring hour of the same day type (a morning ramp is a slope, not a
     step at the hour). A neighbour not yet learnt is not used."""
-    s = slot(ts)
-    base, hour = s - ts.hour, ts.hour
-    frac = (ts.minute + ts.second / 60.0) / 60.0 - 0.5
-    other = base + (hour + (1 if frac > 0 else -1)) % 24
+    return _expected(normal, *_clock(ts))
+
+
+def _expected(normal: MetricNormal, s: int, other: int, w: float) -> float:
     if normal.seen[other] < P.min_slot_readings:
         return normal.usual[s]
-    w = abs(frac)
     return (1.0 - w) * normal.usual[s] + w * normal.usual[other]
 
 
-def _step(normal: MetricNormal, value: float, s: int, ts: datetime) -> tuple[float, bool]:
+def _step(normal: MetricNormal, value: float, s: int, other: int, w: float, t: float) -> tuple[float, bool]:
     """The smoothed residual in spreads after this reading (0 while the slot is new), and whether this reading alone
     is beyond `z_limit` (then it is not learnt: a fault's readings never become the usual); feeds the drift
     detector."""
-    if normal.seen[s] < P.min_slot_readings:
+    seen = normal.seen[s]
+    if seen < P.min_slot_readings:
         return 0.0, False
-    usual = expected(normal, ts)
+    usual = _expected(normal, s, other, w)
     residual = value - usual
     floor = P.spread_floor * (abs(usual) + 1.0)
     spread = math.sqrt(max(normal.spread.get(), 0.0)) + floor
-    one = max(-P.z_cap * spread, min(P.z_cap * spread, residual))  # one reading counts at most `z_cap` spreads
-    normal.level.update(one)
-    level = float(normal.level.get())
+    cap = P.z_cap * spread
+    one = max(-cap, min(cap, residual))  # one reading counts at most `z_cap` spreads
+    level_ = normal.level
+    level_.update(one)
+    level = float(level_.get())
     # The smoothed residual in units of how far it usually wanders: a quiet morning or a busy evening moves it for
     # hours at a time, which the scatter of single readings would call many spreads.
-    z = level / (math.sqrt(normal.wander[s]) + P.wander_floor * spread + floor)
-    normal.drift.update(z)  # type: ignore[no-untyped-call]  # river's drift detectors carry no annotations
-    if normal.drift.drift_detected:
-        normal.drift_at = ts.timestamp()
-    odd = abs(residual) > P.z_limit * spread
-    if not odd and abs(z) <= P.z_limit:
-        normal.wander[s] += max(P.usual_alpha, 1.0 / normal.seen[s]) * (level * level - normal.wander[s])
+    wander = normal.wander
+    z = level / (math.sqrt(wander[s]) + P.wander_floor * spread + floor)
+    drift_ = normal.drift
+    drift_.update(z)  # type: ignore[no-untyped-call]  # river's drift detectors carry no annotations
+    if drift_.drift_detected:
+        normal.drift_at = t
+    z_limit = P.z_limit
+    odd = abs(residual) > z_limit * spread
+    if not odd and abs(z) <= z_limit:
+        wander[s] += max(P.usual_alpha, 1.0 / seen) * (level * level - wander[s])
     return z, odd
 
 

@@ -35,6 +35,7 @@ GAP_ALPHA = 0.05
 # device's reporting interval: learning from them taught "this device usually reports every 0 s", and then the cap
 # below (4 usual intervals) held the estimate near zero for dozens of readings.
 BURST_S = 1.0
+PRESENT = Observation("device_offline", False)  # shared: nothing changes an observation once made
 
 
 @dataclass(slots=True)
@@ -61,7 +62,7 @@ class Presence:
             return self._offline(t)
         self.offline_at = None
         self._learn(t)
-        return Observation("device_offline", False)
+        return PRESENT
 
     def _learn(self, t: float) -> None:
         if self.last_t is not None and t - self.last_t >= BURST_S:
@@ -113,7 +114,7 @@ class Presence:
         if self.offline_at is not None:
             return self._offline(now)
         if self.last_t is None or now - self.last_t <= self.limit():
-            return Observation("device_offline", False)
+            return PRESENT
         silent = now - self.last_t
         return Observation(
             "device_offline",

@@ -56,6 +56,10 @@ GAP_SHORT_ALPHA = 0.1
 GAP_LONG_ALPHA = 0.01
 GAP_WARMUP = 30
 SILENCE_CAP = 10.0
+# The verdicts of nearly every reading; shared, as nothing changes an observation once made.
+NOT_STUCK = Observation("sensor_stuck", False)
+NO_DROPOUT = Observation("sensor_dropout", False)
+NO_SPIKES = Observation("sensor_spikes", False)
 
 
 @dataclass(slots=True)
@@ -112,7 +116,8 @@ class SensorHealth:
                 calm[metric] = value
         if learning and calm:
             self.base.learn_one(calm)
-        self.spikes = [s for s in self.spikes if t - s <= SPIKE_WINDOW_S]
+        if self.spikes:
+            self.spikes = [s for s in self.spikes if t - s <= SPIKE_WINDOW_S]
         return [self._stuck_obs(stuck), self._dropout_obs(dropped, slow), self._spikes_obs()]
 
     def _rate(self, t: float, learning: bool) -> bool:
@@ -180,14 +185,14 @@ class SensorHealth:
         previous = self.suspect.pop(metric, None)
         if previous is not None and z < SPIKE_BACK_Z:
             self.spikes.append(t)
-        jump = SPIKE_MIN_JUMP.get(metric, SPIKE_JUMP_RATIO * max(abs(usual), 1e-9))
-        if z > SPIKE_Z and abs(value - usual) > jump:
+        # The jump is worked out only for a reading already far off: nearly every reading is not.
+        if z > SPIKE_Z and abs(value - usual) > SPIKE_MIN_JUMP.get(metric, SPIKE_JUMP_RATIO * max(abs(usual), 1e-9)):
             self.suspect[metric] = z
         return z
 
     def _stuck_obs(self, metric: str | None) -> Observation:
         if metric is None:
-            return Observation("sensor_stuck", False)
+            return NOT_STUCK
         runs = self.runs.get(metric)
         usual = f", against a usual {sorted(runs)[len(runs) // 2] / 3600:.0f} h between changes" if runs else ""
         return Observation(
@@ -212,7 +217,7 @@ class SensorHealth:
                 baseline=self.gap_long,
             )
         if metric is None:
-            return Observation("sensor_dropout", False)
+            return NO_DROPOUT
         return Observation(
             "sensor_dropout",
             True,
@@ -225,7 +230,7 @@ class SensorHealth:
 
     def _spikes_obs(self) -> Observation:
         if len(self.spikes) < SPIKES_TO_ALARM:
-            return Observation("sensor_spikes", False)
+            return NO_SPIKES
         return Observation(
             "sensor_spikes",
             True,
