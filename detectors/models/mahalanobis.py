@@ -19,7 +19,7 @@ After the fit, `follow` takes each reading into the level and may move the centr
 
 >>> import random
 >>> rng = random.Random(1)
->>> m = Mahalanobis(fit_rows=200)
+>>> m = Mahalanobis(fit_rows=200, level_alpha=1.0)  # each reading alone
 >>> for _ in range(200):
 ...     a = rng.gauss(0, 1)
 ...     m.learn_one({"a": a, "b": a + rng.gauss(0, 0.1)})
