@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from river import anomaly, stats
@@ -90,7 +91,9 @@ def load_splits(quick: bool = False) -> Splits:
 def _read_skab(path: Path, name: str, limit: int | None = None) -> Series:
     """A SKAB file as `bench.datasets.load_skab` reads it, stopping after `limit` data rows: the rows after them
     are never read (not even parsed as CSV)."""
-    stamps, rows, labels = [], [], []
+    stamps: list[datetime] = []
+    rows: list[dict[str, float]] = []
+    labels: list[int] = []
     with path.open(newline="") as fh:
         for r in csv.DictReader(fh, delimiter=";"):
             if limit is not None and len(rows) >= limit:

@@ -82,7 +82,7 @@ def sweep(grid: dict[str, tuple[float, ...]] = GRID, root: Path = DATASETS) -> l
     free_files = [c for s in first_half for c in cut(s, FREE_CUT)]
     lines = []
     for combo in itertools.product(*grid.values()):
-        values = dataclasses.replace(PARAMS.t2, **dict(zip(grid, combo, strict=True)))
+        values = dataclasses.replace(PARAMS.t2, **dict(zip(grid, combo, strict=True)))  # type: ignore[arg-type]
         stream = t2_stream(values)
         figures = skab_figures(stream, valve1)
         lines.append(Line(values, figures["f1"], figures["far"], figures["mar"], alarm_share(stream, free_files)))
