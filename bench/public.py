@@ -2,20 +2,28 @@
 river's nearest equivalents of our offline models, measured in the same run.
 
 Splits (the protocol of `detectors.params`):
-- SKAB: tuning = valve1 files 0-7, held-out = valve1 files 8-15; each file learns rows < 400 and is scored on the
-  rest (pooled F1, FAR, MAR). The anomaly-free run is held out too: the share of its rows ≥ 400 alarmed.
+- SKAB: tuning = valve1 files 0-7 and the first half of the anomaly-free run (rows 0-4701 by time), held-out =
+  valve1 files 8-15 and its second half (rows 4702-9404). Each valve1 file learns rows < 400 and is scored on the
+  rest (pooled F1, FAR, MAR). Each half of the anomaly-free run is cut into 1150-row files (valve1's length) scored
+  the same way: the share of their rows ≥ 400 alarmed (a half's last 102-103 rows make too short a file and are not
+  scored). The whole run is also scored as one 9405-row run, its alarm share reported apart for the rows of each
+  half (rows 400-4701 are tuning rows; rows 4702-9404 held-out ones, scored with the state the first half left).
+  `load_tuning` reads the tuning rows alone, never a held-out row (`bench.skab_sweep` chooses with it).
 - NAB: tuning = artificialNoAnomaly, artificialWithAnomaly, realAdExchange; held-out = realTweets (NAB's published
   scoring, standard and reward-low-FP profiles, one threshold optimised per split as NAB does per corpus).
 """
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
 from river import anomaly, stats
 
-from bench.datasets import Series, load_nab, load_skab
+from bench.datasets import DATASETS, SKAB_COLUMNS, Series, _ts, load_nab, load_skab
 from bench.nab_score import nab_score
 from detectors.models.zscore import ZScore
 from detectors.params import PARAMS
@@ -32,6 +40,9 @@ Stream = Callable[[Series, int], Iterator[tuple[float, bool]]]
 
 
 FREE_CUT = 1150  # valve1 files are ~1150 rows: the anomaly-free run cut to that length is scored like them
+FREE_ROWS = 9405  # rows of SKAB's anomaly-free run
+FREE_HALF = FREE_ROWS // 2  # its rows before this one (by time) tune, the rest are held out
+FREE_PATH = Path("skab") / "anomaly-free" / "anomaly-free.csv"
 
 
 def cut(series: Series, rows: int) -> list[Series]:
@@ -44,11 +55,18 @@ def cut(series: Series, rows: int) -> list[Series]:
     return out
 
 
+def rows_of(series: Series, a: int, b: int) -> Series:
+    """Rows a..b-1 of `series` as a series of their own (named by the row range)."""
+    return Series(f"{series.name}[{a}:{b}]", series.timestamps[a:b], series.rows[a:b], series.labels[a:b], [])
+
+
 @dataclass(frozen=True, slots=True)
 class Splits:
     skab_tuning: list[Series]
     skab_heldout: list[Series]
-    anomaly_free: list[Series]
+    anomaly_free: list[Series]  # the whole run
+    free_tuning: list[Series]  # its first half (rows < FREE_HALF)
+    free_heldout: list[Series]  # its second half
     nab_tuning: list[Series]
     nab_heldout: list[Series]
 
@@ -59,11 +77,40 @@ def load_splits(quick: bool = False) -> Splits:
     nab = load_nab()
     tuning = [s for s in nab if s.name.split("/")[0] in NAB_TUNING]
     heldout = [s for s in nab if s.name.split("/")[0] not in NAB_TUNING]
-    splits = Splits(valve1[:SKAB_TUNING_FILES], valve1[SKAB_TUNING_FILES:], load_skab("anomaly-free"), tuning, heldout)
+    free = load_skab("anomaly-free")
+    if [len(s.rows) for s in free] != [FREE_ROWS]:
+        raise ValueError(f"expected one anomaly-free run of {FREE_ROWS} rows in {DATASETS / FREE_PATH}")
+    halves = [rows_of(free[0], 0, FREE_HALF)], [rows_of(free[0], FREE_HALF, FREE_ROWS)]
+    splits = Splits(valve1[:SKAB_TUNING_FILES], valve1[SKAB_TUNING_FILES:], free, *halves, tuning, heldout)
     if not quick:
         return splits
     nab_tuning = [s for s in tuning if s.windows][:3] + [s for s in tuning if not s.windows][:1]
-    return Splits(splits.skab_tuning[:2], splits.skab_heldout[:2], splits.anomaly_free, nab_tuning, heldout[:2])
+    return Splits(splits.skab_tuning[:2], splits.skab_heldout[:2], free, *halves, nab_tuning, heldout[:2])
+
+
+def _read_skab(path: Path, name: str, limit: int | None = None) -> Series:
+    """A SKAB file as `bench.datasets.load_skab` reads it, stopping after `limit` data rows: the rows after them
+    are never read (not even parsed as CSV)."""
+    stamps: list[datetime] = []
+    rows: list[dict[str, float]] = []
+    labels: list[int] = []
+    with path.open(newline="") as fh:
+        for r in csv.DictReader(fh, delimiter=";"):
+            if limit is not None and len(rows) >= limit:
+                break
+            stamps.append(_ts(r["datetime"]))
+            rows.append({c: float(r[c]) for c in SKAB_COLUMNS})
+            labels.append(int(float(r.get("anomaly", 0) or 0)))
+    return Series(name, stamps, rows, labels, [])
+
+
+def load_tuning(root: Path = DATASETS) -> tuple[list[Series], list[Series]]:
+    """SKAB's tuning split alone: (valve1 files 0-7, the anomaly-free run's first half as one series), read from
+    `root` without opening valve1 files 8-15 or reading the anomaly-free run past its first half."""
+    valve1 = [_read_skab(root / "skab" / "valve1" / f"{i}.csv", f"skab/valve1/{i}.csv")
+              for i in range(SKAB_TUNING_FILES)]
+    first = _read_skab(root / FREE_PATH, "skab/anomaly-free/anomaly-free.csv", limit=FREE_HALF)
+    return valve1, [rows_of(first, 0, FREE_HALF)]
 
 
 def ours(profile: str) -> Stream:
@@ -152,6 +199,18 @@ def alarm_share(stream: Stream, files: list[Series]) -> float:
             if i >= SKAB_SPLIT:
                 alarms, rows = alarms + alarm, rows + 1
     return alarms / max(1, rows)
+
+
+def run_shares(stream: Stream, series: Series, cuts: tuple[int, ...]) -> list[float]:
+    """One continuous run over `series`: the alarmed share of its rows after the warm-up in each range between
+    consecutive `cuts` (rows cuts[k]..cuts[k+1]-1)."""
+    alarms = [0] * (len(cuts) - 1)
+    rows = [0] * (len(cuts) - 1)
+    for i, (_, alarm) in enumerate(stream(series, SKAB_SPLIT)):
+        for k in range(len(cuts) - 1):
+            if max(cuts[k], SKAB_SPLIT) <= i < cuts[k + 1]:
+                alarms[k], rows[k] = alarms[k] + alarm, rows[k] + 1
+    return [a / max(1, n) for a, n in zip(alarms, rows, strict=True)]
 
 
 def nab_figures(stream: Stream, files: list[Series]) -> dict[str, float]:

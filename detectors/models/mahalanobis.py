@@ -8,12 +8,18 @@ them cannot say how far they will wander, so their level after the window says n
 kept are measured in units of their long-run spread (the batch-means estimate: how much means of 20 readings
 wander, scaled to one reading, never less than the reading-to-reading spread), with the correlations between them
 from the readings themselves: a feature that sways a little over a few minutes (a vibration level) is expected to
-sway as much later, while a set point held with scatter (a flow) keeps its full sensitivity. Score is T² divided
-by the number of features (≈ 1 for readings like the reference).
+sway as much later, while a set point held with scatter (a flow) keeps its full sensitivity.
+
+What is scored is the running level of the readings, not the reading alone: an EW mean of the kept features with
+weight `level_alpha` per reading (MEWMA, Lowry et al. 1992), so a small lasting shift of one feature stands out of
+the scatter of several noisy ones, which averages away. Score is the level's T² divided by the number of features
+and by the variance an EW mean keeps of independent readings (alpha / (2 - alpha)), ≈ 1 for readings like the
+reference; `level_alpha` 1 scores the reading alone. The fitting rows are scored the same way (`train_scores`).
+After the fit, `follow` takes each reading into the level and may move the centre towards it (slow drift).
 
 >>> import random
 >>> rng = random.Random(1)
->>> m = Mahalanobis(fit_rows=200)
+>>> m = Mahalanobis(fit_rows=200, level_alpha=1.0)  # each reading alone
 >>> for _ in range(200):
 ...     a = rng.gauss(0, 1)
 ...     m.learn_one({"a": a, "b": a + rng.gauss(0, 0.1)})
@@ -46,11 +52,13 @@ class Mahalanobis(AnomalyDetector):
     """Frozen multivariate reference; `learn_one` only collects rows until the reference is fitted."""
 
     fit_rows: int = PARAMS.t2.fit_rows
+    level_alpha: float = PARAMS.t2.level_alpha  # EW weight of a reading in `level` (1: the reading alone)
     rows: list[list[float]] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
     mean: np.ndarray | None = None
     scale: np.ndarray | None = None
     precision: np.ndarray | None = None
+    level: np.ndarray | None = None  # EW mean of the kept features' readings since the fit (MEWMA)
     train_scores: list[float] = field(default_factory=list)  # the score of every fitting row, for calibration
 
     @property
@@ -78,25 +86,43 @@ class Mahalanobis(AnomalyDetector):
         ratio = _long_run_ratio(z)
         self.scale = spread * np.sqrt(ratio)
         z = z / np.sqrt(ratio)
-        self.train_scores = (np.einsum("ij,jk,ik->i", z, self.precision, z) / len(keep)).tolist()
+        level, scores = np.zeros(len(keep)), []  # the level starts at the centre
+        for row in z:
+            level += self.level_alpha * (row - level)
+            scores.append(float(level @ self.precision @ level) / (self._shrink * len(keep)))
+        self.train_scores = scores
+        self.level = self.mean + level * self.scale
         self.rows = []  # fitted: the raw rows are no longer needed
 
-    def follow(self, x: Features, rate: float) -> None:
-        """Move the fitted reference's centre a fraction `rate` towards `x` (slow, harmless drift); the scale and
-        correlations stay as fitted. Does nothing before the fit."""
-        if self.mean is None or rate <= 0.0:
-            return
+    @property
+    def _shrink(self) -> float:
+        """Variance of an EW mean of independent readings relative to one reading's: alpha / (2 - alpha)."""
+        return self.level_alpha / (2.0 - self.level_alpha)
+
+    def _next_level(self, x: Features) -> np.ndarray:
+        assert self.level is not None
         v = np.array([x.get(k, np.nan) for k in self.keys], dtype=float)
-        seen = ~np.isnan(v)
-        self.mean[seen] += rate * (v[seen] - self.mean[seen])
+        seen = ~np.isnan(v)  # a missing feature leaves its level where it was
+        level = self.level.copy()
+        level[seen] += self.level_alpha * (v[seen] - level[seen])
+        return level
+
+    def follow(self, x: Features, rate: float) -> None:
+        """Take `x` into the running level, and move the fitted reference's centre a fraction `rate` towards it
+        (slow, harmless drift); the scale and correlations stay as fitted. Does nothing before the fit."""
+        if self.mean is None or self.level is None:
+            return
+        self.level = self._next_level(x)
+        if rate > 0.0:
+            v = np.array([x.get(k, np.nan) for k in self.keys], dtype=float)
+            seen = ~np.isnan(v)
+            self.mean[seen] += rate * (v[seen] - self.mean[seen])
 
     def score_one(self, x: Features) -> float:  # type: ignore[override]  # river types x as dict[Hashable, Any]; ours are str -> float
-        if self.precision is None or self.mean is None or self.scale is None:
+        if self.precision is None or self.mean is None or self.scale is None or self.level is None:
             return 0.0
-        v = np.array([x.get(k, np.nan) for k in self.keys], dtype=float)
-        z = (v - self.mean) / self.scale
-        z[np.isnan(z)] = 0.0  # a missing feature says nothing
-        return float(z @ self.precision @ z) / len(self.keys)
+        z = (self._next_level(x) - self.mean) / self.scale
+        return float(z @ self.precision @ z) / (self._shrink * len(self.keys))
 
 
 def _long_run_ratio(z: np.ndarray) -> np.ndarray:

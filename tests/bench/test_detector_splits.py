@@ -4,7 +4,7 @@ ones `detectors.params` states."""
 from __future__ import annotations
 
 from bench.detectors import HELDOUT, TUNING
-from bench.public import NAB_TUNING, load_splits
+from bench.public import FREE_CUT, FREE_HALF, FREE_ROWS, NAB_TUNING, cut, load_splits
 
 
 def test_tuning_and_heldout_share_no_file_and_cover_every_labelled_file() -> None:
@@ -15,6 +15,22 @@ def test_tuning_and_heldout_share_no_file_and_cover_every_labelled_file() -> Non
     assert skab_heldout == {f"skab/valve1/{i}.csv" for i in range(8, 16)}
     assert [s.name for s in splits.anomaly_free] == ["skab/anomaly-free/anomaly-free.csv"]
     assert sum(splits.anomaly_free[0].labels) == 0  # the anomaly-free run has no anomalous row
+    whole = splits.anomaly_free[0]
+    (first,), (second,) = splits.free_tuning, splits.free_heldout
+    assert first.timestamps + second.timestamps == whole.timestamps  # the halves in time order, every row once
+    assert len(first.rows) == FREE_HALF == 4702 and len(second.rows) == FREE_ROWS - FREE_HALF
+    assert max(first.timestamps) < min(second.timestamps)
+
+
+def test_the_anomaly_free_halves_are_scored_as_1150_row_files_that_never_straddle_the_halves() -> None:
+    splits = load_splits()
+    tuning = [c for s in splits.free_tuning for c in cut(s, FREE_CUT)]
+    heldout = [c for s in splits.free_heldout for c in cut(s, FREE_CUT)]
+    assert [len(c.rows) for c in tuning] == [FREE_CUT] * 4  # rows 0-4599; 4600-4701 are too short to score
+    assert [len(c.rows) for c in heldout] == [FREE_CUT] * 4  # rows 4702-9301; 9302-9404 too short
+    tuning_times = {t for c in tuning for t in c.timestamps}
+    assert not tuning_times & {t for c in heldout for t in c.timestamps}
+    assert max(tuning_times) < splits.free_heldout[0].timestamps[0]
     nab_tuning = {s.name for s in splits.nab_tuning}
     nab_heldout = {s.name for s in splits.nab_heldout}
     assert not nab_tuning & nab_heldout

@@ -90,10 +90,13 @@ def test_t2_reference_is_frozen_once_fitted() -> None:
     scorer = PROFILES["t2"](fit_rows=200)
     for x in _normal_stream(200):
         scorer.learn(x)
-    before = scorer.model.score_one({"a": 180.0, "b": 5.0})
+    assert scorer.model.mean is not None
+    before = scorer.model.mean.copy()
     alarms = [scorer.step({"a": 180.0, "b": 5.0}, learn=True)[1] for _ in range(500)]  # a long fault
     assert all(alarms[50:])  # still alarmed at the end: the fault never became the reference
-    assert scorer.model.score_one({"a": 180.0, "b": 5.0}) == pytest.approx(before)
+    # the centre follows slow drift only while not alarmed: of the fault's 80 units it took under 1 %, before the
+    # alarm was raised (the centre's position, not a score: the scored level rightly sits at the fault by now)
+    assert abs(scorer.model.mean[0] - before[0]) < 0.01 * 80.0
 
 
 def test_protected_learning_keeps_the_reference() -> None:
