@@ -1,4 +1,4 @@
-"""The engine's decisions on a fixed simulator stream are exactly those of main at commit cb27476.
+"""The engine's decisions on a fixed simulator stream are exactly those recorded from main (see below for when).
 
 Speed work on the per-reading path (issue #19) must not change any detector's decisions. `bench.engine_cost.stream()`
 (seed 1: 6 h of the Riverside site with every acute and sensor fault, then 2.25 days of degradation faults, ~137 000
@@ -9,6 +9,10 @@ commit cb27476's detectors on the same stream:
 - a SHA-256 over every device's whole detector state at the end of each run (learned normal per slot, river's
   EWVar/EWMean/PageHinkley, absence counts, presence, sensor health, hysteresis tracks, rule baselines), so a change
   that moves a learned value without yet changing an alarm fails too.
+
+Recorded at commit cb27476; the two hashes re-recorded at 12bd1f4, when the water rules changed on purpose (the
+pressure-flow curve, the sudden-step burst: new evidence sentences and state, the same transitions on this stream),
+and checked equal for the speed work merged after it.
 
 Regenerate (only when a decision is meant to change, and say so in the commit):
 `.venv/bin/python -m tests.detectors.test_engine_decisions` prints the three values for the checked-out code.
@@ -84,8 +88,8 @@ MAIN_TRANSITIONS: list[tuple[str, str, str, str, str]] = [
     ('2026-03-03T13:45:52.520000+00:00', 'rs-b1-elev-a', 'bearing_wear', 'cleared', 'warning'),
     ('2026-03-03T17:16:36.278000+00:00', 'rs-b2-elev-a', 'levelling_drift', 'cleared', 'warning'),
 ]
-MAIN_ALARMS_SHA256 = "08df285f487a67559243054fc9c1db1b6606824435957ec6bd5f732c6ac84783"
-MAIN_STATE_SHA256 = "f248d2c1618de348ddfbe9ad5e1c8f90f7b004d0fbb8c57d66d9bf0c65302586"
+MAIN_ALARMS_SHA256 = "c24d82bea2bb0690ea647ea9cf53d01c0058412d21dc3c54383482f51ea8efa9"
+MAIN_STATE_SHA256 = "458176ff85fc3e0f2b87f6d3d48d6e1d3362616047d2ca7946c1bee7c1b9cf4e"
 
 
 def _plain(obj: Any) -> Any:
