@@ -1,5 +1,6 @@
 """Normal running with nuisance events: part of `python -m bench.detectors` (issue #19, "ordinary life is not a
-fault"). The `false_alarms_per_100_device_days` RESULT is measured here.
+fault"), and alone `python -m bench.nuisance [--quick]`. The `false_alarms_per_100_device_days` RESULT is measured
+here.
 
 The estate: every device the simulator's acute runs use (Riverside's 29 devices and Lakeview's lv-b1-elev-a), no
 fault of their own, through the pure generator (no MQTT), decoded and fed to each detector exactly as
@@ -267,3 +268,29 @@ def rows(outcomes: dict[str, NuisanceOutcome], names: list[str]) -> list[tuple[s
 
     return [("nuisance false alarms /100 dev-days", [cell(n, lambda o: f"{o.rate:.2f}") for n in names]),
             ("nuisance ditto, 95 % upper bound", [cell(n, lambda o: f"{o.upper95:.2f}") for n in names])]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m bench.nuisance [--quick]`: the nuisance run alone, forewarn's engine beside the null and the
+    always-alarm detectors, for checking a detector change's false alarms without the whole of `bench.detectors`."""
+    import argparse
+
+    from bench.detectors import Always, Engine, Null
+
+    parser = argparse.ArgumentParser(description="normal running with nuisance events: false alarms per 100 "
+                                                 "device-days (part of python -m bench.detectors)")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_HOURS:g} hours instead of {DAYS:g} days")
+    args = parser.parse_args(argv)
+    outcomes, plan, messages, seconds = simulate_nuisance({"forewarn": Engine, "null": Null, "always-alarm": Always},
+                                                          quick=args.quick)
+    print("\n".join(report(outcomes, plan, messages, seconds)))
+    print(f"{'detector':<14}{'false alarms':>14}{'per 100 dev-days':>18}{'95% upper':>11}")
+    for name, o in outcomes.items():
+        print(f"{name:<14}{len(o.false_alarms):>14}{o.rate:>18.2f}{o.upper95:>11.2f}")
+    ours = outcomes["forewarn"]
+    print(f"RESULT false_alarms_per_100_device_days={ours.rate:.2f} count")
+    print(f"RESULT device_days_normal={ours.device_days:.1f} days")
+
+
+if __name__ == "__main__":
+    main()

@@ -95,3 +95,15 @@ def test_the_upper_bound_is_the_exact_poisson_one() -> None:
     assert poisson_upper(0) == pytest.approx(-math.log(0.05), rel=1e-6)  # 3.0: nothing seen in D device-days
     assert poisson_upper(1) == pytest.approx(4.744, abs=1e-3)
     assert poisson_upper(10) == pytest.approx(16.962, abs=1e-3)
+
+
+def test_the_nuisance_run_alone_prints_its_table_and_results(capsys) -> None:
+    from bench.nuisance import main
+
+    main(["--quick"])
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()
+            if line.split() and line.split()[0] in ("forewarn", "null", "always-alarm") and len(line.split()) == 4}
+    assert int(rows["always-alarm"][0]) > int(rows["forewarn"][0])  # one standing alarm per device at least
+    assert "RESULT false_alarms_per_100_device_days=" in out
+    assert "RESULT device_days_normal=7.5 days" in out
