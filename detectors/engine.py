@@ -33,8 +33,9 @@ from ingest.reading import DeviceKind, Reading
 # Bump whenever the pickled state's layout changes: an older checkpoint is then refused (the runtime logs it and
 # the device starts fresh) instead of resuming with attributes missing. 2: presence reports, telemetry-rate health.
 # 3: a door's last reported open time, a tank's usual level. 4: the learned normal (`detectors.learned`) and
-# the usual activity per hour (`detectors.absence`). 5: a water device's pressure-flow curve.
-SNAPSHOT_VERSION = 5
+# the usual activity per hour (`detectors.absence`). 5: a water device's pressure-flow curve and flow step.
+# 6: a lift motor's usual temperature.
+SNAPSHOT_VERSION = 6
 # Evidence carries the last few readings; five is enough to show the trend without bloating the alarm.
 EVIDENCE_READINGS = 5
 # Each false-alarm verdict doubles that fault's raise delay on that device, up to this factor; each

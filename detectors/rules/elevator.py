@@ -33,6 +33,15 @@ BETWEEN_FLOORS_MM = 100.0
 LEVELLING_ALERT_MM = 10.0
 MOTOR_WARN_C = 95.0  # class F insulation is rated 155 °C; 95 °C in a machine room is already abnormal
 MOTOR_CRITICAL_C = 115.0
+# A motor that only runs hot — cooling fan stopped, a brake dragging — warms long before 95 °C: 30 °C over this
+# motor's own usual temperature (and 65 °C at least, above any machine room's busy hour) is heat the load does not
+# explain. The rush hour's 15 °C or so over the day's average is well inside it. The usual is learnt slowly (memory
+# ~2,000 readings, hours) and only from temperatures within 20 °C of it, so a motor heating over an hour does not
+# drag its own usual along before it is called.
+MOTOR_RISE_C = 30.0
+MOTOR_RISE_FLOOR_C = 65.0
+MOTOR_LEARN_C = 20.0
+MOTOR_WARMUP = 120  # readings before the usual temperature is trusted
 DOOR_CYCLE_MAX_S = 20.0  # a door cycle of 20 s or more is a door that struggles (normal: 4–8 s)
 
 
@@ -41,6 +50,7 @@ class ElevatorState:
     vibration: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=REFERENCE_ALPHA))
     vib_short: float | None = None
     levelling: float = 0.0  # EW average of |levelling error| at stops
+    motor: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=0.0005))  # the motor's usual temperature
 
 
 class ElevatorRules:
@@ -69,7 +79,7 @@ class ElevatorRules:
         if "levelling_error_mm" in v and not v.get("moving", 0.0):
             out.append(self._levelling(state, v["levelling_error_mm"]))
         if "motor_temp_c" in v:
-            out.append(self._motor(v["motor_temp_c"]))
+            out.append(self._motor(state, v["motor_temp_c"], learning))
         if "in_service" in v:
             out.append(self._service(v["in_service"]))
         return out
@@ -170,19 +180,22 @@ class ElevatorRules:
         )
 
     @staticmethod
-    def _motor(temp: float) -> Observation:
-        if temp < MOTOR_WARN_C:
-            return Observation("motor_overheat", False, metric="motor_temp_c", value=temp)
+    def _motor(state: ElevatorState, temp: float, learning: bool) -> Observation:
+        usual = state.motor.mean.get("t") if state.motor.n >= MOTOR_WARMUP else None
+        if learning and (usual is None or temp < usual + MOTOR_LEARN_C):
+            state.motor.learn_one({"t": temp})
+        hot = usual is not None and temp >= max(usual + MOTOR_RISE_C, MOTOR_RISE_FLOOR_C)
+        if temp < MOTOR_WARN_C and not hot:
+            return Observation("motor_overheat", False, metric="motor_temp_c", value=temp, baseline=usual)
         severity = Severity.CRITICAL if temp >= MOTOR_CRITICAL_C else Severity.WARNING
-        return Observation(
-            "motor_overheat",
-            True,
-            severity,
-            f"traction motor at {temp:.0f} °C (alert at {MOTOR_WARN_C:.0f} °C)",
-            metric="motor_temp_c",
-            value=temp,
-            baseline=MOTOR_WARN_C,
-        )
+        if temp >= MOTOR_WARN_C or usual is None:
+            summary, baseline = f"traction motor at {temp:.0f} °C (alert at {MOTOR_WARN_C:.0f} °C)", MOTOR_WARN_C
+        else:
+            summary = (f"traction motor at {temp:.0f} °C, {temp - usual:.0f} °C over its usual {usual:.0f} °C: heat"
+                       " the load does not explain (cooling, a dragging brake)")
+            baseline = usual
+        return Observation("motor_overheat", True, severity, summary, metric="motor_temp_c", value=temp,
+                           baseline=baseline, learned=temp < MOTOR_WARN_C)
 
     @staticmethod
     def _service(in_service: float) -> Observation:
