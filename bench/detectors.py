@@ -229,16 +229,22 @@ class ThreeSigma(Detector):
         return [(d, None, reading.ts.timestamp())]
 
 
-def run(entries: list[FaultEntry], devices: list[str], duration_s: float, seed: int,
-        detectors: dict[str, Detector], outcomes: dict[str, Outcome], intervals: dict | None = None) -> int:
-    """One simulated run fed to every detector at once; returns the number of messages."""
+def simulation(entries: list[FaultEntry], devices: list[str], duration_s: float, seed: int,
+               intervals: dict | None = None, name: str = "bench") -> Simulation:
+    """The base scenario narrowed to `devices` and `entries` for `duration_s` from START, residents off."""
     base = load_scenario(BASE_SCENARIO)
     scenario = dataclasses.replace(
-        base, name=f"bench-{seed}", seed=seed, start=START, duration_s=duration_s, device_ids=devices,
+        base, name=f"{name}-{seed}", seed=seed, start=START, duration_s=duration_s, device_ids=devices,
         faults=entries, residents=dataclasses.replace(base.residents, enabled=False),
         intervals={**base.intervals, **(intervals or {})},
     )
-    sim = Simulation(scenario, START)
+    return Simulation(scenario, START)
+
+
+def run(entries: list[FaultEntry], devices: list[str], duration_s: float, seed: int,
+        detectors: dict[str, Detector], outcomes: dict[str, Outcome], intervals: dict | None = None) -> int:
+    """One simulated run fed to every detector at once; returns the number of messages."""
+    sim = simulation(entries, devices, duration_s, seed, intervals)
     labels = [
         Label(r["device"], r["fault"], _t(r["start"]), _t(r["end"]), _t(r["visible_at"]) if r["visible_at"] else None)
         for r in sim.labels() if r["record"] == "fault"

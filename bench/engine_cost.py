@@ -20,7 +20,6 @@ The same stream is the one `tests/detectors/test_engine_decisions.py` holds the 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import random
 import statistics
@@ -38,9 +37,9 @@ from bench.detectors import (
     HOUR,
     SENSOR_DEVICES,
     SENSOR_FAULTS,
-    START,
     TICK_S,
     _slow_gauge,
+    simulation,
 )
 from detectors import learned
 from detectors.alarm import Alarm
@@ -48,7 +47,6 @@ from detectors.engine import DetectorEngine
 from detectors.hysteresis import Track
 from ingest.decode import PresenceChange, decode
 from ingest.reading import DeviceKind, Reading
-from simulators.generator import Simulation
 from simulators.scenario import FaultEntry, load_scenario
 
 # One decoded message, or a tick: ("r", Reading) | ("p", PresenceChange) | ("t", datetime)
@@ -67,13 +65,7 @@ class Figures:
 def _messages(entries: list[FaultEntry], devices: list[str], duration_s: float, seed: int,
               intervals: dict | None = None) -> list[Event]:
     """One simulated run decoded as ingest would, with the runtime's tick, as `bench.detectors.play` feeds it."""
-    base = load_scenario(BASE_SCENARIO)
-    scenario = dataclasses.replace(
-        base, name=f"cost-{seed}", seed=seed, start=START, duration_s=duration_s, device_ids=devices,
-        faults=entries, residents=dataclasses.replace(base.residents, enabled=False),
-        intervals={**base.intervals, **(intervals or {})},
-    )
-    sim = Simulation(scenario, START)
+    sim = simulation(entries, devices, duration_s, seed, intervals, name="cost")
     end = sim.end.timestamp()
     events: list[Event] = []
     next_tick = sim.start.timestamp() + TICK_S

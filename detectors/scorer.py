@@ -2,8 +2,10 @@
 
 Three profiles cover the shapes of anomaly in public benchmarks and in our devices:
 - `t2` — sustained departures of a multivariate state from a reference fitted on its first rows (a commissioning
-  period; SKAB's rows before 400): smoothed Hotelling T² (`Mahalanobis`), alarm above 1.2× the 99th percentile of
-  the same smoothed score over the fitting rows, so the threshold comes from the data seen, never from labels;
+  period; SKAB's rows before 400): smoothed Hotelling T² (`Mahalanobis`) of an EW mean of the readings (MEWMA),
+  alarm above `T2Params.margin` (20) times the 99th percentile of the same smoothed score over the fitting rows, so
+  the threshold comes from the data seen, never from labels; the reference's centre then follows slow drift while
+  not alarmed (`T2Params.follow`);
 - `level` — the same idea with a slowly learnt per-feature reference (`EWDeviation`), for data with no clean
   fitting period: alarm while the smoothed energy is over 3× the usual variability;
 - `surprise` — rare events in a single noisy series: the likelihood of an odd level (`Surprise`) or an odd shape
@@ -27,8 +29,8 @@ LEVEL_HALF = PARAMS.level.half
 SURPRISE_ALARM = PARAMS.surprise.alarm
 SHAPE_SHORT = PARAMS.surprise.shape_short
 SHAPE_MEMORY = PARAMS.surprise.shape_memory
-# T² calibration: the `quantile` of the smoothed fitting-row scores is "as odd as normal gets"; `margin` above it is
-# outside normal, with margin for the fitting window being shorter than a day of operation.
+# T² calibration: the `quantile` of the smoothed fitting-row scores is "as odd as normal gets"; `margin` times it is
+# outside normal (the fitting rows are minutes, a level's normal wander later is many times theirs: see T2Params).
 T2_QUANTILE = PARAMS.t2.quantile
 T2_MARGIN = PARAMS.t2.margin
 T2_SMOOTH = PARAMS.t2.smooth
@@ -36,7 +38,7 @@ T2_SMOOTH = PARAMS.t2.smooth
 
 @dataclass(slots=True)
 class T2Scorer:
-    """Smoothed T² against a frozen reference fitted on the first `fit_rows` rows."""
+    """Smoothed T² against a reference fitted on the first `fit_rows` rows, whose centre then follows slow drift."""
 
     fit_rows: int = PARAMS.t2.fit_rows
     model: Mahalanobis = field(default_factory=Mahalanobis)
