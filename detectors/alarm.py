@@ -10,6 +10,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+# The fault a device raises when it has gone silent or its last will fired (detectors/presence.py); the tickets side
+# groups several of one building into one likely power cut (tickets/silence.py).
+DEVICE_OFFLINE = "device_offline"
+
 
 class AlarmState(StrEnum):
     RAISED = "raised"  # a new fault on this device

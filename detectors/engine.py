@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from detectors import absence, learned
+from detectors.alarm import DEVICE_OFFLINE as OFFLINE
 from detectors.alarm import Alarm, AlarmState, Evidence
 from detectors.hysteresis import Observation, Policy, Track, Transition
 from detectors.presence import RECONNECT_GRACE_S, Presence
@@ -43,7 +44,7 @@ EVIDENCE_READINGS = 5
 MAX_SLOWDOWN = 8.0
 # Water faults that a site-wide supply outage explains; they are linked to the outage's root device.
 OUTAGE_ROOT_FAULT = "supply_outage"
-OUTAGE_CHILDREN = frozenset({"supply_outage", "pump_failure", "tank_low", "sensor_dropout", "device_offline"})
+OUTAGE_CHILDREN = frozenset({"supply_outage", "pump_failure", "tank_low", "sensor_dropout", OFFLINE})
 
 
 @dataclass(slots=True)
@@ -258,7 +259,7 @@ class DetectorEngine:
                 if not obs.active:
                     continue  # nothing pending, nothing raised: the common case costs one dict lookup
                 track = state.tracks[obs.fault] = Track()
-            if obs.fault == "device_offline":
+            if obs.fault == OFFLINE:
                 policy = self._offline_policy
             else:
                 policy = self._policies.get((rules.name, obs.fault)) or self._policy(rules, obs.fault)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from detectors.alarm import DEVICE_OFFLINE as OFFLINE
 from detectors.alarm import Severity
 from detectors.hysteresis import Observation, Policy
 
@@ -35,7 +36,7 @@ GAP_ALPHA = 0.05
 # device's reporting interval: learning from them taught "this device usually reports every 0 s", and then the cap
 # below (4 usual intervals) held the estimate near zero for dozens of readings.
 BURST_S = 1.0
-PRESENT = Observation("device_offline", False)  # shared: nothing changes an observation once made
+PRESENT = Observation(OFFLINE, False)  # shared: nothing changes an observation once made
 
 
 @dataclass(slots=True)
@@ -45,7 +46,7 @@ class Presence:
     name: ClassVar[str] = "presence"
     # Silence is judged against its own limit (≥ MIN_SILENCE_S, counted from the last reading, so it raises at
     # once); a last will waits out the reconnect grace, counted from the will.
-    policies: ClassVar[dict[str, Policy]] = {"device_offline": Policy(RECONNECT_GRACE_S, 0.0, cooldown_s=0.0)}
+    policies: ClassVar[dict[str, Policy]] = {OFFLINE: Policy(RECONNECT_GRACE_S, 0.0, cooldown_s=0.0)}
 
     last_t: float | None = None
     gap: float | None = None
@@ -80,7 +81,7 @@ class Presence:
         if online:
             self.offline_at = None
             self.last_t = t if self.last_t is None else max(self.last_t, t)  # the silence clock restarts
-            return Observation("device_offline", False, metric="online", value=1.0)
+            return Observation(OFFLINE, False, metric="online", value=1.0)
         if self.offline_at is None:
             self.offline_at = t
         return self._offline(t)
@@ -89,7 +90,7 @@ class Presence:
         at = self.offline_at if self.offline_at is not None else now
         last = "" if self.last_t is None else f"; last reading {now - self.last_t:.0f} s earlier"
         return Observation(
-            "device_offline",
+            OFFLINE,
             True,
             Severity.WARNING,
             f"the device reported itself offline (connection lost){last}",
@@ -117,7 +118,7 @@ class Presence:
             return PRESENT
         silent = now - self.last_t
         return Observation(
-            "device_offline",
+            OFFLINE,
             True,
             Severity.WARNING,
             f"no reading for {silent:.0f} s; {self._usual()}",

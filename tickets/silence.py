@@ -30,6 +30,7 @@ from datetime import datetime
 
 import psycopg
 
+from detectors.alarm import DEVICE_OFFLINE
 from tickets.classify import Category, Classification, Tier
 from tickets.config import TicketConfig
 from tickets.lifecycle import TicketEvent, TicketState
@@ -38,7 +39,7 @@ from tickets.service import add_event, create_ticket, get_ticket
 from tickets.transitions import transition
 
 ACTOR = "forewarn"
-SILENCE_FAULT = "device_offline"  # the member alarms
+SILENCE_FAULT = DEVICE_OFFLINE  # the member alarms
 GROUP_FAULT = "building_silent"  # the building-level incident and its ticket
 # What residents lose with a building's power: the lifts and the pumped water. A silent door reader locks or frees
 # its door by its own fail-safe, which a notice cannot tell; it counts toward the group but is not announced.
