@@ -30,7 +30,10 @@ True
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
+
+from river import drift, stats
 
 # Flow² varying less than this share of its mean square (a flow steady within ~±10 %) cannot show a slope.
 MIN_RELATIVE_VARIANCE = 0.01
@@ -69,6 +72,12 @@ class PressureCurve:
             return 0.0
         return max(-(self.mxy - self.mx * self.my) / var, 0.0)
 
+    def within(self, flow: float) -> bool:
+        """Whether `flow` is no higher than the flows learnt (flow² within two spreads over their mean): above them
+        the curve is a guess, and a sag there is the demand's or a burst's, not the supply's."""
+        x = flow * flow
+        return x <= self.mx + 2.0 * math.sqrt(max(self.mxx - self.mx * self.mx, 0.0))
+
     def expected(self, flow: float | None) -> float | None:
         """The usual pressure at `flow` (the usual pressure if `flow` is unknown); None before `warmup`."""
         if self.n < self.warmup:
@@ -77,3 +86,72 @@ class PressureCurve:
         if flow is None or b == 0.0:
             return self.my
         return self.my + b * (self.mx - flow * flow)
+
+
+# A supply failing over tens of minutes slides under its curve a little more each reading; each reading alone is
+# within what the rule's 70 % line tolerates until a third of the way in. Page-Hinkley (river's `drift.PageHinkley`,
+# one-sided, "down") on the pressure's share of the curve, in units of this device's own spread of that share,
+# sees the slide once it has fallen further than its noise ever does for several readings in a row: `delta` is the
+# part of each reading's drop that is noise (3 spreads), `threshold` the drop beyond it that must add up (30 spreads,
+# e.g. ten readings 6 spreads under, or five 9 under). The slide counts as a failing supply only once the pressure is
+# also under `SLIDE_RATIO` of the curve (a tenth down: not a meter's noise, not a booster idling on its vessel) and
+# has stayed under it `SLIDE_HOLD_S` (a dip of a minute, a changeover upstream, is over by then; the test counts
+# readings, the hold counts time, so a meter reporting every second is not more trigger-happy than one every 30 s),
+# and stands until the pressure is back over `SLIDE_CLEAR_RATIO`.
+SLIDE_RATIO = 0.9
+SLIDE_CLEAR_RATIO = 0.95
+SLIDE_HOLD_S = 60.0
+SLIDE_DELTA = 3.0
+SLIDE_THRESHOLD = 30.0
+SLIDE_CLIP = 10.0  # one wild reading counts as ten spreads at most
+SLIDE_MIN_SPREAD = 0.01  # a spread under 1 % of the pressure is a meter's resolution, not the supply's steadiness
+
+
+def _page_hinkley() -> drift.PageHinkley:
+    return drift.PageHinkley(min_instances=30, delta=SLIDE_DELTA, threshold=SLIDE_THRESHOLD, mode="down")
+
+
+@dataclass(slots=True)
+class Slide:
+    """Whether the pressure is sliding under its curve (`PressureCurve`) faster than this device's noise explains.
+
+    >>> import random
+    >>> rng, slide = random.Random(1), Slide()
+    >>> [slide.update(1.0 + rng.gauss(0.0, 0.01), 30.0 * k, learn=True) for k in range(600)].count(True)  # steady
+    0
+    >>> failing = [1.0 - 0.45 * k / 150 + rng.gauss(0.0, 0.01) for k in range(150)]  # 55 % down in 150 readings
+    >>> first = [slide.update(share, 18000.0 + 30.0 * k, learn=True) for k, share in enumerate(failing)].index(True)
+    >>> first, round(failing[first], 2)  # a tenth down and a minute on, not at the 70 % line (k=100)
+    (36, 0.89)
+    >>> slide.update(0.97, 22560.0, learn=True)  # back over 95 % of the curve: the slide is over
+    False
+    """
+
+    spread: stats.EWVar = field(default_factory=lambda: stats.EWVar(fading_factor=0.002))  # of the share
+    detector: drift.PageHinkley = field(default_factory=_page_hinkley)
+    sliding: bool = False
+    under_since: float | None = None  # when the pressure went under `SLIDE_RATIO` during the slide
+
+    def update(self, share: float, t: float, learn: bool) -> bool:
+        """One reading (at `t`, seconds) of the pressure as a share of the curve's expected pressure; True while a
+        slide stands under `SLIDE_RATIO` for `SLIDE_HOLD_S`. `learn`: the reading may teach the spread (a steady,
+        unalarmed reading near the curve)."""
+        if self.sliding:
+            if share >= SLIDE_CLEAR_RATIO:
+                self.sliding, self.detector, self.under_since = False, _page_hinkley(), None
+            return self._held(share, t)
+        sd = max(self.spread.get() ** 0.5, SLIDE_MIN_SPREAD)
+        self.detector.update(max(min((share - 1.0) / sd, SLIDE_CLIP), -SLIDE_CLIP))  # type: ignore[no-untyped-call]  # river's drift detectors carry no annotations
+        if learn and share >= 0.85:
+            self.spread.update(share)
+        if self.detector.drift_detected:
+            self.sliding = True
+        return self._held(share, t)
+
+    def _held(self, share: float, t: float) -> bool:
+        if not self.sliding or share >= SLIDE_RATIO:
+            self.under_since = None
+            return False
+        if self.under_since is None:
+            self.under_since = t
+        return t - self.under_since >= SLIDE_HOLD_S

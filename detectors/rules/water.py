@@ -15,7 +15,7 @@ from detectors.alarm import Severity
 from detectors.hysteresis import Observation, Policy
 from detectors.models.ew_deviation import MAD_TO_STD, EWDeviation
 from detectors.rules.flow_step import FlowStep
-from detectors.rules.hydraulics import PressureCurve
+from detectors.rules.hydraulics import PressureCurve, Slide
 from ingest.reading import Reading
 
 # Residential supply runs at 150–600 kPa; below ~80 kPa upper floors get no water at all, so a reading under
@@ -32,6 +32,8 @@ PRESSURE_RESTORED_KPA = 100.0
 # plain usual pressure. It clears at 80 % of the expected pressure.
 WEAK_SUPPLY_RATIO = 0.7
 WEAK_RESTORED_RATIO = 0.8
+# Before it is weak, a supply failing gradually is already sliding under its curve, reading after reading
+# (`hydraulics.Slide`); it is judged only at flows the curve has learnt (`PressureCurve.within`).
 # A burst: flow well above anything usual (robust z > 6 and at least double the usual flow) while the
 # pressure sags below 75% of its usual value.
 BURST_FLOW_Z = 6.0
@@ -71,6 +73,7 @@ class WaterState:
     baseline: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=0.002))
     curve: PressureCurve = field(default_factory=lambda: PressureCurve(alpha=0.002, warmup=BASELINE_WARMUP))
     step: FlowStep = field(default_factory=FlowStep)  # a sudden jump of flow with a sag: a burst however small
+    slide: Slide = field(default_factory=Slide)  # the pressure sliding under its curve: a supply failing gradually
     pump_current: float | None = None
     night_min: float | None = None  # lowest flow so far in the current night window
     night_day: int = -1
@@ -120,7 +123,14 @@ class WaterRules:
         burst = self._burst(state, pressure, None if pump_failed else flow, v.get("leak", 0.0), surge, stepped)
         out.append(burst)
         if pressure is not None:
-            out.append(self._outage(state, pressure, flow, burst.active or pump_failed))
+            # A booster idling on its pressure vessel is not its supply sliding: judged only while the pump runs.
+            # Nor is a sag that comes with more flow than this device usually carries: that is demand (the curve's
+            # to judge, and it may not have seen such a flow yet) or a burst. A failing supply delivers less.
+            usual, idle = state.curve.expected(flow), v.get("pump_on", 1.0) < 0.5
+            busy = flow is not None and not state.curve.within(flow)
+            sliding = (usual is not None and usual > 0.0 and not idle and not busy
+                       and state.slide.update(pressure / usual, t, steady))
+            out.append(self._outage(state, pressure, flow, burst.active or pump_failed, sliding))
         if flow is not None:
             out.append(self._night_flow(state, reading.ts, flow, steady))
         if pump is not None:
@@ -129,22 +139,25 @@ class WaterRules:
             out.append(self._tank(state, v["tank_level_pct"], steady))
         if steady and not burst.active:
             state.baseline.learn_one({k: v[k] for k in ("pressure_kpa", "flow_lpm") if k in v})
-            if pressure is not None and flow is not None:
-                state.curve.learn(flow, pressure)  # only pressures near the curve: a failing supply is not learnt
+            if pressure is not None and flow is not None and not state.slide.sliding:
+                # Only pressures near the curve, and none while it slides: a failing supply is not learnt.
+                state.curve.learn(flow, pressure)
         return out
 
     def on_tick(self, state: WaterState, now: float) -> list[Observation]:
         return []
 
     @staticmethod
-    def _outage(state: WaterState, pressure: float, flow: float | None, explained: bool) -> Observation:
-        """Below the floor (no water upstairs), or well under the pressure usual at this flow (weak taps);
-        `explained`: a burst or a stopped booster pump accounts for the low pressure, and is its own fault."""
+    def _outage(state: WaterState, pressure: float, flow: float | None, explained: bool,
+                sliding: bool = False) -> Observation:
+        """Below the floor (no water upstairs), well under the pressure usual at this flow (weak taps), or sliding
+        under it reading after reading (`sliding`, a supply failing gradually, `hydraulics.Slide`); `explained`: a
+        burst or a stopped booster pump accounts for the low pressure, and is its own fault."""
         usual = state.curve.expected(flow)
         floor = PRESSURE_RESTORED_KPA if state.pressure_low else PRESSURE_FLOOR_KPA
         weak_ratio = WEAK_RESTORED_RATIO if state.pressure_low else WEAK_SUPPLY_RATIO
         weak = usual is not None and pressure < weak_ratio * usual
-        state.pressure_low = pressure < floor or weak
+        state.pressure_low = pressure < floor or weak or sliding
         if not state.pressure_low or explained:
             return Observation("supply_outage", False, metric="pressure_kpa", value=pressure, baseline=usual)
         if pressure < floor:
@@ -152,10 +165,12 @@ class WaterRules:
                                f"supply pressure {pressure:.0f} kPa, below the {PRESSURE_FLOOR_KPA:.0f} kPa floor",
                                metric="pressure_kpa", value=pressure, baseline=PRESSURE_FLOOR_KPA)
         assert usual is not None
+        why = (": taps run weak (a supply failing part-way, or a pump running without delivering)" if weak else
+               ", and falling reading after reading more than this supply ever varies: a supply failing gradually,"
+               " taps will run weak")
         return Observation("supply_outage", True, Severity.CRITICAL,
                            f"supply pressure {pressure:.0f} kPa, {pressure / usual:.0%} of the {usual:.0f} kPa usual at"
-                           f" {flow or 0:.0f} L/min: taps run weak"
-                           " (a supply failing part-way, or a pump running without delivering)",
+                           f" {flow or 0:.0f} L/min{why}",
                            metric="pressure_kpa", value=pressure, baseline=usual, learned=True)
 
     @staticmethod

@@ -13,7 +13,9 @@ commit cb27476's detectors on the same stream:
 Recorded at commit cb27476; the two hashes re-recorded at 12bd1f4, when the water rules changed on purpose (the
 pressure-flow curve, the sudden-step burst: new evidence sentences and state, the same transitions on this stream),
 and checked equal for the speed work merged after it; all three re-recorded when a motor 30 °C over its own usual
-temperature became an overheat (branch `motor`: its raise moved earlier on this stream, nothing else).
+temperature became an overheat (branch `motor`: its raise moved earlier on this stream, nothing else); the state hash
+re-recorded when a water supply's slide under its curve became an outage (`hydraulics.Slide`: new state, the same
+transitions and alarms on this stream).
 
 Regenerate (only when a decision is meant to change, and say so in the commit):
 `.venv/bin/python -m tests.detectors.test_engine_decisions` prints the three values for the checked-out code.
@@ -91,7 +93,7 @@ MAIN_TRANSITIONS: list[tuple[str, str, str, str, str]] = [
     ('2026-03-03T17:16:36.278000+00:00', 'rs-b2-elev-a', 'levelling_drift', 'cleared', 'warning'),
 ]
 MAIN_ALARMS_SHA256 = "1a4bf6013d0fbc1a687176dee63922af976850402e850faf6c119beeba3552d3"
-MAIN_STATE_SHA256 = "b01fd5d417c4feb3f68bfe821ca7a9c1deaa2dc1fa4bd9e8091961ce9f898f69"
+MAIN_STATE_SHA256 = "f838f4d12a138eacfaaad858dead18fd0523f919e1c4ef7bcdaf4eb40d2b48d4"
 
 
 def _plain(obj: Any) -> Any:
