@@ -40,6 +40,7 @@ BURST_FLOW_Z = 6.0
 BURST_FLOW_RATIO = 2.0
 BURST_PRESSURE_RATIO = 0.75
 BASELINE_WARMUP = 60  # readings before flow/pressure baselines are trusted
+HOUR_SEEN_READINGS = 60  # readings learnt in an hour of the day before a surge in that hour is not learnt
 # Night minimum flow: residents sleep 01:00–05:00, so the lowest flow then is leakage plus a trickle.
 NIGHT_HOURS = range(1, 5)
 NIGHTS_KEPT = 7
@@ -74,6 +75,7 @@ class WaterState:
     curve: PressureCurve = field(default_factory=lambda: PressureCurve(alpha=0.002, warmup=BASELINE_WARMUP))
     step: FlowStep = field(default_factory=FlowStep)  # a sudden jump of flow with a sag: a burst however small
     slide: Slide = field(default_factory=Slide)  # the pressure sliding under its curve: a supply failing gradually
+    hours_seen: list[int] = field(default_factory=lambda: [0] * 24)  # readings learnt per hour of the day
     pump_current: float | None = None
     night_min: float | None = None  # lowest flow so far in the current night window
     night_day: int = -1
@@ -109,8 +111,14 @@ class WaterRules:
         # pressure enough to be called one made every ordinary current afterwards look like a broken pump (residents
         # warned of a pump failure every 12 minutes) — nor the usual flow itself, which learning the surge raised
         # until the surge no longer looked like one. (A lasting doubling of demand therefore stays a surge; it
-        # raises nothing on its own, a burst needs a pressure sag or a wet floor too.)
+        # raises nothing on its own, a burst needs a pressure sag or a wet floor too.) Except at an hour of the day
+        # the usual flow has never learnt: a device first seen at night would take its whole morning for a surge and
+        # never learn its day (the usual flow and the pressure-flow curve frozen at night, every morning peak "far
+        # above the usual"), so at an hour not yet seen the usual flow and the curve learn through a surge; the
+        # pump, tank and night still do not.
         surge = flow is not None and self._surge(state, flow)
+        hour = reading.ts.hour
+        unseen_hour = state.hours_seen[hour] < HOUR_SEEN_READINGS
         usual_flow = state.baseline.mean.get("flow_lpm") if state.baseline.n >= BASELINE_WARMUP else None
         stepped = flow is not None and state.step.update(t, flow, pressure, usual_flow)
         steady = learning and not surge and not state.step.standing
@@ -137,7 +145,8 @@ class WaterRules:
             out.append(pump)
         if "tank_level_pct" in v:
             out.append(self._tank(state, v["tank_level_pct"], steady))
-        if steady and not burst.active:
+        if (steady or (learning and unseen_hour and not state.step.standing)) and not burst.active:
+            state.hours_seen[hour] = min(state.hours_seen[hour] + 1, HOUR_SEEN_READINGS)
             state.baseline.learn_one({k: v[k] for k in ("pressure_kpa", "flow_lpm") if k in v})
             if pressure is not None and flow is not None and not state.slide.sliding:
                 # Only pressures near the curve, and none while it slides: a failing supply is not learnt.

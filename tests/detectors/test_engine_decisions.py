@@ -15,7 +15,8 @@ pressure-flow curve, the sudden-step burst: new evidence sentences and state, th
 and checked equal for the speed work merged after it; all three re-recorded when a motor 30 °C over its own usual
 temperature became an overheat (branch `motor`: its raise moved earlier on this stream, nothing else); the state hash
 re-recorded when a water supply's slide under its curve became an outage (`hydraulics.Slide`: new state, the same
-transitions and alarms on this stream).
+transitions and alarms on this stream), and again when a water device's usual flow learnt through surges at hours of
+the day it had not yet seen (the same transitions and alarms).
 
 Regenerate (only when a decision is meant to change, and say so in the commit):
 `.venv/bin/python -m tests.detectors.test_engine_decisions` prints the three values for the checked-out code.
@@ -93,7 +94,7 @@ MAIN_TRANSITIONS: list[tuple[str, str, str, str, str]] = [
     ('2026-03-03T17:16:36.278000+00:00', 'rs-b2-elev-a', 'levelling_drift', 'cleared', 'warning'),
 ]
 MAIN_ALARMS_SHA256 = "1a4bf6013d0fbc1a687176dee63922af976850402e850faf6c119beeba3552d3"
-MAIN_STATE_SHA256 = "f838f4d12a138eacfaaad858dead18fd0523f919e1c4ef7bcdaf4eb40d2b48d4"
+MAIN_STATE_SHA256 = "ff974900010439e80e21801a074a25ae592b78ba903a4f613686ecd2e7125b43"
 
 
 def _plain(obj: Any) -> Any:

@@ -163,3 +163,16 @@ def test_a_dip_of_under_a_minute_from_a_meter_reporting_every_second_is_not_a_fa
     assert _raised(alarms) == []
     longer = [water("w1", i, flow_lpm=40.0 + (i % 3), pressure_kpa=0.875 * 376.0 + (i % 4)) for i in range(1250, 1400)]
     assert _raised(feed(engine, longer)) == ["supply_outage"]  # the same sag that stays is one
+
+
+def test_a_supply_first_seen_at_night_learns_its_day_and_its_mornings_are_not_bursts() -> None:
+    """Switched on (or its detector state relearnt after an upgrade) at midnight: six hours of night flow, then the
+    morning. Frozen at the night's usual flow, every morning peak would be "far above the usual" and, on a supply that
+    loses 40 % of its pressure at peak flow, "sagging": a burst, every morning."""
+    engine = DetectorEngine()
+    readings = []
+    for i in range(0, 2 * 86400, 30):  # two days from midnight, a reading every 30 s
+        hour = (i % 86400) / 3600
+        q = 8.0 + 92.0 * max(0.0, math.sin(math.pi * (hour - 5.0) / 18.0)) + (i // 30) % 3
+        readings.append(water("w1", i, flow_lpm=q, pressure_kpa=400.0 - 150.0 * (q / 100.0) ** 2 + (i // 30) % 4))
+    assert _raised(feed(engine, readings)) == []
