@@ -39,13 +39,6 @@ WEAK_RESTORED_RATIO = 0.8
 BURST_FLOW_Z = 6.0
 BURST_FLOW_RATIO = 2.0
 BURST_PRESSURE_RATIO = 0.75
-# A burst that opens up over tens of minutes has no jump to see, and sags the pressure only as it grows: a surge (the
-# burst test's flow, far beyond the device's spread) that has stood a minute at over three times the usual flow, with
-# the pressure a tenth under its usual, is one too. The usual flow averages the day's peaks in, and a device learns
-# through a surge at an hour it has not yet seen, so a busy hour is not three times it.
-GRADUAL_BURST_FLOW_RATIO = 3.0
-GRADUAL_BURST_PRESSURE_RATIO = 0.9
-SURGE_STANDING_S = 60.0
 BASELINE_WARMUP = 60  # readings before flow/pressure baselines are trusted
 HOUR_SEEN_READINGS = 60  # readings learnt in an hour of the day before a surge in that hour is not learnt
 # Night minimum flow: residents sleep 01:00–05:00, so the lowest flow then is leakage plus a trickle.
@@ -82,7 +75,6 @@ class WaterState:
     curve: PressureCurve = field(default_factory=lambda: PressureCurve(alpha=0.002, warmup=BASELINE_WARMUP))
     step: FlowStep = field(default_factory=FlowStep)  # a sudden jump of flow with a sag: a burst however small
     slide: Slide = field(default_factory=Slide)  # the pressure sliding under its curve: a supply failing gradually
-    surge_since: float | None = None  # when the current surge began (None: no surge)
     hours_seen: list[int] = field(default_factory=lambda: [0] * 24)  # readings learnt per hour of the day
     pump_current: float | None = None
     night_min: float | None = None  # lowest flow so far in the current night window
@@ -125,11 +117,6 @@ class WaterRules:
         # above the usual"), so at an hour not yet seen the usual flow and the curve learn through a surge; the
         # pump, tank and night still do not.
         surge = flow is not None and self._surge(state, flow)
-        if not surge:
-            state.surge_since = None
-        elif state.surge_since is None:
-            state.surge_since = t
-        standing = surge and state.surge_since is not None and t - state.surge_since >= SURGE_STANDING_S
         hour = reading.ts.hour
         unseen_hour = state.hours_seen[hour] < HOUR_SEEN_READINGS
         usual_flow = state.baseline.mean.get("flow_lpm") if state.baseline.n >= BASELINE_WARMUP else None
@@ -141,8 +128,7 @@ class WaterRules:
             pump = self._pump_pressure(state, v["pump_on"], pressure, flow)
         # A failed booster pump explains low pressure even at a high-demand hour: that is not a burst.
         pump_failed = pump is not None and pump.active
-        burst = self._burst(state, pressure, None if pump_failed else flow, v.get("leak", 0.0), surge, stepped,
-                            standing)
+        burst = self._burst(state, pressure, None if pump_failed else flow, v.get("leak", 0.0), surge, stepped)
         out.append(burst)
         if pressure is not None:
             # A booster idling on its pressure vessel is not its supply sliding: judged only while the pump runs.
@@ -207,18 +193,15 @@ class WaterRules:
 
     @staticmethod
     def _burst(state: WaterState, pressure: float | None, flow: float | None, wet: float, surge: bool,
-               stepped: bool, standing: bool = False) -> Observation:
-        """Flow far above the usual (`surge`) with the pressure sagging or the floor wet; a sudden jump of flow
-        with a sag that has stood a minute (`stepped`, `flow_step.FlowStep`); or a surge `standing` a minute at over
-        three times the usual flow with a milder sag (a burst opening up gradually)."""
+               stepped: bool) -> Observation:
+        """Flow far above the usual (`surge`) with the pressure sagging or the floor wet, or a sudden jump of flow
+        with a sag that has stood a minute (`stepped`, `flow_step.FlowStep`)."""
         base = state.baseline
         if flow is None or base.n < BASELINE_WARMUP or "flow_lpm" not in base.mean:
             return Observation("pipe_burst", False)
         usual_flow, usual_p = base.mean["flow_lpm"], base.mean.get("pressure_kpa")
         sag = pressure is not None and usual_p is not None and pressure < BURST_PRESSURE_RATIO * usual_p
-        gradual = (standing and flow > GRADUAL_BURST_FLOW_RATIO * max(usual_flow, 1.0) and pressure is not None
-                   and usual_p is not None and pressure < GRADUAL_BURST_PRESSURE_RATIO * usual_p)
-        if not (surge and (sag or wet >= 0.5)) and not stepped and not gradual:
+        if not (surge and (sag or wet >= 0.5)) and not stepped:
             return Observation("pipe_burst", False, metric="flow_lpm", value=flow)
         if surge and sag:
             why = f"pressure {pressure:.0f} kPa against a usual {usual_p:.0f}"
