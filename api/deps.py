@@ -57,7 +57,9 @@ def get_conn(request: Request) -> Iterator[psycopg.Connection]:
         yield conn
 
 
-DbDep = Annotated[psycopg.Connection, Depends(get_conn)]
+# Scoped to the function: the commit runs before the response is sent, so a commit the database refuses is
+# answered as an error (503 by api.guard) instead of a success whose row was lost (tests/api/test_commit.py).
+DbDep = Annotated[psycopg.Connection, Depends(get_conn, scope="function")]
 
 
 def get_now(request: Request) -> datetime:
