@@ -38,6 +38,8 @@ from river import drift, stats
 # Flow² varying less than this share of its mean square (a flow steady within ~±10 %) cannot show a slope.
 MIN_RELATIVE_VARIANCE = 0.01
 
+NEAR_SHARE = 0.85  # a pressure under this share of the curve's expected is not learnt (by the curve or the slide)
+
 
 @dataclass(slots=True)
 class PressureCurve:
@@ -45,7 +47,7 @@ class PressureCurve:
 
     alpha: float = 0.002  # memory ~500 readings, as the water baselines
     warmup: int = 60  # readings before the curve is trusted
-    near: float = 0.85  # pressures under this share of the expected are not learnt
+    near: float = NEAR_SHARE  # pressures under this share of the expected are not learnt
     n: int = 0
     mx: float = 0.0  # EW mean of flow²
     my: float = 0.0  # EW mean of pressure
@@ -142,7 +144,7 @@ class Slide:
             return self._held(share, t)
         sd = max(self.spread.get() ** 0.5, SLIDE_MIN_SPREAD)
         self.detector.update(max(min((share - 1.0) / sd, SLIDE_CLIP), -SLIDE_CLIP))  # type: ignore[no-untyped-call]  # river's drift detectors carry no annotations
-        if learn and share >= 0.85:
+        if learn and share >= NEAR_SHARE:  # the spread is learnt from the readings the curve itself learns
             self.spread.update(share)
         if self.detector.drift_detected:
             self.sliding = True

@@ -138,7 +138,7 @@ class WaterRules:
             busy = flow is not None and not state.curve.within(flow)
             sliding = (usual is not None and usual > 0.0 and not idle and not busy
                        and state.slide.update(pressure / usual, t, steady))
-            out.append(self._outage(state, pressure, flow, burst.active or pump_failed, sliding))
+            out.append(self._outage(state, pressure, flow, usual, burst.active or pump_failed, sliding))
         if flow is not None:
             out.append(self._night_flow(state, reading.ts, flow, steady))
         if pump is not None:
@@ -157,12 +157,12 @@ class WaterRules:
         return []
 
     @staticmethod
-    def _outage(state: WaterState, pressure: float, flow: float | None, explained: bool,
-                sliding: bool = False) -> Observation:
+    def _outage(state: WaterState, pressure: float, flow: float | None, usual: float | None, explained: bool,
+                sliding: bool) -> Observation:
         """Below the floor (no water upstairs), well under the pressure usual at this flow (weak taps), or sliding
         under it reading after reading (`sliding`, a supply failing gradually, `hydraulics.Slide`); `explained`: a
-        burst or a stopped booster pump accounts for the low pressure, and is its own fault."""
-        usual = state.curve.expected(flow)
+        burst or a stopped booster pump accounts for the low pressure, and is its own fault. `usual`: the curve's
+        expected pressure at `flow`."""
         floor = PRESSURE_RESTORED_KPA if state.pressure_low else PRESSURE_FLOOR_KPA
         weak_ratio = WEAK_RESTORED_RATIO if state.pressure_low else WEAK_SUPPLY_RATIO
         weak = usual is not None and pressure < weak_ratio * usual
