@@ -58,7 +58,10 @@ class ElevatorRules:
 
     name = "elevator_rules"
     policies: dict[str, Policy] = {
-        "entrapment": Policy(raise_after_s=5.0, clear_after_s=30.0, cooldown_s=60.0),
+        # At its first report: an alarm press, or a car stopped out of service between floors with its door shut,
+        # is unambiguous, and waiting for a second report cost a whole reporting interval (30 s on a gateway that
+        # samples every 30 s) before the rescue was dispatched and the other residents were told.
+        "entrapment": Policy(raise_after_s=0.0, clear_after_s=30.0, cooldown_s=60.0),
         "door_fault": Policy(raise_after_s=0.0, clear_after_s=120.0, cooldown_s=300.0),
         "bearing_wear": Policy(raise_after_s=600.0, clear_after_s=3600.0, cooldown_s=6 * 3600.0),
         "levelling_drift": Policy(raise_after_s=600.0, clear_after_s=3600.0, cooldown_s=6 * 3600.0),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -137,6 +138,22 @@ def test_entrapment_raised_within_a_minute_and_once() -> None:
     assert [(a.fault, a.state) for a in alarms] == [("entrapment", AlarmState.RAISED)]
     assert alarms[0].ts - T0 <= timedelta(seconds=30 + 60)
     assert "floor 7" in alarms[0].evidence.summary
+
+
+def test_a_car_stuck_between_floors_is_an_entrapment_at_its_first_report() -> None:
+    """On a gateway that reports every 30 s, the rescue is dispatched at the report that shows the car stuck, not
+    half a minute later; a car standing out of service at a landing is no entrapment."""
+    engine = DetectorEngine()
+    def every_30s(k: int, **values: float) -> Reading:
+        return dataclasses.replace(lift(30 * k, **values), seq=k)
+    feed(engine, [every_30s(k) for k in range(10)])
+    at_landing = engine.process(every_30s(10, in_service=0.0, levelling_error_mm=4.0))
+    assert at_landing == []
+    feed(engine, [every_30s(k) for k in range(11, 20)])
+    stuck = engine.process(every_30s(20, in_service=0.0, levelling_error_mm=850.0))
+    assert [(a.fault, a.state, a.ts - T0) for a in stuck] == [
+        ("entrapment", AlarmState.RAISED, timedelta(seconds=600))]
+    assert "between floors" in stuck[0].evidence.summary
 
 
 def test_door_held_open_is_caught_by_tick_without_readings() -> None:

@@ -16,7 +16,8 @@ and checked equal for the speed work merged after it; all three re-recorded when
 temperature became an overheat (branch `motor`: its raise moved earlier on this stream, nothing else); the state hash
 re-recorded when a water supply's slide under its curve became an outage (`hydraulics.Slide`: new state, the same
 transitions and alarms on this stream), and again when a water device's usual flow learnt through surges at hours of
-the day it had not yet seen (the same transitions and alarms).
+the day it had not yet seen (the same transitions and alarms); all three when an entrapment became an alarm at its
+first report (rs-b1-elev-a's entrapment raised 5 s earlier, at the report that showed it; nothing else moved).
 
 Regenerate (only when a decision is meant to change, and say so in the commit):
 `.venv/bin/python -m tests.detectors.test_engine_decisions` prints the three values for the checked-out code.
@@ -41,7 +42,7 @@ from detectors.engine import DetectorEngine
 MAIN_TRANSITIONS: list[tuple[str, str, str, str, str]] = [
     ('2026-03-01T17:06:05.063000+00:00', 'rs-b1-water-low', 'pipe_burst', 'raised', 'critical'),
     ('2026-03-01T17:10:30.591000+00:00', 'rs-b3-elev-a', 'sensor_stuck', 'raised', 'warning'),
-    ('2026-03-01T17:32:23.130000+00:00', 'rs-b1-elev-a', 'entrapment', 'raised', 'critical'),
+    ('2026-03-01T17:32:18.130000+00:00', 'rs-b1-elev-a', 'entrapment', 'raised', 'critical'),
     ('2026-03-01T17:33:48.130000+00:00', 'rs-b1-elev-a', 'out_of_service', 'raised', 'warning'),
     ('2026-03-01T17:42:18.130000+00:00', 'rs-b1-elev-a', 'levelling_drift', 'raised', 'warning'),
     ('2026-03-01T17:55:04.067000+00:00', 'rs-b2-elev-b', 'out_of_service', 'raised', 'warning'),
@@ -93,8 +94,8 @@ MAIN_TRANSITIONS: list[tuple[str, str, str, str, str]] = [
     ('2026-03-03T13:45:52.520000+00:00', 'rs-b1-elev-a', 'bearing_wear', 'cleared', 'warning'),
     ('2026-03-03T17:16:36.278000+00:00', 'rs-b2-elev-a', 'levelling_drift', 'cleared', 'warning'),
 ]
-MAIN_ALARMS_SHA256 = "1a4bf6013d0fbc1a687176dee63922af976850402e850faf6c119beeba3552d3"
-MAIN_STATE_SHA256 = "ff974900010439e80e21801a074a25ae592b78ba903a4f613686ecd2e7125b43"
+MAIN_ALARMS_SHA256 = "84329dfa04c25e43d424c3b9ffbed582784d4707bf4bcbff6d33610eeec00ff2"
+MAIN_STATE_SHA256 = "cc1164f9b3a3d3467195bb253286a52c420433ab06b8ce713d1c4cf233455f55"
 
 
 def _plain(obj: Any) -> Any:
