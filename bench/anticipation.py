@@ -81,6 +81,7 @@ from api.auth import Role as UserRole
 from api.auth import create_user, issue_token
 from bench.anticipation_nuisance import declare, plan_nuisance, visits
 from bench.anticipation_nuisance import describe as describe_nuisance
+from bench.anticipation_targets import verdict
 from bench.fault_shapes import draw_shapes
 from detectors.alarm import Alarm, Severity
 from detectors.engine import DetectorEngine
@@ -810,6 +811,8 @@ def main(argv: list[str] | None = None) -> None:
                   f"parked 1-2 h, declared; {nuisance['suppressed_alarms']} alarm(s) held back by the windows) and "
                   f"{nuisance['blips']} power blip(s) of a building (30-120 s): {nuisance['false_tickets']} of the "
                   "false tickets on a device they touched")
+        if variant == "forewarn":  # the shipped platform: each target met or not, and why a fault was missed
+            print("\n".join(verdict(merged[variant], ACUTE_VISIBLE, TZ)))
         late = sum(i["late_complaints"] + i["complaints_failed"] + i["alarm_failures"] for _, i in runs)
         if late:
             print(f"note: {late} stall(s) of the player, failed complaint(s) or unhandled alarm(s) — see the log")

@@ -1,0 +1,81 @@
+"""The anticipation report's verdict: each target of issue #20 against what the run measured, met or not, and for
+each fault a notice did not beat, why — as the stored rows tell it (no notice at all, or one delivered after the
+first complaint, or after the first affected use when nobody complained).
+
+Used by `bench.anticipation` after the shipped platform's table; the targets are the issue's, not tunable here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import tzinfo
+from statistics import median
+
+from tickets.anticipation import AnticipationReport, FaultOutcome, wilson
+
+RATE = 0.95  # anticipation at delivery
+LOWER95 = 0.90  # its lower 95 % Wilson bound
+MIN_VISIBLE = 180  # resident-visible faults behind the figure
+ACUTE_RATE = 0.90  # every acute type
+DEGRADATION_AHEAD_H = 24.0  # degradations notified this long before resident-visible (median)
+FALSE_PER_100_DD = 1.0
+HOUR = 3600.0
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "NOT MET"
+
+
+def _ahead_h(o: FaultOutcome) -> float | None:
+    """Hours from the first delivered notice to the resident-visible moment (negative: after it)."""
+    if o.first_notice is None or o.fault.visible_at is None:
+        return None
+    return (o.fault.visible_at - o.first_notice).total_seconds() / HOUR
+
+
+def why_missed(o: FaultOutcome) -> str:
+    """One fault a notice did not beat, in the stored rows' terms (seconds from the onset)."""
+    def at(moment: object) -> str:
+        return f"+{(moment - o.fault.onset).total_seconds():.0f} s"  # type: ignore[operator]
+
+    visible = f"first affected use {at(o.fault.visible_at)}"
+    report = f"first complaint {at(o.first_complaint)}" if o.first_complaint else "nobody complained"
+    if o.first_notice is None:
+        notice = "no notice (detected, engineering only)" if o.incidents else "never detected"
+    else:
+        notice = f"notice delivered {at(o.first_notice)}"
+    return f"{visible}, {report}; {notice}"
+
+
+def verdict(report: AnticipationReport, acute: Sequence[str], tz: tzinfo) -> list[str]:
+    """The targets table and the misses of the acute types under target, as printable lines."""
+    t = report.total
+    lines = ["targets (issue #20):"]
+
+    def row(name: str, value: str, met: bool) -> None:
+        lines.append(f"  {name:<52} {value:>24}  {_verdict(met)}")
+
+    rate, lower = t.anticipation_rate or 0.0, t.anticipation_lower95 or 0.0
+    row("anticipation at delivery >= 95 %", f"{rate:.3f} ({t.anticipated}/{t.visible})", rate >= RATE)
+    row("its lower 95 % bound >= 90 %", f"{lower:.3f}", lower >= LOWER95)
+    row(f"resident-visible faults >= {MIN_VISIBLE}", str(t.visible), t.visible >= MIN_VISIBLE)
+    under = [f for name, f in report.per_fault.items() if name in acute and f.visible
+             and (f.anticipation_rate or 0.0) < ACUTE_RATE]
+    worst = ", ".join(f"{f.fault} {100 * (f.anticipation_rate or 0.0):.0f} %" for f in under) or "all >= 90 %"
+    row("every acute type >= 90 %", worst if len(worst) <= 24 else f"{len(under)} under", not under)
+    ahead = [h for o in report.outcomes if o.fault.fault not in acute and (h := _ahead_h(o)) is not None]
+    if ahead:
+        row("degradations notified >= 24 h before visible (median)", f"{median(ahead):.1f} h (n={len(ahead)})",
+            median(ahead) >= DEGRADATION_AHEAD_H)
+    per_100 = report.false_alarms_per_100_device_days or 0.0
+    bound = wilson(report.false_alarms, max(1, round(report.device_days)))
+    upper = f", upper {100 * bound[1]:.2f}" if bound else ""
+    row("false tickets <= 1 per 100 device-days", f"{per_100:.2f}{upper}", per_100 <= FALSE_PER_100_DD)
+    row("residents disturbed by a false notice = 0", str(report.residents_disturbed), report.residents_disturbed == 0)
+    missed = [o for o in report.outcomes if o.anticipated is False and o.fault.fault in {f.fault for f in under}]
+    if missed:
+        lines.append("why the acute types under 90 % missed (each fault a notice did not beat):")
+        for o in sorted(missed, key=lambda o: (o.fault.fault, o.fault.onset)):
+            when = o.fault.onset.astimezone(tz).strftime("%a %H:%M")
+            lines.append(f"  {o.fault.fault:<15} {o.fault.device_id:<18} {when}  {why_missed(o)}")
+    return lines

@@ -1,0 +1,62 @@
+"""The anticipation report says which of issue #20's targets a run met, and why each missed fault was missed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bench.anticipation_targets import verdict
+from tickets.anticipation import AnticipationReport, FaultOutcome, KnownFault, figures
+
+T0 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # Monday 11:00 in Shanghai
+TZ = ZoneInfo("Asia/Shanghai")
+S = timedelta(seconds=1)
+
+
+def _fault(kind: str, k: int, visible_s: float, complaint_s: float | None, notice_s: float | None,
+           incidents: bool = True) -> FaultOutcome:
+    onset = T0 + timedelta(hours=k)
+    fault = KnownFault(f"dev-{kind}-{k}", kind, onset, onset + timedelta(hours=20 if kind == "slow_leak" else 1),
+                       onset + visible_s * S)
+    return FaultOutcome(fault, incidents=[k] if incidents else [],
+                        first_notice=onset + notice_s * S if notice_s is not None else None,
+                        first_complaint=onset + complaint_s * S if complaint_s is not None else None)
+
+
+def _report(outcomes: list[FaultOutcome], false_alarms: int = 0, disturbed: int = 0) -> AnticipationReport:
+    per_fault = {name: figures(name, [o for o in outcomes if o.fault.fault == name])
+                 for name in sorted({o.fault.fault for o in outcomes})}
+    return AnticipationReport(per_fault, figures("total", outcomes), false_alarms, 400.0, false_alarms / 4.0,
+                              disturbed, outcomes)
+
+
+def _line(lines: list[str], start: str) -> str:
+    return next(line for line in lines if line.strip().startswith(start))
+
+
+def test_a_type_under_ninety_percent_is_not_met_and_each_of_its_misses_says_why() -> None:
+    outcomes = [_fault("pipe_burst", k, 100, 400, 60) for k in range(190)]
+    outcomes += [_fault("reader_offline", k, 120, 1200, 90) for k in range(7)]
+    outcomes += [_fault("reader_offline", 7, 120, 1200, None, incidents=False),  # never detected
+                 _fault("reader_offline", 8, 300, None, 500)]  # nobody complained; noticed after the first use
+    outcomes.append(_fault("slow_leak", 9, 30 * 3600, None, 3600))  # warned 29 h before anyone would notice
+    lines = verdict(_report(outcomes), ("pipe_burst", "reader_offline"), TZ)
+
+    assert _line(lines, "anticipation at delivery").endswith("met")  # 197 of 199 = 0.990
+    assert _line(lines, "every acute type").endswith("NOT MET")
+    assert "reader_offline 78 %" in _line(lines, "every acute type")
+    assert _line(lines, "degradations notified").endswith("met") and "29.0 h" in _line(lines, "degradations notified")
+    misses = [line for line in lines if line.strip().startswith("reader_offline")]
+    assert len(misses) == 2
+    assert "first complaint +1200 s; never detected" in misses[0] and "Mon 18:00" in misses[0]  # the onset, local time
+    assert "nobody complained; notice delivered +500 s" in misses[1]
+    assert not any(line.strip().startswith("pipe_burst") for line in lines)  # a type over 90 % lists no misses
+
+
+def test_a_false_notice_and_too_few_faults_are_not_met() -> None:
+    outcomes = [_fault("pipe_burst", k, 100, 400, 60) for k in range(50)]
+    lines = verdict(_report(outcomes, false_alarms=6, disturbed=40), ("pipe_burst",), TZ)
+    assert _line(lines, "resident-visible faults >= 180").endswith("NOT MET")
+    assert _line(lines, "false tickets").endswith("NOT MET")  # 1.5 per 100 device-days
+    assert _line(lines, "residents disturbed").endswith("NOT MET")
+    assert _line(lines, "every acute type").endswith("met") and "all >= 90 %" in _line(lines, "every acute type")
