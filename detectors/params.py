@@ -112,6 +112,9 @@ class AbsenceParams:
     alpha: float = 0.2  # usual events per hour slot: an EW mean over ~5 of that slot's days
     min_days: int = 3  # a slot judges nothing before it was learnt on this many days
     min_usual: float = 8.0  # an hour with no event is odd only where 8 or more are usual (Poisson: p(0) < 0.04 %)
+    # Sooner, mid-hour: no event while 12 were due (Poisson p(0) = 6e-6, room for arrivals that come in groups).
+    gap_expected: float = 12.0
+    gap_cap_s: float = 300.0  # a silence between two messages counts for at most 5 min: an off device says nothing
     cooldown_s: float = 3600.0
 
 

@@ -17,7 +17,9 @@ temperature became an overheat (branch `motor`: its raise moved earlier on this 
 re-recorded when a water supply's slide under its curve became an outage (`hydraulics.Slide`: new state, the same
 transitions and alarms on this stream), and again when a water device's usual flow learnt through surges at hours of
 the day it had not yet seen (the same transitions and alarms); all three when an entrapment became an alarm at its
-first report (rs-b1-elev-a's entrapment raised 5 s earlier, at the report that showed it; nothing else moved).
+first report (rs-b1-elev-a's entrapment raised 5 s earlier, at the report that showed it; nothing else moved); the
+state hash when the absence of usual activity began to add up the events due since the last one (the same
+transitions and alarms).
 
 Regenerate (only when a decision is meant to change, and say so in the commit):
 `.venv/bin/python -m tests.detectors.test_engine_decisions` prints the three values for the checked-out code.
@@ -95,7 +97,7 @@ MAIN_TRANSITIONS: list[tuple[str, str, str, str, str]] = [
     ('2026-03-03T17:16:36.278000+00:00', 'rs-b2-elev-a', 'levelling_drift', 'cleared', 'warning'),
 ]
 MAIN_ALARMS_SHA256 = "84329dfa04c25e43d424c3b9ffbed582784d4707bf4bcbff6d33610eeec00ff2"
-MAIN_STATE_SHA256 = "cc1164f9b3a3d3467195bb253286a52c420433ab06b8ce713d1c4cf233455f55"
+MAIN_STATE_SHA256 = "6b8e58f341325d13a8e98345243336c08c10ff15072ee8ae997373a844d5202a"
 
 
 def _plain(obj: Any) -> Any:

@@ -4,6 +4,7 @@ the learning its own fault would corrupt."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 from detectors import learned
@@ -75,6 +76,57 @@ def test_the_learned_normal_survives_a_checkpoint_and_stays_small() -> None:
     again = DetectorEngine()
     again.restore("w1", blob)
     assert again.snapshot("w1") == blob
+
+
+def _gate_week(swipes_at: Callable[[datetime], bool], friday: str = "") -> list[tuple[datetime, str]]:
+    """A gate from Monday 00:00 to Friday 09:00: telemetry every minute, and a swipe in each minute `swipes_at`
+    says, on Friday as `friday` says ("silent": the reader reads nothing from 08:00 while its telemetry carries on;
+    "power": nothing at all 08:10-08:40)."""
+    out: list[tuple[datetime, str]] = []
+    for minute in range(4 * 1440 + 9 * 60):
+        at = T0 + timedelta(minutes=minute)
+        friday_8 = at.weekday() == 4 and at.hour == 8
+        if friday_8 and friday == "power" and 10 <= at.minute < 40:
+            continue
+        out.append((at, "telemetry"))
+        if swipes_at(at) and not (friday_8 and friday == "silent"):
+            out.append((at + timedelta(seconds=30), "swipe"))
+    return out
+
+
+def _absence_raised(stream: list[tuple[datetime, str]]) -> list[datetime]:
+    engine, raised = DetectorEngine(), []
+    for seq, (at, kind) in enumerate(stream, start=1):
+        values = {"door_open": 0.0, "locked": 1.0, "reader_ok": 1.0} if kind == "telemetry" else {"granted": 1.0}
+        alarms = engine.process(Reading("g1", DeviceKind.ACCESS_DOOR, at, seq, values, site_id="s1",
+                                        event=None if kind == "telemetry" else "swipe"))
+        alarms += engine.tick(at.astimezone(UTC))
+        raised += [a.ts.astimezone(TZ) for a in alarms
+                   if a.fault == "usual_activity_missing" and a.state is AlarmState.RAISED]
+    return raised
+
+
+def _busy_7_to_10(at: datetime) -> bool:
+    return 7 <= at.hour < 10  # a swipe a minute from 07:00 to 10:00
+
+
+def test_a_busy_gate_whose_reader_reads_nothing_is_missed_within_a_quarter_hour_not_at_the_hours_end() -> None:
+    raised = _absence_raised(_gate_week(_busy_7_to_10, "silent"))
+    assert len(raised) == 1
+    assert datetime(2026, 3, 6, 8, 10, tzinfo=TZ) <= raised[0] <= datetime(2026, 3, 6, 8, 15, tzinfo=TZ)
+
+
+def test_a_gate_off_its_power_for_half_an_hour_is_not_missing_its_use() -> None:
+    # Its silence is the presence rule's to judge, not a stop of its use.
+    assert _absence_raised(_gate_week(_busy_7_to_10, "power")) == []
+
+
+def test_a_gate_quiet_in_the_first_minutes_of_its_morning_rush_is_not_missing_its_use() -> None:
+    # 05:00-06:00 a swipe every 10 minutes, the rush from 06:30: the 06:00 hour's average (30) expects 15 swipes by
+    # 06:30 where the ramp brings none, every day.
+    def ramp(at: datetime) -> bool:
+        return (at.hour == 5 and at.minute % 10 == 0) or (at.hour == 6 and at.minute >= 30) or at.hour == 7
+    assert _absence_raised(_gate_week(ramp)) == []
 
 
 def test_a_car_that_stops_getting_trips_in_a_busy_hour_is_usual_activity_missing() -> None:
