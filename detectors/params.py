@@ -31,22 +31,23 @@ class T2Params:
     quantile: float = 0.99  # the fitting rows' smoothed score at this quantile is "as odd as normal gets"
     # alarm at this multiple of that quantile: the fitting rows' own level sits on the centre fitted to them, so a
     # level's normal wander later is many times what they show (chosen with `follow`, `level_alpha` on the tuning split)
-    margin: float = 20.0
-    smooth: float = 0.05  # EW smoothing of the T² score: ~20-row memory
+    margin: float = 12.0
+    smooth: float = 1.0  # EW smoothing of the T² score (1: none; the MEWMA level below smooths already)
     persist_block: int = 20  # block length of the slow-movement test on the fitting rows
     persist_share: float = 0.5  # a feature whose block means carry more of its variance than this is left out
     ridge: float = 1e-3  # ridge on the standardised covariance
     # After the fit the reference's centre follows slow drift (a pump warming over hours moves its vibration and
     # flow levels by several fitted spreads, which a few minutes of commissioning cannot show): an EW step per row
-    # not alarmed (~500 rows' memory), none while alarmed, so a lasting change is absorbed over hours while a
-    # fault's minutes are not. 0 freezes the reference. Values (with `level_alpha`, `smooth`, `margin`): the best
-    # valve1 F1 with ≤ 5 % of the anomaly-free first half and ≤ 15 % of valve1's normal rows alarmed, tuning split
-    # only (`python -m bench.skab_sweep`).
-    follow: float = 1 / 500
-    follow_alarmed: float = 0.0
+    # not alarmed (~250 rows' memory), and a slower one while alarmed (~2000 rows), so a lasting change is absorbed
+    # over hours while a fault's minutes are not, and an alarm on a drift that outran the following still ends.
+    # 0 freezes the reference. Values (with `level_alpha`, `smooth`, `margin`): the best valve1 F1 with ≤ 5 % of the
+    # anomaly-free first half alarmed, both in 1150-row files and as one run, and ≤ 15 % of valve1's normal rows
+    # alarmed, tuning split only (`python -m bench.skab_sweep`, second round 2026-12-04).
+    follow: float = 1 / 250
+    follow_alarmed: float = 1 / 2000
     # What is scored: the EW mean of the readings with this weight per reading (MEWMA: a small lasting shift of one
     # feature stands out of several noisy ones); 1 scores each reading alone. `smooth` then smooths the score.
-    level_alpha: float = 1 / 40
+    level_alpha: float = 1 / 80
 
 
 @dataclass(frozen=True, slots=True)

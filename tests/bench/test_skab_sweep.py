@@ -46,5 +46,12 @@ def test_the_objective_takes_the_best_f1_among_the_quiet_combinations(tmp_path: 
     loud, shipped, deaf = lines
     assert loud.free > shipped.free >= deaf.free == 0.0 and deaf.f1 == 0.0  # a margin no reading reaches
     chosen = choose(lines)
-    assert chosen is not None and chosen.free <= 0.05 and chosen.far <= 0.15
-    assert all(line.f1 <= chosen.f1 for line in lines if line.free <= 0.05 and line.far <= 0.15)
+    assert chosen is not None and chosen.free <= 0.05 and chosen.run <= 0.05 and chosen.far <= 0.15
+    assert all(line.f1 <= chosen.f1 for line in lines if line.free <= 0.05 and line.run <= 0.05 and line.far <= 0.15)
+    assert loud.run > deaf.run == 0.0
+
+
+def test_the_sweep_gives_the_same_lines_in_several_processes(tmp_path: Path) -> None:
+    grid = {"margin": (PARAMS.t2.margin, 1.5), "follow_alarmed": (0.0, 1 / 250)}
+    root = _tuning_only_copy(tmp_path)
+    assert sweep(grid, root, jobs=2) == sweep(grid, root)

@@ -62,3 +62,17 @@ def test_a_valve1_like_step_in_flow_is_alarmed_while_it_lasts_and_not_before() -
         alarms = _alarms(_rows(1150, step=STEP, step_rows=(700, 1100), seed=seed))
         assert _share(alarms[FIT:700]) <= 0.02
         assert _share(alarms[700:1100]) >= 0.8
+
+
+def test_an_alarm_on_a_change_that_stays_ends_once_the_reference_has_followed_it() -> None:
+    # A drift that outran the following (or a change that was made on purpose and stays) is alarmed for a while,
+    # then becomes the reference: a detector that runs for months must not hold one alarm open for ever. Against a
+    # reference that does not follow while alarmed, the same alarm never ends.
+    for seed in (1, 2, 3):
+        rows = _rows(FIT + 12000, step=STEP, step_rows=(700, FIT + 12000), seed=seed)
+        alarms = _alarms(rows)
+        assert _share(alarms[700:1100]) >= 0.8  # the change is alarmed at first
+        assert _share(alarms[-1000:]) <= 0.02  # and over within 12 000 rows (3 h 20 min at one a second)
+        stuck = dataclasses.replace(PARAMS.t2, follow_alarmed=0.0)
+        series = Series("step", [], rows, [0] * len(rows), [])
+        assert _share([alarm for _, alarm in t2_stream(stuck)(series, FIT)][-1000:]) >= 0.98
