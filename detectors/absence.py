@@ -79,7 +79,7 @@ def event(state: AbsenceState, name: str | None, ts: datetime, kind: DeviceKind,
         if not ACTIVITY.get(kind):
             return None
         if _overdue(state, ts, t) and not was.active:
-            return check(state, ts, t)
+            return _standing(state)
         return was if was.active else None
     state.count += 1
     state.due, state.due_since, state.heard = 0.0, t, t
@@ -97,8 +97,7 @@ def _overdue(state: AbsenceState, ts: datetime, t: float) -> bool:
     if state.due_since is None:
         state.due_since = heard
     if state.rate_hour != state.hour:  # `check` has just closed the hours up to this message's
-        local = ts if state.tz is None or ts.tzinfo is state.tz or ts.tzinfo == state.tz else ts.astimezone(state.tz)
-        state.rate, state.rate_hour = _rate(state, local), state.hour
+        state.rate, state.rate_hour = _rate(state, _local(state, ts)), state.hour
     state.due += state.rate * min(t - heard, P.gap_cap_s) / HOUR
     if state.missing or state.due < P.gap_expected:
         return False
@@ -125,10 +124,7 @@ def _rate(state: AbsenceState, local: datetime) -> float:
 def check(state: AbsenceState, now: datetime, t: float | None = None) -> Observation:
     """Close every whole hour up to `now` (learning or judging it) and say whether an absence stands. `t` is
     `now.timestamp()` when the caller has it already (a change of time zone keeps the instant)."""
-    # Each decoded reading carries its own tzinfo object; an equal one is the same clock (hours, weekdays, the
-    # "%H:00" of the evidence), so only another zone is converted.
-    if state.tz is not None and now.tzinfo is not state.tz and now.tzinfo != state.tz:
-        now = now.astimezone(state.tz)
+    now = _local(state, now)
     if t is None:
         t = now.timestamp()
     start = t - (t % HOUR)
@@ -139,6 +135,19 @@ def check(state: AbsenceState, now: datetime, t: float | None = None) -> Observa
         state.hour += HOUR
         state.hour_slot = slot(datetime.fromtimestamp(state.hour, now.tzinfo))
         state.count = 0
+    return _standing(state)
+
+
+def _local(state: AbsenceState, ts: datetime) -> datetime:
+    """`ts` on the readings' own clock. Each decoded reading carries its own tzinfo object; an equal one is the
+    same clock (hours, weekdays, the "%H:00" of the evidence), so only another zone is converted."""
+    if state.tz is None or ts.tzinfo is state.tz or ts.tzinfo == state.tz:
+        return ts
+    return ts.astimezone(state.tz)
+
+
+def _standing(state: AbsenceState) -> Observation:
+    """The absence as it stands now."""
     if state.missing:
         return Observation(FAULT, True, summary=state.missing, learned=True)
     return INACTIVE
