@@ -56,6 +56,12 @@ supplies failing gradually over 1-30 min, an entrapment's alarm pressed after 10
 pumps, readers and out-of-service cars failing another way (a pump running without delivering, a reader that stays
 "healthy" but reads nothing, a car parked without a fault code); an intermittent fault's episodes share one shape.
 `--quick`: one seed, 6 simulated hours, every acute type once, no degradation or silence run.
+
+Where each part lives: the faults each seed plays and the label file read back as known faults in
+`bench.anticipation_plan`; ordinary life in `bench.anticipation_nuisance`; the fault shapes in `bench.fault_shapes`;
+the plays side by side in `bench.anticipation_jobs`; the printed tables, the merge of seeds and the `RESULT` lines in
+`bench.anticipation_report`, the verdict on the issue's targets in `bench.anticipation_targets`; here, one play
+against the platform in lockstep (`run_variant`) and the command.
 """
 
 from __future__ import annotations
@@ -73,16 +79,26 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import psycopg
 
 from api.auth import Role as UserRole
 from api.auth import create_user, issue_token
-from bench.anticipation_nuisance import declare, plan_nuisance, visits
+from bench.anticipation_nuisance import declare, visits
 from bench.anticipation_nuisance import describe as describe_nuisance
+from bench.anticipation_plan import (
+    ACUTE_VISIBLE,
+    DAY,
+    DEGRADING,
+    START,
+    TAIL_S,
+    TZ,
+    known_faults,
+    scenario_for,
+    seed_start,
+)
+from bench.anticipation_report import fmt, merge, print_results, print_table
 from bench.anticipation_targets import verdict
-from bench.fault_shapes import draw_shapes
 from detectors.alarm import Alarm, Severity
 from detectors.engine import DetectorEngine
 from detectors.hysteresis import Observation
@@ -95,21 +111,18 @@ from forewarn.settings import load_settings
 from ingest.estate_file import load_estate_file
 from ingest.estate_store import save_estate
 from ingest.reading import DeviceKind, Reading
-from simulators.faults import FAULTS, SENSOR_FAULTS, FaultWindow, water_role
+from simulators.faults import FaultWindow, water_role
 from simulators.generator import Simulation
-from simulators.labels import LabelWriter, complaint_record, read_labels
+from simulators.labels import LabelWriter, complaint_record
 from simulators.publisher import Publisher
 from simulators.residents import ComplaintDeliveryError, HttpComplaintSink
-from simulators.scenario import FaultEntry, Scenario, load_scenario
+from simulators.scenario import Scenario
 from simulators.usage import plan_use_complaints
 from tickets.anticipation import (
-    AnticipationFigures,
     AnticipationReport,
     KnownFault,
     anticipation_report,
-    by_hour_band,
     quantile,
-    wilson,
 )
 from tickets.channels import Channel, InAppChannel, MemoryChannel
 from tickets.config import DEFAULT_CONFIG, TicketConfig
@@ -117,10 +130,6 @@ from tickets.flows import settle_silence
 from tickets.outbox import dispatch
 
 log = logging.getLogger("bench.anticipation")
-BASE_SCENARIO = Path(__file__).resolve().parent / "scenarios" / "anticipation-base.yaml"
-TZ = ZoneInfo("Asia/Shanghai")  # the demo estate's time zone: hour bands are local
-START = datetime(2026, 3, 2, 0, 0, tzinfo=TZ)  # a Monday, an ordinary working week
-HOUR, DAY = 3600.0, 86400.0
 VARIANTS = ("forewarn", "threshold-only", "complaint-only", "alarm-button")
 # The RESULT prefix of each variant (the shipped platform has none).
 PREFIX = {"forewarn": "", "threshold-only": "threshold_", "complaint-only": "complaint_",
@@ -129,31 +138,6 @@ PREFIX = {"forewarn": "", "threshold-only": "threshold_", "complaint-only": "com
 # threshold-only baseline does without them.
 LEARNED_FAULTS = frozenset({"pipe_burst", "pump_failure", "slow_leak", "bearing_wear", "sensor_spikes",
                             "sensor_dropout"})
-ACUTE_VISIBLE = ("entrapment", "door_fault", "motor_overheat", "out_of_service", "reader_offline", "pipe_burst",
-                 "pump_failure", "tank_low", "supply_outage")
-DEGRADING = (("bearing_wear", "rs-b1-elev-a"), ("levelling_drift", "rs-b2-elev-a"), ("slow_leak", "rs-b1-water-low"))
-DEGRADATION_SIBLINGS = ("rs-b1-elev-b", "rs-b2-elev-b", "rs-b2-water-low")
-NOT_VISIBLE = ("forced_open", "held_open", "lock_failure", "battery_low")
-# How long each injected fault lasts (low, high), seconds: long enough to be noticed and complained about.
-DURATION_S = {
-    "entrapment": (0.5 * HOUR, 1 * HOUR), "door_fault": (2 * HOUR, 4 * HOUR), "motor_overheat": (1 * HOUR, 2 * HOUR),
-    "out_of_service": (1 * HOUR, 3 * HOUR), "reader_offline": (1 * HOUR, 2 * HOUR), "pipe_burst": (1 * HOUR, 2 * HOUR),
-    "pump_failure": (2 * HOUR, 5 * HOUR), "tank_low": (2 * HOUR, 4 * HOUR), "supply_outage": (1 * HOUR, 2 * HOUR),
-    "forced_open": (0.1 * HOUR, 0.3 * HOUR), "held_open": (0.3 * HOUR, 1 * HOUR), "lock_failure": (1 * HOUR, 2 * HOUR),
-    "battery_low": (3 * HOUR, 6 * HOUR), "sensor_stuck": (2 * HOUR, 4 * HOUR), "sensor_dropout": (2 * HOUR, 4 * HOUR),
-    "sensor_spikes": (2 * HOUR, 4 * HOUR),
-    "bearing_wear": (2.75 * DAY, 3.25 * DAY), "levelling_drift": (2.75 * DAY, 3.25 * DAY),
-    "slow_leak": (2.75 * DAY, 3.25 * DAY),
-}
-# Intermittent faults: this share of these types come as episodes (`episodes`), judged as one fault.
-INTERMITTENT = frozenset({"entrapment", "out_of_service", "reader_offline", "door_fault"})
-INTERMITTENT_SHARE = 0.3
-EPISODE_GAP_S = 600.0  # episodes closer than this are one fault (two faults on one device are `GAP_S` apart)
-WARMUP_S = 1 * HOUR  # baselines learn from normal data first
-DEGRADATION_START_S = 1 * DAY  # degradation needs a day of normal data (and two nights for the night flow)
-GAP_S = 2 * HOUR  # between two faults on one device: the previous alarm clears and cools down first
-MISBEHAVIOUR = ("malformed_json", "duplicate_seq", "out_of_order_seq", "clock_skew", "wrong_type")
-TAIL_S = 600.0  # the end of a run (every device goes offline) is not part of the period measured
 # The player stays at most this far ahead of what the platform has judged, in simulated seconds: far enough to
 # keep ingest's batches full, close enough that ingest's and the detectors' clocks agree with the readings.
 LEAD_S = 120.0
@@ -369,128 +353,6 @@ def play(scenario: Scenario, host: str, port: int, labels_path: Path, sink: Http
 # -- the fault plan -----------------------------------------------------------------------------------------------
 
 
-def _eligible(scenario: Scenario, fault: str) -> list[str]:
-    spec = FAULTS[fault]
-    kinds = {d.id: d.kind for d in scenario.estate.devices}
-    return [d for d in scenario.device_ids if kinds[d] in spec.kinds and "leak" not in d
-            and (not spec.roles or water_role(d) in spec.roles)]
-
-
-def plan_faults(scenario: Scenario, seed: int, *, repeats: int, degradation: bool) -> tuple[list[FaultEntry],
-                                                                                            list[FaultEntry]]:
-    """Seeded random faults: every acute resident-visible type `repeats` times, non-visible and sensor faults once
-    each, a few misbehaving devices, never two at once on one device; or (`degradation`) the three degradation
-    faults on their devices, each starting after a normal day."""
-    rng = random.Random(f"anticipation/{seed}")
-    busy: dict[str, list[tuple[float, float]]] = {}
-    total = scenario.duration_s
-    faults: list[FaultEntry] = []
-
-    def place(fault: str, earliest: float) -> None:
-        lo, hi = DURATION_S[fault]
-        for _ in range(200):
-            device = rng.choice(_eligible(scenario, fault))
-            duration = rng.uniform(lo, hi)
-            start = rng.uniform(earliest, max(earliest, total - duration - HOUR))
-            spans = busy.setdefault(device, [])
-            if all(start + duration + GAP_S <= a or start >= b + GAP_S for a, b in spans):
-                spans.append((start, start + duration))
-                if fault in INTERMITTENT and rng.random() < INTERMITTENT_SHARE:
-                    faults.extend(FaultEntry(device, fault, round(a), round(b - a))
-                                  for a, b in episodes(rng, start, duration))
-                else:
-                    faults.append(FaultEntry(device, fault, round(start), round(duration)))
-                return
-        raise RuntimeError(f"no room for {fault} in a {total / HOUR:.0f} h run: lengthen it or inject fewer")
-
-    if degradation:
-        for fault, device in DEGRADING:
-            busy[device] = [(DEGRADATION_START_S, DEGRADATION_START_S + DURATION_S[fault][0])]
-            faults.append(FaultEntry(device, fault, round(DEGRADATION_START_S + rng.uniform(0, 3 * HOUR)),
-                                     round(rng.uniform(*DURATION_S[fault]))))
-        return faults, []
-    for fault in ACUTE_VISIBLE:
-        for _ in range(repeats):
-            place(fault, WARMUP_S)
-    for fault in (*NOT_VISIBLE, *sorted(SENSOR_FAULTS)):
-        place(fault, WARMUP_S)
-    misbehaviour = []
-    for mode in rng.sample(MISBEHAVIOUR, 3):
-        device = rng.choice([d for d in scenario.device_ids if d not in busy])
-        busy[device] = []
-        start = rng.uniform(WARMUP_S, total - 2 * HOUR)
-        misbehaviour.append(FaultEntry(device, mode, round(start), round(rng.uniform(0.2, 0.5) * HOUR)))
-    return sorted(faults, key=lambda f: f.offset_s), misbehaviour
-
-
-def seed_start(seed: int) -> datetime:
-    """Where seed `seed`'s run starts: anywhere in the week (seeded, uniform over 7 × 24 h), so that over the seeds
-    fault onsets fall at every hour of every day — a lift fault at 03:00 shows only on the next trip, a burst at
-    08:00 meets the morning peak — and none is moved out of the night."""
-    return START + timedelta(seconds=random.Random(f"anticipation/start/{seed}").uniform(0.0, 7 * DAY))
-
-
-def scenario_for(seed: int, hours: float, *, repeats: int, degradation: bool = False,
-                 start: datetime = START) -> Scenario:
-    """The acute run of a seed (the whole estate), or its degradation run (the degrading devices and a healthy
-    sibling of each: days of data are needed, and the rest of the estate would only add cost)."""
-    scenario = load_scenario(BASE_SCENARIO)
-    scenario = dataclasses.replace(scenario, seed=seed, duration_s=hours * HOUR, start=start,
-                                   name=f"anticipation-{'degradation' if degradation else 'acute'}-{seed}")
-    if degradation:
-        scenario.device_ids = [d for _, d in DEGRADING] + list(DEGRADATION_SIBLINGS)
-    scenario.faults, scenario.misbehaviour = plan_faults(scenario, seed, repeats=repeats, degradation=degradation)
-    scenario.faults = draw_shapes(scenario.faults, seed)  # bench/fault_shapes.py: wider than the detectors know
-    if repeats and not degradation:  # ordinary life in the acute runs: a maintenance visit, a power blip
-        scenario.nuisance = plan_nuisance(scenario, seed, earliest_s=WARMUP_S)
-    return scenario
-
-
-def episodes(rng: random.Random, start: float, duration: float) -> list[tuple[float, float]]:
-    """An intermittent fault's episodes within [start, start + duration): 2-5 minutes on, 1-5 minutes released,
-    at least two episodes (a car stuck for three minutes, released, stuck again)."""
-    out: list[tuple[float, float]] = []
-    t, end = start, start + duration
-    while t < end and (len(out) < 2 or rng.random() < 0.6):
-        on = rng.uniform(120.0, 300.0)
-        out.append((t, min(t + on, end)))
-        t += on + rng.uniform(60.0, 300.0)
-    return out
-
-
-def merge_episodes(faults: list[KnownFault]) -> list[KnownFault]:
-    """Episodes of one intermittent fault (same device and fault, under `EPISODE_GAP_S` apart) as one known fault:
-    from the first onset to the last end, resident-visible from the first episode anyone noticed."""
-    out: list[KnownFault] = []
-    for fault in sorted(faults, key=lambda f: (f.device_id, f.fault, f.onset)):
-        last = out[-1] if out else None
-        if (last is not None and (last.device_id, last.fault) == (fault.device_id, fault.fault)
-                and (fault.onset - last.end).total_seconds() < EPISODE_GAP_S):
-            seen = [v for v in (last.visible_at, fault.visible_at) if v is not None]
-            out[-1] = dataclasses.replace(last, end=max(last.end, fault.end), visible_at=min(seen) if seen else None)
-        else:
-            out.append(fault)
-    return sorted(out, key=lambda f: f.onset)
-
-
-def known_faults(labels_path: Path) -> tuple[list[KnownFault], datetime, datetime]:
-    """The label file as the list of known faults (misbehaving devices too: their alarms are explained); an
-    intermittent fault's episodes are one fault."""
-    faults, since, until = [], START, START
-    for record in read_labels(labels_path):
-        kind = record["record"]
-        if kind == "run":
-            # The run's last minutes are left out: every device goes offline when the simulation ends.
-            since = datetime.fromisoformat(record["start"])
-            until = datetime.fromisoformat(record["end"]) - timedelta(seconds=TAIL_S)
-        elif kind in ("fault", "misbehaviour"):
-            visible = record.get("visible_at")
-            faults.append(KnownFault(record["device"], record.get("fault") or record["mode"],
-                                     datetime.fromisoformat(record["start"]), datetime.fromisoformat(record["end"]),
-                                     datetime.fromisoformat(visible) if visible else None))
-    return merge_episodes(faults), since, until
-
-
 # -- one run ------------------------------------------------------------------------------------------------------
 
 
@@ -675,65 +537,6 @@ def _explain(conn: psycopg.Connection, variant: str, report: AnticipationReport)
         log.info("%s false alarm #t%d: %s %s at %s: %s", variant, ticket, device, fault, at.isoformat(), summary)
 
 
-# -- the report ---------------------------------------------------------------------------------------------------
-
-
-def _fmt(value: float | None, scale: float = 1.0, digits: int = 1, pct: bool = False) -> str:
-    if value is None:
-        return "—"
-    return f"{100 * value:.0f}%" if pct else f"{value / scale:.{digits}f}"
-
-
-HEADER = (f"{'fault type':<16} {'n':>3} {'antic.':>6} {'95% CI':>9} {'onset→delivered s':>17} {'lead min':>15} "
-          f"{'prec.':>6} {'recall':>6} {'folded':>6} {'compl.':>6} {'dup.':>4}")
-
-
-def _row(f: AnticipationFigures) -> str:
-    delay = f"{_fmt(f.notice_delay_median_s, digits=0)}/{_fmt(f.notice_delay_p90_s, digits=0)}"
-    lead = f"{_fmt(f.lead_median_s, 60)}/{_fmt(f.lead_p10_s, 60)}"
-    ci = f"{_fmt(f.anticipation_lower95, pct=True)}-{_fmt(f.anticipation_upper95, pct=True)}"
-    return (f"{f.fault:<16} {f.visible:>3} {_fmt(f.anticipation_rate, pct=True):>6} {ci:>9} {delay:>17} {lead:>15} "
-            f"{_fmt(f.notice_precision, pct=True):>6} {_fmt(f.notice_recall, pct=True):>6} "
-            f"{_fmt(f.folding_share, pct=True):>6} {f.complaints:>6} {f.duplicate_tickets:>4}")
-
-
-def print_table(variant: str, report: AnticipationReport, info: dict) -> None:
-    print(f"\n== {variant} ==  ({info['messages']:,} messages, {info['complaints']} complaints, "
-          f"{info['wall_s']:.0f} s wall, of which {info['waited_s']:.0f} s waiting for the platform to catch up "
-          f"{info['waits']} times)")
-    print(HEADER)
-    for f in report.per_fault.values():
-        if f.visible:
-            print(_row(f))
-    print(_row(report.total))
-    print("by local hour of onset:")
-    for band in by_hour_band(report.outcomes, TZ).values():
-        print(_row(band))
-    bound = wilson(report.false_alarms, max(1, round(report.device_days)))
-    upper = f"{100 * bound[1]:.2f}" if bound else "—"
-    print(f"false tickets: {report.false_alarms} preventive tickets = "
-          f"{_fmt(report.false_alarms_per_100_device_days, digits=2)} per 100 device-days "
-          f"(95% upper bound {upper}; {report.device_days:.0f} device-days); residents disturbed by false notices: "
-          f"{report.residents_disturbed}")
-
-
-def merge(reports: list[AnticipationReport]) -> AnticipationReport:
-    """Several seeds as one report: the outcomes pooled, the figures recomputed over them."""
-    from tickets.anticipation import figures
-
-    outcomes = [o for r in reports for o in r.outcomes]
-    per_fault = {name: figures(name, [o for o in outcomes if o.fault.fault == name])
-                 for name in sorted({o.fault.fault for o in outcomes})}
-    total = figures("total", outcomes)
-    notified = sum(len(o.notified) for o in outcomes) + sum(r.residents_disturbed for r in reports)
-    hits = sum(len(o.notified & o.affected) for o in outcomes)
-    total = dataclasses.replace(total, notice_precision=hits / notified if notified else None)
-    days = sum(r.device_days for r in reports)
-    false = sum(r.false_alarms for r in reports)
-    return AnticipationReport(per_fault, total, false, days, 100.0 * false / days if days else None,
-                              sum(r.residents_disturbed for r in reports), outcomes)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="6 simulated hours, acute faults only (CI)")
@@ -802,9 +605,10 @@ def main(argv: list[str] | None = None) -> None:
         print_table(variant, merged[variant], info)
         rescue = [d for _, i in runs for d in i["rescue_s"]]
         done = [d for d in rescue if d is not None]
-        print(f"entrapment rescue: work order after the passengers' alarm press, median "
-              f"{_fmt(quantile(done, 0.5), digits=0)} s, p90 {_fmt(quantile(done, 0.9), digits=0)} s "
-              f"({len(done)} of {len(rescue)} presses got one while the car was stuck)")
+        print(f"entrapment rescue: work order relative to the passengers' alarm press (negative: dispatched before "
+              f"anyone pressed), median {fmt(quantile(done, 0.5), digits=0)} s, p90 "
+              f"{fmt(quantile(done, 0.9), digits=0)} s ({len(done)} of {len(rescue)} presses got one while the car "
+              f"was stuck)")
         nuisance = {k: sum(i["nuisance"][k] for _, i in runs) for k in runs[0][1]["nuisance"]} if runs else {}
         if nuisance.get("visits") or nuisance.get("blips"):
             print(f"ordinary life in the normal running: {nuisance['visits']} planned maintenance visit(s) (lift "
@@ -832,20 +636,6 @@ def configure_logging(verbose: bool) -> None:
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: already running" while notices pile up
     if verbose:
         log.setLevel(logging.INFO)
-
-
-def print_results(prefix: str, report: AnticipationReport) -> None:
-    """The `RESULT` lines of one variant: anticipation counted at delivery, with its lower 95 % Wilson bound."""
-    t = report.total
-    print(f"RESULT {prefix}anticipation_rate_delivered={_fmt(t.anticipation_rate, digits=3)} ratio")
-    print(f"RESULT {prefix}anticipation_lower95={_fmt(t.anticipation_lower95, digits=3)} ratio")
-    print(f"RESULT {prefix}faults_resident_visible={t.visible} count")
-    print(f"RESULT {prefix}notice_delay_median_s={_fmt(t.notice_delay_median_s, digits=0)} s")
-    print(f"RESULT {prefix}lead_median_min={_fmt(t.lead_median_s, 60)} min")
-    print(f"RESULT {prefix}false_tickets_per_100_device_days={_fmt(report.false_alarms_per_100_device_days, digits=2)}"
-          " count")
-    print(f"RESULT {prefix}device_days_normal={report.device_days:.1f} days")
-    print(f"RESULT {prefix}residents_disturbed={report.residents_disturbed} count")
 
 
 if __name__ == "__main__":

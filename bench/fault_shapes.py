@@ -8,7 +8,7 @@ where another metric moves first (a reader that stays "healthy" but reads nothin
 delivering, a car taken out of service without a fault code).
 
 `draw_shapes` has its own random stream (``anticipation/shape/{seed}``), so the faults' devices, onsets and
-durations stay exactly what `bench.anticipation.plan_faults` placed; the episodes of one intermittent fault share
+durations stay exactly what `bench.anticipation_plan.plan_faults` placed; the episodes of one intermittent fault share
 one shape.
 """
 
@@ -24,7 +24,7 @@ from simulators.scenario import FaultEntry
 MIN = 60.0
 RAMP_SHARE = 0.4  # of the faults that can start gradually; the rest strike at once
 RAMP_S = (1 * MIN, 30 * MIN)
-# Episodes of one intermittent fault closer than this share a shape (`bench.anticipation.EPISODE_GAP_S`: two faults
+# Episodes of one intermittent fault closer than this share a shape (`bench.anticipation_plan.EPISODE_GAP_S`: two faults
 # on one device are hours apart).
 EPISODE_GAP_S = 600.0
 

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import psycopg
 
-from bench.anticipation import START, TZ, Loss, known_faults, run_variant, scenario_for
+from bench.anticipation import Loss, run_variant
+from bench.anticipation_plan import START, TZ, known_faults, scenario_for
 from forewarn.embedded import EmbeddedPostgres, free_port
 from simulators.faults import FaultWindow
 from simulators.scenario import FaultEntry, Scenario

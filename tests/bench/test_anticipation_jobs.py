@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import psycopg
 
-from bench.anticipation import BASE_SCENARIO, START
 from bench.anticipation_jobs import _play, run_plays
+from bench.anticipation_plan import BASE_SCENARIO, START
 from simulators.scenario import FaultEntry, load_scenario
 
 

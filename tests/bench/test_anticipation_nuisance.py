@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bench.anticipation import WARMUP_S, known_faults, plan_faults, scenario_for, seed_start
 from bench.anticipation_nuisance import CLEAR_S, DECLARED_MARGIN_S, WILL_AFTER_S, blips, visits
+from bench.anticipation_plan import WARMUP_S, known_faults, plan_faults, scenario_for, seed_start
 from simulators.generator import Simulation
 from simulators.labels import LabelWriter
 

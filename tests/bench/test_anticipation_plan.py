@@ -35,7 +35,7 @@ def test_an_intermittent_faults_episodes_are_judged_as_one_fault():
     import random
     from datetime import timedelta
 
-    from bench.anticipation import episodes, merge_episodes
+    from bench.anticipation_plan import episodes, merge_episodes
     from tickets.anticipation import KnownFault
 
     spans = episodes(random.Random(3), 1000.0, 1800.0)

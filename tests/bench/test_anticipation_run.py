@@ -8,7 +8,8 @@ import dataclasses
 
 import psycopg
 
-from bench.anticipation import BASE_SCENARIO, START, run_variant
+from bench.anticipation import run_variant
+from bench.anticipation_plan import BASE_SCENARIO, START
 from simulators.labels import read_labels
 from simulators.scenario import FaultEntry, load_scenario
 

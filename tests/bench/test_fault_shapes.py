@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bench import anticipation
+from bench import anticipation_plan as anticipation
 from bench.fault_shapes import EPISODE_GAP_S, RAMP_S, RANGES, draw_shapes
 from simulators.faults import FAULTS, RAMPED, VARIANTS, FaultShape
 from simulators.scenario import FaultEntry

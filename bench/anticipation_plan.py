@@ -1,0 +1,177 @@
+"""What the anticipation benchmark plays (`bench.anticipation`): the seeded faults of each seed's run, where in the
+week it starts, and the run's label file read back as the list of known faults.
+
+Every acute resident-visible type `repeats` times per seed at seeded random times after `WARMUP_S`, the
+non-visible door faults and the sensor faults once each, three misbehaving devices, never two faults at once on one
+device (`GAP_S` apart); 30 % of entrapments, out-of-service cars, reader and door faults intermittent (`episodes`,
+judged as one fault: `merge_episodes`); the degradation run's three slow faults after a normal day. The shapes are
+then drawn wider than the detectors know (`bench.fault_shapes`) and ordinary life is added
+(`bench.anticipation_nuisance`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bench.anticipation_nuisance import plan_nuisance
+from bench.fault_shapes import draw_shapes
+from simulators.faults import FAULTS, SENSOR_FAULTS, water_role
+from simulators.labels import read_labels
+from simulators.scenario import FaultEntry, Scenario, load_scenario
+from tickets.anticipation import KnownFault
+
+BASE_SCENARIO = Path(__file__).resolve().parent / "scenarios" / "anticipation-base.yaml"
+TZ = ZoneInfo("Asia/Shanghai")  # the demo estate's time zone: hour bands are local
+START = datetime(2026, 3, 2, 0, 0, tzinfo=TZ)  # a Monday, an ordinary working week
+HOUR, DAY = 3600.0, 86400.0
+ACUTE_VISIBLE = ("entrapment", "door_fault", "motor_overheat", "out_of_service", "reader_offline", "pipe_burst",
+                 "pump_failure", "tank_low", "supply_outage")
+DEGRADING = (("bearing_wear", "rs-b1-elev-a"), ("levelling_drift", "rs-b2-elev-a"), ("slow_leak", "rs-b1-water-low"))
+DEGRADATION_SIBLINGS = ("rs-b1-elev-b", "rs-b2-elev-b", "rs-b2-water-low")
+NOT_VISIBLE = ("forced_open", "held_open", "lock_failure", "battery_low")
+# How long each injected fault lasts (low, high), seconds: long enough to be noticed and complained about.
+DURATION_S = {
+    "entrapment": (0.5 * HOUR, 1 * HOUR), "door_fault": (2 * HOUR, 4 * HOUR), "motor_overheat": (1 * HOUR, 2 * HOUR),
+    "out_of_service": (1 * HOUR, 3 * HOUR), "reader_offline": (1 * HOUR, 2 * HOUR), "pipe_burst": (1 * HOUR, 2 * HOUR),
+    "pump_failure": (2 * HOUR, 5 * HOUR), "tank_low": (2 * HOUR, 4 * HOUR), "supply_outage": (1 * HOUR, 2 * HOUR),
+    "forced_open": (0.1 * HOUR, 0.3 * HOUR), "held_open": (0.3 * HOUR, 1 * HOUR), "lock_failure": (1 * HOUR, 2 * HOUR),
+    "battery_low": (3 * HOUR, 6 * HOUR), "sensor_stuck": (2 * HOUR, 4 * HOUR), "sensor_dropout": (2 * HOUR, 4 * HOUR),
+    "sensor_spikes": (2 * HOUR, 4 * HOUR),
+    "bearing_wear": (2.75 * DAY, 3.25 * DAY), "levelling_drift": (2.75 * DAY, 3.25 * DAY),
+    "slow_leak": (2.75 * DAY, 3.25 * DAY),
+}
+# Intermittent faults: this share of these types come as episodes (`episodes`), judged as one fault.
+INTERMITTENT = frozenset({"entrapment", "out_of_service", "reader_offline", "door_fault"})
+INTERMITTENT_SHARE = 0.3
+EPISODE_GAP_S = 600.0  # episodes closer than this are one fault (two faults on one device are `GAP_S` apart)
+WARMUP_S = 1 * HOUR  # baselines learn from normal data first
+DEGRADATION_START_S = 1 * DAY  # degradation needs a day of normal data (and two nights for the night flow)
+GAP_S = 2 * HOUR  # between two faults on one device: the previous alarm clears and cools down first
+MISBEHAVIOUR = ("malformed_json", "duplicate_seq", "out_of_order_seq", "clock_skew", "wrong_type")
+TAIL_S = 600.0  # the end of a run (every device goes offline) is not part of the period measured
+
+
+def _eligible(scenario: Scenario, fault: str) -> list[str]:
+    spec = FAULTS[fault]
+    kinds = {d.id: d.kind for d in scenario.estate.devices}
+    return [d for d in scenario.device_ids if kinds[d] in spec.kinds and "leak" not in d
+            and (not spec.roles or water_role(d) in spec.roles)]
+
+
+def plan_faults(scenario: Scenario, seed: int, *, repeats: int, degradation: bool) -> tuple[list[FaultEntry],
+                                                                                            list[FaultEntry]]:
+    """Seeded random faults: every acute resident-visible type `repeats` times, non-visible and sensor faults once
+    each, a few misbehaving devices, never two at once on one device; or (`degradation`) the three degradation
+    faults on their devices, each starting after a normal day."""
+    rng = random.Random(f"anticipation/{seed}")
+    busy: dict[str, list[tuple[float, float]]] = {}
+    total = scenario.duration_s
+    faults: list[FaultEntry] = []
+
+    def place(fault: str, earliest: float) -> None:
+        lo, hi = DURATION_S[fault]
+        for _ in range(200):
+            device = rng.choice(_eligible(scenario, fault))
+            duration = rng.uniform(lo, hi)
+            start = rng.uniform(earliest, max(earliest, total - duration - HOUR))
+            spans = busy.setdefault(device, [])
+            if all(start + duration + GAP_S <= a or start >= b + GAP_S for a, b in spans):
+                spans.append((start, start + duration))
+                if fault in INTERMITTENT and rng.random() < INTERMITTENT_SHARE:
+                    faults.extend(FaultEntry(device, fault, round(a), round(b - a))
+                                  for a, b in episodes(rng, start, duration))
+                else:
+                    faults.append(FaultEntry(device, fault, round(start), round(duration)))
+                return
+        raise RuntimeError(f"no room for {fault} in a {total / HOUR:.0f} h run: lengthen it or inject fewer")
+
+    if degradation:
+        for fault, device in DEGRADING:
+            busy[device] = [(DEGRADATION_START_S, DEGRADATION_START_S + DURATION_S[fault][0])]
+            faults.append(FaultEntry(device, fault, round(DEGRADATION_START_S + rng.uniform(0, 3 * HOUR)),
+                                     round(rng.uniform(*DURATION_S[fault]))))
+        return faults, []
+    for fault in ACUTE_VISIBLE:
+        for _ in range(repeats):
+            place(fault, WARMUP_S)
+    for fault in (*NOT_VISIBLE, *sorted(SENSOR_FAULTS)):
+        place(fault, WARMUP_S)
+    misbehaviour = []
+    for mode in rng.sample(MISBEHAVIOUR, 3):
+        device = rng.choice([d for d in scenario.device_ids if d not in busy])
+        busy[device] = []
+        start = rng.uniform(WARMUP_S, total - 2 * HOUR)
+        misbehaviour.append(FaultEntry(device, mode, round(start), round(rng.uniform(0.2, 0.5) * HOUR)))
+    return sorted(faults, key=lambda f: f.offset_s), misbehaviour
+
+
+def seed_start(seed: int) -> datetime:
+    """Where seed `seed`'s run starts: anywhere in the week (seeded, uniform over 7 × 24 h), so that over the seeds
+    fault onsets fall at every hour of every day — a lift fault at 03:00 shows only on the next trip, a burst at
+    08:00 meets the morning peak — and none is moved out of the night."""
+    return START + timedelta(seconds=random.Random(f"anticipation/start/{seed}").uniform(0.0, 7 * DAY))
+
+
+def scenario_for(seed: int, hours: float, *, repeats: int, degradation: bool = False,
+                 start: datetime = START) -> Scenario:
+    """The acute run of a seed (the whole estate), or its degradation run (the degrading devices and a healthy
+    sibling of each: days of data are needed, and the rest of the estate would only add cost)."""
+    scenario = load_scenario(BASE_SCENARIO)
+    scenario = dataclasses.replace(scenario, seed=seed, duration_s=hours * HOUR, start=start,
+                                   name=f"anticipation-{'degradation' if degradation else 'acute'}-{seed}")
+    if degradation:
+        scenario.device_ids = [d for _, d in DEGRADING] + list(DEGRADATION_SIBLINGS)
+    scenario.faults, scenario.misbehaviour = plan_faults(scenario, seed, repeats=repeats, degradation=degradation)
+    scenario.faults = draw_shapes(scenario.faults, seed)  # bench/fault_shapes.py: wider than the detectors know
+    if repeats and not degradation:  # ordinary life in the acute runs: a maintenance visit, a power blip
+        scenario.nuisance = plan_nuisance(scenario, seed, earliest_s=WARMUP_S)
+    return scenario
+
+
+def episodes(rng: random.Random, start: float, duration: float) -> list[tuple[float, float]]:
+    """An intermittent fault's episodes within [start, start + duration): 2-5 minutes on, 1-5 minutes released,
+    at least two episodes (a car stuck for three minutes, released, stuck again)."""
+    out: list[tuple[float, float]] = []
+    t, end = start, start + duration
+    while t < end and (len(out) < 2 or rng.random() < 0.6):
+        on = rng.uniform(120.0, 300.0)
+        out.append((t, min(t + on, end)))
+        t += on + rng.uniform(60.0, 300.0)
+    return out
+
+
+def merge_episodes(faults: list[KnownFault]) -> list[KnownFault]:
+    """Episodes of one intermittent fault (same device and fault, under `EPISODE_GAP_S` apart) as one known fault:
+    from the first onset to the last end, resident-visible from the first episode anyone noticed."""
+    out: list[KnownFault] = []
+    for fault in sorted(faults, key=lambda f: (f.device_id, f.fault, f.onset)):
+        last = out[-1] if out else None
+        if (last is not None and (last.device_id, last.fault) == (fault.device_id, fault.fault)
+                and (fault.onset - last.end).total_seconds() < EPISODE_GAP_S):
+            seen = [v for v in (last.visible_at, fault.visible_at) if v is not None]
+            out[-1] = dataclasses.replace(last, end=max(last.end, fault.end), visible_at=min(seen) if seen else None)
+        else:
+            out.append(fault)
+    return sorted(out, key=lambda f: f.onset)
+
+
+def known_faults(labels_path: Path) -> tuple[list[KnownFault], datetime, datetime]:
+    """The label file as the list of known faults (misbehaving devices too: their alarms are explained); an
+    intermittent fault's episodes are one fault."""
+    faults, since, until = [], START, START
+    for record in read_labels(labels_path):
+        kind = record["record"]
+        if kind == "run":
+            # The run's last minutes are left out: every device goes offline when the simulation ends.
+            since = datetime.fromisoformat(record["start"])
+            until = datetime.fromisoformat(record["end"]) - timedelta(seconds=TAIL_S)
+        elif kind in ("fault", "misbehaviour"):
+            visible = record.get("visible_at")
+            faults.append(KnownFault(record["device"], record.get("fault") or record["mode"],
+                                     datetime.fromisoformat(record["start"]), datetime.fromisoformat(record["end"]),
+                                     datetime.fromisoformat(visible) if visible else None))
+    return merge_episodes(faults), since, until
