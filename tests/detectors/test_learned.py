@@ -78,14 +78,14 @@ def test_the_learned_normal_survives_a_checkpoint_and_stays_small() -> None:
     assert again.snapshot("w1") == blob
 
 
-def _gate_week(swipes_at: Callable[[datetime], bool], friday: str = "") -> list[tuple[datetime, str]]:
-    """A gate from Monday 00:00 to Friday 09:00: telemetry every minute, and a swipe in each minute `swipes_at`
-    says, on Friday as `friday` says ("silent": the reader reads nothing from 08:00 while its telemetry carries on;
-    "power": nothing at all 08:10-08:40)."""
+def _gate_week(swipes_at: Callable[[datetime], bool], friday: str = "", last: int = 4) -> list[tuple[datetime, str]]:
+    """A gate from Monday 00:00 to 09:00 of weekday `last` (Friday unless told): telemetry every minute, and a swipe
+    in each minute `swipes_at` says, on that last morning as `friday` says ("silent": the reader reads nothing from
+    08:00 while its telemetry carries on; "power": nothing at all 08:10-08:40)."""
     out: list[tuple[datetime, str]] = []
-    for minute in range(4 * 1440 + 9 * 60):
+    for minute in range(last * 1440 + 9 * 60):
         at = T0 + timedelta(minutes=minute)
-        friday_8 = at.weekday() == 4 and at.hour == 8
+        friday_8 = at.weekday() == last and at.hour == 8
         if friday_8 and friday == "power" and 10 <= at.minute < 40:
             continue
         out.append((at, "telemetry"))
@@ -114,6 +114,14 @@ def test_a_busy_gate_whose_reader_reads_nothing_is_missed_within_a_quarter_hour_
     raised = _absence_raised(_gate_week(_busy_7_to_10, "silent"))
     assert len(raised) == 1
     assert datetime(2026, 3, 6, 8, 10, tzinfo=TZ) <= raised[0] <= datetime(2026, 3, 6, 8, 15, tzinfo=TZ)
+
+
+def test_a_silent_reader_is_found_on_the_third_day_of_a_gates_life() -> None:
+    # Two days of use teach the hours that always have it: a platform three days into a new estate (the independent
+    # emulator's runs are three days long) already finds the reader that stopped reading on the third morning.
+    raised = _absence_raised(_gate_week(_busy_7_to_10, "silent", last=2))
+    assert len(raised) == 1
+    assert datetime(2026, 3, 4, 8, 10, tzinfo=TZ) <= raised[0] <= datetime(2026, 3, 4, 8, 15, tzinfo=TZ)
 
 
 def test_a_gate_off_its_power_for_half_an_hour_is_not_missing_its_use() -> None:
