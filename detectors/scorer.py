@@ -2,15 +2,17 @@
 
 Three profiles cover the shapes of anomaly in public benchmarks and in our devices:
 - `t2` — sustained departures of a multivariate state from a reference fitted on its first rows (a commissioning
-  period; SKAB's rows before 400): smoothed Hotelling T² (`Mahalanobis`) of an EW mean of the readings (MEWMA),
-  alarm above `T2Params.margin` (20) times the 99th percentile of the same smoothed score over the fitting rows, so
-  the threshold comes from the data seen, never from labels; the reference's centre then follows slow drift while
-  not alarmed (`T2Params.follow`);
+  period; SKAB's rows before 400): Hotelling T² (`Mahalanobis`) of an EW mean of the readings (MEWMA), smoothed by
+  `T2Params.smooth`, alarm above `T2Params.margin` (12) times the 99th percentile of the same score over the fitting
+  rows, so the threshold comes from the data seen, never from labels; the reference's centre then follows slow
+  drift (`T2Params.follow`), and much more slowly while alarmed (`T2Params.follow_alarmed`), so a change that stays
+  becomes the reference in the end and its alarm ends;
 - `level` — the same idea with a slowly learnt per-feature reference (`EWDeviation`), for data with no clean
   fitting period: alarm while the smoothed energy is over 3× the usual variability;
 - `surprise` — rare events in a single noisy series: the likelihood of an odd level (`Surprise`) or an odd shape
   (`Discord`), alarm at one in ten thousand.
-`t2` and `level` learn only from readings they do not alarm on, so a long fault never becomes the reference.
+`level` learns only from readings it does not alarm on, so a long fault never becomes its reference; `t2` takes an
+alarmed reading in at 1/2000 (hours of rows), so a fault of minutes does not become its reference either.
 """
 
 from __future__ import annotations
