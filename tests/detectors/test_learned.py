@@ -78,18 +78,18 @@ def test_the_learned_normal_survives_a_checkpoint_and_stays_small() -> None:
     assert again.snapshot("w1") == blob
 
 
-def _gate_week(swipes_at: Callable[[datetime], bool], friday: str = "", last: int = 4) -> list[tuple[datetime, str]]:
+def _gate_week(swipes_at: Callable[[datetime], bool], fault: str = "", last: int = 4) -> list[tuple[datetime, str]]:
     """A gate from Monday 00:00 to 09:00 of weekday `last` (Friday unless told): telemetry every minute, and a swipe
-    in each minute `swipes_at` says, on that last morning as `friday` says ("silent": the reader reads nothing from
+    in each minute `swipes_at` says, on that last morning as `fault` says ("silent": the reader reads nothing from
     08:00 while its telemetry carries on; "power": nothing at all 08:10-08:40)."""
     out: list[tuple[datetime, str]] = []
     for minute in range(last * 1440 + 9 * 60):
         at = T0 + timedelta(minutes=minute)
-        friday_8 = at.weekday() == last and at.hour == 8
-        if friday_8 and friday == "power" and 10 <= at.minute < 40:
+        last_8 = at.weekday() == last and at.hour == 8
+        if last_8 and fault == "power" and 10 <= at.minute < 40:
             continue
         out.append((at, "telemetry"))
-        if swipes_at(at) and not (friday_8 and friday == "silent"):
+        if swipes_at(at) and not (last_8 and fault == "silent"):
             out.append((at + timedelta(seconds=30), "swipe"))
     return out
 
