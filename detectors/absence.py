@@ -8,8 +8,11 @@ learnt while the absence stands, so a long stop never becomes the usual. Sooner 
 while the device keeps reporting, the events its learnt slots expect since the last one are added up message by
 message, and once `gap_expected` of them were due and none came, the absence stands too (a gate reading 60 swipes
 an hour is missing them after 12 minutes, not at the end of a silent hour). Time the device itself was silent counts
-for at most `gap_cap_s` per message: a device that is off says nothing about its use. Engineering only, like every
-learned alarm. Values in `detectors.params.AbsenceParams`.
+for at most `gap_cap_s` per message: a device that is off says nothing about its use. Mid-hour, a slot seen on one
+day already counts (a new device's second day), with the pace due also held under `recent_share` of the fewer events
+of its own last two whole hours (a gate that read 60 and 48 swipes in the last two hours, and as many yesterday, is
+missing them after 30 minutes without one); the end-of-hour judgement waits for `min_days`. Engineering only, like
+every learned alarm. Values in `detectors.params.AbsenceParams`.
 
 >>> from datetime import datetime, timedelta, timezone
 >>> t0 = datetime(2026, 3, 2, 9, tzinfo=timezone(timedelta(hours=8)))
@@ -64,6 +67,7 @@ class AbsenceState:
     heard: float | None = None  # the last message's time (epoch seconds), up to which `due` is added up
     rate: float = 0.0  # `_rate` for the hour that starts at `rate_hour`: slots change only when an hour closes
     rate_hour: float | None = None
+    recent: list[int] = field(default_factory=list)  # events in the last two whole hours learnt, oldest first
 
 
 def event(state: AbsenceState, name: str | None, ts: datetime, kind: DeviceKind,
@@ -102,23 +106,32 @@ def _overdue(state: AbsenceState, ts: datetime, t: float) -> bool:
     if state.missing or state.due < P.gap_expected:
         return False
     minutes = (t - state.due_since) / 60.0
+    basis = ("at these hours" if _slots_learnt(state, _local(state, ts))
+             else "at these hours the day before and at the pace of its last two hours")
     state.missing = (f"no activity for {minutes:.0f} min while the device kept reporting; {state.due:.0f} events"
-                     f" are usual in that time at these hours")
+                     f" are usual in that time {basis}")
     return True
 
 
 def _rate(state: AbsenceState, local: datetime) -> float:
-    """Events per hour due now: the least of this hour's slot and its two neighbours', 0 unless all three are learnt.
+    """Events per hour due now: the least of this hour's slot and its two neighbours', 0 unless all three were seen.
     A slot holds its hour's average, and use ramps within the hour (a gate reads 19 swipes an hour at 06:00 and 70 at
     07:00, 45 on average between): at 06:10 the average would expect twice what comes. The least of the three never
-    expects more than the ramp delivers, and a flat busy period keeps its full rate."""
-    rate = float("inf")
-    for moment in (local - ONE_HOUR, local, local + ONE_HOUR):
-        s = slot(moment)
-        if state.days[s] < P.min_days:
-            return 0.0
-        rate = min(rate, state.usual[s])
-    return rate
+    expects more than the ramp delivers, and a flat busy period keeps its full rate. While any of the three was seen
+    on fewer than `min_days` days, one day's count is a rough usual: the pace is also held under `recent_share` of
+    the fewer events of the device's own last two whole hours."""
+    moments = (local - ONE_HOUR, local, local + ONE_HOUR)
+    days = min(state.days[slot(moment)] for moment in moments)
+    if days == 0:
+        return 0.0
+    rate = min(state.usual[slot(moment)] for moment in moments)
+    if days >= P.min_days:
+        return rate
+    return min(rate, P.recent_share * min(state.recent)) if len(state.recent) == 2 else 0.0
+
+
+def _slots_learnt(state: AbsenceState, local: datetime) -> bool:
+    return all(state.days[slot(moment)] >= P.min_days for moment in (local - ONE_HOUR, local, local + ONE_HOUR))
 
 
 def check(state: AbsenceState, now: datetime, t: float | None = None) -> Observation:
@@ -162,5 +175,6 @@ def _close(state: AbsenceState, now: datetime) -> None:
         return  # not learnt: a stop never becomes the usual
     if n == 0 and state.missing:
         return
+    state.recent = [*state.recent[-1:], n]
     state.days[s] += 1
     state.usual[s] += max(P.alpha, 1.0 / state.days[s]) * (n - usual)

@@ -118,6 +118,10 @@ class AbsenceParams:
     # Sooner, mid-hour: no event while 12 were due (Poisson p(0) = 6e-6, room for arrivals that come in groups).
     gap_expected: float = 12.0
     gap_cap_s: float = 300.0  # a silence between two messages counts for at most 5 min: an off device says nothing
+    # While the slots were seen on fewer than `min_days` days, the pace due mid-hour is also at most this share of the
+    # fewer events of the last two whole hours. Not tuned on a bench: a lobby's use falls by about half from one
+    # evening hour to the next (48, 34, 26, 18 swipes), so half of the fewer of two stays under what comes next.
+    recent_share: float = 0.5
     cooldown_s: float = 3600.0
 
 

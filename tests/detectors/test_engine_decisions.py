@@ -22,7 +22,8 @@ state hash when the absence of usual activity began to add up the events due sin
 transitions and alarms), and again when its hour slots began to judge after two days instead of three (the same
 transitions and alarms); all three when a lock failure came to want six closed, unlocked reports over 2.5 minutes
 instead of two 30 s apart (rs-b1-door-west's lock_failure raised 2 minutes later, with a new evidence sentence;
-nothing else moved).
+nothing else moved); the state hash when the absence of use began to judge a device's second day under the pace of
+its last two hours (the same transitions and alarms).
 
 Regenerate (only when a decision is meant to change, and say so in the commit):
 `.venv/bin/python -m tests.detectors.test_engine_decisions` prints the three values for the checked-out code.
@@ -100,7 +101,7 @@ MAIN_TRANSITIONS: list[tuple[str, str, str, str, str]] = [
     ('2026-03-03T17:16:36.278000+00:00', 'rs-b2-elev-a', 'levelling_drift', 'cleared', 'warning'),
 ]
 MAIN_ALARMS_SHA256 = "4995cc22f797aec9407ec8b0028a044093349080d62853cbb0cae99d28fdb0d0"
-MAIN_STATE_SHA256 = "d54e8f2ee1499a0c7f7e8992cd778831f22db0527be98f92d43cf66bc93caab0"
+MAIN_STATE_SHA256 = "87b055c61144c814a73aad57efa4b11a4665382e6faeabc5d79f5746dcbc121b"
 
 
 def _plain(obj: Any) -> Any:
