@@ -18,7 +18,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from simulators.faults import AMPLITUDE, FAULTS, RAMPED, VARIANTS, FaultSpec
+from simulators.faults import AMPLITUDE, FAULTS, LIFE, RAMPED, VARIANTS, FaultSpec
 from simulators.misbehaviour import MODES
 from simulators.publisher import PublisherError, parse_broker_url
 from simulators.residents import HttpComplaintSink
@@ -53,6 +53,10 @@ def faults() -> None:
                   highlight=False, markup=False)
     out.print("\nmisbehaving devices (scenario `misbehaviour:` entries): " + ", ".join(MODES), soft_wrap=True,
               highlight=False, markup=False)
+    life = "; ".join(f"{name} ({', '.join(sorted(k.value for k in kinds))}): {what}"
+                     for name, (kinds, what) in LIFE.items())
+    out.print(f"ordinary life (scenario `nuisance:` entries, as `fault:`): {life}", soft_wrap=True, highlight=False,
+              markup=False)
     variants = "; ".join(f"{fault}: {', '.join(names)}" for fault, names in VARIANTS.items())
     out.print(f"fault shapes (a fault entry's `shape:`): amplitude on {', '.join(AMPLITUDE)}; ramp on "
               f"{', '.join(sorted(RAMPED))}; variants — {variants}; alarm_after on entrapment",

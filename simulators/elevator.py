@@ -7,6 +7,8 @@ state every interval; `trip` and `door_cycle` events are emitted as they complet
 
 from __future__ import annotations
 
+import random
+
 from ingest.reading import Channel
 from simulators.device import ActiveFault, DeviceSim, Emission, next_arrival, piecewise
 
@@ -20,6 +22,8 @@ SECONDS_PER_FLOOR = 1.4  # 2.1 m/s over a 3 m floor, once at speed
 ACCEL_S = 4.0  # acceleration plus deceleration
 AMBIENT_C = 28.0  # machine room
 TEL, EVT = Channel.TELEMETRY, Channel.EVENT
+HOLD_SHARE = 0.02  # under a `door_holds` nuisance: the share of door cycles a passenger holds open
+HOLD_S = (15.0, 60.0)  # how much longer a held cycle lasts
 
 
 class ElevatorSim(DeviceSim):
@@ -38,6 +42,9 @@ class ElevatorSim(DeviceSim):
         self.utilisation = 0.05
         self.temp = AMBIENT_C + 6.0
         self.stuck: str | None = None  # the fault that holds the car, if any
+        # Passengers holding the door (a `door_holds` nuisance): their own stream, seeded from the car's stream's
+        # initial state (so per seed and car) without drawing from it.
+        self.holds = random.Random(f"door_holds/{self.rng.getstate()[1][:4]}")
 
     def fault_params(self, fault: str) -> dict[str, float]:
         r = self.rng
@@ -68,8 +75,15 @@ class ElevatorSim(DeviceSim):
         fault = self.active("door_fault", t) if self.faults else None
         if fault:
             s = fault.strength(t)  # the cycle's excess over a normal 5-9 s, scaled: 12-40 s at 1, 7.8-21 s at 0.4
-            return r.uniform(5 + 7 * s, 9 + 31 * s)
-        return r.uniform(5, 9)
+            cycle = r.uniform(5 + 7 * s, 9 + 31 * s)
+        else:
+            cycle = r.uniform(5, 9)
+        if self.faults and self.active("door_holds", t):
+            # Ordinary life (`faults.LIFE`), drawn from its own stream so that the rest of the run is unchanged.
+            holds = self.holds
+            if holds.random() < HOLD_SHARE:
+                cycle += holds.uniform(*HOLD_S)
+        return cycle
 
     def _start_trip(self, t: float) -> None:
         origin, dest = self._pick_trip(t)

@@ -115,6 +115,13 @@ FAULTS: dict[str, FaultSpec] = {
     )
 }
 
+# Ordinary life a scenario can play under `nuisance:` (never under `faults:`): no fault, no label, no complaint,
+# only what a device does when people use it. Each is (the kinds it applies to, what it does).
+LIFE: dict[str, tuple[frozenset[DeviceKind], str]] = {
+    "door_holds": (frozenset({E}), "passengers hold the car door at some stops (a delivery, a pram, waiting for a "
+                   "neighbour): 2 % of door cycles last 15-60 s longer"),
+}
+
 # The metric each kind's sensor faults act on: the one a detector watches most closely.
 SENSOR_METRIC: dict[DeviceKind, str] = {E: "vibration_rms", A: "battery_pct", W: "pressure_kpa"}
 SENSOR_FAULTS = frozenset({"sensor_stuck", "sensor_dropout", "sensor_spikes"})

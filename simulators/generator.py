@@ -21,7 +21,7 @@ from ingest.reading import Channel, DeviceKind
 from simulators.access_door import AccessDoorSim
 from simulators.device import DeviceSim, Emission
 from simulators.elevator import ElevatorSim
-from simulators.faults import FAULTS, FaultWindow
+from simulators.faults import FAULTS, LIFE, FaultWindow
 from simulators.labels import complaint_record
 from simulators.misbehaviour import EXPECTED_REASON, Misbehaver, MisbehaviourWindow
 from simulators.residents import EmulatedComplaint, plan_complaints
@@ -81,10 +81,10 @@ class Simulation:
                              for e in scenario.misbehaviour]
         # Ordinary life (scenario `nuisance:`): played like a fault or a misbehaviour, labelled as neither.
         self.nuisance = [(e, *self._window(e)) for e in scenario.nuisance]
-        self._physics = self.faults + [FaultWindow(e.device_id, e.name, a, b)
-                                       for e, a, b in self.nuisance if e.name in FAULTS]
+        physical = [(e, a, b) for e, a, b in self.nuisance if e.name in FAULTS or e.name in LIFE]
+        self._physics = self.faults + [FaultWindow(e.device_id, e.name, a, b) for e, a, b in physical]
         self._messaging = self.misbehaviour + [MisbehaviourWindow(e.device_id, e.name, a, b)
-                                               for e, a, b in self.nuisance if e.name not in FAULTS]
+                                               for e, a, b in self.nuisance if (e, a, b) not in physical]
         residents = scenario.residents
         self.complaints: list[EmulatedComplaint] = (
             plan_complaints(self.faults, estate, scenario.seed, delay_scale=residents.delay_scale,

@@ -21,6 +21,7 @@ Format, abridged (see `simulators/scenarios/*.yaml`)::
     nuisance:              # ordinary life, not a fault: played like the fault or mode named, labelled `nuisance`
       - {device: rs-b1-elev-b, fault: out_of_service, start: 3h, duration: 90m}   # parked for a maintenance visit
       - {device: rs-b2-elev-a, mode: silent, start: 5h, duration: 60s}           # a power blip
+      - {device: rs-b1-elev-a, fault: door_holds, start: 0s, duration: 2h}       # passengers holding the door
     residents: {enabled: true, delay_scale: 1.0}
 """
 
@@ -40,7 +41,7 @@ import yaml
 from ingest.estate import Estate
 from ingest.estate_file import EstateFileError, load_estate_file
 from ingest.reading import DeviceKind
-from simulators.faults import AMPLITUDE, DEFAULT_SHAPE, FAULTS, RAMPED, VARIANTS, FaultShape, water_role
+from simulators.faults import AMPLITUDE, DEFAULT_SHAPE, FAULTS, LIFE, RAMPED, VARIANTS, FaultShape, water_role
 from simulators.misbehaviour import MODES
 
 DEMO_ESTATE = Path(__file__).resolve().parents[1] / "forewarn" / "data" / "demo-estate.yaml"
@@ -205,7 +206,7 @@ class _Parser:
                   for i, item in enumerate(self.items(doc, "faults"))]
         misbehaviour = [self.entry(item, f"misbehaviour[{i}]", by_id, duration, "mode")
                         for i, item in enumerate(self.items(doc, "misbehaviour"))]
-        nuisance = [self.entry(item, f"nuisance[{i}]", by_id, duration, "fault" if "fault" in item else "mode")
+        nuisance = [self.entry(item, f"nuisance[{i}]", by_id, duration, "fault" if "fault" in item else "mode", True)
                     for i, item in enumerate(self.items(doc, "nuisance"))]
         name = str(doc.get("name") or Path(self.source).stem)
         return Scenario(name, self.source, estate_path, estate, seed, self.speed(doc), start, clock, duration,
@@ -292,14 +293,20 @@ class _Parser:
                 raise self.fail(doc, f"{key}[{i}]", "must be a mapping with device, start and duration")
         return raw
 
-    def entry(self, node: _Node, path: str, devices: dict, total: float, key: str) -> FaultEntry:
+    def entry(self, node: _Node, path: str, devices: dict, total: float, key: str, life: bool = False) -> FaultEntry:
+        """One fault, misbehaviour or nuisance entry; `life`: ordinary-life names (`simulators.faults.LIFE`) allowed."""
         device_id = node.get("device")
         device = devices.get(str(device_id))
         if device is None:
             raise self.fail(node, f"{path}.device", f"{device_id!r} is not a device of the estate"
                             " (or not among the scenario's devices)", "device")
         name = node.get(key)
-        if key == "fault":
+        if key == "fault" and life and str(name) in LIFE:
+            kinds = LIFE[str(name)][0]
+            if device.kind not in kinds:
+                raise self.fail(node, f"{path}.fault", f"{name} does not apply to {device.kind} {device.id}",
+                                "fault")
+        elif key == "fault":
             spec = FAULTS.get(str(name))
             if spec is None:
                 raise self.fail(node, f"{path}.fault", f"{name!r} is not a known fault; "

@@ -44,6 +44,8 @@ def test_faults_lists_each_fault_on_one_line_with_whether_residents_notice():
         assert name in lines, f"{name} missing from:\n{result.stdout}"
         assert (" yes" in lines[name]) is spec.resident_visible
         assert spec.summary in lines[name]
+    assert "ordinary life (scenario `nuisance:` entries, as `fault:`): door_holds (elevator): passengers hold" in (
+        result.stdout.replace("\n", " "))
 
 
 def test_scenarios_lists_the_bundled_files():

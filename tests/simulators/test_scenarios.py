@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -68,6 +69,9 @@ HEAD = "name: x\nestate: demo\nduration: 1h\n"
      "misbehaviour[0].mode"),
     ("nuisance:\n  - {device: rs-b1-elev-a, mode: shouting, start: 1m, duration: 5m}\n", 5, "nuisance[0].mode"),
     ("nuisance:\n  - {device: rs-b1-elev-a, fault: flooding, start: 1m, duration: 5m}\n", 5, "nuisance[0].fault"),
+    ("nuisance:\n  - {device: rs-b1-door-east, fault: door_holds, start: 1m, duration: 5m}\n", 5,
+     "nuisance[0].fault"),
+    ("faults:\n  - {device: rs-b1-elev-a, fault: door_holds, start: 1m, duration: 5m}\n", 5, "faults[0].fault"),
     ("residents: {enabled: maybe}\n", 4, "residents.enabled"),
     ("residents: {delay_scale: .inf}\n", 4, "residents.delay_scale"),
     ("speed: .nan\n", 4, "speed"),
@@ -112,3 +116,29 @@ def test_same_seed_same_stream_and_labels_with_faults_misbehaviour_and_complaint
     assert first == again
     assert any(r["record"] == "complaint" for r in first[1])
     assert first[0] != other[0] and first[1] != other[1]
+
+
+def test_passengers_holding_the_door_lengthen_some_cycles_and_leave_the_rest_of_the_run_alone(scenario):
+    start = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+    plain = scenario(duration="12h", seed=3, faults="[]")
+    held = scenario(duration="12h", seed=3, faults="[]",
+                    extra="nuisance:\n  - {device: rs-b1-elev-a, fault: door_holds, start: 0s, duration: 12h}\n")
+
+    def cycles(play) -> tuple[list[float], list[bytes]]:
+        out, others = [], []
+        for m in Simulation(play, start).messages():
+            if "/rs-b1-elev-a/" not in m.topic:
+                others.append(m.payload)
+            elif m.topic.endswith("/event") and json.loads(m.payload)["event"] == "door_cycle":
+                out.append(json.loads(m.payload)["data"]["door_cycle_s"])
+        return out, others
+
+    normal, others_plain = cycles(plain)
+    with_holds, others_held = cycles(held)
+    assert len(normal) > 250 and max(normal) < 10  # a normal cycle is 5-9 s
+    long = [c for c in with_holds if c >= 20]
+    assert 0.005 <= len(long) / len(with_holds) <= 0.05 and max(long) <= 70  # ~2 % held 15-60 s longer
+    assert others_held == others_plain  # the other devices' traffic does not change
+    labels = Simulation(held, start).labels()
+    assert [r for r in labels if r["record"] != "nuisance"] == Simulation(plain, start).labels()  # no fault label
+    assert [(r["device"], r["what"]) for r in labels if r["record"] == "nuisance"] == [("rs-b1-elev-a", "door_holds")]
