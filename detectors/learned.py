@@ -53,6 +53,11 @@ WATCHED: dict[DeviceKind, tuple[str, ...]] = {
     DeviceKind.ELEVATOR: ("motor_current_a", "motor_temp_c", "door_cycle_s"),
     DeviceKind.ACCESS_DOOR: (),
 }
+# Metrics a device repeats in every report until the next instance of what they measure: a lift reports its last door
+# cycle's duration in each telemetry message until the next cycle, an hour later at night. Each instance counts once
+# (a new value is a new one; a repeat is judged as the last one left it, and neither moves nor teaches anything), so
+# one door a passenger held for a minute at 02:00 is one odd cycle, not an hour of odd readings.
+HELD_VALUES = frozenset({"door_cycle_s"})
 # Which metrics each fault would corrupt if they were learnt during it; other metrics keep learning.
 CORRUPTS: dict[str, frozenset[str]] = {
     "pipe_burst": frozenset({"flow_lpm", "pressure_kpa", "pump_current_a"}),
@@ -92,6 +97,8 @@ class MetricNormal:
     drift: drift.PageHinkley = field(default_factory=lambda: drift.PageHinkley(
         min_instances=P.drift_min_instances, delta=P.drift_delta, threshold=P.drift_threshold))
     drift_at: float | None = None  # when Page-Hinkley last fired
+    last: float | None = None  # the last value seen (for `HELD_VALUES`: a repeat is no new instance)
+    z: float = 0.0  # the smoothed residual in spreads after the last new instance (`HELD_VALUES`)
 
 
 @dataclass(slots=True)
@@ -147,7 +154,14 @@ def observe(state: LearnedState, values: Mapping[str, float], ts: datetime, froz
         value = values.get(metric)
         if value is None or isinstance(value, bool) or not math.isfinite(value):
             continue
-        z, odd = _step(normal, value, s, other, w, t)
+        if metric in HELD_VALUES:
+            if value == normal.last:  # the same instance reported again: judged as it was, learnt once already
+                z, odd = normal.z, True
+            else:
+                z, odd = _step(normal, value, s, other, w, t)
+                normal.last, normal.z = value, z
+        else:
+            z, odd = _step(normal, value, s, other, w, t)
         learn = not (odd or frozen is ALL or metric in frozen or (unusual == metric and abs(z) > z_limit))
         if learn:
             _learn(normal, value, s)

@@ -23,7 +23,9 @@ transitions and alarms), and again when its hour slots began to judge after two 
 transitions and alarms); all three when a lock failure came to want six closed, unlocked reports over 2.5 minutes
 instead of two 30 s apart (rs-b1-door-west's lock_failure raised 2 minutes later, with a new evidence sentence;
 nothing else moved); the state hash when the absence of use began to judge a device's second day under the pace of
-its last two hours (the same transitions and alarms).
+its last two hours (the same transitions and alarms); all three when a door fault came to want several long cycles
+among the car's last seven, as many as this car's passengers holding its door would not bring together (the
+night-time door fault of rs-b1-elev-b, one trip with one cycle over 20 s, is no longer raised; nothing else moved).
 
 Regenerate (only when a decision is meant to change, and say so in the commit):
 `.venv/bin/python -m tests.detectors.test_engine_decisions` prints the three values for the checked-out code.
@@ -78,8 +80,6 @@ MAIN_TRANSITIONS: list[tuple[str, str, str, str, str]] = [
     ('2026-03-01T19:59:13.541000+00:00', 'rs-b2-door-lobby', 'battery_low', 'updated', 'critical'),
     ('2026-03-01T20:00:19.069000+00:00', 'rs-b2-elev-a', 'motor_overheat', 'raised', 'warning'),
     ('2026-03-01T20:08:43.541000+00:00', 'rs-b2-door-lobby', 'battery_low', 'cleared', 'critical'),
-    ('2026-03-01T20:08:53.394000+00:00', 'rs-b1-elev-b', 'door_fault', 'raised', 'warning'),
-    ('2026-03-01T20:11:20.960000+00:00', 'rs-b1-elev-b', 'door_fault', 'cleared', 'warning'),
     ('2026-03-01T20:18:18.079000+00:00', 'rs-b1-door-east', 'reader_offline', 'cleared', 'warning'),
     ('2026-03-01T20:23:54.069000+00:00', 'rs-b2-elev-a', 'out_of_service', 'raised', 'warning'),
     ('2026-03-01T20:26:54.069000+00:00', 'rs-b2-elev-a', 'motor_overheat', 'updated', 'critical'),
@@ -100,8 +100,8 @@ MAIN_TRANSITIONS: list[tuple[str, str, str, str, str]] = [
     ('2026-03-03T13:45:52.520000+00:00', 'rs-b1-elev-a', 'bearing_wear', 'cleared', 'warning'),
     ('2026-03-03T17:16:36.278000+00:00', 'rs-b2-elev-a', 'levelling_drift', 'cleared', 'warning'),
 ]
-MAIN_ALARMS_SHA256 = "4995cc22f797aec9407ec8b0028a044093349080d62853cbb0cae99d28fdb0d0"
-MAIN_STATE_SHA256 = "87b055c61144c814a73aad57efa4b11a4665382e6faeabc5d79f5746dcbc121b"
+MAIN_ALARMS_SHA256 = "a85da4ce1d2cbe64365a0e2b10bcaf88155a0888b3e3f5534696de06efe198a2"
+MAIN_STATE_SHA256 = "6453a2438940264e3b87aae8f08be5f8f86b3e33576c82fc1193d6619155431b"
 
 
 def _plain(obj: Any) -> Any:
