@@ -15,6 +15,10 @@ stream, so the faults' devices, onsets and durations are unchanged):
   (the will fired, back online at the end) for whatever remains. A lift stops, nobody is trapped for long, and
   nobody complains about a two-minute flicker.
 
+- **passengers holding the lift door**, all run long in every car: 2 % of door cycles held 15-60 s longer (a
+  delivery, a pram, waiting for a neighbour; `simulators.faults.LIFE`, its own random stream). A held door is a
+  cycle of 20-69 s where a struggling door's are 12-40 s: one hold must not read as a door fault.
+
 Demand peaks need no injection: the simulators' usage already follows the hour of day (morning rush in the lifts,
 the morning and evening water peaks).
 
@@ -42,6 +46,7 @@ WILL_AFTER_S = 90.0  # the broker fires a powerless device's last will after 1.5
 CLEAR_S = 1800.0  # no injected fault or misbehaviour on a touched device this close before or after an event
 REASON = "计划保养 / planned maintenance visit"
 PARKED = "out_of_service"  # how the simulator plays a lift parked for a visit
+HOLDS = "door_holds"  # passengers holding a lift's door at some stops (ordinary life, `simulators.faults.LIFE`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +65,8 @@ def _clear(spans: list[tuple[float, float]], start: float, end: float) -> bool:
 def plan_nuisance(scenario: Scenario, seed: int, *, earliest_s: float, visits: int = 1,
                   blips: int = 1) -> list[FaultEntry]:
     """Seeded nuisance events for the scenario's acute run (its `nuisance:` entries), placed clear of its faults
-    and misbehaviour: a parked lift (`out_of_service`), a blip (`silent`, then `disconnected`) per building device."""
+    and misbehaviour: a parked lift (`out_of_service`), a blip (`silent`, then `disconnected`) per building device;
+    and passengers holding the door of every lift throughout (`door_holds`)."""
     rng = random.Random(f"anticipation/nuisance/{seed}")
     spans: dict[str, list[tuple[float, float]]] = {}
     for entry in (*scenario.faults, *scenario.misbehaviour):
@@ -69,7 +75,7 @@ def plan_nuisance(scenario: Scenario, seed: int, *, earliest_s: float, visits: i
     lifts = sorted(d for d, dev in devices.items() if dev.kind.value == "elevator")
     buildings = sorted({dev.building_id for dev in devices.values() if dev.building_id})
     total = scenario.duration_s
-    out: list[FaultEntry] = []
+    out = [FaultEntry(car, HOLDS, 0.0, total) for car in lifts]
     for _ in range(visits):
         for _attempt in range(200):
             car, length = rng.choice(lifts), round(rng.uniform(*PARK_S))

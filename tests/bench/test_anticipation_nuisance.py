@@ -21,6 +21,9 @@ def test_each_seed_has_a_declared_visit_and_a_blip_clear_of_its_faults_which_sta
         assert scenario.misbehaviour == misbehaviour
         [visit] = visits(scenario)
         [parked] = [e for e in scenario.nuisance if e.name == "out_of_service"]
+        held = {e.device_id for e in scenario.nuisance if e.name == "door_holds" and e.offset_s == 0
+                and e.duration_s == scenario.duration_s}
+        assert held == {d for d in scenario.device_ids if "-elev-" in d}  # every lift, all run long
         assert "-elev-" in parked.device_id and 3600 <= parked.duration_s <= 7200 and parked.offset_s >= WARMUP_S
         assert (visit.start_s, visit.end_s) == (parked.offset_s - DECLARED_MARGIN_S,
                                                parked.offset_s + parked.duration_s + DECLARED_MARGIN_S)
