@@ -47,15 +47,16 @@ DOOR_CYCLE_MAX_S = 20.0  # a door cycle of 20 s or more is a door that struggles
 # ... when the cycles keep taking that long. One long cycle is usually a passenger holding the door (a delivery, a
 # pram, waiting for a neighbour); a door that struggles does it stop after stop. So the rule counts the long cycles
 # among the car's last `DOOR_RECENT`, and how many it wants depends on how often this car's passengers hold its door:
-# it learns the share of long cycles that come alone (no other long one among the recent cycles before it: a hold,
-# not a struggling door), starting from 1 in `DOOR_PRIOR_CYCLES`, and wants the fewest long cycles k for which holds
-# alone would make a k-th long cycle join k-1 others in the window less than once in a million cycles
-# (C(6, k-1)·q^k): 4 of 7 for a new car, 3 after a few hundred cycles without a hold, 2 after a few thousand; 5 of
-# 7 where passengers hold the door at one stop in fifty. A door at full fault strength (71 % of cycles ≥ 20 s) is
-# called within its first two or three stops.
+# it learns the share of long cycles that come alone (no other long one among the six cycles after it: a hold, not
+# a struggling door), starting from 1 in `DOOR_PRIOR_CYCLES`, and wants the fewest long cycles k for which holds
+# alone would make a k-th long cycle join k-1 others in the window less than once in 100,000 cycles
+# (C(6, k-1)·q^k): 4 of 7 for a new car, 3 after a hundred cycles without a hold, 2 after a thousand; 4 where
+# passengers hold the door at one stop in fifty (then 20·q⁴ ≈ 3e-6 a cycle: one false call in about a car-year at
+# 850 cycles a day). A door at full fault strength (71 % of cycles ≥ 20 s) is called within its first two or three
+# stops; a door fault in the small hours, one trip an hour, may wait an hour or two for its long cycles.
 DOOR_RECENT = 7
 DOOR_PRIOR_CYCLES = 100.0  # the learnt share starts as 1 long cycle in 100 (a new car: assume passengers hold doors)
-DOOR_FALSE_PER_CYCLE = 1e-6  # ~1 false call per 3 car-years at 850 cycles a day
+DOOR_FALSE_PER_CYCLE = 1e-5
 
 
 @dataclass(slots=True)
@@ -65,7 +66,7 @@ class ElevatorState:
     levelling: float = 0.0  # EW average of |levelling error| at stops
     motor: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=0.0005))  # the motor's usual temperature
     doors: list[float] = field(default_factory=list)  # the last `DOOR_RECENT` door cycles, oldest first
-    door_alone: int = 0  # cycles learnt with no long cycle among the recent ones before them
+    door_alone: int = 0  # cycles learnt with no long cycle among the six after them
     door_held: int = 0  # ... of which long (a passenger holding the door)
     door_events: bool = False  # the car sends `door_cycle` events: count cycles from them, not from telemetry
     door_last: float | None = None  # the telemetry's last `door_cycle_s` (a car without events: a new value, a cycle)
@@ -150,10 +151,13 @@ class ElevatorRules:
         if cycle is None:
             return Observation("door_fault", False, metric="door_cycle_s")
         if _new_cycle(state, cycle, event):
-            if learning and not any(c >= DOOR_CYCLE_MAX_S for c in state.doors):
+            doors = state.doors
+            if learning and len(doors) == DOOR_RECENT and not any(c >= DOOR_CYCLE_MAX_S for c in (*doors[1:], cycle)):
+                # The cycle leaving the window had no long cycle in the six after it: it came alone. Judged only
+                # now, so a struggling door's first long cycle is not taken for a hold before its second comes.
                 state.door_alone += 1
-                state.door_held += cycle >= DOOR_CYCLE_MAX_S
-            state.doors = [*state.doors[1 - DOOR_RECENT:], cycle]
+                state.door_held += doors[0] >= DOOR_CYCLE_MAX_S
+            state.doors = [*doors[1 - DOOR_RECENT:], cycle]
         slow = [c for c in state.doors if c >= DOOR_CYCLE_MAX_S]
         if len(slow) >= 2 and len(slow) >= _long_cycles_needed(state):
             held = (state.door_held + 1.0) / (state.door_alone + DOOR_PRIOR_CYCLES)

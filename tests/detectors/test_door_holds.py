@@ -86,3 +86,21 @@ def test_a_car_moving_with_its_door_open_is_called_at_once() -> None:
                           site_id="s1")
     alarms = door_alarms([moving_open])
     assert [a.evidence.summary.split(",")[0] for a in alarms] == ["car moving with its door open"]
+
+
+def test_a_car_whose_passengers_never_hold_the_door_is_believed_on_fewer_long_cycles() -> None:
+    """After two days of cycles with no hold, two long cycles are enough: a door fault at 02:00, three stops an
+    hour, is called within the hour and a half; a car whose passengers hold the door at 3 % of stops wants more."""
+    def first(holds: float):
+        alarms = door_alarms(car(random.Random(3), 54.0, holds=holds, slow_from_h=50.0))
+        assert alarms, f"a struggling door raised nothing (holds {holds:.0%})"
+        return alarms[0]
+
+    def long_cycles(alarm) -> int:
+        assert " of the door's last 7 open-close cycles took 20 s or more" in alarm.evidence.summary
+        return int(alarm.evidence.summary.split()[0])
+
+    quiet, busy = first(0.0), first(0.03)
+    assert 0 < (quiet.ts - T0).total_seconds() - 50 * 3600.0 < 90 * 60
+    assert long_cycles(quiet) == 2
+    assert long_cycles(busy) >= 4

@@ -101,7 +101,7 @@ MAIN_TRANSITIONS: list[tuple[str, str, str, str, str]] = [
     ('2026-03-03T17:16:36.278000+00:00', 'rs-b2-elev-a', 'levelling_drift', 'cleared', 'warning'),
 ]
 MAIN_ALARMS_SHA256 = "a85da4ce1d2cbe64365a0e2b10bcaf88155a0888b3e3f5534696de06efe198a2"
-MAIN_STATE_SHA256 = "6453a2438940264e3b87aae8f08be5f8f86b3e33576c82fc1193d6619155431b"
+MAIN_STATE_SHA256 = "e617af3c472a054a0332bc51debdec610b6f4d08644d79216201909d8ee680a6"
 
 
 def _plain(obj: Any) -> Any:
