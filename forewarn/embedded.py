@@ -294,6 +294,7 @@ class EmbeddedBroker:
                 self._process.wait(10)
             except subprocess.TimeoutExpired:
                 self._process.kill()
+                self._process.wait(5)  # killed, it still holds its port until it is gone
             self._process = None
             (self.data_dir / BROKER_PID_FILE).unlink(missing_ok=True)
         if self._loop is not None and self._thread is not None:
