@@ -50,14 +50,18 @@ class ForewarnRun:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(10)
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
+        """SIGINT, as Ctrl-C; whether the process stopped by itself (False: it had to be killed after 180 s, which
+        leaves its embedded broker running)."""
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
             try:
-                self.process.wait(60)
+                self.process.wait(180)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
+                return False
+        return True
 
     def port(self, name: str) -> int:
         return int(self.env[name])
@@ -97,7 +101,7 @@ def test_forewarn_run_starts_again_after_a_sigkill(data_dir):
         run.start()  # finds them: the broker left behind is stopped, PostgreSQL reused
         new_pid = int((data_dir / "broker" / BROKER_PID_FILE).read_text())
         assert new_pid != broker_pid and _gone(broker_pid)
-        run.stop()
+        assert run.stop(), "forewarn run did not stop within 180 s of Ctrl-C"
         assert _released(run.port("FOREWARN_EMBEDDED_MQTT_PORT"))
         assert _released(run.port("FOREWARN_EMBEDDED_DB_PORT"))
         assert not (data_dir / "broker" / BROKER_PID_FILE).exists()
