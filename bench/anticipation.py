@@ -44,8 +44,10 @@ moment anywhere in the week (`seed_start`), 15 seeds (so 30 faults per acute typ
 days: 10 seeds injected 20 per type, but only 159 of those 283 faults met a resident — a car out of service at
 03:00 or a slow side door is often met by nobody — under the ≥ 180 resident-visible faults the figures need, and
 12–15 of the door, reader and out-of-service types; seeds 1–10 are unchanged, 11–15 added); 30 % of entrapments,
-out-of-service cars, reader and door faults intermittent (`episodes`); one degradation
-run of 4.5 simulated days (`--degradation-days`) on the three degrading devices and a healthy sibling of each; and
+out-of-service cars, reader and door faults intermittent (`episodes`); 10 degradation runs
+(`--degradation-seeds`) of 4.5 simulated days (`--degradation-days`), each starting at its seed's moment of the week,
+with two devices drawn per seed for each degradation type (bearing wear, levelling drift, slow leak: 20 of each)
+and a healthy device of each kind beside them; and
 the silence-and-loss run of bench/silence.py (`--silence-hours`). Each acute run also carries ordinary life
 (bench/anticipation_nuisance.py): a lift parked for a declared maintenance visit, a building's power blip and
 passengers holding every lift's door at 2 % of stops, no fault, so whatever ticket they open is a false ticket.
@@ -90,10 +92,12 @@ from bench.anticipation_nuisance import describe as describe_nuisance
 from bench.anticipation_plan import (
     ACUTE_VISIBLE,
     DAY,
-    DEGRADING,
+    DEGRADATION_PER_TYPE,
+    DEGRADATION_SEEDS,
     START,
     TAIL_S,
     TZ,
+    is_degradation,
     known_faults,
     scenario_for,
     seed_start,
@@ -300,7 +304,7 @@ def play(scenario: Scenario, host: str, port: int, labels_path: Path, sink: Http
     publisher = Publisher(host, port, client_id=f"bench-anticipation-{scenario.seed}")
     publisher.connect()
 
-    lead = DEGRADATION_LEAD_S if len(scenario.device_ids) <= len(DEGRADING) * 2 else LEAD_S
+    lead = DEGRADATION_LEAD_S if is_degradation(scenario) else LEAD_S
     last = [0.0, 0]  # time of the newest reading published, and how many were: the platform cannot judge more
 
     def catch_up(moment: float) -> None:
@@ -545,6 +549,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=float, default=None, help="simulated days per seed (default 0.25 / 0.4)")
     parser.add_argument("--degradation-days", type=float, default=4.5,
                         help="simulated days of the degradation run (full mode; 0: none)")
+    parser.add_argument("--degradation-seeds", type=int, default=DEGRADATION_SEEDS,
+                        help=f"degradation runs, each with {DEGRADATION_PER_TYPE} faults of every degradation type "
+                             f"(full mode; default {DEGRADATION_SEEDS}; 0: none)")
     parser.add_argument("--repeats", type=int, default=None, help="injections per acute visible fault type")
     parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of " +
                         ", ".join(VARIANTS))
@@ -563,6 +570,9 @@ def main(argv: list[str] | None = None) -> None:
     days = args.days or (0.25 if args.quick else 0.4)
     repeats = args.repeats or (1 if args.quick else 2)
     degradation_days = 0.0 if args.quick else args.degradation_days
+    degradation_seeds = args.degradation_seeds if degradation_days else 0
+    if degradation_seeds < 0:
+        parser.error("--degradation-seeds cannot be negative")
     variants = [v for v in args.variants.split(",") if v]
     silence_hours = args.silence_hours if args.silence_hours is not None else (0.0 if args.quick else 6.0)
     silence: list[str] = []
@@ -573,8 +583,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         plays = [scenario_for(seed, days * 24, repeats=repeats, start=seed_start(seed))
                  for seed in range(1, seeds + 1)]
-        if degradation_days:
-            plays.append(scenario_for(1, degradation_days * 24, repeats=0, degradation=True))
+        plays += [scenario_for(seed, degradation_days * 24, repeats=0, degradation=True, start=seed_start(seed))
+                  for seed in range(1, degradation_seeds + 1)]
 
         def progress(scenario: Scenario, variant: str, outcome: tuple[AnticipationReport, dict]) -> None:
             # On stderr: a full run takes many minutes, and its table comes only at the end.
@@ -594,7 +604,8 @@ def main(argv: list[str] | None = None) -> None:
         pg.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"\nanticipation benchmark: {seeds} seed(s) × {days:g} simulated days of the demo estate (acute faults)"
-          + (f", + {degradation_days:g} days of 6 devices (degradation faults)" if degradation_days else "")
+          + (f", + {degradation_seeds} run(s) × {degradation_days:g} days of {DEGRADATION_PER_TYPE} devices per"
+             f" degradation type and a healthy one of each kind" if degradation_seeds else "")
           + "; rates over resident-visible faults; times median/p90 (onset→notice) and median/p10 (lead)")
     merged = {}
     for variant in variants:

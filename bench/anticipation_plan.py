@@ -4,9 +4,9 @@ week it starts, and the run's label file read back as the list of known faults.
 Every acute resident-visible type `repeats` times per seed at seeded random times after `WARMUP_S`, the
 non-visible door faults and the sensor faults once each, three misbehaving devices, never two faults at once on one
 device (`GAP_S` apart); 30 % of entrapments, out-of-service cars, reader and door faults intermittent (`episodes`,
-judged as one fault: `merge_episodes`); the degradation run's three slow faults after a normal day. The shapes are
-then drawn wider than the detectors know (`bench.fault_shapes`) and ordinary life is added
-(`bench.anticipation_nuisance`).
+judged as one fault: `merge_episodes`); each degradation run's slow faults (`DEGRADATION_PER_TYPE` of each type, on
+devices drawn per seed, beside a healthy sibling of each kind) after a normal day. The shapes are then drawn wider
+than the detectors know (`bench.fault_shapes`) and ordinary life is added (`bench.anticipation_nuisance`).
 """
 
 from __future__ import annotations
@@ -30,8 +30,11 @@ START = datetime(2026, 3, 2, 0, 0, tzinfo=TZ)  # a Monday, an ordinary working w
 HOUR, DAY = 3600.0, 86400.0
 ACUTE_VISIBLE = ("entrapment", "door_fault", "motor_overheat", "out_of_service", "reader_offline", "pipe_burst",
                  "pump_failure", "tank_low", "supply_outage")
-DEGRADING = (("bearing_wear", "rs-b1-elev-a"), ("levelling_drift", "rs-b2-elev-a"), ("slow_leak", "rs-b1-water-low"))
-DEGRADATION_SIBLINGS = ("rs-b1-elev-b", "rs-b2-elev-b", "rs-b2-water-low")
+DEGRADING = ("bearing_wear", "levelling_drift", "slow_leak")
+# Each degradation run (a seed) degrades this many devices per type, drawn per seed, and keeps one healthy device of
+# each kind beside them: 10 seeds give 20 faults of each type (issue #20: at least 20 per type over 10 seeds).
+DEGRADATION_PER_TYPE = 2
+DEGRADATION_SEEDS = 10
 NOT_VISIBLE = ("forced_open", "held_open", "lock_failure", "battery_low")
 # How long each injected fault lasts (low, high), seconds: long enough to be noticed and complained about.
 DURATION_S = {
@@ -66,7 +69,7 @@ def plan_faults(scenario: Scenario, seed: int, *, repeats: int, degradation: boo
                                                                                             list[FaultEntry]]:
     """Seeded random faults: every acute resident-visible type `repeats` times, non-visible and sensor faults once
     each, a few misbehaving devices, never two at once on one device; or (`degradation`) the three degradation
-    faults on their devices, each starting after a normal day."""
+    faults, `DEGRADATION_PER_TYPE` of each on devices drawn for the seed, each starting after a normal day."""
     rng = random.Random(f"anticipation/{seed}")
     busy: dict[str, list[tuple[float, float]]] = {}
     total = scenario.duration_s
@@ -90,10 +93,11 @@ def plan_faults(scenario: Scenario, seed: int, *, repeats: int, degradation: boo
         raise RuntimeError(f"no room for {fault} in a {total / HOUR:.0f} h run: lengthen it or inject fewer")
 
     if degradation:
-        for fault, device in DEGRADING:
-            busy[device] = [(DEGRADATION_START_S, DEGRADATION_START_S + DURATION_S[fault][0])]
-            faults.append(FaultEntry(device, fault, round(DEGRADATION_START_S + rng.uniform(0, 3 * HOUR)),
-                                     round(rng.uniform(*DURATION_S[fault]))))
+        for fault in DEGRADING:
+            for device in rng.sample([d for d in _eligible(scenario, fault) if d not in busy], DEGRADATION_PER_TYPE):
+                busy[device] = [(DEGRADATION_START_S, DEGRADATION_START_S + DURATION_S[fault][0])]
+                faults.append(FaultEntry(device, fault, round(DEGRADATION_START_S + rng.uniform(0, 3 * HOUR)),
+                                         round(rng.uniform(*DURATION_S[fault]))))
         return faults, []
     for fault in ACUTE_VISIBLE:
         for _ in range(repeats):
@@ -118,18 +122,33 @@ def seed_start(seed: int) -> datetime:
 
 def scenario_for(seed: int, hours: float, *, repeats: int, degradation: bool = False,
                  start: datetime = START) -> Scenario:
-    """The acute run of a seed (the whole estate), or its degradation run (the degrading devices and a healthy
-    sibling of each: days of data are needed, and the rest of the estate would only add cost)."""
+    """The acute run of a seed (the whole estate), or its degradation run (the degrading devices and one healthy
+    device of each kind beside them: days of data are needed, and the rest of the estate would only add cost)."""
     scenario = load_scenario(BASE_SCENARIO)
     scenario = dataclasses.replace(scenario, seed=seed, duration_s=hours * HOUR, start=start,
                                    name=f"anticipation-{'degradation' if degradation else 'acute'}-{seed}")
-    if degradation:
-        scenario.device_ids = [d for _, d in DEGRADING] + list(DEGRADATION_SIBLINGS)
     scenario.faults, scenario.misbehaviour = plan_faults(scenario, seed, repeats=repeats, degradation=degradation)
+    if degradation:
+        scenario.device_ids = _with_siblings(scenario, [f.device_id for f in scenario.faults], seed)
     scenario.faults = draw_shapes(scenario.faults, seed)  # bench/fault_shapes.py: wider than the detectors know
     if repeats and not degradation:  # ordinary life in the acute runs: a maintenance visit, a power blip
         scenario.nuisance = plan_nuisance(scenario, seed, earliest_s=WARMUP_S)
     return scenario
+
+
+def is_degradation(scenario: Scenario) -> bool:
+    return scenario.name.startswith("anticipation-degradation")
+
+
+def _with_siblings(scenario: Scenario, degrading: list[str], seed: int) -> list[str]:
+    """The degrading devices and, beside them, one healthy device of each kind they have: its false tickets over the
+    same days are counted as any other device's."""
+    rng = random.Random(f"anticipation/siblings/{seed}")
+    kinds = {d.id: d.kind for d in scenario.estate.devices}
+    siblings = [rng.choice(sorted(d for d in scenario.device_ids if kinds[d] == kind and d not in degrading
+                                  and "leak" not in d))
+                for kind in sorted({kinds[d] for d in degrading}, key=str)]
+    return [*degrading, *siblings]
 
 
 def episodes(rng: random.Random, start: float, duration: float) -> list[tuple[float, float]]:

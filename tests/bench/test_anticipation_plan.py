@@ -50,3 +50,35 @@ def test_an_intermittent_faults_episodes_are_judged_as_one_fault():
     merged = merge_episodes([*known, later])
     assert merged[0] == KnownFault("rs-b1-elev-a", "entrapment", at[0], ends[-1], at[1] + timedelta(seconds=30))
     assert merged[1] == later  # a fault two hours later is another fault
+
+
+def test_the_degradation_runs_hold_twenty_faults_of_each_type_on_devices_drawn_per_seed():
+    from collections import Counter
+
+    from bench.anticipation_plan import (
+        DAY,
+        DEGRADATION_SEEDS,
+        DEGRADATION_START_S,
+        DEGRADING,
+        is_degradation,
+        scenario_for,
+        seed_start,
+    )
+
+    runs = [scenario_for(seed, 4.5 * 24, repeats=0, degradation=True, start=seed_start(seed))
+            for seed in range(1, DEGRADATION_SEEDS + 1)]
+    assert DEGRADATION_SEEDS >= 10 and all(is_degradation(run) for run in runs)
+    counts = Counter(f.name for run in runs for f in run.faults)
+    assert counts == {fault: 20 for fault in DEGRADING}  # issue #20: at least 20 per type over at least 10 seeds
+    assert len({run.start for run in runs}) == len(runs)  # each seed starts at its own moment of the week
+    assert len({tuple(sorted(f.device_id for f in run.faults)) for run in runs}) == len(runs)
+    for run in runs:
+        kinds = {d.id: d.kind for d in run.estate.devices}
+        faulty = [f.device_id for f in run.faults]
+        assert len(faulty) == len(set(faulty))  # one degradation per device
+        healthy = [d for d in run.device_ids if d not in faulty]
+        assert {kinds[d] for d in healthy} == {kinds[d] for d in faulty}  # a healthy device of each kind beside
+        for f in run.faults:  # after a normal first day, and over before the run ends
+            assert f.offset_s >= DEGRADATION_START_S and f.offset_s + f.duration_s <= 4.5 * DAY
+    acute = scenario_for(1, 0.4 * 24, repeats=2, start=seed_start(1))
+    assert not is_degradation(acute)
