@@ -7,6 +7,7 @@ Used by `bench.anticipation` after the shipped platform's table; the targets are
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import tzinfo
 from statistics import median
@@ -27,10 +28,18 @@ def _verdict(met: bool) -> str:
 
 
 def _ahead_h(o: FaultOutcome) -> float | None:
-    """Hours from the first delivered notice to the resident-visible moment (negative: after it)."""
-    if o.first_notice is None or o.fault.visible_at is None:
+    """Hours from the first delivered notice to the resident-visible moment (negative: after it; minus infinity:
+    never notified, so that a degradation nobody was told of counts against the median, not out of it); None for a
+    fault residents never noticed."""
+    if o.fault.visible_at is None:
         return None
+    if o.first_notice is None:
+        return -math.inf
     return (o.fault.visible_at - o.first_notice).total_seconds() / HOUR
+
+
+def _hours(h: float) -> str:
+    return "never notified" if h == -math.inf else f"{h:.1f} h"
 
 
 def why_missed(o: FaultOutcome) -> str:
@@ -63,9 +72,11 @@ def verdict(report: AnticipationReport, acute: Sequence[str], tz: tzinfo) -> lis
              and (f.anticipation_rate or 0.0) < ACUTE_RATE]
     worst = ", ".join(f"{f.fault} {100 * (f.anticipation_rate or 0.0):.0f} %" for f in under) or "all >= 90 %"
     row("every acute type >= 90 %", worst, not under)
-    ahead = [h for o in report.outcomes if o.fault.fault not in acute and (h := _ahead_h(o)) is not None]
-    if ahead:
-        row("degradations notified >= 24 h before visible (median)", f"{median(ahead):.1f} h (n={len(ahead)})",
+    degrading = sorted(((o, h) for o in report.outcomes if o.fault.fault not in acute
+                        and (h := _ahead_h(o)) is not None), key=lambda item: (item[0].fault.fault, item[1]))
+    if degrading:
+        ahead = [h for _, h in degrading]
+        row("degradations notified >= 24 h before visible (median)", f"{_hours(median(ahead))} (n={len(ahead)})",
             median(ahead) >= DEGRADATION_AHEAD_H)
     per_100 = report.false_alarms_per_100_device_days or 0.0
     bound = wilson(report.false_alarms, max(1, round(report.device_days)))
@@ -78,4 +89,11 @@ def verdict(report: AnticipationReport, acute: Sequence[str], tz: tzinfo) -> lis
         for o in sorted(missed, key=lambda o: (o.fault.fault, o.fault.onset)):
             when = o.fault.onset.astimezone(tz).strftime("%a %H:%M")
             lines.append(f"  {o.fault.fault:<15} {o.fault.device_id:<18} {when}  {why_missed(o)}")
+    if degrading:
+        lines.append("degradations, notice ahead of the resident-visible moment per type (median, least):")
+        for fault in sorted({o.fault.fault for o, _ in degrading}):
+            hours = [h for o, h in degrading if o.fault.fault == fault]
+            late = sum(h < DEGRADATION_AHEAD_H for h in hours)
+            lines.append(f"  {fault:<15} n={len(hours):<3} median {_hours(median(hours)):>14}, least "
+                         f"{_hours(hours[0]):>14}; {late} under {DEGRADATION_AHEAD_H:.0f} h")
     return lines

@@ -60,3 +60,16 @@ def test_a_false_notice_and_too_few_faults_are_not_met() -> None:
     assert _line(lines, "false tickets").endswith("NOT MET")  # 1.5 per 100 device-days
     assert _line(lines, "residents disturbed").endswith("NOT MET")
     assert _line(lines, "every acute type").endswith("met") and "all >= 90 %" in _line(lines, "every acute type")
+
+
+def test_a_degradation_nobody_was_told_of_counts_against_the_median() -> None:
+    outcomes = [_fault("pipe_burst", k, 100, 400, 60) for k in range(190)]
+    outcomes.append(_fault("slow_leak", 0, 30 * 3600, None, 3600))  # 29 h ahead
+    outcomes.append(_fault("slow_leak", 1, 30 * 3600, None, None, incidents=False))  # never notified
+    outcomes.append(_fault("slow_leak", 2, 30 * 3600, None, 20 * 3600))  # 10 h ahead
+    lines = verdict(_report(outcomes), ("pipe_burst",), TZ)
+    # Left out of the median, the one never notified would leave 29 h and 10 h: a median of 19.5 h. Counted, 10 h.
+    assert _line(lines, "degradations notified").endswith("NOT MET")
+    assert "10.0 h (n=3)" in _line(lines, "degradations notified")
+    per_type = _line(lines, "slow_leak")
+    assert "n=3" in per_type and "least never notified" in per_type and "2 under 24 h" in per_type
