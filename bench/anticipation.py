@@ -103,7 +103,7 @@ from bench.anticipation_plan import (
     seed_start,
 )
 from bench.anticipation_report import fmt, merge, print_results, print_table
-from bench.anticipation_targets import verdict
+from bench.anticipation_targets import activity_before_deadline, verdict
 from detectors.alarm import Alarm, Severity
 from detectors.engine import DetectorEngine
 from detectors.hysteresis import Observation
@@ -497,11 +497,12 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
             _explain(conn, variant, report)
         rescue = rescue_delays(conn, faults)
         nuisance = describe_nuisance(conn, scenario, report.false_alarm_tickets)
+        activity = activity_before_deadline(conn, report.outcomes)
     info = {"database": url, "messages": summary.messages, "wall_s": wall, "complaints": summary.complaints,
             "complaints_failed": summary.complaints_failed, "late_complaints": summary.stalls,
             "waits": summary.waits, "waited_s": summary.waited_s,
             "alarm_failures": ingest.alarms.failed + ingest.alarms.retries + ingest.pipeline.queue_failures,
-            "rescue_s": rescue, "nuisance": nuisance}
+            "rescue_s": rescue, "nuisance": nuisance, "activity": activity}
     return report, info
 
 
@@ -628,7 +629,8 @@ def main(argv: list[str] | None = None) -> None:
                   f"{nuisance['blips']} power blip(s) of a building (30-120 s): {nuisance['false_tickets']} of the "
                   "false tickets on a device they touched; passengers held every lift's door at 2 % of its stops")
         if variant == "forewarn":  # the shipped platform: each target met or not, and why a fault was missed
-            print("\n".join(verdict(merged[variant], ACUTE_VISIBLE, TZ)))
+            activity = {key: events for _, i in runs for key, events in i["activity"].items()}
+            print("\n".join(verdict(merged[variant], ACUTE_VISIBLE, TZ, activity)))
         late = sum(i["late_complaints"] + i["complaints_failed"] + i["alarm_failures"] for _, i in runs)
         if late:
             print(f"note: {late} stall(s) of the player, failed complaint(s) or unhandled alarm(s) — see the log")

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from datetime import tzinfo
 from statistics import median
 
+import psycopg
+
 from tickets.anticipation import AnticipationReport, FaultOutcome, wilson
 
 RATE = 0.95  # anticipation at delivery
@@ -42,8 +44,31 @@ def _hours(h: float) -> str:
     return "never notified" if h == -math.inf else f"{h:.1f} h"
 
 
-def why_missed(o: FaultOutcome) -> str:
-    """One fault a notice did not beat, in the stored rows' terms (seconds from the onset)."""
+# What the device itself showed of its fault before the deadline: its activity events stored between the onset and
+# the moment a notice had to beat, by name (`activity_before_deadline`), keyed as `fault_key` says.
+Activity = dict[tuple[str, str, str], list[tuple[str, int]]]
+
+
+def fault_key(o: FaultOutcome) -> tuple[str, str, str]:
+    return (o.fault.device_id, o.fault.fault, o.fault.onset.isoformat())
+
+
+def activity_before_deadline(conn: psycopg.Connection, outcomes: Sequence[FaultOutcome]) -> Activity:
+    """For each fault a notice did not beat, the device's stored events (trips, door cycles, swipes, ...) from its
+    onset to its deadline: the evidence a detector had. A door fault at 03:00 with one trip before the first
+    complaint, or a reader that read no swipe, is missed for a reason the report should say."""
+    found: Activity = {}
+    for o in outcomes:
+        if o.anticipated is False and o.deadline is not None:
+            found[fault_key(o)] = [(event, n) for event, n in conn.execute(
+                """SELECT event, count(*) FROM device_events WHERE device_id = %s AND ts >= %s AND ts < %s
+                   GROUP BY event ORDER BY event""", (o.fault.device_id, o.fault.onset, o.deadline))]
+    return found
+
+
+def why_missed(o: FaultOutcome, activity: Activity | None = None) -> str:
+    """One fault a notice did not beat, in the stored rows' terms (seconds from the onset); with `activity`, what the
+    device sent before the deadline."""
     def at(moment: object) -> str:
         return f"+{(moment - o.fault.onset).total_seconds():.0f} s"  # type: ignore[operator]
 
@@ -53,11 +78,16 @@ def why_missed(o: FaultOutcome) -> str:
         notice = "no notice (detected, engineering only)" if o.incidents else "never detected"
     else:
         notice = f"notice delivered {at(o.first_notice)}"
-    return f"{visible}, {report}; {notice}"
+    events = (activity or {}).get(fault_key(o))
+    sent = "" if events is None else "; before it the device sent " + (
+        ", ".join(f"{n} {event}" for event, n in events) or "no event")
+    return f"{visible}, {report}; {notice}{sent}"
 
 
-def verdict(report: AnticipationReport, acute: Sequence[str], tz: tzinfo) -> list[str]:
-    """The targets table and the misses of the acute types under target, as printable lines."""
+def verdict(report: AnticipationReport, acute: Sequence[str], tz: tzinfo,
+            activity: Activity | None = None) -> list[str]:
+    """The targets table and the misses of the acute types under target, as printable lines (with `activity`, what
+    each missed fault's device sent before its deadline)."""
     t = report.total
     lines = ["targets (issue #20):"]
 
@@ -88,7 +118,7 @@ def verdict(report: AnticipationReport, acute: Sequence[str], tz: tzinfo) -> lis
         lines.append("why the acute types under 90 % missed (each fault a notice did not beat):")
         for o in sorted(missed, key=lambda o: (o.fault.fault, o.fault.onset)):
             when = o.fault.onset.astimezone(tz).strftime("%a %H:%M")
-            lines.append(f"  {o.fault.fault:<15} {o.fault.device_id:<18} {when}  {why_missed(o)}")
+            lines.append(f"  {o.fault.fault:<15} {o.fault.device_id:<18} {when}  {why_missed(o, activity)}")
     if degrading:
         lines.append("degradations, notice ahead of the resident-visible moment per type (median, least):")
         for fault in sorted({o.fault.fault for o, _ in degrading}):

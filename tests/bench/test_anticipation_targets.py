@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bench.anticipation_targets import verdict
+from bench.anticipation_targets import activity_before_deadline, verdict
 from tickets.anticipation import AnticipationReport, FaultOutcome, KnownFault, figures
 
 T0 = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)  # Monday 11:00 in Shanghai
@@ -73,3 +73,21 @@ def test_a_degradation_nobody_was_told_of_counts_against_the_median() -> None:
     assert "10.0 h (n=3)" in _line(lines, "degradations notified")
     per_type = _line(lines, "slow_leak")
     assert "n=3" in per_type and "least never notified" in per_type and "2 under 24 h" in per_type
+
+
+def test_a_missed_fault_says_what_its_device_sent_before_the_deadline(conn) -> None:
+    """The events stored between the onset and the deadline (the first complaint here) are the detectors' evidence:
+    a night door fault with one trip before the complaint is missed for want of use, not of a rule."""
+    missed = _fault("door_fault", 0, 600, 3600, None, incidents=False)
+    beaten = _fault("door_fault", 1, 600, 3600, 60)
+    onset = missed.fault.onset
+    rows = [(onset - 60 * S, 1, "trip"), (onset + 100 * S, 2, "door_cycle"), (onset + 130 * S, 3, "trip"),
+            (onset + 150 * S, 4, "door_cycle"), (onset + 3600 * S, 5, "trip")]  # the last: at the complaint
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO device_events (device_id, ts, seq, event) VALUES (%s, %s, %s, %s)",
+                        [(missed.fault.device_id, ts, seq, event) for ts, seq, event in rows])
+    activity = activity_before_deadline(conn, [missed, beaten])
+    assert list(activity.values()) == [[("door_cycle", 2), ("trip", 1)]]  # only the missed fault, onset to deadline
+    outcomes = [_fault("pipe_burst", k, 100, 400, 60) for k in range(190)] + [missed, beaten]
+    line = _line(verdict(_report(outcomes), ("pipe_burst", "door_fault"), TZ, activity), "door_fault")
+    assert line.endswith("never detected; before it the device sent 2 door_cycle, 1 trip")
