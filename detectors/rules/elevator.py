@@ -160,7 +160,7 @@ class ElevatorRules:
             state.doors = [*doors[1 - DOOR_RECENT:], cycle]
         slow = [c for c in state.doors if c >= DOOR_CYCLE_MAX_S]
         if len(slow) >= 2 and len(slow) >= _long_cycles_needed(state):
-            held = (state.door_held + 1.0) / (state.door_alone + DOOR_PRIOR_CYCLES)
+            held = _held_share(state)
             return Observation(
                 "door_fault",
                 True,
@@ -247,10 +247,16 @@ class ElevatorRules:
         )
 
 
+def _held_share(state: ElevatorState) -> float:
+    """The share of this car's cycles that are long and come alone (passengers holding its door), learnt from its
+    cycles with a prior of one in `DOOR_PRIOR_CYCLES`."""
+    return (state.door_held + 1.0) / (state.door_alone + DOOR_PRIOR_CYCLES)
+
+
 def _long_cycles_needed(state: ElevatorState) -> int:
     """The fewest long cycles among the last `DOOR_RECENT` that this car's passengers holding its door would bring
     together less than once in 1/`DOOR_FALSE_PER_CYCLE` cycles (`DOOR_RECENT` + 1 if none would)."""
-    held = (state.door_held + 1.0) / (state.door_alone + DOOR_PRIOR_CYCLES)
+    held = _held_share(state)
     for k in range(1, DOOR_RECENT + 1):
         if math.comb(DOOR_RECENT - 1, k - 1) * held**k <= DOOR_FALSE_PER_CYCLE:
             return k
