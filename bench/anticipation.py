@@ -46,8 +46,8 @@ days: 10 seeds injected 20 per type, but only 159 of those 283 faults met a resi
 12–15 of the door, reader and out-of-service types; seeds 1–10 are unchanged, 11–15 added); 30 % of entrapments,
 out-of-service cars, reader and door faults intermittent (`episodes`); 10 degradation runs
 (`--degradation-seeds`) of 4.5 simulated days (`--degradation-days`), each starting at its seed's moment of the week,
-with two devices drawn per seed for each degradation type (bearing wear, levelling drift, slow leak: 20 of each)
-and a healthy device of each kind beside them; and
+with two devices drawn per seed for each degradation type (bearing wear, levelling drift, slow leak: 20 of each),
+those devices alone, telemetry every 60 s (`DEGRADATION_INTERVAL_S`); and
 the silence-and-loss run of bench/silence.py (`--silence-hours`). Each acute run also carries ordinary life
 (bench/anticipation_nuisance.py): a lift parked for a declared maintenance visit, a building's power blip and
 passengers holding every lift's door at 2 % of stops, no fault, so whatever ticket they open is a false ticket.
@@ -606,7 +606,7 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"\nanticipation benchmark: {seeds} seed(s) × {days:g} simulated days of the demo estate (acute faults)"
           + (f", + {degradation_seeds} run(s) × {degradation_days:g} days of {DEGRADATION_PER_TYPE} devices per"
-             f" degradation type and a healthy one of each kind" if degradation_seeds else "")
+             f" degradation type (degradation faults)" if degradation_seeds else "")
           + "; rates over resident-visible faults; times median/p90 (onset→notice) and median/p10 (lead)")
     merged = {}
     for variant in variants:

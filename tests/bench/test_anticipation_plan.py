@@ -57,6 +57,7 @@ def test_the_degradation_runs_hold_twenty_faults_of_each_type_on_devices_drawn_p
 
     from bench.anticipation_plan import (
         DAY,
+        DEGRADATION_INTERVAL_S,
         DEGRADATION_SEEDS,
         DEGRADATION_START_S,
         DEGRADING,
@@ -73,11 +74,9 @@ def test_the_degradation_runs_hold_twenty_faults_of_each_type_on_devices_drawn_p
     assert len({run.start for run in runs}) == len(runs)  # each seed starts at its own moment of the week
     assert len({tuple(sorted(f.device_id for f in run.faults)) for run in runs}) == len(runs)
     for run in runs:
-        kinds = {d.id: d.kind for d in run.estate.devices}
         faulty = [f.device_id for f in run.faults]
-        assert len(faulty) == len(set(faulty))  # one degradation per device
-        healthy = [d for d in run.device_ids if d not in faulty]
-        assert {kinds[d] for d in healthy} == {kinds[d] for d in faulty}  # a healthy device of each kind beside
+        assert len(faulty) == len(set(faulty)) and sorted(run.device_ids) == sorted(faulty)  # one per device
+        assert run.intervals[DeviceKind.ELEVATOR] == run.intervals[DeviceKind.WATER] == DEGRADATION_INTERVAL_S
         for f in run.faults:  # after a normal first day, and over before the run ends
             assert f.offset_s >= DEGRADATION_START_S and f.offset_s + f.duration_s <= 4.5 * DAY
     acute = scenario_for(1, 0.4 * 24, repeats=2, start=seed_start(1))
