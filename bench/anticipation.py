@@ -549,7 +549,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=None, help="how many seeds (default: 1 quick, 15 full)")
     parser.add_argument("--days", type=float, default=None, help="simulated days per seed (default 0.25 / 0.4)")
     parser.add_argument("--degradation-days", type=float, default=4.5,
-                        help="simulated days of the degradation run (full mode; 0: none)")
+                        help="simulated days of each degradation run (full mode; 0: none)")
     parser.add_argument("--degradation-seeds", type=int, default=DEGRADATION_SEEDS,
                         help=f"degradation runs, each with {DEGRADATION_PER_TYPE} faults of every degradation type "
                              f"(full mode; default {DEGRADATION_SEEDS}; 0: none)")
