@@ -101,7 +101,7 @@ MAIN_TRANSITIONS: list[tuple[str, str, str, str, str]] = [
     ('2026-03-03T17:16:36.278000+00:00', 'rs-b2-elev-a', 'levelling_drift', 'cleared', 'warning'),
 ]
 MAIN_ALARMS_SHA256 = "a85da4ce1d2cbe64365a0e2b10bcaf88155a0888b3e3f5534696de06efe198a2"
-MAIN_STATE_SHA256 = "e617af3c472a054a0332bc51debdec610b6f4d08644d79216201909d8ee680a6"
+MAIN_STATE_SHA256 = "b4cbed9ce8100a970803f50bc77484fea6c5b4eea0d0579bc288fe11b4dd4ff4"
 
 
 def _plain(obj: Any) -> Any:
