@@ -118,8 +118,8 @@ def test_a_door_slow_at_every_stop_but_rarely_20_s_is_called_against_the_cars_us
     for r in car(rng, 36.0):
         t = (r.ts - T0).total_seconds()
         if r.event == "door_cycle" and t >= 33 * 3600.0:
-            r = Reading(r.device_id, r.kind, r.ts, r.seq, {**r.values, "door_cycle_s": round(rng.uniform(8.0, 22.3), 1)},
-                        event=r.event, site_id=r.site_id)
+            slow = {**r.values, "door_cycle_s": round(rng.uniform(8.0, 22.3), 1)}
+            r = Reading(r.device_id, r.kind, r.ts, r.seq, slow, event=r.event, site_id=r.site_id)
         readings.append(r)
     alarms = door_alarms(readings)
     assert len(alarms) == 1, [a.evidence.summary for a in alarms]
