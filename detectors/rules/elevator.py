@@ -64,17 +64,17 @@ DOOR_FALSE_PER_CYCLE = 1e-5
 # this car's own usual cycle, the median of every cycle it learnt (river's `stats.Quantile`, P² estimate). A
 # passenger holding the door lengthens one cycle and leaves the median alone: four holds in seven stops would be
 # needed. The usual is trusted after `DOOR_USUAL_WARMUP` cycles and learns only while the last cycles' median is
-# within `DOOR_USUAL_LEARN_RATIO` of it, so a door that slows over a day is measured against the door it was.
+# within `DOOR_NEAR_USUAL_RATIO` of it, so a door that slows over a day is measured against the door it was.
 # 1.6× and 4 s over the usual: a sound car's median of seven stays within 1.3× of its usual (uniform 5-9 s, usual
 # 7 s: the median of seven is over 8.8 s in 2 windows of 10,000, by the binomial sum, and never over 9 s); the fault
 # at 0.4 puts it near 2×.
 DOOR_SLOW_RATIO = 1.6
 DOOR_SLOW_MARGIN_S = 4.0
 DOOR_USUAL_WARMUP = 20
-DOOR_USUAL_LEARN_RATIO = 1.3
-# Once called slow, the door stays slow until the median is back under 1.3× the usual (the learning bound): a door at
-# 0.4 of full strength has single windows whose median dips under 1.6×, and each dip would clear and re-raise it.
-DOOR_SLOW_CLEAR_RATIO = 1.3
+# Near the usual: the bound under which cycles are learnt, and under which a door called slow is sound again (it stays
+# slow until then: a door at 0.4 of full strength has single windows whose median dips under 1.6×, and each dip would
+# clear and re-raise it).
+DOOR_NEAR_USUAL_RATIO = 1.3
 
 
 @dataclass(slots=True)
@@ -182,7 +182,7 @@ class ElevatorRules:
             if learning:
                 _learn_usual_cycle(state, cycle)
         slow = [c for c in state.doors if c >= DOOR_CYCLE_MAX_S]
-        median = sorted(state.doors)[len(state.doors) // 2] if state.doors else cycle
+        median = _median(state.doors) if state.doors else cycle
         if len(slow) >= 2 and len(slow) >= _long_cycles_needed(state):
             held = _held_share(state)
             return Observation(
@@ -200,7 +200,7 @@ class ElevatorRules:
         if usual is None or len(state.doors) < DOOR_RECENT:
             state.door_slow = False
         elif state.door_slow:
-            state.door_slow = median >= DOOR_SLOW_CLEAR_RATIO * usual
+            state.door_slow = median >= DOOR_NEAR_USUAL_RATIO * usual
         else:
             state.door_slow = median >= max(DOOR_SLOW_RATIO * usual, usual + DOOR_SLOW_MARGIN_S)
         if state.door_slow and usual is not None:
@@ -297,6 +297,11 @@ def _held_share(state: ElevatorState) -> float:
     return (state.door_held + 1.0) / (state.door_alone + DOOR_PRIOR_CYCLES)
 
 
+def _median(cycles: list[float]) -> float:
+    """The middle of `cycles` (the upper middle of an even count); `cycles` is not empty."""
+    return sorted(cycles)[len(cycles) // 2]
+
+
 def _usual_cycle(state: ElevatorState) -> float | None:
     """This car's usual door cycle (the median of the cycles it learnt), once `DOOR_USUAL_WARMUP` are learnt."""
     return state.door_usual.get() if state.door_learnt >= DOOR_USUAL_WARMUP else None
@@ -305,7 +310,7 @@ def _usual_cycle(state: ElevatorState) -> float | None:
 def _learn_usual_cycle(state: ElevatorState, cycle: float) -> None:
     """Learn a new cycle into the usual, unless the last cycles' median is already well over it (a slowing door)."""
     usual = _usual_cycle(state)
-    if usual is not None and sorted(state.doors)[len(state.doors) // 2] > DOOR_USUAL_LEARN_RATIO * usual:
+    if usual is not None and _median(state.doors) > DOOR_NEAR_USUAL_RATIO * usual:
         return
     state.door_usual.update(cycle)
     state.door_learnt += 1
