@@ -137,9 +137,11 @@ def _slots_learnt(state: AbsenceState, local: datetime) -> bool:
 def check(state: AbsenceState, now: datetime, t: float | None = None) -> Observation:
     """Close every whole hour up to `now` (learning or judging it) and say whether an absence stands. `t` is
     `now.timestamp()` when the caller has it already (a change of time zone keeps the instant)."""
-    now = _local(state, now)
     if t is None:
         t = now.timestamp()
+    if state.hour is not None and state.hour + HOUR > t:
+        return _standing(state)  # no hour ends yet: what nearly every call finds (the engine's tick, every device)
+    now = _local(state, now)
     start = t - (t % HOUR)
     if state.hour is None:
         state.hour, state.hour_slot = start, slot(now)

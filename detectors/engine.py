@@ -202,7 +202,7 @@ class DetectorEngine:
             rules = self._rules[state.kind]
             observations = rules.on_tick(state.rules, t)
             observations.append(state.presence.check(t))
-            observations.append(absence.check(state.absence, now))
+            observations.append(absence.check(state.absence, now, t))
             alarms.extend(self._decide(state, observations, t, rules))
         return alarms
 
