@@ -18,7 +18,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bench.anticipation_nuisance import plan_nuisance
-from bench.fault_shapes import draw_shapes
+from bench.fault_shapes import EPISODE_GAP_S, INTERMITTENT, INTERMITTENT_SHARE, draw_shapes, episodes
 from ingest.reading import DeviceKind
 from simulators.faults import FAULTS, SENSOR_FAULTS, water_role
 from simulators.labels import read_labels
@@ -53,10 +53,6 @@ DURATION_S = {
     "bearing_wear": (2.75 * DAY, 3.25 * DAY), "levelling_drift": (2.75 * DAY, 3.25 * DAY),
     "slow_leak": (2.75 * DAY, 3.25 * DAY),
 }
-# Intermittent faults: this share of these types come as episodes (`episodes`), judged as one fault.
-INTERMITTENT = frozenset({"entrapment", "out_of_service", "reader_offline", "door_fault"})
-INTERMITTENT_SHARE = 0.3
-EPISODE_GAP_S = 600.0  # episodes closer than this are one fault (two faults on one device are `GAP_S` apart)
 WARMUP_S = 1 * HOUR  # baselines learn from normal data first
 DEGRADATION_START_S = 1 * DAY  # degradation needs a day of normal data (and two nights for the night flow)
 GAP_S = 2 * HOUR  # between two faults on one device: the previous alarm clears and cools down first
@@ -147,18 +143,6 @@ def scenario_for(seed: int, hours: float, *, repeats: int, degradation: bool = F
 
 def is_degradation(scenario: Scenario) -> bool:
     return scenario.name.startswith("anticipation-degradation")
-
-
-def episodes(rng: random.Random, start: float, duration: float) -> list[tuple[float, float]]:
-    """An intermittent fault's episodes within [start, start + duration): 2-5 minutes on, 1-5 minutes released,
-    at least two episodes (a car stuck for three minutes, released, stuck again)."""
-    out: list[tuple[float, float]] = []
-    t, end = start, start + duration
-    while t < end and (len(out) < 2 or rng.random() < 0.6):
-        on = rng.uniform(120.0, 300.0)
-        out.append((t, min(t + on, end)))
-        t += on + rng.uniform(60.0, 300.0)
-    return out
 
 
 def merge_episodes(faults: list[KnownFault]) -> list[KnownFault]:

@@ -23,11 +23,13 @@ MQTT). An *acute* run (12 simulated hours; every acute, door, water and sensor f
 faults on a different device kind each seed, the other devices healthy) and a *degradation* run (6 simulated days;
 bearing wear, levelling drift and a slow leak starting after one normal day, beside healthy siblings; and, in the
 seeds whose sensor faults are on doors, the door's frozen battery gauge: a gauge that moves every ~8 h looks the
-same frozen for an hour, so it is frozen for days there, as a dead gauge stays until someone replaces it). Messages
+same frozen for an hour, so it is frozen for days there, as a dead gauge stays until someone replaces it). The
+held-out split also draws each fault's shape and plays some intermittent faults as episodes (`Variation`). Messages
 are decoded by `ingest.decode.decode` as ingest would and fed to each detector; alarms are matched to the labels:
 - a fault is *detected* when an alarm of the same fault name is raised on its device between its start and its
   end plus `GRACE_S` (baselines name no fault, so any alarm of theirs on the device counts for them); delay is
-  raise time − fault start; lead time is the label's `visible_at` − raise time;
+  raise time − fault start; lead time is the label's `visible_at` − raise time; an intermittent fault's episodes
+  are one fault, from the first episode's start to the last one's end (`merge_episodes`);
 - an alarm on a device inside one of its fault windows (+ grace) is explained by that fault (a car stopped between
   floors is also out of service); any other raised alarm is a *false alarm*, per 100 device-days simulated.
 """
@@ -45,6 +47,7 @@ from pathlib import Path
 from time import perf_counter_ns
 from typing import TYPE_CHECKING
 
+from bench.fault_shapes import EPISODE_GAP_S, INTERMITTENT, INTERMITTENT_SHARE, draw_shapes, episodes
 from bench.public import (
     FREE_CUT,
     FREE_HALF,
@@ -245,10 +248,10 @@ def run(entries: list[FaultEntry], devices: list[str], duration_s: float, seed: 
         detectors: dict[str, Detector], outcomes: dict[str, Outcome], intervals: dict | None = None) -> int:
     """One simulated run fed to every detector at once; returns the number of messages."""
     sim = simulation(entries, devices, duration_s, seed, intervals)
-    labels = [
+    labels = merge_episodes([
         Label(r["device"], r["fault"], _t(r["start"]), _t(r["end"]), _t(r["visible_at"]) if r["visible_at"] else None)
         for r in sim.labels() if r["record"] == "fault"
-    ]
+    ])
     raised, n = play(sim, detectors)
     for name, detector in detectors.items():
         if detector.standing:
@@ -315,16 +318,60 @@ def _slow_gauge(kind: DeviceKind) -> bool:
 @dataclass(frozen=True, slots=True)
 class Variation:
     """How a simulator split draws its faults. Tuning: the fault library's defaults (fixed durations, degradation
-    ramps over the run's last days). Held-out: durations (for degradation: the ramp length) drawn per fault from a
-    range 2-3x wider than the tuning split's, other seeds."""
+    ramps over the run's last days, each fault at full strength from its start, in one piece). Held-out, on other
+    seeds: durations (for degradation: the ramp length) drawn per fault from a range 2-3x wider than the tuning
+    split's, and (`shapes`) each fault's amplitude, ramp and variant drawn from `bench.fault_shapes.RANGES` (door
+    cycles of 7-14 s up to 15-56 s, bursts of 1.2-12x the peak flow, supplies that only weaken, a reader that stays
+    "healthy" but reads nothing, a pump that runs without delivering, a car parked without a fault code, wear and
+    drift at half to twice the library's rate; the faults that can start gradually do so over 1-30 min in 40 % of
+    cases), with `intermittent_share` of entrapments, out-of-service cars, reader and door faults coming as episodes
+    (2-5 min on, 1-5 min released: `bench.fault_shapes.episodes`), scored as one fault. The shapes and episodes come
+    from their own random streams, so the devices, onsets and durations are those the seed drew without them."""
 
     seeds: tuple[int, ...]
     acute_scale: tuple[float, float] = (1.0, 1.0)  # factor on each acute fault's default duration
     ramp_days: tuple[float, float] | None = None  # degradation ramp length (days); None: the run's last days
+    shapes: bool = False  # draw each fault's amplitude, ramp and variant (`bench.fault_shapes.draw_shapes`)
+    intermittent_share: float = 0.0  # of the `bench.fault_shapes.INTERMITTENT` types, come as episodes
 
 
 TUNING = Variation(seeds=(1, 2, 3))
-HELDOUT = Variation(seeds=(101, 102, 103), acute_scale=(0.4, 2.5), ramp_days=(1.5, 4.5))
+HELDOUT = Variation(seeds=(101, 102, 103), acute_scale=(0.4, 2.5), ramp_days=(1.5, 4.5), shapes=True,
+                    intermittent_share=INTERMITTENT_SHARE)
+
+
+@dataclass(frozen=True, slots=True)
+class SimRun:
+    """One simulated run of a seed: its faults, the devices played, how long, the telemetry intervals."""
+
+    entries: list[FaultEntry]
+    devices: list[str]
+    duration_s: float
+    intervals: dict[DeviceKind, float] | None = None
+
+
+def plan_runs(variation: Variation, seed: int, quick: bool = False) -> tuple[SimRun, SimRun]:
+    """A seed's acute run and degradation run, as `variation` draws them."""
+    estate = load_scenario(BASE_SCENARIO).estate.devices
+    site_devices = [d.id for d in estate if d.site_id == "riverside"]
+    kinds = {d.id: d.kind for d in estate}
+    rng = random.Random(seed)
+    sensors = list(zip(SENSOR_FAULTS, SENSOR_DEVICES[seed % len(SENSOR_DEVICES)], strict=True))
+    gauges = [(fault, device) for fault, device in sensors
+              if fault == "sensor_stuck" and _slow_gauge(kinds[device])]
+    plan = [*ACUTE, *((fault, device, 1 * HOUR) for fault, device in sensors if (fault, device) not in gauges)]
+    if variation.acute_scale != (1.0, 1.0):  # the tuning split draws exactly what the bench always drew
+        plan = [(fault, device, min(8 * HOUR, duration * rng.uniform(*variation.acute_scale)))
+                for fault, device, duration in plan]
+    acute = vary([FaultEntry(device, fault, rng.uniform(2 * HOUR, 12 * HOUR - duration - HOUR), duration)
+                  for fault, device, duration in plan], variation, seed, "acute")
+    devices = list(dict.fromkeys([*site_devices, *(e.device_id for e in acute)]))
+    days = 4.0 if quick else 6.0
+    slow = vary([FaultEntry(device, fault, *_ramp(rng, days, variation))
+                 for fault, device in (*DEGRADING, *gauges)], variation, seed, "degradation")
+    return (SimRun(acute, devices, 12 * HOUR),
+            SimRun(slow, [device for _, device in (*DEGRADING, *gauges)] + list(DEGRADATION_SIBLINGS), days * DAY,
+                   {DeviceKind.ELEVATOR: 20.0, DeviceKind.WATER: 20.0}))
 
 
 def simulate(variation: Variation, detectors: dict[str, Callable[[], Detector]], quick: bool = False
@@ -332,28 +379,43 @@ def simulate(variation: Variation, detectors: dict[str, Callable[[], Detector]],
     """Run every seed's acute and degradation runs; (outcome per detector, messages decoded)."""
     outcomes = {name: Outcome() for name in detectors}
     messages = 0
-    estate = load_scenario(BASE_SCENARIO).estate.devices
-    site_devices = [d.id for d in estate if d.site_id == "riverside"]
-    kinds = {d.id: d.kind for d in estate}
     for seed in variation.seeds[:1] if quick else variation.seeds:
-        rng = random.Random(seed)
-        sensors = list(zip(SENSOR_FAULTS, SENSOR_DEVICES[seed % len(SENSOR_DEVICES)], strict=True))
-        gauges = [(fault, device) for fault, device in sensors
-                  if fault == "sensor_stuck" and _slow_gauge(kinds[device])]
-        plan = [*ACUTE, *((fault, device, 1 * HOUR) for fault, device in sensors if (fault, device) not in gauges)]
-        if variation.acute_scale != (1.0, 1.0):  # the tuning split draws exactly what the bench always drew
-            plan = [(fault, device, min(8 * HOUR, duration * rng.uniform(*variation.acute_scale)))
-                    for fault, device, duration in plan]
-        acute = [FaultEntry(device, fault, rng.uniform(2 * HOUR, 12 * HOUR - duration - HOUR), duration)
-                 for fault, device, duration in plan]
-        devices = site_devices + [e.device_id for e in acute if e.device_id not in site_devices]
-        messages += run(acute, devices, 12 * HOUR, seed, {n: f() for n, f in detectors.items()}, outcomes)
-        days = 4.0 if quick else 6.0
-        slow = [FaultEntry(device, fault, *_ramp(rng, days, variation)) for fault, device in (*DEGRADING, *gauges)]
-        devices = [device for _, device in (*DEGRADING, *gauges)] + list(DEGRADATION_SIBLINGS)
-        messages += run(slow, devices, days * DAY, seed, {n: f() for n, f in detectors.items()}, outcomes,
-                        intervals={DeviceKind.ELEVATOR: 20.0, DeviceKind.WATER: 20.0})
+        for sim_run in plan_runs(variation, seed, quick):
+            messages += run(sim_run.entries, sim_run.devices, sim_run.duration_s, seed,
+                            {n: f() for n, f in detectors.items()}, outcomes, intervals=sim_run.intervals)
     return outcomes, messages
+
+
+def vary(entries: list[FaultEntry], variation: Variation, seed: int, run: str) -> list[FaultEntry]:
+    """`entries` as the split plays them: unchanged for the tuning split; for one with `shapes`, each intermittent
+    type split into episodes (`intermittent_share` of them) and every fault given a drawn shape, both from random
+    streams of their own (``detectors/{run}/...``), so the seed's devices, onsets and durations stay as drawn."""
+    if not variation.shapes:
+        return entries
+    rng = random.Random(f"detectors/{run}/episodes/{seed}")
+    out: list[FaultEntry] = []
+    for entry in entries:
+        if entry.name in INTERMITTENT and rng.random() < variation.intermittent_share:
+            out.extend(FaultEntry(entry.device_id, entry.name, round(a), round(b - a))
+                       for a, b in episodes(rng, entry.offset_s, entry.duration_s))
+        else:
+            out.append(entry)
+    return draw_shapes(out, seed, stream=f"detectors/{run}/shape")
+
+
+def merge_episodes(labels: list[Label]) -> list[Label]:
+    """An intermittent fault's episodes (same device and fault, under `EPISODE_GAP_S` apart) as one label: from the
+    first start to the last end, visible from the first episode residents saw."""
+    out: list[Label] = []
+    for label in sorted(labels, key=lambda x: (x.device, x.fault, x.start)):
+        last = out[-1] if out else None
+        if last is not None and (last.device, last.fault) == (label.device, label.fault) \
+                and label.start - last.end < EPISODE_GAP_S:
+            out[-1] = dataclasses.replace(last, end=max(last.end, label.end), visible_at=last.visible_at
+                                          if last.visible_at is not None else label.visible_at)
+        else:
+            out.append(label)
+    return out
 
 
 def _ramp(rng: random.Random, days: float, variation: Variation) -> tuple[float, float]:

@@ -1,4 +1,5 @@
-"""Fault shapes for the anticipation bench: each fault's amplitude, ramp and variant, drawn per seed.
+"""Fault shapes for the benchmarks (`bench.anticipation`, `bench.detectors`' held-out split): each fault's
+amplitude, ramp and variant, drawn per seed.
 
 The detectors were developed on the simulator's own faults (`simulators/*.py` `fault_params`: a door cycle of
 12-40 s, a burst of 4-8× the peak flow with 35-50 % of the pressure left, a supply cut at once to 0-20 kPa, a pump
@@ -7,9 +8,9 @@ that stops and says so). The bench judges them on faults drawn from ranges two t
 where another metric moves first (a reader that stays "healthy" but reads nothing, a pump that runs without
 delivering, a car taken out of service without a fault code).
 
-`draw_shapes` has its own random stream (``anticipation/shape/{seed}``), so the faults' devices, onsets and
-durations stay exactly what `bench.anticipation_plan.plan_faults` placed; the episodes of one intermittent fault share
-one shape.
+`draw_shapes` has its own random stream (``anticipation/shape/{seed}``; `bench.detectors`' held-out split names
+another), so the faults' devices, onsets and durations stay exactly what `bench.anticipation_plan.plan_faults`
+placed; the episodes of one intermittent fault (`episodes`) share one shape.
 """
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ from simulators.scenario import FaultEntry
 MIN = 60.0
 RAMP_SHARE = 0.4  # of the faults that can start gradually; the rest strike at once
 RAMP_S = (1 * MIN, 30 * MIN)
-# Episodes of one intermittent fault closer than this share a shape (`bench.anticipation_plan.EPISODE_GAP_S`: two faults
-# on one device are hours apart).
+# Intermittent faults: this share of these types come as `episodes` (a car stuck for three minutes, released, stuck
+# again), judged as one fault; episodes closer than `EPISODE_GAP_S` are one fault and share one shape (two faults on
+# one device are hours apart).
+INTERMITTENT = frozenset({"entrapment", "out_of_service", "reader_offline", "door_fault"})
+INTERMITTENT_SHARE = 0.3
 EPISODE_GAP_S = 600.0
 
 
@@ -74,10 +78,23 @@ def draw_shape(rng: random.Random, fault: str) -> FaultShape:
     return FaultShape(amplitude, float(ramp), variant, None if alarm is None else float(alarm))
 
 
-def draw_shapes(faults: list[FaultEntry], seed: int) -> list[FaultEntry]:
-    """`faults` with a shape drawn for each (same order, devices, onsets and durations); an intermittent fault's
-    episodes (same device and fault, under `EPISODE_GAP_S` apart) all get the first episode's shape."""
-    rng = random.Random(f"anticipation/shape/{seed}")
+def episodes(rng: random.Random, start: float, duration: float) -> list[tuple[float, float]]:
+    """An intermittent fault's episodes within [start, start + duration): 2-5 minutes on, 1-5 minutes released,
+    at least two episodes (a car stuck for three minutes, released, stuck again)."""
+    out: list[tuple[float, float]] = []
+    t, end = start, start + duration
+    while t < end and (len(out) < 2 or rng.random() < 0.6):
+        on = rng.uniform(120.0, 300.0)
+        out.append((t, min(t + on, end)))
+        t += on + rng.uniform(60.0, 300.0)
+    return out
+
+
+def draw_shapes(faults: list[FaultEntry], seed: int, stream: str = "anticipation/shape") -> list[FaultEntry]:
+    """`faults` with a shape drawn for each (same order, devices, onsets and durations) from the random stream
+    ``{stream}/{seed}``; an intermittent fault's episodes (same device and fault, under `EPISODE_GAP_S` apart) all get
+    the first episode's shape."""
+    rng = random.Random(f"{stream}/{seed}")
     last: dict[tuple[str, str], tuple[float, FaultShape]] = {}
     out = []
     for entry in faults:

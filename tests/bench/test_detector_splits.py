@@ -1,10 +1,12 @@
-"""bench.detectors' generalisation protocol: the tuning and held-out splits never share a file, and they are the
-ones `detectors.params` states."""
+"""bench.detectors' generalisation protocol: the tuning and held-out splits never share a file, they are the ones
+`detectors.params` states, and the simulator's held-out faults are drawn from wider ranges than the tuning split's."""
 
 from __future__ import annotations
 
-from bench.detectors import HELDOUT, TUNING
+from bench.detectors import HELDOUT, TUNING, Label, merge_episodes, plan_runs
+from bench.fault_shapes import RANGES
 from bench.public import FREE_CUT, FREE_HALF, FREE_ROWS, NAB_TUNING, cut, load_splits
+from simulators.faults import FaultShape
 
 
 def test_tuning_and_heldout_share_no_file_and_cover_every_labelled_file() -> None:
@@ -44,3 +46,22 @@ def test_the_simulator_heldout_split_uses_other_seeds_and_wider_fault_ranges() -
     low, high = HELDOUT.acute_scale
     assert (high - low) >= 2.0 * (TUNING.acute_scale[1] - TUNING.acute_scale[0]) and high / low >= 2.0
     assert HELDOUT.ramp_days is not None and HELDOUT.ramp_days[1] / HELDOUT.ramp_days[0] >= 2.0
+
+
+def test_the_heldout_split_draws_shapes_and_episodes_the_tuning_split_never_has() -> None:
+    tuning = [e for seed in TUNING.seeds for r in plan_runs(TUNING, seed) for e in r.entries]
+    assert tuning and all(e.shape == FaultShape() for e in tuning)  # the library's defaults, in one piece
+    assert all(len({(e.device_id, e.name) for e in r.entries}) == len(r.entries)
+               for seed in TUNING.seeds for r in plan_runs(TUNING, seed))
+    runs = [r for seed in HELDOUT.seeds for r in plan_runs(HELDOUT, seed)]
+    heldout = [e for r in runs for e in r.entries]
+    amplitudes = [e.shape.amplitude for e in heldout if e.name in RANGES and RANGES[e.name].amplitude != (1.0, 1.0)]
+    assert min(amplitudes) < 0.6 and max(amplitudes) > 1.2  # milder and harsher than the library's 1
+    assert any(e.shape.ramp_s > 0 for e in heldout)  # some start gradually
+    assert {e.shape.variant for e in heldout} >= {"silent_reader", "no_code"}  # another metric moves first
+    # Intermittent faults come as episodes, which the score counts as one fault each.
+    for r in runs:
+        labels = [Label(e.device_id, e.name, e.offset_s, e.offset_s + e.duration_s, None) for e in r.entries]
+        merged = merge_episodes(labels)
+        assert len(merged) == len({(e.device_id, e.name) for e in r.entries})
+    assert sum(len(r.entries) for r in runs) > sum(len({(e.device_id, e.name) for e in r.entries}) for r in runs)
