@@ -550,6 +550,8 @@ def _explain(conn: psycopg.Connection, variant: str, report: AnticipationReport)
 
 
 def main(argv: list[str] | None = None) -> None:
+    from bench.anticipation_jobs import default_jobs, run_plays  # it builds on this module
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="6 simulated hours, acute faults only (CI)")
     parser.add_argument("--seeds", type=int, default=None, help="how many seeds (default: 1 quick, 15 full)")
@@ -566,9 +568,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
     parser.add_argument("--silence-hours", type=float, default=None,
                         help="simulated hours of the silence-and-loss run (default: 0 quick, 6 full; 0: none)")
-    parser.add_argument("--jobs", type=int, default=len(VARIANTS),
-                        help=f"plays run at once, each in its own process (default {len(VARIANTS)}; 1: one by one, "
-                             "in this process)")
+    parser.add_argument("--jobs", type=int, default=default_jobs(),
+                        help=f"plays run at once, each in its own process (default {default_jobs()}: one more than "
+                             "the cores; 1: one by one, in this process)")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
@@ -599,8 +601,6 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{scenario.name} {variant}: {info['messages']:,} messages, {info['wall_s']:.0f} s wall "
                   f"({info['waited_s']:.0f} s waiting {info['waits']} times, {info['late_complaints']} stalls); "
                   f"{time.monotonic() - started:.0f} s since the start", file=sys.stderr, flush=True)
-
-        from bench.anticipation_jobs import run_plays  # it builds on this module
 
         results = run_plays(admin, workdir, plays, variants, jobs=args.jobs, verbose=args.verbose, done=progress)
         if silence_hours:
