@@ -386,13 +386,14 @@ def simulate(variation: Variation, detectors: dict[str, Callable[[], Detector]],
     return outcomes, messages
 
 
-def vary(entries: list[FaultEntry], variation: Variation, seed: int, run: str) -> list[FaultEntry]:
+def vary(entries: list[FaultEntry], variation: Variation, seed: int, part: str) -> list[FaultEntry]:
     """`entries` as the split plays them: unchanged for the tuning split; for one with `shapes`, each intermittent
     type split into episodes (`intermittent_share` of them) and every fault given a drawn shape, both from random
-    streams of their own (``detectors/{run}/...``), so the seed's devices, onsets and durations stay as drawn."""
+    streams of their own (``detectors/{part}/...``, `part` the acute or degradation run), so the seed's devices,
+    onsets and durations stay as drawn."""
     if not variation.shapes:
         return entries
-    rng = random.Random(f"detectors/{run}/episodes/{seed}")
+    rng = random.Random(f"detectors/{part}/episodes/{seed}")
     out: list[FaultEntry] = []
     for entry in entries:
         if entry.name in INTERMITTENT and rng.random() < variation.intermittent_share:
@@ -400,7 +401,7 @@ def vary(entries: list[FaultEntry], variation: Variation, seed: int, run: str) -
                        for a, b in episodes(rng, entry.offset_s, entry.duration_s))
         else:
             out.append(entry)
-    return draw_shapes(out, seed, stream=f"detectors/{run}/shape")
+    return draw_shapes(out, seed, stream=f"detectors/{part}/shape")
 
 
 def merge_episodes(labels: list[Label]) -> list[Label]:
