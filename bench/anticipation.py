@@ -74,6 +74,7 @@ import dataclasses
 import json
 import logging
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -113,7 +114,6 @@ from forewarn.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from forewarn.pipeline import PipelineHooks
 from forewarn.runtime import Platform
 from forewarn.settings import load_settings
-from ingest.estate_file import load_estate_file
 from ingest.estate_store import save_estate
 from ingest.reading import DeviceKind, Reading
 from simulators.faults import FaultWindow, water_role
@@ -436,8 +436,10 @@ class LockstepOutbox:
 def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
                 loss: Loss = Loss()) -> tuple[AnticipationReport, dict]:
     """Play `scenario` against a fresh platform running `variant`; the figures read back from its database.
-    Its broker and API ports are picked as it starts (free then; `bench.anticipation_jobs` retries if taken)."""
-    name = f"bench_{scenario.seed}_{variant.replace('-', '_')}"
+    Its broker and API ports are picked as it starts (free then; `bench.anticipation_jobs` retries if taken). Its
+    database, broker directory and label file are named after the scenario and variant, not the seed: an acute run
+    and a degradation run share their seed, and side by side one's start would drop the other's database."""
+    name = re.sub(r"[^a-z0-9]+", "_", f"bench_{scenario.name}_{variant}".lower())
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     url = ensure_database(admin_url, name)
@@ -452,7 +454,7 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
 
     def prepare(platform: Platform) -> None:
         with psycopg.connect(platform.database_url) as conn:
-            save_estate(conn, load_estate_file(scenario.estate_path))
+            save_estate(conn, scenario.estate)  # as the scenario read it: one parse per run, not one per play
             declare(conn, scenario.start or START, visits(scenario))  # the engineers' planned visits
 
     engine = BenchEngine(clock, variant)  # the pipeline registers the estate's devices into it
@@ -504,9 +506,9 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
         rescue = rescue_delays(conn, faults)
         nuisance = describe_nuisance(conn, scenario, report.false_alarm_tickets)
         activity = activity_before_deadline(conn, report.outcomes)
-    info = {"database": url, "messages": summary.messages, "wall_s": wall, "complaints": summary.complaints,
-            "complaints_failed": summary.complaints_failed, "late_complaints": summary.stalls,
-            "waits": summary.waits, "waited_s": summary.waited_s,
+    info = {"database": url, "labels": labels, "messages": summary.messages, "wall_s": wall,
+            "complaints": summary.complaints, "complaints_failed": summary.complaints_failed,
+            "late_complaints": summary.stalls, "waits": summary.waits, "waited_s": summary.waited_s,
             "alarm_failures": ingest.alarms.failed + ingest.alarms.retries + ingest.pipeline.queue_failures,
             "rescue_s": rescue, "nuisance": nuisance, "activity": activity}
     return report, info
@@ -602,11 +604,15 @@ def main(argv: list[str] | None = None) -> None:
                   f"({info['waited_s']:.0f} s waiting {info['waits']} times, {info['late_complaints']} stalls); "
                   f"{time.monotonic() - started:.0f} s since the start", file=sys.stderr, flush=True)
 
-        results = run_plays(admin, workdir, plays, variants, jobs=args.jobs, verbose=args.verbose, done=progress)
+        extra = []
         if silence_hours:
             from bench.silence import run as run_silence  # it builds on this module
 
-            silence, _ = run_silence(admin, workdir, silence_hours)
+            extra.append((run_silence, (admin, workdir, silence_hours)))
+        results, others = run_plays(admin, workdir, plays, variants, jobs=args.jobs, verbose=args.verbose,
+                                    done=progress, extra=extra)
+        if silence_hours:
+            silence, _ = others[0]
     finally:
         pg.stop()
         shutil.rmtree(workdir, ignore_errors=True)

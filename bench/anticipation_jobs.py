@@ -26,11 +26,13 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
+from typing import Any
 
 from simulators.scenario import Scenario
 from tickets.anticipation import AnticipationReport
 
 Outcome = tuple[AnticipationReport, dict]
+Job = tuple[Callable[..., Any], tuple]  # a module-level function (it is pickled by name) and its arguments
 PORT_ATTEMPTS = 5
 log = logging.getLogger(__name__)
 
@@ -62,9 +64,12 @@ def _play(admin_url: str, workdir: Path, scenario: Scenario, variant: str) -> Ou
 
 
 def run_plays(admin_url: str, workdir: Path, plays: Sequence[Scenario], variants: Sequence[str], *, jobs: int,
-              verbose: bool, done: Callable[[Scenario, str, Outcome], None]) -> dict[str, list[Outcome]]:
+              verbose: bool, done: Callable[[Scenario, str, Outcome], None],
+              extra: Sequence[Job] = ()) -> tuple[dict[str, list[Outcome]], list[Any]]:
     """Every scenario under every variant, `jobs` at a time; per variant, the outcomes in the order of `plays`
-    whatever order they finished in. `done` is told of each as it finishes (progress)."""
+    whatever order they finished in. `done` is told of each as it finishes (progress). `extra` are other runs of the
+    same kind (a module-level function and its arguments, e.g. `bench.silence.run`), started first so that none is
+    left to run alone at the end; their results come second, in their order."""
     todo = [(i, scenario, variant) for i, scenario in enumerate(plays) for variant in variants]
     found: dict[tuple[int, str], Outcome] = {}
     if jobs <= 1:
@@ -73,13 +78,15 @@ def run_plays(admin_url: str, workdir: Path, plays: Sequence[Scenario], variants
         for i, scenario, variant in todo:
             found[i, variant] = run_variant(admin_url, workdir, scenario, variant)
             done(scenario, variant, found[i, variant])
+        others = [function(*args) for function, args in extra]
     else:
         # Forked: the platform's modules are imported already (a fresh interpreter takes 3-6 s to import them, four
         # at once on two cores). Only from a process running one thread (the bench's own main has no other, and no
         # open connection): a fork copies no other thread, so whatever one held would stay held in the child.
         context = multiprocessing.get_context("fork" if threading.active_count() == 1 else "spawn")
-        with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context, initializer=_start_worker,
-                                 initargs=(verbose,)) as pool:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(todo) + len(extra)), mp_context=context,
+                                 initializer=_start_worker, initargs=(verbose,)) as pool:
+            side = [pool.submit(function, *args) for function, args in extra]
             running: dict[Future[Outcome], tuple[int, Scenario, str]] = {
                 pool.submit(_play, admin_url, workdir, scenario, variant): (i, scenario, variant)
                 for i, scenario, variant in todo}
@@ -89,4 +96,5 @@ def run_plays(admin_url: str, workdir: Path, plays: Sequence[Scenario], variants
                     i, scenario, variant = running.pop(future)
                     found[i, variant] = future.result()  # a failed play fails the run, as it did one by one
                     done(scenario, variant, found[i, variant])
-    return {variant: [found[i, variant] for i in range(len(plays))] for variant in variants}
+            others = [future.result() for future in side]
+    return {variant: [found[i, variant] for i in range(len(plays))] for variant in variants}, others

@@ -41,7 +41,7 @@ DEAD_BOX = "rs-b3-water-low"
 BURST = "rs-b1-elev-b"
 POWER_CUT_S = 45 * 60.0
 DROP = 0.05
-SEED = 101  # its own database name, apart from the anticipation seeds
+SEED = 101  # its own draws, apart from the anticipation seeds
 
 
 def silence_scenario(hours: float) -> tuple[Scenario, Loss]:
@@ -162,8 +162,7 @@ def describe(url: str, scenario: Scenario, loss: Loss, labels: Path) -> list[str
 def run(admin: str, workdir: Path, hours: float) -> tuple[list[str], dict[str, object]]:
     scenario, loss = silence_scenario(hours)
     report, info = run_variant(admin, workdir, scenario, "forewarn", loss)
-    labels = workdir / f"bench_{scenario.seed}_forewarn.labels.jsonl"
-    lines = describe(str(info["database"]), scenario, loss, labels)
+    lines = describe(str(info["database"]), scenario, loss, info["labels"])
     lines.append(f"with {DROP:.0%} of messages dropped and a burst of late readings from {BURST}: "
                  f"{report.false_alarms} preventive ticket(s) nothing explains "
                  f"(= {report.false_alarms_per_100_device_days or 0:.2f} per 100 device-days over "

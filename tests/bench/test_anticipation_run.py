@@ -28,7 +28,7 @@ def test_the_bench_core_runs_the_platform_and_reads_its_figures_back_from_the_da
     report, info = run_variant(pg_server.admin_url, tmp_path, scenario, "forewarn")
 
     outage = next(o for o in report.outcomes if o.fault.fault == "supply_outage")
-    with psycopg.connect(pg_server.url_for("bench_5_forewarn")) as conn:
+    with psycopg.connect(info["database"]) as conn:
         stored = conn.execute("SELECT count(*) FROM complaints").fetchone()[0]
         dead = conn.execute("SELECT count(*) FROM dead_letters WHERE device_id = 'rs-b3-water-low'").fetchone()[0]
         first, written = conn.execute(
@@ -50,8 +50,8 @@ def test_the_bench_core_runs_the_platform_and_reads_its_figures_back_from_the_da
     # The parked lift's alarms were held back by the declared window: no incident, no false ticket, no complaint.
     assert info["nuisance"]["visits"] == 1 and info["nuisance"]["suppressed_alarms"] > 0
     assert info["nuisance"]["false_tickets"] == 0 and report.false_alarms == 0
-    with psycopg.connect(pg_server.url_for("bench_5_forewarn")) as conn:
+    with psycopg.connect(info["database"]) as conn:
         assert conn.execute("SELECT count(*) FROM incidents WHERE device_id = 'rs-b1-elev-b' "
                             "AND fault <> 'device_offline'").fetchone()[0] == 0  # all go offline at the end
-    labels = read_labels(tmp_path / "bench_5_forewarn.labels.jsonl")
+    labels = read_labels(info["labels"])
     assert [r["record"] for r in labels if r.get("device") == "rs-b1-elev-b"] == ["nuisance"]
