@@ -570,9 +570,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
     parser.add_argument("--silence-hours", type=float, default=None,
                         help="simulated hours of the silence-and-loss run (default: 0 quick, 6 full; 0: none)")
-    parser.add_argument("--jobs", type=int, default=default_jobs(),
-                        help=f"plays run at once, each in its own process (default {default_jobs()}: one more than "
-                             "the cores; 1: one by one, in this process)")
+    jobs = default_jobs()
+    parser.add_argument("--jobs", type=int, default=jobs,
+                        help=f"plays run at once, each in its own process (default {jobs}: one more than the cores; "
+                             "1: one by one, in this process)")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")
@@ -611,7 +612,7 @@ def main(argv: list[str] | None = None) -> None:
             extra.append((run_silence, (admin, workdir, silence_hours)))
         results, others = run_plays(admin, workdir, plays, variants, jobs=args.jobs, verbose=args.verbose,
                                     done=progress, extra=extra)
-        if silence_hours:
+        if others:
             silence, _ = others[0]
     finally:
         pg.stop()
