@@ -70,6 +70,7 @@ class DeviceSim:
         interval: float,
         faults: list[FaultWindow],
         utc_offset_s: float,
+        noise: float = 1.0,
     ) -> None:
         self.device = device
         self.rng = rng
@@ -77,6 +78,7 @@ class DeviceSim:
         self.end = end
         self.interval = interval
         self.utc_offset_s = utc_offset_s
+        self.noise = noise  # factor on the sensors' measurement noise: 1 = the simulator's own, 3 = three times it
         self.faults = [
             ActiveFault(w.fault, w.start.timestamp(), w.end.timestamp(), self.fault_params(w.fault), w.shape)
             for w in faults
@@ -104,6 +106,16 @@ class DeviceSim:
     def hour(self, t: float) -> float:
         """Local hour of day (0-24) at simulated time `t`, in the device's site time zone."""
         return ((t + self.utc_offset_s) % 86400.0) / 3600.0
+
+    def measured(self, mu: float, sd: float) -> float:
+        """A sensor's reading of `mu` with its measurement noise (`sd` at noise 1, scaled by the device's `noise`;
+        at 1 exactly the draw it always was, so a run without noise is byte-identical)."""
+        return self.rng.gauss(mu, sd * self.noise)
+
+    def spread(self, lo: float, hi: float) -> float:
+        """A factor drawn from [lo, hi] around 1 (a meter's reading error), widened by the device's `noise`."""
+        x = self.rng.uniform(lo, hi)
+        return x if self.noise == 1.0 else 1.0 + (x - 1.0) * self.noise
 
     def jitter(self) -> float:
         """A small random offset so that devices do not all report on the same instant."""

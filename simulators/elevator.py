@@ -121,7 +121,7 @@ class ElevatorSim(DeviceSim):
         self.floor = dest
 
     def _levelling(self, t: float) -> float:
-        error = self.rng.gauss(0.0, 2.5)
+        error = self.measured(0.0, 2.5)
         drift = self.active("levelling_drift", t)
         if drift:
             error += drift.params["drift_sign"] * 35.0 * drift.progress(t) * drift.amplitude
@@ -196,14 +196,13 @@ class ElevatorSim(DeviceSim):
         return out
 
     def _telemetry(self, t: float) -> dict:
-        r = self.rng
         floor, direction, moving, door_open = self._state(t)
         self.utilisation += 0.02 * ((1.0 if moving else 0.0) - self.utilisation)
         target = AMBIENT_C + 45.0 * self.utilisation
         self.temp += 0.01 * (target - self.temp)
         temp = self.temp
-        vibration = r.gauss(0.32, 0.04) if moving else r.gauss(0.03, 0.005)
-        current = r.gauss(38.0, 8.0) if moving else r.gauss(2.5, 0.3)
+        vibration = self.measured(0.32, 0.04) if moving else self.measured(0.03, 0.005)
+        current = self.measured(38.0, 8.0) if moving else self.measured(2.5, 0.3)
         in_service, alarm = self.stuck is None, False
         if self.faults:
             wear = self.active("bearing_wear", t)
@@ -219,7 +218,7 @@ class ElevatorSim(DeviceSim):
             trapped = self.active("entrapment", t)
             if trapped:
                 alarm = t >= trapped.start + self._alarm_after(trapped)
-                vibration, current = r.gauss(0.02, 0.003), 0.0
+                vibration, current = self.measured(0.02, 0.003), 0.0
         return {
             "floor": floor,
             "direction": direction,

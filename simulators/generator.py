@@ -111,10 +111,11 @@ class Simulation:
         faults = [w for w in self._physics if w.device_id == device.id]
         args = (device, rng, self.start.timestamp(), self.end.timestamp(), scenario.intervals[device.kind],
                 faults, offset)
+        noise = scenario.noise.get(device.id, 1.0)
         if device.kind is DeviceKind.ELEVATOR:
             floors = next((b.floors for b in scenario.estate.buildings if b.id == device.building_id), 25)
-            return ElevatorSim(*args, floors=floors)
-        return SIMULATORS[device.kind](*args)
+            return ElevatorSim(*args, floors=floors, noise=noise)
+        return SIMULATORS[device.kind](*args, noise=noise)
 
     def timed(self) -> Iterator[tuple[float, str, str, bytes]]:
         """The stream as (POSIX seconds, device id, topic, payload): what the runner publishes, cheaply."""

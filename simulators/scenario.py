@@ -23,6 +23,7 @@ Format, abridged (see `simulators/scenarios/*.yaml`)::
       - {device: rs-b2-elev-a, mode: silent, start: 5h, duration: 60s}           # a power blip
       - {device: rs-b1-elev-a, fault: door_holds, start: 0s, duration: 2h}       # passengers holding the door
     residents: {enabled: true, delay_scale: 1.0}
+    noise: {rs-b1-water-low: 2.5}   # factor on a device's measurement noise (1 = the simulator's own), or one number
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 # A year is more than any test needs, and keeps every simulated time far inside what datetime can hold.
 MAX_DURATION_S = 366 * 86400.0
+MAX_NOISE = 10.0  # a factor on the simulator's own measurement noise; beyond it readings are mostly noise
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -102,6 +104,8 @@ class Scenario:
     # misbehaviour mode they name, but no fault: labelled `nuisance`, they explain no alarm and draw no complaint.
     nuisance: list[FaultEntry] = field(default_factory=list)
     residents: ResidentsConfig = field(default_factory=ResidentsConfig)
+    # Factor on each device's sensor measurement noise (`DeviceSim.noise`): 1, the simulator's own, when not named.
+    noise: dict[str, float] = field(default_factory=dict)
 
 
 class _Node(dict):
@@ -190,7 +194,7 @@ class _Parser:
         if not isinstance(doc, _Node):  # every mapping the loader makes
             raise self.fail(None, "(file)", "must be a mapping with at least 'estate' and 'duration'")
         known = {"name", "estate", "seed", "speed", "start", "duration", "devices", "intervals", "faults",
-                 "misbehaviour", "nuisance", "residents", "description"}
+                 "misbehaviour", "nuisance", "residents", "noise", "description"}
         for key in doc:
             if key not in known:
                 raise self.fail(doc, str(key), f"unknown field; expected one of {', '.join(sorted(known))}")
@@ -210,7 +214,8 @@ class _Parser:
                     for i, item in enumerate(self.items(doc, "nuisance"))]
         name = str(doc.get("name") or Path(self.source).stem)
         return Scenario(name, self.source, estate_path, estate, seed, self.speed(doc), start, clock, duration,
-                        device_ids, self.intervals(doc), faults, misbehaviour, nuisance, self.residents(doc))
+                        device_ids, self.intervals(doc), faults, misbehaviour, nuisance, self.residents(doc),
+                        self.noise(doc, device_ids))
 
     def estate(self, doc: _Node) -> tuple[Path, Estate]:
         raw = doc.get("estate")
@@ -282,6 +287,21 @@ class _Parser:
                 raise self.fail(raw, f"intervals.{key}", "is not a device kind "
                                 f"({', '.join(k.value for k in DeviceKind)})") from None
             out[kind] = self.duration(raw, key, "intervals.")
+        return out
+
+    def noise(self, doc: _Node, device_ids: list[str]) -> dict[str, float]:
+        """`noise:` as one factor for every device played or a mapping of device id to factor (0 to MAX_NOISE)."""
+        raw = doc.get("noise", _Node())
+        pairs = list(raw.items()) if isinstance(raw, dict) else [(None, raw)]
+        out: dict[str, float] = {}
+        for device, value in pairs:
+            where = "noise" if device is None else f"noise.{device}"
+            if device is not None and str(device) not in device_ids:
+                raise self.fail(doc, where, f"{device!r} is not a device of this scenario")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_NOISE:
+                raise self.fail(doc, where, f"{value!r} is not a noise factor (a number from 0 to {MAX_NOISE:g}; "
+                                "1 is the simulator's own)")
+            out.update(dict.fromkeys(device_ids, float(value)) if device is None else {str(device): float(value)})
         return out
 
     def items(self, doc: _Node, key: str) -> list[_Node]:

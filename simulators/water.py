@@ -79,7 +79,7 @@ class WaterSim(DeviceSim):
         r = self.rng
         self.wander = 0.98 * self.wander + r.gauss(0.0, 0.02)
         share = max(piecewise(DEMAND, self.hour(t)) * (1.0 + self.wander), 0.02)
-        flow = self.peak * share * r.uniform(0.93, 1.07)
+        flow = self.peak * share * self.spread(0.93, 1.07)
         pressure_x, pump_ok = 1.0, True
         outage, cut, failed = False, 0.0, None
         if self.faults:
@@ -114,7 +114,7 @@ class WaterSim(DeviceSim):
             data.update(tank_level_pct=round(self.tank, 1), pump_on=running, pump_current_a=round(current, 1))
         else:
             pressure = self.p0 - self.drop * share * share
-        pressure = pressure * pressure_x + r.gauss(0.0, 3.0)
+        pressure = pressure * pressure_x + self.measured(0.0, 3.0)
         if cut:  # down to a residual 0-20 kPa and a dribble, or part of the way while the supply fails
             pressure, flow = scaled(r.uniform(0.0, 20.0), pressure, cut), scaled(r.uniform(0.0, 1.0), flow, cut)
         data["pressure_kpa"] = round(max(pressure, 0.0), 1)
