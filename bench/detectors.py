@@ -24,7 +24,8 @@ faults on a different device kind each seed, the other devices healthy) and a *d
 bearing wear, levelling drift and a slow leak starting after one normal day, beside healthy siblings; and, in the
 seeds whose sensor faults are on doors, the door's frozen battery gauge: a gauge that moves every ~8 h looks the
 same frozen for an hour, so it is frozen for days there, as a dead gauge stays until someone replaces it). The
-held-out split also draws each fault's shape and plays some intermittent faults as episodes (`Variation`). Messages
+held-out split also draws each fault's shape, plays some intermittent faults as episodes and gives each device its own
+measurement noise, 0.5-2.5x the simulator's (`Variation`). Messages
 are decoded by `ingest.decode.decode` as ingest would and fed to each detector; alarms are matched to the labels:
 - a fault is *detected* when an alarm of the same fault name is raised on its device between its start and its
   end plus `GRACE_S` (baselines name no fault, so any alarm of theirs on the device counts for them); delay is
@@ -233,21 +234,24 @@ class ThreeSigma(Detector):
 
 
 def simulation(entries: list[FaultEntry], devices: list[str], duration_s: float, seed: int,
-               intervals: dict | None = None, name: str = "bench") -> Simulation:
-    """The base scenario narrowed to `devices` and `entries` for `duration_s` from START, residents off."""
+               intervals: dict | None = None, name: str = "bench", noise: dict[str, float] | None = None
+               ) -> Simulation:
+    """The base scenario narrowed to `devices` and `entries` for `duration_s` from START, residents off; `noise`:
+    a factor on named devices' measurement noise (`Scenario.noise`)."""
     base = load_scenario(BASE_SCENARIO)
     scenario = dataclasses.replace(
         base, name=f"{name}-{seed}", seed=seed, start=START, duration_s=duration_s, device_ids=devices,
         faults=entries, residents=dataclasses.replace(base.residents, enabled=False),
-        intervals={**base.intervals, **(intervals or {})},
+        intervals={**base.intervals, **(intervals or {})}, noise=noise or {},
     )
     return Simulation(scenario, START)
 
 
 def run(entries: list[FaultEntry], devices: list[str], duration_s: float, seed: int,
-        detectors: dict[str, Detector], outcomes: dict[str, Outcome], intervals: dict | None = None) -> int:
+        detectors: dict[str, Detector], outcomes: dict[str, Outcome], intervals: dict | None = None,
+        noise: dict[str, float] | None = None) -> int:
     """One simulated run fed to every detector at once; returns the number of messages."""
-    sim = simulation(entries, devices, duration_s, seed, intervals)
+    sim = simulation(entries, devices, duration_s, seed, intervals, noise=noise)
     labels = merge_episodes([
         Label(r["device"], r["fault"], _t(r["start"]), _t(r["end"]), _t(r["visible_at"]) if r["visible_at"] else None)
         for r in sim.labels() if r["record"] == "fault"
@@ -325,19 +329,22 @@ class Variation:
     "healthy" but reads nothing, a pump that runs without delivering, a car parked without a fault code, wear and
     drift at half to twice the library's rate; the faults that can start gradually do so over 1-30 min in 40 % of
     cases), with `intermittent_share` of entrapments, out-of-service cars, reader and door faults coming as episodes
-    (2-5 min on, 1-5 min released: `bench.fault_shapes.episodes`), scored as one fault. The shapes and episodes come
-    from their own random streams, so the devices, onsets and durations are those the seed drew without them."""
+    (2-5 min on, 1-5 min released: `bench.fault_shapes.episodes`), scored as one fault, and (`noise`) each device's
+    sensor noise a factor drawn per device on the simulator's own (`Scenario.noise`: lift vibration, current and
+    levelling, water pressure and flow). The shapes, episodes and noise come from their own random streams, so the
+    devices, onsets and durations are those the seed drew without them."""
 
     seeds: tuple[int, ...]
     acute_scale: tuple[float, float] = (1.0, 1.0)  # factor on each acute fault's default duration
     ramp_days: tuple[float, float] | None = None  # degradation ramp length (days); None: the run's last days
     shapes: bool = False  # draw each fault's amplitude, ramp and variant (`bench.fault_shapes.draw_shapes`)
     intermittent_share: float = 0.0  # of the `bench.fault_shapes.INTERMITTENT` types, come as episodes
+    noise: tuple[float, float] | None = None  # each device's measurement-noise factor drawn from; None: the own (1)
 
 
 TUNING = Variation(seeds=(1, 2, 3))
 HELDOUT = Variation(seeds=(101, 102, 103), acute_scale=(0.4, 2.5), ramp_days=(1.5, 4.5), shapes=True,
-                    intermittent_share=INTERMITTENT_SHARE)
+                    intermittent_share=INTERMITTENT_SHARE, noise=(0.5, 2.5))
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +355,7 @@ class SimRun:
     devices: list[str]
     duration_s: float
     intervals: dict[DeviceKind, float] | None = None
+    noise: dict[str, float] = field(default_factory=dict)  # device -> factor on its measurement noise
 
 
 def plan_runs(variation: Variation, seed: int, quick: bool = False) -> tuple[SimRun, SimRun]:
@@ -369,9 +377,19 @@ def plan_runs(variation: Variation, seed: int, quick: bool = False) -> tuple[Sim
     days = 4.0 if quick else 6.0
     slow = vary([FaultEntry(device, fault, *_ramp(rng, days, variation))
                  for fault, device in (*DEGRADING, *gauges)], variation, seed, "degradation")
-    return (SimRun(acute, devices, 12 * HOUR),
-            SimRun(slow, [device for _, device in (*DEGRADING, *gauges)] + list(DEGRADATION_SIBLINGS), days * DAY,
-                   {DeviceKind.ELEVATOR: 20.0, DeviceKind.WATER: 20.0}))
+    slow_devices = [device for _, device in (*DEGRADING, *gauges)] + list(DEGRADATION_SIBLINGS)
+    return (SimRun(acute, devices, 12 * HOUR, None, noises(variation, seed, "acute", devices)),
+            SimRun(slow, slow_devices, days * DAY, {DeviceKind.ELEVATOR: 20.0, DeviceKind.WATER: 20.0},
+                   noises(variation, seed, "degradation", slow_devices)))
+
+
+def noises(variation: Variation, seed: int, part: str, devices: list[str]) -> dict[str, float]:
+    """Each device's measurement-noise factor as the split draws it (none for the tuning split), from a random
+    stream of its own (``detectors/{part}/noise/{seed}``), so nothing else the seed draws moves."""
+    if variation.noise is None:
+        return {}
+    rng = random.Random(f"detectors/{part}/noise/{seed}")
+    return {device: round(rng.uniform(*variation.noise), 2) for device in devices}
 
 
 def simulate(variation: Variation, detectors: dict[str, Callable[[], Detector]], quick: bool = False
@@ -382,7 +400,8 @@ def simulate(variation: Variation, detectors: dict[str, Callable[[], Detector]],
     for seed in variation.seeds[:1] if quick else variation.seeds:
         for sim_run in plan_runs(variation, seed, quick):
             messages += run(sim_run.entries, sim_run.devices, sim_run.duration_s, seed,
-                            {n: f() for n, f in detectors.items()}, outcomes, intervals=sim_run.intervals)
+                            {n: f() for n, f in detectors.items()}, outcomes, intervals=sim_run.intervals,
+                            noise=sim_run.noise)
     return outcomes, messages
 
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from bench.detectors import HELDOUT, TUNING, Label, merge_episodes, plan_runs
 from bench.fault_shapes import RANGES
 from bench.public import FREE_CUT, FREE_HALF, FREE_ROWS, NAB_TUNING, cut, load_splits
@@ -65,3 +67,18 @@ def test_the_heldout_split_draws_shapes_and_episodes_the_tuning_split_never_has(
         merged = merge_episodes(labels)
         assert len(merged) == len({(e.device_id, e.name) for e in r.entries})
     assert sum(len(r.entries) for r in runs) > sum(len({(e.device_id, e.name) for e in r.entries}) for r in runs)
+
+
+def test_the_heldout_split_plays_each_device_with_its_own_measurement_noise() -> None:
+    assert all(not r.noise for seed in TUNING.seeds for r in plan_runs(TUNING, seed))  # the simulator's own
+    assert HELDOUT.noise is not None
+    low, high = HELDOUT.noise
+    assert low < 1.0 and high / low >= 3.0  # quieter and noisier than the simulator the detectors were built on
+    runs = [r for seed in HELDOUT.seeds for r in plan_runs(HELDOUT, seed)]
+    factors = [f for r in runs for f in r.noise.values()]
+    assert all(set(r.noise) == set(r.devices) for r in runs)
+    assert all(low <= f <= high for f in factors) and min(factors) < 0.8 and max(factors) > 2.0
+    again = [r.noise for seed in HELDOUT.seeds for r in plan_runs(HELDOUT, seed)]
+    assert again == [r.noise for r in runs]  # drawn from the seed: every run of the bench plays the same
+    plain = dataclasses.replace(HELDOUT, noise=None)
+    assert [r.entries for seed in HELDOUT.seeds for r in plan_runs(plain, seed)] == [r.entries for r in runs]
