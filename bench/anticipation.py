@@ -287,11 +287,13 @@ class Loss:
 
 
 def play(scenario: Scenario, host: str, port: int, labels_path: Path, sink: HttpComplaintSink,
-         clock: SimClock, refused: Callable[[], int], loss: Loss = Loss()) -> PlayResult:
+         clock: SimClock, refused: Callable[[], int], loss: Loss = Loss(),
+         ingest_state: Callable[[], str] = lambda: "") -> PlayResult:
     """Publish the scenario in lockstep with the platform: never more than `LEAD_S` simulated seconds ahead of what
     it has judged, and each complaint only once every reading before it has been judged (what `run_scenario` does,
     but `run_scenario` at full speed runs arbitrarily far ahead of a platform that cannot keep up). `refused` says
-    how many published messages ingest stored no reading for (dead letters, duplicates): those are never judged."""
+    how many published messages ingest stored no reading for (dead letters, duplicates): those are never judged;
+    `ingest_state` describes ingest's counters for the log when the platform does not catch up."""
     sim = Simulation(scenario, scenario.start or START)
     # Complaints come from use (simulators/usage.py): a fault is resident-visible from the first use that found it.
     used = plan_use_complaints(sim.faults, scenario.estate, scenario.seed)
@@ -323,11 +325,14 @@ def play(scenario: Scenario, host: str, port: int, labels_path: Path, sink: Http
                 publisher.flush()  # what was queued since, the acknowledgements, a ping when due
                 if time.monotonic() > began + CATCH_UP_WAIT_S:
                     result.stalls += 1
+                    # Where the missing readings are: unsent (publisher), unstored (ingest), or stored and given to
+                    # the detectors without the step's end being signalled (seen > judged).
                     log.warning("the platform did not catch up in %.0f s: waiting for %s (judged up to %s), "
-                                "%d of %d readings judged (%d refused)", CATCH_UP_WAIT_S,
+                                "%d of %d readings judged (%d refused, %d given to the detectors); publisher: %d "
+                                "unacknowledged; %s", CATCH_UP_WAIT_S,
                                 datetime.fromtimestamp(moment, UTC).isoformat(),
                                 datetime.fromtimestamp(clock.settled, UTC).isoformat(), clock.judged, last[1],
-                                refused())
+                                refused(), clock.seen, publisher.unacknowledged, ingest_state())
                     return
         finally:
             result.waited_s += time.monotonic() - began
@@ -487,7 +492,13 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
             stats = service.stats  # a snapshot: read it at each call, or the count never moves
             return stats.dead_lettered + stats.duplicates
 
-        summary = play(scenario, platform.broker_host, platform.broker_port, labels, sink, clock, refused, loss)
+        def ingest_state() -> str:
+            n = service.stats
+            return (f"ingest: {n.received} received, {n.stored} stored, {n.queue_depth} queued, {n.batches} batches, "
+                    f"{n.db_retries} database retries, connected {n.connected}")
+
+        summary = play(scenario, platform.broker_host, platform.broker_port, labels, sink, clock, refused, loss,
+                       ingest_state)
         # Let the platform judge the last readings (the measured period ends `TAIL_S` before the run).
         clock.wait_until((scenario.start or START).timestamp() + scenario.duration_s - TAIL_S, 120)
         wall = time.monotonic() - wall0
