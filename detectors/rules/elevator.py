@@ -34,6 +34,11 @@ REFERENCE_LEARN_RATIO = 1.2
 BETWEEN_FLOORS_MM = 100.0
 # EN 81-20 requires levelling within ±10 mm; ±20 mm is where residents trip.
 LEVELLING_ALERT_MM = 10.0
+# Levelling is judged per stop: the average over about the last ten stops (EW weight 0.1 per stop). A car reports the
+# error of its last stop in every telemetry message until it moves again, so averaging reports instead weighed a stop
+# by how long the car stood after it: one stop 17 mm off (under 2σ for a car whose stops scatter ±6 mm) followed by an
+# hour parked at night read as a drift.
+LEVELLING_ALPHA = 0.1
 MOTOR_WARN_C = 95.0  # class F insulation is rated 155 °C; 95 °C in a machine room is already abnormal
 MOTOR_CRITICAL_C = 115.0
 # A motor that only runs hot — cooling fan stopped, a brake dragging — warms long before 95 °C: 30 °C over this
@@ -81,7 +86,9 @@ DOOR_NEAR_USUAL_RATIO = 1.3
 class ElevatorState:
     vibration: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=REFERENCE_ALPHA))
     vib_short: float | None = None
-    levelling: float = 0.0  # EW average of |levelling error| at stops
+    levelling: float = 0.0  # EW average of |levelling error| over the car's stops (one per stop)
+    trip_events: bool = False  # the car sends `trip` events: a stop is its event, not a change in the telemetry
+    level_last: float | None = None  # the telemetry's last levelling error (a car without events: a new value, a stop)
     motor: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=0.0005))  # the motor's usual temperature
     doors: list[float] = field(default_factory=list)  # the last `DOOR_RECENT` door cycles, oldest first
     door_alone: int = 0  # cycles learnt with no long cycle among the six after them
@@ -120,7 +127,7 @@ class ElevatorRules:
             # Wear shows only while travelling; a parked car has no opinion on it (neither raise nor clear).
             out.append(self._vibration(state, v, learning))
         if "levelling_error_mm" in v and not v.get("moving", 0.0):
-            out.append(self._levelling(state, v["levelling_error_mm"]))
+            out.append(self._levelling(state, v["levelling_error_mm"], reading.event))
         if "motor_temp_c" in v:
             out.append(self._motor(state, v["motor_temp_c"], learning))
         if "in_service" in v:
@@ -245,8 +252,14 @@ class ElevatorRules:
         )
 
     @staticmethod
-    def _levelling(state: ElevatorState, error: float) -> Observation:
-        state.levelling += 0.1 * (abs(error) - state.levelling)
+    def _levelling(state: ElevatorState, error: float, event: str | None) -> Observation:
+        if event == "trip":
+            state.trip_events = True
+        stop = event == "trip" or (event is None and not state.trip_events and error != state.level_last)
+        if event is None:
+            state.level_last = error
+        if stop:
+            state.levelling += LEVELLING_ALPHA * (abs(error) - state.levelling)
         if state.levelling < LEVELLING_ALERT_MM:
             return Observation("levelling_drift", False, metric="levelling_error_mm", value=error)
         return Observation(
