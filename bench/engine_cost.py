@@ -161,7 +161,10 @@ def _learned_alone(events: list[Event], timings: list[int]) -> None:
         reading: Reading = item  # type: ignore[assignment]
         start = clock()
         if learned.WATCHED.get(reading.kind):
-            state, track = states.setdefault(reading.device_id, (learned.new_state(reading.kind), Track()))
+            held = states.get(reading.device_id)
+            if held is None:  # not `setdefault`: its default would build a whole new state for every reading
+                held = states[reading.device_id] = (learned.new_state(reading.kind), Track())
+            state, track = held
             obs = learned.observe(state, reading.values, reading.ts, frozenset())
             track.update(obs, reading.ts.timestamp(), policy)
         timings.append(clock() - start)

@@ -177,7 +177,10 @@ class LearnedNormal(_Timed):
     def _reading(self, reading: Reading) -> list[tuple[str, str | None, float]]:
         if not learned.WATCHED.get(reading.kind):
             return []
-        state, track = self.states.setdefault(reading.device_id, (learned.new_state(reading.kind), Track()))
+        held = self.states.get(reading.device_id)
+        if held is None:  # not `setdefault`: its default would build a whole new state for every reading, timed
+            held = self.states[reading.device_id] = (learned.new_state(reading.kind), Track())
+        state, track = held
         obs = learned.observe(state, reading.values, reading.ts, frozenset())
         t = reading.ts.timestamp()
         transition = track.update(obs, t, learned.POLICIES[learned.FAULT])
