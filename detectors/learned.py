@@ -30,10 +30,10 @@ True
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from math import isfinite, sqrt
 
 from river import drift, stats
 
@@ -79,6 +79,9 @@ CORRUPTS: dict[str, frozenset[str]] = {
     FAULT: frozenset(),  # an unusual-behaviour alarm freezes the metric it is about (`observe`)
     "usual_activity_missing": frozenset(),  # `detectors.absence`: no reading value is wrong, only missing
 }
+# The parameters the hot path reads per metric, as module constants (an attribute lookup each is measurable).
+Z_LIMIT, Z_CAP, MIN_SLOT_READINGS, WARMUP_S = P.z_limit, P.z_cap, P.min_slot_readings, P.warmup_s
+USUAL_ALPHA, SPREAD_FLOOR, WANDER_FLOOR = P.usual_alpha, P.spread_floor, P.wander_floor
 ALL = frozenset({"*"})
 NOTHING: frozenset[str] = frozenset()
 # The verdict of nearly every reading; shared, as nothing changes an observation once made.
@@ -146,13 +149,13 @@ def observe(state: LearnedState, values: Mapping[str, float], ts: datetime, froz
         t = ts.timestamp()
     if state.first_t is None:
         state.first_t = t
-    judging = t - state.first_t >= P.warmup_s
-    z_limit, min_readings = P.z_limit, P.min_slot_readings
+    judging = t - state.first_t >= WARMUP_S
+    frozen_all = frozen is ALL
     unusual = state.unusual
     worst: tuple[float, str, float, MetricNormal] | None = None  # (|z|, metric, value, its normal)
     for metric, normal in state.metrics.items():
         value = values.get(metric)
-        if value is None or isinstance(value, bool) or not math.isfinite(value):
+        if value is None or value.__class__ is bool or not isfinite(value):
             continue
         if metric in HELD_VALUES:
             if value == normal.last:  # the same instance reported again: judged as it was, learnt once already
@@ -162,13 +165,20 @@ def observe(state: LearnedState, values: Mapping[str, float], ts: datetime, froz
                 normal.last, normal.z = value, z
         else:
             z, odd = _step(normal, value, s, other, w, t)
-        learn = not (odd or frozen is ALL or metric in frozen or (unusual == metric and abs(z) > z_limit))
-        if learn:
-            _learn(normal, value, s)
-        ready = judging and normal.seen[s] >= min_readings
-        if ready and (worst is None or abs(z) > worst[0]):
-            worst = (abs(z), metric, value, normal)
-    if worst is None or worst[0] <= z_limit:
+        az = abs(z)
+        seen = normal.seen
+        if not (odd or frozen_all or metric in frozen or (unusual == metric and az > Z_LIMIT)):
+            # learn: the slot's usual value (a mean of its first readings, then exponentially weighted) and the
+            # spread of single residuals
+            n = seen[s] = seen[s] + 1
+            usuals = normal.usual
+            residual = value - usuals[s]
+            usuals[s] += max(USUAL_ALPHA, 1.0 / n) * residual
+            if n > 1:
+                normal.spread.update(residual)
+        if judging and seen[s] >= MIN_SLOT_READINGS and (worst is None or az > worst[0]):
+            worst = (az, metric, value, normal)
+    if worst is None or worst[0] <= Z_LIMIT:
         state.unusual = None
         return INACTIVE
     # Nothing touches a metric's normal after its own turn in the loop: its usual value and drift are as they were
@@ -191,7 +201,7 @@ def expected(normal: MetricNormal, ts: datetime) -> float:
 
 
 def _expected(normal: MetricNormal, s: int, other: int, w: float) -> float:
-    if normal.seen[other] < P.min_slot_readings:
+    if normal.seen[other] < MIN_SLOT_READINGS:
         return normal.usual[s]
     return (1.0 - w) * normal.usual[s] + w * normal.usual[other]
 
@@ -199,41 +209,34 @@ def _expected(normal: MetricNormal, s: int, other: int, w: float) -> float:
 def _step(normal: MetricNormal, value: float, s: int, other: int, w: float, t: float) -> tuple[float, bool]:
     """The smoothed residual in spreads after this reading (0 while the slot is new), and whether this reading alone
     is beyond `z_limit` (then it is not learnt: a fault's readings never become the usual); feeds the drift
-    detector."""
-    seen = normal.seen[s]
-    if seen < P.min_slot_readings:
+    detector. The hot path: `_expected` is written out here, and the parameters are module constants."""
+    seen_ = normal.seen
+    seen = seen_[s]
+    if seen < MIN_SLOT_READINGS:
         return 0.0, False
-    usual = _expected(normal, s, other, w)
+    usual_ = normal.usual
+    usual = usual_[s] if seen_[other] < MIN_SLOT_READINGS else (1.0 - w) * usual_[s] + w * usual_[other]
     residual = value - usual
-    floor = P.spread_floor * (abs(usual) + 1.0)
-    spread = math.sqrt(max(normal.spread.get(), 0.0)) + floor
-    cap = P.z_cap * spread
-    one = max(-cap, min(cap, residual))  # one reading counts at most `z_cap` spreads
+    floor = SPREAD_FLOOR * (abs(usual) + 1.0)
+    var = normal.spread.get()
+    spread = (sqrt(var) if var > 0.0 else 0.0) + floor
+    cap = Z_CAP * spread
+    one = -cap if residual < -cap else (cap if residual > cap else residual)  # one reading counts ≤ `z_cap` spreads
     level_ = normal.level
     level_.update(one)
     level = float(level_.get())
     # The smoothed residual in units of how far it usually wanders: a quiet morning or a busy evening moves it for
     # hours at a time, which the scatter of single readings would call many spreads.
     wander = normal.wander
-    z = level / (math.sqrt(wander[s]) + P.wander_floor * spread + floor)
+    z = level / (sqrt(wander[s]) + WANDER_FLOOR * spread + floor)
     drift_ = normal.drift
     drift_.update(z)  # type: ignore[no-untyped-call]  # river's drift detectors carry no annotations
     if drift_.drift_detected:
         normal.drift_at = t
-    z_limit = P.z_limit
-    odd = abs(residual) > z_limit * spread
-    if not odd and abs(z) <= z_limit:
-        wander[s] += max(P.usual_alpha, 1.0 / seen) * (level * level - wander[s])
+    odd = abs(residual) > Z_LIMIT * spread
+    if not odd and abs(z) <= Z_LIMIT:
+        wander[s] += max(USUAL_ALPHA, 1.0 / seen) * (level * level - wander[s])
     return z, odd
-
-
-def _learn(normal: MetricNormal, value: float, s: int) -> None:
-    n = normal.seen[s] = normal.seen[s] + 1
-    a = max(P.usual_alpha, 1.0 / n)
-    residual = value - normal.usual[s]
-    normal.usual[s] += a * residual
-    if n > 1:
-        normal.spread.update(residual)
 
 
 def relearn(state: LearnedState) -> None:
