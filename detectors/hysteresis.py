@@ -52,6 +52,12 @@ class Observation:
     learned: bool = False  # the verdict rests on a baseline learnt from this device, not on a fixed limit
 
 
+def quiet(fault: str, metric: str | None, value: float | None = None, baseline: float | None = None) -> Observation:
+    """The verdict "`fault` does not hold", with what `metric` reads now (a clear's evidence says it). The verdict of
+    nearly every reading, so built with positional arguments: keywords cost a dataclass a third more."""
+    return Observation(fault, False, Severity.WARNING, "", metric, value, baseline)
+
+
 @dataclass(slots=True)
 class Transition:
     """What a `Track` decided: the new alarm state, when the episode began, and the observation behind it."""

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from detectors.alarm import Severity
-from detectors.hysteresis import Observation, Policy
+from detectors.hysteresis import Observation, Policy, quiet
 from ingest.reading import Reading
 
 HELD_OPEN_S = 60.0  # a fire or entrance door propped open for a minute defeats access control
@@ -95,7 +95,7 @@ class AccessDoorRules:
         # Open while the lock still reports engaged means the door was opened without releasing the lock.
         forced = event == "forced_open" or (v.get("door_open", 0.0) >= 0.5 and v.get("locked", 0.0) >= 0.5)
         if not forced:
-            return Observation("forced_open", False, metric="door_open", value=v.get("door_open"))
+            return quiet("forced_open", "door_open", v.get("door_open"))
         return Observation(
             "forced_open",
             True,
@@ -111,7 +111,7 @@ class AccessDoorRules:
         is_open = v.get("door_open", 1.0 if event == "held_open" else 0.0) >= 0.5
         if not is_open:
             state.open_since = None
-            return Observation("held_open", False, metric="door_open", value=0.0)
+            return quiet("held_open", "door_open", 0.0)
         reported = v.get("open_duration_s")
         if reported is not None:
             # The door's own counter restarts at each granted swipe (a new person passing); trust it over ours.
@@ -121,7 +121,7 @@ class AccessDoorRules:
         duration = max(t - state.open_since, reported or 0.0)
         state.open_seen_s = duration
         if duration < HELD_OPEN_S and event != "held_open":
-            return Observation("held_open", False, metric="open_duration_s", value=duration)
+            return quiet("held_open", "open_duration_s", duration)
         return self._held_open(duration, state.open_since)
 
     @staticmethod
@@ -144,7 +144,7 @@ class AccessDoorRules:
             return None
         if v["locked"] >= 0.5:
             state.unlocked = 0
-            return Observation("lock_failure", False, metric="locked", value=1.0)
+            return quiet("lock_failure", "locked", 1.0)
         if state.granted_at is not None and 0.0 <= t - state.granted_at < UNLOCK_GRACE_S:
             return None
         if state.unlocked == 0:
@@ -170,7 +170,7 @@ class AccessDoorRules:
     def _battery(state: AccessDoorState, pct: float) -> Observation:
         state.battery_low = pct < (BATTERY_RESTORED_PCT if state.battery_low else BATTERY_LOW_PCT)
         if not state.battery_low:
-            return Observation("battery_low", False, metric="battery_pct", value=pct)
+            return quiet("battery_low", "battery_pct", pct)
         severity = Severity.CRITICAL if pct < BATTERY_CRITICAL_PCT else Severity.INFO
         return Observation(
             "battery_low",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from river import stats
 
 from detectors.alarm import Severity
-from detectors.hysteresis import Observation, Policy
+from detectors.hysteresis import Observation, Policy, quiet
 from detectors.models.ew_deviation import EWDeviation
 from ingest.reading import Reading
 
@@ -145,7 +145,7 @@ class ElevatorRules:
         off_landing = abs(get("levelling_error_mm", 0.0))
         between = get("in_service", 1.0) < 0.5 and off_landing >= BETWEEN_FLOORS_MM
         if not (stopped_shut and (pressed or between)):
-            return Observation("entrapment", False, metric="alarm_button", value=get("alarm_button"))
+            return quiet("entrapment", "alarm_button", get("alarm_button"))
         floor = get("floor")
         where = f" near floor {floor:.0f}" if floor is not None else ""
         why = (
@@ -177,7 +177,7 @@ class ElevatorRules:
             )
         cycle = get("door_cycle_s")
         if cycle is None:
-            return Observation("door_fault", False, metric="door_cycle_s")
+            return quiet("door_fault", "door_cycle_s")
         if _new_cycle(state, cycle, event):
             doors = state.doors
             if learning and len(doors) == DOOR_RECENT and not any(c >= DOOR_CYCLE_MAX_S for c in (*doors[1:], cycle)):
@@ -223,7 +223,7 @@ class ElevatorRules:
                 baseline=usual,
                 learned=True,
             )
-        return Observation("door_fault", False, metric="door_cycle_s", value=cycle)
+        return quiet("door_fault", "door_cycle_s", cycle)
 
     @staticmethod
     def _vibration(state: ElevatorState, v: Mapping[str, float], learning: bool) -> Observation:
@@ -232,13 +232,13 @@ class ElevatorRules:
         ref = state.vibration
         if ref.n < REFERENCE_WARMUP:
             ref.learn_one({"v": vib})  # warm-up: plain average of the first readings
-            return Observation("bearing_wear", False, metric="vibration_rms", value=vib)
+            return quiet("bearing_wear", "vibration_rms", vib)
         base = ref.mean["v"]
         ratio = state.vib_short / base if base > 0 else 1.0
         if ratio < VIBRATION_ALERT_RATIO:
             if learning and ratio < REFERENCE_LEARN_RATIO:
                 ref.learn_one({"v": vib})
-            return Observation("bearing_wear", False, metric="vibration_rms", value=vib, baseline=base)
+            return quiet("bearing_wear", "vibration_rms", vib, base)
         severity = Severity.CRITICAL if ratio >= VIBRATION_CRITICAL_RATIO else Severity.WARNING
         return Observation(
             "bearing_wear",
@@ -261,7 +261,7 @@ class ElevatorRules:
         if stop:
             state.levelling += LEVELLING_ALPHA * (abs(error) - state.levelling)
         if state.levelling < LEVELLING_ALERT_MM:
-            return Observation("levelling_drift", False, metric="levelling_error_mm", value=error)
+            return quiet("levelling_drift", "levelling_error_mm", error)
         return Observation(
             "levelling_drift",
             True,
@@ -279,7 +279,7 @@ class ElevatorRules:
             state.motor.learn_one({"t": temp})
         hot = usual is not None and temp >= max(usual + MOTOR_RISE_C, MOTOR_RISE_FLOOR_C)
         if temp < MOTOR_WARN_C and not hot:
-            return Observation("motor_overheat", False, metric="motor_temp_c", value=temp, baseline=usual)
+            return quiet("motor_overheat", "motor_temp_c", temp, usual)
         severity = Severity.CRITICAL if temp >= MOTOR_CRITICAL_C else Severity.WARNING
         if temp >= MOTOR_WARN_C or usual is None:
             summary, baseline = f"traction motor at {temp:.0f} °C (alert at {MOTOR_WARN_C:.0f} °C)", MOTOR_WARN_C
@@ -293,7 +293,7 @@ class ElevatorRules:
     @staticmethod
     def _service(in_service: float) -> Observation:
         if in_service >= 0.5:
-            return Observation("out_of_service", False, metric="in_service", value=in_service)
+            return quiet("out_of_service", "in_service", in_service)
         return Observation(
             "out_of_service",
             True,

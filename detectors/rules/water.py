@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from detectors.alarm import Severity
-from detectors.hysteresis import Observation, Policy
+from detectors.hysteresis import Observation, Policy, quiet
 from detectors.models.ew_deviation import MAD_TO_STD, EWDeviation
 from detectors.rules.flow_step import FlowStep
 from detectors.rules.hydraulics import PressureCurve, Slide
@@ -168,7 +168,7 @@ class WaterRules:
         weak = usual is not None and pressure < weak_ratio * usual
         state.pressure_low = pressure < floor or weak or sliding
         if not state.pressure_low or explained:
-            return Observation("supply_outage", False, metric="pressure_kpa", value=pressure, baseline=usual)
+            return quiet("supply_outage", "pressure_kpa", pressure, usual)
         if pressure < floor:
             return Observation("supply_outage", True, Severity.CRITICAL,
                                f"supply pressure {pressure:.0f} kPa, below the {PRESSURE_FLOOR_KPA:.0f} kPa floor",
@@ -202,7 +202,7 @@ class WaterRules:
         usual_flow, usual_p = base.mean["flow_lpm"], base.mean.get("pressure_kpa")
         sag = pressure is not None and usual_p is not None and pressure < BURST_PRESSURE_RATIO * usual_p
         if not (surge and (sag or wet >= 0.5)) and not stepped:
-            return Observation("pipe_burst", False, metric="flow_lpm", value=flow)
+            return quiet("pipe_burst", "flow_lpm", flow)
         if surge and sag:
             why = f"pressure {pressure:.0f} kPa against a usual {usual_p:.0f}"
         elif surge and wet >= 0.5:
@@ -231,7 +231,7 @@ class WaterRules:
             _close_night(state, state.night_min, learning)
             state.night_min = None
         if state.leak is None:
-            return Observation("slow_leak", False, metric="night_min_flow_lpm")
+            return quiet("slow_leak", "night_min_flow_lpm")
         ref = _night_reference(state)
         return Observation(
             "slow_leak",
@@ -248,7 +248,7 @@ class WaterRules:
         """The pump is off and the pressure it should keep up has fallen toward street level."""
         usual = state.curve.expected(flow)
         if pump_on >= 0.5 or usual is None or not PRESSURE_FLOOR_KPA <= pressure < PUMP_PRESSURE_RATIO * usual:
-            return Observation("pump_failure", False, metric="pressure_kpa", value=pressure, baseline=usual)
+            return quiet("pump_failure", "pressure_kpa", pressure, usual)
         return Observation(
             "pump_failure",
             True,
@@ -269,9 +269,9 @@ class WaterRules:
         usual = state.pump_current
         if usual is None or (learning and current >= PUMP_CURRENT_RATIO * usual):
             state.pump_current = current if usual is None else usual + 0.01 * (current - usual)
-            return Observation("pump_failure", False, metric="pump_current_a", value=current)
+            return quiet("pump_failure", "pump_current_a", current)
         if current >= PUMP_CURRENT_RATIO * usual:
-            return Observation("pump_failure", False, metric="pump_current_a", value=current)
+            return quiet("pump_failure", "pump_current_a", current)
         return Observation(
             "pump_failure",
             True,
@@ -298,7 +298,7 @@ class WaterRules:
             # Learn only levels inside the tank's usual band: a tank draining for hours must not drag "usual" down.
             if learning and (usual is None or level >= usual - TANK_LEARN_SIGMAS * spread):  # no usual yet: no limit
                 state.tank.learn_one({"level": level})
-            return Observation("tank_low", False, metric="tank_level_pct", value=level, baseline=usual)
+            return quiet("tank_low", "tank_level_pct", level, usual)
         severity = Severity.CRITICAL if level < TANK_CRITICAL_PCT else Severity.WARNING
         if fixed or usual is None:
             summary, baseline = f"tank at {level:.0f}% (alert below {TANK_LOW_PCT:.0f}%)", TANK_LOW_PCT
