@@ -1,12 +1,12 @@
 """Ingest's SQL: one batch of readings, events, dead letters and presence written in one transaction.
 
 Readings are keyed on (device, ts, seq, metric), so a redelivered message is stored once, in both storage modes
-(TimescaleDB checks the key on compressed chunks too). A batch's readings are first COPied straight into
-`readings`: almost every batch holds only new readings, and this is about half the database time of the other
-path. If the key refuses one (a redelivery after a crash or reconnect), the transaction is rolled back and the
-batch goes the careful way: COPY into a temporary staging table, then `INSERT … ON CONFLICT DO NOTHING`, which
-returns the keys it inserted, so callers can tell new readings from duplicates. A caller that has just met
-redeliveries asks for the careful way at once (`careful`): after a reconnect they come in a run of batches.
+(TimescaleDB checks the key on compressed chunks too). A batch's readings are first COPied straight into `readings` (and
+their events straight into `device_events`): almost every batch holds only new readings, and this is about half the
+database time of the other path. If the key refuses one (a redelivery after a crash or reconnect), the transaction is
+rolled back and the batch goes the careful way: COPY into a temporary staging table, then `INSERT … ON CONFLICT DO
+NOTHING`, which returns the keys it inserted, so callers can tell new readings from duplicates. A caller that has just
+met redeliveries asks for the careful way at once (`careful`): after a reconnect they come in a run of batches.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ CREATE TEMP TABLE IF NOT EXISTS events_stage (LIKE device_events) ON COMMIT DELE
 _COPY_NEW_READINGS = "COPY readings (device_id, ts, seq, metric, value) FROM STDIN (FORMAT BINARY)"
 _COPY_READINGS = "COPY readings_stage (device_id, ts, seq, metric, value) FROM STDIN (FORMAT BINARY)"
 _COPY_EVENTS = "COPY events_stage (device_id, ts, seq, event) FROM STDIN (FORMAT BINARY)"
+_COPY_NEW_EVENTS = "COPY device_events (device_id, ts, seq, event) FROM STDIN (FORMAT BINARY)"
 # Move the staged rows; the keys of the messages that were new (a message is several metric rows).
 _INSERT_READINGS = """
 WITH ins AS (INSERT INTO readings SELECT * FROM readings_stage ON CONFLICT DO NOTHING RETURNING device_id, ts, seq)
@@ -172,25 +173,30 @@ def _copy_readings(cur: psycopg.Cursor, statement: str, readings: Sequence[Readi
 
 
 def _write_new_readings(cur: psycopg.Cursor, readings: Sequence[Reading]) -> list[Reading] | None:
-    """COPY straight into `readings` as the transaction's first statement; None if a key was already stored (the
-    transaction has then failed and must be rolled back). Events take the staging path: they are few."""
-    if any(r.event is not None for r in readings):
-        return _write_readings(cur, readings)
+    """COPY straight into `readings` and `device_events` as the transaction's first statements; None if a key was
+    already stored (the transaction has then failed and must be rolled back)."""
     try:
         _copy_readings(cur, _COPY_NEW_READINGS, readings)
+        _copy_events(cur, _COPY_NEW_EVENTS, readings)
     except psycopg.errors.UniqueViolation:  # also a message twice in this batch: its metric rows collide
         return None
     return list(readings)
 
 
-def _write_readings(cur: psycopg.Cursor, readings: Sequence[Reading]) -> list[Reading]:
+def _copy_events(cur: psycopg.Cursor, statement: str, readings: Sequence[Reading]) -> bool:
+    """COPY the events of `readings`; whether there were any."""
     events = [r for r in readings if r.event is not None]
-    _copy_readings(cur, _COPY_READINGS, readings)
     if events:
-        with cur.copy(_COPY_EVENTS) as copy:
+        with cur.copy(statement) as copy:
             copy.set_types(["text", "timestamptz", "int8", "text"])
             for r in events:
                 copy.write_row((r.device_id, r.ts, r.seq, r.event))
+    return bool(events)
+
+
+def _write_readings(cur: psycopg.Cursor, readings: Sequence[Reading]) -> list[Reading]:
+    _copy_readings(cur, _COPY_READINGS, readings)
+    events = _copy_events(cur, _COPY_EVENTS, readings)
     inserted = set(cur.execute(_INSERT_READINGS).fetchall())
     if events:
         inserted.update(cur.execute(_INSERT_EVENTS).fetchall())

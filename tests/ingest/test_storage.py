@@ -56,3 +56,23 @@ def test_after_a_redelivery_the_writer_goes_the_careful_way_and_back_and_each_re
     stored = count_rows(estate_db_url, "SELECT count(DISTINCT seq) FROM readings WHERE device_id = %s", lift.id)
     assert stored == 9
     assert count_rows(estate_db_url, "SELECT count(*) FROM readings WHERE device_id = %s", lift.id) == 9 * 2
+
+
+def test_events_go_straight_and_a_redelivered_event_is_new_once(devices, estate_db_url):
+    """A batch with events is written straight like any other (events are in most lockstep batches); an event
+    stored before — even one whose message carries no metric at all — sends the batch the careful way, where only
+    the new messages are reported and nothing is stored twice."""
+    lift = next(d for d in devices if d.kind is DeviceKind.ELEVATOR)
+    ts = datetime.now(UTC)
+    cycle = Reading(lift.id, DeviceKind.ELEVATOR, ts, 1, {"door_cycle_s": 6.0}, event="door_cycle")
+    press = Reading(lift.id, DeviceKind.ELEVATOR, ts, 2, {}, event="alarm_button")
+    with psycopg.connect(estate_db_url) as conn:
+        storage.prepare(conn)
+        first = [cycle, press, reading(lift.id, 3, ts)]
+        assert storage.write_batch(conn, storage.Batch(readings=first), payload_limit=16) == first
+        pressed_again = Reading(lift.id, DeviceKind.ELEVATOR, ts, 4, {}, event="alarm_button")
+        new = storage.write_batch(conn, storage.Batch(readings=[press, pressed_again]), payload_limit=16)
+    assert [r.seq for r in new] == [4]
+    events = "SELECT count(*) FROM device_events WHERE device_id = %s"
+    assert count_rows(estate_db_url, events, lift.id) == 3
+    assert count_rows(estate_db_url, "SELECT count(*) FROM readings WHERE device_id = %s", lift.id) == 1 + 2
