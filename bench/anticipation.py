@@ -98,6 +98,7 @@ from bench.anticipation_plan import (
     START,
     TAIL_S,
     TZ,
+    fault_shapes,
     is_degradation,
     known_faults,
     scenario_for,
@@ -521,7 +522,7 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
             "complaints": summary.complaints, "complaints_failed": summary.complaints_failed,
             "late_complaints": summary.stalls, "waits": summary.waits, "waited_s": summary.waited_s,
             "alarm_failures": ingest.alarms.failed + ingest.alarms.retries + ingest.pipeline.queue_failures,
-            "rescue_s": rescue, "nuisance": nuisance, "activity": activity}
+            "rescue_s": rescue, "nuisance": nuisance, "activity": activity, "shapes": fault_shapes(labels)}
     return report, info
 
 
@@ -654,7 +655,8 @@ def main(argv: list[str] | None = None) -> None:
                   "false tickets on a device they touched; passengers held every lift's door at 2 % of its stops")
         if variant == "forewarn":  # the shipped platform: each target met or not, and why a fault was missed
             activity = {key: events for _, i in runs for key, events in i["activity"].items()}
-            print("\n".join(verdict(merged[variant], ACUTE_VISIBLE, TZ, activity)))
+            shapes = {key: shape for _, i in runs for key, shape in i["shapes"].items()}
+            print("\n".join(verdict(merged[variant], ACUTE_VISIBLE, TZ, activity, shapes)))
         late = sum(i["late_complaints"] + i["complaints_failed"] + i["alarm_failures"] for _, i in runs)
         if late:
             print(f"note: {late} stall(s) of the player, failed complaint(s) or unhandled alarm(s) — see the log")

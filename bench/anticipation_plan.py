@@ -15,6 +15,7 @@ import dataclasses
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bench.anticipation_nuisance import plan_nuisance
@@ -158,6 +159,27 @@ def merge_episodes(faults: list[KnownFault]) -> list[KnownFault]:
         else:
             out.append(fault)
     return sorted(out, key=lambda f: f.onset)
+
+
+def fault_shapes(labels_path: Path) -> dict[tuple[str, str, str], tuple[dict[str, Any], int]]:
+    """Each known fault's shape as its label records it (`simulators.faults.FaultShape` as a dict; the episodes of
+    an intermittent fault share one) and its number of episodes, keyed by device, fault and onset as `known_faults`
+    merges them (the key of `bench.anticipation_targets.fault_key`)."""
+    out: dict[tuple[str, str, str], tuple[dict[str, Any], int]] = {}
+    last: tuple[str, str, str] | None = None
+    last_end: datetime | None = None
+    records = [r for r in read_labels(labels_path) if r["record"] == "fault"]
+    for record in sorted(records, key=lambda r: (r["device"], r["fault"], datetime.fromisoformat(r["start"]))):
+        start, end = datetime.fromisoformat(record["start"]), datetime.fromisoformat(record["end"])
+        if (last is not None and last_end is not None and last[:2] == (record["device"], record["fault"])
+                and (start - last_end).total_seconds() < EPISODE_GAP_S):
+            shape, n = out[last]
+            out[last] = (shape, n + 1)
+            last_end = max(last_end, end)
+            continue
+        last, last_end = (record["device"], record["fault"], start.isoformat()), end
+        out[last] = (record.get("shape") or {}, 1)
+    return out
 
 
 def known_faults(labels_path: Path) -> tuple[list[KnownFault], datetime, datetime]:

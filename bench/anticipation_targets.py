@@ -11,9 +11,11 @@ import math
 from collections.abc import Sequence
 from datetime import tzinfo
 from statistics import median
+from typing import Any
 
 import psycopg
 
+from simulators.faults import AMPLITUDE
 from tickets.anticipation import AnticipationReport, FaultOutcome, wilson
 
 RATE = 0.95  # anticipation at delivery
@@ -66,9 +68,30 @@ def activity_before_deadline(conn: psycopg.Connection, outcomes: Sequence[FaultO
     return found
 
 
-def why_missed(o: FaultOutcome, activity: Activity | None = None) -> str:
+# Each fault's shape as the label file recorded it, with its number of episodes
+# (`bench.anticipation_plan.fault_shapes`), keyed as `fault_key` says.
+Shapes = dict[tuple[str, str, str], tuple[dict[str, Any], int]]
+
+
+def describe_shape(fault: str, shape: dict[str, Any], episodes: int = 1) -> str:
+    """How a fault struck, against the simulator's own fault that the detectors were developed on: its amplitude
+    (what it scales), how long it took to reach it, its variant, its episodes."""
+    parts = []
+    amplitude = shape.get("amplitude", 1.0)
+    if amplitude != 1.0:
+        parts.append(f"{amplitude:g}x {AMPLITUDE.get(fault, 'the fault')}")
+    if shape.get("ramp_s"):
+        parts.append(f"reached over {shape['ramp_s'] / 60:.0f} min")
+    if shape.get("variant"):
+        parts.append(f"variant {shape['variant']}")
+    if episodes > 1:
+        parts.append(f"{episodes} episodes")
+    return ", ".join(parts) or "the simulator's own shape"
+
+
+def why_missed(o: FaultOutcome, activity: Activity | None = None, shapes: Shapes | None = None) -> str:
     """One fault a notice did not beat, in the stored rows' terms (seconds from the onset); with `activity`, what the
-    device sent before the deadline."""
+    device sent before the deadline; with `shapes`, how the fault struck."""
     def at(moment: object) -> str:
         return f"+{(moment - o.fault.onset).total_seconds():.0f} s"  # type: ignore[operator]
 
@@ -81,13 +104,15 @@ def why_missed(o: FaultOutcome, activity: Activity | None = None) -> str:
     events = (activity or {}).get(fault_key(o))
     sent = "" if events is None else "; before it the device sent " + (
         ", ".join(f"{n} {event}" for event, n in events) or "no event")
-    return f"{visible}, {report}; {notice}{sent}"
+    found = (shapes or {}).get(fault_key(o))
+    shape = "" if found is None else f"; shape: {describe_shape(o.fault.fault, *found)}"
+    return f"{visible}, {report}; {notice}{sent}{shape}"
 
 
 def verdict(report: AnticipationReport, acute: Sequence[str], tz: tzinfo,
-            activity: Activity | None = None) -> list[str]:
+            activity: Activity | None = None, shapes: Shapes | None = None) -> list[str]:
     """The targets table and the misses of the acute types under target, as printable lines (with `activity`, what
-    each missed fault's device sent before its deadline)."""
+    each missed fault's device sent before its deadline; with `shapes`, how each missed fault struck)."""
     t = report.total
     lines = ["targets (issue #20):"]
 
@@ -118,7 +143,7 @@ def verdict(report: AnticipationReport, acute: Sequence[str], tz: tzinfo,
         lines.append("why the acute types under 90 % missed (each fault a notice did not beat):")
         for o in sorted(missed, key=lambda o: (o.fault.fault, o.fault.onset)):
             when = o.fault.onset.astimezone(tz).strftime("%a %H:%M")
-            lines.append(f"  {o.fault.fault:<15} {o.fault.device_id:<18} {when}  {why_missed(o, activity)}")
+            lines.append(f"  {o.fault.fault:<15} {o.fault.device_id:<18} {when}  {why_missed(o, activity, shapes)}")
     if degrading:
         lines.append("degradations, notice ahead of the resident-visible moment per type (median, least):")
         for fault in sorted({o.fault.fault for o, _ in degrading}):

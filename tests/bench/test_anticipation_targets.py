@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bench.anticipation_plan import fault_shapes, known_faults
 from bench.anticipation_targets import activity_before_deadline, verdict
 from tickets.anticipation import AnticipationReport, FaultOutcome, KnownFault, figures
 
@@ -91,3 +93,35 @@ def test_a_missed_fault_says_what_its_device_sent_before_the_deadline(conn) -> N
     outcomes = [_fault("pipe_burst", k, 100, 400, 60) for k in range(190)] + [missed, beaten]
     line = _line(verdict(_report(outcomes), ("pipe_burst", "door_fault"), TZ, activity), "door_fault")
     assert line.endswith("never detected; before it the device sent 2 door_cycle, 1 trip")
+
+
+def test_a_missed_fault_says_how_it_struck_as_its_label_file_recorded_it(tmp_path) -> None:
+    """A mild door fault in three episodes and a reader that stays "healthy": the miss lines say so, read from the
+    label file the run wrote, so a reader of the report can tell a fault beyond what the detectors were built for."""
+    def at(s: float) -> str:
+        return (T0 + s * S).isoformat()
+
+    door = {"amplitude": 0.31, "ramp_s": 720.0, "variant": "", "alarm_after_s": None}
+    reader = {"amplitude": 1.0, "ramp_s": 0.0, "variant": "silent_reader", "alarm_after_s": None}
+    records = [{"record": "run", "start": at(-3600), "end": at(20000)}]
+    records += [{"record": "fault", "device": "lift-1", "fault": "door_fault", "start": at(a), "end": at(b),
+                 "visible_at": at(a + 600), "shape": door} for a, b in ((0, 200), (400, 600), (700, 900))]
+    records.append({"record": "fault", "device": "gate-1", "fault": "reader_offline", "start": at(5000),
+                    "end": at(6000), "visible_at": at(5100), "shape": reader})
+    records.append({"record": "fault", "device": "lift-1", "fault": "door_fault", "start": at(15000),
+                    "end": at(15500), "visible_at": at(15100), "shape": {**door, "amplitude": 1.2, "ramp_s": 0.0}})
+    labels = tmp_path / "run.labels.jsonl"
+    labels.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+
+    faults, _, _ = known_faults(labels)
+    shapes = fault_shapes(labels)
+    assert len(faults) == 3 and len(shapes) == 3  # the three episodes are one fault
+    missed = [FaultOutcome(f) for f in faults]  # none detected, nobody complained
+    outcomes = [_fault("pipe_burst", k, 100, 400, 60) for k in range(190)] + missed
+    lines = verdict(_report(outcomes), ("pipe_burst", "door_fault", "reader_offline"), TZ, None, shapes)
+    door_lines = [line for line in lines if line.strip().startswith("door_fault")]
+    assert door_lines[0].endswith("never detected; shape: 0.31x the door cycle's excess over 5-9 s, reached over "
+                                  "12 min, 3 episodes")
+    assert door_lines[1].endswith("shape: 1.2x the door cycle's excess over 5-9 s")
+    assert _line(lines, "reader_offline").endswith("never detected; shape: variant silent_reader")
+    assert "shape:" not in "\n".join(verdict(_report(outcomes), ("pipe_burst", "door_fault"), TZ))  # not given
