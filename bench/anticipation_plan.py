@@ -163,23 +163,23 @@ def merge_episodes(faults: list[KnownFault]) -> list[KnownFault]:
 
 def fault_shapes(labels_path: Path) -> dict[tuple[str, str, str], tuple[dict[str, Any], int]]:
     """Each known fault's shape as its label records it (`simulators.faults.FaultShape` as a dict; the episodes of
-    an intermittent fault share one) and its number of episodes, keyed by device, fault and onset as `known_faults`
-    merges them (the key of `bench.anticipation_targets.fault_key`)."""
-    out: dict[tuple[str, str, str], tuple[dict[str, Any], int]] = {}
-    last: tuple[str, str, str] | None = None
-    last_end: datetime | None = None
+    an intermittent fault share one) and its number of episodes, keyed by device, fault and onset of the faults
+    `known_faults` gives (the key of `bench.anticipation_targets.fault_key`)."""
     records = [r for r in read_labels(labels_path) if r["record"] == "fault"]
-    for record in sorted(records, key=lambda r: (r["device"], r["fault"], datetime.fromisoformat(r["start"]))):
-        start, end = datetime.fromisoformat(record["start"]), datetime.fromisoformat(record["end"])
-        if (last is not None and last_end is not None and last[:2] == (record["device"], record["fault"])
-                and (start - last_end).total_seconds() < EPISODE_GAP_S):
-            shape, n = out[last]
-            out[last] = (shape, n + 1)
-            last_end = max(last_end, end)
-            continue
-        last, last_end = (record["device"], record["fault"], start.isoformat()), end
-        out[last] = (record.get("shape") or {}, 1)
+    out: dict[tuple[str, str, str], tuple[dict[str, Any], int]] = {}
+    for fault in merge_episodes([_known(r) for r in records]):
+        episodes = sorted((r for r in records if (r["device"], r["fault"]) == (fault.device_id, fault.fault)
+                           and fault.onset <= datetime.fromisoformat(r["start"]) <= fault.end),
+                          key=lambda r: datetime.fromisoformat(r["start"]))
+        out[fault.device_id, fault.fault, fault.onset.isoformat()] = (episodes[0].get("shape") or {}, len(episodes))
     return out
+
+
+def _known(record: dict[str, Any]) -> KnownFault:
+    """One fault or misbehaviour record of a label file as a known fault (an episode, before `merge_episodes`)."""
+    visible = record.get("visible_at")
+    return KnownFault(record["device"], record.get("fault") or record["mode"], datetime.fromisoformat(record["start"]),
+                      datetime.fromisoformat(record["end"]), datetime.fromisoformat(visible) if visible else None)
 
 
 def known_faults(labels_path: Path) -> tuple[list[KnownFault], datetime, datetime]:
@@ -193,8 +193,5 @@ def known_faults(labels_path: Path) -> tuple[list[KnownFault], datetime, datetim
             since = datetime.fromisoformat(record["start"])
             until = datetime.fromisoformat(record["end"]) - timedelta(seconds=TAIL_S)
         elif kind in ("fault", "misbehaviour"):
-            visible = record.get("visible_at")
-            faults.append(KnownFault(record["device"], record.get("fault") or record["mode"],
-                                     datetime.fromisoformat(record["start"]), datetime.fromisoformat(record["end"]),
-                                     datetime.fromisoformat(visible) if visible else None))
+            faults.append(_known(record))
     return merge_episodes(faults), since, until

@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bench.anticipation_plan import scenario_for, seed_start
 from bench.anticipation_targets import describe_shape
@@ -49,6 +49,7 @@ def trace(scenario: Scenario, entry: FaultEntry, before_s: float) -> list[str]:
     start = scenario.start
     assert start is not None
     device = next(d for d in scenario.estate.devices if d.id == entry.device_id)
+
     def mine(entries: list[FaultEntry]) -> list[FaultEntry]:
         return [e for e in entries if e.device_id == device.id]
 
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print("\n".join(trace(scenario, entry, timedelta(minutes=args.before_min).total_seconds())))
+    print("\n".join(trace(scenario, entry, args.before_min * 60.0)))
     return 0
 
 
