@@ -520,6 +520,7 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
         activity = activity_before_deadline(conn, report.outcomes)
     info = {"database": url, "labels": labels, "messages": summary.messages, "wall_s": wall,
             "complaints": summary.complaints, "complaints_failed": summary.complaints_failed,
+            "complaints_retried": sink.retried if sink is not None else 0,
             "late_complaints": summary.stalls, "waits": summary.waits, "waited_s": summary.waited_s,
             "alarm_failures": ingest.alarms.failed + ingest.alarms.retries + ingest.pipeline.queue_failures,
             "rescue_s": rescue, "nuisance": nuisance, "activity": activity, "shapes": fault_shapes(labels)}
@@ -660,6 +661,9 @@ def main(argv: list[str] | None = None) -> None:
         late = sum(i["late_complaints"] + i["complaints_failed"] + i["alarm_failures"] for _, i in runs)
         if late:
             print(f"note: {late} stall(s) of the player, failed complaint(s) or unhandled alarm(s) — see the log")
+        if retried := sum(i["complaints_retried"] for _, i in runs):
+            print(f"note: {retried} complaint post(s) sent again after a lost answer or a 5xx, under the same "
+                  "Idempotency-Key (each complaint filed once)")
     if silence:
         print("\n== silence and loss (bench/silence.py) ==")
         print("\n".join(silence))

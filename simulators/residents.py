@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import random
+import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -120,19 +122,42 @@ class MemoryComplaintSink:
 
 
 class HttpComplaintSink:
-    """Posts complaints to the platform API (``POST {api}/api/v1/complaints``) with a bearer token."""
+    """Posts complaints to the platform API (``POST {api}/api/v1/complaints``) with a bearer token.
 
-    def __init__(self, api: str, token: str, *, timeout_s: float = 5.0) -> None:
+    Each complaint goes with an `Idempotency-Key` of its own. A post whose answer never came (the connection reset,
+    a timeout) or that the server could not take just then (502/503/504) is sent again under the same key, up to
+    `attempts` times: the platform files it once however many copies arrive, so a lost answer costs neither the
+    complaint nor a duplicate. `retried` counts the second and later posts."""
+
+    RETRY_STATUS = frozenset({502, 503, 504})
+
+    def __init__(self, api: str, token: str, *, timeout_s: float = 5.0, attempts: int = 3,
+                 backoff_s: float = 0.2) -> None:
+        if attempts < 1:
+            raise ValueError(f"attempts must be at least 1, not {attempts}")
         self.url = api.rstrip("/") + "/api/v1/complaints"
+        self.attempts, self.backoff_s, self.retried = attempts, backoff_s, 0
         self._client = httpx.Client(timeout=timeout_s, headers={"Authorization": f"Bearer {token}"})
 
     def submit(self, complaint: EmulatedComplaint) -> None:
-        try:
-            response = self._client.post(self.url, json=complaint.api_body())
-        except httpx.HTTPError as exc:
-            raise ComplaintDeliveryError(f"POST {self.url} failed: {exc}") from None
-        if not response.is_success:
-            raise ComplaintDeliveryError(f"POST {self.url} answered {response.status_code}: {response.text[:200]}")
+        headers = {"Idempotency-Key": str(uuid.uuid4())}
+        for attempt in range(1, self.attempts + 1):
+            if attempt > 1:
+                self.retried += 1
+                time.sleep(self.backoff_s * 2 ** (attempt - 2))
+            try:
+                response = self._client.post(self.url, json=complaint.api_body(), headers=headers)
+            except httpx.TransportError as exc:
+                failure = f"POST {self.url} failed: {exc}"
+                continue
+            except httpx.HTTPError as exc:
+                raise ComplaintDeliveryError(f"POST {self.url} failed: {exc}") from None
+            if response.is_success:
+                return
+            failure = f"POST {self.url} answered {response.status_code}: {response.text[:200]}"
+            if response.status_code not in self.RETRY_STATUS:
+                break
+        raise ComplaintDeliveryError(failure + (f" (after {attempt} attempts)" if attempt > 1 else ""))
 
     def close(self) -> None:
         self._client.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Literal, get_args
 
@@ -27,6 +27,7 @@ from tickets.progress import acknowledge
 from tickets.routing import grid_owner
 from tickets.sensitivity import sensitivity
 from tickets.service import add_event, create_ticket, get_ticket
+from tickets.submissions import Submission, earlier, remember
 from tickets.transitions import transition
 from tickets.warranty import link_warranty
 
@@ -63,17 +64,20 @@ class ComplaintResult:
     category: str
     severity: str
     joined: bool = False  # joined the household's open ticket on the same fault point (tickets/household.py)
+    replayed: bool = False  # the answer to an earlier copy of the same submission (tickets/submissions.py)
 
 
 def intake_complaint(
     conn: psycopg.Connection, *, resident_id: str | None, unit_id: str, channel: str, description: str, lang: str,
     reported_at: datetime, now: datetime, taken_by: str | None = None, attachments: Sequence[str] = (),
     config: TicketConfig = DEFAULT_CONFIG, requested_outcome: str | None = None, caller: Caller | None = None,
+    submission: Submission | None = None,
 ) -> ComplaintResult:
     """Register a complaint (one transaction). `taken_by` is the staff member who took it, if any: they own it.
     `requested_outcome` is what the resident asks to be done (诉求), if they said. Without a resident, `caller`
     (tickets/callers.py) names someone not in the registry: no rate limit per resident and no notice, they are
-    called back."""
+    called back. With a `submission` seen before, nothing is filed: the first filing's answer comes back, marked
+    `replayed`."""
     if resident_id is None and caller is None:
         raise InvalidInput("a complaint needs resident_id, or caller_name and caller_phone for a caller not in the "
                            "registry")
@@ -90,6 +94,8 @@ def intake_complaint(
         raise InvalidInput("reported_at needs a timezone (RFC 3339, e.g. 2026-10-01T08:00:00+08:00)")
     _check_reported_at(reported_at, now)
     with conn.transaction():
+        if submission is not None and (first := earlier(conn, submission, now)) is not None:
+            return ComplaintResult(**(first | {"replayed": True}))
         if resident_id is None:
             place = unit_place(conn, unit_id)
         else:
@@ -149,8 +155,11 @@ def intake_complaint(
         if joined is not None:
             add_event(conn, ticket_id, "complaint_joined", at=now, actor=taken_by, note=description[:200],
                       detail={"complaint_id": complaint_id, "resident_id": resident_id, "channel": channel})
-        return ComplaintResult(complaint_id, ticket_id, incident is not None, incident_id, anticipated,
-                               found.category.value, found.tier.value, joined is not None)
+        result = ComplaintResult(complaint_id, ticket_id, incident is not None, incident_id, anticipated,
+                                 found.category.value, found.tier.value, joined is not None)
+        if submission is not None:
+            remember(conn, submission, complaint_id, asdict(result), now)
+        return result
 
 
 def _check_reported_at(reported_at: datetime, now: datetime) -> None:

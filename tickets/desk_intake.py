@@ -25,6 +25,7 @@ from tickets.household import open_household_ticket
 from tickets.profiles import unit_profile
 from tickets.requests import Receipt, RequestKind, config_for_kind, limits_of
 from tickets.service import get_ticket
+from tickets.submissions import Submission
 
 SEARCH_LIMIT = 20
 _DIGITS = re.compile(r"\+?[0-9][0-9 -]{4,30}")
@@ -133,11 +134,12 @@ def file_at_desk(
     conn: psycopg.Connection, *, kind: RequestKind | str, channel: str, unit_id: str, resident_id: str | None,
     caller: Caller | None, description: str, requested_outcome: str | None, lang: str, now: datetime,
     taken_by: str, category: str | None = None, severity: str | None = None,
-    config: TicketConfig = DEFAULT_CONFIG,
+    config: TicketConfig = DEFAULT_CONFIG, submission: Submission | None = None,
 ) -> DeskFiling:
     """File what the agent took (one transaction), owned by them (首问负责制), with the kind's clocks. A category
     or severity differing from the suggestion corrects a new ticket through `reclassify` (recorded as an event);
-    a complaint folded into a known fault or joining the household's ticket leaves that ticket as it is."""
+    a complaint folded into a known fault or joining the household's ticket leaves that ticket as it is. A
+    `submission` filed before files nothing and changes nothing: the filing is the first one's."""
     try:
         kind = RequestKind(kind)
         wanted_category = Category(category) if category else None
@@ -149,11 +151,13 @@ def file_at_desk(
         kind_config = config_for_kind(kind, config, profile)
         made = intake_complaint(conn, resident_id=resident_id, unit_id=unit_id, channel=channel,
                                 description=description, lang=lang, reported_at=now, now=now, taken_by=taken_by,
-                                config=kind_config, requested_outcome=requested_outcome, caller=caller)
-        conn.execute("UPDATE complaints SET request_kind = %s WHERE id = %s", (kind.value, made.complaint_id))
+                                config=kind_config, requested_outcome=requested_outcome, caller=caller,
+                                submission=submission)
+        if not made.replayed:
+            conn.execute("UPDATE complaints SET request_kind = %s WHERE id = %s", (kind.value, made.complaint_id))
         changed = ((wanted_category is not None and wanted_category.value != made.category)
                    or (wanted_tier is not None and wanted_tier.value != made.severity))
-        overridden = changed and not made.folded and not made.joined
+        overridden = changed and not made.folded and not made.joined and not made.replayed
         if overridden:
             reclassify(conn, made.ticket_id, category=category or None, severity=severity or None, by_user=taken_by,
                        note=f"corrected at the desk's intake (suggested {made.category}/{made.severity})", now=now,

@@ -30,6 +30,7 @@ from tickets.errors import InvalidInput
 from tickets.profiles import SlaProfile, unit_profile
 from tickets.service import Ticket, get_ticket
 from tickets.sla import Limit, SlaPolicy
+from tickets.submissions import Submission
 
 
 class RequestKind(StrEnum):
@@ -163,9 +164,10 @@ _SET_KIND = "UPDATE complaints SET request_kind = %s WHERE id = %s"  # what the 
 def file_request(
     conn: psycopg.Connection, *, kind: RequestKind | str, resident_id: str, unit_id: str, description: str,
     lang: str, now: datetime, attachments: Sequence[str] = (), config: TicketConfig = DEFAULT_CONFIG,
-    requested_outcome: str | None = None,
+    requested_outcome: str | None = None, submission: Submission | None = None,
 ) -> Receipt:
-    """A resident's own request from the app (one transaction): intake as a complaint with the kind's clocks."""
+    """A resident's own request from the app (one transaction): intake as a complaint with the kind's clocks. A
+    `submission` filed before is not filed again: the receipt is the first filing's (tickets/submissions.py)."""
     try:
         kind = RequestKind(kind)
     except ValueError as exc:
@@ -175,8 +177,9 @@ def file_request(
         made = intake_complaint(conn, resident_id=resident_id, unit_id=unit_id, channel="app",
                                 description=description, lang=lang, reported_at=now, now=now,
                                 attachments=attachments, config=config_for_kind(kind, config, profile),
-                                requested_outcome=requested_outcome)
-        conn.execute(_SET_KIND, (kind.value, made.complaint_id))
+                                requested_outcome=requested_outcome, submission=submission)
+        if not made.replayed:
+            conn.execute(_SET_KIND, (kind.value, made.complaint_id))
         ticket = get_ticket(conn, made.ticket_id)
     return Receipt(made.complaint_id, made.ticket_id, kind, made.folded, limits_of(kind, ticket, folded=made.folded))
 

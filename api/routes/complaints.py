@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Header, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
 from api.auth import Role
@@ -15,6 +15,7 @@ from api.schemas import AttachmentUrl, Description, Identifier, Moment, RowId
 from tickets.callers import Caller, caller, link_caller
 from tickets.complaints import OUTCOME_MAX, Channel, intake_complaint
 from tickets.config import DEFAULT_CONFIG
+from tickets.submissions import KEY_MAX, submission
 
 router = APIRouter(prefix="/api/v1", tags=["complaints"])
 RATE_LIMIT_PER_HOUR = DEFAULT_CONFIG.complaints_per_hour  # enforced by tickets.complaints, in the database
@@ -46,9 +47,17 @@ class ComplaintOut(BaseModel):
     joined: bool = Field(description="Joined the household's open ticket on the same fault point (72 h)")
 
 
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", max_length=KEY_MAX,
+    description="Optional: a key of the client's own (a UUID) for this complaint. Sent again with the same key "
+                "and body — after a timeout or a reset connection — the complaint is not filed twice: the answer "
+                "is the first filing's, with `Idempotent-Replayed: true`. The same key with a different body is a "
+                "422. Keys are per account and remembered for 24 hours.")]
+
+
 @router.post("/complaints", status_code=201, summary="File a complaint (resident for their unit, or staff)")
-def file_complaint(body: ComplaintIn, conn: DbDep, user: CurrentUser, now: NowDep,
-                   config: TicketConfigDep) -> ComplaintOut:
+def file_complaint(body: ComplaintIn, conn: DbDep, user: CurrentUser, now: NowDep, config: TicketConfigDep,
+                   response: Response, idempotency_key: IdempotencyKey = None) -> ComplaintOut:
     if user.role is Role.RESIDENT:
         if body.resident_id not in (None, user.resident_id) or body.unit_id != user.unit_id:
             raise HTTPException(403, "a resident can file complaints only as themselves, for their own unit")
@@ -61,10 +70,14 @@ def file_complaint(body: ComplaintIn, conn: DbDep, user: CurrentUser, now: NowDe
         who: Caller | None = None
         if resident_id is None:  # staff taking a call from someone not in the registry
             who = caller(body.caller_name, body.caller_phone)
+        once = None if idempotency_key is None else submission(
+            user.user_id, idempotency_key, body.model_dump(mode="json") | {"resident_id": resident_id})
         result = intake_complaint(conn, resident_id=resident_id, unit_id=body.unit_id, channel=body.channel,
                                   description=body.description, lang=body.lang, reported_at=body.reported_at,
                                   now=now, taken_by=taken_by, attachments=body.attachments, config=config,
-                                  requested_outcome=body.requested_outcome, caller=who)
+                                  requested_outcome=body.requested_outcome, caller=who, submission=once)
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return ComplaintOut(complaint_id=result.complaint_id, ticket_id=result.ticket_id, folded=result.folded,
                         incident_id=result.incident_id, anticipated=result.anticipated, category=result.category,
                         severity=result.severity, joined=result.joined)

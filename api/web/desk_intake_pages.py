@@ -10,6 +10,7 @@ without a valid CSRF token included, so that nothing the agent typed is lost."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Annotated, Any
@@ -35,6 +36,8 @@ from tickets.config import TicketConfig
 from tickets.desk import departments
 from tickets.desk_intake import file_at_desk, find_residents, preview_intake, registry_resident
 from tickets.errors import InvalidInput, NotFound, RateLimited
+from tickets.submissions import KEY_MAX, KeyReused
+from tickets.submissions import submission as submission_of
 
 router = PageRouter(tags=["pages: service desk"], include_in_schema=False)
 
@@ -64,6 +67,7 @@ class IntakeForm:
     severity: str = ""
     suggested_category: str = ""  # what the check showed: a choice equal to it is no correction
     suggested_severity: str = ""
+    submission: str = ""  # the form's own key: filed twice (a double click, a reload), it files once
 
 
 def _clean(value: str) -> str:
@@ -85,7 +89,7 @@ def _page(request: Request, conn: psycopg.Connection, form: IntakeForm, *, statu
 @router.get("/desk/intake", response_class=HTMLResponse)
 def intake_form(request: Request, conn: DbDep, user: DeskUser, q: str = "") -> Response:
     """The blank intake form; `?q=` searches the registry at once."""
-    form = IntakeForm(q=_clean(q))
+    form = IntakeForm(q=_clean(q), submission=uuid.uuid4().hex)
     return _page(request, conn, form, results=find_residents(conn, form.q) if form.q else None)
 
 
@@ -133,11 +137,12 @@ def intake_step(
     requested_outcome: Annotated[str, Form()] = "", kind: Annotated[str, Form()] = "",
     category: Annotated[str, Form()] = "", severity: Annotated[str, Form()] = "",
     suggested_category: Annotated[str, Form()] = "", suggested_severity: Annotated[str, Form()] = "",
+    submission: Annotated[str, Form(max_length=KEY_MAX)] = "",
 ) -> Response:
     """`step`: search (the registry), check (what it would become) or file."""
     form = IntakeForm(*(_clean(v) for v in (channel, q, resident_id, caller_name, caller_phone, unit_id,
                                               description, requested_outcome, kind, category, severity,
-                                              suggested_category, suggested_severity)))
+                                              suggested_category, suggested_severity, submission)))
     if not csrf_valid(web_config(request).secret_key, csrf_binding(request), csrf_token):
         return _page(request, conn, form, error=BAD_CSRF, status_code=403)
     if step == "search":
@@ -173,12 +178,20 @@ def _file(request: Request, conn: psycopg.Connection, user_id: str, form: Intake
     # without checking again is classified afresh, not pinned to the old suggestion.
     category = form.category if form.category != form.suggested_category else ""
     severity = form.severity if form.severity != form.suggested_severity else ""
+    fields = asdict(form)
+    del fields["q"], fields["submission"]  # the search box is not part of the complaint
     try:
+        once = submission_of(user_id, form.submission, fields) if form.submission else None
         filed = file_at_desk(conn, kind=form.kind, channel=form.channel, unit_id=unit,
                              resident_id=form.resident_id or None, caller=who, description=form.description,
                              requested_outcome=form.requested_outcome or None, lang=choose_lang(request), now=now,
                              taken_by=user_id, category=category or None, severity=severity or None,
-                             config=config)
+                             config=config, submission=once)
+    except KeyReused:  # the browser went back to a form already filed, and it was changed
+        conn.rollback()
+        return _page(request, conn, replace(form, submission=uuid.uuid4().hex), status_code=409, error=N_(
+            "This form was already filed with other details. Check the resident's tickets; to file this one too, "
+            "file it again."))
     except RateLimited:
         conn.rollback()
         return _page(request, conn, form, status_code=429, error=N_(

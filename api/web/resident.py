@@ -6,6 +6,7 @@ missing one is. Staff are refused by `ResidentWebUser` (403 page)."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -38,6 +39,7 @@ from tickets.portal import (
 )
 from tickets.profiles import unit_profile
 from tickets.requests import RequestKind, file_request, recent_requests, rules
+from tickets.submissions import KEY_MAX, KeyReused, earlier, submission
 from tickets.visits import Rating, record_return_visit
 from tickets.warranty import warranty_links
 
@@ -136,12 +138,13 @@ def notice(request: Request, notice_id: int, user: ResidentWebUser, conn: DbDep,
 
 def _report_page(request: Request, conn: psycopg.Connection, unit: str, *, error: str | None = None,
                  kind: str = "", description: str = "", status_code: int = 200) -> HTMLResponse:
-    """The form, with the time limits of the SLA profile of the resident's own site."""
+    """The form, with the time limits of the SLA profile of the resident's own site. Each form carries a key of its
+    own, so that sending it twice (a second tap while the phone waits, a reload) files one request."""
     config = ticket_config(request)
     profile = unit_profile(conn, unit, config.sla_profiles())
     return _page(request, "resident/report.html",
                  {"kinds": list(RequestKind), "rules": rules(profile, config), "error": error, "kind": kind,
-                  "description": description}, status_code=status_code)
+                  "description": description, "submission": uuid.uuid4().hex}, status_code=status_code)
 
 
 @router.get("/report", response_class=HTMLResponse)
@@ -153,7 +156,8 @@ def report_form(request: Request, user: ResidentWebUser, conn: DbDep) -> Respons
 @router.post("/report", response_class=HTMLResponse)
 def report(request: Request, _: CsrfChecked, user: ResidentWebUser, conn: DbDep, now: NowDep,
            kind: Annotated[str, Form(max_length=20)], description: TextField,
-           photos: Annotated[list[UploadFile] | None, Form()] = None) -> Response:
+           photos: Annotated[list[UploadFile] | None, Form()] = None,
+           key: Annotated[str | None, Form(alias="submission", max_length=KEY_MAX)] = None) -> Response:
     resident, unit = _me(user)
     if kind not in {k.value for k in RequestKind}:
         return _report_page(request, conn, unit, error=N_("Choose what kind of request this is."),
@@ -166,21 +170,29 @@ def report(request: Request, _: CsrfChecked, user: ResidentWebUser, conn: DbDep,
                             error=N_("You have sent many requests in the last hour. Please add to one of "
                                      "your open requests instead."), kind=kind, description=description,
                             status_code=429)
-    return _file(request, conn, user, resident, unit, kind, description, photos or [], now)
+    return _file(request, conn, user, resident, unit, kind, description, photos or [], now, key)
 
 
 def _file(request: Request, conn: psycopg.Connection, user: Principal, resident: str, unit: str, kind: str,
-          description: str, photos: list[UploadFile], now: datetime) -> Response:
+          description: str, photos: list[UploadFile], now: datetime, key: str | None) -> Response:
     try:
         with conn.transaction():
+            once = None if not key else submission(user.user_id, key, {"kind": kind, "description": description})
+            if once is not None and (first := earlier(conn, once, now)) is not None:  # this form, sent again
+                return RedirectResponse(f"/resident/requests/{first['complaint_id']}?filed=1", status_code=303)
             saved = save_photos(conn, photos, uploaded_by=user.user_id, now=now)
             receipt = file_request(conn, kind=kind, resident_id=resident, unit_id=unit, description=description,
                                    lang=choose_lang(request), now=now, attachments=[f"/files/{i}" for i in saved],
-                                   config=ticket_config(request))
+                                   config=ticket_config(request), submission=once)
             attach_to_ticket(conn, saved, ticket_id=receipt.ticket_id, uploaded_by=user.user_id)
     except PhotoRejected as exc:
         return _report_page(request, conn, unit, error=exc.message_id, kind=kind, description=description,
                             status_code=422)
+    except KeyReused:  # the page went back to a form already sent, and its words were changed
+        return _report_page(request, conn, unit,
+                            error=N_("This form was already sent with other words. Check your requests; to send "
+                                     "this one too, press Send again."), kind=kind, description=description,
+                            status_code=409)
     except InvalidInput:
         return _report_page(request, conn, unit,
                             error=N_("We could not take this request. Please check it and try again."),

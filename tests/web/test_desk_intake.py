@@ -123,6 +123,28 @@ def test_the_households_open_ticket_on_the_same_fault_point_is_shown_and_joined(
     assert _count(desk, "SELECT count(*) FROM complaints WHERE ticket_id = %s", first.ticket_id) == 2
 
 
+def test_the_same_intake_filed_twice_is_one_complaint_and_a_changed_one_is_refused(desk):
+    """A double click on "File it", or the browser's back and "File it" again, files once; the same form changed
+    after filing is refused with a way on (a fresh key), and files when sent again."""
+    with signed_in_client(desk, "agent-1") as client:
+        page = client.get("/desk/intake").text
+        token, key = form_token(client, "/desk/intake"), re.search(r'name="submission" value="([^"]+)"', page)
+        assert key is not None
+        fields = _form(token, step="file", resident_id="r-00001", description="楼道的灯坏了", submission=key.group(1))
+        first, again = client.post("/desk/intake", data=fields), client.post("/desk/intake", data=fields)
+        assert first.status_code == again.status_code == 303
+        assert again.headers["location"] == first.headers["location"]
+        changed = client.post("/desk/intake", data=fields | {"description": "地下室的灯也坏了"}, headers=EN)
+        assert changed.status_code == 409 and "already filed with other details" in changed.text
+        fresh = re.search(r'name="submission" value="([^"]+)"', changed.text)
+        assert fresh is not None and fresh.group(1) != key.group(1)
+        later = client.post("/desk/intake", data=fields | {"description": "地下室的灯也坏了",
+                                                           "submission": fresh.group(1)})
+        assert later.status_code == 303
+    assert _count(desk, "SELECT count(*) FROM complaints") == 2
+    assert _count(desk, "SELECT count(*) FROM complaints WHERE description = '楼道的灯坏了'") == 1
+
+
 def test_a_caller_not_in_the_registry_is_filed_then_linked_from_the_ticket_page(desk):
     with signed_in_client(desk, "agent-1") as client:
         token = form_token(client, "/desk/intake")

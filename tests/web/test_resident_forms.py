@@ -13,7 +13,7 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from api.web.resident import REQUESTS_PER_HOUR
-from tests.web.clients import form_token, resident_client
+from tests.web.clients import form_token, resident_client, token_in
 from tickets.profiles import set_site_profile
 from tickets.requests import file_request
 
@@ -41,6 +41,35 @@ def test_report_refusals_are_clear_and_nothing_is_filed(app_pool):
         assert empty.status_code == 422 and "Please say what the problem is." in empty.text
         with app_pool.connection() as conn:
             assert conn.execute("SELECT count(*) FROM complaints").fetchone() == (0,)
+
+
+def _report_form(client) -> tuple[str, str]:
+    """The report form's CSRF token and its own submission key."""
+    page = client.get("/resident/report").text
+    key = re.search(r'name="submission" value="([^"]+)"', page)
+    assert key is not None, "the report form carries no submission key"
+    return token_in(page), key.group(1)
+
+
+def test_the_same_report_form_sent_twice_files_one_request(app_pool):
+    """A second tap on Send while the phone waits, or a reload of the answer, files nothing new: both answers lead
+    to the one request. The same form sent back with other words is refused with a way on; a new form files."""
+    with resident_client(app_pool, "r-00001") as client:
+        token, key = _report_form(client)
+        form = {"csrf_token": token, "submission": key, "kind": "repair", "description": "卫生间地漏堵了"}
+        first, again = client.post("/resident/report", data=form), client.post("/resident/report", data=form)
+        assert first.status_code == again.status_code == 303, again.text
+        assert again.headers["location"] == first.headers["location"]
+        changed = client.post("/resident/report", data=form | {"description": "厨房地漏也堵了"})
+        assert changed.status_code == 409 and "这张表单已经用别的内容提交过了" in changed.text
+        token, fresh = _report_form(client)
+        assert fresh != key
+        later = client.post("/resident/report", data=form | {"csrf_token": token, "submission": fresh,
+                                                             "description": "厨房地漏也堵了"})
+        assert later.status_code == 303 and later.headers["location"] != first.headers["location"]
+    with app_pool.connection() as conn:
+        assert conn.execute("SELECT description FROM complaints ORDER BY id").fetchall() == [
+            ("卫生间地漏堵了",), ("厨房地漏也堵了",)]
 
 
 def test_a_flood_of_requests_is_stopped_at_the_hourly_limit(app_pool):
