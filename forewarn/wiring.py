@@ -49,6 +49,7 @@ from tickets.maintenance_plan import PLAN_S, run_due_plans
 from tickets.maintenance_release import RELEASE_S, release_ended_windows
 from tickets.outbox import OPTIONAL_CHANNELS, dispatch
 from tickets.progress import progress_sweep
+from tickets.submissions import forget_expired
 from tickets.sweeps import sla_sweep
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ PROGRESS_S = 300.0  # periodic progress updates are due once per working day; fi
 # A building's silence outlasting its hold time (2 min by default) warns its residents within this long after.
 SILENCE_S = 5.0
 ROLLUP_S = 300.0  # plain PostgreSQL only: the hourly rollup's refresh
-RETENTION_S = 3600.0  # plain PostgreSQL only: expired readings deleted
+RETENTION_S = 3600.0  # expired dead letters and complaint keys deleted; on plain PostgreSQL also expired readings
 API_START_S = 15.0  # the API must listen within this long, or start-up fails with a clear error
 
 
@@ -249,6 +250,12 @@ def scheduler_jobs(ctx: RoleContext, channels: Mapping[str, Channel]) -> list[Jo
     jobs += survey_jobs(ctx.pool, clock, s)
     jobs.append(Job("dead-letter-retention", RETENTION_S, lambda: prune_dead_letters(
         ctx.database_url, now=clock(), retention_days=s.dead_letter_retention_days)))
+
+    def submission_keys() -> None:
+        with ctx.pool.connection() as conn:
+            forget_expired(conn, clock())
+
+    jobs.append(Job("submission-keys", RETENTION_S, submission_keys))
     if not ctx.mode.timescale:
         url, mode = ctx.database_url, ctx.mode
         jobs.append(Job("rollup", ROLLUP_S, lambda: refresh_rollup(url, mode, now=clock())))

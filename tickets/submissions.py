@@ -28,6 +28,7 @@ KEY_MAX = 255
 _SQL_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))"
 _SQL_FORGET = "DELETE FROM complaint_submissions WHERE submitter = %s AND key = %s AND created_at < %s"
 _SQL_EARLIER = "SELECT fingerprint, answer FROM complaint_submissions WHERE submitter = %s AND key = %s"
+_SQL_FORGET_ALL = "DELETE FROM complaint_submissions WHERE created_at < %s"
 _SQL_REMEMBER = """INSERT INTO complaint_submissions (submitter, key, fingerprint, complaint_id, answer, created_at)
                    VALUES (%s, %s, %s, %s, %s, %s)"""
 
@@ -74,3 +75,9 @@ def remember(conn: psycopg.Connection, sub: Submission, complaint_id: int, answe
     """Record the answer to a new submission (after `earlier` returned None, in the same transaction)."""
     conn.execute(_SQL_REMEMBER, (sub.submitter, sub.key, sub.fingerprint, complaint_id,
                                  json.dumps(dict(answer), default=str), now))
+
+
+def forget_expired(conn: psycopg.Connection, now: datetime) -> int:
+    """Delete the keys older than `WINDOW` (the scheduler's `submission-keys` job); returns how many. A key past its
+    window answers nothing any more, so keeping it only grows the table."""
+    return conn.execute(_SQL_FORGET_ALL, (now - WINDOW,)).rowcount
