@@ -106,6 +106,7 @@ from bench.anticipation_plan import (
 )
 from bench.anticipation_report import fmt, merge, print_results, print_table
 from bench.anticipation_targets import activity_before_deadline, verdict
+from bench.device_uses import car_trips
 from detectors.alarm import Alarm, Severity
 from detectors.engine import DetectorEngine
 from detectors.hysteresis import Observation
@@ -297,7 +298,8 @@ def play(scenario: Scenario, host: str, port: int, labels_path: Path, sink: Http
     `ingest_state` describes ingest's counters for the log when the platform does not catch up."""
     sim = Simulation(scenario, scenario.start or START)
     # Complaints come from use (simulators/usage.py): a fault is resident-visible from the first use that found it.
-    used = plan_use_complaints(sim.faults, scenario.estate, scenario.seed)
+    trips = car_trips(scenario) if scenario.residents.uses_from_trips else None  # an experiment: --uses-from-trips
+    used = plan_use_complaints(sim.faults, scenario.estate, scenario.seed, trips=trips)
     felt = plan_use_complaints(list(loss.felt), scenario.estate, scenario.seed)
     sim.complaints = sorted(used.complaints + felt.complaints, key=lambda c: (c.reported_at, c.resident_id))
     dropping = random.Random(f"anticipation/drop/{scenario.seed}")
@@ -584,6 +586,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--silence-hours", type=float, default=None,
                         help="simulated hours of the silence-and-loss run (default: 0 quick, 6 full; 0: none)")
     jobs = default_jobs()
+    parser.add_argument("--uses-from-trips", action="store_true",
+                        help="an experiment, not the benchmark: residents' uses of a car that keeps running through "
+                             "its fault (door, bearing, levelling) are its own trips, not draws from the hourly rate "
+                             "(simulators/usage.py)")
     parser.add_argument("--jobs", type=int, default=jobs,
                         help=f"plays run at once, each in its own process (default {jobs}: one more than the cores; "
                              "1: one by one, in this process)")
@@ -606,10 +612,11 @@ def main(argv: list[str] | None = None) -> None:
     pg = EmbeddedPostgres(workdir / "postgres", free_port(), durable=False)
     admin = pg.start()
     try:
-        plays = [scenario_for(seed, days * 24, repeats=repeats, start=seed_start(seed))
+        trips = args.uses_from_trips
+        plays = [scenario_for(seed, days * 24, repeats=repeats, start=seed_start(seed), uses_from_trips=trips)
                  for seed in range(1, seeds + 1)]
-        plays += [scenario_for(seed, degradation_days * 24, repeats=0, degradation=True, start=seed_start(seed))
-                  for seed in range(1, degradation_seeds + 1)]
+        plays += [scenario_for(seed, degradation_days * 24, repeats=0, degradation=True, start=seed_start(seed),
+                               uses_from_trips=trips) for seed in range(1, degradation_seeds + 1)]
 
         def progress(scenario: Scenario, variant: str, outcome: tuple[AnticipationReport, dict]) -> None:
             # On stderr: a full run takes many minutes, and its table comes only at the end.
@@ -634,6 +641,9 @@ def main(argv: list[str] | None = None) -> None:
           + (f", + {degradation_seeds} run(s) × {degradation_days:g} days of {DEGRADATION_PER_TYPE} devices per"
              f" degradation type (degradation faults)" if degradation_seeds else "")
           + "; rates over resident-visible faults; times median/p90 (onset→notice) and median/p10 (lead)")
+    if args.uses_from_trips:
+        print("EXPERIMENT (--uses-from-trips), not the benchmark's figures: residents' uses of a car running through "
+              "its fault are its own trips (simulators/usage.py SERVED_THROUGH); every other use is drawn as usual")
     merged = {}
     for variant in variants:
         runs = results[variant]

@@ -124,13 +124,16 @@ def seed_start(seed: int) -> datetime:
 
 
 def scenario_for(seed: int, hours: float, *, repeats: int, degradation: bool = False,
-                 start: datetime = START) -> Scenario:
+                 start: datetime = START, uses_from_trips: bool = False) -> Scenario:
     """The acute run of a seed (the whole estate), or its degradation run (the degrading devices alone, telemetry every
     `DEGRADATION_INTERVAL_S`: days of data are needed, and the rest of the estate would only add cost; each device is
-    healthy for its first day, and the acute runs and `bench.nuisance` count false alarms on healthy ones)."""
+    healthy for its first day, and the acute runs and `bench.nuisance` count false alarms on healthy ones).
+    `uses_from_trips`: the experiment of `simulators.usage.SERVED_THROUGH` (the faults and devices are the same)."""
     scenario = load_scenario(BASE_SCENARIO)
     scenario = dataclasses.replace(scenario, seed=seed, duration_s=hours * HOUR, start=start,
-                                   name=f"anticipation-{'degradation' if degradation else 'acute'}-{seed}")
+                                   name=f"anticipation-{'degradation' if degradation else 'acute'}-{seed}",
+                                   residents=dataclasses.replace(scenario.residents,
+                                                                 uses_from_trips=uses_from_trips))
     scenario.faults, scenario.misbehaviour = plan_faults(scenario, seed, repeats=repeats, degradation=degradation)
     if degradation:
         scenario.device_ids = [f.device_id for f in scenario.faults]

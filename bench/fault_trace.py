@@ -24,6 +24,7 @@ from datetime import datetime
 
 from bench.anticipation_plan import scenario_for, seed_start
 from bench.anticipation_targets import describe_shape
+from bench.device_uses import alone
 from bench.fault_shapes import EPISODE_GAP_S
 from detectors.engine import DetectorEngine
 from ingest.decode import PresenceChange, decode
@@ -50,12 +51,6 @@ def trace(scenario: Scenario, entry: FaultEntry, before_s: float) -> list[str]:
     assert start is not None
     device = next(d for d in scenario.estate.devices if d.id == entry.device_id)
 
-    def mine(entries: list[FaultEntry]) -> list[FaultEntry]:
-        return [e for e in entries if e.device_id == device.id]
-
-    alone = dataclasses.replace(scenario, device_ids=[device.id], faults=mine(scenario.faults),
-                                misbehaviour=mine(scenario.misbehaviour), nuisance=mine(scenario.nuisance),
-                                residents=dataclasses.replace(scenario.residents, enabled=False))
     onset = start.timestamp() + entry.offset_s
     end = onset + entry.duration_s
     # An intermittent fault's later episodes are entries of their own: the trace runs to the last one's end.
@@ -67,7 +62,7 @@ def trace(scenario: Scenario, entry: FaultEntry, before_s: float) -> list[str]:
     engine = DetectorEngine(now_fn=lambda: clock[0])
     engine.register_device(device.id, device.kind, device.site_id, device.building_id)
     lines, during, next_tick = [], 0, start.timestamp() + TICK_S
-    for t, _device, topic, payload in Simulation(alone, start).timed():
+    for t, _device, topic, payload in Simulation(alone(scenario, {device.id}), start).timed():
         if t > end + 600.0:
             break
         at = datetime.fromtimestamp(t, start.tzinfo)

@@ -81,6 +81,9 @@ class ResidentsConfig:
     enabled: bool = True
     delay_scale: float = 1.0
     share_scale: float = 1.0
+    # bench.anticipation's experiment, not a scenario file's key: uses of a car running through its fault are its
+    # own trips (simulators/usage.py `SERVED_THROUGH`).
+    uses_from_trips: bool = False
 
 
 @dataclass(slots=True)

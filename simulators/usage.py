@@ -8,6 +8,13 @@ at once for acute faults, late in a degradation) is when that resident notices; 
 fault and on their channel (phone is quicker than the app). A fault nobody uses while it lasts bothers nobody: it
 is not resident-visible in this run. The simulators have no day-of-week pattern, so neither has this.
 
+With the devices' own trips given (`trips`, an experiment: `python -m bench.anticipation --uses-from-trips`), the
+uses of a car that keeps running through its fault (`SERVED_THROUGH`: a slow door, a rough or out-of-level ride) are
+those trips, each carrying one or two of the residents it serves, instead of draws from the hourly rate: in a
+building a resident's use of such a car *is* one of its trips, and its door cycles are the detectors' evidence. A
+car that made one trip in three night hours was used once. Faults that stop the service (a car out of service, a
+reader that reads nothing) leave no trace of the attempted uses in the device's data, so those stay drawn.
+
 An entrapment's passengers press the alarm button (the elevator simulator emits it); that press is their report,
 and is not a complaint here: the complaints planned are the other residents', who find the car stuck when they
 call it.
@@ -18,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -35,6 +43,8 @@ RIDERS_PER_TRIP = 1.5  # people in a car per trip, on average
 WATER_USES_PER_PEAK_HOUR = 2.0  # taps, shower, flush: how often a resident at home notices the water, at the peak
 SIDE_DOOR_TRAFFIC = 0.3
 MAX_TRIES = 3  # a resident who let it go three times will not complain about this fault
+# Faults a car keeps running through: with its trips known, a resident's uses of it are its trips.
+SERVED_THROUGH = frozenset({"door_fault", "bearing_wear", "levelling_drift"})
 
 # fault → probability that a resident complains at a use that finds the fault. Urgent, unmissable faults are
 # reported more often; a slow door or a rough ride mostly is not.
@@ -75,8 +85,10 @@ def _delay(rng: random.Random, fault: str, channel: str) -> float:
     return math.exp(rng.uniform(math.log(lo), math.log(hi)))
 
 
-def plan_use_complaints(windows: list[FaultWindow], estate: Estate, seed: int) -> UsePlan:
-    """Every complaint residents make during these fault windows, from their use of the service; seeded."""
+def plan_use_complaints(windows: list[FaultWindow], estate: Estate, seed: int, *,
+                        trips: Mapping[str, Sequence[float]] | None = None) -> UsePlan:
+    """Every complaint residents make during these fault windows, from their use of the service; seeded. `trips`:
+    each car's trip times (epoch seconds), whose riders are the uses of a car running through its fault."""
     plan = UsePlan()
     units = {u.id: u for u in estate.units}
     buildings = {b.id: b for b in estate.buildings}
@@ -92,8 +104,11 @@ def plan_use_complaints(windows: list[FaultWindow], estate: Estate, seed: int) -
         affected = estate.residents_served_by(window.device_id)
         rng = random.Random(f"{seed}/use/{window.device_id}/{window.fault}/{window.start.isoformat()}")
         first: datetime | None = None
+        rides = None if trips is None or window.fault not in SERVED_THROUGH else _rides(
+            rng, trips.get(window.device_id, ()), affected, visible, window.end)
         for resident in affected:
-            uses = _uses(rng, device, tz, len(affected), visible, window.end)
+            uses = rides[resident.id] if rides is not None else _uses(rng, device, tz, len(affected), visible,
+                                                                      window.end)
             if uses and (first is None or uses[0] < first):
                 first = uses[0]
             decided = _decide(rng, resident, window, uses)
@@ -124,6 +139,22 @@ def _uses(rng: random.Random, device: Device, tz: ZoneInfo, served: int, after: 
         if t >= stop:
             break
         out.append(datetime.fromtimestamp(t, after.tzinfo))
+    return out
+
+
+def _rides(rng: random.Random, times: Sequence[float], affected: list[Resident], after: datetime,
+           end: datetime) -> dict[str, list[datetime]]:
+    """Each resident's first `MAX_TRIES` rides among the car's trips in [after, end): one or two riders a trip
+    (`RIDERS_PER_TRIP` on average), drawn from the residents it serves."""
+    out: dict[str, list[datetime]] = {r.id: [] for r in affected}
+    extra = RIDERS_PER_TRIP - 1.0
+    for t in sorted(times):
+        if not after.timestamp() <= t < end.timestamp() or not affected:
+            continue
+        riders = 1 + (rng.random() < extra)
+        for resident in rng.sample(affected, min(riders, len(affected))):
+            if len(out[resident.id]) < MAX_TRIES:
+                out[resident.id].append(datetime.fromtimestamp(t, after.tzinfo))
     return out
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 
 from bench.anticipation_plan import scenario_for, seed_start
+from bench.device_uses import car_trips
 from bench.fault_trace import ACTIVITY, find_fault, main, trace
 from ingest.decode import decode
 from ingest.reading import Reading
@@ -47,3 +48,23 @@ def test_a_device_without_that_fault_is_an_error_naming_what_the_run_has(capsys:
     error = capsys.readouterr().err
     assert error.startswith("error: no pipe_burst on lv-b1-elev-b in anticipation-acute-2; the run has:")
     assert "lv-b1-elev-b door_fault" in error
+
+
+def test_the_cars_trips_for_the_uses_experiment_are_those_of_the_whole_estates_run() -> None:
+    """`bench.device_uses.car_trips` plays the cars with a slow door, a rough or out-of-level ride alone; their trips
+    are the ones they made beside the whole estate (here over the run's first four hours)."""
+    scenario = scenario_for(2, 0.4 * 24, repeats=2, start=seed_start(2))
+    assert scenario.start is not None
+    trips = car_trips(scenario)
+    assert "lv-b1-elev-b" in trips and set(trips) == {f.device_id for f in scenario.faults if f.name == "door_fault"}
+    until = scenario.start.timestamp() + 4 * 3600.0
+    whole: dict[str, list[float]] = {car: [] for car in trips}
+    for t, device, topic, payload in Simulation(scenario, scenario.start).timed():
+        if t > until:
+            break
+        if device in whole:
+            message = decode(topic, payload, now=datetime.fromtimestamp(t, scenario.start.tzinfo))
+            if isinstance(message, Reading) and message.event == "trip":
+                whole[device].append(t)
+    assert sum(map(len, whole.values())) > 0
+    assert {car: [t for t in times if t <= until] for car, times in trips.items()} == whole

@@ -70,3 +70,20 @@ def test_a_short_fault_nobody_meets_bothers_nobody(demo_estate):
     found = [plan_use_complaints([window], demo_estate, seed) for seed in range(10)]
     assert sum(p.noticed[(side, "reader_offline", start)] is None for p in found) >= 8
     assert sum(len(p.complaints) for p in found) <= 1
+
+
+def test_with_the_cars_trips_given_a_slow_door_is_found_at_a_trip_and_nowhere_else(demo_estate):
+    """The experiment of `--uses-from-trips`: the uses of a car running through its fault are its own trips."""
+    start = _at(23)
+    door = FaultWindow(LIFT, "door_fault", start, start + timedelta(hours=3))
+    out = FaultWindow(LIFT, "out_of_service", start, start + timedelta(hours=3))
+    trips = [(start + timedelta(minutes=m)).timestamp() for m in (-5, 47, 130)]
+    for seed in range(10):
+        plan = plan_use_complaints([door], demo_estate, seed, trips={LIFT: trips})
+        assert plan.noticed[(LIFT, "door_fault", start)] == start + timedelta(minutes=47)  # the first trip in it
+        assert all(c.reported_at > start + timedelta(minutes=47) for c in plan.complaints)
+        silent = plan_use_complaints([door], demo_estate, seed, trips={LIFT: []})
+        assert silent.noticed[(LIFT, "door_fault", start)] is None and not silent.complaints  # nobody rode it
+        # A car out of service makes no trips to ride: its uses stay the residents' drawn attempts.
+        assert plan_use_complaints([out], demo_estate, seed, trips={LIFT: []}) == plan_use_complaints(
+            [out], demo_estate, seed)
