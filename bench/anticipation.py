@@ -612,11 +612,11 @@ def main(argv: list[str] | None = None) -> None:
     pg = EmbeddedPostgres(workdir / "postgres", free_port(), durable=False)
     admin = pg.start()
     try:
-        trips = args.uses_from_trips
-        plays = [scenario_for(seed, days * 24, repeats=repeats, start=seed_start(seed), uses_from_trips=trips)
+        tied = args.uses_from_trips
+        plays = [scenario_for(seed, days * 24, repeats=repeats, start=seed_start(seed), uses_from_trips=tied)
                  for seed in range(1, seeds + 1)]
         plays += [scenario_for(seed, degradation_days * 24, repeats=0, degradation=True, start=seed_start(seed),
-                               uses_from_trips=trips) for seed in range(1, degradation_seeds + 1)]
+                               uses_from_trips=tied) for seed in range(1, degradation_seeds + 1)]
 
         def progress(scenario: Scenario, variant: str, outcome: tuple[AnticipationReport, dict]) -> None:
             # On stderr: a full run takes many minutes, and its table comes only at the end.

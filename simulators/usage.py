@@ -147,9 +147,9 @@ def _rides(rng: random.Random, times: Sequence[float], affected: list[Resident],
     """Each resident's first `MAX_TRIES` rides among the car's trips in [after, end): one or two riders a trip
     (`RIDERS_PER_TRIP` on average), drawn from the residents it serves."""
     out: dict[str, list[datetime]] = {r.id: [] for r in affected}
-    extra = RIDERS_PER_TRIP - 1.0
+    lo, hi, extra = after.timestamp(), end.timestamp(), RIDERS_PER_TRIP - 1.0
     for t in sorted(times):
-        if not after.timestamp() <= t < end.timestamp() or not affected:
+        if not affected or not lo <= t < hi:
             continue
         riders = 1 + (rng.random() < extra)
         for resident in rng.sample(affected, min(riders, len(affected))):
