@@ -38,8 +38,8 @@ from ingest.reading import DeviceKind, Reading
 # 6: a lift motor's usual temperature. 7: a water supply's slide under its curve. 8: the hours of the day a water
 # device's usual flow has learnt. 9: the activity due since a device's last event (`detectors.absence`). 10: a door's
 # last granted swipe and its run of closed, unlocked reports. 11: the activity of a device's last two whole hours.
-# 13: a lift door's usual cycle. 14: a lift's levelling judged per stop.
-SNAPSHOT_VERSION = 14
+# 13: a lift door's usual cycle. 14: a lift's levelling judged per stop. 15: a lift's last travelling vibrations.
+SNAPSHOT_VERSION = 15
 # Evidence carries the last few readings; five is enough to show the trend without bloating the alarm.
 EVIDENCE_READINGS = 5
 # Each false-alarm verdict doubles that fault's raise delay on that device, up to this factor; each

@@ -29,6 +29,11 @@ REFERENCE_WARMUP = 300  # readings (while moving) before the vibration reference
 # measured against the car as it was, not absorbed into "usual".
 REFERENCE_ALPHA = 2e-5
 REFERENCE_LEARN_RATIO = 1.2
+# Wear reads each travelling reading through the median of it and the two before: a vibration sensor that glitches
+# (one reading at 10x the level, the next back: `sensor.py`'s spikes) would otherwise lift the short-term mean over
+# 1.3x for as long as it takes ~20 more trips to wash it out — at night, over an hour — and send a mechanic to a
+# sound bearing. Wear grows over days and a broken roller shakes every reading, so both pass the median at once.
+VIBRATION_MEDIAN_OF = 3
 # A car stopped out of service with its door closed more than 100 mm off a landing is between floors: anyone
 # inside is trapped, whether or not they have pressed the alarm button yet.
 BETWEEN_FLOORS_MM = 100.0
@@ -86,6 +91,7 @@ DOOR_NEAR_USUAL_RATIO = 1.3
 class ElevatorState:
     vibration: EWDeviation = field(default_factory=lambda: EWDeviation(alpha=REFERENCE_ALPHA))
     vib_short: float | None = None
+    vib_recent: list[float] = field(default_factory=list)  # the last travelling readings before this one, oldest first
     levelling: float = 0.0  # EW average of |levelling error| over the car's stops (one per stop)
     trip_events: bool = False  # the car sends `trip` events: a stop is its event, not a change in the telemetry
     level_last: float | None = None  # the telemetry's last levelling error (a car without events: a new value, a stop)
@@ -227,7 +233,12 @@ class ElevatorRules:
 
     @staticmethod
     def _vibration(state: ElevatorState, v: Mapping[str, float], learning: bool) -> Observation:
-        vib = v["vibration_rms"]  # the caller checked that it is there
+        raw = v["vibration_rms"]  # the caller checked that it is there
+        recent = state.vib_recent
+        vib = sorted((*recent, raw))[len(recent) // 2] if len(recent) == VIBRATION_MEDIAN_OF - 1 else raw
+        recent.append(raw)
+        if len(recent) >= VIBRATION_MEDIAN_OF:
+            del recent[0]
         state.vib_short = vib if state.vib_short is None else state.vib_short + 0.05 * (vib - state.vib_short)
         ref = state.vibration
         if ref.n < REFERENCE_WARMUP:
