@@ -13,8 +13,11 @@ side by side in their own processes (`--jobs`, `bench.anticipation_jobs`; `--job
   fixed limit where one exists physically (`fixed_limits`: a booster's pressure floor for the pump, a flow ceiling
   per zone for a burst) and otherwise never raised; a rule with a fixed limit beside a learnt one (the tank: its 20%
   floor, or well under its usual level) keeps only the fixed limit (observations marked `learned`);
-- ``complaint-only``: no detection at all; every ticket comes from a complaint;
-- ``alarm-button``: complaints plus the lift alarm button — only the entrapment rule raises.
+- ``complaint-only``: no detection at all; every ticket comes from a complaint. It watches no device, so no device
+  traffic is played to it (`WATCHES`): the same complaints reach the API at their own times, the clock following
+  them (`tests/bench/test_anticipation_watches.py`: the same complaints, tickets and figures as with the traffic);
+- ``alarm-button``: complaints plus the lift alarm button — only the entrapment rule raises, and only the lifts'
+  traffic is played to it (`WATCHES`).
 
 The outcome is then read from the database only, by `tickets.anticipation` (the same functions a manager's report
 uses), given the run's ground-truth label file as the list of known faults; one table per variant, a row per fault
@@ -122,7 +125,7 @@ from simulators.faults import FaultWindow, water_role
 from simulators.generator import Simulation
 from simulators.labels import LabelWriter, complaint_record
 from simulators.publisher import Publisher
-from simulators.residents import ComplaintDeliveryError, HttpComplaintSink
+from simulators.residents import ComplaintDeliveryError, EmulatedComplaint, HttpComplaintSink
 from simulators.scenario import Scenario
 from simulators.usage import plan_use_complaints
 from tickets.anticipation import (
@@ -141,6 +144,11 @@ VARIANTS = ("forewarn", "threshold-only", "complaint-only", "alarm-button")
 # The RESULT prefix of each variant (the shipped platform has none).
 PREFIX = {"forewarn": "", "threshold-only": "threshold_", "complaint-only": "complaint_",
           "alarm-button": "alarm_button_"}
+# The device kinds a variant watches, where it does not watch them all: only their traffic is played to it, since
+# the rest would be stored and never judged (in a full run, 1.4 million messages a variant, a fifth of the time each).
+# A property company without monitoring (complaint-only) watches none: its complaints still reach the platform's API
+# at their own times, the clock following them (`play`). "Complaints plus the lift alarm button" hears the lifts.
+WATCHES = {"complaint-only": frozenset[str](), "alarm-button": frozenset({DeviceKind.ELEVATOR.value})}
 # Faults whose rule compares against something the device learned (a baseline, a reference, a usual rate): the
 # threshold-only baseline does without them.
 LEARNED_FAULTS = frozenset({"pipe_burst", "pump_failure", "slow_leak", "bearing_wear", "sensor_spikes",
@@ -290,12 +298,15 @@ class Loss:
 
 def play(scenario: Scenario, host: str, port: int, labels_path: Path, sink: HttpComplaintSink,
          clock: SimClock, refused: Callable[[], int], loss: Loss = Loss(),
-         ingest_state: Callable[[], str] = lambda: "") -> PlayResult:
+         ingest_state: Callable[[], str] = lambda: "", watched: frozenset[str] | None = None,
+         advance: Callable[[float], None] | None = None) -> PlayResult:
     """Publish the scenario in lockstep with the platform: never more than `LEAD_S` simulated seconds ahead of what
     it has judged, and each complaint only once every reading before it has been judged (what `run_scenario` does,
     but `run_scenario` at full speed runs arbitrarily far ahead of a platform that cannot keep up). `refused` says
     how many published messages ingest stored no reading for (dead letters, duplicates): those are never judged;
-    `ingest_state` describes ingest's counters for the log when the platform does not catch up."""
+    `ingest_state` describes ingest's counters for the log when the platform does not catch up. `watched`: the only
+    device kinds whose messages are published (`WATCHES`). With `advance`, none is: the same complaints are sent at
+    their own times, `advance` moving the platform's clock to each first, then to the run's end."""
     sim = Simulation(scenario, scenario.start or START)
     # Complaints come from use (simulators/usage.py): a fault is resident-visible from the first use that found it.
     trips = car_trips(scenario) if scenario.residents.uses_from_trips else None  # an experiment: --uses-from-trips
@@ -312,6 +323,26 @@ def play(scenario: Scenario, host: str, port: int, labels_path: Path, sink: Http
         if record["record"] != "complaint":
             labels.write(record)
     complaints = sorted(sim.complaints, key=lambda c: c.reported_at)
+
+    def submit(complaint: EmulatedComplaint) -> None:
+        try:
+            sink.submit(complaint)
+            result.complaints += 1
+            labels.write(complaint_record(complaint, True))
+        except ComplaintDeliveryError as exc:
+            result.complaints_failed += 1
+            labels.write(complaint_record(complaint, False))
+            log.warning("complaint not delivered: %s", exc)
+
+    if advance is not None:
+        try:
+            for complaint in complaints:
+                advance(complaint.reported_at.timestamp())
+                submit(complaint)
+            advance((scenario.start or START).timestamp() + scenario.duration_s)
+        finally:
+            labels.close()
+        return result
     publisher = Publisher(host, port, client_id=f"bench-anticipation-{scenario.seed}")
     publisher.connect()
 
@@ -347,17 +378,12 @@ def play(scenario: Scenario, host: str, port: int, labels_path: Path, sink: Http
             while complaints and complaints[0].reported_at.timestamp() <= t:
                 complaint = complaints.pop(0)
                 catch_up(complaint.reported_at.timestamp())
-                try:
-                    sink.submit(complaint)
-                    result.complaints += 1
-                    labels.write(complaint_record(complaint, True))
-                except ComplaintDeliveryError as exc:
-                    result.complaints_failed += 1
-                    labels.write(complaint_record(complaint, False))
-                    log.warning("complaint not delivered: %s", exc)
+                submit(complaint)
             status = topic.endswith("/status")
             if loss.drop and not status and dropping.random() < loss.drop:
                 continue  # lost on the way: never published, never judged
+            if watched is not None and topic.split("/")[3] not in watched:
+                continue  # a kind this variant does not watch (forewarn/v1/{site}/{kind}/{device}/{channel})
             publisher.publish(topic, payload, qos=1, retain=status)
             result.messages += 1
             if not status:
@@ -500,8 +526,13 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
             return (f"ingest: {n.received} received, {n.stored} stored, {n.queue_depth} queued, {n.batches} batches, "
                     f"{n.db_retries} database retries, connected {n.connected}")
 
+        def advance(moment: float) -> None:  # no device traffic: the clock follows the complaints
+            clock.t = max(clock.t, moment)
+            judged([])
+
+        watched = WATCHES.get(variant)
         summary = play(scenario, platform.broker_host, platform.broker_port, labels, sink, clock, refused, loss,
-                       ingest_state)
+                       ingest_state, watched, advance if watched == frozenset() else None)
         # Let the platform judge the last readings (the measured period ends `TAIL_S` before the run).
         clock.wait_until((scenario.start or START).timestamp() + scenario.duration_s - TAIL_S, 120)
         wall = time.monotonic() - wall0
@@ -654,10 +685,14 @@ def main(argv: list[str] | None = None) -> None:
         print_table(variant, merged[variant], info)
         rescue = [d for _, i in runs for d in i["rescue_s"]]
         done = [d for d in rescue if d is not None]
-        print(f"entrapment rescue: work order relative to the passengers' alarm press (negative: dispatched before "
-              f"anyone pressed), median {fmt(quantile(done, 0.5), digits=0)} s, p90 "
-              f"{fmt(quantile(done, 0.9), digits=0)} s ({len(done)} of {len(rescue)} presses got one while the car "
-              f"was stuck)")
+        if WATCHES.get(variant) == frozenset():
+            print("entrapment rescue: no device is watched in this variant, so no alarm press reaches the platform "
+                  "(no device traffic is played to it)")
+        else:
+            print(f"entrapment rescue: work order relative to the passengers' alarm press (negative: dispatched "
+                  f"before anyone pressed), median {fmt(quantile(done, 0.5), digits=0)} s, p90 "
+                  f"{fmt(quantile(done, 0.9), digits=0)} s ({len(done)} of {len(rescue)} presses got one while the "
+                  f"car was stuck)")
         nuisance = {k: sum(i["nuisance"][k] for _, i in runs) for k in runs[0][1]["nuisance"]} if runs else {}
         if nuisance.get("visits") or nuisance.get("blips"):
             print(f"ordinary life in the normal running: {nuisance['visits']} planned maintenance visit(s) (lift "
