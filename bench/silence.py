@@ -29,7 +29,8 @@ from pathlib import Path
 
 import psycopg
 
-from bench.anticipation import Loss, run_variant
+from bench.anticipation import run_variant
+from bench.anticipation_lockstep import Loss
 from bench.anticipation_plan import START, TZ, known_faults, scenario_for
 from forewarn.embedded import EmbeddedPostgres, free_port
 from simulators.faults import FaultWindow

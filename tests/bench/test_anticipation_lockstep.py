@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bench.anticipation import SimClock
+from bench.anticipation_lockstep import SimClock
 
 START = datetime(2026, 3, 5, 13, 0, tzinfo=UTC)
 

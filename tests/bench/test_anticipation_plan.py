@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bench.anticipation import fixed_limits
+from bench.anticipation_variants import fixed_limits
 from ingest.reading import DeviceKind, Reading
 
 T = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
