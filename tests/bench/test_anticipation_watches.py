@@ -1,5 +1,5 @@
-"""A baseline is played only the traffic of the devices it watches (`bench.anticipation.WATCHES`): none for
-complaint-only, whose complaints reach the platform at their own times with the clock following them; the lifts
+"""A baseline is played only the traffic of the devices it watches (`WATCHES`, `bench/anticipation_variants.py`): none
+for complaint-only, whose complaints reach the platform at their own times with the clock following them; the lifts
 alone for "complaints plus the lift alarm button". What a manager would compare — the complaints filed, their times,
 the tickets they opened or joined, the incidents raised and every figure of the report — must be what the same
 baseline gave with the whole site's traffic played to it, the rest stored and never judged."""
