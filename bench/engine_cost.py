@@ -33,19 +33,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from time import perf_counter_ns
 
-from bench.detectors import (
-    ACUTE,
-    BASE_SCENARIO,
-    DAY,
-    DEGRADATION_SIBLINGS,
-    DEGRADING,
-    HOUR,
-    SENSOR_DEVICES,
-    SENSOR_FAULTS,
-    TICK_S,
-    _slow_gauge,
-    simulation,
-)
+from bench.detector_play import BASE_SCENARIO, DAY, HOUR, TICK_S, simulation
+from bench.detector_splits import ACUTE, DEGRADATION_SIBLINGS, DEGRADING, SENSOR_DEVICES, SENSOR_FAULTS, _slow_gauge
 from detectors import learned
 from detectors.alarm import Alarm
 from detectors.engine import DetectorEngine
@@ -69,7 +58,7 @@ class Figures:
 
 def _messages(entries: list[FaultEntry], devices: list[str], duration_s: float, seed: int,
               intervals: dict | None = None) -> list[Event]:
-    """One simulated run decoded as ingest would, with the runtime's tick, as `bench.detectors.play` feeds it."""
+    """One simulated run decoded as ingest would, with the runtime's tick, as `bench.detector_play.play` feeds it."""
     sim = simulation(entries, devices, duration_s, seed, intervals, name="cost")
     end = sim.end.timestamp()
     events: list[Event] = []

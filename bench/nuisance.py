@@ -4,7 +4,7 @@ here.
 
 The estate: every device the simulator's acute runs use (Riverside's 29 devices and Lakeview's lv-b1-elev-a), no
 fault of their own, through the pure generator (no MQTT), decoded and fed to each detector exactly as
-`bench.detectors.play` does for the fault runs. The full run is `DAYS` simulated days from Monday 2026-03-02 00:00
+`bench.detector_play.play` does for the fault runs. The full run is `DAYS` simulated days from Monday 2026-03-02 00:00
 (+08:00) to Thursday noon of the next week, so 30 × 10.5 = 315 device-days spanning one weekend; `--quick` is
 `QUICK_HOURS` hours from 07:00 on that Monday (7.5 device-days). Seeded: same seed, same run. What it contains:
 - **rush hours**: the simulators' own usage by local hour (lift trips 50-55 an hour per car at 07:00-09:00 and
@@ -43,7 +43,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from bench.detectors import BASE_SCENARIO, DAY, EARLY_S, GRACE_S, HOUR, START, Detector, play
+from bench.detector_play import BASE_SCENARIO, DAY, EARLY_S, GRACE_S, HOUR, START, Always, Detector, Engine, Null, play
 from simulators.generator import Simulation
 from simulators.scenario import FaultEntry, load_scenario
 
@@ -279,8 +279,6 @@ def main(argv: list[str] | None = None) -> None:
     """`python -m bench.nuisance [--quick]`: the nuisance run alone, forewarn's engine beside the null and the
     always-alarm detectors, for checking a detector change's false alarms without the whole of `bench.detectors`."""
     import argparse
-
-    from bench.detectors import Always, Engine, Null
 
     parser = argparse.ArgumentParser(description="normal running with nuisance events: false alarms per 100 "
                                                  "device-days (part of python -m bench.detectors)")

@@ -21,7 +21,7 @@ sits at 1.0 and it flags exactly those bins.
 (`detectors.hysteresis.Track`, `learned.POLICIES`) the engine gives it, with nothing frozen (no rule runs beside it),
 scored as naming no fault either (its `unusual_behaviour` is no label's name).
 
-Both time every 16th reading for the cost figure (µs per reading, as `bench.detectors.Engine` does).
+Both time every 16th reading for the cost figure (µs per reading, as `bench.detector_play.Engine` does).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from time import perf_counter_ns
 
 from river import anomaly, linear_model, optim, preprocessing, time_series
 
-from bench.detectors import Detector
+from bench.detector_play import Detector
 from detectors import learned
 from detectors.alarm import AlarmState
 from detectors.hysteresis import Track

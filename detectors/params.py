@@ -9,7 +9,7 @@ beside it, never used to choose:
 - NAB: tuning = the categories artificialNoAnomaly, artificialWithAnomaly, realAdExchange; held-out = realTweets;
 - simulator: tuning = the fault library's defaults on seeds 1-3; held-out = seeds 101-103 with fault timing and
   durations (ramp lengths) drawn from ranges 2-3x wider, and each fault's amplitude, onset ramp and variant drawn
-  from `bench.fault_shapes.RANGES`, a third of the intermittent types in episodes (`bench.detectors.HELDOUT`).
+  from `bench.fault_shapes.RANGES`, a third of the intermittent types in episodes (`bench.detector_splits.HELDOUT`).
 
 History, stated plainly: the values below were first chosen (before this protocol existed) on all of valve1 and on
 all 27 NAB files; the held-out figures of those two benchmarks are therefore not free of that earlier look (for

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from bench.detectors import HELDOUT, TUNING, Label, merge_episodes, plan_runs
+from bench.detector_play import Label, merge_episodes
+from bench.detector_splits import HELDOUT, TUNING, plan_runs
 from bench.fault_shapes import RANGES
 from bench.public import FREE_CUT, FREE_HALF, FREE_ROWS, NAB_TUNING, cut, load_splits
 from simulators.faults import FaultShape

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from bench.detectors import DAY, Engine
+from bench.detector_play import DAY, Engine
 from bench.nuisance import (
     DAYS,
     QUICK_START,
