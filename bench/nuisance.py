@@ -7,10 +7,10 @@ fault of their own, through the pure generator (no MQTT), decoded and fed to eac
 `bench.detector_play.play` does for the fault runs. The full run is `DAYS` simulated days from Monday 2026-03-02 00:00
 (+08:00) to Thursday noon of the next week, so 30 × 10.5 = 315 device-days spanning one weekend; `--quick` is
 `QUICK_HOURS` hours from 07:00 on that Monday (7.5 device-days). Seeded: same seed, same run. What it contains:
-- **rush hours**: the simulators' own usage by local hour (lift trips 50-55 an hour per car at 07:00-09:00 and
-  40-46 at 17:00-19:00 against 1-2 at night; door swipes and water demand likewise). The simulators have no
-  day-of-week pattern: Saturday and Sunday run the weekday profile, so the weekend days add no new busy shape,
-  only more days of the same one (a weekday/weekend difference is not measured here).
+- **rush hours and a weekend**: the simulators' own usage by local hour and day of the week (on working days lift
+  trips 50-55 an hour per car at 07:00-09:00 and 40-46 at 17:00-19:00 against 1-2 at night; on Saturday and Sunday
+  10-22 at 07:00-09:00, 32-36 at 09:00-11:00 and a later evening peak; door swipes and water demand likewise:
+  `simulators.device.Weekly`). Saturday 7 and Sunday 8 March are the first weekend every device sees.
 - **planned maintenance visits** (every other day): a lift parked for 1-2 h between 09:00 and 16:00: no trips,
   doors shut at floor 1, `in_service` false, telemetry flowing as a parked car reports it (the simulator's
   `out_of_service` shape, which is exactly that). In the product such work is declared as a maintenance window

@@ -1,19 +1,24 @@
 """Access-control door simulator: swipes by time of day, door contact and lock, battery, reader heartbeat.
 
-Swipes arrive as a Poisson process shaped by the hour of day and scaled by where the door is (a site gate sees
-more people than a side door). A granted swipe unlocks and opens the door for a few seconds. Telemetry (the
-reader's heartbeat) reports contact, lock, open duration, battery and the reader self-test.
+Swipes arrive as a Poisson process shaped by the hour of day (working days and weekends apart) and scaled by where
+the door is (a site gate sees more people than a side door). A granted swipe unlocks and opens the door for a few
+seconds. Telemetry (the reader's heartbeat) reports contact, lock, open duration, battery and the reader self-test.
 """
 
 from __future__ import annotations
 
 from ingest.reading import Channel
-from simulators.device import DeviceSim, Emission, next_arrival, piecewise
+from simulators.device import DeviceSim, Emission, Weekly, next_arrival
 
-# Swipes per hour at a building lobby, by local hour: the morning and evening commutes, a quiet night.
+# Swipes per hour at a building lobby, by local hour: on working days the morning and evening commutes and a quiet
+# night; at the weekend a late, broad morning, a busy afternoon and a later evening (as the lifts, `elevator.TRIPS`).
 SWIPE_RATE = (
     2, 1, 1, 1, 1, 4, 12, 45, 50, 22, 18, 20, 24, 20, 18, 18, 24, 42, 48, 34, 26, 18, 10, 4,
 )
+SWIPE_RATE_WEEKEND = (
+    3, 2, 1, 1, 1, 2, 5, 12, 24, 34, 38, 36, 30, 26, 28, 30, 34, 40, 44, 38, 30, 22, 12, 6,
+)
+SWIPES = Weekly(SWIPE_RATE, SWIPE_RATE_WEEKEND)
 # How busy a door is relative to a lobby, by the words in its id.
 TRAFFIC = (("gate", 1.6), ("lobby", 1.0), ("garage", 0.6))
 SIDE_DOOR = 0.3
@@ -48,10 +53,10 @@ class AccessDoorSim(DeviceSim):
         self.fault_events.sort(key=lambda e: e.t)
 
     def _rate(self, t: float) -> float:
-        return max(piecewise(SWIPE_RATE, self.hour(t)) * self.traffic, 0.5)
+        return max(self.usual(SWIPES, t) * self.traffic, 0.5)
 
     def _next_swipe(self, t: float) -> float:
-        return next_arrival(self.rng, t, self._rate, max(max(SWIPE_RATE) * self.traffic, 0.5))
+        return next_arrival(self.rng, t, self._rate, max(SWIPES.peak * self.traffic, 0.5))
 
     def _propped(self, t: float) -> float | None:
         """When the door was forced or propped open, if it is now."""

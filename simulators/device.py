@@ -107,6 +107,10 @@ class DeviceSim:
         """Local hour of day (0-24) at simulated time `t`, in the device's site time zone."""
         return ((t + self.utc_offset_s) % 86400.0) / 3600.0
 
+    def usual(self, profile: Weekly, t: float) -> float:
+        """`profile` at simulated time `t` on the device's site clock (its hour, and whether it is the weekend)."""
+        return profile.at(t + self.utc_offset_s)
+
     def measured(self, mu: float, sd: float) -> float:
         """A sensor's reading of `mu` with its measurement noise (`sd` at noise 1, scaled by the device's `noise`;
         at 1 exactly the draw it always was, so a run without noise is byte-identical)."""
@@ -182,3 +186,47 @@ def piecewise(table: tuple[float, ...], hour: float) -> float:
     i = int(hour) % 24
     frac = hour - int(hour)
     return table[i] + (table[(i + 1) % 24] - table[i]) * frac
+
+
+EPOCH_WEEKDAY = 3  # 1970-01-01, day 0 of POSIX time, was a Thursday (Monday = 0)
+
+
+def weekend(local_s: float) -> bool:
+    """Whether local time `local_s` (POSIX seconds plus the site's UTC offset) falls on a Saturday or Sunday."""
+    return (int(local_s // 86400.0) + EPOCH_WEEKDAY) % 7 >= 5
+
+
+@dataclass(frozen=True, slots=True)
+class Weekly:
+    """A quantity by local hour of day, one 24-entry table for working days and one for Saturday and Sunday. Between
+    two hours it is interpolated as `piecewise` does, across midnight into the next day's table (Friday 23:30 lies
+    between Friday 23:00 and Saturday 00:00). Public holidays and the working weekends that make up for them are
+    not modelled: every Monday-Friday is a working day.
+
+    >>> w = Weekly(weekday=tuple(range(24)), weekend=(0.0,) * 24)
+    >>> friday_2330 = 1 * 86400.0 + 23.5 * 3600.0  # 1970-01-02 was a Friday
+    >>> w.at(friday_2330), w.at(friday_2330 + 86400.0), w.peak
+    (11.5, 0.0, 23)
+    """
+
+    weekday: tuple[float, ...]
+    weekend: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.weekday) != 24 or len(self.weekend) != 24:
+            raise ValueError("a Weekly profile needs 24 hourly values for working days and 24 for the weekend")
+
+    @property
+    def peak(self) -> float:
+        return max(max(self.weekday), max(self.weekend))
+
+    def table(self, local_s: float) -> tuple[float, ...]:
+        return self.weekend if weekend(local_s) else self.weekday
+
+    def at(self, local_s: float) -> float:
+        """The value at local time `local_s` (POSIX seconds plus the site's UTC offset)."""
+        hour = (local_s % 86400.0) / 3600.0
+        i = int(hour)
+        here = self.table(local_s)[i]
+        after = self.table(local_s + 3600.0)[(i + 1) % 24]
+        return here + (after - here) * (hour - i)

@@ -1,8 +1,8 @@
 """Elevator simulator: trips by time of day (morning down-rush, evening up-rush), doors, vibration, motor, levelling.
 
 A car is idle at a floor or runs a trip: travel to the caller's floor, a door cycle, travel to the destination, a
-door cycle. Trips arrive as a Poisson process whose rate follows the hour of day. Telemetry samples the car's
-state every interval; `trip` and `door_cycle` events are emitted as they complete.
+door cycle. Trips arrive as a Poisson process whose rate follows the hour of day, working days and weekends apart.
+Telemetry samples the car's state every interval; `trip` and `door_cycle` events are emitted as they complete.
 """
 
 from __future__ import annotations
@@ -10,14 +10,20 @@ from __future__ import annotations
 import random
 
 from ingest.reading import Channel
-from simulators.device import ActiveFault, DeviceSim, Emission, next_arrival, piecewise
+from simulators.device import ActiveFault, DeviceSim, Emission, Weekly, next_arrival
 
 # Trips per car per hour, by local hour. Two cars share a 25-floor tower of ~100 units; the peaks follow the
-# usual residential pattern: leaving for work 07:00-09:00, coming home 17:00-19:30, a lunch bump.
+# usual residential pattern: on working days leaving for work 07:00-09:00, coming home 17:00-19:30, a lunch bump;
+# at the weekend no morning rush but a late, broad morning (people go out from 09:00 to 11:00), a busier afternoon,
+# an evening peak a little lower and later, and a livelier late night.
 TRIP_RATE = (
     2, 1, 1, 1, 1, 3, 12, 50, 55, 20, 14, 16, 22, 18, 14, 14, 18, 40, 46, 30, 22, 16, 8, 4,
 )
-PEAK_TRIP_RATE = float(max(TRIP_RATE))
+TRIP_RATE_WEEKEND = (
+    3, 2, 1, 1, 1, 2, 4, 10, 22, 32, 36, 34, 28, 24, 26, 28, 32, 38, 42, 36, 28, 20, 12, 6,
+)
+TRIPS = Weekly(TRIP_RATE, TRIP_RATE_WEEKEND)
+PEAK_TRIP_RATE = float(TRIPS.peak)
 SECONDS_PER_FLOOR = 1.4  # 2.1 m/s over a 3 m floor, once at speed
 ACCEL_S = 4.0  # acceleration plus deceleration
 AMBIENT_C = 28.0  # machine room
@@ -55,7 +61,7 @@ class ElevatorSim(DeviceSim):
         }
 
     def _rate(self, t: float) -> float:
-        return max(piecewise(TRIP_RATE, self.hour(t)), 0.5)
+        return max(self.usual(TRIPS, t), 0.5)
 
     def _next_trip(self, t: float) -> float:
         return next_arrival(self.rng, t, self._rate, PEAK_TRIP_RATE)

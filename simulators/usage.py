@@ -1,12 +1,13 @@
 """Complaints driven by use: each affected resident notices a fault only when they next use the service.
 
 A resident of the units a device serves uses it at a rate that follows the simulators' own usage by local hour
-(`elevator.TRIP_RATE` trips per car, `access_door.SWIPE_RATE` swipes per lobby, `water.DEMAND` of the peak water
+(`elevator.TRIPS` trips per car, `access_door.SWIPES` swipes per lobby, `water.DEMANDS` of the peak water
 use), shared among the residents it serves. The first use after the fault is noticeable (`FaultSpec.visible_at`:
 at once for acute faults, late in a degradation) is when that resident notices; at that use and each later one
 (up to `MAX_TRIES`) they complain with a probability that depends on the fault, after a delay that depends on the
 fault and on their channel (phone is quicker than the app). A fault nobody uses while it lasts bothers nobody: it
-is not resident-visible in this run. The simulators have no day-of-week pattern, so neither has this.
+is not resident-visible in this run. Like the simulators, uses follow the day of the week: working days and
+weekends (Saturday, Sunday) each have their own day (`simulators.device.Weekly`).
 
 With the devices' own trips given (`trips`, an experiment: `python -m bench.anticipation --uses-from-trips`), the
 uses of a car that keeps running through its fault (`SERVED_THROUGH`: a slow door, a rough or out-of-level ride) are
@@ -32,12 +33,12 @@ from zoneinfo import ZoneInfo
 
 from ingest.estate import Device, Estate, Resident
 from ingest.reading import DeviceKind
-from simulators.access_door import SWIPE_RATE, TRAFFIC
-from simulators.device import next_arrival, piecewise
-from simulators.elevator import TRIP_RATE
+from simulators.access_door import SWIPES, TRAFFIC
+from simulators.device import next_arrival
+from simulators.elevator import TRIPS
 from simulators.faults import FaultWindow
 from simulators.residents import EmulatedComplaint, _channel, _complaint
-from simulators.water import DEMAND
+from simulators.water import DEMANDS
 
 RIDERS_PER_TRIP = 1.5  # people in a car per trip, on average
 WATER_USES_PER_PEAK_HOUR = 2.0  # taps, shower, flush: how often a resident at home notices the water, at the peak
@@ -69,14 +70,15 @@ class UsePlan:
     noticed: dict[tuple[str, str, datetime], datetime | None] = field(default_factory=dict)
 
 
-def uses_per_hour(device: Device, hour: float, served: int) -> float:
-    """How often one resident of the `served` uses `device` at local `hour` (a float, wrapping at 24)."""
+def uses_per_hour(device: Device, local_s: float, served: int) -> float:
+    """How often one resident of the `served` uses `device` at local time `local_s` (POSIX seconds plus the site's
+    UTC offset: the hour of day, and whether it is the weekend)."""
     if device.kind is DeviceKind.ELEVATOR:
-        return piecewise(TRIP_RATE, hour) * RIDERS_PER_TRIP / max(served, 1)
+        return TRIPS.at(local_s) * RIDERS_PER_TRIP / max(served, 1)
     if device.kind is DeviceKind.ACCESS_DOOR:
         traffic = next((scale for word, scale in TRAFFIC if word in device.id), SIDE_DOOR_TRAFFIC)
-        return piecewise(SWIPE_RATE, hour) * traffic / max(served, 1)
-    return piecewise(DEMAND, hour) / max(DEMAND) * WATER_USES_PER_PEAK_HOUR
+        return SWIPES.at(local_s) * traffic / max(served, 1)
+    return DEMANDS.at(local_s) / DEMANDS.peak * WATER_USES_PER_PEAK_HOUR
 
 
 def _delay(rng: random.Random, fault: str, channel: str) -> float:
@@ -129,9 +131,9 @@ def _uses(rng: random.Random, device: Device, tz: ZoneInfo, served: int, after: 
     offset = (after.astimezone(tz).utcoffset() or timedelta()).total_seconds()
 
     def rate(t: float) -> float:
-        return uses_per_hour(device, ((t + offset) / 3600.0) % 24.0, served)
+        return uses_per_hour(device, t + offset, served)
 
-    peak = max(rate(after.timestamp() + h * 3600.0) for h in range(24)) or 1e-6
+    peak = max(rate(after.timestamp() + h * 3600.0) for h in range(24 * 7)) or 1e-6
     t, stop = after.timestamp(), end.timestamp()
     out: list[datetime] = []
     while len(out) < MAX_TRIES:

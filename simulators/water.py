@@ -1,22 +1,29 @@
 """Water simulator: supply pressure, flow, break tank, booster pump and flood sensors, with a night-time minimum.
 
-Demand follows the residential day (morning and evening peaks, a minimum of ~5 % of peak between 01:00 and
-05:00 — the "minimum night flow" a water utility watches for leaks). A device's role comes from its id (see
-`simulators.faults.water_role`): a zone `supply`, a `booster` (pump and break tank), a site `main` inlet, or a
-`leak` (flood) sensor that only reports wet/dry.
+Demand follows the residential day (morning and evening peaks, a later morning at the weekend, a minimum of ~5 % of
+peak between 01:00 and 05:00 — the "minimum night flow" a water utility watches for leaks). A device's role comes
+from its id (see `simulators.faults.water_role`): a zone `supply`, a `booster` (pump and break tank), a site `main`
+inlet, or a `leak` (flood) sensor that only reports wet/dry.
 """
 
 from __future__ import annotations
 
 from ingest.reading import Channel
-from simulators.device import DeviceSim, Emission, piecewise, scaled
+from simulators.device import DeviceSim, Emission, Weekly, scaled
 from simulators.faults import water_role
 
-# Demand as a share of the peak hour, by local hour.
+# Demand as a share of the peak hour, by local hour: on working days a sharp 07:00 peak before work and an evening
+# one; at the weekend people rise later (the peak is at 09:00-10:00), stay home through the day and the night
+# minimum holds (about 5 % of the peak between 02:00 and 05:00, as on working days).
 DEMAND = (
     0.12, 0.07, 0.05, 0.05, 0.06, 0.15, 0.55, 1.0, 0.85, 0.5, 0.4, 0.5,
     0.6, 0.45, 0.35, 0.35, 0.4, 0.6, 0.85, 0.95, 0.8, 0.6, 0.4, 0.22,
 )
+DEMAND_WEEKEND = (
+    0.15, 0.09, 0.06, 0.05, 0.05, 0.08, 0.22, 0.5, 0.85, 0.98, 0.9, 0.75,
+    0.7, 0.6, 0.5, 0.5, 0.55, 0.7, 0.9, 0.97, 0.85, 0.65, 0.45, 0.26,
+)
+DEMANDS = Weekly(DEMAND, DEMAND_WEEKEND)
 # role → (pressure at zero flow in kPa, peak flow in L/min, pressure lost at peak flow in kPa)
 HYDRAULICS = {
     "supply": (330.0, 110.0, 45.0),  # municipal pressure straight to floors 1-12
@@ -78,7 +85,7 @@ class WaterSim(DeviceSim):
     def _telemetry(self, t0: float, t: float) -> dict:
         r = self.rng
         self.wander = 0.98 * self.wander + r.gauss(0.0, 0.02)
-        share = max(piecewise(DEMAND, self.hour(t)) * (1.0 + self.wander), 0.02)
+        share = max(self.usual(DEMANDS, t) * (1.0 + self.wander), 0.02)
         flow = self.peak * share * self.spread(0.93, 1.07)
         pressure_x, pump_ok = 1.0, True
         outage, cut, failed = False, 0.0, None

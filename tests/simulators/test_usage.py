@@ -38,13 +38,21 @@ def test_a_lift_fault_at_three_in_the_morning_is_found_much_later_than_one_at_ei
     assert statistics.median(rush) < FAULTS["out_of_service"].visible_after_s + 180
 
 
-def test_use_rates_follow_the_simulators_hour_of_day(demo_estate):
+def _local(at: datetime) -> float:
+    """`at` as `uses_per_hour` takes it: POSIX seconds on the site's clock."""
+    return at.timestamp() + (at.utcoffset() or timedelta()).total_seconds()
+
+
+def test_use_rates_follow_the_simulators_hour_of_day_and_day_of_week(demo_estate):
     lift, door = demo_estate.device(LIFT), demo_estate.device(DOOR)
     water = demo_estate.device(WATER)
     for device in (lift, door, water):
-        assert uses_per_hour(device, 8.0, 100) > 10 * uses_per_hour(device, 3.0, 100)
+        assert uses_per_hour(device, _local(_at(8)), 100) > 10 * uses_per_hour(device, _local(_at(3)), 100)
+        # Saturday 7 March: no rush before work at 07:00, and a busier late morning than Monday's.
+        assert uses_per_hour(device, _local(_at(7, day=7)), 100) < 0.6 * uses_per_hour(device, _local(_at(7)), 100)
+        assert uses_per_hour(device, _local(_at(10, day=7)), 100) > 1.4 * uses_per_hour(device, _local(_at(10)), 100)
     # A car shared by more residents is ridden less often by each of them.
-    assert uses_per_hour(lift, 8.0, 200) == uses_per_hour(lift, 8.0, 100) / 2
+    assert uses_per_hour(lift, _local(_at(8)), 200) == uses_per_hour(lift, _local(_at(8)), 100) / 2
 
 
 def test_complaints_come_from_the_served_residents_after_they_noticed(demo_estate):
