@@ -181,13 +181,6 @@ def next_arrival(rng: random.Random, t: float, rate_per_hour: Callable[[float], 
             return t
 
 
-def piecewise(table: tuple[float, ...], hour: float) -> float:
-    """Linear interpolation in a 24-entry table indexed by hour of day (wrapping at midnight)."""
-    i = int(hour) % 24
-    frac = hour - int(hour)
-    return table[i] + (table[(i + 1) % 24] - table[i]) * frac
-
-
 EPOCH_WEEKDAY = 3  # 1970-01-01, day 0 of POSIX time, was a Thursday (Monday = 0)
 
 
@@ -199,7 +192,7 @@ def weekend(local_s: float) -> bool:
 @dataclass(frozen=True, slots=True)
 class Weekly:
     """A quantity by local hour of day, one 24-entry table for working days and one for Saturday and Sunday. Between
-    two hours it is interpolated as `piecewise` does, across midnight into the next day's table (Friday 23:30 lies
+    two hours it is interpolated linearly, across midnight into the next day's table (Friday 23:30 lies
     between Friday 23:00 and Saturday 00:00). Public holidays and the working weekends that make up for them are
     not modelled: every Monday-Friday is a working day.
 

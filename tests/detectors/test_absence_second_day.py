@@ -1,8 +1,8 @@
 """The absence of use on a device's second day: one day of hours seen, held under the pace of its last two hours.
 
-The gate here lives the simulator's lobby day scaled as a site gate (`simulators.access_door.SWIPE_RATE` × 1.6,
-interpolated within each hour, Poisson arrivals), reporting every minute: a morning and an evening rush, a quiet
-night, use falling by a third to a half from one evening hour to the next.
+The gate here lives the simulator's working day of a lobby scaled as a site gate (`simulators.access_door.SWIPES`
+× 1.6, interpolated within each hour, Poisson arrivals), reporting every minute: a morning and an evening rush, a
+quiet night, use falling by a third to a half from one evening hour to the next.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from detectors.alarm import AlarmState
 from detectors.engine import DetectorEngine
 from ingest.reading import DeviceKind, Reading
-from simulators.access_door import SWIPE_RATE
-from simulators.device import piecewise
+from simulators.access_door import SWIPES
 
 TZ = timezone(timedelta(hours=8))
 T0 = datetime(2026, 3, 2, tzinfo=TZ)  # a Monday
 GATE = 1.6
+OFFSET_S = 8 * 3600.0  # `Weekly.at` takes local POSIX seconds: UTC+8
 
 
 def _gate(rng: random.Random, days: int, silent: tuple[datetime, datetime] | None = None) -> list[Reading]:
@@ -28,7 +28,7 @@ def _gate(rng: random.Random, days: int, silent: tuple[datetime, datetime] | Non
         at = T0 + timedelta(minutes=minute)
         out.append(Reading("g1", DeviceKind.ACCESS_DOOR, at, len(out) + 1,
                            {"door_open": 0.0, "locked": 1.0, "reader_ok": 1.0}, site_id="s1"))
-        per_second = piecewise(SWIPE_RATE, at.hour + at.minute / 60.0) * GATE / 3600.0
+        per_second = SWIPES.at(at.timestamp() + OFFSET_S) * GATE / 3600.0
         second = rng.expovariate(per_second)
         while second < 60.0:
             swipe = at + timedelta(seconds=second)
