@@ -16,350 +16,36 @@ both alike). For each, the subscriber's session is created first, N messages are
 the broker, and then the consumer connects and drains them: the rate is N / (connect → last message counted or
 committed), so the publisher's own speed does not cap either side and both see the same backlog. Peak memory is
 the ingest process's peak resident set (VmHWM).
+
+The load (publishers, the bare subscriber) is in `bench.ingest_load`, the ingest process and what it measures in
+`bench.ingest_process`; this module runs the rounds and prints the table.
 """
+
 
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
-import json
 import logging
 import multiprocessing as mp
-import pstats
 import statistics
 import tempfile
-import threading
-import time
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import psycopg
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
+from bench.ingest_load import PUBLISHERS, bare_round, bare_session, messages, publish_all, publish_paced
+from bench.ingest_process import percentile, run_ingest
 from forewarn.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
 from forewarn.migrate import migrate
 from forewarn.settings import DbMode
 from ingest.config import IngestConfig
-from ingest.contract import subscription, topic_for
 from ingest.estate_file import load_estate_file
 from ingest.estate_store import save_estate
-from ingest.reading import Channel, DeviceKind, Reading
-from ingest.service import IngestService
-from simulators.publisher import Publisher
+from ingest.reading import DeviceKind
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_ESTATE = ROOT / "forewarn" / "data" / "demo-estate.yaml"
-HOST = "127.0.0.1"
-PUBLISHERS = 3  # publisher processes; with the broker and consumer that keeps 2 cores busy
 LATENCY_SECONDS = 15.0
-# Realistic telemetry: 4–6 metrics per message (a row each in `readings`).
-DATA = {
-    DeviceKind.ELEVATOR: {"floor": 7, "direction": 1, "moving": True, "door_open": False, "vibration_rms": 0.21,
-                          "motor_current_a": 42.5},
-    DeviceKind.ACCESS_DOOR: {"door_open": False, "locked": True, "battery_pct": 81.0, "reader_ok": True},
-    DeviceKind.WATER: {"pressure_kpa": 318.5, "flow_lpm": 14.2, "tank_level_pct": 71.0, "pump_on": True,
-                       "pump_current_a": 8.4},
-}
-log = logging.getLogger("bench.ingest")
-
-
-def messages(devices: list[tuple[str, DeviceKind, str]], count: int, first_seq: int) -> list[tuple[str, bytes]]:
-    now = datetime.now(UTC).isoformat()
-    out = []
-    for i in range(count):
-        device, kind, site = devices[i % len(devices)]
-        seq = first_seq + i // len(devices)
-        body = {"v": 1, "ts": now, "seq": seq, "data": DATA[kind]}
-        out.append((topic_for(site, kind, device, Channel.TELEMETRY), json.dumps(body).encode()))
-    return out
-
-
-# ---- publisher processes ------------------------------------------------------------------------------------------
-
-def _publish_share(port: int, share: list[tuple[str, bytes]], done: mp.Queue) -> None:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:8]}")
-    client.max_inflight_messages_set(1000)
-    client.max_queued_messages_set(0)
-    client.connect(HOST, port)
-    client.loop_start()
-    infos = [client.publish(topic, payload, qos=1) for topic, payload in share]
-    for info in infos:
-        info.wait_for_publish(60)
-    client.disconnect()
-    client.loop_stop()
-    done.put(sum(1 for info in infos if info.is_published()))
-
-
-def publish_all(port: int, batch: list[tuple[str, bytes]], processes: int = PUBLISHERS) -> tuple[float, int]:
-    """Publish `batch` at QoS 1 from several processes; return (messages/s acknowledged by the broker, count)."""
-    done: mp.Queue = mp.Queue()
-    workers = [mp.Process(target=_publish_share, args=(port, batch[i::processes], done), daemon=True)
-               for i in range(processes)]
-    started = time.perf_counter()
-    for w in workers:
-        w.start()
-    acked = sum(done.get(timeout=300) for _ in workers)
-    elapsed = time.perf_counter() - started
-    for w in workers:
-        w.join(10)
-    return acked / elapsed, acked
-
-
-def _paced(port: int, devices: list, rate: float, seconds: float, first_seq: int, done: mp.Queue) -> None:
-    """Publish at `rate` messages/s, each stamped with the time it is sent (the latency's start).
-
-    Also reports how late each message was against its schedule (a starved publisher sends in bursts) and how long
-    the broker took to acknowledge it (stamp → PUBACK: queueing inside the publisher or the broker shows here).
-    The load is the simulators' lean publisher (`simulators.publisher`): paho costs ~100 µs of CPU per QoS 1
-    message, and on 2 cores the three paho publishers of earlier runs took the CPU that ingest's latency was being
-    measured on (their own lateness, p99 85-178 ms, was a third of the latency tail)."""
-    publisher = Publisher(HOST, port, client_id=f"bench-paced-{uuid.uuid4().hex[:8]}", window=60000)
-    stamped: dict[int, float] = {}
-    acked_ms: list[float] = []
-
-    def on_ack(mid: int) -> None:
-        at = stamped.pop(mid, None)
-        if at is not None:
-            acked_ms.append((time.time() - at) * 1000)
-
-    publisher.on_ack = on_ack
-    publisher.connect()
-    sent = 0
-    late_ms: list[float] = []
-    started = time.perf_counter()
-    total = int(rate * seconds)
-    while sent < total:
-        due = started + sent / rate
-        delay = due - time.perf_counter()
-        if delay > 0:
-            publisher.wait(delay)  # reads acknowledgements while it waits
-        late_ms.append((time.perf_counter() - due) * 1000)
-        device, kind, site = devices[sent % len(devices)]
-        now = datetime.now(UTC)
-        body = {"v": 1, "ts": now.isoformat(), "seq": first_seq + sent // len(devices), "data": DATA[kind]}
-        mid = publisher.publish(topic_for(site, kind, device, Channel.TELEMETRY), json.dumps(body).encode())
-        stamped[mid] = now.timestamp()
-        publisher.flush()
-        sent += 1
-    publisher.drain(60)
-    publisher.close()
-    done.put((publisher.acked, late_ms, acked_ms))
-
-
-# ---- consumers ----------------------------------------------------------------------------------------------------
-
-def _session_props(expiry: int, receive_maximum: int | None = None) -> Properties:
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = expiry
-    if receive_maximum is not None:
-        props.ReceiveMaximum = receive_maximum
-    return props
-
-
-def bare_session(port: int, client_id: str, *, remove: bool = False) -> None:
-    """Create (subscribe, disconnect) or remove the bare subscriber's persistent session."""
-    ready = threading.Event()
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    client.on_connect = lambda c, *_: ready.set() if remove else c.subscribe(subscription(), qos=1)
-    client.on_subscribe = lambda *_: ready.set()
-    client.connect(HOST, port, clean_start=remove, properties=_session_props(0 if remove else 3600))
-    client.loop_start()
-    ready.wait(10)
-    client.disconnect()
-    client.loop_stop()
-
-
-def _bare(port: int, client_id: str, expected: int, receive_maximum: int, result: mp.Queue) -> None:
-    count = 0
-    finished = threading.Event()
-    last = [0.0]
-
-    def on_message(_c, _u, msg) -> None:
-        nonlocal count
-        json.loads(msg.payload)
-        count += 1
-        if count >= expected:
-            last[0] = time.perf_counter()
-            finished.set()
-
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    client.on_message = on_message
-    started = time.perf_counter()
-    client.connect(HOST, port, clean_start=False, properties=_session_props(3600, receive_maximum))
-    client.loop_start()
-    finished.wait(300)
-    client.disconnect()
-    client.loop_stop()
-    result.put((count, (last[0] or time.perf_counter()) - started))
-
-
-def _peak_rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-class _TimedIngest(IngestService):
-    """Records, for each reading of the latency phase, when it arrived and when its batch's write began and ended."""
-
-    stages: list[tuple[float, float, float, float]]  # (publish stamp, arrival, write start, commit), wall-clock s
-
-    def _process(self, messages, *, expire: bool = False) -> None:
-        offset = time.time() - time.monotonic()  # `arrived` is monotonic
-        begun = time.time()
-        super()._process(messages, expire=expire)
-        committed = time.time()
-        self.stages.extend((m.result.ts.timestamp(), m.arrived + offset, begun, committed) for m in messages
-                           if isinstance(m.result, Reading))
-
-
-def _ingest(config: IngestConfig, url: str, expected, mode: str, result: mp.Queue, profile: bool) -> None:
-    """Run IngestService until `expected.value` readings are committed (the parent may raise it meanwhile)."""
-    committed = 0
-    finished = threading.Event()
-    latencies: list[float] = []
-
-    def on_readings(batch) -> None:
-        nonlocal committed
-        committed += len(batch)
-        if mode == "latency":
-            now = datetime.now(UTC)
-            latencies.extend((now - r.ts).total_seconds() * 1000 for r in batch)
-        if committed >= expected.value:
-            finished.set()
-
-    profiler = cProfile.Profile() if profile else None
-    stages: list[tuple[float, float, float, float]] = []
-    service: IngestService
-    profiled: _ProfiledIngest | None = None
-    if profiler is not None:
-        service = profiled = _ProfiledIngest(config, url, on_readings=on_readings)
-        profiled.profiler = profiler
-    elif mode == "latency":
-        timed = _TimedIngest(config, url, on_readings=on_readings)
-        timed.stages = stages
-        service = timed
-    else:
-        service = IngestService(config, url, on_readings=on_readings)
-    if mode == "prime":
-        service.start()
-        service.stop()
-        result.put(("primed",))
-        return
-    started = time.perf_counter()
-    service.start()
-    result.put(("ready",))
-    deadline = time.monotonic() + 300
-    while committed < expected.value and time.monotonic() < deadline:
-        finished.wait(0.2)
-    elapsed = time.perf_counter() - started
-    cpu = _thread_cpu()
-    stats = service.stats
-    sample = service.metrics_registry.get_sample_value
-    batches = sample("forewarn_ingest_batch_seconds_count") or 1
-    commit_ms = 1000 * (sample("forewarn_ingest_batch_seconds_sum") or 0) / batches
-    service.stop()
-    threads = ", ".join(f"{name} {sec:.1f}" for name, sec in cpu.items())
-    text = f"mean batch write+commit {commit_ms:.0f} ms over {batches:.0f} batches; CPU s by thread: {threads}"
-    if profiler is not None:
-        for thread, prof in (("writer", profiler), ("paho network", profiled.network_profiler if profiled else None)):
-            if prof is not None:
-                buffer = io.StringIO()
-                pstats.Stats(prof, stream=buffer).sort_stats("tottime").print_stats(15)
-                text += f"\n{thread} thread profile, by own time:\n" + buffer.getvalue()
-    if stages:
-        text += "\n" + _stage_table(stages)
-    result.put((committed, elapsed, latencies, _peak_rss_mib(), stats.batches, text))
-
-
-def _stage_table(stages: list[tuple[float, float, float, float]]) -> str:
-    """Where publish → commit time goes: p50 / p99 / max of each stage, ms."""
-    parts = {
-        "publish -> ingest's network thread": [(a - p) * 1000 for p, a, _, _ in stages],
-        "queued until its batch's write began": [(b - a) * 1000 for _, a, b, _ in stages],
-        "batch write + commit": [(c - b) * 1000 for _, _, b, c in stages],
-        "publish -> commit": [(c - p) * 1000 for p, _, _, c in stages],
-    }
-    lines = ["latency by stage (ms)                       p50      p99      max"]
-    for name, values in parts.items():
-        lines.append(f"  {name:<38}{percentile(values, 0.5):>8.1f} {percentile(values, 0.99):>8.1f} "
-                     f"{max(values):>8.1f}")
-    start = min(p for p, _, _, _ in stages)
-    worst: dict[int, list[float]] = {}
-    for p, a, b, c in stages:  # per half second of publishing: the slowest reading and its stages
-        slot = worst.setdefault(int((p - start) * 2), [0.0, 0.0, 0.0, 0.0])
-        if (c - p) * 1000 > slot[0]:
-            slot[:] = [(c - p) * 1000, (a - p) * 1000, (b - a) * 1000, (c - b) * 1000]
-    lines.append("slowest reading per 0.5 s of publishing, ms (total = to network thread + queued + write):")
-    lines.append("  " + "  ".join(f"{t / 2:g}s:{w[0]:.0f}={w[1]:.0f}+{w[2]:.0f}+{w[3]:.0f}"
-                                  for t, w in sorted(worst.items()) if w[0] > 150))
-    return "\n".join(lines)
-
-
-class _ProfiledIngest(IngestService):
-    """The writer thread (decode results batched, COPY, commit, acknowledge) and paho's network thread (MQTT
-    parsing, decode) each under its own cProfile: a profiler only sees the thread that enabled it."""
-
-    profiler: cProfile.Profile
-    network_profiler: cProfile.Profile | None = None
-
-    def _write_loop(self) -> None:
-        self.profiler.enable()
-        try:
-            super()._write_loop()
-        finally:
-            self.profiler.disable()
-
-    def _on_message(self, client, userdata, msg) -> None:
-        if self.network_profiler is None:
-            self.network_profiler = cProfile.Profile()
-            self.network_profiler.enable()
-        super()._on_message(client, userdata, msg)
-
-    def _on_disconnect(self, *args) -> None:
-        if self.network_profiler is not None:
-            self.network_profiler.disable()
-        super()._on_disconnect(*args)
-
-
-def _thread_cpu() -> dict[str, float]:
-    """User + system CPU seconds of each thread of this process (from /proc), by thread name."""
-    ticks = 100.0  # USER_HZ on Linux
-    names = {t.native_id: t.name for t in threading.enumerate()}
-    cpu: dict[str, float] = {}
-    for task in Path("/proc/self/task").iterdir():
-        fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-        name = names.get(int(task.name), "other (psycopg, interpreter)")
-        if name.startswith("paho-mqtt-client"):
-            name = "paho network"
-        cpu[name] = cpu.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
-    return cpu
-
-
-def run_ingest(config: IngestConfig, url: str, expected, mode: str, profile: bool = False
-               ) -> tuple[mp.Process, mp.Queue]:
-    """Ingest in a child process; `expected` is an int or a shared `mp.Value` the parent can set later."""
-    if isinstance(expected, int):
-        expected = mp.Value("l", expected)
-    result: mp.Queue = mp.Queue()
-    process = mp.Process(target=_ingest, args=(config, url, expected, mode, result, profile), daemon=True)
-    process.start()
-    return process, result
-
-
-# ---- the run ------------------------------------------------------------------------------------------------------
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -398,20 +84,6 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             broker.stop()
             pg.stop()
-
-
-def bare_round(port: int, devices: list, n: int, first_seq: int, receive_maximum: int) -> tuple[float, float]:
-    """Publish a backlog of `n` for the bare subscriber's session and drain it; (publish rate, drain rate)."""
-    bare_id = "bench-bare"
-    bare_session(port, bare_id)
-    publish_rate, _ = publish_all(port, messages(devices, n, first_seq))
-    result: mp.Queue = mp.Queue()
-    bare = mp.Process(target=_bare, args=(port, bare_id, n, receive_maximum, result), daemon=True)
-    bare.start()
-    count, elapsed = result.get(timeout=330)
-    bare.join(10)
-    bare_session(port, bare_id, remove=True)  # so that it queues nothing during the ingest round
-    return publish_rate, count / elapsed
 
 
 def ingest_round(port: int, url: str, config: IngestConfig, devices: list, n: int, first_seq: int, *,
@@ -462,9 +134,10 @@ def report(args: argparse.Namespace, url: str, port: int, devices: list, storage
     done: mp.Queue = mp.Queue()
     # Devices are separate clients: the load is spread over processes, each with its own devices, so that one
     # Python publisher's own queueing (its thread and paho's network thread share a GIL) is not the latency's tail.
-    paced = [mp.Process(target=_paced, args=(port, devices[i::args.paced_publishers], rate / args.paced_publishers,
-                                             args.latency_seconds, first, done), daemon=True)
-             for i in range(args.paced_publishers)]
+    shares = args.paced_publishers
+    paced = [mp.Process(target=publish_paced, args=(port, devices[i::shares], rate / shares, args.latency_seconds,
+                                                    first, done), daemon=True)
+             for i in range(shares)]
     for process_ in paced:
         process_.start()
     sent = 0
