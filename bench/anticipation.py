@@ -240,7 +240,8 @@ def run_variant(admin_url: str, workdir: Path, scenario: Scenario, variant: str,
 
 def rescue_delays(conn: psycopg.Connection, faults: list[KnownFault]) -> list[float | None]:
     """For each entrapment: seconds from the passengers' alarm press (the stored `alarm_button` reading: their
-    report) to the first entrapment work order on the car; None when no work order came while it lasted."""
+    report) to the first entrapment work order on the car — opened as one, or escalated to one from the car's
+    routine order (`tickets.escalation`: its `escalated_at`); None when no work order came while it lasted."""
     out: list[float | None] = []
     for fault in (f for f in faults if f.fault == "entrapment"):
         press = conn.execute(
@@ -249,8 +250,9 @@ def rescue_delays(conn: psycopg.Connection, faults: list[KnownFault]) -> list[fl
         if press is None or press[0] is None:
             continue  # released before anyone pressed
         order = conn.execute(
-            """SELECT min(created_at) FROM work_orders WHERE device_id = %s AND fault = 'entrapment'
-               AND created_at >= %s AND created_at < %s""",
+            """SELECT min(COALESCE(escalated_at, created_at)) FROM work_orders WHERE device_id = %s
+               AND fault = 'entrapment' AND COALESCE(escalated_at, created_at) >= %s
+               AND COALESCE(escalated_at, created_at) < %s""",
             (fault.device_id, fault.onset - timedelta(seconds=1), fault.end)).fetchone()
         out.append((order[0] - press[0]).total_seconds() if order and order[0] else None)
     return out

@@ -15,6 +15,7 @@ from detectors.alarm import Alarm, AlarmState, Evidence, Severity
 from tickets.classify import classify_alarm, warns_residents
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import ConcurrentChange, InvalidInput, NotFound
+from tickets.escalation import escalate
 from tickets.lifecycle import TicketEvent, TicketState, next_state
 from tickets.maintenance import SUPPRESSED_REASON, active_window
 from tickets.notices import Recipient, format_time, notify_residents, residents_of_device
@@ -138,15 +139,26 @@ def _place(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id:
         add_event(conn, root[1], "alarm_attached", at=now, actor=ACTOR,
                   note=f"{alarm.device_id} {alarm.fault} attributed to this incident's root cause",
                   detail={"incident_id": incident_id, "device_id": alarm.device_id, "fault": alarm.fault})
+        _escalate(conn, alarm, device, incident_id, root[1], now, config)
         sent = _warn(conn, alarm, device, root[0], root[1], now, config)
         return HandleResult("attached", root[0], root[1], sent)
     ticket_id, action = _ticket_for(conn, alarm, device, incident_id, now, config)
+    if action == "joined":
+        _escalate(conn, alarm, device, incident_id, ticket_id, now, config)
     conn.execute("UPDATE incidents SET ticket_id = %s WHERE id = %s", (ticket_id, incident_id))
     _link_earlier_complaints(conn, device, incident_id, ticket_id, now, config)
     if action == "joined" and _warned_at_least(conn, ticket_id, alarm.severity):
         return HandleResult(action, incident_id, ticket_id, 0)  # its residents already know this device is down
     sent = _warn(conn, alarm, device, incident_id, ticket_id, now, config)
     return HandleResult(action, incident_id, ticket_id, sent)
+
+
+def _escalate(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id: int, ticket_id: int,
+              now: datetime, config: TicketConfig) -> None:
+    """A fault joining a ticket opened for another: more urgent than the ticket, it escalates it and its work orders
+    (`tickets.escalation`: passengers trapped in a lift already out of service on a routine order)."""
+    escalate(conn, ticket_id, classify_alarm(device.kind, alarm.fault, alarm.severity), fault=alarm.fault,
+             incident_id=incident_id, summary=alarm.evidence.summary, now=now, config=config)
 
 
 def _rehome(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id: int, old_ticket: int | None,

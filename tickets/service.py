@@ -154,14 +154,7 @@ def open_work_order(conn: psycopg.Connection, ticket: Ticket, *, department_id: 
     one on the ticket (one live per department: the partial unique index)."""
     evidence: dict[str, Any] = {}
     if ticket.incident_id is not None:
-        found = conn.execute(
-            """SELECT i.evidence, i.since, i.detected_at, i.severity, i.detector, d.kind, d.location, d.building_id
-               FROM incidents i JOIN devices d ON d.id = i.device_id WHERE i.id = %s""",
-            (ticket.incident_id,),
-        ).fetchone()
-        if found:
-            keys = ("evidence", "since", "detected_at", "severity", "detector", "device_kind", "location", "building")
-            evidence = dict(zip(keys, found, strict=True))
+        evidence = incident_evidence(conn, ticket.incident_id)
     elif ticket.description:
         evidence = {"complaint": ticket.description, "unit": ticket.unit_id}
     on_call = on_duty(conn, department_id, now) if needs_on_call(ticket.severity, now, config) else None
@@ -180,6 +173,17 @@ def open_work_order(conn: psycopg.Connection, ticket: Ticket, *, department_id: 
         return None
     push_work_order(conn, int(row[0]), reason="new", now=now)  # the engineer hears of it at once
     return int(row[0])
+
+
+def incident_evidence(conn: psycopg.Connection, incident_id: int) -> dict[str, Any]:
+    """What a work order carries of the incident behind it: the detector's evidence, since when, where."""
+    found = conn.execute(
+        """SELECT i.evidence, i.since, i.detected_at, i.severity, i.detector, d.kind, d.location, d.building_id
+           FROM incidents i JOIN devices d ON d.id = i.device_id WHERE i.id = %s""",
+        (incident_id,),
+    ).fetchone()
+    keys = ("evidence", "since", "detected_at", "severity", "detector", "device_kind", "location", "building")
+    return dict(zip(keys, found, strict=True)) if found else {}
 
 
 def set_work_order_status(conn: psycopg.Connection, ticket_id: int, status: str, now: datetime, *,

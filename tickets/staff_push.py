@@ -1,5 +1,6 @@
 """Pushing a work order to the engineers who should take it, the moment it is opened, moved to another department,
-or (re)assigned: its assignee, or every active engineer of its department while it is unassigned.
+(re)assigned, or escalated to a more urgent fault of its device (`tickets.escalation`): its assignee, or every active
+engineer of its department while it is unassigned.
 
 Two ways, in the caller's transaction (so a rolled-back change pushes nothing): a staff notice per engineer through
 the notice outbox (one home for delivery: in-app always, plus the engineer's own channel — `users.notify_channel`,
@@ -20,7 +21,7 @@ from tickets.notices import CHANNEL_FOR
 from tickets.sla import DEFAULT_TZ
 
 # The work order as the push words it, and who gets it (assignee, or the department's engineers).
-_WORK_ORDER = """SELECT w.id, w.ticket_id, w.department_id, w.assignee_id, t.title, t.severity,
+_WORK_ORDER = """SELECT w.id, w.ticket_id, w.department_id, w.assignee_id, t.title, t.severity, w.fault,
                         COALESCE(d.location, w.device_id, '') AS place,
                         CASE WHEN t.respond_met_at IS NULL THEN t.respond_due ELSE t.resolve_due END AS due
                  FROM work_orders w JOIN tickets t ON t.id = w.ticket_id LEFT JOIN devices d ON d.id = w.device_id
@@ -51,6 +52,8 @@ _WORDS = {
                     "{place}｜{severity}｜截止 due {due}"),
     "assigned": ("指派给您的工单 #{wo}：{title} / Work order #{wo} assigned to you: {title}",
                  "{place}｜{severity}｜截止 due {due}"),
+    "escalated": ("工单 #{wo} 升级为紧急：{fault} / Work order #{wo} now urgent: {fault}",
+                  "{place}｜{severity}｜截止 due {due}｜{title}"),
 }
 
 
@@ -62,16 +65,16 @@ class Push:
 
 def push_work_order(conn: psycopg.Connection, work_order_id: int, *, reason: str, now: datetime,
                     tz: ZoneInfo = DEFAULT_TZ) -> Push:
-    """Tell the engineers who should take the work order (see the module docstring). `reason`: new, transferred or
-    assigned. Returns who was told."""
+    """Tell the engineers who should take the work order (see the module docstring). `reason`: new, transferred,
+    assigned or escalated. Returns who was told."""
     row = conn.execute(_WORK_ORDER, (work_order_id,)).fetchone()
     if row is None:
         return Push(work_order_id, ())
-    wo, ticket_id, department, assignee, title, severity, place, due = row
+    wo, ticket_id, department, assignee, title, severity, fault, place, due = row
     recipients = conn.execute(_RECIPIENTS, {"assignee": assignee, "department": department}).fetchall()
     title_t, body_t = _WORDS[reason]
     due_text = due.astimezone(tz).strftime("%Y-%m-%d %H:%M") if due else "—"
-    fields = {"wo": wo, "title": title, "place": place, "severity": severity, "due": due_text}
+    fields = {"wo": wo, "title": title, "place": place, "severity": severity, "due": due_text, "fault": fault or ""}
     key = f"work_order:{wo}:{reason}:{assignee or department}:{now.isoformat()}"
     told: list[str] = []
     for user_id, channel, address in recipients:

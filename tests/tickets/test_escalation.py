@@ -1,0 +1,95 @@
+"""Passengers trapped in a lift that is already out of service on a routine order: the order becomes the rescue.
+
+The lift's out-of-service ticket is general-tier, with a routine clock and its work order with the grid's engineer;
+the entrapment that joins it must not wait on that clock, and its engineer must hear of it at once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from detectors.alarm import Severity
+from tickets.config import DEFAULT_CONFIG
+from tickets.flows import handle_alarm
+from tickets.on_call import add_shift
+from tickets.sla import deadline
+
+from .conftest import NOW, make_alarm
+
+LIFT = "rs-b1-elev-a"  # building 1, grid rs-G1: eng-1's
+TRAPPED = "car stopped near floor 7 with its door closed and the in-car alarm button pressed"
+
+
+def _order(conn, ticket_id: int) -> tuple:
+    return conn.execute(
+        """SELECT id, fault, assignee_id, respond_due, resolve_due, escalated_at, evidence FROM work_orders
+           WHERE ticket_id = %s""", (ticket_id,)).fetchall()
+
+
+def _pushes(conn, user_id: str) -> list[tuple[str, bool]]:
+    return conn.execute("SELECT title, critical FROM notices WHERE user_id = %s AND kind = 'work_order' ORDER BY id",
+                        (user_id,)).fetchall()
+
+
+def test_an_entrapment_joining_an_out_of_service_ticket_makes_its_work_order_the_urgent_rescue(conn, staff):
+    opened = handle_alarm(conn, make_alarm(LIFT, "out_of_service", severity=Severity.WARNING,
+                                           summary="the controller reports the car out of normal service"), now=NOW)
+    ticket = conn.execute("SELECT severity, respond_due FROM tickets WHERE id = %s", (opened.ticket_id,)).fetchone()
+    assert ticket[0] == "general"
+    [(order_id, fault, assignee, respond_before, resolve_before, escalated, _)] = _order(conn, opened.ticket_id)
+    assert (fault, assignee, escalated) == ("out_of_service", "eng-1", None)
+    assert [critical for _, critical in _pushes(conn, "eng-1")] == [False]
+
+    at = NOW + timedelta(minutes=3)
+    stuck = handle_alarm(conn, make_alarm(LIFT, "entrapment", at=at, summary=TRAPPED), now=at)
+    conn.commit()
+
+    assert (stuck.action, stuck.ticket_id) == ("joined", opened.ticket_id)
+    major = DEFAULT_CONFIG.policy("facility", "major")
+    severity, respond_due, resolve_due = conn.execute(
+        "SELECT severity, respond_due, resolve_due FROM tickets WHERE id = %s", (opened.ticket_id,)).fetchone()
+    assert severity == "major"
+    assert respond_due == min(respond_before, deadline(at, major.respond, DEFAULT_CONFIG.tz)) < respond_before
+    assert resolve_due <= resolve_before
+    # Still one work order, now the rescue: the entrapment, its evidence, its clocks, when it became urgent.
+    [(same_id, fault, assignee, order_respond, order_resolve, escalated, evidence)] = _order(conn, opened.ticket_id)
+    assert (same_id, fault, assignee, escalated) == (order_id, "entrapment", "eng-1", at)
+    assert (order_respond, order_resolve) == (min(respond_before, respond_due), min(resolve_before, resolve_due))
+    assert evidence["evidence"]["summary"] == TRAPPED
+    # Its engineer is told at once, loudly, of what changed.
+    pushes = _pushes(conn, "eng-1")
+    assert len(pushes) == 2 and pushes[-1][1] is True
+    assert "entrapment" in pushes[-1][0] and "升级为紧急" in pushes[-1][0]
+    delivered = conn.execute(
+        """SELECT count(*) FROM outbox o JOIN notices n ON n.id = o.notice_id
+           WHERE n.user_id = 'eng-1' AND n.kind = 'work_order' AND n.critical""").fetchone()[0]
+    assert delivered >= 1
+    [(note, detail)] = conn.execute(
+        "SELECT note, detail FROM ticket_events WHERE ticket_id = %s AND event = 'urgent_fault_joined'",
+        (opened.ticket_id,)).fetchall()
+    assert note.startswith("entrapment: ") and (detail["from"], detail["to"]) == ("general", "major")
+    assert detail["work_orders"] == [order_id] and detail["told"] == ["eng-1"]
+
+
+def test_at_night_the_escalated_order_goes_to_whoever_is_on_call(conn, staff):
+    night = NOW.replace(hour=23)
+    add_shift(conn, department_id="engineering", user_id="eng-2", starts_at=night - timedelta(hours=2),
+              ends_at=night + timedelta(hours=9))
+    opened = handle_alarm(conn, make_alarm(LIFT, "out_of_service", severity=Severity.WARNING, at=night), now=night)
+    assert _order(conn, opened.ticket_id)[0][2] == "eng-1"  # routine: the grid's engineer, in the morning
+    at = night + timedelta(minutes=5)
+    handle_alarm(conn, make_alarm(LIFT, "entrapment", at=at, summary=TRAPPED), now=at)
+    conn.commit()
+    assert _order(conn, opened.ticket_id)[0][1:3] == ("entrapment", "eng-2")
+    assert [critical for _, critical in _pushes(conn, "eng-2")] == [True]
+
+
+def test_a_lesser_fault_joining_an_urgent_ticket_changes_nothing(conn, staff):
+    opened = handle_alarm(conn, make_alarm(LIFT, "entrapment", summary=TRAPPED), now=NOW)
+    before = _order(conn, opened.ticket_id)
+    at = NOW + timedelta(minutes=2)
+    handle_alarm(conn, make_alarm(LIFT, "out_of_service", severity=Severity.WARNING, at=at), now=at)
+    conn.commit()
+    assert _order(conn, opened.ticket_id) == before
+    assert len(_pushes(conn, "eng-1")) == 1
+    assert conn.execute("SELECT severity FROM tickets WHERE id = %s", (opened.ticket_id,)).fetchone() == ("major",)
+    assert conn.execute("SELECT count(*) FROM ticket_events WHERE event = 'urgent_fault_joined'").fetchone() == (0,)

@@ -1,0 +1,82 @@
+"""A more urgent fault joining a device's open ticket escalates the ticket and its work orders.
+
+A device has one preventive ticket and one work order per department while it is being worked on
+(`tickets.flows`): a second fault of the same device joins them, as one visit fixes both. When the fault that joins
+is of a more urgent tier than the ticket — a lift already out of service on a routine order, and then passengers
+trapped in it (困人: the maintenance unit must be there within 30 minutes) — joining silently would leave the rescue
+on the routine order's clock, with an engineer who has not been told. Instead:
+
+- the ticket moves to the urgent tier: its clocks are those of that tier counted from now, or the ones it had where
+  they were sooner, and the clock whose milestone changes runs again until the new one is met;
+- each live work order takes the urgent fault, its evidence and the same clocks, records when (`escalated_at`), and
+  outside working hours goes to whoever is on call for its department when that is someone else (as an urgent
+  ticket opened at night would);
+- its engineer is pushed the escalation at once (`tickets.staff_push`, reason ``escalated``), and the ticket's
+  timeline carries one ``urgent_fault_joined`` event: from which tier to which, the fault, and who was told.
+
+A fault of the same or a lesser tier joins as before: nothing is pushed again.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import psycopg
+
+from tickets import sla
+from tickets.classify import Classification
+from tickets.config import TicketConfig
+from tickets.milestones import milestones_for
+from tickets.on_call import needs_on_call, on_duty
+from tickets.service import add_event, get_ticket, incident_evidence
+from tickets.staff_push import push_work_order
+from tickets.taxonomy import Tier
+
+ACTOR = "forewarn"
+_RANK = {Tier.GENERAL.value: 0, Tier.COMPLEX.value: 0, Tier.MAJOR.value: 1}
+
+_TICKET = """UPDATE tickets SET severity = %(tier)s, respond_due = %(respond)s, resolve_due = %(resolve)s,
+                 respond_milestone = %(rm)s, resolve_milestone = %(sm)s, version = version + 1,
+                 respond_met_at = CASE WHEN respond_milestone IS DISTINCT FROM %(rm)s THEN NULL ELSE respond_met_at END,
+                 resolve_met_at = CASE WHEN resolve_milestone IS DISTINCT FROM %(sm)s THEN NULL ELSE resolve_met_at END
+             WHERE id = %(id)s"""
+_LIVE = """SELECT id, department_id, assignee_id FROM work_orders
+           WHERE ticket_id = %s AND status NOT IN ('done', 'cancelled') ORDER BY id FOR UPDATE"""
+_ORDER = """UPDATE work_orders SET fault = %(fault)s, evidence = %(evidence)s, escalated_at = %(now)s,
+                respond_due = LEAST(respond_due, %(respond)s), resolve_due = LEAST(resolve_due, %(resolve)s),
+                assignee_id = %(assignee)s
+            WHERE id = %(id)s"""
+
+
+def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classification, *, fault: str,
+             incident_id: int, summary: str, now: datetime, config: TicketConfig) -> list[int]:
+    """Escalate the ticket and its live work orders if `classification` (the joining fault's) is more urgent than
+    the ticket's tier; the work orders escalated, [] when it is not more urgent. Runs in the caller's transaction."""
+    ticket = get_ticket(conn, ticket_id, lock=True)
+    tier = classification.tier.value
+    if _RANK.get(tier, 0) <= _RANK.get(ticket.severity, 0):
+        return []
+    policy = config.policy(ticket.category, tier, ticket.sla_profile)
+    respond = sla.deadline(now, policy.respond, config.tz)
+    resolve = sla.deadline(now, policy.resolve, config.tz)
+    if ticket.respond_due is not None:
+        respond = min(respond, ticket.respond_due)
+    if ticket.resolve_due is not None:
+        resolve = min(resolve, ticket.resolve_due)
+    respond_milestone, resolve_milestone = milestones_for(config, tier, ticket.sla_profile)
+    conn.execute(_TICKET, {"tier": tier, "respond": respond, "resolve": resolve, "rm": respond_milestone,
+                           "sm": resolve_milestone, "id": ticket_id})
+    evidence = json.dumps(incident_evidence(conn, incident_id), default=str)
+    orders: list[int] = []
+    told: list[str] = []
+    for order_id, department, assignee in conn.execute(_LIVE, (ticket_id,)).fetchall():
+        on_call = on_duty(conn, department, now) if needs_on_call(tier, now, config) else None
+        conn.execute(_ORDER, {"fault": fault, "evidence": evidence, "now": now, "respond": respond,
+                              "resolve": resolve, "assignee": on_call or assignee, "id": order_id})
+        told += push_work_order(conn, order_id, reason="escalated", now=now, tz=config.tz).user_ids
+        orders.append(int(order_id))
+    add_event(conn, ticket_id, "urgent_fault_joined", at=now, actor=ACTOR, note=f"{fault}: {summary}",
+              detail={"from": ticket.severity, "to": tier, "fault": fault, "incident_id": incident_id,
+                      "work_orders": orders, "told": told})
+    return orders
