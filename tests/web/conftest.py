@@ -166,6 +166,16 @@ def anonymous_page(browser: Browser, web: WebPlatform) -> Iterator[Callable[...,
         context.close()
 
 
+def own_grid(web: WebPlatform, engineer: TestUser, building: str) -> None:
+    """Make `engineer` the engineering owner of the building's grid: its new work orders are theirs."""
+    with psycopg.connect(web.db_url) as conn:
+        conn.execute(
+            """INSERT INTO grid_owners (grid, department_id, user_id)
+               SELECT grid, 'engineering', %s FROM buildings WHERE id = %s
+               ON CONFLICT (grid, department_id) DO UPDATE SET user_id = EXCLUDED.user_id""",
+            (engineer.user_id, building))
+
+
 def screenshot(page: Page, name: str) -> list[Path]:
     """Full-page PNGs of the current page at 360 px and 1280 px wide; returns their paths."""
     SCREENSHOTS.mkdir(exist_ok=True)

@@ -36,7 +36,7 @@ from forewarn.settings import load_settings
 from tests.conftest import Mosquitto, PgServer
 from tickets.flows import handle_alarm
 
-from .conftest import PAGE_WAIT_MS, TestUser, WebPlatform, make_user, screenshot
+from .conftest import PAGE_WAIT_MS, WebPlatform, make_user, own_grid, screenshot
 
 SECRET = "test-secret-for-engineer-pages"
 
@@ -115,16 +115,6 @@ def web(pg_server: PgServer, gateway: Gateway) -> Iterator[WebPlatform]:
             pg_server.drop(name)
 
 
-def _own_grid(web: WebPlatform, engineer: TestUser, building: str) -> None:
-    """Make `engineer` the engineering owner of the building's grid: its new work orders are theirs."""
-    with psycopg.connect(web.db_url) as conn:
-        conn.execute(
-            """INSERT INTO grid_owners (grid, department_id, user_id)
-               SELECT grid, 'engineering', %s FROM buildings WHERE id = %s
-               ON CONFLICT (grid, department_id) DO UPDATE SET user_id = EXCLUDED.user_id""",
-            (engineer.user_id, building))
-
-
 def _readings(web: WebPlatform, device: str, metric: str, *, start: datetime, end: datetime, step: timedelta,
               value: float, drop_at: datetime | None = None) -> None:
     """Readings as ingest stores them (one row per metric of a message); the value falls to zero at `drop_at`."""
@@ -185,7 +175,7 @@ def _both_languages(page: Page, path: str, name: str) -> None:
 
 def test_a_new_work_order_arrives_live_with_its_evidence_and_a_false_alarm_verdict(web, signed_in_page):
     engineer = make_user(web, Role.ENGINEER, name="李工 Li")
-    _own_grid(web, engineer, "rs-b1")
+    own_grid(web, engineer, "rs-b1")
     device = "rs-b1-water-high"
     now = datetime.now(UTC)
     _readings(web, device, "pressure_kpa", start=now - timedelta(hours=4), end=now, step=timedelta(minutes=1),
@@ -233,7 +223,7 @@ def test_a_supervisor_assigns_a_work_order_that_reaches_the_engineer_live_and_by
                      (head.user_id, [owner.user_id, chosen.user_id]))
         conn.execute("UPDATE users SET notify_channel = 'sms', phone = '13900000042' WHERE id = %s",
                      (chosen.user_id,))
-    _own_grid(web, owner, "rs-b2")
+    own_grid(web, owner, "rs-b2")
     work_order = _raise(web, "rs-b2-water-high", "pump_failure", datetime.now(UTC))
 
     theirs = signed_in_page(chosen, lang="en")
@@ -284,7 +274,7 @@ def test_a_supervisor_assigns_a_work_order_that_reaches_the_engineer_live_and_by
 
 def test_accept_on_site_and_resolve_with_a_note(web, signed_in_page):
     engineer = make_user(web, Role.ENGINEER, name="赵工 Zhao")
-    _own_grid(web, engineer, "rs-b3")
+    own_grid(web, engineer, "rs-b3")
     device = "rs-b3-water-high"
     now = datetime.now(UTC)
     work_order = _raise(web, device, "pump_failure", now)

@@ -1,0 +1,60 @@
+"""In a real browser: passengers trapped in a lift whose routine out-of-service work order is already on an
+engineer's open page. The same order turns urgent on that page without a reload — the entrapment, the major tier,
+its evidence — and its timeline says why (`tickets/escalation.py`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+from playwright.sync_api import expect
+
+from api.auth import Role
+from detectors.alarm import Alarm, AlarmState, Evidence, Severity
+from tickets.flows import handle_alarm
+
+from .conftest import WebPlatform, make_user, own_grid, screenshot
+
+LIFT = "rs-b1-elev-a"
+TRAPPED = "car stopped near floor 7 with its door closed and the in-car alarm button pressed"
+
+
+def _raise(web: WebPlatform, fault: str, severity: Severity, summary: str, now: datetime) -> int:
+    alarm = Alarm(device_id=LIFT, fault=fault, state=AlarmState.RAISED, severity=severity, since=now, ts=now,
+                  detector="elevator_rules", evidence=Evidence(summary, metric="in_service", value=0.0))
+    with psycopg.connect(web.db_url) as conn:
+        result = handle_alarm(conn, alarm, now=now)
+        conn.commit()
+        row = conn.execute("SELECT id FROM work_orders WHERE ticket_id = %s", (result.ticket_id,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_the_routine_order_on_an_open_page_turns_into_the_rescue(web, signed_in_page):
+    engineer = make_user(web, Role.ENGINEER, name="王工 Wang")
+    own_grid(web, engineer, "rs-b1")
+    page = signed_in_page(engineer, lang="en")
+    page.goto("/engineer/work-orders")
+    expect(page.locator("#work-orders")).to_have_attribute("data-live-state", "open", timeout=10_000)
+
+    now = datetime.now(UTC)
+    order = _raise(web, "out_of_service", Severity.WARNING, "the controller reports the car out of normal service", now)
+    row = page.locator(f'li[data-work-order="{order}"]')
+    expect(row).to_be_visible(timeout=5_000)
+    expect(row.locator("code.fault")).to_have_text("out_of_service")
+    expect(row).to_have_class("order sev-general")
+
+    again = _raise(web, "entrapment", Severity.CRITICAL, TRAPPED, now + timedelta(minutes=3))
+    assert again == order  # the same work order, not a second one
+    expect(row.locator("code.fault")).to_have_text("entrapment", timeout=5_000)  # without a reload
+    expect(row).to_have_class("order sev-major")
+    expect(row.locator(".badge.danger")).to_be_visible()
+    screenshot(page, "engineer-work-orders-escalated-en")
+
+    page.goto(f"/engineer/work-orders/{order}?lang=zh-CN")
+    expect(page.locator(".explanation")).to_have_text(TRAPPED)
+    expect(page.locator("#summary code")).to_have_text("entrapment")
+    expect(page.locator("#timeline")).to_contain_text("urgent_fault_joined")
+    expect(page.locator("#timeline")).to_contain_text("entrapment: " + TRAPPED)
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+    screenshot(page, "engineer-work-order-escalated-zh-CN")
