@@ -17,7 +17,7 @@ from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import ConcurrentChange, InvalidInput, NotFound
 from tickets.escalation import escalate
 from tickets.lifecycle import TicketEvent, TicketState, next_state
-from tickets.maintenance import SUPPRESSED_REASON, active_window
+from tickets.maintenance import NEVER_HELD_BACK, SUPPRESSED_REASON, Window, active_window
 from tickets.notices import Recipient, format_time, notify_residents, residents_of_device
 from tickets.service import add_event, create_ticket, get_ticket
 from tickets.silence import GROUP_FAULT, SILENCE_FAULT, group_silence, member_back, release_stragglers, warn_due_groups
@@ -59,7 +59,10 @@ def handle_alarm(conn: psycopg.Connection, alarm: Alarm, *, now: datetime,
             updated = _updated(conn, alarm, device, now, config)
             if updated is not None:
                 return updated
-        suppressed = _suppressed(conn, alarm)
+        window = active_window(conn, alarm.device_id, alarm.ts)
+        if window is not None and alarm.fault in NEVER_HELD_BACK:
+            return _raised(conn, alarm, device, now, config, window=window.id)
+        suppressed = _suppressed(conn, alarm, window)
         if suppressed is not None:
             return suppressed
         return _raised(conn, alarm, device, now, config)
@@ -75,11 +78,11 @@ def _log_suppressed(conn: psycopg.Connection, alarm: Alarm, window_id: int) -> H
     return HandleResult("suppressed")
 
 
-def _suppressed(conn: psycopg.Connection, alarm: Alarm) -> HandleResult | None:
-    """A new fault of a device in a planned maintenance window (at the alarm's own time) opens nothing: no incident,
-    ticket, work order or notice, and so no verdict and no false alarm; it is logged in `suppressed_alarms` for
-    operators. A fault already open when the window began (its incident exists) is left to the normal path."""
-    window = active_window(conn, alarm.device_id, alarm.ts)
+def _suppressed(conn: psycopg.Connection, alarm: Alarm, window: Window | None) -> HandleResult | None:
+    """A new fault of a device in a planned maintenance window (`window`, the one at the alarm's own time) opens
+    nothing: no incident, ticket, work order or notice, and so no verdict and no false alarm; it is logged in
+    `suppressed_alarms` for operators. A fault already open when the window began (its incident exists) is left to
+    the normal path."""
     if window is None:
         return None
     if conn.execute("SELECT 1 FROM incidents WHERE device_id = %s AND fault = %s AND status = 'open'",
@@ -101,7 +104,9 @@ def _root_of(conn: psycopg.Connection, alarm: Alarm) -> tuple[int, int] | None:
 
 
 def _raised(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datetime,
-            config: TicketConfig) -> HandleResult:
+            config: TicketConfig, *, window: int | None = None) -> HandleResult:
+    """A new fault, or another raise of an open one. `window`: the planned maintenance window the device is in, for
+    a fault never held back by one (`tickets.maintenance.NEVER_HELD_BACK`): engineering only, no resident notice."""
     root = _root_of(conn, alarm)
     for _ in range(2):
         inserted = conn.execute(
@@ -121,7 +126,7 @@ def _raised(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: dateti
                                       building_id=device.building_id, since=alarm.since, now=now, config=config)
                 if group is not None:
                     return HandleResult("attached", group.incident_id, group.ticket_id, group.notices)
-            return _place(conn, alarm, device, incident_id, root, now, config)
+            return _place(conn, alarm, device, incident_id, root, now, config, window=window)
         # Already open (an earlier raise of this episode, or another worker's): join it. Each statement sees what
         # was committed when it started, so a clear committed between the INSERT and this look-up leaves nothing to
         # join: the incident is over, and the insert is tried again to open the new one.
@@ -132,9 +137,11 @@ def _raised(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: dateti
 
 
 def _place(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id: int,
-           root: tuple[int, int] | None, now: datetime, config: TicketConfig) -> HandleResult:
+           root: tuple[int, int] | None, now: datetime, config: TicketConfig, *,
+           window: int | None = None) -> HandleResult:
     """An incident is attached to the root incident that explains it, or goes on its device's ticket (a new one
-    if none is open); its residents are warned unless they already know."""
+    if none is open); its residents are warned unless they already know, or the device is in a planned maintenance
+    window (`window`) they were told of."""
     if root is not None:
         add_event(conn, root[1], "alarm_attached", at=now, actor=ACTOR,
                   note=f"{alarm.device_id} {alarm.fault} attributed to this incident's root cause",
@@ -147,6 +154,12 @@ def _place(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id:
         _escalate(conn, alarm, device, incident_id, ticket_id, now, config)
     conn.execute("UPDATE incidents SET ticket_id = %s WHERE id = %s", (ticket_id, incident_id))
     _link_earlier_complaints(conn, device, incident_id, ticket_id, now, config)
+    if window is not None:
+        add_event(conn, ticket_id, "raised_in_maintenance", at=now, actor=ACTOR,
+                  note=f"{alarm.fault} inside planned maintenance window #{window}: never held back; "
+                       "residents not warned (told of the planned work)",
+                  detail={"window_id": window, "incident_id": incident_id, "fault": alarm.fault})
+        return HandleResult(action, incident_id, ticket_id, 0)
     if action == "joined" and _warned_at_least(conn, ticket_id, alarm.severity):
         return HandleResult(action, incident_id, ticket_id, 0)  # its residents already know this device is down
     sent = _warn(conn, alarm, device, incident_id, ticket_id, now, config)

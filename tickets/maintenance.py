@@ -3,6 +3,12 @@ device maintenance`), and alarms raised for it meanwhile open no incident, ticke
 they are logged in `suppressed_alarms` with the reason "planned maintenance" instead (see `tickets.flows`). As no
 incident or ticket exists for them, they never get a verdict and count as no false alarm.
 
+One fault is never held back: passengers trapped in a lift (`NEVER_HELD_BACK`). A window is stated in advance and
+often outlasts the work — the car back in service an hour early, the window left running — and a trapped person's
+alarm press must reach the rescue whatever the window says (an elevator's maintenance unit answers an entrapment
+at any hour). It opens its incident, ticket and urgent work order as anywhere else, with a `raised_in_maintenance`
+event on the ticket; its residents are not warned, as they were told of the planned work.
+
 A window is ended early by setting its `ends_at` to the time it was ended."""
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from tickets.errors import InvalidInput, NotFound
 
 MAX_WINDOW = timedelta(days=7)  # longer than a week is not a visit but a device out of use: deactivate it instead
 SUPPRESSED_REASON = "planned maintenance"
+NEVER_HELD_BACK = frozenset({"entrapment"})  # a trapped person's alarm reaches the rescue, window or not
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 

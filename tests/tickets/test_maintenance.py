@@ -1,6 +1,7 @@
 """Planned maintenance windows (issue #19 point 5): a lift in a window raises nothing for residents and counts no
-false alarm; after the window the same alarm is the normal incident; bad windows are refused with a clear message;
-`forewarn device maintenance` sets, lists and ends a window."""
+false alarm, though trapped passengers still get their rescue; after the window the same alarm is the normal
+incident; bad windows are refused with a clear message; `forewarn device maintenance` sets, lists and ends a
+window."""
 
 from __future__ import annotations
 
@@ -55,6 +56,30 @@ def test_out_of_service_in_a_window_opens_nothing_and_is_logged_as_planned_maint
     # No false alarm in the review's figures (nor a verdict to give: there is no ticket).
     report = anticipation_report(conn, [], since=NOW - timedelta(days=1), until=NOW + timedelta(days=1))
     assert report.false_alarms == 0 and report.false_alarm_tickets == ()
+
+
+def test_passengers_trapped_inside_a_window_still_get_their_rescue_but_residents_are_not_warned(conn, staff):
+    """The window was stated for two hours; the car went back into service early and then trapped someone. The
+    parked car's out-of-service alarm is held back; the entrapment is not."""
+    window = _window(conn)
+    parked = handle_alarm(conn, make_alarm(LIFT, "out_of_service"), now=NOW)
+    at = NOW + timedelta(minutes=20)
+    trapped = handle_alarm(conn, make_alarm(LIFT, "entrapment", at=at, summary="car stopped between floors with "
+                                            "its door closed and the in-car alarm button pressed"), now=at)
+    conn.commit()
+    assert parked.action == "suppressed"
+    assert trapped.action == "opened" and trapped.notices == 0
+    assert conn.execute("SELECT severity FROM tickets WHERE id = %s", (trapped.ticket_id,)).fetchone() == ("major",)
+    assert conn.execute("SELECT fault, assignee_id FROM work_orders WHERE ticket_id = %s",
+                        (trapped.ticket_id,)).fetchall() == [("entrapment", "eng-1")]
+    # The engineer is pushed; no resident hears of it (they were told of the planned work).
+    assert conn.execute("SELECT count(*) FROM notices WHERE resident_id IS NOT NULL").fetchone() == (0,)
+    assert conn.execute("SELECT count(*) FROM notices WHERE user_id = 'eng-1' AND kind = 'work_order' "
+                        "AND critical").fetchone() == (1,)
+    assert conn.execute("SELECT fault FROM suppressed_alarms").fetchall() == [("out_of_service",)]
+    [(detail,)] = conn.execute("SELECT detail FROM ticket_events WHERE ticket_id = %s AND event = "
+                               "'raised_in_maintenance'", (trapped.ticket_id,)).fetchall()
+    assert (detail["window_id"], detail["fault"]) == (window.id, "entrapment")
 
 
 def test_the_same_alarm_after_the_window_is_the_normal_incident_and_warns_residents(conn, staff):
