@@ -21,7 +21,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -32,10 +32,12 @@ from api.auth import Role, create_user, ensure_resident_user
 from api.web.accounts import Account, set_password
 from api.web.delivery import CodeMessage
 from api.web.sessions import SESSION_COOKIE, start_session
+from detectors.alarm import Alarm, AlarmState, Evidence, Severity
 from forewarn.embedded import free_port
 from forewarn.runtime import Platform
 from forewarn.settings import load_settings
 from tests.conftest import Mosquitto, PgServer
+from tickets.flows import handle_alarm
 
 CHROMIUM = os.environ.get("FOREWARN_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -174,6 +176,22 @@ def own_grid(web: WebPlatform, engineer: TestUser, building: str) -> None:
                SELECT grid, 'engineering', %s FROM buildings WHERE id = %s
                ON CONFLICT (grid, department_id) DO UPDATE SET user_id = EXCLUDED.user_id""",
             (engineer.user_id, building))
+
+
+def raise_alarm(web: WebPlatform, device: str, fault: str, now: datetime, *, severity: Severity = Severity.CRITICAL,
+                summary: str = "pressure at zero for 90 s", detector: str = "water_rules",
+                metric: str = "pressure_kpa", baseline: float | None = 320.0) -> int:
+    """An alarm handed to the tickets side as the detectors do (abnormal for 2 minutes); returns the work order's
+    id on its ticket."""
+    alarm = Alarm(device_id=device, fault=fault, state=AlarmState.RAISED, severity=severity,
+                  since=now - timedelta(minutes=2), ts=now, detector=detector,
+                  evidence=Evidence(summary, metric=metric, value=0.0, baseline=baseline))
+    with psycopg.connect(web.db_url) as conn:
+        result = handle_alarm(conn, alarm, now=now)
+        conn.commit()
+        row = conn.execute("SELECT id FROM work_orders WHERE ticket_id = %s", (result.ticket_id,)).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def screenshot(page: Page, name: str) -> list[Path]:

@@ -36,7 +36,7 @@ from forewarn.settings import load_settings
 from tests.conftest import Mosquitto, PgServer
 from tickets.flows import handle_alarm
 
-from .conftest import PAGE_WAIT_MS, WebPlatform, make_user, own_grid, screenshot
+from .conftest import PAGE_WAIT_MS, WebPlatform, make_user, own_grid, raise_alarm, screenshot
 
 SECRET = "test-secret-for-engineer-pages"
 
@@ -131,19 +131,6 @@ def _readings(web: WebPlatform, device: str, metric: str, *, start: datetime, en
     refresh_rollup(web.db_url, web.platform.mode, now=end, start=start)
 
 
-def _raise(web: WebPlatform, device: str, fault: str, now: datetime) -> int:
-    """An alarm handed to the tickets side as the detectors do; returns the new work order's id."""
-    alarm = Alarm(device_id=device, fault=fault, state=AlarmState.RAISED, severity=Severity.CRITICAL,
-                  since=now - timedelta(minutes=2), ts=now, detector="water_rules",
-                  evidence=Evidence("pressure at zero for 90 s", metric="pressure_kpa", value=0.0, baseline=320.0))
-    with psycopg.connect(web.db_url) as conn:
-        result = handle_alarm(conn, alarm, now=now)
-        conn.commit()
-        row = conn.execute("SELECT id FROM work_orders WHERE ticket_id = %s", (result.ticket_id,)).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
 def _png() -> bytes:
     """A real 2×1 PNG (a photo as far as the browser and the magic-number check are concerned)."""
     def chunk(kind: bytes, data: bytes) -> bytes:
@@ -185,7 +172,7 @@ def test_a_new_work_order_arrives_live_with_its_evidence_and_a_false_alarm_verdi
     expect(page.locator("h1")).to_have_text("我的工单")
     _live(page)
 
-    work_order = _raise(web, device, "pump_failure", now)
+    work_order = raise_alarm(web, device, "pump_failure", now)
     row = page.locator(f'li[data-work-order="{work_order}"]')
     expect(row).to_be_visible(timeout=5_000)  # arrived without a reload
     expect(row.locator("time.countdown")).to_contain_text("剩余")
@@ -224,7 +211,7 @@ def test_a_supervisor_assigns_a_work_order_that_reaches_the_engineer_live_and_by
         conn.execute("UPDATE users SET notify_channel = 'sms', phone = '13900000042' WHERE id = %s",
                      (chosen.user_id,))
     own_grid(web, owner, "rs-b2")
-    work_order = _raise(web, "rs-b2-water-high", "pump_failure", datetime.now(UTC))
+    work_order = raise_alarm(web, "rs-b2-water-high", "pump_failure", datetime.now(UTC))
 
     theirs = signed_in_page(chosen, lang="en")
     theirs.goto("/engineer/work-orders")
@@ -277,7 +264,7 @@ def test_accept_on_site_and_resolve_with_a_note(web, signed_in_page):
     own_grid(web, engineer, "rs-b3")
     device = "rs-b3-water-high"
     now = datetime.now(UTC)
-    work_order = _raise(web, device, "pump_failure", now)
+    work_order = raise_alarm(web, device, "pump_failure", now)
     page = signed_in_page(engineer, lang="en")
     page.goto(f"/engineer/work-orders/{work_order}")
     page.get_by_role("button", name="Accept").click()
@@ -333,7 +320,7 @@ def test_the_device_page_draws_the_last_day_and_the_last_month(web, signed_in_pa
     assert page.locator("#chart-24h svg").get_attribute("data-source") == "raw"
     assert page.locator("#chart-30d svg").get_attribute("data-source") == "hourly"
     expect(page.locator("#device-state")).to_have_text("尚无上报")  # no presence message from it yet
-    work_order = _raise(web, device, "pump_failure", now)
+    work_order = raise_alarm(web, device, "pump_failure", now)
     page.reload()
     expect(page.locator("#device-state")).to_have_text("故障")
     expect(page.locator("#alarms")).to_contain_text("pressure at zero for 90 s")

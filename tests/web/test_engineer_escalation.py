@@ -6,28 +6,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 from playwright.sync_api import expect
 
 from api.auth import Role
-from detectors.alarm import Alarm, AlarmState, Evidence, Severity
-from tickets.flows import handle_alarm
+from detectors.alarm import Severity
 
-from .conftest import WebPlatform, make_user, own_grid, screenshot
+from .conftest import make_user, own_grid, raise_alarm, screenshot
 
 LIFT = "rs-b1-elev-a"
 TRAPPED = "car stopped near floor 7 with its door closed and the in-car alarm button pressed"
-
-
-def _raise(web: WebPlatform, fault: str, severity: Severity, summary: str, now: datetime) -> int:
-    alarm = Alarm(device_id=LIFT, fault=fault, state=AlarmState.RAISED, severity=severity, since=now, ts=now,
-                  detector="elevator_rules", evidence=Evidence(summary, metric="in_service", value=0.0))
-    with psycopg.connect(web.db_url) as conn:
-        result = handle_alarm(conn, alarm, now=now)
-        conn.commit()
-        row = conn.execute("SELECT id FROM work_orders WHERE ticket_id = %s", (result.ticket_id,)).fetchone()
-    assert row is not None
-    return int(row[0])
 
 
 def test_the_routine_order_on_an_open_page_turns_into_the_rescue(web, signed_in_page):
@@ -38,13 +25,16 @@ def test_the_routine_order_on_an_open_page_turns_into_the_rescue(web, signed_in_
     expect(page.locator("#work-orders")).to_have_attribute("data-live-state", "open", timeout=10_000)
 
     now = datetime.now(UTC)
-    order = _raise(web, "out_of_service", Severity.WARNING, "the controller reports the car out of normal service", now)
+    order = raise_alarm(web, LIFT, "out_of_service", now, severity=Severity.WARNING, detector="elevator_rules",
+                        summary="the controller reports the car out of normal service", metric="in_service",
+                        baseline=None)
     row = page.locator(f'li[data-work-order="{order}"]')
     expect(row).to_be_visible(timeout=5_000)
     expect(row.locator("code.fault")).to_have_text("out_of_service")
     expect(row).to_have_class("order sev-general")
 
-    again = _raise(web, "entrapment", Severity.CRITICAL, TRAPPED, now + timedelta(minutes=3))
+    again = raise_alarm(web, LIFT, "entrapment", now + timedelta(minutes=3), summary=TRAPPED,
+                        detector="elevator_rules", metric="alarm_button", baseline=None)
     assert again == order  # the same work order, not a second one
     expect(row.locator("code.fault")).to_have_text("entrapment", timeout=5_000)  # without a reload
     expect(row).to_have_class("order sev-major")
