@@ -1,4 +1,4 @@
-"""A more urgent fault joining a device's open ticket escalates the ticket and its work orders.
+"""A more urgent fault on a device's open ticket escalates the ticket and its work orders.
 
 A device has one preventive ticket and one work order per department while it is being worked on
 (`tickets.flows`): a second fault of the same device joins them, as one visit fixes both. When the fault that joins
@@ -12,9 +12,11 @@ on the routine order's clock, with an engineer who has not been told. Instead:
   outside working hours goes to whoever is on call for its department when that is someone else (as an urgent
   ticket opened at night would);
 - its engineer is pushed the escalation at once (`tickets.staff_push`, reason ``escalated``), and the ticket's
-  timeline carries one ``urgent_fault_joined`` event: from which tier to which, the fault, and who was told.
+  timeline carries one ``made_urgent`` event: from which tier to which, the fault, and who was told.
 
-A fault of the same or a lesser tier joins as before: nothing is pushed again.
+The same goes for a fault of the ticket that turns critical (a motor's overheating warning become critical, the
+car taken out of service): `tickets.flows` escalates on the raise that joins and on the update that worsens. A fault
+of the same or a lesser tier changes nothing here: nothing is pushed again.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classific
                               "resolve": resolve, "assignee": on_call or assignee, "id": order_id})
         told += push_work_order(conn, order_id, reason="escalated", now=now, tz=config.tz).user_ids
         orders.append(int(order_id))
-    add_event(conn, ticket_id, "urgent_fault_joined", at=now, actor=ACTOR, note=f"{fault}: {summary}",
+    add_event(conn, ticket_id, "made_urgent", at=now, actor=ACTOR, note=f"{fault}: {summary}",
               detail={"from": ticket.severity, "to": tier, "fault": fault, "incident_id": incident_id,
                       "work_orders": orders, "told": told})
     return orders

@@ -168,8 +168,9 @@ def _place(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id:
 
 def _escalate(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id: int, ticket_id: int,
               now: datetime, config: TicketConfig) -> None:
-    """A fault joining a ticket opened for another: more urgent than the ticket, it escalates it and its work orders
-    (`tickets.escalation`: passengers trapped in a lift already out of service on a routine order)."""
+    """A fault joining a ticket opened for another, or one of its faults turning critical: more urgent than the
+    ticket, it escalates it and its work orders (`tickets.escalation`: passengers trapped in a lift already out of
+    service on a routine order; a motor's overheating warning become critical)."""
     escalate(conn, ticket_id, classify_alarm(device.kind, alarm.fault, alarm.severity), fault=alarm.fault,
              incident_id=incident_id, summary=alarm.evidence.summary, now=now, config=config)
 
@@ -289,6 +290,7 @@ def _updated(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datet
     if escalated:
         add_event(conn, ticket_id, "alarm_escalated", at=now, actor=ACTOR, note=alarm.evidence.summary,
                   detail={"from": old.value, "to": alarm.severity.value, "incident_id": incident_id})
+        _escalate(conn, alarm, device, incident_id, ticket_id, now, config)  # critical now: the major tier's clocks
     if escalated and warns_residents(alarm.fault):
         ticket = get_ticket(conn, ticket_id)
         sent = notify_residents(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from detectors.alarm import Severity
+from detectors.alarm import AlarmState, Severity
 from tickets.config import DEFAULT_CONFIG
 from tickets.flows import handle_alarm
 from tickets.on_call import add_shift
@@ -64,7 +64,7 @@ def test_an_entrapment_joining_an_out_of_service_ticket_makes_its_work_order_the
            WHERE n.user_id = 'eng-1' AND n.kind = 'work_order' AND n.critical""").fetchone()[0]
     assert delivered >= 1
     [(note, detail)] = conn.execute(
-        "SELECT note, detail FROM ticket_events WHERE ticket_id = %s AND event = 'urgent_fault_joined'",
+        "SELECT note, detail FROM ticket_events WHERE ticket_id = %s AND event = 'made_urgent'",
         (opened.ticket_id,)).fetchall()
     assert note.startswith("entrapment: ") and (detail["from"], detail["to"]) == ("general", "major")
     assert detail["work_orders"] == [order_id] and detail["told"] == ["eng-1"]
@@ -92,4 +92,21 @@ def test_a_lesser_fault_joining_an_urgent_ticket_changes_nothing(conn, staff):
     assert _order(conn, opened.ticket_id) == before
     assert len(_pushes(conn, "eng-1")) == 1
     assert conn.execute("SELECT severity FROM tickets WHERE id = %s", (opened.ticket_id,)).fetchone() == ("major",)
-    assert conn.execute("SELECT count(*) FROM ticket_events WHERE event = 'urgent_fault_joined'").fetchone() == (0,)
+    assert conn.execute("SELECT count(*) FROM ticket_events WHERE event = 'made_urgent'").fetchone() == (0,)
+
+
+def test_a_warning_that_turns_critical_escalates_its_own_work_order(conn, staff):
+    """A motor's overheating warning (a routine order), then critical: the car is about to be taken out of service."""
+    opened = handle_alarm(conn, make_alarm(LIFT, "motor_overheat", severity=Severity.WARNING,
+                                           summary="motor 96 °C, usually 60 °C at this load"), now=NOW)
+    [(order_id, _, _, respond_before, _, _, _)] = _order(conn, opened.ticket_id)
+    at = NOW + timedelta(minutes=10)
+    worse = handle_alarm(conn, make_alarm(LIFT, "motor_overheat", AlarmState.UPDATED, at=at,
+                                          summary="motor 112 °C: out of service to cool"), now=at)
+    conn.commit()
+    assert (worse.action, worse.ticket_id) == ("updated", opened.ticket_id)
+    assert conn.execute("SELECT severity FROM tickets WHERE id = %s", (opened.ticket_id,)).fetchone() == ("major",)
+    [(same_id, fault, _, respond_due, _, escalated, evidence)] = _order(conn, opened.ticket_id)
+    assert (same_id, fault, escalated) == (order_id, "motor_overheat", at) and respond_due < respond_before
+    assert evidence["evidence"]["summary"] == "motor 112 °C: out of service to cool"
+    assert [critical for _, critical in _pushes(conn, "eng-1")] == [False, True]

@@ -44,7 +44,7 @@ def test_the_routine_order_on_an_open_page_turns_into_the_rescue(web, signed_in_
     page.goto(f"/engineer/work-orders/{order}?lang=zh-CN")
     expect(page.locator(".explanation")).to_have_text(TRAPPED)
     expect(page.locator("#summary code")).to_have_text("entrapment")
-    expect(page.locator("#timeline")).to_contain_text("urgent_fault_joined")
+    expect(page.locator("#timeline")).to_contain_text("made_urgent")
     expect(page.locator("#timeline")).to_contain_text("entrapment: " + TRAPPED)
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
     screenshot(page, "engineer-work-order-escalated-zh-CN")
