@@ -45,16 +45,21 @@ _TICKET = """UPDATE tickets SET severity = %(tier)s, respond_due = %(respond)s, 
              WHERE id = %(id)s"""
 _LIVE = """SELECT id, department_id, assignee_id FROM work_orders
            WHERE ticket_id = %s AND status NOT IN ('done', 'cancelled') ORDER BY id FOR UPDATE"""
-_ORDER = """UPDATE work_orders SET fault = %(fault)s, evidence = %(evidence)s, escalated_at = %(now)s,
+# An order on another device (a root cause's, the urgent fault attached to it) keeps its own fault and evidence.
+_ORDER = """UPDATE work_orders SET escalated_at = %(now)s,
+                fault = CASE WHEN device_id IS NOT DISTINCT FROM %(device)s THEN %(fault)s ELSE fault END,
+                evidence = CASE WHEN device_id IS NOT DISTINCT FROM %(device)s THEN %(evidence)s ELSE evidence END,
                 respond_due = LEAST(respond_due, %(respond)s), resolve_due = LEAST(resolve_due, %(resolve)s),
                 assignee_id = %(assignee)s
             WHERE id = %(id)s"""
 
 
-def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classification, *, fault: str,
-             incident_id: int, summary: str, now: datetime, config: TicketConfig) -> list[int]:
-    """Escalate the ticket and its live work orders if `classification` (the joining fault's) is more urgent than
-    the ticket's tier; the work orders escalated, [] when it is not more urgent. Runs in the caller's transaction."""
+def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classification, *, device_id: str,
+             fault: str, incident_id: int, summary: str, now: datetime, config: TicketConfig) -> list[int]:
+    """Escalate the ticket and its live work orders if `classification` (the fault of `device_id`'s incident) is
+    more urgent than the ticket's tier; the work orders escalated, [] when it is not more urgent. An order on that
+    device takes the fault and its evidence; one on another device (the ticket of a root cause the fault is attached
+    to) keeps its own and takes the clocks. Runs in the caller's transaction."""
     ticket = get_ticket(conn, ticket_id, lock=True)
     tier = classification.tier.value
     if _RANK.get(tier, 0) <= _RANK.get(ticket.severity, 0):
@@ -74,7 +79,7 @@ def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classific
     told: list[str] = []
     for order_id, department, assignee in conn.execute(_LIVE, (ticket_id,)).fetchall():
         on_call = on_duty(conn, department, now) if needs_on_call(tier, now, config) else None
-        conn.execute(_ORDER, {"fault": fault, "evidence": evidence, "now": now, "respond": respond,
+        conn.execute(_ORDER, {"device": device_id, "fault": fault, "evidence": evidence, "now": now, "respond": respond,
                               "resolve": resolve, "assignee": on_call or assignee, "id": order_id})
         told += push_work_order(conn, order_id, reason="escalated", now=now, tz=config.tz).user_ids
         orders.append(int(order_id))

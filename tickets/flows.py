@@ -171,8 +171,8 @@ def _escalate(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_
     """A fault joining a ticket opened for another, or one of its faults turning critical: more urgent than the
     ticket, it escalates it and its work orders (`tickets.escalation`: passengers trapped in a lift already out of
     service on a routine order; a motor's overheating warning become critical)."""
-    escalate(conn, ticket_id, classify_alarm(device.kind, alarm.fault, alarm.severity), fault=alarm.fault,
-             incident_id=incident_id, summary=alarm.evidence.summary, now=now, config=config)
+    escalate(conn, ticket_id, classify_alarm(device.kind, alarm.fault, alarm.severity), device_id=device.id,
+             fault=alarm.fault, incident_id=incident_id, summary=alarm.evidence.summary, now=now, config=config)
 
 
 def _rehome(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id: int, old_ticket: int | None,

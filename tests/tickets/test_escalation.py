@@ -110,3 +110,19 @@ def test_a_warning_that_turns_critical_escalates_its_own_work_order(conn, staff)
     assert (same_id, fault, escalated) == (order_id, "motor_overheat", at) and respond_due < respond_before
     assert evidence["evidence"]["summary"] == "motor 112 °C: out of service to cool"
     assert [critical for _, critical in _pushes(conn, "eng-1")] == [False, True]
+
+
+def test_an_urgent_fault_attached_to_a_root_cause_hurries_the_root_order_but_leaves_it_its_own_fault(conn, staff):
+    """A leak on the site's main (a routine order on the main); then a booster pump fails critically because of
+    it. The root's order gets the urgent clocks; it is still the main's order, with the main's evidence."""
+    root = handle_alarm(conn, make_alarm("rs-water-main", "slow_leak", severity=Severity.WARNING,
+                                         summary="main pressure at 60 % of usual"), now=NOW)
+    [(order_id, _, _, respond_before, _, _, before)] = _order(conn, root.ticket_id)
+    at = NOW + timedelta(minutes=5)
+    child = handle_alarm(conn, make_alarm("rs-b1-water-high", "pump_failure", at=at, parent="rs-water-main"),
+                         now=at)
+    conn.commit()
+    assert (child.action, child.ticket_id) == ("attached", root.ticket_id)
+    [(same_id, fault, _, respond_due, _, escalated, evidence)] = _order(conn, root.ticket_id)
+    assert (same_id, fault, escalated) == (order_id, "slow_leak", at) and respond_due < respond_before
+    assert evidence == before and evidence["evidence"]["summary"] == "main pressure at 60 % of usual"
