@@ -21,7 +21,7 @@ from tickets.group_risk import check_group_risk, flag_sensitive
 from tickets.household import lock_household, open_household_ticket
 from tickets.learned import SYSTEM_ACTORS
 from tickets.lifecycle import TicketEvent
-from tickets.milestones import milestones_for
+from tickets.milestones import retier
 from tickets.notices import format_time, notify_residents, resident
 from tickets.progress import acknowledge
 from tickets.routing import grid_owner
@@ -271,19 +271,10 @@ def reclassify(conn: psycopg.Connection, ticket_id: int, *, category: str | None
         if ticket.sensitive and ticket.respond_due is not None:
             # A sensitive ticket keeps its shortened response clock whatever tier it moves to (group_risk.py).
             respond_due = min(respond_due, ticket.respond_due)
-        conn.execute(
-            """UPDATE tickets SET category = %(category)s, severity = %(severity)s, respond_due = %(respond)s,
-                   resolve_due = %(resolve)s,
-                   respond_milestone = %(rm)s, resolve_milestone = %(sm)s, version = version + 1,
-                   -- a clock whose milestone changes runs again until the new one is met (tickets/milestones.py)
-                   respond_met_at = CASE WHEN respond_milestone IS DISTINCT FROM %(rm)s THEN NULL
-                                         ELSE respond_met_at END,
-                   resolve_met_at = CASE WHEN resolve_milestone IS DISTINCT FROM %(sm)s THEN NULL
-                                         ELSE resolve_met_at END
-               WHERE id = %(id)s""",
-            dict(zip(("rm", "sm"), milestones_for(config, after["severity"], ticket.sla_profile), strict=True))
-            | {"category": after["category"], "severity": after["severity"], "respond": respond_due,
-               "resolve": sla.deadline(ticket.created_at, policy.resolve, config.tz), "id": ticket_id})
+        # A clock whose milestone changes runs again until the new one is met (tickets/milestones.py).
+        retier(conn, ticket_id, category=after["category"], tier=after["severity"], profile=ticket.sla_profile,
+               respond_due=respond_due, resolve_due=sla.deadline(ticket.created_at, policy.resolve, config.tz),
+               config=config)
         add_event(conn, ticket_id, "reclassified", at=now, actor=by_user, note=note,
                   detail={"before": before, "after": after})
     # The desk's reading of a complaint's text teaches the learned classifier at once (tickets/learned.py; the same

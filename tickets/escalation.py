@@ -29,7 +29,7 @@ import psycopg
 from tickets import sla
 from tickets.classify import Classification
 from tickets.config import TicketConfig
-from tickets.milestones import milestones_for
+from tickets.milestones import retier
 from tickets.on_call import needs_on_call, on_duty
 from tickets.service import add_event, get_ticket, incident_evidence
 from tickets.staff_push import push_work_order
@@ -38,11 +38,6 @@ from tickets.taxonomy import Tier
 ACTOR = "forewarn"
 _RANK = {Tier.GENERAL.value: 0, Tier.COMPLEX.value: 0, Tier.MAJOR.value: 1}
 
-_TICKET = """UPDATE tickets SET severity = %(tier)s, respond_due = %(respond)s, resolve_due = %(resolve)s,
-                 respond_milestone = %(rm)s, resolve_milestone = %(sm)s, version = version + 1,
-                 respond_met_at = CASE WHEN respond_milestone IS DISTINCT FROM %(rm)s THEN NULL ELSE respond_met_at END,
-                 resolve_met_at = CASE WHEN resolve_milestone IS DISTINCT FROM %(sm)s THEN NULL ELSE resolve_met_at END
-             WHERE id = %(id)s"""
 _LIVE = """SELECT id, department_id, assignee_id FROM work_orders
            WHERE ticket_id = %s AND status NOT IN ('done', 'cancelled') ORDER BY id FOR UPDATE"""
 # An order on another device (a root cause's, the urgent fault attached to it) keeps its own fault and evidence.
@@ -71,9 +66,8 @@ def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classific
         respond = min(respond, ticket.respond_due)
     if ticket.resolve_due is not None:
         resolve = min(resolve, ticket.resolve_due)
-    respond_milestone, resolve_milestone = milestones_for(config, tier, ticket.sla_profile)
-    conn.execute(_TICKET, {"tier": tier, "respond": respond, "resolve": resolve, "rm": respond_milestone,
-                           "sm": resolve_milestone, "id": ticket_id})
+    retier(conn, ticket_id, category=ticket.category, tier=tier, profile=ticket.sla_profile, respond_due=respond,
+           resolve_due=resolve, config=config)
     evidence = json.dumps(incident_evidence(conn, incident_id), default=str)
     orders: list[int] = []
     told: list[str] = []

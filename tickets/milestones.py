@@ -87,5 +87,25 @@ def meet(conn: psycopg.Connection, ticket_id: int, event: TicketEvent | str, at:
     return ({"respond": respond_ms} if respond_now else {}) | ({"resolve": resolve_ms} if resolve_now else {})
 
 
+# A ticket moved to another tier (or category): the new clocks and their milestones; a clock whose milestone changes
+# runs again until the new one is met.
+_RETIER = """UPDATE tickets SET category = %(category)s, severity = %(tier)s, version = version + 1,
+                 respond_due = %(respond)s, resolve_due = %(resolve)s,
+                 respond_milestone = %(rm)s, resolve_milestone = %(sm)s,
+                 respond_met_at = CASE WHEN respond_milestone IS DISTINCT FROM %(rm)s THEN NULL ELSE respond_met_at END,
+                 resolve_met_at = CASE WHEN resolve_milestone IS DISTINCT FROM %(sm)s THEN NULL ELSE resolve_met_at END
+             WHERE id = %(id)s"""
+
+
+def retier(conn: psycopg.Connection, ticket_id: int, *, category: str, tier: str, profile: str | None,
+           respond_due: datetime, resolve_due: datetime, config: TicketConfig) -> None:
+    """Give the ticket `category` and `tier` with these clocks, each carrying the milestone of the tier's clause on
+    `profile`: staff correcting a ticket (`tickets.complaints.reclassify`) and a fault escalating it
+    (`tickets.escalation`)."""
+    respond_milestone, resolve_milestone = milestones_for(config, tier, profile)
+    conn.execute(_RETIER, {"category": category, "tier": tier, "respond": respond_due, "resolve": resolve_due,
+                           "rm": respond_milestone, "sm": resolve_milestone, "id": ticket_id})
+
+
 # A reopen sets new deadlines for both clocks: neither is met any more.
 REOPENED = {"respond_met_at": None, "resolve_met_at": None}

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import forewarn.migrations
 from tickets.cli import app
-from tickets.complaints import intake_complaint
+from tickets.complaints import intake_complaint, reclassify
 from tickets.config import DEFAULT_CONFIG
 from tickets.desk import desk_queue
 from tickets.errors import InvalidInput, NotFound
@@ -99,6 +99,24 @@ def test_a_work_order_on_site_meets_the_on_site_clock_and_nothing_escalates(conn
     assert (report.respond_milestone, report.respond_met, report.respond_met_at) == ("on_site", True,
                                                                                       NOW + timedelta(minutes=12))
     assert (report.resolve_milestone, report.resolve_met) == ("plan", None)
+
+
+def test_a_complaint_staff_reclassify_as_major_runs_its_on_site_clock_again_though_acknowledged(conn, staff):
+    ticket_id = _complaint(conn, "楼道灯坏了")
+    ticket = get_ticket(conn, ticket_id)
+    assert ticket.severity != "major" and ticket.respond_milestone == "respond"
+    transition(conn, ticket_id, TicketEvent.ACKNOWLEDGE, actor="agent-1", now=NOW + timedelta(minutes=1))
+    conn.commit()
+    assert get_ticket(conn, ticket_id).respond_met_at == NOW + timedelta(minutes=1)
+    reclassify(conn, ticket_id, category=None, severity="major", by_user="agent-1", note="a child trapped",
+               now=NOW + timedelta(minutes=2))
+    ticket = get_ticket(conn, ticket_id)
+    assert (ticket.severity, ticket.respond_milestone, ticket.resolve_milestone) == ("major", "on_site", "plan")
+    assert ticket.respond_met_at is None  # acknowledged is not on site: that clock runs again
+    assert ticket.respond_due == NOW + timedelta(minutes=15)  # counted from when the complaint was received
+    act(conn, _work_order(conn, ticket_id), TicketEvent.ARRIVE, user_id="eng-1", now=NOW + timedelta(minutes=9))
+    conn.commit()
+    assert get_ticket(conn, ticket_id).respond_met_at == NOW + timedelta(minutes=9)
 
 
 def test_the_plan_clock_is_met_by_the_written_plan_not_by_acknowledging(conn, staff):
