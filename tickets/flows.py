@@ -17,7 +17,7 @@ from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import ConcurrentChange, InvalidInput, NotFound
 from tickets.escalation import escalate
 from tickets.lifecycle import TicketEvent, TicketState, next_state
-from tickets.maintenance import NEVER_HELD_BACK, SUPPRESSED_REASON, Window, active_window
+from tickets.maintenance import NEVER_HELD_BACK, active_window, hold_back, hold_back_clear
 from tickets.notices import Recipient, format_time, notify_residents, residents_of_device
 from tickets.service import add_event, create_ticket, get_ticket
 from tickets.silence import GROUP_FAULT, SILENCE_FAULT, group_silence, member_back, release_stragglers, warn_due_groups
@@ -62,33 +62,9 @@ def handle_alarm(conn: psycopg.Connection, alarm: Alarm, *, now: datetime,
         window = active_window(conn, alarm.device_id, alarm.ts)
         if window is not None and alarm.fault in NEVER_HELD_BACK:
             return _raised(conn, alarm, device, now, config, window=window.id)
-        suppressed = _suppressed(conn, alarm, window)
-        if suppressed is not None:
-            return suppressed
+        if window is not None and hold_back(conn, alarm, window):
+            return HandleResult("suppressed")
         return _raised(conn, alarm, device, now, config)
-
-
-def _log_suppressed(conn: psycopg.Connection, alarm: Alarm, window_id: int) -> HandleResult:
-    conn.execute(
-        """INSERT INTO suppressed_alarms (window_id, device_id, fault, state, severity, since, at, reason, summary)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
-        (window_id, alarm.device_id, alarm.fault, alarm.state.value, alarm.severity.value, alarm.since, alarm.ts,
-         SUPPRESSED_REASON, alarm.evidence.summary),
-    )
-    return HandleResult("suppressed")
-
-
-def _suppressed(conn: psycopg.Connection, alarm: Alarm, window: Window | None) -> HandleResult | None:
-    """A new fault of a device in a planned maintenance window (`window`, the one at the alarm's own time) opens
-    nothing: no incident, ticket, work order or notice, and so no verdict and no false alarm; it is logged in
-    `suppressed_alarms` for operators. A fault already open when the window began (its incident exists) is left to
-    the normal path."""
-    if window is None:
-        return None
-    if conn.execute("SELECT 1 FROM incidents WHERE device_id = %s AND fault = %s AND status = 'open'",
-                    (alarm.device_id, alarm.fault)).fetchone() is not None:
-        return None
-    return _log_suppressed(conn, alarm, window.id)
 
 
 def _root_of(conn: psycopg.Connection, alarm: Alarm) -> tuple[int, int] | None:
@@ -312,15 +288,8 @@ def _cleared(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datet
            RETURNING id, ticket_id, COALESCE(root_incident_id, id), silence_group_id""",
         (now, now, alarm.device_id, alarm.fault),
     ).fetchone()
-    if row is None:
-        # Nothing to close. If this fault's last transition was held back by a maintenance window, its clear is
-        # logged with it (the operator sees the episode end), and nobody is told: nobody was warned.
-        held = conn.execute(
-            """SELECT window_id, state FROM suppressed_alarms WHERE device_id = %s AND fault = %s
-               ORDER BY id DESC LIMIT 1""", (alarm.device_id, alarm.fault)).fetchone()
-        if held is not None and held[1] != AlarmState.CLEARED.value:
-            return _log_suppressed(conn, alarm, int(held[0]))
-        return HandleResult("ignored")
+    if row is None:  # nothing to close: a fault held back by a maintenance window, or nothing at all
+        return HandleResult("suppressed" if hold_back_clear(conn, alarm) else "ignored")
     incident_id, ticket_id, key_incident = int(row[0]), row[1], int(row[2])
     if row[3] is not None:  # back from a building's silence: "restored" is the group's to say, once, at its end
         add_event(conn, ticket_id, "alarm_cleared", at=now, actor=ACTOR, note=alarm.evidence.summary,

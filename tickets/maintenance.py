@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 import psycopg
 
+from detectors.alarm import Alarm, AlarmState
 from tickets.errors import InvalidInput, NotFound
 
 MAX_WINDOW = timedelta(days=7)  # longer than a week is not a visit but a device out of use: deactivate it instead
@@ -116,6 +117,38 @@ def list_windows(conn: psycopg.Connection, *, at: datetime, site_id: str | None 
         {"site": site_id, "past": include_past, "at": at, "device": device_id},
     ).fetchall()
     return [Window(*r) for r in rows]
+
+
+def hold_back(conn: psycopg.Connection, alarm: Alarm, window: Window) -> bool:
+    """Hold back a raise or update of a device in `window` (the one at the alarm's own time): a new fault opens
+    nothing (no incident, ticket, work order or notice, and so no verdict and no false alarm) and is logged in
+    `suppressed_alarms` for operators; True. A fault already open when the window began (its incident exists) is
+    left to the normal path; False. The caller keeps `NEVER_HELD_BACK` out of here."""
+    if conn.execute("SELECT 1 FROM incidents WHERE device_id = %s AND fault = %s AND status = 'open'",
+                    (alarm.device_id, alarm.fault)).fetchone() is not None:
+        return False
+    _log(conn, alarm, window.id)
+    return True
+
+
+def hold_back_clear(conn: psycopg.Connection, alarm: Alarm) -> bool:
+    """A clear with no open incident to close: when the fault's last transition was held back by a window, the clear
+    is logged with it (the operator sees the episode end) and nobody is told, as nobody was warned; True."""
+    held = conn.execute("""SELECT window_id, state FROM suppressed_alarms WHERE device_id = %s AND fault = %s
+                           ORDER BY id DESC LIMIT 1""", (alarm.device_id, alarm.fault)).fetchone()
+    if held is None or held[1] == AlarmState.CLEARED.value:
+        return False
+    _log(conn, alarm, int(held[0]))
+    return True
+
+
+def _log(conn: psycopg.Connection, alarm: Alarm, window_id: int) -> None:
+    conn.execute(
+        """INSERT INTO suppressed_alarms (window_id, device_id, fault, state, severity, since, at, reason, summary)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+        (window_id, alarm.device_id, alarm.fault, alarm.state.value, alarm.severity.value, alarm.since, alarm.ts,
+         SUPPRESSED_REASON, alarm.evidence.summary),
+    )
 
 
 def suppressed_count(conn: psycopg.Connection, window_id: int) -> int:
