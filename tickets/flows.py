@@ -404,12 +404,19 @@ class Verdict(StrEnum):
 _CANCELS = {Verdict.FALSE_ALARM: "false alarm", Verdict.PLANNED_MAINTENANCE: "planned maintenance"}
 
 
+# The faults of the ticket's own device, each with its latest incident, the ticket's first fault first (an
+# incident of another device attached to this root cause is that device's to judge).
+_FAULTS = """SELECT DISTINCT ON (fault) fault, id FROM incidents WHERE ticket_id = %(ticket)s AND device_id = %(device)s
+             ORDER BY fault, id DESC"""
+
+
 def record_verdict(conn: psycopg.Connection, ticket_id: int, *, false_alarm: bool | None = None,
                    verdict: Verdict | str | None = None, by_user: str | None, note: str = "", now: datetime,
                    config: TicketConfig = DEFAULT_CONFIG) -> int:
     """An engineer's verdict on a preventive ticket (`verdict`, or the older `false_alarm` flag), stored as a
-    label for the detectors; a false alarm or planned maintenance also cancels the ticket if it is still open.
-    Returns the label id."""
+    label for the detectors, one per fault of the device on the ticket (a lift out of service and then trapping
+    passengers: both detectors hear it); a false alarm or planned maintenance also cancels the ticket if it is still
+    open. Returns the id of the label of the ticket's own fault."""
     if verdict is None:
         if false_alarm is None:
             raise InvalidInput("give a verdict: real_fault, false_alarm or planned_maintenance")
@@ -423,18 +430,26 @@ def record_verdict(conn: psycopg.Connection, ticket_id: int, *, false_alarm: boo
         ticket = get_ticket(conn, ticket_id)
         if ticket.device_id is None or ticket.fault is None:
             raise InvalidInput(f"ticket {ticket_id} is not about a device fault; verdicts apply to preventive tickets")
-        row = conn.execute(
-            """INSERT INTO detector_labels (device_id, fault, false_alarm, verdict, ticket_id, at, by, note)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
-            (ticket.device_id, ticket.fault, is_false, verdict.value, ticket_id, now, by_user, note),
-        ).fetchone()
-        assert row is not None
+        faults: dict[str, int | None] = dict(conn.execute(_FAULTS, {"ticket": ticket_id,
+                                                                     "device": ticket.device_id}).fetchall())
+        faults.setdefault(ticket.fault, ticket.incident_id)
+        labels: dict[str, int] = {}
+        for fault in sorted(faults, key=lambda f: f != ticket.fault):
+            row = conn.execute(
+                """INSERT INTO detector_labels (device_id, fault, false_alarm, verdict, ticket_id, incident_id, at,
+                                                by, note)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+                (ticket.device_id, fault, is_false, verdict.value, ticket_id, faults[fault], now, by_user, note),
+            ).fetchone()
+            assert row is not None
+            labels[fault] = int(row[0])
         add_event(conn, ticket_id, "verdict", at=now, actor=by_user, note=note,
-                  detail={"false_alarm": is_false, "verdict": verdict.value, "label_id": row[0]})
+                  detail={"false_alarm": is_false, "verdict": verdict.value, "label_id": labels[ticket.fault],
+                          "labels": labels})
         if verdict in _CANCELS and _allows(ticket.state, TicketEvent.CANCEL):
             transition(conn, ticket_id, TicketEvent.CANCEL, actor=by_user, now=now, config=config,
                        note=f"{_CANCELS[verdict]}: {note}")
-        return int(row[0])
+        return labels[ticket.fault]
 
 
 def _allows(state: str, event: TicketEvent) -> bool:

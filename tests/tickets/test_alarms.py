@@ -4,6 +4,7 @@ concurrent workers agree on one incident; closure waits for the device to recove
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import timedelta
 
 import psycopg
@@ -13,6 +14,7 @@ from detectors.alarm import AlarmState, Severity
 from tickets.errors import ClosureBlocked
 from tickets.flows import handle_alarm, pending_labels, record_verdict
 from tickets.lifecycle import TicketEvent
+from tickets.review.proactive import review_metrics
 from tickets.transitions import transition
 
 from .conftest import NOW, make_alarm, notice_recipients, residents_served
@@ -222,6 +224,28 @@ def test_false_alarm_verdict_is_a_label_and_cancels_the_ticket(conn, staff):
     assert [(x.id, x.device_id, x.fault, x.false_alarm, x.ticket_id, x.by) for x in labels] == \
         [(label_id, DEVICE, "slow_leak", True, opened.ticket_id, "eng-1")]
     assert pending_labels(conn, label_id) == []
+    assert conn.execute("SELECT state FROM tickets WHERE id = %s", (opened.ticket_id,)).fetchone()[0] == "cancelled"
+
+
+def test_a_verdict_labels_every_fault_on_the_devices_ticket_and_counts_each_for_its_own_detector(conn, staff):
+    lift = "rs-b1-elev-a"
+    opened = handle_alarm(conn, replace(make_alarm(lift, "out_of_service", severity=Severity.WARNING),
+                                        detector="elevator_rules"), now=NOW)
+    later = NOW + timedelta(minutes=5)
+    unusual = handle_alarm(conn, replace(make_alarm(lift, "unusual_behaviour", severity=Severity.WARNING, at=later),
+                                         detector="learned"), now=later)
+    assert (unusual.action, unusual.ticket_id) == ("joined", opened.ticket_id)
+    label_id = record_verdict(conn, opened.ticket_id, false_alarm=True, by_user="eng-1",
+                              note="the car was parked for a test", now=NOW + timedelta(hours=1))
+    conn.commit()
+    # Both detectors hear the engineer (each doubles its own delay, each clears its own alarm), the ticket's own
+    # fault first; the returned label is that one.
+    labels = pending_labels(conn, 0)
+    assert [(x.device_id, x.fault, x.false_alarm) for x in labels] == [(lift, "out_of_service", True),
+                                                                        (lift, "unusual_behaviour", True)]
+    assert labels[0].id == label_id
+    metrics = review_metrics(conn, since=NOW - timedelta(days=1), until=NOW + timedelta(days=1))
+    assert metrics.detector_precision == {"elevator_rules": 0.0, "learned": 0.0}
     assert conn.execute("SELECT state FROM tickets WHERE id = %s", (opened.ticket_id,)).fetchone()[0] == "cancelled"
 
 

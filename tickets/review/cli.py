@@ -176,10 +176,13 @@ RAW_FILES: tuple[tuple[str, str, str], ...] = (
      "the same device fault came back) and when",
      """SELECT e.ticket_id, t.source, e.actor, e.at FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id
         WHERE e.event = 'reopen' AND e.at >= %(since)s AND e.at < %(until)s ORDER BY e.ticket_id, e.at, e.id"""),
-    ("verdicts.csv", "engineers' verdicts given in the period (detector labels): the ticket, its incident and that "
-     "incident's detector (empty if none), the verdict and whether it was a false alarm",
-     """SELECT l.id, l.ticket_id, t.incident_id, i.detector, l.verdict, l.false_alarm, l.at
-        FROM detector_labels l JOIN tickets t ON t.id = l.ticket_id LEFT JOIN incidents i ON i.id = t.incident_id
+    ("verdicts.csv", "engineers' verdicts given in the period (detector labels, one per fault of the ticket's "
+     "device): the ticket, the fault's incident and its detector (empty if none), the fault, the verdict and whether "
+     "it was a false alarm",
+     """SELECT l.id, l.ticket_id, COALESCE(l.incident_id, t.incident_id) AS incident_id, i.detector, l.fault, l.verdict,
+               l.false_alarm, l.at
+        FROM detector_labels l LEFT JOIN tickets t ON t.id = l.ticket_id
+             LEFT JOIN incidents i ON i.id = COALESCE(l.incident_id, t.incident_id)
         WHERE l.at >= %(since)s AND l.at < %(until)s ORDER BY l.id"""),
     ("period_visits.csv", "return visits made in the period, of any ticket (ratings 1-5)",
      """SELECT id, ticket_id, at, overall FROM return_visits WHERE at >= %(since)s AND at < %(until)s

@@ -78,7 +78,8 @@ def review_metrics(conn: psycopg.Connection, *, since: datetime, until: datetime
              AND e.at >= %(since)s AND e.at < %(until)s""", period).fetchone()[0]  # type: ignore[index]
     precision = {detector: round(1 - false / n, 4) for detector, false, n in conn.execute(
         """SELECT i.detector, count(*) FILTER (WHERE l.false_alarm), count(*)
-           FROM detector_labels l JOIN tickets t ON t.id = l.ticket_id JOIN incidents i ON i.id = t.incident_id
+           FROM detector_labels l LEFT JOIN tickets t ON t.id = l.ticket_id
+                JOIN incidents i ON i.id = COALESCE(l.incident_id, t.incident_id)
            WHERE l.at >= %(since)s AND l.at < %(until)s GROUP BY i.detector ORDER BY i.detector""", period)}
     closed, still_open, ack = conn.execute(
         """SELECT count(*) FILTER (WHERE state = 'closed'),
