@@ -7,7 +7,9 @@ trapped in it (困人: the maintenance unit must be there within 30 minutes) —
 on the routine order's clock, with an engineer who has not been told. Instead:
 
 - the ticket moves to the urgent tier: its clocks are those of that tier counted from now, or the ones it had where
-  they were sooner, and the clock whose milestone changes runs again until the new one is met;
+  they were sooner, and the clock whose milestone changes runs again until the new one is met; when the fault is of
+  the ticket's own device, the ticket is retitled after it ("elevator entrapment @ …": what the desk's queue and the
+  engineer's order show), the old title kept in the timeline;
 - each live work order takes the urgent fault, its evidence and the same clocks, records when (`escalated_at`), and
   outside working hours goes to whoever is on call for its department when that is someone else (as an urgent
   ticket opened at night would);
@@ -31,7 +33,7 @@ from tickets.classify import Classification
 from tickets.config import TicketConfig
 from tickets.milestones import retier
 from tickets.on_call import needs_on_call, on_duty
-from tickets.service import add_event, get_ticket, incident_evidence
+from tickets.service import add_event, fault_title, get_ticket, incident_evidence
 from tickets.staff_push import push_work_order
 from tickets.taxonomy import Tier
 
@@ -68,6 +70,12 @@ def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classific
         resolve = min(resolve, ticket.resolve_due)
     retier(conn, ticket_id, category=ticket.category, tier=tier, profile=ticket.sla_profile, respond_due=respond,
            resolve_due=resolve, config=config)
+    title = ticket.title
+    if ticket.device_id == device_id:  # the ticket is now about the urgent fault: the desk's list and the order say so
+        kind, place = conn.execute("SELECT kind, COALESCE(NULLIF(location, ''), id) FROM devices WHERE id = %s",
+                                   (device_id,)).fetchone() or ("device", device_id)
+        title = fault_title(kind, fault, place)
+        conn.execute("UPDATE tickets SET title = %s WHERE id = %s", (title, ticket_id))
     evidence = json.dumps(incident_evidence(conn, incident_id), default=str)
     orders: list[int] = []
     told: list[str] = []
@@ -79,5 +87,5 @@ def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classific
         orders.append(int(order_id))
     add_event(conn, ticket_id, "made_urgent", at=now, actor=ACTOR, note=f"{fault}: {summary}",
               detail={"from": ticket.severity, "to": tier, "fault": fault, "incident_id": incident_id,
-                      "work_orders": orders, "told": told})
+                      "work_orders": orders, "told": told, "title_was": ticket.title, "title": title})
     return orders

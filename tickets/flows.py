@@ -19,7 +19,7 @@ from tickets.escalation import escalate
 from tickets.lifecycle import TicketEvent, TicketState, next_state
 from tickets.maintenance import NEVER_HELD_BACK, active_window, hold_back, hold_back_clear
 from tickets.notices import Recipient, format_time, notify_residents, residents_of_device
-from tickets.service import add_event, create_ticket, get_ticket
+from tickets.service import add_event, create_ticket, fault_title, get_ticket
 from tickets.silence import GROUP_FAULT, SILENCE_FAULT, group_silence, member_back, release_stragglers, warn_due_groups
 from tickets.transitions import transition
 
@@ -217,7 +217,7 @@ def _ticket_for(conn: psycopg.Connection, alarm: Alarm, device: _Device, inciden
     classification = classify_alarm(device.kind, alarm.fault, alarm.severity)
     ticket_id = create_ticket(
         conn, source="preventive", classification=classification,
-        title=f"{device.kind} {alarm.fault} @ {device.location or device.id}", description=alarm.evidence.summary,
+        title=fault_title(device.kind, alarm.fault, device.location or device.id), description=alarm.evidence.summary,
         site_id=device.site_id, building_id=device.building_id, now=now, reported_at=alarm.since, config=config,
         actor=ACTOR, device_id=device.id, fault=alarm.fault, incident_id=incident_id,
     )

@@ -68,6 +68,9 @@ def test_an_entrapment_joining_an_out_of_service_ticket_makes_its_work_order_the
         (opened.ticket_id,)).fetchall()
     assert note.startswith("entrapment: ") and (detail["from"], detail["to"]) == ("general", "major")
     assert detail["work_orders"] == [order_id] and detail["told"] == ["eng-1"]
+    # The desk's queue and the engineer's order name the rescue, not the routine fault; the old title is kept.
+    title = conn.execute("SELECT title FROM tickets WHERE id = %s", (opened.ticket_id,)).fetchone()[0]
+    assert title.startswith("elevator entrapment @ ") and detail["title_was"].startswith("elevator out_of_service @ ")
 
 
 def test_at_night_the_escalated_order_goes_to_whoever_is_on_call(conn, staff):
@@ -126,3 +129,5 @@ def test_an_urgent_fault_attached_to_a_root_cause_hurries_the_root_order_but_lea
     [(same_id, fault, _, respond_due, _, escalated, evidence)] = _order(conn, root.ticket_id)
     assert (same_id, fault, escalated) == (order_id, "slow_leak", at) and respond_due < respond_before
     assert evidence == before and evidence["evidence"]["summary"] == "main pressure at 60 % of usual"
+    title = conn.execute("SELECT title FROM tickets WHERE id = %s", (root.ticket_id,)).fetchone()[0]
+    assert " slow_leak @ " in title  # still the main's ticket

@@ -38,10 +38,12 @@ def test_the_routine_order_on_an_open_page_turns_into_the_rescue(web, signed_in_
     assert again == order  # the same work order, not a second one
     expect(row.locator("code.fault")).to_have_text("entrapment", timeout=5_000)  # without a reload
     expect(row).to_have_class("order sev-major")
+    expect(row.locator("a.order-link")).to_contain_text("elevator entrapment @")  # the title names the rescue
     expect(row.locator(".badge.danger")).to_be_visible()
     screenshot(page, "engineer-work-orders-escalated-en")
 
     page.goto(f"/engineer/work-orders/{order}?lang=zh-CN")
+    expect(page.locator("h1")).to_contain_text("elevator entrapment @")
     expect(page.locator(".explanation")).to_have_text(TRAPPED)
     expect(page.locator("#summary code")).to_have_text("entrapment")
     expect(page.locator("#timeline")).to_contain_text("made_urgent")
