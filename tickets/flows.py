@@ -194,18 +194,24 @@ def _warned_at_least(conn: psycopg.Connection, ticket_id: int, severity: Severit
 
 def _ticket_for(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id: int, now: datetime,
                 config: TicketConfig) -> tuple[int, str]:
-    """Join the device's ticket still being worked on; reopen the ticket of the same device fault if it came back
-    within the window; else a new ticket. One device fault, or several at once, is one ticket and one work order."""
+    """Join the device's ticket still being worked on; reopen the ticket that had the same device fault (its own or
+    one that joined it) if it came back within the window; else a new ticket. One device fault, or several at once,
+    is one ticket and one work order."""
     open_ticket = _open_ticket_of_device(conn, alarm.device_id)
     if open_ticket is not None:
         add_event(conn, open_ticket, "alarm_joined", at=now, actor=ACTOR,
                   note=f"also {alarm.fault}: {alarm.evidence.summary}",
                   detail={"incident_id": incident_id, "fault": alarm.fault, "severity": alarm.severity.value})
         return open_ticket, "joined"
+    # The same fault of the device, whether it opened that ticket or joined it (a lift out of service and then
+    # trapping passengers, trapping them again after the repair: the repair did not hold).
     previous = conn.execute(
-        """SELECT id FROM tickets WHERE device_id = %s AND fault = %s AND state IN ('resolved', 'closed')
-           AND resolved_at >= %s ORDER BY resolved_at DESC LIMIT 1 FOR UPDATE""",
-        (alarm.device_id, alarm.fault, now - config.reopen_window),
+        """SELECT t.id FROM tickets t WHERE t.device_id = %(device)s AND t.state IN ('resolved', 'closed')
+           AND t.resolved_at >= %(since)s
+           AND (t.fault = %(fault)s OR EXISTS (SELECT 1 FROM incidents i WHERE i.ticket_id = t.id
+                                               AND i.device_id = t.device_id AND i.fault = %(fault)s))
+           ORDER BY t.resolved_at DESC LIMIT 1 FOR UPDATE""",
+        {"device": alarm.device_id, "fault": alarm.fault, "since": now - config.reopen_window},
     ).fetchone()
     if previous is not None:
         ticket_id = int(previous[0])
