@@ -8,8 +8,9 @@ on the routine order's clock, with an engineer who has not been told. Instead:
 
 - the ticket moves to the urgent tier: its clocks are those of that tier counted from now, or the ones it had where
   they were sooner, and the clock whose milestone changes runs again until the new one is met; when the fault is of
-  the ticket's own device, the ticket is retitled after it ("elevator entrapment @ …": what the desk's queue and the
-  engineer's order show), the old title kept in the timeline;
+  the ticket's own device, the ticket is now about it: its title ("elevator entrapment @ …": what the desk's queue,
+  the engineer's order and the service report show), its fault and its incident (the evidence a work order opened
+  later carries), the old title and fault kept in the timeline;
 - each live work order takes the urgent fault, its evidence and the same clocks, records when (`escalated_at`), and
   outside working hours goes to whoever is on call for its department when that is someone else (as an urgent
   ticket opened at night would);
@@ -71,11 +72,12 @@ def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classific
     retier(conn, ticket_id, category=ticket.category, tier=tier, profile=ticket.sla_profile, respond_due=respond,
            resolve_due=resolve, config=config)
     title = ticket.title
-    if ticket.device_id == device_id:  # the ticket is now about the urgent fault: the desk's list and the order say so
+    if ticket.device_id == device_id:  # the ticket is now about the urgent fault: its title, fault and incident
         kind, place = conn.execute("SELECT kind, COALESCE(NULLIF(location, ''), id) FROM devices WHERE id = %s",
                                    (device_id,)).fetchone() or ("device", device_id)
         title = fault_title(kind, fault, place)
-        conn.execute("UPDATE tickets SET title = %s WHERE id = %s", (title, ticket_id))
+        conn.execute("UPDATE tickets SET title = %s, fault = %s, incident_id = %s WHERE id = %s",
+                     (title, fault, incident_id, ticket_id))
     evidence = json.dumps(incident_evidence(conn, incident_id), default=str)
     orders: list[int] = []
     told: list[str] = []
@@ -87,5 +89,6 @@ def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classific
         orders.append(int(order_id))
     add_event(conn, ticket_id, "made_urgent", at=now, actor=ACTOR, note=f"{fault}: {summary}",
               detail={"from": ticket.severity, "to": tier, "fault": fault, "incident_id": incident_id,
-                      "work_orders": orders, "told": told, "title_was": ticket.title, "title": title})
+                      "work_orders": orders, "told": told, "title_was": ticket.title, "title": title,
+                      "fault_was": ticket.fault})
     return orders

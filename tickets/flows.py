@@ -215,7 +215,9 @@ def _ticket_for(conn: psycopg.Connection, alarm: Alarm, device: _Device, inciden
     ).fetchone()
     if previous is not None:
         ticket_id = int(previous[0])
-        conn.execute("UPDATE tickets SET incident_id = %s WHERE id = %s", (incident_id, ticket_id))
+        conn.execute("UPDATE tickets SET incident_id = %s, fault = %s, title = %s WHERE id = %s",
+                     (incident_id, alarm.fault, fault_title(device.kind, alarm.fault, device.location or device.id),
+                      ticket_id))  # what came back is what the new work order is for
         transition(conn, ticket_id, TicketEvent.REOPEN, actor=ACTOR, now=now, config=config,
                    note=f"the same fault ({alarm.fault}) returned within {config.reopen_window}")
         transition(conn, ticket_id, TicketEvent.DISPATCH, actor=ACTOR, now=now, config=config)

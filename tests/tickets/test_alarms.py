@@ -207,24 +207,30 @@ def test_resolution_after_recovery_and_auto_reopen_when_the_fault_returns(conn, 
 
 
 def test_a_fault_that_joined_a_ticket_reopens_that_ticket_when_it_returns(conn, staff):
-    """Out of service, then passengers trapped (joined: one ticket); repaired; trapped again two days later. The
-    repair did not hold: the same ticket reopens, a repeat fault in the review, not a fresh ticket."""
+    """Out of service, and the car also stopping off its landings (joined: one ticket, one visit); repaired; two days
+    later it stops off its landings again. That repair did not hold: the same ticket reopens, a repeat fault in the
+    review, and its new work order is for what came back."""
     lift = "rs-b1-elev-a"
     opened = handle_alarm(conn, make_alarm(lift, "out_of_service", severity=Severity.WARNING), now=NOW)
-    stuck = handle_alarm(conn, make_alarm(lift, "entrapment", at=NOW + timedelta(minutes=2)),
-                         now=NOW + timedelta(minutes=2))
-    assert (stuck.action, stuck.ticket_id) == ("joined", opened.ticket_id)
-    for fault in ("entrapment", "out_of_service"):
+    drift = handle_alarm(conn, make_alarm(lift, "levelling_drift", severity=Severity.WARNING,
+                                          at=NOW + timedelta(minutes=2)), now=NOW + timedelta(minutes=2))
+    assert (drift.action, drift.ticket_id) == ("joined", opened.ticket_id)
+    for fault in ("levelling_drift", "out_of_service"):
         handle_alarm(conn, make_alarm(lift, fault, AlarmState.CLEARED, at=NOW + timedelta(minutes=30)),
                      now=NOW + timedelta(minutes=30))
     _work(conn, opened.ticket_id)
     transition(conn, opened.ticket_id, TicketEvent.RESOLVE, actor="eng-1", now=NOW + timedelta(hours=1))
     again = NOW + timedelta(days=2)
-    back = handle_alarm(conn, make_alarm(lift, "entrapment", at=again), now=again)
+    back = handle_alarm(conn, make_alarm(lift, "levelling_drift", severity=Severity.WARNING, at=again,
+                                         summary="stops 31 mm off floor 3 again"), now=again)
     conn.commit()
     assert (back.action, back.ticket_id) == ("reopened", opened.ticket_id)
-    assert conn.execute("SELECT state, reopen_count FROM tickets WHERE id = %s",
-                        (opened.ticket_id,)).fetchone() == ("dispatched", 1)
+    state, reopens, title = conn.execute("SELECT state, reopen_count, title FROM tickets WHERE id = %s",
+                                         (opened.ticket_id,)).fetchone()
+    assert (state, reopens) == ("dispatched", 1) and title.startswith("elevator levelling_drift @ ")
+    fault, evidence = conn.execute("""SELECT fault, evidence FROM work_orders WHERE ticket_id = %s
+                                      AND status NOT IN ('done', 'cancelled')""", (opened.ticket_id,)).fetchone()
+    assert fault == "levelling_drift" and evidence["evidence"]["summary"] == "stops 31 mm off floor 3 again"
 
 
 def test_a_fault_returning_after_the_window_opens_a_new_ticket(conn, staff):

@@ -71,6 +71,10 @@ def test_an_entrapment_joining_an_out_of_service_ticket_makes_its_work_order_the
     # The desk's queue and the engineer's order name the rescue, not the routine fault; the old title is kept.
     title = conn.execute("SELECT title FROM tickets WHERE id = %s", (opened.ticket_id,)).fetchone()[0]
     assert title.startswith("elevator entrapment @ ") and detail["title_was"].startswith("elevator out_of_service @ ")
+    # ... and a work order opened on it later (another department's) carries the entrapment and its evidence.
+    assert conn.execute("SELECT fault, incident_id FROM tickets WHERE id = %s",
+                        (opened.ticket_id,)).fetchone() == ("entrapment", stuck.incident_id)
+    assert detail["fault_was"] == "out_of_service"
 
 
 def test_at_night_the_escalated_order_goes_to_whoever_is_on_call(conn, staff):
