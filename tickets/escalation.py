@@ -7,10 +7,10 @@ trapped in it (困人: the maintenance unit must be there within 30 minutes) —
 on the routine order's clock, with an engineer who has not been told. Instead:
 
 - the ticket moves to the urgent tier: its clocks are those of that tier counted from now, or the ones it had where
-  they were sooner, and the clock whose milestone changes runs again until the new one is met; when the fault is of
-  the ticket's own device, the ticket is now about it: its title ("elevator entrapment @ …": what the desk's queue,
-  the engineer's order and the service report show), its fault and its incident (the evidence a work order opened
-  later carries), the old title and fault kept in the timeline;
+  they were sooner and still ahead, and the clock whose milestone changes runs again until the new one is met; when
+  the fault is of the ticket's own device, the ticket is now about it: its title ("elevator entrapment @ …": what
+  the desk's queue, the engineer's order and the service report show), its fault and its incident (the evidence a
+  work order opened later carries), the old title and fault kept in the timeline;
 - each live work order takes the urgent fault, its evidence and the same clocks, records when (`escalated_at`), and
   outside working hours goes to whoever is on call for its department when that is someone else (as an urgent
   ticket opened at night would);
@@ -18,8 +18,14 @@ on the routine order's clock, with an engineer who has not been told. Instead:
   timeline carries one ``made_urgent`` event: from which tier to which, the fault, and who was told.
 
 The same goes for a fault of the ticket that turns critical (a motor's overheating warning become critical, the
-car taken out of service): `tickets.flows` escalates on the raise that joins and on the update that worsens. A fault
-of the same or a lesser tier changes nothing here: nothing is pushed again.
+car taken out of service): `tickets.flows` escalates on the raise that joins and on the update that worsens.
+
+An urgent fault on a ticket that is urgent already is a new emergency when the urgent fault its order names is over
+(the overheating that made the ticket urgent ended hours before passengers are trapped; passengers trapped again
+after their release), or when passengers are trapped (`ALWAYS_TOLD`) and the order names something else. It is
+handled as an escalation, and the on-site clock runs again: a deadline that has passed, or an arrival for the
+earlier fault, says nothing about the rescue now. An urgent fault beside one still going on (a motor turning critical
+while passengers are being freed), and a fault of a lesser tier, change nothing: nothing is pushed again.
 """
 
 from __future__ import annotations
@@ -40,6 +46,14 @@ from tickets.taxonomy import Tier
 
 ACTOR = "forewarn"
 _RANK = {Tier.GENERAL.value: 0, Tier.COMPLEX.value: 0, Tier.MAJOR.value: 1}
+ALWAYS_TOLD = frozenset({"entrapment"})  # trapped passengers head the order whatever else is going on
+
+# The device's live orders on the ticket: the fault each names, and whether that fault is still going on (an open
+# incident of it other than the one arriving now).
+_HEADLINES = """SELECT w.fault, EXISTS (SELECT 1 FROM incidents i WHERE i.device_id = w.device_id AND i.fault = w.fault
+                                        AND i.status = 'open' AND i.id <> %(incident)s)
+                FROM work_orders w WHERE w.ticket_id = %(ticket)s AND w.device_id = %(device)s
+                AND w.status NOT IN ('done', 'cancelled')"""
 
 _LIVE = """SELECT id, department_id, assignee_id FROM work_orders
            WHERE ticket_id = %s AND status NOT IN ('done', 'cancelled') ORDER BY id FOR UPDATE"""
@@ -47,7 +61,10 @@ _LIVE = """SELECT id, department_id, assignee_id FROM work_orders
 _ORDER = """UPDATE work_orders SET escalated_at = %(now)s,
                 fault = CASE WHEN device_id IS NOT DISTINCT FROM %(device)s THEN %(fault)s ELSE fault END,
                 evidence = CASE WHEN device_id IS NOT DISTINCT FROM %(device)s THEN %(evidence)s ELSE evidence END,
-                respond_due = LEAST(respond_due, %(respond)s), resolve_due = LEAST(resolve_due, %(resolve)s),
+                respond_due = CASE WHEN respond_due > %(now)s THEN LEAST(respond_due, %(respond)s)
+                                   ELSE %(respond)s END,
+                resolve_due = CASE WHEN resolve_due > %(now)s THEN LEAST(resolve_due, %(resolve)s)
+                                   ELSE %(resolve)s END,
                 assignee_id = %(assignee)s
             WHERE id = %(id)s"""
 
@@ -60,17 +77,15 @@ def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classific
     to) keeps its own and takes the clocks. Runs in the caller's transaction."""
     ticket = get_ticket(conn, ticket_id, lock=True)
     tier = classification.tier.value
-    if _RANK.get(tier, 0) <= _RANK.get(ticket.severity, 0):
+    new, old = _RANK.get(tier, 0), _RANK.get(ticket.severity, 0)
+    again = new == old == _RANK[Tier.MAJOR.value] and _new_emergency(conn, ticket_id, device_id, fault, incident_id)
+    if new <= old and not again:
         return []
     policy = config.policy(ticket.category, tier, ticket.sla_profile)
-    respond = sla.deadline(now, policy.respond, config.tz)
-    resolve = sla.deadline(now, policy.resolve, config.tz)
-    if ticket.respond_due is not None:
-        respond = min(respond, ticket.respond_due)
-    if ticket.resolve_due is not None:
-        resolve = min(resolve, ticket.resolve_due)
+    respond = _sooner(sla.deadline(now, policy.respond, config.tz), ticket.respond_due, now)
+    resolve = _sooner(sla.deadline(now, policy.resolve, config.tz), ticket.resolve_due, now)
     retier(conn, ticket_id, category=ticket.category, tier=tier, profile=ticket.sla_profile, respond_due=respond,
-           resolve_due=resolve, config=config)
+           resolve_due=resolve, config=config, rearm=again)
     title = ticket.title
     if ticket.device_id == device_id:  # the ticket is now about the urgent fault: its title, fault and incident
         kind, place = conn.execute("SELECT kind, COALESCE(NULLIF(location, ''), id) FROM devices WHERE id = %s",
@@ -92,3 +107,17 @@ def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classific
                       "work_orders": orders, "told": told, "title_was": ticket.title, "title": title,
                       "fault_was": ticket.fault})
     return orders
+
+
+def _new_emergency(conn: psycopg.Connection, ticket_id: int, device_id: str, fault: str, incident_id: int) -> bool:
+    """On a ticket urgent already: whether this urgent fault of `device_id` is a new emergency (module docstring)."""
+    orders = conn.execute(_HEADLINES, {"ticket": ticket_id, "device": device_id, "incident": incident_id}).fetchall()
+    if fault in ALWAYS_TOLD and any(named != fault for named, _ in orders):
+        return True
+    return bool(orders) and not any(going_on for _, going_on in orders)
+
+
+def _sooner(new: datetime, old: datetime | None, now: datetime) -> datetime:
+    """The new deadline, or the one the ticket had where it is sooner and still ahead: one that has passed was for an
+    earlier fault (its breach is on record) and says nothing about this one."""
+    return min(new, old) if old is not None and old > now else new

@@ -92,19 +92,21 @@ def meet(conn: psycopg.Connection, ticket_id: int, event: TicketEvent | str, at:
 _RETIER = """UPDATE tickets SET category = %(category)s, severity = %(tier)s, version = version + 1,
                  respond_due = %(respond)s, resolve_due = %(resolve)s,
                  respond_milestone = %(rm)s, resolve_milestone = %(sm)s,
-                 respond_met_at = CASE WHEN respond_milestone IS DISTINCT FROM %(rm)s THEN NULL ELSE respond_met_at END,
+                 respond_met_at = CASE WHEN %(rearm)s OR respond_milestone IS DISTINCT FROM %(rm)s THEN NULL
+                                       ELSE respond_met_at END,
                  resolve_met_at = CASE WHEN resolve_milestone IS DISTINCT FROM %(sm)s THEN NULL ELSE resolve_met_at END
              WHERE id = %(id)s"""
 
 
 def retier(conn: psycopg.Connection, ticket_id: int, *, category: str, tier: str, profile: str | None,
-           respond_due: datetime, resolve_due: datetime, config: TicketConfig) -> None:
+           respond_due: datetime, resolve_due: datetime, config: TicketConfig, rearm: bool = False) -> None:
     """Give the ticket `category` and `tier` with these clocks, each carrying the milestone of the tier's clause on
     `profile`: staff correcting a ticket (`tickets.complaints.reclassify`) and a fault escalating it
-    (`tickets.escalation`)."""
+    (`tickets.escalation`). `rearm`: the respond clock runs again even where its milestone is unchanged (a new
+    emergency: someone on site for an earlier fault is not on site for this one)."""
     respond_milestone, resolve_milestone = milestones_for(config, tier, profile)
     conn.execute(_RETIER, {"category": category, "tier": tier, "respond": respond_due, "resolve": resolve_due,
-                           "rm": respond_milestone, "sm": resolve_milestone, "id": ticket_id})
+                           "rm": respond_milestone, "sm": resolve_milestone, "id": ticket_id, "rearm": rearm})
 
 
 # A reopen sets new deadlines for both clocks: neither is met any more.

@@ -10,8 +10,10 @@ from datetime import timedelta
 from detectors.alarm import AlarmState, Severity
 from tickets.config import DEFAULT_CONFIG
 from tickets.flows import handle_alarm
+from tickets.lifecycle import TicketEvent
 from tickets.on_call import add_shift
 from tickets.sla import deadline
+from tickets.workorders import act
 
 from .conftest import NOW, make_alarm
 
@@ -135,3 +137,62 @@ def test_an_urgent_fault_attached_to_a_root_cause_hurries_the_root_order_but_lea
     assert evidence == before and evidence["evidence"]["summary"] == "main pressure at 60 % of usual"
     title = conn.execute("SELECT title FROM tickets WHERE id = %s", (root.ticket_id,)).fetchone()[0]
     assert " slow_leak @ " in title  # still the main's ticket
+
+
+def test_passengers_trapped_hours_after_an_overheating_made_the_ticket_urgent_get_their_own_rescue(conn, staff):
+    """The ticket turned urgent for a motor at 115 °C; the engineer came, the motor cooled; the ticket stays open.
+    Five hours later passengers are trapped: the order was the motor's, its on-site clock met long ago. It becomes
+    the rescue, with an on-site clock from now, and the engineer is told."""
+    opened = handle_alarm(conn, make_alarm(LIFT, "motor_overheat", severity=Severity.WARNING), now=NOW)
+    handle_alarm(conn, make_alarm(LIFT, "motor_overheat", AlarmState.UPDATED, at=NOW + timedelta(minutes=10)),
+                 now=NOW + timedelta(minutes=10))
+    [(order_id, *_)] = _order(conn, opened.ticket_id)
+    act(conn, order_id, TicketEvent.ACKNOWLEDGE, user_id="eng-1", now=NOW + timedelta(minutes=12))
+    act(conn, order_id, TicketEvent.ARRIVE, user_id="eng-1", now=NOW + timedelta(minutes=25))
+    handle_alarm(conn, make_alarm(LIFT, "motor_overheat", AlarmState.CLEARED, at=NOW + timedelta(hours=1)),
+                 now=NOW + timedelta(hours=1))
+    conn.commit()
+    assert conn.execute("SELECT respond_met_at FROM tickets WHERE id = %s",
+                        (opened.ticket_id,)).fetchone()[0] == NOW + timedelta(minutes=25)
+    assert [critical for _, critical in _pushes(conn, "eng-1")] == [False, True]
+
+    at = NOW + timedelta(hours=5)
+    stuck = handle_alarm(conn, make_alarm(LIFT, "entrapment", at=at, summary=TRAPPED), now=at)
+    conn.commit()
+    assert (stuck.action, stuck.ticket_id) == ("joined", opened.ticket_id)
+    [(same_id, fault, _, respond_due, _, escalated, evidence)] = _order(conn, opened.ticket_id)
+    on_site = deadline(at, DEFAULT_CONFIG.policy("facility", "major").respond, DEFAULT_CONFIG.tz)
+    assert (same_id, fault, escalated, respond_due) == (order_id, "entrapment", at, on_site)
+    assert evidence["evidence"]["summary"] == TRAPPED
+    ticket_due, met = conn.execute("SELECT respond_due, respond_met_at FROM tickets WHERE id = %s",
+                                   (opened.ticket_id,)).fetchone()
+    assert (ticket_due, met) == (on_site, None)  # someone on site for the motor is not on site for the rescue
+    pushes = _pushes(conn, "eng-1")
+    assert [critical for _, critical in pushes] == [False, True, True] and "entrapment" in pushes[-1][0]
+
+
+def test_passengers_trapped_again_after_their_release_are_a_new_rescue(conn, staff):
+    opened = handle_alarm(conn, make_alarm(LIFT, "entrapment", summary=TRAPPED), now=NOW)
+    handle_alarm(conn, make_alarm(LIFT, "entrapment", AlarmState.CLEARED, at=NOW + timedelta(minutes=10)),
+                 now=NOW + timedelta(minutes=10))
+    at = NOW + timedelta(minutes=40)
+    again = handle_alarm(conn, make_alarm(LIFT, "entrapment", at=at, summary="stuck again near floor 3"), now=at)
+    conn.commit()
+    assert (again.action, again.ticket_id) == ("joined", opened.ticket_id)
+    [(_, fault, _, _, _, escalated, evidence)] = _order(conn, opened.ticket_id)
+    assert (fault, escalated) == ("entrapment", at)
+    assert evidence["evidence"]["summary"] == "stuck again near floor 3"
+    assert [critical for _, critical in _pushes(conn, "eng-1")] == [True, True]
+
+
+def test_a_motor_turning_critical_while_passengers_are_trapped_leaves_the_rescue_alone(conn, staff):
+    opened = handle_alarm(conn, make_alarm(LIFT, "entrapment", summary=TRAPPED), now=NOW)
+    before = _order(conn, opened.ticket_id)
+    handle_alarm(conn, make_alarm(LIFT, "motor_overheat", severity=Severity.WARNING, at=NOW + timedelta(minutes=2)),
+                 now=NOW + timedelta(minutes=2))
+    handle_alarm(conn, make_alarm(LIFT, "motor_overheat", AlarmState.UPDATED, at=NOW + timedelta(minutes=5)),
+                 now=NOW + timedelta(minutes=5))
+    conn.commit()
+    assert _order(conn, opened.ticket_id) == before  # still the rescue, on its own clock
+    assert len(_pushes(conn, "eng-1")) == 1
+    assert conn.execute("SELECT count(*) FROM ticket_events WHERE event = 'made_urgent'").fetchone() == (0,)
