@@ -58,7 +58,11 @@ _HEADLINES = """SELECT w.fault, EXISTS (SELECT 1 FROM incidents i WHERE i.device
 _LIVE = """SELECT id, department_id, assignee_id FROM work_orders
            WHERE ticket_id = %s AND status NOT IN ('done', 'cancelled') ORDER BY id FOR UPDATE"""
 # An order on another device (a root cause's, the urgent fault attached to it) keeps its own fault and evidence.
-_ORDER = """UPDATE work_orders SET escalated_at = %(now)s,
+# `escalated_at` is when the order became urgent for its current fault: on a ticket urgent already, an order that
+# names the fault (passengers trapped again) keeps its time, and its engineer is still told.
+_ORDER = """UPDATE work_orders SET
+                escalated_at = CASE WHEN %(again)s AND device_id IS NOT DISTINCT FROM %(device)s AND fault = %(fault)s
+                                    THEN escalated_at ELSE %(now)s END,
                 fault = CASE WHEN device_id IS NOT DISTINCT FROM %(device)s THEN %(fault)s ELSE fault END,
                 evidence = CASE WHEN device_id IS NOT DISTINCT FROM %(device)s THEN %(evidence)s ELSE evidence END,
                 respond_due = CASE WHEN respond_due > %(now)s THEN LEAST(respond_due, %(respond)s)
@@ -99,7 +103,8 @@ def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classific
     for order_id, department, assignee in conn.execute(_LIVE, (ticket_id,)).fetchall():
         on_call = on_duty(conn, department, now) if needs_on_call(tier, now, config) else None
         conn.execute(_ORDER, {"device": device_id, "fault": fault, "evidence": evidence, "now": now, "respond": respond,
-                              "resolve": resolve, "assignee": on_call or assignee, "id": order_id})
+                              "resolve": resolve, "assignee": on_call or assignee, "id": order_id,
+                              "again": again})
         told += push_work_order(conn, order_id, reason="escalated", now=now, tz=config.tz).user_ids
         orders.append(int(order_id))
     add_event(conn, ticket_id, "made_urgent", at=now, actor=ACTOR, note=f"{fault}: {summary}",

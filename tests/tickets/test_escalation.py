@@ -179,8 +179,11 @@ def test_passengers_trapped_again_after_their_release_are_a_new_rescue(conn, sta
     again = handle_alarm(conn, make_alarm(LIFT, "entrapment", at=at, summary="stuck again near floor 3"), now=at)
     conn.commit()
     assert (again.action, again.ticket_id) == ("joined", opened.ticket_id)
-    [(_, fault, _, _, _, escalated, evidence)] = _order(conn, opened.ticket_id)
-    assert (fault, escalated) == ("entrapment", at)
+    [(_, fault, _, respond_due, _, escalated, evidence)] = _order(conn, opened.ticket_id)
+    # The order was the rescue already (no escalation time: it was opened for it); it carries the new evidence and
+    # an on-site clock from now, and its engineer is told again.
+    assert (fault, escalated) == ("entrapment", None)
+    assert respond_due == deadline(at, DEFAULT_CONFIG.policy("facility", "major").respond, DEFAULT_CONFIG.tz)
     assert evidence["evidence"]["summary"] == "stuck again near floor 3"
     assert [critical for _, critical in _pushes(conn, "eng-1")] == [True, True]
 
