@@ -76,9 +76,10 @@ _ORDER = """UPDATE work_orders SET
 def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classification, *, device_id: str,
              fault: str, incident_id: int, summary: str, now: datetime, config: TicketConfig) -> list[int]:
     """Escalate the ticket and its live work orders if `classification` (the fault of `device_id`'s incident) is
-    more urgent than the ticket's tier; the work orders escalated, [] when it is not more urgent. An order on that
-    device takes the fault and its evidence; one on another device (the ticket of a root cause the fault is attached
-    to) keeps its own and takes the clocks. Runs in the caller's transaction."""
+    more urgent than the ticket's tier, or is urgent and a new emergency on a ticket urgent already (module
+    docstring); the work orders escalated, [] otherwise. An order on that device takes the fault and its evidence;
+    one on another device (the ticket of a root cause the fault is attached to) keeps its own and takes the clocks.
+    Runs in the caller's transaction."""
     ticket = get_ticket(conn, ticket_id, lock=True)
     tier = classification.tier.value
     new, old = _RANK.get(tier, 0), _RANK.get(ticket.severity, 0)
