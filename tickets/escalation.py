@@ -40,7 +40,7 @@ from tickets.classify import Classification
 from tickets.config import TicketConfig
 from tickets.milestones import retier
 from tickets.on_call import needs_on_call, on_duty
-from tickets.service import add_event, fault_title, get_ticket, incident_evidence
+from tickets.service import add_event, get_ticket, incident_evidence
 from tickets.staff_push import push_work_order
 from tickets.taxonomy import Tier
 
@@ -74,12 +74,14 @@ _ORDER = """UPDATE work_orders SET
 
 
 def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classification, *, device_id: str,
-             fault: str, incident_id: int, summary: str, now: datetime, config: TicketConfig) -> list[int]:
+             fault: str, title: str, incident_id: int, summary: str, now: datetime,
+             config: TicketConfig) -> list[int]:
     """Escalate the ticket and its live work orders if `classification` (the fault of `device_id`'s incident) is
     more urgent than the ticket's tier, or is urgent and a new emergency on a ticket urgent already (module
     docstring); the work orders escalated, [] otherwise. An order on that device takes the fault and its evidence;
     one on another device (the ticket of a root cause the fault is attached to) keeps its own and takes the clocks.
-    Runs in the caller's transaction."""
+    `title` is the ticket's title when it is about the fault (`tickets.service.fault_title`). Runs in the caller's
+    transaction."""
     ticket = get_ticket(conn, ticket_id, lock=True)
     tier = classification.tier.value
     new, old = _RANK.get(tier, 0), _RANK.get(ticket.severity, 0)
@@ -91,11 +93,9 @@ def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classific
     resolve = _sooner(sla.deadline(now, policy.resolve, config.tz), ticket.resolve_due, now)
     retier(conn, ticket_id, category=ticket.category, tier=tier, profile=ticket.sla_profile, respond_due=respond,
            resolve_due=resolve, config=config, rearm=again)
-    title = ticket.title
-    if ticket.device_id == device_id:  # the ticket is now about the urgent fault: its title, fault and incident
-        kind, place = conn.execute("SELECT kind, COALESCE(NULLIF(location, ''), id) FROM devices WHERE id = %s",
-                                   (device_id,)).fetchone() or ("device", device_id)
-        title = fault_title(kind, fault, place)
+    if ticket.device_id != device_id:
+        title = ticket.title  # a root cause's ticket stays about the root cause
+    else:  # the ticket is now about the urgent fault: its title, fault and incident
         conn.execute("UPDATE tickets SET title = %s, fault = %s, incident_id = %s WHERE id = %s",
                      (title, fault, incident_id, ticket_id))
     evidence = json.dumps(incident_evidence(conn, incident_id), default=str)

@@ -43,6 +43,10 @@ class _Device:
     building_id: str | None
     location: str
 
+    def title(self, fault: str) -> str:
+        """The title of a ticket about `fault` of this device ("elevator entrapment @ …")."""
+        return fault_title(self.kind, fault, self.location or self.id)
+
 
 def handle_alarm(conn: psycopg.Connection, alarm: Alarm, *, now: datetime,
                  config: TicketConfig = DEFAULT_CONFIG) -> HandleResult:
@@ -148,7 +152,8 @@ def _escalate(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_
     ticket, it escalates it and its work orders (`tickets.escalation`: passengers trapped in a lift already out of
     service on a routine order; a motor's overheating warning become critical)."""
     escalate(conn, ticket_id, classify_alarm(device.kind, alarm.fault, alarm.severity), device_id=device.id,
-             fault=alarm.fault, incident_id=incident_id, summary=alarm.evidence.summary, now=now, config=config)
+             fault=alarm.fault, title=device.title(alarm.fault), incident_id=incident_id,
+             summary=alarm.evidence.summary, now=now, config=config)
 
 
 def _rehome(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id: int, old_ticket: int | None,
@@ -216,8 +221,7 @@ def _ticket_for(conn: psycopg.Connection, alarm: Alarm, device: _Device, inciden
     if previous is not None:
         ticket_id = int(previous[0])
         conn.execute("UPDATE tickets SET incident_id = %s, fault = %s, title = %s WHERE id = %s",
-                     (incident_id, alarm.fault, fault_title(device.kind, alarm.fault, device.location or device.id),
-                      ticket_id))  # what came back is what the new work order is for
+                     (incident_id, alarm.fault, device.title(alarm.fault), ticket_id))  # what the new work order is for
         transition(conn, ticket_id, TicketEvent.REOPEN, actor=ACTOR, now=now, config=config,
                    note=f"the same fault ({alarm.fault}) returned within {config.reopen_window}")
         transition(conn, ticket_id, TicketEvent.DISPATCH, actor=ACTOR, now=now, config=config)
@@ -225,7 +229,7 @@ def _ticket_for(conn: psycopg.Connection, alarm: Alarm, device: _Device, inciden
     classification = classify_alarm(device.kind, alarm.fault, alarm.severity)
     ticket_id = create_ticket(
         conn, source="preventive", classification=classification,
-        title=fault_title(device.kind, alarm.fault, device.location or device.id), description=alarm.evidence.summary,
+        title=device.title(alarm.fault), description=alarm.evidence.summary,
         site_id=device.site_id, building_id=device.building_id, now=now, reported_at=alarm.since, config=config,
         actor=ACTOR, device_id=device.id, fault=alarm.fault, incident_id=incident_id,
     )
