@@ -274,7 +274,7 @@ def reclassify(conn: psycopg.Connection, ticket_id: int, *, category: str | None
         # A clock whose milestone changes runs again until the new one is met (tickets/milestones.py).
         retier(conn, ticket_id, category=after["category"], tier=after["severity"], profile=ticket.sla_profile,
                respond_due=respond_due, resolve_due=sla.deadline(ticket.created_at, policy.resolve, config.tz),
-               config=config)
+               since=None, config=config)  # a correction: the clocks of the right tier, counted from intake
         add_event(conn, ticket_id, "reclassified", at=now, actor=by_user, note=note,
                   detail={"before": before, "after": after})
     # The desk's reading of a complaint's text teaches the learned classifier at once (tickets/learned.py; the same

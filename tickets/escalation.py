@@ -65,6 +65,10 @@ _ORDER = """UPDATE work_orders SET
                                     THEN escalated_at ELSE %(now)s END,
                 fault = CASE WHEN device_id IS NOT DISTINCT FROM %(device)s THEN %(fault)s ELSE fault END,
                 evidence = CASE WHEN device_id IS NOT DISTINCT FROM %(device)s THEN %(evidence)s ELSE evidence END,
+                respond_from = CASE WHEN respond_due > %(now)s AND respond_due <= %(respond)s THEN respond_from
+                                    ELSE %(now)s END,
+                resolve_from = CASE WHEN resolve_due > %(now)s AND resolve_due <= %(resolve)s THEN resolve_from
+                                    ELSE %(now)s END,
                 respond_due = CASE WHEN respond_due > %(now)s THEN LEAST(respond_due, %(respond)s)
                                    ELSE %(respond)s END,
                 resolve_due = CASE WHEN resolve_due > %(now)s THEN LEAST(resolve_due, %(resolve)s)
@@ -92,7 +96,7 @@ def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classific
     respond = _sooner(sla.deadline(now, policy.respond, config.tz), ticket.respond_due, now)
     resolve = _sooner(sla.deadline(now, policy.resolve, config.tz), ticket.resolve_due, now)
     retier(conn, ticket_id, category=ticket.category, tier=tier, profile=ticket.sla_profile, respond_due=respond,
-           resolve_due=resolve, config=config, rearm=again)
+           resolve_due=resolve, since=now, config=config, rearm=again)
     if ticket.device_id != device_id:
         title = ticket.title  # a root cause's ticket stays about the root cause
     else:  # the ticket is now about the urgent fault: its title, fault and incident

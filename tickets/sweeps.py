@@ -48,7 +48,8 @@ def sla_sweep(conn: psycopg.Connection, *, now: datetime, config: TicketConfig =
             rows = conn.execute(
                 """SELECT id, state, category, severity, site_id, owner_id, created_at, respond_due, resolve_due,
                           title, sla_profile, department_id, routed_on_call, respond_met_at, resolve_met_at,
-                          coalesce(respond_milestone, 'respond'), coalesce(resolve_milestone, 'resolve')
+                          coalesce(respond_milestone, 'respond'), coalesce(resolve_milestone, 'resolve'),
+                          coalesce(respond_from, created_at), coalesce(resolve_from, created_at)
                    FROM tickets WHERE state = ANY(%s) AND sla_paused_at IS NULL AND id > %s
                    ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED""",
                 ([s.value for s in ACTIVE_STATES], last, batch),
@@ -130,18 +131,19 @@ def _channel(conn: psycopg.Connection, user_id: str | None) -> str:
 def _sweep_one(conn: psycopg.Connection, row: tuple[Any, ...], now: datetime, config: TicketConfig) -> int:
     """Each clock runs until its milestone is met (tickets/milestones.py): both may run at once, e.g. a major
     complaint acknowledged with nobody on site escalates on its on-site clock while its plan clock runs too."""
-    (ticket_id, _, category, severity, site_id, owner, created, respond_due, resolve_due, title, profile,
-     department, on_call, respond_met, resolve_met, respond_milestone, resolve_milestone) = row
+    (ticket_id, _, category, severity, site_id, owner, _, respond_due, resolve_due, title, profile,
+     department, on_call, respond_met, resolve_met, respond_milestone, resolve_milestone, respond_from,
+     resolve_from) = row
     policy = config.policy(category, severity, profile)  # the profile it was opened with
     sent = 0
-    for clock, due, met, working, milestone in (
-            ("respond", respond_due, respond_met, policy.respond.working, respond_milestone),
-            ("resolve", resolve_due, resolve_met, policy.resolve.working, resolve_milestone)):
+    for clock, start, due, met, working, milestone in (
+            ("respond", respond_from, respond_due, respond_met, policy.respond.working, respond_milestone),
+            ("resolve", resolve_from, resolve_due, resolve_met, policy.resolve.working, resolve_milestone)):
         if due is None or met is not None:
             continue
-        for level, fraction, who in LADDER:
-            point = sla.point_in(created, due, fraction, working, config.tz) if fraction <= 1 else \
-                due + (due - created) * (fraction - 1)
+        for level, fraction, who in LADDER:  # measured from when the clock started (a reopen starts it again)
+            point = sla.point_in(start, due, fraction, working, config.tz) if fraction <= 1 else \
+                due + (due - start) * (fraction - 1)
             if point > now:
                 break
             sent += _alert(conn, ticket_id, clock, level, due,

@@ -138,6 +138,7 @@ def _changes(
         policy = config.policy(ticket.category, ticket.severity, ticket.sla_profile)
         return {"reopen_count": ticket.reopen_count + 1, "resolved_at": None, "closed_at": None,
                 "responded_at": None, "override_reason": None, **REOPENED,  # both clocks start again
+                "respond_from": now, "resolve_from": now,
                 "respond_due": sla.deadline(now, policy.respond, config.tz),
                 "resolve_due": sla.deadline(now, policy.resolve, config.tz)}
     return {}

@@ -21,7 +21,9 @@ from tickets.routing import site_manager, supervisor_of
 from tickets.service import add_event
 
 # The live work orders of other departments than their ticket's, on tickets whose clocks run, a page at a time.
-_DUE = """SELECT w.id, w.ticket_id, w.department_id, w.assignee_id, w.status, w.created_at, w.respond_due,
+_DUE = """SELECT w.id, w.ticket_id, w.department_id, w.assignee_id, w.status,
+                 coalesce(w.respond_from, w.created_at) AS respond_from,
+                 coalesce(w.resolve_from, w.created_at) AS resolve_from, w.respond_due,
                  w.resolve_due, t.category, t.severity, t.sla_profile, t.site_id, t.title
           FROM work_orders w JOIN tickets t ON t.id = w.ticket_id
           WHERE w.status NOT IN ('done', 'cancelled') AND w.department_id IS DISTINCT FROM t.department_id
@@ -50,7 +52,8 @@ class _Due:
     department_id: str
     assignee_id: str | None
     status: str
-    created_at: datetime
+    respond_from: datetime  # when each clock started: the order's creation, or its escalation (tickets.escalation)
+    resolve_from: datetime
     respond_due: datetime | None
     resolve_due: datetime | None
     category: str
@@ -76,15 +79,15 @@ def sweep_work_orders(conn: psycopg.Connection, *, now: datetime, config: Ticket
 def _sweep_one(conn: psycopg.Connection, w: _Due, now: datetime, config: TicketConfig) -> int:
     policy = config.policy(w.category, w.severity, w.sla_profile)
     if w.status == "open":
-        clock, due, working = "respond", w.respond_due, policy.respond.working
+        clock, start, due, working = "respond", w.respond_from, w.respond_due, policy.respond.working
     else:
-        clock, due, working = "resolve", w.resolve_due, policy.resolve.working
+        clock, start, due, working = "resolve", w.resolve_from, w.resolve_due, policy.resolve.working
     if due is None:
         return 0
     sent = 0
     for level, fraction, who in LADDER:
-        point = sla.point_in(w.created_at, due, fraction, working, config.tz) if fraction <= 1 else \
-            due + (due - w.created_at) * (fraction - 1)
+        point = sla.point_in(start, due, fraction, working, config.tz) if fraction <= 1 else \
+            due + (due - start) * (fraction - 1)
         if point > now:
             break
         sent += _alert(conn, w, clock, level, due, _who(conn, who, w), now, config)

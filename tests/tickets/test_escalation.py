@@ -13,6 +13,7 @@ from tickets.flows import handle_alarm
 from tickets.lifecycle import TicketEvent
 from tickets.on_call import add_shift
 from tickets.sla import deadline
+from tickets.sweeps import LADDER, sla_sweep
 from tickets.workorders import act
 
 from .conftest import NOW, make_alarm
@@ -30,6 +31,19 @@ def _order(conn, ticket_id: int) -> tuple:
 def _pushes(conn, user_id: str) -> list[tuple[str, bool]]:
     return conn.execute("SELECT title, critical FROM notices WHERE user_id = %s AND kind = 'work_order' ORDER BY id",
                         (user_id,)).fetchall()
+
+
+def _urgent_for_the_motor(conn) -> tuple[int, int]:
+    """A lift's ticket made urgent by its motor's overheating turning critical, its engineer on site at +25 min:
+    (ticket, work order)."""
+    opened = handle_alarm(conn, make_alarm(LIFT, "motor_overheat", severity=Severity.WARNING), now=NOW)
+    handle_alarm(conn, make_alarm(LIFT, "motor_overheat", AlarmState.UPDATED, at=NOW + timedelta(minutes=10)),
+                 now=NOW + timedelta(minutes=10))
+    [(order_id, *_)] = _order(conn, opened.ticket_id)
+    act(conn, order_id, TicketEvent.ACKNOWLEDGE, user_id="eng-1", now=NOW + timedelta(minutes=12))
+    act(conn, order_id, TicketEvent.ARRIVE, user_id="eng-1", now=NOW + timedelta(minutes=25))
+    assert opened.ticket_id is not None
+    return opened.ticket_id, order_id
 
 
 def test_an_entrapment_joining_an_out_of_service_ticket_makes_its_work_order_the_urgent_rescue(conn, staff):
@@ -143,32 +157,52 @@ def test_passengers_trapped_hours_after_an_overheating_made_the_ticket_urgent_ge
     """The ticket turned urgent for a motor at 115 °C; the engineer came, the motor cooled; the ticket stays open.
     Five hours later passengers are trapped: the order was the motor's, its on-site clock met long ago. It becomes
     the rescue, with an on-site clock from now, and the engineer is told."""
-    opened = handle_alarm(conn, make_alarm(LIFT, "motor_overheat", severity=Severity.WARNING), now=NOW)
-    handle_alarm(conn, make_alarm(LIFT, "motor_overheat", AlarmState.UPDATED, at=NOW + timedelta(minutes=10)),
-                 now=NOW + timedelta(minutes=10))
-    [(order_id, *_)] = _order(conn, opened.ticket_id)
-    act(conn, order_id, TicketEvent.ACKNOWLEDGE, user_id="eng-1", now=NOW + timedelta(minutes=12))
-    act(conn, order_id, TicketEvent.ARRIVE, user_id="eng-1", now=NOW + timedelta(minutes=25))
+    ticket_id, order_id = _urgent_for_the_motor(conn)
     handle_alarm(conn, make_alarm(LIFT, "motor_overheat", AlarmState.CLEARED, at=NOW + timedelta(hours=1)),
                  now=NOW + timedelta(hours=1))
     conn.commit()
     assert conn.execute("SELECT respond_met_at FROM tickets WHERE id = %s",
-                        (opened.ticket_id,)).fetchone()[0] == NOW + timedelta(minutes=25)
+                        (ticket_id,)).fetchone()[0] == NOW + timedelta(minutes=25)
     assert [critical for _, critical in _pushes(conn, "eng-1")] == [False, True]
 
     at = NOW + timedelta(hours=5)
     stuck = handle_alarm(conn, make_alarm(LIFT, "entrapment", at=at, summary=TRAPPED), now=at)
     conn.commit()
-    assert (stuck.action, stuck.ticket_id) == ("joined", opened.ticket_id)
-    [(same_id, fault, _, respond_due, _, escalated, evidence)] = _order(conn, opened.ticket_id)
+    assert (stuck.action, stuck.ticket_id) == ("joined", ticket_id)
+    [(same_id, fault, _, respond_due, _, escalated, evidence)] = _order(conn, ticket_id)
     on_site = deadline(at, DEFAULT_CONFIG.policy("facility", "major").respond, DEFAULT_CONFIG.tz)
     assert (same_id, fault, escalated, respond_due) == (order_id, "entrapment", at, on_site)
     assert evidence["evidence"]["summary"] == TRAPPED
     ticket_due, met = conn.execute("SELECT respond_due, respond_met_at FROM tickets WHERE id = %s",
-                                   (opened.ticket_id,)).fetchone()
+                                   (ticket_id,)).fetchone()
     assert (ticket_due, met) == (on_site, None)  # someone on site for the motor is not on site for the rescue
     pushes = _pushes(conn, "eng-1")
     assert [critical for _, critical in pushes] == [False, True, True] and "entrapment" in pushes[-1][0]
+
+
+def test_the_rescues_clock_is_chased_from_when_passengers_were_trapped(conn, staff):
+    """The re-armed on-site clock of the order urgent for the motor five hours before: the SLA sweep reminds at
+    half of its 30 minutes, not at once, and climbs to the site manager a quarter of an hour after the breach."""
+    ticket_id, _ = _urgent_for_the_motor(conn)
+    at = NOW + timedelta(hours=5)
+    handle_alarm(conn, make_alarm(LIFT, "entrapment", at=at, summary=TRAPPED), now=at)
+    conn.commit()
+    on_site = deadline(at, DEFAULT_CONFIG.policy("facility", "major").respond, DEFAULT_CONFIG.tz)
+    half = at + (on_site - at) / 2
+
+    def chased(now) -> list[str]:
+        sla_sweep(conn, now=now)
+        conn.commit()
+        return [level for (level,) in conn.execute(
+            "SELECT level FROM sla_alerts WHERE ticket_id = %s AND clock = 'respond' AND due = %s "
+            "ORDER BY at, array_position(%s, level)",
+            (ticket_id, on_site, [level for level, _, _ in LADDER]))]
+
+    assert chased(at + timedelta(minutes=1)) == []
+    assert chased(half + timedelta(seconds=1)) == ["remind_50"]
+    assert chased(on_site + timedelta(seconds=1)) == ["remind_50", "remind_80", "breach"]
+    assert chased(on_site + (on_site - at) / 2 + timedelta(seconds=1)) == ["remind_50", "remind_80", "breach",
+                                                                          "breach_manager"]
 
 
 def test_passengers_trapped_again_after_their_release_are_a_new_rescue(conn, staff):

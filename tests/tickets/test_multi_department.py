@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.auth import Role, create_user
-from detectors.alarm import AlarmState
+from detectors.alarm import AlarmState, Severity
 from tickets import sla
 from tickets.cli import app
 from tickets.config import DEFAULT_CONFIG
@@ -250,3 +250,29 @@ def test_the_sla_sweep_reminds_and_escalates_each_added_work_order_on_its_own_cl
     # The ticket's own department's work order runs on the ticket's clocks: not swept twice.
     assert conn.execute("SELECT count(*) FROM work_order_alerts WHERE work_order_id = %s",
                         (engineering,)).fetchone() == (0,)
+
+
+def test_an_added_work_order_escalated_hours_later_is_chased_from_its_escalation(
+        conn: psycopg.Connection, security: str) -> None:
+    """A lift out of service with a guard brought in to keep people off it; five hours on, passengers are trapped.
+    The guard's order takes the rescue's 30-minute clock from the alarm: reminded at half of it, not at once."""
+    lift = "rs-b1-elev-a"
+    made = handle_alarm(conn, make_alarm(lift, "out_of_service", severity=Severity.WARNING), now=NOW)
+    assert made.ticket_id is not None and get_ticket(conn, made.ticket_id).severity == "general"
+    guard = add_work_order(conn, made.ticket_id, "security", by_user="agent-1", now=NOW + timedelta(hours=1))
+    at = NOW + timedelta(hours=5)
+    handle_alarm(conn, make_alarm(lift, "entrapment", at=at), now=at)
+    conn.commit()
+    [due] = conn.execute("SELECT respond_due FROM work_orders WHERE id = %s", (guard.id,)).fetchone()
+    assert due is not None and at < due <= at + timedelta(minutes=30)
+    half = at + (due - at) / 2
+
+    def alerts() -> list[str]:
+        return [level for (level,) in conn.execute(
+            "SELECT level FROM work_order_alerts WHERE work_order_id = %s AND clock = 'respond' AND due = %s",
+            (guard.id, due))]
+
+    sla_sweep(conn, now=at + timedelta(minutes=1), config=DEFAULT_CONFIG)
+    assert alerts() == []
+    sla_sweep(conn, now=half + timedelta(seconds=1), config=DEFAULT_CONFIG)
+    assert alerts() == ["remind_50"]

@@ -115,6 +115,26 @@ def test_sweep_reminds_at_50_and_80_percent_then_climbs_the_ladder_once(conn, st
     assert notified == [("agent-1", 3), ("cs-head", 1), ("mgr", 1)]
 
 
+def test_a_reopened_ticket_is_chased_on_its_new_clock_not_at_once(conn, staff):
+    """Reopened five days later, the ticket's clocks start again: its first reminder is half the new clock away,
+    not due the moment it reopens, and the site manager hears of a breach half a clock after it, not days later."""
+    ticket_id = _complaint(conn, "楼道的灯坏了", NOW)  # general: respond within 24 h
+    transition(conn, ticket_id, TicketEvent.ACKNOWLEDGE, actor="agent-1", now=NOW + timedelta(hours=1))
+    transition(conn, ticket_id, TicketEvent.RESOLVE, actor="agent-1", now=NOW + timedelta(hours=2))
+    again = NOW + timedelta(days=5)
+    transition(conn, ticket_id, TicketEvent.REOPEN, actor="agent-1", now=again, note="灯又不亮了")
+    conn.commit()
+    assert conn.execute("SELECT respond_due FROM tickets WHERE id = %s", (ticket_id,)).fetchone() == \
+        (again + timedelta(hours=24),)
+    assert sla_sweep(conn, now=again + timedelta(minutes=1)) == 0
+    assert sla_sweep(conn, now=again + timedelta(hours=11)) == 0
+    assert sla_sweep(conn, now=again + timedelta(hours=12, minutes=1)) == 1
+    assert sla_sweep(conn, now=again + timedelta(hours=36, minutes=1)) >= 3  # remind_80, breach, breach_manager
+    conn.commit()
+    assert sorted(_alerts(conn, ticket_id, "respond")) == [("breach", "cs-head"), ("breach_manager", "mgr"),
+                                                           ("remind_50", "agent-1"), ("remind_80", "agent-1")]
+
+
 def test_acknowledging_switches_to_the_resolution_clock_and_a_pause_stops_the_sweep(conn, staff):
     ticket_id = _complaint(conn, "楼道的灯坏了", NOW)
     transition(conn, ticket_id, TicketEvent.ACKNOWLEDGE, actor="eng-1", now=NOW + timedelta(hours=1))
