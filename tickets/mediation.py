@@ -185,7 +185,8 @@ def end_mediation(
             if ticket.state == TicketState.WAITING_RESIDENT:  # still waiting on the resident: paused from here on
                 moved["sla_paused_at"] = ended
             conn.execute("""UPDATE tickets SET sla_paused_at = %(sla_paused_at)s, respond_due = %(respond_due)s,
-                                resolve_due = %(resolve_due)s, version = version + 1 WHERE id = %(id)s""",
+                                resolve_due = %(resolve_due)s, respond_from = %(respond_from)s,
+                                resolve_from = %(resolve_from)s, version = version + 1 WHERE id = %(id)s""",
                          moved | {"id": ticket_id})
         add_event(conn, ticket_id, "mediation_ended", at=now, actor=by,
                   note=f"{result.value}: {agreement.strip()[:200]}" if agreement.strip() else result.value,

@@ -63,6 +63,10 @@ class Ticket:
     resolve_milestone: str | None = None
     respond_met_at: datetime | None = None
     resolve_met_at: datetime | None = None
+    # When each clock started, where it started again after the opening (a reopen, an escalation): the sweep's
+    # reminders are measured from it (tickets/sweeps.py). None: created_at.
+    respond_from: datetime | None = None
+    resolve_from: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -154,15 +154,17 @@ def resume_clocks(ticket: Ticket, now: datetime, config: TicketConfig = DEFAULT_
 
 
 def _resume(ticket: Ticket, now: datetime, config: TicketConfig) -> dict[str, object]:
-    """Move the deadlines by the time spent waiting on the resident."""
+    """Move the deadlines by the time spent waiting on the resident, and the clocks' starts with them: the sweep's
+    reminders fall at shares of the time the clock ran, not of the time it stood still."""
     paused = ticket.sla_paused_at or now
     policy = config.policy(ticket.category, ticket.severity, ticket.sla_profile)
+    respond, resolve = policy.respond.working, policy.resolve.working
     return {
         "sla_paused_at": None,
-        "respond_due": ticket.respond_due and sla.extend(ticket.respond_due, paused, now, policy.respond.working,
-                                                          config.tz),
-        "resolve_due": ticket.resolve_due and sla.extend(ticket.resolve_due, paused, now, policy.resolve.working,
-                                                          config.tz),
+        "respond_due": ticket.respond_due and sla.extend(ticket.respond_due, paused, now, respond, config.tz),
+        "resolve_due": ticket.resolve_due and sla.extend(ticket.resolve_due, paused, now, resolve, config.tz),
+        "respond_from": sla.extend(ticket.respond_from or ticket.created_at, paused, now, respond, config.tz),
+        "resolve_from": sla.extend(ticket.resolve_from or ticket.created_at, paused, now, resolve, config.tz),
     }
 
 
@@ -198,10 +200,16 @@ def _extend_work_orders(conn: psycopg.Connection, ticket: Ticket, paused: dateti
                         config: TicketConfig) -> None:
     """The live work orders' own clocks move by the time the ticket waited on the resident, as the ticket's do."""
     policy = config.policy(ticket.category, ticket.severity, ticket.sla_profile)
-    for work_order_id, respond_due, resolve_due in conn.execute(
-            """SELECT id, respond_due, resolve_due FROM work_orders
-               WHERE ticket_id = %s AND status NOT IN ('done', 'cancelled')""", (ticket.id,)).fetchall():
+    respond, resolve = policy.respond.working, policy.resolve.working
+    for work_order_id, respond_due, resolve_due, respond_from, resolve_from in conn.execute(
+            """SELECT id, respond_due, resolve_due, coalesce(respond_from, created_at),
+                      coalesce(resolve_from, created_at)
+               FROM work_orders WHERE ticket_id = %s AND status NOT IN ('done', 'cancelled')""",
+            (ticket.id,)).fetchall():
         conn.execute(
-            "UPDATE work_orders SET respond_due = %s, resolve_due = %s WHERE id = %s",
-            (respond_due and sla.extend(respond_due, paused, now, policy.respond.working, config.tz),
-             resolve_due and sla.extend(resolve_due, paused, now, policy.resolve.working, config.tz), work_order_id))
+            """UPDATE work_orders SET respond_due = %s, resolve_due = %s, respond_from = %s, resolve_from = %s
+               WHERE id = %s""",
+            (respond_due and sla.extend(respond_due, paused, now, respond, config.tz),
+             resolve_due and sla.extend(resolve_due, paused, now, resolve, config.tz),
+             sla.extend(respond_from, paused, now, respond, config.tz),
+             sla.extend(resolve_from, paused, now, resolve, config.tz), work_order_id))

@@ -181,6 +181,9 @@ def test_waiting_on_the_resident_moves_every_work_orders_clock(conn: psycopg.Con
     moved = {w.department_id: w for w in ticket_work_orders(conn, ticket_id)}
     assert moved["security"].respond_due == guard.respond_due + timedelta(minutes=30)  # type: ignore[operator]
     assert moved["security"].resolve_due == guard.resolve_due + timedelta(minutes=30)  # type: ignore[operator]
+    # ... and where its clock started, so that its reminders fall at shares of the time it ran.
+    assert conn.execute("SELECT respond_from, resolve_from FROM work_orders WHERE id = %s",
+                        (guard.id,)).fetchone() == (NOW + timedelta(minutes=30), NOW + timedelta(minutes=30))
 
 
 def test_transfer_moves_the_tickets_own_work_order_only(conn: psycopg.Connection, security: str) -> None:

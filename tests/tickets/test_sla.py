@@ -148,6 +148,21 @@ def test_acknowledging_switches_to_the_resolution_clock_and_a_pause_stops_the_sw
     assert {c for (c,) in conn.execute("SELECT DISTINCT clock FROM sla_alerts")} == {"resolve"}
 
 
+def test_a_long_wait_on_the_resident_does_not_use_up_the_clock(conn, staff):
+    """Acknowledged, then six days waiting for the resident to let the engineer in: on resuming, two hours of the
+    three working days have run, and nobody is reminded of anything until half of the clock has."""
+    ticket_id = _complaint(conn, "卫生间漏水，需要入户查看", NOW)
+    transition(conn, ticket_id, TicketEvent.ACKNOWLEDGE, actor="agent-1", now=NOW + timedelta(hours=1))
+    transition(conn, ticket_id, TicketEvent.WAIT_RESIDENT, actor="agent-1", now=NOW + timedelta(hours=2))
+    resumed = NOW + timedelta(days=6, hours=2)
+    transition(conn, ticket_id, TicketEvent.RESUME, actor="agent-1", now=resumed)
+    conn.commit()
+    assert sla_sweep(conn, now=resumed + timedelta(minutes=1)) == 0
+    due = conn.execute("SELECT resolve_due FROM tickets WHERE id = %s", (ticket_id,)).fetchone()[0]
+    assert sla_sweep(conn, now=due - timedelta(seconds=1)) == 2
+    assert _alerts(conn, ticket_id, "resolve") == [("remind_50", "agent-1"), ("remind_80", "agent-1")]
+
+
 def test_concurrent_sweeps_send_each_alert_once(estate_db_url, conn, staff):
     for _ in range(20):
         _complaint(conn, "楼道的灯坏了", NOW)
