@@ -16,6 +16,7 @@ from datetime import datetime
 import psycopg
 
 from tickets.config import TicketConfig
+from tickets.lifecycle import RESPONSE_PENDING
 from tickets.routing import site_manager, supervisor_of
 from tickets.sensitivity import Sensitivity
 from tickets.service import add_event
@@ -41,10 +42,11 @@ _SQL_RAISE = """INSERT INTO group_risks (site_id, building_id, point, ticket_id,
                 RETURNING id"""
 _SQL_LINK = "UPDATE tickets SET group_risk_id = %s WHERE id = ANY(%s) AND group_risk_id IS NULL"
 _SQL_MANAGERS = "SELECT user_id FROM site_managers WHERE site_id = %s ORDER BY user_id"
-# Marks the ticket sensitive once; the response deadline moves earlier only, and only while nobody has responded.
+# Marks the ticket sensitive once; the response deadline moves earlier only, and only while nobody has responded
+# (since it was opened, reopened or handed to another department: tickets.lifecycle.RESPONSE_PENDING).
 _SQL_SENSITIVE = """UPDATE tickets SET sensitive = true, version = version + 1,
-                        respond_due = CASE WHEN responded_at IS NULL THEN LEAST(respond_due, %(due)s)
-                                           ELSE respond_due END
+                        respond_due = CASE WHEN state = ANY(%(pending)s)
+                                           THEN LEAST(respond_due, %(due)s) ELSE respond_due END
                     WHERE id = %(ticket)s AND NOT sensitive RETURNING owner_id, site_id, respond_due, title"""
 
 
@@ -100,7 +102,8 @@ def flag_sensitive(conn: psycopg.Connection, *, ticket_id: int, complaint_id: in
     """Mark the ticket sensitive (once), bring its response deadline to at most `config.sensitive_respond` from
     now, write an event row and tell the owner's supervisor (else the site manager) once. True if this call
     marked it."""
-    row = conn.execute(_SQL_SENSITIVE, {"ticket": ticket_id, "due": now + config.sensitive_respond}).fetchone()
+    row = conn.execute(_SQL_SENSITIVE, {"ticket": ticket_id, "due": now + config.sensitive_respond,
+                                        "pending": [state.value for state in RESPONSE_PENDING]}).fetchone()
     if row is None:
         return False
     owner, site_id, respond_due, title = row

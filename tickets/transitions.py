@@ -137,7 +137,7 @@ def _changes(
     if event is E.REOPEN:
         policy = config.policy(ticket.category, ticket.severity, ticket.sla_profile)
         return {"reopen_count": ticket.reopen_count + 1, "resolved_at": None, "closed_at": None,
-                "responded_at": None, "override_reason": None, **REOPENED,  # both clocks start again
+                "override_reason": None, **REOPENED,  # both clocks start again; the first response stays the first
                 "respond_from": now, "resolve_from": now,
                 "respond_due": sla.deadline(now, policy.respond, config.tz),
                 "resolve_due": sla.deadline(now, policy.resolve, config.tz)}

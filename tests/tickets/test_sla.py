@@ -117,7 +117,8 @@ def test_sweep_reminds_at_50_and_80_percent_then_climbs_the_ladder_once(conn, st
 
 def test_a_reopened_ticket_is_chased_on_its_new_clock_not_at_once(conn, staff):
     """Reopened five days later, the ticket's clocks start again: its first reminder is half the new clock away,
-    not due the moment it reopens, and the site manager hears of a breach half a clock after it, not days later."""
+    not due the moment it reopens, and the site manager hears of a breach half a clock after it, not days later.
+    Its first response is still the one of five days before."""
     ticket_id = _complaint(conn, "楼道的灯坏了", NOW)  # general: respond within 24 h
     transition(conn, ticket_id, TicketEvent.ACKNOWLEDGE, actor="agent-1", now=NOW + timedelta(hours=1))
     transition(conn, ticket_id, TicketEvent.RESOLVE, actor="agent-1", now=NOW + timedelta(hours=2))
@@ -133,6 +134,13 @@ def test_a_reopened_ticket_is_chased_on_its_new_clock_not_at_once(conn, staff):
     conn.commit()
     assert sorted(_alerts(conn, ticket_id, "respond")) == [("breach", "cs-head"), ("breach_manager", "mgr"),
                                                            ("remind_50", "agent-1"), ("remind_80", "agent-1")]
+    # The ticket's first response stays its first (the review's first-response times and 24-hour rate), while
+    # its clock waits on a response in this lifetime: acknowledging again meets it.
+    transition(conn, ticket_id, TicketEvent.DISPATCH, actor="agent-1", now=again + timedelta(hours=37))
+    transition(conn, ticket_id, TicketEvent.ACKNOWLEDGE, actor="agent-1", now=again + timedelta(hours=38))
+    conn.commit()
+    assert conn.execute("SELECT responded_at, respond_met_at FROM tickets WHERE id = %s", (ticket_id,)).fetchone() \
+        == (NOW + timedelta(hours=1), again + timedelta(hours=38))
 
 
 def test_acknowledging_switches_to_the_resolution_clock_and_a_pause_stops_the_sweep(conn, staff):
