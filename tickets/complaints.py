@@ -265,16 +265,18 @@ def reclassify(conn: psycopg.Connection, ticket_id: int, *, category: str | None
         before = {"category": ticket.category, "severity": ticket.severity}
         after = {"category": (new_category or ticket.category).__str__(),
                  "severity": (new_tier or ticket.severity).__str__()}
-        # The SLA follows the corrected tier, counted from when the ticket was received.
+        # The SLA follows the corrected tier, counted from when each clock started: when the ticket was received, or
+        # reopened (and moved on by any wait on the resident, tickets/transitions.py).
         policy = config.policy(after["category"], after["severity"], ticket.sla_profile)
-        respond_due = sla.deadline(ticket.created_at, policy.respond, config.tz)
+        respond_from, resolve_from = ticket.respond_from or ticket.created_at, ticket.resolve_from or ticket.created_at
+        respond_due = sla.deadline(respond_from, policy.respond, config.tz)
         if ticket.sensitive and ticket.respond_due is not None:
             # A sensitive ticket keeps its shortened response clock whatever tier it moves to (group_risk.py).
             respond_due = min(respond_due, ticket.respond_due)
         # A clock whose milestone changes runs again until the new one is met (tickets/milestones.py).
         retier(conn, ticket_id, category=after["category"], tier=after["severity"], profile=ticket.sla_profile,
-               respond_due=respond_due, resolve_due=sla.deadline(ticket.created_at, policy.resolve, config.tz),
-               since=None, config=config)  # a correction: the clocks of the right tier, counted from intake
+               respond_due=respond_due, resolve_due=sla.deadline(resolve_from, policy.resolve, config.tz),
+               respond_from=respond_from, resolve_from=resolve_from, config=config)
         add_event(conn, ticket_id, "reclassified", at=now, actor=by_user, note=note,
                   detail={"before": before, "after": after})
     # The desk's reading of a complaint's text teaches the learned classifier at once (tickets/learned.py; the same

@@ -96,7 +96,7 @@ def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classific
     respond = _sooner(sla.deadline(now, policy.respond, config.tz), ticket.respond_due, now)
     resolve = _sooner(sla.deadline(now, policy.resolve, config.tz), ticket.resolve_due, now)
     retier(conn, ticket_id, category=ticket.category, tier=tier, profile=ticket.sla_profile, respond_due=respond,
-           resolve_due=resolve, since=now, config=config, rearm=again)
+           resolve_due=resolve, respond_from=now, resolve_from=now, config=config, rearm=again)
     if ticket.device_id != device_id:
         title = ticket.title  # a root cause's ticket stays about the root cause
     else:  # the ticket is now about the urgent fault: its title, fault and incident

@@ -90,10 +90,8 @@ def meet(conn: psycopg.Connection, ticket_id: int, event: TicketEvent | str, at:
 # A ticket moved to another tier (or category): the new clocks and their milestones; a clock whose milestone changes
 # runs again until the new one is met.
 _RETIER = """UPDATE tickets SET category = %(category)s, severity = %(tier)s, version = version + 1,
-                 respond_from = CASE WHEN respond_due IS DISTINCT FROM %(respond)s THEN %(since)s::timestamptz
-                                     ELSE respond_from END,
-                 resolve_from = CASE WHEN resolve_due IS DISTINCT FROM %(resolve)s THEN %(since)s::timestamptz
-                                     ELSE resolve_from END,
+                 respond_from = CASE WHEN respond_due IS DISTINCT FROM %(respond)s THEN %(rf)s ELSE respond_from END,
+                 resolve_from = CASE WHEN resolve_due IS DISTINCT FROM %(resolve)s THEN %(sf)s ELSE resolve_from END,
                  respond_due = %(respond)s, resolve_due = %(resolve)s,
                  respond_milestone = %(rm)s, resolve_milestone = %(sm)s,
                  respond_met_at = CASE WHEN %(rearm)s OR respond_milestone IS DISTINCT FROM %(rm)s THEN NULL
@@ -103,17 +101,17 @@ _RETIER = """UPDATE tickets SET category = %(category)s, severity = %(tier)s, ve
 
 
 def retier(conn: psycopg.Connection, ticket_id: int, *, category: str, tier: str, profile: str | None,
-           respond_due: datetime, resolve_due: datetime, since: datetime | None, config: TicketConfig,
-           rearm: bool = False) -> None:
+           respond_due: datetime, resolve_due: datetime, respond_from: datetime, resolve_from: datetime,
+           config: TicketConfig, rearm: bool = False) -> None:
     """Give the ticket `category` and `tier` with these clocks, each carrying the milestone of the tier's clause on
     `profile`: staff correcting a ticket (`tickets.complaints.reclassify`) and a fault escalating it
-    (`tickets.escalation`). A deadline that changes is counted from `since` (None: the ticket's opening), where the
-    sweep's reminders are measured from. `rearm`: the respond clock runs again even where its milestone is unchanged
-    (a new emergency: someone on site for an earlier fault is not on site for this one)."""
+    (`tickets.escalation`). A deadline that changes was counted from its `…_from`, where the sweep's reminders are
+    measured from. `rearm`: the respond clock runs again even where its milestone is unchanged (a new emergency:
+    someone on site for an earlier fault is not on site for this one)."""
     respond_milestone, resolve_milestone = milestones_for(config, tier, profile)
     conn.execute(_RETIER, {"category": category, "tier": tier, "respond": respond_due, "resolve": resolve_due,
                            "rm": respond_milestone, "sm": resolve_milestone, "id": ticket_id, "rearm": rearm,
-                           "since": since})
+                           "rf": respond_from, "sf": resolve_from})
 
 
 # A reopen sets new deadlines for both clocks: neither is met any more.

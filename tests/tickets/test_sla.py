@@ -11,7 +11,7 @@ import psycopg
 
 from tickets import sla
 from tickets.classify import Tier
-from tickets.complaints import intake_complaint
+from tickets.complaints import intake_complaint, reclassify
 from tickets.config import DEFAULT_CONFIG
 from tickets.lifecycle import TicketEvent
 from tickets.sweeps import sla_sweep
@@ -154,6 +154,20 @@ def test_acknowledging_switches_to_the_resolution_clock_and_a_pause_stops_the_sw
     assert sla_sweep(conn, now=NOW + timedelta(hours=3)) == 0
     assert sla_sweep(conn, now=NOW + timedelta(days=10)) == 4
     assert {c for (c,) in conn.execute("SELECT DISTINCT clock FROM sla_alerts")} == {"resolve"}
+
+
+def test_a_reopened_ticket_corrected_to_another_tier_counts_its_clocks_from_the_reopen(conn, staff):
+    ticket_id = _complaint(conn, "楼道的灯坏了", NOW)
+    transition(conn, ticket_id, TicketEvent.ACKNOWLEDGE, actor="agent-1", now=NOW + timedelta(hours=1))
+    transition(conn, ticket_id, TicketEvent.RESOLVE, actor="agent-1", now=NOW + timedelta(hours=2))
+    again = NOW + timedelta(days=5)
+    transition(conn, ticket_id, TicketEvent.REOPEN, actor="agent-1", now=again, note="整层的灯都不亮了")
+    reclassify(conn, ticket_id, category=None, severity="major", by_user="cs-head", note="a whole floor dark",
+               now=again + timedelta(minutes=5))
+    conn.commit()
+    assert conn.execute("SELECT respond_due, resolve_due FROM tickets WHERE id = %s", (ticket_id,)).fetchone() == (
+        sla.deadline(again, MAJOR.respond, DEFAULT_CONFIG.tz), sla.deadline(again, MAJOR.resolve, DEFAULT_CONFIG.tz))
+    assert sla_sweep(conn, now=again + timedelta(minutes=6)) == 0  # not breached the moment it was corrected
 
 
 def test_a_long_wait_on_the_resident_does_not_use_up_the_clock(conn, staff):
