@@ -83,6 +83,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -270,11 +271,18 @@ def _explain(conn: psycopg.Connection, variant: str, report: AnticipationReport)
                  .total_seconds(), o.fault.visible_at and (o.fault.visible_at - o.fault.onset).total_seconds(),
                  o.complaints, o.first_complaint and (o.first_complaint - o.fault.onset).total_seconds(),
                  o.notice_delay_s, sorted(o.tickets), found)
-    for ticket, device, fault, at, summary in conn.execute(
-            """SELECT t.id, i.device_id, i.fault, i.detected_at, t.description FROM tickets t
-               JOIN incidents i ON i.ticket_id = t.id WHERE t.id = ANY(%s) ORDER BY t.id, i.id""",
-            (list(report.false_alarm_tickets),)):
-        log.info("%s false alarm #t%d: %s %s at %s: %s", variant, ticket, device, fault, at.isoformat(), summary)
+    for line in false_alarms(conn, report.false_alarm_tickets):
+        log.info("%s false alarm %s", variant, line)
+
+
+def false_alarms(conn: psycopg.Connection, tickets: Sequence[int]) -> list[str]:
+    """Each incident on these tickets (the false alarms), as one line: the ticket, the device, the fault, when it was
+    detected and the ticket's description."""
+    return [f"#t{ticket}: {device} {fault} at {at.astimezone(TZ):%a %H:%M:%S}: {summary}"
+            for ticket, device, fault, at, summary in conn.execute(
+                """SELECT t.id, i.device_id, i.fault, i.detected_at, t.description FROM tickets t
+                   JOIN incidents i ON i.ticket_id = t.id WHERE t.id = ANY(%s) ORDER BY t.id, i.id""",
+                (list(tickets),))]
 
 
 def main(argv: list[str] | None = None) -> None:

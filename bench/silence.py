@@ -29,7 +29,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.anticipation import run_variant
+from bench.anticipation import false_alarms, run_variant
 from bench.anticipation_lockstep import Loss
 from bench.anticipation_plan import START, TZ, known_faults, scenario_for
 from forewarn.embedded import EmbeddedPostgres, free_port
@@ -168,6 +168,8 @@ def run(admin: str, workdir: Path, hours: float) -> tuple[list[str], dict[str, o
                  f"{report.false_alarms} preventive ticket(s) nothing explains "
                  f"(= {report.false_alarms_per_100_device_days or 0:.2f} per 100 device-days over "
                  f"{report.device_days:.0f} device-days; the silences above are explained, not counted)")
+    with psycopg.connect(str(info["database"])) as conn:  # each of them, for whoever looks into it
+        lines += [f"  {line}" for line in false_alarms(conn, report.false_alarm_tickets)]
     return lines, info
 
 
