@@ -126,6 +126,16 @@ def point_in(start: datetime, due: datetime, fraction: float, working: bool, tz:
     return start + (due - start) * fraction
 
 
+def ladder_point(start: datetime, due: datetime, fraction: float, working: bool,
+                 tz: ZoneInfo = DEFAULT_TZ) -> datetime:
+    """When a rung of an escalation ladder falls due on a clock that started at `start`: up to the deadline, at
+    `fraction` of the way there (`point_in`); past it, the clock's span again times `fraction - 1`, in calendar time
+    (the site manager hears of a breach half a span after it, nights and weekends included)."""
+    if fraction <= 1:
+        return point_in(start, due, fraction, working, tz)
+    return due + (due - start) * (fraction - 1)
+
+
 def extend(due: datetime, paused_from: datetime, paused_to: datetime, working: bool,
            tz: ZoneInfo = DEFAULT_TZ) -> datetime:
     """A deadline moved by a pause (waiting on the resident)."""

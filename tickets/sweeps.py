@@ -142,8 +142,7 @@ def _sweep_one(conn: psycopg.Connection, row: tuple[Any, ...], now: datetime, co
         if due is None or met is not None:
             continue
         for level, fraction, who in LADDER:  # measured from when the clock started (a reopen starts it again)
-            point = sla.point_in(start, due, fraction, working, config.tz) if fraction <= 1 else \
-                due + (due - start) * (fraction - 1)
+            point = sla.ladder_point(start, due, fraction, working, config.tz)
             if point > now:
                 break
             sent += _alert(conn, ticket_id, clock, level, due,

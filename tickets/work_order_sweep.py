@@ -86,8 +86,7 @@ def _sweep_one(conn: psycopg.Connection, w: _Due, now: datetime, config: TicketC
         return 0
     sent = 0
     for level, fraction, who in LADDER:
-        point = sla.point_in(start, due, fraction, working, config.tz) if fraction <= 1 else \
-            due + (due - start) * (fraction - 1)
+        point = sla.ladder_point(start, due, fraction, working, config.tz)
         if point > now:
             break
         sent += _alert(conn, w, clock, level, due, _who(conn, who, w), now, config)

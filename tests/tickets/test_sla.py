@@ -67,6 +67,13 @@ def test_reminder_points_are_in_working_time():
     assert sla.point_in(at(9, 30), at(10, 10), 0.5, working=True) == at(10, 8, 22)
 
 
+def test_the_site_managers_rung_is_half_the_clocks_span_past_its_breach_on_the_wall_clock():
+    # The same clock (30 Sep 10:00 to 10 Oct 10:00, ten calendar days over the National Day holiday): the manager
+    # hears of the breach five calendar days after it, holidays or not; before the deadline rungs are in working time.
+    assert sla.ladder_point(at(9, 30), at(10, 10), 0.8, working=True) == sla.point_in(at(9, 30), at(10, 10), 0.8, True)
+    assert sla.ladder_point(at(9, 30), at(10, 10), 1.5, working=True) == at(10, 15)
+
+
 def _complaint(conn: psycopg.Connection, text: str, now: datetime) -> int:
     # Each its own ticket: these tests count tickets, not the household's 72-hour join (tests/tickets/test_intake.py).
     result = intake_complaint(conn, resident_id="r-00001", unit_id="rs-b1-0101", channel="phone", description=text,
