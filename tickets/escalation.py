@@ -69,6 +69,11 @@ _ORDER = """UPDATE work_orders SET
                                     ELSE %(now)s END,
                 resolve_from = CASE WHEN resolve_due > %(now)s AND resolve_due <= %(resolve)s THEN resolve_from
                                     ELSE %(now)s END,
+                respond_met_at = CASE WHEN NOT coalesce(respond_due > %(now)s AND respond_due <= %(respond)s, false)
+                                      THEN NULL  -- the clock starts again: nothing done before meets it
+                                      WHEN work_order_meets_respond(status, (SELECT respond_milestone FROM tickets
+                                                                             WHERE id = %(ticket)s))
+                                      THEN respond_met_at END,
                 respond_due = CASE WHEN respond_due > %(now)s THEN LEAST(respond_due, %(respond)s)
                                    ELSE %(respond)s END,
                 resolve_due = CASE WHEN resolve_due > %(now)s THEN LEAST(resolve_due, %(resolve)s)
@@ -109,7 +114,7 @@ def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classific
         on_call = on_duty(conn, department, now) if needs_on_call(tier, now, config) else None
         conn.execute(_ORDER, {"device": device_id, "fault": fault, "evidence": evidence, "now": now, "respond": respond,
                               "resolve": resolve, "assignee": on_call or assignee, "id": order_id,
-                              "again": again})
+                              "again": again, "ticket": ticket_id})
         told += push_work_order(conn, order_id, reason="escalated", now=now, tz=config.tz).user_ids
         orders.append(int(order_id))
     add_event(conn, ticket_id, "made_urgent", at=now, actor=ACTOR, note=f"{fault}: {summary}",

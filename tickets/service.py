@@ -198,14 +198,20 @@ def incident_evidence(conn: psycopg.Connection, incident_id: int) -> dict[str, A
 def set_work_order_status(conn: psycopg.Connection, ticket_id: int, status: str, now: datetime, *,
                           department_id: str | None = None, work_order_id: int | None = None) -> None:
     """Move the ticket's live work orders along with the ticket (acknowledged, on site, done, cancelled): all of
-    them, or only the one of `department_id`, or only `work_order_id`."""
+    them, or only the one of `department_id`, or only `work_order_id`. An order reaching its ticket's respond
+    milestone (accepted, or on site where the milestone is on_site: `work_order_meets_respond`, migration 0106) has
+    its own respond clock met."""
     conn.execute(
-        """UPDATE work_orders SET status = %(status)s,
-               acknowledged_at = CASE WHEN %(status)s = 'acknowledged' THEN %(now)s ELSE acknowledged_at END,
-               done_at = CASE WHEN %(status)s IN ('done', 'cancelled') THEN %(now)s ELSE done_at END
-           WHERE ticket_id = %(ticket)s AND status NOT IN ('done', 'cancelled')
-             AND (%(department)s::text IS NULL OR department_id = %(department)s)
-             AND (%(id)s::bigint IS NULL OR id = %(id)s)""",
+        """UPDATE work_orders w SET status = %(status)s,
+               acknowledged_at = CASE WHEN %(status)s = 'acknowledged' THEN %(now)s ELSE w.acknowledged_at END,
+               done_at = CASE WHEN %(status)s IN ('done', 'cancelled') THEN %(now)s ELSE w.done_at END,
+               respond_met_at = CASE WHEN w.respond_met_at IS NULL
+                                          AND work_order_meets_respond(%(status)s, t.respond_milestone)
+                                     THEN %(now)s ELSE w.respond_met_at END
+           FROM tickets t
+           WHERE t.id = w.ticket_id AND w.ticket_id = %(ticket)s AND w.status NOT IN ('done', 'cancelled')
+             AND (%(department)s::text IS NULL OR w.department_id = %(department)s)
+             AND (%(id)s::bigint IS NULL OR w.id = %(id)s)""",
         {"status": status, "now": now, "ticket": ticket_id, "department": department_id, "id": work_order_id},
     )
 

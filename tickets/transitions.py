@@ -181,7 +181,7 @@ def _after(conn: psycopg.Connection, before: Ticket, ticket: Ticket, event: Tick
         open_work_order(conn, ticket, department_id="engineering", now=now, config=config)
     elif event is E.TRANSFER:
         moved = conn.execute(
-            """UPDATE work_orders SET department_id = %s, assignee_id = NULL, status = 'open'
+            """UPDATE work_orders SET department_id = %s, assignee_id = NULL, status = 'open', respond_met_at = NULL
                WHERE ticket_id = %s AND department_id = %s AND status NOT IN ('done', 'cancelled') RETURNING id""",
             (ticket.department_id, ticket.id, before.department_id),
         ).fetchone()

@@ -1,10 +1,11 @@
 """The SLA sweep per work order (issue #16 point 5: each department's work runs its own clock). A work order that
-another department was brought in for (`tickets.dispatch`) has its own respond and resolve deadlines; the sweep
-reminds its assignee at 50% and 80% of the running clock and escalates at breach to the department's head (the
-assignee's supervisor), then to the site manager, as `tickets.sweeps` does for the ticket's own clocks. The ticket's
-own department's work order runs on the ticket's clocks, which `tickets.sweeps` already watches: it is not swept
-twice. A ticket waiting on the resident pauses its work orders too. Idempotent: an alert is a row with a unique key
-(`work_order_alerts`)."""
+another department was brought in for (`tickets.dispatch`) has its own respond and resolve deadlines; the respond
+clock runs until the order reaches its ticket's respond milestone (accepted; on site on a major ticket), then the
+resolve clock. The sweep reminds its assignee at 50% and 80% of the running clock and escalates at breach to the
+department's head (the assignee's supervisor), then to the site manager, as `tickets.sweeps` does for the ticket's
+own clocks. The ticket's own department's work order runs on the ticket's clocks, which `tickets.sweeps` already
+watches: it is not swept twice. A ticket waiting on the resident pauses its work orders too. Idempotent: an alert is
+a row with a unique key (`work_order_alerts`)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from tickets.service import add_event
 # The live work orders of other departments than their ticket's, on tickets whose clocks run, a page at a time.
 _DUE = """SELECT w.id, w.ticket_id, w.department_id, w.assignee_id, w.status,
                  coalesce(w.respond_from, w.created_at) AS respond_from,
-                 coalesce(w.resolve_from, w.created_at) AS resolve_from, w.respond_due,
+                 coalesce(w.resolve_from, w.created_at) AS resolve_from, w.respond_met_at, w.respond_due,
                  w.resolve_due, t.category, t.severity, t.sla_profile, t.site_id, t.title
           FROM work_orders w JOIN tickets t ON t.id = w.ticket_id
           WHERE w.status NOT IN ('done', 'cancelled') AND w.department_id IS DISTINCT FROM t.department_id
@@ -54,6 +55,7 @@ class _Due:
     status: str
     respond_from: datetime  # when each clock started: the order's creation, or its escalation (tickets.escalation)
     resolve_from: datetime
+    respond_met_at: datetime | None  # the order reached its ticket's respond milestone (migration 0106)
     respond_due: datetime | None
     resolve_due: datetime | None
     category: str
@@ -78,7 +80,7 @@ def sweep_work_orders(conn: psycopg.Connection, *, now: datetime, config: Ticket
 
 def _sweep_one(conn: psycopg.Connection, w: _Due, now: datetime, config: TicketConfig) -> int:
     policy = config.policy(w.category, w.severity, w.sla_profile)
-    if w.status == "open":
+    if w.respond_met_at is None:  # not accepted yet, or on a major ticket not on site yet
         clock, start, due, working = "respond", w.respond_from, w.respond_due, policy.respond.working
     else:
         clock, start, due, working = "resolve", w.resolve_from, w.resolve_due, policy.resolve.working

@@ -26,16 +26,17 @@ from tickets.transitions import transition
 
 LIVE = ("open", "acknowledged", "on_site")
 
-# The columns of a work order row as pages show it; `due` is the work order's own next deadline (respond until its
-# department accepted it, then resolve; the ticket's for work orders from before they had clocks) and `due_clock`
-# names which one.
+# The columns of a work order row as pages show it; `due` is the work order's own next deadline (respond until the
+# order meets its ticket's respond milestone — accepted, or on site where the ticket's clock is to be on site — then
+# resolve; the ticket's for work orders from before they had clocks) and `due_clock` names which one.
 _SUMMARY_COLUMNS = """
     w.id, w.ticket_id, w.status, t.state AS ticket_state, t.version AS ticket_version, t.title, t.severity,
     t.category, w.department_id, w.assignee_id, u.name AS assignee_name, w.device_id, d.kind AS device_kind,
     COALESCE(d.location, '') AS location, w.fault, w.created_at, w.acknowledged_at, t.sla_paused_at,
-    CASE WHEN w.status = 'open' THEN COALESCE(w.respond_due, t.respond_due)
+    CASE WHEN w.respond_met_at IS NULL THEN COALESCE(w.respond_due, t.respond_due)
          ELSE COALESCE(w.resolve_due, t.resolve_due) END AS due,
-    CASE WHEN w.status = 'open' THEN 'respond' ELSE 'resolve' END AS due_clock, w.reason"""
+    CASE WHEN w.respond_met_at IS NULL THEN 'respond' ELSE 'resolve' END AS due_clock,
+    COALESCE(t.respond_milestone, 'respond') AS respond_milestone, w.reason"""
 _SUMMARY_FROM = """
     FROM work_orders w JOIN tickets t ON t.id = w.ticket_id
     LEFT JOIN users u ON u.id = w.assignee_id LEFT JOIN devices d ON d.id = w.device_id"""
@@ -90,6 +91,7 @@ class WorkOrderSummary:
     sla_paused_at: datetime | None
     due: datetime | None
     due_clock: str
+    respond_milestone: str = "respond"  # what meets the respond clock: "on_site" on a major ticket (the rescue)
     reason: str = ""  # why the department was brought in (tickets.dispatch), for work orders added to a ticket
 
     def seconds_left(self, now: datetime) -> float | None:
@@ -254,23 +256,27 @@ def check_may_act(conn: psycopg.Connection, summary: WorkOrderSummary, user_id: 
 
 
 # A work order's own steps: (status, event) -> status. Each department accepts its order (stopping its respond
-# clock) before completing it.
+# clock, or on a major ticket arriving does) before completing it. An order on site whose on-site clock started again
+# (passengers trapped while its engineer was there for an earlier fault: tickets/escalation.py) arrives again, for
+# the new emergency (`REARRIVE`).
 STEPS: dict[tuple[str, TicketEvent], str] = {
     ("open", TicketEvent.ACKNOWLEDGE): "acknowledged",
     ("acknowledged", TicketEvent.ARRIVE): "on_site",
     ("acknowledged", TicketEvent.RESOLVE): "done",
+    ("on_site", TicketEvent.ARRIVE): "on_site",
     ("on_site", TicketEvent.RESOLVE): "done",
 }
+REARRIVE = ("on_site", TicketEvent.ARRIVE)
 # Ticket states past which a work order's accept or arrive is its own business: the ticket already moved on.
 _TICKET_IN_HAND = {TicketEvent.ACKNOWLEDGE: ("acknowledged", "on_site"), TicketEvent.ARRIVE: ("on_site",)}
 
 
-def work_order_steps(status: str, ticket_state: str) -> list[TicketEvent]:
+def work_order_steps(status: str, ticket_state: str, due_clock: str = "resolve") -> list[TicketEvent]:
     """The steps a work order offers: its own table, and its ticket able to follow (a ticket waiting on the resident
-    takes none until it resumes)."""
+    takes none until it resumes). An order on site arrives again only while its respond clock runs (`REARRIVE`)."""
     steps = []
     for (source, event) in STEPS:
-        if source != status:
+        if source != status or ((source, event) == REARRIVE and due_clock != "respond"):
             continue
         if event is TicketEvent.RESOLVE or ticket_state in _TICKET_IN_HAND.get(event, ()) or \
                 event in allowed_events(ticket_state):
@@ -294,13 +300,16 @@ def act(conn: psycopg.Connection, work_order_id: int, event: TicketEvent | str, 
             raise InvalidInput(f"work order {work_order_id} is {summary.status}; nothing more to do on it")
         me = check_may_act(conn, summary, user_id)
         target = STEPS.get((summary.status, event))
+        if (summary.status, event) == REARRIVE and summary.due_clock != "respond":
+            target = None  # on site already, and no new emergency since
         if target is None:
             raise IllegalWorkOrderStep(work_order_id, summary.status, event.value,
-                                       [e.value for (s, e) in STEPS if s == summary.status])
+                                       [e.value for (s, e) in STEPS if s == summary.status
+                                        and ((s, e) != REARRIVE or summary.due_clock == "respond")])
         if event is TicketEvent.ACKNOWLEDGE and summary.assignee_id is None:
             _set_assignee(conn, summary, me.id, by=me.id, now=now, push=False)
         others = [w for w in live_work_orders(conn, summary.ticket_id) if w.id != work_order_id]
-        own_step = (event is TicketEvent.RESOLVE and others) or \
+        own_step = (event is TicketEvent.RESOLVE and others) or (summary.status, event) == REARRIVE or \
             summary.ticket_state in _TICKET_IN_HAND.get(event, ())
         if own_step:  # the ticket stays where it is: only this department's work order moves
             if expected_version is not None and expected_version != summary.ticket_version:

@@ -36,16 +36,19 @@ class WorkOrderOut(BaseModel):
     assignee_id: str | None
     device_id: str | None
     fault: str | None
-    due: datetime | None = Field(description="The work order's own next deadline: respond until its department "
-                                             "accepted it, then resolve.")
+    due: datetime | None = Field(description="The work order's own next deadline: respond until the order meets "
+                                             "its ticket's respond milestone (accepted; on a major ticket, on site), "
+                                             "then resolve.")
     due_clock: str = Field(description="respond or resolve")
+    respond_milestone: str = Field(description="what meets the respond clock: respond (accepting) or on_site")
 
     @classmethod
     def of(cls, summary: WorkOrderSummary) -> WorkOrderOut:
         return cls(id=summary.id, ticket_id=summary.ticket_id, status=summary.status,
                    ticket_state=summary.ticket_state, title=summary.title, severity=summary.severity,
                    department_id=summary.department_id, assignee_id=summary.assignee_id,
-                   device_id=summary.device_id, fault=summary.fault, due=summary.due, due_clock=summary.due_clock)
+                   device_id=summary.device_id, fault=summary.fault, due=summary.due, due_clock=summary.due_clock,
+                   respond_milestone=summary.respond_milestone)
 
 
 class AssignIn(BaseModel):

@@ -123,7 +123,7 @@ def _detail_context(request: Request, conn: psycopg.Connection, user: Principal,
     me = check_may_view(conn, detail.summary, user.user_id)
     wo = detail.summary
     # The work order's own steps (a ticket may carry several departments' work orders: tickets.workorders.act).
-    steps = [(e.value, STEPS[e]) for e in work_order_steps(wo.status, wo.ticket_state) if e in STEPS] \
+    steps = [(e.value, STEPS[e]) for e in work_order_steps(wo.status, wo.ticket_state, wo.due_clock) if e in STEPS] \
         if wo.status in LIVE and _may_act(conn, wo, user.user_id) else []
     engineers = department_engineers(conn, wo.department_id) if me.heads(wo.department_id) else []
     return {

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from detectors.alarm import AlarmState, Severity
 from tickets.config import DEFAULT_CONFIG
+from tickets.errors import IllegalWorkOrderStep
 from tickets.flows import handle_alarm
 from tickets.lifecycle import TicketEvent
 from tickets.on_call import add_shift
 from tickets.sla import deadline
 from tickets.sweeps import LADDER, sla_sweep
-from tickets.workorders import act
+from tickets.workorders import act, get_work_order, work_order_steps
 
 from .conftest import NOW, make_alarm
 
@@ -203,6 +206,34 @@ def test_the_rescues_clock_is_chased_from_when_passengers_were_trapped(conn, sta
     assert chased(on_site + timedelta(seconds=1)) == ["remind_50", "remind_80", "breach"]
     assert chased(on_site + (on_site - at) / 2 + timedelta(seconds=1)) == ["remind_50", "remind_80", "breach",
                                                                           "breach_manager"]
+
+
+def test_the_engineer_on_site_for_the_motor_reports_arriving_for_the_rescue(conn, staff):
+    """The order on site for the motor shows the rescue's on-site deadline and takes an arrival for it, which meets
+    the ticket's on-site clock; before, its engineer was shown the resolve deadline, hours away, and nothing short of
+    resolving the ticket met the rescue's clock, which climbed the ladder while the engineer was at the car."""
+    ticket_id, order_id = _urgent_for_the_motor(conn)
+    at = NOW + timedelta(hours=5)
+    handle_alarm(conn, make_alarm(LIFT, "entrapment", at=at, summary=TRAPPED), now=at)
+    conn.commit()
+    on_site = deadline(at, DEFAULT_CONFIG.policy("facility", "major").respond, DEFAULT_CONFIG.tz)
+    shown = get_work_order(conn, order_id).summary
+    assert (shown.status, shown.due, shown.due_clock, shown.respond_milestone) == \
+        ("on_site", on_site, "respond", "on_site")
+    assert TicketEvent.ARRIVE in work_order_steps(shown.status, shown.ticket_state, shown.due_clock)
+
+    there = at + timedelta(minutes=12)
+    assert shown.assignee_id is not None
+    act(conn, order_id, TicketEvent.ARRIVE, user_id=shown.assignee_id, now=there)
+    conn.commit()
+    shown = get_work_order(conn, order_id).summary
+    assert (shown.status, shown.due_clock) == ("on_site", "resolve")
+    assert conn.execute("SELECT respond_met_at FROM tickets WHERE id = %s", (ticket_id,)).fetchone() == (there,)
+    sla_sweep(conn, now=on_site + timedelta(hours=1))
+    assert conn.execute("SELECT count(*) FROM sla_alerts WHERE ticket_id = %s AND clock = 'respond' AND due = %s",
+                        (ticket_id, on_site)).fetchone() == (0,)
+    with pytest.raises(IllegalWorkOrderStep, match="allowed from on_site: resolve$"):
+        act(conn, order_id, TicketEvent.ARRIVE, user_id=shown.assignee_id, now=there + timedelta(minutes=1))
 
 
 def test_passengers_trapped_again_after_their_release_are_a_new_rescue(conn, staff):

@@ -22,6 +22,7 @@ from tickets.lifecycle import TicketEvent
 from tickets.service import get_ticket
 from tickets.sweeps import sla_sweep
 from tickets.transitions import transition
+from tickets.work_order_sweep import LADDER
 from tickets.workorders import act, get_work_order, live_work_order_of, my_work_orders, work_order_steps
 
 from .conftest import NOW, make_alarm
@@ -161,14 +162,18 @@ def test_each_work_order_runs_its_own_clock(conn: psycopg.Connection, security: 
     assert guard.resolve_due == sla.deadline(later, policy.resolve)
     assert guard.respond_due is not None and ticket.respond_due is not None and guard.respond_due > ticket.respond_due
 
-    # The engineer's page shows the work order's own deadline: respond until accepted, then resolve.
+    # The engineer's page shows the work order's own deadline: on a major ticket, respond (be on site) until the
+    # order is on site, then resolve; accepting it does not meet the on-site clock.
     shown = get_work_order(conn, guard.id).summary
-    assert (shown.due, shown.due_clock) == (guard.respond_due, "respond")
+    assert (shown.due, shown.due_clock, shown.respond_milestone) == (guard.respond_due, "respond", "on_site")
     assert [(w.id, w.due) for w in my_work_orders(conn, security)] == [(guard.id, guard.respond_due)]
     act(conn, guard.id, TicketEvent.ACKNOWLEDGE, user_id=security, now=later + timedelta(minutes=1))
     shown = get_work_order(conn, guard.id).summary
+    assert (shown.due, shown.due_clock) == (guard.respond_due, "respond")
+    act(conn, guard.id, TicketEvent.ARRIVE, user_id=security, now=later + timedelta(minutes=9))
+    shown = get_work_order(conn, guard.id).summary
     assert (shown.due, shown.due_clock) == (guard.resolve_due, "resolve")
-    assert get_work_order(conn, engineering).summary.due == ticket.respond_due  # engineering has not accepted
+    assert get_work_order(conn, engineering).summary.due == ticket.respond_due  # engineering is not on site
 
 
 def test_waiting_on_the_resident_moves_every_work_orders_clock(conn: psycopg.Connection, security: str) -> None:
@@ -279,3 +284,30 @@ def test_an_added_work_order_escalated_hours_later_is_chased_from_its_escalation
     assert alerts() == []
     sla_sweep(conn, now=half + timedelta(seconds=1), config=DEFAULT_CONFIG)
     assert alerts() == ["remind_50"]
+
+
+def test_an_added_order_accepted_on_a_major_ticket_is_chased_until_it_is_on_site(
+        conn: psycopg.Connection, security: str) -> None:
+    """A guard brought in to a pump failure accepts at once but does not come: the order's on-site clock is still
+    chased (reminded at half of it, its breach to the department's head), and arriving stops it. Before, accepting
+    moved the order onto its resolve clock, hours away."""
+    ticket_id, _ = _major_ticket(conn)
+    guard = add_work_order(conn, ticket_id, "security", by_user="agent-1", now=NOW)
+    act(conn, guard.id, TicketEvent.ACKNOWLEDGE, user_id=security, now=NOW + timedelta(minutes=1))
+    conn.commit()
+    assert guard.respond_due is not None
+    half = NOW + (guard.respond_due - NOW) / 2
+
+    def alerts() -> list[str]:
+        return [level for (level,) in conn.execute(
+            "SELECT level FROM work_order_alerts WHERE work_order_id = %s AND clock = 'respond' "
+            "ORDER BY at, array_position(%s, level)", (guard.id, [level for level, _, _ in LADDER]))]
+
+    sla_sweep(conn, now=half + timedelta(seconds=1), config=DEFAULT_CONFIG)
+    assert alerts() == ["remind_50"]
+    sla_sweep(conn, now=guard.respond_due + timedelta(seconds=1), config=DEFAULT_CONFIG)
+    assert alerts() == ["remind_50", "remind_80", "breach"]
+    act(conn, guard.id, TicketEvent.ARRIVE, user_id=security, now=guard.respond_due + timedelta(minutes=2))
+    conn.commit()
+    sla_sweep(conn, now=guard.respond_due + timedelta(hours=3), config=DEFAULT_CONFIG)
+    assert alerts() == ["remind_50", "remind_80", "breach"]  # on site: the manager's rung is not sent

@@ -50,3 +50,16 @@ def test_the_routine_order_on_an_open_page_turns_into_the_rescue(web, signed_in_
     expect(page.locator("#timeline")).to_contain_text("entrapment: " + TRAPPED)
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
     screenshot(page, "engineer-work-order-escalated-zh-CN")
+
+    # The rescue's clock is to be on site: accepting the order leaves that deadline on the page; arriving meets it,
+    # and the page moves on to the order's resolve deadline.
+    due, label = page.locator("#due-at"), page.locator("xpath=//dd[@id='due-at']/preceding-sibling::dt[1]")
+    expect(due).to_have_attribute("data-clock", "respond")
+    expect(label).to_have_text("到场时限")
+    page.locator("#steps button[value=acknowledge]").click()
+    expect(due).to_have_attribute("data-clock", "respond")
+    expect(page.locator("#steps button[value=arrive]")).to_have_text("已到场")
+    page.locator("#steps button[value=arrive]").click()
+    expect(due).to_have_attribute("data-clock", "resolve")
+    expect(page.locator("#steps button[value=arrive]")).to_have_count(0)
+    expect(label).to_have_text("本派工单时限")

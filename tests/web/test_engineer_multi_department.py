@@ -50,6 +50,11 @@ def test_a_security_work_order_shows_its_own_clock_and_leaves_the_ticket_to_engi
     screenshot(page, "engineer-security-work-order-en")
     page.get_by_role("button", name="Accept").click()
     expect(page.locator("#status")).to_have_text("Accepted")
+    # A pump failure is major: the order's respond clock is to be on site, which accepting does not meet.
+    expect(page.locator("#due-at")).to_have_text(local_time(guard.respond_due))
+    expect(page.locator("xpath=//dd[@id='due-at']/preceding-sibling::dt[1]")).to_have_text("Be on site by")
+    page.get_by_role("button", name="On site").click()
+    expect(page.locator("#status")).to_have_text("On site")
     expect(page.locator("#due-at")).to_have_text(local_time(guard.resolve_due))
     page.locator("#note").fill("door secured, CCTV saved")
     page.get_by_role("button", name="Resolve").click()
@@ -58,7 +63,7 @@ def test_a_security_work_order_shows_its_own_clock_and_leaves_the_ticket_to_engi
     with psycopg.connect(web.db_url) as conn:
         state = conn.execute("SELECT state FROM tickets WHERE id = %s", (ticket_id,)).fetchone()
         orders = {w.department_id: w.status for w in ticket_work_orders(conn, ticket_id)}
-    assert state == ("acknowledged",)  # security's accept answered; engineering still has its work to do
+    assert state == ("on_site",)  # security's arrival put the ticket on site; engineering still has its work to do
     assert orders == {"engineering": "open", "security": "done"}
     page.goto(f"/engineer/work-orders/{guard.id}?lang=zh-CN")
     expect(page.locator("#department")).to_have_text("security")
