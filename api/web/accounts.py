@@ -4,13 +4,16 @@
 Passwords are hashed with argon2id (`argon2-cffi`, the password-hashing competition's winner and OWASP's first
 choice; its `PasswordHasher` carries the parameters in the stored string and says when to re-hash). Codes and
 link tokens are random; only their SHA-256, salted with the user id, is stored; each is single use and expires.
-Throttling counts every attempt per account and per client address in one UPSERT (so concurrent attempts cannot
-slip past the limit) and takes a successful attempt back."""
+Throttling counts every guess (a password or a code) per account and per client address in one UPSERT (so
+concurrent attempts cannot slip past the limit) and takes a successful sign-in back; the account is its user id, so
+its phone, e-mail and user id share one budget. Asking for a code is no guess: it has its own limit per account
+(each code is an SMS or an e-mail to the person)."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -140,7 +143,7 @@ CLIENT_FACTOR = 4
 
 def count_attempt(conn: psycopg.Connection, limits: dict[str, int], *, now: datetime,
                   window: timedelta) -> float | None:
-    """Count one sign-in attempt against each key (key -> its limit). None if allowed, else the seconds to wait."""
+    """Count one attempt against each key (key -> its limit). None if allowed, else the seconds to wait."""
     wait = 0.0
     for key, limit in limits.items():
         row = conn.execute(queries.COUNT_ATTEMPT, {"key": key, "now": now, "window": window}).fetchone()
@@ -151,10 +154,39 @@ def count_attempt(conn: psycopg.Connection, limits: dict[str, int], *, now: date
     return wait if wait > 0 else None
 
 
+def throttle_wait(conn: psycopg.Connection, limits: dict[str, int], *, now: datetime,
+                  window: timedelta) -> float | None:
+    """Would the next attempt against these keys be refused? Counts nothing. None if not, else the seconds to wait."""
+    wait = 0.0
+    for key, window_start, attempts in conn.execute(queries.THROTTLE_STATE,
+                                                    {"keys": list(limits), "since": now - window}).fetchall():
+        if attempts >= limits[key]:
+            wait = max(wait, (window_start + window - now).total_seconds())
+    return wait if wait > 0 else None
+
+
 def uncount_attempt(conn: psycopg.Connection, limits: dict[str, int]) -> None:
     conn.execute(queries.UNCOUNT_ATTEMPT, {"keys": list(limits)})
 
 
-def throttle_limits(identifier: str, client: str, max_failures: int) -> dict[str, int]:
-    """The throttling keys of an attempt and their limits: the account named, and the client address."""
-    return {f"account:{identifier.strip().lower()}": max_failures, f"client:{client}": max_failures * CLIENT_FACTOR}
+def _typed(identifier: str) -> str:
+    return identifier.strip().lower()
+
+
+def throttle_limits(identifier: str, client: str, max_failures: int, *, user_ids: Iterable[str] = ()
+                    ) -> dict[str, int]:
+    """The throttling keys of a guess (a password or a code) and their limits: the account, and the client address.
+    The account is its user id (`user_ids`: the accounts `identifier` names), so its phone, e-mail and user id share
+    one budget; a phone a family shares names each of their accounts, and a guess on it counts on each. An
+    identifier that names no account is counted on what was typed, alike (the throttle tells no account apart)."""
+    limits = ({f"account:{user_id}": max_failures for user_id in user_ids}
+              or {f"ident:{_typed(identifier)}": max_failures})
+    limits[f"client:{client}"] = max_failures * CLIENT_FACTOR
+    return limits
+
+
+def send_limits(identifier: str, user_id: str | None, max_sends: int) -> dict[str, int]:
+    """The throttling key of asking for a sign-in code and its limit: the account the code goes to (by user id), or
+    for an identifier that names no account, what was typed (the same answers: the throttle tells no account apart).
+    Not the client address: residents behind one network (a building's Wi-Fi, a carrier's NAT) ask independently."""
+    return {f"send:{user_id}" if user_id is not None else f"send-ident:{_typed(identifier)}": max_sends}

@@ -1,7 +1,7 @@
 """Sign-in pages: `/login` (a password, or a one-time code sent to the person's phone or e-mail), `/signup`
 (from an invitation: choose a password), `/logout` (POST), and `/` (the home page of the signed-in user).
-Failed attempts are throttled per account and per client address (`api/web/accounts.py`): over the limit, the
-answer is the 429 page with the wait."""
+Guesses (a password or a code) are throttled per account and per client address, and asking for a code per account
+(`api/web/accounts.py`): over the limit, the answer is the 429 page with the wait."""
 
 from __future__ import annotations
 
@@ -80,25 +80,35 @@ def login_page(request: Request, user: OptionalWebUser, next: str = "/") -> Resp
     return _login_page(request, next_url=next)
 
 
-def _count_attempt(request: Request, conn: psycopg.Connection, now: datetime, identifier: str
-                   ) -> tuple[dict[str, int], Response | None]:
-    """Count a sign-in attempt against the identifier and the client; (the throttle keys, to uncount them on
-    success; the "too many attempts" page when over the limit, else None)."""
-    config = web_config(request)
-    keys = accounts.throttle_limits(identifier, _client(request), config.max_failures)
-    wait = accounts.count_attempt(conn, keys, now=now, window=timedelta(minutes=config.failure_window_minutes))
-    return keys, (_throttled(request, wait) if wait is not None else None)
+def _window(request: Request) -> timedelta:
+    return timedelta(minutes=web_config(request).failure_window_minutes)
+
+
+def _guess_limits(request: Request, identifier: str, found: list[accounts.Account]) -> dict[str, int]:
+    """The throttle keys of a guess: the accounts the identifier names (or what was typed) and the client."""
+    return accounts.throttle_limits(identifier, _client(request), web_config(request).max_failures,
+                                    user_ids=[a.user_id for a in found])
+
+
+def _count_guess(request: Request, conn: psycopg.Connection, now: datetime, identifier: str
+                 ) -> tuple[list[accounts.Account], dict[str, int], Response | None]:
+    """Count a guess (a password or a code) against the account and the client; (the accounts the identifier names;
+    the throttle keys, to uncount them on success; the "too many attempts" page when over the limit, else None)."""
+    found = accounts.find_accounts(conn, identifier)
+    keys = _guess_limits(request, identifier, found)
+    wait = accounts.count_attempt(conn, keys, now=now, window=_window(request))
+    return found, keys, (_throttled(request, wait) if wait is not None else None)
 
 
 @router.post("/login", response_class=HTMLResponse)
 def login_with_password(request: Request, csrf: CsrfChecked, conn: DbDep, now: NowDep, identifier: FormText,
                         password: Annotated[str, Form(max_length=200)], next: FormText = "/") -> Response:  # noqa: A002
     config = web_config(request)
-    keys, refused = _count_attempt(request, conn, now, identifier)
+    found, keys, refused = _count_guess(request, conn, now, identifier)
     if refused is not None:
         return refused
     # Of the accounts sharing a phone or e-mail, the one whose password this is.
-    account = next_match(a for a in accounts.find_accounts(conn, identifier) if accounts.password_matches(a, password))
+    account = next_match(a for a in found if accounts.password_matches(a, password))
     if account is None:
         return _login_page(request, identifier=identifier, next_url=next, status_code=401,
                            error=N_("The account or the password is wrong."))
@@ -109,12 +119,18 @@ def login_with_password(request: Request, csrf: CsrfChecked, conn: DbDep, now: N
 @router.post("/login/code", response_class=HTMLResponse)
 def send_signin_code(request: Request, csrf: CsrfChecked, conn: DbDep, now: NowDep, identifier: FormText,
                      next: FormText = "/") -> Response:  # noqa: A002
-    """Send a sign-in code. The answer is the same whether or not the account exists (no account probing)."""
+    """Send a sign-in code. The answer is the same whether or not the account exists (no account probing).
+    Asking is no guess: it is not counted as a failure (nor on the client address, which residents behind one
+    network share), but it has its own limit per account, and a locked account or address is sent no code."""
     config = web_config(request)
-    _, refused = _count_attempt(request, conn, now, identifier)
-    if refused is not None:
-        return refused
-    account = accounts.find_account(conn, identifier)
+    found = accounts.find_accounts(conn, identifier)
+    account = found[0] if found else None  # where a code for a shared phone or e-mail goes
+    sends = accounts.send_limits(identifier, account.user_id if account else None, config.max_code_sends)
+    wait = accounts.throttle_wait(conn, _guess_limits(request, identifier, found), now=now, window=_window(request))
+    if wait is None:
+        wait = accounts.count_attempt(conn, sends, now=now, window=_window(request))
+    if wait is not None:
+        return _throttled(request, wait)
     if account is not None:
         issued = accounts.issue_code(conn, account.user_id, purpose="signin", now=now,
                                      ttl=timedelta(minutes=config.signin_code_minutes))
@@ -124,6 +140,7 @@ def send_signin_code(request: Request, csrf: CsrfChecked, conn: DbDep, now: NowD
                  minutes=config.signin_code_minutes)
         error = _send_code(request, account, CodeMessage("signin", issued.code, None, text))
         if error is not None:
+            accounts.uncount_attempt(conn, sends)  # nothing reached the person: asking again is no pestering
             return _login_page(request, identifier=identifier, next_url=next, error=error, status_code=503)
     return render(request, "auth/code.html", {"identifier": identifier, "next": safe_next(next), "error": None})
 
@@ -149,16 +166,16 @@ def _send_code(request: Request, account: accounts.Account, message: CodeMessage
 def login_with_code(request: Request, csrf: CsrfChecked, conn: DbDep, now: NowDep, identifier: FormText,
                     code: Annotated[str, Form(max_length=20)], next: FormText = "/") -> Response:  # noqa: A002
     config = web_config(request)
-    keys, refused = _count_attempt(request, conn, now, identifier)
+    found, keys, refused = _count_guess(request, conn, now, identifier)
     if refused is not None:
         return refused
     # Of the accounts sharing a phone or e-mail, the one this code was issued to (codes are salted per user).
-    account = next_match(a for a in accounts.find_accounts(conn, identifier)
-                         if accounts.redeem_code(conn, a.user_id, code, now=now))
+    account = next_match(a for a in found if accounts.redeem_code(conn, a.user_id, code, now=now))
     if account is None:
         return render(request, "auth/code.html", {"identifier": identifier, "next": safe_next(next),
                                                   "error": N_("The code is wrong or has expired.")}, status_code=401)
-    accounts.uncount_attempt(conn, keys)
+    # A sign-in: this guess, and the asking for the code it used, are taken back.
+    accounts.uncount_attempt(conn, keys | accounts.send_limits(identifier, account.user_id, config.max_code_sends))
     return _signed_in(request, conn, account.user_id, next, config, now)
 
 

@@ -65,6 +65,10 @@ COUNT_ATTEMPT = """INSERT INTO signin_throttle AS t (key, window_start, failures
                        failures = CASE WHEN t.window_start <= %(now)s - %(window)s THEN 1 ELSE t.failures + 1 END
                    RETURNING window_start, failures"""
 
+# The attempts of some keys in their current window, counting nothing (whether the next one would be refused).
+THROTTLE_STATE = """SELECT key, window_start, failures FROM signin_throttle
+                    WHERE key = ANY(%(keys)s) AND window_start > %(since)s"""
+
 # A successful attempt is not a failure: take it back.
 UNCOUNT_ATTEMPT = """UPDATE signin_throttle SET failures = greatest(failures - 1, 0) WHERE key = ANY(%(keys)s)"""
 

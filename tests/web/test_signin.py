@@ -117,13 +117,13 @@ def test_wrong_codes_are_throttled_per_account_with_the_wait_shown(app_client, p
     app_client.post("/login/code", data={"identifier": people["phone"], "csrf_token": csrf(app_client)})
     real = sender.last_code(people["resident"])
     wrong = f"{(int(real) + 1) % 1_000_000:06d}"
-    # The request for the code counted as one attempt (it was no failure, but is not taken back) ...
+    # Asking for the code was no guess: five wrong codes are allowed, the sixth attempt waits ...
     statuses = []
-    for _ in range(5):
+    for _ in range(6):
         answer = app_client.post("/login/verify", data={"identifier": people["phone"], "code": wrong,
                                                         "csrf_token": csrf(app_client)})
         statuses.append(answer.status_code)
-    assert statuses == [401, 401, 401, 401, 429]
+    assert statuses == [401, 401, 401, 401, 401, 429]
     assert int(answer.headers["retry-after"]) > 800 and "15 分钟" in answer.text
     # ... and now even the right code waits: the limit is on the account, not on the guess.
     right = app_client.post("/login/verify", data={"identifier": people["phone"], "code": real,
@@ -234,3 +234,85 @@ def test_residents_sharing_a_phone_each_sign_in_with_their_own_code(app_client, 
         assert answer.status_code == 303, answer.text
         home = client.get("/")
         assert invitation.name in home.text
+
+
+# -- throttling: asking for a code is no guess; the account is one budget whatever names it ---------------------
+
+def ask_code(client: TestClient, identifier: str) -> httpx.Response:
+    return client.post("/login/code", data={"identifier": identifier, "csrf_token": csrf(client)})
+
+
+def enter_code(client: TestClient, identifier: str, code: str) -> httpx.Response:
+    return client.post("/login/verify", data={"identifier": identifier, "code": code, "csrf_token": csrf(client)},
+                       follow_redirects=False)
+
+
+def with_email(conn: psycopg.Connection, people: dict[str, str]) -> str:
+    email = f"{people['resident']}@residents.example"
+    conn.execute("UPDATE residents SET email = %s WHERE id = %s", (email, people["resident_id"]))
+    conn.commit()
+    return email
+
+
+def test_a_resident_signs_in_by_code_seven_times_in_one_window(app_client, people, sender):
+    for _ in range(7):
+        client = new_client(app_client)
+        page = ask_code(client, people["phone"])
+        assert page.status_code == 200 and 'name="code"' in page.text, page.text
+        answer = enter_code(client, people["phone"], sender.last_code(people["resident"]))
+        assert answer.status_code == 303, answer.text
+        assert client.get("/").status_code == 200
+    assert len(sender.sent) == 7
+
+
+def test_wrong_codes_lock_the_account_whichever_of_phone_user_id_or_e_mail_is_typed(app_client, conn, people,
+                                                                                      sender):
+    email = with_email(conn, people)
+    names = (people["phone"], people["resident"], email)
+    ask_code(app_client, people["phone"])
+    real = sender.last_code(people["resident"])
+    wrong = f"{(int(real) + 1) % 1_000_000:06d}"
+    # Five wrong codes, by the three names of one account: one budget of five.
+    statuses = [enter_code(new_client(app_client), names[i % 3], wrong).status_code for i in range(5)]
+    assert statuses == [401] * 5
+    for name in names:  # now even the right code waits, whichever name is typed
+        answer = enter_code(new_client(app_client), name, real)
+        assert answer.status_code == 429 and "请等待" in answer.text, name
+        assert int(answer.headers["retry-after"]) > 800
+    assert new_client(app_client).get("/", follow_redirects=False).headers["location"] == "/login"
+
+
+def test_asking_for_codes_past_the_limit_gets_the_wait_and_sends_nothing(app_client, conn, people, sender):
+    email = with_email(conn, people)
+    names = (people["phone"], people["resident"], email)
+    # Five codes, asked for by the three names of one account (one budget), then a sixth: refused, nothing sent.
+    assert [ask_code(new_client(app_client), names[i % 3]).status_code for i in range(5)] == [200] * 5
+    assert len(sender.sent) == 5
+    for name in names:
+        refused = ask_code(new_client(app_client), name)
+        assert refused.status_code == 429 and "登录尝试次数过多" in refused.text and "15 分钟" in refused.text, name
+        assert int(refused.headers["retry-after"]) > 800
+    assert len(sender.sent) == 5
+    # An identifier that names no account is answered alike (the throttle tells no account apart).
+    unknown = [ask_code(new_client(app_client), "13800000000").status_code for _ in range(6)]
+    assert unknown == [200] * 5 + [429] and len(sender.sent) == 5
+    # Asking was no guess: the last code sent still signs the resident in.
+    client = new_client(app_client)
+    assert enter_code(client, people["phone"], sender.last_code(people["resident"])).status_code == 303
+
+
+def test_neighbours_behind_one_address_asking_for_codes_do_not_lock_each_other_out(app_client, people, sender):
+    # A building's Wi-Fi or a carrier's NAT: one client address; the per-address limit is 4 x 5 guesses.
+    statuses = [ask_code(new_client(app_client), f"1390000{i:04d}").status_code for i in range(25)]
+    assert statuses == [200] * 25
+    page = ask_code(new_client(app_client), people["phone"])
+    assert page.status_code == 200 and len(sender.sent) == 1
+    assert enter_code(new_client(app_client), people["phone"], sender.last_code(people["resident"])).status_code == 303
+
+
+def test_a_locked_account_is_sent_no_code(app_client, people, sender):
+    statuses = [sign_in(new_client(app_client), people["phone"], "not the password").status_code for _ in range(5)]
+    assert statuses == [401] * 5
+    refused = ask_code(new_client(app_client), people["resident"])
+    assert refused.status_code == 429 and "登录尝试次数过多" in refused.text
+    assert sender.sent == []
