@@ -4,6 +4,7 @@ threshold-only rule set (`fixed_limits`). The variants themselves are described 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from bench.anticipation_lockstep import LOCKSTEP_TICK_S, SimClock
@@ -54,8 +55,8 @@ class BenchEngine(DetectorEngine):
             alarms = [*alarms, *self.tick(datetime.fromtimestamp(self.clock.t, UTC))]
         return alarms
 
-    def tick(self, now: datetime) -> list:
-        return [] if self.variant == "complaint-only" else super().tick(now)
+    def tick(self, now: datetime, heard_from: Callable[[str], float | None] | None = None) -> list:
+        return [] if self.variant == "complaint-only" else super().tick(now, heard_from)
 
     def presence(self, device_id: str, *, online: bool, ts: datetime) -> list:
         return [] if self.variant == "complaint-only" else super().presence(device_id, online=online, ts=ts)

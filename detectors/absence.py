@@ -32,6 +32,7 @@ False
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
@@ -134,9 +135,11 @@ def _slots_learnt(state: AbsenceState, local: datetime) -> bool:
     return all(state.days[slot(moment)] >= P.min_days for moment in (local - ONE_HOUR, local, local + ONE_HOUR))
 
 
-def check(state: AbsenceState, now: datetime, t: float | None = None) -> Observation:
+def check(state: AbsenceState, now: datetime, t: float | None = None, heard_from: float = -math.inf) -> Observation:
     """Close every whole hour up to `now` (learning or judging it) and say whether an absence stands. `t` is
-    `now.timestamp()` when the caller has it already (a change of time zone keeps the instant)."""
+    `now.timestamp()` when the caller has it already (a change of time zone keeps the instant). An hour that began
+    before `heard_from` (the platform listening since: a restart, a lost broker connection) is neither learnt nor
+    judged: its missing events may be the platform's deafness, not the device's use."""
     if t is None:
         t = now.timestamp()
     if state.hour is not None and state.hour + HOUR > t:
@@ -146,7 +149,8 @@ def check(state: AbsenceState, now: datetime, t: float | None = None) -> Observa
     if state.hour is None:
         state.hour, state.hour_slot = start, slot(now)
     while state.hour is not None and state.hour + HOUR <= t:
-        _close(state, now)
+        if state.hour >= heard_from:
+            _close(state, now)
         state.hour += HOUR
         state.hour_slot = slot(datetime.fromtimestamp(state.hour, now.tzinfo))
         state.count = 0

@@ -12,6 +12,7 @@ reading (a silent device, a door held open).
 
 from __future__ import annotations
 
+import math
 import pickle
 from collections import deque
 from collections.abc import Callable
@@ -194,15 +195,23 @@ class DetectorEngine:
         state.last_t, state.last_seq = t, reading.seq
         return self._decide(state, observations, t, rules)
 
-    def tick(self, now: datetime) -> list[Alarm]:
-        """Check conditions that need no reading (silence, doors held open) at wall-clock time `now`."""
+    def tick(self, now: datetime, heard_from: Callable[[str], float | None] | None = None) -> list[Alarm]:
+        """Check conditions that need no reading (silence, doors held open) at wall-clock time `now`.
+
+        `heard_from(site_id)`: since when the platform has been hearing that site's devices (epoch seconds; None
+        while it cannot hear them, e.g. ingest disconnected from the broker), so that its own deafness — a restart
+        after downtime, a lost connection — is not read as every device falling silent. Without it, always."""
         t = now.timestamp()
         alarms: list[Alarm] = []
         for state in self._devices.values():
             rules = self._rules[state.kind]
             observations = rules.on_tick(state.rules, t)
-            observations.append(state.presence.check(t))
-            observations.append(absence.check(state.absence, now, t))
+            since = -math.inf if heard_from is None else heard_from(state.site_id)
+            if since is not None:
+                silence = state.presence.check(t, since)
+                if silence is not None:
+                    observations.append(silence)
+                observations.append(absence.check(state.absence, now, t, since))
             alarms.extend(self._decide(state, observations, t, rules))
         return alarms
 

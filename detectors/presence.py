@@ -6,10 +6,13 @@ interval is not known) raises the alarm at the next
 `tick`, and the next reading clears it. An explicit "offline" status from ingest (the device's MQTT last will,
 or ingest's own heartbeat timeout) is the fastest evidence: the alarm is raised at the first `tick`
 `RECONNECT_GRACE_S` after it, unless the device is back by then; "online" or any newer reading clears it.
+Silence counts only while the platform itself listens: after a restart or a lost broker connection, a device has
+its whole limit to be heard again before its silence is a fault (`check`'s `heard_from`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -110,12 +113,17 @@ class Presence:
             return UNKNOWN_GAP_SILENCE_S
         return max(MIN_SILENCE_S, SILENCE_FACTOR * self.gap)
 
-    def check(self, now: float) -> Observation:
-        """Is the device silent (or reported offline) at wall-clock `now`?"""
+    def check(self, now: float, heard_from: float = -math.inf) -> Observation | None:
+        """Is the device silent (or reported offline) at wall-clock `now`? The platform has been listening since
+        `heard_from` (ingest connected to the broker): silence before it is the platform's, not the device's, so a
+        device is silent only once `limit()` has passed with both the device quiet and the platform listening.
+        Until then None: no evidence either way (an offline alarm raised before a restart stays as it is)."""
         if self.offline_at is not None:
             return self._offline(now)
-        if self.last_t is None or now - self.last_t <= self.limit():
+        if self.last_t is None:
             return PRESENT
+        if now - max(self.last_t, heard_from) <= self.limit():
+            return PRESENT if now - self.last_t <= self.limit() else None
         silent = now - self.last_t
         return Observation(
             OFFLINE,

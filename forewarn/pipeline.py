@@ -77,6 +77,7 @@ class DetectionPipeline:
         on_queued: Callable[[], object] | None = None,
         sites: Collection[str] | None = None,
         offline_grace_s: float = RECONNECT_GRACE_S,
+        hears_through_ingest: bool = False,
     ) -> None:
         self.pool = pool
         self.now = now
@@ -91,6 +92,9 @@ class DetectionPipeline:
         self._label_cursor = 0
         self._registry_version: int | None = None
         self._unknown_reload_at = -UNKNOWN_RELOAD_S
+        # Since when ingest has heard each site (a site's own consumer, or None for one consumer of every site), None
+        # while it cannot (`on_listening`). Without `hears_through_ingest` (a test or tool feeding it), always.
+        self._heard: dict[str | None, datetime | None] | None = {} if hears_through_ingest else None
         self._apply_estate(estate)
 
     def _mine(self, site_id: str) -> bool:
@@ -262,9 +266,23 @@ class DetectionPipeline:
             self._queue(alarms)
         return len(labels)
 
+    def on_listening(self, site: str | None, since: datetime | None) -> None:
+        """Ingest for `site` (None: every site) connected to the broker at `since`, or lost it (None). Until then, and
+        while it is lost, no device of the site is judged silent: after a restart or an outage of the platform's own
+        connection each device has its whole silence limit to be heard again (detectors/presence.py). Called from
+        the MQTT client's thread: one dict assignment, read by `tick`."""
+        if self._heard is not None:
+            self._heard[site] = since
+            log.info("%s: %s", site or "every site", f"listening since {since:%H:%M:%S}" if since else "not listening")
+
+    def _heard_from(self, site_id: str) -> float | None:
+        heard = self._heard or {}
+        since = heard[site_id] if site_id in heard else heard.get(None)
+        return None if since is None else since.timestamp()
+
     def tick(self) -> None:
         with self._lock:
-            self._queue(self.engine.tick(self.now()))
+            self._queue(self.engine.tick(self.now(), None if self._heard is None else self._heard_from))
 
     def _queue(self, alarms: list[Alarm]) -> None:
         """One detector step's alarms handed off; then `hooks.on_judged`, if set."""

@@ -157,7 +157,8 @@ def start_ingest(ctx: RoleContext, hooks: PipelineHooks = PipelineHooks()) -> In
         # In lockstep (a benchmark waiting on `on_judged`) alarms are applied at once, on the detector's thread.
         on_queued = alarms.drain if hooks.on_judged is not None else alarms.wake
         pipeline = DetectionPipeline(ctx.pool, estate, now=ctx.clock, hooks=hooks, on_queued=on_queued,
-                                     sites=set() if worker_id else None, offline_grace_s=ctx.settings.offline_grace_s)
+                                     sites=set() if worker_id else None, offline_grace_s=ctx.settings.offline_grace_s,
+                                     hears_through_ingest=True)
         pipeline.refresh_registry(force=True)
         restored = 0 if worker_id else pipeline.restore()
         stops.push("detector checkpoint", pipeline.checkpoint)
@@ -178,7 +179,8 @@ def start_ingest(ctx: RoleContext, hooks: PipelineHooks = PipelineHooks()) -> In
         else:
             service = IngestService(
                 ingest_config(ctx.settings, ctx.broker), ctx.database_url,
-                on_readings=pipeline.on_readings, on_presence=pipeline.on_presence, now=ctx.clock,
+                on_readings=pipeline.on_readings, on_presence=pipeline.on_presence,
+                on_listening=pipeline.on_listening, now=ctx.clock,
             )
             service.start()
             stops.push("ingest", service.stop)

@@ -107,7 +107,8 @@ class SiteWorker:
         restored = self.pipeline.add_site(site)
         config = dataclasses.replace(self.base, client_id=site_client_id(site), site=site)
         service = IngestService(config, self.database_url, on_readings=self.pipeline.on_readings,
-                                on_presence=self.pipeline.on_presence, now=self.now)
+                                on_presence=self.pipeline.on_presence, on_listening=self.pipeline.on_listening,
+                                now=self.now)
         try:
             service.start()
         except IngestError as exc:

@@ -92,16 +92,19 @@ class PresenceTracker:
         state.changed_at = at
         return change
 
-    def expire(self, now: datetime) -> list[PresenceChange]:
+    def expire(self, now: datetime, heard_from: datetime | None = None) -> list[PresenceChange]:
         """Devices online but silent for longer than the heartbeat timeout (or `MISSED_GAPS` of their own usual gaps,
-        if longer; `MISSED_GAPS` timeouts while their usual gap is not known yet), now marked offline."""
+        if longer; `MISSED_GAPS` timeouts while their usual gap is not known yet), now marked offline. Silence counts
+        from `heard_from` at the earliest (ingest subscribed since): a device that fell silent while ingest was
+        down is still noticed, once it has had its timeout to be heard again."""
         changes = []
         floor = self._timeout.total_seconds()
         for device_id, state in self._states.items():
             if not state.online or state.last_seen is None:
                 continue
             timeout = max(floor, MISSED_GAPS * state.gap_s) if state.gap_s else MISSED_GAPS * floor
-            if (now - state.last_seen).total_seconds() > timeout:
+            quiet_since = state.last_seen if heard_from is None else max(state.last_seen, heard_from)
+            if (now - quiet_since).total_seconds() > timeout:
                 state.online = False
                 state.changed_at = now
                 self._dirty.add(device_id)

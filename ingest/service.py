@@ -94,7 +94,10 @@ class IngestService:
 
     `on_readings(batch)` is called from the writer thread after each commit, in order, with the readings that were
     new (duplicates from redelivery are left out); `on_presence(change)` when a device goes offline (status, last
-    will, heartbeat timeout) or comes back. Exceptions in callbacks are logged and never stop ingest.
+    will, heartbeat timeout) or comes back; `on_listening(site, since)` when its subscription is in place (since
+    then it hears the site: None for every site) or the connection is lost (`since` None). Silence before `since`
+    is ingest's own, not the devices': the heartbeat timeout counts from it too. Exceptions in callbacks are logged
+    and never stop ingest.
     """
 
     def __init__(
@@ -104,11 +107,14 @@ class IngestService:
         *,
         on_readings: Callable[[list[Reading]], None] | None = None,
         on_presence: Callable[[PresenceChange], None] | None = None,
+        on_listening: Callable[[str | None, datetime | None], None] | None = None,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.config = config
         self._on_readings = on_readings
         self._on_presence = on_presence
+        self._on_listening = on_listening
+        self._heard_from: datetime | None = None  # subscribed since; None while not connected
         self._now = now
         self.metrics = IngestMetrics()
         self.metrics_registry = self.metrics.registry
@@ -257,13 +263,24 @@ class IngestService:
             self._fatal = (f"the MQTT broker refused ingest's subscription to {subscription(self.config.site)} "
                            f"({refused[0]}); check the ACL of user {self.config.username!r}")
             log.error(self._fatal)
+        else:
+            self._listening(self._now())
         self._connected_event.set()  # start() returns once messages can flow
+
+    def _listening(self, since: datetime | None) -> None:
+        self._heard_from = since
+        if self._on_listening is not None:
+            try:
+                self._on_listening(None if self.config.site == "+" else self.config.site, since)
+            except Exception:  # noqa: BLE001 - a callback never stops ingest
+                log.exception("on_listening failed")
 
     def _on_disconnect(self, _client: mqtt.Client, _userdata: Any, _flags: mqtt.DisconnectFlags,
                        reason_code: ReasonCode, _properties: Properties | None) -> None:
         with self._ack_lock:
             self._connected = False
         self.metrics.connected.set(0)
+        self._listening(None)
         if not self._stopping.is_set():
             log.warning("disconnected from the broker (%s); reconnecting", reason_code)
 
@@ -372,8 +389,8 @@ class IngestService:
                 change = None
             if change is not None:
                 changes.append(change)
-        if expire:  # after the batch is heard: a device whose message is in hand is not silent
-            changes.extend(self._presence.expire(at))
+        if expire and self._heard_from is not None:  # after the batch is heard: a device in hand is not silent
+            changes.extend(self._presence.expire(at, self._heard_from))
         if not messages and not changes:
             return
         batch.presence = self._presence.take_rows()

@@ -177,3 +177,23 @@ def test_a_last_will_composed_at_connect_time_is_dated_when_it_arrives():
     # an "online" status keeps its own time
     back = tracker.status(PresenceChange("lift", "s1", DeviceKind.ELEVATOR, True, arrived), arrived)
     assert back is not None and back.ts == arrived
+
+
+def test_silence_while_ingest_was_down_counts_from_when_it_listens_again() -> None:
+    """A device last heard before ingest stopped for the night is given its timeout from when ingest is subscribed
+    again, not marked offline at the first look; if it is still not heard by then, it is."""
+    from datetime import UTC, datetime, timedelta
+
+    from ingest.presence import PresenceTracker
+    from ingest.reading import DeviceKind
+
+    t0 = datetime(2026, 3, 2, tzinfo=UTC)
+    tracker = PresenceTracker(heartbeat_timeout_s=300.0)
+    tracker.set_registry({"lift": (DeviceKind.ELEVATOR, "s1")})
+    for i in range(10):
+        tracker.heard("lift", t0 + timedelta(seconds=5 * i), t0 + timedelta(seconds=5 * i))
+    back = t0 + timedelta(hours=16)
+    assert tracker.expire(back + timedelta(seconds=1), back) == []
+    assert tracker.expire(back + timedelta(seconds=299), back) == []
+    went = tracker.expire(back + timedelta(seconds=301), back)
+    assert [(c.device_id, c.online, c.reason) for c in went] == [("lift", False, "heartbeat")]
