@@ -2,8 +2,10 @@
 
 `install(app)` (called by `api.app.create_app`) builds the shared `WebFrame` (Jinja2 environment, message
 catalogues, static file versions), serves `api/static/` at `/static`, registers the handlers that turn
-`LoginRequired` into a redirect to `/login` and `WebForbidden` into the 403 page, and includes every router in
-`ROUTERS`. A page module adds its router to `ROUTERS` (append only), and its links to `api/web/nav.py`.
+`LoginRequired` into a redirect to `/login` and `WebForbidden` into the 403 page, and those of `errors.py` (on a
+page address, a value FastAPI cannot use is the 422 page, an address without a route the 404 page; the JSON API
+keeps its JSON answers), and includes every router in `ROUTERS`. A page module adds its router to `ROUTERS` (append
+only), and its links to `api/web/nav.py`.
 
 Pieces: `render.py` (`render(request, template, context)`), `deps.py` (`WebUser`, `web_require`, `CsrfChecked`),
 `sessions.py`, `accounts.py` (passwords, codes, throttling), `i18n.py`, `auth_pages.py`; live updates in
@@ -13,8 +15,10 @@ Pieces: `render.py` (`render(request, template, context)`), `deps.py` (`WebUser`
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.web import (
     auth_pages,
@@ -39,6 +43,7 @@ from api.web import (
     survey_wave_forms,
 )
 from api.web.deps import LoginRequired, WebForbidden
+from api.web.errors import http_error, invalid
 from api.web.i18n import N_
 from api.web.render import STATIC_DIR, WebFrame, render
 
@@ -82,5 +87,7 @@ def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(WebForbidden, _forbidden)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     for router in ROUTERS:
         app.include_router(router)

@@ -19,7 +19,7 @@ from tickets.errors import InvalidInput
 from tickets.review import report
 from tickets.review.actions import attach_actions
 from tickets.review.compute import compute_review
-from tickets.review.periods import Period, parse_period
+from tickets.review.periods import FIRST_YEAR, LAST_YEAR, Period, PeriodOutOfRange, parse_period
 from tickets.review.scorecards import department_scorecards, person_scorecards, team_scorecards
 
 router = PageRouter(tags=["pages: review"], include_in_schema=False)
@@ -28,19 +28,23 @@ MonthQuery = Annotated[str | None, Query(max_length=40)]
 TITLE = N_("Monthly review")
 
 
-def _period(month: str | None, now: NowDep, config: TicketConfigDep) -> Period | None:
+def _period(request: Request, month: str | None, now: NowDep, config: TicketConfigDep) -> Period | HTMLResponse:
+    """The month asked for (the last complete one without `month`), or the 422 page saying what to give."""
     if month is None:  # the last complete month
         local = now.astimezone(config.tz)
         month = f"{local.year - (local.month == 1)}-{(local.month - 2) % 12 + 1:02d}"
     try:
         return parse_period(month, config.tz)
+    except PeriodOutOfRange as exc:
+        return _bad(request, N_("%(value)s is outside the years the reviews cover (%(first)s to %(last)s). Give the "
+                                "month as 2026-10."), value=exc.value, first=FIRST_YEAR, last=LAST_YEAR)
     except InvalidInput:
-        return None
+        return _bad(request, N_("Give the month as 2026-10."))
 
 
-def _bad(request: Request) -> HTMLResponse:
-    return render(request, "error.html", {"title_id": N_("Not found"), "message_id": N_(
-        "Give the month as 2026-10."), "message_args": {}}, status_code=422)
+def _bad(request: Request, message_id: str, **message_args: object) -> HTMLResponse:
+    return render(request, "error.html", {"title_id": N_("Not found"), "message_id": message_id,
+                                          "message_args": message_args}, status_code=422)
 
 
 def _lang(request: Request) -> str:
@@ -50,9 +54,9 @@ def _lang(request: Request) -> str:
 @router.get("/manager/review", response_class=HTMLResponse)
 def review_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep, config: TicketConfigDep,
                 month: MonthQuery = None) -> Response:
-    period = _period(month, now, config)
-    if period is None:
-        return _bad(request)
+    period = _period(request, month, now, config)
+    if isinstance(period, Response):
+        return period
     review = attach_actions(conn, compute_review(conn, period), period)
     lang = _lang(request)
     return render(request, "manager/review.html", {
@@ -64,9 +68,9 @@ def review_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep
 @router.get("/manager/scorecards", response_class=HTMLResponse)
 def scorecards_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep, config: TicketConfigDep,
                     month: MonthQuery = None) -> Response:
-    period = _period(month, now, config)
-    if period is None:
-        return _bad(request)
+    period = _period(request, month, now, config)
+    if isinstance(period, Response):
+        return period
     return render(request, "manager/scorecards.html", {
         "period": period.label, "departments": department_scorecards(conn, period),
         "teams": team_scorecards(conn, period), "people": person_scorecards(conn, period)})

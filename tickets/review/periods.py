@@ -1,5 +1,10 @@
 """Review periods in the configured time zone: a month (2026-10), a quarter (2026Q4), a year (2026) or a range
-(2026-10-01..2026-10-15, end inclusive), each with the previous period and the same period a year earlier."""
+(2026-10-01..2026-10-15, end inclusive), each with the previous period and the same period a year earlier.
+
+Only years FIRST_YEAR..LAST_YEAR (2000-2999) are accepted: a review also looks at the previous period and the same
+period a year earlier, and a year such as 0000 or 9999 would take those (or the day after the period) outside the
+calendar. `parse_period` refuses any other year with `PeriodOutOfRange`, an InvalidInput naming the value and the
+range, so the pages, the REST API and the CLI answer with that message instead of failing."""
 
 from __future__ import annotations
 
@@ -10,6 +15,17 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from tickets.errors import InvalidInput
+
+FIRST_YEAR = 2000
+LAST_YEAR = 2999
+
+
+class PeriodOutOfRange(InvalidInput):
+    """A period outside FIRST_YEAR..LAST_YEAR; `value` is the text as given."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(f"period {value!r} is out of range: the year must be {FIRST_YEAR} to {LAST_YEAR}")
+        self.value = value
 
 
 class Kind(StrEnum):
@@ -78,18 +94,29 @@ _YEAR = re.compile(r"^(\d{4})$")
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 
 
+def _year(digits: str, text: str) -> int:
+    """The year `digits` of the period `text`; PeriodOutOfRange outside FIRST_YEAR..LAST_YEAR."""
+    year = int(digits)
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise PeriodOutOfRange(text)
+    return year
+
+
 def parse_period(text: str, tz: ZoneInfo) -> Period:
-    """`2026-10`, `2026Q4`, `2026` or `2026-10-01..2026-10-15`; anything else raises InvalidInput saying so."""
+    """`2026-10`, `2026Q4`, `2026` or `2026-10-01..2026-10-15` with years FIRST_YEAR..LAST_YEAR; anything else
+    raises InvalidInput saying so (PeriodOutOfRange for a year outside them)."""
     text = text.strip()
     if m := _MONTH.match(text):
         if not 1 <= int(m[2]) <= 12:
             raise InvalidInput(f"month {text!r}: the month must be 01-12")
-        return _months(Kind.MONTH, date(int(m[1]), int(m[2]), 1), 1, tz)
+        return _months(Kind.MONTH, date(_year(m[1], text), int(m[2]), 1), 1, tz)
     if m := _QUARTER.match(text):
-        return _months(Kind.QUARTER, date(int(m[1]), 3 * int(m[2]) - 2, 1), 3, tz)
+        return _months(Kind.QUARTER, date(_year(m[1], text), 3 * int(m[2]) - 2, 1), 3, tz)
     if m := _YEAR.match(text):
-        return _months(Kind.YEAR, date(int(m[1]), 1, 1), 12, tz)
+        return _months(Kind.YEAR, date(_year(m[1], text), 1, 1), 12, tz)
     if m := _RANGE.match(text):
+        for end in (m[1], m[2]):
+            _year(end[:4], text)
         try:
             first, last = date.fromisoformat(m[1]), date.fromisoformat(m[2])
         except ValueError as exc:
