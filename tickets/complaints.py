@@ -28,6 +28,7 @@ from tickets.routing import grid_owner
 from tickets.sensitivity import sensitivity
 from tickets.service import add_event, create_ticket, get_ticket
 from tickets.submissions import Submission, earlier, remember
+from tickets.symptoms import unexplaining_faults
 from tickets.transitions import transition
 from tickets.warranty import link_warranty
 
@@ -112,7 +113,7 @@ def intake_complaint(
         # The fault point, else the category: what a group of households is counted by.
         point = found.subcategory or found.category.value
         words = sensitivity(description)
-        incident = matching_incident(conn, found, unit_id, building_id, site_id, reported_at, config)
+        incident = matching_incident(conn, found, unit_id, building_id, site_id, reported_at, config, description)
         # Folding into an incident comes first; else the household's open ticket on the same point, on any channel.
         joined = None if incident is not None else open_household_ticket(
             conn, unit_id, point, now, config.join_window, major=found.tier is Tier.MAJOR)
@@ -186,13 +187,15 @@ def _check_rate(conn: psycopg.Connection, resident_id: str, now: datetime, confi
 
 def matching_incident(
     conn: psycopg.Connection, found: Classification, unit_id: str, building_id: str, site_id: str,
-    reported_at: datetime, config: TicketConfig,
+    reported_at: datetime, config: TicketConfig, description: str = "",
 ) -> tuple[int, int, datetime] | None:
     """The open incident that explains the complaint: same device kind, a device that serves the unit, or is in
-    the same building, or is site-wide; detected no later than the fold window after the complaint.
+    the same building, or is site-wide; detected no later than the fold window after the complaint; for water, of a
+    fault that can cause what `description` describes (`tickets.symptoms`: a leak is not explained by an outage).
     Prefers a device serving the unit. Returns (ticket, root incident, detection time)."""
     if found.device_kind is None:
         return None
+    unexplaining = sorted(unexplaining_faults(description)) if found.device_kind == "water" else []
     row = conn.execute(
         """SELECT COALESCE(root.ticket_id, i.ticket_id), COALESCE(root.id, i.id),
                   COALESCE(root.detected_at, i.detected_at)
@@ -200,14 +203,14 @@ def matching_incident(
            LEFT JOIN incidents root ON root.id = i.root_incident_id
            WHERE i.status = 'open' AND d.kind = %(kind)s AND d.site_id = %(site)s
              AND COALESCE(root.ticket_id, i.ticket_id) IS NOT NULL
-             AND i.detected_at <= %(latest)s
+             AND i.detected_at <= %(latest)s AND NOT (i.fault = ANY(%(unexplaining)s))
              AND (d.building_id = %(building)s OR d.building_id IS NULL
                   OR EXISTS (SELECT 1 FROM device_units du WHERE du.device_id = d.id AND du.unit_id = %(unit)s))
            ORDER BY EXISTS (SELECT 1 FROM device_units du WHERE du.device_id = d.id AND du.unit_id = %(unit)s) DESC,
                     (d.building_id = %(building)s) DESC, i.detected_at DESC
            LIMIT 1""",
         {"kind": found.device_kind, "site": site_id, "building": building_id, "unit": unit_id,
-         "latest": reported_at + config.fold_window},
+         "latest": reported_at + config.fold_window, "unexplaining": unexplaining},
     ).fetchone()
     return (int(row[0]), int(row[1]), row[2]) if row else None
 

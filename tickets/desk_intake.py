@@ -109,7 +109,7 @@ def preview_intake(conn: psycopg.Connection, *, unit_id: str, description: str, 
         raise InvalidInput("description is empty: say what is wrong")
     unit, building_id, site_id = unit_place(conn, unit_id)
     found = classify_text(description, config.taxonomy)
-    incident = matching_incident(conn, found, unit, building_id, site_id, now, config)
+    incident = matching_incident(conn, found, unit, building_id, site_id, now, config, description)
     if incident is not None:
         ticket_id, incident_id = incident[0], incident[1]
         kind = "incident"

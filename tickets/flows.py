@@ -21,6 +21,7 @@ from tickets.maintenance import NEVER_HELD_BACK, active_window, hold_back, hold_
 from tickets.notices import Recipient, format_time, notify_residents, residents_of_device
 from tickets.service import add_event, create_ticket, fault_title, get_ticket
 from tickets.silence import GROUP_FAULT, SILENCE_FAULT, group_silence, member_back, release_stragglers, warn_due_groups
+from tickets.symptoms import unexplaining_faults
 from tickets.transitions import transition
 
 _RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}  # StrEnum: stored values look up too
@@ -370,16 +371,23 @@ def _link_earlier_complaints(conn: psycopg.Connection, device: _Device, incident
     A complaint ticket nobody has picked up yet is merged into the incident's ticket (cancelled as a duplicate),
     so that engineers get one work order for one fault; one already in hand stays, linked. Only complaints made
     after the fault began, or at most `EARLY_COMPLAINT` before its first abnormal reading, are about it."""
+    candidates = conn.execute(
+        """SELECT c.id, c.description, i.fault FROM complaints c, incidents i
+           WHERE i.id = %(incident)s AND c.incident_id IS NULL AND c.device_kind = %(kind)s
+             AND c.reported_at >= %(from)s AND c.reported_at >= i.since - %(early)s
+             AND c.unit_id IN (SELECT unit_id FROM device_units WHERE device_id = %(device)s)
+           ORDER BY c.id FOR UPDATE OF c""",
+        {"incident": incident_id, "kind": device.kind, "from": now - config.fold_window, "device": device.id,
+         "early": EARLY_COMPLAINT},
+    ).fetchall()
+    # A complaint this fault cannot explain (a tap leaking, the booster's supply out: tickets.symptoms) is not it.
+    about = [c for c, text, fault in candidates if device.kind != "water" or fault not in unexplaining_faults(text)]
     linked = conn.execute(
         """UPDATE complaints c SET incident_id = %(incident)s, anticipated = false,
                lead_seconds = extract(epoch FROM c.reported_at - %(now)s)
-           WHERE c.incident_id IS NULL AND c.device_kind = %(kind)s AND c.reported_at >= %(from)s
-             AND c.reported_at >= (SELECT since FROM incidents WHERE id = %(incident)s) - %(early)s
-             AND c.unit_id IN (SELECT unit_id FROM device_units WHERE device_id = %(device)s)
-           RETURNING c.id, c.ticket_id""",
-        {"incident": incident_id, "now": now, "kind": device.kind, "from": now - config.fold_window,
-         "device": device.id, "early": EARLY_COMPLAINT},
-    ).fetchall()
+           WHERE c.id = ANY(%(about)s) RETURNING c.id, c.ticket_id""",
+        {"incident": incident_id, "now": now, "about": about},
+    ).fetchall() if about else []
     for complaint_id, own_ticket in linked:
         row = conn.execute(
             """SELECT t.state, (SELECT count(*) FROM complaints c WHERE c.ticket_id = t.id) FROM tickets t

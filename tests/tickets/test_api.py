@@ -120,6 +120,27 @@ def test_a_complaint_about_a_known_outage_folds_into_its_incident(client, tokens
     assert f"#{opened.ticket_id}" in status and "dispatched" in status
 
 
+def test_a_leaking_tap_is_not_folded_into_the_boosters_outage_and_is_not_closed_with_it(client, tokens, conn):
+    """What the resident describes must be what the incident explains: a kitchen tap leaking is a repair in the home,
+    not the high zone's pump failure; "no water" from the same unit is. Both before and after the detection."""
+    early = client.post("/api/v1/complaints", headers=auth(tokens["resident"]), json=complaint(
+        tokens["resident_unit"], "厨房水龙头一直在漏水", at=datetime.now(UTC) - timedelta(minutes=5)))
+    assert early.status_code == 201, early.text
+    opened = handle_alarm(conn, make_alarm(HIGH_ZONE, "pump_failure", at=datetime.now(UTC)), now=datetime.now(UTC))
+    conn.commit()
+    tap = client.post("/api/v1/complaints", headers=auth(tokens["resident"]),
+                      json=complaint(tokens["resident_unit"], "卫生间水龙头漏水，滴个不停"))
+    dry = client.post("/api/v1/complaints", headers=auth(tokens["resident"]),
+                      json=complaint(tokens["resident_unit"], "家里没水了，什么时候恢复？"))
+    assert (tap.json()["folded"], dry.json()["folded"]) == (False, True)
+    assert dry.json()["ticket_id"] == opened.ticket_id
+    assert tap.json()["ticket_id"] not in (opened.ticket_id, None)
+    linked = dict(conn.execute("SELECT id, incident_id FROM complaints").fetchall())
+    assert linked[early.json()["complaint_id"]] is None  # the earlier leak is not merged into the outage either
+    states = dict(conn.execute("SELECT id, state FROM tickets").fetchall())
+    assert states[early.json()["ticket_id"]] == "dispatched"  # its own ticket, not cancelled as a duplicate
+
+
 def test_a_complaint_before_detection_is_counted_as_missed(client, tokens, conn):
     made = client.post("/api/v1/complaints", headers=auth(tokens["resident"]), json=complaint(
         tokens["resident_unit"], "No water pressure on floor 15 for an hour", lang="en",
