@@ -75,9 +75,15 @@ ORDER BY c.id DESC LIMIT %(limit)s
 """
 
 # The ticket's timeline, oldest first; the page shows only the steps a resident should see (`Step`).
+# `all_clear`: an alarm that cleared left none of the ticket's incidents (its own, or those attached to them: a flood
+# sensor, the zone downstream of a failed booster) still open — one device back among several is not "back to normal".
 TICKET_TIMELINE = """
 SELECT e.at, e.event, e.to_state, e.detail ->> 'department_id' AS department_id,
-       (e.detail ->> 'complaint_id')::bigint AS complaint_id, t.source
+       (e.detail ->> 'complaint_id')::bigint AS complaint_id, t.source,
+       e.event = 'alarm_cleared' AND NOT EXISTS (
+           SELECT 1 FROM incidents i
+           WHERE (i.ticket_id = t.id OR i.root_incident_id IN (SELECT r.id FROM incidents r WHERE r.ticket_id = t.id))
+             AND i.detected_at <= e.at AND (i.recovered_at IS NULL OR i.recovered_at > e.at)) AS all_clear
 FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id
 WHERE e.ticket_id = %s ORDER BY e.id
 """
@@ -208,7 +214,7 @@ class Step(StrEnum):
 
 _STEP_OF_EVENT = {"dispatch": Step.ASSIGNED, "transfer": Step.HANDED_OVER, "acknowledge": Step.ACCEPTED,
                   "arrive": Step.ON_SITE, "wait_resident": Step.WAITING_FOR_YOU, "resume": Step.RESUMED,
-                  "alarm_cleared": Step.BACK_TO_NORMAL, "resolve": Step.DONE, "close": Step.CLOSED,
+                  "resolve": Step.DONE, "close": Step.CLOSED,
                   "reopen": Step.REOPENED, "cancel": Step.CANCELLED}
 
 
@@ -274,11 +280,13 @@ def resident_request(conn: psycopg.Connection, resident_id: str, user_id: str, c
 def timeline(conn: psycopg.Connection, ticket_id: int, complaint_id: int) -> list[TimelineStep]:
     """The ticket's events as the resident who filed `complaint_id` should see them."""
     steps: list[TimelineStep] = []
-    for at, event, _to, department, about, source in conn.execute(TICKET_TIMELINE, (ticket_id,)):
+    for at, event, _to, department, about, source, all_clear in conn.execute(TICKET_TIMELINE, (ticket_id,)):
         if event == "created":
             step: Step | None = Step.DETECTED if source == "preventive" else Step.RECEIVED
         elif event == "complaint_folded":
             step = Step.LINKED if about == complaint_id else None
+        elif event == "alarm_cleared":
+            step = Step.BACK_TO_NORMAL if all_clear else None
         else:
             step = _STEP_OF_EVENT.get(event)
         if step is not None:

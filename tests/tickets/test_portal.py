@@ -187,6 +187,26 @@ def test_a_report_of_a_known_fault_is_linked_and_told_when_it_is_back(conn, staf
     assert theirs.folded
 
 
+def test_back_to_normal_only_once_every_device_of_the_fault_is(conn, staff):
+    """A booster's outage with a basement flood sensor attached to it: the sensor drying out while the water is still
+    off is not "back to normal" on the resident's timeline; the booster recovering is."""
+    me, unit = _resident_on(conn, 15)
+    opened = handle_alarm(conn, make_alarm(HIGH_ZONE, "supply_outage"), now=NOW)
+    handle_alarm(conn, make_alarm("rs-b1-leak-basement", "pipe_burst", parent=HIGH_ZONE,
+                                  at=NOW + timedelta(minutes=1)), now=NOW + timedelta(minutes=1))
+    mine = file_request(conn, kind="repair", resident_id=me, unit_id=unit, description="停水了，一点水都没有",
+                        lang="zh-CN", now=NOW + timedelta(minutes=5))
+    assert mine.ticket_id == opened.ticket_id
+    handle_alarm(conn, make_alarm("rs-b1-leak-basement", "pipe_burst", AlarmState.CLEARED,
+                                  at=NOW + timedelta(minutes=8)), now=NOW + timedelta(minutes=8))
+    steps = [s.step for s in resident_request(conn, me, "x", mine.complaint_id).timeline]
+    assert Step.BACK_TO_NORMAL not in steps
+    handle_alarm(conn, make_alarm(HIGH_ZONE, "supply_outage", AlarmState.CLEARED, at=NOW + timedelta(minutes=20)),
+                 now=NOW + timedelta(minutes=20))
+    steps = [s.step for s in resident_request(conn, me, "x", mine.complaint_id).timeline]
+    assert steps.count(Step.BACK_TO_NORMAL) == 1 and steps[-1] is Step.BACK_TO_NORMAL
+
+
 def test_another_residents_request_or_ticket_is_not_found(conn, staff):
     me, unit = _resident_on(conn, 3)
     other, _ = _resident_on(conn, 4)
