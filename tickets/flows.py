@@ -250,7 +250,7 @@ def _warn(conn: psycopg.Connection, alarm: Alarm, device: _Device, incident_id: 
         now=now, config=config, critical=ticket.severity == "major" or alarm.severity is Severity.CRITICAL,
         incident_id=incident_id, ticket_id=ticket_id,
         device_kind=device.kind, place=device.location or device.id, summary=alarm.evidence.summary,
-        eta=format_time(ticket.resolve_due, config),
+        fault=alarm.fault, eta=format_time(ticket.resolve_due, config),
     )
 
 
@@ -287,7 +287,7 @@ def _updated(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datet
             dedupe_key=f"incident:{key_incident}:update:{alarm.severity.value}", now=now, config=config,
             critical=alarm.severity is Severity.CRITICAL, incident_id=key_incident, ticket_id=ticket_id,
             device_kind=device.kind, place=device.location or device.id, summary=alarm.evidence.summary,
-            eta=format_time(ticket.resolve_due, config),
+            fault=alarm.fault, eta=format_time(ticket.resolve_due, config),
         )
     return HandleResult("updated", incident_id, ticket_id, sent)
 

@@ -17,7 +17,27 @@ CHANNEL_FOR = {"app": "in_app", "mqtt": "mqtt", "sms": "webhook", "wechat": "web
 _KIND_LABEL = {"zh-CN": {"elevator": "电梯", "water": "供水", "access_door": "门禁"},
                "en": {"elevator": "lift", "water": "water supply", "access_door": "entrance door"}}
 
-# kind -> lang -> (title, body). Fields: what (device kind), place, eta, status, ticket, level, summary.
+# What a fault means for the residents, in their words: a warning or an update says this, not the detector's
+# evidence ("supply pressure 4 kPa, below the 80 kPa floor, since 09:16 UTC" is the engineers' business, in English
+# and UTC). A fault not named here keeps the summary it is given.
+_FAULT_WORDS: dict[str, tuple[str, str]] = {
+    "entrapment": ("电梯困人，救援人员正赶往现场", "people are trapped in the lift; the rescue team is on its way"),
+    "out_of_service": ("电梯暂停运行", "the lift is out of service"),
+    "door_fault": ("电梯门开关异常", "the lift door does not open and close properly"),
+    "motor_overheat": ("电梯曳引机过热", "the lift motor is overheating"),
+    "bearing_wear": ("电梯运行抖动、有异响，需检修", "the lift shakes and is noisy when it runs; it needs servicing"),
+    "levelling_drift": ("电梯停靠不平，进出请留意脚下", "the lift stops out of level with the floor: mind your step"),
+    "reader_offline": ("门禁刷卡暂时失灵", "the card reader is not working"),
+    "supply_outage": ("供水中断", "the water supply has stopped"),
+    "pump_failure": ("加压水泵故障，楼层水压不足", "the booster pump has failed: low water pressure on upper floors"),
+    "tank_low": ("水箱水位过低，可能影响供水", "the water tank is running low; the supply may be affected"),
+    "pipe_burst": ("供水管道破裂", "a water pipe has burst"),
+    "slow_leak": ("供水管道疑似渗漏", "a hidden leak in the water pipes is suspected"),
+    "building_silent": ("疑似停电或断网", "likely a power cut or a network loss"),
+}
+
+# kind -> lang -> (title, body). Fields: what (device kind), place, eta, status, ticket, level, summary (or fault:
+# the summary in the resident's words, `_FAULT_WORDS`).
 TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "warning": {
         "zh-CN": ("{place}{what}异常提醒", "我们已发现{place}的{what}出现异常（{summary}），工程人员已派单处理，"
@@ -126,6 +146,9 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
 def render(kind: str, lang: str, **fields: Any) -> tuple[str, str]:
     lang = lang if lang in ("zh-CN", "en") else "zh-CN"
     what_kind = fields.pop("device_kind", None)
+    words = _FAULT_WORDS.get(fields.pop("fault", None) or "")
+    if words is not None:
+        fields["summary"] = words[0] if lang == "zh-CN" else words[1]
     labels = _KIND_LABEL[lang]
     # Several services at once (a building's power cut: "elevator+water") read as one phrase: "lift and water supply".
     parts = [labels.get(k, "设施" if lang == "zh-CN" else "facility") for k in (what_kind or "").split("+")]

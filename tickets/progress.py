@@ -53,6 +53,11 @@ _STATUS = {"zh-CN": {"new": "已受理", "dispatched": "已派单", "acknowledge
                   "waiting_resident": "waiting for you", "reopened": "reopened"}}
 
 
+def status_text(state: str, lang: str) -> str:
+    """A ticket's state in the resident's words and language (已派单 / assigned)."""
+    return _STATUS.get(lang, _STATUS["zh-CN"]).get(state, state)
+
+
 def local_time(at: datetime | None, lang: str, config: TicketConfig) -> str:
     """A deadline the resident's way, in the estate's time zone: 2026年10月9日（周五）18:00 / Fri 9 Oct 2026, 18:00."""
     if at is None:
@@ -90,7 +95,7 @@ def _notify(conn: psycopg.Connection, recipients: list[Recipient], *, kind: str,
             conn, group, kind=kind, dedupe_key=key, now=now, config=config, critical=critical, ticket_id=ticket.id,
             ticket=ticket.id, eta=local_time(ticket.resolve_due, lang, config),
             respond=local_time(ticket.respond_due, lang, config),
-            status=_STATUS.get(lang, _STATUS["zh-CN"]).get(ticket.state, ticket.state), **extra)
+            status=status_text(ticket.state, lang), **extra)
     return sent
 
 

@@ -203,7 +203,7 @@ def _warn(conn: psycopg.Connection, group: Group, now: datetime, config: TicketC
         sent += notify_residents(
             conn, recipients, kind="warning", dedupe_key=f"incident:{group.incident_id}:warning", now=now,
             config=config, critical=False, incident_id=group.incident_id, ticket_id=group.ticket_id,
-            device_kind="+".join(sorted(services)), place=place, summary=SUMMARY,
+            device_kind="+".join(sorted(services)), place=place, summary=SUMMARY, fault=GROUP_FAULT,
             eta=format_time(ticket.resolve_due, config))
     conn.execute("UPDATE silence_groups SET warned_at = coalesce(warned_at, %s) WHERE id = %s", (now, group.id))
     return sent

@@ -22,6 +22,18 @@ from .conftest import NOW, make_alarm, notice_recipients, residents_served
 DEVICE = "rs-b1-water-high"  # serves floors 13–25 of building 1
 
 
+def test_the_residents_warning_says_what_the_fault_means_in_their_language_not_the_detectors_evidence(conn, staff):
+    one = sorted(residents_served(conn, DEVICE))[0]
+    conn.execute("UPDATE residents SET language = 'en' WHERE id = %s", (one,))
+    result = handle_alarm(conn, make_alarm(DEVICE, "pump_failure"), now=NOW)
+    rows = conn.execute("SELECT resident_id, lang, body FROM notices WHERE incident_id = %s AND kind = 'warning'",
+                        (result.incident_id,)).fetchall()
+    words = {"en": "booster pump has failed: low water pressure on upper floors", "zh-CN": "加压水泵故障，楼层水压不足"}
+    assert one in {r for r, lang, _ in rows if lang == "en"} and {lang for _, lang, _ in rows} == set(words)
+    assert all(words[lang] in body for _, lang, body in rows)
+    assert not any("pressure at zero" in body for _, _, body in rows)  # the evidence is the engineers'
+
+
 def test_raised_alarm_opens_incident_ticket_work_order_and_warns_exactly_the_served_residents(conn, staff):
     result = handle_alarm(conn, make_alarm(DEVICE, "pump_failure"), now=NOW)
     conn.commit()

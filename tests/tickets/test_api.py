@@ -117,7 +117,8 @@ def test_a_complaint_about_a_known_outage_folds_into_its_incident(client, tokens
     kinds = [n["kind"] for n in client.get("/api/v1/notices", headers=auth(tokens["resident"])).json()]
     assert sorted(kinds) == ["status", "warning"]
     status = conn.execute("SELECT body FROM notices WHERE kind = 'status'").fetchone()[0]
-    assert f"#{opened.ticket_id}" in status and "dispatched" in status
+    # In the resident's words and language: the state as the pages name it, the estimate as a local date.
+    assert f"#{opened.ticket_id}" in status and "状态：已派单" in status and "dispatched" not in status
 
 
 def test_a_leaking_tap_is_not_folded_into_the_boosters_outage_and_is_not_closed_with_it(client, tokens, conn):
