@@ -3,7 +3,11 @@ with its timeline, the transfer form, the written plan and progress report forms
 progress clocks, tickets/milestones.py) and the reply scripts to copy (`/desk/tickets/{id}`). For agents,
 supervisors and managers.
 
-The pages read through `tickets.desk` and hand the transfer to `tickets.transitions.transition` (TRANSFER); a
+A ticket the office handles itself (no live work order: a complaint about noise, fees, attitude, parking ...) is
+also accepted and resolved here, with the owner's staff's own steps; a ticket with a live work order moves by its
+work orders' steps (the engineer's pages), so the desk offers it none.
+
+The pages read through `tickets.desk` and hand the transfer and the steps to `tickets.transitions.transition`; a
 refusal re-renders the ticket with a translated headline and the domain's own explanation, never a 500."""
 
 from __future__ import annotations
@@ -23,13 +27,22 @@ from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
 from api.web.staff_format import TICKET_STATE, countdown, local_time
+from tickets.config import TicketConfig
 from tickets.desk import OPEN_STATES, departments, desk_queue, resident_name, timeline, user_name
 from tickets.desk_intake import filed_complaint, receipt_of, unidentified_callers, unit_residents
-from tickets.errors import ConcurrentChange, IllegalTransition, InvalidInput, NotFound
+from tickets.errors import (
+    ClosureBlocked,
+    ConcurrentChange,
+    IllegalTransition,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    WorkOrdersOpen,
+)
 from tickets.lifecycle import TicketEvent, allowed_events
 from tickets.plans import record_plan, report_progress
 from tickets.reply_templates import fill_templates
-from tickets.service import get_ticket
+from tickets.service import Ticket, get_ticket, live_work_orders
 from tickets.transitions import transition
 
 router = PageRouter(tags=["pages: service desk"], include_in_schema=False)
@@ -47,6 +60,12 @@ CLOCK = {"respond": N_("We get back to you by"), "on_site": N_("Someone is with 
 NO_REASON = N_("Please give the reason for the transfer.")
 NO_TEXT = N_("Please write the plan or the progress report.")
 RECORD_REFUSED = N_("This ticket is over: no plan or progress report can be recorded on it.")
+# The lifecycle steps the owner's staff take themselves on a ticket without a live work order, in the order shown.
+DESK_STEPS = (TicketEvent.ACKNOWLEDGE, TicketEvent.RESOLVE)
+NO_NOTE = N_("Please write what was done.")
+STEP_REFUSED = N_("This step cannot be taken in the ticket's present state.")
+CHANGED = N_("This ticket has changed meanwhile. Reload the page and try again.")
+ON_WORK_ORDERS = N_("This ticket's steps are taken on its work orders.")
 
 
 def _filter(value: str | None) -> str | None:
@@ -82,6 +101,7 @@ def ticket_context(request: Request, conn: psycopg.Connection, ticket_id: int, n
         "timeline": [{"at": local_time(e.at), "e": e} for e in timeline(conn, ticket_id)],
         "may_transfer": TicketEvent.TRANSFER in allowed_events(ticket.state),
         "may_record": ticket.state not in ("resolved", "closed", "cancelled"), "text": "",
+        "steps": desk_steps(conn, ticket), "note": "", "root_cause": "",
         "departments": [(d, n) for d, n in departments(conn) if d != ticket.department_id],
         "replies": fill_templates(ticket_id=ticket.id, category=ticket.category, respond_due=ticket.respond_due,
                                   resolve_due=ticket.resolve_due, resident_name=name, lang=choose_lang(request)),
@@ -89,6 +109,15 @@ def ticket_context(request: Request, conn: psycopg.Connection, ticket_id: int, n
         "callers": [(c, unit_residents(conn, c.unit_id)) for c in unidentified_callers(conn, ticket_id)],
         "filed": _filed(conn, ticket_id, request.query_params.get("filed")),
     }
+
+
+def desk_steps(conn: psycopg.Connection, ticket: Ticket) -> list[str]:
+    """The steps the desk offers: accept and resolve, as far as the ticket's state allows them, and none while a
+    work order is live (its steps move the ticket)."""
+    if live_work_orders(conn, ticket.id):
+        return []
+    allowed = allowed_events(ticket.state)
+    return [event.value for event in DESK_STEPS if event in allowed]
 
 
 def _filed(conn: psycopg.Connection, ticket_id: int, complaint: str | None) -> dict[str, Any] | None:
@@ -119,7 +148,7 @@ def _refusal(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, IllegalTransition):
         return 409, N_("This ticket cannot be transferred in its present state.")
     if isinstance(exc, ConcurrentChange):
-        return 409, N_("This ticket has changed meanwhile. Reload the page and try again.")
+        return 409, CHANGED
     return 422, N_("This cannot be done as given.")
 
 
@@ -181,3 +210,73 @@ def _record(request: Request, conn: psycopg.Connection, ticket_id: int, what: st
             "error": headline, "error_detail": None if not text.strip() else str(exc), "text": text},
             status_code=422)
     return RedirectResponse(f"/desk/tickets/{ticket_id}?done={what}", status_code=303)
+
+
+@router.post("/desk/tickets/{ticket_id}/acknowledge")
+def desk_acknowledge(ticket_id: int, request: Request, conn: DbDep, user: DeskUser, now: NowDep,
+                     config: TicketConfigDep, csrf: CsrfChecked, seen_version: Annotated[int | None, Form()] = None
+                     ) -> Response:
+    """Accept the ticket (ACKNOWLEDGE: the response clock is met, the residents are told it is in hand)."""
+    return _step(request, conn, user, ticket_id, TicketEvent.ACKNOWLEDGE, now, config, seen_version)
+
+
+@router.post("/desk/tickets/{ticket_id}/resolve")
+def desk_resolve(
+    ticket_id: int, request: Request, conn: DbDep, user: DeskUser, now: NowDep, config: TicketConfigDep,
+    csrf: CsrfChecked, note: Annotated[str, Form(max_length=2000)] = "",
+    root_cause: Annotated[str, Form(max_length=2000)] = "", seen_version: Annotated[int | None, Form()] = None,
+) -> Response:
+    """Resolve the ticket with what was done (required, the event's note) and the root cause if known (RESOLVE:
+    the residents get the "done" notice that invites their rating)."""
+    return _step(request, conn, user, ticket_id, TicketEvent.RESOLVE, now, config, seen_version,
+                 note=note.strip(), root_cause=root_cause.strip())
+
+
+def _step(request: Request, conn: psycopg.Connection, user: Principal, ticket_id: int, event: TicketEvent,
+          now: datetime, config: TicketConfig, seen_version: int | None, *, note: str = "",
+          root_cause: str = "") -> Response:
+    """Take a desk step through the lifecycle (`transition`, guarded by the page's version); a refusal re-renders
+    the ticket page with a translated headline and what was typed."""
+    try:
+        if event is TicketEvent.RESOLVE and not note:
+            raise InvalidInput(NO_NOTE)
+        if live_work_orders(conn, ticket_id):
+            raise _OnWorkOrders(f"ticket {ticket_id} has live work orders: it moves by their steps, on the "
+                                "engineer's pages")
+        transition(conn, ticket_id, event, actor=user.user_id, now=now, note=note, root_cause=root_cause or None,
+                   expected_version=seen_version, config=config)
+    except NotFound:
+        conn.rollback()
+        return ticket_not_found(request)
+    except (IllegalTransition, ConcurrentChange, InvalidInput, NotAllowed, ClosureBlocked) as exc:
+        conn.rollback()
+        context = ticket_context(request, conn, ticket_id, now)
+        status, headline = _step_refusal(exc, moved=seen_version is not None
+                                         and context["ticket"].version != seen_version)
+        empty = event is TicketEvent.RESOLVE and not note
+        return render(request, "desk/ticket.html", context | {
+            "error": NO_NOTE if empty else headline, "error_detail": None if empty else str(exc), "note": note,
+            "root_cause": root_cause}, status_code=422 if empty else status)
+    return RedirectResponse(f"/desk/tickets/{ticket_id}?done={event.value}", status_code=303)
+
+
+class _OnWorkOrders(NotAllowed):
+    """A desk step asked of a ticket whose live work orders carry its steps."""
+
+
+def _step_refusal(exc: Exception, *, moved: bool) -> tuple[int, str]:
+    """Status and headline of a refused step; `moved`: the ticket is no longer at the page's version (a step
+    refused because someone else moved it on is a concurrent change to the user)."""
+    if isinstance(exc, ConcurrentChange) or (isinstance(exc, IllegalTransition) and moved):
+        return 409, CHANGED
+    if isinstance(exc, IllegalTransition):
+        return 409, STEP_REFUSED
+    if isinstance(exc, _OnWorkOrders):
+        return 409, ON_WORK_ORDERS
+    if isinstance(exc, NotAllowed):
+        return 403, N_("You may not do this.")
+    if isinstance(exc, WorkOrdersOpen):
+        return 409, N_("Other departments' work orders on this ticket are still open.")
+    if isinstance(exc, ClosureBlocked):
+        return 409, N_("The device behind this ticket is still abnormal: it can be resolved once it has recovered.")
+    return 422, N_("This cannot be done as given.")
