@@ -26,7 +26,7 @@ from api.web.deps import CsrfChecked, web_require
 from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
-from api.web.staff_format import TICKET_STATE, countdown, local_time
+from api.web.staff_format import TICKET_STATE, countdown, error_headline, local_time
 from tickets.config import TicketConfig
 from tickets.desk import OPEN_STATES, departments, desk_queue, resident_name, timeline, user_name
 from tickets.desk_intake import filed_complaint, receipt_of, unidentified_callers, unit_residents
@@ -37,7 +37,6 @@ from tickets.errors import (
     InvalidInput,
     NotAllowed,
     NotFound,
-    WorkOrdersOpen,
 )
 from tickets.lifecycle import TicketEvent, allowed_events
 from tickets.plans import record_plan, report_progress
@@ -273,10 +272,6 @@ def _step_refusal(exc: Exception, *, moved: bool) -> tuple[int, str]:
         return 409, STEP_REFUSED
     if isinstance(exc, _OnWorkOrders):
         return 409, ON_WORK_ORDERS
-    if isinstance(exc, NotAllowed):
-        return 403, N_("You may not do this.")
-    if isinstance(exc, WorkOrdersOpen):
-        return 409, N_("Other departments' work orders on this ticket are still open.")
-    if isinstance(exc, ClosureBlocked):
+    if isinstance(exc, ClosureBlocked):  # the desk gives no override reason: that is the engineers' call
         return 409, N_("The device behind this ticket is still abnormal: it can be resolved once it has recovered.")
-    return 422, N_("This cannot be done as given.")
+    return error_headline(exc)

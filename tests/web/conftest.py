@@ -27,6 +27,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from psycopg_pool import ConnectionPool
 
 from api.auth import Role, create_user, ensure_resident_user
 from api.web.accounts import Account, set_password
@@ -235,3 +236,15 @@ def code_outbox(web: WebPlatform) -> Iterator[MemoryCodeSender]:
     extras["code_sender"] = sender = MemoryCodeSender()
     yield sender
     extras["code_sender"] = previous
+
+
+@pytest.fixture
+def desk(estate_db_url: str) -> Iterator[ConnectionPool]:
+    """A pool on a fresh estate database with an agent and an engineer, for the desk's pages through the app."""
+    pool = ConnectionPool(estate_db_url, min_size=1, max_size=4, open=True)
+    with pool.connection() as conn:
+        create_user(conn, user_id="agent-1", name="Agent Wang", role=Role.AGENT, department_id="customer_service")
+        create_user(conn, user_id="eng-1", name="Engineer", role=Role.ENGINEER, department_id="engineering")
+        conn.commit()
+    yield pool
+    pool.close()

@@ -7,30 +7,18 @@ journey in Chromium: test_desk_intake_journey.py."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from psycopg_pool import ConnectionPool
 
-from api.auth import Role, create_user, ensure_resident_user
+from api.auth import ensure_resident_user
 from tests.tickets.conftest import make_alarm
 from tests.web.clients import form_token, signed_in_client
 from tickets.complaints import intake_complaint
 from tickets.flows import handle_alarm
 
 EN = {"Accept-Language": "en"}
-
-
-@pytest.fixture
-def desk(estate_db_url: str) -> Iterator[ConnectionPool]:
-    pool = ConnectionPool(estate_db_url, min_size=1, max_size=4, open=True)
-    with pool.connection() as conn:
-        create_user(conn, user_id="agent-1", name="Agent Wang", role=Role.AGENT, department_id="customer_service")
-        create_user(conn, user_id="eng-1", name="Engineer", role=Role.ENGINEER, department_id="engineering")
-        conn.commit()
-    yield pool
-    pool.close()
 
 
 def _count(pool: ConnectionPool, sql: str, *args: object) -> int:

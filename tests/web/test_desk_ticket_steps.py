@@ -8,15 +8,13 @@ state does not allow and the wrong roles are refused, and nothing changes."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import psycopg
-import pytest
 from playwright.sync_api import expect
 from psycopg_pool import ConnectionPool
 
-from api.auth import Role, create_user, ensure_resident_user
+from api.auth import Role, ensure_resident_user
 from tests.web.clients import form_token, signed_in_client
 from tickets.complaints import intake_complaint
 from tickets.lifecycle import TicketEvent
@@ -109,17 +107,6 @@ def test_an_agent_accepts_and_resolves_a_noise_complaint_and_the_resident_rates_
 
 
 # --- through the app --------------------------------------------------------------------------------------------
-
-@pytest.fixture
-def desk(estate_db_url: str) -> Iterator[ConnectionPool]:
-    pool = ConnectionPool(estate_db_url, min_size=1, max_size=4, open=True)
-    with pool.connection() as conn:
-        create_user(conn, user_id="agent-1", name="Agent Wang", role=Role.AGENT, department_id="customer_service")
-        create_user(conn, user_id="eng-1", name="Engineer", role=Role.ENGINEER, department_id="engineering")
-        conn.commit()
-    yield pool
-    pool.close()
-
 
 def _noise_ticket(pool: ConnectionPool) -> int:
     with pool.connection() as conn:
