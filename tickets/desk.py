@@ -63,6 +63,14 @@ def departments(conn: psycopg.Connection) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in conn.execute("SELECT id, name FROM departments ORDER BY id")]
 
 
+def department_name(conn: psycopg.Connection, department_id: str | None) -> str:
+    """A department as the pages show it (环境部 Cleaning and environment); its id if it has no row, "—" for none."""
+    if department_id is None:
+        return "—"
+    row = conn.execute("SELECT name FROM departments WHERE id = %s", (department_id,)).fetchone()
+    return str(row[0]) if row else department_id
+
+
 def timeline(conn: psycopg.Connection, ticket_id: int) -> list[TimelineEntry]:
     with conn.cursor(row_factory=class_row(TimelineEntry)) as cur:
         return cur.execute("SELECT at, actor, event, from_state, to_state, note, detail FROM ticket_events "

@@ -28,7 +28,7 @@ from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
 from api.web.staff_format import TICKET_STATE, countdown, error_headline, local_time
 from tickets.config import TicketConfig
-from tickets.desk import OPEN_STATES, departments, desk_queue, resident_name, timeline, user_name
+from tickets.desk import OPEN_STATES, department_name, departments, desk_queue, resident_name, timeline, user_name
 from tickets.desk_intake import filed_complaint, receipt_of, unidentified_callers, unit_residents
 from tickets.errors import (
     ClosureBlocked,
@@ -101,6 +101,7 @@ def ticket_context(request: Request, conn: psycopg.Connection, ticket_id: int, n
         "may_transfer": TicketEvent.TRANSFER in allowed_events(ticket.state),
         "may_record": ticket.state not in ("resolved", "closed", "cancelled"), "text": "",
         "steps": desk_steps(conn, ticket), "note": "", "root_cause": "",
+        "department_name": department_name(conn, ticket.department_id),
         "departments": [(d, n) for d, n in departments(conn) if d != ticket.department_id],
         "replies": fill_templates(ticket_id=ticket.id, category=ticket.category, respond_due=ticket.respond_due,
                                   resolve_due=ticket.resolve_due, resident_name=name, lang=choose_lang(request)),

@@ -26,6 +26,7 @@ from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
 from api.web.staff_format import TZ, countdown, error_headline, local_time, request_gettext
 from tickets.attachments import save_upload, ticket_attachments
+from tickets.desk import department_name
 from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotAllowed, NotFound
 from tickets.flows import Verdict, record_verdict
 from tickets.lifecycle import TicketEvent
@@ -132,7 +133,7 @@ def _detail_context(request: Request, conn: psycopg.Connection, user: Principal,
         "countdown": countdown(wo.due, now, paused=wo.sla_paused_at is not None) if wo.status in LIVE else None,
         "due_at": local_time(wo.due) if wo.status in LIVE else None,
         "since": local_time(detail.explanation.since), "detected": local_time(detail.explanation.detected_at),
-        "steps": steps,
+        "steps": steps, "department_name": department_name(conn, wo.department_id),
         "verdicts": list(VERDICTS.items()) if wo.device_id and wo.fault else [],
         "engineers": engineers, "charts": _charts(request, detail, now, conn),
         "timeline": [{"at": local_time(e.at), "e": e} for e in detail.timeline],

@@ -50,7 +50,9 @@ def test_an_agent_transfers_the_first_ticket_of_the_queue(web, signed_in_page):
 
     page.wait_for_url(f"**/desk/tickets/{ticket}?done=transfer")
     expect(page.locator("#done")).to_be_visible()
-    expect(page.locator("#department")).to_have_text(target)
+    expect(page.locator("#department")).to_have_attribute("data-id", target)
+    expect(page.locator("#department")).to_have_text(  # by its name, not its id
+        {"security": "秩序部 Security", "management": "管理处 Site management"}[target])
     expect(page.locator("#timeline")).to_contain_text("The leak comes from the roof garden")
     with psycopg.connect(web.db_url) as conn:
         assert conn.execute("SELECT department_id, transfers FROM tickets WHERE id = %s",

@@ -43,7 +43,7 @@ def test_a_security_work_order_shows_its_own_clock_and_leaves_the_ticket_to_engi
 
     page = signed_in_page(officer, lang="en")
     page.goto(f"/engineer/work-orders/{guard.id}")
-    expect(page.locator("#department")).to_have_text("security")
+    expect(page.locator("#department")).to_have_text("秩序部 Security")
     expect(page.locator("#reason")).to_have_text("pump room door forced")
     expect(page.locator("#due-at")).to_have_text(local_time(guard.respond_due))  # its own, not the ticket's
     expect(page.locator("#due-at")).to_have_attribute("data-clock", "respond")
@@ -66,5 +66,5 @@ def test_a_security_work_order_shows_its_own_clock_and_leaves_the_ticket_to_engi
     assert state == ("on_site",)  # security's arrival put the ticket on site; engineering still has its work to do
     assert orders == {"engineering": "open", "security": "done"}
     page.goto(f"/engineer/work-orders/{guard.id}?lang=zh-CN")
-    expect(page.locator("#department")).to_have_text("security")
+    expect(page.locator("#department")).to_have_text("秩序部 Security")
     screenshot(page, "engineer-security-work-order-zh-CN")
