@@ -43,6 +43,7 @@ def test_an_agent_transfers_the_first_ticket_of_the_queue(web, signed_in_page):
     page.wait_for_url(f"**/desk/tickets/{ticket}")
     expect(page.locator("#reply-acknowledge")).to_have_value(re.compile(rf"number #{ticket}\. We will contact"))
     expect(page.locator("#report-link")).to_have_attribute("href", f"/staff/tickets/{ticket}/report")
+    expect(page.locator("#department_id")).to_have_value("")  # nothing chosen until the agent chooses
     page.locator("#department_id").select_option(target)
     page.locator("#reason").fill("The leak comes from the roof garden, which the security team patrols")
     screenshot(page, "desk-ticket-transfer")

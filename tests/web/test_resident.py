@@ -169,6 +169,7 @@ def test_a_leak_report_goes_to_engineering_is_resolved_and_i_rate_it_from_the_do
     page.wait_for_url(f"**/resident/requests/{complaint_id}?rated=1")
     page.wait_for_load_state()
     assert "Thank you for your rating." in page.content()
+    assert page.locator("ul.limits li").count() == 0  # done: no "expected back by" a deadline that is over
     stored = _one(web, "SELECT by_user, response_speed, professionalism, attitude, overall, comment FROM return_visits "
                        "WHERE ticket_id = %s", (ticket_id,))
     assert stored == (me.user_id, 5, 4, 5, 5, "Quick and tidy")
