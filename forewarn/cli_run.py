@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import signal
 import threading
 import time
@@ -31,8 +32,10 @@ console = Console()
 DEMO_ESTATE = Path(__file__).resolve().parent / "data" / "demo-estate.yaml"
 
 
-def _wait_for_signal(deadline: float | None, done: threading.Event) -> None:
-    """Block until Ctrl-C / SIGTERM, the deadline, or `done`."""
+def _catch_stop_signals() -> threading.Event:
+    """From now on Ctrl-C and SIGTERM set the returned event. Called before the banner that says Ctrl-C stops: a
+    Ctrl-C that follows the banner at once then asks for a clean stop, rather than raising KeyboardInterrupt wherever
+    the main thread happens to be between the banner and the wait (a CI run once saw such a stop hang)."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -40,6 +43,13 @@ def _wait_for_signal(deadline: float | None, done: threading.Event) -> None:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    # `kill -USR1 PID` prints every thread's stack to stderr: what a process that does not stop is waiting on
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    return stop
+
+
+def _wait_for_signal(stop: threading.Event, deadline: float | None, done: threading.Event) -> None:
+    """Block until `stop` (Ctrl-C / SIGTERM, see `_catch_stop_signals`), the deadline, or `done`."""
     while not stop.is_set() and not done.is_set():
         if deadline is not None and time.monotonic() >= deadline:
             break
@@ -81,8 +91,9 @@ def run(
     platform = Platform(settings, roles=frozenset(role) if role else ALL_ROLES)
     keeper = _start(platform)
     try:  # the banner inside: a Ctrl-C right after it must still stop the embedded servers
+        stop = _catch_stop_signals()
         console.print("running — Ctrl-C stops")
-        _wait_for_signal(None, threading.Event())
+        _wait_for_signal(stop, None, threading.Event())
     finally:
         if keeper is not None:
             keeper.stop()
@@ -193,8 +204,9 @@ def demo(
         console.print(f"simulator  {play.name}: {len(play.faults)} scripted fault(s); labels in {labels}")
         watch = DemoWatch(platform.database_url, console, since=datetime.now(UTC))
         watch.start(stop_after_notices=finished if exit_after_notices else None)
+        stop = _catch_stop_signals()
         console.print("watching for tickets and notices — Ctrl-C stops\n")
-        _wait_for_signal(time.monotonic() + duration if duration else None, finished)
+        _wait_for_signal(stop, time.monotonic() + duration if duration else None, finished)
         watch.stop()
         if finished.is_set():
             console.print(f"preventive ticket and notices visible {time.monotonic() - started_at:.0f} s "

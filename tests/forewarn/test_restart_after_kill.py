@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,22 +29,31 @@ class ForewarnRun:
             "FOREWARN_API_PORT": str(free_port()),
         }
         self.process: subprocess.Popen[str] | None = None
+        self.output: list[str] = []
 
     def start(self, timeout: float = 120.0) -> None:
         self.process = subprocess.Popen([sys.executable, "-m", "forewarn", "run", "--role", "scheduler"], cwd=ROOT,
                                         env=self.env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         assert self.process.stdout is not None
-        output: list[str] = []
+        output = self.output
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             ready, _, _ = select.select([self.process.stdout], [], [], max(0.0, deadline - time.monotonic()))
             line = self.process.stdout.readline() if ready else ""
             output.append(line)
             if line.startswith("running"):  # the banner, not e.g. "PostgreSQL already running"
+                # keep reading: a pipe nobody empties fills up, and a process blocked writing its log to it cannot
+                # stop on Ctrl-C (a CI run once waited 180 s for one)
+                threading.Thread(target=self._drain, args=(self.process,), daemon=True).start()
                 return
             if not line and self.process.poll() is not None:
                 break
         pytest.fail("forewarn run did not start:\n" + "".join(output))
+
+    def _drain(self, process: subprocess.Popen[str]) -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            self.output.append(line)
 
     def kill(self) -> None:
         assert self.process is not None
@@ -58,6 +68,8 @@ class ForewarnRun:
             try:
                 self.process.wait(180)
             except subprocess.TimeoutExpired:
+                self.process.send_signal(signal.SIGUSR1)  # every thread's stack into the output, for the failure
+                time.sleep(2)
                 self.process.kill()
                 self.process.wait(10)
                 return False
@@ -101,7 +113,7 @@ def test_forewarn_run_starts_again_after_a_sigkill(data_dir):
         run.start()  # finds them: the broker left behind is stopped, PostgreSQL reused
         new_pid = int((data_dir / "broker" / BROKER_PID_FILE).read_text())
         assert new_pid != broker_pid and _gone(broker_pid)
-        assert run.stop(), "forewarn run did not stop within 180 s of Ctrl-C"
+        assert run.stop(), "forewarn run did not stop within 180 s of Ctrl-C:\n" + "".join(run.output[-60:])
         assert _released(run.port("FOREWARN_EMBEDDED_MQTT_PORT"))
         assert _released(run.port("FOREWARN_EMBEDDED_DB_PORT"))
         assert not (data_dir / "broker" / BROKER_PID_FILE).exists()
