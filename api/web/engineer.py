@@ -25,8 +25,9 @@ from api.web.i18n import N_
 from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
 from api.web.staff_format import TZ, countdown, error_headline, local_time, request_gettext
+from api.web.timeline_labels import timeline_items
 from tickets.attachments import save_upload, ticket_attachments
-from tickets.desk import department_name
+from tickets.desk import department_name, departments
 from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotAllowed, NotFound
 from tickets.flows import Verdict, record_verdict
 from tickets.lifecycle import TicketEvent
@@ -136,7 +137,7 @@ def _detail_context(request: Request, conn: psycopg.Connection, user: Principal,
         "steps": steps, "department_name": department_name(conn, wo.department_id),
         "verdicts": list(VERDICTS.items()) if wo.device_id and wo.fault else [],
         "engineers": engineers, "charts": _charts(request, detail, now, conn),
-        "timeline": [{"at": local_time(e.at), "e": e} for e in detail.timeline],
+        "timeline": timeline_items(detail.timeline, dict(departments(conn))),
         "photos": [a.id for a in ticket_attachments(conn, wo.ticket_id)],
         "error": None, "error_detail": None, "done": request.query_params.get("done"),
     }

@@ -116,8 +116,12 @@ def test_a_transfer_moves_the_ticket_with_its_reason_in_the_timeline(desk):
         moved = client.post(f"{path}/transfer", data={"csrf_token": token, "department_id": target,
                                                       "reason": "门禁归秩序部管"})
         assert moved.status_code == 303 and moved.headers["location"] == f"{path}?done=transfer"
-        shown = client.get(path)
-        assert "门禁归秩序部管" in shown.text and f"→ {target}" in shown.text
+        shown = client.get(path)  # the step in words, the department by its name (not the codes)
+        with pool.connection() as conn:
+            name = conn.execute("SELECT name FROM departments WHERE id = %s", (target,)).fetchone()[0]
+        step = re.search(r'<li data-event="transfer">(.*?)</li>', shown.text, re.S)
+        assert step is not None and "已转派" in step.group(1) and name in step.group(1), shown.text
+        assert "门禁归秩序部管" in step.group(1) and f"· {target}" not in step.group(1)
     with pool.connection() as conn:
         assert conn.execute("SELECT department_id, transfers FROM tickets WHERE id = %s",
                             (ticket,)).fetchone() == (target, before[1] + 1)

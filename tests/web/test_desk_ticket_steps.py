@@ -78,7 +78,7 @@ def test_an_agent_accepts_and_resolves_a_noise_complaint_and_the_resident_rates_
     page.wait_for_url(f"**/desk/tickets/{ticket}?done=acknowledge")
     expect(page.locator("#state")).to_have_text("已接单")
     expect(page.locator("#acknowledge-button")).to_have_count(0)
-    expect(page.locator("#timeline")).to_contain_text("acknowledge")
+    expect(page.locator('#timeline li[data-event="acknowledge"] strong')).to_have_text("已接单")
     expect(page.locator("#resolve-form label[for='resolve-note']")).to_have_text("处理内容")
     page.locator("#resolve-note").fill("已上门提醒楼下住户，装修只在工作日 8:00-12:00、14:00-18:00 进行")
     page.locator("#root_cause").fill("楼下装修未按规定时间施工")

@@ -46,7 +46,7 @@ def test_the_routine_order_on_an_open_page_turns_into_the_rescue(web, signed_in_
     expect(page.locator("h1")).to_contain_text("elevator entrapment @")
     expect(page.locator(".explanation")).to_have_text(TRAPPED)
     expect(page.locator("#summary code")).to_have_text("entrapment")
-    expect(page.locator("#timeline")).to_contain_text("made_urgent")
+    expect(page.locator('#timeline li[data-event="made_urgent"] strong')).to_have_text("已升为紧急")
     expect(page.locator("#timeline")).to_contain_text("entrapment: " + TRAPPED)
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
     screenshot(page, "engineer-work-order-escalated-zh-CN")

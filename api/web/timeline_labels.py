@@ -1,0 +1,68 @@
+"""A ticket's timeline as staff read it: each event row's code (`ticket_events.event`) named in words, and the
+department a step moved to by its name. Codes come from `tickets/` (lifecycle events, work-order steps, alarms,
+SLA ladder rungs); a code with no label is shown as it is, never hidden."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from api.web.i18n import N_
+from api.web.staff_format import local_time
+from tickets.workorders import TimelineEntry
+
+EVENT_LABEL = {
+    "created": N_("Created"), "dispatch": N_("Dispatched"), "transfer": N_("Transferred"),
+    "acknowledge": N_("Accepted"), "arrive": N_("Arrived on site"), "wait_resident": N_("Waiting for the resident"),
+    "resume": N_("Work resumed"), "resolve": N_("Resolved"), "close": N_("Closed"), "reopen": N_("Reopened"),
+    "cancel": N_("Cancelled"),
+    "assigned": N_("Assigned"), "reassigned": N_("Reassigned"), "work_order_added": N_("Work order added"),
+    "work_order_acknowledged": N_("Work order accepted"), "work_order_on_site": N_("Work order on site"),
+    "work_order_done": N_("Work order done"),
+    # the extra row a work-order step writes for what came with it (tickets.workorders.act `detail`: its photos)
+    "work_order_acknowledge": N_("Photos from the work order"), "work_order_arrive": N_("Photos from the work order"),
+    "work_order_resolve": N_("Photos from the work order"),
+    "plan_recorded": N_("Written plan recorded"), "progress_reported": N_("Progress reported to the resident"),
+    "alarm_attached": N_("Alarm attached"), "alarm_joined": N_("Alarm joined"), "alarm_detached": N_("Alarm detached"),
+    "alarm_escalated": N_("Alarm escalated"), "alarm_cleared": N_("Alarm cleared"),
+    "raised_in_maintenance": N_("Raised during maintenance"), "verdict": N_("Engineer's verdict"),
+    "silence_group_opened": N_("Devices of the building silent together"),
+    "silence_group_resolved": N_("The building's devices heard again"),
+    "complaint_joined": N_("Complaint joined"), "complaint_folded": N_("Complaint folded in"),
+    "caller_linked": N_("Caller linked to a resident"), "reclassified": N_("Reclassified"),
+    "resident_confirmed": N_("Confirmed by the resident"), "made_urgent": N_("Made urgent"),
+    "group_risk": N_("Group complaint risk"), "sensitive": N_("Sensitive wording"),
+    "maintenance_planned": N_("Maintenance planned"), "mediation_started": N_("Mediation started"),
+    "mediation_ended": N_("Mediation ended"), "routed_on_call": N_("Routed to the engineer on call"),
+    "on_call_missing": N_("No engineer on call"), "under_warranty": N_("Under warranty"),
+    "warranty_repeat": N_("Repeat fault under warranty"),
+    # the SLA ladder (tickets.sweeps.LADDER), on the ticket's clocks and on a work order's
+    "sla_remind_50": N_("Reminder: half the time used"), "sla_remind_80": N_("Reminder: 80 percent of the time used"),
+    "sla_breach": N_("Overdue: escalated to the supervisor"),
+    "sla_breach_manager": N_("Long overdue: escalated to the manager"),
+    "work_order_sla_remind_50": N_("Work order reminder: half the time used"),
+    "work_order_sla_remind_80": N_("Work order reminder: 80 percent of the time used"),
+    "work_order_sla_breach": N_("Work order overdue: escalated to the supervisor"),
+    "work_order_sla_breach_manager": N_("Work order long overdue: escalated to the manager"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineItem:
+    at: str
+    label: str  # a message id for `_()`, or the raw code when it has none
+    code: str
+    actor: str | None
+    department: str | None  # the department the step concerns (dispatched or transferred to, its work order's), by name
+    note: str | None
+    attachments: tuple[int, ...]  # photos taken at the step (an engineer's, on site)
+
+
+def timeline_items(entries: Iterable[TimelineEntry], department_names: Mapping[str, str]) -> list[TimelineItem]:
+    items = []
+    for e in entries:
+        department = (e.detail or {}).get("department_id")
+        items.append(TimelineItem(local_time(e.at), EVENT_LABEL.get(e.event, e.event), e.event, e.actor,
+                                  department_names.get(department, department) if department else None, e.note,
+                                  tuple((e.detail or {}).get("attachments") or ())))
+    return items
