@@ -161,6 +161,8 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(5, ge=1, le=1000, description="failed sign-ins per account before a wait "
                                                                    "(per client address: 4 times as many)")
     login_window_minutes: int = Field(15, ge=1, le=24 * 60, description="the window those failures are counted in")
+    login_max_code_sends: int = Field(5, ge=1, le=1000, description="sign-in codes sent to one account in that window "
+                                                                     "(per client address: 20 times as many)")
     # API hardening (harden-api): token lifetime, back-pressure and request limits.
     api_token_days: int = Field(90, ge=1, le=3650, description="API tokens expire this many days after issue")
     api_workers: int = Field(4, ge=1, le=200,

@@ -25,6 +25,7 @@ def web_config(settings: Settings) -> WebConfig:
     return WebConfig(secret_key=settings.secret_key, secure_cookies=production, development=not production,
                      session_days=settings.session_days, signup_code_hours=settings.signup_code_hours,
                      max_failures=settings.login_max_failures, failure_window_minutes=settings.login_window_minutes,
+                     max_code_sends=settings.login_max_code_sends,
                      public_url=public_url(settings))
 
 

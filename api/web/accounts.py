@@ -139,6 +139,7 @@ def redeem_link(conn: psycopg.Connection, link_token: str, *, now: datetime) -> 
 # One address may be a household's or an office's NAT, with several people signing in: it gets this many times
 # an account's allowance before it must wait.
 CLIENT_FACTOR = 4
+CLIENT_SEND_FACTOR = 20  # sign-in codes asked for from one client address, per account's allowance
 
 
 def count_attempt(conn: psycopg.Connection, limits: dict[str, int], *, now: datetime,
@@ -185,8 +186,10 @@ def throttle_limits(identifier: str, client: str, max_failures: int, *, user_ids
     return limits
 
 
-def send_limits(identifier: str, user_id: str | None, max_sends: int) -> dict[str, int]:
-    """The throttling key of asking for a sign-in code and its limit: the account the code goes to (by user id), or
-    for an identifier that names no account, what was typed (the same answers: the throttle tells no account apart).
-    Not the client address: residents behind one network (a building's Wi-Fi, a carrier's NAT) ask independently."""
-    return {f"send:{user_id}" if user_id is not None else f"send-ident:{_typed(identifier)}": max_sends}
+def send_limits(identifier: str, user_id: str | None, client: str, max_sends: int) -> dict[str, int]:
+    """The throttling keys of asking for a sign-in code and their limits: the account the code goes to (by user id),
+    or for an identifier that names no account, what was typed (the same answers: the throttle tells no account
+    apart); and the client address, with room for a building's worth of neighbours behind one network (a carrier's
+    NAT, the estate's Wi-Fi) but not for one script walking the phone book, each text an SMS the estate pays for."""
+    return {f"send:{user_id}" if user_id is not None else f"send-ident:{_typed(identifier)}": max_sends,
+            f"client-send:{client}": max_sends * CLIENT_SEND_FACTOR}

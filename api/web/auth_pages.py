@@ -120,12 +120,14 @@ def login_with_password(request: Request, csrf: CsrfChecked, conn: DbDep, now: N
 def send_signin_code(request: Request, csrf: CsrfChecked, conn: DbDep, now: NowDep, identifier: FormText,
                      next: FormText = "/") -> Response:  # noqa: A002
     """Send a sign-in code. The answer is the same whether or not the account exists (no account probing).
-    Asking is no guess: it is not counted as a failure (nor on the client address, which residents behind one
-    network share), but it has its own limit per account, and a locked account or address is sent no code."""
+    Asking is no guess: it is not counted as a failure, but it has its own limits (per account, and a far wider one
+    per client address, which residents behind one network share), and a locked account or address is sent no
+    code."""
     config = web_config(request)
     found = accounts.find_accounts(conn, identifier)
     account = found[0] if found else None  # where a code for a shared phone or e-mail goes
-    sends = accounts.send_limits(identifier, account.user_id if account else None, config.max_code_sends)
+    sends = accounts.send_limits(identifier, account.user_id if account else None, _client(request),
+                                 config.max_code_sends)
     wait = accounts.throttle_wait(conn, _guess_limits(request, identifier, found), now=now, window=_window(request))
     if wait is None:
         wait = accounts.count_attempt(conn, sends, now=now, window=_window(request))
@@ -175,7 +177,8 @@ def login_with_code(request: Request, csrf: CsrfChecked, conn: DbDep, now: NowDe
         return render(request, "auth/code.html", {"identifier": identifier, "next": safe_next(next),
                                                   "error": N_("The code is wrong or has expired.")}, status_code=401)
     # A sign-in: this guess, and the asking for the code it used, are taken back.
-    accounts.uncount_attempt(conn, keys | accounts.send_limits(identifier, account.user_id, config.max_code_sends))
+    accounts.uncount_attempt(conn, keys | accounts.send_limits(identifier, account.user_id, _client(request),
+                                                                config.max_code_sends))
     return _signed_in(request, conn, account.user_id, next, config, now)
 
 

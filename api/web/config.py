@@ -22,7 +22,8 @@ class WebConfig:
     signin_code_minutes: int = 15  # a sign-in code asked for on the login page
     max_failures: int = 5  # failed sign-ins per account (a client address: 4 times as many) in one window ...
     failure_window_minutes: int = 15  # ... before the next attempt is refused with 429
-    max_code_sends: int = 5  # sign-in codes sent to one account in that window (each an SMS or an e-mail)
+    max_code_sends: int = 5  # sign-in codes sent to one account in that window (each an SMS or an e-mail); to one
+    # client address, `accounts.CLIENT_SEND_FACTOR` times as many
     public_url: str = "http://127.0.0.1:8000"  # where the pages are reached: the start of invitation links
 
 

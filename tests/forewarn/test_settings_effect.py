@@ -516,6 +516,8 @@ COVERED_ELSEWHERE = {
         "tests/web/test_signin.py::test_password_sign_in_sets_an_httponly_lax_session_cookie_and_goes_to_next",
     "LOGIN_MAX_FAILURES": "tests/web/test_signin.py::test_wrong_codes_are_throttled_per_account_with_the_wait_shown",
     "LOGIN_WINDOW_MINUTES": "tests/web/test_signin.py::test_wrong_codes_are_throttled_per_account_with_the_wait_shown",
+    "LOGIN_MAX_CODE_SENDS":
+        "tests/web/test_signin.py::test_asking_for_codes_past_the_limit_gets_the_wait_and_sends_nothing",
     "SIGNUP_CODE_HOURS": "tests/web/test_accounts_cli.py::"
         "test_invite_prints_each_residents_code_and_link_when_no_gateway_is_configured",
     "PUBLIC_URL": "tests/web/test_accounts_cli.py::"
@@ -555,11 +557,13 @@ def test_web_settings_become_the_pages_config():
 
     default = web_config(settings())
     changed = web_config(settings(session_days="3", signup_code_hours="24", login_max_failures="2",
-                                  login_window_minutes="60", public_url="https://estate.example/"))
+                                  login_window_minutes="60", login_max_code_sends="3",
+                                  public_url="https://estate.example/"))
     assert (default.session_days, changed.session_days) == (14, 3)
     assert (default.signup_code_hours, changed.signup_code_hours) == (72, 24)
     assert (default.max_failures, changed.max_failures) == (5, 2)
     assert (default.failure_window_minutes, changed.failure_window_minutes) == (15, 60)
+    assert (default.max_code_sends, changed.max_code_sends) == (5, 3)
     assert default.public_url == "http://127.0.0.1:8000" and changed.public_url == "https://estate.example"
 
 

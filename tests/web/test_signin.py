@@ -310,6 +310,16 @@ def test_neighbours_behind_one_address_asking_for_codes_do_not_lock_each_other_o
     assert enter_code(new_client(app_client), people["phone"], sender.last_code(people["resident"])).status_code == 303
 
 
+def test_one_address_walking_the_phone_book_is_stopped_before_the_estate_pays_for_its_texts(app_client, people,
+                                                                                           sender):
+    # 20 x 5 codes from one address in a window (a building's worth of neighbours), then 429 whoever is named.
+    statuses = [ask_code(new_client(app_client), f"1370000{i:04d}").status_code for i in range(100)]
+    assert statuses == [200] * 100
+    refused = ask_code(new_client(app_client), people["phone"])
+    assert refused.status_code == 429 and "登录尝试次数过多" in refused.text
+    assert sender.sent == []
+
+
 def test_a_locked_account_is_sent_no_code(app_client, people, sender):
     statuses = [sign_in(new_client(app_client), people["phone"], "not the password").status_code for _ in range(5)]
     assert statuses == [401] * 5
