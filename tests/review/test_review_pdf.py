@@ -11,6 +11,7 @@ import psycopg
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
+from tickets.reply_templates import CATEGORY_NAMES
 from tickets.review import report
 from tickets.review.cli import app
 
@@ -49,7 +50,7 @@ def test_the_pdf_holds_the_json_figures(conn: psycopg.Connection, month: list[in
     if review["breaches"]:
         assert str(review["breaches"][0]["ticket"]) in text
     for category, n in review["volume"]["category"].items():
-        assert category in text and str(n) in text  # the bars' labels and values
+        assert CATEGORY_NAMES["en"][category] in text and str(n) in text  # the bars' labels (by name) and values
 
 
 def test_the_chinese_pdf_is_in_chinese(conn: psycopg.Connection, month: list[int], estate_db_url: str,
@@ -57,6 +58,7 @@ def test_the_chinese_pdf_is_in_chinese(conn: psycopg.Connection, month: list[int
     _, text = _pdf(estate_db_url, tmp_path, "zh-CN")
     assert "月度复盘 2026-10" in text and "高频点位" in text and "未达标" in text
     assert "闭环率 92.5 % 95.0 % 未达标" in text and "满意率 92.0 % 90.0 % 达标" in text
+    assert "设施维修" in text and "facility" not in text  # the categories' bars, by their Chinese names
 
 
 def test_pdf_needs_out(estate_db_url: str) -> None:

@@ -100,3 +100,16 @@ POINT_NAMES: dict[str, tuple[str, str]] = {
 def point_name(point: str, lang: str) -> str:
     zh, en = POINT_NAMES.get(point, (point, point))
     return zh if lang == "zh-CN" else en
+
+
+# The channels a complaint comes in by (tickets.complaints.Channel), as a review names them.
+CHANNEL_NAMES: dict[str, tuple[str, str]] = {
+    "app": ("App", "app"), "phone": ("电话", "phone"), "wechat": ("微信", "WeChat"), "counter": ("前台", "counter"),
+    "grid_visit": ("网格走访", "grid visit"), "committee_referral": ("业委会转办", "owners' committee"),
+    "complaint_box": ("意见箱", "complaint box"), "email": ("电子邮件", "e-mail"), "hotline": ("热线", "hotline"),
+}
+
+
+def channel_name(channel: str, lang: str) -> str:
+    zh, en = CHANNEL_NAMES.get(channel, (channel, channel))
+    return zh if lang == "zh-CN" else en

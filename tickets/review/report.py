@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 
+from tickets.reply_templates import CATEGORY_NAMES
 from tickets.review.compute import SOURCES, Review
-from tickets.review.definitions import METRICS, Unit, point_name
+from tickets.review.definitions import METRICS, Unit, channel_name, point_name
 
 if TYPE_CHECKING:
     from reportlab.graphics.shapes import Drawing
@@ -142,10 +143,10 @@ def to_xlsx(review: Review, lang: str) -> bytes:
     return out.getvalue()
 
 
-def bar_chart(bars: Sequence[tuple[str, float]], *, title: str, unit: str = "") -> str:
-    """A horizontal bar chart as inline SVG (no script, no external file)."""
+def bar_chart(bars: Sequence[tuple[str, float]], *, title: str, unit: str = "", empty: str = "-") -> str:
+    """A horizontal bar chart as inline SVG (no script, no external file); with no bars, the title and `empty`."""
     if not bars:
-        return f'<p class="empty">{escape(title)}: -</p>'
+        return f'<p class="empty">{escape(title)}: {escape(empty)}</p>'
     top = max(v for _, v in bars) or 1.0
     height = 22 * len(bars) + 28
     parts = [f'<svg role="img" aria-label="{escape(title)}" width="520" height="{height}" '
@@ -163,9 +164,11 @@ def bar_chart(bars: Sequence[tuple[str, float]], *, title: str, unit: str = "") 
 def charts(review: Review, lang: str) -> str:
     points = [(f"{point_name(p.point, lang)} · {p.building}", p.share) for p in review.points]
     channels = sorted(review.volume.get("channel", {}).items(), key=lambda kv: -kv[1])
-    return (bar_chart(points, title="高频点位" if lang == "zh-CN" else "High-frequency points", unit=" %")
-            + bar_chart([(k, float(v)) for k, v in channels],
-                        title="投诉渠道" if lang == "zh-CN" else "Complaints by channel"))
+    zh = lang == "zh-CN"
+    none = "本期没有投诉" if zh else "no complaints in this period"
+    return (bar_chart(points, title="高频点位" if zh else "High-frequency points", unit=" %", empty=none)
+            + bar_chart([(channel_name(k, lang), float(v)) for k, v in channels],
+                        title="投诉渠道" if zh else "Complaints by channel", empty=none))
 
 
 def to_html(review: Review, lang: str) -> str:
@@ -285,7 +288,9 @@ def to_pdf(review: Review, lang: str) -> bytes:
                      for p in review.points])]
     categories = sorted(review.volume.get("category", {}).items(), key=lambda kv: -kv[1])
     if categories:
-        story += [Spacer(1, 8), _pdf_bars([(k, float(v)) for k, v in categories], words["volume"], PDF_FONT)]
+        names = CATEGORY_NAMES.get(lang, CATEGORY_NAMES["en"])
+        story += [Spacer(1, 8), _pdf_bars([(names.get(k, k), float(v)) for k, v in categories], words["volume"],
+                                          PDF_FONT)]
 
     story += [Paragraph(words["unclosed"], styles["Heading2"]),
               table((words["source"], words["state"], words["tickets"]),
