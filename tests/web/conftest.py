@@ -134,12 +134,14 @@ def session_cookie(web: WebPlatform, user: TestUser) -> dict[str, str]:
 
 @pytest.fixture
 def signed_in_page(browser: Browser, web: WebPlatform) -> Iterator[Callable[..., Page]]:
-    """`signed_in_page(user, lang="zh-CN")` -> a Playwright page with a live session for `user`."""
+    """`signed_in_page(user, lang="zh-CN", width=360, height=800, mobile=False)` -> a Playwright page with a live
+    session for `user`; `mobile` makes it a phone's browser (touch, the mobile viewport rules, a 2x screen)."""
     contexts: list[BrowserContext] = []
 
-    def open_page(user: TestUser, lang: str = "zh-CN", width: int = 360) -> Page:
-        context = browser.new_context(viewport={"width": width, "height": 800}, locale=lang,
-                                      base_url=web.url)
+    def open_page(user: TestUser, lang: str = "zh-CN", width: int = 360, height: int = 800,
+                  mobile: bool = False) -> Page:
+        context = browser.new_context(viewport={"width": width, "height": height}, locale=lang, base_url=web.url,
+                                      is_mobile=mobile, has_touch=mobile, device_scale_factor=2 if mobile else 1)
         contexts.append(context)
         context.add_cookies([session_cookie(web, user), {"name": "lang", "value": lang, "url": web.url}])
         page = context.new_page()

@@ -6,13 +6,13 @@ uses the width it has."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize
+from playwright.sync_api import Page, ViewportSize
 
 from api.auth import Role
 from tests.review.conftest import write_month
@@ -21,7 +21,7 @@ from tickets.review import actions as act
 from tickets.review.compute import Slice
 from tickets.survey_waves import create_wave
 
-from .conftest import SCREENSHOTS, TestUser, WebPlatform, make_user, session_cookie
+from .conftest import SCREENSHOTS, TestUser, WebPlatform, make_user
 
 PAGES = ("/desk", "/desk/intake", "/manager?site=riverside", "/manager/review?month=2026-10",
          "/manager/review/quarter?quarter=2026Q4", "/manager/scorecards?month=2026-10", "/manager/actions",
@@ -101,24 +101,12 @@ def manager(web: WebPlatform) -> TestUser:
 
 
 @pytest.fixture
-def open_page(browser: Browser, web: WebPlatform) -> Iterator[Callable[[TestUser, str, ViewportSize], Page]]:
-    contexts: list[BrowserContext] = []
-
+def open_page(signed_in_page: Callable[..., Page]) -> Callable[[TestUser, str, ViewportSize], Page]:
     def opened(user: TestUser, lang: str, viewport: ViewportSize) -> Page:
-        mobile = viewport["width"] < 720
-        context = browser.new_context(viewport=viewport, is_mobile=mobile, has_touch=mobile, device_scale_factor=2,
-                                      locale=lang, base_url=web.url)
-        contexts.append(context)
-        session = session_cookie(web, user)
-        context.add_cookies([{"name": session["name"], "value": session["value"], "url": web.url},
-                             {"name": "lang", "value": lang, "url": web.url}])
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        return page
+        return signed_in_page(user, lang=lang, width=viewport["width"], height=viewport["height"],
+                              mobile=viewport["width"] < 720)
 
-    yield opened
-    for context in contexts:
-        context.close()
+    return opened
 
 
 def _shot(page: Page, name: str) -> None:
