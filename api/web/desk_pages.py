@@ -26,8 +26,7 @@ from api.web.deps import CsrfChecked, web_require
 from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
-from api.web.staff_format import TICKET_STATE, countdown, error_headline, local_time
-from api.web.timeline_labels import timeline_items
+from api.web.staff_format import TICKET_STATE, countdown, error_headline, local_time, timeline_items
 from tickets.config import TicketConfig
 from tickets.desk import OPEN_STATES, department_name, departments, desk_queue, resident_name, timeline, user_name
 from tickets.desk_intake import filed_complaint, receipt_of, unidentified_callers, unit_residents
@@ -61,8 +60,13 @@ NO_REASON = N_("Please give the reason for the transfer.")
 NO_TEXT = N_("Please write the plan or the progress report.")
 RECORD_REFUSED = N_("This ticket is over: no plan or progress report can be recorded on it.")
 # The lifecycle steps the owner's staff take themselves on a ticket without a live work order, in the order shown.
-DESK_STEPS = (TicketEvent.ACKNOWLEDGE, TicketEvent.RESOLVE)
+DESK_STEPS = (TicketEvent.ACKNOWLEDGE, TicketEvent.WAIT_RESIDENT, TicketEvent.RESUME, TicketEvent.RESOLVE,
+              TicketEvent.CANCEL)
 NO_NOTE = N_("Please write what was done.")
+# The steps that need a word from the agent (the event's note), and the message when it is missing.
+NOTE_NEEDED = {TicketEvent.RESOLVE: NO_NOTE,
+               TicketEvent.WAIT_RESIDENT: N_("Please say what you are waiting for from the resident."),
+               TicketEvent.CANCEL: N_("Please give the reason for cancelling.")}
 STEP_REFUSED = N_("This step cannot be taken in the ticket's present state.")
 CHANGED = N_("This ticket has changed meanwhile. Reload the page and try again.")
 ON_WORK_ORDERS = N_("This ticket's steps are taken on its work orders.")
@@ -101,7 +105,7 @@ def ticket_context(request: Request, conn: psycopg.Connection, ticket_id: int, n
         "timeline": timeline_items(timeline(conn, ticket_id), dict(departments(conn))),
         "may_transfer": TicketEvent.TRANSFER in allowed_events(ticket.state),
         "may_record": ticket.state not in ("resolved", "closed", "cancelled"), "text": "",
-        "steps": desk_steps(conn, ticket), "note": "", "root_cause": "",
+        "steps": desk_steps(conn, ticket), "note": "", "note_for": "", "root_cause": "",
         "department_name": department_name(conn, ticket.department_id),
         "departments": [(d, n) for d, n in departments(conn) if d != ticket.department_id],
         "replies": fill_templates(ticket_id=ticket.id, category=ticket.category, respond_due=ticket.respond_due,
@@ -113,8 +117,8 @@ def ticket_context(request: Request, conn: psycopg.Connection, ticket_id: int, n
 
 
 def desk_steps(conn: psycopg.Connection, ticket: Ticket) -> list[str]:
-    """The steps the desk offers: accept and resolve, as far as the ticket's state allows them, and none while a
-    work order is live (its steps move the ticket)."""
+    """The steps the desk offers: accept, wait for the resident and resume, resolve, cancel, as far as the ticket's
+    state allows them, and none while a work order is live (its steps move the ticket)."""
     if live_work_orders(conn, ticket.id):
         return []
     allowed = allowed_events(ticket.state)
@@ -233,14 +237,41 @@ def desk_resolve(
                  note=note.strip(), root_cause=root_cause.strip())
 
 
+@router.post("/desk/tickets/{ticket_id}/wait_resident")
+def desk_wait(ticket_id: int, request: Request, conn: DbDep, user: DeskUser, now: NowDep, config: TicketConfigDep,
+              csrf: CsrfChecked, note: Annotated[str, Form(max_length=2000)] = "",
+              seen_version: Annotated[int | None, Form()] = None) -> Response:
+    """Wait for the resident (access, a document, an answer), saying what for (the timeline's note): the time
+    limits stand still until the work resumes (WAIT_RESIDENT); the resident's request page says we wait for them."""
+    return _step(request, conn, user, ticket_id, TicketEvent.WAIT_RESIDENT, now, config, seen_version,
+                 note=note.strip())
+
+
+@router.post("/desk/tickets/{ticket_id}/resume")
+def desk_resume(ticket_id: int, request: Request, conn: DbDep, user: DeskUser, now: NowDep, config: TicketConfigDep,
+                csrf: CsrfChecked, seen_version: Annotated[int | None, Form()] = None) -> Response:
+    """Resume the work: the limits move on by the time spent waiting (RESUME)."""
+    return _step(request, conn, user, ticket_id, TicketEvent.RESUME, now, config, seen_version)
+
+
+@router.post("/desk/tickets/{ticket_id}/cancel")
+def desk_cancel(ticket_id: int, request: Request, conn: DbDep, user: DeskUser, now: NowDep, config: TicketConfigDep,
+                csrf: CsrfChecked, note: Annotated[str, Form(max_length=2000)] = "",
+                seen_version: Annotated[int | None, Form()] = None) -> Response:
+    """Cancel a ticket opened in error or withdrawn by the resident, with the reason (CANCEL); it is then off the
+    queue and out of the time limits."""
+    return _step(request, conn, user, ticket_id, TicketEvent.CANCEL, now, config, seen_version, note=note.strip())
+
+
 def _step(request: Request, conn: psycopg.Connection, user: Principal, ticket_id: int, event: TicketEvent,
           now: datetime, config: TicketConfig, seen_version: int | None, *, note: str = "",
           root_cause: str = "") -> Response:
     """Take a desk step through the lifecycle (`transition`, guarded by the page's version); a refusal re-renders
     the ticket page with a translated headline and what was typed."""
+    missing = NOTE_NEEDED.get(event) if not note else None
     try:
-        if event is TicketEvent.RESOLVE and not note:
-            raise InvalidInput(NO_NOTE)
+        if missing is not None:
+            raise InvalidInput(missing)
         if live_work_orders(conn, ticket_id):
             raise _OnWorkOrders(f"ticket {ticket_id} has live work orders: it moves by their steps, on the "
                                 "engineer's pages")
@@ -254,10 +285,9 @@ def _step(request: Request, conn: psycopg.Connection, user: Principal, ticket_id
         context = ticket_context(request, conn, ticket_id, now)
         status, headline = _step_refusal(exc, moved=seen_version is not None
                                          and context["ticket"].version != seen_version)
-        empty = event is TicketEvent.RESOLVE and not note
         return render(request, "desk/ticket.html", context | {
-            "error": NO_NOTE if empty else headline, "error_detail": None if empty else str(exc), "note": note,
-            "root_cause": root_cause}, status_code=422 if empty else status)
+            "error": missing or headline, "error_detail": None if missing else str(exc), "note": note,
+            "note_for": event.value, "root_cause": root_cause}, status_code=422 if missing else status)
     return RedirectResponse(f"/desk/tickets/{ticket_id}?done={event.value}", status_code=303)
 
 

@@ -169,6 +169,74 @@ def test_resolving_without_saying_what_was_done_is_refused(desk):
         assert _ticket(conn, ticket)[0] == "resolved"
 
 
+def _clocks(conn: psycopg.Connection, ticket: int) -> tuple:
+    row = conn.execute("SELECT sla_paused_at, resolve_due FROM tickets WHERE id = %s", (ticket,)).fetchone()
+    assert row is not None
+    return tuple(row)
+
+
+def test_waiting_for_the_resident_stops_the_clocks_until_the_work_resumes(desk):
+    ticket = _noise_ticket(desk)
+    with signed_in_client(desk, "agent-1") as client:
+        path = f"/desk/tickets/{ticket}"
+        token = form_token(client, path)
+        with desk.connection() as conn:
+            version = _ticket(conn, ticket)[1]
+        assert _step(client, ticket, "acknowledge", token, version).status_code == 303
+        page = client.get(path, headers=EN)
+        assert 'id="wait-form"' in page.text and 'id="resume-form"' not in page.text
+        with desk.connection() as conn:
+            version = _ticket(conn, ticket)[1]
+            due_before = _clocks(conn, ticket)[1]
+        empty = _step(client, ticket, "wait_resident", token, version, note=" ")
+        assert empty.status_code == 422 and "Please say what you are waiting for from the resident." in empty.text
+        waiting = _step(client, ticket, "wait_resident", token, version, note="等住户提供楼下住户的门牌号")
+        assert waiting.status_code == 303
+        page = client.get(path, headers=EN)
+        assert re.search(r'id="state">Waiting for the resident<', page.text) and "SLA paused" in page.text
+        assert 'id="resume-form"' in page.text and 'id="wait-form"' not in page.text
+        assert 'id="resolve-form"' not in page.text  # resuming comes first (tickets/lifecycle.py)
+        with desk.connection() as conn:
+            paused_at, due = _clocks(conn, ticket)
+            assert paused_at is not None and due == due_before
+            assert conn.execute("SELECT note FROM ticket_events WHERE ticket_id = %s AND event = 'wait_resident'",
+                                (ticket,)).fetchone() == ("等住户提供楼下住户的门牌号",)
+            # the resident answered ten days later: working time passed meanwhile, whenever the test runs (nights,
+            # weekends and the longest holiday hold none)
+            conn.execute("UPDATE tickets SET sla_paused_at = sla_paused_at - interval '10 days' WHERE id = %s",
+                         (ticket,))
+            conn.commit()
+            version = _ticket(conn, ticket)[1]
+        assert _step(client, ticket, "resume", token, version).status_code == 303
+    with desk.connection() as conn:
+        state, _ = _ticket(conn, ticket)
+        paused_at, due = _clocks(conn, ticket)
+    assert state == "acknowledged" and paused_at is None
+    assert due > due_before  # the resolve limit moved on by the time spent waiting (in working time)
+
+
+def test_a_ticket_opened_in_error_is_cancelled_with_its_reason_and_leaves_the_queue(desk):
+    ticket = _noise_ticket(desk)
+    with signed_in_client(desk, "agent-1") as client:
+        path = f"/desk/tickets/{ticket}"
+        token = form_token(client, path)
+        assert f'data-ticket="{ticket}"' in client.get("/desk").text
+        with desk.connection() as conn:
+            version = _ticket(conn, ticket)[1]
+        empty = _step(client, ticket, "cancel", token, version)
+        assert empty.status_code == 422 and "Please give the reason for cancelling." in empty.text
+        assert re.search(r'<details id="cancel" open>', empty.text)  # the form stays open with its message
+        cancelled = _step(client, ticket, "cancel", token, version, note="重复登记：与上一条投诉是同一件事")
+        assert cancelled.status_code == 303 and cancelled.headers["location"] == f"{path}?done=cancel"
+        page = client.get(path, headers=EN)
+        assert re.search(r'id="state">Cancelled<', page.text) and 'id="steps"' not in page.text
+        assert f'data-ticket="{ticket}"' not in client.get("/desk").text
+    with desk.connection() as conn:
+        assert _ticket(conn, ticket)[0] == "cancelled"
+        assert conn.execute("SELECT actor, note FROM ticket_events WHERE ticket_id = %s AND event = 'cancel'",
+                            (ticket,)).fetchone() == ("agent-1", "重复登记：与上一条投诉是同一件事")
+
+
 def test_a_stale_page_is_refused_with_the_concurrency_message(desk):
     ticket = _noise_ticket(desk)
     with signed_in_client(desk, "agent-1") as client:
