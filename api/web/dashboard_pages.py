@@ -97,9 +97,11 @@ def dashboard_page(request: Request, conn: DbDep, user: ManagerWebUser, now: Now
     charts = [(_(title), _trend_chart(board, key, _(title), unit, _("No data in these months"), config.tz))
               for key, title, unit in CHARTS]
     overdue = [(item, datetime.fromisoformat(item.due).strftime("%Y-%m-%d %H:%M")) for item in board.overdue]
+    incidents = [(i, datetime.fromisoformat(i.detected_at).strftime("%Y-%m-%d %H:%M")) for i in board.incidents]
     today = {source: [_figure_row(f, lang) for f in figures.values()] for source, figures in board.today.items()}
     return render(request, "manager/dashboard.html", {
-        "board": board, "sites": sites, "today": today, "overdue": overdue, "charts": charts, "source_label": SOURCE,
+        "board": board, "sites": sites, "today": today, "overdue": overdue, "incidents": incidents, "charts": charts,
+        "source_label": SOURCE,
         "state_label": TICKET_STATE, "clock_label": CLOCK, "severity_label": SEVERITY,
         "anticipation": _percent(board.anticipation.share)})
 

@@ -44,9 +44,16 @@ EMPTY_FORM = {"site_id": "", "building_id": "", "kind": AnnouncementKind.PLANNED
               "body_zh": "", "title_en": "", "body_en": "", "starts_at": "", "ends_at": ""}
 
 
+_PLACE = """SELECT s.name, b.name FROM sites s LEFT JOIN buildings b ON b.id = %(building)s AND b.site_id = s.id
+            WHERE s.id = %(site)s"""
+
+
 def _row(conn: psycopg.Connection, a: Announcement, lang: str) -> dict[str, Any]:
     zh = lang == "zh-CN"
+    place = conn.execute(_PLACE, {"site": a.site_id, "building": a.building_id}).fetchone()
     return {"a": a, "kind": KIND.get(AnnouncementKind(a.kind), a.kind), "stats": stats(conn, a.id),
+            "site_name": place[0] if place else a.site_id,  # by name, as the form offers them
+            "building_name": (place[1] if place and place[1] else a.building_id) if a.building_id else None,
             "title": a.title_zh if zh else a.title_en, "body": a.body_zh if zh else a.body_en,
             "created": local_time(a.created_at),
             "window": (local_time(a.starts_at), local_time(a.ends_at)) if a.starts_at or a.ends_at else None}

@@ -24,8 +24,7 @@ from api.web.files import read_photos
 from api.web.i18n import N_
 from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
-from api.web.staff_format import TZ, countdown, error_headline, local_time, request_gettext
-from api.web.timeline_labels import timeline_items
+from api.web.staff_format import TZ, countdown, error_headline, local_time, request_gettext, timeline_items
 from tickets.attachments import save_upload, ticket_attachments
 from tickets.desk import department_name, departments
 from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotAllowed, NotFound

@@ -27,6 +27,7 @@ from api.web.deps import csrf_binding, optional_web_user
 from api.web.i18n import LANG_COOKIE, N_, Catalogues, choose_lang, normalise_lang
 from api.web.nav import nav_for
 from api.web.sessions import ANON_COOKIE, csrf_token
+from api.web.staff_words import FAULT_LABEL
 
 API_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = API_DIR / "templates"
@@ -51,6 +52,7 @@ class WebFrame:
         env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]),
                           undefined=StrictUndefined, extensions=["jinja2.ext.i18n"], trim_blocks=True,
                           lstrip_blocks=True, auto_reload=False)  # templates ship with the package
+        env.globals["FAULT_LABEL"] = FAULT_LABEL  # for staff/_words.html
         versions = {path.relative_to(STATIC_DIR).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()[:10]
                     for path in STATIC_DIR.rglob("*") if path.is_file()}
         return cls(env, Catalogues.load(), versions)

@@ -3,7 +3,7 @@ translated headline. Plain values for the templates (no logic in templates)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,8 +11,10 @@ from fastapi import Request
 
 from api.web.i18n import N_, choose_lang
 from api.web.render import frame_of
+from api.web.staff_words import EVENT_LABEL
 from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotAllowed, WorkOrdersOpen
 from tickets.sla import DEFAULT_TZ
+from tickets.workorders import TimelineEntry
 
 TZ = DEFAULT_TZ  # the estate's time zone for every time a page shows
 # The ticket states (tickets.lifecycle.TicketState) as staff read them.
@@ -24,11 +26,14 @@ TICKET_STATE = {"new": N_("Received"), "dispatched": N_("Dispatched"), "acknowle
 
 @dataclass(frozen=True, slots=True)
 class Countdown:
-    """The next SLA deadline: `due_iso` for the page's ticking script, `clock` (H:MM) and whether it is overdue."""
+    """The next SLA deadline: `due_iso` for the page's ticking script, the time left (or overdue) in days, hours and
+    minutes — "16 h 6 min", not "16:06", which reads as a time of day — and whether it is overdue."""
 
     due_iso: str
     due_text: str
-    clock: str
+    days: int
+    hours: int
+    minutes: int
     overdue: bool
     paused: bool
 
@@ -41,9 +46,9 @@ def countdown(due: datetime | None, now: datetime, *, paused: bool = False) -> C
     if due is None:
         return None
     seconds = int((due - now).total_seconds())
-    left = abs(seconds)
-    clock = f"{left // 3600}:{left % 3600 // 60:02d}"
-    return Countdown(due.isoformat(), local_time(due), clock, seconds < 0, paused)
+    minutes = abs(seconds) // 60
+    return Countdown(due.isoformat(), local_time(due), minutes // 1440, minutes // 60 % 24, minutes % 60, seconds < 0,
+                     paused)
 
 
 def request_gettext(request: Request) -> Callable[..., str]:
@@ -64,3 +69,24 @@ def error_headline(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, InvalidInput | ValueError):
         return 422, N_("This cannot be done as given.")
     return 400, N_("This cannot be done as given.")
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineItem:
+    at: str
+    label: str  # a message id for `_()`, or the raw code when it has none
+    code: str
+    actor: str | None
+    department: str | None  # the department the step concerns (dispatched or transferred to, its work order's), by name
+    note: str | None
+    attachments: tuple[int, ...]  # photos taken at the step (an engineer's, on site)
+
+
+def timeline_items(entries: Iterable[TimelineEntry], department_names: Mapping[str, str]) -> list[TimelineItem]:
+    items = []
+    for e in entries:
+        department = (e.detail or {}).get("department_id")
+        items.append(TimelineItem(local_time(e.at), EVENT_LABEL.get(e.event, e.event), e.event, e.actor,
+                                  department_names.get(department, department) if department else None, e.note,
+                                  tuple((e.detail or {}).get("attachments") or ())))
+    return items

@@ -1,15 +1,26 @@
-"""A ticket's timeline as staff read it: each event row's code (`ticket_events.event`) named in words, and the
-department a step moved to by its name. Codes come from `tickets/` (lifecycle events, work-order steps, alarms,
-SLA ladder rungs); a code with no label is shown as it is, never hidden."""
+"""The codes staff pages show, named in words (message ids, translated by the page): the faults detectors raise
+(`FAULT_LABEL`, a template global: `staff/_words.html` `fault(code)`) and a ticket's timeline (`EVENT_LABEL`: each
+event row's code from `tickets/` — lifecycle events, work-order steps, alarms, SLA ladder rungs;
+`api.web.staff_format.timeline_items` puts them on the rows). A code with no label is shown as it is, never hidden."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-
 from api.web.i18n import N_
-from api.web.staff_format import local_time
-from tickets.workorders import TimelineEntry
+
+# Every fault a detector raises (detectors/rules, presence, absence, learned; tickets/silence.py), as an engineer
+# names it. The resident's words for the same faults are gentler: resident/_words.html, tickets/notices.py.
+FAULT_LABEL = {
+    "entrapment": N_("Passengers trapped"), "out_of_service": N_("Lift out of service"),
+    "door_fault": N_("Lift door fault"), "motor_overheat": N_("Motor overheating"),
+    "bearing_wear": N_("Bearing wear"), "levelling_drift": N_("Levelling drift"),
+    "reader_offline": N_("Card reader offline"), "lock_failure": N_("Door lock failure"),
+    "held_open": N_("Door held open"), "forced_open": N_("Door forced open"), "battery_low": N_("Battery low"),
+    "supply_outage": N_("Water supply outage"), "pump_failure": N_("Booster pump failure"),
+    "tank_low": N_("Water tank low"), "pipe_burst": N_("Burst pipe"), "slow_leak": N_("Slow leak"),
+    "sensor_stuck": N_("Sensor stuck"), "sensor_spikes": N_("Sensor spikes"), "sensor_dropout": N_("Sensor dropout"),
+    "device_offline": N_("Device offline"), "building_silent": N_("Building's devices silent together"),
+    "usual_activity_missing": N_("Usual activity missing"), "unusual_behaviour": N_("Unusual behaviour"),
+}
 
 EVENT_LABEL = {
     "created": N_("Created"), "dispatch": N_("Dispatched"), "transfer": N_("Transferred"),
@@ -45,24 +56,3 @@ EVENT_LABEL = {
     "work_order_sla_breach": N_("Work order overdue: escalated to the supervisor"),
     "work_order_sla_breach_manager": N_("Work order long overdue: escalated to the manager"),
 }
-
-
-@dataclass(frozen=True, slots=True)
-class TimelineItem:
-    at: str
-    label: str  # a message id for `_()`, or the raw code when it has none
-    code: str
-    actor: str | None
-    department: str | None  # the department the step concerns (dispatched or transferred to, its work order's), by name
-    note: str | None
-    attachments: tuple[int, ...]  # photos taken at the step (an engineer's, on site)
-
-
-def timeline_items(entries: Iterable[TimelineEntry], department_names: Mapping[str, str]) -> list[TimelineItem]:
-    items = []
-    for e in entries:
-        department = (e.detail or {}).get("department_id")
-        items.append(TimelineItem(local_time(e.at), EVENT_LABEL.get(e.event, e.event), e.event, e.actor,
-                                  department_names.get(department, department) if department else None, e.note,
-                                  tuple((e.detail or {}).get("attachments") or ())))
-    return items

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -74,7 +75,9 @@ def test_the_manager_sees_the_sites_overdue_tickets_and_figures(web, signed_in_p
     assert shown == late and fresh not in shown and elsewhere not in shown
     assert page.locator("#overdue-count").inner_text() == "3"
     assert page.locator("#open-count").inner_text() == "5"  # 4 complaints and the outage's preventive ticket
-    assert page.locator("#incidents li").inner_text().startswith("rs-b1-water-high supply_outage 紧急")
+    incident = page.locator("#incidents li").inner_text()  # the fault by name, the time as the other times read
+    assert re.match(r"rs-b1-water-high 供水中断 紧急 自 \d{4}-\d\d-\d\d \d\d:\d\d · #\d+$", incident), incident
+    assert page.locator("#incidents li .fault").get_attribute("data-fault") == "supply_outage"
     assert page.locator("#today-complaint tr[data-key='tickets'] td.value").inner_text() in ("1", "0")
     assert page.locator("#anticipation").inner_text().startswith("我们已预先发现的投诉")
     assert page.locator("#trend svg.chart").count() == 5

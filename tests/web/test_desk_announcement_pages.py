@@ -85,9 +85,16 @@ def test_an_announcement_to_one_building_reaches_each_resident_once_and_its_read
             assert stats(conn, announcement_id).read == 1
         listed = client.get("/desk/announcements", headers=EN)
         row = re.search(rf'<tr data-announcement="{announcement_id}">.*?</tr>', listed.text, re.S).group(0)
-        assert f"read by 1 of {len(building)}" in row and "Planned outage" in row and "rs-b1" in row
+        with pool.connection() as conn:
+            site_name, building_name = conn.execute("SELECT s.name, b.name FROM buildings b JOIN sites s "
+                                                    "ON s.id = b.site_id WHERE b.id = 'rs-b1'").fetchone()
+        assert f"read by 1 of {len(building)}" in row and "Planned outage" in row
+        assert f"{site_name} / {building_name}" in row and "rs-b1" not in row  # by name, as the form offers them
         zh = client.get(f"/desk/announcements/{announcement_id}?lang=zh-CN")
         assert "1号楼计划停水" in zh.text
+        assert re.search(rf'<dd id="building" data-id="rs-b1">{building_name}</dd>', zh.text)
+        # the picker names each building with its site: two sites each have a "1号楼"
+        assert re.search(rf'<option value="rs-b1">{site_name} · {building_name}</option>', listed.text)
 
 
 def test_the_back_end_s_refusals_re_render_the_form_with_the_message(desk):

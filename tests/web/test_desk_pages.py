@@ -61,7 +61,7 @@ def test_the_queue_lists_open_tickets_due_first_and_marks_the_overdue_one(desk):
         assert order[:3] == [overdue, sooner, later]
         overdue_row = re.search(rf'<tr data-ticket="{overdue}"[^>]*>', page.text)
         assert overdue_row is not None and 'class="overdue"' in overdue_row.group(0)
-        assert "Overdue by 1:00" in page.text
+        assert "Overdue by 1 h 0 min" in page.text
         assert f'href="/desk/tickets/{later}"' in page.text
         with pool.connection() as conn:
             department = conn.execute("SELECT department_id FROM tickets WHERE id = %s", (sooner,)).fetchone()[0]
@@ -110,6 +110,12 @@ def test_a_transfer_moves_the_ticket_with_its_reason_in_the_timeline(desk):
         same = client.post(f"{path}/transfer", data={"csrf_token": token, "department_id": before[0],
                                                      "reason": "wrong desk"})
         assert same.status_code == 422 and "different from the current one" in same.text
+        # a Chinese page folds the English particulars away under its translated headline; an English one shows them
+        assert re.search(r'<details class="muted" id="error-detail"><summary>详细信息</summary><p lang="en">[^<]*'
+                         r'different from the current one', same.text)
+        english = client.post(f"{path}/transfer", headers={"Accept-Language": "en"},
+                              data={"csrf_token": token, "department_id": before[0], "reason": "wrong desk"})
+        assert re.search(r'<p class="muted" id="error-detail">[^<]*different from the current one', english.text)
         with pool.connection() as conn:
             assert conn.execute("SELECT department_id, transfers FROM tickets WHERE id = %s",
                                 (ticket,)).fetchone() == before

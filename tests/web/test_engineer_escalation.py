@@ -30,13 +30,14 @@ def test_the_routine_order_on_an_open_page_turns_into_the_rescue(web, signed_in_
                         baseline=None)
     row = page.locator(f'li[data-work-order="{order}"]')
     expect(row).to_be_visible(timeout=5_000)
-    expect(row.locator("code.fault")).to_have_text("out_of_service")
+    expect(row.locator(".fault")).to_have_text("Lift out of service")  # the fault by name, the code kept beside
+    expect(row.locator(".fault")).to_have_attribute("data-fault", "out_of_service")
     expect(row).to_have_class("order sev-general")
 
     again = raise_alarm(web, LIFT, "entrapment", now + timedelta(minutes=3), summary=TRAPPED,
                         detector="elevator_rules", metric="alarm_button", baseline=None)
     assert again == order  # the same work order, not a second one
-    expect(row.locator("code.fault")).to_have_text("entrapment", timeout=5_000)  # without a reload
+    expect(row.locator(".fault")).to_have_text("Passengers trapped", timeout=5_000)  # without a reload
     expect(row).to_have_class("order sev-major")
     expect(row.locator("a.order-link")).to_contain_text("elevator entrapment @")  # the title names the rescue
     expect(row.locator(".badge.danger")).to_be_visible()
@@ -45,7 +46,8 @@ def test_the_routine_order_on_an_open_page_turns_into_the_rescue(web, signed_in_
     page.goto(f"/engineer/work-orders/{order}?lang=zh-CN")
     expect(page.locator("h1")).to_contain_text("elevator entrapment @")
     expect(page.locator(".explanation")).to_have_text(TRAPPED)
-    expect(page.locator("#summary code")).to_have_text("entrapment")
+    expect(page.locator("#summary .fault")).to_have_text("困人")
+    expect(page.locator("#summary .fault")).to_have_attribute("title", "entrapment")
     expect(page.locator('#timeline li[data-event="made_urgent"] strong')).to_have_text("已升为紧急")
     expect(page.locator("#timeline")).to_contain_text("entrapment: " + TRAPPED)
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]

@@ -1,5 +1,5 @@
-"""Every event a ticket's timeline can hold is named in words on the staff pages (api/web/timeline_labels.py),
-in both languages: a new kind of event written without a label fails here, not in front of an agent."""
+"""Every fault a detector raises and every event a ticket's timeline can hold is named in words on the staff pages
+(api/web/staff_words.py), in both languages: a new kind written without a name fails here, not in front of an agent."""
 
 from __future__ import annotations
 
@@ -7,10 +7,16 @@ import ast
 from datetime import UTC, datetime
 
 from api.web.i18n import Catalogues
-from api.web.timeline_labels import EVENT_LABEL, timeline_items
+from api.web.staff_format import timeline_items
+from api.web.staff_words import EVENT_LABEL, FAULT_LABEL
+from detectors.alarm import DEVICE_OFFLINE
+from detectors.learned import CORRUPTS
+from detectors.learned import FAULT as LEARNED_FAULT
 from tests.conftest import ROOT
 from tickets.lifecycle import TicketEvent
 from tickets.milestones import PLAN_RECORDED, PROGRESS_REPORTED
+from tickets.notices import _FAULT_WORDS as RESIDENT_WORDS
+from tickets.silence import GROUP_FAULT
 from tickets.sweeps import LADDER
 from tickets.workorders import STEPS, TimelineEntry
 
@@ -53,3 +59,25 @@ def test_an_item_names_its_department_and_keeps_an_unknown_code_as_it_is():
     moved, unknown = timeline_items(entries, {"security": "秩序部"})
     assert (moved.label, moved.department, moved.at) == ("Transferred", "秩序部", "2026-12-07 10:00")
     assert (unknown.label, unknown.department) == ("something_new", None)
+
+
+def _observed_faults() -> set[str]:
+    """Faults the rules name as literals: `Observation("pipe_burst", ...)` in detectors/."""
+    found = set()
+    for path in (ROOT / "detectors").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Observation" and node.args \
+                    and isinstance(node.args[0], ast.Constant):
+                found.add(node.args[0].value)
+    return found
+
+
+def test_every_fault_a_detector_raises_has_a_name_in_both_languages():
+    observed = _observed_faults()
+    assert {"pipe_burst", "sensor_dropout"} <= observed  # the scan finds them
+    raised = observed | CORRUPTS.keys() | RESIDENT_WORDS.keys() | {DEVICE_OFFLINE, LEARNED_FAULT, GROUP_FAULT,
+                                                                  "entrapment", "out_of_service"}
+    assert sorted(raised - FAULT_LABEL.keys()) == []
+    catalogues = Catalogues.load()
+    zh, en = catalogues.gettext("zh-CN"), catalogues.gettext("en")
+    assert all(zh(label) != label and en(label) == label for label in FAULT_LABEL.values())
