@@ -65,12 +65,18 @@ def review_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep
         "previous": period.previous().label, "title_id": TITLE})
 
 
+_NAMES = (("departments", "SELECT id, name FROM departments"), ("teams", "SELECT id, name FROM teams"),
+          ("people", "SELECT id, name FROM users"))
+
+
 @router.get("/manager/scorecards", response_class=HTMLResponse)
 def scorecards_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep, config: TicketConfigDep,
                     month: MonthQuery = None) -> Response:
     period = _period(request, month, now, config)
     if isinstance(period, Response):
         return period
+    names: dict[str, dict[str, str]] = {  # each card's owner by name, as the rest of the pages show them
+        kind: {row[0]: row[1] for row in conn.execute(query)} for kind, query in _NAMES}
     return render(request, "manager/scorecards.html", {
         "period": period.label, "departments": department_scorecards(conn, period),
-        "teams": team_scorecards(conn, period), "people": person_scorecards(conn, period)})
+        "teams": team_scorecards(conn, period), "people": person_scorecards(conn, period), "names": names})

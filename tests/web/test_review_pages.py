@@ -65,8 +65,13 @@ def test_the_manager_sees_the_month_and_its_exports_agree(web):
         assert "complaint closed-loop rate 92.5 % 95.0 % missed" in text
         assert f"complaint satisfaction rate {satisfaction:.1f} %" in text
         cards = pages.get(PAGES[1])
-        assert cards.status_code == 200 and "engineering" in cards.text
-        assert '<table id="teams">' in cards.text  # the team cards between departments and people
+        with psycopg.connect(web.db_url) as conn:
+            engineering = conn.execute("SELECT name FROM departments WHERE id = 'engineering'").fetchone()[0]
+        assert cards.status_code == 200 and f'<tr data-id="engineering"><td>{engineering}</td>' in cards.text
+        # no team owns a ticket: the team section says so where its cards would be
+        assert '<table id="teams">' not in cards.text and 'id="teams-none"' in cards.text
+        empty = pages.get("/manager/scorecards?month=2001-01&lang=en")  # a month with nothing in it
+        assert empty.status_code == 200 and empty.text.count("No tickets were owned here in this period.") == 3
         assert rest.get("/api/v1/review/scorecards?period=2026-10").json()["teams"] == []  # no team owns a ticket
         alone = rest.get("/api/v1/review?period=2026-10&person=nobody-owns-these").json()
         assert alone["slice"] == "person=nobody-owns-these"
