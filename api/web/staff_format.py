@@ -74,7 +74,7 @@ def error_headline(exc: Exception) -> tuple[int, str]:
 @dataclass(frozen=True, slots=True)
 class TimelineItem:
     at: str
-    label: str  # a message id for `_()`, or the raw code when it has none
+    label: str | None  # a message id for `_()`; None for a code with no name, which the page shows as it is
     code: str
     actor: str | None
     department: str | None  # the department the step concerns (dispatched or transferred to, its work order's), by name
@@ -86,7 +86,7 @@ def timeline_items(entries: Iterable[TimelineEntry], department_names: Mapping[s
     items = []
     for e in entries:
         department = (e.detail or {}).get("department_id")
-        items.append(TimelineItem(local_time(e.at), EVENT_LABEL.get(e.event, e.event), e.event, e.actor,
+        items.append(TimelineItem(local_time(e.at), EVENT_LABEL.get(e.event), e.event, e.actor,
                                   department_names.get(department, department) if department else None, e.note,
                                   tuple((e.detail or {}).get("attachments") or ())))
     return items

@@ -58,7 +58,7 @@ def test_an_item_names_its_department_and_keeps_an_unknown_code_as_it_is():
                TimelineEntry(at, "forewarn", "something_new", None, None, "", {})]
     moved, unknown = timeline_items(entries, {"security": "秩序部"})
     assert (moved.label, moved.department, moved.at) == ("Transferred", "秩序部", "2026-12-07 10:00")
-    assert (unknown.label, unknown.department) == ("something_new", None)
+    assert (unknown.label, unknown.code, unknown.department) == (None, "something_new", None)  # shown as it is
 
 
 def _observed_faults() -> set[str]:
