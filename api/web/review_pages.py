@@ -15,12 +15,14 @@ from api.web.deps import web_require
 from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
 from api.web.render import render
+from tickets.desk import departments, user_name
 from tickets.errors import InvalidInput
 from tickets.review import report
 from tickets.review.actions import attach_actions
 from tickets.review.compute import compute_review
 from tickets.review.periods import FIRST_YEAR, LAST_YEAR, Period, PeriodOutOfRange, parse_period
 from tickets.review.scorecards import department_scorecards, person_scorecards, team_scorecards
+from tickets.teams import list_teams
 
 router = PageRouter(tags=["pages: review"], include_in_schema=False)
 ManagerWebUser = Annotated[Principal, web_require(Role.MANAGER)]
@@ -65,18 +67,16 @@ def review_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep
         "previous": period.previous().label, "title_id": TITLE})
 
 
-_NAMES = (("departments", "SELECT id, name FROM departments"), ("teams", "SELECT id, name FROM teams"),
-          ("people", "SELECT id, name FROM users"))
-
-
 @router.get("/manager/scorecards", response_class=HTMLResponse)
 def scorecards_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep, config: TicketConfigDep,
                     month: MonthQuery = None) -> Response:
     period = _period(request, month, now, config)
     if isinstance(period, Response):
         return period
-    names: dict[str, dict[str, str]] = {  # each card's owner by name, as the rest of the pages show them
-        kind: {row[0]: row[1] for row in conn.execute(query)} for kind, query in _NAMES}
+    people = person_scorecards(conn, period)
+    names = {"departments": dict(departments(conn)),  # each card's owner by name, as the rest of the pages show them
+             "teams": {team.id: team.name for team in list_teams(conn)},
+             "people": {c.who: user_name(conn, c.who) or c.who for c in people}}
     return render(request, "manager/scorecards.html", {
         "period": period.label, "departments": department_scorecards(conn, period),
-        "teams": team_scorecards(conn, period), "people": person_scorecards(conn, period), "names": names})
+        "teams": team_scorecards(conn, period), "people": people, "names": names})

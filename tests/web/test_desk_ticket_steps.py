@@ -113,6 +113,12 @@ def _noise_ticket(pool: ConnectionPool) -> int:
         return _file(conn, unit=NOISE_UNIT, text=NOISE, agent="agent-1")
 
 
+def _version(pool: ConnectionPool, ticket: int) -> int:
+    """The ticket's version now, as a page loaded now would carry it."""
+    with pool.connection() as conn:
+        return _ticket(conn, ticket)[1]
+
+
 def _step(client, ticket: int, event: str, token: str, version: int, **fields: str):
     return client.post(f"/desk/tickets/{ticket}/{event}", headers=EN,
                        data={"csrf_token": token, "seen_version": str(version)} | fields)
@@ -146,15 +152,13 @@ def test_resolving_without_saying_what_was_done_is_refused(desk):
         page = client.get(path, headers=EN)
         assert 'id="acknowledge-button"' in page.text and ">Accept<" in page.text
         token = form_token(client, path)
-        with desk.connection() as conn:
-            version = _ticket(conn, ticket)[1]
+        version = _version(desk, ticket)
         accepted = _step(client, ticket, "acknowledge", token, version)
         assert accepted.status_code == 303 and accepted.headers["location"] == f"{path}?done=acknowledge"
         shown = client.get(path, headers=EN)
         assert re.search(r'id="state">Accepted<', shown.text) and 'id="resolve-form"' in shown.text
         assert "What was done" in shown.text and "Root cause" in shown.text
-        with desk.connection() as conn:
-            version = _ticket(conn, ticket)[1]
+        version = _version(desk, ticket)
         empty = _step(client, ticket, "resolve", token, version, note="   ", root_cause="施工时间")
         assert empty.status_code == 422 and "Please write what was done." in empty.text
         assert 'value="施工时间"' in empty.text  # what was typed stays
@@ -180,8 +184,7 @@ def test_waiting_for_the_resident_stops_the_clocks_until_the_work_resumes(desk):
     with signed_in_client(desk, "agent-1") as client:
         path = f"/desk/tickets/{ticket}"
         token = form_token(client, path)
-        with desk.connection() as conn:
-            version = _ticket(conn, ticket)[1]
+        version = _version(desk, ticket)
         assert _step(client, ticket, "acknowledge", token, version).status_code == 303
         page = client.get(path, headers=EN)
         assert 'id="wait-form"' in page.text and 'id="resume-form"' not in page.text
@@ -221,8 +224,7 @@ def test_a_ticket_opened_in_error_is_cancelled_with_its_reason_and_leaves_the_qu
         path = f"/desk/tickets/{ticket}"
         token = form_token(client, path)
         assert f'data-ticket="{ticket}"' in client.get("/desk").text
-        with desk.connection() as conn:
-            version = _ticket(conn, ticket)[1]
+        version = _version(desk, ticket)
         empty = _step(client, ticket, "cancel", token, version)
         assert empty.status_code == 422 and "Please give the reason for cancelling." in empty.text
         assert re.search(r'<details id="cancel" open>', empty.text)  # the form stays open with its message
