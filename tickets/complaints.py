@@ -23,7 +23,7 @@ from tickets.learned import SYSTEM_ACTORS
 from tickets.lifecycle import TicketEvent
 from tickets.milestones import retier
 from tickets.notices import format_time, notify_residents, resident
-from tickets.progress import acknowledge, local_time, status_text
+from tickets.progress import acknowledge, ticket_words
 from tickets.routing import grid_owner
 from tickets.sensitivity import sensitivity
 from tickets.service import add_event, create_ticket, get_ticket
@@ -249,8 +249,7 @@ def _acknowledge_resident(conn: psycopg.Connection, resident_id: str, ticket_id:
         notify_residents(conn, [who], kind="status", dedupe_key=f"incident:{incident_id}:status", now=now,
                          config=config, critical=True, incident_id=incident_id, ticket_id=ticket_id,
                          device_kind=place[0], place=place[1], detected=format_time(place[2], config),
-                         status=status_text(ticket.state, who.lang), ticket=ticket_id,
-                         eta=local_time(ticket.resolve_due, who.lang, config))
+                         ticket=ticket_id, localised=ticket_words(ticket, config))
     else:  # on the channel the request came in, with the ticket's own deadlines (tickets/progress.py)
         acknowledge(conn, ticket, resident_id, complaint_id, now=now, config=config)
 

@@ -3,11 +3,13 @@ caller's transaction. `dedupe_key` plus a unique index is what makes "one notice
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from tickets.config import TicketConfig
 
@@ -143,8 +145,11 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
+LANGS = ("zh-CN", "en")  # the languages every notice is written in (the first is the default)
+
+
 def render(kind: str, lang: str, **fields: Any) -> tuple[str, str]:
-    lang = lang if lang in ("zh-CN", "en") else "zh-CN"
+    lang = lang if lang in LANGS else LANGS[0]
     what_kind = fields.pop("device_kind", None)
     words = _FAULT_WORDS.get(fields.pop("fault", None) or "")
     if words is not None:
@@ -243,13 +248,17 @@ def resident(conn: psycopg.Connection, resident_id: str) -> Recipient:
 def notify_residents(
     conn: psycopg.Connection, recipients: list[Recipient], *, kind: str, dedupe_key: str, now: datetime,
     config: TicketConfig, critical: bool = False, incident_id: int | None = None, ticket_id: int | None = None,
-    **fields: Any,
+    localised: Mapping[str, Mapping[str, Any]] | None = None, **fields: Any,
 ) -> int:
     """Write one notice (and its outbox row) per recipient, skipping anyone who already has `dedupe_key`.
-    Returns how many were new. Set-based, so a 2,000-unit building is two statements, not thousands."""
+    Returns how many were new. Set-based, so a 2,000-unit building is two statements, not thousands.
+    Each notice is sent in its resident's language and kept in every language of `LANGS` (`notices.texts`, for the
+    pages); `localised` holds the fields written per language (a date, a state in words), by language."""
     if not recipients:
         return 0
-    rendered = {lang: render(kind, lang, **fields) for lang in {r.lang for r in recipients}}
+    rendered = {lang: render(kind, lang, **(fields | dict((localised or {}).get(lang, {})))) for lang in LANGS}
+    rendered |= {r.lang: rendered[LANGS[0]] for r in recipients if r.lang not in rendered}
+    texts = Jsonb({lang: {"title": title, "body": body} for lang, (title, body) in rendered.items() if lang in LANGS})
     plans: dict[str, list[Delivery]] = {}
     rows = []
     for r in recipients:
@@ -268,7 +277,7 @@ def notify_residents(
             for row in rows:
                 copy.write_row(row)
         cur.execute(_INSERT_NOTICES, {"incident": incident_id, "ticket": ticket_id, "kind": kind,
-                                      "critical": critical, "key": dedupe_key, "now": now})
+                                      "critical": critical, "key": dedupe_key, "now": now, "texts": texts})
         count = len({row[0] for row in cur.fetchall()})
         cur.execute("TRUNCATE _notice_plan")
     return count
@@ -279,9 +288,9 @@ def notify_residents(
 _INSERT_NOTICES = """
     WITH new AS (
         INSERT INTO notices (resident_id, unit_id, incident_id, ticket_id, kind, lang, title, body, critical,
-                             dedupe_key, created_at)
+                             dedupe_key, created_at, texts)
         SELECT resident_id, unit_id, %(incident)s, %(ticket)s, %(kind)s, lang, title, body, %(critical)s, %(key)s,
-               %(now)s FROM _notice_plan
+               %(now)s, %(texts)s FROM _notice_plan
         ON CONFLICT (resident_id, dedupe_key) WHERE resident_id IS NOT NULL DO NOTHING
         RETURNING id, resident_id)
     INSERT INTO outbox (notice_id, channel, address, next_attempt_at, silent, created_at)

@@ -49,11 +49,13 @@ WHERE du.unit_id = %(unit)s
 ORDER BY array_position(ARRAY['elevator', 'water', 'access_door'], d.kind), d.location, d.id
 """
 
-# A resident's own notices, newest first, one page (keyset on id); a "done" notice can be rated while its
-# ticket waits for the return visit.
+# A resident's own notices, newest first, one page (keyset on id), in the language asked for where the notice was
+# kept in it (`notices.texts`), as sent otherwise; a "done" notice can be rated while its ticket waits for the
+# return visit.
 RESIDENT_NOTICES = """
-SELECT n.id, n.kind, n.title, n.body, n.critical, n.created_at, n.ticket_id, n.incident_id,
-       (n.kind = 'done' AND t.state = 'resolved') AS can_rate
+SELECT n.id, n.kind, coalesce(n.texts -> %(lang)s::text ->> 'title', n.title) AS title,
+       coalesce(n.texts -> %(lang)s::text ->> 'body', n.body) AS body, n.critical, n.created_at, n.ticket_id,
+       n.incident_id, (n.kind = 'done' AND t.state = 'resolved') AS can_rate
 FROM notices n LEFT JOIN tickets t ON t.id = n.ticket_id
 WHERE n.resident_id = %(resident)s AND n.delivered_at IS NOT NULL
   AND (%(before)s::bigint IS NULL OR n.id < %(before)s)
@@ -172,19 +174,20 @@ class NoticePage:
 
 
 def resident_notices(conn: psycopg.Connection, resident_id: str, *, before: int | None = None,
-                     limit: int = 20) -> NoticePage:
-    """The resident's notices, newest first, `limit` at a time."""
+                     limit: int = 20, lang: str | None = None) -> NoticePage:
+    """The resident's notices, newest first, `limit` at a time, in `lang` (None: as sent)."""
     with conn.cursor(row_factory=class_row(ResidentNotice)) as cur:
         rows = cur.execute(RESIDENT_NOTICES, {"resident": resident_id, "before": before, "only": None,
-                                              "limit": limit + 1}).fetchall()
+                                              "limit": limit + 1, "lang": lang}).fetchall()
     return NoticePage(rows[:limit], rows[limit - 1].id if len(rows) > limit else None)
 
 
-def resident_notice(conn: psycopg.Connection, resident_id: str, notice_id: int) -> ResidentNotice:
-    """One of the resident's notices; anyone else's is `NotFound`."""
+def resident_notice(conn: psycopg.Connection, resident_id: str, notice_id: int,
+                    lang: str | None = None) -> ResidentNotice:
+    """One of the resident's notices, in `lang` (None: as sent); anyone else's is `NotFound`."""
     with conn.cursor(row_factory=class_row(ResidentNotice)) as cur:
         row = cur.execute(RESIDENT_NOTICES, {"resident": resident_id, "before": None, "only": notice_id,
-                                             "limit": 1}).fetchone()
+                                             "limit": 1, "lang": lang}).fetchone()
     if row is None:
         raise NotFound(f"no notice {notice_id}")
     return row

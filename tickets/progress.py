@@ -14,7 +14,6 @@ again, while running the same notice twice (a retry) finds the key taken and wri
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +22,7 @@ import psycopg
 from tickets import sla
 from tickets.config import TicketConfig
 from tickets.lifecycle import TicketEvent
-from tickets.notices import Recipient, notify_residents
+from tickets.notices import LANGS, Recipient, notify_residents
 
 E = TicketEvent
 
@@ -86,17 +85,15 @@ def raisers(conn: psycopg.Connection, ticket_id: int, resident_id: str | None = 
 def _notify(conn: psycopg.Connection, recipients: list[Recipient], *, kind: str, key: str, now: datetime,
             config: TicketConfig, ticket: Any, critical: bool = False, **extra: Any) -> int:
     """One notice per recipient, with the ticket's dates and state written in each one's language."""
-    by_lang: dict[str, list[Recipient]] = defaultdict(list)
-    for r in recipients:
-        by_lang[r.lang].append(r)
-    sent = 0
-    for lang, group in by_lang.items():
-        sent += notify_residents(
-            conn, group, kind=kind, dedupe_key=key, now=now, config=config, critical=critical, ticket_id=ticket.id,
-            ticket=ticket.id, eta=local_time(ticket.resolve_due, lang, config),
-            respond=local_time(ticket.respond_due, lang, config),
-            status=status_text(ticket.state, lang), **extra)
-    return sent
+    return notify_residents(conn, recipients, kind=kind, dedupe_key=key, now=now, config=config, critical=critical,
+                            ticket_id=ticket.id, ticket=ticket.id, localised=ticket_words(ticket, config), **extra)
+
+
+def ticket_words(ticket: Any, config: TicketConfig) -> dict[str, dict[str, str]]:
+    """A ticket's deadlines and state as a notice writes them, per language (`notify_residents`' `localised`)."""
+    return {lang: {"eta": local_time(ticket.resolve_due, lang, config),
+                   "respond": local_time(ticket.respond_due, lang, config),
+                   "status": status_text(ticket.state, lang)} for lang in LANGS}
 
 
 def acknowledge(conn: psycopg.Connection, ticket: Any, resident_id: str, complaint_id: int, *, now: datetime,

@@ -112,7 +112,7 @@ def services_fragment(request: Request, user: ResidentWebUser, conn: DbDep) -> R
 @router.get("/notices", response_class=HTMLResponse)
 def notices(request: Request, user: ResidentWebUser, conn: DbDep, before: int | None = None) -> Response:
     resident, _ = _me(user)
-    page = resident_notices(conn, resident, before=before, limit=PAGE_SIZE)
+    page = resident_notices(conn, resident, before=before, limit=PAGE_SIZE, lang=choose_lang(request))
     return _page(request, "resident/notices.html", {"page": page, "paged": before is not None})
 
 
@@ -121,14 +121,14 @@ def notices_fragment(request: Request, user: ResidentWebUser, conn: DbDep) -> Re
     """The newest page of notices alone: the notices page swaps it in when a notice arrives (live.js)."""
     resident, _ = _me(user)
     return _page(request, "resident/_notices.html",
-                 {"page": resident_notices(conn, resident, limit=PAGE_SIZE)})
+                 {"page": resident_notices(conn, resident, limit=PAGE_SIZE, lang=choose_lang(request))})
 
 
 @router.get("/notices/{notice_id}", response_class=HTMLResponse)
 def notice(request: Request, notice_id: int, user: ResidentWebUser, conn: DbDep, now: NowDep) -> Response:
     resident, _ = _me(user)
     try:
-        found = resident_notice(conn, resident, notice_id)
+        found = resident_notice(conn, resident, notice_id, choose_lang(request))
     except NotFound:
         return _not_found(request)
     mark_read(conn, resident, notice_id, now)  # the read receipt, the first time only (announcements' figures)

@@ -4,6 +4,7 @@ opens the return visit; and nobody else's."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -217,3 +218,30 @@ def test_another_residents_request_or_ticket_is_not_found(conn, staff):
     with pytest.raises(NotFound):
         request_on_ticket(conn, other, "x", made.ticket_id)
     assert resident_requests(conn, other, "x") == []
+
+
+def test_my_notices_are_shown_in_the_pages_language_with_the_dates_written_its_way(conn, staff):
+    """A resident registered in Chinese who reads the pages in English finds the notices in English too: the warning
+    in its English words and the acknowledgement's deadline as an English date. The notice sent stays Chinese, and
+    one kept in one language only (written before `notices.texts`) is shown as it was sent."""
+    me, unit = _resident_on(conn, 15)
+    conn.execute("UPDATE residents SET language = 'zh-CN' WHERE id = %s", (me,))
+    handle_alarm(conn, make_alarm(HIGH_ZONE, "supply_outage"), now=NOW)
+    file_request(conn, kind="repair", resident_id=me, unit_id=unit, description="厨房水龙头漏水", lang="zh-CN",
+                 now=NOW)
+    _deliver(conn, NOW + timedelta(minutes=1))
+
+    sent = {n.kind: n for n in resident_notices(conn, me).items}
+    assert set(sent) >= {"warning", "received"}
+    assert "供水" in sent["warning"].title and "年" in sent["received"].body
+    assert conn.execute("SELECT DISTINCT lang FROM notices WHERE resident_id = %s", (me,)).fetchall() == [("zh-CN",)]
+    english = {n.kind: n for n in resident_notices(conn, me, lang="en").items}
+    assert english["warning"].title.startswith("Water supply problem") and "supply has stopped" in \
+        english["warning"].body
+    assert re.search(r"\b[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} 20\d\d, \d\d:\d\d", english["received"].body)
+    assert not re.search(r"[\u4e00-\u9fff]", english["received"].title + english["received"].body)
+    assert resident_notices(conn, me, lang="zh-CN").items == resident_notices(conn, me).items
+    assert resident_notice(conn, me, english["warning"].id, "en") == english["warning"]
+
+    conn.execute("UPDATE notices SET texts = NULL WHERE id = %s", (sent["warning"].id,))
+    assert resident_notice(conn, me, sent["warning"].id, "en").title == sent["warning"].title

@@ -14,6 +14,8 @@ from psycopg_pool import ConnectionPool
 
 from api.web.resident import REQUESTS_PER_HOUR
 from tests.web.clients import form_token, resident_client, token_in
+from tickets.channels import InAppChannel
+from tickets.outbox import dispatch
 from tickets.profiles import set_site_profile
 from tickets.requests import file_request
 
@@ -156,3 +158,21 @@ def test_the_request_page_shows_the_requested_outcome(app_pool):
         assert page.status_code == 200 and "您的诉求：今天之内修好" in page.text
         english = client.get(f"/resident/requests/{receipt.complaint_id}", headers={"Accept-Language": "en"})
         assert "You asked for: 今天之内修好" in english.text
+
+
+def test_my_notices_follow_the_pages_language(app_pool):
+    """The acknowledgement of a request filed in Chinese reads in English on the English page, its deadline too."""
+    with app_pool.connection() as conn:
+        file_request(conn, kind="repair", resident_id="r-00001", unit_id="rs-b1-0101", description="楼道的灯坏了",
+                     lang="zh-CN", now=datetime.now(UTC))
+        dispatch(conn, now=datetime.now(UTC), channels={"in_app": InAppChannel()},
+                 unconfigured=["webhook", "email", "mqtt"])
+        notice = conn.execute("SELECT id FROM notices WHERE resident_id = 'r-00001' AND kind = 'received'").fetchone()
+    assert notice is not None
+    with resident_client(app_pool, "r-00001") as client:
+        chinese = client.get("/resident/notices", headers={"Accept-Language": "zh-CN"}).text
+        english = client.get("/resident/notices", headers={"Accept-Language": "en"}).text
+        detail = client.get(f"/resident/notices/{notice[0]}", headers={"Accept-Language": "en"}).text
+    assert "已收到您的反映" in chinese and "We have your report" not in chinese
+    assert "We have your report" in english and "We have your report" in detail
+    assert re.search(r"[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} 20\d\d, \d\d:\d\d", detail)
