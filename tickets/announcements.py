@@ -18,7 +18,7 @@ from psycopg.rows import class_row
 
 from tickets.config import TicketConfig
 from tickets.errors import InvalidInput, NotFound
-from tickets.notices import ADDRESS, Recipient, format_time, notify_residents
+from tickets.notices import ADDRESS, LANGUAGE, Recipient, format_time, notify_residents
 
 MAX_TITLE = 200
 MAX_BODY = 4000
@@ -58,7 +58,7 @@ class Stats:
 _COLUMNS = ", ".join(f.name for f in fields(Announcement))
 
 # The current residents of a site, or of one building of it.
-_TARGET = f"""SELECT r.id, r.unit_id, r.language, r.channel, {ADDRESS}
+_TARGET = f"""SELECT r.id, r.unit_id, {LANGUAGE}, r.channel, {ADDRESS}
               FROM residents r JOIN units u ON u.id = r.unit_id JOIN buildings b ON b.id = u.building_id
               WHERE r.active AND b.site_id = %(site)s AND (%(building)s::text IS NULL OR b.id = %(building)s)
               ORDER BY r.id"""

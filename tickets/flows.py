@@ -18,7 +18,7 @@ from tickets.errors import ConcurrentChange, InvalidInput, NotFound
 from tickets.escalation import escalate
 from tickets.lifecycle import TicketEvent, TicketState, next_state
 from tickets.maintenance import NEVER_HELD_BACK, active_window, hold_back, hold_back_clear
-from tickets.notices import Recipient, format_time, notify_residents, residents_of_device
+from tickets.notices import ADDRESS, LANGUAGE, Recipient, format_time, notify_residents, residents_of_device
 from tickets.service import add_event, create_ticket, fault_title, get_ticket
 from tickets.silence import GROUP_FAULT, SILENCE_FAULT, group_silence, member_back, release_stragglers, warn_due_groups
 from tickets.symptoms import unexplaining_faults
@@ -318,8 +318,7 @@ def _cleared(conn: psycopg.Connection, alarm: Alarm, device: _Device, now: datet
         if still:  # another fault of this device, on the same ticket, is not over: "restored" would be untrue
             return HandleResult("recovered", incident_id, ticket_id, 0)
     told = [Recipient(*r) for r in conn.execute(
-        """SELECT DISTINCT r.id, r.unit_id, r.language, r.channel,
-                  CASE r.channel WHEN 'email' THEN r.email WHEN 'sms' THEN r.phone WHEN 'wechat' THEN r.phone END
+        f"""SELECT DISTINCT r.id, r.unit_id, {LANGUAGE}, r.channel, {ADDRESS}
            FROM notices n JOIN residents r ON r.id = n.resident_id
            JOIN device_units du ON du.unit_id = r.unit_id AND du.device_id = %(device)s
            WHERE (n.incident_id = %(key)s OR (%(ticket)s::bigint IS NOT NULL AND n.ticket_id = %(ticket)s))

@@ -212,6 +212,8 @@ def delivery_plan(channel: str, now: datetime, critical: bool, config: TicketCon
 
 
 # Where a resident's channel delivers: email to the address, SMS/WeChat gateways by phone, in-app/MQTT by id.
+# The language a resident is written to in: the one they chose, else the estate register's.
+LANGUAGE = "coalesce(r.preferred_language, r.language)"
 ADDRESS = "CASE r.channel WHEN 'email' THEN r.email WHEN 'sms' THEN r.phone WHEN 'wechat' THEN r.phone END"
 
 
@@ -227,7 +229,7 @@ class Recipient:
 def residents_of_device(conn: psycopg.Connection, device_id: str) -> list[Recipient]:
     """Exactly the active residents of the units the device serves (device_units)."""
     rows = conn.execute(
-        f"""SELECT r.id, r.unit_id, r.language, r.channel, {ADDRESS}
+        f"""SELECT r.id, r.unit_id, {LANGUAGE}, r.channel, {ADDRESS}
            FROM device_units du JOIN residents r ON r.unit_id = du.unit_id
            WHERE du.device_id = %s AND r.active ORDER BY r.id""",
         (device_id,),
@@ -237,7 +239,7 @@ def residents_of_device(conn: psycopg.Connection, device_id: str) -> list[Recipi
 
 def resident(conn: psycopg.Connection, resident_id: str) -> Recipient:
     row = conn.execute(
-        f"SELECT r.id, r.unit_id, r.language, r.channel, {ADDRESS} FROM residents r WHERE r.id = %s",
+        f"SELECT r.id, r.unit_id, {LANGUAGE}, r.channel, {ADDRESS} FROM residents r WHERE r.id = %s",
         (resident_id,),
     ).fetchone()
     if row is None:

@@ -22,7 +22,7 @@ import psycopg
 from tickets import sla
 from tickets.config import TicketConfig
 from tickets.lifecycle import TicketEvent
-from tickets.notices import LANGS, Recipient, notify_residents
+from tickets.notices import LANGS, LANGUAGE, Recipient, notify_residents
 
 E = TicketEvent
 
@@ -38,7 +38,7 @@ _ANSWER_ON = {"app": "app", "wechat": "wechat", "phone": "sms", "counter": None,
 NEEDS_ADDRESS = {"sms": "phone", "wechat": "phone", "email": "email"}
 
 # Everyone whose request is on the ticket, with the channel of their latest request on it.
-_RAISERS = """SELECT DISTINCT ON (r.id) r.id, r.unit_id, r.language, r.channel, r.preferred_channel, c.channel,
+_RAISERS = f"""SELECT DISTINCT ON (r.id) r.id, r.unit_id, {LANGUAGE}, r.channel, r.preferred_channel, c.channel,
                      r.phone, r.email
               FROM complaints c JOIN residents r ON r.id = c.resident_id
               WHERE c.ticket_id = %(ticket)s AND r.active AND (%(only)s::text IS NULL OR r.id = %(only)s)

@@ -34,7 +34,7 @@ from detectors.alarm import DEVICE_OFFLINE
 from tickets.classify import Category, Classification, Tier
 from tickets.config import TicketConfig
 from tickets.lifecycle import TicketEvent, TicketState
-from tickets.notices import ADDRESS, Recipient, format_time, notify_residents
+from tickets.notices import ADDRESS, LANGUAGE, Recipient, format_time, notify_residents
 from tickets.service import add_event, create_ticket, get_ticket
 from tickets.transitions import transition
 
@@ -72,7 +72,7 @@ _MONITORED = """SELECT count(*) FROM devices d WHERE d.building_id = %(building)
     AND NOT EXISTS (SELECT 1 FROM maintenance_windows w WHERE w.device_id = d.id
                     AND w.starts_at <= %(now)s AND w.ends_at > %(now)s)"""
 # Residents served by the given devices, with the device kinds that serve them.
-_SERVED = f"""SELECT DISTINCT r.id, r.unit_id, r.language, r.channel, {ADDRESS}, d.kind
+_SERVED = f"""SELECT DISTINCT r.id, r.unit_id, {LANGUAGE}, r.channel, {ADDRESS}, d.kind
     FROM devices d JOIN device_units du ON du.device_id = d.id JOIN residents r ON r.unit_id = du.unit_id
     WHERE d.id = ANY(%s) AND r.active ORDER BY r.id"""
 

@@ -17,7 +17,7 @@ import psycopg
 
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import InvalidInput, NotFound
-from tickets.notices import ADDRESS, Recipient, format_time, notify_residents
+from tickets.notices import ADDRESS, LANGUAGE, Recipient, format_time, notify_residents
 from tickets.survey_waves import Wave, get_wave, record_response
 
 LINK_DAYS = 14  # how long a link answers, by default: a wave's fieldwork takes about two weeks (001 §2.2)
@@ -51,7 +51,7 @@ class Invitation:
 
 # --- named statements -------------------------------------------------------------------------------------------
 # The active residents of the wave's online households that have not answered, who have no link for it yet.
-TO_INVITE = f"""SELECT r.id, r.unit_id, r.language, r.channel, {ADDRESS}
+TO_INVITE = f"""SELECT r.id, r.unit_id, {LANGUAGE}, r.channel, {ADDRESS}
                 FROM survey_wave_sample s JOIN residents r ON r.unit_id = s.unit_id AND r.active
                 WHERE s.wave_id = %(wave)s AND s.mode = 'online'
                   AND NOT EXISTS (SELECT 1 FROM survey_wave_responses a

@@ -22,14 +22,14 @@ END_USER_SESSIONS = "UPDATE web_sessions SET ended_at = %(now)s WHERE user_id = 
 # The active accounts a person may mean by what they type on the login page: a user id, or a resident's phone or
 # e-mail (a family may share a phone: several accounts, the user id's own first, then the oldest).
 FIND_ACCOUNTS = """SELECT u.id, u.name, u.role, u.password_hash, r.phone, r.email, COALESCE(r.channel, 'app'),
-                          COALESCE(r.language, 'zh-CN'), count(*) OVER () > 1 AS ambiguous
+                          COALESCE(r.preferred_language, r.language, 'zh-CN'), count(*) OVER () > 1 AS ambiguous
                    FROM users u LEFT JOIN residents r ON r.id = u.resident_id
                    WHERE u.active AND (u.id = %(ident)s OR r.phone = %(ident)s OR lower(r.email) = lower(%(ident)s))
                    ORDER BY (u.id = %(ident)s) DESC, u.created_at, u.id LIMIT 20"""
 
 # An account by user id (active or not).
 ACCOUNT_BY_ID = """SELECT u.id, u.name, u.role, u.password_hash, r.phone, r.email, COALESCE(r.channel, 'app'),
-                          COALESCE(r.language, 'zh-CN'), false AS ambiguous
+                          COALESCE(r.preferred_language, r.language, 'zh-CN'), false AS ambiguous
                    FROM users u LEFT JOIN residents r ON r.id = u.resident_id WHERE u.id = %(user_id)s"""
 
 SET_PASSWORD = "UPDATE users SET password_hash = %(hash)s WHERE id = %(user_id)s"

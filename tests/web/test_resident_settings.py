@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from psycopg_pool import ConnectionPool
@@ -16,6 +17,8 @@ from forewarn.cli_run import DEMO_ESTATE
 from ingest.estate_file import load_estate_file
 from ingest.estate_store import save_estate
 from tests.web.clients import form_token, resident_client, signed_in_client
+from tests.tickets.conftest import make_alarm
+from tickets.flows import handle_alarm
 from tickets.progress import raisers
 
 NO_EMAIL = "r-00001"  # app in the registry, a phone number, no e-mail address (the demo estate)
@@ -91,3 +94,32 @@ def test_staff_cannot_open_a_residents_settings_and_a_visitor_is_sent_to_sign_in
     with signed_in_client(app_pool, "eng-1") as client:
         assert client.get("/resident/settings").status_code == 403
 
+
+
+def test_a_resident_registered_in_chinese_chooses_english_and_the_next_outage_notice_is_sent_in_english(app_pool):
+    with app_pool.connection() as conn:
+        registered = conn.execute("SELECT language, unit_id FROM residents WHERE id = %s", (NO_EMAIL,)).fetchone()
+        served = conn.execute("SELECT device_id FROM device_units WHERE unit_id = %s ORDER BY device_id LIMIT 1",
+                              (registered[1],)).fetchone()[0]
+    assert registered[0] == "zh-CN"
+    with resident_client(app_pool, NO_EMAIL) as client:
+        page = client.get("/resident/settings", headers={"Accept-Language": "en"})
+        assert re.search(r'name="language" value="zh-CN" lang="zh-CN" required checked', page.text)
+        token = form_token(client, "/resident/settings")
+        odd = client.post("/resident/settings", data={"csrf_token": token, "channel": "default", "language": "fr"},
+                          headers={"Accept-Language": "en"})
+        assert odd.status_code == 422 and "Choose a language of the list." in odd.text
+        saved = client.post("/resident/settings", data={"csrf_token": token, "channel": "default", "language": "en"})
+        assert saved.status_code == 200 and re.search(r'value="en" lang="en" required checked', saved.text)
+    with app_pool.connection() as conn:
+        save_estate(conn, load_estate_file(DEMO_ESTATE))  # the office reloads the registry: the choice stays
+        kind = conn.execute("SELECT kind FROM devices WHERE id = %s", (served,)).fetchone()[0]
+        fault = {"elevator": "out_of_service", "water": "supply_outage", "access_door": "reader_offline"}[kind]
+        handle_alarm(conn, make_alarm(served, fault), now=datetime.now(UTC))
+        sent = conn.execute("SELECT lang, title FROM notices WHERE resident_id = %s AND kind = 'warning'",
+                            (NO_EMAIL,)).fetchone()
+        neighbour = conn.execute(
+            """SELECT n.lang FROM notices n JOIN residents r ON r.id = n.resident_id
+               WHERE n.kind = 'warning' AND r.id <> %s AND r.language = 'zh-CN' LIMIT 1""", (NO_EMAIL,)).fetchone()
+    assert sent is not None and sent[0] == "en" and sent[1].split(" ")[0] in ("Lift", "Water", "Entrance")
+    assert neighbour == ("zh-CN",)  # only the resident who chose
