@@ -27,7 +27,10 @@ router = APIRouter(prefix="/api/v1", tags=["notices"])
 CATCH_UP_BATCH = 100
 
 # A resident's stream carries only delivered notices (visible in-app); staff reminders are in-app from the start.
-_SELECT = """SELECT id, kind, lang, title, body, critical, incident_id, ticket_id, created_at, delivered_at
+# `title`/`body` are in `lang`, the language the notice was sent in; `texts` holds it in every language the product
+# writes ({"zh-CN": {"title", "body"}, "en": {…}}; null for staff reminders and older notices), for an app that
+# shows the notices in its own language.
+_SELECT = """SELECT id, kind, lang, title, body, texts, critical, incident_id, ticket_id, created_at, delivered_at
              FROM notices WHERE {who} = %(who)s AND id > %(after)s {visible} ORDER BY id LIMIT 100"""
 _LATEST = "SELECT COALESCE(max(id), 0) FROM notices WHERE {who} = %(who)s {visible}"
 _VISIBLE = {"resident_id": "AND delivered_at IS NOT NULL", "user_id": ""}

@@ -3,6 +3,7 @@ visits, and clear 4xx answers for bad input."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -294,6 +295,9 @@ def test_live_notices_stream_only_the_callers_own(client, tokens, conn):
     events = [block for block in text.split("\n\n") if block.startswith("id: ")]
     assert len(events) == 1 and events[0].startswith(f"id: {mine}\nevent: notice\ndata: ")
     assert f'"incident_id": {opened.incident_id}' in events[0]
+    notice = json.loads(events[0].split("data: ", 1)[1])
+    assert notice["texts"]["en"]["title"].startswith("Water supply problem")
+    assert "供水" in notice["texts"]["zh-CN"]["title"]
     resumed = client.get("/api/v1/notices/stream", headers=auth(tokens["resident"]) | {"Last-Event-ID": str(mine)},
                          params={"max_seconds": 0.2})
     assert "id: " not in resumed.text

@@ -16,8 +16,8 @@ from api.auth import Role, create_user
 from forewarn.cli_run import DEMO_ESTATE
 from ingest.estate_file import load_estate_file
 from ingest.estate_store import save_estate
-from tests.web.clients import form_token, resident_client, signed_in_client
 from tests.tickets.conftest import make_alarm
+from tests.web.clients import form_token, resident_client, signed_in_client
 from tickets.flows import handle_alarm
 from tickets.progress import raisers
 
