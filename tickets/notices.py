@@ -212,9 +212,9 @@ def delivery_plan(channel: str, now: datetime, critical: bool, config: TicketCon
 
 
 # Where a resident's channel delivers: email to the address, SMS/WeChat gateways by phone, in-app/MQTT by id.
-# The language a resident is written to in: the one they chose, else the estate register's.
-LANGUAGE = "coalesce(r.preferred_language, r.language)"
 ADDRESS = "CASE r.channel WHEN 'email' THEN r.email WHEN 'sms' THEN r.phone WHEN 'wechat' THEN r.phone END"
+# The language a resident is written to in: the one they chose (/resident/settings), else the estate register's.
+LANGUAGE = "coalesce(r.preferred_language, r.language)"
 
 
 @dataclass(frozen=True, slots=True)
