@@ -92,6 +92,13 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh-CN": ("工作人员已到场", "处理您请求（工单 #{ticket}）的工作人员已到达现场。"),
         "en": ("Someone is on site", "The person dealing with your request (ticket #{ticket}) is on site."),
     },
+    # Waiting for the resident (the clocks stand still): what we need from them, in the staff's words.
+    "step_waiting": {
+        "zh-CN": ("工单 #{ticket} 需要您的配合", "您的请求（工单 #{ticket}）需要您的配合：{text}"
+                  "。在您回复之前，处理时限暂停计算。"),
+        "en": ("Ticket #{ticket}: we need you", "To go on with your request (ticket #{ticket}) we need from you: "
+               "{text}. Its time limits are paused until you reply."),
+    },
     "step_closed": {
         "zh-CN": ("工单 #{ticket} 已办结", "您的请求（工单 #{ticket}）已办结，感谢您的配合。"),
         "en": ("Ticket #{ticket} resolved", "Your request (ticket #{ticket}) is resolved. Thank you for your "

@@ -80,7 +80,7 @@ ORDER BY c.id DESC LIMIT %(limit)s
 # `all_clear`: an alarm that cleared left none of the ticket's incidents (its own, or those attached to them: a flood
 # sensor, the zone downstream of a failed booster) still open — one device back among several is not "back to normal".
 TICKET_TIMELINE = """
-SELECT e.at, e.event, e.to_state, e.detail ->> 'department_id' AS department_id,
+SELECT e.at, e.event, e.to_state, e.detail ->> 'department_id' AS department_id, e.note,
        (e.detail ->> 'complaint_id')::bigint AS complaint_id, t.source,
        e.event = 'alarm_cleared' AND NOT EXISTS (
            SELECT 1 FROM incidents i
@@ -206,7 +206,8 @@ class Step(StrEnum):
     HANDED_OVER = "handed_over"  # to another department
     ACCEPTED = "accepted"
     ON_SITE = "on_site"
-    WAITING_FOR_YOU = "waiting_for_you"
+    WAITING_FOR_YOU = "waiting_for_you"  # with what we need from them (the step's note)
+    PROGRESS = "progress"  # staff's progress report, in their words
     RESUMED = "resumed"
     BACK_TO_NORMAL = "back_to_normal"  # the device's readings are normal again
     DONE = "done"
@@ -217,8 +218,11 @@ class Step(StrEnum):
 
 _STEP_OF_EVENT = {"dispatch": Step.ASSIGNED, "transfer": Step.HANDED_OVER, "acknowledge": Step.ACCEPTED,
                   "arrive": Step.ON_SITE, "wait_resident": Step.WAITING_FOR_YOU, "resume": Step.RESUMED,
-                  "resolve": Step.DONE, "close": Step.CLOSED,
+                  "progress_reported": Step.PROGRESS, "resolve": Step.DONE, "close": Step.CLOSED,
                   "reopen": Step.REOPENED, "cancel": Step.CANCELLED}
+
+
+_STEPS_WITH_NOTE = frozenset({Step.WAITING_FOR_YOU, Step.PROGRESS})  # notes of other steps are the staff's own
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +230,7 @@ class TimelineStep:
     at: datetime
     step: Step
     department_id: str | None  # for assigned / handed over
+    note: str | None = None  # the staff's words the resident reads: what we need from them, a progress report
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +288,7 @@ def resident_request(conn: psycopg.Connection, resident_id: str, user_id: str, c
 def timeline(conn: psycopg.Connection, ticket_id: int, complaint_id: int) -> list[TimelineStep]:
     """The ticket's events as the resident who filed `complaint_id` should see them."""
     steps: list[TimelineStep] = []
-    for at, event, _to, department, about, source, all_clear in conn.execute(TICKET_TIMELINE, (ticket_id,)):
+    for at, event, _to, department, note, about, source, all_clear in conn.execute(TICKET_TIMELINE, (ticket_id,)):
         if event == "created":
             step: Step | None = Step.DETECTED if source == "preventive" else Step.RECEIVED
         elif event == "complaint_folded":
@@ -293,7 +298,8 @@ def timeline(conn: psycopg.Connection, ticket_id: int, complaint_id: int) -> lis
         else:
             step = _STEP_OF_EVENT.get(event)
         if step is not None:
-            steps.append(TimelineStep(at, step, department))
+            said = note if step in _STEPS_WITH_NOTE and note else None
+            steps.append(TimelineStep(at, step, department, said))
     return steps
 
 

@@ -29,7 +29,7 @@ E = TicketEvent
 # Lifecycle event -> the resident's notice kind (templates in tickets/notices.py). The first dispatch happens in
 # the same transaction as intake, before the request is on the ticket: the acknowledgement stands for it.
 STEP_KIND = {E.DISPATCH: "step_dispatched", E.ACKNOWLEDGE: "step_accepted", E.ARRIVE: "step_on_site",
-             E.RESOLVE: "done", E.CLOSE: "step_closed", E.REOPEN: "step_reopened"}
+             E.WAIT_RESIDENT: "step_waiting", E.RESOLVE: "done", E.CLOSE: "step_closed", E.REOPEN: "step_reopened"}
 
 # The request's channel (complaints.channel) -> the resident channel to answer on; None: their registered one.
 _ANSWER_ON = {"app": "app", "wechat": "wechat", "phone": "sms", "counter": None, "email": "email",
@@ -105,16 +105,18 @@ def acknowledge(conn: psycopg.Connection, ticket: Any, resident_id: str, complai
 
 
 def notify_step(conn: psycopg.Connection, ticket: Any, event: TicketEvent, *, now: datetime,
-                config: TicketConfig) -> int:
+                config: TicketConfig, note: str = "") -> int:
     """The notice for one state change of the ticket to everyone whose request is on it (none for steps the
-    resident does not need to hear about). `ticket` is the ticket as the change left it."""
+    resident does not need to hear about). `ticket` is the ticket as the change left it; `note` is the step's own
+    words, which waiting for the resident passes on: what we need from them."""
     kind = STEP_KIND.get(event)
     if kind is None:
         return 0
     # "done" keeps its key of one per resolution (the return visit's invitation, tickets/visits.py).
     key = (f"ticket:{ticket.id}:done:{ticket.reopen_count}" if event is E.RESOLVE
            else f"ticket:{ticket.id}:{kind}:v{ticket.version}")
-    return _notify(conn, raisers(conn, ticket.id), kind=kind, key=key, now=now, config=config, ticket=ticket)
+    return _notify(conn, raisers(conn, ticket.id), kind=kind, key=key, now=now, config=config, ticket=ticket,
+                   text=note.strip().rstrip("。.;；"))
 
 
 def notify_progress_report(conn: psycopg.Connection, ticket: Any, text: str, number: int, *, now: datetime,

@@ -78,7 +78,7 @@ def transition(
         add_event(conn, ticket_id, event.value, at=now, actor=actor, from_state=ticket.state,
                   to_state=target.value, note=note, detail=detail)
         updated = get_ticket(conn, ticket_id)
-        _after(conn, ticket, updated, event, now=now, config=config, work_order_id=work_order_id)
+        _after(conn, ticket, updated, event, now=now, config=config, work_order_id=work_order_id, note=note)
         return updated
 
 
@@ -169,11 +169,11 @@ def _resume(ticket: Ticket, now: datetime, config: TicketConfig) -> dict[str, ob
 
 
 def _after(conn: psycopg.Connection, before: Ticket, ticket: Ticket, event: TicketEvent, *, now: datetime,
-           config: TicketConfig, work_order_id: int | None) -> None:
+           config: TicketConfig, work_order_id: int | None, note: str = "") -> None:
     """Side effects that follow the ticket's new state: on its work orders, the warranty of a resolved repair, the
     notice to the residents whose requests are on it (one per step, tickets/progress.py), and a planned
     maintenance visit's completion notice to the units its device serves."""
-    notify_step(conn, ticket, event, now=now, config=config)
+    notify_step(conn, ticket, event, now=now, config=config, note=note)
     if event is E.RESOLVE:
         start_warranty(conn, ticket, now=now, config=config)
         notify_maintenance_done(conn, ticket.id, now=now, config=config)  # a planned visit: the device's units

@@ -15,6 +15,7 @@ from tickets.errors import NotFound
 from tickets.flows import handle_alarm
 from tickets.lifecycle import TicketEvent
 from tickets.outbox import dispatch
+from tickets.plans import report_progress
 from tickets.portal import (
     Progress,
     Step,
@@ -245,3 +246,19 @@ def test_my_notices_are_shown_in_the_pages_language_with_the_dates_written_its_w
 
     conn.execute("UPDATE notices SET texts = NULL WHERE id = %s", (sent["warning"].id,))
     assert resident_notice(conn, me, sent["warning"].id, "en").title == sent["warning"].title
+
+
+def test_my_request_timeline_shows_what_staff_told_me_and_nothing_of_their_own_notes(conn, staff):
+    me, unit = _resident_on(conn, 3)
+    made = file_request(conn, kind="complaint", resident_id=me, unit_id=unit, description="楼下装修噪音太吵",
+                        lang="zh-CN", now=NOW)
+    transition(conn, made.ticket_id, TicketEvent.ACKNOWLEDGE, actor="agent-1", now=NOW + timedelta(minutes=5),
+               note="内部：先联系楼下业主")
+    report_progress(conn, made.ticket_id, text="已联系楼下业主，明早9点前停止施工", by="agent-1",
+                    now=NOW + timedelta(hours=1))
+    transition(conn, made.ticket_id, TicketEvent.WAIT_RESIDENT, actor="agent-1", now=NOW + timedelta(hours=2),
+               note="请提供噪音出现的时间段")
+    steps = resident_request(conn, me, "nobody", made.complaint_id).timeline
+    assert [(s.step, s.note) for s in steps if s.step in (Step.ACCEPTED, Step.PROGRESS, Step.WAITING_FOR_YOU)] == [
+        (Step.ACCEPTED, None), (Step.PROGRESS, "已联系楼下业主，明早9点前停止施工"),
+        (Step.WAITING_FOR_YOU, "请提供噪音出现的时间段")]

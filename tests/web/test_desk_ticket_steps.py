@@ -18,6 +18,7 @@ from api.auth import Role, ensure_resident_user
 from tests.web.clients import form_token, signed_in_client
 from tickets.complaints import intake_complaint
 from tickets.lifecycle import TicketEvent
+from tickets.portal import Step, timeline
 from tickets.transitions import transition
 
 from .conftest import make_user, screenshot
@@ -204,6 +205,14 @@ def test_waiting_for_the_resident_stops_the_clocks_until_the_work_resumes(desk):
             assert paused_at is not None and due == due_before
             assert conn.execute("SELECT note FROM ticket_events WHERE ticket_id = %s AND event = 'wait_resident'",
                                 (ticket,)).fetchone() == ("等住户提供楼下住户的门牌号",)
+            # the resident is told what is needed, and reads it on their request's timeline
+            told = conn.execute("SELECT resident_id, body FROM notices WHERE ticket_id = %s AND kind = 'step_waiting'",
+                                (ticket,)).fetchall()
+            asked = [(r, "等住户提供楼下住户的门牌号" in body) for r, body in told]
+            assert asked == [(_resident_of(conn, NOISE_UNIT), True)]
+            complaint = conn.execute("SELECT id FROM complaints WHERE ticket_id = %s", (ticket,)).fetchone()[0]
+            steps = timeline(conn, ticket, complaint)
+            assert [(s.step, s.note) for s in steps if s.note] == [(Step.WAITING_FOR_YOU, "等住户提供楼下住户的门牌号")]
             # the resident answered ten days later: working time passed meanwhile, whenever the test runs (nights,
             # weekends and the longest holiday hold none)
             conn.execute("UPDATE tickets SET sla_paused_at = sla_paused_at - interval '10 days' WHERE id = %s",
