@@ -23,7 +23,7 @@ FAULT_LABEL = {
 }
 
 EVENT_LABEL = {
-    "created": N_("Created"), "dispatch": N_("Dispatched"), "transfer": N_("Transferred"),
+    "created": N_("Ticket opened"), "dispatch": N_("Dispatched"), "transfer": N_("Transferred"),
     "acknowledge": N_("Accepted"), "arrive": N_("Arrived on site"), "wait_resident": N_("Waiting for the resident"),
     "resume": N_("Work resumed"), "resolve": N_("Resolved"), "close": N_("Closed"), "reopen": N_("Reopened"),
     "cancel": N_("Cancelled"),
