@@ -46,13 +46,13 @@ _OUTBOX = """INSERT INTO outbox (notice_id, channel, address, next_attempt_at, c
 
 # Staff notices carry both languages: staff accounts have no language of their own yet.
 _WORDS = {
-    "new": ("新工单 #{wo}：{title} / New work order #{wo}: {title}",
+    "new": ("新派工单 #{wo}：{title} / New work order #{wo}: {title}",
             "{place}｜{severity}｜截止 due {due}"),
-    "transferred": ("转来工单 #{wo}：{title} / Work order #{wo} moved to your department: {title}",
+    "transferred": ("转来派工单 #{wo}：{title} / Work order #{wo} moved to your department: {title}",
                     "{place}｜{severity}｜截止 due {due}"),
-    "assigned": ("指派给您的工单 #{wo}：{title} / Work order #{wo} assigned to you: {title}",
+    "assigned": ("指派给您的派工单 #{wo}：{title} / Work order #{wo} assigned to you: {title}",
                  "{place}｜{severity}｜截止 due {due}"),
-    "escalated": ("工单 #{wo} 升级为紧急：{fault} / Work order #{wo} now urgent: {fault}",
+    "escalated": ("派工单 #{wo} 升级为紧急：{fault} / Work order #{wo} now urgent: {fault}",
                   "{place}｜{severity}｜截止 due {due}｜{title}"),
 }
 

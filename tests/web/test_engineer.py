@@ -169,7 +169,7 @@ def test_a_new_work_order_arrives_live_with_its_evidence_and_a_false_alarm_verdi
               value=320.0, drop_at=now - timedelta(minutes=2))
     page = signed_in_page(engineer, lang="zh-CN")
     page.goto("/engineer/work-orders")
-    expect(page.locator("h1")).to_have_text("我的工单")
+    expect(page.locator("h1")).to_have_text("我的派工单")
     _live(page)
 
     work_order = raise_alarm(web, device, "pump_failure", now)
