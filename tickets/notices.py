@@ -155,12 +155,18 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
 LANGS = ("zh-CN", "en")  # the languages every notice is written in (the first is the default)
 
 
+def fault_words(fault: str | None, lang: str) -> str | None:
+    """What a fault means for the residents, in their words and `lang` (None for a fault without such words)."""
+    words = _FAULT_WORDS.get(fault or "")
+    return None if words is None else words[0] if lang != "en" else words[1]
+
+
 def render(kind: str, lang: str, **fields: Any) -> tuple[str, str]:
     lang = lang if lang in LANGS else LANGS[0]
     what_kind = fields.pop("device_kind", None)
-    words = _FAULT_WORDS.get(fields.pop("fault", None) or "")
-    if words is not None:
-        fields["summary"] = words[0] if lang == "zh-CN" else words[1]
+    said = fault_words(fields.pop("fault", None), lang)
+    if said is not None:
+        fields["summary"] = said
     labels = _KIND_LABEL[lang]
     # Several services at once (a building's power cut: "elevator+water") read as one phrase: "lift and water supply".
     parts = [labels.get(k, "设施" if lang == "zh-CN" else "facility") for k in (what_kind or "").split("+")]

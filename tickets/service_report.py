@@ -3,8 +3,9 @@ was done, the photos before and after, the warranty, and the times against the t
 resident's page and as a PDF (`to_pdf`, reportlab with its built-in Chinese CID font, like the review's PDF).
 
 Where each part comes from:
-- found: the notes of the on-site steps (`ticket_events` `arrive`), else the alarm's own explanation (a preventive
-  ticket's incident);
+- found: the notes of the on-site steps (`ticket_events` `arrive`), else what the alarm's fault means in the
+  residents' words and the reader's language (a preventive ticket's incident; its detector evidence, English and in
+  UTC, only for a fault without such words);
 - cause: the root cause recorded on the ticket (`tickets.root_cause`), else the engineer's verdict on an alarm
   (`detector_labels`: a real fault or a false alarm);
 - done: the notes of the resolve steps (the engineer's resolution note);
@@ -23,10 +24,11 @@ from xml.sax.saxutils import escape
 import psycopg
 
 from tickets.errors import NotFound
+from tickets.notices import fault_words
 
 _TICKET = """SELECT t.id, t.title, t.category, t.severity, t.state, t.created_at, t.respond_due, t.respond_met_at,
                     t.resolve_due, t.resolve_met_at, t.resolved_at, t.root_cause, t.warranty_until,
-                    i.evidence->>'summary', coalesce(t.respond_milestone, 'respond'),
+                    i.evidence->>'summary', i.fault, coalesce(t.respond_milestone, 'respond'),
                     coalesce(t.resolve_milestone, 'resolve')
              FROM tickets t LEFT JOIN incidents i ON i.id = t.incident_id WHERE t.id = %s"""
 _NOTES = """SELECT event, note, at FROM ticket_events
@@ -75,14 +77,16 @@ def _met(at: datetime | None, due: datetime | None) -> bool | None:
     return None if at is None or due is None else at <= due
 
 
-def service_report(conn: psycopg.Connection, ticket_id: int) -> ServiceReport:
+def service_report(conn: psycopg.Connection, ticket_id: int, lang: str = "zh-CN") -> ServiceReport:
+    """The report of one ticket, for a reader of `lang` (the words of a fault found without an on-site note)."""
     row = conn.execute(_TICKET, (ticket_id,)).fetchone()
     if row is None:
         raise NotFound(f"no ticket {ticket_id}")
     (tid, title, category, severity, state, created_at, respond_due, respond_met_at, resolve_due, resolve_met_at,
-     resolved_at, root_cause, warranty_until, alarm_summary, respond_milestone, resolve_milestone) = row
+     resolved_at, root_cause, warranty_until, alarm_summary, fault, respond_milestone, resolve_milestone) = row
     notes = conn.execute(_NOTES, (ticket_id,)).fetchall()
-    found = [n for event, n, _ in notes if event == "arrive"] or ([alarm_summary] if alarm_summary else [])
+    alarm = fault_words(fault, lang) or alarm_summary
+    found = [n for event, n, _ in notes if event == "arrive"] or ([alarm] if alarm else [])
     done = [n for event, n, _ in notes if event == "resolve"]
     verdict = conn.execute(_VERDICT, (ticket_id,)).fetchone()
     cause = root_cause or (verdict[1] if verdict and verdict[1] else None)

@@ -51,7 +51,8 @@ def _for_resident(request: Request, conn: DbDep, user: ResidentWebUser, complain
         ticket_id = resident_request(conn, user.resident_id, user.user_id, complaint_id).request.ticket_id
     except NotFound:
         return _not_found(request)
-    return _answer(request, service_report(conn, ticket_id), pdf, f"/resident/requests/{complaint_id}")
+    return _answer(request, service_report(conn, ticket_id, choose_lang(request)), pdf,
+                   f"/resident/requests/{complaint_id}")
 
 
 @router.get("/resident/requests/{complaint_id}/report", response_class=HTMLResponse)
@@ -66,7 +67,7 @@ def resident_report_pdf(request: Request, complaint_id: int, user: ResidentWebUs
 
 def _for_staff(request: Request, conn: DbDep, ticket_id: int, pdf: bool) -> Response:
     try:
-        report = service_report(conn, ticket_id)
+        report = service_report(conn, ticket_id, choose_lang(request))
     except NotFound:
         return _not_found(request)
     return _answer(request, report, pdf, "/")

@@ -17,9 +17,11 @@ from psycopg_pool import ConnectionPool
 from pypdf import PdfReader
 
 from api.auth import Role, create_user, ensure_resident_user
+from tests.tickets.conftest import make_alarm
 from tests.web.clients import signed_in_client
 from tickets.attachments import save_upload
 from tickets.complaints import intake_complaint
+from tickets.flows import handle_alarm
 from tickets.lifecycle import TicketEvent
 from tickets.transitions import transition
 
@@ -99,3 +101,18 @@ def test_another_household_gets_404_and_staff_read_it_from_the_ticket(repaired):
         page = client.get(f"/staff/tickets/{ticket}/report", headers={"Accept-Language": "en"})
         assert page.status_code == 200 and "What was done" in page.text and "软管老化" in page.text
         assert client.get("/staff/tickets/999999/report").status_code == 404
+
+
+def test_a_fault_we_found_ourselves_is_reported_in_the_readers_words_not_the_detectors(repaired):
+    """A preventive ticket nobody has been on site for yet: what was found is the fault in the residents' words and
+    the page's language, not the detector's evidence (English, in UTC)."""
+    pool, _, _ = repaired
+    with pool.connection() as conn:
+        evidence = "supply pressure 4 kPa, below the 80 kPa floor, since 02:00 UTC"
+        opened = handle_alarm(conn, make_alarm("rs-b1-water-high", "supply_outage", summary=evidence), now=FILED)
+        conn.commit()
+    with signed_in_client(pool, "eng-1") as client:
+        chinese = client.get(f"/staff/tickets/{opened.ticket_id}/report", headers={"Accept-Language": "zh-CN"}).text
+        english = client.get(f"/staff/tickets/{opened.ticket_id}/report", headers={"Accept-Language": "en"}).text
+    assert "供水中断" in chinese and "the water supply has stopped" in english
+    assert "UTC" not in chinese + english and "kPa" not in chinese + english
