@@ -2,6 +2,9 @@
 // The texts come translated from the server; {t} becomes the time as the server wrote it (engineer/_macros.html
 // `span`): data-days "{d} d {h} h", data-hours "{h} h {m} min", data-minutes "{m} min". Lists replaced by live.js
 // are picked up too.
+// A refused form is answered at the form's own address (a POST to …/step): the refusal names the page's address
+// (data-page-url), which replaces it in the history entry, so that a refresh reloads the page (GET) instead of
+// sending the form again, and the address bar shows the work order.
 (function () {
   "use strict";
   function span(el, ms) {
@@ -18,5 +21,12 @@
       el.classList.toggle("overdue", left < 0);
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { tick(); setInterval(tick, 15000); });
+  function ownAddress() {
+    var el = document.querySelector("[data-page-url]");
+    var url = el && el.getAttribute("data-page-url");
+    if (url && url !== location.pathname + location.search && window.history && history.replaceState) {
+      history.replaceState(history.state, "", url);
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { ownAddress(); tick(); setInterval(tick, 15000); });
 })();

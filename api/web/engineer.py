@@ -4,11 +4,17 @@ work order with its evidence (the alarm's explanation and charts of the device's
 (accept, on site, resolve with a note and photos), the verdict, and for a department head the assign form.
 
 The pages only show what `tickets.workorders` and `tickets.telemetry` return and hand every change to them; a
-refused change re-renders the page with a translated headline and the domain's own explanation."""
+refused change re-renders the page with a translated headline and the domain's own explanation, and with what its
+form carried kept in the form (`Typed`): the text typed, and a refused resolve's photos, stored on no ticket yet
+and carried by the form shown again as ids it links when it is sent (`tickets.attachments.attach_to_ticket`), so
+that nothing is typed or photographed twice on a phone. The re-rendered page names its own address
+(`data-page-url`), which static/engineer.js puts in place of the form's, so that a refresh reloads the page instead of
+sending the form again."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -25,9 +31,17 @@ from api.web.i18n import N_
 from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
 from api.web.staff_format import TZ, countdown, error_headline, local_time, request_gettext, timeline_items
-from tickets.attachments import save_upload, ticket_attachments
+from tickets.attachments import MAX_FILES, attach_to_ticket, get_attachment, save_upload, ticket_attachments
 from tickets.desk import department_name, departments
-from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotAllowed, NotFound
+from tickets.errors import (
+    ClosureBlocked,
+    ConcurrentChange,
+    IllegalTransition,
+    InvalidInput,
+    NotAllowed,
+    NotFound,
+    WorkOrdersOpen,
+)
 from tickets.flows import Verdict, record_verdict
 from tickets.lifecycle import TicketEvent
 from tickets.telemetry import alarm_window, chart_metrics, hourly_series, raw_series
@@ -139,6 +153,7 @@ def _detail_context(request: Request, conn: psycopg.Connection, user: Principal,
         "timeline": timeline_items(detail.timeline, dict(departments(conn))),
         "photos": [a.id for a in ticket_attachments(conn, wo.ticket_id)],
         "error": None, "error_detail": None, "done": request.query_params.get("done"),
+        "typed": None, "override_wanted": False,
     }
 
 
@@ -164,16 +179,35 @@ def _refused(request: Request, exc: Exception) -> Response:
                                           "message_args": {}}, status_code=403)
 
 
+@dataclass(frozen=True, slots=True)
+class Typed:
+    """What a refused form carried, to be shown again in it: `form` is the form's id on the page ("resolve",
+    "verdict"), `fields` its values by name as typed, `photos` the ids of a resolve's photos stored on no ticket
+    yet (the form carries them back as `kept_photos`)."""
+
+    form: str
+    fields: dict[str, str]
+    photos: list[int] = field(default_factory=list)
+
+
 def _after_change(request: Request, conn: DbDep, user: Principal, work_order_id: int, now: datetime,
-                  exc: Exception) -> Response:
-    """Re-render the work order with what went wrong (the change itself was rolled back)."""
+                  exc: Exception, typed: Typed | None = None, new_photos: Sequence[bytes] = ()) -> Response:
+    """Re-render the work order with what went wrong (the change itself was rolled back) and with `typed` in its
+    form. A refused resolve's `new_photos` are stored again, on no ticket, when the page offers the resolve form
+    again (to carry them), and committed with the request: a refused step takes none onto the ticket."""
     conn.rollback()
     if isinstance(exc, NotFound):
         return _not_found(request)
     status, headline = error_headline(exc)
     context = _detail_context(request, conn, user, work_order_id, now)
+    if typed is not None and typed.form == "resolve" and new_photos \
+            and any(event == TicketEvent.RESOLVE.value for event, _ in context["steps"]):
+        saved = [save_upload(conn, data=data, uploaded_by=user.user_id, now=now) for data in new_photos]
+        typed = Typed(typed.form, typed.fields, typed.photos + saved)
+    override_wanted = isinstance(exc, ClosureBlocked) and not isinstance(exc, WorkOrdersOpen)
     return render(request, "engineer/work_order.html",
-                  context | {"error": headline, "error_detail": str(exc)}, status_code=status)
+                  context | {"error": headline, "error_detail": str(exc), "typed": typed,
+                             "override_wanted": override_wanted}, status_code=status)
 
 
 def _back(work_order_id: int, done: str) -> Response:
@@ -198,26 +232,47 @@ async def form_photos(photos: Annotated[list[UploadFile], File()] = []) -> Photo
 FormPhotos = Annotated[Photos, Depends(form_photos)]
 
 
+def _waiting_photos(conn: psycopg.Connection, ids: list[int], user_id: str) -> list[int]:
+    """Of the photo ids a form carries back (`kept_photos`), in order and without repeats, those still waiting for
+    it: uploaded by `user_id` and on no ticket yet (at most `MAX_FILES` are looked at)."""
+    waiting = []
+    for attachment_id in list(dict.fromkeys(ids))[:MAX_FILES]:
+        attachment = get_attachment(conn, attachment_id)
+        if attachment is not None and attachment.uploaded_by == user_id and attachment.ticket_id is None:
+            waiting.append(attachment_id)
+    return waiting
+
+
 @router.post("/engineer/work-orders/{work_order_id}/step")
 def work_order_step(
     work_order_id: int, request: Request, conn: DbDep, user: EngineerPageUser, now: NowDep, csrf: CsrfChecked,
     photos: FormPhotos, event: Annotated[str, Form()], note: Annotated[str, Form(max_length=2000)] = "",
     root_cause: Annotated[str, Form(max_length=2000)] = "",
     override_reason: Annotated[str, Form(max_length=2000)] = "",
+    kept_photos: Annotated[list[int], Form()] = [],  # noqa: B006 - FastAPI's idiom
 ) -> Response:
     """Accept, on site, or resolve (with a note, a root cause and photos, stored with the step in one
-    transaction: a refused step keeps no photo)."""
+    transaction). A refused resolve is shown again with what was typed and its photos, kept on no ticket and
+    carried back by the form as `kept_photos`, which are linked to the ticket with the step when it is taken."""
+    kept = _waiting_photos(conn, kept_photos, user.user_id)
     try:
         if photos.error is not None:
             raise photos.error
+        if len(kept) < len(set(kept_photos)):
+            raise InvalidInput("a photo kept from the refused form is no longer waiting for it; choose it again")
+        if len(kept) + len(photos.data) > MAX_FILES:
+            raise InvalidInput(f"at most {MAX_FILES} photos per form; {len(kept) + len(photos.data)} were sent")
         ticket_id = get_work_order(conn, work_order_id).summary.ticket_id
-        ids = [save_upload(conn, data=data, uploaded_by=user.user_id, now=now, ticket_id=ticket_id)
-               for data in photos.data]
+        if kept and attach_to_ticket(conn, kept, ticket_id=ticket_id, uploaded_by=user.user_id) != len(kept):
+            raise ConcurrentChange("a photo kept from the refused form was taken by another submission meanwhile")
+        ids = kept + [save_upload(conn, data=data, uploaded_by=user.user_id, now=now, ticket_id=ticket_id)
+                      for data in photos.data]
         act(conn, work_order_id, event, user_id=user.user_id, now=now, note=note.strip(),
             root_cause=root_cause.strip() or None, override_reason=override_reason.strip() or None,
             detail={"attachments": ids} if ids else None)
     except (*DomainError, ValueError) as exc:
-        return _after_change(request, conn, user, work_order_id, now, exc)
+        typed = Typed(event, {"note": note, "root_cause": root_cause, "override_reason": override_reason}, kept)
+        return _after_change(request, conn, user, work_order_id, now, exc, typed, photos.data)
     return _back(work_order_id, event)
 
 
@@ -231,7 +286,8 @@ def work_order_verdict(
         check_may_view(conn, summary, user.user_id)
         record_verdict(conn, summary.ticket_id, verdict=verdict, by_user=user.user_id, note=note.strip(), now=now)
     except DomainError as exc:
-        return _after_change(request, conn, user, work_order_id, now, exc)
+        return _after_change(request, conn, user, work_order_id, now, exc,
+                             Typed("verdict", {"verdict": verdict, "note": note}))
     return _back(work_order_id, "verdict")
 
 
