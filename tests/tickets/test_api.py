@@ -15,6 +15,7 @@ from api.auth import ensure_resident_user, issue_token
 from api.deps import AppState
 from api.routes.complaints import RATE_LIMIT_PER_HOUR
 from tickets.channels import InAppChannel, MemoryChannel
+from tickets.desk_intake import preview_intake
 from tickets.flows import handle_alarm
 from tickets.outbox import dispatch
 
@@ -141,6 +142,34 @@ def test_a_leaking_tap_is_not_folded_into_the_boosters_outage_and_is_not_closed_
     assert linked[early.json()["complaint_id"]] is None  # the earlier leak is not merged into the outage either
     states = dict(conn.execute("SELECT id, state FROM tickets").fetchall())
     assert states[early.json()["ticket_id"]] == "dispatched"  # its own ticket, not cancelled as a duplicate
+
+
+def test_water_through_the_ceiling_from_upstairs_is_not_folded_into_the_boosters_outage(client, tokens, conn):
+    """The walk-through's phone call at the desk: rs-b1-1301 (the high zone) reports water seeping through the
+    bathroom ceiling while the booster's supply is out. A leak from the flat above is no outage: the desk must not
+    tell the caller "we already know", nor the ticket be closed with the pump. "楼上停水了" is the outage."""
+    unit = "rs-b1-1301"
+    resident = conn.execute("SELECT id FROM residents WHERE unit_id = %s AND active ORDER BY id LIMIT 1",
+                            (unit,)).fetchone()[0]
+    opened = handle_alarm(conn, make_alarm(HIGH_ZONE, "supply_outage", at=datetime.now(UTC)), now=datetime.now(UTC))
+    conn.commit()
+    seeping, dry_text = "卫生间天花板渗水，楼上可能漏水。", "楼上停水了"
+    assert preview_intake(conn, unit_id=unit, description=seeping, now=datetime.now(UTC)).fold is None
+    fold = preview_intake(conn, unit_id=unit, description=dry_text, now=datetime.now(UTC)).fold
+    assert fold is not None and fold.incident_id == opened.incident_id
+    agent = auth(tokens["agent-1"])
+    leak = client.post("/api/v1/complaints", headers=agent,
+                       json=complaint(unit, seeping, resident=resident, channel="phone"))
+    dry = client.post("/api/v1/complaints", headers=agent,
+                      json=complaint(unit, dry_text, resident=resident, channel="phone"))
+    assert leak.status_code == 201, leak.text
+    assert (leak.json()["folded"], dry.json()["folded"]) == (False, True)
+    assert dry.json()["ticket_id"] == opened.ticket_id
+    assert leak.json()["ticket_id"] not in (opened.ticket_id, None)
+    linked = dict(conn.execute("SELECT id, incident_id FROM complaints").fetchall())
+    assert (linked[leak.json()["complaint_id"]], linked[dry.json()["complaint_id"]]) == (None, opened.incident_id)
+    assert conn.execute("SELECT state FROM tickets WHERE id = %s", (leak.json()["ticket_id"],)).fetchone()[0] == \
+        "dispatched"  # its own ticket: the ceiling is looked at whenever the pump is fixed
 
 
 def test_a_complaint_before_detection_is_counted_as_missed(client, tokens, conn):
