@@ -123,7 +123,7 @@ def quarter_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDe
     period = _quarter(quarter, now, config)
     if period is None:
         return _error(request, N_("Give the quarter as 2026Q4."), 422)
-    review = compute_review(conn, period)
+    review = compute_review(conn, period, now=now)
     lang = _lang(request)
     summary = committee_summary(review)
     lines = [{"name": METRICS[s.key].name(lang), "value": report.shown(s.key, s.value),
@@ -132,7 +132,7 @@ def quarter_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDe
               "last_year": report.shown(s.key, s.last_year)} for s in summary.lines]
     top = summary.top_point
     league = [{"site": r["site"], "name": r["name"], "cells": [report.shown(k, r[k]) for k in report.LEAGUE_COLUMNS]}
-              for r in league_table(conn, period)]
+              for r in league_table(conn, period, now=now)]
     return render(request, "manager/quarter.html", {
         "period": period.label, "previous": period.previous().label, "header": report.HEADER[lang],
         "rows": report.rows(review, lang), "charts": report.charts(review, lang), "lines": lines, "summary": summary,
@@ -142,15 +142,15 @@ def quarter_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDe
 
 
 @router.get("/manager/review/export")
-def export(request: Request, conn: DbDep, user: ManagerWebUser, config: TicketConfigDep,
+def export(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep, config: TicketConfigDep,
            period: Annotated[str, Query(max_length=40)], format: Literal["html", "pdf", "xlsx", "csv", "json"],
            site: SiteQuery = None) -> Response:
     try:
         chosen = parse_period(period, config.tz)
     except InvalidInput:
         return _error(request, N_("Give the month as 2026-10 or the quarter as 2026Q4."), 422)
-    review = compute_review(conn, chosen, Slice(site=site))
-    league = league_table(conn, chosen) if chosen.kind is Kind.QUARTER else None
+    review = compute_review(conn, chosen, Slice(site=site), now=now)
+    league = league_table(conn, chosen, now=now) if chosen.kind is Kind.QUARTER else None
     lang = _lang(request)
     body: str | bytes
     if format == "json":

@@ -59,7 +59,7 @@ def review_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep
     period = _period(request, month, now, config)
     if isinstance(period, Response):
         return period
-    review = attach_actions(conn, compute_review(conn, period), period)
+    review = attach_actions(conn, compute_review(conn, period, now=now), period)
     lang = _lang(request)
     return render(request, "manager/review.html", {
         "review": review, "header": report.HEADER[lang], "rows": report.rows(review, lang),
@@ -73,10 +73,10 @@ def scorecards_page(request: Request, conn: DbDep, user: ManagerWebUser, now: No
     period = _period(request, month, now, config)
     if isinstance(period, Response):
         return period
-    people = person_scorecards(conn, period)
+    people = person_scorecards(conn, period, now=now)
     names = {"departments": dict(departments(conn)),  # each card's owner by name, as the rest of the pages show them
              "teams": {team.id: team.name for team in list_teams(conn)},
              "people": {c.who: user_name(conn, c.who) or c.who for c in people}}
     return render(request, "manager/scorecards.html", {
-        "period": period.label, "departments": department_scorecards(conn, period),
-        "teams": team_scorecards(conn, period), "people": people, "names": names})
+        "period": period.label, "departments": department_scorecards(conn, period, now=now),
+        "teams": team_scorecards(conn, period, now=now), "people": people, "names": names})

@@ -126,10 +126,11 @@ def quarter(ctx: typer.Context, period: Annotated[str, typer.Argument(help="e.g.
 RAW_FILES: tuple[tuple[str, str, str], ...] = (
     ("tickets.csv", "tickets created in the period or holding an exported complaint: state, category, subcategory "
      "(the point), severity, building, clocks (created, respond/resolve due, responded, resolved, closed), transfers, "
-     "each clock's milestone and when it was met (respond/resolve milestone, respond/resolve met at)",
+     "each clock's milestone and when it was met (respond/resolve milestone, respond/resolve met at), and since when "
+     "its clocks are paused (sla paused at; empty when running)",
      """SELECT id, source, state, category, subcategory, severity, site_id, building_id, unit_id, department_id,
                created_at, respond_due, resolve_due, responded_at, resolved_at, closed_at, transfers,
-               respond_milestone, resolve_milestone, respond_met_at, resolve_met_at
+               respond_milestone, resolve_milestone, respond_met_at, resolve_met_at, sla_paused_at
         FROM tickets WHERE (created_at >= %(since)s AND created_at < %(until)s) OR id IN (
             SELECT ticket_id FROM complaints WHERE reported_at >= %(back)s AND reported_at < %(until)s)
         ORDER BY id"""),

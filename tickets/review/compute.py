@@ -5,6 +5,7 @@ the same period a year earlier, complaint and preventive tickets side by side.""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -107,9 +108,16 @@ def pct(part: float, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-def _params(period: Period, where: Slice) -> dict[str, Any]:
+def as_of(now: datetime | None) -> datetime:
+    """The moment the figures are computed: `now` (the platform's clock, where the caller has it), else the wall
+    clock. An SLA clock still running towards a deadline after it is pending, not missed (queries.settled)."""
+    return now if now is not None else datetime.now(UTC)
+
+
+def _params(period: Period, where: Slice, now: datetime | None = None) -> dict[str, Any]:
     return {"since": period.since, "until": period.until, "site": where.site, "building": where.building,
-            "department": where.department, "point": where.point, "team": where.team, "person": where.person}
+            "department": where.department, "point": where.point, "team": where.team, "person": where.person,
+            "now": as_of(now)}
 
 
 def _rate(key: str, part: int, whole: int, targets: Targets) -> Figure:
@@ -184,10 +192,10 @@ HEADLINE = ("complaints", "resolution_rate", "closed_loop_rate", "satisfaction_r
             "reopen_30d", "repeat_complaints")
 
 
-def headline_figures(conn: psycopg.Connection, period: Period, where: Slice, targets: Targets,
-                     ) -> dict[str, float | None]:
+def headline_figures(conn: psycopg.Connection, period: Period, where: Slice, targets: Targets, *,
+                     now: datetime | None = None) -> dict[str, float | None]:
     """The complaint figures of HEADLINE for one period and slice (the comparisons, the dashboard's trend)."""
-    params = _params(period, where)
+    params = _params(period, where, now)
     figs = _ticket_figures(conn, params, targets).get("complaint", {})
     row = conn.execute(q.REPEATS, params).fetchone() or (0, 0, None)
     out = {key: f.value for key, f in figs.items() if key in HEADLINE}
@@ -195,17 +203,20 @@ def headline_figures(conn: psycopg.Connection, period: Period, where: Slice, tar
 
 
 def compute_review(conn: psycopg.Connection, period: Period, where: Slice = Slice(), *,
-                   targets: Targets = Targets(), points: int = 10, compare: bool = True) -> Review:
-    """The review of `period` for `where`. `compare`: also the headline figures of the previous period and of
-    the same period last year (the proactive figures cover the whole portfolio)."""
-    params = _params(period, where)
+                   targets: Targets = Targets(), points: int = 10, compare: bool = True,
+                   now: datetime | None = None) -> Review:
+    """The review of `period` for `where`, as of `now` (default: the wall clock; `as_of`). `compare`: also the
+    headline figures of the previous period and of the same period last year (the proactive figures cover the
+    whole portfolio)."""
+    now = as_of(now)
+    params = _params(period, where, now)
     review = Review(period.label, where.label, _ticket_figures(conn, params, targets))
     _complaint_figures(conn, params, review, points)
     _detail(conn, params, review)
     review.proactive = _proactive(conn, period, params)
     if compare:
-        review.previous = headline_figures(conn, period.previous(), where, targets)
-        review.last_year = headline_figures(conn, period.last_year(), where, targets)
+        review.previous = headline_figures(conn, period.previous(), where, targets, now=now)
+        review.last_year = headline_figures(conn, period.last_year(), where, targets, now=now)
     return review
 
 
@@ -213,10 +224,10 @@ COMPLAINT_KEYS = ("complaints", "repeat_complaints", "repeat_interval")
 
 
 def figure_of(conn: psycopg.Connection, key: str, period: Period, where: Slice = Slice(), *,
-              source: str = "complaint", targets: Targets = Targets()) -> Figure:
-    """One metric of `definitions.METRICS` for one period, slice and source, running only the queries it needs
-    (an improvement action's metric, month by month)."""
-    params = _params(period, where)
+              source: str = "complaint", targets: Targets = Targets(), now: datetime | None = None) -> Figure:
+    """One metric of `definitions.METRICS` for one period, slice and source, as of `now`, running only the queries
+    it needs (an improvement action's metric, month by month)."""
+    params = _params(period, where, now)
     if key == "proactive_reach":
         row = conn.execute(q.PROACTIVE_REACH, params).fetchone()
         return Figure(key, float(row[0]) if row else 0.0)
@@ -237,11 +248,11 @@ LEAGUE = ("complaints", "resolution_rate", "closed_loop_rate", "satisfaction_rat
 
 
 def league_table(conn: psycopg.Connection, period: Period, *, targets: Targets = Targets(),
-                 ) -> list[dict[str, Any]]:
+                 now: datetime | None = None) -> list[dict[str, Any]]:
     """The sites ranked by closed-loop rate, then satisfaction (the quarterly review's league table)."""
     table = []
     for (site, name) in conn.execute("SELECT id, name FROM sites ORDER BY id").fetchall():
-        review = compute_review(conn, period, Slice(site=site), targets=targets, points=1, compare=False)
+        review = compute_review(conn, period, Slice(site=site), targets=targets, points=1, compare=False, now=now)
         table.append({"site": site, "name": name} | {k: review.figure(k).value for k in LEAGUE})
     table.sort(key=lambda r: (-(r["closed_loop_rate"] or -1), -(r["satisfaction_rate"] or -1), r["site"]))
     return table

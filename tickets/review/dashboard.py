@@ -110,9 +110,9 @@ def last_months(today: date, tz: ZoneInfo, months: int = TREND_MONTHS) -> list[P
     return periods[::-1]
 
 
-def trend(conn: psycopg.Connection, site: str, today: date, tz: ZoneInfo, targets: Targets = Targets(),
-          ) -> list[MonthFigures]:
-    return [MonthFigures(p.first, headline_figures(conn, p, Slice(site=site), targets),
+def trend(conn: psycopg.Connection, site: str, today: date, tz: ZoneInfo, targets: Targets = Targets(), *,
+          now: datetime | None = None) -> list[MonthFigures]:
+    return [MonthFigures(p.first, headline_figures(conn, p, Slice(site=site), targets, now=now),
                          anticipation(conn, site, p.since, p.until)) for p in last_months(today, tz)]
 
 
@@ -128,8 +128,10 @@ def build_dashboard(conn: psycopg.Connection, site: Site, *, now: datetime, tz: 
         board.open_tickets.setdefault(source, {})[state] = int(n)
     board.overdue = list_overdue(conn, now=now, tz=tz, site=site.id)
     day = Period(Kind.RANGE, today, today, tz)
-    review = compute_review(conn, day, Slice(site=site.id), targets=targets, points=0, compare=False)
+    # As of `now`: a clock of today's tickets still running towards a later deadline is not a miss (yet), as the
+    # overdue list above does not show it.
+    review = compute_review(conn, day, Slice(site=site.id), targets=targets, points=0, compare=False, now=now)
     board.today = {source: {key: review.figure(key, source) for key in TODAY_KEYS} for source in SOURCES}
     board.anticipation = anticipation(conn, site.id, day.since, day.until)
-    board.trend = trend(conn, site.id, today, tz, targets)
+    board.trend = trend(conn, site.id, today, tz, targets, now=now)
     return board

@@ -4,7 +4,8 @@ exactly these; docs/review-metrics.md is written from the same list.
 
 Counting rules: a complaint counts once per complaint row (a complaint folded into an incident still counts);
 an incident counts once per incident (root incidents only); rates over tickets count each ticket once, by the
-period its ticket was created in, cancelled tickets excluded; complaint and preventive tickets side by side."""
+period its ticket was created in, cancelled tickets excluded; complaint and preventive tickets side by side; the SLA
+rates count a ticket's clock once it is settled (met, or past its deadline), as of when the review is computed."""
 
 from __future__ import annotations
 
@@ -42,10 +43,16 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
        higher_is_better=False),
     _M("response_24h", "24小时响应率", "responded within 24 h", U.PERCENT,
        "tickets responded to (acknowledged) within 24 h of creation", "tickets"),
+    # A clock counts once settled: met, or its deadline passed unmet as the review is computed; a clock still
+    # running towards a later deadline is pending, in neither numerator nor denominator (queries.settled).
     _M("respond_sla", "响应时限达成率", "response SLA met", U.PERCENT,
-       "tickets responded to by their response deadline", "tickets with a response deadline"),
+       "tickets whose response clock's milestone was met by its deadline",
+       "tickets whose response clock is settled (met, or its deadline passed): a clock not yet due and not met is "
+       "left out"),
     _M("resolve_sla", "处理时限达成率", "resolution SLA met", U.PERCENT,
-       "tickets resolved by their resolution deadline", "tickets with a resolution deadline"),
+       "tickets whose resolution clock's milestone was met by its deadline",
+       "tickets whose resolution clock is settled (met, or its deadline passed): a clock not yet due and not met is "
+       "left out"),
     _M("resolution_rate", "解决率", "resolution rate", U.PERCENT,
        "tickets resolved (state resolved or closed, or resolved then reopened and resolved again)", "tickets"),
     _M("closed_loop_rate", "闭环率", "closed-loop rate", U.PERCENT, "tickets closed", "tickets"),

@@ -31,7 +31,7 @@ def store_last_month(conn: psycopg.Connection, *, now: datetime, tz: ZoneInfo,
 
     def body() -> str:
         period = parse_period(label, tz)
-        return report.to_json(attach_actions(conn, compute_review(conn, period, targets=targets), period))
+        return report.to_json(attach_actions(conn, compute_review(conn, period, targets=targets, now=now), period))
 
     return _store(conn, label, now, body)
 
@@ -45,8 +45,8 @@ def store_last_quarter(conn: psycopg.Connection, *, now: datetime, tz: ZoneInfo,
 
     def body() -> str:
         period = parse_period(label, tz)
-        review = attach_actions(conn, compute_review(conn, period, targets=targets), period)
-        data = review.as_dict() | {"league": league_table(conn, period, targets=targets)}
+        review = attach_actions(conn, compute_review(conn, period, targets=targets, now=now), period)
+        data = review.as_dict() | {"league": league_table(conn, period, targets=targets, now=now)}
         return json.dumps(data, ensure_ascii=False, default=str)
 
     return _store(conn, label, now, body)

@@ -1,7 +1,8 @@
 """The review's named SQL statements, all over the lifecycle's own rows and all with bound parameters:
 %(since)s/%(until)s the period, %(site)s/%(building)s/%(department)s/%(point)s/%(person)s/%(team)s the slice (NULL:
 all; the point is the fault point, the ticket's subcategory else its category, as the high-frequency points count
-it; the person is the ticket's owner and the team the owner's team, as the scorecards attribute a ticket)."""
+it; the person is the ticket's owner and the team the owner's team, as the scorecards attribute a ticket);
+%(now)s the moment the figures are computed, which decides whether a clock still running is missed yet."""
 
 from __future__ import annotations
 
@@ -11,6 +12,26 @@ _SLICE = """(%(site)s::text IS NULL OR t.site_id = %(site)s)
     AND (%(point)s::text IS NULL OR coalesce(t.subcategory, t.category) = %(point)s)
     AND (%(person)s::text IS NULL OR t.owner_id = %(person)s)
     AND (%(team)s::text IS NULL OR t.owner_id IN (SELECT m.id FROM users m WHERE m.team_id = %(team)s))"""
+
+# An SLA clock counts once it is settled (docs/review-metrics.md, "Counting"): met — on time or late — or its
+# deadline passed unmet by %(now)s. A clock still running towards a deadline ahead is pending: in neither the
+# numerator nor the denominator, and not a breach. A paused clock (waiting on the resident, a mediation) is judged
+# as of its pause: its deadline moves by the paused time when it resumes. `least` ignores a NULL pause.
+def settled(clock: str) -> str:
+    """SQL: the ticket's `clock` (respond, resolve) has a deadline and is settled, met or missed."""
+    return (f"({clock}_due IS NOT NULL AND ({clock}_met_at IS NOT NULL"
+            f" OR {clock}_due < least(%(now)s::timestamptz, sla_paused_at)))")
+
+
+def met(clock: str) -> str:
+    """SQL: the ticket's `clock` was met by its own milestone (its met time) by its deadline."""
+    return f"({clock}_due IS NOT NULL AND {clock}_met_at <= {clock}_due)"
+
+
+def missed(clock: str) -> str:
+    """SQL: the ticket's `clock` is settled and was not met in time."""
+    return f"({settled(clock)} AND ({clock}_met_at IS NULL OR {clock}_met_at > {clock}_due))"
+
 
 # The period's tickets (by creation), cancelled excluded, with the first arrival and 30-day reopen per ticket.
 _TICKETS = f"""
@@ -24,15 +45,15 @@ WITH tk AS (
     WHERE t.created_at >= %(since)s AND t.created_at < %(until)s AND t.state <> 'cancelled' AND {_SLICE}
 )"""
 
-TICKET_FIGURES = _TICKETS + """
+TICKET_FIGURES = _TICKETS + f"""
 SELECT source,
        count(*) AS tickets,
        count(*) FILTER (WHERE responded_at IS NOT NULL AND responded_at - created_at <= interval '24 hours')
            AS response_24h,
-       count(*) FILTER (WHERE respond_due IS NOT NULL AND respond_met_at <= respond_due) AS respond_met,
-       count(*) FILTER (WHERE respond_due IS NOT NULL) AS respond_due,
-       count(*) FILTER (WHERE resolve_due IS NOT NULL AND resolve_met_at <= resolve_due) AS resolve_met,
-       count(*) FILTER (WHERE resolve_due IS NOT NULL) AS resolve_due,
+       count(*) FILTER (WHERE {met("respond")}) AS respond_met,
+       count(*) FILTER (WHERE {settled("respond")}) AS respond_due,
+       count(*) FILTER (WHERE {met("resolve")}) AS resolve_met,
+       count(*) FILTER (WHERE {settled("resolve")}) AS resolve_due,
        count(*) FILTER (WHERE first_resolved IS NOT NULL) AS resolved,
        count(*) FILTER (WHERE state = 'closed') AS closed,
        count(*) FILTER (WHERE first_resolved IS NOT NULL AND EXISTS (
@@ -65,37 +86,32 @@ UNCLOSED = _TICKETS + """
 SELECT source, state, count(*) FROM tk WHERE state <> 'closed' GROUP BY source, state ORDER BY source, state"""
 
 # Deadlines missed, listed: ticket, tier, which clock, its milestone, due, when met (NULL: still not). A clock is
-# met by its own milestone (tickets/milestones.py): an acknowledged major complaint nobody reached missed on_site.
-BREACHES = _TICKETS + """
+# met by its own milestone (tickets/milestones.py): an acknowledged major complaint nobody reached missed on_site. A
+# clock still running towards a deadline ahead of %(now)s is not missed (yet).
+BREACHES = _TICKETS + f"""
 SELECT id, source, severity, 'respond' AS clock, coalesce(respond_milestone, 'respond') AS milestone, respond_due,
        respond_met_at FROM tk
-WHERE respond_due IS NOT NULL AND (respond_met_at IS NULL OR respond_met_at > respond_due)
-  AND respond_due < %(until)s
+WHERE {missed("respond")} AND respond_due < %(until)s
 UNION ALL
 SELECT id, source, severity, 'resolve', coalesce(resolve_milestone, 'resolve'), resolve_due, resolve_met_at FROM tk
-WHERE resolve_due IS NOT NULL AND (resolve_met_at IS NULL OR resolve_met_at > resolve_due)
-  AND resolve_due < %(until)s
+WHERE {missed("resolve")} AND resolve_due < %(until)s
 ORDER BY 6, 1"""
 
 # SLA attainment per tier and clock, each clock met by its own milestone (respond_met_at, resolve_met_at).
-SLA_BY_TIER = _TICKETS + """
+SLA_BY_TIER = _TICKETS + f"""
 SELECT severity,
-       count(*) FILTER (WHERE respond_due IS NOT NULL AND respond_met_at <= respond_due),
-       count(*) FILTER (WHERE respond_due IS NOT NULL),
-       count(*) FILTER (WHERE resolve_due IS NOT NULL AND resolve_met_at <= resolve_due),
-       count(*) FILTER (WHERE resolve_due IS NOT NULL)
+       count(*) FILTER (WHERE {met("respond")}), count(*) FILTER (WHERE {settled("respond")}),
+       count(*) FILTER (WHERE {met("resolve")}), count(*) FILTER (WHERE {settled("resolve")})
 FROM tk GROUP BY severity ORDER BY severity"""
 
 # SLA attainment per request type and milestone: a complaint ticket's type is its first request's kind (complaint,
 # repair, enquiry, suggestion), a preventive ticket's "preventive".
-SLA_BY_TYPE = _TICKETS + """
+SLA_BY_TYPE = _TICKETS + f"""
 SELECT CASE WHEN source = 'preventive' THEN 'preventive' ELSE coalesce(
            (SELECT c.request_kind FROM complaints c WHERE c.ticket_id = tk.id ORDER BY c.id LIMIT 1), 'complaint')
        END AS type,
-       count(*) FILTER (WHERE respond_due IS NOT NULL AND respond_met_at <= respond_due),
-       count(*) FILTER (WHERE respond_due IS NOT NULL),
-       count(*) FILTER (WHERE resolve_due IS NOT NULL AND resolve_met_at <= resolve_due),
-       count(*) FILTER (WHERE resolve_due IS NOT NULL)
+       count(*) FILTER (WHERE {met("respond")}), count(*) FILTER (WHERE {settled("respond")}),
+       count(*) FILTER (WHERE {met("resolve")}), count(*) FILTER (WHERE {settled("resolve")})
 FROM tk GROUP BY 1 ORDER BY 1"""
 
 # Complaint rows of the period with their ticket, for the volume breakdowns and the points.
