@@ -24,7 +24,7 @@ from tickets.lifecycle import TicketEvent
 from tickets.milestones import retier
 from tickets.notices import format_time, notify_residents, resident
 from tickets.progress import acknowledge, ticket_words
-from tickets.routing import grid_owner
+from tickets.routing import grid_owner, kind_department
 from tickets.sensitivity import sensitivity
 from tickets.service import add_event, create_ticket, get_ticket
 from tickets.submissions import Submission, earlier, remember
@@ -72,13 +72,16 @@ def intake_complaint(
     conn: psycopg.Connection, *, resident_id: str | None, unit_id: str, channel: str, description: str, lang: str,
     reported_at: datetime, now: datetime, taken_by: str | None = None, attachments: Sequence[str] = (),
     config: TicketConfig = DEFAULT_CONFIG, requested_outcome: str | None = None, caller: Caller | None = None,
-    submission: Submission | None = None,
+    submission: Submission | None = None, request_kind: str = "complaint",
 ) -> ComplaintResult:
     """Register a complaint (one transaction). `taken_by` is the staff member who took it, if any: they own it.
     `requested_outcome` is what the resident asks to be done (诉求), if they said. Without a resident, `caller`
     (tickets/callers.py) names someone not in the registry: no rate limit per resident and no notice, they are
     called back. With a `submission` seen before, nothing is filed: the first filing's answer comes back, marked
-    `replayed`."""
+    `replayed`. `request_kind` is what the resident said it is (`tickets.requests.RequestKind`, validated there): an
+    enquiry or a suggestion that no known fault explains opens a ticket of its own for customer service, with no
+    work order, whatever its words are about (`tickets.routing.kind_department`): it joins no household ticket and
+    is no repeat of a repair under warranty."""
     if resident_id is None and caller is None:
         raise InvalidInput("a complaint needs resident_id, or caller_name and caller_phone for a caller not in the "
                            "registry")
@@ -115,7 +118,8 @@ def intake_complaint(
         words = sensitivity(description)
         incident = matching_incident(conn, found, unit_id, building_id, site_id, reported_at, config, description)
         # Folding into an incident comes first; else the household's open ticket on the same point, on any channel.
-        joined = None if incident is not None else open_household_ticket(
+        desk = kind_department(request_kind)
+        joined = None if incident is not None or desk is not None else open_household_ticket(
             conn, unit_id, point, now, config.join_window, major=found.tier is Tier.MAJOR)
         if incident is not None:
             ticket_id, incident_id, detected_at = incident
@@ -125,20 +129,23 @@ def intake_complaint(
             ticket_id, incident_id, anticipated, lead = joined, None, None, None
         else:
             ticket_id = _open_ticket(conn, found, description, site_id, building_id, unit_id, resident_id,
-                                     reported_at, now, taken_by, config)
-            link_warranty(conn, ticket_id, unit_id=unit_id, point=point, at=reported_at, now=now, actor=taken_by)
+                                     reported_at, now, taken_by, config, desk)
+            if desk is None:  # a question or a suggestion is no fault come back
+                link_warranty(conn, ticket_id, unit_id=unit_id, point=point, at=reported_at, now=now, actor=taken_by)
             incident_id, anticipated, lead = None, None, None
         row = conn.execute(
             """INSERT INTO complaints (ticket_id, incident_id, resident_id, unit_id, channel, description, lang,
                    category, severity, device_kind, attachments, reported_at, received_at, taken_by, folded,
                    anticipated, lead_seconds, point, sensitive, sensitive_matched, requested_outcome,
-                   caller_name, caller_phone)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                   caller_name, caller_phone, request_kind)
+               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,
+                       %s)
                RETURNING id""",
             (ticket_id, incident_id, resident_id, unit_id, channel, description, lang, found.category.value,
              found.tier.value, found.device_kind, json.dumps(list(attachments)), reported_at, now, taken_by,
              incident is not None, anticipated, lead, point, words.sensitive, list(words.matched),
-             requested_outcome, caller.name if caller else None, caller.phone if caller else None),
+             requested_outcome, caller.name if caller else None, caller.phone if caller else None,
+             str(request_kind)),
         ).fetchone()
         assert row is not None
         complaint_id = int(row[0])
@@ -218,7 +225,7 @@ def matching_incident(
 def _open_ticket(
     conn: psycopg.Connection, found: Classification, description: str, site_id: str, building_id: str,
     unit_id: str, resident_id: str | None, reported_at: datetime, now: datetime, taken_by: str | None,
-    config: TicketConfig,
+    config: TicketConfig, department_id: str | None = None,
 ) -> int:
     took = taken_by if taken_by and _is_staff(conn, taken_by) else None
     title = f"{found.category.value}/{found.subcategory or 'other'}: {description[:60]}"
@@ -226,7 +233,7 @@ def _open_ticket(
         conn, source="complaint", classification=found, title=title, description=description, site_id=site_id,
         building_id=building_id, now=now, reported_at=reported_at, config=config, actor=taken_by,
         unit_id=unit_id, resident_id=resident_id, owner_id=grid_owner(conn, building_id, "customer_service"),
-        taken_by=took,
+        taken_by=took, department_id=department_id,
     )
     transition(conn, ticket_id, TicketEvent.DISPATCH, actor=taken_by, now=now, config=config)
     return ticket_id

@@ -1,15 +1,17 @@
 """The service desk's intake (issue #16 point 11; api/web/desk_intake_pages.py): while a resident is on the phone
-or at the counter, the agent finds them in the registry (by unit, building and room, or phone), checks what the
+or at the counter, the agent finds them in the registry (by unit, building and room, name or phone), checks what the
 complaint would become before filing it (the suggested classification, and the open incident or household ticket
 it would fold into, so the caller can be told "we already know"), then files it with the request kind's clocks.
 
 The preview reuses intake's own rules (`tickets.complaints.matching_incident`, `tickets.household.
 open_household_ticket`); filing is `intake_complaint`, and an agent's correction of the suggestion goes through
-`reclassify`, so it is an event row like any other correction."""
+`reclassify`, so it is an event row like any other correction. An enquiry or a suggestion taken at the desk stays
+with customer service, as one filed in the app does (`tickets.routing.kind_department`)."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,11 +26,23 @@ from tickets.errors import InvalidInput
 from tickets.household import open_household_ticket
 from tickets.profiles import unit_profile
 from tickets.requests import Receipt, RequestKind, config_for_kind, limits_of
+from tickets.routing import kind_department
 from tickets.service import get_ticket
 from tickets.submissions import Submission
 
-SEARCH_LIMIT = 20
-_DIGITS = re.compile(r"\+?[0-9][0-9 -]{4,30}")
+SEARCH_LIMIT = 20  # a short list, best matches first: the agent narrows it with the building, the name or the phone
+_MAX_TERMS = 10  # a result pasted back ("滨江花园 Riverside Gardens · 1号楼 Building 1 1301 · 刘磊 · 174…") is 9
+_PHONE_QUERY = re.compile(r"\+?[0-9][0-9 ()-]*")  # a query that is only a phone number
+_PHONE_DIGITS = 7  # a whole phone number has this many digits or more; fewer are a room, a building or …
+_PHONE_END = 4  # … the phone's last digits (手机尾号), from this many
+_MOBILE = 11  # a mobile number's digits, without +86
+_UNIT = re.compile(r"([0-9]{1,3})(?:-[0-9]{1,3})?-([0-9]{2,6})")  # building-room (1-1301), building-entrance-room
+_TERM = re.compile(r"""
+      (?P<building>[0-9a-z]+)\s*(?:号楼|栋|幢|座|\#)    # a building: 1号楼, 1栋, 1幢, 1#, a座
+    | (?P<code>[a-z][a-z0-9]*(?:-[a-z0-9]+)*)          # a code (rs-b1-1301, r-00103, rs-b1, b1-1301) or a word
+    | (?P<number>[0-9]+(?:-[0-9]+)*)\s*(?:室|房|号)?    # a room (1301, 0101室), 1-1301, a phone or its end
+    | (?P<text>[^\W\d_a-z]+)                           # a name or a part of one, a site's name: 刘磊, 滨江花园
+""", re.VERBOSE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,37 +54,132 @@ class RegistryResident:
     building_name: str
     number: str
     phone: str | None
+    site_id: str
+    site_name: str
 
 
-_RESIDENTS = """SELECT r.id, r.name, r.unit_id, u.building_id, b.name AS building_name, u.number, r.phone
+_RESIDENTS = """SELECT r.id, r.name, r.unit_id, u.building_id, b.name AS building_name, u.number, r.phone, b.site_id,
+                       s.name AS site_name
                 FROM residents r JOIN units u ON u.id = r.unit_id JOIN buildings b ON b.id = u.building_id
+                JOIN sites s ON s.id = b.site_id
                 WHERE r.active AND ({where}) ORDER BY r.unit_id, r.id LIMIT {limit}"""
-_BY_UNIT = "lower(r.unit_id) = lower(%(q)s)"
-_BY_PHONE = "regexp_replace(r.phone, '[^0-9]', '', 'g') = %(digits)s"
-_BY_ROOM = """u.number = %(room)s AND (lower(b.id) = lower(%(building)s) OR b.name ILIKE %(building_like)s
-              OR b.name ILIKE %(building_prefix)s)"""
 _BY_ID = "r.id = %(q)s"
+# Every term of the query scores each active resident (0: no match): where they live once per unit (`place`, `k`:
+# lower-case names and ids, the room without leading zeros as 0101 is said "101", the building's number, the first
+# in its name, "1号楼 Building 1": 1, else at the end of its id), who they are per resident (their name, id and
+# phone). Those matching every term are found, the closest first. One scan of the register: a few milliseconds on
+# an estate of thousands of residents, so no index.
+_SEARCH = """WITH place AS MATERIALIZED (
+    SELECT u.id, u.building_id, b.name AS building_name, u.number, b.site_id, s.name AS site_name, {place}
+    FROM units u JOIN buildings b ON b.id = u.building_id JOIN sites s ON s.id = b.site_id
+    CROSS JOIN LATERAL (SELECT lower(u.id) AS unit, lower(b.id) AS building_id, lower(s.id) AS site_id,
+        lower(b.name) AS building, replace(lower(b.name), ' ', '') AS building_compact, lower(s.name) AS site,
+        ltrim(u.number, '0') AS room,
+        ltrim(coalesce(substring(b.name FROM '[0-9]+'), substring(b.id FROM '[0-9]+$'), ''), '0') AS building_no) k
+)
+SELECT id, name, unit_id, building_id, building_name, number, phone, site_id, site_name FROM (
+    SELECT r.id, r.name, r.unit_id, p.building_id, p.building_name, p.number, r.phone, p.site_id, p.site_name,
+           {scores}
+    FROM residents r JOIN place p ON p.id = r.unit_id WHERE r.active
+) found WHERE {required} ORDER BY {total} DESC, site_id, building_id, number, id LIMIT %(limit)s"""
+_DIGITS = "regexp_replace(coalesce(r.phone, ''), '[^0-9]', '', 'g')"
+
+# How close a match is: who the caller is (their unit, phone or name), then where they live.
+_EXACT, _NAME, _UNIT_MATCH, _NAME_START, _ROOM, _NAME_PART, _BUILDING, _SITE, _WORD, _PHONE_ENDING = (
+    100, 90, 80, 70, 60, 50, 40, 30, 20, 10)
+
+
+@dataclass
+class _Term:
+    place: list[tuple[str, int]]  # conditions on the unit, its building and site (`k`), and their closeness
+    person: list[str]  # scores of the resident (`r`): their name, id or phone
+
+
+def _name_score(p: str) -> str:
+    """The resident's name is `p`, starts with it or has it (one `strpos` for the many it is not in)."""
+    return (f"CASE WHEN strpos(lower(r.name), {p}) = 0 THEN 0 WHEN lower(r.name) = {p} THEN {_NAME} "
+            f"WHEN starts_with(lower(r.name), {p}) THEN {_NAME_START} ELSE {_NAME_PART} END")
+
+
+def _phone_score(p: str, digits: str, phone_ends: bool) -> list[str]:
+    """The resident's phone is `digits` (its end: the register's "+86 174…" is "174…"), or the register's is the end
+    of the one typed ("+86 174…", "0086 174…" with its 11 digits), or ends with them where they are to be read so."""
+    if len(digits) >= _PHONE_DIGITS:
+        typed = f"right({_DIGITS}, {len(digits)}) = {p}"
+        if len(digits) > _MOBILE:
+            typed += f" OR right({_DIGITS}, {_MOBILE}) = right({p}, {_MOBILE})"
+        return [f"CASE WHEN {typed} THEN {_EXACT} ELSE 0 END"]
+    if phone_ends and len(digits) >= _PHONE_END:
+        return [f"CASE WHEN right({_DIGITS}, {len(digits)}) = {p} THEN {_PHONE_ENDING} ELSE 0 END"]
+    return []
+
+
+def _search_terms(query: str) -> tuple[list[_Term], dict[str, str]]:
+    """The terms of `query` (normalised), each as what it may match with how closely, and their parameters."""
+    digits = re.sub(r"[^0-9]", "", query)
+    if _PHONE_QUERY.fullmatch(query) and len(digits) >= _PHONE_DIGITS and not _UNIT.fullmatch(query):
+        return [_Term([], _phone_score("%(t0)s", digits, True))], {"t0": digits}  # 138 0000 1111, +86 138-…
+    found = list(_TERM.finditer(query))[:_MAX_TERMS]
+    # A phone's last digits only where the query names no building ("8129", "刘磊 8129"): in "1号楼1301", "1-1301"
+    # or "1 1301" 1301 is the room, and a building 1 resident whose phone ends in 1301 no match.
+    numbers = [m["number"] for m in found if m["number"]]
+    phone_ends = len(numbers) == 1 and not _UNIT.fullmatch(numbers[0]) and not any(m["building"] for m in found)
+    terms: list[_Term] = []
+    params: dict[str, str] = {}
+    for i, m in enumerate(found):
+        p, term = f"%(t{i})s", _Term([], [])
+        if m["building"]:
+            params[f"t{i}"] = re.sub(r"\s", "", m[0])
+            term.place.append((f"starts_with(k.building_compact, {p})", _BUILDING))
+            if (number := m["building"].lstrip("0")).isdigit():
+                params[f"t{i}n"] = number
+                term.place.append((f"k.building_no = %(t{i}n)s", _BUILDING))
+        elif m["code"]:
+            params[f"t{i}"] = m["code"]
+            term.place += [(f"k.unit = {p}", _EXACT), (f"right(k.unit, length({p}) + 1) = '-' || {p}", _UNIT_MATCH),
+                           (f"k.building_id = {p} OR right(k.building_id, length({p}) + 1) = '-' || {p}", _BUILDING),
+                           (f"k.site_id = {p} OR starts_with(k.unit, {p} || '-') OR strpos(k.site, {p}) > 0", _SITE),
+                           (f"strpos(k.building, {p}) > 0", _WORD)]
+            term.person += [f"CASE WHEN lower(r.id) = {p} THEN {_EXACT} ELSE 0 END", _name_score(p)]
+        elif m["number"]:
+            number = m["number"]
+            params[f"t{i}"] = re.sub(r"[^0-9]", "", number)
+            term.person += _phone_score(p, params[f"t{i}"], phone_ends)
+            if unit := _UNIT.fullmatch(number):
+                params |= {f"t{i}n": unit[1].lstrip("0"), f"t{i}r": unit[2].lstrip("0")}
+                term.place.append((f"k.building_no = %(t{i}n)s AND k.room = %(t{i}r)s", _UNIT_MATCH))
+            elif number.isdigit() and number.strip("0"):
+                params[f"t{i}r"] = number.lstrip("0")
+                term.place.append((f"k.room = %(t{i}r)s", _ROOM))
+                if len(number) <= 3:
+                    term.place.append((f"k.building_no = %(t{i}r)s", _BUILDING))
+        else:
+            params[f"t{i}"] = m["text"]
+            term.place += [(f"strpos(k.site, {p}) > 0", _SITE), (f"strpos(k.building, {p}) > 0", _WORD)]
+            term.person.append(_name_score(p))
+        if not term.place and not term.person:
+            return [], {}  # a term nothing matches ("00", "12-34-56-78")
+        terms.append(term)
+    return terms, params
 
 
 def find_residents(conn: psycopg.Connection, query: str) -> list[RegistryResident]:
-    """Active residents of the registry matching what the caller said: a unit id (rs-b1-0101), a resident id, a
-    building and a room ("rs-b1 0101", "1号楼 0101"), or a phone number (spaces and dashes ignored)."""
-    query = " ".join(query.split())
-    if not query:
+    """Active residents of the registry matching what the caller said, the closest first (at most
+    `SEARCH_LIMIT`): their unit with or without the building, with or without spaces ("1号楼1301", "1号楼 1301",
+    "1-1301", "1301", "rs-b1-1301"), their name or a part of it, their phone (spaces and dashes ignored) or its last
+    four digits or more, the site's name with the building and unit ("滨江花园 1号楼 1301"), or their resident id.
+    Every term must match; case, full-width characters and spaces make no difference."""
+    terms, params = _search_terms(unicodedata.normalize("NFKC", query).lower().strip())
+    if not terms:
         return []
-    where, params = [_BY_UNIT, _BY_ID], {"q": query}
-    if _DIGITS.fullmatch(query):
-        where.append(_BY_PHONE)
-        params["digits"] = re.sub(r"[^0-9]", "", query)
-    parts = query.rsplit(" ", 1)
-    if len(parts) == 2:
-        building, room = parts
-        where.append(_BY_ROOM)
-        params |= {"room": room, "building": building, "building_like": f"% {building}%",
-                   "building_prefix": f"{building}%"}
-    sql = _RESIDENTS.format(where=" OR ".join(where), limit=SEARCH_LIMIT)
+    place = [f"GREATEST({', '.join(['0', *(f'CASE WHEN {c} THEN {w} ELSE 0 END' for c, w in t.place)])}) AS p{i}"
+             for i, t in enumerate(terms)]
+    scores = [f"GREATEST(p.p{i}, {', '.join(t.person) or '0'}) AS s{i}" for i, t in enumerate(terms)]
+    sql = _SEARCH.format(place=", ".join(place), scores=", ".join(scores),
+                         required=" AND ".join(f"s{i} > 0" for i in range(len(terms))),
+                         total=" + ".join(f"s{i}" for i in range(len(terms))))
     with conn.cursor(row_factory=class_row(RegistryResident)) as cur:
-        return cur.execute(sql, params).fetchall()
+        return cur.execute(sql, params | {"limit": SEARCH_LIMIT}).fetchall()
 
 
 def registry_resident(conn: psycopg.Connection, resident_id: str) -> RegistryResident | None:
@@ -102,9 +211,11 @@ class IntakePreview:
 
 
 def preview_intake(conn: psycopg.Connection, *, unit_id: str, description: str, now: datetime,
-                   config: TicketConfig = DEFAULT_CONFIG) -> IntakePreview:
-    """What intake would make of `description` from `unit_id` at `now`, without filing anything: the suggested
-    classification, and the open incident (first) or the household's open ticket it would fold into."""
+                   config: TicketConfig = DEFAULT_CONFIG, kind: RequestKind | str = RequestKind.COMPLAINT,
+                   ) -> IntakePreview:
+    """What intake would make of a request of `kind` saying `description` from `unit_id` at `now`, without filing
+    anything: the suggested classification, and the open incident (first) or the household's open ticket it would
+    fold into (an enquiry or a suggestion joins no household ticket: the desk answers it on its own)."""
     if not description.strip():
         raise InvalidInput("description is empty: say what is wrong")
     unit, building_id, site_id = unit_place(conn, unit_id)
@@ -112,15 +223,16 @@ def preview_intake(conn: psycopg.Connection, *, unit_id: str, description: str, 
     incident = matching_incident(conn, found, unit, building_id, site_id, now, config, description)
     if incident is not None:
         ticket_id, incident_id = incident[0], incident[1]
-        kind = "incident"
+        into = "incident"
     else:
         point = found.subcategory or found.category.value
-        joined = open_household_ticket(conn, unit, point, now, config.join_window, major=found.tier is Tier.MAJOR)
+        joined = None if kind_department(str(kind)) is not None else open_household_ticket(
+            conn, unit, point, now, config.join_window, major=found.tier is Tier.MAJOR)
         if joined is None:
             return IntakePreview(found, None)
-        ticket_id, incident_id, kind = joined, None, "household"
+        ticket_id, incident_id, into = joined, None, "household"
     ticket = get_ticket(conn, ticket_id)
-    return IntakePreview(found, FoldTarget(kind, ticket_id, incident_id, ticket.state, ticket.resolve_due))
+    return IntakePreview(found, FoldTarget(into, ticket_id, incident_id, ticket.state, ticket.resolve_due))
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +248,11 @@ def file_at_desk(
     taken_by: str, category: str | None = None, severity: str | None = None,
     config: TicketConfig = DEFAULT_CONFIG, submission: Submission | None = None,
 ) -> DeskFiling:
-    """File what the agent took (one transaction), owned by them (首问负责制), with the kind's clocks. A category
-    or severity differing from the suggestion corrects a new ticket through `reclassify` (recorded as an event);
-    a complaint folded into a known fault or joining the household's ticket leaves that ticket as it is. A
-    `submission` filed before files nothing and changes nothing: the filing is the first one's."""
+    """File what the agent took (one transaction), owned by them (首问负责制), with the kind's clocks and department
+    (an enquiry or a suggestion: customer service, `tickets.routing.kind_department`). A category or severity
+    differing from the suggestion corrects a new ticket through `reclassify` (recorded as an event); a complaint
+    folded into a known fault or joining the household's ticket leaves that ticket as it is. A `submission` filed
+    before files nothing and changes nothing: the filing is the first one's."""
     try:
         kind = RequestKind(kind)
         wanted_category = Category(category) if category else None
@@ -152,9 +265,7 @@ def file_at_desk(
         made = intake_complaint(conn, resident_id=resident_id, unit_id=unit_id, channel=channel,
                                 description=description, lang=lang, reported_at=now, now=now, taken_by=taken_by,
                                 config=kind_config, requested_outcome=requested_outcome, caller=caller,
-                                submission=submission)
-        if not made.replayed:
-            conn.execute("UPDATE complaints SET request_kind = %s WHERE id = %s", (kind.value, made.complaint_id))
+                                submission=submission, request_kind=kind.value)
         changed = ((wanted_category is not None and wanted_category.value != made.category)
                    or (wanted_tier is not None and wanted_tier.value != made.severity))
         overridden = changed and not made.folded and not made.joined and not made.replayed

@@ -1,8 +1,8 @@
 """What a resident can ask for (complaint, repair, enquiry, suggestion) and the clocks each gets, in one place.
 
-Today every request goes through the complaint lifecycle (`tickets.complaints.intake_complaint`); the kind only
-chooses the clocks, which are written onto the ticket as its respond/resolve deadlines, so the time limits the
-resident is told at once are the ones the SLA sweep then chases:
+Today every request goes through the complaint lifecycle (`tickets.complaints.intake_complaint`); the kind chooses
+the clocks, which are written onto the ticket as its respond/resolve deadlines, so the time limits the resident is
+told at once are the ones the SLA sweep then chases:
 
 - complaint: the severity tier's SLA;
 - repair: urgent (a major-tier fault: burst pipe, no water, someone trapped) on site, ordinary repaired, each
@@ -11,6 +11,10 @@ resident is told at once are the ones the SLA sweep then chases:
 - suggestion: a reply within the tier's response time.
 
 The limits are the site's SLA profile's (`tickets.profiles`, `tickets/data/sla_profiles.yaml`).
+
+The kind also chooses who answers: a complaint or a repair goes where its words send it (a leak to engineering, with
+a work order), an enquiry or a suggestion to customer service whatever it mentions (`tickets.routing.
+kind_department`): "when does the gym reopen?" is the desk's to answer within its 2 hours, not an engineer's.
 
 A later issue builds full request types; this table is the seam it replaces."""
 
@@ -158,7 +162,6 @@ class Receipt:
 
 # How many requests the resident filed since a moment (the pages' flood limit).
 _RECENT = "SELECT count(*) FROM complaints WHERE resident_id = %s AND received_at > %s"
-_SET_KIND = "UPDATE complaints SET request_kind = %s WHERE id = %s"  # what the resident said it is
 
 
 def file_request(
@@ -166,8 +169,9 @@ def file_request(
     lang: str, now: datetime, attachments: Sequence[str] = (), config: TicketConfig = DEFAULT_CONFIG,
     requested_outcome: str | None = None, submission: Submission | None = None,
 ) -> Receipt:
-    """A resident's own request from the app (one transaction): intake as a complaint with the kind's clocks. A
-    `submission` filed before is not filed again: the receipt is the first filing's (tickets/submissions.py)."""
+    """A resident's own request from the app (one transaction): intake as a complaint with the kind's clocks and
+    department. A `submission` filed before is not filed again: the receipt is the first filing's
+    (tickets/submissions.py)."""
     try:
         kind = RequestKind(kind)
     except ValueError as exc:
@@ -177,9 +181,8 @@ def file_request(
         made = intake_complaint(conn, resident_id=resident_id, unit_id=unit_id, channel="app",
                                 description=description, lang=lang, reported_at=now, now=now,
                                 attachments=attachments, config=config_for_kind(kind, config, profile),
-                                requested_outcome=requested_outcome, submission=submission)
-        if not made.replayed:
-            conn.execute(_SET_KIND, (kind.value, made.complaint_id))
+                                requested_outcome=requested_outcome, submission=submission,
+                                request_kind=kind.value)
         ticket = get_ticket(conn, made.ticket_id)
     return Receipt(made.complaint_id, made.ticket_id, kind, made.folded, limits_of(kind, ticket, folded=made.folded))
 

@@ -4,7 +4,12 @@ and the escalation ladder above an owner (supervisor, then the site manager).
 The complaint-handling group (投诉处理组, handbook 003 §01: "专项解决业主复杂投诉"): a complex-tier complaint (a
 billing dispute, a house-quality or neighbour case) and every billing fault point route to `COMPLAINT_GROUP`
 instead of their category's department (`group_department`); its owner is the group's grid owner for the
-building, else its first staff member, like any department's."""
+building, else its first staff member, like any department's.
+
+Requests the desk answers (`kind_department`): an enquiry (咨询) or a suggestion (建议) goes to customer service
+(客服中心, `DESK_DEPARTMENT`) whatever its words are about. Handbook 003 §01 gives the front desk "基礎問題解答" and
+§02 an ordinary enquiry a 2-hour answer: "when does the gym reopen?" mentions a facility but is no repair, and no
+engineer's work order."""
 
 from __future__ import annotations
 
@@ -13,6 +18,15 @@ import psycopg
 from tickets.taxonomy import Category, Tier
 
 COMPLAINT_GROUP = "complaint_handling"
+DESK_DEPARTMENT = "customer_service"
+# Request kinds (`tickets.requests.RequestKind`) the desk answers itself, on a ticket of their own.
+ANSWERED_AT_DESK = frozenset({"enquiry", "suggestion"})
+
+
+def kind_department(request_kind: str | None) -> str | None:
+    """`DESK_DEPARTMENT` for a request the desk answers (an enquiry, a suggestion), whatever its category; None
+    when a request of this kind goes where its words send it (a complaint, a repair)."""
+    return DESK_DEPARTMENT if request_kind in ANSWERED_AT_DESK else None
 
 
 def group_department(category: Category | str, tier: Tier | str) -> str | None:

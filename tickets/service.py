@@ -101,21 +101,25 @@ def create_ticket(
     site_id: str, building_id: str | None, now: datetime, reported_at: datetime, config: TicketConfig,
     actor: str | None, unit_id: str | None = None, resident_id: str | None = None, device_id: str | None = None,
     fault: str | None = None, incident_id: int | None = None, owner_id: str | None = None,
-    taken_by: str | None = None,
+    taken_by: str | None = None, department_id: str | None = None,
 ) -> int:
     """Insert a ticket in state `new` with its SLA deadlines and first-responsibility owner; returns its id.
     The caller dispatches it (a transition) in the same transaction.
 
-    Owner: `taken_by` (the staff member who took it keeps it, 首问负责制); else, for an urgent ticket outside working
-    hours, whoever is on call for its department (`tickets.on_call`); else `owner_id`, else the grid owner."""
+    Department: `department_id` whatever the classification says (an enquiry or a suggestion: the desk's,
+    `tickets.routing.kind_department`); else the complaint-handling group for a complex or billing ticket; else by
+    category. Owner: `taken_by` (the staff member who took it keeps it, 首问负责制); else, for an urgent ticket
+    outside working hours, whoever is on call for its department (`tickets.on_call`); else the grid owner of a
+    department given or of the group, else `owner_id`, else the grid owner of the category's department."""
     # The site's profile now: the deadlines are fixed here, and the profile is stamped so that reopening and pauses
     # follow it even after the site switches.
     profile = site_profile(conn, site_id, config.sla_profiles()).name
     policy = config.policy(classification.category, classification.tier, profile)
     respond_milestone, resolve_milestone = milestones_for(config, classification.tier, profile)
-    group = group_department(classification.category, classification.tier)  # complex and billing: the group
-    department = group or classification.department or DEPARTMENT_FOR[Category(classification.category)]
-    daytime = taken_by or (group and grid_owner(conn, building_id, group)) or owner_id \
+    # The department given, else for complex and billing the group: dispatched to it (else: by category).
+    fixed = department_id or group_department(classification.category, classification.tier)
+    department = fixed or classification.department or DEPARTMENT_FOR[Category(classification.category)]
+    daytime = taken_by or (fixed and grid_owner(conn, building_id, fixed)) or owner_id \
         or grid_owner(conn, building_id, department)
     urgent_at_night = taken_by is None and needs_on_call(classification.tier, now, config)
     on_call = on_duty(conn, department, now) if urgent_at_night else None
@@ -130,7 +134,7 @@ def create_ticket(
         (source, classification.category.value, classification.subcategory, classification.tier.value, title,
          description, site_id, building_id, unit_id, resident_id, device_id, fault, incident_id, owner,
          reported_at, now, sla.deadline(now, policy.respond, config.tz), sla.deadline(now, policy.resolve, config.tz),
-         profile, on_call is not None, group,  # the group's tickets are dispatched to it (else: by category)
+         profile, on_call is not None, fixed,
          respond_milestone, resolve_milestone),
     ).fetchone()
     assert row is not None

@@ -36,6 +36,7 @@ from tickets.config import TicketConfig
 from tickets.desk import departments
 from tickets.desk_intake import file_at_desk, find_residents, preview_intake, registry_resident
 from tickets.errors import InvalidInput, NotFound, RateLimited
+from tickets.routing import kind_department
 from tickets.submissions import KEY_MAX, KeyReused
 from tickets.submissions import submission as submission_of
 
@@ -158,9 +159,10 @@ def intake_step(
         return _page(request, conn, form, error=error, status_code=422)
     if step == "file":
         return _file(request, conn, user.user_id, form, unit, who, now, config)
-    preview = preview_intake(conn, unit_id=unit, description=form.description, now=now, config=config)
+    preview = preview_intake(conn, unit_id=unit, description=form.description, now=now, config=config,
+                             kind=form.kind)
     found = preview.found
-    department = found.department or DEPARTMENT_FOR.get(found.category)
+    department = kind_department(form.kind) or found.department or DEPARTMENT_FOR.get(found.category)
     names = dict(departments(conn))
     fold = preview.fold
     shown = {"category": found.category.value, "category_label": CATEGORY.get(found.category.value, ""),

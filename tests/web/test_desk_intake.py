@@ -17,6 +17,7 @@ from tests.tickets.conftest import make_alarm
 from tests.web.clients import form_token, signed_in_client
 from tickets.complaints import intake_complaint
 from tickets.flows import handle_alarm
+from tickets.requests import file_request
 
 EN = {"Accept-Language": "en"}
 
@@ -109,6 +110,41 @@ def test_the_households_open_ticket_on_the_same_fault_point_is_shown_and_joined(
         filed = client.post("/desk/intake", data=fields | {"step": "file"})
         assert filed.headers["location"].startswith(f"/desk/tickets/{first.ticket_id}?filed=")
     assert _count(desk, "SELECT count(*) FROM complaints WHERE ticket_id = %s", first.ticket_id) == 2
+
+
+def test_an_enquiry_by_phone_stays_with_the_desk_and_a_repair_after_it_still_reaches_engineering(desk):
+    """An enquiry (咨询) taken by phone about the lift is customer service's to answer within 2 hours (handbook 003
+    §02), not a repair: the check says so, it does not join the household's open lift repair, and its ticket has no
+    work order and the desk's own steps. The household's next lift repair joins that repair, not the enquiry, so it
+    still reaches an engineer."""
+    now = datetime.now(UTC)
+    with desk.connection() as conn:
+        repair = file_request(conn, kind="repair", resident_id="r-00002", unit_id="rs-b1-0101",
+                              description="电梯按钮坏了", lang="zh-CN", now=now)
+        conn.commit()
+    with signed_in_client(desk, "agent-1") as client:
+        token = form_token(client, "/desk/intake")
+        fields = _form(token, kind="enquiry", resident_id="r-00001", description="电梯什么时候做年检？")
+        check = client.post("/desk/intake", data=fields | {"step": "check"}, headers=EN)
+        assert check.status_code == 200
+        assert 'id="suggested-category" data-value="facility"' in check.text
+        assert re.search(r'id="suggested-department">客服中心 Customer service<', check.text)
+        assert 'id="fold"' not in check.text  # a question of its own, not the household's repair
+        filed = client.post("/desk/intake", data=fields | {"step": "file"})
+        assert filed.status_code == 303
+        enquiry = int(re.search(r"/desk/tickets/(\d+)", filed.headers["location"]).group(1))
+        assert enquiry != repair.ticket_id
+        page = client.get(filed.headers["location"], headers=EN).text
+        assert 'data-clock="answer"' in page and 'id="acknowledge-button"' in page
+        again = client.post("/desk/intake", data=_form(token, step="file", kind="repair", resident_id="r-00001",
+                                                       description="电梯又坏了，按钮没反应"))
+        assert again.headers["location"].startswith(f"/desk/tickets/{repair.ticket_id}?filed=")
+    with desk.connection() as conn:
+        assert conn.execute("SELECT department_id, owner_id FROM tickets WHERE id = %s", (enquiry,)).fetchone() == \
+            ("customer_service", "agent-1")
+    assert _count(desk, "SELECT count(*) FROM work_orders WHERE ticket_id = %s", enquiry) == 0
+    assert _count(desk, "SELECT count(*) FROM work_orders WHERE ticket_id = %s", repair.ticket_id) == 1
+    assert _count(desk, "SELECT count(*) FROM complaints WHERE ticket_id = %s", repair.ticket_id) == 2
 
 
 def test_the_same_intake_filed_twice_is_one_complaint_and_a_changed_one_is_refused(desk):

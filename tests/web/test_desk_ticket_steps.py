@@ -3,7 +3,9 @@ without a work order (noise, fees, attitude, parking ...) is accepted and resolv
 else in the web UI. In real Chromium: an agent accepts the phone complaint "楼下装修噪音太吵" they took, resolves it
 with what was done, and the resident rates it. Through the app (TestClient): a facility ticket with an engineering
 work order offers no desk steps and refuses them; resolving without saying what was done, a stale page, a step the
-state does not allow and the wrong roles are refused, and nothing changes."""
+state does not allow and the wrong roles are refused, and nothing changes. A resident's enquiry (咨询) or
+suggestion (建议) is the desk's to answer whatever it mentions (a gym, a lift): no engineering work order, and the
+desk's own steps on it."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import re
 from datetime import UTC, datetime
 
 import psycopg
+import pytest
 from playwright.sync_api import expect
 from psycopg_pool import ConnectionPool
 
@@ -19,6 +22,7 @@ from tests.web.clients import form_token, signed_in_client
 from tickets.complaints import intake_complaint
 from tickets.lifecycle import TicketEvent
 from tickets.portal import Step, timeline
+from tickets.requests import Clock, file_request
 from tickets.transitions import transition
 
 from .conftest import make_user, screenshot
@@ -144,6 +148,53 @@ def test_a_facility_ticket_with_an_engineering_work_order_offers_no_desk_steps(d
         assert "This ticket&#39;s steps are taken on its work orders." in refused.text
     with desk.connection() as conn:
         assert _ticket(conn, ticket) == before
+
+
+@pytest.mark.parametrize(("kind", "text", "clocks", "answer"), [
+    ("enquiry", "When will the gym in the clubhouse reopen?", [Clock.ANSWER],
+     "The gym reopens on Monday at 07:00, once the new floor has set."),
+    ("suggestion", "Please put a bench by the lift on the ground floor for older residents", [Clock.RESPOND],
+     "Thank you: a bench will be put by the lift in building 1 next week."),
+])
+def test_a_residents_enquiry_or_suggestion_is_answered_at_the_desk_not_sent_to_engineering(
+        desk, kind, text, clocks, answer):
+    """The walk-through's enquiry about the gym's opening hours: customer service answers it within its 2-hour
+    answer clock (handbook 003 §02); the words ("gym", "lift") make it neither a repair nor an engineer's work
+    order, so the desk page offers accepting, waiting, cancelling and resolving it with the answer."""
+    unit = "rs-b1-0101"
+    with desk.connection() as conn:
+        filed = file_request(conn, kind=kind, resident_id=_resident_of(conn, unit), unit_id=unit, description=text,
+                             lang="en", now=datetime.now(UTC))
+        conn.commit()
+        ticket = filed.ticket_id
+        assert [t.clock for t in filed.limits] == clocks
+        assert conn.execute("SELECT category, department_id, state FROM tickets WHERE id = %s",
+                            (ticket,)).fetchone() == ("facility", "customer_service", "dispatched")
+        assert _count(conn, "SELECT count(*) FROM work_orders WHERE ticket_id = %s", ticket) == 0
+    with signed_in_client(desk, "agent-1") as client:
+        path = f"/desk/tickets/{ticket}"
+        page = client.get(path, headers=EN)
+        assert page.status_code == 200
+        assert 'id="acknowledge-button"' in page.text and ">Accept<" in page.text
+        assert 'id="cancel"' in page.text
+        token = form_token(client, path)
+        assert _step(client, ticket, "acknowledge", token, _version(desk, ticket)).status_code == 303
+        accepted = client.get(path, headers=EN).text
+        assert 'id="resolve-form"' in accepted and 'id="wait-form"' in accepted
+        done = _step(client, ticket, "resolve", token, _version(desk, ticket), note=answer)
+        assert done.status_code == 303 and done.headers["location"] == f"{path}?done=resolve"
+    with desk.connection() as conn:
+        row = conn.execute("SELECT state, resolve_met_at <= resolve_due FROM tickets WHERE id = %s",
+                           (ticket,)).fetchone()
+        assert row == ("resolved", True)  # answered in time, by the desk
+        assert conn.execute("SELECT actor, note FROM ticket_events WHERE ticket_id = %s AND event = 'resolve'",
+                            (ticket,)).fetchone() == ("agent-1", answer)
+
+
+def _count(conn: psycopg.Connection, sql: str, *args: object) -> int:
+    row = conn.execute(sql, args).fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def test_resolving_without_saying_what_was_done_is_refused(desk):
