@@ -13,11 +13,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import struct
 import tempfile
 import threading
 import time
-import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -34,6 +32,7 @@ from forewarn.rollup import refresh_rollup
 from forewarn.runtime import Platform
 from forewarn.settings import load_settings
 from tests.conftest import Mosquitto, PgServer
+from tests.web.images import png
 from tickets.flows import handle_alarm
 
 from .conftest import PAGE_WAIT_MS, WebPlatform, make_user, own_grid, raise_alarm, screenshot
@@ -129,16 +128,6 @@ def _readings(web: WebPlatform, device: str, metric: str, *, start: datetime, en
         for row in rows:
             copy.write_row(row)
     refresh_rollup(web.db_url, web.platform.mode, now=end, start=start)
-
-
-def _png() -> bytes:
-    """A real 2×1 PNG (a photo as far as the browser and the magic-number check are concerned)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", 2, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00" + b"\xff\x00\x00" + b"\x00\x80\x00")
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 def _live(page: Page) -> None:
@@ -290,7 +279,7 @@ def test_accept_on_site_and_resolve_with_a_note(web, signed_in_page):
     expect(page.locator("#status")).to_have_text("On site")
     page.locator("#note").fill("replaced the contactor")
     page.locator("#root_cause").fill("burnt contactor")
-    page.locator("#photos").set_input_files([{"name": "after.png", "mimeType": "image/png", "buffer": _png()}])
+    page.locator("#photos").set_input_files([{"name": "after.png", "mimeType": "image/png", "buffer": png()}])
     page.get_by_role("button", name="Resolve").click()
     expect(page.locator("#status")).to_have_text("Done")
     expect(page.locator("#timeline")).to_contain_text("replaced the contactor")

@@ -6,29 +6,18 @@ photographing anything twice: the note, the root cause, the reason and the photo
 
 from __future__ import annotations
 
-import struct
-import zlib
 from datetime import UTC, datetime
 
 import psycopg
 from playwright.sync_api import expect
 
 from api.auth import Role
+from tests.web.images import png
 
 from .conftest import make_user, own_grid, raise_alarm, screenshot
 
 DEVICE = "rs-b3-water-high"
 BLOCKED = "设备仍然异常。请等待恢复，或填写强制结单理由。"
-
-
-def _png() -> bytes:
-    """A real 2×1 PNG (a photo as far as the browser and the magic-number check are concerned)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", 2, 1, 8, 2, 0, 0, 0)
-    pixels = zlib.compress(b"\x00" + b"\xff\x00\x00" + b"\x00\x80\x00")
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
 
 
 def test_a_refused_resolve_keeps_what_was_typed_and_the_photo_and_an_override_closes_it(web, signed_in_page):
@@ -56,7 +45,7 @@ def test_a_refused_resolve_keeps_what_was_typed_and_the_photo_and_an_override_cl
     # Refused with a note, a root cause and a photo: all kept on the page shown again.
     page.locator("#note").fill("更换了接触器，复位水泵")
     page.locator("#root_cause").fill("接触器烧毁")
-    page.locator("#photos").set_input_files([{"name": "after.png", "mimeType": "image/png", "buffer": _png()}])
+    page.locator("#photos").set_input_files([{"name": "after.png", "mimeType": "image/png", "buffer": png()}])
     page.locator("#resolve-form button[type=submit]").click()
     expect(page.locator(".notice.error")).to_contain_text(BLOCKED)
     expect(page).to_have_url(address)

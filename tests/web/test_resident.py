@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-import struct
 import time
-import zlib
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,6 +16,7 @@ import psycopg
 import pytest
 
 from api.auth import Role, issue_token
+from tests.web.images import png
 
 from .conftest import WebPlatform, make_user, screenshot
 
@@ -105,23 +104,13 @@ def _engineer_token(web: WebPlatform) -> str:
         return issue_token(conn, engineer.user_id, label="tests/web")
 
 
-def _png(width: int = 8, height: int = 8) -> bytes:
-    """A real (tiny, blue) PNG image, as a phone would send a photo."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    rows = b"".join(b"\x00" + b"\x20\x60\xc0" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-
-
 def test_a_leak_report_goes_to_engineering_is_resolved_and_i_rate_it_from_the_done_notice(web, signed_in_page):
     me = make_user(web, Role.RESIDENT, resident_id=_resident(web, "u.building_id = 'rs-b2'", ()))
     page = signed_in_page(me, lang="en")
     page.goto("/resident/report")
     page.get_by_label("Repair").check()
     page.locator("#description").fill(LEAK)
-    photo = _png()
+    photo = png(8, 8)
     page.locator("#photos").set_input_files([{"name": "leak.png", "mimeType": "image/png", "buffer": photo}])
     filed_at = datetime.now(UTC)
     page.get_by_role("button", name="Send").click()

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import io
 import re
-import struct
-import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +17,7 @@ from pypdf import PdfReader
 from api.auth import Role, create_user, ensure_resident_user
 from tests.tickets.conftest import make_alarm
 from tests.web.clients import signed_in_client
+from tests.web.images import png
 from tickets.attachments import save_upload
 from tickets.complaints import intake_complaint
 from tickets.flows import handle_alarm
@@ -26,15 +25,6 @@ from tickets.lifecycle import TicketEvent
 from tickets.transitions import transition
 
 FILED = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # Tuesday 10:00 in Shanghai, a working day
-
-
-def _png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", 2, 1, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00\x00\x80\x00")) + chunk(b"IEND", b""))
 
 
 @pytest.fixture
@@ -46,12 +36,12 @@ def repaired(estate_db_url: str) -> Iterator[tuple[ConnectionPool, int, int]]:
         create_user(conn, user_id="eng-1", name="Engineer", role=Role.ENGINEER, department_id="engineering")
         made = intake_complaint(conn, resident_id="r-00001", unit_id="rs-b1-0101", channel="app",
                                 description="厨房水管漏水", lang="zh-CN", reported_at=FILED, now=FILED)
-        save_upload(conn, data=_png(), uploaded_by=resident_user, now=FILED, ticket_id=made.ticket_id)
+        save_upload(conn, data=png(), uploaded_by=resident_user, now=FILED, ticket_id=made.ticket_id)
         ticket = made.ticket_id
         transition(conn, ticket, TicketEvent.ACKNOWLEDGE, actor="eng-1", now=FILED + timedelta(minutes=20))
         transition(conn, ticket, TicketEvent.ARRIVE, actor="eng-1", now=FILED + timedelta(minutes=50),
                    note="水槽下方软管接头渗水")
-        save_upload(conn, data=_png(), uploaded_by="eng-1", now=FILED + timedelta(hours=2), ticket_id=ticket)
+        save_upload(conn, data=png(), uploaded_by="eng-1", now=FILED + timedelta(hours=2), ticket_id=ticket)
         transition(conn, ticket, TicketEvent.RESOLVE, actor="eng-1", now=FILED + timedelta(hours=2),
                    note="更换软管并紧固接头，试水无渗漏", root_cause="软管老化")
         conn.commit()
@@ -59,8 +49,6 @@ def repaired(estate_db_url: str) -> Iterator[tuple[ConnectionPool, int, int]]:
     assert complaint is not None
     yield pool, ticket, int(complaint[0])
     pool.close()
-
-
 
 
 def test_the_resident_reads_what_was_found_the_cause_what_was_done_and_the_clocks(repaired):
