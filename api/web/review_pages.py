@@ -4,6 +4,8 @@ Managers and admins only (a resident or engineer gets the 403 page)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Query, Request
@@ -15,6 +17,7 @@ from api.web.deps import web_require
 from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
 from api.web.render import render
+from tickets.config import TicketConfig
 from tickets.desk import departments, user_name
 from tickets.errors import InvalidInput
 from tickets.review import report
@@ -44,6 +47,25 @@ def _period(request: Request, month: str | None, now: NowDep, config: TicketConf
         return _bad(request, N_("Give the month as 2026-10."))
 
 
+@dataclass(frozen=True, slots=True)
+class MonthNav:
+    """The month a page shows (`shown`), the one before, the one after (None past the current month) and the
+    current month (so far), as `YYYY-MM` for `?month=`."""
+
+    shown: str
+    previous: str
+    next: str | None
+    current: str
+
+
+def month_nav(period: Period, now: datetime, config: TicketConfig) -> MonthNav:
+    local = now.astimezone(config.tz)
+    following = (period.first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    current = f"{local.year}-{local.month:02d}"
+    after = f"{following:%Y-%m}"
+    return MonthNav(period.label, period.previous().label, after if after <= current else None, current)
+
+
 def _bad(request: Request, message_id: str, **message_args: object) -> HTMLResponse:
     return render(request, "error.html", {"title_id": N_("Not found"), "message_id": message_id,
                                           "message_args": message_args}, status_code=422)
@@ -64,7 +86,7 @@ def review_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep
     return render(request, "manager/review.html", {
         "review": review, "header": report.HEADER[lang], "rows": report.rows(review, lang),
         "charts": report.charts(review, lang), "actions": report.actions_html(review, lang), "period": period.label,
-        "previous": period.previous().label, "title_id": TITLE})
+        "month_nav": month_nav(period, now, config), "title_id": TITLE})
 
 
 @router.get("/manager/scorecards", response_class=HTMLResponse)
@@ -79,4 +101,5 @@ def scorecards_page(request: Request, conn: DbDep, user: ManagerWebUser, now: No
              "people": {c.who: user_name(conn, c.who) or c.who for c in people}}
     return render(request, "manager/scorecards.html", {
         "period": period.label, "departments": department_scorecards(conn, period, now=now),
-        "teams": team_scorecards(conn, period, now=now), "people": people, "names": names})
+        "teams": team_scorecards(conn, period, now=now), "people": people, "names": names,
+        "month_nav": month_nav(period, now, config)})

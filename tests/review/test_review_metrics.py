@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import psycopg
 import pytest
 
 from tickets.errors import InvalidInput
 from tickets.review.compute import Slice, compute_review
-from tickets.review.definitions import point_name
+from tickets.review.definitions import POINT_NAMES, point_name
 from tickets.review.periods import parse_period
+from tickets.taxonomy import Category, default_taxonomy
 
 from .conftest import SHANGHAI
 
@@ -65,3 +68,15 @@ def test_periods(text: str, first: str, last: str, previous: str) -> None:
 def test_bad_period_says_what_is_expected() -> None:
     with pytest.raises(InvalidInput, match="2026Q4"):
         parse_period("October", SHANGHAI)
+
+
+def test_every_category_and_fault_point_of_the_taxonomy_has_its_own_name_in_both_languages():
+    """The high-frequency points and the improvement actions' point list name every point a complaint can have —
+    its fault point, else its category — never its code, and no two alike (two 服务态度 were found in the list)."""
+    taxonomy = default_taxonomy()
+    points = {fp.name for fp in taxonomy.fault_points} | {c.value for c in Category}
+    assert points <= set(POINT_NAMES), sorted(points - set(POINT_NAMES))  # each named, not shown as its code
+    for point in points:
+        assert re.fullmatch(r"[\u4e00-\u9fff]+", point_name(point, "zh-CN")), point
+    for lang in ("zh-CN", "en"):
+        assert len({point_name(p, lang) for p in points}) == len(points), lang

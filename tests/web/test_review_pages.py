@@ -4,6 +4,8 @@ exports with the same numbers; a resident gets 403 on every review route, pages 
 from __future__ import annotations
 
 import io
+import re
+from datetime import datetime
 
 import httpx
 import psycopg
@@ -11,7 +13,10 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 
 from api.auth import Role, issue_token
+from api.web.review_pages import MonthNav, month_nav
 from tests.review.conftest import write_month
+from tickets.config import TicketConfig
+from tickets.review.periods import parse_period
 
 from .conftest import make_user, session_cookie
 
@@ -77,3 +82,24 @@ def test_the_manager_sees_the_month_and_its_exports_agree(web):
         assert alone["slice"] == "person=nobody-owns-these"
         assert alone["figures"]["complaint"]["complaints"]["value"] == 0 < data["figures"]["complaint"]["complaints"][
             "value"]
+
+
+def test_a_manager_moves_between_months_and_picks_one_on_the_review_and_the_scorecards():
+    """The review opens on the last complete month: it links the month before and the month after (the current
+    one, so far), never a month still to come, and offers a month picker; the scorecards the same."""
+    config = TicketConfig()
+    now = datetime(2026, 12, 7, 9, 0, tzinfo=config.tz)
+    assert month_nav(parse_period("2026-11", config.tz), now, config) == MonthNav("2026-11", "2026-10", "2026-12",
+                                                                                 "2026-12")
+    assert month_nav(parse_period("2026-12", config.tz), now, config).next is None
+    january = month_nav(parse_period("2026-01", config.tz), now, config)
+    assert (january.previous, january.next) == ("2025-12", "2026-02")
+
+
+def test_the_review_and_scorecards_pages_carry_the_months_around_and_a_picker(web):
+    pages, _ = _clients(web, make_user(web, Role.MANAGER))
+    with pages:
+        for path in PAGES:
+            page = pages.get(path + "&lang=en").text
+            assert 'href="?month=2026-09" rel="prev"' in page and 'href="?month=2026-11" rel="next"' in page, path
+            assert re.search(r'<input type="month" name="month" value="2026-10" max="\d{4}-\d{2}"', page), path

@@ -173,3 +173,20 @@ def test_the_monthly_review_fits_a_desktop_and_the_queue_uses_its_width(web, man
         problems.append(f"the desk queue is {queue['width']:.0f} px wide on a {m['clientWidth']} px screen")
     _shot(desk, "desk-zh-CN-1280")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_page_of_the_navigation_is_in_sight_on_a_phone(web, manager, open_page, lang):
+    """The walk-through found 我的请求 and 通知设置 (resident) and 公告 (desk) past the right edge of a 390 px phone:
+    the navigation wraps instead, so each of its links lies within the screen."""
+    users = {"resident": make_user(web, Role.RESIDENT, resident_id="r-00001"), "desk": make_user(web, Role.AGENT),
+             "manager": manager}
+    for role, user in users.items():
+        page = open_page(user, lang, PHONE)
+        page.goto("/")
+        links = page.locator("nav.main a")
+        assert links.count() >= 3, role
+        for i in range(links.count()):
+            box = links.nth(i).bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], \
+                (role, links.nth(i).inner_text(), box)

@@ -96,11 +96,21 @@ METRICS: dict[str, Metric] = {m.key: m for m in (
 
 # The point of a complaint (high-frequency points): its subcategory, else its category, with display names.
 POINT_NAMES: dict[str, tuple[str, str]] = {
-    "elevator": ("电梯故障", "lift fault"), "water": ("供水问题", "water supply"), "door": ("门禁故障", "access door"),
-    "lights": ("照明", "lighting"), "billing": ("收费争议", "billing"), "parking": ("停车", "parking"),
-    "pets": ("宠物", "pets"), "noise": ("噪音", "noise"), "attitude": ("服务态度", "service attitude"),
-    "facility": ("设施维护", "facilities"), "service_attitude": ("服务态度", "service attitude"),
-    "community": ("社区管理", "community"),
+    # categories (a complaint's point when it has no fault point)
+    "facility": ("设施维护", "facilities"), "service_attitude": ("服务质量", "service quality"),
+    "billing": ("收费", "billing"), "community": ("社区管理", "community"),
+    "house_quality": ("房屋质量", "house quality"), "environment": ("环境卫生", "environment"),
+    "neighbour": ("邻里关系", "neighbours"), "parcel": ("快递服务", "parcel service"),
+    # fault points (tickets/data/taxonomy.yaml)
+    "elevator": ("电梯故障", "lift fault"), "water": ("供水问题", "water supply"), "drainage": ("排水堵塞", "drainage"),
+    "door": ("门禁故障", "access door"), "lights": ("照明", "lighting"), "power": ("供电", "power supply"),
+    "fire_safety": ("消防安全", "fire safety"), "public_facilities": ("公共设施", "public facilities"),
+    "attitude": ("服务态度", "service attitude"), "responsiveness": ("响应拖延", "slow response"),
+    "fees": ("收费争议", "fees"), "parking": ("停车", "parking"), "pets": ("宠物", "pets"), "noise": ("噪音", "noise"),
+    "security": ("治安", "security"), "rules": ("违规行为", "rule breaking"), "seepage": ("渗漏", "seepage"),
+    "cracks": ("开裂", "cracks"), "sound_insulation": ("隔音", "sound insulation"),
+    "warranty": ("保修", "warranty"), "cleaning": ("清洁", "cleaning"), "greenery": ("绿化", "greenery"),
+    "pests": ("虫害", "pests"), "dispute": ("邻里纠纷", "neighbour dispute"), "parcels": ("快递", "parcels"),
 }
 
 
