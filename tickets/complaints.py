@@ -29,6 +29,7 @@ from tickets.sensitivity import sensitivity
 from tickets.service import add_event, create_ticket, get_ticket
 from tickets.submissions import Submission, earlier, remember
 from tickets.symptoms import unexplaining_faults
+from tickets.titles import complaint_title
 from tickets.transitions import transition
 from tickets.warranty import link_warranty
 
@@ -228,7 +229,7 @@ def _open_ticket(
     config: TicketConfig, department_id: str | None = None,
 ) -> int:
     took = taken_by if taken_by and _is_staff(conn, taken_by) else None
-    title = f"{found.category.value}/{found.subcategory or 'other'}: {description[:60]}"
+    title = complaint_title(found.category.value, found.subcategory, description)
     ticket_id = create_ticket(
         conn, source="complaint", classification=found, title=title, description=description, site_id=site_id,
         building_id=building_id, now=now, reported_at=reported_at, config=config, actor=taken_by,

@@ -89,7 +89,7 @@ def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classific
     more urgent than the ticket's tier, or is urgent and a new emergency on a ticket urgent already (module
     docstring); the work orders escalated, [] otherwise. An order on that device takes the fault and its evidence;
     one on another device (the ticket of a root cause the fault is attached to) keeps its own and takes the clocks.
-    `title` is the ticket's title when it is about the fault (`tickets.service.fault_title`). Runs in the caller's
+    `title` is the ticket's title when it is about the fault (`tickets.titles.fault_title`). Runs in the caller's
     transaction."""
     ticket = get_ticket(conn, ticket_id, lock=True)
     tier = classification.tier.value

@@ -19,9 +19,10 @@ from tickets.escalation import escalate
 from tickets.lifecycle import TicketEvent, TicketState, next_state
 from tickets.maintenance import NEVER_HELD_BACK, active_window, hold_back, hold_back_clear
 from tickets.notices import ADDRESS, LANGUAGE, Recipient, format_time, notify_residents, residents_of_device
-from tickets.service import add_event, create_ticket, fault_title, get_ticket
+from tickets.service import add_event, create_ticket, get_ticket
 from tickets.silence import GROUP_FAULT, SILENCE_FAULT, group_silence, member_back, release_stragglers, warn_due_groups
 from tickets.symptoms import unexplaining_faults
+from tickets.titles import fault_title
 from tickets.transitions import transition
 
 _RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}  # StrEnum: stored values look up too

@@ -183,11 +183,6 @@ def open_work_order(conn: psycopg.Connection, ticket: Ticket, *, department_id: 
     return int(row[0])
 
 
-def fault_title(kind: str, fault: str, place: str) -> str:
-    """A preventive ticket's title: the device kind, its fault and where ("elevator entrapment @ 1号楼 A梯")."""
-    return f"{kind} {fault} @ {place}"
-
-
 def incident_evidence(conn: psycopg.Connection, incident_id: int) -> dict[str, Any]:
     """What a work order carries of the incident behind it: the detector's evidence, since when, where."""
     found = conn.execute(

@@ -28,6 +28,8 @@ from api.web.i18n import LANG_COOKIE, N_, Catalogues, choose_lang, normalise_lan
 from api.web.nav import nav_for
 from api.web.sessions import ANON_COOKIE, csrf_token
 from api.web.staff_words import FAULT_LABEL
+from tickets.review.definitions import point_name
+from tickets.titles import title_parts
 
 API_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = API_DIR / "templates"
@@ -53,6 +55,8 @@ class WebFrame:
                           undefined=StrictUndefined, extensions=["jinja2.ext.i18n"], trim_blocks=True,
                           lstrip_blocks=True, auto_reload=False)  # templates ship with the package
         env.globals["FAULT_LABEL"] = FAULT_LABEL  # for staff/_words.html
+        env.globals["title_parts"] = title_parts  # a ticket's title read back (staff/_words.html `title`)
+        env.globals["point_name"] = point_name
         versions = {path.relative_to(STATIC_DIR).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()[:10]
                     for path in STATIC_DIR.rglob("*") if path.is_file()}
         return cls(env, Catalogues.load(), versions)

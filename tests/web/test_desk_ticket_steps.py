@@ -240,6 +240,8 @@ def test_waiting_for_the_resident_stops_the_clocks_until_the_work_resumes(desk):
         assert _step(client, ticket, "acknowledge", token, version).status_code == 303
         page = client.get(path, headers=EN)
         assert 'id="wait-form"' in page.text and 'id="resume-form"' not in page.text
+        assert "noise · 楼下装修噪音太吵" in page.text and "community/noise" not in page.text.replace(
+            'title="community/noise', "")  # the title by the point's name; the stored one only in the tooltip
         with desk.connection() as conn:
             version = _ticket(conn, ticket)[1]
             due_before = _clocks(conn, ticket)[1]

@@ -4,6 +4,7 @@ its evidence — and its timeline says why (`tickets/escalation.py`)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import expect
@@ -39,12 +40,14 @@ def test_the_routine_order_on_an_open_page_turns_into_the_rescue(web, signed_in_
     assert again == order  # the same work order, not a second one
     expect(row.locator(".fault")).to_have_text("Passengers trapped", timeout=5_000)  # without a reload
     expect(row).to_have_class("order sev-major")
-    expect(row.locator("a.order-link")).to_contain_text("elevator entrapment @")  # the title names the rescue
+    expect(row.locator("a.order-link")).to_contain_text("Passengers trapped · ")  # the title names the rescue
+    expect(row.locator("a.order-link")).not_to_contain_text("entrapment")  # by name, not by its code
     expect(row.locator(".badge.danger")).to_be_visible()
     screenshot(page, "engineer-work-orders-escalated-en")
 
     page.goto(f"/engineer/work-orders/{order}?lang=zh-CN")
-    expect(page.locator("h1")).to_contain_text("elevator entrapment @")
+    expect(page.locator("h1")).to_contain_text("困人 · ")
+    expect(page.locator("h1 .title")).to_have_attribute("title", re.compile(r"^elevator entrapment @ "))
     expect(page.locator(".explanation")).to_have_text(TRAPPED)
     expect(page.locator("#summary .fault")).to_have_text("困人")
     expect(page.locator("#summary .fault")).to_have_attribute("title", "entrapment")
