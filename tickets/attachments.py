@@ -28,6 +28,9 @@ _INSERT = """INSERT INTO attachments (ticket_id, uploaded_by, content_type, size
 # Link photos uploaded with a form to the ticket the form created (only the uploader's, only unlinked ones).
 _ATTACH = """UPDATE attachments SET ticket_id = %(ticket_id)s
              WHERE id = ANY(%(ids)s) AND uploaded_by = %(uploaded_by)s AND ticket_id IS NULL"""
+# Of those photos, the ones still waiting to be linked (the same test as _ATTACH, without their bytes).
+_UNLINKED = """SELECT id FROM attachments
+               WHERE id = ANY(%(ids)s) AND uploaded_by = %(uploaded_by)s AND ticket_id IS NULL"""
 _GET = """SELECT id, ticket_id, uploaded_by, content_type, size, sha256, bytes AS content, created_at
           FROM attachments
           WHERE id = %(id)s"""
@@ -93,6 +96,13 @@ def save_upload(conn: psycopg.Connection, *, data: bytes, uploaded_by: str, now:
 def attach_to_ticket(conn: psycopg.Connection, ids: list[int], *, ticket_id: int, uploaded_by: str) -> int:
     """Link `uploaded_by`'s unlinked photos `ids` to `ticket_id`; returns how many were linked."""
     return conn.execute(_ATTACH, {"ids": ids, "ticket_id": ticket_id, "uploaded_by": uploaded_by}).rowcount
+
+
+def unlinked_uploads(conn: psycopg.Connection, ids: list[int], *, uploaded_by: str) -> list[int]:
+    """Of `ids`, in their order, those `uploaded_by` uploaded and no ticket has yet (what `attach_to_ticket` would
+    link), read without their bytes."""
+    found = {row[0] for row in conn.execute(_UNLINKED, {"ids": ids, "uploaded_by": uploaded_by})}
+    return [i for i in ids if i in found]
 
 
 def get_attachment(conn: psycopg.Connection, attachment_id: int) -> Attachment | None:

@@ -31,7 +31,7 @@ from api.web.i18n import N_
 from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
 from api.web.staff_format import TZ, countdown, error_headline, local_time, request_gettext, timeline_items
-from tickets.attachments import MAX_FILES, attach_to_ticket, get_attachment, save_upload, ticket_attachments
+from tickets.attachments import MAX_FILES, attach_to_ticket, save_upload, ticket_attachments, unlinked_uploads
 from tickets.desk import department_name, departments
 from tickets.errors import (
     ClosureBlocked,
@@ -235,12 +235,7 @@ FormPhotos = Annotated[Photos, Depends(form_photos)]
 def _waiting_photos(conn: psycopg.Connection, ids: list[int], user_id: str) -> list[int]:
     """Of the photo ids a form carries back (`kept_photos`), in order and without repeats, those still waiting for
     it: uploaded by `user_id` and on no ticket yet (at most `MAX_FILES` are looked at)."""
-    waiting = []
-    for attachment_id in list(dict.fromkeys(ids))[:MAX_FILES]:
-        attachment = get_attachment(conn, attachment_id)
-        if attachment is not None and attachment.uploaded_by == user_id and attachment.ticket_id is None:
-            waiting.append(attachment_id)
-    return waiting
+    return unlinked_uploads(conn, list(dict.fromkeys(ids))[:MAX_FILES], uploaded_by=user_id)
 
 
 @router.post("/engineer/work-orders/{work_order_id}/step")
