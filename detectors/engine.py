@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from detectors import absence, learned
+from detectors import absence, learned, peers
 from detectors.alarm import DEVICE_OFFLINE as OFFLINE
 from detectors.alarm import Alarm, AlarmState, Evidence
 from detectors.hysteresis import Observation, Policy, Track, Transition
@@ -40,7 +40,8 @@ from ingest.reading import DeviceKind, Reading
 # device's usual flow has learnt. 9: the activity due since a device's last event (`detectors.absence`). 10: a door's
 # last granted swipe and its run of closed, unlocked reports. 11: the activity of a device's last two whole hours.
 # 13: a lift door's usual cycle. 14: a lift's levelling judged per stop. 15: a lift's last travelling vibrations.
-SNAPSHOT_VERSION = 15
+# 16: a door's share of its site's card reads (`detectors.peers`).
+SNAPSHOT_VERSION = 16
 # Evidence carries the last few readings; five is enough to show the trend without bloating the alarm.
 EVIDENCE_READINGS = 5
 # Each false-alarm verdict doubles that fault's raise delay on that device, up to this factor; each
@@ -72,6 +73,7 @@ class DeviceState:
     last_t: float | None = None
     learned: learned.LearnedState = field(default_factory=learned.LearnedState)
     absence: absence.AbsenceState = field(default_factory=absence.AbsenceState)
+    peers: peers.PeerState = field(default_factory=peers.PeerState)
 
     def alarmed(self) -> bool:
         return any(track.raised for track in self.tracks.values())
@@ -111,6 +113,7 @@ class DetectorEngine:
         self._policies: dict[tuple[str, str], Policy] = {}  # (rule set's name, fault) -> policy: `_policy`
         # (site_id, building_id or None for the site main) -> device whose supply_outage is the root cause there
         self._outage_root: dict[tuple[str, str | None], str] = {}
+        self._site_reads: dict[str, int] = {}  # card reads per site since start: `detectors.peers`
 
     # -- registration and checkpoints ---------------------------------------------------------------
 
@@ -163,6 +166,7 @@ class DetectorEngine:
         if version != SNAPSHOT_VERSION or not isinstance(state, DeviceState) or state.device_id != device_id:
             raise ValueError(f"checkpoint for {device_id!r} is not a version-{SNAPSHOT_VERSION} state of it")
         self._devices[device_id] = state
+        peers.forget_counts(state.peers)  # the site's count of reads started again with this engine
         for fault, track in state.tracks.items():
             if fault == OUTAGE_ROOT_FAULT and track.raised and track.extra.get("root") is None:
                 self._outage_root.setdefault((state.site_id, state.building_id), device_id)
@@ -191,6 +195,12 @@ class DetectorEngine:
         missing = absence.event(state.absence, reading.event, reading.ts, state.kind, t)
         if missing is not None:
             observations.append(missing)
+        if state.kind is DeviceKind.ACCESS_DOOR:
+            # A reader failing its self-test is already the door's fault; its silence is that fault, not another.
+            if raised and "reader_offline" in raised:
+                observations.append(peers.explained(state.peers))
+            else:
+                observations.append(peers.observe(state.peers, self._site_reads, state.site_id, reading.event, t))
         state.recent.append((t, reading.seq, dict(reading.values), reading.event))
         state.last_t, state.last_seq = t, reading.seq
         return self._decide(state, observations, t, rules)
@@ -286,7 +296,8 @@ class DetectorEngine:
     def _policy(self, rules: RuleSet, fault: str) -> Policy:
         """The hysteresis policy of `fault` under these rules; found once per (rules, fault), then kept (the policy
         tables are constants)."""
-        for source in (rules.policies, SensorHealth.policies, Presence.policies, learned.POLICIES, absence.POLICIES):
+        for source in (rules.policies, SensorHealth.policies, Presence.policies, learned.POLICIES, absence.POLICIES,
+                       peers.POLICIES):
             policy = source.get(fault)
             if policy is not None:
                 break
@@ -301,6 +312,8 @@ class DetectorEngine:
             return rules.name
         if fault in (learned.FAULT, absence.FAULT):
             return learned.NAME
+        if fault == peers.FAULT:
+            return peers.NAME
         return SensorHealth.name if fault in SensorHealth.policies else Presence.name
 
     def _alarm(self, state: DeviceState, fault: str, tr: Transition, t: float, detector: str) -> Alarm:

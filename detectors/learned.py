@@ -76,6 +76,7 @@ CORRUPTS: dict[str, frozenset[str]] = {
     "forced_open": frozenset(),
     "lock_failure": frozenset(),
     "reader_offline": frozenset(),
+    "reader_silent": frozenset(),  # `detectors.peers`: no reading value is wrong, only reads missing
     FAULT: frozenset(),  # an unusual-behaviour alarm freezes the metric it is about (`observe`)
     "usual_activity_missing": frozenset(),  # `detectors.absence`: no reading value is wrong, only missing
 }

@@ -127,6 +127,18 @@ class AbsenceParams:
 
 
 @dataclass(frozen=True, slots=True)
+class PeerParams:
+    """A reader that reads nothing while its site's other readers read (`detectors.peers`). Engineered from the
+    geometric tail, not chosen on a benchmark (the module says why each value)."""
+
+    chance: float = 1e-6  # a healthy door's chance of a gap this long among its peers' reads
+    min_gaps: int = 30  # gaps between its own reads learnt before it is judged: the mean within about a fifth
+    alpha: float = 1 / 50  # EW weight of a gap: a memory of about two busy hours at a gate
+    gap_reset_s: float = 300.0  # a door silent longer than this between two messages starts counting again
+    cooldown_s: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
 class Params:
     t2: T2Params = field(default_factory=T2Params)
     level: LevelParams = field(default_factory=LevelParams)
@@ -134,6 +146,7 @@ class Params:
     replay: ReplayParams = field(default_factory=ReplayParams)
     learned: LearnedParams = field(default_factory=LearnedParams)
     absence: AbsenceParams = field(default_factory=AbsenceParams)
+    peers: PeerParams = field(default_factory=PeerParams)
 
 
 PARAMS = Params()

@@ -30,6 +30,7 @@ _FAULT_WORDS: dict[str, tuple[str, str]] = {
     "bearing_wear": ("电梯运行抖动、有异响，需检修", "the lift shakes and is noisy when it runs; it needs servicing"),
     "levelling_drift": ("电梯停靠不平，进出请留意脚下", "the lift stops out of level with the floor: mind your step"),
     "reader_offline": ("门禁刷卡暂时失灵", "the card reader is not working"),
+    "reader_silent": ("门禁刷卡暂时失灵", "the card reader is not reading cards"),
     "supply_outage": ("供水中断", "the water supply has stopped"),
     "pump_failure": ("加压水泵故障，楼层水压不足", "the booster pump has failed: low water pressure on upper floors"),
     "tank_low": ("水箱水位过低，可能影响供水", "the water tank is running low; the supply may be affected"),

@@ -34,6 +34,16 @@ def test_the_residents_warning_says_what_the_fault_means_in_their_language_not_t
     assert not any("pressure at zero" in body for _, _, body in rows)  # the evidence is the engineers'
 
 
+def test_a_reader_that_reads_no_card_warns_the_doors_residents_as_a_failed_reader_does(conn, staff):
+    door = "rs-b1-door-lobby"
+    result = handle_alarm(conn, make_alarm(door, "reader_silent", severity=Severity.WARNING), now=NOW)
+    recipients = set(notice_recipients(conn, result.incident_id, "warning"))
+    assert recipients and recipients == residents_served(conn, door)
+    words = {"en": "the card reader is not reading cards", "zh-CN": "门禁刷卡暂时失灵"}
+    rows = conn.execute("SELECT lang, body FROM notices WHERE incident_id = %s", (result.incident_id,)).fetchall()
+    assert rows and all(words[lang] in body for lang, body in rows)
+
+
 def test_raised_alarm_opens_incident_ticket_work_order_and_warns_exactly_the_served_residents(conn, staff):
     result = handle_alarm(conn, make_alarm(DEVICE, "pump_failure"), now=NOW)
     conn.commit()
