@@ -137,7 +137,7 @@ def _open(conn: psycopg.Connection, devices: list[str], site_id: str, building_i
     classification = Classification(Category.FACILITY, Tier.MAJOR, None, None, (GROUP_FAULT,))
     ticket_id = create_ticket(
         conn, source="preventive", classification=classification,
-        title=f"likely power cut / network loss in {name}", description=summary, site_id=site_id,
+        title=f"疑似停电或断网 / likely power cut or network loss @ {name}", description=summary, site_id=site_id,
         building_id=building_id, now=now, reported_at=since, config=config, actor=ACTOR, fault=GROUP_FAULT,
         incident_id=int(incident[0]),
     )
