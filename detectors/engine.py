@@ -200,7 +200,8 @@ class DetectorEngine:
             if raised and "reader_offline" in raised:
                 observations.append(peers.explained(state.peers))
             else:
-                observations.append(peers.observe(state.peers, self._site_reads, state.site_id, reading.event, t))
+                observations.append(peers.observe(state.peers, self._site_reads, state.site_id, reading.event,
+                                                  reading.ts, t))
         state.recent.append((t, reading.seq, dict(reading.values), reading.event))
         state.last_t, state.last_seq = t, reading.seq
         return self._decide(state, observations, t, rules)

@@ -129,11 +129,15 @@ class AbsenceParams:
 @dataclass(frozen=True, slots=True)
 class PeerParams:
     """A reader that reads nothing while its site's other readers read (`detectors.peers`). Engineered from the
-    geometric tail, not chosen on a benchmark (the module says why each value)."""
+    geometric tail, not chosen on a benchmark."""
 
-    chance: float = 1e-6  # a healthy door's chance of a gap this long among its peers' reads
-    min_gaps: int = 30  # gaps between its own reads learnt before it is judged: the mean within about a fifth
-    alpha: float = 1 / 50  # EW weight of a gap: a memory of about two busy hours at a gate
+    # A healthy door's chance of a gap this long among its peers' reads: the absence rule's order (6 in a million);
+    # a gate reading 740 cards a day would be called silent falsely about once in four years.
+    chance: float = 1e-6
+    # Gaps an hour's slot (and each neighbour) must have learnt before it is judged: a busy hour of one day. Fewer
+    # reads than that in an hour is a door nobody is waiting at for long.
+    min_slot_gaps: int = 5
+    alpha: float = 1 / 50  # EW weight of a gap in its slot: the first 50 averaged, then days of that hour's memory
     gap_reset_s: float = 300.0  # a door silent longer than this between two messages starts counting again
     cooldown_s: float = 600.0
 

@@ -108,7 +108,7 @@ MAIN_TRANSITIONS: list[tuple[str, str, str, str, str]] = [
     ('2026-03-03T13:45:52.520000+00:00', 'rs-b1-elev-a', 'bearing_wear', 'cleared', 'warning'),
 ]
 MAIN_ALARMS_SHA256 = "43a2a6ba7674aefef29b57f998910b7888fbf4a49f74f904b8022ed6e07202bf"
-MAIN_STATE_SHA256 = "94427c1df55e5fe3d668716370c2d8cc301ce7b040e16bf921c9c93188177c4d"
+MAIN_STATE_SHA256 = "79657c2bf20d19a66cf13d6e8f8b490cb3d2ac75127eeaef1259ff30000ecd92"
 
 
 def _plain(obj: Any) -> Any:
