@@ -3,6 +3,7 @@ timeline and the names the desk shows with it. Reads only; every change goes thr
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -89,6 +90,15 @@ def user_name(conn: psycopg.Connection, user_id: str | None) -> str | None:
         return None
     row = conn.execute("SELECT name FROM users WHERE id = %s", (user_id,)).fetchone()
     return row[0] if row else None
+
+
+def actor_names(conn: psycopg.Connection, actors: Iterable[str | None]) -> dict[str, str]:
+    """The name of each actor that is a staff user or a resident, by id (one query for a whole timeline)."""
+    ids = sorted({a for a in actors if a})
+    if not ids:
+        return {}
+    return dict(conn.execute("SELECT id, name FROM users WHERE id = ANY(%(ids)s) UNION ALL "
+                             "SELECT id, name FROM residents WHERE id = ANY(%(ids)s)", {"ids": ids}).fetchall())
 
 
 def sites_and_buildings(conn: psycopg.Connection) -> list[tuple[str, str, list[tuple[str, str]]]]:

@@ -26,7 +26,7 @@ from api.web.deps import CsrfChecked, web_require
 from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
-from api.web.staff_format import TICKET_STATE, countdown, error_headline, local_time, timeline_items
+from api.web.staff_format import TICKET_STATE, countdown, error_headline, local_time, staff_timeline
 from tickets.config import TicketConfig
 from tickets.desk import OPEN_STATES, department_name, departments, desk_queue, resident_name, timeline, user_name
 from tickets.desk_intake import filed_complaint, receipt_of, unidentified_callers, unit_residents
@@ -102,7 +102,7 @@ def ticket_context(request: Request, conn: psycopg.Connection, ticket_id: int, n
         "owner_name": user_name(conn, ticket.owner_id),
         "countdown": countdown(due, now, paused=ticket.sla_paused_at is not None) if open_ else None,
         "respond_by": local_time(ticket.respond_due), "resolve_by": local_time(ticket.resolve_due),
-        "timeline": timeline_items(timeline(conn, ticket_id), dict(departments(conn))),
+        "timeline": staff_timeline(conn, timeline(conn, ticket_id)),
         "may_transfer": TicketEvent.TRANSFER in allowed_events(ticket.state),
         "may_record": ticket.state not in ("resolved", "closed", "cancelled"), "text": "",
         "steps": desk_steps(conn, ticket), "note": "", "note_for": "", "root_cause": "",

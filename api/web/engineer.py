@@ -30,9 +30,9 @@ from api.web.files import read_photos
 from api.web.i18n import N_
 from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
-from api.web.staff_format import TZ, countdown, error_headline, local_time, request_gettext, timeline_items
+from api.web.staff_format import TZ, countdown, error_headline, local_time, request_gettext, staff_timeline
 from tickets.attachments import MAX_FILES, attach_to_ticket, save_upload, ticket_attachments, unlinked_uploads
-from tickets.desk import department_name, departments
+from tickets.desk import department_name
 from tickets.errors import (
     ClosureBlocked,
     ConcurrentChange,
@@ -150,7 +150,7 @@ def _detail_context(request: Request, conn: psycopg.Connection, user: Principal,
         "steps": steps, "department_name": department_name(conn, wo.department_id),
         "verdicts": list(VERDICTS.items()) if wo.device_id and wo.fault else [],
         "engineers": engineers, "charts": _charts(request, detail, now, conn),
-        "timeline": timeline_items(detail.timeline, dict(departments(conn))),
+        "timeline": staff_timeline(conn, detail.timeline),
         "photos": [a.id for a in ticket_attachments(conn, wo.ticket_id)],
         "error": None, "error_detail": None, "done": request.query_params.get("done"),
         "typed": None, "override_wanted": False,

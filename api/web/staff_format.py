@@ -7,11 +7,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+import psycopg
 from fastapi import Request
 
 from api.web.i18n import N_, choose_lang
 from api.web.render import frame_of
 from api.web.staff_words import EVENT_LABEL
+from tickets.desk import actor_names, departments
 from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotAllowed, WorkOrdersOpen
 from tickets.sla import DEFAULT_TZ
 from tickets.workorders import TimelineEntry
@@ -80,13 +82,32 @@ class TimelineItem:
     department: str | None  # the department the step concerns (dispatched or transferred to, its work order's), by name
     note: str | None
     attachments: tuple[int, ...]  # photos taken at the step (an engineer's, on site)
+    automatic: bool = False  # taken by the platform itself (a detector, a sweep, the maintenance plan, the CLI)
 
 
-def timeline_items(entries: Iterable[TimelineEntry], department_names: Mapping[str, str]) -> list[TimelineItem]:
+# The actors the platform records for what it does itself: tickets' ACTOR ("forewarn"), the maintenance plan's, the
+# CLI's, and "system:..." (tickets.group_risk).
+AUTOMATIC_ACTORS = frozenset({"forewarn", "maintenance-plan", "cli"})
+
+
+def timeline_items(entries: Iterable[TimelineEntry], department_names: Mapping[str, str],
+                   actor_names: Mapping[str, str] | None = None) -> list[TimelineItem]:
+    """The timeline as the staff pages show it: each step named, its department and its actor by name (a staff
+    member's or a resident's; an id nobody is named by is shown as it is)."""
+    names = actor_names or {}
     items = []
     for e in entries:
         department = (e.detail or {}).get("department_id")
-        items.append(TimelineItem(local_time(e.at), EVENT_LABEL.get(e.event), e.event, e.actor,
+        automatic = e.actor is not None and e.actor not in names and (
+            e.actor in AUTOMATIC_ACTORS or e.actor.startswith("system:"))
+        actor = None if automatic or not e.actor else names.get(e.actor, e.actor)
+        items.append(TimelineItem(local_time(e.at), EVENT_LABEL.get(e.event), e.event, actor,
                                   department_names.get(department, department) if department else None, e.note,
-                                  tuple((e.detail or {}).get("attachments") or ())))
+                                  tuple((e.detail or {}).get("attachments") or ()), automatic))
     return items
+
+
+def staff_timeline(conn: psycopg.Connection, entries: Iterable[TimelineEntry]) -> list[TimelineItem]:
+    """`timeline_items` with the departments' and the actors' names read from the database."""
+    entries = list(entries)
+    return timeline_items(entries, dict(departments(conn)), actor_names(conn, (e.actor for e in entries)))

@@ -125,9 +125,11 @@ def test_a_transfer_moves_the_ticket_with_its_reason_in_the_timeline(desk):
         shown = client.get(path)  # the step in words, the department by its name (not the codes)
         with pool.connection() as conn:
             name = conn.execute("SELECT name FROM departments WHERE id = %s", (target,)).fetchone()[0]
+            agent = conn.execute("SELECT name FROM users WHERE id = 'agent-1'").fetchone()[0]
         step = re.search(r'<li data-event="transfer">(.*?)</li>', shown.text, re.S)
         assert step is not None and "已转派" in step.group(1) and name in step.group(1), shown.text
         assert "门禁归秩序部管" in step.group(1) and f"· {target}" not in step.group(1)
+        assert f"· {agent}" in step.group(1) and "agent-1" not in step.group(1)  # who did it, by name
     with pool.connection() as conn:
         assert conn.execute("SELECT department_id, transfers FROM tickets WHERE id = %s",
                             (ticket,)).fetchone() == (target, before[1] + 1)

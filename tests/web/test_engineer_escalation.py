@@ -52,6 +52,7 @@ def test_the_routine_order_on_an_open_page_turns_into_the_rescue(web, signed_in_
     expect(page.locator("#summary .fault")).to_have_text("困人")
     expect(page.locator("#summary .fault")).to_have_attribute("title", "entrapment")
     expect(page.locator('#timeline li[data-event="made_urgent"] strong')).to_have_text("已升为紧急")
+    expect(page.locator('#timeline li[data-event="made_urgent"]')).to_contain_text("· 系统自动")  # the platform did it
     expect(page.locator("#timeline")).to_contain_text("entrapment: " + TRAPPED)
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
     screenshot(page, "engineer-work-order-escalated-zh-CN")

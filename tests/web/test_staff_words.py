@@ -55,10 +55,16 @@ def test_an_item_names_its_department_and_keeps_an_unknown_code_as_it_is():
     at = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
     entries = [TimelineEntry(at, "agent-1", "transfer", "dispatched", "dispatched", "门禁归秩序部管",
                              {"department_id": "security"}),
-               TimelineEntry(at, "forewarn", "something_new", None, None, "", {})]
-    moved, unknown = timeline_items(entries, {"security": "秩序部"})
+               TimelineEntry(at, "forewarn", "something_new", None, None, "", {}),
+               TimelineEntry(at, "system:group_risk", "group_risk", None, None, "", {}),
+               TimelineEntry(at, "agent-9", "note", None, None, "", {})]
+    moved, unknown, risk, gone = timeline_items(entries, {"security": "秩序部"}, {"agent-1": "王丽"})
     assert (moved.label, moved.department, moved.at) == ("Transferred", "秩序部", "2026-12-07 10:00")
     assert (unknown.label, unknown.code, unknown.department) == (None, "something_new", None)  # shown as it is
+    # Who took each step, by name; the platform's own steps as automatic; an id nobody is named by, as it is.
+    assert (moved.actor, moved.automatic) == ("王丽", False)
+    assert (unknown.actor, unknown.automatic, risk.actor, risk.automatic) == (None, True, None, True)
+    assert (gone.actor, gone.automatic) == ("agent-9", False)
 
 
 def _observed_faults() -> set[str]:
