@@ -22,7 +22,7 @@ from api.web.deps import CsrfChecked, StaffWebUser, web_require
 from api.web.i18n import N_
 from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
-from api.web.staff_format import TICKET_STATE, TZ, local_time, request_gettext
+from api.web.staff_format import TICKET_STATE, TZ, local_time, metric_name, request_gettext
 from tickets.errors import InvalidInput, NotFound
 from tickets.maintenance import end_window, list_windows, parse_duration, start_window
 from tickets.telemetry import chart_metrics, device_overview, hourly_series, raw_series
@@ -65,12 +65,13 @@ def _device_page(request: Request, conn: psycopg.Connection, user: Principal, no
         empty = _("No readings in this window.")
         day = raw_series(conn, device.id, device.kind, chosen, start=now - DAY, end=now)
         month = hourly_series(conn, device.id, device.kind, chosen, start=now - MONTH, end=now)
+        named = metric_name(_, chosen)
         charts = [
-            {"id": "chart-24h", "title": _("%(metric)s, last 24 hours", metric=chosen),
-             "svg": line_chart(day, title=_("%(metric)s, last 24 hours", metric=chosen), empty_text=empty, tz=TZ,
+            {"id": "chart-24h", "title": _("%(metric)s, last 24 hours", metric=named),
+             "svg": line_chart(day, title=_("%(metric)s, last 24 hours", metric=named), empty_text=empty, tz=TZ,
                                markers=markers, time_format="%m-%d %H:%M")},
-            {"id": "chart-30d", "title": _("%(metric)s, last 30 days (hourly)", metric=chosen),
-             "svg": line_chart(month, title=_("%(metric)s, last 30 days (hourly)", metric=chosen), empty_text=empty,
+            {"id": "chart-30d", "title": _("%(metric)s, last 30 days (hourly)", metric=named),
+             "svg": line_chart(month, title=_("%(metric)s, last 30 days (hourly)", metric=named), empty_text=empty,
                                tz=TZ, markers=markers, time_format="%m-%d")},
         ]
     return render(request, "staff/device.html", {

@@ -30,7 +30,15 @@ from api.web.files import read_photos
 from api.web.i18n import N_
 from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
-from api.web.staff_format import TZ, countdown, error_headline, local_time, request_gettext, staff_timeline
+from api.web.staff_format import (
+    TZ,
+    countdown,
+    error_headline,
+    local_time,
+    metric_name,
+    request_gettext,
+    staff_timeline,
+)
 from tickets.attachments import MAX_FILES, attach_to_ticket, save_upload, ticket_attachments, unlinked_uploads
 from tickets.desk import department_name
 from tickets.errors import (
@@ -107,6 +115,7 @@ def _charts(request: Request, detail: WorkOrderDetail, now: datetime, conn: psyc
     if metric is None:
         return []
     _ = request_gettext(request)
+    named = metric_name(_, metric)
     since = why.since or wo.created_at
     start, end = alarm_window(since, now)
     markers = [Marker(since, _("Alarm"))]
@@ -114,11 +123,11 @@ def _charts(request: Request, detail: WorkOrderDetail, now: datetime, conn: psyc
     week = hourly_series(conn, wo.device_id, wo.device_kind, metric, start=since - HOURLY_WINDOW, end=end)
     empty = _("No readings in this window.")
     return [
-        {"title": _("%(metric)s around the alarm", metric=metric), "svg": line_chart(
-            around, title=_("%(metric)s around the alarm", metric=metric), empty_text=empty, tz=TZ, markers=markers,
+        {"title": _("%(metric)s around the alarm", metric=named), "svg": line_chart(
+            around, title=_("%(metric)s around the alarm", metric=named), empty_text=empty, tz=TZ, markers=markers,
             time_format="%H:%M")},
-        {"title": _("%(metric)s, hourly, the week before", metric=metric), "svg": line_chart(
-            week, title=_("%(metric)s, hourly, the week before", metric=metric), empty_text=empty, tz=TZ,
+        {"title": _("%(metric)s, hourly, the week before", metric=named), "svg": line_chart(
+            week, title=_("%(metric)s, hourly, the week before", metric=named), empty_text=empty, tz=TZ,
             markers=markers)},
     ]
 

@@ -12,7 +12,7 @@ from fastapi import Request
 
 from api.web.i18n import N_, choose_lang
 from api.web.render import frame_of
-from api.web.staff_words import EVENT_LABEL
+from api.web.staff_words import EVENT_LABEL, METRIC_LABEL
 from tickets.desk import actor_names, departments
 from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotAllowed, WorkOrdersOpen
 from tickets.sla import DEFAULT_TZ
@@ -111,3 +111,8 @@ def staff_timeline(conn: psycopg.Connection, entries: Iterable[TimelineEntry]) -
     """`timeline_items` with the departments' and the actors' names read from the database."""
     entries = list(entries)
     return timeline_items(entries, dict(departments(conn)), actor_names(conn, (e.actor for e in entries)))
+
+
+def metric_name(gettext: Callable[[str], str], code: str) -> str:
+    """A metric by name in the page's language (`METRIC_LABEL`), for chart titles; a code with no name as it is."""
+    return gettext(METRIC_LABEL[code]) if code in METRIC_LABEL else code

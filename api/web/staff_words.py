@@ -1,7 +1,9 @@
 """The codes staff pages show, named in words (message ids, translated by the page): the faults detectors raise
 (`FAULT_LABEL`, a template global: `staff/_words.html` `fault(code)`) and a ticket's timeline (`EVENT_LABEL`: each
 event row's code from `tickets/` — lifecycle events, work-order steps, alarms, SLA ladder rungs;
-`api.web.staff_format.timeline_items` puts them on the rows). A code with no label is shown as it is, never hidden."""
+`api.web.staff_format.timeline_items` puts them on the rows), and an alarm's evidence: the metric it is about
+(`METRIC_LABEL`, `metric(code)`) and the detector that raised it (`DETECTOR_LABEL`, `detector(code)`). A code with no
+label is shown as it is, never hidden."""
 
 from __future__ import annotations
 
@@ -21,6 +23,29 @@ FAULT_LABEL = {
     "sensor_stuck": N_("Sensor stuck"), "sensor_spikes": N_("Sensor spikes"), "sensor_dropout": N_("Sensor dropout"),
     "device_offline": N_("Device offline"), "building_silent": N_("Building's devices silent together"),
     "usual_activity_missing": N_("Usual activity missing"), "unusual_behaviour": N_("Unusual behaviour"),
+}
+
+# Every metric of the MQTT contract (ingest/contract.py) and every one a detector's evidence names beside them.
+METRIC_LABEL = {
+    "floor": N_("Floor"), "direction": N_("Direction of travel"), "moving": N_("Moving"),
+    "door_open": N_("Door open"), "door_cycle_s": N_("Door cycle time"), "vibration_rms": N_("Vibration"),
+    "motor_current_a": N_("Motor current"), "motor_temp_c": N_("Motor temperature"),
+    "levelling_error_mm": N_("Levelling error"), "alarm_button": N_("Alarm button"), "in_service": N_("In service"),
+    "locked": N_("Lock engaged"), "open_duration_s": N_("Time held open"), "battery_pct": N_("Battery charge"),
+    "reader_ok": N_("Card reader self-test"), "granted": N_("Card accepted"),
+    "pressure_kpa": N_("Water pressure"), "flow_lpm": N_("Flow"), "tank_level_pct": N_("Tank level"),
+    "pump_on": N_("Pump running"), "pump_current_a": N_("Pump current"), "leak": N_("Flood sensor"),
+    "night_min_flow_lpm": N_("Night-time minimum flow"), "online": N_("Online"), "silence_s": N_("Silent for"),
+    "site_reads_since": N_("Other doors' card reads since its last"), "spikes": N_("Spikes in the last hour"),
+    "telemetry_gap_s": N_("Time between reports"), "devices_offline": N_("Devices offline"),
+}
+
+# Every detector an alarm names (detectors/engine.py `_detector_name`, tickets/silence.py).
+DETECTOR_LABEL = {
+    "elevator_rules": N_("Lift rules"), "access_door_rules": N_("Access door rules"), "water_rules": N_("Water rules"),
+    "sensor_health": N_("Sensor health"), "presence": N_("Device presence"), "learned-normal": N_("Learned normal"),
+    "peer-readers": N_("Compared with the site's other readers"),
+    "silence-group": N_("Building's devices silent together"),
 }
 
 EVENT_LABEL = {

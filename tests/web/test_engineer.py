@@ -169,6 +169,11 @@ def test_a_new_work_order_arrives_live_with_its_evidence_and_a_false_alarm_verdi
 
     page.goto(f"/engineer/work-orders/{work_order}?lang=zh-CN")
     expect(page.locator(".explanation")).to_have_text("pressure at zero for 90 s")
+    # The metric and the detector by name, their codes kept in the tooltip; the charts named the same way.
+    expect(page.locator("#evidence .metric")).to_have_text("水压")
+    expect(page.locator("#evidence .metric")).to_have_attribute("title", "pressure_kpa")
+    expect(page.locator("#evidence .detector")).to_have_text("供水规则")
+    expect(page.locator("#evidence figcaption").first).to_contain_text("水压")
     around = page.locator("#evidence svg.chart").first
     assert int(around.get_attribute("data-points") or 0) > 100  # four hours of minute readings, bucketed
     assert around.get_attribute("data-source") == "raw"
@@ -308,6 +313,8 @@ def test_the_device_page_draws_the_last_day_and_the_last_month(web, signed_in_pa
         assert int(page.locator(f"{chart} svg").get_attribute("data-points") or 0) > 50, chart
     assert page.locator("#chart-24h svg").get_attribute("data-source") == "raw"
     assert page.locator("#chart-30d svg").get_attribute("data-source") == "hourly"
+    expect(page.locator("#chart-24h figcaption")).to_contain_text("水压")  # the metric by name, not pressure_kpa
+    expect(page.locator('nav.metrics a[aria-current="true"]')).to_have_text("水压")
     expect(page.locator("#device-state")).to_have_text("尚无上报")  # no presence message from it yet
     work_order = raise_alarm(web, device, "pump_failure", now)
     page.reload()

@@ -8,10 +8,15 @@ from datetime import UTC, datetime
 
 from api.web.i18n import Catalogues
 from api.web.staff_format import timeline_items
-from api.web.staff_words import EVENT_LABEL, FAULT_LABEL
+from api.web.staff_words import DETECTOR_LABEL, EVENT_LABEL, FAULT_LABEL, METRIC_LABEL
+from detectors import learned, peers
 from detectors.alarm import DEVICE_OFFLINE
+from detectors.engine import DetectorEngine
 from detectors.learned import CORRUPTS
 from detectors.learned import FAULT as LEARNED_FAULT
+from detectors.presence import Presence
+from detectors.rules.sensor import SensorHealth
+from ingest.contract import SPEC_BY_NAME
 from tests.conftest import ROOT
 from tickets.lifecycle import TicketEvent
 from tickets.milestones import PLAN_RECORDED, PROGRESS_REPORTED
@@ -87,3 +92,29 @@ def test_every_fault_a_detector_raises_has_a_name_in_both_languages():
     catalogues = Catalogues.load()
     zh, en = catalogues.gettext("zh-CN"), catalogues.gettext("en")
     assert all(zh(label) != label and en(label) == label for label in FAULT_LABEL.values())
+
+
+def _literal_metrics() -> set[str]:
+    """The metrics detectors' evidence names as literals: `Observation(..., metric="pressure_kpa")`."""
+    found = set()
+    for path in (ROOT / "detectors").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.keyword) and node.arg == "metric" and isinstance(node.value, ast.Constant) \
+                    and isinstance(node.value.value, str):
+                found.add(node.value.value)
+    return found
+
+
+def test_every_metric_and_detector_an_alarms_evidence_names_has_a_name_in_both_languages():
+    literal = _literal_metrics()
+    assert {"pressure_kpa", "site_reads_since"} <= literal  # the scan finds them
+    contract = {name for specs in SPEC_BY_NAME.values() for name in specs}
+    assert sorted((literal | contract | {"devices_offline"}) - METRIC_LABEL.keys()) == []
+    engine = DetectorEngine()
+    detectors = {rules.name for rules in engine._rules.values()} | {SensorHealth.name, Presence.name, learned.NAME,
+                                                                     peers.NAME, "silence-group"}
+    assert sorted(detectors - DETECTOR_LABEL.keys()) == []
+    catalogues = Catalogues.load()
+    zh, en = catalogues.gettext("zh-CN"), catalogues.gettext("en")
+    for label in (*METRIC_LABEL.values(), *DETECTOR_LABEL.values()):
+        assert zh(label) != label and en(label) == label, label
