@@ -27,7 +27,7 @@ from api.web.deps import csrf_binding, optional_web_user
 from api.web.i18n import LANG_COOKIE, N_, Catalogues, choose_lang, normalise_lang
 from api.web.nav import nav_for
 from api.web.sessions import ANON_COOKIE, csrf_token
-from api.web.staff_words import DETECTOR_LABEL, FAULT_LABEL, METRIC_LABEL
+from api.web.staff_words import CHANNEL_LABEL, DETECTOR_LABEL, FAULT_LABEL, METRIC_LABEL
 from tickets.review.definitions import point_name
 from tickets.titles import title_parts
 
@@ -56,6 +56,7 @@ class WebFrame:
                           lstrip_blocks=True, auto_reload=False)  # templates ship with the package
         env.globals["FAULT_LABEL"] = FAULT_LABEL  # for staff/_words.html
         env.globals["METRIC_LABEL"], env.globals["DETECTOR_LABEL"] = METRIC_LABEL, DETECTOR_LABEL
+        env.globals["CHANNEL_LABEL"] = CHANNEL_LABEL
         env.globals["title_parts"] = title_parts  # a ticket's title read back (staff/_words.html `title`)
         env.globals["point_name"] = point_name
         versions = {path.relative_to(STATIC_DIR).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()[:10]

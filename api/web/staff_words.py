@@ -40,6 +40,10 @@ METRIC_LABEL = {
     "telemetry_gap_s": N_("Time between reports"), "devices_offline": N_("Devices offline"),
 }
 
+# A resident's notice channel (residents.channel), as the staff pages name it.
+CHANNEL_LABEL = {"app": N_("In the app"), "sms": N_("SMS"), "wechat": N_("WeChat"), "email": N_("E-mail"),
+                 "mqtt": N_("Home display panel")}
+
 # Every detector an alarm names (detectors/engine.py `_detector_name`, tickets/silence.py).
 DETECTOR_LABEL = {
     "elevator_rules": N_("Lift rules"), "access_door_rules": N_("Access door rules"), "water_rules": N_("Water rules"),

@@ -57,7 +57,7 @@ def test_a_phone_complaint_about_a_trapped_lift_suggests_facility_elevator_major
                                                       description="电梯困人", requested_outcome="马上派人"))
     assert page.status_code == 200
     assert 'id="suggested-category" data-value="facility"' in page.text
-    assert re.search(r'id="suggested-point">elevator<', page.text)
+    assert re.search(r'id="suggested-point" data-value="elevator">电梯故障<', page.text)  # the point by name
     assert 'id="suggested-severity" data-value="major"' in page.text
     assert 'id="file-button"' in page.text and "马上派人" in page.text  # what was typed is kept
     assert 'value="r-00001" checked' in page.text

@@ -196,6 +196,9 @@ def test_staff_invite_a_unit_from_the_accounts_page(app_client, conn, people):
     sign_in(app_client, "agent-a", PASSWORD)
     page = app_client.get("/staff/accounts", params={"unit": unit})
     assert page.status_code == 200 and "已注册" in page.text  # the resident with a password
+    channel = conn.execute("SELECT channel FROM residents WHERE id = %s", (people["resident_id"],)).fetchone()[0]
+    shown = re.search(rf'<td data-channel="{channel}">([^<]*)</td>', page.text)
+    assert shown is not None and shown.group(1) != channel  # the channel in words, not its code
     done = app_client.post("/staff/accounts/invite", data={"unit": unit, "csrf_token": csrf(app_client, "/")})
     assert done.status_code == 200
     invited = conn.execute("SELECT count(DISTINCT c.user_id) FROM signin_codes c JOIN users u ON u.id = c.user_id "
