@@ -114,6 +114,11 @@ def report_context(request: Request, conn: psycopg.Connection, wave_id: int, now
         "matrix": sorted(((k, f) for k, f in report.get("dimensions", {}).items() if f["quadrant"]),
                          key=lambda cell: list(QUADRANT).index(cell[1]["quadrant"])),
         "departments": conn.execute("SELECT id, name FROM departments ORDER BY id").fetchall(),
+        # the site and its buildings by name (the report carries their ids, as its exports do)
+        "site_name": (conn.execute("SELECT name FROM sites WHERE id = %s", (wave["site"],)).fetchone()
+                      or (wave["site"],))[0],
+        "building_names": dict(conn.execute("SELECT id, name FROM buildings WHERE site_id = %s",
+                                            (wave["site"],)).fetchall()),
         "today": now.astimezone(config.tz).date().isoformat(), "error": None, "cell_form": {}, "done": None}
 
 

@@ -127,6 +127,12 @@ def test_the_manager_sees_the_waves_and_the_report_and_residents_do_not(app_pool
         lifts = re.search(r'<tr data-key="elevators">(.*?)</tr>', report.text, re.S)
         assert lifts is not None and '<td class="mean">2.0</td>' in lifts.group(1)
         assert 'data-building="rs-b1"' in report.text and "Coverage per building" in report.text
+        # The site and the buildings by name, their ids kept in the markup.
+        assert re.search(r'<tr data-building="rs-b1"[^>]*><td>1号楼 Building 1</td>', report.text)
+        with app_pool.connection() as conn:
+            site = conn.execute("SELECT s.name FROM survey_waves w JOIN sites s ON s.id = w.site_id WHERE w.id = %s",
+                                (wave_id,)).fetchone()[0]  # type: ignore[index]
+        assert re.search(rf"<h1>Survey wave #{wave_id} · {re.escape(html.escape(site))} ·", report.text)
         # The cross-analysis by experience: nobody in the fresh estate had a complaint resolved, so all 6 are "no",
         # with their overall mean and NPS; every demo household states its move-in date, so each falls in a band.
         complaint = re.search(r'<ul data-group-by="complaint_resolved">(.*?)</ul>', report.text, re.S)
