@@ -43,7 +43,7 @@ LIFT = ("电梯停在3楼不动了", "电梯按钮失灵", "电梯门关不上")
 LEAK = ("卫生间水管漏水", "厨房天花板漏水")
 OTHER_FACILITY = ("楼道的灯坏了", "门禁刷卡没反应")
 NON_FACILITY = ("楼上装修噪音太大", "物业费收费不合理", "保安态度很差", "小区停车位被占")
-FAULTS = {"water": "supply_outage", "elevator": "out_of_service", "access_door": "door_fault"}
+FAULTS = {"water": "supply_outage", "elevator": "out_of_service", "access_door": "reader_offline"}
 LIFT_SHARE = 0.30  # of the facility complaints (the planted high-frequency point)
 # A served resident's complaint about a device fault, by device kind, and when it comes (minutes from detection).
 FAULT_COMPLAINT = {"water": "家里停水了", "elevator": "电梯停在3楼不动了", "access_door": "门禁刷卡没反应"}

@@ -371,6 +371,20 @@ def test_the_planted_shares_hold(generated: tuple[str, Path]) -> None:
     assert per_unit.max() >= 5  # the household whose lift keeps failing
 
 
+def test_a_planted_door_fault_is_the_card_readers_and_its_residents_read_it_so(generated: tuple[str, Path]) -> None:
+    """A card reader's fault is the reader's, not a lift door's: the residents' warning says the card reader."""
+    url, _ = generated
+    with psycopg.connect(url) as conn:
+        faults = dict(conn.execute("SELECT d.kind, array_agg(DISTINCT i.fault) FROM incidents i "
+                                   "JOIN devices d ON d.id = i.device_id GROUP BY d.kind").fetchall())
+        door_words = conn.execute("SELECT count(*), count(*) FILTER (WHERE n.body LIKE '%%门禁刷卡暂时失灵%%') "
+                                  "FROM notices n JOIN incidents i ON i.id = n.incident_id JOIN devices d "
+                                  "ON d.id = i.device_id WHERE d.kind = 'access_door' AND n.lang = 'zh-CN' "
+                                  "AND n.kind = 'warning'").fetchone()
+    assert faults == {"water": ["supply_outage"], "elevator": ["out_of_service"], "access_door": ["reader_offline"]}
+    assert door_words is not None and door_words[0] > 0 and door_words[0] == door_words[1]
+
+
 def test_the_commands_are_mounted_with_help() -> None:
     import subprocess
     import sys
