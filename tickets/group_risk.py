@@ -17,10 +17,12 @@ import psycopg
 
 from tickets.config import TicketConfig
 from tickets.lifecycle import RESPONSE_PENDING
+from tickets.review.definitions import point_name
 from tickets.routing import site_manager, supervisor_of
 from tickets.sensitivity import Sensitivity
 from tickets.service import add_event
 from tickets.staff_push import push_staff_notice
+from tickets.titles import title_words
 
 SYSTEM_ACTOR = "system:group_risk"
 
@@ -93,7 +95,8 @@ def check_group_risk(conn: psycopg.Connection, *, ticket_id: int, site_id: str, 
     push_staff_notice(
         conn, managers, ticket_id=lead, kind="group_risk", key=f"group_risk:{flag}", now=now,
         title=f"群体投诉风险 #{lead}：{len(rows)} 户 / Group complaint risk on ticket #{lead}: {len(rows)} households",
-        body=f"{building_id}｜{point}｜{first[2].astimezone(config.tz):%Y-%m-%d %H:%M} 起 since")
+        body=f"{_building_name(conn, building_id)}｜{point_name(point, 'zh-CN')} {point_name(point, 'en')}｜"
+             f"{first[2].astimezone(config.tz):%Y-%m-%d %H:%M} 起 since")
     return GroupRisk(flag, lead, len(rows), raised=True)
 
 
@@ -114,7 +117,12 @@ def flag_sensitive(conn: psycopg.Connection, *, ticket_id: int, complaint_id: in
     if told:
         push_staff_notice(
             conn, [told], ticket_id=ticket_id, kind="sensitive", key=f"ticket:{ticket_id}:sensitive", now=now,
-            title=f"敏感投诉 #{ticket_id} / Sensitive complaint #{ticket_id}: {title}",
+            title=f"敏感投诉 #{ticket_id}：{title_words(title, 'zh-CN')} / Sensitive complaint #{ticket_id}",
             body=f"{'、'.join(found.matched)}｜响应截止 respond by "
                  f"{respond_due.astimezone(config.tz):%Y-%m-%d %H:%M}" if respond_due else "、".join(found.matched))
     return True
+
+
+def _building_name(conn: psycopg.Connection, building_id: str) -> str:
+    row = conn.execute("SELECT name FROM buildings WHERE id = %s", (building_id,)).fetchone()
+    return row[0] if row else building_id

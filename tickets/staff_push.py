@@ -5,7 +5,11 @@ engineer of its department while it is unassigned.
 Two ways, in the caller's transaction (so a rolled-back change pushes nothing): a staff notice per engineer through
 the notice outbox (one home for delivery: in-app always, plus the engineer's own channel — `users.notify_channel`,
 sms/wechat through the gateway webhook, e-mail — delivered when the platform has that channel configured), and a
-`forewarn_events` NOTIFY that the live pages listen to (`tickets.events`)."""
+`forewarn_events` NOTIFY that the live pages listen to (`tickets.events`).
+
+A push is read on a phone, away from the pages, so it names things as the pages do, in both languages (staff accounts
+have no language of their own yet): the fault or the complaint's point by name (`tickets.titles.title_words`), and
+the tier ("困人 @ 1号楼 A梯｜重大", never "elevator entrapment @ …｜major")."""
 
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from tickets.errors import InvalidInput, NotFound
 from tickets.events import notify_staff_event
 from tickets.notices import CHANNEL_FOR
 from tickets.sla import DEFAULT_TZ
+from tickets.taxonomy import TIER_NAMES
+from tickets.titles import fault_name, title_words
 
 # The work order as the push words it, and who gets it (assignee, or the department's engineers).
 _WORK_ORDER = """SELECT w.id, w.ticket_id, w.department_id, w.assignee_id, t.title, t.severity, w.fault,
@@ -46,14 +52,14 @@ _OUTBOX = """INSERT INTO outbox (notice_id, channel, address, next_attempt_at, c
 
 # Staff notices carry both languages: staff accounts have no language of their own yet.
 _WORDS = {
-    "new": ("新派工单 #{wo}：{title} / New work order #{wo}: {title}",
+    "new": ("新派工单 #{wo}：{title_zh} / New work order #{wo}: {title_en}",
             "{place}｜{severity}｜截止 due {due}"),
-    "transferred": ("转来派工单 #{wo}：{title} / Work order #{wo} moved to your department: {title}",
+    "transferred": ("转来派工单 #{wo}：{title_zh} / Work order #{wo} moved to your department: {title_en}",
                     "{place}｜{severity}｜截止 due {due}"),
-    "assigned": ("指派给您的派工单 #{wo}：{title} / Work order #{wo} assigned to you: {title}",
+    "assigned": ("指派给您的派工单 #{wo}：{title_zh} / Work order #{wo} assigned to you: {title_en}",
                  "{place}｜{severity}｜截止 due {due}"),
-    "escalated": ("派工单 #{wo} 升级为紧急：{fault} / Work order #{wo} now urgent: {fault}",
-                  "{place}｜{severity}｜截止 due {due}｜{title}"),
+    "escalated": ("派工单 #{wo} 升级为紧急：{fault_zh} / Work order #{wo} now urgent: {fault_en}",
+                  "{place}｜{severity}｜截止 due {due}｜{title_zh}"),
 }
 
 
@@ -74,7 +80,10 @@ def push_work_order(conn: psycopg.Connection, work_order_id: int, *, reason: str
     recipients = conn.execute(_RECIPIENTS, {"assignee": assignee, "department": department}).fetchall()
     title_t, body_t = _WORDS[reason]
     due_text = due.astimezone(tz).strftime("%Y-%m-%d %H:%M") if due else "—"
-    fields = {"wo": wo, "title": title, "place": place, "severity": severity, "due": due_text, "fault": fault or ""}
+    zh, en = TIER_NAMES.get(severity, (severity, severity))
+    fields = {"wo": wo, "title_zh": title_words(title, "zh-CN"), "title_en": title_words(title, "en"), "place": place,
+              "severity": f"{zh} {en}", "due": due_text, "fault_zh": fault_name(fault or "", "zh-CN"),
+              "fault_en": fault_name(fault or "", "en")}
     key = f"work_order:{wo}:{reason}:{assignee or department}:{now.isoformat()}"
     told: list[str] = []
     for user_id, channel, address in recipients:

@@ -24,6 +24,7 @@ from tickets.on_call import Rung, on_duty
 from tickets.routing import site_manager, supervisor_of
 from tickets.service import add_event
 from tickets.staff_push import push_staff_notice
+from tickets.titles import title_words
 from tickets.work_order_sweep import sweep_work_orders
 
 # (level, fraction of the clock, who): reminders first, then the ladder. A breach goes to the supervisor; if the
@@ -112,7 +113,7 @@ def _alert(conn: psycopg.Connection, ticket_id: int, clock: str, level: str, due
         return 1
     key = f"ticket:{ticket_id}:{clock}:{level}:{due}"
     label = f"{LABEL[milestone]}: " if milestone is not None and milestone in LABEL else ""
-    fields = {"ticket": ticket_id, "summary": title, "level": label + _LEVEL_TEXT[level],
+    fields = {"ticket": ticket_id, "summary": title_words(title, "zh-CN"), "level": label + _LEVEL_TEXT[level],
               "eta": format_time(due, config)}
     if escalation:
         title_text, body = render("sla", "zh-CN", **fields)

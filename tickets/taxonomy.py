@@ -31,6 +31,11 @@ class Tier(StrEnum):
     COMPLEX = "complex"  # 复杂: billing disputes and other long-running cases
 
 
+# A tier by name (zh, en), as staff pushes word it (tickets.staff_push).
+TIER_NAMES: dict[str, tuple[str, str]] = {Tier.MAJOR: ("重大", "Major"), Tier.GENERAL: ("一般", "General"),
+                                          Tier.COMPLEX: ("复杂", "Complex")}
+
+
 class TaxonomyError(ValueError):
     """A taxonomy file that cannot be used, with the file and the entry at fault."""
 

@@ -20,13 +20,15 @@ from tickets.config import TicketConfig
 from tickets.notices import format_time, notify_user
 from tickets.routing import site_manager, supervisor_of
 from tickets.service import add_event
+from tickets.titles import title_words
 
 # The live work orders of other departments than their ticket's, on tickets whose clocks run, a page at a time.
 _DUE = """SELECT w.id, w.ticket_id, w.department_id, w.assignee_id, w.status,
                  coalesce(w.respond_from, w.created_at) AS respond_from,
                  coalesce(w.resolve_from, w.created_at) AS resolve_from, w.respond_met_at, w.respond_due,
-                 w.resolve_due, t.category, t.severity, t.sla_profile, t.site_id, t.title
-          FROM work_orders w JOIN tickets t ON t.id = w.ticket_id
+                 w.resolve_due, t.category, t.severity, t.sla_profile, t.site_id, t.title,
+                 coalesce(d.name, w.department_id) AS department
+          FROM work_orders w JOIN tickets t ON t.id = w.ticket_id LEFT JOIN departments d ON d.id = w.department_id
           WHERE w.status NOT IN ('done', 'cancelled') AND w.department_id IS DISTINCT FROM t.department_id
             AND t.sla_paused_at IS NULL AND w.id > %s
           ORDER BY w.id LIMIT %s FOR UPDATE OF w SKIP LOCKED"""
@@ -63,6 +65,7 @@ class _Due:
     sla_profile: str | None
     site_id: str
     title: str
+    department: str  # by name ("工程部 Engineering"), as the reminder words it
 
 
 def sweep_work_orders(conn: psycopg.Connection, *, now: datetime, config: TicketConfig, batch: int = 500) -> int:
@@ -119,6 +122,7 @@ def _alert(conn: psycopg.Connection, w: _Due, clock: str, level: str, due: datet
                       "recipient": recipient})
     if recipient is not None:
         notify_user(conn, recipient, kind="sla", dedupe_key=f"work_order:{w.id}:{clock}:{level}:{due}", now=now,
-                    ticket_id=w.ticket_id, ticket=w.ticket_id, summary=f"{w.title} ({w.department_id} #{w.id})",
+                    ticket_id=w.ticket_id, ticket=w.ticket_id,
+                    summary=f"{title_words(w.title, 'zh-CN')} ({w.department} #{w.id})",
                     level=_LEVEL_TEXT[level], eta=format_time(due, config))
     return 1

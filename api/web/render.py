@@ -27,9 +27,9 @@ from api.web.deps import csrf_binding, optional_web_user
 from api.web.i18n import LANG_COOKIE, N_, Catalogues, choose_lang, normalise_lang
 from api.web.nav import nav_for
 from api.web.sessions import ANON_COOKIE, csrf_token
-from api.web.staff_words import CHANNEL_LABEL, DETECTOR_LABEL, FAULT_LABEL, METRIC_LABEL
+from api.web.staff_words import CHANNEL_LABEL, DETECTOR_LABEL, METRIC_LABEL
 from tickets.review.definitions import point_name
-from tickets.titles import title_parts
+from tickets.titles import fault_name, title_parts
 
 API_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = API_DIR / "templates"
@@ -54,7 +54,7 @@ class WebFrame:
         env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(["html"]),
                           undefined=StrictUndefined, extensions=["jinja2.ext.i18n"], trim_blocks=True,
                           lstrip_blocks=True, auto_reload=False)  # templates ship with the package
-        env.globals["FAULT_LABEL"] = FAULT_LABEL  # for staff/_words.html
+        env.globals["fault_name"] = fault_name  # for staff/_words.html: tickets.titles.FAULT_NAMES
         env.globals["METRIC_LABEL"], env.globals["DETECTOR_LABEL"] = METRIC_LABEL, DETECTOR_LABEL
         env.globals["CHANNEL_LABEL"] = CHANNEL_LABEL
         env.globals["title_parts"] = title_parts  # a ticket's title read back (staff/_words.html `title`)

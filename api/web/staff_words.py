@@ -1,29 +1,13 @@
-"""The codes staff pages show, named in words (message ids, translated by the page): the faults detectors raise
-(`FAULT_LABEL`, a template global: `staff/_words.html` `fault(code)`) and a ticket's timeline (`EVENT_LABEL`: each
-event row's code from `tickets/` — lifecycle events, work-order steps, alarms, SLA ladder rungs;
+"""The codes staff pages show, named in words (message ids, translated by the page): a ticket's timeline
+(`EVENT_LABEL`: each event row's code from `tickets/` — lifecycle events, work-order steps, alarms, SLA ladder rungs;
 `api.web.staff_format.timeline_items` puts them on the rows), and an alarm's evidence: the metric it is about
 (`METRIC_LABEL`, `metric(code)`) and the detector that raised it (`DETECTOR_LABEL`, `detector(code)`). A code with no
-label is shown as it is, never hidden."""
+label is shown as it is, never hidden. The faults' names are not here: staff pushes leave the pages with them, so
+they live in `tickets.titles.FAULT_NAMES` (`staff/_words.html` `fault(code)`)."""
 
 from __future__ import annotations
 
 from api.web.i18n import N_
-
-# Every fault a detector raises (detectors/rules, presence, absence, learned; tickets/silence.py), as an engineer
-# names it. The resident's words for the same faults are gentler: resident/_words.html, tickets/notices.py.
-FAULT_LABEL = {
-    "entrapment": N_("Passengers trapped"), "out_of_service": N_("Lift out of service"),
-    "door_fault": N_("Lift door fault"), "motor_overheat": N_("Motor overheating"),
-    "bearing_wear": N_("Bearing wear"), "levelling_drift": N_("Levelling drift"),
-    "reader_offline": N_("Card reader offline"), "reader_silent": N_("Card reader reads no cards"),
-    "lock_failure": N_("Door lock failure"),
-    "held_open": N_("Door held open"), "forced_open": N_("Door forced open"), "battery_low": N_("Battery low"),
-    "supply_outage": N_("Water supply outage"), "pump_failure": N_("Booster pump failure"),
-    "tank_low": N_("Water tank low"), "pipe_burst": N_("Burst pipe"), "slow_leak": N_("Slow leak"),
-    "sensor_stuck": N_("Sensor stuck"), "sensor_spikes": N_("Sensor spikes"), "sensor_dropout": N_("Sensor dropout"),
-    "device_offline": N_("Device offline"), "building_silent": N_("Building's devices silent together"),
-    "usual_activity_missing": N_("Usual activity missing"), "unusual_behaviour": N_("Unusual behaviour"),
-}
 
 # Every metric of the MQTT contract (ingest/contract.py) and every one a detector's evidence names beside them.
 METRIC_LABEL = {

@@ -77,7 +77,8 @@ def test_an_entrapment_joining_an_out_of_service_ticket_makes_its_work_order_the
     # Its engineer is told at once, loudly, of what changed.
     pushes = _pushes(conn, "eng-1")
     assert len(pushes) == 2 and pushes[-1][1] is True
-    assert "entrapment" in pushes[-1][0] and "升级为紧急" in pushes[-1][0]
+    assert "升级为紧急：困人" in pushes[-1][0] and "now urgent: Passengers trapped" in pushes[-1][0]
+    assert "entrapment" not in pushes[-1][0]  # read on a phone: the fault by name, not its code
     delivered = conn.execute(
         """SELECT count(*) FROM outbox o JOIN notices n ON n.id = o.notice_id
            WHERE n.user_id = 'eng-1' AND n.kind = 'work_order' AND n.critical""").fetchone()[0]
@@ -180,7 +181,7 @@ def test_passengers_trapped_hours_after_an_overheating_made_the_ticket_urgent_ge
                                    (ticket_id,)).fetchone()
     assert (ticket_due, met) == (on_site, None)  # someone on site for the motor is not on site for the rescue
     pushes = _pushes(conn, "eng-1")
-    assert [critical for _, critical in pushes] == [False, True, True] and "entrapment" in pushes[-1][0]
+    assert [critical for _, critical in pushes] == [False, True, True] and "困人" in pushes[-1][0]
 
 
 def test_the_rescues_clock_is_chased_from_when_passengers_were_trapped(conn, staff):

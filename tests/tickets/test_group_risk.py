@@ -53,6 +53,10 @@ def test_five_households_in_an_hour_raise_one_flag_one_notice_and_a_major_ticket
     flags = _flags(conn)
     assert flags == [("rs-b1", "water", 5, tickets[0])]  # the sixth household raised no second flag
     assert _notices(conn, "group_risk") == [(staff["manager"], tickets[0])]
+    # The manager reads it on a phone: the building and the fault point by name, not their codes.
+    body = conn.execute("SELECT body FROM notices WHERE kind = 'group_risk'").fetchone()[0]
+    building = conn.execute("SELECT name FROM buildings WHERE id = 'rs-b1'").fetchone()[0]
+    assert body.startswith(f"{building}｜供水问题 water supply｜") and "rs-b1" not in body
     lead = conn.execute("SELECT severity, group_risk_id, respond_due, created_at FROM tickets WHERE id = %s",
                         (tickets[0],)).fetchone()
     assert lead is not None and lead[0] == "major" and lead[1] is not None
@@ -130,6 +134,10 @@ def test_threats_flag_the_complaint_sensitive_with_a_shorter_clock_and_one_alert
     assert conn.execute("SELECT sensitive FROM complaints WHERE ticket_id = %s", (ticket,)).fetchone() == (True,)
     # agent-1 owns it (grid owner); their supervisor is told, once.
     assert _notices(conn, "sensitive") == [("cs-head", ticket)]
+    # ... in words: the complaint's point by name and the resident's words, not the title's category code.
+    stored = conn.execute("SELECT title FROM tickets WHERE id = %s", (ticket,)).fetchone()[0]
+    told = conn.execute("SELECT title FROM notices WHERE kind = 'sensitive'").fetchone()[0]
+    assert told.startswith(f"敏感投诉 #{ticket}：") and text in told and stored not in told
 
 
 def test_an_ordinary_complaint_is_not_sensitive(conn, staff):

@@ -252,9 +252,12 @@ def test_the_sla_sweep_reminds_and_escalates_each_added_work_order_on_its_own_cl
     sla_sweep(conn, now=guard.respond_due + timedelta(seconds=1), config=DEFAULT_CONFIG)
     assert alerts()[-1] == ("respond", "breach", "sec-head")  # the security department's head
     assert sla_sweep(conn, now=guard.respond_due + timedelta(seconds=1), config=DEFAULT_CONFIG) == 0  # once only
-    told = conn.execute("SELECT count(*) FROM notices WHERE user_id = 'sec-head' AND ticket_id = %s",
-                        (ticket_id,)).fetchone()
-    assert told is not None and told[0] == 1
+    told = conn.execute("SELECT body FROM notices WHERE user_id = 'sec-head' AND ticket_id = %s",
+                        (ticket_id,)).fetchall()
+    assert len(told) == 1
+    # The head reads which order in words: the fault and the department by name, not their codes.
+    department = conn.execute("SELECT name FROM departments WHERE id = 'security'").fetchone()[0]
+    assert "加压水泵故障 @ " in told[0][0] and f"({department} #{guard.id})" in told[0][0], told[0][0]
     # The ticket's own department's work order runs on the ticket's clocks: not swept twice.
     assert conn.execute("SELECT count(*) FROM work_order_alerts WHERE work_order_id = %s",
                         (engineering,)).fetchone() == (0,)

@@ -183,3 +183,9 @@ def test_the_staff_push_leaves_through_the_gateway_webhook(conn: psycopg.Connect
     assert len(staff_messages) == 1 and gateway.bad_signatures == 0
     message = staff_messages[0]
     assert message["medium"] == "wechat" and message["address"] == "13800000002" and f"#{wo}" in message["title"]
+    # The engineer reads it on a phone, away from the pages: the fault and the tier by name, in both languages.
+    assert "加压水泵故障 @ " in message["title"] and "Booster pump failure @ " in message["title"]
+    assert "pump_failure" not in message["title"]
+    tier = conn.execute("SELECT severity FROM work_orders w JOIN tickets t ON t.id = w.ticket_id WHERE w.id = %s",
+                        (wo,)).fetchone()[0]
+    assert {"major": "重大 Major", "general": "一般 General"}[tier] in message["body"]
