@@ -17,7 +17,7 @@ import pickle
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from detectors import absence, learned, peers
@@ -86,10 +86,20 @@ def _dt(t: float) -> datetime:
     return datetime.fromtimestamp(t, tz=UTC)
 
 
-def _since(since: float, now: float) -> str:
-    """When an episode began, as an engineer reads it: "09:12 UTC", with the date if it was another day."""
-    start, end = _dt(since), _dt(now)
-    return start.strftime("%H:%M UTC" if start.date() == end.date() else "%Y-%m-%d %H:%M UTC")
+def _since(since: float, now: float, tz: tzinfo = UTC) -> str:
+    """When an episode began, as an engineer reads it: in the estate's time with its offset, with the date if it was
+    another day there.
+
+    >>> from zoneinfo import ZoneInfo
+    >>> _since(1_700_000_000, 1_700_003_600, ZoneInfo("Asia/Shanghai"))
+    '06:13 UTC+08:00'
+    >>> _since(1_700_000_000, 1_700_100_000)
+    '2023-11-14 22:13 UTC'
+    """
+    start, end = datetime.fromtimestamp(since, tz=tz), datetime.fromtimestamp(now, tz=tz)
+    offset = int((start.utcoffset() or UTC.utcoffset(None)).total_seconds()) // 60
+    zone = "UTC" if offset == 0 else f"UTC{'+' if offset > 0 else '-'}{abs(offset) // 60:02d}:{abs(offset) % 60:02d}"
+    return start.strftime("%H:%M" if start.date() == end.date() else "%Y-%m-%d %H:%M") + f" {zone}"
 
 
 class DetectorEngine:
@@ -100,8 +110,9 @@ class DetectorEngine:
     """
 
     def __init__(self, now_fn: Callable[[], datetime] | None = None, *,
-                 offline_grace_s: float = RECONNECT_GRACE_S) -> None:
+                 offline_grace_s: float = RECONNECT_GRACE_S, tz: tzinfo = UTC) -> None:
         self._now = now_fn or (lambda: datetime.now(UTC))
+        self.tz = tz  # the estate's: the times an alarm's words name ("since 17:12 UTC+08:00")
         # A last will raises `device_offline` only once the device has stayed away this long (detectors/presence.py).
         self._offline_policy = Policy(offline_grace_s, 0.0, cooldown_s=0.0)
         self._devices: dict[str, DeviceState] = {}
@@ -323,7 +334,7 @@ class DetectorEngine:
             back = f"; {obs.metric} now {obs.value:g}" if obs.metric and obs.value is not None else ""
             summary = obs.summary or f"back to normal{back} (was: {tr.raised_summary})"
         else:
-            summary = f"{obs.summary}, since {_since(tr.since, t)}" if obs.summary else obs.summary
+            summary = f"{obs.summary}, since {_since(tr.since, t, self.tz)}" if obs.summary else obs.summary
         evidence = Evidence(
             summary=summary,
             metric=obs.metric,

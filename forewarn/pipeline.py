@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from psycopg_pool import ConnectionPool
 
@@ -78,11 +78,12 @@ class DetectionPipeline:
         sites: Collection[str] | None = None,
         offline_grace_s: float = RECONNECT_GRACE_S,
         hears_through_ingest: bool = False,
+        tz: tzinfo = UTC,
     ) -> None:
         self.pool = pool
         self.now = now
         self.hooks = hooks
-        self.engine = hooks.engine or DetectorEngine(now_fn=now, offline_grace_s=offline_grace_s)
+        self.engine = hooks.engine or DetectorEngine(now_fn=now, offline_grace_s=offline_grace_s, tz=tz)
         self._lock = threading.Lock()
         self._on_queued = on_queued
         self.sites: set[str] | None = set(sites) if sites is not None else None  # None: every site

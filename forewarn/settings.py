@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     api_port: int = Field(8000, ge=1, le=65535, description="port the API listens on")
     secret_key: str = Field("change-me", description="signs webhook payloads; must be set in production")
     timezone: str = Field("Asia/Shanghai",
-                          description="time zone of working days (SLA clocks), quiet hours and notice times")
+                          description="time zone of working days (SLA clocks), quiet hours, notice and alarm times")
     ingest_batch_size: int = Field(2000, ge=1, le=100_000, description="readings per COPY batch")
     ingest_flush_ms: int = Field(10, ge=1, le=60_000, description="flush a partial batch after this long")
     ingest_max_past_s: int = Field(24 * 3600, ge=1, description="older readings are dead-lettered (clock skew)")

@@ -158,7 +158,7 @@ def start_ingest(ctx: RoleContext, hooks: PipelineHooks = PipelineHooks()) -> In
         on_queued = alarms.drain if hooks.on_judged is not None else alarms.wake
         pipeline = DetectionPipeline(ctx.pool, estate, now=ctx.clock, hooks=hooks, on_queued=on_queued,
                                      sites=set() if worker_id else None, offline_grace_s=ctx.settings.offline_grace_s,
-                                     hears_through_ingest=True)
+                                     hears_through_ingest=True, tz=ctx.tickets.tz)
         pipeline.refresh_registry(force=True)
         restored = 0 if worker_id else pipeline.restore()
         stops.push("detector checkpoint", pipeline.checkpoint)

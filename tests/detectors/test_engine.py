@@ -6,6 +6,7 @@ import dataclasses
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -57,6 +58,14 @@ def test_every_alarm_carries_evidence() -> None:
     outage = next(a for a in alarms if a.fault == "supply_outage")
     assert "5 kPa" in outage.evidence.summary and outage.evidence.value == 5.0
     assert outage.evidence.summary.endswith("since 10:01 UTC")  # when the episode began (first low reading)
+
+
+def test_an_alarms_words_name_the_time_in_the_estates_zone() -> None:
+    # An engineer in Shanghai reads when the episode began on the estate's clock, the offset said.
+    engine = DetectorEngine(tz=ZoneInfo("Asia/Shanghai"))
+    readings = [water("w1", i) for i in range(100)] + [water("w1", i, pressure_kpa=5.0) for i in range(100, 140)]
+    outage = next(a for a in feed(engine, readings) if a.fault == "supply_outage")
+    assert outage.evidence.summary.endswith("since 18:01 UTC+08:00")
 
 
 def test_short_dip_raises_nothing() -> None:

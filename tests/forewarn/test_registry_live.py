@@ -103,6 +103,8 @@ def test_a_device_added_then_moved_while_running_is_judged_with_its_building_and
     assert building == "rs-b2"
     queued = row(estate_db_url, "SELECT alarm FROM alarm_queue WHERE device_id = %s AND state = 'raised'", NEW)[0]
     assert queued["extra"]["building_id"] == "rs-b2" and queued["parent_device_id"] is None
+    # Its words give the estate's time (the default zone, Asia/Shanghai), not the server's UTC.
+    assert queued["evidence"]["summary"].endswith(" UTC+08:00"), queued["evidence"]["summary"]
     row(estate_db_url, "SELECT 1 FROM notices n JOIN incidents i ON i.id = n.incident_id "
         "WHERE i.device_id = %s AND n.resident_id IS NOT NULL", NEW)
     with psycopg.connect(estate_db_url) as conn:
