@@ -27,6 +27,7 @@ from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
 from api.web.staff_format import TICKET_STATE, countdown, error_headline, local_time, staff_timeline
+from api.web.staff_words import TIER_LABEL as SEVERITY  # noqa: N811 - the pages call a tier its severity
 from tickets.config import TicketConfig
 from tickets.desk import OPEN_STATES, department_name, departments, desk_queue, resident_name, timeline, user_name
 from tickets.desk_intake import filed_complaint, receipt_of, unidentified_callers, unit_residents
@@ -47,7 +48,6 @@ from tickets.transitions import transition
 router = PageRouter(tags=["pages: service desk"], include_in_schema=False)
 DeskUser = Annotated[Principal, web_require(Role.AGENT, Role.SUPERVISOR, Role.MANAGER)]
 
-SEVERITY = {"major": N_("Major"), "general": N_("General"), "complex": N_("Complex")}
 CATEGORY = {"service_attitude": N_("Service attitude"), "facility": N_("Facility repair"), "billing": N_("Billing"),
             "community": N_("Community management"), "house_quality": N_("House quality"),
             "environment": N_("Environment"), "neighbour": N_("Neighbour dispute"), "parcel": N_("Parcel service")}

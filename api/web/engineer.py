@@ -39,6 +39,7 @@ from api.web.staff_format import (
     request_gettext,
     staff_timeline,
 )
+from api.web.staff_words import TIER_LABEL as SEVERITY  # noqa: N811 - the pages call a tier its severity
 from tickets.attachments import MAX_FILES, attach_to_ticket, save_upload, ticket_attachments, unlinked_uploads
 from tickets.desk import department_name
 from tickets.errors import (
@@ -76,7 +77,6 @@ LIST_FRAGMENT = "/engineer/work-orders?part=list"
 
 STATUS = {"open": N_("New"), "acknowledged": N_("Accepted"), "on_site": N_("On site"), "done": N_("Done"),
           "cancelled": N_("Cancelled")}
-SEVERITY = {"major": N_("Major"), "general": N_("General"), "complex": N_("Complex")}
 STEPS = {TicketEvent.ACKNOWLEDGE: N_("Accept"), TicketEvent.ARRIVE: N_("On site"), TicketEvent.RESOLVE: N_("Resolve")}
 VERDICTS = {Verdict.REAL_FAULT: N_("Real fault"), Verdict.FALSE_ALARM: N_("False alarm"),
             Verdict.PLANNED_MAINTENANCE: N_("Planned maintenance")}

@@ -24,6 +24,9 @@ METRIC_LABEL = {
     "telemetry_gap_s": N_("Time between reports"), "devices_offline": N_("Devices offline"),
 }
 
+# A ticket's tier (tickets.taxonomy.Tier), as the desk's and the engineers' pages name it.
+TIER_LABEL = {"major": N_("Major"), "general": N_("General"), "complex": N_("Complex")}
+
 # A resident's notice channel (residents.channel), as the staff pages name it.
 CHANNEL_LABEL = {"app": N_("In the app"), "sms": N_("SMS"), "wechat": N_("WeChat"), "email": N_("E-mail"),
                  "mqtt": N_("Home display panel")}
