@@ -30,6 +30,7 @@ from rich.progress import Progress
 
 from detectors.alarm import Alarm, AlarmState, Evidence, Severity
 from tickets.channels import InAppChannel, MemoryChannel
+from tickets.cli import database_url
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.flows import handle_alarm, record_verdict
 from tickets.lifecycle import TicketEvent
@@ -223,8 +224,8 @@ def history(
     end = until or datetime.now(UTC)
     if end.tzinfo is None:
         end = end.replace(tzinfo=UTC)
+    url = database_url(ctx, db)  # --db, else the configured one
     root = ctx.find_root().obj
-    url = db or root.database_url
     make_config = getattr(root, "ticket_config", None)  # the configured SLA clocks and calendar
     config = make_config() if callable(make_config) else DEFAULT_CONFIG
     days = months * 30

@@ -108,3 +108,13 @@ def test_user_add_rejects_bad_input(db_url, role):
     else:
         result = forewarn("user", "add", "a1", "--name", "A", "--role", "admin", "--department", "nowhere", env=env)
         assert_clean_failure(result, "unknown department")
+
+
+def test_demo_history_writes_to_the_configured_database_without_db(estate_db_url):
+    # The demo's own command line names no --db: the configured database is the one written.
+    result = forewarn("demo", "history", "--months", "1", "--per-day", "1", "--until", "2026-11-01T00:00:00",
+                      env={"FOREWARN_DATABASE_URL": estate_db_url}, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("history: 30 days to 2026-11-01")
+    with psycopg.connect(estate_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM complaints").fetchone()[0] >= 30
