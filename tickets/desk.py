@@ -78,6 +78,16 @@ def timeline(conn: psycopg.Connection, ticket_id: int) -> list[TimelineEntry]:
                            "WHERE ticket_id = %s ORDER BY id", (ticket_id,)).fetchall()
 
 
+def unit_name(conn: psycopg.Connection, unit_id: str | None) -> str | None:
+    """A unit as the pages show it: its building's name and its number ("1号楼 Building 1 1301"); its id if it has no
+    row, None for none."""
+    if unit_id is None:
+        return None
+    row = conn.execute("SELECT b.name || ' ' || u.number FROM units u JOIN buildings b ON b.id = u.building_id "
+                       "WHERE u.id = %s", (unit_id,)).fetchone()
+    return str(row[0]) if row else unit_id
+
+
 def resident_name(conn: psycopg.Connection, resident_id: str | None) -> str | None:
     if resident_id is None:
         return None

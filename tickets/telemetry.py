@@ -26,9 +26,11 @@ BEFORE_ALARM = timedelta(hours=3)
 ALARM_WINDOW = timedelta(hours=24)
 
 # The device's registry row with its presence.
-_DEVICE = """SELECT d.id, d.kind, d.site_id, d.building_id, d.location, d.active, p.online, p.last_seen,
-                    p.changed_at AS presence_changed_at
-             FROM devices d LEFT JOIN device_presence p ON p.device_id = d.id WHERE d.id = %s"""
+_DEVICE = """SELECT d.id, d.kind, d.site_id, d.building_id, b.name AS building_name, d.location, d.active, p.online,
+                    p.last_seen, p.changed_at AS presence_changed_at
+             FROM devices d LEFT JOIN device_presence p ON p.device_id = d.id
+                  LEFT JOIN buildings b ON b.id = d.building_id
+             WHERE d.id = %s"""
 # Open incidents (alarms) of the device, newest first.
 _OPEN_ALARMS = """SELECT id, fault, severity, detector, since, detected_at, evidence->>'summary' AS summary, ticket_id
                   FROM incidents WHERE device_id = %s AND status = 'open' ORDER BY detected_at DESC"""
@@ -61,6 +63,7 @@ class DeviceInfo:
     kind: str
     site_id: str
     building_id: str | None
+    building_name: str | None  # as the pages show it ("1号楼 Building 1")
     location: str
     active: bool
     online: bool | None

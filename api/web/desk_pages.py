@@ -29,7 +29,16 @@ from api.web.render import not_found, render
 from api.web.staff_format import TICKET_STATE, countdown, error_headline, local_time, staff_timeline
 from api.web.staff_words import TIER_LABEL as SEVERITY  # noqa: N811 - the pages call a tier its severity
 from tickets.config import TicketConfig
-from tickets.desk import OPEN_STATES, department_name, departments, desk_queue, resident_name, timeline, user_name
+from tickets.desk import (
+    OPEN_STATES,
+    department_name,
+    departments,
+    desk_queue,
+    resident_name,
+    timeline,
+    unit_name,
+    user_name,
+)
 from tickets.desk_intake import filed_complaint, receipt_of, unidentified_callers, unit_residents
 from tickets.errors import (
     ClosureBlocked,
@@ -99,6 +108,7 @@ def ticket_context(request: Request, conn: psycopg.Connection, ticket_id: int, n
         "ticket": ticket, "state": TICKET_STATE.get(ticket.state, ticket.state),
         "severity": SEVERITY.get(ticket.severity, ticket.severity),
         "category": CATEGORY.get(ticket.category, ticket.category), "resident_name": name,
+        "unit_name": unit_name(conn, ticket.unit_id),
         "owner_name": user_name(conn, ticket.owner_id),
         "countdown": countdown(due, now, paused=ticket.sla_paused_at is not None) if open_ else None,
         "respond_by": local_time(ticket.respond_due), "resolve_by": local_time(ticket.resolve_due),

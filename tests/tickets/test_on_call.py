@@ -91,6 +91,11 @@ def _events(conn: psycopg.Connection, ticket_id: int) -> list[tuple[str, dict]]:
                         (ticket_id,)).fetchall()
 
 
+def _notes(conn: psycopg.Connection, ticket_id: int, event: str) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT note FROM ticket_events WHERE ticket_id = %s AND event = %s ORDER BY id",
+                                       (ticket_id, event))]
+
+
 def test_saturday_2am_urgent_repair_reaches_the_on_call_engineer_and_escalates_to_the_on_call_supervisor(conn, rota):
     ticket = _repair(conn, SATURDAY_2AM)
     # The on-call engineer owns it and has its work order; by day customer service (agent-1) would own it and the
@@ -100,6 +105,9 @@ def test_saturday_2am_urgent_repair_reaches_the_on_call_engineer_and_escalates_t
     assert _told(conn, ticket) == {"eng-night"}
     routed = [d for e, d in _events(conn, ticket) if e == "routed_on_call"]
     assert routed == [{"department": "engineering", "on_call": "eng-night", "daytime_owner": "agent-1"}]
+    # ... and the timeline says so in words: the department and the engineer by name, not their ids.
+    names = dict(conn.execute("SELECT id, name FROM departments UNION ALL SELECT id, name FROM users").fetchall())
+    assert _notes(conn, ticket, "routed_on_call") == [f"{names['engineering']}：{names['eng-night']}"]
 
     # Nobody on site by 02:30 (the urgent repair's 30 minutes): the on-call supervisor hears of it on WeChat.
     sla_sweep(conn, now=SATURDAY_2AM + timedelta(minutes=31))
@@ -136,6 +144,9 @@ def test_nobody_on_call_falls_back_to_the_daytime_owner_with_a_warning(conn, sta
     assert _owner_and_assignee(conn, ticket) == ("agent-1", "eng-1")
     missing = [d for e, d in _events(conn, ticket) if e == "on_call_missing"]
     assert missing == [{"department": "engineering", "owner": "agent-1"}]
+    [note] = _notes(conn, ticket, "on_call_missing")
+    department = conn.execute("SELECT name FROM departments WHERE id = 'engineering'").fetchone()[0]
+    assert note.startswith(f"{department} 无人值班") and "engineering" not in note
     # Its breach goes up the daytime ladder: the owner's head.
     sla_sweep(conn, now=SATURDAY_2AM + timedelta(minutes=31))
     assert [d["recipient"] for e, d in _events(conn, ticket) if e == "sla_breach"] == ["cs-head"]

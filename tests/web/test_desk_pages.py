@@ -87,6 +87,17 @@ def test_residents_and_engineers_may_not_open_the_desk(desk):
             assert refused.status_code == 403
 
 
+def test_the_ticket_page_names_the_residents_unit_by_building_and_number(desk):
+    pool, ids = desk
+    with pool.connection() as conn:
+        unit, building, number = conn.execute(
+            """SELECT u.id, b.name, u.number FROM tickets t JOIN units u ON u.id = t.unit_id
+               JOIN buildings b ON b.id = u.building_id WHERE t.id = %s""", (ids[0],)).fetchone()
+    with signed_in_client(pool, "agent-1") as client:
+        page = client.get(f"/desk/tickets/{ids[0]}").text
+    assert f'<dd title="{unit}">{building} {number}</dd>' in page  # the id only in the tooltip
+
+
 def test_an_unknown_ticket_is_a_404_page(desk):
     pool, _ = desk
     with signed_in_client(pool, "agent-1") as client:

@@ -71,6 +71,11 @@ def test_this_week_per_department_with_who_is_on_duty_now(roster):
 def test_a_supervisor_s_shift_makes_on_duty_answer_that_person_then(roster):
     start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=1)
     with signed_in_client(roster, "sup-1") as client:
+        form = client.get("/desk/roster").text
+        with roster.connection() as conn:
+            security = conn.execute("SELECT name FROM departments WHERE id = 'security'").fetchone()[0]
+        # the person picker names each one's department, not its code
+        assert re.search(rf'<option value="guard-1">[^<]*\({re.escape(security)}\)</option>', form)
         token = form_token(client, "/desk/roster")
         added = client.post("/desk/roster", data={
             "csrf_token": token, "department_id": "security", "user_id": "guard-1", "rung": "supervisor",

@@ -316,6 +316,10 @@ def test_the_device_page_draws_the_last_day_and_the_last_month(web, signed_in_pa
     expect(page.locator("#chart-24h figcaption")).to_contain_text("水压")  # the metric by name, not pressure_kpa
     expect(page.locator('nav.metrics a[aria-current="true"]')).to_have_text("水压")
     expect(page.locator("#device-state")).to_have_text("尚无上报")  # no presence message from it yet
+    with psycopg.connect(web.db_url) as conn:
+        building = conn.execute("SELECT b.name FROM devices d JOIN buildings b ON b.id = d.building_id "
+                                "WHERE d.id = %s", (device,)).fetchone()[0]
+    expect(page.locator("#device dl.facts")).to_contain_text(building)  # the building by name, not its id
     work_order = raise_alarm(web, device, "pump_failure", now)
     page.reload()
     expect(page.locator("#device-state")).to_have_text("故障")
