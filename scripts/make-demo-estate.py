@@ -83,8 +83,8 @@ def main() -> None:
             devices.append({"id": f"{bid}-water-high", "kind": "water", "building": bid,
                             "location": f"{b}号楼 高区加压泵 high-zone booster",
                             "serves": {"building": bid, "floors": [SPLIT + 1, FLOORS]}})
-        for gate in ("north", "south", "east"):
-            devices.append({"id": f"{prefix}-gate-{gate}", "kind": "access_door", "location": f"小区{gate}门 {gate} gate",
+        for gate, zh in (("north", "北"), ("south", "南"), ("east", "东")):
+            devices.append({"id": f"{prefix}-gate-{gate}", "kind": "access_door", "location": f"小区{zh}门 {gate} gate",
                             "serves": "site"})
         devices.append({"id": f"{prefix}-water-main", "kind": "water", "location": "总进水 main inlet", "serves": "site"})
         sites.append({"id": site_id, "name": name, "timezone": "Asia/Shanghai", "buildings": buildings,
