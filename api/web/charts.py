@@ -41,8 +41,8 @@ def line_chart(series: Series, *, title: str, empty_text: str, tz: ZoneInfo, mar
         return Markup(head + frame + middle + f"{escape(empty_text)}</text>" + times + "</svg>")
     lo = min(p.lo for p in points)
     hi = max(p.hi for p in points)
-    if hi - lo < 1e-9:
-        lo, hi = lo - 1, hi + 1
+    if hi - lo < 1e-9:  # a flat line, drawn in the middle; a flat zero (no complaints yet) from 0, never below
+        lo, hi = (0.0, 1.0) if abs(lo) < 1e-9 else (lo - 1, hi + 1)
     scale = _Scale(series.start.timestamp(), series.end.timestamp(), lo, hi)
     # Each coordinate is computed and formatted once: a page draws up to 2 × 240 points (line, band and dots
     # share them), and this loop was most of the device page's CPU.
