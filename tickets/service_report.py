@@ -3,6 +3,8 @@ was done, the photos before and after, the warranty, and the times against the t
 resident's page and as a PDF (`to_pdf`, reportlab with its built-in Chinese CID font, like the review's PDF).
 
 Where each part comes from:
+- title: the ticket's stored title in the reader's words and language (`tickets.titles.title_words`: "供水中断 @ 1号楼
+  高区加压泵", not "water supply_outage @ …"); the stored title itself is left as it is;
 - found: the notes of the on-site steps (`ticket_events` `arrive`), else what the alarm's fault means in the
   residents' words and the reader's language (a preventive ticket's incident; its detector evidence, English and in
   UTC, only for a fault without such words);
@@ -25,6 +27,7 @@ import psycopg
 
 from tickets.errors import NotFound
 from tickets.notices import fault_words
+from tickets.titles import title_words
 
 _TICKET = """SELECT t.id, t.title, t.category, t.severity, t.state, t.created_at, t.respond_due, t.respond_met_at,
                     t.resolve_due, t.resolve_met_at, t.resolved_at, t.root_cause, t.warranty_until,
@@ -42,7 +45,7 @@ PDF_FONT = "STSong-Light"
 @dataclass(frozen=True, slots=True)
 class ServiceReport:
     ticket_id: int
-    title: str
+    title: str  # in the reader's words (`title_words`), not as stored
     category: str
     severity: str
     state: str
@@ -78,7 +81,8 @@ def _met(at: datetime | None, due: datetime | None) -> bool | None:
 
 
 def service_report(conn: psycopg.Connection, ticket_id: int, lang: str = "zh-CN") -> ServiceReport:
-    """The report of one ticket, for a reader of `lang` (the words of a fault found without an on-site note)."""
+    """The report of one ticket, for a reader of `lang` (its title, and the words of a fault found without an
+    on-site note)."""
     row = conn.execute(_TICKET, (ticket_id,)).fetchone()
     if row is None:
         raise NotFound(f"no ticket {ticket_id}")
@@ -92,8 +96,9 @@ def service_report(conn: psycopg.Connection, ticket_id: int, lang: str = "zh-CN"
     cause = root_cause or (verdict[1] if verdict and verdict[1] else None)
     photos = conn.execute(_PHOTOS, (ticket_id,)).fetchall()
     return ServiceReport(
-        tid, title, category, severity, state, created_at, found, cause, verdict[0] if verdict else None, done,
-        [p for p, by_resident in photos if by_resident], [p for p, by_resident in photos if not by_resident],
+        tid, title_words(title, lang), category, severity, state, created_at, found, cause,
+        verdict[0] if verdict else None, done, [p for p, by_resident in photos if by_resident],
+        [p for p, by_resident in photos if not by_resident],
         respond_due, respond_met_at, resolve_due, resolve_met_at, resolved_at, warranty_until, respond_milestone,
         resolve_milestone)
 

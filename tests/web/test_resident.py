@@ -165,6 +165,18 @@ def test_a_leak_report_goes_to_engineering_is_resolved_and_i_rate_it_from_the_do
     assert _one(web, "SELECT state FROM tickets WHERE id = %s", (ticket_id,)) == ("closed",)
     steps = [s.get_attribute("data-step") for s in page.locator("ol.timeline li").all()]
     assert steps == ["received", "assigned", "accepted", "on_site", "done", "closed"]
+    # The warranty's end reads as a date, not as the tags of a `<time>` element escaped into the sentence.
+    (until,) = _one(web, "SELECT warranty_until FROM tickets WHERE id = %s", (ticket_id,))
+    until = until.astimezone(SHANGHAI)
+    day = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")[until.weekday()]
+    assert page.locator("p.warranty.muted").inner_text() == (
+        f"The repair is under warranty until {until:%Y-%m-%d} ({day}) {until:%H:%M}.")
+    # The service report names the request by what it is about in my language, not by the stored codes.
+    (title,) = _one(web, "SELECT title FROM tickets WHERE id = %s", (ticket_id,))
+    page.get_by_role("link", name="Service report").click()
+    page.wait_for_url(f"**/resident/requests/{complaint_id}/report")
+    assert title.startswith("facility/water: ")
+    assert page.locator(".service-report h1 + p").inner_text() == "water supply: " + title.split(": ", 1)[1]
 
 
 def test_another_residents_request_notice_and_rating_page_are_not_found(web, signed_in_page):
