@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
@@ -76,6 +77,14 @@ def timeline(conn: psycopg.Connection, ticket_id: int) -> list[TimelineEntry]:
     with conn.cursor(row_factory=class_row(TimelineEntry)) as cur:
         return cur.execute("SELECT at, actor, event, from_state, to_state, note, detail FROM ticket_events "
                            "WHERE ticket_id = %s ORDER BY id", (ticket_id,)).fetchall()
+
+
+def incident_evidence(conn: psycopg.Connection, incident_id: int | None) -> dict[str, Any] | None:
+    """The detector's evidence of an incident (`detectors.alarm.Evidence.as_dict`), None for none."""
+    if incident_id is None:
+        return None
+    row = conn.execute("SELECT evidence FROM incidents WHERE id = %s", (incident_id,)).fetchone()
+    return row[0] if row else None
 
 
 def unit_name(conn: psycopg.Connection, unit_id: str | None) -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
@@ -32,7 +33,8 @@ _DEVICE = """SELECT d.id, d.kind, d.site_id, d.building_id, b.name AS building_n
                   LEFT JOIN buildings b ON b.id = d.building_id
              WHERE d.id = %s"""
 # Open incidents (alarms) of the device, newest first.
-_OPEN_ALARMS = """SELECT id, fault, severity, detector, since, detected_at, evidence->>'summary' AS summary, ticket_id
+_OPEN_ALARMS = """SELECT id, fault, severity, detector, since, detected_at, evidence->>'summary' AS summary, ticket_id,
+                         evidence AS evidence
                   FROM incidents WHERE device_id = %s AND status = 'open' ORDER BY detected_at DESC"""
 # Tickets about the device still being worked on, with their live work order.
 _OPEN_TICKETS = """SELECT t.id, t.title, t.state, t.severity, t.resolve_due, w.id AS work_order_id,
@@ -81,6 +83,7 @@ class OpenAlarm:
     detected_at: datetime
     summary: str | None
     ticket_id: int | None
+    evidence: dict[str, Any] | None  # the detector's evidence (detectors.alarm.Evidence.as_dict): metric, value, ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,14 @@ from api.web.deps import CsrfChecked, web_require
 from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
-from api.web.staff_format import TICKET_STATE, countdown, error_headline, local_time, staff_timeline
+from api.web.staff_format import (
+    TICKET_STATE,
+    countdown,
+    error_headline,
+    evidence_facts,
+    local_time,
+    staff_timeline,
+)
 from api.web.staff_words import TIER_LABEL as SEVERITY  # noqa: N811 - the pages call a tier its severity
 from tickets.config import TicketConfig
 from tickets.desk import (
@@ -34,6 +41,7 @@ from tickets.desk import (
     department_name,
     departments,
     desk_queue,
+    incident_evidence,
     resident_name,
     timeline,
     unit_name,
@@ -109,6 +117,7 @@ def ticket_context(request: Request, conn: psycopg.Connection, ticket_id: int, n
         "severity": SEVERITY.get(ticket.severity, ticket.severity),
         "category": CATEGORY.get(ticket.category, ticket.category), "resident_name": name,
         "unit_name": unit_name(conn, ticket.unit_id),
+        "evidence": evidence_facts(incident_evidence(conn, ticket.incident_id)),
         "owner_name": user_name(conn, ticket.owner_id),
         "countdown": countdown(due, now, paused=ticket.sla_paused_at is not None) if open_ else None,
         "respond_by": local_time(ticket.respond_due), "resolve_by": local_time(ticket.resolve_due),

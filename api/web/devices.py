@@ -22,7 +22,7 @@ from api.web.deps import CsrfChecked, StaffWebUser, web_require
 from api.web.i18n import N_
 from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
-from api.web.staff_format import TICKET_STATE, TZ, local_time, metric_name, request_gettext
+from api.web.staff_format import TICKET_STATE, TZ, evidence_facts, local_time, metric_name, request_gettext
 from tickets.errors import InvalidInput, NotFound
 from tickets.maintenance import end_window, list_windows, parse_duration, start_window
 from tickets.telemetry import chart_metrics, device_overview, hourly_series, raw_series
@@ -77,7 +77,8 @@ def _device_page(request: Request, conn: psycopg.Connection, user: Principal, no
     return render(request, "staff/device.html", {
         "overview": overview, "device": device, "state": overview.state, "state_label": STATE[overview.state],
         "kind_label": KIND.get(device.kind, device.kind), "last_seen": local_time(device.last_seen),
-        "alarms": [{"a": a, "since": local_time(a.since)} for a in overview.alarms],
+        "alarms": [{"a": a, "since": local_time(a.since), "facts": evidence_facts(a.evidence)}
+                   for a in overview.alarms],
         "tickets": [{"t": t, "due": local_time(t.resolve_due), "state": TICKET_STATE.get(t.state, t.state)}
                     for t in overview.tickets],
         "metrics": metrics, "metric": chosen, "charts": charts,

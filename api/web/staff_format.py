@@ -13,6 +13,7 @@ from fastapi import Request
 from api.web.i18n import N_, choose_lang
 from api.web.render import frame_of
 from api.web.staff_words import EVENT_LABEL, METRIC_LABEL
+from ingest.contract import SPEC_BY_NAME
 from tickets.desk import actor_names, departments
 from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotAllowed, WorkOrdersOpen
 from tickets.sla import DEFAULT_TZ
@@ -116,3 +117,38 @@ def staff_timeline(conn: psycopg.Connection, entries: Iterable[TimelineEntry]) -
 def metric_name(gettext: Callable[[str], str], code: str) -> str:
     """A metric by name in the page's language (`METRIC_LABEL`), for chart titles; a code with no name as it is."""
     return gettext(METRIC_LABEL[code]) if code in METRIC_LABEL else code
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceFacts:
+    """An alarm's evidence as a line a Chinese reader reads at a glance (`staff/_words.html` `evidence`): the metric
+    (a code `sw.metric` names), its value and the detector's reference, each with the metric's unit."""
+
+    metric: str
+    value: str
+    baseline: str | None
+
+
+# Each metric's unit (ingest/contract.py); the detectors' own evidence metrics beside them.
+_UNIT = {spec.name: spec.unit for specs in SPEC_BY_NAME.values() for spec in specs.values() if not spec.boolean}
+_UNIT |= {"silence_s": "s", "telemetry_gap_s": "s", "night_min_flow_lpm": "L/min"}
+
+
+def evidence_facts(evidence: Mapping[str, object] | None) -> EvidenceFacts | None:
+    """The facts of a detector's evidence (`detectors.alarm.Evidence.as_dict`), or None when it names no numeric
+    metric with a value (an alarm button pressed, a device gone): its sentence says it all.
+
+    >>> evidence_facts({"metric": "pressure_kpa", "value": 4.0, "baseline": 80.0, "summary": "..."})
+    EvidenceFacts(metric='pressure_kpa', value='4 kPa', baseline='80 kPa')
+    >>> evidence_facts({"metric": "alarm_button", "value": 1.0}) is None
+    True
+    """
+    if not evidence:
+        return None
+    metric, value, baseline = evidence.get("metric"), evidence.get("value"), evidence.get("baseline")
+    if not isinstance(metric, str) or not isinstance(value, int | float) or metric not in _UNIT:
+        return None
+    unit = _UNIT[metric]
+    suffix = "" if unit in ("", "floor", "-1/0/1") else (unit if unit == "%" else f" {unit}")
+    return EvidenceFacts(metric, f"{value:.4g}{suffix}",
+                         f"{baseline:.4g}{suffix}" if isinstance(baseline, int | float) else None)

@@ -13,8 +13,10 @@ import pytest
 from psycopg_pool import ConnectionPool
 
 from api.auth import Role, create_user, ensure_resident_user
+from detectors.alarm import Alarm, AlarmState, Evidence, Severity
 from tests.web.clients import form_token, signed_in_client
 from tickets.complaints import intake_complaint
+from tickets.flows import handle_alarm
 from tickets.lifecycle import TicketEvent
 from tickets.reply_templates import fill_templates
 from tickets.sla import DEFAULT_TZ as ZONE
@@ -96,6 +98,25 @@ def test_the_ticket_page_names_the_residents_unit_by_building_and_number(desk):
     with signed_in_client(pool, "agent-1") as client:
         page = client.get(f"/desk/tickets/{ids[0]}").text
     assert f'<dd title="{unit}">{building} {number}</dd>' in page  # the id only in the tooltip
+
+
+def test_a_preventive_tickets_evidence_leads_with_the_fault_and_figures_by_name_on_a_chinese_page(desk):
+    pool, _ = desk
+    now = datetime.now(UTC).replace(microsecond=0)
+    sentence = "supply pressure 4 kPa, below the 80 kPa floor, since 09:12 UTC+08:00"
+    alarm = Alarm(device_id="rs-b1-water-high", fault="supply_outage", state=AlarmState.RAISED,
+                  severity=Severity.CRITICAL, since=now - timedelta(minutes=2), ts=now, detector="water_rules",
+                  evidence=Evidence(sentence, metric="pressure_kpa", value=4.0, baseline=80.0))
+    with pool.connection() as conn:
+        ticket = handle_alarm(conn, alarm, now=now).ticket_id
+        conn.commit()
+    with signed_in_client(pool, "agent-1") as client:
+        zh = client.get(f"/desk/tickets/{ticket}", headers={"Accept-Language": "zh-CN"}).text
+        en = client.get(f"/desk/tickets/{ticket}", headers={"Accept-Language": "en"}).text
+    shown = re.sub(r"<[^>]+>", "", re.search(r'<div class="description" id="evidence">(.*?)</div>', zh, re.S)[1])
+    assert shown.startswith("供水中断：水压 4 kPa（正常 80 kPa）")  # the line a desk agent reads at a glance
+    assert f"<summary>详细信息</summary><span lang=\"en\">{sentence}</span>" in zh  # the sentence, folded
+    assert f'<div class="description" id="evidence">{sentence}</div>' in en
 
 
 def test_an_unknown_ticket_is_a_404_page(desk):

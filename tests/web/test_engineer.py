@@ -323,7 +323,9 @@ def test_the_device_page_draws_the_last_day_and_the_last_month(web, signed_in_pa
     work_order = raise_alarm(web, device, "pump_failure", now)
     page.reload()
     expect(page.locator("#device-state")).to_have_text("故障")
-    expect(page.locator("#alarms")).to_contain_text("pressure at zero for 90 s")
+    # The detector's English sentence is folded under 详细信息; the page leads with the fault and the figures by name.
+    expect(page.locator("#alarms .evidence")).to_have_text("加压水泵故障：水压 0 kPa（正常 320 kPa）")
+    expect(page.locator("#alarms details")).to_contain_text("pressure at zero for 90 s")
     expect(page.locator("#alarms")).to_contain_text("已派单")
     expect(page.locator(f'a[href="/engineer/work-orders/{work_order}"]')).to_have_count(0)  # not an agent's page
     _both_languages(page, f"/staff/devices/{device}", "staff-device")

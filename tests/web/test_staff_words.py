@@ -118,3 +118,16 @@ def test_every_metric_and_detector_an_alarms_evidence_names_has_a_name_in_both_l
     zh, en = catalogues.gettext("zh-CN"), catalogues.gettext("en")
     for label in (*METRIC_LABEL.values(), *DETECTOR_LABEL.values()):
         assert zh(label) != label and en(label) == label, label
+
+
+def test_an_alarms_evidence_reads_as_figures_with_their_units():
+    import doctest
+
+    import api.web.staff_format
+
+    result = doctest.testmod(api.web.staff_format)
+    assert result.attempted >= 2 and result.failed == 0
+    from api.web.staff_format import evidence_facts
+    assert evidence_facts({"metric": "tank_level_pct", "value": 12.34, "baseline": 20}).value == "12.34%"
+    assert evidence_facts({"metric": "site_reads_since", "value": 40}) is None  # no unit known: the sentence says it
+    assert evidence_facts(None) is None
