@@ -26,8 +26,9 @@ from api.web.charts import line_chart
 from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
 from api.web.render import render
-from api.web.review_pages import ManagerWebUser
+from api.web.review_pages import SOURCE_LABEL, ManagerWebUser, building_names, figures_words
 from api.web.staff_format import TICKET_STATE, request_gettext
+from tickets.desk import actor_names, departments
 from tickets.errors import InvalidInput
 from tickets.review import report
 from tickets.review.compute import Figure, Slice, compute_review, league_table
@@ -42,7 +43,6 @@ SiteQuery = Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9_.-]
 PeriodQuery = Annotated[str | None, Query(max_length=40)]
 MEDIA = {"html": "text/html; charset=utf-8", "pdf": "application/pdf", "csv": "text/csv; charset=utf-8",
          "json": "application/json", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-SOURCE = {"complaint": N_("Complaints"), "preventive": N_("Preventive")}
 CLOCK = {"respond": N_("response"), "resolve": N_("resolution")}
 SEVERITY = {"critical": N_("critical"), "warning": N_("warning"), "info": N_("info")}  # detectors.alarm.Severity
 # The dashboard's charts: (trend key, title message id, unit); "anticipation" is the share of anticipated complaints.
@@ -97,11 +97,13 @@ def dashboard_page(request: Request, conn: DbDep, user: ManagerWebUser, now: Now
     charts = [(_(title), _trend_chart(board, key, _(title), unit, _("No data in these months"), config.tz))
               for key, title, unit in CHARTS]
     overdue = [(item, datetime.fromisoformat(item.due).strftime("%Y-%m-%d %H:%M")) for item in board.overdue]
+    # an overdue ticket's department and owner by name, as the desk's pages show them
+    names = {"department": dict(departments(conn)), "owner": actor_names(conn, (i.owner for i in board.overdue))}
     incidents = [(i, datetime.fromisoformat(i.detected_at).strftime("%Y-%m-%d %H:%M")) for i in board.incidents]
     today = {source: [_figure_row(f, lang) for f in figures.values()] for source, figures in board.today.items()}
     return render(request, "manager/dashboard.html", {
         "board": board, "sites": sites, "today": today, "overdue": overdue, "incidents": incidents, "charts": charts,
-        "source_label": SOURCE,
+        "source_label": SOURCE_LABEL, "names": names,
         "state_label": TICKET_STATE, "clock_label": CLOCK, "severity_label": SEVERITY,
         "anticipation": _percent(board.anticipation.share)})
 
@@ -124,7 +126,7 @@ def quarter_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDe
     if period is None:
         return _error(request, N_("Give the quarter as 2026Q4."), 422)
     review = compute_review(conn, period, now=now)
-    lang = _lang(request)
+    lang, buildings = _lang(request), building_names(conn)
     summary = committee_summary(review)
     lines = [{"name": METRICS[s.key].name(lang), "value": report.shown(s.key, s.value),
               "target": report.shown(s.key, s.target) if s.target is not None else "",
@@ -135,10 +137,11 @@ def quarter_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDe
               for r in league_table(conn, period, now=now)]
     return render(request, "manager/quarter.html", {
         "period": period.label, "previous": period.previous().label, "header": report.HEADER[lang],
-        "rows": report.rows(review, lang), "charts": report.charts(review, lang), "lines": lines, "summary": summary,
-        "top": f"{point_name(top.point, lang)} · {top.building} {top.share:.1f} %" if top else None,
-        "coverage": _percent(summary.proactive_coverage), "league": league,
-        "league_header": [METRICS[k].name(lang) for k in report.LEAGUE_COLUMNS]})
+        "rows": report.rows(review, lang), "charts": report.charts(review, lang, buildings), "lines": lines,
+        "summary": summary, "coverage": _percent(summary.proactive_coverage), "league": league,
+        "top": (f"{point_name(top.point, lang)} · {buildings.get(top.building, top.building)} {top.share:.1f} %"
+                if top else None),
+        "league_header": [METRICS[k].name(lang) for k in report.LEAGUE_COLUMNS]} | figures_words(lang))
 
 
 @router.get("/manager/review/export")

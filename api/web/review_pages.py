@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
 
+import psycopg
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -18,7 +19,7 @@ from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
 from api.web.render import render
 from tickets.config import TicketConfig
-from tickets.desk import departments, user_name
+from tickets.desk import departments, sites_and_buildings, user_name
 from tickets.errors import InvalidInput
 from tickets.review import report
 from tickets.review.actions import attach_actions
@@ -31,6 +32,8 @@ router = PageRouter(tags=["pages: review"], include_in_schema=False)
 ManagerWebUser = Annotated[Principal, web_require(Role.MANAGER)]
 MonthQuery = Annotated[str | None, Query(max_length=40)]
 TITLE = N_("Monthly review")
+# A figure's source (tickets.review.compute.SOURCES) as the manager's pages name it.
+SOURCE_LABEL = {"complaint": N_("Complaints"), "preventive": N_("Preventive")}
 
 
 def _period(request: Request, month: str | None, now: NowDep, config: TicketConfigDep) -> Period | HTMLResponse:
@@ -75,6 +78,18 @@ def _lang(request: Request) -> str:
     return "en" if choose_lang(request) == "en" else "zh-CN"
 
 
+def building_names(conn: psycopg.Connection) -> dict[str, str]:
+    """Every building's name by its id, for the charts and causes that the review keys by building id."""
+    return {building: name for _, _, buildings in sites_and_buildings(conn) for building, name in buildings}
+
+
+def figures_words(lang: str) -> dict[str, object]:
+    """What the figures table (manager/_figures.html) names its codes with: each source (a message id) and each
+    mark, green or red, in the report's own words (达标/未达标, as its PDF says)."""
+    words = report.PDF_WORDS[lang]
+    return {"source_label": SOURCE_LABEL, "mark_label": {"green": words["green"], "red": words["red"]}}
+
+
 @router.get("/manager/review", response_class=HTMLResponse)
 def review_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep, config: TicketConfigDep,
                 month: MonthQuery = None) -> Response:
@@ -82,11 +97,12 @@ def review_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep
     if isinstance(period, Response):
         return period
     review = attach_actions(conn, compute_review(conn, period, now=now), period)
-    lang = _lang(request)
+    lang, buildings = _lang(request), building_names(conn)
     return render(request, "manager/review.html", {
         "review": review, "header": report.HEADER[lang], "rows": report.rows(review, lang),
-        "charts": report.charts(review, lang), "actions": report.actions_html(review, lang), "period": period.label,
-        "month_nav": month_nav(period, now, config), "title_id": TITLE})
+        "charts": report.charts(review, lang, buildings), "actions": report.actions_html(review, lang, buildings),
+        "period": period.label, "month_nav": month_nav(period, now, config), "title_id": TITLE}
+        | figures_words(lang))
 
 
 @router.get("/manager/scorecards", response_class=HTMLResponse)

@@ -4,7 +4,7 @@ by name in the reader's language, and a chart with nothing to draw says why inst
 from __future__ import annotations
 
 from tickets.review import report
-from tickets.review.compute import Review
+from tickets.review.compute import Point, Review
 
 
 def test_the_channel_chart_names_each_channel_in_the_readers_language():
@@ -19,3 +19,21 @@ def test_a_month_without_complaints_says_so_on_each_chart():
     quiet = Review("2026-10", "portfolio", {})
     assert report.charts(quiet, "zh-CN").count("本期没有投诉") == 2
     assert report.charts(quiet, "en").count("no complaints in this period") == 2
+
+
+def test_the_points_chart_names_each_building_where_it_has_a_name():
+    """A walk-through found `响应拖延 · rs-b1 50 %` on the monthly review: the page gives the buildings' names."""
+    review = Review("2026-12", "portfolio", {}, points=[Point("responsiveness", "rs-b1", 1, 50.0),
+                                                        Point("water", "rs-b9", 1, 50.0)])
+    zh = report.charts(review, "zh-CN", {"rs-b1": "1号楼 Building 1"})
+    assert ">响应拖延 · 1号楼 Building 1</text>" in zh and "rs-b1" not in zh
+    assert ">供水问题 · rs-b9</text>" in zh  # a building with no name there keeps its id rather than vanish
+    assert ">slow response · rs-b1</text>" in report.charts(review, "en")  # the exports, still without names
+
+
+def test_a_cause_on_a_building_names_the_building():
+    review = Review("2026-12", "portfolio", {}, causes=[
+        {"id": 1, "ticket_id": None, "point": "elevator", "building_id": "rs-b1", "what": "电梯门故障", "where": "",
+         "when": "", "who": "", "why": "", "how": "", "whys": ["门机皮带磨损"]}])
+    assert report.cause_rows(review, "en", {"rs-b1": "1号楼 Building 1"})[0][1] == "lift fault · 1号楼 Building 1"
+    assert "<td>电梯故障 · 1号楼 Building 1</td>" in report.actions_html(review, "zh-CN", {"rs-b1": "1号楼 Building 1"})

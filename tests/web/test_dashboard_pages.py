@@ -75,8 +75,23 @@ def test_the_manager_sees_the_sites_overdue_tickets_and_figures(web, signed_in_p
     assert shown == late and fresh not in shown and elsewhere not in shown
     assert page.locator("#overdue-count").inner_text() == "3"
     assert page.locator("#open-count").inner_text() == "5"  # 4 complaints and the outage's preventive ticket
-    incident = page.locator("#incidents li").inner_text()  # the fault by name, the time as the other times read
-    assert re.match(r"rs-b1-water-high 供水中断 紧急 自 \d{4}-\d\d-\d\d \d\d:\d\d · #\d+$", incident), incident
+    # the device by where it is (its id in the tooltip), the fault by name, the time as the other times read
+    incident = page.locator("#incidents li").inner_text()
+    assert re.match(r"1号楼 高区加压泵 high-zone booster 供水中断 紧急 自 \d{4}-\d\d-\d\d \d\d:\d\d · #\d+$",
+                    incident), incident
+    device = page.locator("#incidents li a.device")
+    assert (device.get_attribute("title"), device.get_attribute("href")) == (
+        "rs-b1-water-high", "/staff/devices/rs-b1-water-high")
+    # an overdue ticket's department and owner by name, not by id
+    with psycopg.connect(web.db_url) as conn:
+        owners = {t: (d, o, dn) for t, d, o, dn in conn.execute(
+            """SELECT t.id, t.department_id, t.owner_id, d.name FROM tickets t
+               LEFT JOIN departments d ON d.id = t.department_id WHERE t.id = ANY(%s)""", (sorted(late),))}
+    assert any(department for department, _, _ in owners.values())  # the intake routed them to a department
+    for ticket, (department, owner, name) in owners.items():
+        text = page.locator(f"#overdue li[data-ticket='{ticket}'] .muted").inner_text()
+        assert text.startswith(f"{name} / " if department else "- / "), text
+        assert owner is None or f"/ {owner} ·" not in text, text
     assert page.locator("#incidents li .fault").get_attribute("data-fault") == "supply_outage"
     assert page.locator("#today-complaint tr[data-key='tickets'] td.value").inner_text() in ("1", "0")
     # Today's complaint and the outage's ticket were opened a minute ago and neither is due: the SLA figures of today
@@ -103,7 +118,13 @@ def test_the_quarterly_review_and_its_downloads(web, signed_in_page):
     _october(web.db_url)
     page = signed_in_page(make_user(web, Role.MANAGER), lang="en", width=1280)
     page.goto("/manager/review/quarter?quarter=2026Q4")
-    assert page.locator("#top-point").inner_text().startswith("Most frequent point: lift fault · rs-b1")
+    with psycopg.connect(web.db_url) as conn:
+        building = conn.execute("SELECT name FROM buildings WHERE id = 'rs-b1'").fetchone()[0]  # type: ignore[index]
+    assert page.locator("#top-point").inner_text().startswith(f"Most frequent point: lift fault · {building} ")
+    assert f"lift fault · {building}" in page.locator("#charts").inner_html()
+    figures = page.locator("#figures tr[data-source=complaint]", has_text="closed-loop rate")
+    assert figures.locator("td").nth(0).inner_text() == "Complaints" and figures.get_attribute("class") == "red"
+    assert figures.locator("td").nth(4).inner_text() == "missed"
     closed = page.locator("#committee tr", has_text="closed-loop rate")
     assert closed.get_attribute("class") == "red"
     value = closed.locator("td.value").inner_text()

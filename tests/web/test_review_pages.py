@@ -51,11 +51,13 @@ def test_the_manager_sees_the_month_and_its_exports_agree(web):
             write_month(conn)
     pages, rest = _clients(web, make_user(web, Role.MANAGER))
     with pages, rest:
+        building = conn_name(web.db_url, "SELECT name FROM buildings WHERE id = 'rs-b1'")
         page = pages.get(PAGES[0] + "&lang=en")
         assert page.status_code == 200
-        assert "<svg" in page.text and "lift fault · rs-b1" in page.text
+        assert "<svg" in page.text and f"lift fault · {building}</text>" in page.text  # the building by name
         assert 'id="export-pdf" href="/manager/review/export?period=2026-10&amp;format=pdf&amp;lang=en"' in page.text
-        assert '<tr class="red"><td>complaint</td><td>closed-loop rate</td><td>92.5 %</td>' in page.text
+        assert ('<tr class="red" data-source="complaint"><td>Complaints</td><td>closed-loop rate</td><td>92.5 %</td>'
+                "<td>95.0 %</td><td>missed</td>") in page.text
         data = rest.get(REST[0]).json()
         assert data["figures"]["complaint"]["closed_loop_rate"]["value"] == 92.5
         book = load_workbook(io.BytesIO(rest.get(REST[1] + "&lang=en").content))
@@ -82,6 +84,33 @@ def test_the_manager_sees_the_month_and_its_exports_agree(web):
         assert alone["slice"] == "person=nobody-owns-these"
         assert alone["figures"]["complaint"]["complaints"]["value"] == 0 < data["figures"]["complaint"]["complaints"][
             "value"]
+
+
+def conn_name(db_url: str, query: str) -> str:
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(query).fetchone()
+    assert row is not None, query
+    return str(row[0])
+
+
+def test_the_monthly_review_names_sources_marks_and_buildings_in_the_pages_language(web):
+    """A walk-through on zh-CN found the codes `complaint`, `preventive` and `red` in the figures table and
+    `响应拖延 · rs-b1 50 %` in the chart: each is named in the page's language, the building by its name."""
+    with psycopg.connect(web.db_url) as conn:
+        if conn.execute("SELECT count(*) FROM tickets WHERE created_at >= '2026-10-01' "
+                        "AND created_at < '2026-11-01'").fetchone() == (0,):
+            write_month(conn)
+    building = conn_name(web.db_url, "SELECT name FROM buildings WHERE id = 'rs-b1'")
+    pages, _ = _clients(web, make_user(web, Role.MANAGER))
+    with pages:
+        page = pages.get(PAGES[0] + "&lang=zh-CN").text
+    figures = page[page.index('<table id="figures">'):page.index("</table>", page.index('<table id="figures">'))]
+    cells = re.findall(r"<td>([^<]*)</td>", figures)
+    assert '<tr class="red" data-source="complaint"><td>投诉</td><td>闭环率</td><td>92.5 %</td>' in figures
+    assert "未达标" in cells and "达标" in cells
+    assert not {"complaint", "preventive", "red", "green"} & set(cells), cells
+    charts = page[page.index('id="charts"'):]
+    assert f">电梯故障 · {building}</text>" in charts and "· rs-b" not in charts
 
 
 def test_a_manager_moves_between_months_and_picks_one_on_the_review_and_the_scorecards():

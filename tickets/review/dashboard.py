@@ -17,9 +17,9 @@ from tickets.review.periods import Kind, Period, parse_period
 
 SITES = "SELECT id, name FROM sites ORDER BY id"
 
-# Open root incidents on the site's devices, newest first.
+# Open root incidents on the site's devices (with where each device is), newest first.
 OPEN_INCIDENTS = """
-SELECT i.id, i.device_id, d.kind, i.fault, i.severity, i.detected_at, i.ticket_id
+SELECT i.id, i.device_id, d.location, d.kind, i.fault, i.severity, i.detected_at, i.ticket_id
 FROM incidents i JOIN devices d ON d.id = i.device_id
 WHERE i.status = 'open' AND i.root_incident_id IS NULL AND d.site_id = %(site)s
 ORDER BY i.detected_at DESC, i.id DESC"""
@@ -51,6 +51,7 @@ class Site:
 class OpenIncident:
     id: int
     device: str
+    location: str  # where the device is, as the estate names it ("1号楼 高区加压泵 high-zone booster"); may be ""
     kind: str
     fault: str
     severity: str
@@ -122,8 +123,9 @@ def build_dashboard(conn: psycopg.Connection, site: Site, *, now: datetime, tz: 
     today = now.astimezone(tz).date()
     board = Dashboard(site, today)
     params = {"site": site.id}
-    board.incidents = [OpenIncident(i, dev, kind, fault, sev, at.astimezone(tz).isoformat(timespec="minutes"), t)
-                       for i, dev, kind, fault, sev, at, t in conn.execute(OPEN_INCIDENTS, params).fetchall()]
+    board.incidents = [OpenIncident(i, dev, where, kind, fault, sev, at.astimezone(tz).isoformat(timespec="minutes"),
+                                    t)
+                       for i, dev, where, kind, fault, sev, at, t in conn.execute(OPEN_INCIDENTS, params).fetchall()]
     for source, state, n in conn.execute(OPEN_TICKETS, params).fetchall():
         board.open_tickets.setdefault(source, {})[state] = int(n)
     board.overdue = list_overdue(conn, now=now, tz=tz, site=site.id)

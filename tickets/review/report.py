@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -85,14 +85,17 @@ CAUSE_HEADER = {"zh-CN": ("编号", "对象", "什么", "哪里", "何时", "谁
                 "en": ("id", "on", "what", "where", "when", "who", "why", "how", "chain of whys")}
 
 
-def cause_rows(review: Review, lang: str) -> list[list[str]]:
-    """The root causes recorded in the period: what they are on, the 5W1H, the chain of whys joined by arrows."""
+def cause_rows(review: Review, lang: str, buildings: Mapping[str, str] | None = None) -> list[list[str]]:
+    """The root causes recorded in the period: what they are on, the 5W1H, the chain of whys joined by arrows. A
+    building is named from `buildings` (name by id) where it has a name there, else by its id."""
+    names = buildings or {}
     out = []
     for c in review.causes:
         if c["ticket_id"] is not None:
             subject = f"#{c['ticket_id']}"
         else:
-            subject = point_name(c["point"], lang) + (f" · {c['building_id']}" if c["building_id"] else "")
+            building = c["building_id"]
+            subject = point_name(c["point"], lang) + (f" · {names.get(building, building)}" if building else "")
         out.append([str(c["id"]), subject, *(c[k] for k in ("what", "where", "when", "who", "why", "how")),
                     " → ".join(c["whys"])])
     return out
@@ -161,8 +164,11 @@ def bar_chart(bars: Sequence[tuple[str, float]], *, title: str, unit: str = "", 
     return "".join(parts)
 
 
-def charts(review: Review, lang: str) -> str:
-    points = [(f"{point_name(p.point, lang)} · {p.building}", p.share) for p in review.points]
+def charts(review: Review, lang: str, buildings: Mapping[str, str] | None = None) -> str:
+    """The high-frequency points' and the channels' bars; a point's building is named from `buildings` (name by id,
+    as the pages show it) where it has a name there, else by its id."""
+    names = buildings or {}
+    points = [(f"{point_name(p.point, lang)} · {names.get(p.building, p.building)}", p.share) for p in review.points]
     channels = sorted(review.volume.get("channel", {}).items(), key=lambda kv: -kv[1])
     zh = lang == "zh-CN"
     none = "本期没有投诉" if zh else "no complaints in this period"
@@ -184,13 +190,13 @@ def to_html(review: Review, lang: str) -> str:
             f"{actions_html(review, lang)}</html>")
 
 
-def actions_html(review: Review, lang: str) -> str:
-    """The root causes recorded in the period, then the improvement actions' table, each change green when it went
-    the metric's good way, red when not."""
+def actions_html(review: Review, lang: str, buildings: Mapping[str, str] | None = None) -> str:
+    """The root causes recorded in the period (their buildings named from `buildings`, as in `cause_rows`), then the
+    improvement actions' table, each change green when it went the metric's good way, red when not."""
     causes = ""
     if review.causes:
         cells = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
-                        for row in cause_rows(review, lang))
+                        for row in cause_rows(review, lang, buildings))
         heads = "".join(f"<th>{escape(h)}</th>" for h in CAUSE_HEADER[lang])
         causes = (f'<h2>{"根本原因" if lang == "zh-CN" else "Root causes"}</h2>'
                   f'<table id="causes"><tr>{heads}</tr>{cells}</table>')
