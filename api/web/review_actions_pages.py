@@ -33,8 +33,10 @@ FORM_FIELDS = ("title", "department_id", "owner", "deadline", "metric", "starts_
 def _context(request: Request, conn: DbDep, now: NowDep, config: TicketConfigDep) -> dict[str, Any]:
     lang = _lang(request)
     views = [act.view(conn, a, as_of=now, tz=config.tz) for a in act.list_actions(conn)]
+    names: dict[str, str] = dict(conn.execute("SELECT id, name FROM sites UNION ALL SELECT id, name FROM buildings "
+                              "UNION ALL SELECT id, name FROM departments").fetchall())
     rows = [{"id": v.action.id, "status": v.action.status, "mark": {True: "green", False: "red", None: ""}[
-        v.effect.improved], "cells": report.action_rows_of([v.as_dict()], lang)[0],
+        v.effect.improved], "cells": report.action_rows_of([v.as_dict()], lang, names)[0],
         "next": sorted(act.TRANSITIONS[act.Status(v.action.status)])} for v in views]
     return {"title_id": TITLE, "header": report.ACTION_HEADER[lang], "rows": rows,
             "statuses": report.STATUS_NAMES[lang], "metrics": [(k, m.name(lang)) for k, m in METRICS.items()],

@@ -98,9 +98,10 @@ def review_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep
         return period
     review = attach_actions(conn, compute_review(conn, period, now=now), period)
     lang, buildings = _lang(request), building_names(conn)
+    names = buildings | dict(departments(conn))  # the actions' departments too
     return render(request, "manager/review.html", {
         "review": review, "header": report.HEADER[lang], "rows": report.rows(review, lang),
-        "charts": report.charts(review, lang, buildings), "actions": report.actions_html(review, lang, buildings),
+        "charts": report.charts(review, lang, buildings), "actions": report.actions_html(review, lang, names),
         "period": period.label, "month_nav": month_nav(period, now, config), "title_id": TITLE}
         | figures_words(lang))
 

@@ -92,6 +92,11 @@ def test_the_monthly_report_shows_each_action_before_and_after(conn: psycopg.Con
     assert data["actions"][0]["effect"]["change_pct"] == -40.0
     assert report.action_rows(review, "en")[0][5:] == [
         "planned", "complaints", "building=rs-b1, point=elevator", "10", "6", "-40.0 %"]
+    # The manager's pages name the department and the slice (the exports keep the codes above).
+    names = {"rs-b1": "1号楼 Building 1", "engineering": "工程部 Engineering"}
+    row = report.action_rows(review, "zh-CN", names)[0]
+    assert (row[2], row[7]) == ("工程部 Engineering", "1号楼 Building 1 · 电梯故障")
+    assert "<td>工程部 Engineering</td>" in report.actions_html(review, "zh-CN", names)
     html = report.to_html(review, "en")
     assert '<tr class="green">' in html and "<td>-40.0 %</td>" in html
     assert "<td>lift fault · rs-b1</td><td>电梯门故障</td>" in html and "电梯门反复故障 → 门机皮带磨损" in html

@@ -45,7 +45,8 @@ def test_a_manager_plans_an_action_and_sees_whether_the_complaints_fell(web, sig
     row = page.locator("#actions tr.green")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("Replace the lift door belts")
-    expect(row).to_contain_text("building=rs-b1, point=elevator")
+    expect(row).to_contain_text("1号楼 Building 1 · lift fault")  # the slice by name, not "building=rs-b1, …"
+    expect(row).to_contain_text("工程部 Engineering")
     expect(row.locator("td").nth(10)).to_have_text("-40.0 %")
     expect(row.locator("td").nth(5)).to_have_text("planned")
     screenshot(page, "manager-actions")

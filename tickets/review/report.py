@@ -62,23 +62,39 @@ def rows(review: Review, lang: str) -> list[list[str]]:
     return out
 
 
-def action_rows(review: Review, lang: str) -> list[list[str]]:
+def action_rows(review: Review, lang: str, names: Mapping[str, str] | None = None) -> list[list[str]]:
     """The improvement actions, one row each: the metric's monthly mean before and after the start, the change in
     percent (with the months still to come when the after side is not complete)."""
-    return action_rows_of(review.actions, lang)
+    return action_rows_of(review.actions, lang, names)
 
 
-def action_rows_of(actions: Sequence[dict[str, Any]], lang: str) -> list[list[str]]:
+def action_rows_of(actions: Sequence[dict[str, Any]], lang: str,
+                   names: Mapping[str, str] | None = None) -> list[list[str]]:
+    """As `action_rows`. With `names` (a name by id for the sites, buildings and departments, as a page has them)
+    the department and the slice are named ("1号楼 Building 1 · 电梯故障"); without (the exports), their codes."""
     out = []
     for a in actions:
         e, key = a["effect"], a["metric"]
         change = "-" if e["change_pct"] is None else f"{e['change_pct']:+.1f} %"
         if e["pending"]:
             change += f" ({e['pending']} …)"
-        out.append([str(a["id"]), a["title"], a["department_id"], a["owner"], str(a["deadline"]),
-                    STATUS_NAMES[lang].get(a["status"], a["status"]), METRICS[key].name(lang), e["slice"],
+        department = a["department_id"] if names is None else names.get(a["department_id"], a["department_id"])
+        where = e["slice"] if names is None else _slice_words(a, lang, names)
+        out.append([str(a["id"]), a["title"], department, a["owner"], str(a["deadline"]),
+                    STATUS_NAMES[lang].get(a["status"], a["status"]), METRICS[key].name(lang), where,
                     shown(key, e["before"]), shown(key, e["after"]), change])
     return out
+
+
+def _slice_words(action: Mapping[str, Any], lang: str, names: Mapping[str, str]) -> str:
+    """An action's slice by name: its site, building, department, fault point and team; the whole portfolio."""
+    parts = [names.get(action[k], action[k]) for k in ("slice_site", "slice_building", "slice_department")
+             if action.get(k)]
+    if action.get("slice_point"):
+        parts.append(point_name(action["slice_point"], lang))
+    if action.get("slice_team"):
+        parts.append(str(action["slice_team"]))
+    return " · ".join(parts) or ("全部" if lang == "zh-CN" else "portfolio")
 
 
 CAUSE_HEADER = {"zh-CN": ("编号", "对象", "什么", "哪里", "何时", "谁", "为什么", "怎么", "五个为什么"),
@@ -190,13 +206,14 @@ def to_html(review: Review, lang: str) -> str:
             f"{actions_html(review, lang)}</html>")
 
 
-def actions_html(review: Review, lang: str, buildings: Mapping[str, str] | None = None) -> str:
-    """The root causes recorded in the period (their buildings named from `buildings`, as in `cause_rows`), then the
-    improvement actions' table, each change green when it went the metric's good way, red when not."""
+def actions_html(review: Review, lang: str, names: Mapping[str, str] | None = None) -> str:
+    """The root causes recorded in the period (their buildings named from `names`, as in `cause_rows`), then the
+    improvement actions' table (named from `names` too, as in `action_rows_of`), each change green when it went the
+    metric's good way, red when not."""
     causes = ""
     if review.causes:
         cells = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
-                        for row in cause_rows(review, lang, buildings))
+                        for row in cause_rows(review, lang, names))
         heads = "".join(f"<th>{escape(h)}</th>" for h in CAUSE_HEADER[lang])
         causes = (f'<h2>{"根本原因" if lang == "zh-CN" else "Root causes"}</h2>'
                   f'<table id="causes"><tr>{heads}</tr>{cells}</table>')
@@ -204,7 +221,7 @@ def actions_html(review: Review, lang: str, buildings: Mapping[str, str] | None 
         return causes
     head = "".join(f"<th>{escape(h)}</th>" for h in ACTION_HEADER[lang])
     body = "".join(f'<tr class="{action_mark(a)}">' + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
-                   for a, row in zip(review.actions, action_rows(review, lang), strict=True))
+                   for a, row in zip(review.actions, action_rows(review, lang, names), strict=True))
     title = "改进措施" if lang == "zh-CN" else "Improvement actions"
     return (f'{causes}<h2>{title}</h2><table id="actions"><tr>{head}</tr>{body}</table>'
             "<style>#actions tr.red td:last-child{color:#b00020;font-weight:bold}"
