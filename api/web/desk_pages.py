@@ -27,6 +27,7 @@ from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
 from api.web.staff_format import (
+    NO_NOTE,
     TICKET_STATE,
     countdown,
     error_headline,
@@ -79,7 +80,6 @@ RECORD_REFUSED = N_("This ticket is over: no plan or progress report can be reco
 # The lifecycle steps the owner's staff take themselves on a ticket without a live work order, in the order shown.
 DESK_STEPS = (TicketEvent.ACKNOWLEDGE, TicketEvent.WAIT_RESIDENT, TicketEvent.RESUME, TicketEvent.RESOLVE,
               TicketEvent.CANCEL)
-NO_NOTE = N_("Please write what was done.")
 # The steps that need a word from the agent (the event's note), and the message when it is missing.
 NOTE_NEEDED = {TicketEvent.RESOLVE: NO_NOTE,
                TicketEvent.WAIT_RESIDENT: N_("Please say what you are waiting for from the resident."),

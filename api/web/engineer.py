@@ -31,6 +31,7 @@ from api.web.i18n import N_
 from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
 from api.web.staff_format import (
+    NO_NOTE,
     TZ,
     countdown,
     error_headline,
@@ -207,7 +208,7 @@ def _after_change(request: Request, conn: DbDep, user: Principal, work_order_id:
     conn.rollback()
     if isinstance(exc, NotFound):
         return _not_found(request)
-    status, headline = error_headline(exc)
+    status, headline = (422, NO_NOTE) if isinstance(exc, _NoNote) else error_headline(exc)
     context = _detail_context(request, conn, user, work_order_id, now)
     if typed is not None and typed.form == "resolve" and new_photos \
             and any(event == TicketEvent.RESOLVE.value for event, _ in context["steps"]):
@@ -247,6 +248,10 @@ def _waiting_photos(conn: psycopg.Connection, ids: list[int], user_id: str) -> l
     return unlinked_uploads(conn, list(dict.fromkeys(ids))[:MAX_FILES], uploaded_by=user_id)
 
 
+class _NoNote(InvalidInput):
+    """A resolve with nothing written of what was done: the service report's "what was done" would be empty."""
+
+
 @router.post("/engineer/work-orders/{work_order_id}/step")
 def work_order_step(
     work_order_id: int, request: Request, conn: DbDep, user: EngineerPageUser, now: NowDep, csrf: CsrfChecked,
@@ -262,6 +267,8 @@ def work_order_step(
     try:
         if photos.error is not None:
             raise photos.error
+        if event == TicketEvent.RESOLVE.value and not note.strip():
+            raise _NoNote("resolving a work order needs a note of what was done")
         if len(kept) < len(set(kept_photos)):
             raise InvalidInput("a photo kept from the refused form is no longer waiting for it; choose it again")
         if len(kept) + len(photos.data) > MAX_FILES:

@@ -20,6 +20,8 @@ from tickets.sla import DEFAULT_TZ
 from tickets.workorders import TimelineEntry
 
 TZ = DEFAULT_TZ  # the estate's time zone for every time a page shows
+# A resolve with nothing written of what was done (the desk's and the engineer's): refused, what was typed kept.
+NO_NOTE = N_("Please write what was done.")
 # The ticket states (tickets.lifecycle.TicketState) as staff read them.
 TICKET_STATE = {"new": N_("Received"), "dispatched": N_("Dispatched"), "acknowledged": N_("Accepted"),
                 "on_site": N_("On site"), "waiting_resident": N_("Waiting for the resident"),

@@ -275,8 +275,14 @@ def test_accept_on_site_and_resolve_with_a_note(web, signed_in_page):
                                  severity=Severity.CRITICAL, since=now, ts=now, detector="water_rules",
                                  evidence=Evidence("pressure back")), now=datetime.now(UTC))
     page.goto(f"/engineer/work-orders/{work_order}")
-    page.locator("#note").fill("replaced the contactor")
+    # Spaces pass the browser's `required`, not the server: the report's "what was done" would be empty.
+    page.locator("#note").fill("   ")
     page.locator("#root_cause").fill("burnt contactor")
+    page.get_by_role("button", name="Resolve").click()
+    expect(page.locator(".notice.error")).to_contain_text("Please write what was done.")
+    expect(page.locator("#status")).to_have_text("On site")
+    expect(page.locator("#root_cause")).to_have_value("burnt contactor")  # what was typed is kept
+    page.locator("#note").fill("replaced the contactor")
     page.locator("#photos").set_input_files([{"name": "not-a-photo.png", "mimeType": "image/png",
                                               "buffer": b"just text"}])
     page.get_by_role("button", name="Resolve").click()
