@@ -75,6 +75,7 @@ CLOCK = {"respond": N_("We get back to you by"), "on_site": N_("Someone is with 
          "answer": N_("Your question is answered by"), "resolve": N_("Dealt with by"),
          "back": N_("Expected back by")}
 NO_REASON = N_("Please give the reason for the transfer.")
+NO_DEPARTMENT = N_("Please choose the department to transfer to.")
 NO_TEXT = N_("Please write the plan or the progress report.")
 RECORD_REFUSED = N_("This ticket is over: no plan or progress report can be recorded on it.")
 # The lifecycle steps the owner's staff take themselves on a ticket without a live work order, in the order shown.
@@ -129,7 +130,8 @@ def ticket_context(request: Request, conn: psycopg.Connection, ticket_id: int, n
         "departments": [(d, n) for d, n in departments(conn) if d != ticket.department_id],
         "replies": fill_templates(ticket_id=ticket.id, category=ticket.category, respond_due=ticket.respond_due,
                                   resolve_due=ticket.resolve_due, resident_name=name, lang=choose_lang(request)),
-        "error": None, "error_detail": None, "reason": "", "done": request.query_params.get("done"),
+        "error": None, "error_detail": None, "reason": "", "chosen_department": "",
+        "done": request.query_params.get("done"),
         "callers": [(c, unit_residents(conn, c.unit_id)) for c in unidentified_callers(conn, ticket_id)],
         "filed": _filed(conn, ticket_id, request.query_params.get("filed")),
     }
@@ -183,22 +185,23 @@ def desk_transfer(
     reason: Annotated[str, Form(max_length=2000)] = "", seen_version: Annotated[int | None, Form()] = None,
 ) -> Response:
     """Hand the ticket to another department with a reason (the TRANSFER event, counted on the ticket)."""
-    reason = reason.strip()
+    reason, department_id = reason.strip(), department_id.strip()
+    missing = NO_DEPARTMENT if not department_id else NO_REASON if not reason else None
     try:
-        if not reason:
-            raise InvalidInput(NO_REASON)
+        if missing:
+            raise InvalidInput(missing)
         transition(conn, ticket_id, TicketEvent.TRANSFER, actor=user.user_id, now=now, note=reason,
-                   department_id=department_id.strip() or None, expected_version=seen_version, config=config)
+                   department_id=department_id, expected_version=seen_version, config=config)
     except NotFound:
         conn.rollback()
         return ticket_not_found(request)
     except (IllegalTransition, ConcurrentChange, InvalidInput) as exc:
         conn.rollback()
-        status, headline = (422, NO_REASON) if not reason else _refusal(exc)
+        status, headline = (422, missing) if missing else _refusal(exc)
         context = ticket_context(request, conn, ticket_id, now)
         return render(request, "desk/ticket.html", context | {
-            "error": headline, "error_detail": None if not reason else str(exc), "reason": reason},
-            status_code=status)
+            "error": headline, "error_detail": None if missing else str(exc), "reason": reason,
+            "chosen_department": department_id}, status_code=status)
     return RedirectResponse(f"/desk/tickets/{ticket_id}?done=transfer", status_code=303)
 
 

@@ -139,6 +139,10 @@ def test_a_transfer_moves_the_ticket_with_its_reason_in_the_timeline(desk):
         empty = client.post(f"{path}/transfer", data={"csrf_token": token, "department_id": target, "reason": "  "},
                             headers={"Accept-Language": "en"})
         assert empty.status_code == 422 and "Please give the reason for the transfer." in empty.text
+        assert f'<option value="{target}" selected>' in empty.text  # the department chosen is kept
+        nowhere = client.post(f"{path}/transfer", data={"csrf_token": token, "department_id": "", "reason": "门禁"})
+        assert nowhere.status_code == 422 and "请选择转派到的部门。" in nowhere.text
+        assert ">门禁</textarea>" in nowhere.text  # and the reason typed
         same = client.post(f"{path}/transfer", data={"csrf_token": token, "department_id": before[0],
                                                      "reason": "wrong desk"})
         assert same.status_code == 422 and "different from the current one" in same.text
