@@ -11,7 +11,7 @@ import psycopg
 import typer
 
 from forewarn.cli_plan import plan_app
-from tickets.cli import database_url
+from tickets.cli import database_url, in_estate_zone
 from tickets.errors import InvalidInput, NotFound
 from tickets.maintenance import (
     Window,
@@ -54,7 +54,7 @@ def maintenance(
     duration: Annotated[str | None, typer.Option("--for", help="How long: 30m, 2h, 1d (at most 7d).")] = None,
     reason: Annotated[str | None, typer.Option("--reason", help="The planned work (required with --for).")] = None,
     start: Annotated[str | None, typer.Option(
-        "--from", help="Start, ISO 8601 (e.g. 2026-11-24T09:00+08:00; without an offset, this machine's local "
+        "--from", help="Start, ISO 8601 (e.g. 2026-11-24T09:00+08:00; without an offset, the estate's local "
                        "time). Default: now.")] = None,
     end: Annotated[bool, typer.Option("--end", help="End the device's current (and withdraw its planned) "
                                                     "windows now.")] = False,
@@ -100,8 +100,7 @@ def maintenance(
                 except ValueError:
                     raise InvalidInput(f"bad --from {start!r}: give an ISO 8601 time, e.g. 2026-11-24T09:00+08:00"
                                        ) from None
-                if starts_at.tzinfo is None:
-                    starts_at = starts_at.astimezone()
+                starts_at = in_estate_zone(ctx, starts_at)
             window = start_window(conn, device, starts_at=starts_at, ends_at=starts_at + length,
                                   reason=reason or "", set_by=who)
         except (InvalidInput, NotFound) as exc:

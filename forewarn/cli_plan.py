@@ -10,7 +10,7 @@ from typing import Annotated
 import psycopg
 import typer
 
-from tickets.cli import DbOption, database_url
+from tickets.cli import DbOption, database_url, in_estate_zone
 from tickets.errors import InvalidInput, NotFound
 from tickets.maintenance_plan import DEVICE_KINDS, Plan, add_plan, list_plans, parse_every, stop_plan
 
@@ -35,8 +35,8 @@ def add(
     every: Annotated[str, typer.Option("--every", help="Interval in days, e.g. 14d.")] = "",
     site: Annotated[str | None, typer.Option("--site", help="With --kind: every such device of this site.")] = None,
     kind: Annotated[str | None, typer.Option("--kind", help=f"Device kind: {', '.join(DEVICE_KINDS)}.")] = None,
-    first: Annotated[str | None, typer.Option("--first", help="First due time, ISO 8601 (without an offset: this "
-                                                              "machine's local time). Default: now.")] = None,
+    first: Annotated[str | None, typer.Option("--first", help="First due time, ISO 8601 (without an offset: the "
+                                                              "estate's local time). Default: now.")] = None,
     department: Annotated[str, typer.Option("--department", help="Who does it.")] = "engineering",
     by: Annotated[str | None, typer.Option("--by", help="Who sets it (default: the login name).")] = None,
     db: DbOption = None,
@@ -56,7 +56,7 @@ def add(
             first_due = datetime.fromisoformat(first)
         except ValueError:
             raise _fail(f"bad --first {first!r}: give an ISO 8601 time, e.g. 2026-12-01T09:00+08:00") from None
-        first_due = first_due if first_due.tzinfo else first_due.astimezone()
+        first_due = in_estate_zone(ctx, first_due)
     with psycopg.connect(database_url(ctx, db)) as conn:
         try:
             plan = add_plan(conn, every_days=parse_every(every), first_due=first_due,

@@ -18,7 +18,7 @@ from tickets.announcements import (
     list_announcements,
     stats,
 )
-from tickets.cli import DbOption, _config, database_url
+from tickets.cli import DbOption, _config, database_url, in_estate_zone
 from tickets.errors import InvalidInput, NotFound
 
 app = typer.Typer(help="Announcements to a site or building, with delivered and read figures.",
@@ -31,14 +31,14 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _time(text: str | None, option: str) -> datetime | None:
+def _time(ctx: typer.Context, text: str | None, option: str) -> datetime | None:
     if text is None:
         return None
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise _fail(f"bad {option} {text!r}: give an ISO 8601 time, e.g. 2026-12-05T09:00+08:00", 2) from None
-    return value if value.tzinfo else value.astimezone()
+    return in_estate_zone(ctx, value)
 
 
 def _line(conn: psycopg.Connection, a: Announcement) -> str:
@@ -61,7 +61,7 @@ def create(
     body_en: Annotated[str | None, typer.Option("--body-en", help="Text in English (default: the Chinese).")
                        ] = None,
     starts: Annotated[str | None, typer.Option("--starts", help="A planned outage's start, ISO 8601 (without an "
-                                                                "offset: this machine's local time).")] = None,
+                                                                "offset: the estate's local time).")] = None,
     ends: Annotated[str | None, typer.Option("--ends", help="A planned outage's end, ISO 8601.")] = None,
     by: Annotated[str | None, typer.Option("--by", help="Author (default: the login name).")] = None,
     db: DbOption = None,
@@ -70,7 +70,7 @@ def create(
     outbox delivers it; quiet hours apply). Prints the announcement's id."""
     if kind not in {k.value for k in AnnouncementKind}:
         raise _fail(f"unknown --kind {kind!r}: use one of {KINDS}", 2)
-    starts_at, ends_at = _time(starts, "--starts"), _time(ends, "--ends")
+    starts_at, ends_at = _time(ctx, starts, "--starts"), _time(ctx, ends, "--ends")
     with psycopg.connect(database_url(ctx, db)) as conn:
         try:
             announcement, sent = create_announcement(

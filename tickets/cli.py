@@ -55,6 +55,12 @@ def _config(ctx: typer.Context) -> TicketConfig:
     return make() if callable(make) else DEFAULT_CONFIG
 
 
+def in_estate_zone(ctx: typer.Context, value: datetime) -> datetime:
+    """A time typed on the command line: as given with an offset; without one, the estate's local time
+    (FOREWARN_TIMEZONE), as the pages read a time typed in their forms — never this machine's zone."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=_config(ctx).tz)
+
+
 @app.command("list")
 def list_tickets(
     ctx: typer.Context, db: DbOption = None,

@@ -175,3 +175,11 @@ def test_the_cli_creates_lists_and_shows_announcements(estate_db_url, conn, staf
     assert bad_time.exit_code == 2 and "bad --starts 'Saturday'" in bad_time.output
     missing = runner.invoke(announce_app, ["show", "--db", estate_db_url, "99"])
     assert missing.exit_code == 1 and "no announcement 99" in missing.output
+    # A time typed without an offset is the estate's local time (Asia/Shanghai), as the manager's form reads it,
+    # whatever zone the machine running the command is in.
+    local = runner.invoke(announce_app, ["create", "--db", estate_db_url, "--site", "riverside", "--building", "rs-b2",
+                                         "--kind", "planned_outage", "--title-zh", "停水", "--body-zh", "2号楼停水。",
+                                         "--starts", "2026-12-09T09:00", "--ends", "2026-12-09T12:00"])
+    assert local.exit_code == 0, local.output
+    starts = conn.execute("SELECT starts_at FROM announcements WHERE title_zh = '停水'").fetchone()[0]
+    assert starts == datetime(2026, 12, 9, 1, 0, tzinfo=UTC)
