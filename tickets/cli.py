@@ -15,7 +15,7 @@ import typer
 from tickets.classify import Tier, classify_text
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import InvalidInput, NotFound
-from tickets.lifecycle import TRANSITIONS, mermaid
+from tickets.lifecycle import TRANSITIONS, TicketState, mermaid
 from tickets.mediation_cli import app as mediation_app
 from tickets.milestones import LEGEND, milestones_for
 from tickets.plans import record_plan, report_progress
@@ -68,6 +68,9 @@ def list_tickets(
     limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many, newest first.")] = 50,
 ) -> None:
     """List tickets, newest first: id, state, source, severity, category, deadline, title."""
+    states = [s.value for s in TicketState]
+    if state is not None and state not in states:
+        raise typer.BadParameter(f"unknown state {state!r}; use one of: {', '.join(states)}", param_hint="--state")
     with psycopg.connect(_url(ctx, db)) as conn:
         rows = conn.execute(
             """SELECT id, state, source, severity, category, resolve_due, title FROM tickets

@@ -27,6 +27,10 @@ def test_list_show_and_sweep(conn, staff, estate_db_url):
     listed = runner.invoke(app, ["list", "--db", estate_db_url])
     assert listed.exit_code == 0, listed.output
     assert f"#{opened.ticket_id}" in listed.output and "dispatched" in listed.output
+    narrowed = runner.invoke(app, ["list", "--state", "dispatched", "--db", estate_db_url])
+    assert narrowed.exit_code == 0 and f"#{opened.ticket_id}" in narrowed.output
+    bogus = runner.invoke(app, ["list", "--state", "bogus", "--db", estate_db_url])  # not an empty list
+    assert bogus.exit_code == 2 and "unknown state 'bogus'" in bogus.output and "dispatched" in bogus.output
     shown = runner.invoke(app, ["show", str(opened.ticket_id), "--db", estate_db_url])
     assert shown.exit_code == 0 and "created" in shown.output and "dispatch" in shown.output
     missing = runner.invoke(app, ["show", "99999", "--db", estate_db_url])
