@@ -26,7 +26,7 @@ from api.auth import Principal, Role
 from api.deps import DbDep, NowDep
 from api.web.charts import Marker, line_chart
 from api.web.deps import CsrfChecked, web_require
-from api.web.files import read_photos
+from api.web.files import REJECTED, read_photos
 from api.web.i18n import N_
 from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
@@ -201,14 +201,16 @@ class Typed:
 
 
 def _after_change(request: Request, conn: DbDep, user: Principal, work_order_id: int, now: datetime,
-                  exc: Exception, typed: Typed | None = None, new_photos: Sequence[bytes] = ()) -> Response:
+                  exc: Exception, typed: Typed | None = None, new_photos: Sequence[bytes] = (),
+                  headline: str | None = None) -> Response:
     """Re-render the work order with what went wrong (the change itself was rolled back) and with `typed` in its
     form. A refused resolve's `new_photos` are stored again, on no ticket, when the page offers the resolve form
     again (to carry them), and committed with the request: a refused step takes none onto the ticket."""
     conn.rollback()
     if isinstance(exc, NotFound):
         return _not_found(request)
-    status, headline = (422, NO_NOTE) if isinstance(exc, _NoNote) else error_headline(exc)
+    status, generic = (422, NO_NOTE) if isinstance(exc, _NoNote) else error_headline(exc)
+    headline = headline or generic
     context = _detail_context(request, conn, user, work_order_id, now)
     if typed is not None and typed.form == "resolve" and new_photos \
             and any(event == TicketEvent.RESOLVE.value for event, _ in context["steps"]):
@@ -283,7 +285,8 @@ def work_order_step(
             detail={"attachments": ids} if ids else None)
     except (*DomainError, ValueError) as exc:
         typed = Typed(event, {"note": note, "root_cause": root_cause, "override_reason": override_reason}, kept)
-        return _after_change(request, conn, user, work_order_id, now, exc, typed, photos.data)
+        return _after_change(request, conn, user, work_order_id, now, exc, typed, photos.data,
+                             REJECTED if exc is photos.error else None)  # a bad photo in the words every page uses
     return _back(work_order_id, event)
 
 

@@ -8,11 +8,14 @@ from fastapi import HTTPException, Response, UploadFile
 
 from api.deps import DbDep
 from api.web.deps import WebUser
+from api.web.i18n import N_
 from api.web.one_hop import PageRouter
 from tickets.attachments import MAX_BYTES, MAX_FILES, check_photos, get_attachment, resident_may_see
 from tickets.errors import InvalidInput
 
 router = PageRouter(tags=["pages"], include_in_schema=False)
+# A form's photos refused (too many, too large, not an image), as every page says it; the particulars go below it.
+REJECTED = N_("Photos must be JPEG, PNG or WebP images: at most 6, each up to 5 MB.")
 
 
 async def read_photos(files: list[UploadFile]) -> list[bytes]:

@@ -9,11 +9,9 @@ from datetime import datetime
 import psycopg
 from fastapi import UploadFile
 
-from api.web.i18n import N_
+from api.web.files import REJECTED
 from tickets.attachments import MAX_BYTES, MAX_FILES, check_photos, save_upload
 from tickets.errors import InvalidInput
-
-REJECTED = N_("Photos must be JPEG, PNG or WebP images: at most 6, each up to 5 MB.")
 
 
 class PhotoRejected(Exception):  # noqa: N818 - a user-facing refusal, shown on the form

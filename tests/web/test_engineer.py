@@ -286,6 +286,8 @@ def test_accept_on_site_and_resolve_with_a_note(web, signed_in_page):
     page.locator("#photos").set_input_files([{"name": "not-a-photo.png", "mimeType": "image/png",
                                               "buffer": b"just text"}])
     page.get_by_role("button", name="Resolve").click()
+    # the residents' own words for a refused photo, then which file and why
+    expect(page.locator(".notice.error")).to_contain_text("Photos must be JPEG, PNG or WebP images")
     expect(page.locator(".notice.error")).to_contain_text("not a JPEG, PNG or WebP image")  # and nothing changed
     expect(page.locator("#status")).to_have_text("On site")
     page.locator("#note").fill("replaced the contactor")
