@@ -26,7 +26,7 @@ from api.web.charts import line_chart
 from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
 from api.web.render import render
-from api.web.review_pages import SOURCE_LABEL, ManagerWebUser, building_names, figures_words
+from api.web.review_pages import BAD_PERIOD, SOURCE_LABEL, ManagerWebUser, building_names, figures_words
 from api.web.staff_format import TICKET_STATE, request_gettext
 from tickets.desk import actor_names, departments
 from tickets.errors import InvalidInput
@@ -56,7 +56,8 @@ def _lang(request: Request) -> str:
 
 
 def _error(request: Request, message_id: str, status: int) -> HTMLResponse:
-    return render(request, "error.html", {"title_id": N_("Not found"), "message_id": message_id,
+    title = N_("Not found") if status == 404 else BAD_PERIOD  # no such site; a month or quarter it cannot show
+    return render(request, "error.html", {"title_id": title, "message_id": message_id,
                                           "message_args": {}}, status_code=status)
 
 

@@ -32,6 +32,7 @@ router = PageRouter(tags=["pages: review"], include_in_schema=False)
 ManagerWebUser = Annotated[Principal, web_require(Role.MANAGER)]
 MonthQuery = Annotated[str | None, Query(max_length=40)]
 TITLE = N_("Monthly review")
+BAD_PERIOD = N_("Not a period the review can show")  # the heading of a refused month or quarter (422)
 # A figure's source (tickets.review.compute.SOURCES) as the manager's pages name it.
 SOURCE_LABEL = {"complaint": N_("Complaints"), "preventive": N_("Preventive")}
 
@@ -70,7 +71,7 @@ def month_nav(period: Period, now: datetime, config: TicketConfig) -> MonthNav:
 
 
 def _bad(request: Request, message_id: str, **message_args: object) -> HTMLResponse:
-    return render(request, "error.html", {"title_id": N_("Not found"), "message_id": message_id,
+    return render(request, "error.html", {"title_id": BAD_PERIOD, "message_id": message_id,
                                           "message_args": message_args}, status_code=422)
 
 

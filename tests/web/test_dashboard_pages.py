@@ -153,3 +153,5 @@ def test_the_quarterly_review_and_its_downloads(web, signed_in_page):
         assert answer.status == 200 and "92.5" in answer.text(), fmt
     assert page.request.get("/manager/review/export?period=soon&format=csv").status == 422
     assert page.goto("/manager/review/quarter?quarter=2026-10").status == 422  # type: ignore[union-attr]
+    # the quarter was found wanting, not missing
+    assert page.locator("h1").inner_text() in ("Not a period the review can show", "无法显示该期间的复盘")
