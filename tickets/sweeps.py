@@ -105,8 +105,8 @@ def _alert(conn: psycopg.Connection, ticket_id: int, clock: str, level: str, due
         return 0
     escalation = level in ESCALATIONS and recipient is not None
     channel = _channel(conn, recipient) if escalation else "app"
-    name = (milestone or clock).replace("_", " ")
-    add_event(conn, ticket_id, f"sla_{level}", at=now, actor="forewarn", note=f"{name} clock",
+    name = LABEL.get(milestone or clock, f"{(milestone or clock).replace('_', ' ')} clock")  # 到场时限 / on site clock
+    add_event(conn, ticket_id, f"sla_{level}", at=now, actor="forewarn", note=name,
               detail={"clock": clock, "milestone": milestone or clock, "due": due, "recipient": recipient,
                       "channel": channel})
     if recipient is None:

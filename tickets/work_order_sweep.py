@@ -17,6 +17,7 @@ from psycopg.rows import class_row
 
 from tickets import sla
 from tickets.config import TicketConfig
+from tickets.milestones import LABEL
 from tickets.notices import format_time, notify_user
 from tickets.routing import site_manager, supervisor_of
 from tickets.service import add_event
@@ -117,7 +118,7 @@ def _alert(conn: psycopg.Connection, w: _Due, clock: str, level: str, due: datet
     if conn.execute(_RECORD, (w.id, clock, level, due, now, recipient)).fetchone() is None:
         return 0
     add_event(conn, w.ticket_id, f"work_order_sla_{level}", at=now, actor="forewarn",
-              note=f"{w.department_id} work order {w.id}: {clock} clock",
+              note=f"{w.department} #{w.id}：{LABEL.get(clock, clock)}",
               detail={"work_order_id": w.id, "department_id": w.department_id, "clock": clock, "due": due,
                       "recipient": recipient})
     if recipient is not None:

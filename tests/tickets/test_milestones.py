@@ -77,7 +77,7 @@ def test_an_acknowledged_major_complaint_with_nobody_on_site_escalates_on_the_on
     assert ("respond", "breach") in _alerts(conn, ticket_id)
     note, detail = conn.execute("""SELECT note, detail FROM ticket_events WHERE ticket_id = %s
                                    AND event = 'sla_breach'""", (ticket_id,)).fetchone()
-    assert note == "on site clock" and detail["milestone"] == "on_site" and detail["clock"] == "respond"
+    assert note == "到场时限 / on site clock" and detail["milestone"] == "on_site" and detail["clock"] == "respond"
     body = conn.execute("SELECT body FROM notices WHERE ticket_id = %s AND user_id IS NOT NULL AND kind = 'sla' "
                         "ORDER BY id DESC",
                         (ticket_id,)).fetchone()

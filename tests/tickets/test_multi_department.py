@@ -258,6 +258,9 @@ def test_the_sla_sweep_reminds_and_escalates_each_added_work_order_on_its_own_cl
     # The head reads which order in words: the fault and the department by name, not their codes.
     department = conn.execute("SELECT name FROM departments WHERE id = 'security'").fetchone()[0]
     assert "加压水泵故障 @ " in told[0][0] and f"({department} #{guard.id})" in told[0][0], told[0][0]
+    notes = [r[0] for r in conn.execute("SELECT note FROM ticket_events WHERE ticket_id = %s AND event LIKE "
+                                        "'work_order_sla_%%' ORDER BY id", (ticket_id,))]
+    assert notes and all(n == f"{department} #{guard.id}：响应时限 / respond clock" for n in notes), notes
     # The ticket's own department's work order runs on the ticket's clocks: not swept twice.
     assert conn.execute("SELECT count(*) FROM work_order_alerts WHERE work_order_id = %s",
                         (engineering,)).fetchone() == (0,)
