@@ -74,8 +74,9 @@ def test_a_manager_opens_a_wave_and_plans_an_action_from_its_matrix(web, signed_
     listed = page.locator("#actions tr", has_text=planned_title)
     expect(listed).to_have_count(1)
     expect(listed).to_contain_text("satisfaction rate")
-    expect(listed).to_contain_text("site=riverside")
     with psycopg.connect(web.db_url) as conn:
+        site = conn.execute("SELECT name FROM sites WHERE id = 'riverside'").fetchone()[0]
+        expect(listed).to_contain_text(site)  # the slice by name, not "site=riverside"
         assert conn.execute("SELECT survey_wave_id, survey_dimension, department_id FROM review_actions "
                             "WHERE title = %s", (planned_title,)).fetchone() == (wave_id, dimension,
                                                                                  "customer_service")
