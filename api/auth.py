@@ -11,6 +11,8 @@ from enum import StrEnum
 
 import psycopg
 
+from tickets.names import resident_name
+
 
 class Role(StrEnum):
     RESIDENT = "resident"
@@ -140,11 +142,11 @@ def ensure_resident_user(conn: psycopg.Connection, resident_id: str) -> str:
     row = conn.execute("SELECT id FROM users WHERE resident_id = %s", (resident_id,)).fetchone()
     if row:
         return str(row[0])
-    name_row = conn.execute("SELECT name FROM residents WHERE id = %s", (resident_id,)).fetchone()
-    if name_row is None:
+    name = resident_name(conn, resident_id)
+    if name is None:
         raise LookupError(f"no resident {resident_id!r}")
     user_id = f"u-{resident_id}"
-    create_user(conn, user_id=user_id, name=name_row[0], role=Role.RESIDENT, resident_id=resident_id)
+    create_user(conn, user_id=user_id, name=name, role=Role.RESIDENT, resident_id=resident_id)
     return user_id
 
 

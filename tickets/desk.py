@@ -1,9 +1,9 @@
 """What the service desk's pages read (api/web/desk_pages.py): the open tickets, due first, and one ticket's
-timeline and the names the desk shows with it. Reads only; every change goes through `tickets.transitions`."""
+timeline and the detector's evidence (the names it shows are `tickets.names`'). Reads only; every change goes
+through `tickets.transitions`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,19 +60,6 @@ def desk_queue(conn: psycopg.Connection, *, department_id: str | None = None,
         return cur.execute(_QUEUE, {"done": list(DONE_STATES), "dept": department_id, "state": state}).fetchall()
 
 
-def departments(conn: psycopg.Connection) -> list[tuple[str, str]]:
-    """(id, name) of every department, by id."""
-    return [(r[0], r[1]) for r in conn.execute("SELECT id, name FROM departments ORDER BY id")]
-
-
-def department_name(conn: psycopg.Connection, department_id: str | None) -> str:
-    """A department as the pages show it (环境部 Cleaning and environment); its id if it has no row, "—" for none."""
-    if department_id is None:
-        return "—"
-    row = conn.execute("SELECT name FROM departments WHERE id = %s", (department_id,)).fetchone()
-    return str(row[0]) if row else department_id
-
-
 def timeline(conn: psycopg.Connection, ticket_id: int) -> list[TimelineEntry]:
     with conn.cursor(row_factory=class_row(TimelineEntry)) as cur:
         return cur.execute("SELECT at, actor, event, from_state, to_state, note, detail FROM ticket_events "
@@ -85,44 +72,3 @@ def incident_evidence(conn: psycopg.Connection, incident_id: int | None) -> dict
         return None
     row = conn.execute("SELECT evidence FROM incidents WHERE id = %s", (incident_id,)).fetchone()
     return row[0] if row else None
-
-
-def unit_name(conn: psycopg.Connection, unit_id: str | None) -> str | None:
-    """A unit as the pages show it: its building's name and its number ("1号楼 Building 1 1301"); its id if it has no
-    row, None for none."""
-    if unit_id is None:
-        return None
-    row = conn.execute("SELECT b.name || ' ' || u.number FROM units u JOIN buildings b ON b.id = u.building_id "
-                       "WHERE u.id = %s", (unit_id,)).fetchone()
-    return str(row[0]) if row else unit_id
-
-
-def resident_name(conn: psycopg.Connection, resident_id: str | None) -> str | None:
-    if resident_id is None:
-        return None
-    row = conn.execute("SELECT name FROM residents WHERE id = %s", (resident_id,)).fetchone()
-    return row[0] if row else None
-
-
-def user_name(conn: psycopg.Connection, user_id: str | None) -> str | None:
-    if user_id is None:
-        return None
-    row = conn.execute("SELECT name FROM users WHERE id = %s", (user_id,)).fetchone()
-    return row[0] if row else None
-
-
-def actor_names(conn: psycopg.Connection, actors: Iterable[str | None]) -> dict[str, str]:
-    """The name of each actor that is a staff user or a resident, by id (one query for a whole timeline)."""
-    ids = sorted({a for a in actors if a})
-    if not ids:
-        return {}
-    return dict(conn.execute("SELECT id, name FROM users WHERE id = ANY(%(ids)s) UNION ALL "
-                             "SELECT id, name FROM residents WHERE id = ANY(%(ids)s)", {"ids": ids}).fetchall())
-
-
-def sites_and_buildings(conn: psycopg.Connection) -> list[tuple[str, str, list[tuple[str, str]]]]:
-    """(site id, site name, [(building id, name)]) of every site, for the announcement form's targets."""
-    buildings: dict[str, list[tuple[str, str]]] = {}
-    for site_id, building_id, name in conn.execute("SELECT site_id, id, name FROM buildings ORDER BY site_id, id"):
-        buildings.setdefault(site_id, []).append((building_id, name))
-    return [(r[0], r[1], buildings.get(r[0], [])) for r in conn.execute("SELECT id, name FROM sites ORDER BY id")]

@@ -17,6 +17,7 @@ import psycopg
 
 from tickets.config import TicketConfig
 from tickets.lifecycle import RESPONSE_PENDING
+from tickets.names import building_name
 from tickets.review.definitions import point_name
 from tickets.routing import site_manager, supervisor_of
 from tickets.sensitivity import Sensitivity
@@ -95,7 +96,7 @@ def check_group_risk(conn: psycopg.Connection, *, ticket_id: int, site_id: str, 
     push_staff_notice(
         conn, managers, ticket_id=lead, kind="group_risk", key=f"group_risk:{flag}", now=now,
         title=f"群体投诉风险 #{lead}：{len(rows)} 户 / Group complaint risk on ticket #{lead}: {len(rows)} households",
-        body=f"{_building_name(conn, building_id)}｜{point_name(point, 'zh-CN')} {point_name(point, 'en')}｜"
+        body=f"{building_name(conn, building_id)}｜{point_name(point, 'zh-CN')} {point_name(point, 'en')}｜"
              f"{first[2].astimezone(config.tz):%Y-%m-%d %H:%M} 起 since")
     return GroupRisk(flag, lead, len(rows), raised=True)
 
@@ -121,8 +122,3 @@ def flag_sensitive(conn: psycopg.Connection, *, ticket_id: int, complaint_id: in
             body=f"{'、'.join(found.matched)}｜响应截止 respond by "
                  f"{respond_due.astimezone(config.tz):%Y-%m-%d %H:%M}" if respond_due else "、".join(found.matched))
     return True
-
-
-def _building_name(conn: psycopg.Connection, building_id: str) -> str:
-    row = conn.execute("SELECT name FROM buildings WHERE id = %s", (building_id,)).fetchone()
-    return row[0] if row else building_id

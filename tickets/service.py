@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
@@ -17,6 +17,7 @@ from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import NotFound
 from tickets.lifecycle import TicketState
 from tickets.milestones import milestones_for
+from tickets.names import department_name, staff_name
 from tickets.on_call import needs_on_call, on_duty
 from tickets.profiles import site_profile
 from tickets.routing import grid_owner, group_department
@@ -145,25 +146,14 @@ def create_ticket(
                       "owner": owner, "sla_profile": profile})
     if on_call is not None:  # the timeline's words: the department and the person by name
         add_event(conn, ticket_id, "routed_on_call", at=now, actor="forewarn",
-                  note=f"{_name(conn, 'departments', department)}：{_name(conn, 'users', on_call)}",
+                  note=f"{department_name(conn, department)}：{staff_name(conn, on_call)}",
                   detail={"department": department, "on_call": on_call, "daytime_owner": daytime})
     elif urgent_at_night:  # nobody on the rota: the daytime owner, and someone should fix the rota
         add_event(conn, ticket_id, "on_call_missing", at=now, actor="forewarn",
-                  note=f"{_name(conn, 'departments', department)} 无人值班，已转日间负责人 / nobody on call; routed to "
+                  note=f"{department_name(conn, department)} 无人值班，已转日间负责人 / nobody on call; routed to "
                        "the daytime owner",
                   detail={"department": department, "owner": owner})
     return ticket_id
-
-
-_NAME = {"departments": "SELECT name FROM departments WHERE id = %s", "users": "SELECT name FROM users WHERE id = %s"}
-
-
-def _name(conn: psycopg.Connection, table: Literal["departments", "users"], row_id: str | None) -> str:
-    """A department's or a staff member's name, for words a person reads; the id if it has none."""
-    if row_id is None:
-        return "—"
-    found = conn.execute(_NAME[table], (row_id,)).fetchone()
-    return str(found[0]) if found else row_id
 
 
 def open_work_order(conn: psycopg.Connection, ticket: Ticket, *, department_id: str, now: datetime,

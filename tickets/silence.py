@@ -34,6 +34,7 @@ from detectors.alarm import DEVICE_OFFLINE
 from tickets.classify import Category, Classification, Tier
 from tickets.config import TicketConfig
 from tickets.lifecycle import TicketEvent, TicketState
+from tickets.names import building_name
 from tickets.notices import ADDRESS, LANGUAGE, Recipient, format_time, notify_residents
 from tickets.service import add_event, create_ticket, get_ticket
 from tickets.transitions import transition
@@ -114,7 +115,7 @@ def group_silence(conn: psycopg.Connection, *, incident_id: int, device_id: str,
 def _open(conn: psycopg.Connection, devices: list[str], site_id: str, building_id: str, monitored: int,
           now: datetime, config: TicketConfig) -> Group:
     """The building-level incident, its ticket (dispatched: the work order goes to engineering) and the group."""
-    name = (conn.execute("SELECT name FROM buildings WHERE id = %s", (building_id,)).fetchone() or (building_id,))[0]
+    name = building_name(conn, building_id)
     first = conn.execute(
         "SELECT min(since) FROM incidents WHERE fault = %s AND status = 'open' AND device_id = ANY(%s)",
         (SILENCE_FAULT, devices)).fetchone()
@@ -196,8 +197,7 @@ def _warn(conn: psycopg.Connection, group: Group, now: datetime, config: TicketC
            WHERE i.silence_group_id = %s AND i.status = 'open' AND d.kind = ANY(%s)""",
         (group.id, list(SERVICE_KINDS)))]
     ticket = get_ticket(conn, group.ticket_id)
-    place = (conn.execute("SELECT name FROM buildings WHERE id = %s", (group.building_id,)).fetchone()
-             or (group.building_id,))[0]
+    place = building_name(conn, group.building_id)
     sent = 0
     for services, recipients in _served(conn, silent).items():
         sent += notify_residents(
@@ -293,8 +293,7 @@ def _resolve(conn: psycopg.Connection, group: Group, now: datetime, config: Tick
     devices = [r[0] for r in conn.execute(
         """SELECT i.device_id FROM incidents i JOIN devices d ON d.id = i.device_id
            WHERE i.silence_group_id = %s AND d.kind = ANY(%s)""", (group.id, list(SERVICE_KINDS)))]
-    place = (conn.execute("SELECT name FROM buildings WHERE id = %s", (group.building_id,)).fetchone()
-             or (group.building_id,))[0]
+    place = building_name(conn, group.building_id)
     sent = 0
     for services, recipients in _served(conn, devices).items():
         told = [r for r in recipients if r.resident_id in warned]

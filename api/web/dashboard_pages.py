@@ -26,10 +26,10 @@ from api.web.charts import line_chart
 from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
 from api.web.render import render
-from api.web.review_pages import BAD_PERIOD, SOURCE_LABEL, ManagerWebUser, building_names, figures_words
+from api.web.review_pages import BAD_PERIOD, SOURCE_LABEL, ManagerWebUser, figures_words
 from api.web.staff_format import TICKET_STATE, request_gettext
-from tickets.desk import actor_names, departments
 from tickets.errors import InvalidInput
+from tickets.names import actor_names, building_names, departments
 from tickets.review import report
 from tickets.review.compute import Figure, Slice, compute_review, league_table
 from tickets.review.dashboard import Dashboard, build_dashboard, list_sites

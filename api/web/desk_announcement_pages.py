@@ -32,8 +32,8 @@ from tickets.announcements import (
     list_announcements,
     stats,
 )
-from tickets.desk import sites_and_buildings
 from tickets.errors import InvalidInput, NotFound
+from tickets.names import sites_and_buildings
 
 router = PageRouter(tags=["pages: service desk"], include_in_schema=False)
 Announcer = Annotated[Principal, web_require(Role.AGENT, Role.MANAGER)]

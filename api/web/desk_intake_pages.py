@@ -33,9 +33,9 @@ from tickets.callers import NAME_MAX, Caller, caller, link_caller, unit_place
 from tickets.classify import DEPARTMENT_FOR, Category, Tier
 from tickets.complaints import OUTCOME_MAX
 from tickets.config import TicketConfig
-from tickets.desk import departments
 from tickets.desk_intake import file_at_desk, find_residents, preview_intake, registry_resident
 from tickets.errors import InvalidInput, NotFound, RateLimited
+from tickets.names import departments
 from tickets.routing import kind_department
 from tickets.submissions import KEY_MAX, KeyReused
 from tickets.submissions import submission as submission_of

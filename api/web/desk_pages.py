@@ -37,17 +37,7 @@ from api.web.staff_format import (
 )
 from api.web.staff_words import TIER_LABEL as SEVERITY  # noqa: N811 - the pages call a tier its severity
 from tickets.config import TicketConfig
-from tickets.desk import (
-    OPEN_STATES,
-    department_name,
-    departments,
-    desk_queue,
-    incident_evidence,
-    resident_name,
-    timeline,
-    unit_name,
-    user_name,
-)
+from tickets.desk import OPEN_STATES, desk_queue, incident_evidence, timeline
 from tickets.desk_intake import filed_complaint, receipt_of, unidentified_callers, unit_residents
 from tickets.errors import (
     ClosureBlocked,
@@ -58,6 +48,7 @@ from tickets.errors import (
     NotFound,
 )
 from tickets.lifecycle import TicketEvent, allowed_events
+from tickets.names import department_name, departments, resident_name, unit_name, user_name
 from tickets.plans import record_plan, report_progress
 from tickets.reply_templates import fill_templates
 from tickets.service import Ticket, get_ticket, live_work_orders

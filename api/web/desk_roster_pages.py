@@ -23,8 +23,8 @@ from api.web.i18n import N_
 from api.web.one_hop import PageRouter
 from api.web.render import render
 from api.web.staff_format import TZ, local_time
-from tickets.desk import departments
 from tickets.errors import InvalidInput
+from tickets.names import departments
 from tickets.on_call import Rung, add_shift, on_duty, shifts_between, staff_on_call_candidates
 
 router = PageRouter(tags=["pages: service desk"], include_in_schema=False)

@@ -42,7 +42,6 @@ from api.web.staff_format import (
 )
 from api.web.staff_words import TIER_LABEL as SEVERITY  # noqa: N811 - the pages call a tier its severity
 from tickets.attachments import MAX_FILES, attach_to_ticket, save_upload, ticket_attachments, unlinked_uploads
-from tickets.desk import department_name
 from tickets.errors import (
     ClosureBlocked,
     ConcurrentChange,
@@ -54,6 +53,7 @@ from tickets.errors import (
 )
 from tickets.flows import Verdict, record_verdict
 from tickets.lifecycle import TicketEvent
+from tickets.names import department_name
 from tickets.telemetry import alarm_window, chart_metrics, hourly_series, raw_series
 from tickets.workorders import (
     LIVE,

@@ -17,6 +17,7 @@ from api.web.one_hop import PageRouter
 from api.web.render import render
 from api.web.review_pages import ManagerWebUser, _lang
 from tickets.errors import InvalidInput, NotFound
+from tickets.names import departments, place_names, sites
 from tickets.review import actions as act
 from tickets.review import report
 from tickets.review.compute import Slice
@@ -33,16 +34,14 @@ FORM_FIELDS = ("title", "department_id", "owner", "deadline", "metric", "starts_
 def _context(request: Request, conn: DbDep, now: NowDep, config: TicketConfigDep) -> dict[str, Any]:
     lang = _lang(request)
     views = [act.view(conn, a, as_of=now, tz=config.tz) for a in act.list_actions(conn)]
-    names: dict[str, str] = dict(conn.execute("SELECT id, name FROM sites UNION ALL SELECT id, name FROM buildings "
-                              "UNION ALL SELECT id, name FROM departments").fetchall())
+    names = place_names(conn)
     rows = [{"id": v.action.id, "status": v.action.status, "mark": {True: "green", False: "red", None: ""}[
         v.effect.improved], "cells": report.action_rows_of([v.as_dict()], lang, names)[0],
         "next": sorted(act.TRANSITIONS[act.Status(v.action.status)])} for v in views]
     return {"title_id": TITLE, "header": report.ACTION_HEADER[lang], "rows": rows,
             "statuses": report.STATUS_NAMES[lang], "metrics": [(k, m.name(lang)) for k, m in METRICS.items()],
             "points": [(k, point_name(k, lang)) for k in POINT_NAMES],
-            "departments": conn.execute("SELECT id, name FROM departments ORDER BY id").fetchall(),
-            "sites": conn.execute("SELECT id, name FROM sites ORDER BY id").fetchall(),
+            "departments": departments(conn), "sites": sites(conn),
             "today": now.astimezone(config.tz).date().isoformat(), "form": dict.fromkeys(FORM_FIELDS, ""),
             "error": None}
 

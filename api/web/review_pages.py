@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
 
-import psycopg
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -19,8 +18,8 @@ from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
 from api.web.render import render
 from tickets.config import TicketConfig
-from tickets.desk import departments, sites_and_buildings, user_name
 from tickets.errors import InvalidInput
+from tickets.names import building_names, departments, user_name
 from tickets.review import report
 from tickets.review.actions import attach_actions
 from tickets.review.compute import compute_review
@@ -77,11 +76,6 @@ def _bad(request: Request, message_id: str, **message_args: object) -> HTMLRespo
 
 def _lang(request: Request) -> str:
     return "en" if choose_lang(request) == "en" else "zh-CN"
-
-
-def building_names(conn: psycopg.Connection) -> dict[str, str]:
-    """Every building's name by its id, for the charts and causes that the review keys by building id."""
-    return {building: name for _, _, buildings in sites_and_buildings(conn) for building, name in buildings}
 
 
 def figures_words(lang: str) -> dict[str, object]:

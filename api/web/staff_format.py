@@ -14,8 +14,8 @@ from api.web.i18n import N_, choose_lang
 from api.web.render import frame_of
 from api.web.staff_words import EVENT_LABEL, METRIC_LABEL
 from ingest.contract import SPEC_BY_NAME
-from tickets.desk import actor_names, departments
 from tickets.errors import ClosureBlocked, ConcurrentChange, IllegalTransition, InvalidInput, NotAllowed, WorkOrdersOpen
+from tickets.names import actor_names, departments
 from tickets.sla import DEFAULT_TZ
 from tickets.workorders import TimelineEntry
 

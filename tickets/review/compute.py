@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 
+from tickets.names import sites
 from tickets.review import queries as q
 from tickets.review.definitions import METRICS, Unit
 from tickets.review.periods import Period
@@ -250,8 +251,8 @@ LEAGUE = ("complaints", "resolution_rate", "closed_loop_rate", "satisfaction_rat
 def league_table(conn: psycopg.Connection, period: Period, *, targets: Targets = Targets(),
                  now: datetime | None = None) -> list[dict[str, Any]]:
     """The sites ranked by closed-loop rate, then satisfaction (the quarterly review's league table)."""
-    table = []
-    for (site, name) in conn.execute("SELECT id, name FROM sites ORDER BY id").fetchall():
+    table: list[dict[str, Any]] = []
+    for site, name in sites(conn):
         review = compute_review(conn, period, Slice(site=site), targets=targets, points=1, compare=False, now=now)
         table.append({"site": site, "name": name} | {k: review.figure(k).value for k in LEAGUE})
     table.sort(key=lambda r: (-(r["closed_loop_rate"] or -1), -(r["satisfaction_rate"] or -1), r["site"]))

@@ -11,11 +11,10 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 
+from tickets.names import sites
 from tickets.review.compute import SOURCES, Figure, Slice, Targets, compute_review, headline_figures, pct
 from tickets.review.digest import DigestItem, list_overdue
 from tickets.review.periods import Kind, Period, parse_period
-
-SITES = "SELECT id, name FROM sites ORDER BY id"
 
 # Open root incidents on the site's devices (with where each device is), newest first.
 OPEN_INCIDENTS = """
@@ -94,7 +93,7 @@ class Dashboard:
 
 
 def list_sites(conn: psycopg.Connection) -> list[Site]:
-    return [Site(i, name) for i, name in conn.execute(SITES).fetchall()]
+    return [Site(i, name) for i, name in sites(conn)]
 
 
 def anticipation(conn: psycopg.Connection, site: str, since: datetime, until: datetime) -> Anticipation:
