@@ -29,7 +29,7 @@ from api.web.render import render
 from api.web.review_pages import BAD_PERIOD, SOURCE_LABEL, ManagerWebUser, figures_words
 from api.web.staff_format import TICKET_STATE, request_gettext
 from tickets.errors import InvalidInput
-from tickets.names import actor_names, building_names, departments
+from tickets.names import actor_names, departments
 from tickets.review import report
 from tickets.review.compute import Figure, Slice, compute_review, league_table
 from tickets.review.dashboard import Dashboard, build_dashboard, list_sites
@@ -127,7 +127,7 @@ def quarter_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDe
     if period is None:
         return _error(request, N_("Give the quarter as 2026Q4."), 422)
     review = compute_review(conn, period, now=now)
-    lang, buildings = _lang(request), building_names(conn)
+    lang, buildings = _lang(request), review.names
     summary = committee_summary(review)
     lines = [{"name": METRICS[s.key].name(lang), "value": report.shown(s.key, s.value),
               "target": report.shown(s.key, s.target) if s.target is not None else "",
@@ -138,7 +138,7 @@ def quarter_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDe
               for r in league_table(conn, period, now=now)]
     return render(request, "manager/quarter.html", {
         "period": period.label, "previous": period.previous().label, "header": report.HEADER[lang],
-        "rows": report.rows(review, lang), "charts": report.charts(review, lang, buildings), "lines": lines,
+        "rows": report.rows(review, lang), "charts": report.charts(review, lang), "lines": lines,
         "summary": summary, "coverage": _percent(summary.proactive_coverage), "league": league,
         "top": (f"{point_name(top.point, lang)} · {buildings.get(top.building, top.building)} {top.share:.1f} %"
                 if top else None),

@@ -19,7 +19,7 @@ from api.web.one_hop import PageRouter
 from api.web.render import render
 from tickets.config import TicketConfig
 from tickets.errors import InvalidInput
-from tickets.names import building_names, departments, user_name
+from tickets.names import departments, user_name
 from tickets.review import report
 from tickets.review.actions import attach_actions
 from tickets.review.compute import compute_review
@@ -92,11 +92,10 @@ def review_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep
     if isinstance(period, Response):
         return period
     review = attach_actions(conn, compute_review(conn, period, now=now), period)
-    lang, buildings = _lang(request), building_names(conn)
-    names = buildings | dict(departments(conn))  # the actions' departments too
+    lang = _lang(request)
     return render(request, "manager/review.html", {
         "review": review, "header": report.HEADER[lang], "rows": report.rows(review, lang),
-        "charts": report.charts(review, lang, buildings), "actions": report.actions_html(review, lang, names),
+        "charts": report.charts(review, lang), "actions": report.actions_html(review, lang),
         "period": period.label, "month_nav": month_nav(period, now, config), "title_id": TITLE}
         | figures_words(lang))
 

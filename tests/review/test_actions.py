@@ -90,23 +90,29 @@ def test_the_monthly_report_shows_each_action_before_and_after(conn: psycopg.Con
     review = act.attach_actions(conn, compute_review(conn, period), period)
     data = json.loads(report.to_json(review))
     assert data["actions"][0]["effect"]["change_pct"] == -40.0
+    # JSON keeps the codes, for other tools; what people read names the department and the slice
+    assert (data["actions"][0]["department_id"], data["actions"][0]["effect"]["slice"]) == (
+        "engineering", "building=rs-b1, point=elevator")
     assert report.action_rows(review, "en")[0][5:] == [
-        "planned", "complaints", "building=rs-b1, point=elevator", "10", "6", "-40.0 %"]
-    # The manager's pages name the department and the slice (the exports keep the codes above).
-    names = {"rs-b1": "1号楼 Building 1", "engineering": "工程部 Engineering"}
-    row = report.action_rows(review, "zh-CN", names)[0]
+        "planned", "complaints", "1号楼 Building 1 · lift fault", "10", "6", "-40.0 %"]
+    row = report.action_rows(review, "zh-CN")[0]
     assert (row[2], row[7]) == ("工程部 Engineering", "1号楼 Building 1 · 电梯故障")
-    assert "<td>工程部 Engineering</td>" in report.actions_html(review, "zh-CN", names)
+    assert "<td>工程部 Engineering</td>" in report.actions_html(review, "zh-CN")
     html = report.to_html(review, "en")
     assert '<tr class="green">' in html and "<td>-40.0 %</td>" in html
-    assert "<td>lift fault · rs-b1</td><td>电梯门故障</td>" in html and "电梯门反复故障 → 门机皮带磨损" in html
+    assert "<td>lift fault · 1号楼 Building 1</td><td>电梯门故障</td>" in html
+    assert "电梯门反复故障 → 门机皮带磨损" in html
+    assert "rs-b1" not in html and "engineering" not in html
     assert [c["whys"] for c in data["causes"]] == [LIFT_CHAIN[:2]]
     book = load_workbook(io.BytesIO(report.to_xlsx(review, "en")))
     assert list(book["actions"].iter_rows(min_row=2, values_only=True))[0][-3:] == ("10", "6", "-40.0 %")
-    assert list(book["causes"].iter_rows(min_row=2, values_only=True))[0][1:3] == ("lift fault · rs-b1", "电梯门故障")
+    assert list(book["causes"].iter_rows(min_row=2, values_only=True))[0][1:3] == (
+        "lift fault · 1号楼 Building 1", "电梯门故障")
+    assert list(book["actions"].iter_rows(min_row=2, values_only=True))[0][2] == "工程部 Engineering"
     pdf = " ".join("".join(p.extract_text() for p in PdfReader(io.BytesIO(report.to_pdf(review, "zh-CN"))).pages)
                    .split())
     assert "改进措施" in pdf and "更换门机皮带并修订保养合同" in pdf and "-40.0 %" in pdf and "根本原因" in pdf
+    assert "1号楼 Building 1 · 电梯故障" in pdf and "rs-b1" not in pdf
     assert act.attach_actions(conn, compute_review(conn, period.previous(), compare=False),
                               period.previous()).causes == []  # recorded in September, not in August
     # in August's report only July and August are over: the change so far, with one month still to come

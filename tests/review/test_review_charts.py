@@ -4,7 +4,7 @@ by name in the reader's language, and a chart with nothing to draw says why inst
 from __future__ import annotations
 
 from tickets.review import report
-from tickets.review.compute import Point, Review
+from tickets.review.compute import Figure, Point, Review
 
 
 def test_the_channel_chart_names_each_channel_in_the_readers_language():
@@ -24,16 +24,30 @@ def test_a_month_without_complaints_says_so_on_each_chart():
 def test_the_points_chart_names_each_building_where_it_has_a_name():
     """A walk-through found `响应拖延 · rs-b1 50 %` on the monthly review: the page gives the buildings' names."""
     review = Review("2026-12", "portfolio", {}, points=[Point("responsiveness", "rs-b1", 1, 50.0),
-                                                        Point("water", "rs-b9", 1, 50.0)])
-    zh = report.charts(review, "zh-CN", {"rs-b1": "1号楼 Building 1"})
+                                                        Point("water", "rs-b9", 1, 50.0)],
+                    names={"rs-b1": "1号楼 Building 1"})
+    zh = report.charts(review, "zh-CN")
     assert ">响应拖延 · 1号楼 Building 1</text>" in zh and "rs-b1" not in zh
     assert ">供水问题 · rs-b9</text>" in zh  # a building with no name there keeps its id rather than vanish
-    assert ">slow response · rs-b1</text>" in report.charts(review, "en")  # the exports, still without names
+    assert ">slow response · 1号楼 Building 1</text>" in report.charts(review, "en")  # and the HTML export
 
 
 def test_a_cause_on_a_building_names_the_building():
     review = Review("2026-12", "portfolio", {}, causes=[
         {"id": 1, "ticket_id": None, "point": "elevator", "building_id": "rs-b1", "what": "电梯门故障", "where": "",
-         "when": "", "who": "", "why": "", "how": "", "whys": ["门机皮带磨损"]}])
-    assert report.cause_rows(review, "en", {"rs-b1": "1号楼 Building 1"})[0][1] == "lift fault · 1号楼 Building 1"
-    assert "<td>电梯故障 · 1号楼 Building 1</td>" in report.actions_html(review, "zh-CN", {"rs-b1": "1号楼 Building 1"})
+         "when": "", "who": "", "why": "", "how": "", "whys": ["门机皮带磨损"]}], names={"rs-b1": "1号楼 Building 1"})
+    assert report.cause_rows(review, "en")[0][1] == "lift fault · 1号楼 Building 1"
+    assert "<td>电梯故障 · 1号楼 Building 1</td>" in report.actions_html(review, "zh-CN")
+
+
+def test_the_html_and_pdf_exports_put_the_source_and_the_mark_in_words_and_name_the_slice():
+    """The CSV keeps the codes (complaint, green) for other tools; the HTML that people read says 投诉 and 达标."""
+    figures = {"complaint": {"complaints": Figure("complaints", 4.0)},
+               "preventive": {"resolution_rate": Figure("resolution_rate", 50.0, target=90.0)}}
+    review = Review("2026-12", "building=rs-b1, point=elevator", figures, names={"rs-b1": "1号楼 Building 1"})
+    assert [(r[0], r[4]) for r in report.rows(review, "zh-CN")] == [("complaint", ""), ("preventive", "red")]
+    assert "complaint," in report.to_csv(review, "zh-CN")
+    html = report.to_html(review, "zh-CN")
+    assert "<td class=\"\">投诉</td>" in html and "<td class=\"red\">预防性工单</td>" in html
+    assert "<td class=\"red\">未达标</td>" in html and "— 1号楼 Building 1 · 电梯故障</h1>" in html
+    assert report.slice_words(Review("2026-12", "portfolio", {}), "en") == "portfolio"

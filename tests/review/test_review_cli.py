@@ -44,10 +44,10 @@ def test_json_csv_html_and_xlsx_agree(conn: psycopg.Connection, month: list[int]
     sheet_rows = [[str(c) if c is not None else "" for c in row] for row in book["figures"].iter_rows(values_only=True)]
     assert sheet_rows == table
     top = next(book["points"].iter_rows(min_row=2, values_only=True))
-    assert top == ("lift fault", "rs-b1", 60, 30.0)
+    assert top == ("lift fault", "1号楼 Building 1", 60, 30.0)  # the XLSX names the building; JSON keeps its id
 
     html = runner.invoke(app, ["month", "2026-10", "--format", "html", "--lang", "en", "--db", estate_db_url]).output
-    assert "<svg" in html and 'class="red">92.5 %' in html and "lift fault · rs-b1" in html
+    assert "<svg" in html and 'class="red">92.5 %' in html and "lift fault · 1号楼 Building 1" in html
 
 
 def test_quarter_has_a_league_table_of_sites(conn: psycopg.Connection, month: list[int], estate_db_url: str) -> None:

@@ -38,14 +38,15 @@ def test_the_pdf_holds_the_json_figures(conn: psycopg.Connection, month: list[in
     for key, metric, mark in (("closed_loop_rate", "closed-loop rate", "missed"),
                               ("satisfaction_rate", "satisfaction rate", "met")):
         f = figures[key]
-        row = f"complaint {metric} {report.shown(key, f['value'])} {report.shown(key, f['target'])} {mark}"
+        row = f"Complaints {metric} {report.shown(key, f['value'])} {report.shown(key, f['target'])} {mark}"
         assert row in text, (row, text)
-    assert "complaint closed-loop rate 92.5 % 95.0 % missed" in text
-    top = review["points"][0]
-    assert f"lift fault {top['building']} {top['complaints']} {top['share']:g}" in text
+    assert "Complaints closed-loop rate 92.5 % 95.0 % missed" in text
+    top = review["points"][0]  # the JSON keeps the building's id, the PDF names it
+    assert f"lift fault {review['names'][top['building']]} {top['complaints']} {top['share']:g}" in text
+    sources = {"complaint": "Complaints", "preventive": "Preventive"}
     for source, states in review["unclosed"].items():
         for state, n in states.items():
-            assert f"{source} {state} {n}" in text
+            assert f"{sources[source]} {state} {n}" in text
     assert f"SLA breaches ({len(review['breaches'])})" in text
     if review["breaches"]:
         assert str(review["breaches"][0]["ticket"]) in text
@@ -57,7 +58,8 @@ def test_the_chinese_pdf_is_in_chinese(conn: psycopg.Connection, month: list[int
                                        tmp_path: Path) -> None:
     _, text = _pdf(estate_db_url, tmp_path, "zh-CN")
     assert "月度复盘 2026-10" in text and "高频点位" in text and "未达标" in text
-    assert "闭环率 92.5 % 95.0 % 未达标" in text and "满意率 92.0 % 90.0 % 达标" in text
+    assert "投诉 闭环率 92.5 % 95.0 % 未达标" in text and "投诉 满意率 92.0 % 90.0 % 达标" in text
+    assert "1号楼 Building 1" in text and "rs-b1" not in text and "响应时限" in text and "resolve clock" not in text
     assert "设施维修" in text and "facility" not in text  # the categories' bars, by their Chinese names
 
 

@@ -69,8 +69,8 @@ def test_the_manager_sees_the_month_and_its_exports_agree(web):
         assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
         assert pdf.headers["content-disposition"] == 'attachment; filename="review-2026-10.pdf"'
         text = " ".join("".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages).split())
-        assert "complaint closed-loop rate 92.5 % 95.0 % missed" in text
-        assert f"complaint satisfaction rate {satisfaction:.1f} %" in text
+        assert "Complaints closed-loop rate 92.5 % 95.0 % missed" in text
+        assert f"Complaints satisfaction rate {satisfaction:.1f} %" in text
         cards = pages.get(PAGES[1])
         with psycopg.connect(web.db_url) as conn:
             engineering = conn.execute("SELECT name FROM departments WHERE id = 'engineering'").fetchone()[0]

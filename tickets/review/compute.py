@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from tickets.names import sites
+from tickets.names import place_names, sites
 from tickets.review import queries as q
 from tickets.review.definitions import METRICS, Unit
 from tickets.review.periods import Period
@@ -95,6 +95,9 @@ class Review:
     # improvement actions with their metric before and after (actions.attach_actions; ActionView.as_dict)
     actions: list[dict[str, Any]] = field(default_factory=list)
     causes: list[dict[str, Any]] = field(default_factory=list)  # root causes recorded in the period (Cause.as_dict)
+    # the name of each site, building and department by id (tickets.names.place_names): what the exports people read
+    # (HTML, XLSX, PDF) show in place of the codes that JSON and CSV keep
+    names: dict[str, str] = field(default_factory=dict)
 
     def figure(self, key: str, source: str = "complaint") -> Figure:
         return self.figures.get(source, {}).get(key) or Figure(key, None)
@@ -211,7 +214,7 @@ def compute_review(conn: psycopg.Connection, period: Period, where: Slice = Slic
     whole portfolio)."""
     now = as_of(now)
     params = _params(period, where, now)
-    review = Review(period.label, where.label, _ticket_figures(conn, params, targets))
+    review = Review(period.label, where.label, _ticket_figures(conn, params, targets), names=place_names(conn))
     _complaint_figures(conn, params, review, points)
     _detail(conn, params, review)
     review.proactive = _proactive(conn, period, params)

@@ -1,7 +1,11 @@
 """A review as a report: JSON (everything), CSV and XLSX (the figures table: metric, value, target, mark, previous,
 last year, numerator, denominator; plus points and breaches sheets in XLSX), HTML with inline SVG bar charts
 (high-frequency points and complaints by channel), and PDF (the same tables, bars of complaints by category).
-Every figure stands beside its target, red or green."""
+Every figure stands beside its target, red or green.
+
+JSON and CSV are read by other tools, and keep the codes (complaint, green, rs-b1, engineering). What people read —
+HTML, XLSX and PDF — names the buildings, sites and departments (`Review.names`), and HTML and PDF put the source,
+the mark, the tier and the milestone in words."""
 
 from __future__ import annotations
 
@@ -14,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from openpyxl import Workbook
 
+from tickets.milestones import LABEL as MILESTONE_LABEL
 from tickets.reply_templates import CATEGORY_NAMES
 from tickets.review.compute import SOURCES, Review
 from tickets.review.definitions import METRICS, Unit, channel_name, point_name
+from tickets.taxonomy import TIER_NAMES
 
 if TYPE_CHECKING:
     from reportlab.graphics.shapes import Drawing
@@ -44,8 +50,13 @@ def shown(key: str, value: float | None) -> str:
     return f"{value:g}"
 
 
+SOURCE_NAMES = {"zh-CN": {"complaint": "投诉", "preventive": "预防性工单"},
+                "en": {"complaint": "Complaints", "preventive": "Preventive"}}
+
+
 def rows(review: Review, lang: str) -> list[list[str]]:
-    """The figures table, one row per source and metric, in the definitions' order."""
+    """The figures table, one row per source and metric, in the definitions' order. The source and the mark are
+    codes (complaint, green), as the CSV gives them to other tools; `worded` is the row as people read it."""
     out = []
     for source in SOURCES:
         figures = review.figures.get(source, {})
@@ -62,16 +73,23 @@ def rows(review: Review, lang: str) -> list[list[str]]:
     return out
 
 
-def action_rows(review: Review, lang: str, names: Mapping[str, str] | None = None) -> list[list[str]]:
-    """The improvement actions, one row each: the metric's monthly mean before and after the start, the change in
-    percent (with the months still to come when the after side is not complete)."""
-    return action_rows_of(review.actions, lang, names)
+def worded(row: list[str], lang: str) -> list[str]:
+    """A figures row (`rows`) with its source and its mark in words (投诉, 达标), as the HTML and the PDF show it."""
+    words = PDF_WORDS[lang]
+    return [SOURCE_NAMES[lang].get(row[0], row[0]), *row[1:4], words[row[4]] if row[4] else "", *row[5:]]
+
+
+def action_rows(review: Review, lang: str) -> list[list[str]]:
+    """The improvement actions, one row each, the department and the slice named from the review's names: the
+    metric's monthly mean before and after the start, the change in percent (with the months still to come when the
+    after side is not complete)."""
+    return action_rows_of(review.actions, lang, review.names)
 
 
 def action_rows_of(actions: Sequence[dict[str, Any]], lang: str,
                    names: Mapping[str, str] | None = None) -> list[list[str]]:
     """As `action_rows`. With `names` (a name by id for the sites, buildings and departments, as a page has them)
-    the department and the slice are named ("1号楼 Building 1 · 电梯故障"); without (the exports), their codes."""
+    the department and the slice are named ("1号楼 Building 1 · 电梯故障"); without, their codes."""
     out = []
     for a in actions:
         e, key = a["effect"], a["metric"]
@@ -94,17 +112,31 @@ def _slice_words(action: Mapping[str, Any], lang: str, names: Mapping[str, str])
         parts.append(point_name(action["slice_point"], lang))
     if action.get("slice_team"):
         parts.append(str(action["slice_team"]))
-    return " · ".join(parts) or ("全部" if lang == "zh-CN" else "portfolio")
+    return " · ".join(parts) or WHOLE[lang]
+
+
+WHOLE = {"zh-CN": "全部", "en": "portfolio"}
+
+
+def slice_words(review: Review, lang: str) -> str:
+    """The review's slice by name ("1号楼 Building 1 · 电梯故障"), read from its label ("building=rs-b1, point=…")."""
+    if review.slice == "portfolio":
+        return WHOLE[lang]
+    parts = []
+    for part in review.slice.split(", "):
+        key, _, value = part.partition("=")
+        parts.append(point_name(value, lang) if key == "point" else review.names.get(value, value))
+    return " · ".join(parts)
 
 
 CAUSE_HEADER = {"zh-CN": ("编号", "对象", "什么", "哪里", "何时", "谁", "为什么", "怎么", "五个为什么"),
                 "en": ("id", "on", "what", "where", "when", "who", "why", "how", "chain of whys")}
 
 
-def cause_rows(review: Review, lang: str, buildings: Mapping[str, str] | None = None) -> list[list[str]]:
+def cause_rows(review: Review, lang: str) -> list[list[str]]:
     """The root causes recorded in the period: what they are on, the 5W1H, the chain of whys joined by arrows. A
-    building is named from `buildings` (name by id) where it has a name there, else by its id."""
-    names = buildings or {}
+    building is named from the review's names where it has a name there, else by its id."""
+    names = review.names
     out = []
     for c in review.causes:
         if c["ticket_id"] is not None:
@@ -144,7 +176,7 @@ def to_xlsx(review: Review, lang: str) -> bytes:
     points = book.create_sheet("points")
     points.append(["point", "building", "complaints", "share %"])
     for p in review.points:
-        points.append([point_name(p.point, lang), p.building, p.complaints, p.share])
+        points.append([point_name(p.point, lang), review.names.get(p.building, p.building), p.complaints, p.share])
     breaches = book.create_sheet("breaches")
     breaches.append(["ticket", "source", "tier", "milestone", "due", "met at"])
     for b in review.breaches:
@@ -180,10 +212,10 @@ def bar_chart(bars: Sequence[tuple[str, float]], *, title: str, unit: str = "", 
     return "".join(parts)
 
 
-def charts(review: Review, lang: str, buildings: Mapping[str, str] | None = None) -> str:
-    """The high-frequency points' and the channels' bars; a point's building is named from `buildings` (name by id,
-    as the pages show it) where it has a name there, else by its id."""
-    names = buildings or {}
+def charts(review: Review, lang: str) -> str:
+    """The high-frequency points' and the channels' bars; a point's building is named from the review's names where
+    it has a name there, else by its id."""
+    names = review.names
     points = [(f"{point_name(p.point, lang)} · {names.get(p.building, p.building)}", p.share) for p in review.points]
     channels = sorted(review.volume.get("channel", {}).items(), key=lambda kv: -kv[1])
     zh = lang == "zh-CN"
@@ -196,9 +228,9 @@ def charts(review: Review, lang: str, buildings: Mapping[str, str] | None = None
 def to_html(review: Review, lang: str) -> str:
     """A standalone page (the CLI's --format html); the manager page renders the same table and charts."""
     head = "".join(f"<th>{escape(h)}</th>" for h in HEADER[lang])
-    body = "".join("<tr>" + "".join(f'<td class="{escape(r[4])}">{escape(c)}</td>' for c in r) + "</tr>"
+    body = "".join("<tr>" + "".join(f'<td class="{escape(r[4])}">{escape(c)}</td>' for c in worded(r, lang)) + "</tr>"
                    for r in rows(review, lang))
-    title = f"{'月度复盘' if lang == 'zh-CN' else 'Review'} {review.period} — {review.slice}"
+    title = f"{'月度复盘' if lang == 'zh-CN' else 'Review'} {review.period} — {slice_words(review, lang)}"
     return (f'<!doctype html><html lang="{lang}"><meta charset="utf-8"><title>{escape(title)}</title>'
             "<style>td.red{color:#b00020;font-weight:bold}td.green{color:#1b7f3b}"
             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}</style>"
@@ -206,14 +238,14 @@ def to_html(review: Review, lang: str) -> str:
             f"{actions_html(review, lang)}</html>")
 
 
-def actions_html(review: Review, lang: str, names: Mapping[str, str] | None = None) -> str:
-    """The root causes recorded in the period (their buildings named from `names`, as in `cause_rows`), then the
-    improvement actions' table (named from `names` too, as in `action_rows_of`), each change green when it went the
-    metric's good way, red when not."""
+def actions_html(review: Review, lang: str) -> str:
+    """The root causes recorded in the period (their buildings named, as in `cause_rows`), then the improvement
+    actions' table (named too, as in `action_rows`), each change green when it went the metric's good way, red when
+    not."""
     causes = ""
     if review.causes:
         cells = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
-                        for row in cause_rows(review, lang, names))
+                        for row in cause_rows(review, lang))
         heads = "".join(f"<th>{escape(h)}</th>" for h in CAUSE_HEADER[lang])
         causes = (f'<h2>{"根本原因" if lang == "zh-CN" else "Root causes"}</h2>'
                   f'<table id="causes"><tr>{heads}</tr>{cells}</table>')
@@ -221,7 +253,7 @@ def actions_html(review: Review, lang: str, names: Mapping[str, str] | None = No
         return causes
     head = "".join(f"<th>{escape(h)}</th>" for h in ACTION_HEADER[lang])
     body = "".join(f'<tr class="{action_mark(a)}">' + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
-                   for a, row in zip(review.actions, action_rows(review, lang, names), strict=True))
+                   for a, row in zip(review.actions, action_rows(review, lang), strict=True))
     title = "改进措施" if lang == "zh-CN" else "Improvement actions"
     return (f'{causes}<h2>{title}</h2><table id="actions"><tr>{head}</tr>{body}</table>'
             "<style>#actions tr.red td:last-child{color:#b00020;font-weight:bold}"
@@ -244,6 +276,18 @@ PDF_WORDS = {
            "red": "missed", "actions": "Improvement actions", "causes": "Root causes"},
 }
 PDF_BREACHES = 40  # rows of the breaches list in the PDF; the rest are counted, and listed in JSON and XLSX
+
+
+def tier_name(tier: str, lang: str) -> str:
+    """A tier in words (重大 / Major); its code if it has no name."""
+    names = TIER_NAMES.get(tier)
+    return names[0 if lang == "zh-CN" else 1] if names else tier
+
+
+def milestone_name(milestone: str, lang: str) -> str:
+    """A milestone in the reader's language (响应时限 / respond clock), from the staff alerts' bilingual names."""
+    zh, _, en = MILESTONE_LABEL.get(milestone, milestone).partition(" / ")
+    return zh if lang == "zh-CN" or not en else en
 
 
 def _pdf_bars(bars: Sequence[tuple[str, float]], title: str, font: str) -> Drawing:
@@ -293,21 +337,19 @@ def to_pdf(review: Review, lang: str) -> bytes:
         t.setStyle(TableStyle(grid + (extra or [])))
         return t
 
-    story: list[Flowable] = [Paragraph(f"{words['title']} {escape(review.period)} — {escape(review.slice)}",
-                                       styles["Title"]),
+    title = f"{words['title']} {review.period} — {slice_words(review, lang)}"
+    story: list[Flowable] = [Paragraph(escape(title), styles["Title"]),
                              Paragraph(words["figures"], styles["Heading2"])]
     figures = rows(review, lang)
-    marks: list[tuple[Any, ...]] = []
-    for i, row in enumerate(figures, start=1):
-        if row[4]:
-            colour = colors.HexColor("#b00020" if row[4] == "red" else "#1b7f3b")
-            marks += [("TEXTCOLOR", (2, i), (4, i), colour)]
-            row[4] = words[row[4]]
-    story.append(table(HEADER[lang], figures, marks))
+    marks: list[tuple[Any, ...]] = [("TEXTCOLOR", (2, i), (4, i), colors.HexColor("#b00020" if row[4] == "red"
+                                     else "#1b7f3b")) for i, row in enumerate(figures, start=1) if row[4]]
+    story.append(table(HEADER[lang], [worded(row, lang) for row in figures], marks))
+    sources, buildings = SOURCE_NAMES[lang], review.names
 
     story += [Paragraph(words["points"], styles["Heading2"]),
               table((words["point"], words["building"], words["complaints"], words["share"]),
-                    [[point_name(p.point, lang), p.building, str(p.complaints), f"{p.share:g}"]
+                    [[point_name(p.point, lang), buildings.get(p.building, p.building), str(p.complaints),
+                      f"{p.share:g}"]
                      for p in review.points])]
     categories = sorted(review.volume.get("category", {}).items(), key=lambda kv: -kv[1])
     if categories:
@@ -317,14 +359,15 @@ def to_pdf(review: Review, lang: str) -> bytes:
 
     story += [Paragraph(words["unclosed"], styles["Heading2"]),
               table((words["source"], words["state"], words["tickets"]),
-                    [[source, state, str(n)] for source, states in review.unclosed.items()
+                    [[sources.get(source, source), state, str(n)] for source, states in review.unclosed.items()
                      for state, n in states.items()])]
 
     story.append(Paragraph(f"{words['breaches']} ({len(review.breaches)})", styles["Heading2"]))
     if review.breaches:
         story.append(table((words["ticket"], words["source"], words["tier"], words["milestone"], words["due"],
                             words["met"]),
-                           [[str(b["ticket"]), str(b["source"]), str(b["tier"]), str(b["milestone"]),
+                           [[str(b["ticket"]), sources.get(b["source"], b["source"]), tier_name(b["tier"], lang),
+                             milestone_name(b["milestone"], lang),
                              str(b["due"]), str(b["met_at"] or "")] for b in review.breaches[:PDF_BREACHES]]))
         if len(review.breaches) > PDF_BREACHES:
             story.append(Paragraph(words["more"].format(n=len(review.breaches) - PDF_BREACHES), styles["Normal"]))
