@@ -5,11 +5,13 @@ pause, resolution checks).
 A ticket may carry work orders of several departments (`tickets.dispatch`). Accepting, arriving and resolving the
 ticket move its own department's work order (or the one `work_order_id` names, when a work order's step drives the
 ticket); transfer moves its own department's; cancel and reopen end them all. A ticket working across departments
-resolves only when no work order is left open (`WorkOrdersOpen`, naming the departments)."""
+resolves only when no work order is left open (`WorkOrdersOpen`, naming the departments). A refused transfer raises
+`TransferRefused`, whose `problem` says which rule refused it."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import psycopg
 
@@ -35,6 +37,25 @@ from tickets.staff_push import push_work_order
 from tickets.warranty import start_warranty
 
 E = TicketEvent
+
+
+class TransferProblem(StrEnum):
+    """Why a transfer was refused."""
+
+    NO_DEPARTMENT = "no_department"
+    SAME_DEPARTMENT = "same_department"  # the ticket is already with it
+    UNKNOWN_DEPARTMENT = "unknown_department"
+    HAS_WORK_ORDER = "has_work_order"  # the department already works on the ticket through a live work order
+
+
+class TransferRefused(InvalidInput):
+    """A transfer the ticket cannot take as asked. `problem` says which rule refused it, so that a page can say it in
+    the reader's language; the message is the API's and the command line's English."""
+
+    def __init__(self, message: str, problem: TransferProblem, department_id: str | None) -> None:
+        super().__init__(message)
+        self.problem, self.department_id = problem, department_id
+
 
 _WORK_ORDER_STATUS = {E.ACKNOWLEDGE: "acknowledged", E.ARRIVE: "on_site", E.RESOLVE: "done", E.CANCEL: "cancelled"}
 
@@ -105,13 +126,7 @@ def _changes(
         return {"department_id": department_id or ticket.department_id
                 or DEPARTMENT_FOR[Category(ticket.category)]}
     if event is E.TRANSFER:
-        if not department_id or department_id == ticket.department_id:
-            raise InvalidInput("a transfer needs a department_id different from the current one")
-        if conn.execute("SELECT 1 FROM departments WHERE id = %s", (department_id,)).fetchone() is None:
-            raise InvalidInput(f"no department {department_id!r}")
-        if any(w.department_id == department_id for w in live_work_orders(conn, ticket.id)):
-            raise InvalidInput(f"{department_id} already has an open work order on ticket {ticket.id}; "
-                               "transfer to another department, or let that work order carry the work")
+        _check_transfer(conn, ticket, department_id)
         return {"department_id": department_id, "transfers": ticket.transfers + 1}
     if event is E.ACKNOWLEDGE:
         return {"responded_at": ticket.responded_at or now}
@@ -142,6 +157,21 @@ def _changes(
                 "respond_due": sla.deadline(now, policy.respond, config.tz),
                 "resolve_due": sla.deadline(now, policy.resolve, config.tz)}
     return {}
+
+
+def _check_transfer(conn: psycopg.Connection, ticket: Ticket, department_id: str | None) -> None:
+    """Refuse a transfer to no department, to the ticket's own, to an unknown one, or to one already working on the
+    ticket through a live work order (`TransferRefused`, saying which)."""
+    if not department_id or department_id == ticket.department_id:
+        raise TransferRefused("a transfer needs a department_id different from the current one",
+                              TransferProblem.SAME_DEPARTMENT if department_id else TransferProblem.NO_DEPARTMENT,
+                              department_id)
+    if conn.execute("SELECT 1 FROM departments WHERE id = %s", (department_id,)).fetchone() is None:
+        raise TransferRefused(f"no department {department_id!r}", TransferProblem.UNKNOWN_DEPARTMENT, department_id)
+    if any(w.department_id == department_id for w in live_work_orders(conn, ticket.id)):
+        raise TransferRefused(f"{department_id} already has an open work order on ticket {ticket.id}; transfer to "
+                              "another department, or let that work order carry the work",
+                              TransferProblem.HAS_WORK_ORDER, department_id)
 
 
 _OPEN_MEDIATION = "SELECT 1 FROM mediations WHERE ticket_id = %s AND ended_at IS NULL"

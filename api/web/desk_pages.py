@@ -52,7 +52,7 @@ from tickets.names import department_name, departments, resident_name, unit_name
 from tickets.plans import record_plan, report_progress
 from tickets.reply_templates import fill_templates
 from tickets.service import Ticket, get_ticket, live_work_orders
-from tickets.transitions import transition
+from tickets.transitions import TransferProblem, TransferRefused, transition
 
 router = PageRouter(tags=["pages: service desk"], include_in_schema=False)
 DeskUser = Annotated[Principal, web_require(Role.AGENT, Role.SUPERVISOR, Role.MANAGER)]
@@ -67,6 +67,14 @@ CLOCK = {"respond": N_("We get back to you by"), "on_site": N_("Someone is with 
          "back": N_("Expected back by")}
 NO_REASON = N_("Please give the reason for the transfer.")
 NO_DEPARTMENT = N_("Please choose the department to transfer to.")
+# A transfer the back end refused (tickets.transitions.TransferRefused), in words.
+TRANSFER_REFUSED = {
+    TransferProblem.NO_DEPARTMENT: NO_DEPARTMENT,
+    TransferProblem.SAME_DEPARTMENT: N_("This ticket is already with that department: choose another one."),
+    TransferProblem.UNKNOWN_DEPARTMENT: N_("There is no such department: choose one from the list."),
+    TransferProblem.HAS_WORK_ORDER: N_("That department already has an open work order on this ticket: transfer it to "
+                                       "another department, or let that work order carry the work."),
+}
 NO_TEXT = N_("Please write the plan or the progress report.")
 RECORD_REFUSED = N_("This ticket is over: no plan or progress report can be recorded on it.")
 # The lifecycle steps the owner's staff take themselves on a ticket without a live work order, in the order shown.
@@ -188,10 +196,11 @@ def desk_transfer(
         return ticket_not_found(request)
     except (IllegalTransition, ConcurrentChange, InvalidInput) as exc:
         conn.rollback()
-        status, headline = (422, missing) if missing else _refusal(exc)
+        worded = missing or (TRANSFER_REFUSED[exc.problem] if isinstance(exc, TransferRefused) else None)
+        status, headline = (422, worded) if worded else _refusal(exc)
         context = ticket_context(request, conn, ticket_id, now)
         return render(request, "desk/ticket.html", context | {
-            "error": headline, "error_detail": None if missing else str(exc), "reason": reason,
+            "error": headline, "error_detail": None if worded else str(exc), "reason": reason,
             "chosen_department": department_id}, status_code=status)
     return RedirectResponse(f"/desk/tickets/{ticket_id}?done=transfer", status_code=303)
 

@@ -16,6 +16,7 @@ from api.auth import Role, create_user, ensure_resident_user
 from detectors.alarm import Alarm, AlarmState, Evidence, Severity
 from tests.web.clients import form_token, signed_in_client
 from tickets.complaints import intake_complaint
+from tickets.dispatch import add_work_order
 from tickets.flows import handle_alarm
 from tickets.lifecycle import TicketEvent
 from tickets.reply_templates import fill_templates
@@ -145,13 +146,12 @@ def test_a_transfer_moves_the_ticket_with_its_reason_in_the_timeline(desk):
         assert ">门禁</textarea>" in nowhere.text  # and the reason typed
         same = client.post(f"{path}/transfer", data={"csrf_token": token, "department_id": before[0],
                                                      "reason": "wrong desk"})
-        assert same.status_code == 422 and "different from the current one" in same.text
-        # a Chinese page folds the English particulars away under its translated headline; an English one shows them
-        assert re.search(r'<details class="muted" id="error-detail"><summary>详细信息</summary><p lang="en">[^<]*'
-                         r'different from the current one', same.text)
+        assert same.status_code == 422 and "该工单已在所选部门，请选择其他部门。" in same.text  # in words
+        assert "无法按所填内容办理" not in same.text and 'id="error-detail"' not in same.text
+        assert ">wrong desk</textarea>" in same.text
         english = client.post(f"{path}/transfer", headers={"Accept-Language": "en"},
                               data={"csrf_token": token, "department_id": before[0], "reason": "wrong desk"})
-        assert re.search(r'<p class="muted" id="error-detail">[^<]*different from the current one', english.text)
+        assert "This ticket is already with that department: choose another one." in english.text
         with pool.connection() as conn:
             assert conn.execute("SELECT department_id, transfers FROM tickets WHERE id = %s",
                                 (ticket,)).fetchone() == before
@@ -186,6 +186,37 @@ def test_a_ticket_that_cannot_be_transferred_is_refused_with_409_not_a_crash(des
                               headers={"Accept-Language": "en"})
         assert refused.status_code == 409
         assert "This ticket cannot be transferred in its present state." in refused.text
+        # an English page shows the back end's particulars under the headline; a Chinese one folds them away
+        assert re.search(r'<p class="muted" id="error-detail">cannot transfer a ticket that is cancelled', refused.text)
+        zh = client.post(f"/desk/tickets/{ticket}/transfer",
+                         data={"csrf_token": token, "department_id": "security", "reason": "try"})
+        assert "工单当前的状态不能转派。" in zh.text
+        assert re.search(r'<details class="muted" id="error-detail"><summary>详细信息</summary><p lang="en">'
+                         r'cannot transfer a ticket that is cancelled', zh.text)
+
+
+def test_a_transfer_to_a_department_already_working_on_the_ticket_is_refused_in_words(desk):
+    pool, ids = desk
+    ticket = ids[0]
+    with pool.connection() as conn:
+        own = conn.execute("SELECT department_id FROM tickets WHERE id = %s", (ticket,)).fetchone()[0]
+        helper = "security" if own != "security" else "cleaning"
+        add_work_order(conn, ticket, helper, by_user=None, now=datetime.now(UTC))
+        conn.commit()
+    with signed_in_client(pool, "agent-1") as client:
+        path = f"/desk/tickets/{ticket}"
+        token = form_token(client, path)
+        zh = client.post(f"{path}/transfer", data={"csrf_token": token, "department_id": helper, "reason": "门禁"})
+        assert zh.status_code == 422
+        assert "所选部门在本工单上已有未完成的派工单：请转派给其他部门，或由该派工单继续处理。" in zh.text
+        assert 'id="error-detail"' not in zh.text  # no English particulars left to fold away
+        assert f'<option value="{helper}" selected>' in zh.text and ">门禁</textarea>" in zh.text  # as chosen, typed
+        en = client.post(f"{path}/transfer", headers={"Accept-Language": "en"},
+                         data={"csrf_token": token, "department_id": helper, "reason": "access"})
+        assert ("That department already has an open work order on this ticket: transfer it to another department, "
+                "or let that work order carry the work.") in en.text
+    with pool.connection() as conn:
+        assert conn.execute("SELECT department_id FROM tickets WHERE id = %s", (ticket,)).fetchone()[0] == own
 
 
 def test_the_reply_templates_are_filled_from_the_ticket(desk):
