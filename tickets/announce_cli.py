@@ -13,6 +13,8 @@ import typer
 from tickets.announcements import (
     Announcement,
     AnnouncementKind,
+    AnnouncementProblem,
+    AnnouncementRefused,
     create_announcement,
     get_announcement,
     list_announcements,
@@ -24,6 +26,10 @@ from tickets.errors import InvalidInput, NotFound
 app = typer.Typer(help="Announcements to a site or building, with delivered and read figures.",
                   no_args_is_help=True)
 KINDS = ", ".join(k.value for k in AnnouncementKind)
+# Refusals the command line says in terms of its own options (the back end's messages name no option).
+OPTION_WORDS = {
+    AnnouncementProblem.NOT_AN_OUTAGE: "--starts and --ends belong to a planned outage (--kind planned_outage)",
+}
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -77,6 +83,8 @@ def create(
                 conn, site_id=site, building_id=building, kind=kind, title_zh=title_zh, body_zh=body_zh,
                 title_en=title_en, body_en=body_en, starts_at=starts_at, ends_at=ends_at,
                 author=by or getpass.getuser(), now=datetime.now(UTC), config=_config(ctx))
+        except AnnouncementRefused as exc:
+            raise _fail(OPTION_WORDS.get(exc.problem, str(exc)), 2) from exc
         except InvalidInput as exc:
             raise _fail(str(exc), 2) from exc
     typer.echo(f"announcement #{announcement.id}: {sent} notice(s) to residents of "

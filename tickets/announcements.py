@@ -5,7 +5,11 @@ An announcement is stored once (`announcements`) and fans out through the ordina
 (`tickets.notices.notify_residents`): one notice per current (active) resident of the target, with the dedupe key
 `announcement:<id>`, so that a retry — or a second fan-out later — never gives anyone a second copy. The outbox
 delivers them on each resident's own channel, keeping the quiet-hours policy. A resident who opens the notice in
-the app records its read receipt (`mark_read`, once); `stats` counts recipients, delivered and read."""
+the app records its read receipt (`mark_read`, once); `stats` counts recipients, delivered and read.
+
+A refusal is an `AnnouncementRefused` whose `problem` (and `field`) say which rule refused it, so that a page can
+say it in the reader's language; its message is the API's and the command line's English. A planned outage whose
+end has passed is refused: it is announced before it is over (docs/announcements.md)."""
 
 from __future__ import annotations
 
@@ -22,6 +26,30 @@ from tickets.notices import ADDRESS, LANGUAGE, Recipient, format_time, notify_re
 
 MAX_TITLE = 200
 MAX_BODY = 4000
+
+
+class AnnouncementProblem(StrEnum):
+    """Why an announcement was refused."""
+
+    UNKNOWN_KIND = "unknown_kind"
+    MISSING = "missing"  # `field`: the title or body left empty
+    TOO_LONG = "too_long"  # `field`, with its `length` and the `limit`
+    NO_TIMEZONE = "no_timezone"
+    ENDS_BEFORE_START = "ends_before_start"
+    NOT_AN_OUTAGE = "not_an_outage"  # start or end times on a kind that is not a planned outage
+    OUTAGE_OVER = "outage_over"  # the outage's end has passed
+    UNKNOWN_SITE = "unknown_site"
+    UNKNOWN_BUILDING = "unknown_building"  # no such building, or not one of the site's
+
+
+class AnnouncementRefused(InvalidInput):
+    """An announcement that cannot be made as given; `field` is the text it concerns (title_zh, body_zh, title_en,
+    body_en) where there is one."""
+
+    def __init__(self, message: str, problem: AnnouncementProblem, *, field: str | None = None, length: int = 0,
+                 limit: int = 0) -> None:
+        super().__init__(message)
+        self.problem, self.field, self.length, self.limit = problem, field, length, limit
 
 
 class AnnouncementKind(StrEnum):
@@ -71,13 +99,32 @@ def dedupe_key(announcement_id: int) -> str:
     return f"announcement:{announcement_id}"
 
 
-def _text(value: str | None, name: str, limit: int) -> str:
+def _text(value: str | None, field: str, name: str, limit: int) -> str:
     text = (value or "").strip()
     if not text:
-        raise InvalidInput(f"an announcement needs {name}")
+        raise AnnouncementRefused(f"an announcement needs {name}", AnnouncementProblem.MISSING, field=field)
     if len(text) > limit:
-        raise InvalidInput(f"{name} is {len(text)} characters; at most {limit}")
+        raise AnnouncementRefused(f"{name} is {len(text)} characters; at most {limit}", AnnouncementProblem.TOO_LONG,
+                                  field=field, length=len(text), limit=limit)
     return text
+
+
+def _check_times(kind: str, starts_at: datetime | None, ends_at: datetime | None, now: datetime) -> None:
+    """A planned outage's window: with a timezone, ending after it starts, and not over yet (`now`)."""
+    for when in (starts_at, ends_at):
+        if when is not None and when.tzinfo is None:
+            raise AnnouncementRefused("give the outage's times with a timezone (e.g. 2026-12-05T09:00+08:00)",
+                                      AnnouncementProblem.NO_TIMEZONE)
+    if starts_at and ends_at and ends_at <= starts_at:
+        raise AnnouncementRefused(f"the outage ends ({ends_at.isoformat()}) before it starts "
+                                  f"({starts_at.isoformat()})", AnnouncementProblem.ENDS_BEFORE_START)
+    if (starts_at or ends_at) and kind != AnnouncementKind.PLANNED_OUTAGE:
+        raise AnnouncementRefused("start and end times belong to a planned outage (kind planned_outage)",
+                                  AnnouncementProblem.NOT_AN_OUTAGE)
+    if ends_at and ends_at <= now:
+        raise AnnouncementRefused(f"the outage is over: it ended at {ends_at.isoformat()}; announce a planned outage "
+                                  "before it ends, or tell residents what happened in a community notice without "
+                                  "times", AnnouncementProblem.OUTAGE_OVER)
 
 
 def create_announcement(
@@ -86,28 +133,25 @@ def create_announcement(
     ends_at: datetime | None = None, author: str, now: datetime, config: TicketConfig,
 ) -> tuple[Announcement, int]:
     """Store an announcement and write its notices (one per current resident of the target) in one transaction;
-    returns it and how many notices were written. English text left out falls back to the Chinese."""
+    returns it and how many notices were written. English text left out falls back to the Chinese. Raises
+    `AnnouncementRefused` for what cannot be announced as given."""
     try:
         kind = AnnouncementKind(kind).value
     except ValueError:
-        raise InvalidInput(f"unknown kind {kind!r}: use one of {', '.join(k.value for k in AnnouncementKind)}"
-                           ) from None
-    title_zh, body_zh = _text(title_zh, "a Chinese title", MAX_TITLE), _text(body_zh, "a Chinese body", MAX_BODY)
-    title_en = _text(title_en, "an English title", MAX_TITLE) if (title_en or "").strip() else title_zh
-    body_en = _text(body_en, "an English body", MAX_BODY) if (body_en or "").strip() else body_zh
-    for when in (starts_at, ends_at):
-        if when is not None and when.tzinfo is None:
-            raise InvalidInput("give the outage's times with a timezone (e.g. 2026-12-05T09:00+08:00)")
-    if starts_at and ends_at and ends_at <= starts_at:
-        raise InvalidInput(f"the outage ends ({ends_at.isoformat()}) before it starts ({starts_at.isoformat()})")
-    if (starts_at or ends_at) and kind != AnnouncementKind.PLANNED_OUTAGE:
-        raise InvalidInput("start and end times belong to a planned outage (--kind planned_outage)")
+        raise AnnouncementRefused(f"unknown kind {kind!r}: use one of {', '.join(k.value for k in AnnouncementKind)}",
+                                  AnnouncementProblem.UNKNOWN_KIND) from None
+    title_zh = _text(title_zh, "title_zh", "a Chinese title", MAX_TITLE)
+    body_zh = _text(body_zh, "body_zh", "a Chinese body", MAX_BODY)
+    title_en = _text(title_en, "title_en", "an English title", MAX_TITLE) if (title_en or "").strip() else title_zh
+    body_en = _text(body_en, "body_en", "an English body", MAX_BODY) if (body_en or "").strip() else body_zh
+    _check_times(kind, starts_at, ends_at, now)
     with conn.transaction():
         if conn.execute("SELECT 1 FROM sites WHERE id = %s", (site_id,)).fetchone() is None:
-            raise InvalidInput(f"unknown site {site_id!r}")
+            raise AnnouncementRefused(f"unknown site {site_id!r}", AnnouncementProblem.UNKNOWN_SITE)
         if building_id is not None and conn.execute(
                 "SELECT 1 FROM buildings WHERE id = %s AND site_id = %s", (building_id, site_id)).fetchone() is None:
-            raise InvalidInput(f"no building {building_id!r} at site {site_id!r}")
+            raise AnnouncementRefused(f"no building {building_id!r} at site {site_id!r}",
+                                      AnnouncementProblem.UNKNOWN_BUILDING)
         with conn.cursor(row_factory=class_row(Announcement)) as cur:
             row = cur.execute(
                 f"""INSERT INTO announcements (site_id, building_id, kind, title_zh, body_zh, title_en, body_en,

@@ -4,8 +4,9 @@ site or building, title, when, "read by N of M") with the form to announce to a 
 managers read; agents and managers (and admin) announce, as the REST routes (api/routes/announcements.py).
 
 The form hands everything to `tickets.announcements.create_announcement` (one notice per current resident of the
-target, in one transaction); its InvalidInput (a missing title or body, an unknown building, an outage ending
-before it starts, times on a kind that is not an outage) re-renders the form as typed with the message."""
+target, in one transaction); its refusal (a missing or too long title or text, an unknown site or building, an
+outage ending before it starts or already over, times on a kind that is not an outage) re-renders the form as typed,
+headed by what was wrong in the reader's language."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ from api.web.staff_format import local_time
 from tickets.announcements import (
     Announcement,
     AnnouncementKind,
+    AnnouncementProblem,
+    AnnouncementRefused,
     create_announcement,
     get_announcement,
     list_announcements,
@@ -40,6 +43,26 @@ Announcer = Annotated[Principal, web_require(Role.AGENT, Role.MANAGER)]
 ANNOUNCERS = frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN})
 KIND = {AnnouncementKind.PLANNED_OUTAGE: N_("Planned outage"),
         AnnouncementKind.RECTIFICATION: N_("Rectification notice"), AnnouncementKind.COMMUNITY: N_("Community notice")}
+# A refused announcement (tickets.announcements.AnnouncementRefused) in words: by its problem, and for a title or
+# text by the field too.
+REFUSED = {
+    AnnouncementProblem.UNKNOWN_KIND: N_("Please choose the kind of announcement."),
+    AnnouncementProblem.ENDS_BEFORE_START: N_("The outage must end after it starts: check its start and end."),
+    AnnouncementProblem.NOT_AN_OUTAGE: N_("Start and end times are only for a planned outage: choose that kind, or "
+                                          "leave the times empty."),
+    AnnouncementProblem.OUTAGE_OVER: N_("This outage is already over: a planned outage is announced before it ends. "
+                                        "Check its end, or tell residents what happened in a community notice "
+                                        "without times."),
+    AnnouncementProblem.UNKNOWN_SITE: N_("There is no such site: choose one from the list."),
+    AnnouncementProblem.UNKNOWN_BUILDING: N_("That building is not one of the chosen site's: choose one of its "
+                                             "buildings, or the whole site."),
+}
+MISSING = {"title_zh": N_("Please give the announcement a title in Chinese."),
+           "body_zh": N_("Please write the announcement's text in Chinese.")}
+TOO_LONG = {"title_zh": N_("The Chinese title is %(length)s characters long: at most %(limit)s."),
+            "body_zh": N_("The Chinese text is %(length)s characters long: at most %(limit)s."),
+            "title_en": N_("The English title is %(length)s characters long: at most %(limit)s."),
+            "body_en": N_("The English text is %(length)s characters long: at most %(limit)s.")}
 EMPTY_FORM = {"site_id": "", "building_id": "", "kind": AnnouncementKind.PLANNED_OUTAGE.value, "title_zh": "",
               "body_zh": "", "title_en": "", "body_en": "", "starts_at": "", "ends_at": ""}
 
@@ -65,7 +88,21 @@ def _list_context(request: Request, conn: psycopg.Connection, user: Principal, s
     return {"rows": [_row(conn, a, lang) for a in list_announcements(conn, site_id=site)],
             "sites": targets, "site": site, "kinds": list(KIND.items()), "may_announce": user.role in ANNOUNCERS,
             "form": EMPTY_FORM | {"site_id": site or (targets[0][0] if targets else "")},
-            "error": None, "error_detail": None}
+            "error": None, "error_args": {}, "error_detail": None}
+
+
+def _refusal(exc: InvalidInput) -> dict[str, Any]:
+    """The form's error box: the headline (a message id and its numbers) and, when the headline does not say it all,
+    the back end's own text beneath it."""
+    if isinstance(exc, AnnouncementRefused):
+        if exc.problem is AnnouncementProblem.MISSING and exc.field in MISSING:
+            return {"error": MISSING[exc.field], "error_args": {}, "error_detail": None}
+        if exc.problem is AnnouncementProblem.TOO_LONG and exc.field in TOO_LONG:
+            numbers = {"length": f"{exc.length:,}", "limit": f"{exc.limit:,}"}
+            return {"error": TOO_LONG[exc.field], "error_args": numbers, "error_detail": None}
+        if exc.problem in REFUSED:
+            return {"error": REFUSED[exc.problem], "error_args": {}, "error_detail": None}
+    return {"error": headline(exc), "error_args": {}, "error_detail": str(exc)}
 
 
 @router.get("/desk/announcements", response_class=HTMLResponse)
@@ -107,6 +144,6 @@ def announce(
     except InvalidInput as exc:
         conn.rollback()
         context = _list_context(request, conn, user, None)
-        return render(request, "desk/announcements.html", context | {
-            "error": headline(exc), "error_detail": str(exc), "form": form}, status_code=422)
+        return render(request, "desk/announcements.html", context | _refusal(exc) | {"form": form},
+                      status_code=422)
     return RedirectResponse(f"/desk/announcements/{made.id}?done=created", status_code=303)

@@ -16,13 +16,22 @@ from api.auth import ensure_resident_user, issue_token
 from api.deps import AppState
 from api.web.sessions import start_session
 from tickets.announce_cli import app as announce_app
-from tickets.announcements import Stats, create_announcement, dedupe_key, fan_out, get_announcement, stats
+from tickets.announcements import (
+    AnnouncementProblem,
+    AnnouncementRefused,
+    Stats,
+    create_announcement,
+    dedupe_key,
+    fan_out,
+    get_announcement,
+    stats,
+)
 from tickets.channels import InAppChannel, MemoryChannel
 from tickets.config import DEFAULT_CONFIG
 from tickets.errors import InvalidInput
 from tickets.outbox import dispatch
 
-from .conftest import NOW
+from .conftest import NOW, SHANGHAI
 
 runner = CliRunner()
 
@@ -153,11 +162,13 @@ def test_the_api_announces_for_staff_refuses_residents_and_counts_read_receipts(
 
 
 def test_the_cli_creates_lists_and_shows_announcements(estate_db_url, conn, staff):
+    # The command announces at the machine's clock, and refuses an outage already over: days to come, from today.
+    soon, later = (datetime.now(SHANGHAI).date() + timedelta(days=n) for n in (4, 6))
     made = runner.invoke(announce_app, ["create", "--db", estate_db_url, "--site", "riverside", "--building",
                                         "rs-b1", "--kind", "planned_outage", "--title-zh", "电梯停运保养",
                                         "--body-zh", "1号楼电梯周六上午停运保养。", "--title-en", "Lift maintenance",
                                         "--body-en", "Building 1's lift stops on Saturday morning.",
-                                        "--starts", "2026-11-28T09:00+08:00", "--ends", "2026-11-28T12:00+08:00",
+                                        "--starts", f"{soon}T09:00+08:00", "--ends", f"{soon}T12:00+08:00",
                                         "--by", "mgr"])
     assert made.exit_code == 0, made.output
     count = len(residents_of_building(conn, "rs-b1"))
@@ -179,7 +190,31 @@ def test_the_cli_creates_lists_and_shows_announcements(estate_db_url, conn, staf
     # whatever zone the machine running the command is in.
     local = runner.invoke(announce_app, ["create", "--db", estate_db_url, "--site", "riverside", "--building", "rs-b2",
                                          "--kind", "planned_outage", "--title-zh", "停水", "--body-zh", "2号楼停水。",
-                                         "--starts", "2026-12-09T09:00", "--ends", "2026-12-09T12:00"])
+                                         "--starts", f"{later}T09:00", "--ends", f"{later}T12:00"])
     assert local.exit_code == 0, local.output
     starts = conn.execute("SELECT starts_at FROM announcements WHERE title_zh = '停水'").fetchone()[0]
-    assert starts == datetime(2026, 12, 9, 1, 0, tzinfo=UTC)
+    assert starts == datetime(later.year, later.month, later.day, 1, 0, tzinfo=UTC)
+
+
+def test_an_outage_already_over_is_refused_and_one_under_way_is_announced(estate_db_url, conn, staff):
+    with pytest.raises(AnnouncementRefused, match="the outage is over: it ended at") as refused:
+        announce(conn, starts_at=NOW - timedelta(hours=5), ends_at=NOW - timedelta(hours=1))
+    assert refused.value.problem is AnnouncementProblem.OUTAGE_OVER
+    with pytest.raises(AnnouncementRefused, match="the outage is over"):
+        announce(conn, starts_at=NOW - timedelta(hours=2), ends_at=NOW)  # ending this very moment: nothing to act on
+    assert conn.execute("SELECT count(*) FROM announcements").fetchone()[0] == 0
+    _, sent = announce(conn, starts_at=NOW - timedelta(hours=1), ends_at=NOW + timedelta(hours=2))
+    assert sent == len(residents_of_building(conn, "rs-b1"))  # under way: residents learn when it ends
+    conn.commit()
+    over = runner.invoke(announce_app, ["create", "--db", estate_db_url, "--site", "riverside", "--kind",
+                                        "planned_outage", "--title-zh", "停电", "--body-zh", "昨日停电。", "--starts",
+                                        "2026-01-05T09:00+08:00", "--ends", "2026-01-05T12:00+08:00"])
+    assert over.exit_code == 2
+    assert "the outage is over: it ended at 2026-01-05T12:00:00+08:00" in over.output
+    assert "community notice" in over.output  # and what to send instead
+    timed = runner.invoke(announce_app, ["create", "--db", estate_db_url, "--site", "riverside", "--kind",
+                                         "community", "--title-zh", "通知", "--body-zh", "内容", "--starts",
+                                         "2030-01-05T09:00+08:00"])
+    assert timed.exit_code == 2 and "--starts and --ends belong to a planned outage (--kind planned_outage)" in (
+        timed.output)
+    assert conn.execute("SELECT count(*) FROM announcements").fetchone()[0] == 1
