@@ -19,6 +19,14 @@ from tickets.survey_sampling import Mode, assign_modes, sample_size, systematic_
 from tickets.survey_template import ITEM_KEYS, VERSION
 
 
+class NoIncident(NotFound):
+    """A special wave asked to follow an incident there is no record of; `incident_id` is the number given."""
+
+    def __init__(self, incident_id: int) -> None:
+        super().__init__(f"no incident {incident_id}")
+        self.incident_id = incident_id
+
+
 class WaveKind(StrEnum):
     """001 §2.2 timing: routine (quarterly / half-yearly), special (after a major event), move-out (leaving)."""
 
@@ -141,7 +149,7 @@ def create_wave(conn: psycopg.Connection, *, site_id: str, kind: str, sample: fl
         raise InvalidInput("only a special wave follows an incident: use --kind special with --incident")
     else:
         if conn.execute("SELECT 1 FROM incidents WHERE id = %s", (incident_id,)).fetchone() is None:
-            raise NotFound(f"no incident {incident_id}")
+            raise NoIncident(incident_id)
         if conn.execute("SELECT 1 FROM survey_waves WHERE incident_id = %s", (incident_id,)).fetchone():
             raise InvalidInput(_one_per_incident(conn, incident_id))
         units = conn.execute(INCIDENT_UNITS, {"incident": incident_id, "site": site_id}).fetchall()

@@ -32,7 +32,7 @@ from tickets.errors import InvalidInput, NotFound
 from tickets.survey_actions import plan_from_cell
 from tickets.survey_links import invite_online
 from tickets.survey_sampling import SampleRefused
-from tickets.survey_waves import close_wave, create_wave, top_up
+from tickets.survey_waves import NoIncident, close_wave, create_wave, top_up
 
 router = PageRouter(tags=["pages: manager"], include_in_schema=False)
 Text = Annotated[str, Form(max_length=200)]
@@ -51,6 +51,9 @@ def error_box(exc: Exception, headline: str) -> dict[str, Any]:
     """The page's error box: a translated message and, for a refusal the library words itself, its detail."""
     if isinstance(exc, FormError):
         return {"id": exc.message_id, "args": exc.args_, "detail": ""}
+    if isinstance(exc, NoIncident):
+        return {"id": N_("There is no incident %(incident)s: check its number."), "args": {"incident": exc.incident_id},
+                "detail": ""}
     if isinstance(exc, SampleRefused):
         numbers = {"households": f"{exc.households:,}", "size": f"{exc.size:,}", "minimum": f"{exc.minimum:,}"}
         if not exc.too_small:

@@ -122,6 +122,20 @@ def test_a_manager_opens_a_wave_and_the_10_percent_rule_is_said_in_his_language(
     assert _waves(app_pool) == 1
 
 
+def test_a_special_wave_for_an_unknown_incident_is_refused_in_words(app_pool):
+    form = {"site_id": "riverside", "kind": "special", "sample": "0.10", "seed": "0", "incident": "999999",
+            "reason": "停水之后"}
+    with signed_in_client(app_pool, "mgr-waves") as manager:
+        token = form_token(manager, "/manager/surveys")
+        zh = manager.post("/manager/surveys?lang=zh-CN", data=form | {"csrf_token": token})
+        assert zh.status_code == 422 and "没有编号为 999999 的事件：请核对编号。" in zh.text
+        assert 'id="error-detail"' not in zh.text  # no English particulars folded under the headline
+        assert 'name="incident" value="999999"' in zh.text and 'value="停水之后"' in zh.text  # the form as filled in
+        en = manager.post("/manager/surveys?lang=en", data=form | {"csrf_token": token})
+        assert en.status_code == 422 and "There is no incident 999999: check its number." in en.text
+    assert _waves(app_pool) == 0
+
+
 def test_a_manager_closes_a_wave_once(app_pool):
     wave_id = _wave(app_pool)
     path = f"/manager/surveys/{wave_id}/close"
