@@ -8,7 +8,9 @@ breach escalates to the department's on-call supervisor, then the site manager (
 time routing is the daytime one (grid owners). Nobody on call: the daytime owner, and a warning on the timeline.
 
 The roster is rows of (department, user, rung, from, to); rung is the first line or the supervisor. Overlapping
-shifts are allowed (a handover): the one that started last wins."""
+shifts are allowed (a handover): the one that started last wins. A department's rota takes its own staff: someone
+of another department (or of none) goes on it only as cover, asked for explicitly (`add_shift(..., cover=True)`,
+`forewarn roster add --cover`), as when one guard answers for every department at night."""
 
 from __future__ import annotations
 
@@ -67,7 +69,7 @@ def on_duty(conn: psycopg.Connection, department_id: str | None, at: datetime,
 
 _ADD = """INSERT INTO on_call (department_id, user_id, rung, starts_at, ends_at) VALUES (%s, %s, %s, %s, %s)
           RETURNING id"""
-_USER = "SELECT role, active FROM users WHERE id = %s"
+_USER = "SELECT role, active, department_id FROM users WHERE id = %s"
 _SHIFTS = """SELECT o.id, o.department_id, o.user_id, u.name, o.rung, o.starts_at, o.ends_at
              FROM on_call o JOIN users u ON u.id = o.user_id
              WHERE (%(department)s::text IS NULL OR o.department_id = %(department)s)
@@ -76,10 +78,20 @@ _SHIFTS = """SELECT o.id, o.department_id, o.user_id, u.name, o.rung, o.starts_a
              ORDER BY o.department_id, o.starts_at, o.rung, o.id"""
 
 
+class OtherDepartment(InvalidInput):
+    """A shift on a department's rota for someone of another department (or of none), not asked for as cover."""
+
+    def __init__(self, user_id: str, own_department: str | None, department_id: str) -> None:
+        super().__init__(f"{user_id!r} is staff of {own_department or 'no department'}, not of {department_id}: "
+                         f"a department's rota takes its own staff, and someone else only as cover")
+        self.user_id, self.own_department, self.department_id = user_id, own_department, department_id
+
+
 def add_shift(conn: psycopg.Connection, *, department_id: str, user_id: str, starts_at: datetime, ends_at: datetime,
-              rung: Rung = Rung.FIRST_LINE) -> int:
+              rung: Rung = Rung.FIRST_LINE, cover: bool = False) -> int:
     """Put `user_id` on call for the department from `starts_at` to `ends_at`; returns the shift's id. Refuses an
-    unknown department, a user who is unknown, disabled or a resident, and a shift that ends before it starts."""
+    unknown department, a user who is unknown, disabled or a resident, a shift that ends before it starts, and
+    (`OtherDepartment`) a user of another department unless `cover` says they cover for this one."""
     if starts_at.tzinfo is None or ends_at.tzinfo is None:
         raise InvalidInput("a shift's times need a time zone")
     if ends_at <= starts_at:
@@ -92,6 +104,8 @@ def add_shift(conn: psycopg.Connection, *, department_id: str, user_id: str, sta
         raise InvalidInput(f"no staff user {user_id!r}")
     if not user[1]:
         raise InvalidInput(f"user {user_id!r} is disabled")
+    if user[2] != department_id and not cover:
+        raise OtherDepartment(user_id, user[2], department_id)
     row = conn.execute(_ADD, (department_id, user_id, rung.value, starts_at, ends_at)).fetchone()
     assert row is not None
     return int(row[0])
@@ -117,7 +131,8 @@ def shifts_between(conn: psycopg.Connection, start: datetime, end: datetime, *,
 
 
 def staff_on_call_candidates(conn: psycopg.Connection) -> list[tuple[str, str, str | None]]:
-    """(id, name, department) of every active staff user `add_shift` accepts, by department and name."""
+    """(id, name, department) of every active staff user `add_shift` accepts (on their own department's rota; on
+    another's as cover), by department and name."""
     return [(r[0], r[1], r[2]) for r in conn.execute(
         "SELECT id, name, department_id FROM users WHERE active AND role <> 'resident' "
         "ORDER BY department_id NULLS LAST, name, id")]

@@ -1,6 +1,6 @@
 """`forewarn roster add|show`: the 7×24 on-call roster per department (tickets/on_call.py; docs/lifecycle.md "On call
 outside working hours"). Times are ISO 8601; without a zone they are local time of the configured time zone. Bad
-input exits 2 with a one-line message."""
+input exits 2 with a one-line message; so does a person of another department without --cover."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import typer
 
 from tickets.cli import _config, database_url
 from tickets.errors import InvalidInput
-from tickets.on_call import Rung, add_shift, shifts
+from tickets.on_call import OtherDepartment, Rung, add_shift, shifts
 
 app = typer.Typer(help="On-call roster: who is on duty for a department outside working hours.",
                   no_args_is_help=True)
@@ -39,18 +39,22 @@ def roster_add(
     end: Annotated[str, typer.Option("--to", help="shift end, e.g. 2026-12-07T08:30")],
     supervisor: Annotated[bool, typer.Option("--supervisor", help="on call as the supervisor (escalated to at "
                                                                   "breach), not the first line")] = False,
+    cover: Annotated[bool, typer.Option("--cover", help="the person is of another department and covers this "
+                                                        "one (without it, refused)")] = False,
     db: DbOption = None,
 ) -> None:
-    """Put a staff member on call for a department: the first line takes urgent tickets opened outside working
-    hours (owner and work order); the supervisor (--supervisor) is escalated to when they breach."""
+    """Put a staff member on call for their department: the first line takes urgent tickets opened outside working
+    hours (owner and work order); the supervisor (--supervisor) is escalated to when they breach. Someone of
+    another department goes on its rota only with --cover."""
     starts_at, ends_at = _time(ctx, start, "--from"), _time(ctx, end, "--to")
     rung = Rung.SUPERVISOR if supervisor else Rung.FIRST_LINE
     with psycopg.connect(database_url(ctx, db)) as conn:
         try:
             shift = add_shift(conn, department_id=department, user_id=user, starts_at=starts_at, ends_at=ends_at,
-                              rung=rung)
+                              rung=rung, cover=cover)
         except InvalidInput as exc:
-            typer.echo(f"Error: {exc}", err=True)
+            way_on = f"; add --cover if {user} is covering for {department}" if isinstance(exc, OtherDepartment) else ""
+            typer.echo(f"Error: {exc}{way_on}", err=True)
             raise typer.Exit(2) from None
     tz = _config(ctx).tz
     typer.echo(f"shift {shift}: {user} on call for {department} as {rung.value.replace('_', ' ')}, "

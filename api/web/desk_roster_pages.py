@@ -3,7 +3,8 @@ default, `?week=<any date of it>`), one table per department (`?department=` nar
 duty now marked (`tickets.on_call.on_duty`, per rung). Agents, supervisors and managers read it; supervisors and
 managers (and admin) add a shift with the form (`POST /desk/roster`, as `forewarn roster add`), whose refusals
 (`add_shift`'s InvalidInput: a shift ending before it starts, an unknown department, a person who is not active
-staff) re-render the page with the form as typed and the message."""
+staff or is staff of another department) re-render the page with the form as typed and the message. Cover from
+another department is added with `forewarn roster add --cover`; the form does not offer it."""
 
 from __future__ import annotations
 
@@ -25,12 +26,14 @@ from api.web.render import render
 from api.web.staff_format import TZ, local_time
 from tickets.errors import InvalidInput
 from tickets.names import departments
-from tickets.on_call import Rung, add_shift, on_duty, shifts_between, staff_on_call_candidates
+from tickets.on_call import OtherDepartment, Rung, add_shift, on_duty, shifts_between, staff_on_call_candidates
 
 router = PageRouter(tags=["pages: service desk"], include_in_schema=False)
 RosterWriter = Annotated[Principal, web_require(Role.SUPERVISOR, Role.MANAGER)]
 WRITERS = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
 RUNG = {Rung.FIRST_LINE: N_("First line"), Rung.SUPERVISOR: N_("Supervisor on call")}
+OTHER_DEPARTMENT = N_("This person is not staff of the department chosen: a department's rota takes its own staff. "
+                      "Someone covering from another department is added with forewarn roster add --cover.")
 
 
 def _week_start(now: datetime, week: str | None) -> date:
@@ -108,7 +111,8 @@ def roster_add(
         conn.rollback()
         context = _context(request, conn, user, now, None, None)
         return render(request, "desk/roster.html", context | {
-            "error": headline(exc), "error_detail": str(exc), "form": form}, status_code=422)
+            "error": OTHER_DEPARTMENT if isinstance(exc, OtherDepartment) else headline(exc),
+            "error_detail": str(exc), "form": form}, status_code=422)
     week = start.astimezone(TZ).date().isoformat()
     return RedirectResponse(f"/desk/roster?done=shift&week={week}&department={department_id.strip()}",
                             status_code=303)

@@ -18,7 +18,7 @@ from api.deps import AppState
 from tickets.channels import InAppChannel, MemoryChannel
 from tickets.config import DEFAULT_CONFIG
 from tickets.errors import InvalidInput
-from tickets.on_call import Rung, add_shift, is_working_time, on_duty
+from tickets.on_call import OtherDepartment, Rung, add_shift, is_working_time, on_duty
 from tickets.outbox import dispatch
 from tickets.requests import RequestKind, file_request
 from tickets.staff_push import set_staff_contact
@@ -184,12 +184,26 @@ def test_a_later_shift_takes_over_and_a_disabled_user_is_not_on_call(conn, rota)
     ({"department_id": "nowhere"}, "unknown department 'nowhere'"),
     ({"user_id": "nobody"}, "no staff user 'nobody'"),
     ({"ends_at": SATURDAY_2AM - timedelta(hours=1)}, "before it starts"),
+    ({"user_id": "agent-1"}, "'agent-1' is staff of customer_service, not of engineering"),
+    ({"user_id": "mgr"}, "'mgr' is staff of management, not of engineering"),
 ])
 def test_a_bad_shift_is_refused(conn, staff, change, message):
     shift = {"department_id": "engineering", "user_id": "eng-1", "starts_at": SATURDAY_2AM,
              "ends_at": SATURDAY_2AM + timedelta(hours=8)} | change
     with pytest.raises(InvalidInput, match=message):
         add_shift(conn, **shift)
+
+
+def test_someone_of_another_department_goes_on_the_rota_only_as_cover(conn, staff):
+    """A guard answering for engineering at night is cover, asked for explicitly; then `on_duty` answers them."""
+    create_user(conn, user_id="guard-night", name="夜班保安", role=Role.AGENT, department_id="security")
+    night = {"department_id": "engineering", "user_id": "guard-night", "starts_at": SATURDAY_2AM - timedelta(hours=1),
+             "ends_at": SATURDAY_2AM + timedelta(hours=5)}
+    with pytest.raises(OtherDepartment):
+        add_shift(conn, **night)
+    assert on_duty(conn, "engineering", SATURDAY_2AM) is None
+    add_shift(conn, **night, cover=True)
+    assert on_duty(conn, "engineering", SATURDAY_2AM) == "guard-night"
 
 
 def test_the_on_call_supervisor_heads_the_departments_work_orders_in_the_api(estate_db_url, conn, rota):

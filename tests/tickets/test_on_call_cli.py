@@ -58,3 +58,21 @@ def test_user_add_supervisor_and_the_roster_from_the_command_line(estate_db_url:
         assert failed.returncode == 2
     with psycopg.connect(estate_db_url) as conn:
         assert conn.execute("SELECT count(*) FROM on_call").fetchone() == (2,)
+
+
+def test_roster_add_refuses_another_departments_staff_unless_they_cover(estate_db_url: str) -> None:
+    """A customer-service agent put on engineering's rota by mistake is refused, saying whose staff they are and
+    how to add them if they really cover for engineering; with --cover they go on it."""
+    env = {"FOREWARN_DATABASE_URL": estate_db_url}
+    with psycopg.connect(estate_db_url) as conn:
+        create_user(conn, user_id="cs-zhang", name="张客服", role=Role.AGENT, department_id="customer_service")
+    shift = ("--department", "engineering", "--user", "cs-zhang", "--from", "2026-12-01T18:00", "--to",
+             "2026-12-02T08:30")
+    refused = forewarn("roster", "add", *shift, env=env)
+    assert_clean_failure(refused, "'cs-zhang' is staff of customer_service, not of engineering", "--cover")
+    assert refused.returncode == 2
+    with psycopg.connect(estate_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM on_call").fetchone() == (0,)
+    covering = forewarn("roster", "add", *shift, "--cover", env=env)
+    assert covering.returncode == 0, covering.stderr
+    assert "cs-zhang on call for engineering as first line" in covering.stdout

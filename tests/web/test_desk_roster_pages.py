@@ -129,3 +129,22 @@ def test_agents_may_not_add_and_residents_and_engineers_may_not_open_it(roster):
             assert client.post("/desk/roster", data=data | {"csrf_token": token}).status_code == 403
     with roster.connection() as conn:
         assert on_duty(conn, "engineering", datetime(2030, 1, 1, 3, tzinfo=UTC)) is None
+
+
+def test_a_person_of_another_department_is_refused_in_words(roster):
+    """A supervisor picks the customer-service agent for engineering's rota: refused, in Chinese and in English,
+    with the form as chosen, and nobody is put on call."""
+    start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=3)
+    wrong = {"department_id": "engineering", "user_id": "agent-1", "rung": "first_line",
+             "starts_at": input_value(start), "ends_at": input_value(start + timedelta(hours=8))}
+    with signed_in_client(roster, "sup-1") as client:
+        token = form_token(client, "/desk/roster")
+        zh = client.post("/desk/roster", data=wrong | {"csrf_token": token})
+        assert zh.status_code == 422
+        assert "所选人员不是该部门的员工" in zh.text and "forewarn roster add --cover" in zh.text
+        assert '<option value="agent-1" selected>' in zh.text  # the form as chosen
+        en = client.post("/desk/roster", headers=EN, data=wrong | {"csrf_token": token})
+        assert en.status_code == 422 and "This person is not staff of the department chosen" in en.text
+        assert "staff of customer_service, not of engineering" in en.text
+    with roster.connection() as conn:
+        assert on_duty(conn, "engineering", start + timedelta(hours=1)) is None
