@@ -7,26 +7,26 @@ The pages only show what `tickets.workorders` and `tickets.telemetry` return and
 refused change re-renders the page with a translated headline and the domain's own explanation, and with what its
 form carried kept in the form (`Typed`): the text typed, and a refused resolve's photos, stored on no ticket yet
 and carried by the form shown again as ids it links when it is sent (`tickets.attachments.attach_to_ticket`), so
-that nothing is typed or photographed twice on a phone. The re-rendered page names its own address
-(`data-page-url`), which static/engineer.js puts in place of the form's, so that a refresh reloads the page instead of
-sending the form again."""
+that nothing is typed or photographed twice on a phone. A photo refused itself (not an image, too large) costs only
+itself: the others of its form are kept so, and the refused one is named (`api.web.files`). The re-rendered page
+names its own address (`data-page-url`), which static/engineer.js puts in place of the form's, so that a refresh
+reloads the page instead of sending the form again."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import psycopg
-from fastapi import Depends, File, Form, Request, UploadFile
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.auth import Principal, Role
 from api.deps import DbDep, NowDep
 from api.web.charts import Marker, line_chart
 from api.web.deps import CsrfChecked, web_require
-from api.web.files import REJECTED, read_photos
+from api.web.files import REJECTED, FormPhotos, Photos, waiting_photos
 from api.web.i18n import N_
 from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
@@ -41,7 +41,7 @@ from api.web.staff_format import (
     staff_timeline,
 )
 from api.web.staff_words import TIER_LABEL as SEVERITY  # noqa: N811 - the pages call a tier its severity
-from tickets.attachments import MAX_FILES, attach_to_ticket, save_upload, ticket_attachments, unlinked_uploads
+from tickets.attachments import MAX_FILES, attach_to_ticket, save_upload, ticket_attachments
 from tickets.errors import (
     ClosureBlocked,
     ConcurrentChange,
@@ -163,7 +163,7 @@ def _detail_context(request: Request, conn: psycopg.Connection, user: Principal,
         "timeline": staff_timeline(conn, detail.timeline),
         "photos": [a.id for a in ticket_attachments(conn, wo.ticket_id)],
         "error": None, "error_detail": None, "done": request.query_params.get("done"),
-        "typed": None, "override_wanted": False,
+        "typed": None, "override_wanted": False, "refused_photos": [],
     }
 
 
@@ -201,53 +201,31 @@ class Typed:
 
 
 def _after_change(request: Request, conn: DbDep, user: Principal, work_order_id: int, now: datetime,
-                  exc: Exception, typed: Typed | None = None, new_photos: Sequence[bytes] = (),
+                  exc: Exception, typed: Typed | None = None, photos: Photos | None = None,
                   headline: str | None = None) -> Response:
     """Re-render the work order with what went wrong (the change itself was rolled back) and with `typed` in its
-    form. A refused resolve's `new_photos` are stored again, on no ticket, when the page offers the resolve form
-    again (to carry them), and committed with the request: a refused step takes none onto the ticket."""
+    form. A refused resolve's new `photos` that were taken are stored again, on no ticket, when the page offers the
+    resolve form again (to carry them), and committed with the request: a refused step takes none onto the ticket.
+    Those refused themselves are named above the form."""
     conn.rollback()
     if isinstance(exc, NotFound):
         return _not_found(request)
     status, generic = (422, NO_NOTE) if isinstance(exc, _NoNote) else error_headline(exc)
     headline = headline or generic
     context = _detail_context(request, conn, user, work_order_id, now)
-    if typed is not None and typed.form == "resolve" and new_photos \
+    if typed is not None and typed.form == "resolve" and photos is not None and photos.data \
             and any(event == TicketEvent.RESOLVE.value for event, _ in context["steps"]):
-        saved = [save_upload(conn, data=data, uploaded_by=user.user_id, now=now) for data in new_photos]
+        saved = [save_upload(conn, data=data, uploaded_by=user.user_id, now=now) for data in photos.data]
         typed = Typed(typed.form, typed.fields, typed.photos + saved)
     override_wanted = isinstance(exc, ClosureBlocked) and not isinstance(exc, WorkOrdersOpen)
+    refused = [r.name for r in photos.refused] if photos is not None else []
     return render(request, "engineer/work_order.html",
                   context | {"error": headline, "error_detail": str(exc), "typed": typed,
-                             "override_wanted": override_wanted}, status_code=status)
+                             "override_wanted": override_wanted, "refused_photos": refused}, status_code=status)
 
 
 def _back(work_order_id: int, done: str) -> Response:
     return RedirectResponse(f"/engineer/work-orders/{work_order_id}?done={done}", status_code=303)
-
-
-@dataclass(frozen=True, slots=True)
-class Photos:
-    """A form's photos, read within the attachments' limits, or why they were refused."""
-
-    data: list[bytes]
-    error: InvalidInput | None = None
-
-
-async def form_photos(photos: Annotated[list[UploadFile], File()] = []) -> Photos:  # noqa: B006 - FastAPI's idiom
-    try:
-        return Photos(await read_photos(photos))
-    except InvalidInput as exc:
-        return Photos([], exc)
-
-
-FormPhotos = Annotated[Photos, Depends(form_photos)]
-
-
-def _waiting_photos(conn: psycopg.Connection, ids: list[int], user_id: str) -> list[int]:
-    """Of the photo ids a form carries back (`kept_photos`), in order and without repeats, those still waiting for
-    it: uploaded by `user_id` and on no ticket yet (at most `MAX_FILES` are looked at)."""
-    return unlinked_uploads(conn, list(dict.fromkeys(ids))[:MAX_FILES], uploaded_by=user_id)
 
 
 class _NoNote(InvalidInput):
@@ -264,11 +242,13 @@ def work_order_step(
 ) -> Response:
     """Accept, on site, or resolve (with a note, a root cause and photos, stored with the step in one
     transaction). A refused resolve is shown again with what was typed and its photos, kept on no ticket and
-    carried back by the form as `kept_photos`, which are linked to the ticket with the step when it is taken."""
-    kept = _waiting_photos(conn, kept_photos, user.user_id)
+    carried back by the form as `kept_photos`, which are linked to the ticket with the step when it is taken; a
+    refused photo is named, and the others of its form kept so."""
+    kept = waiting_photos(conn, kept_photos, user.user_id)
+    refused_photo = photos.error
     try:
-        if photos.error is not None:
-            raise photos.error
+        if refused_photo is not None:
+            raise refused_photo
         if event == TicketEvent.RESOLVE.value and not note.strip():
             raise _NoNote("resolving a work order needs a note of what was done")
         if len(kept) < len(set(kept_photos)):
@@ -285,8 +265,8 @@ def work_order_step(
             detail={"attachments": ids} if ids else None)
     except (*DomainError, ValueError) as exc:
         typed = Typed(event, {"note": note, "root_cause": root_cause, "override_reason": override_reason}, kept)
-        return _after_change(request, conn, user, work_order_id, now, exc, typed, photos.data,
-                             REJECTED if exc is photos.error else None)  # a bad photo in the words every page uses
+        return _after_change(request, conn, user, work_order_id, now, exc, typed, photos,
+                             REJECTED if exc is refused_photo else None)  # a bad photo in the words every page uses
     return _back(work_order_id, event)
 
 

@@ -1,5 +1,7 @@
 """The resident pages (mobile first): my services, my notices (live), report a problem, my requests with their
-timelines, and the return visit. They render what `tickets.portal` and `tickets.requests` return; every page is
+timelines, and the return visit. A request's address has its own id (`/resident/requests/{id}`), but the notices
+name its ticket ("工单 #12"): the request pages show that number, `/resident/tickets/{number}` leads to the request,
+and a notice about a ticket links there. They render what `tickets.portal` and `tickets.requests` return; every page is
 scoped to the signed-in resident, and another resident's notice, request or ticket is the 404 page, exactly as a
 missing one is. Staff are refused by `ResidentWebUser` (403 page)."""
 
@@ -7,11 +9,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import Form, Request, UploadFile
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
 
@@ -19,10 +22,11 @@ from api.auth import Principal
 from api.deps import DbDep, NowDep, get_state
 from api.routes.complaints import RATE_LIMIT_PER_HOUR
 from api.web.deps import CsrfChecked, ResidentWebUser
+from api.web.files import FormPhotos, Photos
 from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
 from api.web.render import not_found, render
-from api.web.resident_photos import PhotoRejected, save_photos
+from api.web.resident_photos import PhotoRejected, keep_photos, save_photos
 from api.web.staff_format import request_gettext
 from tickets.announcements import mark_read
 from tickets.attachments import attach_to_ticket
@@ -133,18 +137,57 @@ def notice(request: Request, notice_id: int, user: ResidentWebUser, conn: DbDep,
         return _not_found(request)
     mark_read(conn, resident, notice_id, now)  # the read receipt, the first time only (announcements' figures)
     survey = SURVEY_LINK.search(found.body) if found.kind == "survey" else None
-    return _page(request, "resident/notice.html", {"notice": found, "survey_path": survey.group(0) if survey else None})
+    return _page(request, "resident/notice.html", {"notice": found, "survey_path": survey.group(0) if survey else None,
+                                                   "has_request": _has_request(conn, user, found.ticket_id)})
+
+
+def _has_request(conn: psycopg.Connection, user: Principal, ticket_id: int | None) -> bool:
+    """Whether the resident has a request on the ticket a notice names (a fault notice may reach a household that
+    reported nothing): only then does the notice link to it."""
+    if ticket_id is None:
+        return False
+    try:
+        request_on_ticket(conn, _me(user)[0], user.user_id, ticket_id)
+    except NotFound:
+        return False
+    return True
 
 
 def _report_page(request: Request, conn: psycopg.Connection, unit: str, *, error: str | None = None,
-                 kind: str = "", description: str = "", status_code: int = 200) -> HTMLResponse:
+                 kind: str = "", description: str = "", status_code: int = 200, kept: list[int] | None = None,
+                 refused: list[str] | None = None, detail: str | None = None) -> HTMLResponse:
     """The form, with the time limits of the SLA profile of the resident's own site. Each form carries a key of its
-    own, so that sending it twice (a second tap while the phone waits, a reload) files one request."""
+    own, so that sending it twice (a second tap while the phone waits, a reload) files one request. Shown again
+    after a refusal: `error` and its `detail`, the words typed, the photos `kept` (ids, on no ticket yet) and the
+    names of those `refused`."""
     config = ticket_config(request)
     profile = unit_profile(conn, unit, config.sla_profiles())
     return _page(request, "resident/report.html",
                  {"kinds": list(RequestKind), "rules": rules(profile, config), "error": error, "kind": kind,
-                  "description": description, "submission": uuid.uuid4().hex}, status_code=status_code)
+                  "description": description, "submission": uuid.uuid4().hex, "error_detail": detail,
+                  "kept_photos": kept or [], "refused_photos": refused or []}, status_code=status_code)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """What a report form carried: its words, its new photos, the ids of photos kept from a refused try, its key."""
+
+    kind: str
+    description: str
+    photos: Photos
+    kept: list[int]
+    key: str | None
+
+
+def _again(request: Request, conn: psycopg.Connection, user: Principal, sent: _Sent, now: datetime, error: str,
+           status_code: int, detail: str | None = None) -> HTMLResponse:
+    """The form refused and shown again with all it carried: the words, and the photos (the good new ones stored
+    now on no ticket, with those kept before), with the refused ones named."""
+    _, unit = _me(user)
+    kept = keep_photos(conn, sent.photos, sent.kept, uploaded_by=user.user_id, now=now)
+    return _report_page(request, conn, unit, error=error, kind=sent.kind, description=sent.description,
+                        status_code=status_code, kept=kept, refused=[r.name for r in sent.photos.refused],
+                        detail=detail)
 
 
 @router.get("/report", response_class=HTMLResponse)
@@ -155,48 +198,44 @@ def report_form(request: Request, user: ResidentWebUser, conn: DbDep) -> Respons
 
 @router.post("/report", response_class=HTMLResponse)
 def report(request: Request, _: CsrfChecked, user: ResidentWebUser, conn: DbDep, now: NowDep,
-           kind: Annotated[str, Form(max_length=20)], description: TextField,
-           photos: Annotated[list[UploadFile] | None, Form()] = None,
+           kind: Annotated[str, Form(max_length=20)], description: TextField, photos: FormPhotos,
+           kept_photos: Annotated[list[int], Form()] = [],  # noqa: B006 - FastAPI's idiom
            key: Annotated[str | None, Form(alias="submission", max_length=KEY_MAX)] = None) -> Response:
-    resident, unit = _me(user)
+    """File the request; refused, the form is shown again with all it carried (`_again`), photos included."""
+    resident, _unit = _me(user)
+    sent = _Sent(kind, description, photos, kept_photos, key)
     if kind not in {k.value for k in RequestKind}:
-        return _report_page(request, conn, unit, error=N_("Choose what kind of request this is."),
-                            description=description, status_code=422)
+        return _again(request, conn, user, sent, now, N_("Choose what kind of request this is."), 422)
     if not description.strip():
-        return _report_page(request, conn, unit, error=N_("Please say what the problem is."), kind=kind,
-                            status_code=422)
+        return _again(request, conn, user, sent, now, N_("Please say what the problem is."), 422)
     if recent_requests(conn, resident, now=now) >= REQUESTS_PER_HOUR:
-        return _report_page(request, conn, unit,
-                            error=N_("You have sent many requests in the last hour. Please add to one of "
-                                     "your open requests instead."), kind=kind, description=description,
-                            status_code=429)
-    return _file(request, conn, user, resident, unit, kind, description, photos or [], now, key)
+        return _again(request, conn, user, sent, now, N_("You have sent many requests in the last hour. Please add "
+                                                         "to one of your open requests instead."), 429)
+    return _file(request, conn, user, sent, now)
 
 
-def _file(request: Request, conn: psycopg.Connection, user: Principal, resident: str, unit: str, kind: str,
-          description: str, photos: list[UploadFile], now: datetime, key: str | None) -> Response:
+def _file(request: Request, conn: psycopg.Connection, user: Principal, sent: _Sent, now: datetime) -> Response:
+    resident, unit = _me(user)
+    kind, description = sent.kind, sent.description
     try:
         with conn.transaction():
-            once = None if not key else submission(user.user_id, key, {"kind": kind, "description": description})
+            once = None if not sent.key else submission(user.user_id, sent.key,
+                                                        {"kind": kind, "description": description})
             if once is not None and (first := earlier(conn, once, now)) is not None:  # this form, sent again
                 return RedirectResponse(f"/resident/requests/{first['complaint_id']}?filed=1", status_code=303)
-            saved = save_photos(conn, photos, uploaded_by=user.user_id, now=now)
+            saved = save_photos(conn, sent.photos, sent.kept, uploaded_by=user.user_id, now=now)
             receipt = file_request(conn, kind=kind, resident_id=resident, unit_id=unit, description=description,
                                    lang=choose_lang(request), now=now, attachments=[f"/files/{i}" for i in saved],
                                    config=ticket_config(request), submission=once)
             attach_to_ticket(conn, saved, ticket_id=receipt.ticket_id, uploaded_by=user.user_id)
     except PhotoRejected as exc:
-        return _report_page(request, conn, unit, error=exc.message_id, kind=kind, description=description,
-                            status_code=422)
+        return _again(request, conn, user, sent, now, exc.message_id, 422, str(exc))
     except KeyReused:  # the page went back to a form already sent, and its words were changed
-        return _report_page(request, conn, unit,
-                            error=N_("This form was already sent with other words. Check your requests; to send "
-                                     "this one too, press Send again."), kind=kind, description=description,
-                            status_code=409)
+        return _again(request, conn, user, sent, now, N_("This form was already sent with other words. Check your "
+                                                         "requests; to send this one too, press Send again."), 409)
     except InvalidInput:
-        return _report_page(request, conn, unit,
-                            error=N_("We could not take this request. Please check it and try again."),
-                            kind=kind, description=description, status_code=422)
+        return _again(request, conn, user, sent, now,
+                      N_("We could not take this request. Please check it and try again."), 422)
     return RedirectResponse(f"/resident/requests/{receipt.complaint_id}?filed=1", status_code=303)
 
 
@@ -262,6 +301,18 @@ def confirm(request: Request, complaint_id: int, _: CsrfChecked, user: ResidentW
 def dispute(request: Request, complaint_id: int, _: CsrfChecked, user: ResidentWebUser, conn: DbDep, now: NowDep,
             reason: Annotated[str, Form(max_length=2000)] = "") -> Response:
     return _answer(request, conn, user, complaint_id, now, reason)
+
+
+@router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
+def ticket(request: Request, ticket_id: int, user: ResidentWebUser, conn: DbDep) -> Response:
+    """The resident's request on ticket `ticket_id`, by the number the notices give ("工单 #12"): the request page
+    (whose address has the request's own id) shows that number too."""
+    resident, _ = _me(user)
+    try:
+        mine = request_on_ticket(conn, resident, user.user_id, ticket_id)
+    except NotFound:
+        return _not_found(request)
+    return RedirectResponse(f"/resident/requests/{mine.complaint_id}", status_code=303)
 
 
 @router.get("/check/{ticket_id}", response_class=HTMLResponse)

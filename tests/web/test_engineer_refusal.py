@@ -90,3 +90,44 @@ def test_a_refused_resolve_keeps_what_was_typed_and_the_photo_and_an_override_cl
                                 form={"csrf_token": token or "", "verdict": "not_a_verdict", "note": "传感器松动"})
     assert refused.status == 422
     assert 'id="verdict-note" name="note" maxlength="2000" value="传感器松动"' in refused.text()
+
+
+def test_a_refused_photo_costs_only_itself_and_the_good_one_reaches_the_ticket(web, signed_in_page):
+    """Two photos chosen at once, one of them not a photo: the page names the refused one, keeps the good one in the
+    form (stored, on no ticket yet), and sending the form again attaches it without choosing it twice."""
+    engineer = make_user(web, Role.ENGINEER, name="吴工 Wu")
+    own_grid(web, engineer, "rs-b2")
+    order = raise_alarm(web, "rs-b2-water-high", "pump_failure", datetime.now(UTC))
+    page = signed_in_page(engineer, lang="zh-CN", width=390, height=844, mobile=True)
+    page.goto(f"/engineer/work-orders/{order}")
+    page.locator("#steps button[value=acknowledge]").click()
+    expect(page.locator("#status")).to_have_text("已接单")
+    page.locator("#steps button[value=arrive]").click()
+    expect(page.locator("#status")).to_have_text("已到场")
+
+    page.locator("#note").fill("更换了接触器")
+    page.locator("#override_reason").fill("水泵已更换，传感器待校准")
+    page.locator("#photos").set_input_files([
+        {"name": "after.png", "mimeType": "image/png", "buffer": png()},
+        {"name": "notes.txt", "mimeType": "image/png", "buffer": b"just text"}])
+    page.locator("#resolve-form button[type=submit]").click()
+    expect(page.locator(".notice.error")).to_contain_text("照片须为 JPEG、PNG 或 WebP 格式")
+    expect(page.locator("#refused-photos")).to_have_text("未采用：notes.txt。其余照片已保留在下方表单中。")
+    expect(page.locator("#status")).to_have_text("已到场")
+    kept = page.locator("#resolve-form input[name=kept_photos]")
+    expect(kept).to_have_count(1)
+    expect(kept).to_be_checked()
+    expect(page.locator("#note")).to_have_value("更换了接触器")
+    screenshot(page, "engineer-resolve-photo-refused-kept-zh-CN")
+    with psycopg.connect(web.db_url) as conn:
+        waiting = conn.execute("SELECT id, ticket_id FROM attachments WHERE uploaded_by = %s",
+                               (engineer.user_id,)).fetchall()
+    assert len(waiting) == 1 and waiting[0][1] is None and kept.get_attribute("value") == str(waiting[0][0])
+
+    page.locator("#resolve-form button[type=submit]").click()  # nothing chosen again
+    expect(page.locator("#status")).to_have_text("已完成")
+    expect(page.locator("#timeline .photos img")).to_have_count(1)
+    with psycopg.connect(web.db_url) as conn:
+        stored = conn.execute("SELECT a.id FROM attachments a JOIN work_orders w ON w.ticket_id = a.ticket_id "
+                              "WHERE w.id = %s", (order,)).fetchall()
+    assert stored == [(waiting[0][0],)]

@@ -122,7 +122,7 @@ def test_a_visitor_gets_the_same_page(web):
 def test_an_address_without_a_page_is_the_404_page(web):
     resident = make_user(web, Role.RESIDENT)
     with _pages(web, resident) as pages:
-        for path in ("/nonexistent-page", "/resident/tickets/999999"):
+        for path in ("/nonexistent-page", "/resident/no-such-page/999999"):
             page = pages.get(path + "?lang=zh-CN")
             _is_html_page(page, 404)
             assert NO_PAGE["zh-CN"] in page.text and "未找到" in page.text, path

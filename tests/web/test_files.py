@@ -3,11 +3,13 @@ by /files/{id} to staff and to the resident whose ticket they belong to; to anyo
 
 from __future__ import annotations
 
+import asyncio
+import io
 from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from fastapi import File, UploadFile
+from fastapi import UploadFile
 from fastapi.testclient import TestClient
 from psycopg_pool import ConnectionPool
 
@@ -16,7 +18,7 @@ from api.auth import Role, create_user, ensure_resident_user
 from api.deps import AppState, DbDep
 from api.web.config import WebConfig
 from api.web.deps import CsrfChecked, WebUser
-from api.web.files import read_photos
+from api.web.files import FormPhotos, read_photos
 from api.web.sessions import csrf_token, start_session
 from tickets.attachments import MAX_BYTES, MAX_FILES, attach_to_ticket, check_photos, save_upload, sniff
 from tickets.complaints import intake_complaint
@@ -98,14 +100,26 @@ def test_the_database_refuses_what_the_code_would_never_store(conn):
 
 
 
-async def upload_photos(user: WebUser, csrf: CsrfChecked, db: DbDep,
-                        photos: list[UploadFile] = File(default=[])) -> dict[str, int]:
-    """A form route as pages write them: CSRF-checked, photos read within the limits, stored."""
-    try:
-        data = await read_photos(photos)
-    except InvalidInput as exc:
-        return {"refused": len(str(exc))}
-    return {"ids": len([save_upload(db, data=d, uploaded_by=user.user_id, now=datetime.now(UTC)) for d in data])}
+def test_one_refused_photo_costs_only_itself():
+    """A form's photos are taken or refused one by one: the good ones come back, each refused one named, and past
+    the limit of a form a photo is refused unread."""
+    def upload(name: str, data: bytes) -> UploadFile:
+        return UploadFile(io.BytesIO(data), filename=name)
+
+    chosen = [upload("a.png", PNG), upload("notes.txt", b"just text"), upload("", b""), upload("b.jpg", JPEG),
+              upload("huge.jpg", JPEG + b"\x00" * MAX_BYTES)] + [upload(f"{n}.webp", WEBP) for n in range(5)]
+    photos = asyncio.run(read_photos(chosen))
+    assert photos.data == [PNG, JPEG, WEBP, WEBP]  # the empty field is no photo; the 7th chosen and on are refused
+    assert [r.name for r in photos.refused] == ["notes.txt", "huge.jpg", "2.webp", "3.webp", "4.webp"]
+    assert photos.error is not None and "notes.txt: not a JPEG, PNG or WebP image" in str(photos.error)
+    assert "huge.jpg: over the 5 MB limit" in str(photos.error) and "4.webp: over the 6 photos" in str(photos.error)
+    assert asyncio.run(read_photos([upload("a.png", PNG)])).error is None
+
+
+def upload_photos(user: WebUser, csrf: CsrfChecked, db: DbDep, photos: FormPhotos) -> dict[str, int]:
+    """A form route as pages write them: CSRF-checked, photos read within the limits, the good ones stored."""
+    return {"ids": len([save_upload(db, data=d, uploaded_by=user.user_id, now=datetime.now(UTC))
+                        for d in photos.data]), "refused": len(photos.refused)}
 
 
 def test_a_photo_form_needs_its_csrf_token_and_takes_only_images(estate_db_url, conn):
@@ -121,9 +135,11 @@ def test_a_photo_form_needs_its_csrf_token_and_takes_only_images(estate_db_url, 
             files = [("photos", ("a.png", PNG, "image/png")), ("photos", ("b.jpg", JPEG, "image/jpeg"))]
             assert client.post("/test/photos", files=files).status_code == 403  # no token
             token = csrf_token("k", session)
-            assert client.post("/test/photos", files=files, data={"csrf_token": token}).json() == {"ids": 2}
+            assert client.post("/test/photos", files=files, data={"csrf_token": token}).json() == {
+                "ids": 2, "refused": 0}
             fake = [("photos", ("c.jpg", b"MZ\x90\x00 not an image", "image/jpeg"))]
-            assert "refused" in client.post("/test/photos", files=fake, data={"csrf_token": token}).json()
+            assert client.post("/test/photos", files=fake, data={"csrf_token": token}).json() == {
+                "ids": 0, "refused": 1}
     finally:
         pool.close()
     assert conn.execute("SELECT count(*) FROM attachments WHERE uploaded_by = 'eng-u'").fetchone()[0] == 2

@@ -42,6 +42,7 @@ EXAMPLE_PATHS: dict[str, str] = {  # "/resident/requests/{ticket_id}": "/residen
     "/resident/requests/{complaint_id}": "/resident/requests/1",
     "/resident/visit/{ticket_id}": "/resident/visit/1",
     "/resident/check/{ticket_id}": "/resident/check/1",
+    "/resident/tickets/{ticket_id}": "/resident/tickets/1",
     "/survey/{token}": "/survey/no-such-token",  # the 404 page; the form in both languages: test_survey_pages.py
     "/manager/surveys/{wave_id}": "/manager/surveys/1",
     "/resident/requests/{complaint_id}/report": "/resident/requests/1/report",

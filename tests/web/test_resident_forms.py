@@ -176,3 +176,30 @@ def test_my_notices_follow_the_pages_language(app_pool):
     assert "已收到您的反映" in chinese and "We have your report" not in chinese
     assert "We have your report" in english and "We have your report" in detail
     assert re.search(r"[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} 20\d\d, \d\d:\d\d", detail)
+
+
+def test_a_refused_photo_costs_only_itself_and_the_good_one_is_filed_with_the_request(app_pool):
+    """Two photos chosen, one of them not a photo: nothing is filed, the refused one is named, the good one comes
+    back kept in the form; sending the form again files the request with it, without choosing it twice."""
+    good = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    with resident_client(app_pool, "r-00001") as client:
+        token, key = _report_form(client)
+        words = {"csrf_token": token, "submission": key, "kind": "repair", "description": "厨房水管漏水"}
+        refused = client.post("/resident/report", data=words,
+                              files=[("photos", ("leak.png", good, "image/png")),
+                                     ("photos", ("notes.txt", b"just text", "image/png"))])
+        assert refused.status_code == 422 and "JPEG、PNG 或 WebP" in refused.text
+        assert "未采用：notes.txt。其余照片已保留在下方表单中。" in refused.text
+        with app_pool.connection() as conn:
+            assert conn.execute("SELECT count(*) FROM complaints").fetchone() == (0,)
+            waiting = conn.execute("SELECT id FROM attachments WHERE ticket_id IS NULL").fetchall()
+        assert len(waiting) == 1
+        assert f'name="kept_photos" value="{waiting[0][0]}" checked' in refused.text
+        token, key = token_in(refused.text), re.search(r'name="submission" value="([^"]+)"', refused.text).group(1)
+        filed = client.post("/resident/report", data=words | {"csrf_token": token, "submission": key,
+                                                              "kept_photos": str(waiting[0][0])})
+        assert filed.status_code == 303, filed.text
+    with app_pool.connection() as conn:
+        ticket, photos = conn.execute("SELECT ticket_id, attachments FROM complaints").fetchone()
+        assert conn.execute("SELECT id, ticket_id FROM attachments").fetchall() == [(waiting[0][0], ticket)]
+    assert photos == [f"/files/{waiting[0][0]}"]
