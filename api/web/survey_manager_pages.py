@@ -27,6 +27,7 @@ from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
 from api.web.render import render
 from api.web.review_pages import ManagerWebUser
+from tickets import names
 from tickets.config import TicketConfig
 from tickets.errors import NotFound
 from tickets.notices import format_time
@@ -87,7 +88,7 @@ def list_context(conn: psycopg.Connection, config: TicketConfig) -> dict[str, An
                       "rate": _percent(len(recommend), sampled), "coverage": _percent(len(recommend), households),
                       "nps": "-" if estimate is None else _signed(estimate.score)})
     return {"waves": waves, "kinds": KIND, "template": VERSION, "error": None, "form": dict(OPEN_FORM),
-            "sites": conn.execute("SELECT id, name FROM sites ORDER BY id").fetchall()}
+            "sites": names.sites(conn)}
 
 
 @router.get("/manager/surveys", response_class=HTMLResponse)
@@ -113,12 +114,9 @@ def report_context(request: Request, conn: psycopg.Connection, wave_id: int, now
         # the matrix's cells for the action forms, fix first first (QUADRANT is in that order)
         "matrix": sorted(((k, f) for k, f in report.get("dimensions", {}).items() if f["quadrant"]),
                          key=lambda cell: list(QUADRANT).index(cell[1]["quadrant"])),
-        "departments": conn.execute("SELECT id, name FROM departments ORDER BY id").fetchall(),
+        "departments": names.departments(conn),
         # the site and its buildings by name (the report carries their ids, as its exports do)
-        "site_name": (conn.execute("SELECT name FROM sites WHERE id = %s", (wave["site"],)).fetchone()
-                      or (wave["site"],))[0],
-        "building_names": dict(conn.execute("SELECT id, name FROM buildings WHERE site_id = %s",
-                                            (wave["site"],)).fetchall()),
+        "site_name": names.site_name(conn, wave["site"]), "building_names": names.building_names(conn, wave["site"]),
         "today": now.astimezone(config.tz).date().isoformat(), "error": None, "cell_form": {}, "done": None}
 
 
