@@ -27,6 +27,33 @@ class NoIncident(NotFound):
         self.incident_id = incident_id
 
 
+class NotSpecialWave(InvalidInput):
+    """An incident given to a wave that is not special: only a special wave follows an incident."""
+
+    def __init__(self, incident_id: int) -> None:
+        super().__init__("only a special wave follows an incident: use --kind special with --incident")
+        self.incident_id = incident_id
+
+
+class IncidentHasWave(InvalidInput):
+    """The incident already has its special wave (one per incident); `wave_id` is that wave, None if it is gone."""
+
+    def __init__(self, incident_id: int, wave_id: int | None) -> None:
+        which = f"wave {wave_id}" if wave_id is not None else "a wave"
+        super().__init__(f"incident {incident_id} already has its special wave ({which}): one special wave per "
+                         "incident")
+        self.incident_id, self.wave_id = incident_id, wave_id
+
+
+class IncidentMissesSite(InvalidInput):
+    """The incident hit no household of the wave's site; `incident_site_id` is the site of its device (another site,
+    or this one when the device serves none of its households)."""
+
+    def __init__(self, incident_id: int, site_id: str, incident_site_id: str) -> None:
+        super().__init__(f"incident {incident_id} hit no household of site {site_id!r}")
+        self.incident_id, self.site_id, self.incident_site_id = incident_id, site_id, incident_site_id
+
+
 class WaveKind(StrEnum):
     """001 §2.2 timing: routine (quarterly / half-yearly), special (after a major event), move-out (leaving)."""
 
@@ -83,6 +110,8 @@ class Contact:
 # The site's households in a stable order: building, floor, unit number (the "by unit" of systematic sampling).
 SITE_UNITS = """SELECT u.id, u.building_id FROM units u JOIN buildings b ON b.id = u.building_id
                 WHERE b.site_id = %(site)s ORDER BY u.building_id, u.floor, u.number, u.id"""
+# An incident's site: its device's (no row: no such incident).
+INCIDENT_SITE = "SELECT d.site_id FROM incidents i JOIN devices d ON d.id = i.device_id WHERE i.id = %s"
 # The households an incident hit: the units its device serves, in the same order.
 INCIDENT_UNITS = """SELECT u.id, u.building_id FROM incidents i JOIN device_units du ON du.device_id = i.device_id
                     JOIN units u ON u.id = du.unit_id JOIN buildings b ON b.id = u.building_id
@@ -146,15 +175,16 @@ def create_wave(conn: psycopg.Connection, *, site_id: str, kind: str, sample: fl
     if incident_id is None:
         units = conn.execute(SITE_UNITS, {"site": site_id}).fetchall()
     elif wave_kind is not WaveKind.SPECIAL:
-        raise InvalidInput("only a special wave follows an incident: use --kind special with --incident")
+        raise NotSpecialWave(incident_id)
     else:
-        if conn.execute("SELECT 1 FROM incidents WHERE id = %s", (incident_id,)).fetchone() is None:
+        where = conn.execute(INCIDENT_SITE, (incident_id,)).fetchone()
+        if where is None:
             raise NoIncident(incident_id)
-        if conn.execute("SELECT 1 FROM survey_waves WHERE incident_id = %s", (incident_id,)).fetchone():
-            raise InvalidInput(_one_per_incident(conn, incident_id))
+        if (other := _wave_of(conn, incident_id)) is not None:
+            raise IncidentHasWave(incident_id, other)
         units = conn.execute(INCIDENT_UNITS, {"incident": incident_id, "site": site_id}).fetchall()
         if not units:
-            raise InvalidInput(f"incident {incident_id} hit no household of site {site_id!r}")
+            raise IncidentMissesSite(incident_id, site_id, where[0])
     size = sample_size(len(units), sample, population="a site" if incident_id is None else f"incident {incident_id}")
     building: dict[str, str] = {unit: b for unit, b in units}
     drawn = systematic_draw([u for u, _ in units], size, seed=seed)
@@ -166,7 +196,9 @@ def create_wave(conn: psycopg.Connection, *, site_id: str, kind: str, sample: fl
                 "seed": seed, "households": len(units), "reason": reason, "incident": incident_id, "now": now,
                 "by": by}).fetchone()
     except psycopg.errors.UniqueViolation:  # survey_waves_one_per_incident: someone opened it in the meantime
-        raise InvalidInput(_one_per_incident(conn, incident_id)) from None
+        if incident_id is None:
+            raise
+        raise IncidentHasWave(incident_id, _wave_of(conn, incident_id)) from None
     assert wave is not None
     with conn.cursor() as cur:
         cur.executemany(INSERT_HOUSEHOLD, [(wave.id, unit, b) for unit, b in units])
@@ -175,10 +207,10 @@ def create_wave(conn: psycopg.Connection, *, site_id: str, kind: str, sample: fl
     return wave
 
 
-def _one_per_incident(conn: psycopg.Connection, incident_id: int | None) -> str:
+def _wave_of(conn: psycopg.Connection, incident_id: int) -> int | None:
+    """The special wave that follows the incident, if it has one."""
     row = conn.execute("SELECT id FROM survey_waves WHERE incident_id = %s", (incident_id,)).fetchone()
-    which = f"wave {row[0]}" if row else "a wave"
-    return f"incident {incident_id} already has its special wave ({which}): one special wave per incident"
+    return int(row[0]) if row else None
 
 
 def get_wave(conn: psycopg.Connection, wave_id: int) -> Wave:

@@ -14,6 +14,7 @@ Managers and admins only, like the pages."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
 
@@ -32,7 +33,15 @@ from tickets.errors import InvalidInput, NotFound
 from tickets.survey_actions import plan_from_cell
 from tickets.survey_links import invite_online
 from tickets.survey_sampling import SampleRefused
-from tickets.survey_waves import NoIncident, close_wave, create_wave, top_up
+from tickets.survey_waves import (
+    IncidentHasWave,
+    IncidentMissesSite,
+    NoIncident,
+    NotSpecialWave,
+    close_wave,
+    create_wave,
+    top_up,
+)
 
 router = PageRouter(tags=["pages: manager"], include_in_schema=False)
 Text = Annotated[str, Form(max_length=200)]
@@ -47,13 +56,32 @@ class FormError(Exception):
         self.message_id, self.args_ = message_id, args
 
 
-def error_box(exc: Exception, headline: str) -> dict[str, Any]:
-    """The page's error box: a translated message and, for a refusal the library words itself, its detail."""
+def error_box(exc: Exception, headline: str, sites: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The page's error box: a translated message and, for a refusal the library words itself, its detail. `sites`
+    names the sites a refusal mentions (their ids otherwise)."""
     if isinstance(exc, FormError):
         return {"id": exc.message_id, "args": exc.args_, "detail": ""}
     if isinstance(exc, NoIncident):
         return {"id": N_("There is no incident %(incident)s: check its number."), "args": {"incident": exc.incident_id},
                 "detail": ""}
+    if isinstance(exc, NotSpecialWave):
+        return {"id": N_("Only a special wave follows an incident: choose the kind Special, or leave the incident "
+                         "empty."), "args": {}, "detail": ""}
+    if isinstance(exc, IncidentHasWave):
+        if exc.wave_id is None:
+            return {"id": N_("Incident %(incident)s already has its special wave: one special wave per incident."),
+                    "args": {"incident": exc.incident_id}, "detail": ""}
+        return {"id": N_("Incident %(incident)s already has its special wave, #%(wave)s: one special wave per "
+                         "incident."), "args": {"incident": exc.incident_id, "wave": exc.wave_id}, "detail": ""}
+    if isinstance(exc, IncidentMissesSite):
+        named = sites or {}
+        places = {"incident": exc.incident_id, "site": named.get(exc.site_id, exc.site_id),
+                  "incident_site": named.get(exc.incident_site_id, exc.incident_site_id)}
+        if exc.incident_site_id != exc.site_id:
+            return {"id": N_("Incident %(incident)s happened at %(incident_site)s, not %(site)s: choose its site."),
+                    "args": places, "detail": ""}
+        return {"id": N_("Incident %(incident)s hit no household of %(site)s: its device serves none of them, so "
+                         "there is nobody to ask."), "args": places, "detail": ""}
     if isinstance(exc, SampleRefused):
         numbers = {"households": f"{exc.households:,}", "size": f"{exc.size:,}", "minimum": f"{exc.minimum:,}"}
         if not exc.too_small:
@@ -110,9 +138,10 @@ def open_wave(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep, 
             else None, by=user.user_id, now=now)
     except (FormError, InvalidInput, NotFound) as exc:
         conn.rollback()
-        return render(request, "manager/surveys.html", list_context(conn, config) | {
-            "error": error_box(exc, N_("The wave was not opened.")), "form": OPEN_FORM | form, "opened": None},
-            status_code=422)
+        context = list_context(conn, config)
+        return render(request, "manager/surveys.html", context | {
+            "error": error_box(exc, N_("The wave was not opened."), dict(context["sites"])),
+            "form": OPEN_FORM | form, "opened": None}, status_code=422)
     return RedirectResponse(f"/manager/surveys?opened={wave.id}#wave-{wave.id}", status_code=303)
 
 

@@ -63,6 +63,19 @@ def _resident(pool: ConnectionPool) -> str:
         return ensure_resident_user(conn, "r-00001")
 
 
+def _incident(pool: ConnectionPool, device_id: str) -> int:
+    """An incident (over) on the device, as the alarm pipeline records one."""
+    at = datetime.now(UTC) - timedelta(days=1)
+    with pool.connection() as conn:
+        row = conn.execute("""INSERT INTO incidents (device_id, fault, status, severity, since, detected_at,
+                                  updated_at, recovered_at)
+                              VALUES (%s, 'pump_failure', 'recovered', 'critical', %s, %s, %s, %s) RETURNING id""",
+                           (device_id, at, at, at, at + timedelta(hours=3))).fetchone()
+        conn.commit()
+    assert row is not None
+    return int(row[0])
+
+
 def _waves(pool: ConnectionPool) -> int:
     with pool.connection() as conn:
         return int(conn.execute("SELECT count(*) FROM survey_waves").fetchone()[0])  # type: ignore[index]
@@ -101,8 +114,7 @@ def test_a_manager_opens_a_wave_and_the_10_percent_rule_is_said_in_his_language(
         huge = manager.post("/manager/surveys?lang=en", data=form | {"csrf_token": token, "seed": str(2**64)})
         assert huge.status_code == 422 and "The seed must be a whole number." in huge.text
         stray = manager.post("/manager/surveys?lang=en", data=form | {"csrf_token": token, "incident": "1"})
-        assert stray.status_code == 422 and "The wave was not opened." in stray.text
-        assert "only a special wave follows an incident" in stray.text
+        assert stray.status_code == 422 and "Only a special wave follows an incident" in stray.text
         assert _waves(app_pool) == 0
 
         opened = manager.post("/manager/surveys", data=form | {"csrf_token": token})
@@ -133,6 +145,72 @@ def test_a_special_wave_for_an_unknown_incident_is_refused_in_words(app_pool):
         assert 'name="incident" value="999999"' in zh.text and 'value="停水之后"' in zh.text  # the form as filled in
         en = manager.post("/manager/surveys?lang=en", data=form | {"csrf_token": token})
         assert en.status_code == 422 and "There is no incident 999999: check its number." in en.text
+    assert _waves(app_pool) == 0
+
+
+def test_an_incident_on_a_wave_that_is_not_special_is_refused_in_words(app_pool):
+    incident = _incident(app_pool, "rs-b1-water-high")
+    form = {"site_id": "riverside", "kind": "routine", "sample": "0.10", "seed": "0", "incident": str(incident),
+            "reason": "季度调查"}
+    with signed_in_client(app_pool, "mgr-waves") as manager:
+        token = form_token(manager, "/manager/surveys")
+        zh = manager.post("/manager/surveys?lang=zh-CN", data=form | {"csrf_token": token})
+        assert zh.status_code == 422 and "只有专项调查可以关联事件：请把类型选为“专项”，或不填事件编号。" in zh.text
+        assert 'id="error-detail"' not in zh.text and "--kind" not in zh.text  # no command-line English
+        assert f'name="incident" value="{incident}"' in zh.text and 'value="季度调查"' in zh.text
+        assert '<option value="routine" selected>' in zh.text  # the kind as chosen, to be changed
+        en = manager.post("/manager/surveys?lang=en", data=form | {"csrf_token": token})
+        assert en.status_code == 422
+        assert ("Only a special wave follows an incident: choose the kind Special, or leave the incident empty."
+                in en.text)
+    assert _waves(app_pool) == 0
+
+
+def test_a_second_special_wave_for_an_incident_is_refused_naming_the_first(app_pool):
+    incident = _incident(app_pool, "rs-b1-water-high")
+    form = {"site_id": "riverside", "kind": "special", "sample": "0.10", "seed": "0", "incident": str(incident),
+            "reason": "停水之后"}
+    with signed_in_client(app_pool, "mgr-waves") as manager:
+        token = form_token(manager, "/manager/surveys")
+        first = manager.post("/manager/surveys", data=form | {"csrf_token": token})
+        assert first.status_code == 303
+        wave_id = int(first.headers["location"].split("opened=")[1].split("#")[0])
+        zh = manager.post("/manager/surveys?lang=zh-CN", data=form | {"csrf_token": token, "seed": "9"})
+        assert zh.status_code == 422
+        assert f"事件 {incident} 已有专项调查批次 #{wave_id}：每个事件只开一次专项调查。" in zh.text
+        assert 'id="error-detail"' not in zh.text
+        assert f'name="incident" value="{incident}"' in zh.text and 'id="seed" name="seed" value="9"' in zh.text
+        en = manager.post("/manager/surveys?lang=en", data=form | {"csrf_token": token})
+        assert en.status_code == 422
+        assert (f"Incident {incident} already has its special wave, #{wave_id}: one special wave per incident."
+                in en.text)
+    assert _waves(app_pool) == 1
+
+
+def test_a_special_wave_on_a_site_the_incident_did_not_hit_is_refused_in_words(app_pool):
+    elsewhere = _incident(app_pool, "lv-b1-water-high")  # at Lakeview, asked of Riverside
+    with app_pool.connection() as conn:  # a Riverside meter that serves no household
+        conn.execute("INSERT INTO devices (id, kind, site_id, location) VALUES ('rs-meter', 'water', 'riverside', "
+                     "'总表 meter')")
+        conn.commit()
+    nobody = _incident(app_pool, "rs-meter")
+    form = {"site_id": "riverside", "kind": "special", "sample": "0.10", "seed": "0", "reason": "停水之后"}
+    with signed_in_client(app_pool, "mgr-waves") as manager:
+        token = form_token(manager, "/manager/surveys")
+        zh = manager.post("/manager/surveys?lang=zh-CN", data=form | {"csrf_token": token, "incident": str(elsewhere)})
+        assert zh.status_code == 422 and (f"事件 {elsewhere} 发生在 湖景苑 Lakeview Court，不在 滨江花园 Riverside "
+                                          "Gardens：请选择事件所在的小区。") in zh.text
+        assert 'id="error-detail"' not in zh.text and "hit no household" not in zh.text
+        assert f'name="incident" value="{elsewhere}"' in zh.text and 'value="停水之后"' in zh.text
+        en = manager.post("/manager/surveys?lang=en", data=form | {"csrf_token": token, "incident": str(elsewhere)})
+        assert en.status_code == 422 and (f"Incident {elsewhere} happened at 湖景苑 Lakeview Court, not 滨江花园 "
+                                          "Riverside Gardens: choose its site.") in en.text
+        none = manager.post("/manager/surveys?lang=zh-CN", data=form | {"csrf_token": token, "incident": str(nobody)})
+        assert none.status_code == 422 and (f"事件 {nobody} 没有影响 滨江花园 Riverside Gardens 的任何住户："
+                                            "其设备不服务该小区的住户，没有可调查的对象。") in none.text
+        en = manager.post("/manager/surveys?lang=en", data=form | {"csrf_token": token, "incident": str(nobody)})
+        assert en.status_code == 422 and (f"Incident {nobody} hit no household of 滨江花园 Riverside Gardens: its "
+                                          "device serves none of them, so there is nobody to ask.") in en.text
     assert _waves(app_pool) == 0
 
 
