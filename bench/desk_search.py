@@ -228,8 +228,8 @@ def diagnose(plan: list[str], active: int) -> str:
     read = ", ".join(f"{name} {rows:,.0f} rows" for name, rows in scans.items())
     cause = f"cause: read {read} to return {top:,.0f}"
     if scans.get("residents", 0.0) >= 0.9 * active:
-        cause += (f" — every active resident ({active:,}) is joined to their unit and scored on every search (no index "
-                  "narrows the terms first), so a search costs in proportion to the registry")
+        cause += (f" — every active resident ({active:,}) is read: no term of this search has an index to narrow it "
+                  "(a name or a part of one), so it costs in proportion to the registry")
     return cause
 
 
