@@ -4,7 +4,8 @@ duty now marked (`tickets.on_call.on_duty`, per rung). Agents, supervisors and m
 managers (and admin) add a shift with the form (`POST /desk/roster`, as `forewarn roster add`), whose refusals
 (`add_shift`'s InvalidInput: a shift ending before it starts, an unknown department, a person who is not active
 staff or is staff of another department) re-render the page with the form as typed and the message. Cover from
-another department is added with `forewarn roster add --cover`; the form does not offer it."""
+another department is asked for with the form's "Cover from another department" box (`add_shift(..., cover=True)`,
+as `forewarn roster add --cover`); the refusal of another department's staff says so."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ RosterWriter = Annotated[Principal, web_require(Role.SUPERVISOR, Role.MANAGER)]
 WRITERS = frozenset({Role.SUPERVISOR, Role.MANAGER, Role.ADMIN})
 RUNG = {Rung.FIRST_LINE: N_("First line"), Rung.SUPERVISOR: N_("Supervisor on call")}
 OTHER_DEPARTMENT = N_("This person is not staff of the department chosen: a department's rota takes its own staff. "
-                      "Someone covering from another department is added with forewarn roster add --cover.")
+                      "If they are covering from another department, tick “Cover from another department” and add "
+                      "the shift again.")
 
 
 def _week_start(now: datetime, week: str | None) -> date:
@@ -72,13 +74,19 @@ def _context(request: Request, conn: psycopg.Connection, user: Principal, now: d
         "may_add": user.role in WRITERS, "people": staff_on_call_candidates(conn), "department_names": names,
         "rungs": list(RUNG.items()),
         "form": {"department_id": department or "", "user_id": "", "rung": Rung.FIRST_LINE.value,
-                 "starts_at": input_value(now), "ends_at": input_value(now + timedelta(hours=12))},
+                 "starts_at": input_value(now), "ends_at": input_value(now + timedelta(hours=12)), "cover": False},
         "error": None, "error_detail": None, "done": request.query_params.get("done"),
     }
 
 
 def _filter(value: str | None) -> str | None:
     return (value or "").strip() or None
+
+
+def _ticked(value: str) -> bool:
+    """Whether a checkbox was ticked: a browser sends a ticked box's value and leaves an unticked one out, so any
+    value at all means ticked (and the box is kept ticked when the form comes back with a refusal)."""
+    return bool(value.strip())
 
 
 @router.get("/desk/roster", response_class=HTMLResponse)
@@ -93,10 +101,12 @@ def roster_add(
     department_id: Annotated[str, Form(max_length=100)] = "", user_id: Annotated[str, Form(max_length=100)] = "",
     rung: Annotated[str, Form(max_length=20)] = Rung.FIRST_LINE.value,
     starts_at: Annotated[str, Form(max_length=40)] = "", ends_at: Annotated[str, Form(max_length=40)] = "",
+    cover: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    """Put `user_id` on call for the department from `starts_at` to `ends_at` (local time), as `roster add`."""
+    """Put `user_id` on call for the department from `starts_at` to `ends_at` (local time), as `roster add`; with
+    the cover box ticked someone of another department goes on it as cover (`roster add --cover`)."""
     form = {"department_id": department_id, "user_id": user_id, "rung": rung, "starts_at": starts_at,
-            "ends_at": ends_at}
+            "ends_at": ends_at, "cover": _ticked(cover)}
     try:
         try:
             rung_value = Rung(rung)
@@ -106,7 +116,7 @@ def roster_add(
         end = form_time(ends_at, what="end of the shift")
         assert start is not None and end is not None
         add_shift(conn, department_id=department_id.strip(), user_id=user_id.strip(), starts_at=start, ends_at=end,
-                  rung=rung_value)
+                  rung=rung_value, cover=_ticked(cover))
     except InvalidInput as exc:
         conn.rollback()
         context = _context(request, conn, user, now, None, None)

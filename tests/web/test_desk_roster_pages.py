@@ -141,10 +141,36 @@ def test_a_person_of_another_department_is_refused_in_words(roster):
         token = form_token(client, "/desk/roster")
         zh = client.post("/desk/roster", data=wrong | {"csrf_token": token})
         assert zh.status_code == 422
-        assert "所选人员不是该部门的员工" in zh.text and "forewarn roster add --cover" in zh.text
+        assert "所选人员不是该部门的员工" in zh.text
         assert '<option value="agent-1" selected>' in zh.text  # the form as chosen
         en = client.post("/desk/roster", headers=EN, data=wrong | {"csrf_token": token})
         assert en.status_code == 422 and "This person is not staff of the department chosen" in en.text
         assert "staff of customer_service, not of engineering" in en.text
     with roster.connection() as conn:
         assert on_duty(conn, "engineering", start + timedelta(hours=1)) is None
+
+
+def test_a_person_of_another_department_goes_on_the_rota_with_the_cover_box_ticked(roster):
+    """On the Chinese page, the refusal of the customer-service agent for engineering's rota points at the cover
+    box (and the box comes back unticked); ticked, the agent is put on the rota as cover and the roster shows them,
+    as `forewarn roster add --cover`. A ticked box stays ticked when the form comes back with another refusal."""
+    start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=1)
+    cover = {"department_id": "engineering", "user_id": "agent-1", "rung": "first_line",
+             "starts_at": input_value(start), "ends_at": input_value(start + timedelta(hours=8))}
+    with signed_in_client(roster, "sup-1") as client:
+        page = client.get("/desk/roster").text
+        assert re.search(r'<input type="checkbox" id="cover" name="cover" value="1">\s*跨部门顶班', page)
+        token = form_token(client, "/desk/roster")
+        refused = client.post("/desk/roster", data=cover | {"csrf_token": token})
+        assert refused.status_code == 422 and "请勾选“跨部门顶班”" in refused.text
+        assert 'name="cover" value="1">' in refused.text  # not ticked for them
+        backwards = client.post("/desk/roster", data=cover | {
+            "csrf_token": token, "cover": "1", "ends_at": input_value(start - timedelta(hours=1))})
+        assert backwards.status_code == 422 and 'name="cover" value="1" checked>' in backwards.text
+        added = client.post("/desk/roster", data=cover | {"csrf_token": token, "cover": "1"})
+        assert added.status_code == 303 and "done=shift" in added.headers["location"]
+        shown = client.get(added.headers["location"])
+        rows = [r for r in _shift_rows(shown.text, "engineering") if 'data-user="agent-1"' in r]
+        assert rows and "Agent Wang" in shown.text
+    with roster.connection() as conn:
+        assert on_duty(conn, "engineering", start + timedelta(hours=1)) == "agent-1"
