@@ -206,12 +206,13 @@ def _search_terms(query: str) -> tuple[list[_Term], dict[str, str]]:
     return terms, params
 
 
-def find_residents(conn: psycopg.Connection, query: str) -> list[RegistryResident]:
-    """Active residents of the registry matching what the caller said, the closest first (at most
-    `SEARCH_LIMIT`): their unit with or without the building, with or without spaces ("1号楼1301", "1号楼 1301",
-    "1-1301", "1301", "rs-b1-1301"), their name or a part of it, their phone (spaces and dashes ignored) or its last
-    four digits or more, the site's name with the building and unit ("滨江花园 1号楼 1301"), or their resident id.
-    Every term must match; case, full-width characters and spaces make no difference."""
+def find_residents(conn: psycopg.Connection, query: str, limit: int = SEARCH_LIMIT) -> list[RegistryResident]:
+    """Active residents of the registry matching what the caller said, the closest first (at most `limit`: the
+    desk asks for one more than it shows, to know that the agent should narrow the search): their unit with or
+    without the building, with or without spaces ("1号楼1301", "1号楼 1301", "1-1301", "1301", "rs-b1-1301"), their
+    name or a part of it, their phone (spaces and dashes ignored) or its last four digits or more, the site's name
+    with the building and unit ("滨江花园 1号楼 1301"), or their resident id. Every term must match; case, full-width
+    characters and spaces make no difference."""
     terms, params = _search_terms(unicodedata.normalize("NFKC", query).lower().strip())
     if not terms:
         return []
@@ -222,7 +223,7 @@ def find_residents(conn: psycopg.Connection, query: str) -> list[RegistryResiden
                          required=" AND ".join(f"s{i} > 0" for i in range(len(terms))),
                          total=" + ".join(f"s{i}" for i in range(len(terms))))
     with conn.cursor(row_factory=class_row(RegistryResident)) as cur:
-        return cur.execute(sql, params | {"limit": SEARCH_LIMIT}).fetchall()
+        return cur.execute(sql, params | {"limit": limit}).fetchall()
 
 
 def registry_resident(conn: psycopg.Connection, resident_id: str) -> RegistryResident | None:

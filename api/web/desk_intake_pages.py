@@ -33,7 +33,7 @@ from tickets.callers import NAME_MAX, Caller, caller, link_caller, unit_place
 from tickets.classify import DEPARTMENT_FOR, Category, Tier
 from tickets.complaints import OUTCOME_MAX
 from tickets.config import TicketConfig
-from tickets.desk_intake import file_at_desk, find_residents, preview_intake, registry_resident
+from tickets.desk_intake import SEARCH_LIMIT, file_at_desk, find_residents, preview_intake, registry_resident
 from tickets.errors import InvalidInput, NotFound, RateLimited
 from tickets.names import departments
 from tickets.routing import kind_department
@@ -79,7 +79,7 @@ def _page(request: Request, conn: psycopg.Connection, form: IntakeForm, *, statu
           **extra: Any) -> Response:
     context: dict[str, Any] = {
         "f": form, "channels": CHANNELS, "kinds": KINDS, "categories": [(c.value, CATEGORY[c.value]) for c in Category],
-        "severities": [(t.value, SEVERITY[t.value]) for t in Tier], "results": None, "chosen": None,
+        "severities": [(t.value, SEVERITY[t.value]) for t in Tier], "results": None, "more": False, "chosen": None,
         "preview": None, "error": None, "error_detail": None, "notice": None, "max_text": DESCRIPTION_MAX,
         "max_outcome": OUTCOME_MAX, "max_name": NAME_MAX} | extra
     if form.resident_id and context["chosen"] is None:
@@ -87,11 +87,19 @@ def _page(request: Request, conn: psycopg.Connection, form: IntakeForm, *, statu
     return render(request, "desk/intake.html", context, status_code=status_code)
 
 
+def _search(conn: psycopg.Connection, q: str) -> dict[str, Any]:
+    """The registry's closest `SEARCH_LIMIT` matches for `q`, and whether more matched than are shown: across a
+    portfolio of estates a room number alone ("1501") matches a room in every one of them, and the caller may be
+    past the list's end, so the page says so rather than let the agent think the list is all there is."""
+    found = find_residents(conn, q, limit=SEARCH_LIMIT + 1)
+    return {"results": found[:SEARCH_LIMIT], "more": len(found) > SEARCH_LIMIT}
+
+
 @router.get("/desk/intake", response_class=HTMLResponse)
 def intake_form(request: Request, conn: DbDep, user: DeskUser, q: str = "") -> Response:
     """The blank intake form; `?q=` searches the registry at once."""
     form = IntakeForm(q=_clean(q), submission=uuid.uuid4().hex)
-    return _page(request, conn, form, results=find_residents(conn, form.q) if form.q else None)
+    return _page(request, conn, form, **(_search(conn, form.q) if form.q else {}))
 
 
 def _checked(conn: psycopg.Connection, form: IntakeForm) -> tuple[str | None, str, Caller | None]:
@@ -150,10 +158,10 @@ def intake_step(
         if not form.q:
             return _page(request, conn, form, error=N_("Type a unit, a building and room, or a phone number."),
                          status_code=422)
-        results = find_residents(conn, form.q)
-        notice = None if results else N_("No resident of the registry matches. Check it with the caller, or take "
-                                         "their name and phone below.")
-        return _page(request, conn, form, results=results, notice=notice)
+        matches = _search(conn, form.q)
+        notice = None if matches["results"] else N_("No resident of the registry matches. Check it with the caller, "
+                                                  "or take their name and phone below.")
+        return _page(request, conn, form, notice=notice, **matches)
     error, unit, who = _checked(conn, form)
     if error is not None:
         return _page(request, conn, form, error=error, status_code=422)

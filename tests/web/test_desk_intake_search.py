@@ -90,6 +90,15 @@ def test_the_list_is_short_and_the_closest_names_come_first(desk):
     assert rows[0][0] == "r-00896"  # the exact name first, then names starting with it, then containing it
 
 
+def test_a_list_cut_short_says_more_residents_match_and_how_to_narrow_it(desk):
+    page, rows = _search(desk, "磊")  # dozens of names with 磊: the caller may be past the list's end
+    assert len(rows) == SEARCH_LIMIT
+    more = re.search(r'<p class="notice" role="status" id="more-matches">([^<]*)</p>', page)
+    assert more is not None and f"显示的 {SEARCH_LIMIT} 位" in more[1] and "小区名称" in more[1], page[-3000:]
+    page, rows = _search(desk, "滨江花园 1号楼 1301")  # the whole list: nothing more to say
+    assert len(rows) == len(RS_B1_1301) and 'id="more-matches"' not in page
+
+
 def test_the_chosen_resident_is_shown_with_the_site_too(desk):
     with signed_in_client(desk, "agent-1") as client:
         page = client.get("/desk/intake", params={"q": "刘磊 8129"}).text
