@@ -3,6 +3,9 @@ by name in the reader's language, and a chart with nothing to draw says why inst
 
 from __future__ import annotations
 
+import json
+from zoneinfo import ZoneInfo
+
 from tickets.review import report
 from tickets.review.compute import Figure, Point, Review
 
@@ -51,3 +54,13 @@ def test_the_html_and_pdf_exports_put_the_source_and_the_mark_in_words_and_name_
     assert "<td class=\"\">投诉</td>" in html and "<td class=\"red\">预防性工单</td>" in html
     assert "<td class=\"red\">未达标</td>" in html and "— 1号楼 Building 1 · 电梯故障</h1>" in html
     assert report.slice_words(Review("2026-12", "portfolio", {}), "en") == "portfolio"
+
+
+def test_a_breachs_times_are_the_reviews_wall_clock_in_html_and_pdf_rows_and_iso_in_json():
+    review = Review("2026-11", "portfolio", {}, tz=ZoneInfo("Asia/Shanghai"), breaches=[
+        {"ticket": 7, "source": "complaint", "tier": "major", "clock": "respond", "milestone": "respond",
+         "due": "2026-11-03T06:12:00+00:00", "met_at": "2026-11-03T16:30:45+00:00"}])
+    assert report.breach_rows(review, "en")[0][4:] == ["2026-11-03 14:12", "2026-11-04 00:30"]
+    assert "<td>2026-11-03 14:12</td><td>2026-11-04 00:30</td>" in report.to_html(review, "en")
+    assert json.loads(report.to_json(review))["breaches"][0]["due"] == "2026-11-03T06:12:00+00:00"
+    assert "tz" not in review.as_dict()

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
+from openpyxl import load_workbook
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
@@ -61,6 +63,29 @@ def test_the_chinese_pdf_is_in_chinese(conn: psycopg.Connection, month: list[int
     assert "投诉 闭环率 92.5 % 95.0 % 未达标" in text and "投诉 满意率 92.0 % 90.0 % 达标" in text
     assert "1号楼 Building 1" in text and "rs-b1" not in text and "响应时限" in text and "resolve clock" not in text
     assert "设施维修" in text and "facility" not in text  # the categories' bars, by their Chinese names
+
+
+def test_breach_times_are_shanghai_time_for_people_and_iso_for_tools(
+        conn: psycopg.Connection, month: list[int], estate_db_url: str, tmp_path: Path) -> None:
+    """A manager in Shanghai read a breach's deadline "2026-10-20T22:05:00+00:00" as 22:05 local: the HTML, the PDF
+    and the XLSX give it as the site's wall clock, the next morning; the JSON keeps the ISO instant for other tools."""
+    ticket = month[-1]  # never resolved: its resolve clock is a breach
+    conn.execute("UPDATE tickets SET resolve_due = '2026-10-20 22:05:00+00' WHERE id = %s", (ticket,))
+    conn.commit()
+    review = json.loads(runner.invoke(app, ["month", "2026-10", "--db", estate_db_url]).output)
+    due = next(b["due"] for b in review["breaches"] if b["ticket"] == ticket and b["clock"] == "resolve")
+    assert due == "2026-10-20T22:05:00+00:00"
+
+    html = runner.invoke(app, ["month", "2026-10", "--format", "html", "--lang", "en", "--db", estate_db_url]).output
+    assert f"<tr><td>{ticket}</td>" in html and "<td>2026-10-21 06:05</td>" in html and "T22:05" not in html
+    _, text = _pdf(estate_db_url, tmp_path, "zh-CN")
+    assert "2026-10-21 06:05" in text and "T22:05" not in text
+
+    xlsx = tmp_path / "october.xlsx"
+    runner.invoke(app, ["month", "2026-10", "--format", "xlsx", "--out", str(xlsx), "--db", estate_db_url])
+    row = next(r for r in load_workbook(xlsx)["breaches"].iter_rows(min_row=2) if r[0].value == ticket)
+    assert row[4].value == datetime(2026, 10, 21, 6, 5) and row[4].number_format == "yyyy-mm-dd hh:mm"
+    assert row[5].value is None  # not met
 
 
 def test_pdf_needs_out(estate_db_url: str) -> None:

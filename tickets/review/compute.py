@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -15,6 +16,7 @@ from tickets.review import queries as q
 from tickets.review.definitions import METRICS, Unit
 from tickets.review.periods import Period
 from tickets.review.proactive import ReviewMetrics, review_metrics
+from tickets.sla import DEFAULT_TZ
 
 SOURCES = ("complaint", "preventive")
 
@@ -98,12 +100,16 @@ class Review:
     # the name of each site, building and department by id (tickets.names.place_names): what the exports people read
     # (HTML, XLSX, PDF) show in place of the codes that JSON and CSV keep
     names: dict[str, str] = field(default_factory=dict)
+    # the zone the period was cut in (Period.tz, the configured one): the exports people read show the breaches' times
+    # as its wall clock, where JSON and CSV keep the instants as ISO strings with their offset; not in `as_dict`
+    tz: ZoneInfo = DEFAULT_TZ
 
     def figure(self, key: str, source: str = "complaint") -> Figure:
         return self.figures.get(source, {}).get(key) or Figure(key, None)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        del out["tz"]  # the JSON's instants carry their offset; a zone object would not serialise
         out["figures"] = {s: {k: asdict(f) | {"ok": f.ok} for k, f in fs.items()} for s, fs in self.figures.items()}
         return out
 
@@ -214,7 +220,8 @@ def compute_review(conn: psycopg.Connection, period: Period, where: Slice = Slic
     whole portfolio)."""
     now = as_of(now)
     params = _params(period, where, now)
-    review = Review(period.label, where.label, _ticket_figures(conn, params, targets), names=place_names(conn))
+    review = Review(period.label, where.label, _ticket_figures(conn, params, targets), names=place_names(conn),
+                    tz=period.tz)
     _complaint_figures(conn, params, review, points)
     _detail(conn, params, review)
     review.proactive = _proactive(conn, period, params)

@@ -1,11 +1,13 @@
 """A review as a report: JSON (everything), CSV and XLSX (the figures table: metric, value, target, mark, previous,
 last year, numerator, denominator; plus points and breaches sheets in XLSX), HTML with inline SVG bar charts
-(high-frequency points and complaints by channel), and PDF (the same tables, bars of complaints by category).
-Every figure stands beside its target, red or green.
+(high-frequency points and complaints by channel) and the breaches, and PDF (the same tables, bars of complaints by
+category). Every figure stands beside its target, red or green.
 
 JSON and CSV are read by other tools, and keep the codes (complaint, green, rs-b1, engineering). What people read —
 HTML, XLSX and PDF — names the buildings, sites and departments (`Review.names`), and HTML and PDF put the source,
-the mark, the tier and the milestone in words."""
+the mark, the tier and the milestone in words. Times follow the same split: JSON keeps a breach's due and met-at
+instants as ISO strings with their offset (UTC), HTML, XLSX and PDF show them on the review's wall clock (`Review.tz`,
+the site's zone), to the minute."""
 
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ import csv
 import io
 import json
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 
@@ -25,6 +29,7 @@ from tickets.review.definitions import METRICS, Unit, channel_name, point_name
 from tickets.taxonomy import TIER_NAMES
 
 if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
     from reportlab.graphics.shapes import Drawing
 
 FORMATS = ("json", "csv", "html", "xlsx", "pdf")
@@ -153,6 +158,33 @@ def action_mark(action: dict[str, Any]) -> str:
     return {True: "green", False: "red", None: ""}[action["effect"]["improved"]]
 
 
+def local_time(instant: str | None, tz: ZoneInfo) -> datetime | None:
+    """An instant as the review keeps it (ISO with its offset, UTC from the database) on the wall clock of `tz`,
+    naive: a manager in Shanghai read the raw "06:12+00:00" as 06:12 local, and an XLSX cell holds no zone."""
+    return datetime.fromisoformat(instant).astimezone(tz).replace(tzinfo=None) if instant else None
+
+
+def local_words(instant: str | None, tz: ZoneInfo) -> str:
+    """`local_time` as people read it, to the minute ("2026-11-03 14:12"); nothing for no time (a clock never met)."""
+    local = local_time(instant, tz)
+    return "" if local is None else f"{local:%Y-%m-%d %H:%M}"
+
+
+def breach_rows(review: Review, lang: str) -> list[list[str]]:
+    """The first PDF_BREACHES breaches as the HTML and the PDF list them: the source, tier and milestone in words,
+    the due and met-at times on the review's wall clock (`local_words`)."""
+    sources, tz = SOURCE_NAMES[lang], review.tz
+    return [[str(b["ticket"]), sources.get(b["source"], b["source"]), tier_name(b["tier"], lang),
+             milestone_name(b["milestone"], lang), local_words(b["due"], tz), local_words(b["met_at"], tz)]
+            for b in review.breaches[:PDF_BREACHES]]
+
+
+def breach_header(lang: str) -> list[str]:
+    """The header of `breach_rows`, in the reader's language."""
+    words = PDF_WORDS[lang]
+    return [words[k] for k in ("ticket", "source", "tier", "milestone", "due", "met")]
+
+
 def to_json(review: Review) -> str:
     return json.dumps(review.as_dict(), ensure_ascii=False, indent=2, default=str)
 
@@ -177,10 +209,7 @@ def to_xlsx(review: Review, lang: str) -> bytes:
     points.append(["point", "building", "complaints", "share %"])
     for p in review.points:
         points.append([point_name(p.point, lang), review.names.get(p.building, p.building), p.complaints, p.share])
-    breaches = book.create_sheet("breaches")
-    breaches.append(["ticket", "source", "tier", "milestone", "due", "met at"])
-    for b in review.breaches:
-        breaches.append([b["ticket"], b["source"], b["tier"], b["milestone"], b["due"], b["met_at"] or ""])
+    _breaches_sheet(book.create_sheet("breaches"), review)
     actions = book.create_sheet("actions")
     actions.append(list(ACTION_HEADER[lang]))
     for row in action_rows(review, lang):
@@ -192,6 +221,20 @@ def to_xlsx(review: Review, lang: str) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+XLSX_TIME = "yyyy-mm-dd hh:mm"
+
+
+def _breaches_sheet(sheet: Worksheet, review: Review) -> None:
+    """Every breach, its due and met-at times as date cells on the review's wall clock (`local_time`), so that a
+    spreadsheet sorts and filters them as times; a clock never met leaves its cell empty."""
+    sheet.append(["ticket", "source", "tier", "milestone", "due", "met at"])
+    for b in review.breaches:
+        sheet.append([b["ticket"], b["source"], b["tier"], b["milestone"], local_time(b["due"], review.tz),
+                      local_time(b["met_at"], review.tz)])
+        for cell in sheet[sheet.max_row][4:]:
+            cell.number_format = XLSX_TIME
 
 
 def bar_chart(bars: Sequence[tuple[str, float]], *, title: str, unit: str = "", empty: str = "-") -> str:
@@ -235,7 +278,22 @@ def to_html(review: Review, lang: str) -> str:
             "<style>td.red{color:#b00020;font-weight:bold}td.green{color:#1b7f3b}"
             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}</style>"
             f"<h1>{escape(title)}</h1><table><tr>{head}</tr>{body}</table>{charts(review, lang)}"
-            f"{actions_html(review, lang)}</html>")
+            f"{breaches_html(review, lang)}{actions_html(review, lang)}</html>")
+
+
+def breaches_html(review: Review, lang: str) -> str:
+    """The breaches, counted, the first PDF_BREACHES listed as in the PDF (`breach_rows`: times on the review's
+    wall clock); all of them are in the JSON and the XLSX."""
+    words = PDF_WORDS[lang]
+    out = f'<h2>{escape(words["breaches"])} ({len(review.breaches)})</h2>'
+    if review.breaches:
+        heads = "".join(f"<th>{escape(h)}</th>" for h in breach_header(lang))
+        cells = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>"
+                        for row in breach_rows(review, lang))
+        out += f'<table id="breaches"><tr>{heads}</tr>{cells}</table>'
+    if len(review.breaches) > PDF_BREACHES:
+        out += f"<p>{escape(words['more'].format(n=len(review.breaches) - PDF_BREACHES))}</p>"
+    return out
 
 
 def actions_html(review: Review, lang: str) -> str:
@@ -275,7 +333,7 @@ PDF_WORDS = {
            "met": "met at", "source": "source", "more": "{n} more not listed (see JSON/XLSX)", "green": "met",
            "red": "missed", "actions": "Improvement actions", "causes": "Root causes"},
 }
-PDF_BREACHES = 40  # rows of the breaches list in the PDF; the rest are counted, and listed in JSON and XLSX
+PDF_BREACHES = 40  # rows of the breaches list in the PDF and the HTML; the rest are counted, listed in JSON and XLSX
 
 
 def tier_name(tier: str, lang: str) -> str:
@@ -314,7 +372,7 @@ def _pdf_bars(bars: Sequence[tuple[str, float]], title: str, font: str) -> Drawi
 def to_pdf(review: Review, lang: str) -> bytes:
     """The review as an A4 landscape PDF: title with period and slice, the figures table (value beside target,
     red or green, previous period and last year), high-frequency points, complaints by category (bars), the
-    unclosed breakdown and the first PDF_BREACHES breaches."""
+    unclosed breakdown and the first PDF_BREACHES breaches (`breach_rows`)."""
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4, landscape
     from reportlab.lib.styles import getSampleStyleSheet
@@ -364,11 +422,7 @@ def to_pdf(review: Review, lang: str) -> bytes:
 
     story.append(Paragraph(f"{words['breaches']} ({len(review.breaches)})", styles["Heading2"]))
     if review.breaches:
-        story.append(table((words["ticket"], words["source"], words["tier"], words["milestone"], words["due"],
-                            words["met"]),
-                           [[str(b["ticket"]), sources.get(b["source"], b["source"]), tier_name(b["tier"], lang),
-                             milestone_name(b["milestone"], lang),
-                             str(b["due"]), str(b["met_at"] or "")] for b in review.breaches[:PDF_BREACHES]]))
+        story.append(table(breach_header(lang), breach_rows(review, lang)))
         if len(review.breaches) > PDF_BREACHES:
             story.append(Paragraph(words["more"].format(n=len(review.breaches) - PDF_BREACHES), styles["Normal"]))
 
