@@ -34,6 +34,7 @@ from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.confirm import confirm_repair, dispute_repair, has_confirmed
 from tickets.errors import IllegalTransition, InvalidInput, NotFound
 from tickets.portal import (
+    ResidentRequest,
     request_on_ticket,
     resident_notice,
     resident_notices,
@@ -144,13 +145,7 @@ def notice(request: Request, notice_id: int, user: ResidentWebUser, conn: DbDep,
 def _has_request(conn: psycopg.Connection, user: Principal, ticket_id: int | None) -> bool:
     """Whether the resident has a request on the ticket a notice names (a fault notice may reach a household that
     reported nothing): only then does the notice link to it."""
-    if ticket_id is None:
-        return False
-    try:
-        request_on_ticket(conn, _me(user)[0], user.user_id, ticket_id)
-    except NotFound:
-        return False
-    return True
+    return ticket_id is not None and _my_request(conn, user, ticket_id) is not None
 
 
 def _report_page(request: Request, conn: psycopg.Connection, unit: str, *, error: str | None = None,
@@ -303,35 +298,40 @@ def dispute(request: Request, complaint_id: int, _: CsrfChecked, user: ResidentW
     return _answer(request, conn, user, complaint_id, now, reason)
 
 
+def _my_request(conn: psycopg.Connection, user: Principal, ticket_id: int) -> ResidentRequest | None:
+    """The signed-in resident's request on ticket `ticket_id`, or None: another resident's ticket is as missing as one
+    that does not exist."""
+    try:
+        return request_on_ticket(conn, _me(user)[0], user.user_id, ticket_id)
+    except NotFound:
+        return None
+
+
+def _to_my_request(request: Request, conn: psycopg.Connection, user: Principal, ticket_id: int,
+                   anchor: str = "") -> Response:
+    """To the resident's request page for ticket `ticket_id` (at `anchor`), or the 404 page."""
+    mine = _my_request(conn, user, ticket_id)
+    if mine is None:
+        return _not_found(request)
+    return RedirectResponse(f"/resident/requests/{mine.complaint_id}{anchor}", status_code=303)
+
+
 @router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
 def ticket(request: Request, ticket_id: int, user: ResidentWebUser, conn: DbDep) -> Response:
     """The resident's request on ticket `ticket_id`, by the number the notices give ("工单 #12"): the request page
     (whose address has the request's own id) shows that number too."""
-    resident, _ = _me(user)
-    try:
-        mine = request_on_ticket(conn, resident, user.user_id, ticket_id)
-    except NotFound:
-        return _not_found(request)
-    return RedirectResponse(f"/resident/requests/{mine.complaint_id}", status_code=303)
+    return _to_my_request(request, conn, user, ticket_id)
 
 
 @router.get("/check/{ticket_id}", response_class=HTMLResponse)
 def check(request: Request, ticket_id: int, user: ResidentWebUser, conn: DbDep) -> Response:
     """From the "done — please check" notice: the resident's request on that ticket, at its confirm/dispute forms."""
-    resident, _ = _me(user)
-    try:
-        mine = request_on_ticket(conn, resident, user.user_id, ticket_id)
-    except NotFound:
-        return _not_found(request)
-    return RedirectResponse(f"/resident/requests/{mine.complaint_id}#check", status_code=303)
+    return _to_my_request(request, conn, user, ticket_id, "#check")
 
 
 @router.get("/visit/{ticket_id}", response_class=HTMLResponse)
 def visit_form(request: Request, ticket_id: int, user: ResidentWebUser, conn: DbDep) -> Response:
-    resident, _ = _me(user)
-    try:
-        mine = request_on_ticket(conn, resident, user.user_id, ticket_id)
-    except NotFound:
+    if (mine := _my_request(conn, user, ticket_id)) is None:
         return _not_found(request)
     return _page(request, "resident/visit.html", {"request_": mine, "error": None})
 
@@ -340,10 +340,7 @@ def visit_form(request: Request, ticket_id: int, user: ResidentWebUser, conn: Db
 def visit(request: Request, ticket_id: int, _: CsrfChecked, user: ResidentWebUser, conn: DbDep, now: NowDep,
           response_speed: Score, professionalism: Score, attitude: Score, overall: Score,
           comment: Annotated[str, Form(max_length=2000)] = "") -> Response:
-    resident, _unit = _me(user)
-    try:
-        mine = request_on_ticket(conn, resident, user.user_id, ticket_id)
-    except NotFound:
+    if (mine := _my_request(conn, user, ticket_id)) is None:
         return _not_found(request)
     try:
         record_return_visit(conn, ticket_id, Rating(response_speed, professionalism, attitude, overall, comment),
