@@ -17,6 +17,7 @@ from psycopg_pool import ConnectionPool
 from api.auth import Principal, Role, authenticate
 from api.guard import PROBE_FLAG, RETRY_AFTER_DOWN_S, ApiLimits, DatabaseGate, DatabaseUnavailable
 from tickets.config import DEFAULT_CONFIG, TicketConfig
+from tickets.review.compute import Targets
 
 
 @dataclass
@@ -28,6 +29,7 @@ class AppState:
     extras: dict[str, Any] = field(default_factory=dict)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # the platform's clock
     tickets: TicketConfig = DEFAULT_CONFIG  # the lifecycle's configuration, built from the settings
+    targets: Targets = Targets()  # the review's red/green targets, from the settings
     limits: ApiLimits = field(default_factory=ApiLimits)
     gate: DatabaseGate = field(default_factory=DatabaseGate)
 
@@ -85,11 +87,16 @@ async def _ticket_config_dep(request: Request) -> TicketConfig:
     return get_ticket_config(request)
 
 
+async def _targets_dep(request: Request) -> Targets:
+    return get_state(request).targets
+
+
 async def _state_dep(request: Request) -> AppState:
     return get_state(request)
 
 
 TicketConfigDep = Annotated[TicketConfig, Depends(_ticket_config_dep)]
+TargetsDep = Annotated[Targets, Depends(_targets_dep)]
 StateDep = Annotated[AppState, Depends(_state_dep)]
 _bearer = HTTPBearer(auto_error=False)
 

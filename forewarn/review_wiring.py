@@ -63,8 +63,7 @@ def review_jobs(pool: ConnectionPool, clock: Callable[[], datetime], settings: S
         with pool.connection() as conn:
             send_daily_digest(conn, now=clock(), tz=tz, at=at)
 
-    targets = Targets(satisfaction_rate=settings.review_satisfaction_target,
-                      closed_loop_rate=settings.review_closed_loop_target)
+    targets = Targets.of(settings)
 
     def monthly() -> None:
         with pool.connection() as conn:

@@ -49,6 +49,7 @@ from tickets.maintenance_plan import PLAN_S, run_due_plans
 from tickets.maintenance_release import RELEASE_S, release_ended_windows
 from tickets.outbox import OPTIONAL_CHANNELS, dispatch
 from tickets.progress import progress_sweep
+from tickets.review.compute import Targets
 from tickets.submissions import forget_expired
 from tickets.sweeps import sla_sweep
 
@@ -315,7 +316,7 @@ def start_api(ctx: RoleContext, ingest: IngestRole | None = None) -> ApiRole:
     if not port_is_free(s.api_port, s.api_host):
         raise EmbeddedServerError(f"port {s.api_port} is in use; set FOREWARN_API_PORT to a free port")
     state = AppState(pool=ctx.pool, broker_check=ctx.broker_reachable, extras=api_extras(ctx, ingest),
-                     clock=ctx.clock, tickets=ctx.tickets, limits=api_limits(s))
+                     clock=ctx.clock, tickets=ctx.tickets, targets=Targets.of(s), limits=api_limits(s))
     config = uvicorn.Config(create_app(state), host=s.api_host, port=s.api_port, log_level="warning",
                             lifespan="on", timeout_graceful_shutdown=2)  # open live streams must not hold up a stop
     server = uvicorn.Server(config)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from api.deps import DbDep, ManagerUser, NowDep, TicketConfigDep
+from api.deps import DbDep, ManagerUser, NowDep, TargetsDep, TicketConfigDep
 from api.routes.review_actions import ActionOut, CauseOut
 from api.schemas import Identifier
 from tickets.errors import InvalidInput
@@ -73,14 +73,15 @@ class ReviewOut(BaseModel):
             response_model=None, responses={200: {"model": ReviewOut, "content": {
                 "text/csv": {"schema": {"type": "string"}}, XLSX: {"schema": {"type": "string", "format": "binary"}},
                 "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
-def get_review(conn: DbDep, user: ManagerUser, config: TicketConfigDep, now: NowDep, period: PeriodQuery,
+def get_review(conn: DbDep, user: ManagerUser, config: TicketConfigDep, targets: TargetsDep, now: NowDep,
+               period: PeriodQuery,
                site: Identifier | None = None, building: Identifier | None = None,
                department: Identifier | None = None, team: Identifier | None = None,
                person: Identifier | None = None, format: Literal["json", "csv", "xlsx", "pdf"] = "json",
                lang: Literal["zh-CN", "en"] = "zh-CN") -> dict[str, Any] | Response:
     chosen = period_of(period, config)
     where = Slice(site, building, department, team=team, person=person)
-    review = attach_actions(conn, compute_review(conn, chosen, where, now=now), chosen, where)
+    review = attach_actions(conn, compute_review(conn, chosen, where, targets=targets, now=now), chosen, where)
     if format == "csv":
         return Response(report.to_csv(review, lang), media_type="text/csv; charset=utf-8")
     if format == "xlsx":

@@ -21,7 +21,7 @@ from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
-from api.deps import DbDep, NowDep, TicketConfigDep
+from api.deps import DbDep, NowDep, TargetsDep, TicketConfigDep
 from api.web.charts import line_chart
 from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
@@ -88,12 +88,12 @@ def _trend_chart(board: Dashboard, key: str, title: str, unit: str, empty: str, 
 
 @router.get("/manager", response_class=HTMLResponse)
 def dashboard_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep, config: TicketConfigDep,
-                   site: SiteQuery = None) -> Response:
+                   targets: TargetsDep, site: SiteQuery = None) -> Response:
     sites = list_sites(conn)
     chosen = next((s for s in sites if s.id == site), None) if site else (sites[0] if sites else None)
     if chosen is None:
         return _error(request, N_("There is no such site."), 404)
-    board = build_dashboard(conn, chosen, now=now, tz=config.tz)
+    board = build_dashboard(conn, chosen, now=now, tz=config.tz, targets=targets)
     lang, _ = _lang(request), request_gettext(request)
     charts = [(_(title), _trend_chart(board, key, _(title), unit, _("No data in these months"), config.tz))
               for key, title, unit in CHARTS]
@@ -122,11 +122,11 @@ def _quarter(text: str | None, now: NowDep, config: TicketConfigDep) -> Period |
 
 @router.get("/manager/review/quarter", response_class=HTMLResponse)
 def quarter_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep, config: TicketConfigDep,
-                 quarter: PeriodQuery = None) -> Response:
+                 targets: TargetsDep, quarter: PeriodQuery = None) -> Response:
     period = _quarter(quarter, now, config)
     if period is None:
         return _error(request, N_("Give the quarter as 2026Q4."), 422)
-    review = compute_review(conn, period, now=now)
+    review = compute_review(conn, period, targets=targets, now=now)
     lang, buildings = _lang(request), review.names
     summary = committee_summary(review)
     lines = [{"name": METRICS[s.key].name(lang), "value": report.shown(s.key, s.value),
@@ -135,7 +135,7 @@ def quarter_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDe
               "last_year": report.shown(s.key, s.last_year)} for s in summary.lines]
     top = summary.top_point
     league = [{"site": r["site"], "name": r["name"], "cells": [report.shown(k, r[k]) for k in report.LEAGUE_COLUMNS]}
-              for r in league_table(conn, period, now=now)]
+              for r in league_table(conn, period, targets=targets, now=now)]
     return render(request, "manager/quarter.html", {
         "period": period.label, "previous": period.previous().label, "header": report.HEADER[lang],
         "rows": report.rows(review, lang), "charts": report.charts(review, lang), "lines": lines,
@@ -147,14 +147,14 @@ def quarter_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDe
 
 @router.get("/manager/review/export")
 def export(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep, config: TicketConfigDep,
-           period: Annotated[str, Query(max_length=40)], format: Literal["html", "pdf", "xlsx", "csv", "json"],
-           site: SiteQuery = None) -> Response:
+           targets: TargetsDep, period: Annotated[str, Query(max_length=40)],
+           format: Literal["html", "pdf", "xlsx", "csv", "json"], site: SiteQuery = None) -> Response:
     try:
         chosen = parse_period(period, config.tz)
     except InvalidInput:
         return _error(request, N_("Give the month as 2026-10 or the quarter as 2026Q4."), 422)
-    review = compute_review(conn, chosen, Slice(site=site), now=now)
-    league = league_table(conn, chosen, now=now) if chosen.kind is Kind.QUARTER else None
+    review = compute_review(conn, chosen, Slice(site=site), targets=targets, now=now)
+    league = league_table(conn, chosen, targets=targets, now=now) if chosen.kind is Kind.QUARTER else None
     lang = _lang(request)
     body: str | bytes
     if format == "json":

@@ -12,7 +12,7 @@ from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.auth import Principal, Role
-from api.deps import DbDep, NowDep, TicketConfigDep
+from api.deps import DbDep, NowDep, TargetsDep, TicketConfigDep
 from api.web.deps import web_require
 from api.web.i18n import N_, choose_lang
 from api.web.one_hop import PageRouter
@@ -87,11 +87,11 @@ def figures_words(lang: str) -> dict[str, object]:
 
 @router.get("/manager/review", response_class=HTMLResponse)
 def review_page(request: Request, conn: DbDep, user: ManagerWebUser, now: NowDep, config: TicketConfigDep,
-                month: MonthQuery = None) -> Response:
+                targets: TargetsDep, month: MonthQuery = None) -> Response:
     period = _period(request, month, now, config)
     if isinstance(period, Response):
         return period
-    review = attach_actions(conn, compute_review(conn, period, now=now), period)
+    review = attach_actions(conn, compute_review(conn, period, targets=targets, now=now), period)
     lang = _lang(request)
     return render(request, "manager/review.html", {
         "review": review, "header": report.HEADER[lang], "rows": report.rows(review, lang),

@@ -20,6 +20,7 @@ import itertools
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -73,15 +74,16 @@ class WebPlatform:
         return f"http://{s.api_host}:{s.api_port}"
 
 
-@pytest.fixture(scope="module")
-def web(pg_server: PgServer) -> Iterator[WebPlatform]:
+@contextmanager
+def running_web(pg_server: PgServer, environ: dict[str, str] | None = None) -> Iterator[WebPlatform]:
+    """A platform on a fresh copy of the demo estate, with its own broker, set up by `environ` (FOREWARN_…)."""
     name = pg_server.create_from("estate")
     db_url = pg_server.url_for(name)
     with tempfile.TemporaryDirectory(prefix="fw-web-") as workdir:
         broker = Mosquitto(Path(workdir))
         broker.start()
-        settings = load_settings(environ={}, database_url=db_url, mqtt_url=broker.url, api_port=free_port(),
-                                 data_dir=Path(workdir), secret_key="test-secret-for-web-tests",
+        settings = load_settings(environ=environ or {}, database_url=db_url, mqtt_url=broker.url,
+                                 api_port=free_port(), data_dir=Path(workdir), secret_key="test-secret-for-web-tests",
                                  api_wait_ms=PAGE_WAIT_MS)
         platform = Platform(settings)
         try:
@@ -91,6 +93,12 @@ def web(pg_server: PgServer) -> Iterator[WebPlatform]:
             platform.stop()
             broker.stop()
             pg_server.drop(name)
+
+
+@pytest.fixture(scope="module")
+def web(pg_server: PgServer) -> Iterator[WebPlatform]:
+    with running_web(pg_server) as platform:
+        yield platform
 
 
 @dataclass(frozen=True)

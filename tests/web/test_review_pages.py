@@ -18,7 +18,7 @@ from tests.review.conftest import write_month
 from tickets.config import TicketConfig
 from tickets.review.periods import parse_period
 
-from .conftest import make_user, session_cookie
+from .conftest import make_user, running_web, session_cookie
 
 PAGES = ("/manager/review?month=2026-10", "/manager/scorecards?month=2026-10")
 REST = ("/api/v1/review?period=2026-10", "/api/v1/review?period=2026-10&format=xlsx",
@@ -84,6 +84,26 @@ def test_the_manager_sees_the_month_and_its_exports_agree(web):
         assert alone["slice"] == "person=nobody-owns-these"
         assert alone["figures"]["complaint"]["complaints"]["value"] == 0 < data["figures"]["complaint"]["complaints"][
             "value"]
+
+
+def test_the_targets_set_in_the_settings_mark_the_pages_the_exports_and_the_api(pg_server):
+    # The month's closed loop is 92.5 %: red against the default 95 %, green against a target of 90 % set for the
+    # platform. The CLI and the stored reports read the setting; the pages and the API did not.
+    with running_web(pg_server, {"FOREWARN_REVIEW_CLOSED_LOOP_TARGET": "90"}) as web:
+        with psycopg.connect(web.db_url) as conn:
+            write_month(conn)
+        pages, rest = _clients(web, make_user(web, Role.MANAGER))
+        with pages, rest:
+            met = ('<tr class="green" data-source="complaint"><td>Complaints</td><td>closed-loop rate</td>'
+                   "<td>92.5 %</td><td>90.0 %</td><td>met</td>")
+            assert met in pages.get(PAGES[0] + "&lang=en").text
+            export = pages.get("/manager/review/export?period=2026-10&format=json").json()
+            assert export["figures"]["complaint"]["closed_loop_rate"]["target"] == 90.0
+            figure = rest.get(REST[0]).json()["figures"]["complaint"]["closed_loop_rate"]
+            assert (figure["target"], figure["ok"]) == (90.0, True)
+            quarter = pages.get("/manager/review/quarter?quarter=2026Q4&lang=en").text
+            assert re.search(r'<tr class="green"><td>closed-loop rate</td><td class="value">[^<]*</td><td>90.0 %</td>',
+                             quarter), quarter[-3000:]
 
 
 def conn_name(db_url: str, query: str) -> str:

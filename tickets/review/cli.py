@@ -41,8 +41,7 @@ def targets_from(ctx: typer.Context) -> Targets:
     settings: Any = getattr(ctx.find_root().obj, "settings", None)
     if settings is None:
         return Targets()
-    return Targets(satisfaction_rate=settings.review_satisfaction_target,
-                   closed_loop_rate=settings.review_closed_loop_target)
+    return Targets.of(settings)
 
 
 def _emit(review: Review, fmt: str, lang: str, out: Path | None, extra: str = "") -> None:

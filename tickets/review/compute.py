@@ -51,6 +51,14 @@ class Targets:
     return_visit_48h: float = 90.0
     reopen_30d: float = 5.0
 
+    @classmethod
+    def of(cls, settings: Any) -> Targets:
+        """The targets the settings set (`FOREWARN_REVIEW_*_TARGET`), the rest at their defaults: one reading for the
+        CLI, the scheduler's stored reports, the API and the pages, so that a figure is red or green alike in each.
+        Duck-typed, so that this package never imports the product package."""
+        return cls(satisfaction_rate=settings.review_satisfaction_target,
+                   closed_loop_rate=settings.review_closed_loop_target)
+
     def for_key(self, key: str) -> float | None:
         value = getattr(self, key, None)
         return float(value) if value is not None else None
