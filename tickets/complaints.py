@@ -22,11 +22,14 @@ from tickets.household import lock_household, open_household_ticket
 from tickets.learned import SYSTEM_ACTORS
 from tickets.lifecycle import TicketEvent
 from tickets.milestones import retier
+from tickets.names import department_name, staff_name
 from tickets.notices import format_time, notify_residents, resident
+from tickets.on_call import night_taker
 from tickets.progress import acknowledge, ticket_words
 from tickets.routing import grid_owner, kind_department
 from tickets.sensitivity import sensitivity
 from tickets.service import add_event, create_ticket, get_ticket
+from tickets.staff_push import push_work_order
 from tickets.submissions import Submission, earlier, remember
 from tickets.symptoms import unexplaining_faults
 from tickets.titles import complaint_title
@@ -262,6 +265,31 @@ def _acknowledge_resident(conn: psycopg.Connection, resident_id: str, ticket_id:
         acknowledge(conn, ticket, resident_id, complaint_id, now=now, config=config)
 
 
+_LIVE_ORDERS = """SELECT id, department_id, assignee_id FROM work_orders
+                  WHERE ticket_id = %s AND status NOT IN ('done', 'cancelled') ORDER BY id FOR UPDATE"""
+
+
+def _to_on_call(conn: psycopg.Connection, ticket_id: int, *, now: datetime, config: TicketConfig) -> None:
+    """A ticket the desk made urgent: outside working hours each live work order goes to its department's on-call
+    person, who is told at once, and the ticket's breach to the on-call supervisor (`routed_on_call`), as if it had
+    come in urgent; the daytime assignee would not see it until morning. A department with nobody on call keeps its
+    assignee. In working hours nothing moves."""
+    moved = False
+    for order_id, department, assignee in conn.execute(_LIVE_ORDERS, (ticket_id,)).fetchall():
+        taker = night_taker(conn, Tier.MAJOR, department, now, config)
+        if taker is None or taker == assignee:
+            continue
+        conn.execute("UPDATE work_orders SET assignee_id = %s WHERE id = %s", (taker, order_id))
+        push_work_order(conn, int(order_id), reason="escalated", now=now, tz=config.tz)
+        add_event(conn, ticket_id, "routed_on_call", at=now, actor="forewarn",
+                  note=f"{department_name(conn, department)}：{staff_name(conn, taker)}",
+                  detail={"department": department, "on_call": taker, "work_order": order_id,
+                          "daytime_assignee": assignee})
+        moved = True
+    if moved:
+        conn.execute("UPDATE tickets SET routed_on_call = true WHERE id = %s", (ticket_id,))
+
+
 def reclassify(conn: psycopg.Connection, ticket_id: int, *, category: str | None, severity: str | None,
                by_user: str, note: str, now: datetime, config: TicketConfig = DEFAULT_CONFIG) -> None:
     """Staff correct a ticket's category or severity; the correction is an event row (what it was, what it is)."""
@@ -290,6 +318,8 @@ def reclassify(conn: psycopg.Connection, ticket_id: int, *, category: str | None
                respond_from=respond_from, resolve_from=resolve_from, config=config)
         add_event(conn, ticket_id, "reclassified", at=now, actor=by_user, note=note,
                   detail={"before": before, "after": after})
+        if after["severity"] == Tier.MAJOR.value != before["severity"]:
+            _to_on_call(conn, ticket_id, now=now, config=config)
     # The desk's reading of a complaint's text teaches the learned classifier at once (tickets/learned.py; the same
     # examples it is rebuilt from on start).
     if (config.learned is not None and ticket.source == "complaint" and ticket.description

@@ -12,8 +12,8 @@ on the routine order's clock, with an engineer who has not been told. Instead:
   the desk's queue, the engineer's order and the service report show), its fault and its incident (the evidence a
   work order opened later carries), the old title and fault kept in the timeline;
 - each live work order takes the urgent fault, its evidence and the same clocks, records when (`escalated_at`), and
-  outside working hours goes to whoever is on call for its department when that is someone else (as an urgent
-  ticket opened at night would);
+  outside working hours goes to whoever is on call for its department when that is someone else, and the ticket is
+  then routed on call, its breach going to the on-call supervisor (as an urgent ticket opened at night would);
 - its engineer is pushed the escalation at once (`tickets.staff_push`, reason ``escalated``), and the ticket's
   timeline carries one ``made_urgent`` event: from which tier to which, the fault, and who was told.
 
@@ -39,7 +39,7 @@ from tickets import sla
 from tickets.classify import Classification
 from tickets.config import TicketConfig
 from tickets.milestones import retier
-from tickets.on_call import needs_on_call, on_duty
+from tickets.on_call import night_taker
 from tickets.service import add_event, get_ticket, incident_evidence
 from tickets.staff_push import push_work_order
 from tickets.taxonomy import Tier
@@ -110,13 +110,17 @@ def escalate(conn: psycopg.Connection, ticket_id: int, classification: Classific
     evidence = json.dumps(incident_evidence(conn, incident_id), default=str)
     orders: list[int] = []
     told: list[str] = []
+    on_call_taken = False
     for order_id, department, assignee in conn.execute(_LIVE, (ticket_id,)).fetchall():
-        on_call = on_duty(conn, department, now) if needs_on_call(tier, now, config) else None
+        on_call = night_taker(conn, tier, department, now, config)
+        on_call_taken |= on_call is not None
         conn.execute(_ORDER, {"device": device_id, "fault": fault, "evidence": evidence, "now": now, "respond": respond,
                               "resolve": resolve, "assignee": on_call or assignee, "id": order_id,
                               "again": again, "ticket": ticket_id})
         told += push_work_order(conn, order_id, reason="escalated", now=now, tz=config.tz).user_ids
         orders.append(int(order_id))
+    if on_call_taken:  # its breach goes to the on-call supervisor, as an urgent ticket opened at night does
+        conn.execute("UPDATE tickets SET routed_on_call = true WHERE id = %s", (ticket_id,))
     add_event(conn, ticket_id, "made_urgent", at=now, actor=ACTOR, note=f"{fault}: {summary}",
               detail={"from": ticket.severity, "to": tier, "fault": fault, "incident_id": incident_id,
                       "work_orders": orders, "told": told, "title_was": ticket.title, "title": title,

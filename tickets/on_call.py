@@ -67,6 +67,15 @@ def on_duty(conn: psycopg.Connection, department_id: str | None, at: datetime,
     return str(row[0]) if row else None
 
 
+def night_taker(conn: psycopg.Connection, severity: Tier | str, department_id: str | None, at: datetime,
+                config: TicketConfig) -> str | None:
+    """Who takes an urgent ticket's work for `department_id` at `at`: the department's first line on call when the
+    ticket is major and `at` is outside working time, else None (the daytime routing decides). Every path that puts
+    a work order in someone's hands asks this one question: a ticket opened urgent at night, one made urgent later
+    (a device's emergency, a staff reclassification) and one transferred at night."""
+    return on_duty(conn, department_id, at) if needs_on_call(severity, at, config) else None
+
+
 _ADD = """INSERT INTO on_call (department_id, user_id, rung, starts_at, ends_at) VALUES (%s, %s, %s, %s, %s)
           RETURNING id"""
 _USER = "SELECT role, active, department_id FROM users WHERE id = %s"

@@ -18,7 +18,7 @@ from tickets.errors import NotFound
 from tickets.lifecycle import TicketState
 from tickets.milestones import milestones_for
 from tickets.names import department_name, staff_name
-from tickets.on_call import needs_on_call, on_duty
+from tickets.on_call import needs_on_call, night_taker, on_duty
 from tickets.profiles import site_profile
 from tickets.routing import grid_owner, group_department
 from tickets.staff_push import push_work_order
@@ -168,8 +168,8 @@ def open_work_order(conn: psycopg.Connection, ticket: Ticket, *, department_id: 
         evidence = incident_evidence(conn, ticket.incident_id)
     elif ticket.description:
         evidence = {"complaint": ticket.description, "unit": ticket.unit_id}
-    on_call = on_duty(conn, department_id, now) if needs_on_call(ticket.severity, now, config) else None
-    assignee = on_call or grid_owner(conn, ticket.building_id, department_id)
+    assignee = (night_taker(conn, ticket.severity, department_id, now, config)
+                or grid_owner(conn, ticket.building_id, department_id))
     policy = config.policy(ticket.category, ticket.severity, ticket.sla_profile)
     row = conn.execute(
         """INSERT INTO work_orders (ticket_id, department_id, assignee_id, status, device_id, fault, evidence,

@@ -22,6 +22,7 @@ from tickets.errors import ClosureBlocked, ConcurrentChange, InvalidInput, WorkO
 from tickets.lifecycle import TicketEvent, next_state
 from tickets.maintenance_notice import notify_maintenance_done
 from tickets.milestones import REOPENED, meet
+from tickets.on_call import night_taker
 from tickets.progress import notify_step
 from tickets.service import (
     Ticket,
@@ -210,10 +211,12 @@ def _after(conn: psycopg.Connection, before: Ticket, ticket: Ticket, event: Tick
     if event is E.DISPATCH and ticket.category == Category.FACILITY and ticket.department_id == "engineering":
         open_work_order(conn, ticket, department_id="engineering", now=now, config=config)
     elif event is E.TRANSFER:
+        # The new department's: its on-call person for an urgent ticket at night, else nobody yet (its grid decides).
         moved = conn.execute(
-            """UPDATE work_orders SET department_id = %s, assignee_id = NULL, status = 'open', respond_met_at = NULL
+            """UPDATE work_orders SET department_id = %s, assignee_id = %s, status = 'open', respond_met_at = NULL
                WHERE ticket_id = %s AND department_id = %s AND status NOT IN ('done', 'cancelled') RETURNING id""",
-            (ticket.department_id, ticket.id, before.department_id),
+            (ticket.department_id, night_taker(conn, ticket.severity, ticket.department_id, now, config), ticket.id,
+             before.department_id),
         ).fetchone()
         if moved is not None:  # the new department's engineers hear of it at once
             push_work_order(conn, int(moved[0]), reason="transferred", now=now)

@@ -108,6 +108,8 @@ def test_at_night_the_escalated_order_goes_to_whoever_is_on_call(conn, staff):
     conn.commit()
     assert _order(conn, opened.ticket_id)[0][1:3] == ("entrapment", "eng-2")
     assert [critical for _, critical in _pushes(conn, "eng-2")] == [True]
+    # routed on call: a breach of the rescue's clock goes to the on-call supervisor, not the daytime chain
+    assert conn.execute("SELECT routed_on_call FROM tickets WHERE id = %s", (opened.ticket_id,)).fetchone() == (True,)
 
 
 def test_a_lesser_fault_joining_an_urgent_ticket_changes_nothing(conn, staff):

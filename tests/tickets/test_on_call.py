@@ -16,13 +16,16 @@ from api.app import create_app
 from api.auth import Role, create_user, issue_token
 from api.deps import AppState
 from tickets.channels import InAppChannel, MemoryChannel
+from tickets.complaints import reclassify
 from tickets.config import DEFAULT_CONFIG
 from tickets.errors import InvalidInput
+from tickets.lifecycle import TicketEvent
 from tickets.on_call import OtherDepartment, Rung, add_shift, is_working_time, on_duty
 from tickets.outbox import dispatch
 from tickets.requests import RequestKind, file_request
 from tickets.staff_push import set_staff_contact
 from tickets.sweeps import sla_sweep
+from tickets.transitions import transition
 
 from .conftest import NOW, SHANGHAI
 
@@ -234,3 +237,55 @@ def test_the_on_call_supervisor_heads_the_departments_work_orders_in_the_api(est
             assert moved.json()["assignee_id"] == "eng-2"
     finally:
         pool.close()
+
+
+def _light_repair(conn: psycopg.Connection, at: datetime) -> int:
+    """A repair that is not urgent as filed: the corridor light."""
+    resident, unit = _resident(conn)
+    receipt = file_request(conn, kind=RequestKind.REPAIR, resident_id=resident, unit_id=unit,
+                           description="楼道灯不亮了", lang="zh-CN", now=at)
+    conn.commit()
+    return receipt.ticket_id
+
+
+def test_a_repair_the_desk_makes_urgent_at_night_goes_to_the_on_call_engineer(conn, rota):
+    """The caller rings back at 02:10: the light is out because wires are sparking. The agent raises it to major;
+    the daytime engineer is asleep, so the work order goes to the night engineer, on their phone, and a breach to
+    the night supervisor, as if it had come in urgent."""
+    ticket = _light_repair(conn, SATURDAY_2AM)
+    assert _owner_and_assignee(conn, ticket)[1] == "eng-1"
+    at = SATURDAY_2AM + timedelta(minutes=10)
+    reclassify(conn, ticket, category=None, severity="major", by_user="agent-1", note="电线冒火花", now=at)
+    conn.commit()
+    assert _owner_and_assignee(conn, ticket)[1] == "eng-night"
+    assert "eng-night" in _told(conn, ticket)
+    [routed] = [d for e, d in _events(conn, ticket) if e == "routed_on_call"]
+    assert (routed["on_call"], routed["daytime_assignee"]) == ("eng-night", "eng-1")
+    deadline = conn.execute("SELECT respond_due FROM tickets WHERE id = %s", (ticket,)).fetchone()[0]
+    sla_sweep(conn, now=max(deadline, at) + timedelta(minutes=1))
+    assert [d["recipient"] for e, d in _events(conn, ticket) if e == "sla_breach"] == ["sup-night"]
+
+
+def test_a_repair_made_urgent_in_working_hours_stays_with_the_daytime_engineer(conn, rota):
+    add_shift(conn, department_id="engineering", user_id="eng-night", starts_at=NOW - timedelta(hours=1),
+              ends_at=NOW + timedelta(hours=2))
+    ticket = _light_repair(conn, NOW)
+    reclassify(conn, ticket, category=None, severity="major", by_user="agent-1", note="", now=NOW)
+    conn.commit()
+    assert _owner_and_assignee(conn, ticket)[1] == "eng-1"
+    assert "routed_on_call" not in [e for e, _ in _events(conn, ticket)]
+
+
+def test_an_urgent_repair_transferred_at_night_goes_to_the_new_departments_on_call(conn, rota):
+    """A burst pipe turns out to be the neighbour's flat above, the security team's to open up: at 02:05 the
+    ticket moves to security, whose night guard is on call, and the work order is theirs at once."""
+    create_user(conn, user_id="guard-night", name="夜班保安", role=Role.AGENT, department_id="security")
+    add_shift(conn, department_id="security", user_id="guard-night", starts_at=SATURDAY_2AM - timedelta(hours=1),
+              ends_at=SATURDAY_2AM + timedelta(hours=5))
+    ticket = _repair(conn, SATURDAY_2AM)
+    transition(conn, ticket, TicketEvent.TRANSFER, actor="agent-1", now=SATURDAY_2AM + timedelta(minutes=5),
+               department_id="security")
+    conn.commit()
+    row = conn.execute("SELECT department_id, assignee_id FROM work_orders WHERE ticket_id = %s "
+                       "AND status NOT IN ('done', 'cancelled')", (ticket,)).fetchone()
+    assert row == ("security", "guard-night")
