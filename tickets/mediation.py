@@ -5,7 +5,12 @@ committee or a professional mediator, so that the solution is lawful and both si
 `start_mediation` records who mediates and from when, and pauses the ticket's SLA clocks (`sla_paused_at`, which
 the SLA sweep skips); `end_mediation` records the outcome and the agreement and resumes the clocks, moving the
 respond and resolve deadlines by the paused time (working time for working-day limits), as resuming after waiting
-on the resident does. Each writes a row on the ticket's timeline. At most one mediation is open per ticket."""
+on the resident does. Each writes a row on the ticket's timeline. At most one mediation is open per ticket.
+
+Both tell the residents whose requests are on the ticket (the same raisers, channels, languages and outbox as the
+other notices of their request, tickets/progress.py): the start names who mediates and that the time limits stand
+still meanwhile (otherwise a resident watching the resolve-by date pass would think the request forgotten); the end
+gives the outcome, with the agreement's text when there is one, and what happens next."""
 
 from __future__ import annotations
 
@@ -20,7 +25,9 @@ from psycopg.rows import class_row
 from tickets.config import DEFAULT_CONFIG, TicketConfig
 from tickets.errors import InvalidInput, NotFound
 from tickets.lifecycle import TicketState
-from tickets.service import add_event, get_ticket
+from tickets.notices import LANGS, notify_residents
+from tickets.progress import raisers, ticket_words
+from tickets.service import Ticket, add_event, get_ticket
 from tickets.transitions import resume_clocks
 
 
@@ -49,6 +56,37 @@ MEDIATABLE = frozenset({TicketState.NEW, TicketState.DISPATCHED, TicketState.ACK
 
 
 CLOCK_SKEW = timedelta(minutes=5)  # a caller's clock a little ahead of ours is not "the future"
+
+# --- What the residents are told ----------------------------------------------------------------------------------
+
+# The party, as the resident reads it (the staff's name for it follows in brackets).
+PARTY_WORDS = {
+    "zh-CN": {PartyKind.RESIDENTS_COMMITTEE: "社区居委会", PartyKind.OWNERS_COMMITTEE: "业主委员会",
+              PartyKind.MEDIATOR: "专业调解机构", PartyKind.STREET_OFFICE: "街道办事处",
+              PartyKind.OTHER: "第三方调解方"},
+    "en": {PartyKind.RESIDENTS_COMMITTEE: "the community residents' committee",
+           PartyKind.OWNERS_COMMITTEE: "the owners' committee", PartyKind.MEDIATOR: "a professional mediator",
+           PartyKind.STREET_OFFICE: "the street office", PartyKind.OTHER: "an independent third party"},
+}
+# How it ended. Fields: party, name, agreement.
+OUTCOME_WORDS = {
+    "zh-CN": {Outcome.AGREED: "经{party}（{name}）调解，双方已达成协议：{agreement}。我们将按协议落实。",
+              Outcome.NOT_AGREED: "经{party}（{name}）调解，双方未能达成协议。我们将继续处理您的请求，并与您保持沟通。",
+              Outcome.WITHDRAWN: "调解已撤回，我们将继续处理您的请求。"},
+    "en": {Outcome.AGREED: "With the help of {party} ({name}) an agreement was reached: {agreement}. We will carry "
+                           "it out.",
+           Outcome.NOT_AGREED: "No agreement could be reached through {party} ({name}). We will go on with "
+                               "your request and keep in touch with you.",
+           Outcome.WITHDRAWN: "The mediation was withdrawn; we will go on with your request."},
+}
+# What the clocks do now: running again (with the moved resolve-by date), still paused for the resident's reply,
+# or nothing to say (the request was resolved, closed or withdrawn meanwhile).
+NEXT_WORDS = {
+    "zh-CN": {"running": "处理时限恢复计算，预计{eta}前处理完毕。", "waiting": "在您回复我们之前，处理时限仍暂停计算。",
+              "over": "感谢您的理解与配合。"},
+    "en": {"running": " The time limits run again: we aim to resolve it by {eta}.",
+           "waiting": " The time limits stay paused until you reply to us.", "over": " Thank you for your patience."},
+}
 
 
 class MediationConflict(RuntimeError):
@@ -115,11 +153,12 @@ def _open(conn: psycopg.Connection, ticket_id: int) -> Mediation | None:
 
 def start_mediation(
     conn: psycopg.Connection, ticket_id: int, *, party: PartyKind | str, name: str, now: datetime,
-    at: datetime | None = None, by: str | None = None, note: str = "",
+    at: datetime | None = None, by: str | None = None, note: str = "", config: TicketConfig = DEFAULT_CONFIG,
 ) -> Mediation:
-    """Open a mediation of the ticket by `party` (`name`: the committee or mediator) from `at` (default `now`) and
-    pause its SLA clocks from then. Raises MediationConflict if one is already open or the ticket is not being
-    worked on, InvalidInput for a bad party, name or time, NotFound for an unknown ticket."""
+    """Open a mediation of the ticket by `party` (`name`: the committee or mediator) from `at` (default `now`),
+    pause its SLA clocks from then and tell the residents whose requests are on it (`note` is the staff's own and
+    stays off the notice). Raises MediationConflict if one is already open or the ticket is not being worked on,
+    InvalidInput for a bad party, name or time, NotFound for an unknown ticket."""
     kind = party if isinstance(party, PartyKind) else party_kind(party)
     if not name.strip():
         raise InvalidInput("name the mediating party (e.g. 滨江社区居委会)")
@@ -148,6 +187,7 @@ def start_mediation(
         add_event(conn, ticket_id, "mediation_started", at=now, actor=by, note=f"{kind.value}: {name.strip()}",
                   detail={"mediation_id": row.id, "party_kind": kind.value, "party_name": row.party_name,
                           "started_at": started, "note": note})
+        notify_started(conn, get_ticket(conn, ticket_id), row, now=now, config=config)
         return row
 
 
@@ -155,9 +195,10 @@ def end_mediation(
     conn: psycopg.Connection, ticket_id: int, *, outcome: Outcome | str, agreement: str = "", now: datetime,
     at: datetime | None = None, by: str | None = None, config: TicketConfig = DEFAULT_CONFIG,
 ) -> Mediation:
-    """Close the ticket's open mediation at `at` (default `now`) with its outcome and agreement, and resume the
-    clocks: the deadlines move by the time paused. An agreed outcome needs the agreement's text. Raises
-    MediationConflict if none is open, InvalidInput for a bad outcome or time."""
+    """Close the ticket's open mediation at `at` (default `now`) with its outcome and agreement, resume the
+    clocks (the deadlines move by the time paused) and tell the residents whose requests are on it. An agreed
+    outcome needs the agreement's text. Raises MediationConflict if none is open, InvalidInput for a bad outcome
+    or time."""
     result = outcome if isinstance(outcome, Outcome) else outcome_of(outcome)
     if result is Outcome.AGREED and not agreement.strip():
         raise InvalidInput("an agreed mediation needs the agreement: what the parties agreed to")
@@ -194,7 +235,42 @@ def end_mediation(
                           "started_at": row.started_at, "ended_at": ended, "outcome": result.value,
                           "agreement": row.agreement, "respond_due": moved.get("respond_due"),
                           "resolve_due": moved.get("resolve_due")})
+        notify_ended(conn, get_ticket(conn, ticket_id), row, now=now, config=config)
         return row
+
+
+def notify_started(conn: psycopg.Connection, ticket: Ticket, mediation: Mediation, *, now: datetime,
+                   config: TicketConfig = DEFAULT_CONFIG) -> int:
+    """Tell everyone whose request is on the ticket that it went to mediation, with whom, and that its time limits
+    are paused meanwhile; once per mediation (the key names it). Returns how many notices were written."""
+    return _notify(conn, ticket, mediation, "mediation_started", now=now, config=config)
+
+
+def notify_ended(conn: psycopg.Connection, ticket: Ticket, mediation: Mediation, *, now: datetime,
+                 config: TicketConfig = DEFAULT_CONFIG) -> int:
+    """Tell everyone whose request is on the ticket how its mediation ended (the agreement, when there is one) and
+    what happens next; `ticket` is the ticket as the end left it (its moved deadlines). Once per mediation."""
+    assert mediation.outcome is not None, "only an ended mediation has an outcome to tell"
+    outcome = Outcome(mediation.outcome)
+    phase = ("running" if ticket.state in MEDIATABLE else
+             "waiting" if ticket.state == TicketState.WAITING_RESIDENT else "over")
+    return _notify(conn, ticket, mediation, "mediation_ended", now=now, config=config, words={
+        lang: {"outcome": OUTCOME_WORDS[lang][outcome], "next": NEXT_WORDS[lang][phase]} for lang in LANGS})
+
+
+def _notify(conn: psycopg.Connection, ticket: Ticket, mediation: Mediation, kind: str, *, now: datetime,
+            config: TicketConfig, words: dict[str, dict[str, str]] | None = None) -> int:
+    """One notice of `kind` per raiser of the ticket, in each one's language: the party in the resident's words,
+    the ticket's dates (`ticket_words`) and `words` (sentences with the same fields, filled in here)."""
+    dates = ticket_words(ticket, config)
+    localised: dict[str, dict[str, str]] = {}
+    for lang in LANGS:
+        fields = dates[lang] | {"party": PARTY_WORDS[lang][PartyKind(mediation.party_kind)],
+                                "name": mediation.party_name, "agreement": mediation.agreement.rstrip("。.;；")}
+        localised[lang] = fields | {key: text.format(**fields) for key, text in (words or {}).get(lang, {}).items()}
+    return notify_residents(conn, raisers(conn, ticket.id), kind=kind, now=now, config=config,
+                            dedupe_key=f"ticket:{ticket.id}:{kind}:{mediation.id}", ticket_id=ticket.id,
+                            ticket=ticket.id, localised=localised)
 
 
 def mediations(conn: psycopg.Connection, ticket_id: int) -> list[Mediation]:

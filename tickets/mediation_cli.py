@@ -63,7 +63,7 @@ def start(
     with _connect(ctx, db) as conn:
         try:
             made = start_mediation(conn, ticket, party=party, name=name, at=started, by=by, note=note,
-                                   now=datetime.now(UTC))
+                                   now=datetime.now(UTC), config=_ticket_config(ctx))
         except (InvalidInput, NotFound) as exc:
             raise _fail(str(exc), 2) from None
         except MediationConflict as exc:

@@ -150,6 +150,23 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "zh-CN": ("工单 #{ticket} 已重新打开", "工单 #{ticket} 已重新打开：{summary}"),
         "en": ("Ticket #{ticket} reopened", "Ticket #{ticket} was reopened: {summary}"),
     },
+    # An external mediation (tickets/mediation.py): party, name (start); outcome, next (end: sentences already in the
+    # resident's language, tickets.mediation.OUTCOME_WORDS and NEXT_WORDS).
+    "mediation_started": {
+        "zh-CN": ("工单 #{ticket} 已提交调解",
+                  "您的请求（工单 #{ticket}）涉及的争议，已提交{party}（{name}）进行调解，以便找到合法合规、双方都认可"
+                  "的解决办法。调解期间，处理时限暂停计算；调解结束后我们会第一时间告知您结果。如有疑问，欢迎随时联系我们。"),
+        "en": ("Ticket #{ticket} taken to mediation",
+               "The dispute in your request (ticket #{ticket}) has been taken to {party} ({name}) for mediation, so "
+               "that the solution is lawful and acceptable to both sides. While the mediation lasts, the time limits "
+               "on your request are paused; we will tell you the outcome as soon as it ends. Please contact us "
+               "with any question."),
+    },
+    "mediation_ended": {
+        "zh-CN": ("工单 #{ticket} 调解结束", "您的请求（工单 #{ticket}）的调解已结束。{outcome}{next}"),
+        "en": ("Mediation of ticket #{ticket} ended", "The mediation of your request (ticket #{ticket}) has ended. "
+               "{outcome}{next}"),
+    },
 }
 
 

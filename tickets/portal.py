@@ -82,6 +82,7 @@ ORDER BY c.id DESC LIMIT %(limit)s
 TICKET_TIMELINE = """
 SELECT e.at, e.event, e.to_state, e.detail ->> 'department_id' AS department_id, e.note,
        (e.detail ->> 'complaint_id')::bigint AS complaint_id, t.source,
+       CASE WHEN e.event IN ('mediation_started', 'mediation_ended') THEN e.detail END AS mediation,
        e.event = 'alarm_cleared' AND NOT EXISTS (
            SELECT 1 FROM incidents i
            WHERE (i.ticket_id = t.id OR i.root_incident_id IN (SELECT r.id FROM incidents r WHERE r.ticket_id = t.id))
@@ -209,6 +210,8 @@ class Step(StrEnum):
     WAITING_FOR_YOU = "waiting_for_you"  # with what we need from them (the step's note)
     PROGRESS = "progress"  # staff's progress report, in their words
     RESUMED = "resumed"
+    MEDIATION_STARTED = "mediation_started"  # taken to mediation: with whom (its time limits are paused)
+    MEDIATION_ENDED = "mediation_ended"  # how it ended, with the agreement when there is one
     BACK_TO_NORMAL = "back_to_normal"  # the device's readings are normal again
     DONE = "done"
     CLOSED = "closed"
@@ -219,7 +222,8 @@ class Step(StrEnum):
 _STEP_OF_EVENT = {"dispatch": Step.ASSIGNED, "transfer": Step.HANDED_OVER, "acknowledge": Step.ACCEPTED,
                   "arrive": Step.ON_SITE, "wait_resident": Step.WAITING_FOR_YOU, "resume": Step.RESUMED,
                   "progress_reported": Step.PROGRESS, "resolve": Step.DONE, "close": Step.CLOSED,
-                  "reopen": Step.REOPENED, "cancel": Step.CANCELLED}
+                  "reopen": Step.REOPENED, "cancel": Step.CANCELLED,
+                  "mediation_started": Step.MEDIATION_STARTED, "mediation_ended": Step.MEDIATION_ENDED}
 
 
 _STEPS_WITH_NOTE = frozenset({Step.WAITING_FOR_YOU, Step.PROGRESS})  # notes of other steps are the staff's own
@@ -230,7 +234,11 @@ class TimelineStep:
     at: datetime
     step: Step
     department_id: str | None  # for assigned / handed over
-    note: str | None = None  # the staff's words the resident reads: what we need from them, a progress report
+    note: str | None = None  # the staff's words the resident reads: what we need from them, a progress report,
+    #                          a mediation's agreement
+    party: str | None = None  # a mediation's party kind (tickets.mediation.PartyKind)
+    party_name: str | None = None  # and its name, as staff recorded it (滨江社区居委会)
+    outcome: str | None = None  # how an ended mediation ended (tickets.mediation.Outcome)
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +296,8 @@ def resident_request(conn: psycopg.Connection, resident_id: str, user_id: str, c
 def timeline(conn: psycopg.Connection, ticket_id: int, complaint_id: int) -> list[TimelineStep]:
     """The ticket's events as the resident who filed `complaint_id` should see them."""
     steps: list[TimelineStep] = []
-    for at, event, _to, department, note, about, source, all_clear in conn.execute(TICKET_TIMELINE, (ticket_id,)):
+    rows = conn.execute(TICKET_TIMELINE, (ticket_id,))
+    for at, event, _to, department, note, about, source, mediation, all_clear in rows:
         if event == "created":
             step: Step | None = Step.DETECTED if source == "preventive" else Step.RECEIVED
         elif event == "complaint_folded":
@@ -297,10 +306,19 @@ def timeline(conn: psycopg.Connection, ticket_id: int, complaint_id: int) -> lis
             step = Step.BACK_TO_NORMAL if all_clear else None
         else:
             step = _STEP_OF_EVENT.get(event)
-        if step is not None:
+        if step in (Step.MEDIATION_STARTED, Step.MEDIATION_ENDED):
+            steps.append(_mediation_step(at, step, mediation or {}))
+        elif step is not None:
             said = note if step in _STEPS_WITH_NOTE and note else None
             steps.append(TimelineStep(at, step, department, said))
     return steps
+
+
+def _mediation_step(at: datetime, step: Step, detail: dict[str, str]) -> TimelineStep:
+    """A mediation's step from its event's detail: who mediates, how it ended and the agreement (the parties' own
+    words, which the resident was told). The staff's note on the start is theirs and stays off."""
+    return TimelineStep(at, step, None, detail.get("agreement") or None, party=detail.get("party_kind"),
+                        party_name=detail.get("party_name"), outcome=detail.get("outcome"))
 
 
 def request_on_ticket(conn: psycopg.Connection, resident_id: str, user_id: str, ticket_id: int) -> ResidentRequest:

@@ -35,11 +35,12 @@ class MediationEndIn(BaseModel):
 
 @router.post("/tickets/{ticket_id}/mediation", status_code=201,
              summary="Take a ticket to external mediation; pauses its SLA clocks (agents, supervisors, managers)")
-def start(ticket_id: RowId, body: MediationIn, conn: DbDep, user: MediatorUser, now: NowDep) -> dict[str, Any]:
+def start(ticket_id: RowId, body: MediationIn, conn: DbDep, user: MediatorUser, now: NowDep,
+          config: TicketConfigDep) -> dict[str, Any]:
     with domain_errors():
         try:
             made = start_mediation(conn, ticket_id, party=body.party, name=body.name, at=body.at, note=body.note,
-                                   by=user.user_id, now=now)
+                                   by=user.user_id, now=now, config=config)
         except MediationConflict as exc:
             raise HTTPException(409, str(exc)) from exc
     return made.as_dict()

@@ -85,15 +85,15 @@ def _refused(request: Request, conn: psycopg.Connection, ticket_id: int, now: da
 
 @router.post("/desk/tickets/{ticket_id}/mediation/start")
 def mediation_start(
-    ticket_id: int, request: Request, conn: DbDep, user: DeskUser, now: NowDep, csrf: CsrfChecked,
-    party: Annotated[str, Form(max_length=40)] = "", name: Annotated[str, Form(max_length=200)] = "",
+    ticket_id: int, request: Request, conn: DbDep, user: DeskUser, now: NowDep, config: TicketConfigDep,
+    csrf: CsrfChecked, party: Annotated[str, Form(max_length=40)] = "", name: Annotated[str, Form(max_length=200)] = "",
     started_at: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Take the ticket to mediation by `party` (`name`) from `started_at`: its clocks pause from then."""
     form = {"party": party, "name": name, "started_at": started_at}
     try:
         start_mediation(conn, ticket_id, party=party, name=name, by=user.user_id, now=now,
-                        at=form_time(started_at, what="start time"))
+                        at=form_time(started_at, what="start time"), config=config)
     except NotFound:
         conn.rollback()
         return ticket_not_found(request)
