@@ -1,7 +1,7 @@
 """The manager's dashboard and quarterly review pages, and the review's downloads for a signed-in manager:
 
 - `/manager?site=riverside`: one site's dashboard (`tickets.review.dashboard`): open incidents and tickets, what
-  is overdue, today's figures and anticipation, charts of the last 12 months;
+  is overdue, the open group risks (群体性风险), today's figures and anticipation, charts of the last 12 months;
 - `/manager/review/quarter?quarter=2026Q4`: the quarterly review (figures against targets, red/green), the owners'
   committee summary and the league table of sites;
 - `/manager/review/export?period=2026-10&format=pdf`: the review's exports (html, pdf, xlsx, csv, json; a quarter's
@@ -101,10 +101,13 @@ def dashboard_page(request: Request, conn: DbDep, user: ManagerWebUser, now: Now
     # an overdue ticket's department and owner by name, as the desk's pages show them
     names = {"department": dict(departments(conn)), "owner": actor_names(conn, (i.owner for i in board.overdue))}
     incidents = [(i, datetime.fromisoformat(i.detected_at).strftime("%Y-%m-%d %H:%M")) for i in board.incidents]
+    # a flag's fault point by name in the page's language, its times as the other times read
+    group_risks = [(g, point_name(g.point, lang), datetime.fromisoformat(g.first_at).strftime("%Y-%m-%d %H:%M"),
+                    datetime.fromisoformat(g.raised_at).strftime("%Y-%m-%d %H:%M")) for g in board.group_risks]
     today = {source: [_figure_row(f, lang) for f in figures.values()] for source, figures in board.today.items()}
     return render(request, "manager/dashboard.html", {
         "board": board, "sites": sites, "today": today, "overdue": overdue, "incidents": incidents, "charts": charts,
-        "source_label": SOURCE_LABEL, "names": names,
+        "group_risks": group_risks, "source_label": SOURCE_LABEL, "names": names,
         "state_label": TICKET_STATE, "clock_label": CLOCK, "severity_label": SEVERITY,
         "anticipation": _percent(board.anticipation.share)})
 

@@ -1,7 +1,8 @@
 """The manager's dashboard, quarterly review and downloads in real Chromium against the running platform: the
 dashboard shows exactly the site's overdue tickets planted through the lifecycle and the site's figures, the site
 picker switches site; the quarterly review shows the committee summary, the league table and figures in red/green;
-the export links download on the page's session with the page's numbers; residents and engineers get 403."""
+the export links download on the page's session with the page's numbers; residents and engineers get 403; a group
+risk raised through intake is listed (building, point, households, times, the lead ticket) until its lead is closed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import csv
 import io
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import psycopg
 from openpyxl import load_workbook
@@ -16,8 +18,10 @@ from openpyxl import load_workbook
 from api.auth import Role
 from detectors.alarm import Alarm, AlarmState, Evidence, Severity
 from tests.review.conftest import write_month
+from tests.tickets.test_group_risk import _households
 from tickets.complaints import intake_complaint
 from tickets.flows import handle_alarm
+from tickets.transitions import transition
 
 from .conftest import make_user, screenshot
 
@@ -155,3 +159,44 @@ def test_the_quarterly_review_and_its_downloads(web, signed_in_page):
     assert page.goto("/manager/review/quarter?quarter=2026-10").status == 422  # type: ignore[union-attr]
     # the quarter was found wanting, not missing
     assert page.locator("h1").inner_text() in ("Not a period the review can show", "无法显示该期间的复盘")
+
+
+def test_the_manager_sees_the_sites_open_group_risks_until_the_lead_ticket_is_closed(web, signed_in_page):
+    # Last in this module: its complaints would change the counts the tests above assert on riverside.
+    now = datetime.now(UTC)
+    first = now - timedelta(minutes=50)
+    with psycopg.connect(web.db_url) as conn:  # six households of building 2 about the lift: five raise the flag
+        tickets = [intake_complaint(conn, resident_id=resident, unit_id=unit, channel="app",
+                                    description="电梯坏了，一直停在一楼不动", lang="zh-CN",
+                                    reported_at=first + timedelta(minutes=i), now=first + timedelta(minutes=i)
+                                    ).ticket_id for i, (resident, unit) in enumerate(_households(conn, "rs-b2", 6))]
+        conn.commit()
+        lead = conn.execute("SELECT ticket_id FROM group_risks WHERE building_id = 'rs-b2'").fetchone()
+        building = conn.execute("SELECT name FROM buildings WHERE id = 'rs-b2'").fetchone()[0]  # type: ignore[index]
+    assert lead == (tickets[0],)
+    page = signed_in_page(make_user(web, Role.MANAGER), width=1280)
+    page.goto("/manager?site=riverside")
+    assert page.locator("#group-risks h2").inner_text().startswith("群体性风险")
+    assert page.locator("#group-risk-count").inner_text() == "1"
+    item = page.locator(f"#group-risks li[data-ticket='{tickets[0]}']")
+    # the building and the fault point by name, every household (the sixth joined the flag), local times, the ticket
+    assert (item.locator(".building").inner_text(), item.locator(".point").inner_text(),
+            item.locator(".households").inner_text()) == (building, "电梯故障", "6 户")
+    local = first.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert f"首次投诉 {local:%Y-%m-%d %H:%M}，预警于 {local + timedelta(minutes=4):%Y-%m-%d %H:%M}" in item.inner_text()
+    link = item.locator(f"a[href='/desk/tickets/{tickets[0]}']")
+    assert link.inner_text() == f"#{tickets[0]}"
+    screenshot(page, "manager-dashboard-group-risks-zh-CN")
+    page.goto("/manager?site=riverside&lang=en")
+    assert page.locator("#group-risks li .point").inner_text() == "lift fault"
+    assert page.locator("#group-risks li .households").inner_text() == "6 households"
+    page.goto("/manager?site=lakeview&lang=zh-CN")  # another site's page: none
+    assert page.locator("#group-risks p").inner_text() == "没有群体性风险。"
+    with psycopg.connect(web.db_url) as conn:  # the lead ticket is fixed and the resident satisfied
+        for i, event in enumerate(("acknowledge", "resolve", "close")):
+            transition(conn, tickets[0], event, actor="mgr", now=now + timedelta(seconds=i))
+        conn.commit()
+    page.goto("/manager?site=riverside")
+    assert page.locator("#group-risks li").count() == 0
+    assert page.locator("#group-risk-count").inner_text() == "0"
+    assert page.locator("#group-risks p").inner_text() == "没有群体性风险。"
