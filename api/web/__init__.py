@@ -28,6 +28,7 @@ from api.web import (
     desk_mediation_pages,
     desk_pages,
     desk_roster_pages,
+    desk_survey_pages,
     devices,
     engineer,
     files,
@@ -67,6 +68,7 @@ ROUTERS: list[APIRouter] = [
     survey_wave_forms.router,
     desk_mediation_pages.router,
     desk_roster_pages.router,
+    desk_survey_pages.router,
     desk_announcement_pages.router,
 ]
 

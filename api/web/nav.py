@@ -40,6 +40,7 @@ for _role in (Role.AGENT, Role.SUPERVISOR, Role.MANAGER):  # the service desk's 
     # mediation is linked from its desk page
     NAV[_role].append(NavItem("/desk/roster", N_("On-call roster")))
     NAV[_role].append(NavItem("/desk/announcements", N_("Announcements")))
+    NAV[_role].append(NavItem("/desk/surveys", N_("Survey calls")))  # api/web/desk_survey_pages.py
 
 
 def nav_for(user: Principal | None) -> list[NavItem]:
