@@ -48,11 +48,14 @@ WaveId = Annotated[int | None, Query()]
 UnitId = Annotated[str, Query(max_length=100)]
 ENTRY_MODES = {"phone": N_("By phone"), "in_person": N_("In person")}
 MISSING = N_("Not recorded: give one score on every line. Not answered yet: %(items)s.")
-# Why a household cannot be entered now (`_blocked`); "mine" is not a refusal: the agent's own answer is recorded.
+# Why a household cannot be entered now (`_blocked`); "mine" (the agent's own answer is recorded) refuses only a
+# different answer: the same one again is a double tap (`_same_as_recorded`).
 BLOCKED = {"closed": N_("Not recorded: this wave has closed and takes no more answers."),
            "answered": N_("Not recorded: this household has already answered this wave (one answer per "
                           "household)."),
-           "unsampled": N_("Not recorded: this household is not in the wave's sample.")}
+           "unsampled": N_("Not recorded: this household is not in the wave's sample."),
+           "mine": N_("Not recorded: you entered this household's answer already, and the first answer stands (one "
+                      "answer per household).")}
 NOT_RESIDENT = N_("Not recorded: choose who answered among the household's residents.")
 BAD_MODE = N_("Not recorded: choose by phone or in person.")
 REFUSED = N_("Not recorded: the answer was refused.")
@@ -85,6 +88,25 @@ def _blocked(conn: psycopg.Connection, wave: Wave, unit_id: str, user_id: str) -
                     (wave.id, unit_id)).fetchone() is None:
         return "unsampled"
     return None
+
+
+_RECORDED = """SELECT r.overall, r.recommend, r.comment, r.mode, r.resident_id,
+                      coalesce(jsonb_object_agg(s.item, s.score) FILTER (WHERE s.item IS NOT NULL), '{}')
+               FROM survey_wave_responses r LEFT JOIN survey_wave_scores s ON s.response_id = r.id
+               WHERE r.wave_id = %s AND r.unit_id = %s GROUP BY r.id"""
+
+
+def _same_as_recorded(conn: psycopg.Connection, wave_id: int, unit_id: str, form: dict[str, str]) -> bool:
+    """Whether `form` holds the answer recorded for the household: a double tap, or the back button after it went
+    through, which must land on the worklist as the first did; a different answer must not vanish without a word."""
+    row = conn.execute(_RECORDED, (wave_id, unit_id)).fetchone()
+    if row is None:
+        return False
+    overall, recommend, comment, mode, resident, scores = row
+    return ((overall, recommend, comment, mode, resident) == (
+        _scale(form, "overall", 1, 10), _scale(form, "recommend", 0, 10), form.get("comment", "").strip()[:COMMENT_MAX],
+        form.get("mode", "phone"), form.get("resident", "").strip() or None)
+        and scores == {item.key: _scale(form, item.key, 1, 5) for item in ITEMS})
 
 
 def _back(wave_id: int, unit_id: str) -> RedirectResponse:
@@ -174,7 +196,7 @@ def answer(request: Request, conn: DbDep, user: DeskUser, now: NowDep, config: T
         return no_wave(request)
     values = {k: v for k, v in form.items() if k != "csrf_token"}
     why = _blocked(conn, found, unit, user.user_id)
-    if why == "mine":  # a double tap, or the back button after it went through: recorded once
+    if why == "mine" and _same_as_recorded(conn, found.id, unit, form):  # a double tap: recorded once
         return _back(found.id, unit)
     if why is not None:
         return _form(request, conn, found, unit, config, values=values, error={"id": BLOCKED[why], "args": {}},
@@ -205,7 +227,7 @@ def answer(request: Request, conn: DbDep, user: DeskUser, now: NowDep, config: T
         conn.rollback()
         found = get_wave(conn, found.id)
         why = _blocked(conn, found, unit, user.user_id)
-        if why == "mine":
+        if why == "mine" and _same_as_recorded(conn, found.id, unit, form):
             return _back(found.id, unit)
         error = {"id": BLOCKED[why], "args": {}} if why else {"id": REFUSED, "args": {}, "detail": str(exc)}
         return _form(request, conn, found, unit, config, values=values, error=error, status_code=422)

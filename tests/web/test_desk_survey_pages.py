@@ -78,8 +78,12 @@ def test_a_phone_answer_is_stored_assisted_by_the_agent_and_the_household_leaves
         done = agent.post(answer, data=_answers(token) | {"resident": contact.resident_id or ""})
         assert done.status_code == 303
         assert done.headers["location"].startswith(f"/desk/surveys/worklist?wave={wave_id}&done=")
-        again = agent.post(answer, data=_answers(token, "2") | {"resident": contact.resident_id or ""})
+        again = agent.post(answer, data=_answers(token) | {"resident": contact.resident_id or ""})
         assert again.status_code == 303  # a double tap: back to the worklist, nothing recorded twice
+        changed = agent.post(answer + "&lang=zh-CN",
+                             data=_answers(token, "2") | {"resident": contact.resident_id or ""})
+        assert changed.status_code == 422  # a different answer does not vanish without a word
+        assert "您已录入过该户的回答，以第一次录入的为准" in changed.text, changed.text[-2000:]
         back = agent.get(done.headers["location"])
         assert back.status_code == 200 and 'id="done"' in back.text
         assert f'data-unit="{contact.unit_id}"' not in back.text
