@@ -16,7 +16,7 @@ from tickets.cli import _config, database_url
 from tickets.errors import InvalidInput, NotFound
 from tickets.survey_analysis import wave_report
 from tickets.survey_export import report_csv, report_text, report_xlsx
-from tickets.survey_links import LINK_DAYS, invite_online
+from tickets.survey_links import LINK_DAYS, invite_online, renew_expired
 from tickets.survey_template import ITEM_KEYS
 from tickets.survey_waves import WaveKind, close_wave, coverage, create_wave, record_response, top_up, worklist
 
@@ -192,18 +192,23 @@ def wave_invite(
     base_url: Annotated[str | None, typer.Option(
         "--base-url", help="where residents open the pages, e.g. https://estate.example (default: public_url)")] = None,
     days: Annotated[int, typer.Option("--days", help="how many days a link answers")] = LINK_DAYS,
+    renew: Annotated[bool, typer.Option(
+        "--renew", help="instead, send a new link to each resident whose link expired unused")] = False,
     db: DbOption = None,
 ) -> None:
     """Send a one-time survey link to each resident of the wave's online households that have not answered (a
-    rerun sends none twice)."""
+    rerun sends none twice); with --renew, a fresh link to those whose link expired unused (the old one stops
+    answering)."""
     url = base_url or _public_url(ctx)
     if url is None:
         raise typer.BadParameter("no public_url configured: pass --base-url https://…", param_hint="--base-url")
+    send = renew_expired if renew else invite_online
     with psycopg.connect(database_url(ctx, db)) as conn:
         try:
-            issued = invite_online(conn, wave_id, datetime.now(UTC), url, config=_config(ctx), days=days)
+            issued = send(conn, wave_id, datetime.now(UTC), url, config=_config(ctx), days=days)
         except (InvalidInput, NotFound) as exc:
             raise _fail(exc) from None
     households = len({i.unit_id for i in issued})
-    typer.echo(f"{len(issued)} survey links sent to {households} households of wave {wave_id} "
+    done = "expired survey links renewed for" if renew else "survey links sent to"
+    typer.echo(f"{len(issued)} {done} {households} households of wave {wave_id} "
                f"({sum(i.notices for i in issued)} new notices)")

@@ -48,7 +48,8 @@ OPEN_FORM = {"site_id": "", "kind": "routine", "sample": "0.10", "seed": "0", "i
 # What the wave page says after a form went through (api/web/survey_wave_forms.py redirects with ?done=...&n=...).
 DONE = {"closed": N_("The wave is closed: it takes no more responses."),
         "topup": N_("%(n)s households added to the sample, to be phoned."),
-        "invited": N_("%(n)s survey links sent.")}
+        "invited": N_("%(n)s survey links sent."),
+        "renewed": N_("%(n)s expired survey links sent again.")}
 # The report's cross-analyses (tickets/survey_groups.py), and the group values the page translates (the others —
 # buildings, age bands, unit types — are shown as the estate file writes them).
 GROUP_BY = {"building": N_("Building"), "mode": N_("Way of answering"), "tenure": N_("Tenure"),

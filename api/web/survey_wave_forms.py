@@ -5,7 +5,8 @@ language. Every rule is the library's, as `forewarn survey wave create|close|top
 - `POST /manager/surveys`: open a wave (`tickets.survey_waves.create_wave`: ≥ 10 % of the households, systematic
   from the seed; a special wave may follow an incident);
 - `POST /manager/surveys/{id}/close`, `/topup` (one building short of its share: `top_up`), `/invite` (the one-time
-  links of `tickets.survey_links.invite_online`, to `public_url`);
+  links of `tickets.survey_links.invite_online`, to `public_url`), `/renew` (a fresh link for each one that expired
+  unused: `renew_expired`; the page says how many, from `?done=renewed&n=`);
 - `POST /manager/surveys/{id}/actions`: an improvement action from a priority-matrix cell
   (`tickets.survey_actions.plan_from_cell`), then listed on /manager/actions.
 
@@ -31,7 +32,7 @@ from api.web.review_pages import ManagerWebUser
 from api.web.survey_manager_pages import OPEN_FORM, list_context, no_wave, report_context
 from tickets.errors import InvalidInput, NotFound
 from tickets.survey_actions import plan_from_cell
-from tickets.survey_links import invite_online
+from tickets.survey_links import invite_online, renew_expired
 from tickets.survey_sampling import SampleRefused
 from tickets.survey_waves import (
     IncidentHasWave,
@@ -184,6 +185,16 @@ def invite(request: Request, wave_id: int, conn: DbDep, user: ManagerWebUser, no
     except (InvalidInput, NotFound) as exc:
         return _wave_refused(request, conn, wave_id, now, config, exc, N_("No survey link was sent."))
     return RedirectResponse(f"/manager/surveys/{wave_id}?done=invited&n={len(issued)}", status_code=303)
+
+
+@router.post("/manager/surveys/{wave_id}/renew")
+def renew(request: Request, wave_id: int, conn: DbDep, user: ManagerWebUser, now: NowDep, config: TicketConfigDep,
+          csrf: CsrfChecked) -> Response:
+    try:
+        renewed = renew_expired(conn, wave_id, now, web_config(request).public_url, config=config)
+    except (InvalidInput, NotFound) as exc:
+        return _wave_refused(request, conn, wave_id, now, config, exc, N_("No expired survey link was sent again."))
+    return RedirectResponse(f"/manager/surveys/{wave_id}?done=renewed&n={len(renewed)}", status_code=303)
 
 
 @router.post("/manager/surveys/{wave_id}/actions")
