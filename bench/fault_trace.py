@@ -6,8 +6,9 @@ to the one device and played through the pure generator. Each device draws from 
 (``{seed}/{device}``), so these are the messages it sent in the full run. They are decoded as ingest decodes them
 and judged by a fresh `DetectorEngine` on the readings' clock. Printed, in seconds from the fault's onset: each
 activity event (trips, door cycles, swipes) from `--before-min` before the onset to the fault's end, and every alarm
-transition. For a miss of the report's "why the acute types under 90 % missed", this shows whether the device gave
-the detectors anything to go on: a night door fault of three hours with one trip in it, a reader that read nothing.
+transition. For a miss the report explains (under "why the total is under 95 %" or "why the acute types under 90 %
+missed"), this shows whether the device gave the detectors anything to go on: a night door fault of three hours with
+one trip in it, a reader that read nothing.
 
 What it leaves out: the residents (their uses and complaints are `simulators.usage`'s, drawn apart from the device's
 own activity), the platform (tickets, notices), the lockstep tick (the engine is ticked every 30 s of reading time

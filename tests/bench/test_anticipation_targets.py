@@ -55,6 +55,23 @@ def test_a_type_under_ninety_percent_is_not_met_and_each_of_its_misses_says_why(
     assert not any(line.strip().startswith("pipe_burst") for line in lines)  # a type over 90 % lists no misses
 
 
+def test_under_the_totals_target_every_miss_says_why_whatever_its_types_rate() -> None:
+    outcomes = [_fault("pipe_burst", k, 100, 400, 60) for k in range(185)]
+    outcomes += [_fault("pipe_burst", 185 + k, 100, 400, None, incidents=False) for k in range(10)]  # 185/195: 95 %
+    outcomes += [_fault("reader_offline", 200 + k, 120, 1200, 90) for k in range(18)]
+    outcomes += [_fault("reader_offline", 218 + k, 120, 1200, 1500) for k in range(2)]  # 18/20: 90 %, its target met
+    lines = verdict(_report(outcomes), ("pipe_burst", "reader_offline"), TZ)
+
+    assert _line(lines, "anticipation at delivery").endswith("NOT MET")  # 203 of 215 = 0.944
+    assert _line(lines, "every acute type").endswith("met")
+    assert any(line.startswith("why the total is under 95 %") for line in lines)
+    misses = [line.strip() for line in lines if line.strip().startswith(("pipe_burst", "reader_offline"))]
+    assert sum(m.startswith("pipe_burst") for m in misses) == 10
+    assert sum(m.startswith("reader_offline") for m in misses) == 2
+    assert all("never detected" in m for m in misses if m.startswith("pipe_burst"))
+    assert all("notice delivered +1500 s" in m for m in misses if m.startswith("reader_offline"))
+
+
 def test_a_false_notice_and_too_few_faults_are_not_met() -> None:
     outcomes = [_fault("pipe_burst", k, 100, 400, 60) for k in range(50)]
     lines = verdict(_report(outcomes, false_alarms=6, disturbed=40), ("pipe_burst",), TZ)
