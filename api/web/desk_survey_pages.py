@@ -109,6 +109,16 @@ def _same_as_recorded(conn: psycopg.Connection, wave_id: int, unit_id: str, form
         and scores == {item.key: _scale(form, item.key, 1, 5) for item in ITEMS})
 
 
+def _wave(conn: psycopg.Connection, wave_id: int | None) -> Wave | None:
+    """The wave the page names, or None when it names none or one that does not exist (the no-wave page)."""
+    if wave_id is None:
+        return None
+    try:
+        return get_wave(conn, wave_id)
+    except NotFound:
+        return None
+
+
 def _back(wave_id: int, unit_id: str) -> RedirectResponse:
     return RedirectResponse(f"/desk/surveys/worklist?wave={wave_id}&done={quote(unit_id, safe='')}#worklist",
                             status_code=303)
@@ -126,10 +136,7 @@ def surveys_page(request: Request, conn: DbDep, user: DeskUser, config: TicketCo
 @router.get("/desk/surveys/worklist", response_class=HTMLResponse)
 def worklist_page(request: Request, conn: DbDep, user: DeskUser, config: TicketConfigDep, wave: WaveId = None,
                   done: UnitId = "") -> Response:
-    try:
-        found = get_wave(conn, wave) if wave is not None else None
-    except NotFound:
-        found = None
+    found = _wave(conn, wave)
     if found is None:
         return no_wave(request)
     contacts = [{"c": c, "unit": names.unit_name(conn, c.unit_id), "planned": MODE.get(c.mode, c.mode),
@@ -161,10 +168,7 @@ def _form(request: Request, conn: psycopg.Connection, wave: Wave, unit_id: str, 
 @router.get("/desk/surveys/answer", response_class=HTMLResponse)
 def answer_page(request: Request, conn: DbDep, user: DeskUser, config: TicketConfigDep, wave: WaveId = None,
                 unit: UnitId = "") -> Response:
-    try:
-        found = get_wave(conn, wave) if wave is not None else None
-    except NotFound:
-        found = None
+    found = _wave(conn, wave)
     if found is None:
         return no_wave(request)
     why = _blocked(conn, found, unit, user.user_id)
@@ -188,10 +192,7 @@ def _scale(form: dict[str, str], key: str, low: int, high: int) -> int | None:
 def answer(request: Request, conn: DbDep, user: DeskUser, now: NowDep, config: TicketConfigDep, csrf: CsrfChecked,
            form: SurveyForm, wave: WaveId = None, unit: UnitId = "") -> Response:
     """Record the household's answer as entered by the signed-in user (assisted), then back to the worklist."""
-    try:
-        found = get_wave(conn, wave) if wave is not None else None
-    except NotFound:
-        found = None
+    found = _wave(conn, wave)
     if found is None:
         return no_wave(request)
     values = {k: v for k, v in form.items() if k != "csrf_token"}
