@@ -42,6 +42,7 @@ def ticket_config(settings: Settings) -> TicketConfig:
         work_start=settings.work_hours_start,
         work_end=settings.work_hours_end,
         return_visit_within=timedelta(hours=settings.return_visit_hours),
+        mediation_within=timedelta(days=settings.mediation_review_days),
         silence_window=timedelta(seconds=settings.silence_group_window_s),
         silence_devices=settings.silence_group_devices,
         silence_share=settings.silence_group_share,

@@ -120,6 +120,9 @@ class Settings(BaseSettings):
                                      "joins that ticket (0: never)")
     return_visit_hours: float = Field(48.0, gt=0, le=24 * 60, description="a return visit later than this after "
                                       "resolution is late (reminders at half of it)")
+    mediation_review_days: float = Field(14.0, gt=0, le=365, description="an external mediation still open this "
+                                         "long after its start is chased: its owner reminded at half and 80 %, "
+                                         "the supervisor told at this limit, the site manager at 1.5 times it")
     sla_major_respond: str | None = Field(None, description="major tier: staff on site within, on every site; "
                                             "unset = the site's SLA profile")
     sla_major_resolve: str | None = Field(None, description="major tier: written plan within, on every site; "

@@ -34,6 +34,9 @@ class TicketConfig:
     work_end: time = time(17, 30)
     # A return visit later than this after resolution is recorded as late (DESIGN.md: within 48 hours).
     return_visit_within: timedelta = timedelta(hours=48)
+    # An external mediation (tickets/mediation.py) pauses the ticket's clocks; one still open this long after its
+    # start is chased up the SLA ladder instead (tickets/sweeps.py): a committee's mediation takes days, not months.
+    mediation_within: timedelta = timedelta(days=14)
     # SLA limits set by the operator for every site, whatever its profile: (tier, "respond" | "resolve") -> limit
     # (the FOREWARN_SLA_<TIER>_<LIMIT> settings). Unset limits are the site's profile's.
     sla_limits: Mapping[tuple[Tier, str], Limit] = field(default_factory=dict)

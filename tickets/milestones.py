@@ -43,7 +43,8 @@ LEGEND: Mapping[str, str] = {
 # The milestone's name on a staff alert: "on site clock", not "respond clock".
 LABEL: Mapping[str, str] = {"respond": "响应时限 / respond clock", "on_site": "到场时限 / on site clock",
                             "plan": "书面方案时限 / written plan clock", "progress": "进展反馈时限 / progress clock",
-                            "answer": "答复时限 / answer clock", "resolve": "解决时限 / resolve clock"}
+                            "answer": "答复时限 / answer clock", "resolve": "解决时限 / resolve clock",
+                            "mediation": "调解时限 / mediation clock"}
 
 
 def met_by(event: TicketEvent | str) -> list[str]:

@@ -1,7 +1,8 @@
 """The SLA sweep: reminders to the owner at 50% and 80% of a clock, escalation at breach up the ladder
 (owner → supervisor → site manager), the clocks of work orders other departments were brought in for
-(`tickets.work_order_sweep`), and return visits due within 48 hours of resolution. Safe to run
-concurrently (`FOR UPDATE SKIP LOCKED`) and twice (an alert is a row with a unique key: never sent again).
+(`tickets.work_order_sweep`), return visits due within 48 hours of resolution, and external mediations that
+drag on (`TicketConfig.mediation_within` after their start: the ticket's own clocks are paused while one is open).
+Safe to run concurrently (`FOR UPDATE SKIP LOCKED`) and twice (an alert is a row with a unique key: never sent again).
 
 Reminders are in-app. An escalation (breach) also goes out on the person's own channel — SMS or WeChat through the
 gateway webhook, or e-mail (`users.notify_channel`, `forewarn user contact`) — since at night nobody is watching the
@@ -61,11 +62,12 @@ def sla_sweep(conn: psycopg.Connection, *, now: datetime, config: TicketConfig =
             break
         last = rows[-1][0]
     sent += sweep_work_orders(conn, now=now, config=config, batch=batch)  # other departments' own clocks
-    after: int | None = 0
-    while after is not None:
-        with conn.transaction():
-            count, after = _chase_return_visits(conn, now, config, batch, after)
-            sent += count
+    for chase in (_chase_return_visits, _chase_mediations):
+        after: int | None = 0
+        while after is not None:
+            with conn.transaction():
+                count, after = chase(conn, now, config, batch, after)
+                sent += count
     return sent
 
 
@@ -89,6 +91,34 @@ def _chase_return_visits(conn: psycopg.Connection, now: datetime, config: Ticket
             if point <= now:
                 sent += _alert(conn, ticket_id, "return_visit", level, due,
                                _who(conn, who, owner, site_id, None, now), now, title, config)
+    return sent, (rows[-1][0] if len(rows) == batch else None)
+
+
+def _chase_mediations(conn: psycopg.Connection, now: datetime, config: TicketConfig, batch: int,
+                      after: int) -> tuple[int, int | None]:
+    """Open mediations: the ticket's clocks are paused while one lasts, so the mediation has a clock of its own, due
+    `config.mediation_within` after its start (calendar time: a committee meets at weekends too), chased up the same
+    ladder as the ticket's clocks (the owner, then the supervisor, then the site manager). Ending it stops the
+    chase; a later mediation of the same ticket has its own due time, so its own alerts."""
+    within = config.mediation_within
+    rows = conn.execute(
+        """SELECT m.id, m.ticket_id, m.started_at, t.owner_id, t.site_id, t.title, t.department_id,
+                  t.routed_on_call
+           FROM mediations m JOIN tickets t ON t.id = m.ticket_id
+           WHERE m.ended_at IS NULL AND m.started_at <= %s AND t.state NOT IN ('closed', 'cancelled')
+             AND m.id > %s
+           ORDER BY m.id LIMIT %s FOR UPDATE OF t SKIP LOCKED""",
+        (now - within * LADDER[0][1], after, batch),
+    ).fetchall()
+    sent = 0
+    for _, ticket_id, started_at, owner, site_id, title, department, on_call in rows:
+        due = started_at + within
+        for level, fraction, who in LADDER:
+            if started_at + within * fraction > now:
+                break
+            sent += _alert(conn, ticket_id, "mediation", level, due,
+                           _who(conn, who, owner, site_id, department if on_call else None, now), now, title,
+                           config, milestone="mediation")
     return sent, (rows[-1][0] if len(rows) == batch else None)
 
 

@@ -24,6 +24,7 @@ from api.web.i18n import N_
 from api.web.one_hop import PageRouter
 from api.web.render import render
 from api.web.staff_format import TICKET_STATE, local_time
+from tickets.config import TicketConfig
 from tickets.errors import InvalidInput, NotFound
 from tickets.mediation import (
     MEDIATABLE,
@@ -46,11 +47,16 @@ OUTCOME = {Outcome.AGREED: N_("Agreed"), Outcome.NOT_AGREED: N_("Not agreed"), O
 CONFLICT = N_("This mediation cannot be started or ended in the ticket's present state.")
 
 
-def _context(request: Request, conn: psycopg.Connection, ticket_id: int, now: datetime) -> dict[str, Any]:
+def _context(request: Request, conn: psycopg.Connection, ticket_id: int, now: datetime,
+             config: TicketConfig) -> dict[str, Any]:
     ticket = get_ticket(conn, ticket_id)
     rows = mediations(conn, ticket_id)
     open_one = next((m for m in rows if m.ended_at is None), None)
+    # The open mediation's own clock (tickets/sweeps.py chases it up the ladder from half of it).
+    follow_up = open_one.started_at + config.mediation_within if open_one else None
     return {
+        "follow_up": local_time(follow_up) if follow_up else None,
+        "follow_up_passed": follow_up is not None and follow_up <= now,
         "ticket": ticket, "state": TICKET_STATE.get(ticket.state, ticket.state),
         "paused_since": local_time(ticket.sla_paused_at) if ticket.sla_paused_at else None,
         "rows": [{"m": m, "party": PARTY.get(PartyKind(m.party_kind), m.party_kind),
@@ -66,17 +72,18 @@ def _context(request: Request, conn: psycopg.Connection, ticket_id: int, now: da
 
 
 @router.get("/desk/tickets/{ticket_id}/mediation", response_class=HTMLResponse)
-def mediation_page(ticket_id: int, request: Request, conn: DbDep, user: DeskUser, now: NowDep) -> Response:
+def mediation_page(ticket_id: int, request: Request, conn: DbDep, user: DeskUser, now: NowDep,
+                   config: TicketConfigDep) -> Response:
     try:
-        return render(request, "desk/mediation.html", _context(request, conn, ticket_id, now))
+        return render(request, "desk/mediation.html", _context(request, conn, ticket_id, now, config))
     except NotFound:
         return ticket_not_found(request)
 
 
-def _refused(request: Request, conn: psycopg.Connection, ticket_id: int, now: datetime, exc: Exception,
-             form: dict[str, str]) -> Response:
+def _refused(request: Request, conn: psycopg.Connection, ticket_id: int, now: datetime, config: TicketConfig,
+             exc: Exception, form: dict[str, str]) -> Response:
     conn.rollback()
-    context = _context(request, conn, ticket_id, now)
+    context = _context(request, conn, ticket_id, now, config)
     status = 409 if isinstance(exc, MediationConflict) else 422
     return render(request, "desk/mediation.html", context | {
         "error": CONFLICT if status == 409 else headline(exc), "error_detail": str(exc),
@@ -98,7 +105,7 @@ def mediation_start(
         conn.rollback()
         return ticket_not_found(request)
     except (MediationConflict, InvalidInput) as exc:
-        return _refused(request, conn, ticket_id, now, exc, form)
+        return _refused(request, conn, ticket_id, now, config, exc, form)
     return RedirectResponse(f"/desk/tickets/{ticket_id}/mediation?done=start", status_code=303)
 
 
@@ -117,5 +124,5 @@ def mediation_end(
         conn.rollback()
         return ticket_not_found(request)
     except (MediationConflict, InvalidInput) as exc:
-        return _refused(request, conn, ticket_id, now, exc, form)
+        return _refused(request, conn, ticket_id, now, config, exc, form)
     return RedirectResponse(f"/desk/tickets/{ticket_id}/mediation?done=end", status_code=303)

@@ -506,6 +506,8 @@ COVERED_ELSEWHERE = {
         "tests/forewarn/test_demo.py::test_the_demo_shows_a_preventive_ticket_and_notices_within_two_minutes",
     "EMBEDDED_MQTT_PORT":
         "tests/forewarn/test_demo.py::test_the_demo_shows_a_preventive_ticket_and_notices_within_two_minutes",
+    "MEDIATION_REVIEW_DAYS":
+        "tests/tickets/test_mediation.py::test_a_second_mediation_has_its_own_clock_and_the_setting_sets_it",
     "RETENTION_DAYS": "tests/forewarn/test_retention.py::test_plain_pruning_drops_only_expired_readings",
     "COMPRESS_AFTER_DAYS": "tests/forewarn/test_retention.py::test_the_policies_follow_the_settings",
     "DEAD_LETTER_RETENTION_DAYS":

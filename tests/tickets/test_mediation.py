@@ -15,6 +15,8 @@ from typer.testing import CliRunner
 from api.app import create_app
 from api.auth import Role, create_user, ensure_resident_user, issue_token
 from api.deps import AppState
+from forewarn.configs import ticket_config
+from forewarn.settings import load_settings
 from tickets import sla
 from tickets.cli import app as tickets_cli
 from tickets.complaints import intake_complaint
@@ -62,8 +64,9 @@ def _complaint(conn: psycopg.Connection, text: str, who: tuple[str, str]) -> int
 
 
 def _alerts(conn: psycopg.Connection, ticket_id: int) -> list[str]:
-    return [r[0] for r in conn.execute("SELECT level FROM sla_alerts WHERE ticket_id = %s ORDER BY level",
-                                       (ticket_id,))]
+    """The reminders and escalations of the ticket's own clocks (the mediation's own are `_told`'s)."""
+    return [r[0] for r in conn.execute("""SELECT level FROM sla_alerts WHERE ticket_id = %s AND clock <> 'mediation'
+                                          ORDER BY level""", (ticket_id,))]
 
 
 def test_billing_disputes_and_complex_complaints_route_to_the_group(conn, group):
@@ -116,6 +119,64 @@ def test_mediation_pauses_the_clock_and_ending_it_moves_the_deadlines_by_the_pau
     # The clock runs again: once past the moved deadline the sweep escalates it.
     sla_sweep(conn, now=after.resolve_due + timedelta(days=20))
     assert "breach" in _alerts(conn, mediated)
+
+
+def _told(conn: psycopg.Connection, ticket_id: int) -> list[tuple[str, str]]:
+    """Who was told what about the ticket by the sweep: (staff member, notice body), oldest first."""
+    return [(r[0], r[1]) for r in conn.execute(
+        "SELECT user_id, body FROM notices WHERE ticket_id = %s AND kind = 'sla' ORDER BY id", (ticket_id,))]
+
+
+def test_a_mediation_that_drags_on_is_chased_up_the_ladder_until_it_ends(conn, group):
+    """The ticket's clocks are paused while the committee mediates; the mediation's own clock (14 days by default)
+    reminds the owner at 7 and 11.2 days, tells the group's head at 14 and the site manager at 21."""
+    ticket = _complaint(conn, BILLING, _residents(conn, 1)[0])
+    started = NOW + timedelta(hours=1)
+    start_mediation(conn, ticket, party="committee", name="滨江社区居委会", at=started, by="ch-2", now=started)
+
+    sla_sweep(conn, now=started + timedelta(days=6, hours=23))
+    assert _told(conn, ticket) == []
+
+    sla_sweep(conn, now=started + timedelta(days=7, minutes=1))
+    [(who, body)] = _told(conn, ticket)
+    assert who == "ch-2" and "调解时限" in body and "50%" in body
+    sla_sweep(conn, now=started + timedelta(days=7, minutes=2))  # a second run sends nothing twice
+    assert len(_told(conn, ticket)) == 1
+
+    sla_sweep(conn, now=started + timedelta(days=14, minutes=1))
+    told = _told(conn, ticket)
+    assert [who for who, _ in told] == ["ch-2", "ch-2", "ch-head"]  # 80 % to the owner, then the breach to the head
+    assert "调解时限" in told[-1][1] and "升级至主管" in told[-1][1]
+    chased = conn.execute("""SELECT note, detail->>'recipient' FROM ticket_events
+                             WHERE ticket_id = %s AND event LIKE 'sla_%%' ORDER BY id""", (ticket,)).fetchall()
+    assert [note for note, _ in chased] == ["调解时限 / mediation clock"] * 3
+    assert [r[0] for r in conn.execute("SELECT clock FROM sla_alerts WHERE ticket_id = %s", (ticket,))] == [
+        "mediation"] * 3
+
+    end_mediation(conn, ticket, outcome="agreed", agreement="物业费按面积重新分摊", by="ch-2",
+                  now=started + timedelta(days=15))
+    before = len(_told(conn, ticket))
+    sla_sweep(conn, now=started + timedelta(days=21, minutes=1))  # the manager's rung, had it stayed open
+    # Ended: nothing more about the mediation (the ticket's own clocks run again and may remind, as before it).
+    assert not any("调解时限" in body for _, body in _told(conn, ticket)[before:])
+    assert conn.execute("SELECT count(*) FROM sla_alerts WHERE ticket_id = %s AND clock = 'mediation'",
+                        (ticket,)).fetchone()[0] == 3
+
+
+def test_a_second_mediation_has_its_own_clock_and_the_setting_sets_it(conn, group):
+    ticket = _complaint(conn, BILLING, _residents(conn, 1)[0])
+    start_mediation(conn, ticket, party="committee", name="滨江社区居委会", now=NOW)
+    sla_sweep(conn, now=NOW + timedelta(days=8))
+    end_mediation(conn, ticket, outcome="not_agreed", now=NOW + timedelta(days=8))
+    assert len(_told(conn, ticket)) == 1
+
+    again = NOW + timedelta(days=9)
+    start_mediation(conn, ticket, party="mediator", name="区人民调解委员会", now=again)
+    config = ticket_config(load_settings(environ={"FOREWARN_MEDIATION_REVIEW_DAYS": "2"}))
+    sla_sweep(conn, now=again + timedelta(hours=23), config=config)
+    assert len(_told(conn, ticket)) == 1
+    sla_sweep(conn, now=again + timedelta(days=2, minutes=1), config=config)
+    assert [who for who, _ in _told(conn, ticket)] == ["ch-2", "ch-2", "ch-2", "ch-head"]
 
 
 def test_party_dates_outcome_and_agreement_are_recorded_and_on_the_timeline(conn, group):

@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from api.auth import Role, create_user, ensure_resident_user
 from api.web.desk_forms import input_value
+from api.web.staff_format import local_time
 from tests.web.clients import form_token, signed_in_client
 from tickets.complaints import intake_complaint
 from tickets.config import DEFAULT_CONFIG
@@ -94,6 +95,30 @@ def test_starting_pauses_the_clock_and_ending_resumes_it_with_the_deadlines_move
     assert (after.respond_due, after.resolve_due) == (moved["respond_due"], moved["resolve_due"])
     assert before.resolve_due is not None and after.resolve_due is not None
     assert after.resolve_due >= before.resolve_due
+
+
+def test_the_open_mediation_shows_when_it_is_to_be_followed_up_and_whether_that_has_passed(desk):
+    pool, _ = desk
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    with pool.connection() as conn:
+        units = dict(conn.execute("SELECT id, unit_id FROM residents WHERE id IN ('r-00002', 'r-00003')").fetchall())
+        old = intake_complaint(conn, resident_id="r-00003", unit_id=units["r-00003"], channel="phone",
+                               description="物业费分摊有争议", lang="zh-CN", reported_at=now - timedelta(days=20),
+                               now=now - timedelta(days=20)).ticket_id
+        recent = intake_complaint(conn, resident_id="r-00002", unit_id=units["r-00002"], channel="phone",
+                                  description="停车费收费标准有争议", lang="zh-CN",
+                                  reported_at=now - timedelta(hours=1), now=now - timedelta(hours=1)).ticket_id
+        conn.commit()
+        for ticket, started in ((old, now - timedelta(days=16)), (recent, now - timedelta(minutes=30))):
+            start_mediation(conn, ticket, party="committee", name="滨江社区居委会", at=started, now=now)
+        conn.commit()
+    with signed_in_client(pool, "agent-1") as client:
+        overdue = client.get(f"/desk/tickets/{old}/mediation")
+        running = client.get(f"/desk/tickets/{recent}/mediation", headers=EN)
+    due = local_time(now - timedelta(days=2))  # 16 days ago plus the default 14
+    assert f"跟进期限 {due}" in overdue.text and 'id="follow-up" class="overdue"' in overdue.text
+    assert f"Follow up by {local_time(now + timedelta(days=14) - timedelta(minutes=30))}" in running.text
+    assert 'id="follow-up">' in running.text  # not passed: no overdue mark
 
 
 def test_the_back_end_s_refusals_re_render_the_form_with_the_message(desk):
