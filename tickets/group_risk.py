@@ -4,7 +4,8 @@
 - `check_group_risk`: N distinct households (units) complaining about one fault point in one building within the
   window, none folded into an incident, raise ONE `group_risks` row; the first complaint's ticket is made major
   through `reclassify` (clocks recomputed, an event row), every counted ticket is linked to the flag, and the site's
-  manager(s) get one staff notice. Later households within the window join the flag: no second flag or notice.
+  manager(s) get one staff notice. Later households join the flag while its lead ticket is neither closed nor
+  cancelled: no second flag or notice. Once the lead is closed, a new burst of households raises a new flag.
 - `flag_sensitive`: a complaint whose words threaten the media, a lawyer or collective action marks its ticket
   sensitive, brings the response deadline forward and tells the owner's supervisor (else the manager) once."""
 
@@ -30,14 +31,19 @@ SYSTEM_ACTOR = "system:group_risk"
 # One intake at a time per building and point decides whether a flag is raised, so two concurrent fifth
 # complaints cannot both raise one.
 _SQL_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('group_risk:' || %s || ':' || %s, 0))"
-# The flag still covering a complaint reported at %(at)s: raised for the same building and point within the window.
-_SQL_LIVE_FLAG = """SELECT id FROM group_risks WHERE building_id = %(building)s AND point = %(point)s
-                    AND raised_at > %(since)s ORDER BY raised_at DESC LIMIT 1"""
-# Complaints about the point in the building within the window that no incident absorbed, one per household
-# (its earliest), oldest first.
+# The flag still live for the building and point: its lead ticket is neither closed nor cancelled (the manager's
+# dashboard lists the same flags). It lives as long as its lead, not only its window: households complaining days
+# later about a riser still being fixed join it, and once the lead is closed a new burst is a new flag.
+_SQL_LIVE_FLAG = """SELECT g.id FROM group_risks g JOIN tickets t ON t.id = g.ticket_id
+                    WHERE g.building_id = %(building)s AND g.point = %(point)s
+                      AND t.state NOT IN ('closed', 'cancelled')
+                    ORDER BY g.raised_at DESC LIMIT 1"""
+# Complaints about the point in the building within the window that no incident absorbed and no earlier flag
+# counted (its lead closed), one per household (its earliest), oldest first.
 _SQL_HOUSEHOLDS = """SELECT DISTINCT ON (c.unit_id) c.unit_id, c.ticket_id, c.reported_at
-                     FROM complaints c JOIN units u ON u.id = c.unit_id
+                     FROM complaints c JOIN units u ON u.id = c.unit_id JOIN tickets t ON t.id = c.ticket_id
                      WHERE u.building_id = %(building)s AND c.point = %(point)s AND NOT c.folded
+                       AND t.group_risk_id IS NULL
                        AND c.reported_at > %(since)s AND c.reported_at <= %(at)s
                      ORDER BY c.unit_id, c.reported_at"""
 _SQL_RAISE = """INSERT INTO group_risks (site_id, building_id, point, ticket_id, households, first_at, raised_at)
@@ -69,7 +75,7 @@ def check_group_risk(conn: psycopg.Connection, *, ticket_id: int, site_id: str, 
 
     since = reported_at - config.group_risk_window
     conn.execute(_SQL_LOCK, (building_id, point))
-    live = conn.execute(_SQL_LIVE_FLAG, {"building": building_id, "point": point, "since": since}).fetchone()
+    live = conn.execute(_SQL_LIVE_FLAG, {"building": building_id, "point": point}).fetchone()
     if live is not None:
         conn.execute(_SQL_LINK, (live[0], [ticket_id]))
         return GroupRisk(int(live[0]), ticket_id, 0, raised=False)

@@ -17,6 +17,7 @@ from tickets.complaints import intake_complaint, reclassify
 from tickets.config import DEFAULT_CONFIG
 from tickets.flows import handle_alarm
 from tickets.sensitivity import sensitivity
+from tickets.transitions import transition
 
 from .conftest import NOW, make_alarm
 
@@ -92,6 +93,36 @@ def test_two_concurrent_fifth_households_raise_one_flag(estate_db_url, conn, sta
     assert errors == []
     assert len(_flags(conn)) == 1
     assert len(_notices(conn, "group_risk")) == 1
+
+
+def _close(conn: psycopg.Connection, ticket_id: int, minutes: int) -> None:
+    at = NOW + timedelta(minutes=minutes)
+    owner = conn.execute("SELECT owner_id FROM tickets WHERE id = %s", (ticket_id,)).fetchone()[0]
+    for event in ("acknowledge", "resolve", "close"):
+        transition(conn, ticket_id, event, actor=owner, now=at)
+    conn.commit()
+
+
+def test_the_flag_lives_as_long_as_its_lead_ticket_and_a_burst_after_it_is_closed_is_a_new_one(conn, staff):
+    people = _households(conn, "rs-b1", 11)
+    first = [_complain(conn, who, PRESSURE, 10 * i) for i, who in enumerate(people[:5])]
+    [(_, _, _, lead)] = _flags(conn)
+    assert lead == first[0]
+
+    # Three days on, the riser is still being fixed: a sixth household joins the flag, far outside its 24 h window.
+    late = _complain(conn, people[5], PRESSURE, 3 * 24 * 60)
+    assert [f[3] for f in _flags(conn)] == [lead]
+    flag = conn.execute("SELECT group_risk_id FROM tickets WHERE id = %s", (lead,)).fetchone()[0]
+    assert conn.execute("SELECT group_risk_id FROM tickets WHERE id = %s", (late,)).fetchone()[0] == flag
+    assert len(_notices(conn, "group_risk")) == 1  # the manager was told once
+
+    # The lead is closed; the next day five other households complain again: a new flag, and the manager is told.
+    _close(conn, lead, 3 * 24 * 60 + 30)
+    again = [_complain(conn, who, PRESSURE, 4 * 24 * 60 + 10 * i) for i, who in enumerate(people[6:11])]
+    flags = _flags(conn)
+    assert [f[3] for f in flags] == [lead, again[0]]
+    assert flags[1][2] == 5  # the five new households, none of those the closed flag counted
+    assert _notices(conn, "group_risk") == [(staff["manager"], lead), (staff["manager"], again[0])]
 
 
 def test_four_households_raise_nothing(conn, staff):
