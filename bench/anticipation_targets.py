@@ -89,6 +89,28 @@ def describe_shape(fault: str, shape: dict[str, Any], episodes: int = 1) -> str:
     return ", ".join(parts) or "the simulator's own shape"
 
 
+def uncomplained_lines(report: AnticipationReport) -> list[str]:
+    """How much of the figure rests on the faults nobody complained about, whose deadline is their first affected use
+    (a resident who met the fault and said nothing): how many there were, how many a notice beat, and the rate over
+    the faults somebody did complain about. For the reader to weigh the definition; the target is the total's."""
+    visible = [o for o in report.outcomes if o.anticipated is not None]
+    silent = [o for o in visible if o.first_complaint is None]
+    if not visible or not silent:
+        return []
+    heard = [o for o in visible if o.first_complaint is not None]
+    beat = sum(bool(o.anticipated) for o in heard)
+    told = sum(o.first_notice is not None and o.first_notice < o.fault.end for o in silent)
+    lines = [f"faults nobody complained about: {len(silent)} of {len(visible)}, their deadline the first affected use;"
+             f" a notice beat it for {sum(bool(o.anticipated) for o in silent)}, and reached the residents while the"
+             f" fault lasted for {told}"]
+    if heard:
+        bound = wilson(beat, len(heard))
+        lower = f", lower 95 % {bound[0]:.3f}" if bound else ""
+        lines.append(f"over the {len(heard)} faults somebody complained about: {beat / len(heard):.3f} "
+                     f"({beat}/{len(heard)}{lower})")
+    return lines
+
+
 def why_missed(o: FaultOutcome, activity: Activity | None = None, shapes: Shapes | None = None) -> str:
     """One fault a notice did not beat, in the stored rows' terms (seconds from the onset); with `activity`, what the
     device sent before the deadline; with `shapes`, how the fault struck."""
@@ -138,6 +160,7 @@ def verdict(report: AnticipationReport, acute: Sequence[str], tz: tzinfo,
     upper = f", upper {100 * bound[1]:.2f}" if bound else ""
     row("false tickets <= 1 per 100 device-days", f"{per_100:.2f}{upper}", per_100 <= FALSE_PER_100_DD)
     row("residents disturbed by a false notice = 0", str(report.residents_disturbed), report.residents_disturbed == 0)
+    lines.extend(uncomplained_lines(report))
     # Under the total's target every miss is part of the reason, whatever its type's own rate; else only the types
     # under theirs.
     whole = rate < RATE

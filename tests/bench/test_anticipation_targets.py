@@ -72,6 +72,21 @@ def test_under_the_totals_target_every_miss_says_why_whatever_its_types_rate() -
     assert all("notice delivered +1500 s" in m for m in misses if m.startswith("reader_offline"))
 
 
+def test_the_faults_nobody_complained_about_are_counted_apart_for_the_reader() -> None:
+    outcomes = [_fault("pipe_burst", k, 100, 400, 60) for k in range(10)]  # complained about, beaten
+    outcomes += [_fault("pipe_burst", 10 + k, 100, 400, 900) for k in range(2)]  # complained about, too late
+    outcomes += [_fault("door_fault", 20, 1200, None, 600),  # nobody complained: beaten before the first use
+                 _fault("door_fault", 21, 1200, None, 3000),  # told after the first use, while it lasted
+                 _fault("door_fault", 22, 1200, None, None, incidents=False)]  # never told
+    lines = verdict(_report(outcomes), ("pipe_burst", "door_fault"), TZ)
+
+    silent = _line(lines, "faults nobody complained about")
+    assert silent.startswith("faults nobody complained about: 3 of 15")
+    assert "a notice beat it for 1" in silent and "while the fault lasted for 2" in silent
+    assert _line(lines, "over the 12 faults somebody complained about").startswith(
+        "over the 12 faults somebody complained about: 0.833 (10/12")
+
+
 def test_a_false_notice_and_too_few_faults_are_not_met() -> None:
     outcomes = [_fault("pipe_burst", k, 100, 400, 60) for k in range(50)]
     lines = verdict(_report(outcomes, false_alarms=6, disturbed=40), ("pipe_burst",), TZ)
