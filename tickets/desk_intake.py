@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -86,7 +87,11 @@ _SEARCH = """SELECT id, name, unit_id, building_id, building_name, number, phone
     FROM residents r JOIN units u ON u.id = r.unit_id JOIN buildings b ON b.id = u.building_id
     JOIN sites s ON s.id = b.site_id {keys}
     WHERE r.active AND r.id = ANY(ARRAY({candidates}))
-) found WHERE {required} ORDER BY {total} DESC, site_id, building_id, number, id LIMIT %(limit)s"""
+) found WHERE {required}
+ORDER BY {total} DESC, site_id = ANY(%(own)s) DESC, site_id, building_id, number, id LIMIT %(limit)s"""
+# The estates a staff member works in: those where they own a grid (for any department) or are the site manager.
+_OWN_SITES = """SELECT b.site_id FROM grid_owners g JOIN buildings b ON b.grid = g.grid WHERE g.user_id = %(user)s
+                UNION SELECT site_id FROM site_managers WHERE user_id = %(user)s ORDER BY 1"""
 
 # How close a match is: who the caller is (their unit, phone or name), then where they live.
 _EXACT, _NAME, _UNIT_MATCH, _NAME_START, _ROOM, _NAME_PART, _BUILDING, _SITE, _WORD, _PHONE_ENDING = (
@@ -206,13 +211,20 @@ def _search_terms(query: str) -> tuple[list[_Term], dict[str, str]]:
     return terms, params
 
 
-def find_residents(conn: psycopg.Connection, query: str, limit: int = SEARCH_LIMIT) -> list[RegistryResident]:
+def own_sites(conn: psycopg.Connection, user_id: str) -> list[str]:
+    """The estates `user_id` works in (a grid they own, a site they manage): theirs come first in a search."""
+    return [row[0] for row in conn.execute(_OWN_SITES, {"user": user_id})]
+
+
+def find_residents(conn: psycopg.Connection, query: str, limit: int = SEARCH_LIMIT, *,
+                   own: Sequence[str] = ()) -> list[RegistryResident]:
     """Active residents of the registry matching what the caller said, the closest first (at most `limit`: the
     desk asks for one more than it shows, to know that the agent should narrow the search): their unit with or
     without the building, with or without spaces ("1号楼1301", "1号楼 1301", "1-1301", "1301", "rs-b1-1301"), their
     name or a part of it, their phone (spaces and dashes ignored) or its last four digits or more, the site's name
     with the building and unit ("滨江花园 1号楼 1301"), or their resident id. Every term must match; case, full-width
-    characters and spaces make no difference."""
+    characters and spaces make no difference. Among equally close matches, the residents of the estates in `own`
+    (`own_sites`: the agent's) come first: across a portfolio, "1301" is a room in every estate."""
     terms, params = _search_terms(unicodedata.normalize("NFKC", query).lower().strip())
     if not terms:
         return []
@@ -223,7 +235,7 @@ def find_residents(conn: psycopg.Connection, query: str, limit: int = SEARCH_LIM
                          required=" AND ".join(f"s{i} > 0" for i in range(len(terms))),
                          total=" + ".join(f"s{i}" for i in range(len(terms))))
     with conn.cursor(row_factory=class_row(RegistryResident)) as cur:
-        return cur.execute(sql, params | {"limit": limit}).fetchall()
+        return cur.execute(sql, params | {"limit": limit, "own": list(own)}).fetchall()
 
 
 def registry_resident(conn: psycopg.Connection, resident_id: str) -> RegistryResident | None:

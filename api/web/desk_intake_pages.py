@@ -33,7 +33,14 @@ from tickets.callers import NAME_MAX, Caller, caller, link_caller, unit_place
 from tickets.classify import DEPARTMENT_FOR, Category, Tier
 from tickets.complaints import OUTCOME_MAX
 from tickets.config import TicketConfig
-from tickets.desk_intake import SEARCH_LIMIT, file_at_desk, find_residents, preview_intake, registry_resident
+from tickets.desk_intake import (
+    SEARCH_LIMIT,
+    file_at_desk,
+    find_residents,
+    own_sites,
+    preview_intake,
+    registry_resident,
+)
 from tickets.errors import InvalidInput, NotFound, RateLimited
 from tickets.names import departments
 from tickets.routing import kind_department
@@ -87,11 +94,12 @@ def _page(request: Request, conn: psycopg.Connection, form: IntakeForm, *, statu
     return render(request, "desk/intake.html", context, status_code=status_code)
 
 
-def _search(conn: psycopg.Connection, q: str) -> dict[str, Any]:
-    """The registry's closest `SEARCH_LIMIT` matches for `q`, and whether more matched than are shown: across a
-    portfolio of estates a room number alone ("1501") matches a room in every one of them, and the caller may be
-    past the list's end, so the page says so rather than let the agent think the list is all there is."""
-    found = find_residents(conn, q, limit=SEARCH_LIMIT + 1)
+def _search(conn: psycopg.Connection, q: str, user_id: str) -> dict[str, Any]:
+    """The registry's closest `SEARCH_LIMIT` matches for `q`, the agent's own estates first among equals, and
+    whether more matched than are shown: across a portfolio of estates a room number alone ("1501") matches a room
+    in every one of them, and the caller may be past the list's end, so the page says so rather than let the agent
+    think the list is all there is."""
+    found = find_residents(conn, q, limit=SEARCH_LIMIT + 1, own=own_sites(conn, user_id))
     return {"results": found[:SEARCH_LIMIT], "more": len(found) > SEARCH_LIMIT}
 
 
@@ -99,7 +107,7 @@ def _search(conn: psycopg.Connection, q: str) -> dict[str, Any]:
 def intake_form(request: Request, conn: DbDep, user: DeskUser, q: str = "") -> Response:
     """The blank intake form; `?q=` searches the registry at once."""
     form = IntakeForm(q=_clean(q), submission=uuid.uuid4().hex)
-    return _page(request, conn, form, **(_search(conn, form.q) if form.q else {}))
+    return _page(request, conn, form, **(_search(conn, form.q, user.user_id) if form.q else {}))
 
 
 def _checked(conn: psycopg.Connection, form: IntakeForm) -> tuple[str | None, str, Caller | None]:
@@ -158,7 +166,7 @@ def intake_step(
         if not form.q:
             return _page(request, conn, form, error=N_("Type a unit, a building and room, or a phone number."),
                          status_code=422)
-        matches = _search(conn, form.q)
+        matches = _search(conn, form.q, user.user_id)
         notice = None if matches["results"] else N_("No resident of the registry matches. Check it with the caller, "
                                                   "or take their name and phone below.")
         return _page(request, conn, form, notice=notice, **matches)

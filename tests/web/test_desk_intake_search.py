@@ -74,6 +74,31 @@ def test_the_two_estates_1301s_of_building_1_are_told_apart_by_their_site_name(d
     assert "(rs-b1-1301)" not in page and "(lv-b1-1301)" not in page
 
 
+def test_an_agents_own_estate_comes_first_among_equally_close_matches(desk):
+    """Across a portfolio a room number names a room in every estate: the agent's own (a grid they own, a site they
+    manage) are listed first; a closer match elsewhere (a whole phone number) still comes first."""
+    def first_site(query: str) -> set[str]:
+        _, rows = _search(desk, query)
+        return {resident for resident, _, _ in rows[:3]}
+
+    assert first_site("1号楼1301") == LV_B1_1301  # no estate of her own: the estates in order, 湖景苑 (lv) first
+    with desk.connection() as conn:
+        conn.execute("INSERT INTO grid_owners (grid, department_id, user_id) VALUES ('rs-G2', 'customer_service', "
+                     "'agent-1')")  # she answers for 滨江花园's second grid
+        conn.commit()
+    assert first_site("1号楼1301") == RS_B1_1301  # 滨江花园's own 1号楼 1301 first, though its grid is rs-G1
+    _, rows = _search(desk, "1301")
+    assert [r for r, _, _ in rows].index("r-00786") == 16  # a phone ending in 1301 is still a looser match
+    with desk.connection() as conn:
+        conn.execute("DELETE FROM grid_owners WHERE user_id = 'agent-1'")
+        conn.commit()
+    assert first_site("1号楼 1301") == LV_B1_1301
+    with desk.connection() as conn:
+        conn.execute("INSERT INTO site_managers (site_id, user_id) VALUES ('riverside', 'agent-1')")
+        conn.commit()
+    assert first_site("1号楼 1301") == RS_B1_1301  # the estate she manages
+
+
 def test_a_room_number_lists_the_rooms_first_and_the_phones_ending_in_it_last(desk):
     _, rows = _search(desk, "1301")
     order = [resident for resident, _, _ in rows]
