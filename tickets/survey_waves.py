@@ -54,6 +54,23 @@ class IncidentMissesSite(InvalidInput):
         self.incident_id, self.site_id, self.incident_site_id = incident_id, site_id, incident_site_id
 
 
+class WaveClosed(InvalidInput):
+    """The wave is closed: it takes no more responses or top-ups, and cannot be closed again (a conflict with the
+    wave's state, which the API answers 409, rather than bad input)."""
+
+    def __init__(self, wave_id: int, message: str) -> None:
+        super().__init__(message)
+        self.wave_id = wave_id
+
+
+class NotInSample(InvalidInput):
+    """A response for a household the wave did not sample (top it up first)."""
+
+
+class AlreadyAnswered(InvalidInput):
+    """The household has answered the wave already: one response per household."""
+
+
 class WaveKind(StrEnum):
     """001 §2.2 timing: routine (quarterly / half-yearly), special (after a major event), move-out (leaving)."""
 
@@ -77,6 +94,22 @@ class Wave:
     opened_at: datetime
     opened_by: str
     closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class WaveLine:
+    """A wave as a list shows it: what it is, its state, and its fieldwork so far."""
+
+    id: int
+    site_id: str
+    kind: str
+    reason: str
+    status: str
+    opened_at: datetime
+    closed_at: datetime | None
+    households: int
+    sampled: int
+    answered: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +159,14 @@ INSERT_HOUSEHOLD = "INSERT INTO survey_wave_households (wave_id, unit_id, buildi
 INSERT_SAMPLE = """INSERT INTO survey_wave_sample (wave_id, unit_id, building_id, mode, position, top_up)
                    VALUES (%s, %s, %s, %s, %s, %s)"""
 GET_WAVE = "SELECT * FROM survey_waves WHERE id = %(id)s"
+# The waves, newest first, optionally of one site and one status, with their sample and responses so far.
+LIST_WAVES = """SELECT w.id, w.site_id, w.kind, w.reason, w.status, w.opened_at, w.closed_at, w.households,
+                       (SELECT count(*) FROM survey_wave_sample s WHERE s.wave_id = w.id)::int AS sampled,
+                       (SELECT count(*) FROM survey_wave_responses r WHERE r.wave_id = w.id)::int AS answered
+                FROM survey_waves w
+                WHERE (%(site)s::text IS NULL OR w.site_id = %(site)s)
+                  AND (%(status)s::text IS NULL OR w.status = %(status)s)
+                ORDER BY w.opened_at DESC, w.id DESC"""
 # A guarded transition: zero rows means the wave is missing or was closed already.
 CLOSE_WAVE = """UPDATE survey_waves SET status = 'closed', closed_at = %(now)s
                 WHERE id = %(id)s AND status = 'open' RETURNING *"""
@@ -221,13 +262,19 @@ def get_wave(conn: psycopg.Connection, wave_id: int) -> Wave:
     return wave
 
 
+def list_waves(conn: psycopg.Connection, *, site_id: str | None = None, status: str | None = None) -> list[WaveLine]:
+    """Every wave (of `site_id`, in `status` "open" or "closed", when given), newest first."""
+    with conn.cursor(row_factory=class_row(WaveLine)) as cur:
+        return cur.execute(LIST_WAVES, {"site": site_id, "status": status}).fetchall()
+
+
 def close_wave(conn: psycopg.Connection, wave_id: int, *, now: datetime) -> Wave:
     """Close a wave: it takes no more responses."""
     with conn.cursor(row_factory=class_row(Wave)) as cur:
         wave = cur.execute(CLOSE_WAVE, {"id": wave_id, "now": now}).fetchone()
     if wave is None:
         get_wave(conn, wave_id)  # raises NotFound when there is no such wave
-        raise InvalidInput(f"survey wave {wave_id} is already closed")
+        raise WaveClosed(wave_id, f"survey wave {wave_id} is already closed")
     return wave
 
 
@@ -246,10 +293,10 @@ def record_response(conn: psycopg.Connection, wave_id: int, unit_id: str, *, sco
     (`entered_by`) is marked assisted and must be by phone or in person; a second response is refused."""
     wave = get_wave(conn, wave_id)
     if wave.status != "open":
-        raise InvalidInput(f"survey wave {wave_id} is closed and takes no more responses")
+        raise WaveClosed(wave_id, f"survey wave {wave_id} is closed and takes no more responses")
     planned = conn.execute(SAMPLED_UNIT, {"wave": wave_id, "unit": unit_id}).fetchone()
     if planned is None:
-        raise InvalidInput(f"unit {unit_id!r} is not in the sample of wave {wave_id}: "
+        raise NotInSample(f"unit {unit_id!r} is not in the sample of wave {wave_id}: "
                            f"add households with `forewarn survey wave topup {wave_id}`")
     _check_scores(scores, overall, recommend)
     chosen = Mode(mode) if mode else (Mode.PHONE if entered_by and planned[0] == Mode.ONLINE else Mode(planned[0]))
@@ -265,7 +312,8 @@ def record_response(conn: psycopg.Connection, wave_id: int, unit_id: str, *, sco
         "assisted": entered_by is not None, "by": entered_by, "now": now, "overall": overall,
         "recommend": recommend, "comment": comment}).fetchone()
     if row is None:
-        raise InvalidInput(f"household {unit_id} has already answered wave {wave_id}: one response per household")
+        raise AlreadyAnswered(f"household {unit_id} has already answered wave {wave_id}: one response per "
+                              "household")
     with conn.cursor() as cur:
         cur.executemany(INSERT_SCORE, [(row[0], item, scores[item]) for item in ITEM_KEYS])
     return int(row[0])
@@ -301,7 +349,7 @@ def top_up(conn: psycopg.Connection, wave_id: int, *, building_id: str | None = 
     raises coverage). Returns the units added."""
     wave = get_wave(conn, wave_id)
     if wave.status != "open":
-        raise InvalidInput(f"survey wave {wave_id} is closed: top-ups go to an open wave")
+        raise WaveClosed(wave_id, f"survey wave {wave_id} is closed: top-ups go to an open wave")
     strata = coverage(conn, wave_id)
     if building_id is not None:
         strata = [s for s in strata if s.building_id == building_id]

@@ -10,6 +10,7 @@ from api.routes import (
     notices,
     review,
     review_actions,
+    survey_waves,
     surveys,
     tickets,
     work_orders,
@@ -30,4 +31,5 @@ ROUTERS: list[APIRouter] = [
     review_actions.router,
     announcements.router,
     mediation_routes.router,
+    survey_waves.router,
 ]
