@@ -102,6 +102,7 @@ class WaveLine:
 
     id: int
     site_id: str
+    site_name: str
     kind: str
     reason: str
     status: str
@@ -160,10 +161,11 @@ INSERT_SAMPLE = """INSERT INTO survey_wave_sample (wave_id, unit_id, building_id
                    VALUES (%s, %s, %s, %s, %s, %s)"""
 GET_WAVE = "SELECT * FROM survey_waves WHERE id = %(id)s"
 # The waves, newest first, optionally of one site and one status, with their sample and responses so far.
-LIST_WAVES = """SELECT w.id, w.site_id, w.kind, w.reason, w.status, w.opened_at, w.closed_at, w.households,
+LIST_WAVES = """SELECT w.id, w.site_id, st.name AS site_name, w.kind, w.reason, w.status, w.opened_at, w.closed_at,
+                       w.households,
                        (SELECT count(*) FROM survey_wave_sample s WHERE s.wave_id = w.id)::int AS sampled,
                        (SELECT count(*) FROM survey_wave_responses r WHERE r.wave_id = w.id)::int AS answered
-                FROM survey_waves w
+                FROM survey_waves w JOIN sites st ON st.id = w.site_id
                 WHERE (%(site)s::text IS NULL OR w.site_id = %(site)s)
                   AND (%(status)s::text IS NULL OR w.status = %(status)s)
                 ORDER BY w.opened_at DESC, w.id DESC"""

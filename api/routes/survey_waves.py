@@ -90,6 +90,7 @@ class WaveOut(BaseModel):
 class WaveLineOut(BaseModel):
     id: int
     site_id: str
+    site_name: str
     kind: str
     reason: str
     status: Literal["open", "closed"]

@@ -41,7 +41,7 @@ from tickets.config import TicketConfig
 from tickets.errors import InvalidInput, NotFound
 from tickets.notices import format_time
 from tickets.survey_template import ITEMS, OVERALL, RECOMMEND
-from tickets.survey_waves import Wave, get_wave, record_response, worklist
+from tickets.survey_waves import Wave, get_wave, list_waves, record_response, worklist
 
 router = PageRouter(tags=["pages: service desk"], include_in_schema=False)
 WaveId = Annotated[int | None, Query()]
@@ -59,12 +59,6 @@ BLOCKED = {"closed": N_("Not recorded: this wave has closed and takes no more an
 NOT_RESIDENT = N_("Not recorded: choose who answered among the household's residents.")
 BAD_MODE = N_("Not recorded: choose by phone or in person.")
 REFUSED = N_("Not recorded: the answer was refused.")
-# The open waves with their site, sample and answers, newest first.
-OPEN_WAVES = """SELECT w.id, w.site_id, s.name, w.kind, w.reason, w.opened_at,
-                       (SELECT count(*) FROM survey_wave_sample p WHERE p.wave_id = w.id)::int AS sampled,
-                       (SELECT count(*) FROM survey_wave_responses r WHERE r.wave_id = w.id)::int AS answered
-                FROM survey_waves w JOIN sites s ON s.id = w.site_id
-                WHERE w.status = 'open' ORDER BY w.opened_at DESC, w.id DESC"""
 UNIT_RESIDENTS = """SELECT id, name, phone FROM residents WHERE unit_id = %s AND active
                     ORDER BY phone IS NULL, id"""
 
@@ -126,10 +120,9 @@ def _back(wave_id: int, unit_id: str) -> RedirectResponse:
 
 @router.get("/desk/surveys", response_class=HTMLResponse)
 def surveys_page(request: Request, conn: DbDep, user: DeskUser, config: TicketConfigDep) -> Response:
-    waves = [{"id": wave_id, "site": site_name or site_id, "kind": KIND.get(kind, kind), "reason": reason,
-              "opened": format_time(opened_at, config), "sampled": sampled, "answered": answered}
-             for wave_id, site_id, site_name, kind, reason, opened_at, sampled, answered
-             in conn.execute(OPEN_WAVES).fetchall()]
+    waves = [{"id": w.id, "site": w.site_name or w.site_id, "kind": KIND.get(w.kind, w.kind), "reason": w.reason,
+              "opened": format_time(w.opened_at, config), "sampled": w.sampled, "answered": w.answered}
+             for w in list_waves(conn, status="open")]
     return render(request, "desk/surveys.html", {"waves": waves})
 
 
